@@ -1,0 +1,27 @@
+# conf/local.mk -- quorum.conf: the installed, documented sample, and quorum-dev.conf, the
+# same for the build tree (plugins in $(builddir)/lib, the development key in keys/).
+EXTRA_DIST += conf/quorum.conf.in
+
+quorumconfdir = $(sysconfdir)/quorum
+quorumconf_DATA = conf/quorum.conf
+quorumkeysdir = $(sysconfdir)/quorum/keys
+nodist_quorumkeys_DATA = $(DEV_KEY).pub
+noinst_DATA = conf/quorum-dev.conf
+CLEANFILES += conf/quorum.conf conf/quorum-dev.conf
+
+# The plugins listed in the generated configurations: every built-in plugin, in order.
+CONF_STAGES =
+CONF_TRANSPORTS =
+
+conf_generate = $(MKDIR_P) conf && $(SED) \
+	-e 's|@NODE_ID@|node-1|g' \
+	-e "s|@STAGES@|$(CONF_STAGES)|" \
+	-e "s|@TRANSPORTS@|$(CONF_TRANSPORTS)|"
+
+conf/quorum.conf: $(srcdir)/conf/quorum.conf.in Makefile
+	$(AM_V_GEN)$(conf_generate) -e 's|@PLUGIN_DIR@|$(pkglibdir)|g' \
+		-e 's|@KEY_DIR@|keys|g' $(srcdir)/conf/quorum.conf.in > $@
+
+conf/quorum-dev.conf: $(srcdir)/conf/quorum.conf.in Makefile
+	$(AM_V_GEN)$(conf_generate) -e 's|@PLUGIN_DIR@|$(abs_builddir)/lib|g' \
+		-e 's|@KEY_DIR@|$(abs_builddir)/keys|g' $(srcdir)/conf/quorum.conf.in > $@

@@ -1,0 +1,77 @@
+/* conf-internal.h -- quorum.conf: parsed with libconfig, checked strictly against the host's
+ * schema, and turned into typed, reference-counted structs. Plugin settings groups are
+ * kept as libconfig settings here and checked later against each plugin's own schema. */
+#ifndef QUORUM_CONF_INTERNAL_H
+#define QUORUM_CONF_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libconfig.h>
+
+#include "log-internal.h"
+
+/* One entry of the `stages` or `transports` list. */
+struct conf_plugin {
+	const char *name; /* borrowed from the libconfig tree */
+	char *path;	  /* absolute path of the .so; the signature is PATH.sig */
+	uint32_t kind;	  /* QUORUM_PLUGIN_STAGE or QUORUM_PLUGIN_TRANSPORT */
+	const config_setting_t *settings; /* the plugin's group, or NULL when absent */
+	char *settings_text;		  /* settings_canonical(settings) */
+	char *file;			  /* absolute name of the file the entry is in */
+	int line;
+};
+
+struct conf {
+	unsigned refs;
+	config_t cfg;
+	char *path; /* absolute path of quorum.conf */
+	char *dir;  /* its folder: relative file names are resolved against it */
+
+	const char *node_id;
+	char *node_key; /* absolute path of the node's private key, or NULL */
+
+	enum log_destination log_destination;
+	int log_level;
+	char *pidfile; /* absolute, or NULL */
+	char *plugin_dir;
+	int64_t drain_timeout_ms;
+
+	char **trusted_keys; /* absolute paths of the trusted plugin public keys */
+	size_t trusted_key_count;
+
+	struct conf_plugin *stages; /* enabled stages, in the order written */
+	size_t stage_count;
+	struct conf_plugin *transports; /* enabled transports, in the order written */
+	size_t transport_count;
+};
+
+/*
+ * conf_load: reads and checks PATH. DEFAULT_PLUGIN_DIR is used when plugin_dir is not set.
+ * RETURN VALUE: 0 with *OUT a new reference (conf_unref), or -errno with WHY as
+ * "file:line: what is wrong".
+ */
+int conf_load(const char *path, const char *default_plugin_dir, struct conf **out, char *why,
+	      size_t why_size);
+
+/* conf_ref: takes another reference to CONF; returns CONF. */
+struct conf *conf_ref(struct conf *conf);
+
+/* conf_unref: drops a reference; frees on the last. NULL is a no-op. */
+void conf_unref(struct conf *conf);
+
+/* conf_find_transport: the enabled transport named NAME, borrowed, or NULL. */
+const struct conf_plugin *conf_find_transport(const struct conf *conf, const char *name);
+
+/* conf_resolve: NAME resolved against DIR into OUT (SIZE bytes). 0 or -ENAMETOOLONG. */
+int conf_resolve(const char *dir, const char *name, char *out, size_t size);
+
+/*
+ * conf_reload_compatible: whether NEXT may replace CUR on SIGHUP, where only transports, the
+ * log level and trusted keys may change. RETURN VALUE: 0, or -EBUSY with WHY naming the first
+ * setting that needs a restart.
+ */
+int conf_reload_compatible(const struct conf *cur, const struct conf *next, char *why,
+			   size_t why_size);
+
+#endif /* QUORUM_CONF_INTERNAL_H */

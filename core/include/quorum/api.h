@@ -1,0 +1,140 @@
+/* quorum/api.h -- the table of host functions handed to every plugin's init.
+ * Plugins never link against host symbols: everything they need from quorumd is in here. */
+#ifndef QUORUM_API_H
+#define QUORUM_API_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Return codes: 0 is success, a negative errno value is an error, these are neither. */
+#define QUORUM_AGAIN	1 /* not finished yet; completion is signalled later */
+#define QUORUM_DECLINED 2 /* not applicable; nothing was done */
+
+/* Stage verdicts (struct quorum_stage_ops.process and struct quorum_verdict.code). */
+#define QUORUM_CONTINUE 0
+#define QUORUM_REJECT	1
+#define QUORUM_HOLD	2
+
+/* Log levels, the syslog numbers. */
+#define QUORUM_LOG_ERROR   3
+#define QUORUM_LOG_WARNING 4
+#define QUORUM_LOG_NOTICE  5
+#define QUORUM_LOG_INFO	   6
+#define QUORUM_LOG_DEBUG   7
+
+/* quorum_api.listen socket types. */
+#define QUORUM_LISTEN_TCP 1
+#define QUORUM_LISTEN_UDP 2
+
+#define QUORUM_REASON_MAX     64
+#define QUORUM_STAGE_NAME_MAX 33
+
+/* The outcome of one ingested event; caller-owned, filled by the host. */
+struct quorum_verdict {
+	int code;			   /* QUORUM_CONTINUE (accepted), _REJECT or _HOLD */
+	char reason[QUORUM_REASON_MAX];	   /* "" when accepted */
+	char stage[QUORUM_STAGE_NAME_MAX]; /* stage that rejected or held; "" when accepted,
+					      "host" when the host refused it before any stage
+					    */
+};
+
+/* Opaque handle of one plugin instance; owned by the host, valid from init to fini. */
+struct quorum_host;
+/* Opaque timer handle; owned by the host. */
+struct quorum_timer;
+/* libevent's loop; plugins that use libevent directly link libevent themselves. */
+struct event_base;
+struct quorum_signed_state;
+
+typedef void (*quorum_callback)(void *arg);
+
+struct quorum_api {
+	uint32_t size; /* sizeof(struct quorum_api) in the host; test with QUORUM_API_HAS */
+	uint16_t abi_major;
+	uint16_t abi_minor;
+
+	/* ---- logging: one line per event, fmt gives "event.name key=value ..." ---- */
+	void (*log)(struct quorum_host *host, int level, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+	void (*vlog)(struct quorum_host *host, int level, const char *fmt, va_list ap)
+		__attribute__((format(printf, 3, 0)));
+
+	/* ---- configuration: the plugin's own settings group, validated against its schema
+	 * before init. PATH is relative to that group ("tls.cert", "peers.[0].port").
+	 * Each returns 0, -ENOENT when the setting is absent, -EINVAL for another type.
+	 * Strings are borrowed and stay valid until fini (or until a successful reload). ----
+	 */
+	int (*config_string)(struct quorum_host *host, const char *path, const char **out);
+	int (*config_int)(struct quorum_host *host, const char *path, int64_t *out);
+	int (*config_float)(struct quorum_host *host, const char *path, double *out);
+	int (*config_bool)(struct quorum_host *host, const char *path, int *out);
+	/* Number of elements of a list, array or group; negative errno when absent. */
+	int (*config_length)(struct quorum_host *host, const char *path);
+	/* Resolves a relative file name against quorum.conf's folder into OUT (SIZE bytes).
+	 * 0, or -ENAMETOOLONG. Absolute names are copied unchanged. */
+	int (*config_path)(struct quorum_host *host, const char *name, char *out, size_t size);
+
+	/* ---- the event loop (runs every callback of every plugin) ---- */
+	struct event_base *(*event_base)(struct quorum_host *host);
+	/* Starts a timer firing after AFTER_MS, then every EVERY_MS (0: once), each period
+	 * counted from the end of the previous callback. The host owns the timer: a one-shot
+	 * timer's handle is invalid once its callback returned; timers still running at fini
+	 * are stopped by the host. NULL on allocation failure. */
+	struct quorum_timer *(*timer_start)(struct quorum_host *host, uint64_t after_ms,
+					    uint64_t every_ms, quorum_callback cb, void *arg);
+	/* Stops and frees a timer; NULL is a no-op. */
+	void (*timer_stop)(struct quorum_host *host, struct quorum_timer *timer);
+	/* Runs CB(ARG) on the loop thread soon. The one function safe from any thread.
+	 * 0 or -ENOMEM. */
+	int (*run_on_loop)(struct quorum_host *host, quorum_callback cb, void *arg);
+
+	/* ---- events: the single path that mutates runtime state ---- */
+	/* Ingests an event the plugin built. STATE and PEER are borrowed. The verdict is
+	 * written to OUT. Returns 0 when the pipeline ran (see OUT), QUORUM_AGAIN when called
+	 * from inside the pipeline (the event is queued and OUT says "queued"), or -errno
+	 * (-EINVAL: the event breaks the envelope's bounds; OUT then holds the reason). */
+	int (*ingest)(struct quorum_host *host, const struct quorum_signed_state *state,
+		      const char *peer, struct quorum_verdict *out);
+	/* The same for an encoded SignedState received from outside: the host decodes it
+	 * strictly (bounds, no unknown fields) before any stage sees it. */
+	int (*ingest_encoded)(struct quorum_host *host, const void *data, size_t len,
+			      const char *peer, struct quorum_verdict *out);
+
+	/* ---- audit: security-relevant decisions. TYPE is a dotted name
+	 * ("bft.observation.reject"), fmt gives "key=value ..." fields. 0 or -errno. ---- */
+	int (*audit)(struct quorum_host *host, const char *type, const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+
+	/* ---- transports ---- */
+	/* Gives the plugin a listening socket for TYPE (QUORUM_LISTEN_TCP/UDP) on ADDR:PORT.
+	 * The host binds it once and keeps it bound across reloads while some generation
+	 * uses that address, so a successor transport inherits it and no client is refused.
+	 * *FD_OUT is a new non-blocking, close-on-exec descriptor the plugin owns and closes.
+	 * 0 or -errno (-EADDRINUSE, -EINVAL for a bad address). */
+	int (*listen)(struct quorum_host *host, int type, const char *addr, uint16_t port,
+		      int *fd_out);
+	/* Tells the host that a drain which returned QUORUM_AGAIN has finished. */
+	void (*drained)(struct quorum_host *host);
+
+	/* ---- identity ---- */
+	/* This node's id from quorum.conf; borrowed, valid for the process lifetime. */
+	const char *(*node_id)(struct quorum_host *host);
+	/* The plugin's configured name; borrowed. */
+	const char *(*plugin_name)(struct quorum_host *host);
+};
+
+/* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */
+#define QUORUM_API_HAS(api, member)                                                            \
+	((api)->size >= offsetof(struct quorum_api, member) + sizeof((api)->member) &&         \
+	 (api)->member != NULL)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUORUM_API_H */

@@ -1,0 +1,146 @@
+/* quorum/plugin.h -- the descriptor every Quorum Time plugin exports, and the ABI rules.
+ * A plugin includes only <quorum/...> headers and exports exactly one symbol: quorum_plugin. */
+#ifndef QUORUM_PLUGIN_H
+#define QUORUM_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <quorum/api.h>
+#include <quorum/event.h>
+#include <quorum/settings.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * ABI changelog (newest last). The major changes when an existing field or function changes
+ * meaning or place; the minor when something is appended. The host loads a plugin only when
+ * plugin.abi_major == host major and plugin.abi_minor <= host minor.
+ *
+ *   1.0  first ABI: descriptor, stage/transport ops, host API table (log, config accessors,
+ *        event base, timers, run_on_loop, ingest, audit, listen, drained, node_id).
+ */
+#define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
+#define QUORUM_ABI_MAJOR    1
+#define QUORUM_ABI_MINOR    0
+
+/* The exported descriptor's symbol name. */
+#define QUORUM_PLUGIN_SYMBOL "quorum_plugin"
+
+enum quorum_plugin_kind {
+	QUORUM_PLUGIN_STAGE = 1,
+	QUORUM_PLUGIN_TRANSPORT = 2,
+};
+
+/* Stage roles, in the fixed order the orchestrator runs them. A transport has role NONE. */
+enum quorum_stage_role {
+	QUORUM_ROLE_NONE = 0,
+	QUORUM_ROLE_PASSPORT = 1,    /* is the event authentic and fresh? */
+	QUORUM_ROLE_VAULT = 2,	     /* make it durable */
+	QUORUM_ROLE_GOSSIP = 3,	     /* tell the peers */
+	QUORUM_ROLE_MERKLE = 4,	     /* commit it to the tree */
+	QUORUM_ROLE_CONVERGENCE = 5, /* propose an agreement */
+	QUORUM_ROLE_CONTROL = 6,     /* dispose: commit, hold or refuse */
+};
+#define QUORUM_ROLE_COUNT 6
+
+/* quorum_role_name: "passport" ... "control" for a role, "none" or "unknown" otherwise.
+ * The built-in stage of a role is the plugin named after it. */
+static inline const char *quorum_role_name(uint32_t role)
+{
+	static const char *const names[] = { "none",   "passport",    "vault",	"gossip",
+					     "merkle", "convergence", "control" };
+
+	return role < sizeof(names) / sizeof(names[0]) ? names[role] : "unknown";
+}
+
+/* Operations of a stage plugin (descriptor.ops when kind == QUORUM_PLUGIN_STAGE). */
+struct quorum_stage_ops {
+	uint32_t size; /* sizeof(struct quorum_stage_ops) as the plugin was built */
+
+	/*
+	 * process: decide on one event. Runs on the event loop thread; must not block.
+	 * ARGUMENTS: state from init; event borrowed for the duration of the call.
+	 * RETURN VALUE: QUORUM_CONTINUE, QUORUM_REJECT or QUORUM_HOLD. On REJECT and HOLD,
+	 * *reason must point to a short reason string (e.g. "passport_signature_invalid"); the
+	 * host copies it, so it may be static or owned by the plugin.
+	 */
+	int (*process)(void *state, const struct quorum_event *event, const char **reason);
+
+	/*
+	 * observe (optional): told every event's final verdict, rejected and held ones
+	 * included, after the pipeline ends. The control role uses it for its breaker and
+	 * quarantine. Both pointers are borrowed for the duration of the call.
+	 */
+	void (*observe)(void *state, const struct quorum_event *event,
+			const struct quorum_verdict *verdict);
+
+	void *reserved[6]; /* must be NULL */
+};
+
+/* Operations of a transport plugin (descriptor.ops when kind == QUORUM_PLUGIN_TRANSPORT).
+ * Listening sockets are handed over between generations by the host itself (see
+ * quorum_api.listen), so ABI 1.0 needs no transport callback; ops may be NULL. */
+struct quorum_transport_ops {
+	uint32_t size;
+	void *reserved[7]; /* must be NULL */
+};
+
+/*
+ * The descriptor. Identity and version first, reserved slots last; new fields are appended
+ * before `reserved` only with a major bump, or carved out of `reserved` with a minor bump.
+ * Lifecycle (all run on the event loop thread):
+ *   init(host, api, &state)  parse settings, allocate; no traffic yet. 0 or -errno.
+ *   start(state)             open listeners, arm timers. 0 or -errno.
+ *   reload(state)            optional, transports only: the host has already pointed the
+ *                            plugin's host handle at its new settings group; apply them all or
+ *                            change nothing. 0 or -errno (the host then keeps the old
+ * settings). drain(state)             stop accepting new work. 0 when nothing is in flight, or
+ *                            QUORUM_AGAIN, and call api->drained(host) once the last in-flight
+ *                            work ends (the host finalises anyway after drain_timeout_ms).
+ *   fini(state)              free everything; the host then unloads the code.
+ */
+struct quorum_plugin {
+	uint32_t magic;	    /* QUORUM_PLUGIN_MAGIC */
+	uint16_t abi_major; /* QUORUM_ABI_MAJOR the plugin was built against */
+	uint16_t abi_minor; /* QUORUM_ABI_MINOR the plugin was built against */
+	uint32_t size;	    /* sizeof(struct quorum_plugin) as the plugin was built */
+	uint32_t kind;	    /* enum quorum_plugin_kind */
+	const char
+		*name; /* [a-z0-9_-]{1,32}; must equal the signed name and the config's name */
+	const char *version;
+	uint32_t role;	/* enum quorum_stage_role; QUORUM_ROLE_NONE for transports */
+	uint32_t flags; /* reserved, must be 0 */
+	const struct quorum_setting *settings; /* schema of the plugin's settings group */
+
+	int (*init)(struct quorum_host *host, const struct quorum_api *api, void **state);
+	int (*start)(void *state);
+	int (*reload)(void *state);
+	int (*drain)(void *state);
+	void (*fini)(void *state);
+
+	const void *ops; /* struct quorum_stage_ops / struct quorum_transport_ops */
+
+	void *reserved[8]; /* must be NULL */
+};
+
+/* Fills the identity fields of a descriptor: use as the first initialisers. */
+#define QUORUM_PLUGIN_HEADER(kind_, name_, version_, role_)                                    \
+	.magic = QUORUM_PLUGIN_MAGIC, .abi_major = QUORUM_ABI_MAJOR,                           \
+	.abi_minor = QUORUM_ABI_MINOR, .size = sizeof(struct quorum_plugin), .kind = (kind_),  \
+	.name = (name_), .version = (version_), .role = (role_)
+
+/* Declares the one exported descriptor with default visibility. */
+#if defined(__GNUC__)
+#define QUORUM_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define QUORUM_PLUGIN_EXPORT
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUORUM_PLUGIN_H */

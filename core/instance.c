@@ -1,0 +1,536 @@
+/* instance.c -- one plugin instance: its lifecycle calls, the resources the host keeps for
+ * it (timers, pending run_on_loop calls, listeners), and the host API table it is given. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "log-internal.h"
+#include "runtime-internal.h"
+#include "settings-internal.h"
+#include "util-internal.h"
+
+struct quorum_timer {
+	struct event *event;
+	struct instance *owner;
+	quorum_callback cb;
+	void *arg;
+	uint64_t every_ms;
+	int in_callback;
+	int stopped; /* stopped from inside its own callback: freed when it returns */
+	struct quorum_timer *prev, *next;
+};
+
+struct deferred {
+	struct event *event;
+	struct instance *owner;
+	quorum_callback cb;
+	void *arg;
+	struct deferred *prev, *next;
+};
+
+/* Varnish miniobj style: a handle that is not ours is a plugin bug; stop loudly. */
+static struct instance *instance_of(struct quorum_host *host)
+{
+	if (host == NULL || host->magic != QUORUM_HOST_MAGIC) {
+		log_msg(QUORUM_LOG_ERROR, "host", "api.bad_handle handle=%p", (void *)host);
+		abort();
+	}
+	return host->instance;
+}
+
+const char *instance_name(const struct instance *inst)
+{
+	return inst->entry->name;
+}
+
+static const char *kind_of(const struct instance *inst)
+{
+	return plugin_kind_name(inst->entry->kind);
+}
+
+static void instance_finish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	instance_finish(arg);
+}
+
+struct instance *instance_new(struct runtime *rt, struct plugin_module *module,
+			      struct conf *conf, const struct conf_plugin *entry)
+{
+	struct instance *inst = calloc(1, sizeof(*inst));
+
+	if (inst == NULL) {
+		plugin_module_unload(module);
+		return NULL;
+	}
+	inst->handle.magic = QUORUM_HOST_MAGIC;
+	inst->handle.instance = inst;
+	inst->rt = rt;
+	inst->module = module;
+	inst->plugin = module->descriptor;
+	inst->phase = INSTANCE_LOADED;
+	inst->conf = conf_ref(conf);
+	inst->entry = entry;
+	inst->finish_event = event_new(rt->base, -1, 0, instance_finish_cb, inst);
+	if (inst->finish_event == NULL) {
+		instance_finish(inst);
+		return NULL;
+	}
+	return inst;
+}
+
+int instance_check_settings(const struct plugin_module *module, const struct conf *conf,
+			    const struct conf_plugin *entry, char *why, size_t why_size)
+{
+	char where[64];
+
+	snprintf(where, sizeof(where), "%s '%s' settings", plugin_kind_name(entry->kind),
+		 entry->name);
+	return settings_validate(entry->settings, module->descriptor->settings, where,
+				 conf->dir, entry->file, entry->line, why, why_size);
+}
+
+int instance_init(struct instance *inst, char *why, size_t why_size)
+{
+	int err;
+
+	err = instance_check_settings(inst->module, inst->conf, inst->entry, why, why_size);
+	if (err != 0)
+		return err;
+	err = inst->plugin->init(&inst->handle, &host_api, &inst->state);
+	if (err != 0) {
+		errbuf_set(why, why_size, "%s '%s' failed to initialise: %s", kind_of(inst),
+			   instance_name(inst), strerror(err < 0 ? -err : EIO));
+		return err < 0 ? err : -EIO;
+	}
+	inst->phase = INSTANCE_INITIALISED;
+	return 0;
+}
+
+int instance_start(struct instance *inst, char *why, size_t why_size)
+{
+	int err = inst->plugin->start != NULL ? inst->plugin->start(inst->state) : 0;
+
+	if (err != 0) {
+		errbuf_set(why, why_size, "%s '%s' failed to start: %s", kind_of(inst),
+			   instance_name(inst), strerror(err < 0 ? -err : EIO));
+		return err < 0 ? err : -EIO;
+	}
+	inst->phase = INSTANCE_STARTED;
+	log_msg(QUORUM_LOG_INFO, "host", "plugin.started kind=%s name=%s version=%s key_id=%s",
+		kind_of(inst), instance_name(inst), inst->plugin->version,
+		inst->module->key_id);
+	return 0;
+}
+
+int instance_reload(struct instance *inst, struct conf *conf, const struct conf_plugin *entry,
+		    char *why, size_t why_size)
+{
+	struct conf *old_conf = inst->conf;
+	const struct conf_plugin *old_entry = inst->entry;
+	int err;
+
+	err = instance_check_settings(inst->module, conf, entry, why, why_size);
+	if (err != 0)
+		return err;
+	inst->conf = conf_ref(conf);
+	inst->entry = entry;
+	err = inst->plugin->reload(inst->state);
+	if (err != 0) {
+		inst->conf = old_conf;
+		inst->entry = old_entry;
+		conf_unref(conf);
+		errbuf_set(why, why_size, "%s '%s' refused its new settings: %s", kind_of(inst),
+			   instance_name(inst), strerror(err < 0 ? -err : EIO));
+		return err < 0 ? err : -EIO;
+	}
+	conf_unref(old_conf);
+	return 0;
+}
+
+static void instance_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct instance *inst = arg;
+
+	log_msg(QUORUM_LOG_WARNING, "host",
+		"plugin.drain.timeout kind=%s name=%s timeout_ms=%lld; finalising with work in "
+		"flight",
+		kind_of(inst), instance_name(inst), (long long)inst->conf->drain_timeout_ms);
+	instance_finish(inst);
+}
+
+void instance_drain(struct instance *inst)
+{
+	struct runtime *rt = inst->rt;
+	int rc = 0;
+
+	inst->next_draining = rt->draining;
+	rt->draining = inst;
+	if (inst->phase == INSTANCE_STARTED && inst->plugin->drain != NULL) {
+		inst->phase = INSTANCE_DRAINING;
+		rc = inst->plugin->drain(inst->state);
+	}
+	inst->phase = INSTANCE_DRAINING;
+	if (rc == QUORUM_AGAIN) {
+		struct timeval tv = { .tv_sec = inst->conf->drain_timeout_ms / 1000,
+				      .tv_usec = (inst->conf->drain_timeout_ms % 1000) * 1000 };
+
+		log_msg(QUORUM_LOG_INFO, "host", "plugin.draining kind=%s name=%s",
+			kind_of(inst), instance_name(inst));
+		inst->drain_timer = evtimer_new(rt->base, instance_drain_timeout_cb, inst);
+		if (inst->drain_timer != NULL && evtimer_add(inst->drain_timer, &tv) == 0)
+			return;
+		log_msg(QUORUM_LOG_ERROR, "host", "plugin.drain.timer_failed name=%s",
+			instance_name(inst));
+	} else if (rc < 0) {
+		log_msg(QUORUM_LOG_WARNING, "host", "plugin.drain.failed name=%s error=\"%s\"",
+			instance_name(inst), strerror(-rc));
+	}
+	/* Finish from the loop, not here: the caller may be the plugin itself. */
+	event_active(inst->finish_event, EV_TIMEOUT, 1);
+}
+
+static void timer_free(struct quorum_timer *t)
+{
+	struct instance *inst = t->owner;
+
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		inst->timers = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	event_free(t->event);
+	free(t);
+}
+
+void instance_finish(struct instance *inst)
+{
+	struct runtime *rt;
+	int was_draining;
+
+	if (inst == NULL)
+		return;
+	rt = inst->rt;
+	was_draining = 0;
+	for (struct instance **pp = &rt->draining; *pp != NULL; pp = &(*pp)->next_draining) {
+		if (*pp == inst) {
+			*pp = inst->next_draining;
+			was_draining = 1;
+			break;
+		}
+	}
+	if (inst->phase >= INSTANCE_INITIALISED)
+		inst->plugin->fini(inst->state);
+	while (inst->timers != NULL)
+		timer_free(inst->timers);
+	pthread_mutex_lock(&rt->lock);
+	while (inst->deferred != NULL) {
+		struct deferred *d = inst->deferred;
+
+		inst->deferred = d->next;
+		event_free(d->event);
+		free(d);
+	}
+	pthread_mutex_unlock(&rt->lock);
+	while (inst->listeners != NULL) {
+		struct listener_ref *ref = inst->listeners;
+
+		inst->listeners = ref->next;
+		listener_release(rt, ref->listener);
+		free(ref);
+	}
+	if (inst->drain_timer != NULL)
+		event_free(inst->drain_timer);
+	if (inst->finish_event != NULL)
+		event_free(inst->finish_event);
+	if (inst->phase >= INSTANCE_INITIALISED)
+		log_msg(QUORUM_LOG_INFO, "host", "plugin.stopped kind=%s name=%s",
+			kind_of(inst), instance_name(inst));
+	plugin_module_unload(inst->module);
+	conf_unref(inst->conf);
+	free(inst);
+	if (was_draining)
+		runtime_instance_finished(rt);
+}
+
+/* ---------------------------- the host API table ---------------------------- */
+
+static void api_vlog(struct quorum_host *host, int level, const char *fmt, va_list ap)
+{
+	log_vmsg(level, instance_name(instance_of(host)), fmt, ap);
+}
+
+static void api_log(struct quorum_host *host, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	api_vlog(host, level, fmt, ap);
+	va_end(ap);
+}
+
+static int api_config_string(struct quorum_host *host, const char *path, const char **out)
+{
+	return settings_get_string(instance_of(host)->entry->settings, path, out);
+}
+
+static int api_config_int(struct quorum_host *host, const char *path, int64_t *out)
+{
+	return settings_get_int(instance_of(host)->entry->settings, path, out);
+}
+
+static int api_config_float(struct quorum_host *host, const char *path, double *out)
+{
+	return settings_get_float(instance_of(host)->entry->settings, path, out);
+}
+
+static int api_config_bool(struct quorum_host *host, const char *path, int *out)
+{
+	return settings_get_bool(instance_of(host)->entry->settings, path, out);
+}
+
+static int api_config_length(struct quorum_host *host, const char *path)
+{
+	const struct instance *inst = instance_of(host);
+
+	if (inst->entry->settings == NULL)
+		return -ENOENT;
+	return settings_length(inst->entry->settings, path);
+}
+
+static int api_config_path(struct quorum_host *host, const char *name, char *out, size_t size)
+{
+	return conf_resolve(instance_of(host)->conf->dir, name, out, size);
+}
+
+static struct event_base *api_event_base(struct quorum_host *host)
+{
+	return instance_of(host)->rt->base;
+}
+
+static struct timeval ms_to_timeval(uint64_t ms)
+{
+	struct timeval tv = { .tv_sec = (time_t)(ms / 1000),
+			      .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+
+	return tv;
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct quorum_timer *t = arg;
+	struct timeval period;
+
+	t->in_callback = 1;
+	t->cb(t->arg);
+	t->in_callback = 0;
+	/* A one-shot timer, or one stopped from its own callback, ends here. */
+	if (t->stopped || t->every_ms == 0) {
+		timer_free(t);
+		return;
+	}
+	/* Re-armed after the callback: periods do not pile up behind a slow callback. */
+	period = ms_to_timeval(t->every_ms);
+	event_add(t->event, &period);
+}
+
+static struct quorum_timer *api_timer_start(struct quorum_host *host, uint64_t after_ms,
+					    uint64_t every_ms, quorum_callback cb, void *arg)
+{
+	struct instance *inst = instance_of(host);
+	struct timeval first = ms_to_timeval(after_ms);
+	struct quorum_timer *t;
+
+	if (cb == NULL)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	t->owner = inst;
+	t->cb = cb;
+	t->arg = arg;
+	t->every_ms = every_ms;
+	t->event = event_new(inst->rt->base, -1, 0, timer_cb, t);
+	if (t->event == NULL || event_add(t->event, &first) != 0) {
+		if (t->event != NULL)
+			event_free(t->event);
+		free(t);
+		return NULL;
+	}
+	t->next = inst->timers;
+	if (inst->timers != NULL)
+		inst->timers->prev = t;
+	inst->timers = t;
+	return t;
+}
+
+static void api_timer_stop(struct quorum_host *host, struct quorum_timer *timer)
+{
+	instance_of(host);
+	if (timer == NULL)
+		return;
+	if (timer->in_callback) {
+		event_del(timer->event);
+		timer->stopped = 1;
+		return;
+	}
+	timer_free(timer);
+}
+
+static void deferred_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct deferred *d = arg;
+	struct instance *inst = d->owner;
+
+	pthread_mutex_lock(&inst->rt->lock);
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		inst->deferred = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&inst->rt->lock);
+	d->cb(d->arg);
+	event_free(d->event);
+	free(d);
+}
+
+static int api_run_on_loop(struct quorum_host *host, quorum_callback cb, void *arg)
+{
+	struct instance *inst = instance_of(host);
+	struct deferred *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return -ENOMEM;
+	d->owner = inst;
+	d->cb = cb;
+	d->arg = arg;
+	d->event = event_new(inst->rt->base, -1, 0, deferred_cb, d);
+	if (d->event == NULL) {
+		free(d);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&inst->rt->lock);
+	d->next = inst->deferred;
+	if (inst->deferred != NULL)
+		inst->deferred->prev = d;
+	inst->deferred = d;
+	/* With evthread locking on, event_active wakes the loop from any thread. */
+	event_active(d->event, EV_TIMEOUT, 1);
+	pthread_mutex_unlock(&inst->rt->lock);
+	return 0;
+}
+
+static int api_ingest(struct quorum_host *host, const struct quorum_signed_state *state,
+		      const char *peer, struct quorum_verdict *out)
+{
+	struct instance *inst = instance_of(host);
+
+	return orchestrator_ingest_view(inst->rt->orch, state, instance_name(inst),
+					peer != NULL ? peer : "", out);
+}
+
+static int api_ingest_encoded(struct quorum_host *host, const void *data, size_t len,
+			      const char *peer, struct quorum_verdict *out)
+{
+	struct instance *inst = instance_of(host);
+
+	return orchestrator_ingest_encoded(inst->rt->orch, data, len, instance_name(inst),
+					   peer != NULL ? peer : "", out);
+}
+
+static int api_audit(struct quorum_host *host, const char *type, const char *fmt, ...)
+{
+	struct instance *inst = instance_of(host);
+	char fields[1024];
+	int n;
+	va_list ap;
+
+	n = snprintf(fields, sizeof(fields), "plugin=%s ", instance_name(inst));
+	va_start(ap, fmt);
+	vsnprintf(fields + n, sizeof(fields) - (size_t)n, fmt, ap);
+	va_end(ap);
+	runtime_audit(inst->rt, type, fields);
+	return 0;
+}
+
+static int api_listen(struct quorum_host *host, int type, const char *addr, uint16_t port,
+		      int *fd_out)
+{
+	struct instance *inst = instance_of(host);
+	struct listener_ref *ref;
+	char why[ERRBUF_SIZE];
+	int err, fd;
+
+	ref = calloc(1, sizeof(*ref));
+	if (ref == NULL)
+		return -ENOMEM;
+	err = listener_acquire(inst->rt, type, addr, port, &ref->listener, why, sizeof(why));
+	if (err != 0) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst), "listen.failed error=\"%s\"",
+			why);
+		free(ref);
+		return err;
+	}
+	fd = fcntl(ref->listener->fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0) {
+		err = -errno;
+		listener_release(inst->rt, ref->listener);
+		free(ref);
+		return err;
+	}
+	ref->next = inst->listeners;
+	inst->listeners = ref;
+	*fd_out = fd;
+	return 0;
+}
+
+static void api_drained(struct quorum_host *host)
+{
+	struct instance *inst = instance_of(host);
+
+	if (inst->phase != INSTANCE_DRAINING)
+		return;
+	event_active(inst->finish_event, EV_TIMEOUT, 1);
+}
+
+static const char *api_node_id(struct quorum_host *host)
+{
+	return instance_of(host)->rt->node_id;
+}
+
+static const char *api_plugin_name(struct quorum_host *host)
+{
+	return instance_name(instance_of(host));
+}
+
+const struct quorum_api host_api = {
+	.size = sizeof(struct quorum_api),
+	.abi_major = QUORUM_ABI_MAJOR,
+	.abi_minor = QUORUM_ABI_MINOR,
+	.log = api_log,
+	.vlog = api_vlog,
+	.config_string = api_config_string,
+	.config_int = api_config_int,
+	.config_float = api_config_float,
+	.config_bool = api_config_bool,
+	.config_length = api_config_length,
+	.config_path = api_config_path,
+	.event_base = api_event_base,
+	.timer_start = api_timer_start,
+	.timer_stop = api_timer_stop,
+	.run_on_loop = api_run_on_loop,
+	.ingest = api_ingest,
+	.ingest_encoded = api_ingest_encoded,
+	.audit = api_audit,
+	.listen = api_listen,
+	.drained = api_drained,
+	.node_id = api_node_id,
+	.plugin_name = api_plugin_name,
+};

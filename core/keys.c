@@ -1,0 +1,224 @@
+/* keys.c -- Ed25519 keys through OpenSSL 3: generation, PEM files, key ids, one-shot
+ * sign/verify (the streaming EVP API does not support Ed25519), the trusted keyring. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
+#include "keys-internal.h"
+#include "util-internal.h"
+
+EVP_PKEY *key_generate(void)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+	EVP_PKEY *key = NULL;
+
+	if (ctx == NULL)
+		return NULL;
+	if (EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &key) != 1)
+		key = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return key;
+}
+
+int key_id(EVP_PKEY *key, char out[KEY_ID_HEX_LEN + 1])
+{
+	uint8_t raw[KEY_PUBLIC_LEN], digest[SHA256_DIGEST_LENGTH];
+	size_t raw_len = sizeof(raw);
+
+	if (EVP_PKEY_get_raw_public_key(key, raw, &raw_len) != 1 || raw_len != sizeof(raw))
+		return -EINVAL;
+	SHA256(raw, raw_len, digest);
+	hex_encode(digest, KEY_ID_BYTES, out);
+	return 0;
+}
+
+static int key_check_ed25519(EVP_PKEY *key, const char *path, char *why, size_t why_size)
+{
+	if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
+		errbuf_set(why, why_size, "%s does not hold an Ed25519 key", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int key_load(const char *path, int private, EVP_PKEY **out, char *why, size_t why_size)
+{
+	uint8_t *text;
+	size_t len;
+	BIO *bio;
+	EVP_PKEY *key;
+	int err;
+
+	err = file_read_checked(path, KEY_FILE_MAX, private ? FILE_CHECK_PRIVATE : 0, &text,
+				&len, why, why_size);
+	if (err != 0)
+		return err;
+	bio = BIO_new_mem_buf(text, (int)len);
+	if (bio == NULL) {
+		err = -ENOMEM;
+		errbuf_set(why, why_size, "out of memory reading %s", path);
+		goto out_free;
+	}
+	key = private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
+		      : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (key == NULL) {
+		err = -EINVAL;
+		errbuf_set(why, why_size, "%s is not a PEM %s key", path,
+			   private ? "PKCS#8 private" : "public");
+		goto out_free;
+	}
+	err = key_check_ed25519(key, path, why, why_size);
+	if (err != 0) {
+		EVP_PKEY_free(key);
+		goto out_free;
+	}
+	*out = key;
+out_free:
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return err;
+}
+
+int key_load_private(const char *path, EVP_PKEY **out, char *why, size_t why_size)
+{
+	return key_load(path, 1, out, why, why_size);
+}
+
+int key_load_public(const char *path, EVP_PKEY **out, char *why, size_t why_size)
+{
+	return key_load(path, 0, out, why, why_size);
+}
+
+static int key_save(EVP_PKEY *key, const char *path, int private, int replace, char *why,
+		    size_t why_size)
+{
+	BIO *bio = BIO_new(BIO_s_secmem());
+	char *pem;
+	long len;
+	int err;
+
+	if (bio == NULL) {
+		errbuf_set(why, why_size, "out of memory writing %s", path);
+		return -ENOMEM;
+	}
+	if ((private ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
+		     : PEM_write_bio_PUBKEY(bio, key)) != 1) {
+		BIO_free(bio);
+		errbuf_set(why, why_size, "cannot encode the key for %s", path);
+		return -EIO;
+	}
+	len = BIO_get_mem_data(bio, &pem);
+	err = file_write_new(path, pem, (size_t)len, private ? 0600 : 0644, replace, why,
+			     why_size);
+	BIO_free(bio);
+	return err;
+}
+
+int key_save_private(EVP_PKEY *key, const char *path, int replace, char *why, size_t why_size)
+{
+	return key_save(key, path, 1, replace, why, why_size);
+}
+
+int key_save_public(EVP_PKEY *key, const char *path, int replace, char *why, size_t why_size)
+{
+	return key_save(key, path, 0, replace, why, why_size);
+}
+
+int key_sign(EVP_PKEY *key, const void *msg, size_t len, uint8_t sig[KEY_SIGNATURE_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t sig_len = KEY_SIGNATURE_LEN;
+	int err = -EIO;
+
+	if (ctx == NULL)
+		return -ENOMEM;
+	if (EVP_DigestSignInit(ctx, NULL, NULL, NULL, key) == 1 &&
+	    EVP_DigestSign(ctx, sig, &sig_len, msg, len) == 1 && sig_len == KEY_SIGNATURE_LEN)
+		err = 0;
+	EVP_MD_CTX_free(ctx);
+	return err;
+}
+
+int key_verify(EVP_PKEY *key, const void *msg, size_t len, const uint8_t *sig, size_t sig_len)
+{
+	EVP_MD_CTX *ctx;
+	int ok;
+
+	if (sig_len != KEY_SIGNATURE_LEN)
+		return -EBADMSG;
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return -ENOMEM;
+	ok = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
+	     EVP_DigestVerify(ctx, sig, sig_len, msg, len) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok ? 0 : -EBADMSG;
+}
+
+int keyring_add_file(struct keyring *ring, const char *path, char *why, size_t why_size)
+{
+	struct keyring_entry *grown;
+	EVP_PKEY *key;
+	char id[KEY_ID_HEX_LEN + 1];
+	int err;
+
+	err = key_load_public(path, &key, why, why_size);
+	if (err != 0)
+		return err;
+	if (key_id(key, id) != 0) {
+		errbuf_set(why, why_size, "cannot compute the key id of %s", path);
+		err = -EINVAL;
+		goto out_free_key;
+	}
+	if (keyring_find(ring, id) != NULL) {
+		errbuf_set(why, why_size, "%s repeats trusted key %s", path, id);
+		err = -EEXIST;
+		goto out_free_key;
+	}
+	grown = realloc(ring->entries, (ring->count + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		err = -ENOMEM;
+		goto out_free_key;
+	}
+	ring->entries = grown;
+	memcpy(grown[ring->count].id, id, sizeof(id));
+	grown[ring->count].source = strdup(path);
+	grown[ring->count].key = key;
+	if (grown[ring->count].source == NULL) {
+		err = -ENOMEM;
+		goto out_free_key;
+	}
+	ring->count++;
+	return 0;
+out_free_key:
+	EVP_PKEY_free(key);
+	return err;
+}
+
+EVP_PKEY *keyring_find(const struct keyring *ring, const char *id)
+{
+	for (size_t i = 0; i < ring->count; i++) {
+		if (strcmp(ring->entries[i].id, id) == 0)
+			return ring->entries[i].key;
+	}
+	return NULL;
+}
+
+void keyring_release(struct keyring *ring)
+{
+	for (size_t i = 0; i < ring->count; i++) {
+		EVP_PKEY_free(ring->entries[i].key);
+		free(ring->entries[i].source);
+	}
+	free(ring->entries);
+	ring->entries = NULL;
+	ring->count = 0;
+}

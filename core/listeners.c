@@ -1,0 +1,121 @@
+/* listeners.c -- listening sockets owned by the host, shared by address across generations,
+ * so that a reloaded transport inherits its socket and no client is ever refused. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log-internal.h"
+#include "runtime-internal.h"
+#include "util-internal.h"
+
+#define LISTEN_BACKLOG 511
+
+static int listener_bind(int type, const char *addr, uint16_t port, char *why, size_t why_size)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
+				  .ai_family = AF_UNSPEC };
+	struct addrinfo *res = NULL;
+	char service[8];
+	int fd, one = 1, rc;
+
+	hints.ai_socktype = type == QUORUM_LISTEN_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	snprintf(service, sizeof(service), "%u", port);
+	rc = getaddrinfo(addr, service, &hints, &res);
+	if (rc != 0) {
+		errbuf_set(why, why_size, "invalid listen address '%s': %s", addr,
+			   gai_strerror(rc));
+		return -EINVAL;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		errbuf_set(why, why_size, "socket: %s", strerror(errno));
+		goto out_free;
+	}
+	if (type == QUORUM_LISTEN_TCP)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (res->ai_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
+	    (type == QUORUM_LISTEN_TCP && listen(fd, LISTEN_BACKLOG) != 0)) {
+		rc = -errno;
+		errbuf_set(why, why_size, "cannot listen on %s %s port %u: %s",
+			   type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port,
+			   strerror(errno));
+		close(fd);
+		goto out_free;
+	}
+	rc = fd;
+out_free:
+	freeaddrinfo(res);
+	return rc;
+}
+
+int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t port,
+		     struct listener **out, char *why, size_t why_size)
+{
+	struct listener *l;
+	int fd;
+
+	if (type != QUORUM_LISTEN_TCP && type != QUORUM_LISTEN_UDP) {
+		errbuf_set(why, why_size, "unknown listener type %d", type);
+		return -EINVAL;
+	}
+	if (addr == NULL || strlen(addr) >= sizeof(l->addr)) {
+		errbuf_set(why, why_size, "invalid listen address");
+		return -EINVAL;
+	}
+	for (l = rt->listeners; port != 0 && l != NULL; l = l->next) {
+		if (l->type == type && l->port == port && strcmp(l->addr, addr) == 0) {
+			l->refs++;
+			*out = l;
+			return 0;
+		}
+	}
+	fd = listener_bind(type, addr, port, why, why_size);
+	if (fd < 0)
+		return fd;
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	l->type = type;
+	snprintf(l->addr, sizeof(l->addr), "%s", addr);
+	l->port = port;
+	l->fd = fd;
+	l->refs = 1;
+	l->next = rt->listeners;
+	rt->listeners = l;
+	log_msg(QUORUM_LOG_INFO, "host", "listener.bound proto=%s addr=%s port=%u",
+		type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port);
+	*out = l;
+	return 0;
+}
+
+void listener_release(struct runtime *rt, struct listener *listener)
+{
+	struct listener **pp;
+
+	if (--listener->refs > 0)
+		return;
+	for (pp = &rt->listeners; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == listener) {
+			*pp = listener->next;
+			break;
+		}
+	}
+	log_msg(QUORUM_LOG_INFO, "host", "listener.closed proto=%s addr=%s port=%u",
+		listener->type == QUORUM_LISTEN_TCP ? "tcp" : "udp", listener->addr,
+		listener->port);
+	close(listener->fd);
+	free(listener);
+}

@@ -1,0 +1,128 @@
+/* main.c -- quorumd's command line: read quorum.conf, check it or run the daemon in the
+ * foreground (systemd style) until SIGTERM/SIGINT; SIGHUP reloads the transports. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf-internal.h"
+#include "log-internal.h"
+#include "pidfile-internal.h"
+#include "runtime-internal.h"
+#include "util-internal.h"
+
+#ifndef QUORUM_SYSCONFDIR
+#define QUORUM_SYSCONFDIR "/etc"
+#endif
+#ifndef QUORUM_PLUGINDIR
+#define QUORUM_PLUGINDIR "/usr/lib/quorum-time"
+#endif
+
+#define DEFAULT_CONFIG QUORUM_SYSCONFDIR "/quorum/quorum.conf"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: quorumd [OPTION]...\n"
+		"Quorum Time daemon: Byzantine-fault-tolerant trusted time, served by "
+		"plugins.\n"
+		"\n"
+		"  -c, --config FILE    configuration file (default %s)\n"
+		"  -t, --check-config   verify the configuration and every plugin, then exit\n"
+		"  -p, --pidfile FILE   write the pid to FILE (overrides the pidfile setting)\n"
+		"  -h, --help           show this help\n"
+		"  -V, --version        show the version and plugin ABI\n"
+		"\n"
+		"quorumd stays in the foreground and logs to stderr unless log.destination is\n"
+		"\"syslog\". SIGTERM or SIGINT stop it (exit 0); SIGHUP reloads the "
+		"transports.\n",
+		DEFAULT_CONFIG);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = DEFAULT_CONFIG, *pidfile = NULL;
+	char why[ERRBUF_SIZE];
+	struct runtime rt;
+	struct conf *conf;
+	int check_only = 0, opt, err, status, pid_fd = -1;
+
+	while ((opt = getopt_long(argc, argv, "c:tp:hV", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 't':
+			check_only = 1;
+			break;
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("quorumd %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
+			       QUORUM_ABI_MAJOR, QUORUM_ABI_MINOR);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "quorumd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	err = conf_load(config_path, QUORUM_PLUGINDIR, &conf, why, sizeof(why));
+	if (err != 0) {
+		log_msg(QUORUM_LOG_ERROR, "config", "config.invalid error=\"%s\"", why);
+		return 1;
+	}
+	if (check_only) {
+		err = runtime_check_config(conf, NULL, why, sizeof(why));
+		if (err != 0)
+			log_msg(QUORUM_LOG_ERROR, "config", "config.invalid error=\"%s\"", why);
+		else
+			log_msg(QUORUM_LOG_NOTICE, "config",
+				"config.ok file=%s stages=%zu transports=%zu", conf->path,
+				conf->stage_count, conf->transport_count);
+		conf_unref(conf);
+		return err != 0 ? 1 : 0;
+	}
+
+	if (pidfile == NULL)
+		pidfile = conf->pidfile;
+	if (pidfile != NULL) {
+		pid_fd = pidfile_create(pidfile, why, sizeof(why));
+		if (pid_fd < 0) {
+			log_msg(QUORUM_LOG_ERROR, "host", "start.failed error=\"%s\"", why);
+			conf_unref(conf);
+			return 1;
+		}
+	}
+	err = runtime_init(&rt, conf, NULL, why, sizeof(why));
+	if (err != 0) {
+		log_msg(QUORUM_LOG_ERROR, "host", "start.failed error=\"%s\"", why);
+		status = 1;
+	} else {
+		status = runtime_run(&rt);
+	}
+	runtime_release(&rt);
+	pidfile_remove(pidfile, pid_fd);
+	conf_unref(conf);
+	return status;
+}

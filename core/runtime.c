@@ -1,0 +1,509 @@
+/* runtime.c -- the running daemon: bring-up (all or nothing), SIGHUP reload as nginx builds a
+ * configuration cycle (the next generation is built completely, then switched to, or
+ * dropped), graceful stop, and the audit hook. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "log-internal.h"
+#include "runtime-internal.h"
+#include "util-internal.h"
+
+void runtime_audit(struct runtime *rt, const char *type, const char *fields)
+{
+	/* Until a vault stage registers itself, the audit trail is the log. */
+	log_msg(QUORUM_LOG_NOTICE, "audit", "%s %s", type, fields);
+}
+
+static void orchestrator_audit_hook(void *arg, const char *type, const char *fields)
+{
+	runtime_audit(arg, type, fields);
+}
+
+static int keyring_load(struct keyring *ring, const struct conf *conf, char *why,
+			size_t why_size)
+{
+	for (size_t i = 0; i < conf->trusted_key_count; i++) {
+		char detail[ERRBUF_SIZE];
+		int err = keyring_add_file(ring, conf->trusted_keys[i], detail, sizeof(detail));
+
+		if (err != 0) {
+			errbuf_set(why, why_size, "%s: trusted_plugin_keys: %s", conf->path,
+				   detail);
+			keyring_release(ring);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Verifies, loads and checks the settings of ENTRY. */
+static int runtime_load_plugin(struct runtime *rt, const struct keyring *ring,
+			       struct conf *conf, const struct conf_plugin *entry,
+			       struct instance **out, char *why, size_t why_size)
+{
+	struct plugin_module *module;
+	struct instance *inst;
+	int err;
+
+	err = plugin_load(entry->path, entry->name, entry->kind, ring, rt->loader_options,
+			  &module, why, why_size);
+	if (err != 0)
+		return err;
+	inst = instance_new(rt, module, conf, entry);
+	if (inst == NULL) {
+		errbuf_set(why, why_size, "out of memory loading '%s'", entry->name);
+		return -ENOMEM;
+	}
+	log_msg(QUORUM_LOG_INFO, "host",
+		"plugin.verified kind=%s name=%s version=%s key_id=%s memfd=%s",
+		plugin_kind_name(entry->kind), entry->name, module->descriptor->version,
+		module->key_id, module->private_copy ? "no(private-copy)" : "sealed");
+	*out = inst;
+	return 0;
+}
+
+/* Loads, initialises and starts one transport of CONF. */
+static int runtime_bring_up_transport(struct runtime *rt, const struct keyring *ring,
+				      struct conf *conf, const struct conf_plugin *entry,
+				      struct instance **out, char *why, size_t why_size)
+{
+	struct instance *inst;
+	int err;
+
+	err = runtime_load_plugin(rt, ring, conf, entry, &inst, why, why_size);
+	if (err != 0)
+		return err;
+	err = instance_init(inst, why, why_size);
+	if (err == 0)
+		err = instance_start(inst, why, why_size);
+	if (err != 0) {
+		instance_finish(inst);
+		return err;
+	}
+	*out = inst;
+	return 0;
+}
+
+/* Stops an instance that never served in a generation that is being dropped. */
+static void runtime_abort_instance(struct instance *inst)
+{
+	if (inst->phase == INSTANCE_STARTED && inst->plugin->drain != NULL)
+		inst->plugin->drain(inst->state);
+	instance_finish(inst);
+}
+
+static void signal_cb(evutil_socket_t signo, short what, void *arg)
+{
+	struct runtime *rt = arg;
+	char why[ERRBUF_SIZE];
+
+	if (signo == SIGHUP) {
+		log_msg(QUORUM_LOG_NOTICE, "host", "reload.requested signal=SIGHUP");
+		if (rt->stopping) {
+			log_msg(QUORUM_LOG_WARNING, "host",
+				"reload.rejected reason=\"stopping\"");
+			return;
+		}
+		if (runtime_reload(rt, why, sizeof(why)) != 0)
+			log_msg(QUORUM_LOG_ERROR, "host",
+				"reload.rejected generation=%u kept=1 error=\"%s\"",
+				rt->generation, why);
+		return;
+	}
+	log_msg(QUORUM_LOG_NOTICE, "host", "stop.requested signal=%s",
+		signo == SIGTERM ? "SIGTERM" : "SIGINT");
+	runtime_stop(rt);
+}
+
+static int runtime_init_signals(struct runtime *rt)
+{
+	static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+
+	for (size_t i = 0; i < ARRAY_SIZE(signals); i++) {
+		rt->signal_events[i] = evsignal_new(rt->base, signals[i], signal_cb, rt);
+		if (rt->signal_events[i] == NULL ||
+		    evsignal_add(rt->signal_events[i], NULL) != 0)
+			return -ENOMEM;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_options *options,
+		 char *why, size_t why_size)
+{
+	struct event_config *cfg;
+	int err;
+
+	memset(rt, 0, sizeof(*rt));
+	pthread_mutex_init(&rt->lock, NULL);
+	rt->loader_options = options;
+	rt->conf = conf_ref(conf);
+	rt->node_id = strdup(conf->node_id);
+	if (rt->node_id == NULL)
+		return -ENOMEM;
+	log_configure(conf->log_destination, conf->log_level);
+
+	/* Transports may run threads that hand work to the loop (run_on_loop). */
+	if (evthread_use_pthreads() != 0) {
+		errbuf_set(why, why_size, "libevent has no pthreads support");
+		return -EIO;
+	}
+	cfg = event_config_new();
+	if (cfg == NULL)
+		return -ENOMEM;
+	rt->base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	if (rt->base == NULL) {
+		errbuf_set(why, why_size, "cannot create the event loop");
+		return -EIO;
+	}
+	err = runtime_init_signals(rt);
+	if (err != 0) {
+		errbuf_set(why, why_size, "cannot install signal handlers");
+		return err;
+	}
+	rt->orch = orchestrator_new(orchestrator_audit_hook, rt);
+	if (rt->orch == NULL)
+		return -ENOMEM;
+	if (loader_init() != 0) {
+		errbuf_set(why, why_size, "cannot initialise libltdl");
+		return -EIO;
+	}
+	err = keyring_load(&rt->keyring, conf, why, why_size);
+	if (err != 0)
+		return err;
+
+	rt->stages = calloc(conf->stage_count + 1, sizeof(*rt->stages));
+	rt->transports = calloc(conf->transport_count + 1, sizeof(*rt->transports));
+	if (rt->stages == NULL || rt->transports == NULL)
+		return -ENOMEM;
+
+	/* Stages: load and initialise all, place them in the pipeline, then start them. */
+	for (size_t i = 0; i < conf->stage_count; i++) {
+		const struct conf_plugin *entry = &conf->stages[i];
+		struct instance *inst;
+		struct orchestrator_stage stage;
+
+		err = runtime_load_plugin(rt, &rt->keyring, conf, entry, &inst, why, why_size);
+		if (err != 0)
+			return err;
+		rt->stages[rt->stage_count++] = inst;
+		err = instance_init(inst, why, why_size);
+		if (err != 0)
+			return err;
+		stage = (struct orchestrator_stage){ .name = entry->name,
+						     .role = inst->plugin->role,
+						     .ops = inst->plugin->ops,
+						     .state = inst->state };
+		err = orchestrator_add_stage(rt->orch, &stage);
+		if (err != 0) {
+			errbuf_set(why, why_size, "stage '%s' cannot join the pipeline: %s",
+				   entry->name, strerror(-err));
+			return err;
+		}
+	}
+	for (size_t i = 0; i < rt->stage_count; i++) {
+		err = instance_start(rt->stages[i], why, why_size);
+		if (err != 0)
+			return err;
+	}
+	for (size_t i = 0; i < orchestrator_stage_count(rt->orch); i++)
+		log_msg(QUORUM_LOG_INFO, "host", "pipeline.stage position=%zu name=%s", i + 1,
+			orchestrator_stage_name(rt->orch, i));
+
+	for (size_t i = 0; i < conf->transport_count; i++) {
+		err = runtime_bring_up_transport(rt, &rt->keyring, conf, &conf->transports[i],
+						 &rt->transports[rt->transport_count], why,
+						 why_size);
+		if (err != 0)
+			return err;
+		rt->transport_count++;
+	}
+	rt->generation = 1;
+	log_msg(QUORUM_LOG_NOTICE, "host",
+		"started generation=1 node=%s stages=%zu transports=%zu abi=%d.%d", rt->node_id,
+		rt->stage_count, rt->transport_count, QUORUM_ABI_MAJOR, QUORUM_ABI_MINOR);
+	return 0;
+}
+
+/* How the next generation treats one of its transports. */
+enum plan_action {
+	PLAN_KEEP,   /* unchanged: the running instance carries over */
+	PLAN_RELOAD, /* same code, new settings, the plugin can reload in place */
+	PLAN_NEW,    /* added, or replaced by a fresh instance (sockets are inherited) */
+};
+
+struct plan_item {
+	enum plan_action action;
+	const struct conf_plugin *entry; /* in the next conf */
+	struct instance *old;		 /* the running instance of that name, or NULL */
+	struct instance *fresh;		 /* PLAN_NEW: the started successor */
+	int reloaded;
+};
+
+static struct instance *runtime_find_transport(struct runtime *rt, const char *name)
+{
+	for (size_t i = 0; i < rt->transport_count; i++) {
+		if (strcmp(instance_name(rt->transports[i]), name) == 0)
+			return rt->transports[i];
+	}
+	return NULL;
+}
+
+/* Decides KEEP / RELOAD / NEW for ITEM; verifies the file in every case. */
+static int plan_transport(struct runtime *rt, const struct keyring *ring, struct conf *next,
+			  struct plan_item *item, char *why, size_t why_size)
+{
+	const struct conf_plugin *entry = item->entry;
+	struct instance *old = runtime_find_transport(rt, entry->name);
+	struct plugin_image image;
+	int err, same_code;
+
+	item->old = old;
+	err = plugin_image_read(entry->path, entry->name, ring, &image, why, why_size);
+	if (err != 0)
+		return err;
+	same_code = old != NULL && strcmp(old->entry->path, entry->path) == 0 &&
+		    memcmp(old->module->sha256, image.sha256, sizeof(image.sha256)) == 0;
+	if (same_code && strcmp(old->entry->settings_text, entry->settings_text) == 0) {
+		item->action = PLAN_KEEP;
+		plugin_image_release(&image);
+		return 0;
+	}
+	if (same_code && old->plugin->reload != NULL) {
+		item->action = PLAN_RELOAD;
+		plugin_image_release(&image);
+		return 0;
+	}
+	item->action = PLAN_NEW;
+	{
+		struct plugin_module *module;
+
+		err = plugin_module_load(&image, entry->kind, rt->loader_options, &module, why,
+					 why_size);
+		plugin_image_release(&image);
+		if (err != 0)
+			return err;
+		item->fresh = instance_new(rt, module, next, entry);
+	}
+	if (item->fresh == NULL) {
+		errbuf_set(why, why_size, "out of memory loading '%s'", entry->name);
+		return -ENOMEM;
+	}
+	err = instance_init(item->fresh, why, why_size);
+	if (err == 0)
+		err = instance_start(item->fresh, why, why_size);
+	return err;
+}
+
+int runtime_reload(struct runtime *rt, char *why, size_t why_size)
+{
+	struct conf *next = NULL;
+	struct keyring ring = { 0 };
+	struct plan_item *plan = NULL;
+	struct instance **transports = NULL;
+	size_t count = 0, kept = 0, reloaded = 0, started = 0, removed = 0;
+	int err;
+
+	err = conf_load(rt->conf->path, rt->conf->plugin_dir, &next, why, why_size);
+	if (err != 0)
+		return err;
+	err = conf_reload_compatible(rt->conf, next, why, why_size);
+	if (err != 0)
+		goto out_drop;
+	err = keyring_load(&ring, next, why, why_size);
+	if (err != 0)
+		goto out_drop;
+	plan = calloc(next->transport_count + 1, sizeof(*plan));
+	transports = calloc(next->transport_count + 1, sizeof(*transports));
+	if (plan == NULL || transports == NULL) {
+		err = -ENOMEM;
+		errbuf_set(why, why_size, "out of memory");
+		goto out_drop;
+	}
+	/* Build: every transport of the next generation is verified; new ones are started
+	 * (inheriting the sockets of the ones they replace). */
+	for (count = 0; count < next->transport_count; count++) {
+		plan[count].entry = &next->transports[count];
+		err = plan_transport(rt, &ring, next, &plan[count], why, why_size);
+		if (err != 0) {
+			count++;
+			goto out_drop;
+		}
+	}
+	/* In-place reloads, each all or nothing; on failure the earlier ones are undone. */
+	for (size_t i = 0; i < count; i++) {
+		if (plan[i].action != PLAN_RELOAD)
+			continue;
+		err = instance_reload(plan[i].old, next, plan[i].entry, why, why_size);
+		if (err != 0)
+			goto out_drop;
+		plan[i].reloaded = 1;
+	}
+
+	/* Switch. */
+	for (size_t i = 0; i < count; i++) {
+		transports[i] = plan[i].action == PLAN_NEW ? plan[i].fresh : plan[i].old;
+		kept += plan[i].action == PLAN_KEEP;
+		reloaded += plan[i].action == PLAN_RELOAD;
+		started += plan[i].action == PLAN_NEW;
+	}
+	for (size_t i = 0; i < rt->transport_count; i++) {
+		struct instance *old = rt->transports[i];
+		int survives = 0;
+
+		for (size_t j = 0; j < count; j++)
+			survives |= transports[j] == old;
+		if (!survives) {
+			removed++;
+			instance_drain(old);
+		}
+	}
+	free(rt->transports);
+	rt->transports = transports;
+	rt->transport_count = count;
+	keyring_release(&rt->keyring);
+	rt->keyring = ring;
+	conf_unref(rt->conf);
+	rt->conf = next;
+	log_configure(next->log_destination, next->log_level);
+	rt->generation++;
+	log_msg(QUORUM_LOG_NOTICE, "host",
+		"reload.done generation=%u transports=%zu started=%zu reloaded=%zu "
+		"unchanged=%zu stopped=%zu",
+		rt->generation, count, started, reloaded, kept, removed);
+	free(plan);
+	return 0;
+
+out_drop:
+	for (size_t i = 0; plan != NULL && i < count; i++) {
+		if (plan[i].reloaded) {
+			char ignored[ERRBUF_SIZE];
+			struct instance *old = plan[i].old;
+			const struct conf_plugin *prev =
+				conf_find_transport(rt->conf, old->entry->name);
+
+			/* Undo: the previous settings were running a moment ago. */
+			if (prev == NULL ||
+			    instance_reload(old, rt->conf, prev, ignored, sizeof(ignored)) != 0)
+				log_msg(QUORUM_LOG_ERROR, "host",
+					"reload.rollback.failed name=%s error=\"%s\"",
+					old->entry->name, ignored);
+		}
+		if (plan[i].fresh != NULL)
+			runtime_abort_instance(plan[i].fresh);
+	}
+	free(plan);
+	free(transports);
+	keyring_release(&ring);
+	conf_unref(next);
+	return err;
+}
+
+static void runtime_stop_stages(struct runtime *rt)
+{
+	/* Stages stop in the reverse of their start order, once no transport can ingest. */
+	while (rt->stage_count > 0) {
+		struct instance *inst = rt->stages[--rt->stage_count];
+
+		if (inst->phase == INSTANCE_STARTED && inst->plugin->drain != NULL)
+			inst->plugin->drain(inst->state);
+		instance_finish(inst);
+	}
+}
+
+void runtime_instance_finished(struct runtime *rt)
+{
+	if (!rt->stopping || rt->draining != NULL)
+		return;
+	runtime_stop_stages(rt);
+	log_msg(QUORUM_LOG_NOTICE, "host", "stopped generation=%u", rt->generation);
+	event_base_loopexit(rt->base, NULL);
+}
+
+void runtime_stop(struct runtime *rt)
+{
+	if (rt->stopping) {
+		log_msg(QUORUM_LOG_NOTICE, "host", "stop.in_progress draining=%s",
+			rt->draining != NULL ? "yes" : "no");
+		return;
+	}
+	rt->stopping = 1;
+	while (rt->transport_count > 0)
+		instance_drain(rt->transports[--rt->transport_count]);
+	if (rt->draining == NULL)
+		runtime_instance_finished(rt);
+}
+
+int runtime_run(struct runtime *rt)
+{
+	if (event_base_dispatch(rt->base) < 0) {
+		log_msg(QUORUM_LOG_ERROR, "host", "loop.failed");
+		return 1;
+	}
+	return 0;
+}
+
+void runtime_release(struct runtime *rt)
+{
+	/* After a failed init or an interrupted loop: whatever is still up goes down now. */
+	while (rt->draining != NULL)
+		instance_finish(rt->draining);
+	while (rt->transport_count > 0)
+		runtime_abort_instance(rt->transports[--rt->transport_count]);
+	runtime_stop_stages(rt);
+	free(rt->transports);
+	free(rt->stages);
+	orchestrator_free(rt->orch);
+	for (size_t i = 0; i < ARRAY_SIZE(rt->signal_events); i++) {
+		if (rt->signal_events[i] != NULL)
+			event_free(rt->signal_events[i]);
+	}
+	if (rt->base != NULL)
+		event_base_free(rt->base);
+	keyring_release(&rt->keyring);
+	conf_unref(rt->conf);
+	free(rt->node_id);
+	loader_exit();
+	pthread_mutex_destroy(&rt->lock);
+	memset(rt, 0, sizeof(*rt));
+}
+
+int runtime_check_config(struct conf *conf, const struct loader_options *options, char *why,
+			 size_t why_size)
+{
+	struct keyring ring = { 0 };
+	int err;
+
+	err = keyring_load(&ring, conf, why, why_size);
+	if (err != 0)
+		return err;
+	err = loader_init() != 0 ? -EIO : 0;
+	for (size_t kind = 0; err == 0 && kind < 2; kind++) {
+		const struct conf_plugin *list = kind == 0 ? conf->stages : conf->transports;
+		size_t n = kind == 0 ? conf->stage_count : conf->transport_count;
+
+		for (size_t i = 0; err == 0 && i < n; i++) {
+			struct plugin_module *module;
+
+			err = plugin_load(list[i].path, list[i].name, list[i].kind, &ring,
+					  options, &module, why, why_size);
+			if (err != 0)
+				break;
+			err = instance_check_settings(module, conf, &list[i], why, why_size);
+			plugin_module_unload(module);
+		}
+	}
+	loader_exit();
+	keyring_release(&ring);
+	return err;
+}

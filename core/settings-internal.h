@@ -1,0 +1,64 @@
+/* settings-internal.h -- libconfig settings against a struct quorum_setting schema: strict
+ * validation with "file:line:" messages, typed reads by path, and a canonical text of a group
+ * so that a reload can tell changed settings from unchanged ones. */
+#ifndef QUORUM_SETTINGS_INTERNAL_H
+#define QUORUM_SETTINGS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libconfig.h>
+
+#include <quorum/settings.h>
+
+/* Deepest nesting of groups and lists a schema may declare. */
+#define SETTINGS_DEPTH_MAX 8
+
+/*
+ * settings_schema_check: checks that a plugin's SCHEMA is well formed: names, known types,
+ * children exactly for GROUP and LIST, sane bounds, reserved slots NULL, depth bounded.
+ * RETURN VALUE: 0, or -EINVAL with WHY.
+ */
+int settings_schema_check(const struct quorum_setting *schema, char *why, size_t why_size);
+
+/*
+ * settings_validate: checks GROUP against SCHEMA: every member is declared and of the declared
+ * type, INT values lie within bounds, STRING values among the choices, required members are
+ * present. GROUP may be NULL (an absent group: only missing required settings are errors;
+ * FILE and LINE then locate the message). A GROUP or LIST whose schema has children == NULL
+ * is not looked into (the host checks plugin groups later against the plugin's schema).
+ * WHERE prefixes the message ("transport 'rest'"). Files that libconfig names relatively
+ * (@include) are shown relative to BASE_DIR (may be NULL).
+ * RETURN VALUE: 0, or -EINVAL with WHY as "file:line: WHERE: what is wrong".
+ */
+int settings_validate(const config_setting_t *group, const struct quorum_setting *schema,
+		      const char *where, const char *base_dir, const char *file, int line,
+		      char *why, size_t why_size);
+
+/* settings_lookup: the setting at PATH below GROUP ("a.b", "list.[2].c", "list.2"), or NULL.
+ * GROUP may be NULL. */
+config_setting_t *settings_lookup(const config_setting_t *group, const char *path);
+
+/* Typed reads below GROUP. Each returns 0, -ENOENT when absent, -EINVAL for another type.
+ * Strings are borrowed from the libconfig tree. FLOAT accepts integers; INT accepts both
+ * libconfig integer widths. */
+int settings_get_string(const config_setting_t *group, const char *path, const char **out);
+int settings_get_int(const config_setting_t *group, const char *path, int64_t *out);
+int settings_get_float(const config_setting_t *group, const char *path, double *out);
+int settings_get_bool(const config_setting_t *group, const char *path, int *out);
+
+/* settings_length: element count of the list, array or group at PATH, or -ENOENT / -EINVAL. */
+int settings_length(const config_setting_t *group, const char *path);
+
+/* settings_canonical: a text equal for two groups exactly when their settings are equal
+ * (member order, comments and layout ignored; list order kept). GROUP may be NULL ("").
+ * RETURN VALUE: new string (free()), or NULL on allocation failure. */
+char *settings_canonical(const config_setting_t *group);
+
+/* settings_location: "FILE:LINE" of S into BUF: the file S was read from (FALLBACK when S is
+ * NULL or libconfig lacks it), made absolute against BASE_DIR (may be NULL) when relative,
+ * and S's line (FALLBACK_LINE when S is NULL). RETURN VALUE: BUF. */
+const char *settings_location(const config_setting_t *s, const char *base_dir,
+			      const char *fallback, int fallback_line, char *buf, size_t size);
+
+#endif /* QUORUM_SETTINGS_INTERNAL_H */

@@ -1,0 +1,183 @@
+/* util.c -- small helpers shared by quorumd and the tools: error buffers, strict hex,
+ * checked whole-file reads and careful writes. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util-internal.h"
+
+void errbuf_set(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (buf == NULL || size == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
+void hex_encode(const uint8_t *data, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[data[i] >> 4];
+		out[2 * i + 1] = digits[data[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int hex_decode(const char *text, size_t text_len, uint8_t *out, size_t len)
+{
+	if (text_len != 2 * len)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		int hi = hex_digit(text[2 * i]);
+		int lo = hex_digit(text[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int file_read_checked(const char *path, size_t max_size, unsigned flags, uint8_t **data,
+		      size_t *len, char *why, size_t why_size)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t got = 0;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		err = -errno;
+		if (err == -ELOOP)
+			errbuf_set(why, why_size,
+				   "%s is a symbolic link; refusing to follow it", path);
+		else
+			errbuf_set(why, why_size, "cannot open %s: %s", path, strerror(errno));
+		return err;
+	}
+	if (fstat(fd, &st) != 0) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot stat %s: %s", path, strerror(errno));
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		errbuf_set(why, why_size, "%s is not a regular file", path);
+		goto out_close;
+	}
+	if ((flags & FILE_CHECK_NOT_GROUP_WRITABLE) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		err = -EPERM;
+		errbuf_set(why, why_size, "%s is writable by group or others (mode %04o)", path,
+			   (unsigned)(st.st_mode & 07777));
+		goto out_close;
+	}
+	if ((flags & FILE_CHECK_PRIVATE) && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		err = -EPERM;
+		errbuf_set(why, why_size,
+			   "%s is accessible by group or others (mode %04o); it must be 0600",
+			   path, (unsigned)(st.st_mode & 07777));
+		goto out_close;
+	}
+	if ((uint64_t)st.st_size > max_size) {
+		err = -EFBIG;
+		errbuf_set(why, why_size, "%s is larger than %zu bytes", path, max_size);
+		goto out_close;
+	}
+	/* Clear O_NONBLOCK (it only kept open() from hanging on a FIFO). */
+	fcntl(fd, F_SETFL, 0);
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		err = -ENOMEM;
+		errbuf_set(why, why_size, "out of memory reading %s", path);
+		goto out_close;
+	}
+	/* Read at most the size seen by fstat: a file growing under us is not read past it. */
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			errbuf_set(why, why_size, "cannot read %s: %s", path,
+				   n < 0 ? strerror(errno) : "file shrank while reading");
+			free(buf);
+			goto out_close;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	err = 0;
+out_close:
+	close(fd);
+	return err;
+}
+
+int file_write_new(const char *path, const void *data, size_t len, unsigned mode, int replace,
+		   char *why, size_t why_size)
+{
+	const uint8_t *p = data;
+	size_t done = 0;
+	int fd, err = 0;
+
+	fd = open(path,
+		  O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (replace ? O_TRUNC : O_EXCL),
+		  mode);
+	if (fd < 0) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot create %s: %s", path, strerror(errno));
+		return err;
+	}
+	/* O_CREAT honours the umask; set the exact mode we promised. */
+	if (fchmod(fd, mode) != 0) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot chmod %s: %s", path, strerror(errno));
+		goto out_close;
+	}
+	while (done < len) {
+		ssize_t n = write(fd, p + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			errbuf_set(why, why_size, "cannot write %s: %s", path, strerror(errno));
+			goto out_close;
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) != 0) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot fsync %s: %s", path, strerror(errno));
+	}
+out_close:
+	if (close(fd) != 0 && err == 0) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot close %s: %s", path, strerror(errno));
+	}
+	return err;
+}

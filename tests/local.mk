@@ -1,0 +1,92 @@
+# tests/local.mk -- `make check`: g_test unit programs and end-to-end scripts, all speaking
+# TAP through automake's tap-driver; fixture plugins built as real shared modules.
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+SH_LOG_DRIVER = $(LOG_DRIVER)
+TEST_EXTENSIONS = .sh
+AM_TESTS_ENVIRONMENT = \
+	QUORUM_BUILDDIR='$(abs_top_builddir)'; export QUORUM_BUILDDIR; \
+	QUORUM_SRCDIR='$(abs_top_srcdir)'; export QUORUM_SRCDIR; \
+	QUORUM_FIXTURES='$(abs_top_builddir)/tests/fixtures/.libs'; export QUORUM_FIXTURES; \
+	G_DEBUG=fatal-warnings; export G_DEBUG;
+
+# ---- fixture plugins: shared modules even though they are not installed (-rpath) ----
+FIXTURE_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
+FIXTURE_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+FIXTURE_LIBS = $(LIBEVENT_LIBS)
+
+check_LTLIBRARIES += tests/fixtures/fixture-stage.la
+tests_fixtures_fixture_stage_la_SOURCES = tests/fixtures/fixture-stage.c
+tests_fixtures_fixture_stage_la_CFLAGS = $(FIXTURE_CFLAGS)
+tests_fixtures_fixture_stage_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+
+check_LTLIBRARIES += tests/fixtures/fixture-transport.la
+tests_fixtures_fixture_transport_la_SOURCES = tests/fixtures/fixture-transport.c
+tests_fixtures_fixture_transport_la_CFLAGS = $(FIXTURE_CFLAGS)
+tests_fixtures_fixture_transport_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_fixtures_fixture_transport_la_LIBADD = $(FIXTURE_LIBS)
+
+# Same name, other code: a file swapped in after verification must not be what runs.
+check_LTLIBRARIES += tests/fixtures/fixture-transport-v2.la
+tests_fixtures_fixture_transport_v2_la_SOURCES = tests/fixtures/fixture-transport.c
+tests_fixtures_fixture_transport_v2_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_VERSION='"2.0"'
+tests_fixtures_fixture_transport_v2_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_fixtures_fixture_transport_v2_la_LIBADD = $(FIXTURE_LIBS)
+
+# Without a reload callback: a changed configuration replaces the instance.
+check_LTLIBRARIES += tests/fixtures/fixture-replace.la
+tests_fixtures_fixture_replace_la_SOURCES = tests/fixtures/fixture-transport.c
+tests_fixtures_fixture_replace_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_NO_RELOAD \
+	-DFIXTURE_NAME='"fixture-replace"'
+tests_fixtures_fixture_replace_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_fixtures_fixture_replace_la_LIBADD = $(FIXTURE_LIBS)
+
+# ABI mismatches, each otherwise a valid "fixture-transport".
+check_LTLIBRARIES += tests/fixtures/fixture-bad-magic.la
+tests_fixtures_fixture_bad_magic_la_SOURCES = tests/fixtures/fixture-transport.c
+tests_fixtures_fixture_bad_magic_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_MAGIC=0x12345678u
+tests_fixtures_fixture_bad_magic_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_fixtures_fixture_bad_magic_la_LIBADD = $(FIXTURE_LIBS)
+
+check_LTLIBRARIES += tests/fixtures/fixture-bad-major.la
+tests_fixtures_fixture_bad_major_la_SOURCES = tests/fixtures/fixture-transport.c
+tests_fixtures_fixture_bad_major_la_CFLAGS = $(FIXTURE_CFLAGS) \
+	-DFIXTURE_ABI_MAJOR='(QUORUM_ABI_MAJOR + 1)'
+tests_fixtures_fixture_bad_major_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_fixtures_fixture_bad_major_la_LIBADD = $(FIXTURE_LIBS)
+
+check_LTLIBRARIES += tests/fixtures/fixture-new-minor.la
+tests_fixtures_fixture_new_minor_la_SOURCES = tests/fixtures/fixture-transport.c
+tests_fixtures_fixture_new_minor_la_CFLAGS = $(FIXTURE_CFLAGS) \
+	-DFIXTURE_ABI_MINOR='(QUORUM_ABI_MINOR + 1)'
+tests_fixtures_fixture_new_minor_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_fixtures_fixture_new_minor_la_LIBADD = $(FIXTURE_LIBS)
+
+# ---- unit tests (g_test; GLib prints TAP itself) ----
+check_LTLIBRARIES += tests/unit/libtestutil.la
+tests_unit_libtestutil_la_SOURCES = tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_libtestutil_la_CFLAGS = $(UNIT_CFLAGS)
+
+UNIT_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCONFIG_CFLAGS) \
+	$(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS)
+UNIT_LDADD = tests/unit/libtestutil.la core/libquorumcore.la $(GLIB_LIBS)
+
+UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
+	tests/unit/test-orchestrator
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+tests_unit_test_signature_SOURCES = tests/unit/test-signature.c
+tests_unit_test_signature_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_signature_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_loader_SOURCES = tests/unit/test-loader.c
+tests_unit_test_loader_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_loader_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_config_SOURCES = tests/unit/test-config.c
+tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_config_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_orchestrator_SOURCES = tests/unit/test-orchestrator.c
+tests_unit_test_orchestrator_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_orchestrator_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,474 @@
+/* test-config.c -- quorum.conf and plugin settings: strict checking with "file:line: what is
+ * wrong", file names relative to the config's folder, canonical text for reload decisions. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "conf-internal.h"
+#include "settings-internal.h"
+#include "testutil.h"
+#include "util-internal.h"
+
+#define MINIMAL "node = { id = \"n1\"; };\ntrusted_plugin_keys = [ \"k.pub\" ];\n"
+
+struct fixture {
+	char *dir;
+	char why[ERRBUF_SIZE];
+	struct conf *conf;
+};
+
+static void setup(struct fixture *f, gconstpointer data)
+{
+	f->dir = testutil_scratch_new();
+	f->conf = NULL;
+}
+
+static void teardown(struct fixture *f, gconstpointer data)
+{
+	conf_unref(f->conf);
+	testutil_scratch_free(f->dir);
+}
+
+static int load_text(struct fixture *f, const char *text)
+{
+	char *path = testutil_write(f->dir, "quorum.conf", text, 0644);
+	int err;
+
+	conf_unref(f->conf);
+	f->conf = NULL;
+	f->why[0] = '\0';
+	err = conf_load(path, "/usr/lib/quorum-time", &f->conf, f->why, sizeof(f->why));
+	g_free(path);
+	return err;
+}
+
+/* The load fails with WHY equal to "<dir>/quorum.conf:EXPECTED". */
+static void assert_error(struct fixture *f, const char *text, const char *expected)
+{
+	char *full = g_strdup_printf("%s/quorum.conf:%s", f->dir, expected);
+
+	g_assert_cmpint(load_text(f, text), ==, -EINVAL);
+	g_assert_cmpstr(f->why, ==, full);
+	g_assert_null(f->conf);
+	g_free(full);
+}
+
+static void test_minimal(struct fixture *f, gconstpointer data)
+{
+	g_assert_cmpint(load_text(f, MINIMAL), ==, 0);
+	g_assert_cmpstr(f->conf->node_id, ==, "n1");
+	g_assert_cmpuint(f->conf->trusted_key_count, ==, 1);
+	g_assert_true(g_str_has_prefix(f->conf->trusted_keys[0], f->dir));
+	g_assert_cmpstr(f->conf->plugin_dir, ==, "/usr/lib/quorum-time");
+	g_assert_cmpint(f->conf->drain_timeout_ms, ==, 5000);
+	g_assert_cmpint(f->conf->log_level, ==, QUORUM_LOG_INFO);
+	g_assert_cmpuint(f->conf->stage_count, ==, 0);
+}
+
+static void test_full(struct fixture *f, gconstpointer data)
+{
+	g_assert_cmpint(
+		load_text(f, MINIMAL
+			  "log = { destination = \"syslog\"; level = \"debug\"; };\n"
+			  "pidfile = \"run/q.pid\";\nplugin_dir = \"plugins\";\n"
+			  "drain_timeout_ms = 250;\n"
+			  "stages = ( { name = \"vault\"; path = \"stages/vault.so\"; "
+			  "settings = { dir = \"v\"; }; },\n"
+			  "  { name = \"off\"; path = \"x.so\"; enabled = false; } );\n"
+			  "transports = ( { name = \"rest\"; path = \"/abs/rest.so\"; } );\n"),
+		==, 0);
+	g_assert_cmpint(f->conf->log_destination, ==, LOG_TO_SYSLOG);
+	g_assert_cmpint(f->conf->log_level, ==, QUORUM_LOG_DEBUG);
+	g_assert_cmpint(f->conf->drain_timeout_ms, ==, 250);
+	g_assert_true(g_str_has_suffix(f->conf->pidfile, "/run/q.pid"));
+	g_assert_cmpuint(f->conf->stage_count, ==, 1); /* the disabled one is skipped */
+	g_assert_cmpstr(f->conf->stages[0].name, ==, "vault");
+	g_assert_true(g_str_has_suffix(f->conf->stages[0].path, "/plugins/stages/vault.so"));
+	g_assert_nonnull(f->conf->stages[0].settings);
+	g_assert_cmpint(f->conf->stages[0].line, ==, 7);
+	g_assert_cmpstr(f->conf->transports[0].path, ==, "/abs/rest.so");
+	g_assert_null(f->conf->transports[0].settings);
+}
+
+static void test_syntax_error(struct fixture *f, gconstpointer data)
+{
+	assert_error(f, MINIMAL "stages = ( { name = \"x\"; path = ; } );\n",
+		     "3: syntax error");
+}
+
+static void test_unknown_setting(struct fixture *f, gconstpointer data)
+{
+	assert_error(f, MINIMAL "\n\nfrobnicate = 1;\n",
+		     "5: quorum.conf: setting 'frobnicate' is unknown");
+}
+
+static void test_unknown_nested_setting(struct fixture *f, gconstpointer data)
+{
+	assert_error(f,
+		     "node = {\n  id = \"n1\";\n  colour = \"red\";\n};\n"
+		     "trusted_plugin_keys = [ ];\n",
+		     "3: quorum.conf: setting 'node.colour' is unknown");
+}
+
+static void test_wrong_type(struct fixture *f, gconstpointer data)
+{
+	assert_error(f, MINIMAL "drain_timeout_ms = \"5s\";\n",
+		     "3: quorum.conf: setting 'drain_timeout_ms' is a string; it must be an "
+		     "integer");
+	assert_error(f, "node = { id = 7; };\ntrusted_plugin_keys = [ ];\n",
+		     "1: quorum.conf: setting 'node.id' is an integer; it must be a string");
+	assert_error(
+		f, MINIMAL "stages = ( \"vault\" );\n",
+		"3: quorum.conf: setting 'stages.[0]' is a string; it must be a group { ... }");
+}
+
+static void test_missing_required(struct fixture *f, gconstpointer data)
+{
+	assert_error(f, "node = { id = \"n1\"; };\n",
+		     "1: quorum.conf: setting 'trusted_plugin_keys' is required but missing "
+		     "(public keys that may sign plugins)");
+	assert_error(f, "trusted_plugin_keys = [ ];\nnode = {\n};\n",
+		     "2: quorum.conf: setting 'node.id' is required but missing "
+		     "(this node's identity in the quorum)");
+	assert_error(f, MINIMAL "transports = ( { name = \"rest\"; } );\n",
+		     "3: quorum.conf: setting 'transports.[0].path' is required but missing "
+		     "(the .so file, relative to plugin_dir)");
+}
+
+static void test_out_of_range_and_choices(struct fixture *f, gconstpointer data)
+{
+	assert_error(f, MINIMAL "drain_timeout_ms = -1;\n",
+		     "3: quorum.conf: setting 'drain_timeout_ms' is -1; it must lie between 0 "
+		     "and 600000");
+	assert_error(f, MINIMAL "log = { level = \"chatty\"; };\n",
+		     "3: quorum.conf: setting 'log.level' is \"chatty\"; it must be one of: "
+		     "error, warning, notice, info, debug");
+}
+
+static void test_duplicate_plugin(struct fixture *f, gconstpointer data)
+{
+	assert_error(f,
+		     MINIMAL "transports = ( { name = \"rest\"; path = \"a.so\"; },\n"
+			     "  { name = \"rest\"; path = \"b.so\"; } );\n",
+		     "4: transports: plugin 'rest' is listed twice");
+}
+
+static void test_bad_plugin_name(struct fixture *f, gconstpointer data)
+{
+	assert_error(f, MINIMAL "stages = ( { name = \"../evil\"; path = \"a.so\"; } );\n",
+		     "3: stages: invalid plugin name '../evil' (want [a-z][a-z0-9_-]{0,31})");
+}
+
+static void test_stage_and_transport_same_name(struct fixture *f, gconstpointer data)
+{
+	assert_error(f,
+		     MINIMAL "stages = ( { name = \"x\"; path = \"a.so\"; } );\n"
+			     "transports = ( { name = \"x\"; path = \"b.so\"; } );\n",
+		     "4: plugin 'x' is listed both as a stage and as a transport");
+}
+
+/* @include is resolved against the config's folder whatever the working directory. */
+static void test_include_relative_to_config(struct fixture *f, gconstpointer data)
+{
+	char cwd[PATH_MAX];
+	char *inc = testutil_write(
+		f->dir, "transports.inc",
+		"transports = ( { name = \"rest\"; path = \"rest.so\"; } );\n", 0644);
+
+	g_assert_nonnull(getcwd(cwd, sizeof(cwd)));
+	g_assert_cmpint(chdir("/"), ==, 0);
+	g_assert_cmpint(load_text(f, MINIMAL "@include \"transports.inc\"\n"), ==, 0);
+	g_assert_cmpint(chdir(cwd), ==, 0);
+	g_assert_cmpuint(f->conf->transport_count, ==, 1);
+	g_free(inc);
+}
+
+/* Errors inside an included file name that file. */
+static void test_error_in_include_names_file(struct fixture *f, gconstpointer data)
+{
+	char *inc = testutil_write(f->dir, "bad.inc", "\nbogus = true;\n", 0644);
+	char *expected = g_strdup_printf("%s:2: quorum.conf: setting 'bogus' is unknown", inc);
+
+	g_assert_cmpint(load_text(f, MINIMAL "@include \"bad.inc\"\n"), ==, -EINVAL);
+	g_assert_cmpstr(f->why, ==, expected);
+	g_free(expected);
+	g_free(inc);
+}
+
+static void test_missing_file(struct fixture *f, gconstpointer data)
+{
+	char *path = testutil_path(f->dir, "absent.conf");
+
+	g_assert_cmpint(conf_load(path, "/x", &f->conf, f->why, sizeof(f->why)), ==, -ENOENT);
+	g_assert_nonnull(strstr(f->why, "cannot read"));
+	g_free(path);
+}
+
+static void test_reload_compatibility(struct fixture *f, gconstpointer data)
+{
+	const char *base = MINIMAL "stages = ( { name = \"vault\"; path = \"v.so\"; "
+				   "settings = { a = 1; b = \"x\"; }; } );\n";
+	struct conf *cur, *next;
+
+	g_assert_cmpint(load_text(f, base), ==, 0);
+	cur = conf_ref(f->conf);
+	/* Same stage settings written in another order: compatible. */
+	g_assert_cmpint(load_text(f, MINIMAL
+				  "stages = ( { name = \"vault\"; path = \"v.so\"; "
+				  "settings = { b = \"x\"; a = 1; }; } );\n"
+				  "transports = ( { name = \"r\"; path = \"r.so\"; } );\n"
+				  "log = { level = \"debug\"; };\n"),
+			==, 0);
+	next = f->conf;
+	g_assert_cmpint(conf_reload_compatible(cur, next, f->why, sizeof(f->why)), ==, 0);
+	/* A changed stage setting needs a restart. */
+	g_assert_cmpint(load_text(f, MINIMAL "stages = ( { name = \"vault\"; path = \"v.so\"; "
+					     "settings = { a = 2; b = \"x\"; }; } );\n"),
+			==, 0);
+	g_assert_cmpint(conf_reload_compatible(cur, f->conf, f->why, sizeof(f->why)), ==,
+			-EBUSY);
+	g_assert_nonnull(strstr(f->why, "'stages' changed"));
+	/* So does the node id. */
+	g_assert_cmpint(load_text(f, "node = { id = \"n2\"; };\ntrusted_plugin_keys = [ ];\n"
+				     "stages = ( { name = \"vault\"; path = \"v.so\"; "
+				     "settings = { a = 1; b = \"x\"; }; } );\n"),
+			==, 0);
+	g_assert_cmpint(conf_reload_compatible(cur, f->conf, f->why, sizeof(f->why)), ==,
+			-EBUSY);
+	g_assert_nonnull(strstr(f->why, "'node' changed"));
+	conf_unref(cur);
+}
+
+/* ---- plugin schemas, as a plugin declares them ---- */
+
+static const char *const modes[] = { "dev", "production", NULL };
+static const struct quorum_setting peer_schema[] = {
+	{ .name = "id", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED },
+	{ .name = "port", .type = QUORUM_SETTING_INT, .min = 1, .max = 65535 },
+	{ .type = QUORUM_SETTING_END },
+};
+static const struct quorum_setting tls_schema[] = {
+	{ .name = "cert", .type = QUORUM_SETTING_STRING },
+	{ .type = QUORUM_SETTING_END },
+};
+static const struct quorum_setting plugin_schema[] = {
+	{ .name = "mode", .type = QUORUM_SETTING_STRING, .choices = modes },
+	{ .name = "ratio", .type = QUORUM_SETTING_FLOAT },
+	{ .name = "on", .type = QUORUM_SETTING_BOOL },
+	{ .name = "tls", .type = QUORUM_SETTING_GROUP, .children = tls_schema },
+	{ .name = "peers", .type = QUORUM_SETTING_LIST, .children = peer_schema },
+	{ .name = "tokens", .type = QUORUM_SETTING_STRINGS },
+	{ .name = "port",
+	  .type = QUORUM_SETTING_INT,
+	  .flags = QUORUM_SETTING_REQUIRED,
+	  .min = 1,
+	  .max = 65535,
+	  .help = "TCP port" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+static int validate(struct fixture *f, const char *group_text)
+{
+	config_t cfg;
+	char *path = testutil_write(f->dir, "p.conf", group_text, 0644);
+	int err;
+
+	config_init(&cfg);
+	g_assert_cmpint(config_read_file(&cfg, path), ==, CONFIG_TRUE);
+	err = settings_validate(config_lookup(&cfg, "settings"), plugin_schema, "transport 'x'",
+				NULL, path, 1, f->why, sizeof(f->why));
+	config_destroy(&cfg);
+	g_free(path);
+	return err;
+}
+
+static void assert_invalid(struct fixture *f, const char *group_text, const char *expected)
+{
+	g_assert_cmpint(validate(f, group_text), ==, -EINVAL);
+	g_assert_nonnull(strstr(f->why, "/p.conf:"));
+	if (strstr(f->why, expected) == NULL)
+		g_error("expected \"%s\" in \"%s\"", expected, f->why);
+}
+
+static void test_plugin_schema(struct fixture *f, gconstpointer data)
+{
+	g_assert_cmpint(
+		validate(f, "settings = { port = 80; mode = \"dev\"; ratio = 1; on = true;\n"
+			    "tls = { cert = \"c\"; }; peers = ( { id = \"a\"; port = 2; } );\n"
+			    "tokens = [ \"t1\", \"t2\" ]; };\n"),
+		==, 0);
+	assert_invalid(f, "settings = {\n mode = \"dev\"; };\n",
+		       ":1: transport 'x': setting 'port' is required but missing (TCP port)");
+	assert_invalid(
+		f, "settings = { port = 70000; };\n",
+		":1: transport 'x': setting 'port' is 70000; it must lie between 1 and 65535");
+	assert_invalid(f, "settings = { port = 1;\n mode = \"test\"; };\n",
+		       ":2: transport 'x': setting 'mode' is \"test\"; it must be one of: dev, "
+		       "production");
+	assert_invalid(f, "settings = { port = 1; on = 1; };\n",
+		       "setting 'on' is an integer; it must be a boolean (true or false)");
+	assert_invalid(f, "settings = { port = 1;\n tls = { key = \"k\"; }; };\n",
+		       ":2: transport 'x': setting 'tls.key' is unknown");
+	assert_invalid(f, "settings = { port = 1; peers = (\n { port = 3; } ); };\n",
+		       ":2: transport 'x': setting 'peers.[0].id' is required but missing");
+	assert_invalid(f, "settings = { port = 1; tokens = [ 1, 2 ]; };\n",
+		       "setting 'tokens' element 0 is an integer; it must be a string");
+	assert_invalid(f, "settings = { port = 1; ratio = \"1.5\"; };\n",
+		       "setting 'ratio' is a string; it must be a number");
+}
+
+static void test_absent_group_with_required(struct fixture *f, gconstpointer data)
+{
+	g_assert_cmpint(settings_validate(NULL, plugin_schema, "transport 'x'", NULL,
+					  "/etc/q.conf", 12, f->why, sizeof(f->why)),
+			==, -EINVAL);
+	g_assert_cmpstr(f->why, ==,
+			"/etc/q.conf:12: transport 'x': setting 'port' is required but "
+			"missing (TCP port)");
+}
+
+static void test_schema_check(struct fixture *f, gconstpointer data)
+{
+	static const struct quorum_setting no_children[] = {
+		{ .name = "g", .type = QUORUM_SETTING_GROUP },
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting twice[] = {
+		{ .name = "a", .type = QUORUM_SETTING_INT },
+		{ .name = "a", .type = QUORUM_SETTING_STRING },
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting bad_type[] = {
+		{ .name = "a", .type = 99 },
+		{ .type = QUORUM_SETTING_END },
+	};
+
+	g_assert_cmpint(settings_schema_check(plugin_schema, f->why, sizeof(f->why)), ==, 0);
+	g_assert_cmpint(settings_schema_check(NULL, f->why, sizeof(f->why)), ==, 0);
+	g_assert_cmpint(settings_schema_check(no_children, f->why, sizeof(f->why)), ==,
+			-EINVAL);
+	g_assert_cmpint(settings_schema_check(twice, f->why, sizeof(f->why)), ==, -EINVAL);
+	g_assert_nonnull(strstr(f->why, "declared twice"));
+	g_assert_cmpint(settings_schema_check(bad_type, f->why, sizeof(f->why)), ==, -EINVAL);
+}
+
+static char *canonical_of(struct fixture *f, const char *text)
+{
+	config_t cfg;
+	char *path = testutil_write(f->dir, "c.conf", text, 0644), *out;
+
+	config_init(&cfg);
+	g_assert_cmpint(config_read_file(&cfg, path), ==, CONFIG_TRUE);
+	out = settings_canonical(config_lookup(&cfg, "s"));
+	config_destroy(&cfg);
+	g_free(path);
+	return out;
+}
+
+static void test_canonical(struct fixture *f, gconstpointer data)
+{
+	char *a = canonical_of(f, "s = { x = 1; y = \"a\"; l = ( { p = true; } ); };");
+	char *b = canonical_of(
+		f, "# comment\ns = {\n  l = ( { p = true; } );\n  y = \"a\";\n  x = 1;\n};");
+	char *c = canonical_of(f, "s = { x = 1; y = \"a\"; l = ( { p = false; } ); };");
+	char *d = canonical_of(f, "s = { x = 1; y = \"a;\"; l = ( { p = true; } ); };");
+
+	g_assert_cmpstr(a, ==, b);
+	g_assert_cmpstr(a, !=, c);
+	g_assert_cmpstr(a, !=, d);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+}
+
+static void test_lookup_paths(struct fixture *f, gconstpointer data)
+{
+	config_t cfg;
+	char *path =
+		testutil_write(f->dir, "l.conf",
+			       "s = { a = { b = 5; }; l = ( { x = \"p\"; }, { x = \"q\"; } );"
+			       " arr = [ \"u\", \"v\" ]; r = 2.5; i = 3; };",
+			       0644);
+	const config_setting_t *s;
+	const char *str;
+	int64_t i;
+	double d;
+
+	config_init(&cfg);
+	g_assert_cmpint(config_read_file(&cfg, path), ==, CONFIG_TRUE);
+	s = config_lookup(&cfg, "s");
+	g_assert_cmpint(settings_get_int(s, "a.b", &i), ==, 0);
+	g_assert_cmpint(i, ==, 5);
+	g_assert_cmpint(settings_get_string(s, "l.[1].x", &str), ==, 0);
+	g_assert_cmpstr(str, ==, "q");
+	g_assert_cmpint(settings_get_string(s, "l.0.x", &str), ==, 0);
+	g_assert_cmpstr(str, ==, "p");
+	g_assert_cmpint(settings_get_string(s, "arr.[1]", &str), ==, 0);
+	g_assert_cmpstr(str, ==, "v");
+	g_assert_cmpint(settings_get_float(s, "r", &d), ==, 0);
+	g_assert_cmpfloat(d, ==, 2.5);
+	g_assert_cmpint(settings_get_float(s, "i", &d), ==, 0);
+	g_assert_cmpfloat(d, ==, 3.0);
+	g_assert_cmpint(settings_get_int(s, "r", &i), ==, -EINVAL);
+	g_assert_cmpint(settings_get_int(s, "absent", &i), ==, -ENOENT);
+	g_assert_cmpint(settings_get_string(s, "l.[9].x", &str), ==, -ENOENT);
+	g_assert_cmpint(settings_length(s, "l"), ==, 2);
+	g_assert_cmpint(settings_length(s, "i"), ==, -EINVAL);
+	config_destroy(&cfg);
+	g_free(path);
+}
+
+/* The shipped sample and the build-tree configuration are valid. */
+static void test_shipped_configs(struct fixture *f, gconstpointer data)
+{
+	const char *builddir = g_getenv("QUORUM_BUILDDIR");
+	const char *names[] = { "conf/quorum.conf", "conf/quorum-dev.conf" };
+
+	g_assert_nonnull(builddir);
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *path = g_build_filename(builddir, names[i], NULL);
+		struct conf *conf = NULL;
+
+		if (conf_load(path, "/x", &conf, f->why, sizeof(f->why)) != 0)
+			g_error("%s: %s", names[i], f->why);
+		conf_unref(conf);
+		g_free(path);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add(path, struct fixture, NULL, setup, fn, teardown)
+	ADD("/config/accepts/minimal", test_minimal);
+	ADD("/config/accepts/every-setting", test_full);
+	ADD("/config/accepts/shipped-configurations", test_shipped_configs);
+	ADD("/config/refuses/syntax-error-with-line", test_syntax_error);
+	ADD("/config/refuses/unknown-setting", test_unknown_setting);
+	ADD("/config/refuses/unknown-nested-setting", test_unknown_nested_setting);
+	ADD("/config/refuses/wrong-type", test_wrong_type);
+	ADD("/config/refuses/missing-required", test_missing_required);
+	ADD("/config/refuses/out-of-range-and-bad-choice", test_out_of_range_and_choices);
+	ADD("/config/refuses/duplicate-plugin", test_duplicate_plugin);
+	ADD("/config/refuses/invalid-plugin-name", test_bad_plugin_name);
+	ADD("/config/refuses/stage-and-transport-with-one-name",
+	    test_stage_and_transport_same_name);
+	ADD("/config/refuses/missing-file", test_missing_file);
+	ADD("/config/include-resolved-against-config-folder", test_include_relative_to_config);
+	ADD("/config/error-in-include-names-the-included-file",
+	    test_error_in_include_names_file);
+	ADD("/config/reload-may-change-only-transports-and-log", test_reload_compatibility);
+	ADD("/settings/plugin-schema-strict", test_plugin_schema);
+	ADD("/settings/absent-group-missing-required", test_absent_group_with_required);
+	ADD("/settings/schema-itself-checked", test_schema_check);
+	ADD("/settings/canonical-text-ignores-order-and-layout", test_canonical);
+	ADD("/settings/lookup-by-path", test_lookup_paths);
+	return g_test_run();
+}

@@ -1,0 +1,388 @@
+/* test-loader.c -- the plugin loader: every refusal of the issue has its own test, and the
+ * code that runs is the code that was verified, even if the file is replaced meanwhile. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "loader-internal.h"
+#include "testutil.h"
+#include "util-internal.h"
+
+struct fixture {
+	char *dir;
+	EVP_PKEY *key;
+	struct keyring ring;
+	char why[ERRBUF_SIZE];
+};
+
+static void setup(struct fixture *f, gconstpointer data)
+{
+	char *pub;
+
+	f->dir = testutil_scratch_new();
+	f->key = testutil_key(f->dir, "trusted");
+	pub = testutil_path(f->dir, "trusted.pub");
+	memset(&f->ring, 0, sizeof(f->ring));
+	g_assert_cmpint(keyring_add_file(&f->ring, pub, f->why, sizeof(f->why)), ==, 0);
+	g_free(pub);
+	g_assert_cmpint(loader_init(), ==, 0);
+}
+
+static void teardown(struct fixture *f, gconstpointer data)
+{
+	loader_exit();
+	keyring_release(&f->ring);
+	EVP_PKEY_free(f->key);
+	testutil_scratch_free(f->dir);
+}
+
+/* Copies FIXTURE as NAME.so, signs it as NAME with the trusted key; returns the path. */
+static char *signed_fixture(struct fixture *f, const char *fixture, const char *name)
+{
+	char *path = testutil_fixture(f->dir, fixture, name);
+
+	testutil_sign(f->key, path, name);
+	return path;
+}
+
+static int load(struct fixture *f, const char *path, const char *name, uint32_t kind,
+		const struct loader_options *options, struct plugin_module **out)
+{
+	f->why[0] = '\0';
+	return plugin_load(path, name, kind, &f->ring, options, out, f->why, sizeof(f->why));
+}
+
+static void assert_refused(struct fixture *f, const char *path, const char *name, uint32_t kind,
+			   int expected, const char *fragment)
+{
+	struct plugin_module *module = NULL;
+	int err = load(f, path, name, kind, NULL, &module);
+
+	if (err != expected || strstr(f->why, fragment) == NULL)
+		g_error("expected %d with \"%s\", got %d: %s", expected, fragment, err, f->why);
+	g_assert_null(module);
+	/* One line, naming the plugin. */
+	g_assert_null(strchr(f->why, '\n'));
+	g_assert_nonnull(strstr(f->why, name));
+}
+
+static void test_loads_signed_plugin(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	struct plugin_module *module = NULL;
+	int seals;
+
+	g_assert_cmpint(
+		load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, NULL, &module), ==,
+		0);
+	g_assert_nonnull(module);
+	g_assert_cmpstr(module->descriptor->name, ==, "fixture-transport");
+	g_assert_cmpstr(module->descriptor->version, ==, "1.0");
+	g_assert_false(module->private_copy);
+	/* The loaded bytes sit in a memfd that can no longer change. */
+	seals = fcntl(module->fd, F_GET_SEALS);
+	g_assert_cmpint(seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), ==,
+			F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	plugin_module_unload(module);
+	g_free(path);
+}
+
+static void test_refuses_unsigned(struct fixture *f, gconstpointer data)
+{
+	char *path = testutil_fixture(f->dir, "fixture-transport", "fixture-transport");
+
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -ENOENT,
+		       "unsigned");
+	g_free(path);
+}
+
+/* Flipped bits at the start, in the middle, at the end and at random places of the .so. */
+static void test_refuses_flipped_bit_in_so(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	size_t size = testutil_file_size(path);
+	size_t offsets[16] = { 0, 1, size / 2, size - 1 };
+
+	for (size_t i = 4; i < G_N_ELEMENTS(offsets); i++)
+		offsets[i] = (size_t)g_random_int_range(0, (gint32)size);
+	for (size_t i = 0; i < G_N_ELEMENTS(offsets); i++) {
+		unsigned bit = (unsigned)g_random_int_range(0, 8);
+
+		testutil_flip_bit(path, offsets[i], bit);
+		assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EBADMSG,
+			       "SHA-256");
+		testutil_flip_bit(path, offsets[i], bit);
+	}
+	g_free(path);
+}
+
+/* Every bit of the .sig file, through the loader. */
+static void test_refuses_flipped_bit_in_sig(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	char *sig = g_strdup_printf("%s.sig", path);
+	size_t size = testutil_file_size(sig);
+
+	for (size_t i = 0; i < size; i++) {
+		for (unsigned bit = 0; bit < 8; bit++) {
+			struct plugin_module *module = NULL;
+
+			testutil_flip_bit(sig, i, bit);
+			if (load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, NULL,
+				 &module) == 0)
+				g_error("bit %u of byte %zu of the .sig flipped, still loaded",
+					bit, i);
+			testutil_flip_bit(sig, i, bit);
+		}
+	}
+	g_free(sig);
+	g_free(path);
+}
+
+static void test_refuses_signature_for_other_name(struct fixture *f, gconstpointer data)
+{
+	char *path = testutil_fixture(f->dir, "fixture-transport", "fixture-transport");
+
+	testutil_sign(f->key, path, "rest");
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EACCES,
+		       "signature is for plugin 'rest', not 'fixture-transport'");
+	g_free(path);
+}
+
+static void test_refuses_untrusted_key(struct fixture *f, gconstpointer data)
+{
+	char *path = testutil_fixture(f->dir, "fixture-transport", "fixture-transport");
+	EVP_PKEY *stranger = testutil_key(f->dir, "stranger");
+
+	testutil_sign(stranger, path, "fixture-transport");
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -ENOKEY,
+		       "not in trusted_plugin_keys");
+	EVP_PKEY_free(stranger);
+	g_free(path);
+}
+
+static void test_refuses_bad_magic(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-bad-magic", "fixture-transport");
+
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPROTO,
+		       "bad descriptor magic 0x12345678");
+	g_free(path);
+}
+
+static void test_refuses_other_major(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-bad-major", "fixture-transport");
+	char *expected = g_strdup_printf(
+		"plugin ABI %d.%d, host ABI %d.%d: the major versions differ",
+		QUORUM_ABI_MAJOR + 1, QUORUM_ABI_MINOR, QUORUM_ABI_MAJOR, QUORUM_ABI_MINOR);
+
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPROTO,
+		       expected);
+	g_free(expected);
+	g_free(path);
+}
+
+static void test_refuses_newer_minor(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-new-minor", "fixture-transport");
+	char *expected = g_strdup_printf("plugin ABI %d.%d is newer than the host's ABI %d.%d",
+					 QUORUM_ABI_MAJOR, QUORUM_ABI_MINOR + 1,
+					 QUORUM_ABI_MAJOR, QUORUM_ABI_MINOR);
+
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPROTO,
+		       expected);
+	g_free(expected);
+	g_free(path);
+}
+
+static void test_refuses_group_writable(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+
+	g_assert_cmpint(chmod(path, 0664), ==, 0);
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPERM,
+		       "writable by group or others (mode 0664)");
+	g_assert_cmpint(chmod(path, 0646), ==, 0);
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPERM,
+		       "writable by group or others (mode 0646)");
+	g_free(path);
+}
+
+static void test_refuses_writable_signature(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	char *sig = g_strdup_printf("%s.sig", path);
+
+	g_assert_cmpint(chmod(sig, 0666), ==, 0);
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPERM,
+		       ".sig is writable by group or others");
+	g_free(sig);
+	g_free(path);
+}
+
+static void test_refuses_directory(struct fixture *f, gconstpointer data)
+{
+	char *path = testutil_path(f->dir, "fixture-transport.so");
+
+	g_assert_cmpint(g_mkdir(path, 0755), ==, 0);
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EINVAL,
+		       "is not a regular file");
+	g_free(path);
+}
+
+static void test_refuses_fifo(struct fixture *f, gconstpointer data)
+{
+	char *path = testutil_path(f->dir, "fixture-transport.so");
+
+	g_assert_cmpint(mkfifo(path, 0644), ==, 0);
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EINVAL,
+		       "is not a regular file");
+	g_free(path);
+}
+
+static void test_refuses_symlink(struct fixture *f, gconstpointer data)
+{
+	char *real = signed_fixture(f, "fixture-transport", "real");
+	char *path = testutil_path(f->dir, "fixture-transport.so");
+
+	g_assert_cmpint(symlink(real, path), ==, 0);
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -ELOOP,
+		       "symbolic link");
+	g_free(path);
+	g_free(real);
+}
+
+static void test_refuses_wrong_kind(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-stage", "fixture-stage");
+
+	assert_refused(f, path, "fixture-stage", QUORUM_PLUGIN_TRANSPORT, -EINVAL,
+		       "plugin is a stage, configured as a transport");
+	g_free(path);
+}
+
+/* The file is replaced by another validly signed build of the same plugin right after
+ * verification: the bytes verified (version 1.0) are what runs. */
+struct swap {
+	const char *path;
+	const char *replacement;
+	int done;
+};
+
+static void swap_file(void *arg)
+{
+	struct swap *swap = arg;
+
+	g_assert_cmpint(g_rename(swap->replacement, swap->path), ==, 0);
+	swap->done = 1;
+}
+
+static void test_loads_verified_bytes_not_replaced_file(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	char *v2 = testutil_fixture(f->dir, "fixture-transport-v2", "v2");
+	struct swap swap = { .path = path, .replacement = v2 };
+	struct loader_options options = { .after_verify = swap_file, .arg = &swap };
+	struct plugin_module *module = NULL;
+	char *data_now;
+	gsize len;
+
+	g_assert_cmpint(
+		load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, &options, &module),
+		==, 0);
+	g_assert_true(swap.done);
+	/* The file on disk is now version 2.0 ... */
+	g_assert_true(g_file_get_contents(path, &data_now, &len, NULL));
+	g_assert_nonnull(memmem(data_now, len, "2.0", 4));
+	g_free(data_now);
+	/* ... but the code that was loaded is the verified 1.0. */
+	g_assert_cmpstr(module->descriptor->version, ==, "1.0");
+	plugin_module_unload(module);
+	/* And the replaced file, its signature no longer matching, is refused. */
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EBADMSG,
+		       "SHA-256");
+	g_free(v2);
+	g_free(path);
+}
+
+static void test_private_copy_fallback(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	struct loader_options options = { .force_private_copy = 1 };
+	struct plugin_module *module = NULL;
+	char link[64], target[256];
+	ssize_t n;
+
+	g_setenv("TMPDIR", f->dir, TRUE);
+	g_assert_cmpint(
+		load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, &options, &module),
+		==, 0);
+	g_unsetenv("TMPDIR");
+	g_assert_true(module->private_copy);
+	g_assert_cmpstr(module->descriptor->name, ==, "fixture-transport");
+	/* The copy was unlinked at once: only our descriptor reaches it. */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", module->fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	g_assert_cmpint(n, >, 0);
+	target[n] = '\0';
+	g_assert_nonnull(strstr(target, "(deleted)"));
+	plugin_module_unload(module);
+	g_free(path);
+}
+
+/* Two loads of one plugin are two independent copies (no shared globals, no stale handle
+ * after an unload and a reused fd number). */
+static void test_independent_loads(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	struct plugin_module *a = NULL, *b = NULL, *c = NULL;
+
+	g_assert_cmpint(load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, NULL, &a),
+			==, 0);
+	g_assert_cmpint(load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, NULL, &b),
+			==, 0);
+	g_assert_true(a->descriptor != b->descriptor);
+	plugin_module_unload(a);
+	g_assert_cmpint(load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, NULL, &c),
+			==, 0);
+	g_assert_true(c->descriptor != b->descriptor);
+	plugin_module_unload(b);
+	plugin_module_unload(c);
+	g_free(path);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add(path, struct fixture, NULL, setup, fn, teardown)
+	ADD("/loader/loads-signed-plugin-from-sealed-memfd", test_loads_signed_plugin);
+	ADD("/loader/refuses/unsigned-plugin", test_refuses_unsigned);
+	ADD("/loader/refuses/flipped-bit-in-so", test_refuses_flipped_bit_in_so);
+	ADD("/loader/refuses/flipped-bit-anywhere-in-sig", test_refuses_flipped_bit_in_sig);
+	ADD("/loader/refuses/signature-for-another-name",
+	    test_refuses_signature_for_other_name);
+	ADD("/loader/refuses/key-not-trusted", test_refuses_untrusted_key);
+	ADD("/loader/refuses/abi-magic-mismatch", test_refuses_bad_magic);
+	ADD("/loader/refuses/abi-other-major", test_refuses_other_major);
+	ADD("/loader/refuses/abi-newer-minor", test_refuses_newer_minor);
+	ADD("/loader/refuses/writable-by-group-or-others", test_refuses_group_writable);
+	ADD("/loader/refuses/writable-signature", test_refuses_writable_signature);
+	ADD("/loader/refuses/not-regular-file/directory", test_refuses_directory);
+	ADD("/loader/refuses/not-regular-file/fifo", test_refuses_fifo);
+	ADD("/loader/refuses/symlink", test_refuses_symlink);
+	ADD("/loader/refuses/wrong-kind", test_refuses_wrong_kind);
+	ADD("/loader/loads-verified-bytes-when-file-replaced-after-verification",
+	    test_loads_verified_bytes_not_replaced_file);
+	ADD("/loader/private-copy-fallback-for-noexec-memfd", test_private_copy_fallback);
+	ADD("/loader/loads-are-independent-copies", test_independent_loads);
+	return g_test_run();
+}

@@ -1,0 +1,144 @@
+/* testutil.c -- helpers shared by the g_test programs (see testutil.h). */
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "keys-internal.h"
+#include "plugin-sig-internal.h"
+#include "testutil.h"
+#include "util-internal.h"
+
+char *testutil_scratch_new(void)
+{
+	GError *error = NULL;
+	char *dir = g_dir_make_tmp("quorum-test-XXXXXX", &error);
+
+	g_assert_no_error(error);
+	return dir;
+}
+
+static void remove_tree(const char *path)
+{
+	GDir *dir = g_dir_open(path, 0, NULL);
+	const char *name;
+
+	if (dir != NULL) {
+		while ((name = g_dir_read_name(dir)) != NULL) {
+			char *child = g_build_filename(path, name, NULL);
+			struct stat st;
+
+			if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
+				remove_tree(child);
+			else
+				g_unlink(child);
+			g_free(child);
+		}
+		g_dir_close(dir);
+	}
+	g_rmdir(path);
+}
+
+void testutil_scratch_free(char *dir)
+{
+	remove_tree(dir);
+	g_free(dir);
+}
+
+char *testutil_path(const char *dir, const char *name)
+{
+	return g_strdup_printf("%s/%s", dir, name);
+}
+
+char *testutil_write(const char *dir, const char *name, const char *text, unsigned mode)
+{
+	char *path = testutil_path(dir, name);
+	GError *error = NULL;
+
+	g_file_set_contents(path, text, -1, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(chmod(path, mode), ==, 0);
+	return path;
+}
+
+char *testutil_fixture(const char *dir, const char *fixture, const char *as)
+{
+	const char *fixtures = g_getenv("QUORUM_FIXTURES");
+	char *src, *dst, *data;
+	gsize len;
+	GError *error = NULL;
+
+	g_assert_nonnull(fixtures);
+	src = g_strdup_printf("%s/%s.so", fixtures, fixture);
+	dst = g_strdup_printf("%s/%s.so", dir, as);
+	g_file_get_contents(src, &data, &len, &error);
+	g_assert_no_error(error);
+	g_file_set_contents(dst, data, (gssize)len, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(chmod(dst, 0644), ==, 0);
+	g_free(data);
+	g_free(src);
+	return dst;
+}
+
+EVP_PKEY *testutil_key(const char *dir, const char *name)
+{
+	EVP_PKEY *key = key_generate();
+	char *pub = g_strdup_printf("%s/%s.pub", dir, name);
+	char *priv = g_strdup_printf("%s/%s.key", dir, name);
+	char why[ERRBUF_SIZE];
+
+	g_assert_nonnull(key);
+	g_assert_cmpint(key_save_public(key, pub, 1, why, sizeof(why)), ==, 0);
+	g_assert_cmpint(key_save_private(key, priv, 1, why, sizeof(why)), ==, 0);
+	g_free(pub);
+	g_free(priv);
+	return key;
+}
+
+void testutil_sign(EVP_PKEY *key, const char *path, const char *name)
+{
+	char *data, *text, *sig_path = g_strdup_printf("%s.sig", path), why[ERRBUF_SIZE];
+	gsize len;
+	size_t text_len;
+	GError *error = NULL;
+
+	g_file_get_contents(path, &data, &len, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(plugin_signature_create(key, name, (const uint8_t *)data, len, &text,
+						&text_len, why, sizeof(why)),
+			==, 0);
+	g_file_set_contents(sig_path, text, (gssize)text_len, &error);
+	g_assert_no_error(error);
+	g_assert_cmpint(chmod(sig_path, 0644), ==, 0);
+	free(text);
+	g_free(data);
+	g_free(sig_path);
+}
+
+void testutil_flip_bit(const char *path, size_t offset, unsigned bit)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char byte;
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(pread(fd, &byte, 1, (off_t)offset), ==, 1);
+	byte ^= (unsigned char)(1u << bit);
+	g_assert_cmpint(pwrite(fd, &byte, 1, (off_t)offset), ==, 1);
+	close(fd);
+}
+
+size_t testutil_file_size(const char *path)
+{
+	struct stat st;
+
+	g_assert_cmpint(stat(path, &st), ==, 0);
+	return (size_t)st.st_size;
+}

@@ -1,0 +1,38 @@
+/* testutil.h -- helpers shared by the g_test programs: scratch folders, fixture plugins,
+ * keys and signatures made with the same code quorum-keygen and quorum-sign use. */
+#ifndef QUORUM_TESTUTIL_H
+#define QUORUM_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+/* A scratch folder removed (recursively) by testutil_scratch_free. */
+char *testutil_scratch_new(void);
+void testutil_scratch_free(char *dir);
+
+/* testutil_path: g_strdup_printf("%s/%s", dir, name). */
+char *testutil_path(const char *dir, const char *name);
+
+/* testutil_write: writes TEXT to DIR/NAME with MODE; returns the path (g_free). */
+char *testutil_write(const char *dir, const char *name, const char *text, unsigned mode);
+
+/* testutil_fixture: copies the built fixture module FIXTURE ("fixture-stage") to
+ * DIR/AS.so with mode 0644; returns the path (g_free). */
+char *testutil_fixture(const char *dir, const char *fixture, const char *as);
+
+/* testutil_key: a new Ed25519 key, its public half written to DIR/NAME.pub and the private
+ * half to DIR/NAME.key (0600). Returns the key (EVP_PKEY_free). */
+EVP_PKEY *testutil_key(const char *dir, const char *name);
+
+/* testutil_sign: writes PATH.sig signing PATH as plugin NAME with KEY. */
+void testutil_sign(EVP_PKEY *key, const char *path, const char *name);
+
+/* testutil_flip_bit: flips bit BIT of byte OFFSET of the file PATH. */
+void testutil_flip_bit(const char *path, size_t offset, unsigned bit);
+
+/* testutil_file_size: the size of PATH. */
+size_t testutil_file_size(const char *path);
+
+#endif
