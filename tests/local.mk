@@ -68,7 +68,7 @@ tests_unit_libtestutil_la_CFLAGS = $(UNIT_CFLAGS)
 
 UNIT_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCONFIG_CFLAGS) \
 	$(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS)
-UNIT_LDADD = tests/unit/libtestutil.la core/libquorumcore.la $(GLIB_LIBS)
+UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
 	tests/unit/test-orchestrator
@@ -90,3 +90,8 @@ tests_unit_test_config_LDADD = $(UNIT_LDADD)
 tests_unit_test_orchestrator_SOURCES = tests/unit/test-orchestrator.c
 tests_unit_test_orchestrator_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_orchestrator_LDADD = $(UNIT_LDADD)
+
+# ---- end to end: real quorumd processes, real clients (curl) ----
+E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh
+TESTS += $(E2E_TESTS)
+EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh

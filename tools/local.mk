@@ -3,10 +3,10 @@ bin_PROGRAMS += tools/quorum-keygen tools/quorum-sign
 
 tools_quorum_keygen_SOURCES = tools/quorum-keygen.c
 tools_quorum_keygen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
-tools_quorum_keygen_LDADD = core/libquorumcore.la
+tools_quorum_keygen_LDADD = host/libquorumhost.la
 
 tools_quorum_sign_SOURCES = tools/quorum-sign.c
 tools_quorum_sign_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
-tools_quorum_sign_LDADD = core/libquorumcore.la
+tools_quorum_sign_LDADD = host/libquorumhost.la
 
 EXTRA_DIST += tools/stage-plugin.sh

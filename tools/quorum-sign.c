@@ -1,5 +1,5 @@
 /* quorum-sign.c -- signs a plugin: writes NAME.so.sig, an Ed25519 signature over the plugin's
- * name and the SHA-256 of the file (see core/plugin-sig-internal.h); also verifies one. */
+ * name and the SHA-256 of the file (see host/plugin-sig-internal.h); also verifies one. */
 #include "config.h"
 
 #include <errno.h>

@@ -1,0 +1,31 @@
+# host/local.mk -- quorumd, the convenience library its parts live in (shared with the tools
+# and the unit tests), and the installed plugin SDK headers.
+noinst_LTLIBRARIES += host/libquorumhost.la
+host_libquorumhost_la_SOURCES = \
+	host/util.c host/util-internal.h \
+	host/log.c host/log-internal.h \
+	host/keys.c host/keys-internal.h \
+	host/plugin-sig.c host/plugin-sig-internal.h \
+	host/settings.c host/settings-internal.h \
+	host/conf.c host/conf-internal.h \
+	host/loader.c host/loader-internal.h \
+	host/envelope.c host/envelope-internal.h \
+	host/orchestrator.c host/orchestrator-internal.h \
+	host/listeners.c host/instance.c host/runtime.c host/runtime-internal.h \
+	host/pidfile.c host/pidfile-internal.h
+host_libquorumhost_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(LIBCONFIG_CFLAGS) $(PROTOBUF_C_CFLAGS)
+host_libquorumhost_la_LIBADD = proto/libquorumproto.la $(OPENSSL_LIBS) $(LIBEVENT_LIBS) \
+	$(LIBCONFIG_LIBS) $(PROTOBUF_C_LIBS) $(LTDL_LIBS) -lpthread
+
+sbin_PROGRAMS += host/quorumd
+host_quorumd_SOURCES = host/main.c
+host_quorumd_CFLAGS = $(host_libquorumhost_la_CFLAGS)
+host_quorumd_LDADD = host/libquorumhost.la
+
+quorumincludedir = $(includedir)/quorum
+quoruminclude_HEADERS = host/include/quorum/plugin.h host/include/quorum/api.h \
+	host/include/quorum/event.h host/include/quorum/settings.h
+
+pkgconfig_DATA = quorum.pc
+DISTCLEANFILES += quorum.pc

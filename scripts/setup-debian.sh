@@ -1,0 +1,15 @@
+#!/bin/sh
+# setup-debian.sh -- installs the Debian packages that build and test Quorum Time (Debian 12).
+# Runs apt-get as root, or through sudo when started by another user.
+set -eu
+PACKAGES="
+  build-essential autoconf automake libtool libltdl-dev pkg-config
+  libssl-dev libevent-dev libconfig-dev libjansson-dev
+  libprotobuf-c-dev protobuf-c-compiler libglib2.0-dev
+  curl python3
+"
+if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $PACKAGES

@@ -1,0 +1,139 @@
+# lib.sh -- helpers for the end-to-end tests: TAP output, scratch folders, free ports, real
+# quorumd processes (always reaped, also when a test fails), log and HTTP waits.
+# Sourced by tests/e2e/*.sh; needs QUORUM_BUILDDIR (set by `make check`).
+
+set -u
+: "${QUORUM_BUILDDIR:?run through make check, or set QUORUM_BUILDDIR}"
+: "${QUORUM_FIXTURES:=$QUORUM_BUILDDIR/tests/fixtures/.libs}"
+QUORUMD=$QUORUM_BUILDDIR/host/quorumd
+KEYGEN=$QUORUM_BUILDDIR/tools/quorum-keygen
+SIGN=$QUORUM_BUILDDIR/tools/quorum-sign
+PYTHON=/usr/bin/python3
+
+tap_count=0
+tap_failed=0
+PIDS=""
+
+plan() { echo "1..$1"; }
+ok() { tap_count=$((tap_count + 1)); echo "ok $tap_count - $*"; }
+not_ok() {
+	tap_count=$((tap_count + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_count - $*"
+}
+diag() { printf '# %s\n' "$@"; }
+# check DESCRIPTION COMMAND...: one TAP line from COMMAND's status.
+check() {
+	local what=$1
+	shift
+	if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+cleanup() {
+	local pid
+	for pid in $PIDS; do
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	[ -n "${SCRATCH:-}" ] && [ -z "${KEEP_SCRATCH:-}" ] && rm -rf "$SCRATCH"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/quorum-e2e.XXXXXX")
+
+# free_port: a TCP port nobody listens on right now.
+free_port() {
+	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_quorumd LOG ARGS...: starts quorumd in the background; sets QPID.
+start_quorumd() {
+	local log=$1
+	shift
+	"$QUORUMD" "$@" >"$log" 2>&1 &
+	QPID=$!
+	PIDS="$PIDS $QPID"
+}
+
+# wait_log FILE PATTERN [SECONDS]: waits until FILE has a line matching PATTERN (grep -E).
+wait_log() {
+	local file=$1 pattern=$2 limit=${3:-10} i=0
+	while [ "$i" -lt $((limit * 20)) ]; do
+		grep -Eq -- "$pattern" "$file" 2>/dev/null && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	diag "timed out waiting for /$pattern/ in $file; it has:"
+	sed 's/^/#   /' "$file" >&2 2>/dev/null
+	return 1
+}
+
+# count_log FILE PATTERN: lines of FILE matching PATTERN.
+count_log() { grep -Ec -- "$2" "$1" 2>/dev/null || true; }
+
+# wait_exit PID [SECONDS]: waits for PID to exit; its status in EXIT_STATUS (124: timeout).
+wait_exit() {
+	local pid=$1 limit=${2:-10} i=0
+	while kill -0 "$pid" 2>/dev/null && [ "$i" -lt $((limit * 20)) ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		EXIT_STATUS=124
+		return 1
+	fi
+	wait "$pid"
+	EXIT_STATUS=$?
+	return 0
+}
+
+# http_get URL: the body, or nothing and status 1.
+http_get() { curl -sS --max-time 5 "$1" 2>/dev/null; }
+
+# json_field JSON KEY: the value of a top-level string or number field.
+json_field() {
+	"$PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
+}
+
+# wait_http URL PATTERN [SECONDS]: waits until GET URL returns a body matching PATTERN.
+wait_http() {
+	local url=$1 pattern=$2 limit=${3:-10} i=0 body
+	while [ "$i" -lt $((limit * 20)) ]; do
+		body=$(http_get "$url") && printf '%s' "$body" | grep -Eq -- "$pattern" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	diag "timed out waiting for /$pattern/ from $url (last: ${body:-nothing})"
+	return 1
+}
+
+# refused URL: true when nothing accepts connections at URL.
+refused() { ! curl -sS --max-time 2 "$1" >/dev/null 2>&1; }
+
+# stage_fixture FIXTURE DIR NAME KEY: copies a fixture module to DIR/NAME.so and signs it.
+stage_fixture() {
+	mkdir -p "$2"
+	cp "$QUORUM_FIXTURES/$1.so" "$2/$3.so"
+	chmod 0644 "$2/$3.so"
+	"$SIGN" --key "$4" --name "$3" "$2/$3.so"
+}
+
+# flip_bit FILE OFFSET: flips the lowest bit of byte OFFSET of FILE.
+flip_bit() {
+	"$PYTHON" - "$1" "$2" <<'PY'
+import sys
+path, offset = sys.argv[1], int(sys.argv[2])
+with open(path, "r+b") as f:
+    f.seek(offset)
+    b = f.read(1)[0]
+    f.seek(offset)
+    f.write(bytes([b ^ 1]))
+PY
+}
+
+finish() {
+	[ "$tap_failed" -eq 0 ] || diag "$tap_failed of $tap_count failed; scratch kept in $SCRATCH"
+	[ "$tap_failed" -eq 0 ] || KEEP_SCRATCH=1
+	exit 0
+}

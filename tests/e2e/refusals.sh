@@ -1,0 +1,132 @@
+#!/bin/bash
+# refusals.sh -- every way a plugin or a configuration is refused stops quorumd at start
+# with a non-zero exit and one error line naming the reason, and --check-config says the
+# same; nothing is left running or listening. Speaks TAP.
+. "$(dirname "$0")/lib.sh"
+
+W=$SCRATCH
+mkdir -p "$W/keys"
+"$KEYGEN" --out "$W/keys/trusted" >/dev/null
+"$KEYGEN" --out "$W/keys/stranger" >/dev/null
+KEY=$W/keys/trusted.key
+PORT=$(free_port)
+
+# case_dir NAME: a fresh folder with a valid signed stage and transport, and a config.
+case_dir() {
+	local d=$W/$1
+	mkdir -p "$d/plugins"
+	stage_fixture fixture-stage "$d/plugins" fixture-stage "$KEY" >/dev/null
+	stage_fixture fixture-transport "$d/plugins" fixture-transport "$KEY" >/dev/null
+	cat >"$d/quorum.conf" <<EOF
+node = { id = "refusal"; };
+plugin_dir = "plugins";
+trusted_plugin_keys = [ "$W/keys/trusted.pub" ];
+stages = ( { name = "fixture-stage"; path = "fixture-stage.so"; settings = { ${STAGE_SETTINGS:-} }; } );
+transports = ( { name = "fixture-transport"; path = "fixture-transport.so";
+                 settings = { address = "127.0.0.1"; port = $PORT; }; } );
+EOF
+	echo "$d"
+}
+
+# refused NAME PATTERN: quorumd on case NAME exits 1 with exactly one error line matching
+# PATTERN, leaves nothing listening; --check-config agrees.
+refused_case() {
+	local d=$W/$1 pattern=$2 errors
+	start_quorumd "$d/start.log" --config "$d/quorum.conf"
+	if ! wait_exit "$QPID" 10; then
+		not_ok "$1: quorumd refuses to start (still running)"
+		return
+	fi
+	errors=$(grep -c 'level=error' "$d/start.log")
+	if [ "$EXIT_STATUS" -eq 1 ] && [ "$errors" -eq 1 ] &&
+		grep 'level=error' "$d/start.log" | grep -Eq -- "$pattern" &&
+		refused "http://127.0.0.1:$PORT/"; then
+		ok "$1: refused at start: $(grep -o 'error=.*' "$d/start.log" | cut -c1-110)"
+	else
+		not_ok "$1: refused at start (status $EXIT_STATUS, $errors error lines)"
+		sed 's/^/#   /' "$d/start.log"
+	fi
+	"$QUORUMD" --check-config --config "$d/quorum.conf" >"$d/check.log" 2>&1
+	if [ $? -eq 1 ] && grep 'level=error' "$d/check.log" | grep -Eq -- "$pattern"; then
+		ok "$1: refused by --check-config"
+	else
+		not_ok "$1: refused by --check-config"
+		sed 's/^/#   /' "$d/check.log"
+	fi
+}
+
+plan 32
+
+d=$(case_dir control)
+"$QUORUMD" --check-config --config "$d/quorum.conf" >"$d/check.log" 2>&1
+check "control: the unmodified case passes --check-config" test $? -eq 0
+start_quorumd "$d/start.log" --config "$d/quorum.conf"
+check "control: and starts" wait_log "$d/start.log" "event=started generation=1"
+kill -TERM "$QPID"
+wait_exit "$QPID"
+check "control: and stops with status 0" test "$EXIT_STATUS" -eq 0
+
+d=$(case_dir unsigned)
+rm "$d/plugins/fixture-transport.so.sig"
+refused_case unsigned "plugin 'fixture-transport' refused: unsigned \(no .*fixture-transport.so.sig\)"
+
+d=$(case_dir flipped-so)
+flip_bit "$d/plugins/fixture-transport.so" 12345
+refused_case flipped-so "plugin 'fixture-transport' refused: the file's SHA-256 differs from the signed one"
+
+d=$(case_dir flipped-sig)
+flip_bit "$d/plugins/fixture-transport.so.sig" 200
+refused_case flipped-sig "plugin 'fixture-transport' refused: (malformed signature file|the Ed25519 signature|signed by key|the file's SHA-256)"
+
+d=$(case_dir other-name)
+"$SIGN" --key "$KEY" --name rest "$d/plugins/fixture-transport.so"
+refused_case other-name "plugin 'fixture-transport' refused: signature is for plugin 'rest', not 'fixture-transport'"
+
+d=$(case_dir untrusted-key)
+"$SIGN" --key "$W/keys/stranger.key" --name fixture-transport "$d/plugins/fixture-transport.so"
+refused_case untrusted-key "plugin 'fixture-transport' refused: signed by key [0-9a-f]{16}, which is not in trusted_plugin_keys"
+
+d=$(case_dir bad-magic)
+stage_fixture fixture-bad-magic "$d/plugins" fixture-transport "$KEY" >/dev/null
+refused_case bad-magic "plugin 'fixture-transport' refused: bad descriptor magic 0x12345678"
+
+d=$(case_dir other-major)
+stage_fixture fixture-bad-major "$d/plugins" fixture-transport "$KEY" >/dev/null
+refused_case other-major "plugin 'fixture-transport' refused: plugin ABI 2\.0, host ABI 1\.0: the major versions differ"
+
+d=$(case_dir newer-minor)
+stage_fixture fixture-new-minor "$d/plugins" fixture-transport "$KEY" >/dev/null
+refused_case newer-minor "plugin 'fixture-transport' refused: plugin ABI 1\.1 is newer than the host's ABI 1\.0"
+
+d=$(case_dir group-writable)
+chmod 0664 "$d/plugins/fixture-transport.so"
+refused_case group-writable "plugin 'fixture-transport' refused: .*fixture-transport.so is writable by group or others \(mode 0664\)"
+
+d=$(case_dir not-regular)
+rm "$d/plugins/fixture-transport.so"
+mkdir "$d/plugins/fixture-transport.so"
+refused_case not-regular "plugin 'fixture-transport' refused: .*fixture-transport.so is not a regular file"
+
+STAGE_SETTINGS='fail = "init";'
+d=$(case_dir stage-init-fails)
+STAGE_SETTINGS=
+start_quorumd "$d/start.log" --config "$d/quorum.conf"
+wait_exit "$QPID" 10
+check "stage-init-fails: quorumd exits with status 1" test "$EXIT_STATUS" -eq 1
+check "stage-init-fails: the reason names the stage" \
+	grep -q "start.failed error=\"stage 'fixture-stage' failed to initialise: Invalid argument\"" "$d/start.log"
+check "stage-init-fails: no transport was started" test "$(count_log "$d/start.log" "plugin.started")" -eq 0
+
+d=$(case_dir syntax-error)
+sed -i 's/^stages = ( {/stages = ( { {/' "$d/quorum.conf"
+refused_case syntax-error "config.invalid error=\"$d/quorum.conf:4: syntax error\""
+
+d=$(case_dir unknown-plugin-setting)
+sed -i 's/port = \([0-9]*\); }/port = \1; colour = "blue"; }/' "$d/quorum.conf"
+refused_case unknown-plugin-setting "error=\"$d/quorum.conf:6: transport 'fixture-transport' settings: setting 'colour' is unknown\""
+
+d=$(case_dir missing-key-file)
+sed -i "s|$W/keys/trusted.pub|$W/keys/absent.pub|" "$d/quorum.conf"
+refused_case missing-key-file "trusted_plugin_keys: cannot open .*absent.pub"
+
+finish
