@@ -95,3 +95,9 @@ tests_unit_test_orchestrator_LDADD = $(UNIT_LDADD)
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh
+
+# ---- after `make install` (also run by `make distcheck`) ----
+EXTRA_DIST += tests/e2e/installcheck.sh
+installcheck-local:
+	$(SHELL) $(srcdir)/tests/e2e/installcheck.sh '$(DESTDIR)' '$(prefix)' '$(bindir)' \
+		'$(sbindir)' '$(libdir)' '$(sysconfdir)' '$(abs_srcdir)'

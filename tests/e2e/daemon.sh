@@ -46,10 +46,10 @@ DEV_CONF=$QUORUM_BUILDDIR/conf/quorum-dev.conf
 check "quorumd --check-config accepts the sample configuration" test $? -eq 0
 start_quorumd "$W/sample.log" --config "$DEV_CONF"
 check "quorumd starts with the sample configuration" wait_log "$W/sample.log" "event=started generation=1"
-kill -TERM "$QPID"
+kill -INT "$QPID"
 wait_exit "$QPID"
-check "SIGTERM stops it with exit status 0" test "$EXIT_STATUS" -eq 0
-check "it logged its stop" wait_log "$W/sample.log" "event=stopped"
+check "SIGINT stops it with exit status 0" test "$EXIT_STATUS" -eq 0
+check "it logged its stop" wait_log "$W/sample.log" "event=stop.requested signal=SIGINT"
 
 # ---- lifecycle with a stage and transports ----
 CONF=$W/quorum.conf

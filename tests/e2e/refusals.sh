@@ -55,7 +55,7 @@ refused_case() {
 	fi
 }
 
-plan 32
+plan 35
 
 d=$(case_dir control)
 "$QUORUMD" --check-config --config "$d/quorum.conf" >"$d/check.log" 2>&1
@@ -116,6 +116,17 @@ check "stage-init-fails: quorumd exits with status 1" test "$EXIT_STATUS" -eq 1
 check "stage-init-fails: the reason names the stage" \
 	grep -q "start.failed error=\"stage 'fixture-stage' failed to initialise: Invalid argument\"" "$d/start.log"
 check "stage-init-fails: no transport was started" test "$(count_log "$d/start.log" "plugin.started")" -eq 0
+
+# All or nothing: a transport failing to start takes down what was already up.
+d=$(case_dir transport-start-fails)
+sed -i 's/port = \([0-9]*\); }/port = \1; fail = "start"; }/' "$d/quorum.conf"
+start_quorumd "$d/start.log" --config "$d/quorum.conf"
+wait_exit "$QPID" 10
+check "transport-start-fails: quorumd exits with status 1" test "$EXIT_STATUS" -eq 1
+check "transport-start-fails: the reason names the transport" \
+	grep -q "start.failed error=\"transport 'fixture-transport' failed to start: Invalid argument\"" "$d/start.log"
+check "transport-start-fails: the stage already started is stopped again" \
+	grep -q "plugin.stopped kind=stage name=fixture-stage" "$d/start.log"
 
 d=$(case_dir syntax-error)
 sed -i 's/^stages = ( {/stages = ( { {/' "$d/quorum.conf"
