@@ -22,6 +22,17 @@ struct conf_plugin {
 	int line;
 };
 
+/* One entry of the `authorities` list: a source this node asks for the time. */
+struct conf_authority {
+	const char *id;      /* borrowed from the libconfig tree */
+	uint32_t type;       /* QUORUM_AUTHORITY_QUORUMD or QUORUM_AUTHORITY_NTP */
+	const char *address; /* numeric IPv4 or IPv6 */
+	uint16_t port;
+	char *key; /* absolute path of its Ed25519 public key (quorumd only), else NULL */
+	char *file;
+	int line;
+};
+
 struct conf {
 	unsigned refs;
 	config_t cfg;
@@ -29,7 +40,25 @@ struct conf {
 	char *dir;  /* its folder: relative file names are resolved against it */
 
 	const char *node_id;
-	char *node_key; /* absolute path of the node's private key, or NULL */
+	char *node_key;  /* absolute path of the node's private key, or NULL */
+	char *state_dir; /* absolute path of the node's state folder, or NULL */
+
+	/* The time core; all of it is off when there is no peer_link. */
+	int has_peer_link;
+	const char *peer_address;
+	uint16_t peer_port;
+	int64_t authority_radius_ns;  /* what this node claims as its clock's uncertainty */
+	int authority_kernel_status;  /* also ask the kernel (adjtimex) whether it is synced */
+	int64_t authority_rate;       /* answers per second, at most */
+	int64_t round_interval_ms;
+	int64_t round_timeout_ms;
+	char *clock_shm; /* absolute path of the shared-memory clock page */
+	int64_t clock_max_drift_ppm;
+	int64_t clock_max_error_ns;
+	int64_t clock_slew_ppm;
+	struct conf_authority *authorities;
+	size_t authority_count;
+	char *time_text; /* canonical text of every time-core setting (reload compatibility) */
 
 	enum log_destination log_destination;
 	int log_level;
@@ -68,7 +97,7 @@ int conf_resolve(const char *dir, const char *name, char *out, size_t size);
 
 /*
  * conf_reload_compatible: whether NEXT may replace CUR on SIGHUP, where only transports, the
- * log level and trusted keys may change. RETURN VALUE: 0, or -EBUSY with WHY naming the first
+ * log level and trusted keys may change (not the node, the stages or the time core). RETURN VALUE: 0, or -EBUSY with WHY naming the first
  * setting that needs a restart.
  */
 int conf_reload_compatible(const struct conf *cur, const struct conf *next, char *why,

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <quorum/plugin.h>
+#include <quorum/time.h>
 
 #include "conf-internal.h"
 #include "plugin-sig-internal.h"
@@ -27,6 +29,60 @@ static const struct quorum_setting node_schema[] = {
 	{ .name = "key",
 	  .type = QUORUM_SETTING_STRING,
 	  .help = "PEM file of this node's Ed25519 private key" },
+	{ .name = "state_dir",
+	  .type = QUORUM_SETTING_STRING,
+	  .help = "folder for the node's persistent state" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+static const struct quorum_setting peer_link_schema[] = {
+	{ .name = "address", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED,
+	  .help = "numeric address the peer link listens on" },
+	{ .name = "port", .type = QUORUM_SETTING_INT, .flags = QUORUM_SETTING_REQUIRED,
+	  .min = 1, .max = 65535, .help = "UDP port of the peer link" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+static const struct quorum_setting authority_schema[] = {
+	{ .name = "radius_ns", .type = QUORUM_SETTING_INT, .min = 0, .max = 3600000000000LL,
+	  .help = "uncertainty this node claims for its clock" },
+	{ .name = "kernel_status", .type = QUORUM_SETTING_BOOL,
+	  .help = "say unsynchronised when the kernel does, and add its maxerror" },
+	{ .name = "max_answers_per_second", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000 },
+	{ .type = QUORUM_SETTING_END },
+};
+
+static const struct quorum_setting rounds_schema[] = {
+	{ .name = "interval_ms", .type = QUORUM_SETTING_INT, .min = 50, .max = 3600000,
+	  .help = "how often this node asks its authorities" },
+	{ .name = "timeout_ms", .type = QUORUM_SETTING_INT, .min = 1, .max = 60000,
+	  .help = "answers arriving later are too old" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+static const struct quorum_setting clock_schema[] = {
+	{ .name = "shm", .type = QUORUM_SETTING_STRING,
+	  .help = "file of the shared-memory page quorum_now() reads" },
+	{ .name = "max_drift_ppm", .type = QUORUM_SETTING_INT, .min = 1, .max = 100000,
+	  .help = "bound growth per second since the last agreement" },
+	{ .name = "max_error_ns", .type = QUORUM_SETTING_INT, .min = 1000, .max = 3600000000000LL,
+	  .help = "beyond this error bound the node is unsynchronised" },
+	{ .name = "slew_ppm", .type = QUORUM_SETTING_INT, .min = 1, .max = 100000,
+	  .help = "rate at which a backwards correction is absorbed" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+static const char *const authority_types[] = { "quorumd", "ntp", NULL };
+
+static const struct quorum_setting authorities_schema[] = {
+	{ .name = "id", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED },
+	{ .name = "type", .type = QUORUM_SETTING_STRING, .choices = authority_types,
+	  .help = "quorumd (signed, counted in n) or ntp (unauthenticated)" },
+	{ .name = "address", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED },
+	{ .name = "port", .type = QUORUM_SETTING_INT, .flags = QUORUM_SETTING_REQUIRED, .min = 1,
+	  .max = 65535 },
+	{ .name = "key", .type = QUORUM_SETTING_STRING,
+	  .help = "its Ed25519 public key (PEM); required for quorumd" },
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -74,6 +130,11 @@ static const struct quorum_setting top_schema[] = {
 	  .type = QUORUM_SETTING_STRINGS,
 	  .flags = QUORUM_SETTING_REQUIRED,
 	  .help = "public keys that may sign plugins" },
+	{ .name = "peer_link", .type = QUORUM_SETTING_GROUP, .children = peer_link_schema },
+	{ .name = "authority", .type = QUORUM_SETTING_GROUP, .children = authority_schema },
+	{ .name = "rounds", .type = QUORUM_SETTING_GROUP, .children = rounds_schema },
+	{ .name = "clock", .type = QUORUM_SETTING_GROUP, .children = clock_schema },
+	{ .name = "authorities", .type = QUORUM_SETTING_LIST, .children = authorities_schema },
 	{ .name = "stages", .type = QUORUM_SETTING_LIST, .children = plugin_entry_schema },
 	{ .name = "transports", .type = QUORUM_SETTING_LIST, .children = plugin_entry_schema },
 	{ .type = QUORUM_SETTING_END },
@@ -173,6 +234,140 @@ static int conf_read_plugins(struct conf *conf, const char *list_name, uint32_t 
 	return 0;
 }
 
+static int address_numeric(const char *address)
+{
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_family = AF_UNSPEC };
+	struct addrinfo *res = NULL;
+	int ok = getaddrinfo(address, NULL, &hints, &res) == 0;
+
+	if (res != NULL)
+		freeaddrinfo(res);
+	return ok;
+}
+
+static int64_t conf_int(const config_setting_t *root, const char *path, int64_t fallback)
+{
+	int64_t value;
+
+	return settings_get_int(root, path, &value) == 0 ? value : fallback;
+}
+
+/* The time core: peer link, answers, rounds, served clock and the authorities. */
+static int conf_read_time(struct conf *conf, char *why, size_t why_size)
+{
+	const config_setting_t *root = config_root_setting(&conf->cfg);
+	const config_setting_t *list = config_lookup(&conf->cfg, "authorities");
+	const char *value;
+	int count = list != NULL ? config_setting_length(list) : 0;
+	int64_t port;
+
+	conf->has_peer_link = config_lookup(&conf->cfg, "peer_link") != NULL;
+	if (conf->has_peer_link) {
+		settings_get_string(root, "peer_link.address", &conf->peer_address);
+		settings_get_int(root, "peer_link.port", &port);
+		conf->peer_port = (uint16_t)port;
+		if (!address_numeric(conf->peer_address))
+			return conf_error(conf, settings_lookup(root, "peer_link.address"), why,
+					  why_size, "peer_link.address '%s' is not a numeric address",
+					  conf->peer_address);
+		if (conf->node_key == NULL || conf->state_dir == NULL)
+			return conf_error(conf, settings_lookup(root, "peer_link"), why, why_size,
+					  "a peer_link needs node.key and node.state_dir");
+	} else if (count > 0) {
+		return conf_error(conf, list, why, why_size,
+				  "authorities are asked over the peer_link, which is not configured");
+	}
+	conf->authority_radius_ns = conf_int(root, "authority.radius_ns", 1000000);
+	conf->authority_kernel_status = 1;
+	settings_get_bool(root, "authority.kernel_status", &conf->authority_kernel_status);
+	conf->authority_rate = conf_int(root, "authority.max_answers_per_second", 2000);
+	conf->round_interval_ms = conf_int(root, "rounds.interval_ms", 1000);
+	conf->round_timeout_ms = conf_int(root, "rounds.timeout_ms", 250);
+	if (conf->round_timeout_ms >= conf->round_interval_ms)
+		return conf_error(conf, settings_lookup(root, "rounds.timeout_ms"), why, why_size,
+				  "rounds.timeout_ms must be shorter than rounds.interval_ms");
+	conf->clock_max_drift_ppm = conf_int(root, "clock.max_drift_ppm", 50);
+	conf->clock_max_error_ns = conf_int(root, "clock.max_error_ns", 10000000);
+	conf->clock_slew_ppm = conf_int(root, "clock.slew_ppm", 500);
+	if (settings_get_string(root, "clock.shm", &value) == 0) {
+		conf->clock_shm = conf_resolve_dup(conf->dir, value);
+		if (conf->clock_shm == NULL)
+			return -ENAMETOOLONG;
+	}
+	if (count > QUORUM_AUTHORITIES_MAX)
+		return conf_error(conf, list, why, why_size, "more than %d authorities",
+				  QUORUM_AUTHORITIES_MAX);
+	conf->authorities = calloc((size_t)count + 1, sizeof(*conf->authorities));
+	if (conf->authorities == NULL)
+		return -ENOMEM;
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *entry = config_setting_get_elem(list, (unsigned)i);
+		struct conf_authority *a = &conf->authorities[conf->authority_count];
+		const char *type = "quorumd", *key = NULL;
+
+		settings_get_string(entry, "id", &a->id);
+		settings_get_string(entry, "type", &type);
+		settings_get_string(entry, "address", &a->address);
+		settings_get_int(entry, "port", &port);
+		settings_get_string(entry, "key", &key);
+		a->port = (uint16_t)port;
+		a->type = strcmp(type, "ntp") == 0 ? QUORUM_AUTHORITY_NTP : QUORUM_AUTHORITY_QUORUMD;
+		a->file = conf_resolve_dup(conf->dir, settings_file_name(entry, conf->path));
+		a->line = (int)config_setting_source_line(entry);
+		conf->authority_count++;
+		if (a->file == NULL)
+			return -ENOMEM;
+		if (a->id[0] == '\0' || strlen(a->id) > QUORUM_NODE_ID_MAX ||
+		    strpbrk(a->id, " \t\"=") != NULL)
+			return conf_error(conf, entry, why, why_size,
+					  "authorities: id '%s' must be 1 to 64 characters without spaces, quotes or '='",
+					  a->id);
+		if (!address_numeric(a->address))
+			return conf_error(conf, entry, why, why_size,
+					  "authorities: '%s' has address '%s', which is not numeric", a->id,
+					  a->address);
+		if ((a->type == QUORUM_AUTHORITY_QUORUMD) != (key != NULL))
+			return conf_error(conf, entry, why, why_size,
+					  "authorities: '%s': a quorumd authority needs a key, an ntp source has none",
+					  a->id);
+		if (key != NULL) {
+			a->key = conf_resolve_dup(conf->dir, key);
+			if (a->key == NULL)
+				return -ENAMETOOLONG;
+		}
+		for (size_t j = 0; j + 1 < conf->authority_count; j++) {
+			if (strcmp(conf->authorities[j].id, a->id) == 0)
+				return conf_error(conf, entry, why, why_size,
+						  "authorities: '%s' is listed twice", a->id);
+		}
+	}
+	{
+		/* Everything above must stay as it is across a reload. */
+		const char *groups[] = { "node", "peer_link", "authority", "rounds", "clock",
+					 "authorities" };
+		size_t len = 0;
+
+		conf->time_text = strdup("");
+		for (size_t i = 0; conf->time_text != NULL && i < sizeof(groups) / sizeof(*groups);
+		     i++) {
+			char *part = settings_canonical(config_lookup(&conf->cfg, groups[i]));
+			char *joined = part != NULL ? malloc(len + strlen(part) + strlen(groups[i]) + 3)
+						    : NULL;
+
+			if (joined != NULL) {
+				sprintf(joined, "%s%s=%s;", conf->time_text, groups[i], part);
+				len = strlen(joined);
+			}
+			free(part);
+			free(conf->time_text);
+			conf->time_text = joined;
+		}
+		if (conf->time_text == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int conf_read(struct conf *conf, const char *default_plugin_dir, char *why,
 		     size_t why_size)
 {
@@ -193,6 +388,11 @@ static int conf_read(struct conf *conf, const char *default_plugin_dir, char *wh
 	if (settings_get_string(root, "node.key", &value) == 0) {
 		conf->node_key = conf_resolve_dup(conf->dir, value);
 		if (conf->node_key == NULL)
+			return -ENAMETOOLONG;
+	}
+	if (settings_get_string(root, "node.state_dir", &value) == 0) {
+		conf->state_dir = conf_resolve_dup(conf->dir, value);
+		if (conf->state_dir == NULL)
 			return -ENAMETOOLONG;
 	}
 
@@ -230,6 +430,9 @@ static int conf_read(struct conf *conf, const char *default_plugin_dir, char *wh
 			return -ENAMETOOLONG;
 	}
 
+	err = conf_read_time(conf, why, why_size);
+	if (err != 0)
+		return err;
 	err = conf_read_plugins(conf, "stages", QUORUM_PLUGIN_STAGE, &conf->stages,
 				&conf->stage_count, why, why_size);
 	if (err != 0)
@@ -350,6 +553,14 @@ void conf_unref(struct conf *conf)
 	for (size_t i = 0; conf->trusted_keys != NULL && i < conf->trusted_key_count; i++)
 		free(conf->trusted_keys[i]);
 	free(conf->trusted_keys);
+	for (size_t i = 0; conf->authorities != NULL && i < conf->authority_count; i++) {
+		free(conf->authorities[i].key);
+		free(conf->authorities[i].file);
+	}
+	free(conf->authorities);
+	free(conf->time_text);
+	free(conf->clock_shm);
+	free(conf->state_dir);
 	free(conf->plugin_dir);
 	free(conf->pidfile);
 	free(conf->node_key);
@@ -379,8 +590,11 @@ int conf_reload_compatible(const struct conf *cur, const struct conf *next, char
 	const char *what = NULL;
 
 	if (!strings_equal(cur->node_id, next->node_id) ||
-	    !strings_equal(cur->node_key, next->node_key))
+	    !strings_equal(cur->node_key, next->node_key) ||
+	    !strings_equal(cur->state_dir, next->state_dir))
 		what = "node";
+	else if (!strings_equal(cur->time_text, next->time_text))
+		what = "peer_link, authority, rounds, clock or authorities";
 	else if (cur->log_destination != next->log_destination)
 		what = "log.destination";
 	else if (!strings_equal(cur->pidfile, next->pidfile))

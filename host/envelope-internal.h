@@ -36,4 +36,13 @@ struct envelope *envelope_build(const struct quorum_signed_state *view, const ch
 /* envelope_free: NULL is a no-op. */
 void envelope_free(struct envelope *envelope);
 
+/* envelope_check: the bounds of quorum/event.h applied to a decoded SignedState (also one
+ * nested in another message). RETURN VALUE: NULL, or a static reason string. */
+const char *envelope_check(const Uml001__SignedState *message);
+
+/* envelope_view: fills VIEW (and GOSSIP, ANCHOR, which VIEW may point to) from MESSAGE;
+ * every pointer borrows from MESSAGE. */
+void envelope_view(const Uml001__SignedState *message, struct quorum_signed_state *view,
+		   struct quorum_gossip *gossip, struct quorum_anchor_proof *anchor);
+
 #endif /* QUORUM_ENVELOPE_INTERNAL_H */

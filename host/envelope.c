@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "envelope-internal.h"
+#include "protodecode-internal.h"
 
 /* Printable ASCII without spaces: ids end up as key=value log fields. */
 static int id_valid(const char *s, size_t max, int allow_empty)
@@ -35,12 +36,8 @@ static int text_valid(const char *s)
 	return 1;
 }
 
-static const char *envelope_check(const Uml001__SignedState *m)
+const char *envelope_check(const Uml001__SignedState *m)
 {
-	if (m->base.n_unknown_fields != 0 ||
-	    (m->gossip != NULL && m->gossip->base.n_unknown_fields != 0) ||
-	    (m->anchor_proof != NULL && m->anchor_proof->base.n_unknown_fields != 0))
-		return "envelope_unknown_field";
 	if (!id_valid(m->event_id, QUORUM_EVENT_ID_MAX, 0))
 		return "envelope_event_id_invalid";
 	if (!id_valid(m->key_id, QUORUM_KEY_ID_MAX, 1))
@@ -59,42 +56,41 @@ static const char *envelope_check(const Uml001__SignedState *m)
 	return NULL;
 }
 
-static void envelope_fill_view(struct envelope *e)
+void envelope_view(const Uml001__SignedState *m, struct quorum_signed_state *view,
+		   struct quorum_gossip *gossip, struct quorum_anchor_proof *anchor)
 {
-	const Uml001__SignedState *m = e->message;
-
-	e->view.logical_time_ns = m->logical_time_ns;
-	e->view.event_id = m->event_id;
-	e->view.payload.data = m->payload.len ? m->payload.data : NULL;
-	e->view.payload.len = m->payload.len;
-	e->view.signature.data = m->signature.len ? m->signature.data : NULL;
-	e->view.signature.len = m->signature.len;
-	e->view.key_id = m->key_id;
+	memset(view, 0, sizeof(*view));
+	view->logical_time_ns = m->logical_time_ns;
+	view->event_id = m->event_id;
+	view->payload.data = m->payload.len ? m->payload.data : NULL;
+	view->payload.len = m->payload.len;
+	view->signature.data = m->signature.len ? m->signature.data : NULL;
+	view->signature.len = m->signature.len;
+	view->key_id = m->key_id;
 	if (m->gossip != NULL) {
-		e->gossip.hops = m->gossip->hops;
-		e->gossip.ttl = m->gossip->ttl;
-		e->gossip.validated = m->gossip->validated ? 1 : 0;
-		e->gossip.origin_node_id = m->gossip->origin_node_id;
-		e->view.gossip = &e->gossip;
+		gossip->hops = m->gossip->hops;
+		gossip->ttl = m->gossip->ttl;
+		gossip->validated = m->gossip->validated ? 1 : 0;
+		gossip->origin_node_id = m->gossip->origin_node_id;
+		view->gossip = gossip;
 	}
 	if (m->anchor_proof != NULL) {
 		const Uml001__AnchorProof *a = m->anchor_proof;
 
-		e->anchor.version = a->version;
-		e->anchor.is_merkle_root = a->is_merkle_root ? 1 : 0;
-		e->anchor.observation_hash = a->observation_hash;
-		e->anchor.quorum_size = a->quorum_size;
-		e->anchor.authority_set = a->authority_set;
-		e->anchor.event_id = a->event_id;
-		e->anchor.event_hash = a->event_hash;
-		e->view.anchor_proof = &e->anchor;
+		anchor->version = a->version;
+		anchor->is_merkle_root = a->is_merkle_root ? 1 : 0;
+		anchor->observation_hash = a->observation_hash;
+		anchor->quorum_size = a->quorum_size;
+		anchor->authority_set = a->authority_set;
+		anchor->event_id = a->event_id;
+		anchor->event_hash = a->event_hash;
+		view->anchor_proof = anchor;
 	}
 }
 
 struct envelope *envelope_decode(const void *data, size_t len, const char **reason)
 {
 	struct envelope *e;
-	size_t packed_len;
 
 	if (len > QUORUM_ENVELOPE_MAX) {
 		*reason = "envelope_too_large";
@@ -105,28 +101,21 @@ struct envelope *envelope_decode(const void *data, size_t len, const char **reas
 		*reason = "host_out_of_memory";
 		return NULL;
 	}
-	e->message = uml001__signed_state__unpack(NULL, len, data);
-	if (e->message == NULL) {
-		*reason = "envelope_decode_failed";
+	e->message = (Uml001__SignedState *)proto_decode_strict(&uml001__signed_state__descriptor,
+								 data, len, "envelope", reason);
+	if (e->message == NULL)
 		goto out_free;
-	}
 	*reason = envelope_check(e->message);
 	if (*reason != NULL)
 		goto out_free;
-	/* Canonical: re-encoding gives back the same bytes. This refuses duplicate fields,
-	 * explicit defaults, odd varints and strings with embedded NULs alike. */
-	packed_len = uml001__signed_state__get_packed_size(e->message);
-	e->encoded = malloc(packed_len > 0 ? packed_len : 1);
+	e->encoded = malloc(len > 0 ? len : 1);
 	if (e->encoded == NULL) {
 		*reason = "host_out_of_memory";
 		goto out_free;
 	}
-	e->encoded_len = uml001__signed_state__pack(e->message, e->encoded);
-	if (e->encoded_len != len || memcmp(e->encoded, data, len) != 0) {
-		*reason = "envelope_not_canonical";
-		goto out_free;
-	}
-	envelope_fill_view(e);
+	memcpy(e->encoded, data, len);
+	e->encoded_len = len;
+	envelope_view(e->message, &e->view, &e->gossip, &e->anchor);
 	return e;
 out_free:
 	envelope_free(e);

@@ -12,6 +12,7 @@
 
 #include "log-internal.h"
 #include "runtime-internal.h"
+#include "timecore-internal.h"
 #include "settings-internal.h"
 #include "util-internal.h"
 
@@ -510,6 +511,111 @@ static const char *api_plugin_name(struct quorum_host *host)
 	return instance_name(instance_of(host));
 }
 
+static int api_authority_set(struct quorum_host *host, struct quorum_authority_set *out)
+{
+	struct instance *inst = instance_of(host);
+
+	memset(out, 0, sizeof(*out));
+	if (inst->rt->timecore != NULL) {
+		const struct authority_table *t = timecore_authorities(inst->rt->timecore);
+
+		out->n = t->n;
+		out->f = t->f;
+		out->ntp_sources = t->ntp;
+	}
+	return 0;
+}
+
+static int api_round_decode(struct quorum_host *host, const struct quorum_event *event,
+			    struct quorum_round **out, const char **reason)
+{
+	struct instance *inst = instance_of(host);
+	struct round_view *view;
+	int err;
+
+	if (inst->rt->timecore == NULL || event == NULL || event->state == NULL ||
+	    strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) != 0) {
+		*reason = "round_not_a_sync_event";
+		return -EINVAL;
+	}
+	err = timecore_round_decode(inst->rt->timecore, &event->state->payload, &view, reason);
+	if (err != 0)
+		return err;
+	*out = &view->round; /* the first member: round_free finds the view again */
+	return 0;
+}
+
+static void api_round_free(struct quorum_host *host, struct quorum_round *round)
+{
+	instance_of(host);
+	round_view_free((struct round_view *)round);
+}
+
+/* Whether INST is a stage of ROLE processing EVENT right now. */
+static int in_pipeline(const struct instance *inst, const struct quorum_event *event,
+		       uint32_t role)
+{
+	return inst->plugin->kind == QUORUM_PLUGIN_STAGE && inst->plugin->role == role &&
+	       orchestrator_in_process(inst->rt->orch, event, inst->state);
+}
+
+static int api_propose(struct quorum_host *host, const struct quorum_event *event,
+		       const struct quorum_agreement *agreement)
+{
+	struct instance *inst = instance_of(host);
+
+	if (!in_pipeline(inst, event, QUORUM_ROLE_CONVERGENCE)) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.propose.refused reason=not_convergence_in_process");
+		return -EPERM;
+	}
+	if (agreement->size != sizeof(*agreement) ||
+	    agreement->earliest_ns > agreement->estimate_ns ||
+	    agreement->estimate_ns > agreement->latest_ns)
+		return -EINVAL;
+	return orchestrator_propose(inst->rt->orch, event, agreement);
+}
+
+static int api_proposal(struct quorum_host *host, const struct quorum_event *event,
+			struct quorum_agreement *out)
+{
+	return orchestrator_proposal(instance_of(host)->rt->orch, event, out);
+}
+
+static int api_clock_read(struct quorum_host *host, struct quorum_clock_reading *out)
+{
+	struct instance *inst = instance_of(host);
+
+	if (inst->rt->timecore == NULL) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	served_clock_read(timecore_clock(inst->rt->timecore), out);
+	return 0;
+}
+
+static int api_clock_commit(struct quorum_host *host, const struct quorum_agreement *agreement,
+			    int64_t max_step_ns)
+{
+	struct instance *inst = instance_of(host);
+	const struct quorum_event *event = NULL;
+	struct quorum_agreement proposed;
+
+	/* Only the control stage, only for the event in flight, only what convergence
+	 * proposed for it: nothing reaches the served clock but through the pipeline. */
+	if (inst->plugin->kind == QUORUM_PLUGIN_STAGE && inst->plugin->role == QUORUM_ROLE_CONTROL)
+		event = orchestrator_current_event(inst->rt->orch);
+	if (event == NULL || !in_pipeline(inst, event, QUORUM_ROLE_CONTROL) ||
+	    orchestrator_proposal(inst->rt->orch, event, &proposed) != 0 ||
+	    memcmp(&proposed, agreement, sizeof(proposed)) != 0 || !agreement->local ||
+	    inst->rt->timecore == NULL || max_step_ns < 0) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.clock_commit.refused reason=not_the_pipeline_proposal");
+		return -EPERM;
+	}
+	return timecore_commit(inst->rt->timecore, agreement, max_step_ns);
+}
+
 const struct quorum_api host_api = {
 	.size = sizeof(struct quorum_api),
 	.abi_major = QUORUM_ABI_MAJOR,
@@ -533,4 +639,11 @@ const struct quorum_api host_api = {
 	.drained = api_drained,
 	.node_id = api_node_id,
 	.plugin_name = api_plugin_name,
+	.authority_set = api_authority_set,
+	.round_decode = api_round_decode,
+	.round_free = api_round_free,
+	.propose = api_propose,
+	.proposal = api_proposal,
+	.clock_read = api_clock_read,
+	.clock_commit = api_clock_commit,
 };

@@ -9,10 +9,13 @@ host_libquorumhost_la_SOURCES = \
 	host/settings.c host/settings-internal.h \
 	host/conf.c host/conf-internal.h \
 	host/loader.c host/loader-internal.h \
+	host/protodecode.c host/protodecode-internal.h \
 	host/envelope.c host/envelope-internal.h \
 	host/orchestrator.c host/orchestrator-internal.h \
 	host/listeners.c host/instance.c host/runtime.c host/runtime-internal.h \
-	host/pidfile.c host/pidfile-internal.h
+	host/pidfile.c host/pidfile-internal.h \
+	host/timecodec.c host/timecodec-internal.h host/timecore.c host/timecore-internal.h \
+	host/authorities.c host/nodestate.c host/clock.c client/clock-page.h
 host_libquorumhost_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBCONFIG_CFLAGS) $(PROTOBUF_C_CFLAGS)
 host_libquorumhost_la_LIBADD = proto/libquorumproto.la $(OPENSSL_LIBS) $(LIBEVENT_LIBS) \
@@ -25,7 +28,8 @@ host_quorumd_LDADD = host/libquorumhost.la
 
 quorumincludedir = $(includedir)/quorum
 quoruminclude_HEADERS = host/include/quorum/plugin.h host/include/quorum/api.h \
-	host/include/quorum/event.h host/include/quorum/settings.h
+	host/include/quorum/event.h host/include/quorum/settings.h \
+	host/include/quorum/time.h
 
 pkgconfig_DATA = quorum.pc
 DISTCLEANFILES += quorum.pc

@@ -63,4 +63,24 @@ int orchestrator_ingest_view(struct orchestrator *orch, const struct quorum_sign
 /* orchestrator_ingested: events run through the pipeline so far (the last sequence). */
 uint64_t orchestrator_ingested(const struct orchestrator *orch);
 
+/*
+ * orchestrator_current: whether EVENT is the event in flight and STATE the state of the
+ * stage processing it right now (the check behind every "only from the pipeline" rule).
+ */
+int orchestrator_in_process(const struct orchestrator *orch, const struct quorum_event *event,
+			    const void *stage_state);
+
+/* orchestrator_current_event: the event in flight, or NULL. */
+const struct quorum_event *orchestrator_current_event(const struct orchestrator *orch);
+
+/* orchestrator_propose: attaches AGREEMENT (copied) to the event in flight, which must be
+ * EVENT. RETURN VALUE: 0 or -EPERM. */
+int orchestrator_propose(struct orchestrator *orch, const struct quorum_event *event,
+			 const struct quorum_agreement *agreement);
+
+/* orchestrator_proposal: the agreement attached to EVENT (the event in flight), copied to
+ * OUT. RETURN VALUE: 0 or -ENOENT. */
+int orchestrator_proposal(const struct orchestrator *orch, const struct quorum_event *event,
+			  struct quorum_agreement *out);
+
 #endif /* QUORUM_ORCHESTRATOR_INTERNAL_H */

@@ -28,6 +28,11 @@ struct orchestrator {
 	void *audit_arg;
 	uint64_t sequence;
 	int running;
+	/* The event in flight, the stage processing it, and what convergence proposed. */
+	const struct quorum_event *current;
+	const struct orchestrator_stage *current_stage;
+	struct quorum_agreement proposal;
+	int has_proposal;
 	struct queued_event *queue_head, *queue_tail;
 	size_t queue_len;
 };
@@ -110,6 +115,37 @@ uint64_t orchestrator_ingested(const struct orchestrator *orch)
 	return orch->sequence;
 }
 
+int orchestrator_in_process(const struct orchestrator *orch, const struct quorum_event *event,
+			    const void *stage_state)
+{
+	return orch->current != NULL && orch->current == event && orch->current_stage != NULL &&
+	       orch->current_stage->state == stage_state;
+}
+
+const struct quorum_event *orchestrator_current_event(const struct orchestrator *orch)
+{
+	return orch->current;
+}
+
+int orchestrator_propose(struct orchestrator *orch, const struct quorum_event *event,
+			 const struct quorum_agreement *agreement)
+{
+	if (orch->current == NULL || orch->current != event)
+		return -EPERM;
+	orch->proposal = *agreement;
+	orch->has_proposal = 1;
+	return 0;
+}
+
+int orchestrator_proposal(const struct orchestrator *orch, const struct quorum_event *event,
+			  struct quorum_agreement *out)
+{
+	if (orch->current == NULL || orch->current != event || !orch->has_proposal)
+		return -ENOENT;
+	*out = orch->proposal;
+	return 0;
+}
+
 static void verdict_set(struct quorum_verdict *out, int code, const char *reason,
 			const char *stage)
 {
@@ -177,10 +213,16 @@ static void orchestrator_run(struct orchestrator *orch, struct envelope *envelop
 	};
 	struct quorum_verdict verdict = { .code = QUORUM_CONTINUE };
 
+	orch->current = &event;
+	orch->has_proposal = 0;
 	for (size_t i = 0; i < orch->stage_count; i++) {
 		const struct orchestrator_stage *s = &orch->stages[i];
 		const char *reason = NULL;
-		int code = s->ops->process(s->state, &event, &reason);
+		int code;
+
+		orch->current_stage = s;
+		code = s->ops->process(s->state, &event, &reason);
+		orch->current_stage = NULL;
 
 		if (code == QUORUM_CONTINUE)
 			continue;
@@ -206,6 +248,8 @@ static void orchestrator_run(struct orchestrator *orch, struct envelope *envelop
 		if (s->ops->observe != NULL)
 			s->ops->observe(s->state, &event, &verdict);
 	}
+	orch->current = NULL;
+	orch->has_proposal = 0;
 	if (out != NULL)
 		*out = verdict;
 	envelope_free(envelope);

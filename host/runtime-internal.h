@@ -19,6 +19,7 @@ struct event;
 struct event_base;
 struct runtime;
 struct instance;
+struct timecore;
 
 /* ---- listeners.c: sockets bound once, kept while any generation uses the address ---- */
 
@@ -129,6 +130,7 @@ struct runtime {
 	struct instance **transports;
 	size_t transport_count;
 	struct instance *draining;
+	struct timecore *timecore; /* the served clock, the peer link, rounds */
 	unsigned generation;
 	int stopping;
 	char *node_id;

@@ -14,6 +14,7 @@
 
 #include "log-internal.h"
 #include "runtime-internal.h"
+#include "timecore-internal.h"
 #include "util-internal.h"
 
 void runtime_audit(struct runtime *rt, const char *type, const char *fields)
@@ -220,6 +221,11 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 		log_msg(QUORUM_LOG_INFO, "host", "pipeline.stage position=%zu name=%s", i + 1,
 			orchestrator_stage_name(rt->orch, i));
 
+	/* The time core ingests rounds into the stages, and transports read its clock. */
+	err = timecore_start(rt, &rt->timecore, why, why_size);
+	if (err != 0)
+		return err;
+
 	for (size_t i = 0; i < conf->transport_count; i++) {
 		err = runtime_bring_up_transport(rt, &rt->keyring, conf, &conf->transports[i],
 						 &rt->transports[rt->transport_count], why,
@@ -411,6 +417,9 @@ out_drop:
 
 static void runtime_stop_stages(struct runtime *rt)
 {
+	/* No more rounds: nothing may reach the stages once they begin to stop. */
+	timecore_stop(rt->timecore);
+	rt->timecore = NULL;
 	/* Stages stop in the reverse of their start order, once no transport can ingest. */
 	while (rt->stage_count > 0) {
 		struct instance *inst = rt->stages[--rt->stage_count];

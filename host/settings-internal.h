@@ -55,6 +55,10 @@ int settings_length(const config_setting_t *group, const char *path);
  * RETURN VALUE: new string (free()), or NULL on allocation failure. */
 char *settings_canonical(const config_setting_t *group);
 
+/* settings_file_name: the file S was read from as libconfig names it (relative for an
+ * @include), or FALLBACK. */
+const char *settings_file_name(const config_setting_t *s, const char *fallback);
+
 /* settings_location: "FILE:LINE" of S into BUF: the file S was read from (FALLBACK when S is
  * NULL or libconfig lacks it), made absolute against BASE_DIR (may be NULL) when relative,
  * and S's line (FALLBACK_LINE when S is NULL). RETURN VALUE: BUF. */

@@ -47,6 +47,13 @@ static const char *config_type_name(int type)
 	}
 }
 
+const char *settings_file_name(const config_setting_t *s, const char *fallback)
+{
+	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
+
+	return file != NULL ? file : fallback;
+}
+
 const char *settings_location(const config_setting_t *s, const char *base_dir,
 			      const char *fallback, int fallback_line, char *buf, size_t size)
 {

@@ -3,6 +3,12 @@
 # $(builddir)/lib/{stages,transports} (the build-tree plugin_dir); `make install` signs the
 # installed copies.
 
+# A plugin sees the SDK only: never the host's private headers, never another plugin's.
+PLUGIN_CPPFLAGS = -I$(top_srcdir)/host/include -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
+
+include plugins/stages/convergence/local.mk
+include plugins/stages/control/local.mk
+
 # The development key is generated into the build tree and never committed; the sample
 # and development configurations trust its public half.
 DEV_KEY = keys/plugin-dev

@@ -11,7 +11,7 @@ AM_TESTS_ENVIRONMENT = \
 
 # ---- fixture plugins: shared modules even though they are not installed (-rpath) ----
 FIXTURE_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
-FIXTURE_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
+FIXTURE_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PLUGIN_CPPFLAGS)
 FIXTURE_LIBS = $(LIBEVENT_LIBS)
 
 check_LTLIBRARIES += tests/fixtures/fixture-stage.la

@@ -9,6 +9,10 @@ QUORUMD=$QUORUM_BUILDDIR/host/quorumd
 KEYGEN=$QUORUM_BUILDDIR/tools/quorum-keygen
 SIGN=$QUORUM_BUILDDIR/tools/quorum-sign
 PYTHON=/usr/bin/python3
+: "${QUORUM_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+# The host's plugin ABI, read from the SDK header.
+ABI_MAJOR=$(sed -n 's/^#define QUORUM_ABI_MAJOR *\([0-9]*\)$/\1/p' "$QUORUM_SRCDIR/host/include/quorum/plugin.h")
+ABI_MINOR=$(sed -n 's/^#define QUORUM_ABI_MINOR *\([0-9]*\)$/\1/p' "$QUORUM_SRCDIR/host/include/quorum/plugin.h")
 
 tap_count=0
 tap_failed=0

@@ -92,11 +92,11 @@ refused_case bad-magic "plugin 'fixture-transport' refused: bad descriptor magic
 
 d=$(case_dir other-major)
 stage_fixture fixture-bad-major "$d/plugins" fixture-transport "$KEY" >/dev/null
-refused_case other-major "plugin 'fixture-transport' refused: plugin ABI 2\.0, host ABI 1\.0: the major versions differ"
+refused_case other-major "plugin 'fixture-transport' refused: plugin ABI $((ABI_MAJOR + 1))\.$ABI_MINOR, host ABI $ABI_MAJOR\.$ABI_MINOR: the major versions differ"
 
 d=$(case_dir newer-minor)
 stage_fixture fixture-new-minor "$d/plugins" fixture-transport "$KEY" >/dev/null
-refused_case newer-minor "plugin 'fixture-transport' refused: plugin ABI 1\.1 is newer than the host's ABI 1\.0"
+refused_case newer-minor "plugin 'fixture-transport' refused: plugin ABI $ABI_MAJOR\.$((ABI_MINOR + 1)) is newer than the host's ABI $ABI_MAJOR\.$ABI_MINOR"
 
 d=$(case_dir group-writable)
 chmod 0664 "$d/plugins/fixture-transport.so"

@@ -50,6 +50,11 @@ struct quorum_timer;
 /* libevent's loop; plugins that use libevent directly link libevent themselves. */
 struct event_base;
 struct quorum_signed_state;
+struct quorum_event;
+struct quorum_authority_set;
+struct quorum_round;
+struct quorum_agreement;
+struct quorum_clock_reading;
 
 typedef void (*quorum_callback)(void *arg);
 
@@ -126,6 +131,36 @@ struct quorum_api {
 	const char *(*node_id)(struct quorum_host *host);
 	/* The plugin's configured name; borrowed. */
 	const char *(*plugin_name)(struct quorum_host *host);
+
+	/* ---- time (ABI 1.1); types in <quorum/time.h> ---- */
+	/* The configured sources: n, f and the NTP source count. 0. */
+	int (*authority_set)(struct quorum_host *host, struct quorum_authority_set *out);
+	/* Decodes EVENT's uml001.worker.ntp_sync payload and checks every observation against
+	 * the configured sources (signature, key id, canonical bytes; see
+	 * quorum_observation.problem). RETURN VALUE: 0 with *OUT (new: round_free), or -EINVAL
+	 * with *REASON a static reason string. */
+	int (*round_decode)(struct quorum_host *host, const struct quorum_event *event,
+			    struct quorum_round **out, const char **reason);
+	/* Frees a round from round_decode; NULL is a no-op. */
+	void (*round_free)(struct quorum_host *host, struct quorum_round *round);
+	/* Convergence role only, during process(EVENT): attaches AGREEMENT (copied) to the
+	 * event for the later stages. 0, -EPERM (another role, or not the event in flight) or
+	 * -EINVAL (inconsistent agreement). */
+	int (*propose)(struct quorum_host *host, const struct quorum_event *event,
+		       const struct quorum_agreement *agreement);
+	/* The agreement attached to EVENT, copied to OUT. 0 or -ENOENT. */
+	int (*proposal)(struct quorum_host *host, const struct quorum_event *event,
+			struct quorum_agreement *out);
+	/* Reads the served clock now. 0. */
+	int (*clock_read)(struct quorum_host *host, struct quorum_clock_reading *out);
+	/* Control role only, during process() of the event carrying AGREEMENT as its proposal:
+	 * applies it to the served clock, moving the estimate by at most MAX_STEP_NS (0: no
+	 * limit); the clock never goes backwards (a backwards correction is slewed) and its
+	 * bound always contains the agreement. 0, -EPERM (not the control role, not from the
+	 * pipeline, or not this node's round), -EINVAL, or -EIO (the state could not be saved;
+	 * nothing changed). */
+	int (*clock_commit)(struct quorum_host *host, const struct quorum_agreement *agreement,
+			    int64_t max_step_ns);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

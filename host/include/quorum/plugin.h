@@ -9,6 +9,7 @@
 #include <quorum/api.h>
 #include <quorum/event.h>
 #include <quorum/settings.h>
+#include <quorum/time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,10 +22,12 @@ extern "C" {
  *
  *   1.0  first ABI: descriptor, stage/transport ops, host API table (log, config accessors,
  *        event base, timers, run_on_loop, ingest, audit, listen, drained, node_id).
+ *   1.1  time core: <quorum/time.h>; api authority_set, round_decode, round_free, propose,
+ *        proposal, clock_read, clock_commit.
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    0
+#define QUORUM_ABI_MINOR    1
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"

@@ -1,0 +1,62 @@
+/* quorum/clock.h -- libquorum-clock: read the time a local quorumd serves, with its error
+ * bound, from shared memory: no system call but clock_gettime, no round trip to the daemon
+ * (AWS ClockBound's model). Link with $(pkg-config --libs quorum-clock). */
+#ifndef QUORUM_CLOCK_H
+#define QUORUM_CLOCK_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where quorumd publishes its clock unless quorum.conf's clock.shm says otherwise; the
+ * environment variable QUORUM_CLOCK overrides it for quorum_now(). */
+#define QUORUM_CLOCK_DEFAULT_PATH "/run/quorumd/clock"
+
+enum quorum_now_status {
+	QUORUM_NOW_UNSYNCHRONISED = 0, /* do not use the time: it cannot be trusted */
+	QUORUM_NOW_SYNCHRONISED = 1,   /* true time lies in [earliest_ns, latest_ns] */
+};
+
+/* A reading. When unsynchronised all times are 0: never a wrong time. */
+struct quorum_now {
+	int64_t earliest_ns; /* ns since 1970-01-01 UTC */
+	int64_t estimate_ns; /* the best estimate, never decreasing while synchronised */
+	int64_t latest_ns;
+	int status;          /* enum quorum_now_status */
+};
+
+/* An open clock page. */
+struct quorum_clock;
+
+/*
+ * quorum_clock_open: maps the clock page at PATH read-only (NULL: $QUORUM_CLOCK, else
+ * QUORUM_CLOCK_DEFAULT_PATH).
+ * RETURN VALUE: 0 with *OUT (quorum_clock_close), or -errno: -ENOENT no page (quorumd not
+ * running with clock.shm), -EPROTO not a clock page of this version.
+ */
+int quorum_clock_open(const char *path, struct quorum_clock **out);
+
+/* quorum_clock_close: unmaps CLOCK; NULL is a no-op. */
+void quorum_clock_close(struct quorum_clock *clock);
+
+/*
+ * quorum_clock_now: reads the served time now. Thread-safe; many readers may share CLOCK.
+ * RETURN VALUE: 0 with *OUT filled (check OUT->status), or -EAGAIN when the writer kept
+ * the page busy (OUT then says unsynchronised).
+ */
+int quorum_clock_now(struct quorum_clock *clock, struct quorum_now *out);
+
+/*
+ * quorum_now: quorum_clock_now on a process-wide clock opened at the first call.
+ * RETURN VALUE: 0, or -errno from quorum_clock_open / quorum_clock_now; *OUT always filled
+ * (unsynchronised on error).
+ */
+int quorum_now(struct quorum_now *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUORUM_CLOCK_H */

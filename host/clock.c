@@ -1,0 +1,215 @@
+/* clock.c -- the served clock: the last committed agreement extrapolated with
+ * CLOCK_MONOTONIC, its bound widened by the maximum drift, published in a shared-memory page
+ * (seqlock) that quorumd and libquorum-clock evaluate with the same function. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log-internal.h"
+#include "timecore-internal.h"
+#include "util-internal.h"
+
+/* An agreement older than this (by its reference instant) is not committed. */
+#define COMMIT_MAX_AGE_NS 60000000000LL
+
+struct served_clock {
+	struct quorum_clock_page *page; /* shared file mapping, or private anonymous memory */
+	int fd;                         /* the page's file (locked), or -1 */
+	char *path;
+	int has_agreement;
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int served_clock_open(const char *shm_path, uint32_t drift_ppm, uint32_t slew_ppm,
+		      int64_t max_error_ns, struct served_clock **out, char *why,
+		      size_t why_size)
+{
+	struct served_clock *clock = calloc(1, sizeof(*clock));
+	uint32_t generation;
+	void *map;
+	int err;
+
+	if (clock == NULL)
+		return -ENOMEM;
+	clock->fd = -1;
+	if (shm_path != NULL) {
+		clock->path = strdup(shm_path);
+		clock->fd = open(shm_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (clock->path == NULL || clock->fd < 0) {
+			err = clock->path == NULL ? -ENOMEM : -errno;
+			errbuf_set(why, why_size, "cannot open the clock page %s: %s", shm_path,
+				   strerror(-err));
+			goto out_close;
+		}
+		/* One writer per page: a second quorumd must not interleave its seqlock. */
+		if (flock(clock->fd, LOCK_EX | LOCK_NB) != 0) {
+			err = -EBUSY;
+			errbuf_set(why, why_size, "clock page %s is held by another quorumd",
+				   shm_path);
+			goto out_close;
+		}
+		if (fchmod(clock->fd, 0644) != 0 ||
+		    ftruncate(clock->fd, QUORUM_CLOCK_PAGE_SIZE) != 0) {
+			err = -errno;
+			errbuf_set(why, why_size, "cannot size the clock page %s: %s", shm_path,
+				   strerror(errno));
+			goto out_close;
+		}
+		map = mmap(NULL, QUORUM_CLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   clock->fd, 0);
+	} else {
+		map = mmap(NULL, QUORUM_CLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	}
+	if (map == MAP_FAILED) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot map the clock page: %s", strerror(errno));
+		goto out_close;
+	}
+	clock->page = map;
+	/* A page left by an earlier run keeps its generation, so that its readers see the
+	 * change; everything else starts afresh, unsynchronised. */
+	generation = clock->page->generation | 1u; /* odd: being written */
+	__atomic_store_n(&clock->page->generation, generation, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	clock->page->magic = QUORUM_CLOCK_PAGE_MAGIC;
+	clock->page->version = QUORUM_CLOCK_PAGE_VERSION;
+	clock->page->size = sizeof(struct quorum_clock_page);
+	clock->page->status = 0;
+	clock->page->drift_ppm = drift_ppm;
+	clock->page->slew_ppm = slew_ppm;
+	clock->page->max_error_ns = max_error_ns;
+	clock->page->writer_pid = (uint32_t)getpid();
+	clock->page->floor_base_ns = INT64_MIN;
+	clock->page->cap_base_ns = INT64_MAX;
+	__atomic_store_n(&clock->page->generation, generation + 1, __ATOMIC_RELEASE);
+	*out = clock;
+	return 0;
+out_close:
+	if (clock->fd >= 0)
+		close(clock->fd);
+	free(clock->path);
+	free(clock);
+	return err;
+}
+
+void served_clock_read(const struct served_clock *clock, struct quorum_clock_reading *out)
+{
+	const struct quorum_clock_page *p = clock->page;
+	struct quorum_clock_eval eval;
+	int64_t mono = mono_ns();
+
+	/* The loop thread is the only writer: no seqlock needed on this side. */
+	quorum_clock_page_eval(p, mono, &eval);
+	memset(out, 0, sizeof(*out));
+	out->n = p->n;
+	out->f = p->f;
+	if (!eval.synchronised)
+		return;
+	out->status = QUORUM_CLOCK_SYNCHRONISED;
+	out->accepted = p->accepted;
+	out->earliest_ns = eval.earliest_ns;
+	out->estimate_ns = eval.estimate_ns;
+	out->latest_ns = eval.latest_ns;
+	out->error_bound_ns = eval.error_bound_ns;
+	out->agreement_age_ns = mono - p->ref_mono_ns;
+	out->drift_ns = p->drift_ns;
+	out->round = p->round;
+	out->warp_score = p->warp_score;
+	memcpy(out->quorum_hash, p->quorum_hash, sizeof(out->quorum_hash));
+}
+
+int served_clock_check(const struct served_clock *clock, const struct quorum_agreement *a)
+{
+	int64_t now = mono_ns();
+
+	if (a->size != sizeof(*a) || !a->local || a->earliest_ns > a->estimate_ns ||
+	    a->estimate_ns > a->latest_ns || a->earliest_ns <= 0 || a->reference_mono_ns > now ||
+	    now - a->reference_mono_ns > COMMIT_MAX_AGE_NS)
+		return -EINVAL;
+	return 0;
+}
+
+void served_clock_commit(struct served_clock *clock, const struct quorum_agreement *a,
+			 int64_t max_step_ns, struct clock_commit_outcome *out)
+{
+	struct quorum_clock_page *p = clock->page;
+	struct quorum_clock_eval old;
+	uint32_t generation = p->generation;
+	int64_t t_commit, served, line;
+
+	memset(out, 0, sizeof(*out));
+	/* Odd first, then read the time: every reader that saw the old page sampled its
+	 * clock before this instant, so the new page can start from the old value here. */
+	__atomic_store_n(&p->generation, generation + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	t_commit = mono_ns();
+	quorum_clock_page_eval(p, t_commit, &old);
+	line = a->estimate_ns + (t_commit - a->reference_mono_ns);
+	p->floor_base_ns = INT64_MIN;
+	p->cap_base_ns = INT64_MAX;
+	p->line_mono_ns = t_commit;
+	if (clock->has_agreement && p->status == 1) {
+		served = old.estimate_ns;
+		out->step_ns = line - served;
+		/* Never backwards: the estimate continues from what was served, slowed by the
+		 * slew rate, until the agreement's line catches up with it. */
+		p->floor_base_ns = served;
+		out->slewed = line < served;
+		if (max_step_ns > 0 && line - served > max_step_ns) {
+			p->cap_base_ns = served + max_step_ns;
+			out->clamped = 1;
+		}
+	} else {
+		out->first = 1;
+	}
+	p->ref_mono_ns = a->reference_mono_ns;
+	p->ref_estimate_ns = a->estimate_ns;
+	p->ref_earliest_ns = a->earliest_ns;
+	p->ref_latest_ns = a->latest_ns;
+	p->n = a->n;
+	p->f = a->f;
+	p->accepted = a->accepted;
+	p->round = a->round;
+	p->drift_ns = a->drift_ns;
+	p->warp_score = a->warp_score;
+	memcpy(p->quorum_hash, a->quorum_hash, sizeof(p->quorum_hash));
+	p->status = 1;
+	__atomic_store_n(&p->generation, generation + 2, __ATOMIC_RELEASE);
+	clock->has_agreement = 1;
+}
+
+void served_clock_close(struct served_clock *clock, int mark_unsynchronised)
+{
+	if (clock == NULL)
+		return;
+	if (mark_unsynchronised && clock->page != NULL) {
+		uint32_t generation = clock->page->generation;
+
+		__atomic_store_n(&clock->page->generation, generation + 1, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		clock->page->status = 0;
+		__atomic_store_n(&clock->page->generation, generation + 2, __ATOMIC_RELEASE);
+	}
+	if (clock->page != NULL)
+		munmap(clock->page, QUORUM_CLOCK_PAGE_SIZE);
+	if (clock->fd >= 0)
+		close(clock->fd);
+	free(clock->path);
+	free(clock);
+}

@@ -1,0 +1,140 @@
+/* timecodec-internal.h -- the time core on the wire: peer-link datagrams, signed time
+ * attestations and sync rounds, encoded and strictly decoded into typed views, and the bytes
+ * a SignedState's signature covers. */
+#ifndef QUORUM_TIMECODEC_INTERNAL_H
+#define QUORUM_TIMECODEC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+#include <quorum/time.h>
+
+#include "authority.pb-c.h"
+#include "envelope-internal.h"
+#include "keys-internal.h"
+
+#define SIGNED_STATE_DOMAIN "uml001.signed-state.v1"
+#define DATAGRAM_MAX 8192          /* a peer-link datagram never exceeds this */
+#define ROUND_RTT_MAX_NS 60000000000LL   /* bounds checked on every observation */
+#define ROUND_AGE_MAX_NS 3600000000000LL
+#define ATTESTATION_RADIUS_MAX_NS 3600000000000ULL
+
+/*
+ * signed_state_message: the bytes a SignedState's Ed25519 signature covers:
+ *   "uml001.signed-state.v1" NUL event_id NUL key_id NUL logical_time_ns (8 bytes,
+ *   big-endian) payload
+ * so the signature binds the event id, the key id and the time as well as the payload.
+ * RETURN VALUE: 0 with *OUT (new, free()) and *LEN, or -ENOMEM.
+ */
+int signed_state_message(const struct quorum_signed_state *state, uint8_t **out, size_t *len);
+
+/* signed_state_sign: signs STATE with KEY into SIG and points STATE->signature at it.
+ * RETURN VALUE: 0, -ENOMEM or -EIO. */
+int signed_state_sign(EVP_PKEY *key, struct quorum_signed_state *state,
+		      uint8_t sig[KEY_SIGNATURE_LEN]);
+
+/* signed_state_verify: 0 when STATE carries KEY's valid signature, else -EBADMSG. */
+int signed_state_verify(EVP_PKEY *key, const struct quorum_signed_state *state);
+
+/* ---- peer-link datagrams ---- */
+
+enum datagram_kind {
+	DATAGRAM_TIME_REQUEST = 1,
+	DATAGRAM_TIME_RESPONSE = 2,
+};
+
+struct datagram {
+	enum datagram_kind kind;
+	uint8_t nonce[QUORUM_NONCE_LEN]; /* TIME_REQUEST */
+	char asker_id[QUORUM_NODE_ID_MAX + 1];
+	Uml001__PeerDatagram *message; /* owned; TIME_RESPONSE: message->time_response */
+};
+
+/* datagram_decode: strict decoding of one peer-link datagram.
+ * RETURN VALUE: 0 with OUT (datagram_release), or -EINVAL with *REASON. */
+int datagram_decode(const void *data, size_t len, struct datagram *out, const char **reason);
+
+/* datagram_release: frees what datagram_decode allocated. */
+void datagram_release(struct datagram *datagram);
+
+/* datagram_encode_request: a TimeRequest datagram into BUF. RETURN VALUE: its length, or
+ * -ENOSPC. */
+int datagram_encode_request(const uint8_t nonce[QUORUM_NONCE_LEN], const char *asker_id,
+			    uint8_t *buf, size_t size);
+
+/* ---- attestations ---- */
+
+/* A decoded attestation: the authority's SignedState and its TimeAttestation payload. */
+struct attestation {
+	const Uml001__SignedState *state; /* borrowed from whoever decoded it */
+	Uml001__TimeAttestation *message; /* owned */
+	struct quorum_signed_state view;
+	struct quorum_gossip gossip;
+	struct quorum_anchor_proof anchor;
+	struct quorum_attestation fields;
+};
+
+/*
+ * attestation_decode: checks STATE (event id, bounds) and strictly decodes its payload.
+ * STATE stays borrowed and must outlive OUT.
+ * RETURN VALUE: 0 with OUT (attestation_release), or -EINVAL with *REASON.
+ */
+int attestation_decode(const Uml001__SignedState *state, struct attestation *out,
+		       const char **reason);
+
+/* attestation_release: frees what attestation_decode allocated. */
+void attestation_release(struct attestation *attestation);
+
+/* attestation_check: A is signed by KEY (id KEY_ID) for authority AUTHORITY_ID; with KEY
+ * NULL the signature is taken as verified already and only the names are checked.
+ * RETURN VALUE: NULL, or "untrusted_authority", "key_id_mismatch", "signature_invalid". */
+const char *attestation_check(const struct attestation *a, const char *authority_id,
+			      const char *key_id, EVP_PKEY *key);
+
+/* attestation_digest: SHA-256 of the canonical encoding of STATE. 0 or -ENOMEM. */
+int attestation_digest(const Uml001__SignedState *state, uint8_t out[SHA256_DIGEST_LENGTH]);
+
+/*
+ * attestation_response: the TimeResponse datagram of an authority: FIELDS encoded, wrapped in
+ * a SignedState (event uml001.authority.attestation) signed with KEY (id KEY_ID).
+ * RETURN VALUE: 0 with *OUT (new, free()) and *LEN, or -errno.
+ */
+int attestation_response(EVP_PKEY *key, const char *key_id,
+			 const struct quorum_attestation *fields, uint8_t **out, size_t *len);
+
+/* ---- sync rounds ---- */
+
+/* A decoded round; public part first so a struct quorum_round * can be handed out. */
+struct round_view {
+	struct quorum_round round;
+	Uml001__SyncRound *message; /* owned */
+	struct quorum_observation *observations;
+	struct attestation *attestations; /* one per observation (unused for NTP ones) */
+	const char **rejected;
+};
+
+/* Looks up the configured source ID: its type and, for quorumd authorities, key and key id.
+ * *VERIFIED is set to 1 when the caller itself verified exactly the attestation whose
+ * encoding has SHA-256 DIGEST (this node's own round: no need to verify it twice).
+ * RETURN VALUE: 0, or -ENOENT for an unknown source. */
+typedef int (*round_source_lookup)(void *arg, const char *id,
+				   const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type,
+				   const char **key_id, EVP_PKEY **key, int *verified);
+
+/*
+ * round_decode: strict decoding of a SyncRound PAYLOAD; every observation is checked with
+ * LOOKUP (unknown source, key id, signature, malformed) and the outcome put in its
+ * `problem`. LOCAL_NODE_ID sets round.local.
+ * RETURN VALUE: 0 with *OUT (round_view_free), or -EINVAL with *REASON.
+ */
+int round_decode(const struct quorum_bytes *payload, const char *local_node_id,
+		 round_source_lookup lookup, void *lookup_arg, struct round_view **out,
+		 const char **reason);
+
+/* round_view_free: NULL is a no-op. */
+void round_view_free(struct round_view *view);
+
+#endif /* QUORUM_TIMECODEC_INTERNAL_H */

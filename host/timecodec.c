@@ -1,0 +1,411 @@
+/* timecodec.c -- peer-link datagrams, signed time attestations and sync rounds: encoding,
+ * strict decoding (through proto_decode_strict) and Ed25519 over the signed-state bytes. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "protodecode-internal.h"
+#include "timecodec-internal.h"
+
+int signed_state_message(const struct quorum_signed_state *state, uint8_t **out, size_t *len)
+{
+	size_t id_len = strlen(state->event_id), key_len = strlen(state->key_id);
+	size_t total = sizeof(SIGNED_STATE_DOMAIN) + id_len + 1 + key_len + 1 + 8 +
+		       state->payload.len;
+	uint8_t *buf = malloc(total), *p;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	p = buf;
+	memcpy(p, SIGNED_STATE_DOMAIN, sizeof(SIGNED_STATE_DOMAIN)); /* with its NUL */
+	p += sizeof(SIGNED_STATE_DOMAIN);
+	memcpy(p, state->event_id, id_len + 1);
+	p += id_len + 1;
+	memcpy(p, state->key_id, key_len + 1);
+	p += key_len + 1;
+	for (int i = 7; i >= 0; i--)
+		*p++ = (uint8_t)(state->logical_time_ns >> (8 * i));
+	if (state->payload.len > 0)
+		memcpy(p, state->payload.data, state->payload.len);
+	*out = buf;
+	*len = total;
+	return 0;
+}
+
+int signed_state_sign(EVP_PKEY *key, struct quorum_signed_state *state,
+		      uint8_t sig[KEY_SIGNATURE_LEN])
+{
+	uint8_t *msg;
+	size_t len;
+	int err = signed_state_message(state, &msg, &len);
+
+	if (err != 0)
+		return err;
+	err = key_sign(key, msg, len, sig);
+	free(msg);
+	if (err == 0) {
+		state->signature.data = sig;
+		state->signature.len = KEY_SIGNATURE_LEN;
+	}
+	return err;
+}
+
+int signed_state_verify(EVP_PKEY *key, const struct quorum_signed_state *state)
+{
+	uint8_t *msg;
+	size_t len;
+	int err;
+
+	if (state->signature.len != KEY_SIGNATURE_LEN)
+		return -EBADMSG;
+	err = signed_state_message(state, &msg, &len);
+	if (err != 0)
+		return err;
+	err = key_verify(key, msg, len, state->signature.data, state->signature.len);
+	free(msg);
+	return err;
+}
+
+/* ---------------------------------- datagrams ---------------------------------- */
+
+int datagram_decode(const void *data, size_t len, struct datagram *out, const char **reason)
+{
+	Uml001__PeerDatagram *m;
+
+	memset(out, 0, sizeof(*out));
+	if (len > DATAGRAM_MAX) {
+		*reason = "datagram_too_large";
+		return -EINVAL;
+	}
+	m = (Uml001__PeerDatagram *)proto_decode_strict(&uml001__peer_datagram__descriptor, data,
+							 len, "datagram", reason);
+	if (m == NULL)
+		return -EINVAL;
+	out->message = m;
+	switch (m->body_case) {
+	case UML001__PEER_DATAGRAM__BODY_TIME_REQUEST: {
+		const Uml001__TimeRequest *r = m->time_request;
+
+		if (r->nonce.len != QUORUM_NONCE_LEN || strlen(r->asker_id) > QUORUM_NODE_ID_MAX) {
+			*reason = "request_malformed";
+			goto out_release;
+		}
+		out->kind = DATAGRAM_TIME_REQUEST;
+		memcpy(out->nonce, r->nonce.data, QUORUM_NONCE_LEN);
+		strcpy(out->asker_id, r->asker_id);
+		return 0;
+	}
+	case UML001__PEER_DATAGRAM__BODY_TIME_RESPONSE:
+		*reason = envelope_check(m->time_response);
+		if (*reason != NULL)
+			goto out_release;
+		out->kind = DATAGRAM_TIME_RESPONSE;
+		return 0;
+	default:
+		*reason = "datagram_empty";
+		goto out_release;
+	}
+out_release:
+	datagram_release(out);
+	return -EINVAL;
+}
+
+void datagram_release(struct datagram *datagram)
+{
+	if (datagram->message != NULL)
+		uml001__peer_datagram__free_unpacked(datagram->message, NULL);
+	memset(datagram, 0, sizeof(*datagram));
+}
+
+int datagram_encode_request(const uint8_t nonce[QUORUM_NONCE_LEN], const char *asker_id,
+			    uint8_t *buf, size_t size)
+{
+	Uml001__PeerDatagram d = UML001__PEER_DATAGRAM__INIT;
+	Uml001__TimeRequest r = UML001__TIME_REQUEST__INIT;
+
+	r.nonce.data = (uint8_t *)nonce;
+	r.nonce.len = QUORUM_NONCE_LEN;
+	r.asker_id = (char *)asker_id;
+	d.body_case = UML001__PEER_DATAGRAM__BODY_TIME_REQUEST;
+	d.time_request = &r;
+	if (uml001__peer_datagram__get_packed_size(&d) > size)
+		return -ENOSPC;
+	return (int)uml001__peer_datagram__pack(&d, buf);
+}
+
+/* --------------------------------- attestations --------------------------------- */
+
+static int id_token(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > max)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '"' || s[i] == '=')
+			return 0;
+	}
+	return 1;
+}
+
+int attestation_decode(const Uml001__SignedState *state, struct attestation *out,
+		       const char **reason)
+{
+	const Uml001__TimeAttestation *m;
+
+	memset(out, 0, sizeof(*out));
+	*reason = envelope_check(state);
+	if (*reason != NULL)
+		return -EINVAL;
+	if (strcmp(state->event_id, QUORUM_EVENT_ATTESTATION) != 0) {
+		*reason = "attestation_wrong_event";
+		return -EINVAL;
+	}
+	out->state = state;
+	envelope_view(state, &out->view, &out->gossip, &out->anchor);
+	out->message = (Uml001__TimeAttestation *)proto_decode_strict(
+		&uml001__time_attestation__descriptor, state->payload.data, state->payload.len,
+		"attestation", reason);
+	if (out->message == NULL)
+		return -EINVAL;
+	m = out->message;
+	if (!id_token(m->authority_id, QUORUM_NODE_ID_MAX) ||
+	    strlen(m->key_id) > QUORUM_KEY_ID_MAX || m->nonce.len != QUORUM_NONCE_LEN ||
+	    m->radius_ns > ATTESTATION_RADIUS_MAX_NS ||
+	    m->processing_ns > (uint64_t)ROUND_RTT_MAX_NS || m->midpoint_ns <= 0 ||
+	    (m->status != UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_SYNCHRONISED &&
+	     m->status != UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_UNSYNCHRONISED)) {
+		*reason = "attestation_malformed";
+		attestation_release(out);
+		return -EINVAL;
+	}
+	/* The envelope repeats the key id and the time: they must agree with the payload. */
+	if (strcmp(m->key_id, state->key_id) != 0 ||
+	    state->logical_time_ns != (uint64_t)m->midpoint_ns) {
+		*reason = "attestation_inconsistent";
+		attestation_release(out);
+		return -EINVAL;
+	}
+	out->fields = (struct quorum_attestation){
+		.authority_id = m->authority_id,
+		.key_id = m->key_id,
+		.nonce = { m->nonce.data, m->nonce.len },
+		.midpoint_ns = m->midpoint_ns,
+		.radius_ns = m->radius_ns,
+		.sequence = m->sequence,
+		.status = m->status == UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_SYNCHRONISED
+				  ? QUORUM_AUTHORITY_SYNCHRONISED
+				  : QUORUM_AUTHORITY_UNSYNCHRONISED,
+		.processing_ns = m->processing_ns,
+	};
+	return 0;
+}
+
+void attestation_release(struct attestation *attestation)
+{
+	if (attestation->message != NULL)
+		uml001__time_attestation__free_unpacked(attestation->message, NULL);
+	memset(attestation, 0, sizeof(*attestation));
+}
+
+const char *attestation_check(const struct attestation *a, const char *authority_id,
+			      const char *key_id, EVP_PKEY *key)
+{
+	if (strcmp(a->fields.authority_id, authority_id) != 0)
+		return "untrusted_authority";
+	if (strcmp(a->fields.key_id, key_id) != 0)
+		return "key_id_mismatch";
+	if (key != NULL && signed_state_verify(key, &a->view) != 0)
+		return "signature_invalid";
+	return NULL;
+}
+
+int attestation_digest(const Uml001__SignedState *state, uint8_t out[SHA256_DIGEST_LENGTH])
+{
+	uint8_t *encoded;
+	size_t len;
+
+	if (proto_encode(&state->base, &encoded, &len) != 0)
+		return -ENOMEM;
+	SHA256(encoded, len, out);
+	free(encoded);
+	return 0;
+}
+
+int attestation_response(EVP_PKEY *key, const char *key_id,
+			 const struct quorum_attestation *fields, uint8_t **out, size_t *len)
+{
+	Uml001__TimeAttestation t = UML001__TIME_ATTESTATION__INIT;
+	Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
+	Uml001__PeerDatagram d = UML001__PEER_DATAGRAM__INIT;
+	struct quorum_signed_state view = { 0 };
+	uint8_t sig[KEY_SIGNATURE_LEN], *payload;
+	size_t payload_len;
+	int err;
+
+	t.authority_id = (char *)fields->authority_id;
+	t.key_id = (char *)key_id;
+	t.nonce.data = (uint8_t *)fields->nonce.data;
+	t.nonce.len = fields->nonce.len;
+	t.midpoint_ns = fields->midpoint_ns;
+	t.radius_ns = fields->radius_ns;
+	t.sequence = fields->sequence;
+	t.status = fields->status == QUORUM_AUTHORITY_SYNCHRONISED
+			   ? UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_SYNCHRONISED
+			   : UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_UNSYNCHRONISED;
+	t.processing_ns = fields->processing_ns;
+	err = proto_encode(&t.base, &payload, &payload_len);
+	if (err != 0)
+		return err;
+	view.logical_time_ns = (uint64_t)fields->midpoint_ns;
+	view.event_id = QUORUM_EVENT_ATTESTATION;
+	view.key_id = key_id;
+	view.payload.data = payload;
+	view.payload.len = payload_len;
+	err = signed_state_sign(key, &view, sig);
+	if (err == 0) {
+		s.logical_time_ns = view.logical_time_ns;
+		s.event_id = (char *)view.event_id;
+		s.key_id = (char *)key_id;
+		s.payload.data = payload;
+		s.payload.len = payload_len;
+		s.signature.data = sig;
+		s.signature.len = sizeof(sig);
+		d.body_case = UML001__PEER_DATAGRAM__BODY_TIME_RESPONSE;
+		d.time_response = &s;
+		err = proto_encode(&d.base, out, len);
+	}
+	free(payload);
+	return err;
+}
+
+/* ------------------------------------ rounds ------------------------------------ */
+
+void round_view_free(struct round_view *view)
+{
+	if (view == NULL)
+		return;
+	for (size_t i = 0; view->attestations != NULL && i < view->round.observation_count; i++)
+		attestation_release(&view->attestations[i]);
+	free(view->attestations);
+	free(view->observations);
+	free(view->rejected);
+	if (view->message != NULL)
+		uml001__sync_round__free_unpacked(view->message, NULL);
+	free(view);
+}
+
+/* Checks one observation; fills O (and A for an authority); returns the problem or NULL. */
+static const char *round_observation(const Uml001__Observation *m, struct quorum_observation *o,
+				     struct attestation *a, round_source_lookup lookup,
+				     void *lookup_arg)
+{
+	const char *reason = NULL, *key_id = NULL;
+	uint8_t digest[SHA256_DIGEST_LENGTH] = { 0 };
+	EVP_PKEY *key = NULL;
+	uint32_t type = 0;
+	int verified = 0;
+
+	o->source_id = m->source_id;
+	o->rtt_ns = m->rtt_ns;
+	o->age_ns = m->age_ns;
+	if (m->rtt_ns < 0 || m->rtt_ns > ROUND_RTT_MAX_NS || m->age_ns < 0 ||
+	    m->age_ns > ROUND_AGE_MAX_NS || (m->attestation != NULL) == (m->ntp != NULL))
+		return "observation_malformed";
+	if (m->attestation != NULL && attestation_digest(m->attestation, digest) != 0)
+		return "host_out_of_memory";
+	if (lookup(lookup_arg, m->source_id, digest, &type, &key_id, &key, &verified) != 0)
+		return "untrusted_authority";
+	o->type = type;
+	if (m->ntp != NULL) {
+		const Uml001__TimeAttestation *n = m->ntp;
+
+		if (type != QUORUM_AUTHORITY_NTP)
+			return "source_type_mismatch";
+		if (n->radius_ns > ATTESTATION_RADIUS_MAX_NS || n->midpoint_ns <= 0 ||
+		    n->processing_ns > (uint64_t)ROUND_RTT_MAX_NS)
+			return "observation_malformed";
+		o->attestation = (struct quorum_attestation){
+			.authority_id = m->source_id,
+			.key_id = "",
+			.midpoint_ns = n->midpoint_ns,
+			.radius_ns = n->radius_ns,
+			.status = n->status ==
+						  UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_SYNCHRONISED
+					  ? QUORUM_AUTHORITY_SYNCHRONISED
+					  : QUORUM_AUTHORITY_UNSYNCHRONISED,
+			.processing_ns = n->processing_ns,
+		};
+		return NULL;
+	}
+	if (type != QUORUM_AUTHORITY_QUORUMD)
+		return "source_type_mismatch";
+	if (attestation_decode(m->attestation, a, &reason) != 0)
+		return reason;
+	o->attestation = a->fields;
+	return attestation_check(a, m->source_id, key_id, verified ? NULL : key);
+}
+
+int round_decode(const struct quorum_bytes *payload, const char *local_node_id,
+		 round_source_lookup lookup, void *lookup_arg, struct round_view **out,
+		 const char **reason)
+{
+	struct round_view *v = calloc(1, sizeof(*v));
+	const Uml001__SyncRound *m;
+
+	if (v == NULL) {
+		*reason = "host_out_of_memory";
+		return -ENOMEM;
+	}
+	v->message = (Uml001__SyncRound *)proto_decode_strict(&uml001__sync_round__descriptor,
+							       payload->data, payload->len, "round",
+							       reason);
+	if (v->message == NULL)
+		goto out_free;
+	m = v->message;
+	if (!id_token(m->node_id, QUORUM_NODE_ID_MAX) ||
+	    m->n_observations > QUORUM_AUTHORITIES_MAX ||
+	    m->n_rejected_sources > QUORUM_AUTHORITIES_MAX || m->drift_ppm > 100000) {
+		*reason = "round_malformed";
+		goto out_free;
+	}
+	v->observations = calloc(m->n_observations + 1, sizeof(*v->observations));
+	v->attestations = calloc(m->n_observations + 1, sizeof(*v->attestations));
+	v->rejected = calloc(m->n_rejected_sources + 1, sizeof(*v->rejected));
+	if (v->observations == NULL || v->attestations == NULL || v->rejected == NULL) {
+		*reason = "host_out_of_memory";
+		goto out_free;
+	}
+	v->round.observation_count = m->n_observations;
+	for (size_t i = 0; i < m->n_observations; i++) {
+		v->observations[i].problem = round_observation(m->observations[i],
+							       &v->observations[i],
+							       &v->attestations[i], lookup,
+							       lookup_arg);
+		for (size_t j = 0; j < i && v->observations[i].problem == NULL; j++) {
+			if (strcmp(v->observations[j].source_id, m->observations[i]->source_id) == 0)
+				v->observations[i].problem = "duplicate_in_round";
+		}
+	}
+	for (size_t i = 0; i < m->n_rejected_sources; i++)
+		v->rejected[i] = m->rejected_sources[i];
+	v->round.node_id = m->node_id;
+	v->round.round = m->round;
+	v->round.reference_mono_ns = m->reference_mono_ns;
+	v->round.reference_realtime_ns = m->reference_realtime_ns;
+	v->round.drift_ppm = m->drift_ppm;
+	v->round.local = local_node_id != NULL && strcmp(m->node_id, local_node_id) == 0;
+	v->round.observations = v->observations;
+	v->round.rejected_count = m->n_rejected_sources;
+	v->round.rejected_sources = v->rejected;
+	SHA256(payload->data, payload->len, v->round.digest);
+	*out = v;
+	return 0;
+out_free:
+	round_view_free(v);
+	return -EINVAL;
+}

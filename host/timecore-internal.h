@@ -1,0 +1,147 @@
+/* timecore-internal.h -- the host's time core: the configured authorities, the node's
+ * persistent state, the served clock, and the peer link on which this node answers as an
+ * authority and asks its authorities in rounds. */
+#ifndef QUORUM_TIMECORE_INTERNAL_H
+#define QUORUM_TIMECORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/evp.h>
+
+#include <quorum/time.h>
+
+#include "clock-page.h"
+#include "conf-internal.h"
+#include "keys-internal.h"
+#include "timecodec-internal.h"
+
+struct runtime;
+struct event;
+
+/* ---- authorities.c: the configured sources ---- */
+
+struct authority {
+	const char *id;   /* borrowed from the conf */
+	uint32_t type;    /* QUORUM_AUTHORITY_QUORUMD / QUORUM_AUTHORITY_NTP */
+	struct sockaddr_storage address;
+	socklen_t address_len;
+	EVP_PKEY *key;    /* quorumd only */
+	char key_id[KEY_ID_HEX_LEN + 1];
+	uint64_t last_sequence; /* highest sequence accepted from it (persisted) */
+};
+
+struct authority_table {
+	struct authority *items;
+	size_t count;
+	uint32_t n; /* quorumd authorities */
+	uint32_t f; /* floor((n - 1) / 3) */
+	uint32_t ntp;
+};
+
+/* authorities_load: the `authorities` of CONF with their keys and addresses.
+ * RETURN VALUE: 0, or -errno with WHY as "file:line: ...". */
+int authorities_load(struct authority_table *table, const struct conf *conf, char *why,
+		     size_t why_size);
+
+/* authorities_find: the source named ID, borrowed, or NULL. */
+struct authority *authorities_find(const struct authority_table *table, const char *id);
+
+/* authorities_release: frees the contents of TABLE. */
+void authorities_release(struct authority_table *table);
+
+/* ---- nodestate.c: what survives a restart, signed with the node key ---- */
+
+struct nodestate {
+	char *path;                /* STATE_DIR/node.state */
+	uint64_t sequence_lease;   /* this authority may have used sequences up to here */
+	uint64_t last_round;
+	int64_t last_estimate_ns;  /* the last agreement committed to the served clock */
+	int64_t last_error_ns;
+	int64_t last_drift_ns;
+	int has_agreement;
+};
+
+/*
+ * nodestate_load: reads STATE_DIR/node.state (creating STATE_DIR, mode 0700, if needed),
+ * checks its signature with KEY and fills STATE and the authorities' last sequences.
+ * A missing file is a fresh start. RETURN VALUE: 0, or -errno with WHY (a corrupt or
+ * forged file stops the daemon: delete it to start afresh).
+ */
+int nodestate_load(struct nodestate *state, const char *state_dir, const char *node_id,
+		   EVP_PKEY *key, struct authority_table *authorities, char *why,
+		   size_t why_size);
+
+/* nodestate_save: writes the state atomically (temporary file, fsync, rename, fsync of
+ * the folder), signed with KEY. RETURN VALUE: 0 or -errno with WHY. */
+int nodestate_save(const struct nodestate *state, const char *node_id, EVP_PKEY *key,
+		   const struct authority_table *authorities, char *why, size_t why_size);
+
+/* nodestate_release: frees the contents of STATE. */
+void nodestate_release(struct nodestate *state);
+
+/* ---- clock.c: the served clock and its shared-memory page ---- */
+
+struct served_clock;
+
+/* served_clock_open: a clock that is unsynchronised until its first commit, published at
+ * SHM_PATH (NULL: kept in private memory). RETURN VALUE: 0 or -errno with WHY. */
+int served_clock_open(const char *shm_path, uint32_t drift_ppm, uint32_t slew_ppm,
+		      int64_t max_error_ns, struct served_clock **out, char *why,
+		      size_t why_size);
+
+/* served_clock_read: the clock now. */
+void served_clock_read(const struct served_clock *clock, struct quorum_clock_reading *out);
+
+/* What a commit did. */
+struct clock_commit_outcome {
+	int64_t step_ns;  /* the agreement's estimate minus what was served, at the commit */
+	int slewed;       /* a backwards step: absorbed at slew_ppm */
+	int clamped;      /* a forward step beyond max_step: limited to it */
+	int first;        /* the first agreement this process serves */
+};
+
+/* served_clock_check: whether AGREEMENT can be committed (ordered, recent, local).
+ * RETURN VALUE: 0 or -EINVAL. */
+int served_clock_check(const struct served_clock *clock, const struct quorum_agreement *a);
+
+/* served_clock_commit: serves AGREEMENT from now on (see clock-page.h for the function),
+ * never going backwards and moving at most MAX_STEP_NS (0: unlimited) forward. */
+void served_clock_commit(struct served_clock *clock, const struct quorum_agreement *a,
+			 int64_t max_step_ns, struct clock_commit_outcome *out);
+
+/* served_clock_close: marks the page unsynchronised (when MARK_UNSYNCHRONISED) and frees
+ * CLOCK; NULL is a no-op. */
+void served_clock_close(struct served_clock *clock, int mark_unsynchronised);
+
+/* ---- timecore.c: peer link, answering, rounds ---- */
+
+struct timecore;
+
+/*
+ * timecore_start: the time core of RT's configuration: loads the node key, the authorities
+ * and the state, opens the served clock, binds the peer link, starts answering and (with
+ * authorities configured) asking in rounds. A configuration without a peer_link gets a
+ * served clock only (always unsynchronised). RETURN VALUE: 0 or -errno with WHY.
+ */
+int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t why_size);
+
+/* timecore_stop: stops answering and asking, marks the clock unsynchronised, frees. */
+void timecore_stop(struct timecore *core);
+
+/* The pieces the host API needs. */
+struct served_clock *timecore_clock(struct timecore *core);
+const struct authority_table *timecore_authorities(const struct timecore *core);
+const char *timecore_node_id(const struct timecore *core);
+
+/* timecore_commit: records AGREEMENT in the node state (saved) and serves it. RETURN VALUE:
+ * 0, -EINVAL (not committable) or -EIO (the state could not be saved; nothing changed). */
+int timecore_commit(struct timecore *core, const struct quorum_agreement *agreement,
+		    int64_t max_step_ns);
+
+/* timecore_round_decode: decodes a sync round payload against the configured sources. */
+int timecore_round_decode(struct timecore *core, const struct quorum_bytes *payload,
+			  struct round_view **out, const char **reason);
+
+#endif /* QUORUM_TIMECORE_INTERNAL_H */

@@ -1,0 +1,77 @@
+/* agreement.h -- the convergence stage's fault-tolerant agreement, as pure functions:
+ * observations become intervals that contain true time if their source is honest;
+ * Marzullo's sweep keeps the points covered by at least n - f of them; Welch and Lynch's
+ * fault-tolerant midpoint is the estimate. No I/O, no host: unit-tested directly. */
+#ifndef QUORUM_AGREEMENT_H
+#define QUORUM_AGREEMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <quorum/time.h>
+
+/* An interval at the round's reference instant, ns since 1970. */
+struct interval {
+	int64_t lo, hi;
+	int64_t mid; /* (lo + hi) / 2 */
+};
+
+/*
+ * agreement_interval: where true time lies at the reference instant if the source of A was
+ * honest. The source read its clock (midpoint, within radius) after the question left and
+ * `processing` before its answer left, so at the answer's arrival true time lies in
+ *   [midpoint - radius + processing, midpoint + radius + rtt]
+ * and AGE later both ends moved by age; every duration is widened by DRIFT_PPM for the rate
+ * error of the clock that measured it.
+ * RETURN VALUE: 0, or -EINVAL when the numbers contradict each other (processing longer
+ * than the round trip) or overflow.
+ */
+int agreement_interval(const struct quorum_attestation *a, int64_t rtt_ns, int64_t age_ns,
+		       uint32_t drift_ppm, struct interval *out);
+
+struct agreement_params {
+	uint32_t n;             /* configured authenticated authorities */
+	uint32_t f;             /* floor((n - 1) / 3) */
+	uint32_t min_quorum;    /* at least this many counted intervals (0: n - f) */
+	int64_t max_cluster_skew_ns; /* spread of the agreeing midpoints (0: unchecked) */
+};
+
+struct agreement_result {
+	const char *reason; /* NULL on agreement; else the seed's bft.sync.reject reason */
+	uint32_t threshold; /* n - f */
+	uint32_t inside;    /* intervals that overlap the agreement */
+	uint32_t outliers;  /* counted intervals that do not */
+	int64_t lo, estimate, hi;
+};
+
+/*
+ * agreement_compute: the agreement of K intervals from distinct, authenticated,
+ * synchronised sources. Refused ("insufficient_quorum") with fewer than max(n - f,
+ * min_quorum) intervals; refused ("empty_cluster_after_trim") when no point is covered by
+ * n - f of them; refused ("cluster_skew_exceeded") when the midpoints of those that agree
+ * spread wider than max_cluster_skew_ns. Otherwise [lo, hi] is the hull of the points
+ * covered by at least n - f intervals: with at most f faulty sources (silent ones included)
+ * true time is covered by at least n - f honest intervals, so it lies inside. The estimate
+ * is the fault-tolerant midpoint of the intervals' midpoints (f dropped on each side),
+ * kept within [lo, hi]. SCRATCH holds 2*K int64 pairs (see AGREEMENT_SCRATCH).
+ * RETURN VALUE: 0 with OUT->reason NULL, or -EAGAIN with OUT->reason set.
+ */
+int agreement_compute(const struct interval *intervals, size_t k,
+		      const struct agreement_params *params, void *scratch,
+		      struct agreement_result *out);
+
+/* Bytes of scratch agreement_compute needs for K intervals. */
+#define AGREEMENT_SCRATCH(k) ((k) * 2 * 2 * sizeof(int64_t) + 16)
+
+/*
+ * agreement_narrow: narrows OUT with M unauthenticated intervals (plain NTP sources) of
+ * which at most floor((CONFIGURED - 1) / 3) may be wrong: the hull covered by
+ * CONFIGURED - floor((CONFIGURED - 1) / 3) of them is intersected with [lo, hi] when the
+ * two overlap. They can never widen or move the agreement outside what the authorities
+ * decided. RETURN VALUE: how many NTP intervals overlapped the narrowed result (0: none
+ * used).
+ */
+uint32_t agreement_narrow(const struct interval *ntp, size_t m, uint32_t configured,
+			  void *scratch, struct agreement_result *out);
+
+#endif /* QUORUM_AGREEMENT_H */

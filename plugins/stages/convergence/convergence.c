@@ -1,0 +1,193 @@
+/* convergence.c -- the convergence stage: turns a sync round (uml001.worker.ntp_sync) into
+ * a proposed agreement with a guaranteed bound, or rejects the round with the seed's
+ * bft.sync.reject reason. It proposes; the control stage decides what the clock serves. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <quorum/plugin.h>
+
+#include "agreement.h"
+
+struct convergence {
+	struct quorum_host *host;
+	const struct quorum_api *api;
+	int64_t min_quorum;
+	int64_t max_cluster_skew_ns;
+	int use_ntp;
+	struct interval *counted, *ntp;
+	void *scratch;
+	uint64_t proposed, rejected;
+};
+
+static int convergence_init(struct quorum_host *host, const struct quorum_api *api,
+			    void **state)
+{
+	struct convergence *c;
+
+	if (!QUORUM_API_HAS(api, clock_commit))
+		return -ENOTSUP; /* a host without the time core (ABI < 1.1) */
+	c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	c->host = host;
+	c->api = api;
+	c->max_cluster_skew_ns = 1000000000; /* 1 s */
+	c->use_ntp = 1;
+	api->config_int(host, "min_quorum", &c->min_quorum);
+	api->config_int(host, "max_cluster_skew_ns", &c->max_cluster_skew_ns);
+	api->config_bool(host, "use_ntp", &c->use_ntp);
+	c->counted = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->counted));
+	c->ntp = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->ntp));
+	c->scratch = malloc(AGREEMENT_SCRATCH(QUORUM_AUTHORITIES_MAX));
+	if (c->counted == NULL || c->ntp == NULL || c->scratch == NULL) {
+		free(c->counted);
+		free(c->ntp);
+		free(c->scratch);
+		free(c);
+		return -ENOMEM;
+	}
+	*state = c;
+	return 0;
+}
+
+static int reject(struct convergence *c, const struct quorum_round *round, const char *reason,
+		  size_t counted, const struct quorum_authority_set *set, const char **out)
+{
+	c->rejected++;
+	c->api->audit(c->host, "bft.sync.reject",
+		      "reason=%s node=%s round=%" PRIu64 " counted=%zu n=%u f=%u", reason,
+		      round != NULL ? round->node_id : "-", round != NULL ? round->round : 0,
+		      counted, set->n, set->f);
+	*out = reason;
+	return QUORUM_REJECT;
+}
+
+static int convergence_process(void *state, const struct quorum_event *event,
+			       const char **reason)
+{
+	struct convergence *c = state;
+	struct quorum_authority_set set;
+	struct quorum_round *round = NULL;
+	struct agreement_params params;
+	struct agreement_result result;
+	struct quorum_agreement agreement = { .size = sizeof(agreement) };
+	size_t counted = 0, ntp = 0, rejected = 0;
+	const char *why = NULL;
+	int verdict;
+
+	if (strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) != 0)
+		return QUORUM_CONTINUE;
+	c->api->authority_set(c->host, &set);
+	if (c->api->round_decode(c->host, event, &round, &why) != 0)
+		return reject(c, NULL, why, 0, &set, reason);
+	for (size_t i = 0; i < round->observation_count; i++) {
+		const struct quorum_observation *o = &round->observations[i];
+		struct interval iv;
+
+		if (o->problem != NULL) {
+			rejected++;
+			/* The node that asked audited its own answers on arrival. */
+			if (!round->local)
+				c->api->audit(c->host, "bft.observation.reject",
+					      "reason=%s source=%s node=%s round=%" PRIu64,
+					      o->problem, o->source_id, round->node_id, round->round);
+			continue;
+		}
+		if (o->attestation.status != QUORUM_AUTHORITY_SYNCHRONISED)
+			continue; /* it says so itself: not counted */
+		if (agreement_interval(&o->attestation, o->rtt_ns, o->age_ns, round->drift_ppm,
+				       &iv) != 0) {
+			rejected++;
+			c->api->audit(c->host, "bft.observation.reject",
+				      "reason=interval_inconsistent source=%s node=%s round=%" PRIu64,
+				      o->source_id, round->node_id, round->round);
+			continue;
+		}
+		c->api->log(c->host, QUORUM_LOG_DEBUG,
+			    "observation.interval node=%s round=%" PRIu64 " source=%s width_ns=%" PRId64
+			    " rtt_ns=%" PRId64 " processing_ns=%" PRIu64 " radius_ns=%" PRIu64,
+			    round->node_id, round->round, o->source_id, iv.hi - iv.lo, o->rtt_ns,
+			    o->attestation.processing_ns, o->attestation.radius_ns);
+		if (o->type == QUORUM_AUTHORITY_QUORUMD)
+			c->counted[counted++] = iv;
+		else
+			c->ntp[ntp++] = iv;
+	}
+	params = (struct agreement_params){ .n = set.n, .f = set.f,
+					    .min_quorum = (uint32_t)c->min_quorum,
+					    .max_cluster_skew_ns = c->max_cluster_skew_ns };
+	if (agreement_compute(c->counted, counted, &params, c->scratch, &result) != 0) {
+		verdict = reject(c, round, result.reason, counted, &set, reason);
+		goto out_free;
+	}
+	if (c->use_ntp && ntp > 0)
+		agreement.ntp_used = agreement_narrow(c->ntp, ntp, set.ntp_sources, c->scratch,
+						      &result);
+	agreement.n = set.n;
+	agreement.f = set.f;
+	agreement.threshold = result.threshold;
+	agreement.accepted = result.inside;
+	agreement.outliers = result.outliers;
+	agreement.rejected = (uint32_t)(rejected + round->rejected_count);
+	agreement.local = round->local ? 1 : 0;
+	agreement.round = round->round;
+	agreement.reference_mono_ns = round->reference_mono_ns;
+	agreement.earliest_ns = result.lo;
+	agreement.estimate_ns = result.estimate;
+	agreement.latest_ns = result.hi;
+	agreement.drift_ns = result.estimate - round->reference_realtime_ns;
+	agreement.warp_score = set.n > 0 ? (double)(set.n - result.inside) / (double)set.n : 1.0;
+	memcpy(agreement.quorum_hash, round->digest, sizeof(agreement.quorum_hash));
+	if (c->api->propose(c->host, event, &agreement) != 0) {
+		verdict = reject(c, round, "worker_sync_not_converged", counted, &set, reason);
+		goto out_free;
+	}
+	c->proposed++;
+	c->api->log(c->host, QUORUM_LOG_DEBUG,
+		    "agreement.proposed node=%s round=%" PRIu64 " width_ns=%" PRId64
+		    " counted=%zu inside=%u outliers=%u ntp_used=%u",
+		    round->node_id, round->round, result.hi - result.lo, counted, result.inside,
+		    result.outliers, agreement.ntp_used);
+	verdict = QUORUM_CONTINUE;
+out_free:
+	c->api->round_free(c->host, round);
+	return verdict;
+}
+
+static void convergence_fini(void *state)
+{
+	struct convergence *c = state;
+
+	c->api->log(c->host, QUORUM_LOG_INFO, "convergence.stopped proposed=%" PRIu64
+		    " rejected=%" PRIu64, c->proposed, c->rejected);
+	free(c->counted);
+	free(c->ntp);
+	free(c->scratch);
+	free(c);
+}
+
+static const struct quorum_setting convergence_settings[] = {
+	{ .name = "min_quorum", .type = QUORUM_SETTING_INT, .min = 0, .max = QUORUM_AUTHORITIES_MAX,
+	  .help = "counted answers needed, when more than n - f" },
+	{ .name = "max_cluster_skew_ns", .type = QUORUM_SETTING_INT, .min = 0,
+	  .max = 3600000000000LL, .help = "widest spread of agreeing midpoints (0: off)" },
+	{ .name = "use_ntp", .type = QUORUM_SETTING_BOOL,
+	  .help = "let NTP sources narrow an agreement the authorities reached" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+static const struct quorum_stage_ops convergence_ops = {
+	.size = sizeof(struct quorum_stage_ops),
+	.process = convergence_process,
+};
+
+QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
+	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "convergence", PACKAGE_VERSION,
+			     QUORUM_ROLE_CONVERGENCE),
+	.settings = convergence_settings,
+	.init = convergence_init,
+	.fini = convergence_fini,
+	.ops = &convergence_ops,
+};

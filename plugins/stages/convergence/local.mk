@@ -1,0 +1,7 @@
+# plugins/stages/convergence/local.mk -- the convergence stage plugin.
+stages_LTLIBRARIES += plugins/stages/convergence/convergence.la
+plugins_stages_convergence_convergence_la_SOURCES = \
+	plugins/stages/convergence/convergence.c \
+	plugins/stages/convergence/agreement.c plugins/stages/convergence/agreement.h
+plugins_stages_convergence_convergence_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_stages_convergence_convergence_la_LDFLAGS = $(PLUGIN_LDFLAGS)
