@@ -92,7 +92,8 @@ tests_unit_test_orchestrator_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_orchestrator_LDADD = $(UNIT_LDADD)
 
 # ---- end to end: real quorumd processes, real clients (curl) ----
-E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh
+E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
+	tests/e2e/quorum.sh tests/e2e/faults.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh
 
@@ -101,3 +102,11 @@ EXTRA_DIST += tests/e2e/installcheck.sh
 installcheck-local:
 	$(SHELL) $(srcdir)/tests/e2e/installcheck.sh '$(DESTDIR)' '$(prefix)' '$(bindir)' \
 		'$(sbindir)' '$(libdir)' '$(sysconfdir)' '$(abs_srcdir)'
+
+# ---- tools the end-to-end tests drive ----
+check_PROGRAMS += tests/tools/liar tests/tools/clock-reads
+tests_tools_liar_SOURCES = tests/tools/liar.c
+tests_tools_liar_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_tools_liar_LDADD = host/libquorumhost.la
+tests_tools_clock_reads_SOURCES = tests/tools/clock-reads.c
+tests_tools_clock_reads_LDADD = client/libquorum-clock.la

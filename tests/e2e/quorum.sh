@@ -1,0 +1,143 @@
+#!/bin/bash
+# quorum.sh -- end to end with a real local quorum: 4 quorumd nodes on loopback agree within
+# 5 s; 1000 reads through libquorum-clock all contain true time (CLOCK_REALTIME: the nodes
+# share this machine's clock); attestations verify offline; with 2 of 4 stopped the others
+# go unsynchronised within the bound's lifetime and never serve a time outside it; restarted,
+# agreement comes back; sequences keep increasing across restarts. Speaks TAP.
+. "$(dirname "$0")/lib.sh"
+
+plan 23
+
+W=$SCRATCH
+PORT=$(free_port)
+CTL=$QUORUM_BUILDDIR/tools/quorumctl
+READS=$QUORUM_BUILDDIR/tests/tools/clock-reads
+MAX_ERROR_NS=300000
+INTERVAL_MS=500
+bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$PORT" \
+	--interval-ms "$INTERVAL_MS" --max-error-ns "$MAX_ERROR_NS" --builddir "$QUORUM_BUILDDIR" \
+	>/dev/null
+declare -A NODE_PID
+
+start_node() { # K
+	(cd "$W/node-$1" && exec "$QUORUMD" --config quorum.conf 2>>quorumd.log) &
+	NODE_PID[$1]=$!
+	PIDS="$PIDS ${NODE_PID[$1]}"
+}
+stop_node() { # K
+	kill -TERM "${NODE_PID[$1]}" 2>/dev/null
+	wait_exit "${NODE_PID[$1]}" 10
+}
+synced() { "$CTL" time --clock "$W/node-$1/clock" >/dev/null 2>&1; }
+wait_synced() { # K SECONDS
+	local i
+	for i in $(seq $(($2 * 20))); do synced "$1" && return 0; sleep 0.05; done
+	return 1
+}
+wait_unsynced() { # K SECONDS
+	local i
+	for i in $(seq $(($2 * 20))); do synced "$1" || return 0; sleep 0.05; done
+	return 1
+}
+
+for k in 1 2 3 4; do
+	"$QUORUMD" --check-config --config "$W/node-$k/quorum.conf" >"$W/check-$k.log" 2>&1 ||
+		{ sed 's/^/# /' "$W/check-$k.log"; }
+done
+check "the generated node configurations pass --check-config" \
+	grep -q "config.ok" "$W/check-4.log"
+
+start=$(date +%s%N)
+for k in 1 2 3 4; do start_node "$k"; done
+all=1
+for k in 1 2 3 4; do wait_synced "$k" 5 || all=0; done
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+diag "all four nodes synchronised after ${elapsed_ms} ms"
+check "4 nodes reach agreement within 5 s (${elapsed_ms} ms)" test "$all" -eq 1 -a "$elapsed_ms" -le 5000
+check "their agreement counts all 4 authorities (n=4, f=1)" \
+	wait_log "$W/node-1/quorumd.log" "clock.commit .* accepted=4 n=4 f=1"
+
+out=$("$READS" --clock "$W/node-1/clock" --reads 1000 --pause-us 500 --require-sync)
+status=$?
+diag "node-1: $out"
+check "1000 reads through libquorum-clock: every bound contains CLOCK_REALTIME" test "$status" -eq 0
+out=$("$READS" --clock "$W/node-3/clock" --reads 1000 --require-sync)
+status=$?
+diag "node-3: $out"
+check "... on another node too, read back to back" test "$status" -eq 0
+
+"$CTL" time --clock "$W/node-2/clock" >"$W/time.out"
+check "quorumctl time reports synchronised with a bound" grep -q "^bound " "$W/time.out"
+"$CTL" time --json --clock "$W/node-2/clock" >"$W/time.json"
+check "quorumctl time --json has the round and n, f" \
+	"$PYTHON" -c "import json; d = json.load(open('$W/time.json')); assert d['status'] == 'synchronised' and d['n'] == 4 and d['f'] == 1 and d['earliest_ns'] <= d['estimate_ns'] <= d['latest_ns']"
+
+# ---- signed attestations, checked offline ----
+"$CTL" attest --peer "127.0.0.3:$PORT" --out "$W/answer.att" >"$W/attest.out"
+check "quorumctl attest gets a signed answer from node-3" grep -q "^authority  node-3" "$W/attest.out"
+NONCE=$(sed -n 's/^nonce *//p' "$W/attest.out")
+"$CTL" verify --key "$W/keys/node-3.pub" --nonce "$NONCE" "$W/answer.att" >"$W/verify.out"
+check "quorumctl verify accepts it with node-3's key and nonce" grep -q "^VALID: signed by node-3" "$W/verify.out"
+"$CTL" verify --key "$W/keys/node-2.pub" "$W/answer.att" >"$W/verify-other.out"
+check "... refuses it with another node's key" test $? -eq 1
+"$CTL" verify --key "$W/keys/node-3.pub" --nonce "$(printf '%064d' 0)" "$W/answer.att" >"$W/verify-nonce.out"
+check "... refuses it for another nonce" grep -q "INVALID: nonce_mismatch" "$W/verify-nonce.out"
+cp "$W/answer.att" "$W/tampered.att"
+flip_bit "$W/tampered.att" 40
+"$CTL" verify --key "$W/keys/node-3.pub" "$W/tampered.att" >"$W/verify-tampered.out"
+check "... refuses it with one bit flipped" test $? -eq 1
+SEQ_BEFORE=$(sed -n 's/^sequence *//p' "$W/attest.out")
+
+# ---- 2 of 4 stop: the others fail closed, within the bound's lifetime ----
+"$READS" --clock "$W/node-1/clock" --reads 200000 --pause-us 100 --until-unsync >"$W/reads-during.out" &
+READER=$!
+stop_node 3
+stop_node 4
+stopped_at=$(date +%s%N)
+# The bound grows by max_drift_ppm (50) per second from the last agreement until it passes
+# max_error: at most MAX_ERROR_NS / 50e-6 ns, plus a round.
+lifetime_s=$((MAX_ERROR_NS / 50000 + 2))
+wait_unsynced 1 "$lifetime_s"
+unsync1=$?
+wait_unsynced 2 "$lifetime_s"
+unsync2=$?
+took_ms=$((($(date +%s%N) - stopped_at) / 1000000))
+check "with 2 of 4 stopped, node-1 and node-2 go unsynchronised (after ${took_ms} ms, limit ${lifetime_s} s)" \
+	test "$unsync1" -eq 0 -a "$unsync2" -eq 0
+wait "$READER"
+reader_status=$?
+diag "node-1 while failing: $(cat "$W/reads-during.out")"
+check "... and never served a time outside its bound meanwhile" test "$reader_status" -eq 0
+check "... because no quorum answers any more (insufficient_quorum)" \
+	wait_log "$W/node-1/quorumd.log" "bft.sync.reject plugin=convergence reason=insufficient_quorum"
+check "quorumctl time says unsynchronised and exits 1" test "$(
+	"$CTL" time --clock "$W/node-1/clock" >/dev/null
+	echo $?
+)" -eq 1
+
+# ---- restart: agreement comes back; sequences keep increasing ----
+start_node 3
+start_node 4
+check "node-3 restarts from its saved state, serving nothing until a fresh agreement" \
+	wait_log "$W/node-3/quorumd.log" "bft.resume.startup status=loaded .* served=unsynchronised"
+all=1
+for k in 1 2 3 4; do wait_synced "$k" 5 || all=0; done
+check "restarted, all four agree again within 5 s" test "$all" -eq 1
+out=$("$READS" --clock "$W/node-4/clock" --reads 1000 --require-sync)
+status=$?
+diag "node-4 after restart: $out"
+check "... and the restarted node's bounds contain true time" test "$status" -eq 0
+"$CTL" attest --peer "127.0.0.3:$PORT" >"$W/attest-after.out"
+SEQ_AFTER=$(sed -n 's/^sequence *//p' "$W/attest-after.out")
+diag "node-3 sequence before restart $SEQ_BEFORE, after $SEQ_AFTER"
+check "node-3's sequence numbers kept increasing across its restart" \
+	test -n "$SEQ_AFTER" -a "${SEQ_AFTER:-0}" -gt "${SEQ_BEFORE:-0}"
+check "no honest answer was refused as stale after the restarts" \
+	test "$(cat "$W"/node-*/quorumd.log | grep -c "reason=stale_sequence")" -eq 0
+
+for k in 1 2 3 4; do stop_node "$k"; done
+check "the nodes stop with status 0" test "$EXIT_STATUS" -eq 0
+"$READS" --clock "$W/node-1/clock" --reads 10 >"$W/after-stop.out"
+check "a stopped node's page says unsynchronised" grep -q "unsynchronised=10" "$W/after-stop.out"
+
+finish

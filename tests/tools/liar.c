@@ -1,0 +1,225 @@
+/* liar.c -- a test-only lying authority: speaks the peer-link protocol of quorumd with the
+ * same codec, but answers wrongly in the way its --mode says, so that the end-to-end tests
+ * can check that honest nodes refuse or outvote it. Never installed. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "keys-internal.h"
+#include "timecodec-internal.h"
+#include "util-internal.h"
+
+static const char *const modes[] = {
+	"honest",       /* answers like a quorumd authority (the control case) */
+	"offset",       /* validly signed, midpoint shifted by --offset-ns */
+	"random",       /* validly signed, midpoint shifted by a random amount in +-offset */
+	"replay",       /* answers once, then replays that first signed answer */
+	"equivocate",   /* two different validly signed answers to each question */
+	"duplicate",    /* the same valid answer twice */
+	"forge",        /* signed by another key, claiming the configured key id */
+	"wrong-key-id", /* signed by the right key, claiming another key id */
+	"stranger",     /* claims an authority id nobody configured */
+	"stale",        /* always sequence 1 */
+	"late",         /* answers after --delay-ms */
+	"silent",       /* never answers */
+	NULL,
+};
+
+static volatile sig_atomic_t stopping;
+
+static void on_signal(int signo)
+{
+	stopping = 1;
+}
+
+static int64_t now_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int send_answer(int fd, EVP_PKEY *key, const char *key_id,
+		       const struct quorum_attestation *fields, const struct sockaddr *to,
+		       socklen_t to_len)
+{
+	uint8_t *out;
+	size_t len;
+	int err = attestation_response(key, key_id, fields, &out, &len);
+
+	if (err != 0)
+		return err;
+	if (sendto(fd, out, len, 0, to, to_len) < 0)
+		err = -errno;
+	free(out);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "id", required_argument, NULL, 'i' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "offset-ns", required_argument, NULL, 'o' },
+		{ "delay-ms", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *id = NULL, *key_path = NULL, *listen_at = NULL, *mode = "honest";
+	int64_t offset = 1000000000, delay_ms = 2000;
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
+				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
+	struct addrinfo *res = NULL;
+	char host[64], port[16], why[ERRBUF_SIZE], key_id_text[KEY_ID_HEX_LEN + 1];
+	char other_id[KEY_ID_HEX_LEN + 1];
+	EVP_PKEY *key = NULL, *other = NULL;
+	uint8_t *replay = NULL;
+	size_t replay_len = 0;
+	uint64_t sequence = (uint64_t)(now_ns(CLOCK_REALTIME) / 1000);
+	const char *colon;
+	int opt, fd, known = 0;
+
+	while ((opt = getopt_long(argc, argv, "i:k:l:m:o:d:", options, NULL)) != -1) {
+		switch (opt) {
+		case 'i':
+			id = optarg;
+			break;
+		case 'k':
+			key_path = optarg;
+			break;
+		case 'l':
+			listen_at = optarg;
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 'o':
+			offset = strtoll(optarg, NULL, 10);
+			break;
+		case 'd':
+			delay_ms = strtoll(optarg, NULL, 10);
+			break;
+		default:
+			return 2;
+		}
+	}
+	for (size_t i = 0; modes[i] != NULL; i++)
+		known |= strcmp(modes[i], mode) == 0;
+	colon = listen_at != NULL ? strrchr(listen_at, ':') : NULL;
+	if (id == NULL || key_path == NULL || colon == NULL || !known ||
+	    (size_t)(colon - listen_at) >= sizeof(host)) {
+		fprintf(stderr, "usage: liar --id ID --key KEY.key --listen ADDR:PORT --mode MODE\n");
+		return 2;
+	}
+	memcpy(host, listen_at, (size_t)(colon - listen_at));
+	host[colon - listen_at] = '\0';
+	snprintf(port, sizeof(port), "%s", colon + 1);
+	if (key_load_private(key_path, &key, why, sizeof(why)) != 0) {
+		fprintf(stderr, "liar: %s\n", why);
+		return 1;
+	}
+	key_id(key, key_id_text);
+	other = key_generate();
+	key_id(other, other_id);
+	if (getaddrinfo(host, port, &hints, &res) != 0)
+		return 1;
+	fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+		fprintf(stderr, "liar: cannot bind %s: %s\n", listen_at, strerror(errno));
+		return 1;
+	}
+	freeaddrinfo(res);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	fprintf(stderr, "liar: %s on %s, mode %s\n", id, listen_at, mode);
+
+	while (!stopping) {
+		uint8_t buf[DATAGRAM_MAX + 1];
+		struct sockaddr_storage from;
+		socklen_t from_len = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_len);
+		int64_t arrived = now_ns(CLOCK_REALTIME), arrived_mono = now_ns(CLOCK_MONOTONIC);
+		struct quorum_attestation fields = { 0 };
+		struct datagram d;
+		const char *reason;
+
+		if (n < 0 || datagram_decode(buf, (size_t)n, &d, &reason) != 0)
+			continue;
+		if (d.kind != DATAGRAM_TIME_REQUEST || strcmp(mode, "silent") == 0) {
+			datagram_release(&d);
+			continue;
+		}
+		if (strcmp(mode, "replay") == 0 && replay != NULL) {
+			sendto(fd, replay, replay_len, 0, (struct sockaddr *)&from, from_len);
+			datagram_release(&d);
+			continue;
+		}
+		fields.authority_id = strcmp(mode, "stranger") == 0 ? "nobody-configured-me" : id;
+		fields.key_id = key_id_text;
+		fields.nonce.data = d.nonce;
+		fields.nonce.len = QUORUM_NONCE_LEN;
+		fields.midpoint_ns = arrived;
+		fields.radius_ns = 1000;
+		fields.sequence = strcmp(mode, "stale") == 0 ? 1 : sequence++;
+		fields.status = QUORUM_AUTHORITY_SYNCHRONISED;
+		if (strcmp(mode, "offset") == 0) {
+			fields.midpoint_ns += offset;
+		} else if (strcmp(mode, "random") == 0) {
+			uint64_t r;
+
+			RAND_bytes((uint8_t *)&r, sizeof(r));
+			fields.midpoint_ns += (int64_t)(r % (uint64_t)(2 * offset + 1)) - offset;
+		} else if (strcmp(mode, "late") == 0) {
+			struct timespec pause = { .tv_sec = delay_ms / 1000,
+						  .tv_nsec = (delay_ms % 1000) * 1000000 };
+
+			nanosleep(&pause, NULL);
+		}
+		fields.processing_ns = (uint64_t)(now_ns(CLOCK_MONOTONIC) - arrived_mono);
+		if (strcmp(mode, "forge") == 0) {
+			send_answer(fd, other, key_id_text, &fields, (struct sockaddr *)&from, from_len);
+		} else if (strcmp(mode, "wrong-key-id") == 0) {
+			fields.key_id = other_id;
+			send_answer(fd, key, other_id, &fields, (struct sockaddr *)&from, from_len);
+		} else {
+			send_answer(fd, key, key_id_text, &fields, (struct sockaddr *)&from, from_len);
+			if (strcmp(mode, "duplicate") == 0) {
+				send_answer(fd, key, key_id_text, &fields, (struct sockaddr *)&from,
+					    from_len);
+			} else if (strcmp(mode, "equivocate") == 0) {
+				fields.midpoint_ns += 5000000; /* same sequence, another time */
+				send_answer(fd, key, key_id_text, &fields, (struct sockaddr *)&from,
+					    from_len);
+			}
+		}
+		if (strcmp(mode, "replay") == 0 && replay == NULL) {
+			uint8_t *out;
+			size_t len;
+
+			if (attestation_response(key, key_id_text, &fields, &out, &len) == 0) {
+				replay = out;
+				replay_len = len;
+			}
+		}
+		datagram_release(&d);
+	}
+	free(replay);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(key);
+	close(fd);
+	return 0;
+}
