@@ -10,7 +10,7 @@ noinst_DATA = conf/quorum-dev.conf
 CLEANFILES += conf/quorum.conf conf/quorum-dev.conf
 
 # The plugins listed in the generated configurations: every built-in plugin, in order.
-CONF_STAGES =
+CONF_STAGES = { name = \"convergence\"; path = \"stages/convergence.so\"; },\n  { name = \"control\"; path = \"stages/control.so\"; }
 CONF_TRANSPORTS =
 
 conf_generate = $(MKDIR_P) conf && $(SED) \

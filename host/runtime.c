@@ -514,5 +514,20 @@ int runtime_check_config(struct conf *conf, const struct loader_options *options
 	}
 	loader_exit();
 	keyring_release(&ring);
+	if (err == 0 && conf->has_peer_link) {
+		/* The time core's keys: the node's own and every authority's. */
+		struct authority_table table;
+		EVP_PKEY *key = NULL;
+		char detail[ERRBUF_SIZE];
+
+		err = key_load_private(conf->node_key, &key, detail, sizeof(detail));
+		if (err != 0)
+			errbuf_set(why, why_size, "%s: node.key: %s", conf->path, detail);
+		EVP_PKEY_free(key);
+		if (err == 0) {
+			err = authorities_load(&table, conf, why, why_size);
+			authorities_release(&table);
+		}
+	}
 	return err;
 }

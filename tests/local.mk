@@ -71,7 +71,7 @@ UNIT_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCONFIG_CFLAGS) 
 UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
-	tests/unit/test-orchestrator
+	tests/unit/test-orchestrator tests/unit/test-timecore
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -90,6 +90,10 @@ tests_unit_test_config_LDADD = $(UNIT_LDADD)
 tests_unit_test_orchestrator_SOURCES = tests/unit/test-orchestrator.c
 tests_unit_test_orchestrator_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_orchestrator_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_timecore_SOURCES = tests/unit/test-timecore.c
+tests_unit_test_timecore_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_timecore_LDADD = $(UNIT_LDADD) client/libquorum-clock.la
 
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \

@@ -1,0 +1,578 @@
+/* test-timecore.c -- the time core's parts on their own: signed attestations and rounds on
+ * the wire (every refusal), the served clock (bound growth, fail closed and back, never
+ * backwards, capped steps, the page read through libquorum-clock), the signed node state. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <glib.h>
+
+#include "protodecode-internal.h"
+#include "quorum/clock.h"
+#include "testutil.h"
+#include "timecore-internal.h"
+#include "util-internal.h"
+
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static const uint8_t test_nonce[QUORUM_NONCE_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+/* A signed answer of authority ID, decoded back into its datagram; it claims key id CLAIM
+ * (NULL: KEY's own). */
+static void make_answer_claiming(EVP_PKEY *key, const char *claim, const char *id,
+				 int64_t midpoint, uint64_t sequence, struct datagram *out)
+{
+	char key_id_text[KEY_ID_HEX_LEN + 1];
+	struct quorum_attestation fields = {
+		.authority_id = id, .nonce = { test_nonce, QUORUM_NONCE_LEN },
+		.midpoint_ns = midpoint, .radius_ns = 1000, .sequence = sequence,
+		.status = QUORUM_AUTHORITY_SYNCHRONISED, .processing_ns = 5000,
+	};
+	const char *reason = NULL;
+	uint8_t *bytes;
+	size_t len;
+
+	key_id(key, key_id_text);
+	if (claim != NULL)
+		snprintf(key_id_text, sizeof(key_id_text), "%s", claim);
+	fields.key_id = key_id_text;
+	g_assert_cmpint(attestation_response(key, key_id_text, &fields, &bytes, &len), ==, 0);
+	g_assert_cmpint(datagram_decode(bytes, len, out, &reason), ==, 0);
+	g_assert_cmpint(out->kind, ==, DATAGRAM_TIME_RESPONSE);
+	free(bytes);
+}
+
+static void make_answer(EVP_PKEY *key, const char *id, int64_t midpoint, uint64_t sequence,
+			struct datagram *out)
+{
+	make_answer_claiming(key, NULL, id, midpoint, sequence, out);
+}
+
+static void test_attestation_roundtrip(void)
+{
+	EVP_PKEY *key = key_generate(), *other = key_generate();
+	char id[KEY_ID_HEX_LEN + 1];
+	struct datagram d;
+	struct attestation a;
+	const char *reason = NULL;
+
+	key_id(key, id);
+	make_answer(key, "node-1", 1795000000000000000LL, 42, &d);
+	g_assert_cmpint(attestation_decode(d.message->time_response, &a, &reason), ==, 0);
+	g_assert_cmpstr(a.fields.authority_id, ==, "node-1");
+	g_assert_cmpint(a.fields.midpoint_ns, ==, 1795000000000000000LL);
+	g_assert_cmpuint(a.fields.sequence, ==, 42);
+	g_assert_cmpuint(a.fields.processing_ns, ==, 5000);
+	g_assert_cmpmem(a.fields.nonce.data, a.fields.nonce.len, test_nonce, QUORUM_NONCE_LEN);
+	g_assert_null(attestation_check(&a, "node-1", id, key));
+	g_assert_cmpstr(attestation_check(&a, "node-2", id, key), ==, "untrusted_authority");
+	g_assert_cmpstr(attestation_check(&a, "node-1", "0000000000000000", key), ==,
+			"key_id_mismatch");
+	g_assert_cmpstr(attestation_check(&a, "node-1", id, other), ==, "signature_invalid");
+	attestation_release(&a);
+	datagram_release(&d);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+}
+
+/* The signature binds the event id, the key id, the time and the payload. */
+static void test_signature_covers_every_field(void)
+{
+	EVP_PKEY *key = key_generate();
+	uint8_t payload[] = { 1, 2, 3 }, sig[KEY_SIGNATURE_LEN];
+	struct quorum_signed_state s = { .logical_time_ns = 7, .event_id = "uml001.test",
+					 .key_id = "k", .payload = { payload, 3 } };
+	struct quorum_signed_state changed;
+
+	g_assert_cmpint(signed_state_sign(key, &s, sig), ==, 0);
+	g_assert_cmpint(signed_state_verify(key, &s), ==, 0);
+	changed = s;
+	changed.event_id = "uml001.other";
+	g_assert_cmpint(signed_state_verify(key, &changed), ==, -EBADMSG);
+	changed = s;
+	changed.key_id = "j";
+	g_assert_cmpint(signed_state_verify(key, &changed), ==, -EBADMSG);
+	changed = s;
+	changed.logical_time_ns = 8;
+	g_assert_cmpint(signed_state_verify(key, &changed), ==, -EBADMSG);
+	payload[0] ^= 1;
+	g_assert_cmpint(signed_state_verify(key, &s), ==, -EBADMSG);
+	EVP_PKEY_free(key);
+}
+
+static void assert_datagram_refused(const void *data, size_t len, const char *expected)
+{
+	struct datagram d;
+	const char *reason = NULL;
+
+	g_assert_cmpint(datagram_decode(data, len, &d, &reason), ==, -EINVAL);
+	g_assert_cmpstr(reason, ==, expected);
+}
+
+static void test_datagram_refusals(void)
+{
+	/* PeerDatagram{time_request{nonce: 3 bytes}} */
+	static const uint8_t short_nonce[] = { 0x0a, 0x05, 0x0a, 0x03, 1, 2, 3 };
+	/* an empty datagram: no body */
+	static const uint8_t empty[] = { 0 };
+	/* an unknown field 9 */
+	static const uint8_t unknown[] = { 0x48, 0x01 };
+	uint8_t *big = g_malloc0(DATAGRAM_MAX + 1), ok[256];
+	struct datagram d;
+	const char *reason = NULL;
+	int len;
+
+	assert_datagram_refused(short_nonce, sizeof(short_nonce), "request_malformed");
+	assert_datagram_refused(empty, 0, "datagram_empty");
+	assert_datagram_refused(unknown, sizeof(unknown), "datagram_unknown_field");
+	assert_datagram_refused(big, DATAGRAM_MAX + 1, "datagram_too_large");
+	len = datagram_encode_request(test_nonce, "node-9", ok, sizeof(ok));
+	g_assert_cmpint(len, >, 0);
+	g_assert_cmpint(datagram_decode(ok, (size_t)len, &d, &reason), ==, 0);
+	g_assert_cmpint(d.kind, ==, DATAGRAM_TIME_REQUEST);
+	g_assert_cmpstr(d.asker_id, ==, "node-9");
+	datagram_release(&d);
+	g_free(big);
+}
+
+/* A TimeAttestation inside a SignedState, built by hand so it can be wrong. */
+static int decode_built(const char *event_id, const char *key_id, uint64_t time, size_t nonce_len,
+			const char **reason)
+{
+	Uml001__TimeAttestation t = UML001__TIME_ATTESTATION__INIT;
+	Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
+	uint8_t nonce[64] = { 0 }, *payload;
+	size_t len;
+	struct attestation a;
+	int err;
+
+	t.authority_id = "node-1";
+	t.key_id = (char *)key_id;
+	t.nonce.data = nonce;
+	t.nonce.len = nonce_len;
+	t.midpoint_ns = 1000;
+	t.status = UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_SYNCHRONISED;
+	g_assert_cmpint(proto_encode(&t.base, &payload, &len), ==, 0);
+	s.event_id = (char *)event_id;
+	s.key_id = "k1";
+	s.logical_time_ns = time;
+	s.payload.data = payload;
+	s.payload.len = len;
+	err = attestation_decode(&s, &a, reason);
+	if (err == 0)
+		attestation_release(&a);
+	free(payload);
+	return err;
+}
+
+static void test_attestation_refusals(void)
+{
+	const char *reason = NULL;
+
+	g_assert_cmpint(decode_built(QUORUM_EVENT_ATTESTATION, "k1", 1000, 32, &reason), ==, 0);
+	g_assert_cmpint(decode_built("uml001.other", "k1", 1000, 32, &reason), ==, -EINVAL);
+	g_assert_cmpstr(reason, ==, "attestation_wrong_event");
+	g_assert_cmpint(decode_built(QUORUM_EVENT_ATTESTATION, "k1", 1000, 31, &reason), ==,
+			-EINVAL);
+	g_assert_cmpstr(reason, ==, "attestation_malformed");
+	g_assert_cmpint(decode_built(QUORUM_EVENT_ATTESTATION, "k2", 1000, 32, &reason), ==,
+			-EINVAL);
+	g_assert_cmpstr(reason, ==, "attestation_inconsistent");
+	g_assert_cmpint(decode_built(QUORUM_EVENT_ATTESTATION, "k1", 999, 32, &reason), ==,
+			-EINVAL);
+	g_assert_cmpstr(reason, ==, "attestation_inconsistent");
+}
+
+/* ---- rounds: every problem an observation can have ---- */
+
+struct sources {
+	EVP_PKEY *key1, *key2;
+	char id1[KEY_ID_HEX_LEN + 1], id2[KEY_ID_HEX_LEN + 1];
+};
+
+static int lookup(void *arg, const char *id, const uint8_t digest[SHA256_DIGEST_LENGTH],
+		  uint32_t *type, const char **key_id, EVP_PKEY **key, int *verified)
+{
+	struct sources *s = arg;
+
+	*verified = 0;
+	if (strcmp(id, "node-1") == 0) {
+		*type = QUORUM_AUTHORITY_QUORUMD;
+		*key_id = s->id1;
+		*key = s->key1;
+		return 0;
+	}
+	if (strcmp(id, "node-2") == 0) {
+		*type = QUORUM_AUTHORITY_QUORUMD;
+		*key_id = s->id2;
+		*key = s->key2;
+		return 0;
+	}
+	if (strcmp(id, "pool") == 0) {
+		*type = QUORUM_AUTHORITY_NTP;
+		*key_id = "";
+		*key = NULL;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void test_round_problems(void)
+{
+	struct sources s = { .key1 = key_generate(), .key2 = key_generate() };
+	struct datagram a1, a2, forged;
+	Uml001__Observation obs[7];
+	Uml001__Observation *list[7];
+	Uml001__TimeAttestation ntp = UML001__TIME_ATTESTATION__INIT;
+	Uml001__SyncRound r = UML001__SYNC_ROUND__INIT;
+	const char *ids[] = { "node-1", "node-2", "stranger", "node-1", "pool", "node-1", "node-2" };
+	const char *expected[] = { NULL, "signature_invalid", "untrusted_authority",
+				   "duplicate_in_round", NULL, "source_type_mismatch",
+				   "observation_malformed" };
+	struct quorum_bytes payload;
+	struct round_view *view = NULL;
+	const char *reason = NULL;
+	uint8_t *bytes;
+	size_t len;
+
+	key_id(s.key1, s.id1);
+	key_id(s.key2, s.id2);
+	make_answer(s.key1, "node-1", 2000000000, 1, &a1);
+	make_answer(s.key2, "node-2", 2000000000, 1, &a2);
+	/* node-2's name and key id, node-1's signature */
+	make_answer_claiming(s.key1, s.id2, "node-2", 2000000000, 1, &forged);
+	ntp.authority_id = "pool";
+	ntp.midpoint_ns = 2000000000;
+	ntp.radius_ns = 100;
+	ntp.status = UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_SYNCHRONISED;
+	for (int i = 0; i < 7; i++) {
+		uml001__observation__init(&obs[i]);
+		obs[i].source_id = (char *)ids[i];
+		obs[i].rtt_ns = 100000;
+		obs[i].age_ns = 10;
+		obs[i].attestation = a1.message->time_response;
+		list[i] = &obs[i];
+	}
+	obs[1].attestation = forged.message->time_response;
+	obs[4].attestation = NULL;
+	obs[4].ntp = &ntp;
+	obs[5].source_id = "pool"; /* an NTP source that sends a signed answer */
+	obs[6].rtt_ns = -1;
+	obs[6].attestation = a2.message->time_response;
+	r.node_id = "node-1";
+	r.round = 9;
+	r.reference_mono_ns = 5;
+	r.n_observations = 7;
+	r.observations = list;
+	g_assert_cmpint(proto_encode(&r.base, &bytes, &len), ==, 0);
+	payload = (struct quorum_bytes){ bytes, len };
+	g_assert_cmpint(round_decode(&payload, "node-1", lookup, &s, &view, &reason), ==, 0);
+	g_assert_true(view->round.local);
+	g_assert_cmpuint(view->round.round, ==, 9);
+	g_assert_cmpuint(view->round.observation_count, ==, 7);
+	for (int i = 0; i < 7; i++)
+		g_assert_cmpstr(view->round.observations[i].problem, ==, expected[i]);
+	g_assert_cmpuint(view->round.observations[4].type, ==, QUORUM_AUTHORITY_NTP);
+	round_view_free(view);
+	/* Seen from another node, the same round is not local. */
+	g_assert_cmpint(round_decode(&payload, "node-2", lookup, &s, &view, &reason), ==, 0);
+	g_assert_false(view->round.local);
+	round_view_free(view);
+	/* A truncated payload is refused as a whole. */
+	payload.len--;
+	g_assert_cmpint(round_decode(&payload, "node-1", lookup, &s, &view, &reason), ==, -EINVAL);
+	g_assert_cmpstr(reason, ==, "round_decode_failed");
+	free(bytes);
+	datagram_release(&a1);
+	datagram_release(&a2);
+	datagram_release(&forged);
+	EVP_PKEY_free(s.key1);
+	EVP_PKEY_free(s.key2);
+}
+
+/* ---- the served clock ---- */
+
+#define MS 1000000LL
+#define US 1000LL
+
+static struct quorum_agreement agreement_at(int64_t mono, int64_t estimate, int64_t half_width)
+{
+	return (struct quorum_agreement){ .size = sizeof(struct quorum_agreement), .n = 4, .f = 1,
+					  .accepted = 4, .local = 1, .round = 1,
+					  .reference_mono_ns = mono,
+					  .earliest_ns = estimate - half_width,
+					  .estimate_ns = estimate,
+					  .latest_ns = estimate + half_width };
+}
+
+static void eval_at(struct served_clock *clock, const char *path, int64_t mono,
+		    struct quorum_clock_eval *out)
+{
+	struct quorum_clock_page page;
+	FILE *f = fopen(path, "rb");
+
+	g_assert_nonnull(f);
+	g_assert_cmpint(fread(&page, sizeof(page), 1, f), ==, 1);
+	fclose(f);
+	quorum_clock_page_eval(&page, mono, out);
+}
+
+struct clock_fixture {
+	char *dir, *path;
+	struct served_clock *clock;
+};
+
+static void clock_setup(struct clock_fixture *f, gconstpointer data)
+{
+	char why[ERRBUF_SIZE];
+
+	f->dir = testutil_scratch_new();
+	f->path = testutil_path(f->dir, "clock");
+	/* 50 ppm growth, 500 ppm slew, unsynchronised beyond 200 us */
+	g_assert_cmpint(served_clock_open(f->path, 50, 500, 200 * US, &f->clock, why, sizeof(why)),
+			==, 0);
+}
+
+static void clock_teardown(struct clock_fixture *f, gconstpointer data)
+{
+	served_clock_close(f->clock, 1);
+	g_free(f->path);
+	testutil_scratch_free(f->dir);
+}
+
+static void test_clock_unsynchronised_until_commit(struct clock_fixture *f, gconstpointer data)
+{
+	struct quorum_clock_reading reading;
+	struct quorum_clock_eval eval;
+
+	served_clock_read(f->clock, &reading);
+	g_assert_cmpuint(reading.status, ==, QUORUM_CLOCK_UNSYNCHRONISED);
+	g_assert_cmpint(reading.estimate_ns, ==, 0); /* never a wrong time */
+	eval_at(f->clock, f->path, mono_now(), &eval);
+	g_assert_false(eval.synchronised);
+}
+
+static void test_clock_bound_grows_with_drift(struct clock_fixture *f, gconstpointer data)
+{
+	int64_t t0 = mono_now();
+	struct quorum_agreement a = agreement_at(t0, 1000 * 1000000000LL, 10 * US);
+	struct clock_commit_outcome outcome;
+	struct quorum_clock_eval eval;
+
+	g_assert_cmpint(served_clock_check(f->clock, &a), ==, 0);
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	g_assert_true(outcome.first);
+	eval_at(f->clock, f->path, t0, &eval);
+	g_assert_true(eval.synchronised);
+	g_assert_cmpint(eval.estimate_ns, ==, a.estimate_ns);
+	g_assert_cmpint(eval.earliest_ns, ==, a.earliest_ns);
+	g_assert_cmpint(eval.latest_ns, ==, a.latest_ns);
+	/* One second later: the estimate moved by a second, each end by 50 us more. */
+	eval_at(f->clock, f->path, t0 + 1000 * MS, &eval);
+	g_assert_cmpint(eval.estimate_ns, ==, a.estimate_ns + 1000 * MS);
+	g_assert_cmpint(eval.earliest_ns, ==, a.earliest_ns + 1000 * MS - 50 * US);
+	g_assert_cmpint(eval.latest_ns, ==, a.latest_ns + 1000 * MS + 50 * US);
+	g_assert_cmpint(eval.error_bound_ns, ==, 60 * US);
+	g_assert_true(eval.synchronised);
+}
+
+/* Fail closed when the bound passes max_error, and back after the next agreement: no latch. */
+static void test_clock_fails_closed_and_recovers(struct clock_fixture *f, gconstpointer data)
+{
+	int64_t t0 = mono_now() - 10000 * MS; /* an agreement 10 s old ... */
+	struct quorum_agreement a = agreement_at(t0, 2000 * 1000000000LL, 10 * US);
+	struct clock_commit_outcome outcome;
+	struct quorum_clock_eval eval;
+	struct quorum_clock_reading reading;
+
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	/* ... after 3.8 s its bound reached 10 + 190 = 200 us: still synchronised; after 4 s,
+	 * 210 us > 200 us: unsynchronised. */
+	eval_at(f->clock, f->path, t0 + 3800 * MS, &eval);
+	g_assert_true(eval.synchronised);
+	eval_at(f->clock, f->path, t0 + 4000 * MS, &eval);
+	g_assert_false(eval.synchronised);
+	served_clock_read(f->clock, &reading);
+	g_assert_cmpuint(reading.status, ==, QUORUM_CLOCK_UNSYNCHRONISED);
+	/* A fresh agreement brings it back at once. */
+	a = agreement_at(mono_now(), 2010 * 1000000000LL, 10 * US);
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	served_clock_read(f->clock, &reading);
+	g_assert_cmpuint(reading.status, ==, QUORUM_CLOCK_SYNCHRONISED);
+	g_assert_cmpint(reading.error_bound_ns, <=, 200 * US);
+}
+
+/* A correction backwards is slewed: the estimate never decreases, the bound always holds
+ * the estimate, and the agreement's line is reached at the slew rate. */
+static void test_clock_never_backwards(struct clock_fixture *f, gconstpointer data)
+{
+	int64_t t0 = mono_now() - 100 * MS, tc, prev = INT64_MIN;
+	struct quorum_agreement a = agreement_at(t0, 3000 * 1000000000LL, 20 * US);
+	struct clock_commit_outcome outcome;
+	struct quorum_clock_eval eval;
+
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	/* The next agreement says the clock ran 100 us fast. */
+	tc = mono_now();
+	a = agreement_at(tc, 3000 * 1000000000LL + (tc - t0) - 100 * US, 20 * US);
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	g_assert_true(outcome.slewed);
+	g_assert_cmpint(outcome.step_ns, <, -90 * US);
+	for (int64_t t = tc; t < tc + 400 * MS; t += MS) {
+		eval_at(f->clock, f->path, t, &eval);
+		g_assert_cmpint(eval.estimate_ns, >=, prev);
+		g_assert_cmpint(eval.earliest_ns, <=, eval.estimate_ns);
+		g_assert_cmpint(eval.latest_ns, >=, eval.estimate_ns);
+		prev = eval.estimate_ns;
+	}
+	/* 100 us at 500 ppm: caught up after 200 ms, then it is the agreement's line. */
+	eval_at(f->clock, f->path, tc + 250 * MS, &eval);
+	g_assert_cmpint(eval.estimate_ns, ==, a.estimate_ns + 250 * MS);
+	g_assert_cmpint(eval.latest_ns, ==, a.latest_ns + 250 * MS + 12500 /* 50 ppm growth */);
+}
+
+static void test_clock_forward_step_capped(struct clock_fixture *f, gconstpointer data)
+{
+	int64_t t0 = mono_now() - 50 * MS, tc;
+	struct quorum_agreement a = agreement_at(t0, 4000 * 1000000000LL, 20 * US);
+	struct clock_commit_outcome outcome;
+	struct quorum_clock_eval before, after;
+
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	tc = mono_now();
+	eval_at(f->clock, f->path, tc, &before);
+	/* The next agreement is 1 s ahead, the step limit 1 ms. */
+	a = agreement_at(tc, before.estimate_ns + 1000 * MS, 20 * US);
+	served_clock_commit(f->clock, &a, 1 * MS, &outcome);
+	g_assert_true(outcome.clamped);
+	eval_at(f->clock, f->path, tc + 10 * MS, &after);
+	g_assert_cmpint(after.estimate_ns, <=, before.estimate_ns + 10 * MS + 1 * MS + 100 * US);
+	g_assert_cmpint(after.estimate_ns, >=, before.estimate_ns + 10 * MS);
+	/* Served that far from the agreement, the node cannot claim a small bound. */
+	g_assert_false(after.synchronised);
+}
+
+static void test_clock_check_refuses(struct clock_fixture *f, gconstpointer data)
+{
+	struct quorum_agreement a = agreement_at(mono_now(), 5000 * 1000000000LL, 10 * US);
+
+	g_assert_cmpint(served_clock_check(f->clock, &a), ==, 0);
+	a.local = 0;
+	g_assert_cmpint(served_clock_check(f->clock, &a), ==, -EINVAL);
+	a = agreement_at(mono_now(), 5000 * 1000000000LL, 10 * US);
+	a.earliest_ns = a.latest_ns + 1;
+	g_assert_cmpint(served_clock_check(f->clock, &a), ==, -EINVAL);
+	a = agreement_at(mono_now() - 120000 * MS, 5000 * 1000000000LL, 10 * US);
+	g_assert_cmpint(served_clock_check(f->clock, &a), ==, -EINVAL);
+	a = agreement_at(mono_now() + 1000 * MS, 5000 * 1000000000LL, 10 * US);
+	g_assert_cmpint(served_clock_check(f->clock, &a), ==, -EINVAL);
+}
+
+/* The page as a program sees it through libquorum-clock; a second writer is refused. */
+static void test_clock_page_through_client(struct clock_fixture *f, gconstpointer data)
+{
+	struct timespec ts;
+	struct quorum_clock *client;
+	struct quorum_now now;
+	struct served_clock *second;
+	char why[ERRBUF_SIZE];
+	int64_t real;
+	struct quorum_agreement a;
+	struct clock_commit_outcome outcome;
+
+	g_assert_cmpint(quorum_clock_open(f->path, &client), ==, 0);
+	g_assert_cmpint(quorum_clock_now(client, &now), ==, 0);
+	g_assert_cmpint(now.status, ==, QUORUM_NOW_UNSYNCHRONISED);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	real = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	a = agreement_at(mono_now(), real, 50 * US);
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	g_assert_cmpint(quorum_clock_now(client, &now), ==, 0);
+	g_assert_cmpint(now.status, ==, QUORUM_NOW_SYNCHRONISED);
+	g_assert_cmpint(now.earliest_ns, <=, now.estimate_ns);
+	g_assert_cmpint(now.estimate_ns, <=, now.latest_ns);
+	g_assert_cmpint(now.estimate_ns, >=, real);
+	g_assert_cmpint(served_clock_open(f->path, 50, 500, 200 * US, &second, why, sizeof(why)),
+			==, -EBUSY);
+	g_assert_nonnull(strstr(why, "held by another quorumd"));
+	quorum_clock_close(client);
+	g_assert_cmpint(quorum_clock_open("/nonexistent/clock", &client), ==, -ENOENT);
+}
+
+/* ---- the node state ---- */
+
+static void test_nodestate_roundtrip_and_tamper(void)
+{
+	char *dir = testutil_scratch_new(), why[ERRBUF_SIZE], *file;
+	EVP_PKEY *key = key_generate(), *other = key_generate();
+	struct authority items[2] = { { .id = "node-1" }, { .id = "node-2" } };
+	struct authority_table table = { .items = items, .count = 2 };
+	struct nodestate state, loaded;
+
+	g_assert_cmpint(nodestate_load(&state, dir, "node-1", key, &table, why, sizeof(why)), ==, 0);
+	g_assert_false(state.has_agreement); /* a fresh start */
+	state.sequence_lease = 12345;
+	state.has_agreement = 1;
+	state.last_round = 77;
+	state.last_drift_ns = -42;
+	items[1].last_sequence = 999;
+	g_assert_cmpint(nodestate_save(&state, "node-1", key, &table, why, sizeof(why)), ==, 0);
+	items[1].last_sequence = 0;
+	g_assert_cmpint(nodestate_load(&loaded, dir, "node-1", key, &table, why, sizeof(why)), ==,
+			0);
+	g_assert_cmpuint(loaded.sequence_lease, ==, 12345);
+	g_assert_cmpuint(loaded.last_round, ==, 77);
+	g_assert_cmpint(loaded.last_drift_ns, ==, -42);
+	g_assert_cmpuint(items[1].last_sequence, ==, 999);
+	nodestate_release(&loaded);
+	/* Another node's key, another node id, one flipped bit: each refused. */
+	g_assert_cmpint(nodestate_load(&loaded, dir, "node-1", other, &table, why, sizeof(why)), ==,
+			-EINVAL);
+	g_assert_nonnull(strstr(why, "not signed by this node's key"));
+	nodestate_release(&loaded);
+	g_assert_cmpint(nodestate_load(&loaded, dir, "node-2", key, &table, why, sizeof(why)), ==,
+			-EINVAL);
+	nodestate_release(&loaded);
+	file = testutil_path(dir, "node.state");
+	testutil_flip_bit(file, 10, 0);
+	g_assert_cmpint(nodestate_load(&loaded, dir, "node-1", key, &table, why, sizeof(why)), ==,
+			-EINVAL);
+	g_assert_nonnull(strstr(why, "remove it to start afresh"));
+	nodestate_release(&loaded);
+	nodestate_release(&state);
+	g_free(file);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+	testutil_scratch_free(dir);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/timecodec/attestation-roundtrip-and-checks", test_attestation_roundtrip);
+	g_test_add_func("/timecodec/signature-covers-event-id-key-id-time-payload",
+			test_signature_covers_every_field);
+	g_test_add_func("/timecodec/refuses-bad-datagrams", test_datagram_refusals);
+	g_test_add_func("/timecodec/refuses-bad-attestations", test_attestation_refusals);
+	g_test_add_func("/timecodec/round-reports-every-observation-problem", test_round_problems);
+#define ADD(path, fn) g_test_add(path, struct clock_fixture, NULL, clock_setup, fn, clock_teardown)
+	ADD("/clock/unsynchronised-until-first-commit", test_clock_unsynchronised_until_commit);
+	ADD("/clock/bound-grows-with-max-drift", test_clock_bound_grows_with_drift);
+	ADD("/clock/fails-closed-beyond-max-error-and-recovers", test_clock_fails_closed_and_recovers);
+	ADD("/clock/never-backwards-slews-corrections", test_clock_never_backwards);
+	ADD("/clock/forward-step-capped", test_clock_forward_step_capped);
+	ADD("/clock/check-refuses-remote-unordered-stale-future", test_clock_check_refuses);
+	ADD("/clock/page-read-through-libquorum-clock", test_clock_page_through_client);
+	g_test_add_func("/nodestate/roundtrip-and-refuses-tampering",
+			test_nodestate_roundtrip_and_tamper);
+	return g_test_run();
+}
