@@ -71,7 +71,7 @@ UNIT_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCONFIG_CFLAGS) 
 UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
-	tests/unit/test-orchestrator tests/unit/test-timecore
+	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -94,6 +94,13 @@ tests_unit_test_orchestrator_LDADD = $(UNIT_LDADD)
 tests_unit_test_timecore_SOURCES = tests/unit/test-timecore.c
 tests_unit_test_timecore_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_timecore_LDADD = $(UNIT_LDADD) client/libquorum-clock.la
+
+# The agreement is pure code inside the convergence plugin: tested without the host.
+tests_unit_test_agreement_SOURCES = tests/unit/test-agreement.c \
+	plugins/stages/convergence/agreement.c
+tests_unit_test_agreement_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/convergence
+tests_unit_test_agreement_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+tests_unit_test_agreement_LDADD = $(GLIB_LIBS)
 
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
