@@ -1,15 +1,26 @@
 # bench/local.mk -- `make bench`: benchmarks, each printing its numbers against its target
 # (and, where an issue names a peer, against that peer in the same run).
-EXTRA_PROGRAMS = bench/bench-load
+EXTRA_PROGRAMS = bench/bench-load bench/bench-agreement bench/bench-now
+CLEANFILES += $(EXTRA_PROGRAMS)
+EXTRA_DIST += bench/idle-rss.sh bench/quorum-accuracy.sh
+
 bench_bench_load_SOURCES = bench/bench-load.c
 bench_bench_load_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 bench_bench_load_LDADD = host/libquorumhost.la
-CLEANFILES += bench/bench-load$(EXEEXT)
-EXTRA_DIST += bench/idle-rss.sh
+
+bench_bench_agreement_SOURCES = bench/bench-agreement.c plugins/stages/convergence/agreement.c
+bench_bench_agreement_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/convergence
+bench_bench_agreement_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -O2
+bench_bench_agreement_LDADD = host/libquorumhost.la
+
+bench_bench_now_SOURCES = bench/bench-now.c
+bench_bench_now_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) -O2
+bench_bench_now_LDADD = host/libquorumhost.la client/libquorum-clock.la
 
 BENCH_ROUNDS = 300
+BENCH_SECONDS = 60
 
-bench: all bench/bench-load$(EXEEXT) $(check_LTLIBRARIES)
+bench: all $(EXTRA_PROGRAMS) $(check_LTLIBRARIES) $(check_PROGRAMS)
 	@echo "== plugin verify + load (target: under 5 ms each; medians over $(BENCH_ROUNDS) rounds)"
 	@plugins=""; \
 	for so in lib/stages/*.so; do [ -e "$$so" ] && plugins="$$plugins $$so=$$(basename $$so .so):stage"; done; \
@@ -19,5 +30,11 @@ bench: all bench/bench-load$(EXEEXT) $(check_LTLIBRARIES)
 		tests/fixtures/.libs/fixture-transport.so=fixture-transport:transport
 	@echo "== idle resident memory of quorumd (target: under 8 MiB)"
 	@$(SHELL) $(srcdir)/bench/idle-rss.sh $(abs_builddir)
+	@echo "== agreement cost and signature rates"
+	@bench/bench-agreement$(EXEEXT)
+	@echo "== quorum_now() read latency against clock_gettime(CLOCK_REALTIME) (target: ratio < 2)"
+	@bench/bench-now$(EXEEXT)
+	@echo "== accuracy of a 4-node loopback quorum over $(BENCH_SECONDS) s"
+	@$(SHELL) $(srcdir)/bench/quorum-accuracy.sh $(abs_srcdir) $(abs_builddir) $(BENCH_SECONDS)
 
 .PHONY: bench

@@ -48,6 +48,7 @@ enum datagram_kind {
 
 struct datagram {
 	enum datagram_kind kind;
+	uint64_t sending_ns; /* TIME_RESPONSE: the unsigned sending hint, 0 when absent */
 	uint8_t nonce[QUORUM_NONCE_LEN]; /* TIME_REQUEST */
 	char asker_id[QUORUM_NODE_ID_MAX + 1];
 	Uml001__PeerDatagram *message; /* owned; TIME_RESPONSE: message->time_response */
@@ -99,11 +100,16 @@ int attestation_digest(const Uml001__SignedState *state, uint8_t out[SHA256_DIGE
 
 /*
  * attestation_response: the TimeResponse datagram of an authority: FIELDS encoded, wrapped in
- * a SignedState (event uml001.authority.attestation) signed with KEY (id KEY_ID).
+ * a SignedState (event uml001.authority.attestation) signed with KEY (id KEY_ID). The
+ * buffer has room for datagram_append_sending.
  * RETURN VALUE: 0 with *OUT (new, free()) and *LEN, or -errno.
  */
 int attestation_response(EVP_PKEY *key, const char *key_id,
 			 const struct quorum_attestation *fields, uint8_t **out, size_t *len);
+
+/* datagram_append_sending: appends the unsigned sending hint (field 10, canonical: last) to
+ * a datagram from attestation_response; 0 appends nothing. RETURN VALUE: the new length. */
+size_t datagram_append_sending(uint8_t *datagram, size_t len, uint64_t sending_ns);
 
 /* ---- sync rounds ---- */
 

@@ -90,6 +90,10 @@ int datagram_decode(const void *data, size_t len, struct datagram *out, const ch
 	case UML001__PEER_DATAGRAM__BODY_TIME_REQUEST: {
 		const Uml001__TimeRequest *r = m->time_request;
 
+		if (m->sending_ns != 0) {
+			*reason = "request_malformed";
+			goto out_release;
+		}
 		if (r->nonce.len != QUORUM_NONCE_LEN || strlen(r->asker_id) > QUORUM_NODE_ID_MAX) {
 			*reason = "request_malformed";
 			goto out_release;
@@ -103,7 +107,12 @@ int datagram_decode(const void *data, size_t len, struct datagram *out, const ch
 		*reason = envelope_check(m->time_response);
 		if (*reason != NULL)
 			goto out_release;
+		if (m->sending_ns > (uint64_t)ROUND_RTT_MAX_NS) {
+			*reason = "response_malformed";
+			goto out_release;
+		}
 		out->kind = DATAGRAM_TIME_RESPONSE;
+		out->sending_ns = m->sending_ns;
 		return 0;
 	default:
 		*reason = "datagram_empty";
@@ -278,9 +287,33 @@ int attestation_response(EVP_PKEY *key, const char *key_id,
 		d.body_case = UML001__PEER_DATAGRAM__BODY_TIME_RESPONSE;
 		d.time_response = &s;
 		err = proto_encode(&d.base, out, len);
+		if (err == 0) {
+			/* Room for the hint datagram_append_sending may add: tag and varint. */
+			uint8_t *grown = realloc(*out, *len + 11);
+
+			if (grown == NULL) {
+				free(*out);
+				err = -ENOMEM;
+			} else {
+				*out = grown;
+			}
+		}
 	}
 	free(payload);
 	return err;
+}
+
+size_t datagram_append_sending(uint8_t *datagram, size_t len, uint64_t sending_ns)
+{
+	if (sending_ns == 0)
+		return len; /* proto3: a zero is not written */
+	datagram[len++] = 10 << 3 | 0; /* field 10, varint */
+	while (sending_ns >= 0x80) {
+		datagram[len++] = (uint8_t)(sending_ns | 0x80);
+		sending_ns >>= 7;
+	}
+	datagram[len++] = (uint8_t)sending_ns;
+	return len;
 }
 
 /* ------------------------------------ rounds ------------------------------------ */
@@ -313,8 +346,10 @@ static const char *round_observation(const Uml001__Observation *m, struct quorum
 	o->source_id = m->source_id;
 	o->rtt_ns = m->rtt_ns;
 	o->age_ns = m->age_ns;
+	o->sending_hint_ns = m->sending_hint_ns;
 	if (m->rtt_ns < 0 || m->rtt_ns > ROUND_RTT_MAX_NS || m->age_ns < 0 ||
-	    m->age_ns > ROUND_AGE_MAX_NS || (m->attestation != NULL) == (m->ntp != NULL))
+	    m->age_ns > ROUND_AGE_MAX_NS || m->sending_hint_ns < 0 ||
+	    m->sending_hint_ns > m->rtt_ns || (m->attestation != NULL) == (m->ntp != NULL))
 		return "observation_malformed";
 	if (m->attestation != NULL && attestation_digest(m->attestation, digest) != 0)
 		return "host_out_of_memory";

@@ -43,6 +43,7 @@ struct pending {
 	int excluded; /* equivocated this round */
 	int rejected; /* some answer of it was refused this round */
 	int64_t recv_mono;
+	int64_t sending_hint;           /* the authority's unsigned sending time */
 	Uml001__PeerDatagram *datagram; /* owns the accepted SignedState */
 	struct attestation attestation;
 	uint8_t answer_digest[SHA256_DIGEST_LENGTH];
@@ -141,6 +142,7 @@ static void answer(struct timecore *c, const struct datagram *d, const struct so
 {
 	struct quorum_attestation fields = { 0 };
 	char why[ERRBUF_SIZE], peer[96];
+	int64_t processing_mono;
 	uint8_t *out;
 	size_t len;
 
@@ -176,11 +178,16 @@ static void answer(struct timecore *c, const struct datagram *d, const struct so
 	fields.midpoint_ns = recv_real;
 	fields.sequence = c->next_sequence++;
 	answer_quality(c, &fields.status, &fields.radius_ns);
-	fields.processing_ns = (uint64_t)(clock_ns(CLOCK_MONOTONIC) - recv_mono);
+	processing_mono = clock_ns(CLOCK_MONOTONIC);
+	fields.processing_ns = (uint64_t)(processing_mono - recv_mono);
 	if (attestation_response(c->key, c->key_id, &fields, &out, &len) != 0) {
 		log_msg(QUORUM_LOG_ERROR, "timecore", "authority.sign_failed");
 		return;
 	}
+	/* Signing is not in the signed figure; say how long it took, unsigned, so the asker
+	 * can place its estimate (not its bound) better. */
+	len = datagram_append_sending(out, len,
+				      (uint64_t)(clock_ns(CLOCK_MONOTONIC) - processing_mono));
 	if (sendto(c->fd, out, len, 0, from, from_len) < 0)
 		log_msg(QUORUM_LOG_WARNING, "timecore", "authority.send_failed peer=%s error=\"%s\"",
 			address_text(from, from_len, peer, sizeof(peer)), strerror(errno));
@@ -195,6 +202,7 @@ static void pending_clear(struct pending *p)
 	if (p->datagram != NULL)
 		uml001__peer_datagram__free_unpacked(p->datagram, NULL);
 	p->datagram = NULL;
+	p->sending_hint = 0;
 	p->answered = 0;
 	p->excluded = 0;
 	p->rejected = 0;
@@ -276,6 +284,7 @@ static void handle_response(struct timecore *c, struct datagram *d, const char *
 		memset(p->verified_digest, 0, sizeof(p->verified_digest));
 	p->answered = 1;
 	p->recv_mono = recv_mono;
+	p->sending_hint = (int64_t)d->sending_ns;
 	memcpy(p->answer_digest, digest, sizeof(digest));
 	p->datagram = d->message;
 	d->message = NULL;
@@ -440,6 +449,10 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 			o->attestation = p->datagram->time_response;
 		o->rtt_ns = p->recv_mono - p->sent_mono;
 		o->age_ns = t_ref - p->recv_mono;
+		/* Only a plausible hint travels on: it must fit in the unmeasured part. */
+		if (c->authorities.items[i].type == QUORUM_AUTHORITY_QUORUMD &&
+		    p->sending_hint <= o->rtt_ns - (int64_t)p->attestation.fields.processing_ns)
+			o->sending_hint_ns = p->sending_hint;
 		obs_list[r.n_observations++] = o;
 	}
 	r.observations = obs_list;
@@ -862,8 +875,9 @@ int timecore_commit(struct timecore *c, const struct quorum_agreement *a, int64_
 	served_clock_commit(c->clock, a, max_step_ns, &outcome);
 	log_msg(QUORUM_LOG_INFO, "timecore",
 		"clock.commit round=%" PRIu64 " estimate_ns=%" PRId64 " width_ns=%" PRId64
-		" step_ns=%" PRId64 " first=%d slewed=%d clamped=%d accepted=%u n=%u f=%u",
-		a->round, a->estimate_ns, a->latest_ns - a->earliest_ns, outcome.step_ns,
+		" drift_ns=%" PRId64 " step_ns=%" PRId64
+		" first=%d slewed=%d clamped=%d accepted=%u n=%u f=%u",
+		a->round, a->estimate_ns, a->latest_ns - a->earliest_ns, a->drift_ns, outcome.step_ns,
 		outcome.first, outcome.slewed, outcome.clamped, a->accepted, a->n, a->f);
 	return 0;
 }

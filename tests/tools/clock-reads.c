@@ -1,6 +1,7 @@
 /* clock-reads.c -- reads a quorumd clock page through libquorum-clock many times and checks
  * every synchronised reading against CLOCK_REALTIME, which is true time when all nodes run
- * on this machine: the bound must contain it, the estimate must never go backwards. */
+ * on this machine: the bound must contain it, the estimate must never go backwards.
+ * --samples FILE writes "|error| width" per synchronised read, for the benchmarks. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -27,16 +28,18 @@ int main(int argc, char **argv)
 		{ "pause-us", required_argument, NULL, 'p' },
 		{ "require-sync", no_argument, NULL, 's' },
 		{ "until-unsync", no_argument, NULL, 'u' },
+		{ "samples", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = NULL;
+	const char *path = NULL, *samples_path = NULL;
+	FILE *samples = NULL;
 	long reads = 1000, pause_us = 0;
 	int require_sync = 0, until_unsync = 0, opt, err;
 	struct quorum_clock *clock;
 	long synced = 0, unsynced = 0, violations = 0, backwards = 0, done = 0;
 	int64_t last_estimate = INT64_MIN, max_error = 0, max_width = 0;
 
-	while ((opt = getopt_long(argc, argv, "c:n:p:su", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:n:p:suo:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
@@ -53,7 +56,18 @@ int main(int argc, char **argv)
 		case 'u':
 			until_unsync = 1;
 			break;
+		case 'o':
+			samples_path = optarg;
+			break;
 		default:
+			return 2;
+		}
+	}
+	if (samples_path != NULL) {
+		samples = fopen(samples_path, "w");
+		if (samples == NULL) {
+			fprintf(stderr, "clock-reads: cannot write %s: %s\n", samples_path,
+				strerror(errno));
 			return 2;
 		}
 	}
@@ -96,6 +110,9 @@ int main(int argc, char **argv)
 				max_error = error;
 			if (now.latest_ns - now.earliest_ns > max_width)
 				max_width = now.latest_ns - now.earliest_ns;
+			if (samples != NULL) /* one line per synchronised read: |error| width */
+				fprintf(samples, "%" PRId64 " %" PRId64 "\n", error,
+					now.latest_ns - now.earliest_ns);
 		}
 		if (pause_us > 0) {
 			struct timespec pause = { .tv_sec = pause_us / 1000000,
@@ -105,6 +122,8 @@ int main(int argc, char **argv)
 		}
 	}
 	quorum_clock_close(clock);
+	if (samples != NULL)
+		fclose(samples);
 	printf("reads=%ld synchronised=%ld unsynchronised=%ld violations=%ld backwards=%ld "
 	       "max_error_ns=%" PRId64 " max_width_ns=%" PRId64 "\n",
 	       done, synced, unsynced, violations, backwards, max_error, max_width);

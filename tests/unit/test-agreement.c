@@ -39,17 +39,38 @@ static void test_interval_arithmetic(void)
 	struct interval out;
 
 	/* No drift: [mid - r + processing, mid + r + rtt], then both ends moved by age. */
-	g_assert_cmpint(agreement_interval(&a, 100 * US, 0, 0, &out), ==, 0);
+	g_assert_cmpint(agreement_interval(&a, 100 * US, 0, 0, 0, &out), ==, 0);
 	g_assert_cmpint(out.lo, ==, TRUTH - 1000 + 30 * US);
 	g_assert_cmpint(out.hi, ==, TRUTH + 1000 + 100 * US);
 	g_assert_cmpint(out.mid, ==, out.lo + (out.hi - out.lo) / 2);
-	g_assert_cmpint(agreement_interval(&a, 100 * US, 5 * MS, 0, &out), ==, 0);
+	g_assert_cmpint(agreement_interval(&a, 100 * US, 5 * MS, 0, 0, &out), ==, 0);
 	g_assert_cmpint(out.lo, ==, TRUTH - 1000 + 30 * US + 5 * MS);
 	g_assert_cmpint(out.hi, ==, TRUTH + 1000 + 100 * US + 5 * MS);
 	/* 50 ppm: processing shrinks by ceil(1.5 ns) = 2, rtt grows by 5, age by 250 each way. */
-	g_assert_cmpint(agreement_interval(&a, 100 * US, 5 * MS, 50, &out), ==, 0);
+	g_assert_cmpint(agreement_interval(&a, 100 * US, 5 * MS, 0, 50, &out), ==, 0);
 	g_assert_cmpint(out.lo, ==, TRUTH - 1000 + (30 * US - 2) + (5 * MS - 250));
 	g_assert_cmpint(out.hi, ==, TRUTH + 1000 + (100 * US + 5) + (5 * MS + 250));
+}
+
+/* The unsigned sending hint moves the point estimate, never the bound. */
+static void test_interval_hint(void)
+{
+	struct quorum_attestation a = { .midpoint_ns = TRUTH, .radius_ns = 1000,
+					.processing_ns = 30 * US };
+	struct interval plain, hinted, forged;
+
+	g_assert_cmpint(agreement_interval(&a, 100 * US, 0, 0, 0, &plain), ==, 0);
+	/* 70 us unmeasured; 40 of it spent signing: the network took 15 us each way. */
+	g_assert_cmpint(agreement_interval(&a, 100 * US, 0, 40 * US, 0, &hinted), ==, 0);
+	g_assert_cmpint(hinted.lo, ==, plain.lo);
+	g_assert_cmpint(hinted.hi, ==, plain.hi);
+	g_assert_cmpint(plain.mid, ==, TRUTH + 30 * US + 35 * US);
+	g_assert_cmpint(hinted.mid, ==, TRUTH + 30 * US + 40 * US + 15 * US);
+	/* A hint larger than the unmeasured part is not believed. */
+	g_assert_cmpint(agreement_interval(&a, 100 * US, 0, 71 * US, 0, &forged), ==, 0);
+	g_assert_cmpint(forged.mid, ==, plain.mid);
+	g_assert_cmpint(forged.lo, ==, plain.lo);
+	g_assert_cmpint(forged.hi, ==, plain.hi);
 }
 
 static void test_interval_refusals(void)
@@ -59,12 +80,12 @@ static void test_interval_refusals(void)
 	struct interval out;
 
 	/* Processing longer than the whole round trip cannot be honest arithmetic. */
-	g_assert_cmpint(agreement_interval(&a, 100 * US, 0, 50, &out), ==, -EINVAL);
+	g_assert_cmpint(agreement_interval(&a, 100 * US, 0, 0, 50, &out), ==, -EINVAL);
 	a.processing_ns = 10 * US;
-	g_assert_cmpint(agreement_interval(&a, -1, 0, 50, &out), ==, -EINVAL);
-	g_assert_cmpint(agreement_interval(&a, 100 * US, -1, 50, &out), ==, -EINVAL);
+	g_assert_cmpint(agreement_interval(&a, -1, 0, 0, 50, &out), ==, -EINVAL);
+	g_assert_cmpint(agreement_interval(&a, 100 * US, -1, 0, 50, &out), ==, -EINVAL);
 	a.radius_ns = UINT64_MAX;
-	g_assert_cmpint(agreement_interval(&a, 100 * US, 0, 50, &out), ==, -EINVAL);
+	g_assert_cmpint(agreement_interval(&a, 100 * US, 0, 0, 50, &out), ==, -EINVAL);
 }
 
 /* ---- table-driven agreement ---- */
@@ -330,6 +351,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/agreement/interval/arithmetic-with-and-without-drift",
 			test_interval_arithmetic);
 	g_test_add_func("/agreement/interval/refuses-contradictions", test_interval_refusals);
+	g_test_add_func("/agreement/interval/sending-hint-moves-estimate-not-bound",
+			test_interval_hint);
 	g_test_add_func("/agreement/table/liars-silence-and-refusals", test_table);
 	g_test_add_func("/agreement/hull-and-fault-tolerant-midpoint-exact", test_hull_is_exact);
 	g_test_add_func("/agreement/random/contains-truth-with-up-to-f-faults",

@@ -62,6 +62,8 @@ struct quorum_observation {
 	struct quorum_attestation attestation;
 	int64_t rtt_ns; /* the asker's CLOCK_MONOTONIC round trip */
 	int64_t age_ns; /* from the answer's receipt to the round's reference instant */
+	int64_t sending_hint_ns; /* unsigned: the authority's time after its signed processing
+				    figure; may place an estimate, never bound one (0: none) */
 };
 
 /* A decoded uml001.worker.ntp_sync payload (proto SyncRound). Owned by the host. */

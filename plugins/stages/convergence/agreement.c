@@ -13,10 +13,10 @@ static int64_t ppm_of(int64_t x, uint32_t ppm)
 }
 
 int agreement_interval(const struct quorum_attestation *a, int64_t rtt_ns, int64_t age_ns,
-		       uint32_t drift_ppm, struct interval *out)
+		       int64_t sending_hint_ns, uint32_t drift_ppm, struct interval *out)
 {
 	int64_t radius = (int64_t)a->radius_ns, processing = (int64_t)a->processing_ns;
-	int64_t lo, hi;
+	int64_t lo, hi, point, network;
 
 	if (rtt_ns < 0 || age_ns < 0 || processing < 0 || radius < 0 ||
 	    a->radius_ns > INT64_MAX / 4 || processing > rtt_ns + ppm_of(rtt_ns, drift_ppm))
@@ -30,7 +30,15 @@ int agreement_interval(const struct quorum_attestation *a, int64_t rtt_ns, int64
 		return -EINVAL;
 	out->lo = lo;
 	out->hi = hi;
-	out->mid = lo + (hi - lo) / 2;
+	/* The estimate: the source's reading, plus all it said it spent, plus half of what is
+	 * left of the round trip (the two network legs, taken as equal). */
+	network = rtt_ns - processing;
+	if (sending_hint_ns > 0 && sending_hint_ns <= network)
+		network -= sending_hint_ns;
+	else
+		sending_hint_ns = 0;
+	point = a->midpoint_ns + processing + sending_hint_ns + network / 2 + age_ns;
+	out->mid = point < lo ? lo : point > hi ? hi : point;
 	return 0;
 }
 

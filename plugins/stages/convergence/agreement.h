@@ -13,7 +13,7 @@
 /* An interval at the round's reference instant, ns since 1970. */
 struct interval {
 	int64_t lo, hi;
-	int64_t mid; /* (lo + hi) / 2 */
+	int64_t mid; /* the best point estimate inside [lo, hi]: by default (lo + hi) / 2 */
 };
 
 /*
@@ -22,12 +22,15 @@ struct interval {
  * `processing` before its answer left, so at the answer's arrival true time lies in
  *   [midpoint - radius + processing, midpoint + radius + rtt]
  * and AGE later both ends moved by age; every duration is widened by DRIFT_PPM for the rate
- * error of the clock that measured it.
+ * error of the clock that measured it. The point estimate `mid` assumes the network took as
+ * long each way; SENDING_HINT_NS (unsigned: the source's time between its signed processing
+ * figure and sending, 0 when unknown) moves it, but only within [lo, hi]: a false hint can
+ * cost accuracy inside the bound, never the bound.
  * RETURN VALUE: 0, or -EINVAL when the numbers contradict each other (processing longer
  * than the round trip) or overflow.
  */
 int agreement_interval(const struct quorum_attestation *a, int64_t rtt_ns, int64_t age_ns,
-		       uint32_t drift_ppm, struct interval *out);
+		       int64_t sending_hint_ns, uint32_t drift_ppm, struct interval *out);
 
 struct agreement_params {
 	uint32_t n;             /* configured authenticated authorities */
@@ -52,7 +55,7 @@ struct agreement_result {
  * spread wider than max_cluster_skew_ns. Otherwise [lo, hi] is the hull of the points
  * covered by at least n - f intervals: with at most f faulty sources (silent ones included)
  * true time is covered by at least n - f honest intervals, so it lies inside. The estimate
- * is the fault-tolerant midpoint of the intervals' midpoints (f dropped on each side),
+ * is the fault-tolerant midpoint of the intervals' point estimates (f dropped on each side),
  * kept within [lo, hi]. SCRATCH holds 2*K int64 pairs (see AGREEMENT_SCRATCH).
  * RETURN VALUE: 0 with OUT->reason NULL, or -EAGAIN with OUT->reason set.
  */

@@ -97,8 +97,8 @@ static int convergence_process(void *state, const struct quorum_event *event,
 		}
 		if (o->attestation.status != QUORUM_AUTHORITY_SYNCHRONISED)
 			continue; /* it says so itself: not counted */
-		if (agreement_interval(&o->attestation, o->rtt_ns, o->age_ns, round->drift_ppm,
-				       &iv) != 0) {
+		if (agreement_interval(&o->attestation, o->rtt_ns, o->age_ns, o->sending_hint_ns,
+				       round->drift_ppm, &iv) != 0) {
 			rejected++;
 			c->api->audit(c->host, "bft.observation.reject",
 				      "reason=interval_inconsistent source=%s node=%s round=%" PRIu64,
