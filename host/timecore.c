@@ -876,9 +876,9 @@ int timecore_commit(struct timecore *c, const struct quorum_agreement *a, int64_
 	log_msg(QUORUM_LOG_INFO, "timecore",
 		"clock.commit round=%" PRIu64 " estimate_ns=%" PRId64 " width_ns=%" PRId64
 		" drift_ns=%" PRId64 " step_ns=%" PRId64
-		" first=%d slewed=%d clamped=%d accepted=%u n=%u f=%u",
+		" first=%d slewed=%d clamped=%d accepted=%u n=%u f=%u ntp_used=%u",
 		a->round, a->estimate_ns, a->latest_ns - a->earliest_ns, a->drift_ns, outcome.step_ns,
-		outcome.first, outcome.slewed, outcome.clamped, a->accepted, a->n, a->f);
+		outcome.first, outcome.slewed, outcome.clamped, a->accepted, a->n, a->f, a->ntp_used);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* liar.c -- a test-only lying authority: speaks the peer-link protocol of quorumd with the
- * same codec, but answers wrongly in the way its --mode says, so that the end-to-end tests
- * can check that honest nodes refuse or outvote it. Never installed. */
+ * same codec (or, with --protocol ntp, NTPv4 as a server), but answers wrongly in the way its
+ * --mode says, so that the end-to-end tests can check that honest nodes refuse or outvote
+ * it. Never installed. */
 #include "config.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@ static const char *const modes[] = {
 	"stale",        /* always sequence 1 */
 	"late",         /* answers after --delay-ms */
 	"silent",       /* never answers */
+	"kod",          /* NTP: a kiss-of-death (stratum 0) */
 	NULL,
 };
 
@@ -68,6 +70,37 @@ static int send_answer(int fd, EVP_PKEY *key, const char *key_id,
 	return err;
 }
 
+static void put_ntp_time(uint8_t *p, int64_t ns)
+{
+	uint64_t seconds = (uint64_t)(ns / 1000000000) + 2208988800ULL;
+	uint64_t fraction = ((uint64_t)(ns % 1000000000) << 32) / 1000000000ULL;
+
+	for (int i = 0; i < 4; i++) {
+		p[i] = (uint8_t)(seconds >> (24 - 8 * i));
+		p[4 + i] = (uint8_t)(fraction >> (24 - 8 * i));
+	}
+}
+
+/* An NTPv4 server answer to REQUEST: its receive and transmit times shifted by OFFSET. */
+static void ntp_answer(int fd, const uint8_t *request, int64_t arrived, int64_t offset, int kod,
+		       const struct sockaddr *to, socklen_t to_len)
+{
+	uint8_t reply[48] = { 0 };
+
+	reply[0] = (0 << 6) | (4 << 3) | 4; /* LI 0, version 4, mode 4 (server) */
+	reply[1] = kod ? 0 : 2;             /* stratum (0: kiss-of-death) */
+	reply[2] = 4;
+	reply[3] = (uint8_t)-20;
+	if (kod)
+		memcpy(reply + 12, "RATE", 4);
+	reply[11] = 1; /* root dispersion 1/65536 s, about 15 us */
+	memcpy(reply + 24, request + 40, 8); /* origin: the client's transmit */
+	put_ntp_time(reply + 16, arrived + offset);
+	put_ntp_time(reply + 32, arrived + offset);
+	put_ntp_time(reply + 40, now_ns(CLOCK_REALTIME) + offset);
+	sendto(fd, reply, sizeof(reply), 0, to, to_len);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -77,6 +110,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "offset-ns", required_argument, NULL, 'o' },
 		{ "delay-ms", required_argument, NULL, 'd' },
+		{ "protocol", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *id = NULL, *key_path = NULL, *listen_at = NULL, *mode = "honest";
@@ -91,9 +125,9 @@ int main(int argc, char **argv)
 	size_t replay_len = 0;
 	uint64_t sequence = (uint64_t)(now_ns(CLOCK_REALTIME) / 1000);
 	const char *colon;
-	int opt, fd, known = 0;
+	int opt, fd, known = 0, ntp = 0;
 
-	while ((opt = getopt_long(argc, argv, "i:k:l:m:o:d:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:k:l:m:o:d:p:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			id = optarg;
@@ -112,6 +146,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			delay_ms = strtoll(optarg, NULL, 10);
+			break;
+		case 'p':
+			ntp = strcmp(optarg, "ntp") == 0;
 			break;
 		default:
 			return 2;
@@ -157,6 +194,12 @@ int main(int argc, char **argv)
 		struct datagram d;
 		const char *reason;
 
+		if (ntp) {
+			if (n >= 48 && (buf[0] & 7) == 3 && strcmp(mode, "silent") != 0)
+				ntp_answer(fd, buf, arrived, strcmp(mode, "offset") == 0 ? offset : 0,
+					   strcmp(mode, "kod") == 0, (struct sockaddr *)&from, from_len);
+			continue;
+		}
 		if (n < 0 || datagram_decode(buf, (size_t)n, &d, &reason) != 0)
 			continue;
 		if (d.kind != DATAGRAM_TIME_REQUEST || strcmp(mode, "silent") == 0) {
