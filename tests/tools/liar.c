@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,17 @@ static const char *const modes[] = {
 
 static volatile sig_atomic_t stopping;
 
+/* Answers the "late" mode holds back, each sent when due: one slow answer never delays the
+ * next question's. */
+#define LATE_MAX 256
+static struct late_answer {
+	int64_t due_mono;
+	uint8_t *data;
+	size_t len;
+	struct sockaddr_storage to;
+	socklen_t to_len;
+} late[LATE_MAX];
+
 static void on_signal(int signo)
 {
 	stopping = 1;
@@ -54,9 +66,10 @@ static int64_t now_ns(clockid_t id)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int send_answer(int fd, EVP_PKEY *key, const char *key_id,
-		       const struct quorum_attestation *fields, const struct sockaddr *to,
-		       socklen_t to_len)
+/* Sends FIELDS signed by KEY; with DELAY_NS > 0, queues the answer until then. */
+static int send_answer_after(int fd, EVP_PKEY *key, const char *key_id,
+			     const struct quorum_attestation *fields, const struct sockaddr *to,
+			     socklen_t to_len, int64_t delay_ns)
 {
 	uint8_t *out;
 	size_t len;
@@ -64,10 +77,49 @@ static int send_answer(int fd, EVP_PKEY *key, const char *key_id,
 
 	if (err != 0)
 		return err;
+	if (delay_ns > 0) {
+		for (int i = 0; i < LATE_MAX; i++) {
+			if (late[i].data != NULL)
+				continue;
+			late[i] = (struct late_answer){ .due_mono = now_ns(CLOCK_MONOTONIC) + delay_ns,
+							.data = out, .len = len, .to_len = to_len };
+			memcpy(&late[i].to, to, to_len);
+			return 0;
+		}
+		free(out); /* more held back than a test needs: drop it */
+		return -ENOSPC;
+	}
 	if (sendto(fd, out, len, 0, to, to_len) < 0)
 		err = -errno;
 	free(out);
 	return err;
+}
+
+static int send_answer(int fd, EVP_PKEY *key, const char *key_id,
+		       const struct quorum_attestation *fields, const struct sockaddr *to,
+		       socklen_t to_len)
+{
+	return send_answer_after(fd, key, key_id, fields, to, to_len, 0);
+}
+
+/* Sends the held-back answers that are due; returns ms until the next one, or -1. */
+static int send_due(int fd)
+{
+	int64_t now = now_ns(CLOCK_MONOTONIC), next = -1;
+
+	for (int i = 0; i < LATE_MAX; i++) {
+		if (late[i].data == NULL)
+			continue;
+		if (late[i].due_mono <= now) {
+			sendto(fd, late[i].data, late[i].len, 0, (struct sockaddr *)&late[i].to,
+			       late[i].to_len);
+			free(late[i].data);
+			late[i].data = NULL;
+		} else if (next < 0 || late[i].due_mono - now < next) {
+			next = late[i].due_mono - now;
+		}
+	}
+	return next < 0 ? -1 : (int)(next / 1000000 + 1);
 }
 
 static void put_ntp_time(uint8_t *p, int64_t ns)
@@ -188,7 +240,12 @@ int main(int argc, char **argv)
 		uint8_t buf[DATAGRAM_MAX + 1];
 		struct sockaddr_storage from;
 		socklen_t from_len = sizeof(from);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &from_len);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pfd, 1, send_due(fd)) <= 0)
+			continue;
+		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &from_len);
 		int64_t arrived = now_ns(CLOCK_REALTIME), arrived_mono = now_ns(CLOCK_MONOTONIC);
 		struct quorum_attestation fields = { 0 };
 		struct datagram d;
@@ -226,14 +283,12 @@ int main(int argc, char **argv)
 
 			RAND_bytes((uint8_t *)&r, sizeof(r));
 			fields.midpoint_ns += (int64_t)(r % (uint64_t)(2 * offset + 1)) - offset;
-		} else if (strcmp(mode, "late") == 0) {
-			struct timespec pause = { .tv_sec = delay_ms / 1000,
-						  .tv_nsec = (delay_ms % 1000) * 1000000 };
-
-			nanosleep(&pause, NULL);
 		}
 		fields.processing_ns = (uint64_t)(now_ns(CLOCK_MONOTONIC) - arrived_mono);
-		if (strcmp(mode, "forge") == 0) {
+		if (strcmp(mode, "late") == 0) {
+			send_answer_after(fd, key, key_id_text, &fields, (struct sockaddr *)&from,
+					  from_len, delay_ms * 1000000);
+		} else if (strcmp(mode, "forge") == 0) {
 			send_answer(fd, other, key_id_text, &fields, (struct sockaddr *)&from, from_len);
 		} else if (strcmp(mode, "wrong-key-id") == 0) {
 			fields.key_id = other_id;
@@ -260,6 +315,8 @@ int main(int argc, char **argv)
 		}
 		datagram_release(&d);
 	}
+	for (int i = 0; i < LATE_MAX; i++)
+		free(late[i].data);
 	free(replay);
 	EVP_PKEY_free(other);
 	EVP_PKEY_free(key);
