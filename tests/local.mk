@@ -112,7 +112,7 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh
 EXTRA_DIST += tests/e2e/installcheck.sh
 installcheck-local:
 	$(SHELL) $(srcdir)/tests/e2e/installcheck.sh '$(DESTDIR)' '$(prefix)' '$(bindir)' \
-		'$(sbindir)' '$(libdir)' '$(sysconfdir)' '$(abs_srcdir)'
+		'$(sbindir)' '$(libdir)' '$(sysconfdir)' '$(abs_srcdir)' '$(pkglibdir)'
 
 # ---- tools the end-to-end tests drive ----
 check_PROGRAMS += tests/tools/liar tests/tools/clock-reads

@@ -2,10 +2,12 @@
 # installcheck.sh -- after `make install`: the installed sample configuration verifies; a
 # vendor stage plugin builds out of tree with nothing but the installed headers and
 # pkg-config file, is signed with a vendor key by the installed tools, and the installed
-# quorumd loads it. Run by `make installcheck` (and so by `make distcheck`). Speaks TAP.
-# Usage: installcheck.sh DESTDIR PREFIX BINDIR SBINDIR LIBDIR SYSCONFDIR SRCDIR
+# quorumd loads it; then the installed quorumd, plugins and libquorum-clock serve and read
+# time as a one-node quorum. Run by `make installcheck` (and so by `make distcheck`).
+# Speaks TAP.
+# Usage: installcheck.sh DESTDIR PREFIX BINDIR SBINDIR LIBDIR SYSCONFDIR SRCDIR PKGLIBDIR
 set -u
-DESTDIR=$1 BINDIR=$1$3 SBINDIR=$1$4 LIBDIR=$1$5 SYSCONFDIR=$1$6 SRCDIR=$7
+DESTDIR=$1 BINDIR=$1$3 SBINDIR=$1$4 LIBDIR=$1$5 SYSCONFDIR=$1$6 SRCDIR=$7 PKGLIBDIR=$1$8
 W=$(mktemp -d "${TMPDIR:-/tmp}/quorum-installcheck.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 n=0 failed=0
@@ -19,10 +21,18 @@ check() {
 		failed=$((failed + 1))
 	fi
 }
-echo "1..6"
+echo "1..9"
 
+# Under DESTDIR the sample names the final prefix: check a copy pointing into DESTDIR.
+SAMPLE=$SYSCONFDIR/quorum/quorum.conf
+if [ -n "$DESTDIR" ]; then
+	sed -e "s|^plugin_dir = .*|plugin_dir = \"$PKGLIBDIR\";|" \
+		-e "s|\"keys/plugin-dev.pub\"|\"$SYSCONFDIR/quorum/keys/plugin-dev.pub\"|" \
+		"$SAMPLE" >"$W/sample.conf"
+	SAMPLE=$W/sample.conf
+fi
 check "the installed sample configuration passes quorumd --check-config" \
-	"$SBINDIR/quorumd" --check-config --config "$SYSCONFDIR/quorum/quorum.conf"
+	"$SBINDIR/quorumd" --check-config --config "$SAMPLE"
 
 # Headers from pkg-config only: the prefix's include dir, relocated under DESTDIR if any.
 cflags() {
@@ -54,4 +64,63 @@ start_and_stop() {
 	wait "$pid"
 }
 check "... and runs it as a stage, then stops with status 0" start_and_stop
+
+# A one-node quorum (n = 1, f = 0) with the installed plugins, read through the installed
+# libquorum-clock by a program built with its pkg-config file.
+cat >"$W/now.c" <<'END_OF_C'
+#include <quorum/clock.h>
+#include <stdio.h>
+int main(void)
+{
+	struct quorum_now now;
+	int err = quorum_now(&now);
+
+	printf("err=%d status=%d earliest=%lld latest=%lld\n", err, now.status,
+	       (long long)now.earliest_ns, (long long)now.latest_ns);
+	return err == 0 && now.status == QUORUM_NOW_SYNCHRONISED ? 0 : 1;
+}
+END_OF_C
+clock_pc() { # --cflags | --libs
+	PKG_CONFIG_PATH=$LIBDIR/pkgconfig pkg-config --define-prefix "$1" quorum-clock
+}
+build_reader() {
+	cc $(clock_pc --cflags) -o "$W/now" "$W/now.c" $(clock_pc --libs)
+}
+check "a program builds against libquorum-clock with pkg-config quorum-clock" build_reader
+PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BINDIR/quorum-keygen" --out "$W/node" >/dev/null
+cat >"$W/solo.conf" <<END_OF_CONF
+node = { id = "solo"; key = "node.key"; state_dir = "state"; };
+plugin_dir = "$PKGLIBDIR";
+trusted_plugin_keys = [ "$SYSCONFDIR/quorum/keys/plugin-dev.pub" ];
+peer_link = { address = "127.0.0.1"; port = $PORT; };
+authority = { radius_ns = 1000; kernel_status = false; };
+rounds = { interval_ms = 200; timeout_ms = 50; };
+clock = { shm = "clock"; };
+authorities = ( { id = "solo"; address = "127.0.0.1"; port = $PORT; key = "node.pub"; } );
+stages = ( { name = "convergence"; path = "stages/convergence.so"; },
+           { name = "control"; path = "stages/control.so"; } );
+END_OF_CONF
+serve_and_read() {
+	"$SBINDIR/quorumd" --config "$W/solo.conf" 2>"$W/solo.log" &
+	local pid=$! i rc=1
+	for i in $(seq 100); do
+		if QUORUM_CLOCK="$W/clock" LD_LIBRARY_PATH="$LIBDIR" "$W/now" >"$W/now.out"; then
+			rc=0
+			break
+		fi
+		sleep 0.05
+	done
+	cat "$W/now.out"
+	kill -TERM "$pid"
+	wait "$pid" || rc=1
+	return $rc
+}
+check "the installed quorumd and plugins serve time the program reads as synchronised" serve_and_read
+stopped_unsynchronised() {
+	LD_LIBRARY_PATH="$LIBDIR" "$BINDIR/quorumctl" time --clock "$W/clock"
+	test $? -eq 1
+}
+check "the installed quorumctl reads the page (the node stopped: unsynchronised)" \
+	stopped_unsynchronised
 [ "$failed" -eq 0 ]
