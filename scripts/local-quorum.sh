@@ -4,7 +4,8 @@
 # they agree on the time, and prints where to read it. Ctrl-C stops them all.
 #
 # Usage: scripts/local-quorum.sh [--nodes N] [--dir DIR] [--port P] [--interval-ms MS]
-#                                [--max-error-ns NS] [--setup-only] [--builddir DIR]
+#                                [--max-error-ns NS] [--max-drift-ppm PPM] [--setup-only]
+#                                [--builddir DIR]
 #   --nodes N        quorum size (default 4: n = 3f+1 with f = 1)
 #   --dir DIR        where keys, configs, state and logs go (default run/local-quorum)
 #   --port P         peer-link UDP port on every 127.0.0.K (default 7101)
@@ -13,7 +14,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-nodes=4 dir=run/local-quorum port=7101 interval_ms=1000 max_error_ns=1000000
+nodes=4 dir=run/local-quorum port=7101 interval_ms=1000 max_error_ns=1000000 max_drift_ppm=50
 setup_only=0 builddir=$here
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -22,9 +23,10 @@ while [ $# -gt 0 ]; do
 	--port) port=$2; shift 2 ;;
 	--interval-ms) interval_ms=$2; shift 2 ;;
 	--max-error-ns) max_error_ns=$2; shift 2 ;;
+	--max-drift-ppm) max_drift_ppm=$2; shift 2 ;;
 	--setup-only) setup_only=1; shift ;;
 	--builddir) builddir=$(cd "$2" && pwd); shift 2 ;;
-	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "local-quorum.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -66,7 +68,7 @@ peer_link = { address = "127.0.0.$k"; port = $port; };
 # a real authority keeps kernel_status = true and claims its reference's accuracy.
 authority = { radius_ns = 1000; kernel_status = false; };
 rounds = { interval_ms = $interval_ms; timeout_ms = $((interval_ms / 4)); };
-clock = { shm = "clock"; max_drift_ppm = 50; max_error_ns = $max_error_ns; };
+clock = { shm = "clock"; max_drift_ppm = $max_drift_ppm; max_error_ns = $max_error_ns; };
 
 authorities = (
 $authorities

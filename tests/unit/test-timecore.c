@@ -403,8 +403,13 @@ static void test_clock_fails_closed_and_recovers(struct clock_fixture *f, gconst
 	g_assert_false(eval.synchronised);
 	served_clock_read(f->clock, &reading);
 	g_assert_cmpuint(reading.status, ==, QUORUM_CLOCK_UNSYNCHRONISED);
-	/* A fresh agreement brings it back at once. */
-	a = agreement_at(mono_now(), 2010 * 1000000000LL, 10 * US);
+	/* A fresh agreement, in line with what was served, brings it back at once. */
+	{
+		int64_t now = mono_now();
+
+		eval_at(f->clock, f->path, now, &eval);
+		a = agreement_at(now, eval.estimate_ns, 10 * US);
+	}
 	served_clock_commit(f->clock, &a, 0, &outcome);
 	served_clock_read(f->clock, &reading);
 	g_assert_cmpuint(reading.status, ==, QUORUM_CLOCK_SYNCHRONISED);
