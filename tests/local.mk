@@ -111,7 +111,7 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh
 # ---- after `make install` (also run by `make distcheck`) ----
 EXTRA_DIST += tests/e2e/installcheck.sh
 installcheck-local:
-	$(SHELL) $(srcdir)/tests/e2e/installcheck.sh '$(DESTDIR)' '$(prefix)' '$(bindir)' \
+	SANITIZE_CFLAGS='$(SANITIZE_CFLAGS)' $(SHELL) $(srcdir)/tests/e2e/installcheck.sh '$(DESTDIR)' '$(prefix)' '$(bindir)' \
 		'$(sbindir)' '$(libdir)' '$(sysconfdir)' '$(abs_srcdir)' '$(pkglibdir)'
 
 # ---- tools the end-to-end tests drive ----

@@ -5,6 +5,7 @@
 # quorumd loads it; then the installed quorumd, plugins and libquorum-clock serve and read
 # time as a one-node quorum. Run by `make installcheck` (and so by `make distcheck`).
 # Speaks TAP.
+# Environment: SANITIZE_CFLAGS, the flags the installed libraries were built with.
 # Usage: installcheck.sh DESTDIR PREFIX BINDIR SBINDIR LIBDIR SYSCONFDIR SRCDIR PKGLIBDIR
 set -u
 DESTDIR=$1 BINDIR=$1$3 SBINDIR=$1$4 LIBDIR=$1$5 SYSCONFDIR=$1$6 SRCDIR=$7 PKGLIBDIR=$1$8
@@ -83,8 +84,9 @@ END_OF_C
 clock_pc() { # --cflags | --libs
 	PKG_CONFIG_PATH=$LIBDIR/pkgconfig pkg-config --define-prefix "$1" quorum-clock
 }
+# A library built with --enable-asan needs its sanitizer runtime in the program too.
 build_reader() {
-	cc $(clock_pc --cflags) -o "$W/now" "$W/now.c" $(clock_pc --libs)
+	cc ${SANITIZE_CFLAGS:-} $(clock_pc --cflags) -o "$W/now" "$W/now.c" $(clock_pc --libs)
 }
 check "a program builds against libquorum-clock with pkg-config quorum-clock" build_reader
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
