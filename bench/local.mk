@@ -1,6 +1,7 @@
 # bench/local.mk -- `make bench`: benchmarks, each printing its numbers against its target
 # (and, where an issue names a peer, against that peer in the same run).
-EXTRA_PROGRAMS = bench/bench-load bench/bench-agreement bench/bench-now
+EXTRA_PROGRAMS = bench/bench-load bench/bench-agreement bench/bench-now bench/bench-vault \
+	bench/bench-proof
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/idle-rss.sh bench/quorum-accuracy.sh
 
@@ -34,6 +35,10 @@ bench: all $(EXTRA_PROGRAMS) $(check_LTLIBRARIES) $(check_PROGRAMS)
 	@bench/bench-agreement$(EXEEXT)
 	@echo "== quorum_now() read latency against clock_gettime(CLOCK_REALTIME) (target: ratio < 2)"
 	@bench/bench-now$(EXEEXT)
+	@echo "== vault appends with fsync group commit against SQLite WAL, synchronous=FULL (target: >= 2x); recovery at 1M records"
+	@bench/bench-vault$(EXEEXT)
+	@echo "== Merkle proofs at 1M records (target: inclusion proof under 20 us; size ceil(log2 n) x 32 bytes)"
+	@bench/bench-proof$(EXEEXT)
 	@echo "== accuracy of a 4-node loopback quorum over $(BENCH_SECONDS) s"
 	@$(SHELL) $(srcdir)/bench/quorum-accuracy.sh $(abs_srcdir) $(abs_builddir) $(BENCH_SECONDS)
 

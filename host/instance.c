@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 
 #include "log-internal.h"
 #include "runtime-internal.h"
@@ -226,6 +227,8 @@ void instance_finish(struct instance *inst)
 			break;
 		}
 	}
+	/* Its services go first: nobody may call into a plugin that is finishing. */
+	runtime_services_withdraw(rt, inst);
 	if (inst->phase >= INSTANCE_INITIALISED)
 		inst->plugin->fini(inst->state);
 	while (inst->timers != NULL)
@@ -616,6 +619,86 @@ static int api_clock_commit(struct quorum_host *host, const struct quorum_agreem
 	return timecore_commit(inst->rt->timecore, agreement, max_step_ns);
 }
 
+static int api_service_publish(struct quorum_host *host, const char *name, const void *ops,
+			       void *state)
+{
+	struct instance *inst = instance_of(host);
+	int err = runtime_service_publish(inst->rt, inst, name, ops, state);
+
+	if (err != 0)
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"service.publish_refused service=%s error=\"%s\"", name != NULL ? name : "-",
+			strerror(-err));
+	else
+		log_msg(QUORUM_LOG_INFO, instance_name(inst), "service.published service=%s",
+			name);
+	return err;
+}
+
+static int api_service_find(struct quorum_host *host, const char *name, const void **ops,
+			    void **state)
+{
+	struct instance *inst = instance_of(host);
+
+	if (name == NULL)
+		return -ENOENT;
+	return runtime_service_find(inst->rt, name, ops, state);
+}
+
+/* Whether BODY is a C2SP tlog-checkpoint body: origin, decimal size, base64 root of 32
+ * bytes, optional extension lines; printable ASCII, each line ending in a newline. */
+static int checkpoint_body_valid(const char *body, size_t len)
+{
+	size_t line = 0, start = 0;
+
+	if (len == 0 || len > 8192 || body[len - 1] != '\n')
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		size_t n;
+
+		if (body[i] != '\n') {
+			if ((unsigned char)body[i] < 0x20 || (unsigned char)body[i] > 0x7e)
+				return 0;
+			continue;
+		}
+		n = i - start;
+		if (n == 0)
+			return 0; /* an empty line would end the note's text */
+		if (line == 1) {
+			if (n > 20 || (n > 1 && body[start] == '0'))
+				return 0;
+			for (size_t k = start; k < i; k++) {
+				if (body[k] < '0' || body[k] > '9')
+					return 0;
+			}
+		} else if (line == 2 && (n != 44 || body[i - 1] != '=')) {
+			return 0;
+		}
+		line++;
+		start = i + 1;
+	}
+	return line >= 3;
+}
+
+static int api_sign_checkpoint(struct quorum_host *host, const char *body, size_t len,
+			       uint8_t sig[64], uint8_t pub[32])
+{
+	struct instance *inst = instance_of(host);
+	size_t pub_len = 32;
+
+	if (inst->rt->node_key == NULL)
+		return -ENOKEY;
+	if (body == NULL || !checkpoint_body_valid(body, len)) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.sign_checkpoint.refused reason=not_a_checkpoint_body");
+		return -EINVAL;
+	}
+	if (EVP_PKEY_get_raw_public_key(inst->rt->node_key, pub, &pub_len) != 1 ||
+	    pub_len != 32)
+		return -EIO;
+	return key_sign(inst->rt->node_key, body, len, sig) == 0 ? 0 : -EIO;
+}
+
 const struct quorum_api host_api = {
 	.size = sizeof(struct quorum_api),
 	.abi_major = QUORUM_ABI_MAJOR,
@@ -646,4 +729,7 @@ const struct quorum_api host_api = {
 	.proposal = api_proposal,
 	.clock_read = api_clock_read,
 	.clock_commit = api_clock_commit,
+	.service_publish = api_service_publish,
+	.service_find = api_service_find,
+	.sign_checkpoint = api_sign_checkpoint,
 };

@@ -119,6 +119,15 @@ const char *instance_name(const struct instance *inst);
 
 /* ---- runtime.c ---- */
 
+/* A service a plugin published (api->service_publish). */
+struct service {
+	char name[64];
+	const void *ops;
+	void *state;
+	struct instance *owner;
+	struct service *next;
+};
+
 struct runtime {
 	struct event_base *base;
 	struct conf *conf; /* the current generation's configuration (reference) */
@@ -131,6 +140,8 @@ struct runtime {
 	size_t transport_count;
 	struct instance *draining;
 	struct timecore *timecore; /* the served clock, the peer link, rounds */
+	struct service *services;  /* published by plugins, withdrawn before their fini */
+	EVP_PKEY *node_key;	   /* node.key, signs checkpoints; NULL when not configured */
 	unsigned generation;
 	int stopping;
 	char *node_id;
@@ -146,6 +157,15 @@ struct runtime {
  */
 int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_options *options,
 		 char *why, size_t why_size);
+
+/* runtime_service_publish / runtime_service_find / runtime_services_withdraw: the service
+ * registry behind api->service_publish and api->service_find. Publish: 0, -EEXIST, -ENOMEM,
+ * -EINVAL (name too long or empty). Find: 0 or -ENOENT. Withdraw: removes OWNER's. */
+int runtime_service_publish(struct runtime *rt, struct instance *owner, const char *name,
+			    const void *ops, void *state);
+int runtime_service_find(const struct runtime *rt, const char *name, const void **ops,
+			 void **state);
+void runtime_services_withdraw(struct runtime *rt, const struct instance *owner);
 
 /* runtime_run: runs the loop until a stop completes. RETURN VALUE: the exit status. */
 int runtime_run(struct runtime *rt);

@@ -19,8 +19,74 @@
 
 void runtime_audit(struct runtime *rt, const char *type, const char *fields)
 {
-	/* Until a vault stage registers itself, the audit trail is the log. */
+	const struct quorum_vault_ops *vault;
+	void *state;
+	char text[1536];
+	int n, err;
+
+	/* Always logged; and, once a vault stage has published its service, recorded. */
 	log_msg(QUORUM_LOG_NOTICE, "audit", "%s %s", type, fields);
+	if (runtime_service_find(rt, QUORUM_VAULT_SERVICE, (const void **)&vault, &state) != 0)
+		return;
+	n = snprintf(text, sizeof(text), "%s %s", type, fields);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		n = (int)sizeof(text) - 1; /* fields are bounded by their producers; cut, not lost */
+	err = vault->append(state, QUORUM_RECORD_AUDIT, text, (size_t)n, NULL);
+	if (err != 0)
+		log_msg(QUORUM_LOG_ERROR, "audit", "audit.vault_append_failed type=%s error=\"%s\"",
+			type, strerror(-err));
+}
+
+int runtime_service_publish(struct runtime *rt, struct instance *owner, const char *name,
+			    const void *ops, void *state)
+{
+	struct service *svc;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) >= sizeof(svc->name) || ops == NULL)
+		return -EINVAL;
+	for (svc = rt->services; svc != NULL; svc = svc->next) {
+		if (strcmp(svc->name, name) == 0)
+			return -EEXIST;
+	}
+	svc = calloc(1, sizeof(*svc));
+	if (svc == NULL)
+		return -ENOMEM;
+	snprintf(svc->name, sizeof(svc->name), "%s", name);
+	svc->ops = ops;
+	svc->state = state;
+	svc->owner = owner;
+	svc->next = rt->services;
+	rt->services = svc;
+	return 0;
+}
+
+int runtime_service_find(const struct runtime *rt, const char *name, const void **ops,
+			 void **state)
+{
+	for (const struct service *svc = rt->services; svc != NULL; svc = svc->next) {
+		if (strcmp(svc->name, name) == 0) {
+			*ops = svc->ops;
+			*state = svc->state;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+void runtime_services_withdraw(struct runtime *rt, const struct instance *owner)
+{
+	struct service **pp = &rt->services;
+
+	while (*pp != NULL) {
+		struct service *svc = *pp;
+
+		if (svc->owner == owner) {
+			*pp = svc->next;
+			free(svc);
+		} else {
+			pp = &svc->next;
+		}
+	}
 }
 
 static void orchestrator_audit_hook(void *arg, const char *type, const char *fields)
@@ -182,6 +248,11 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 	err = keyring_load(&rt->keyring, conf, why, why_size);
 	if (err != 0)
 		return err;
+	if (conf->node_key != NULL) {
+		err = key_load_private(conf->node_key, &rt->node_key, why, why_size);
+		if (err != 0)
+			return err;
+	}
 
 	rt->stages = calloc(conf->stage_count + 1, sizeof(*rt->stages));
 	rt->transports = calloc(conf->transport_count + 1, sizeof(*rt->transports));
@@ -420,14 +491,23 @@ static void runtime_stop_stages(struct runtime *rt)
 	/* No more rounds: nothing may reach the stages once they begin to stop. */
 	timecore_stop(rt->timecore);
 	rt->timecore = NULL;
-	/* Stages stop in the reverse of their start order, once no transport can ingest. */
-	while (rt->stage_count > 0) {
-		struct instance *inst = rt->stages[--rt->stage_count];
+	/* Stages stop once no transport can ingest, in the reverse of the pipeline's order
+	 * (control first, passport last), so a stage's services (the vault's) outlive the
+	 * later stages that use them. */
+	for (uint32_t role = QUORUM_ROLE_COUNT + 1; role-- > 0;) {
+		for (size_t i = rt->stage_count; i-- > 0;) {
+			struct instance *inst = rt->stages[i];
 
-		if (inst->phase == INSTANCE_STARTED && inst->plugin->drain != NULL)
-			inst->plugin->drain(inst->state);
-		instance_finish(inst);
+			if (inst == NULL || (inst->plugin->role != role &&
+					     !(role == 0 && inst->plugin->role > QUORUM_ROLE_COUNT)))
+				continue;
+			if (inst->phase == INSTANCE_STARTED && inst->plugin->drain != NULL)
+				inst->plugin->drain(inst->state);
+			instance_finish(inst);
+			rt->stages[i] = NULL;
+		}
 	}
+	rt->stage_count = 0;
 }
 
 void runtime_instance_finished(struct runtime *rt)
@@ -480,6 +560,13 @@ void runtime_release(struct runtime *rt)
 	if (rt->base != NULL)
 		event_base_free(rt->base);
 	keyring_release(&rt->keyring);
+	EVP_PKEY_free(rt->node_key);
+	while (rt->services != NULL) { /* none left once every plugin is finished */
+		struct service *svc = rt->services;
+
+		rt->services = svc->next;
+		free(svc);
+	}
 	conf_unref(rt->conf);
 	free(rt->node_id);
 	loader_exit();

@@ -8,6 +8,8 @@ PLUGIN_CPPFLAGS = -I$(top_srcdir)/host/include -DPACKAGE_VERSION='"$(PACKAGE_VER
 
 include plugins/stages/convergence/local.mk
 include plugins/stages/control/local.mk
+include plugins/stages/vault/local.mk
+include plugins/stages/merkle/local.mk
 
 # The development key is generated into the build tree and never committed; the sample
 # and development configurations trust its public half.

@@ -33,6 +33,7 @@ done
 [ "$nodes" -ge 1 ] && [ "$nodes" -le 250 ] || { echo "local-quorum.sh: --nodes 1..250" >&2; exit 2; }
 quorumd=$builddir/host/quorumd
 for f in "$quorumd" "$builddir/tools/quorum-keygen" "$builddir/lib/stages/convergence.so" \
+	"$builddir/lib/stages/vault.so" "$builddir/lib/stages/merkle.so" \
 	"$builddir/keys/plugin-dev.pub"; do
 	[ -e "$f" ] || { echo "local-quorum.sh: $f is missing: build first (./configure && make)" >&2; exit 1; }
 done
@@ -75,6 +76,8 @@ $authorities
 );
 
 stages = (
+  { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; }; },
+  { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "merkle"; }; },
   { name = "convergence"; path = "stages/convergence.so"; },
   { name = "control"; path = "stages/control.so"; }
 );
@@ -121,6 +124,9 @@ echo "  C programs: quorum_now() from <quorum/clock.h>, with QUORUM_CLOCK=$dir/n
 echo "Ask a node for a signed attestation and check it offline:"
 echo "  $ctl attest --peer 127.0.0.1:$port --out /tmp/answer.att"
 echo "  $ctl verify --key $dir/keys/node-1.pub /tmp/answer.att"
+echo "Audit a node's vault (hash chain, Merkle tree, signed checkpoints) offline:"
+echo "  $ctl vault verify $dir/node-1/vault --node-key $dir/keys/node-1.pub"
+echo "  $ctl vault dump $dir/node-1/vault"
 echo
 "$ctl" time --clock "$dir/node-1/clock" || true
 echo

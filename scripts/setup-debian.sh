@@ -5,7 +5,7 @@ set -eu
 PACKAGES="
   build-essential autoconf automake libtool libltdl-dev pkg-config
   libssl-dev libevent-dev libconfig-dev libjansson-dev
-  libprotobuf-c-dev protobuf-c-compiler libglib2.0-dev
+  libprotobuf-c-dev protobuf-c-compiler libglib2.0-dev libsqlite3-dev
   curl python3 chrony
 "
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi

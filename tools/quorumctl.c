@@ -1,7 +1,9 @@
 /* quorumctl.c -- the operator's command line for a quorumd node:
  *   quorumctl time     read the served time, its bound and status (shared-memory page)
  *   quorumctl attest   ask an authority for a signed time attestation, save it
- *   quorumctl verify   check a saved attestation offline against the authority's key */
+ *   quorumctl verify   check a saved attestation offline against the authority's key
+ *   quorumctl vault    verify, dump or prove from a vault folder (quorumctl-audit.c)
+ *   quorumctl proof    verify a proof against a signed checkpoint (quorumctl-audit.c) */
 #include "config.h"
 
 #include <errno.h>
@@ -21,6 +23,7 @@
 #include "clock-page.h"
 #include "keys-internal.h"
 #include "protodecode-internal.h"
+#include "quorumctl-audit.h"
 #include "quorum/clock.h"
 #include "timecodec-internal.h"
 #include "util-internal.h"
@@ -38,7 +41,8 @@ static void usage(FILE *out)
 		"attest  asks the authority at ADDRESS:PORT (its peer link) for the time with a\n"
 		"        fresh 32-byte nonce, prints the answer and saves the signed attestation.\n"
 		"verify  checks a saved attestation offline: its signature by AUTHORITY.pub (and\n"
-		"        its nonce, if given). Exit status 0 valid, 1 invalid.\n",
+		"        its nonce, if given). Exit status 0 valid, 1 invalid.\n"
+		"vault, proof: see `quorumctl vault --help`.\n",
 		QUORUM_CLOCK_DEFAULT_PATH);
 }
 
@@ -346,6 +350,10 @@ int main(int argc, char **argv)
 		return cmd_attest(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "vault") == 0)
+		return cmd_vault(argc - 1, argv + 1);
+	if (strcmp(argv[1], "proof") == 0)
+		return cmd_proof(argc - 1, argv + 1);
 	fprintf(stderr, "quorumctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -22,7 +22,7 @@ check() {
 		failed=$((failed + 1))
 	fi
 }
-echo "1..9"
+echo "1..10"
 
 # Under DESTDIR the sample names the final prefix: check a copy pointing into DESTDIR.
 SAMPLE=$SYSCONFDIR/quorum/quorum.conf
@@ -100,7 +100,10 @@ authority = { radius_ns = 1000; kernel_status = false; };
 rounds = { interval_ms = 200; timeout_ms = 50; };
 clock = { shm = "clock"; };
 authorities = ( { id = "solo"; address = "127.0.0.1"; port = $PORT; key = "node.pub"; } );
-stages = ( { name = "convergence"; path = "stages/convergence.so"; },
+stages = ( { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; }; },
+           { name = "merkle"; path = "stages/merkle.so";
+             settings = { dir = "merkle"; checkpoint_ms = 50; }; },
+           { name = "convergence"; path = "stages/convergence.so"; },
            { name = "control"; path = "stages/control.so"; } );
 END_OF_CONF
 serve_and_read() {
@@ -125,4 +128,6 @@ stopped_unsynchronised() {
 }
 check "the installed quorumctl reads the page (the node stopped: unsynchronised)" \
 	stopped_unsynchronised
+check "the installed quorumctl verifies the node's vault and its signed checkpoints" \
+	env LD_LIBRARY_PATH="$LIBDIR" "$BINDIR/quorumctl" vault verify "$W/vault" --node-key "$W/node.pub"
 [ "$failed" -eq 0 ]

@@ -161,6 +161,25 @@ struct quorum_api {
 	 * nothing changed). */
 	int (*clock_commit)(struct quorum_host *host, const struct quorum_agreement *agreement,
 			    int64_t max_step_ns);
+
+	/* ---- services (ABI 1.2): a plugin publishes a table of functions under a name for
+	 * the host and other plugins (<quorum/audit.h> names the audit plane's) ---- */
+	/* Publishes OPS with STATE (both borrowed until the publisher's fini, when the host
+	 * withdraws them) under NAME (copied). 0, -EEXIST (published by another plugin) or
+	 * -ENOMEM. */
+	int (*service_publish)(struct quorum_host *host, const char *name, const void *ops,
+			       void *state);
+	/* The service published under NAME: *OPS and *STATE (borrowed; valid while the
+	 * publisher runs: stages for the process lifetime). 0 or -ENOENT. */
+	int (*service_find)(struct quorum_host *host, const char *name, const void **ops,
+			    void **state);
+	/* Signs a checkpoint with the node's Ed25519 key. BODY (LEN bytes) must be a C2SP
+	 * tlog-checkpoint body: an origin line, a decimal size line, a base64 root line, then
+	 * optional extension lines, each ending in a newline, printable ASCII only. Writes the
+	 * 64-byte signature to SIG and the node's raw 32-byte public key to PUB.
+	 * 0, -EINVAL (not a checkpoint body), -ENOKEY (no node.key configured). */
+	int (*sign_checkpoint)(struct quorum_host *host, const char *body, size_t len,
+			       uint8_t sig[64], uint8_t pub[32]);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

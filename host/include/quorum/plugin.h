@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include <quorum/api.h>
+#include <quorum/audit.h>
 #include <quorum/event.h>
 #include <quorum/settings.h>
 #include <quorum/time.h>
@@ -24,10 +25,11 @@ extern "C" {
  *        event base, timers, run_on_loop, ingest, audit, listen, drained, node_id).
  *   1.1  time core: <quorum/time.h>; api authority_set, round_decode, round_free, propose,
  *        proposal, clock_read, clock_commit.
+ *   1.2  audit plane: <quorum/audit.h>; api service_publish, service_find, sign_checkpoint.
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    1
+#define QUORUM_ABI_MINOR    2
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"

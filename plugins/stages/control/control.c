@@ -93,6 +93,13 @@ static int control_process(void *state, const struct quorum_event *event, const 
 						 : "worker_sync_quorum_rejected",
 			      reason);
 	c->committed++;
+	/* Each agreement the served clock takes is an audit record (the vault keeps it). */
+	c->api->audit(c->host, "bft.sync.commit",
+		      "round=%" PRIu64 " earliest_ns=%" PRId64 " estimate_ns=%" PRId64
+		      " latest_ns=%" PRId64 " n=%u f=%u accepted=%u outliers=%u ntp_used=%u"
+		      " drift_ns=%" PRId64 " warp_score=%.3f",
+		      a.round, a.earliest_ns, a.estimate_ns, a.latest_ns, a.n, a.f, a.accepted,
+		      a.outliers, a.ntp_used, a.drift_ns, a.warp_score);
 	return QUORUM_CONTINUE;
 }
 

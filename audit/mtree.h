@@ -1,0 +1,89 @@
+/* mtree.h -- an RFC 6962 / RFC 9162 Merkle tree over a log's records: leaf and node hashing,
+ * incremental appends, inclusion and consistency proofs, and their verification.
+ *
+ * The tree keeps every complete subtree hash: level k holds the hashes of the subtrees of
+ * 2^k leaves (level 0 is the leaf hashes), so a root or a proof for any size costs
+ * O(log n) lookups and no rehashing. With a directory, level k lives in the append-only file
+ * DIR/level-KK (32 bytes per hash); they are derived data (the log can rebuild them), written
+ * without fsync, and restored at open without rehashing the log.
+ *
+ * Hashes are SHA-256: leaf = H(0x00 || data), node = H(0x01 || left || right), and the
+ * root of the empty tree is H(""). Proofs are arrays of 32-byte hashes in RFC 9162 order.
+ * Not thread-safe; one writer. */
+#ifndef QUORUM_MTREE_H
+#define QUORUM_MTREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MTREE_HASH_LEN 32
+/* The longest proof for any size below 2^63. */
+#define MTREE_PROOF_MAX 64
+
+/* mtree_leaf_hash / mtree_node_hash: RFC 6962 section 2.1's two hash functions. */
+void mtree_leaf_hash(const void *data, size_t len, uint8_t out[MTREE_HASH_LEN]);
+void mtree_node_hash(const uint8_t left[MTREE_HASH_LEN], const uint8_t right[MTREE_HASH_LEN],
+		     uint8_t out[MTREE_HASH_LEN]);
+
+struct mtree;
+
+/*
+ * mtree_open: the tree stored under DIR (created when missing), or an in-memory tree when
+ * DIR is NULL. Level files that a crash left inconsistent (a torn 32-byte entry, a level
+ * longer or shorter than level 0 implies) are repaired: torn entries are dropped, missing
+ * upper-level hashes recomputed from the level below. WHY (WHY_SIZE bytes, may be NULL)
+ * says what failed. RETURN VALUE: 0 with *OUT (new: mtree_close), or -errno.
+ */
+int mtree_open(const char *dir, struct mtree **out, char *why, size_t why_size);
+
+/* mtree_close: flushes and frees; NULL is a no-op. */
+void mtree_close(struct mtree *tree);
+
+/* mtree_size: the number of leaves. */
+uint64_t mtree_size(const struct mtree *tree);
+
+/* mtree_append: adds one leaf by its leaf hash (mtree_leaf_hash of the record).
+ * RETURN VALUE: 0, or -errno (a level file could not be written; the tree is unchanged). */
+int mtree_append(struct mtree *tree, const uint8_t leaf_hash[MTREE_HASH_LEN]);
+
+/* mtree_truncate: drops the leaves from SIZE on (the log lost its torn tail).
+ * RETURN VALUE: 0, -EINVAL (SIZE > mtree_size), or -errno. */
+int mtree_truncate(struct mtree *tree, uint64_t size);
+
+/* mtree_leaf: the leaf hash at INDEX. RETURN VALUE: 0 or -ERANGE. */
+int mtree_leaf(const struct mtree *tree, uint64_t index, uint8_t out[MTREE_HASH_LEN]);
+
+/* mtree_root: the root of the tree of the first SIZE leaves (the tree as it was at that
+ * size). RETURN VALUE: 0 or -ERANGE (SIZE > mtree_size). */
+int mtree_root(const struct mtree *tree, uint64_t size, uint8_t out[MTREE_HASH_LEN]);
+
+/*
+ * mtree_inclusion_proof: the audit path of leaf INDEX in the tree of the first SIZE leaves
+ * (RFC 9162 section 2.1.3.1). Writes *COUNT hashes (at most MTREE_PROOF_MAX) to OUT, which
+ * holds CAP hashes. RETURN VALUE: 0, -ERANGE (INDEX >= SIZE or SIZE > mtree_size), -ENOSPC.
+ */
+int mtree_inclusion_proof(const struct mtree *tree, uint64_t index, uint64_t size,
+			  uint8_t (*out)[MTREE_HASH_LEN], size_t cap, size_t *count);
+
+/*
+ * mtree_consistency_proof: the proof that the tree of OLD_SIZE leaves is a prefix of the tree
+ * of NEW_SIZE leaves (RFC 9162 section 2.1.4.1); empty when OLD_SIZE is 0 or equals
+ * NEW_SIZE. RETURN VALUE: 0, -ERANGE (OLD_SIZE > NEW_SIZE or NEW_SIZE > mtree_size), -ENOSPC.
+ */
+int mtree_consistency_proof(const struct mtree *tree, uint64_t old_size, uint64_t new_size,
+			    uint8_t (*out)[MTREE_HASH_LEN], size_t cap, size_t *count);
+
+/* mtree_verify_inclusion: RFC 9162 section 2.1.3.2. 1 when PROOF (COUNT hashes) proves that
+ * LEAF_HASH is leaf INDEX of the tree of SIZE leaves whose root is ROOT, else 0. */
+int mtree_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MTREE_HASH_LEN],
+			   const uint8_t (*proof)[MTREE_HASH_LEN], size_t count,
+			   const uint8_t root[MTREE_HASH_LEN]);
+
+/* mtree_verify_consistency: RFC 9162 section 2.1.4.2. 1 when PROOF proves that OLD_ROOT (of
+ * OLD_SIZE leaves) and NEW_ROOT (of NEW_SIZE leaves) are consistent, else 0. */
+int mtree_verify_consistency(uint64_t old_size, uint64_t new_size,
+			     const uint8_t old_root[MTREE_HASH_LEN],
+			     const uint8_t new_root[MTREE_HASH_LEN],
+			     const uint8_t (*proof)[MTREE_HASH_LEN], size_t count);
+
+#endif /* QUORUM_MTREE_H */

@@ -1,0 +1,62 @@
+/* note.h -- signed checkpoints: the C2SP tlog-checkpoint text (origin, tree size, base64
+ * root, extension lines) and the C2SP signed-note envelope with Ed25519 signatures.
+ *
+ * A Quorum Time checkpoint carries one extension line, the node's served time when it was
+ * made, so a checkpoint doubles as a signed time witness:
+ *   time EARLIEST_NS LATEST_NS synchronised|unsynchronised
+ * A signed note is the text, an empty line, then one line per signature:
+ *   "\u2014 " KEY_NAME " " base64(key hash[4] || Ed25519 signature[64])
+ * where key hash = SHA-256(KEY_NAME || "\n" || 0x01 || public key[32]), first 4 bytes. */
+#ifndef QUORUM_NOTE_H
+#define QUORUM_NOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NOTE_ORIGIN_MAX 128
+#define NOTE_MAX	4096 /* bytes of a whole signed checkpoint */
+#define NOTE_HASH_LEN	32
+#define NOTE_PUB_LEN	32
+#define NOTE_SIG_LEN	64
+
+struct checkpoint {
+	char origin[NOTE_ORIGIN_MAX]; /* printable ASCII, no spaces, non-empty */
+	uint64_t size;		      /* leaves (records) the tree covers */
+	uint8_t root[NOTE_HASH_LEN];
+	int has_time; /* the "time" extension line is present */
+	int64_t earliest_ns, latest_ns;
+	int synchronised;
+};
+
+/* checkpoint_format: CP's text into OUT (CAP bytes, NUL-terminated).
+ * RETURN VALUE: the text's length, -EINVAL (bad origin) or -ENOSPC. */
+int checkpoint_format(const struct checkpoint *cp, char *out, size_t cap);
+
+/* checkpoint_parse: parses checkpoint TEXT (LEN bytes, the note's text without
+ * signatures). Unknown extension lines are allowed and skipped; a malformed "time" line is
+ * not. RETURN VALUE: 0, or -EINVAL with *WHY a static reason. */
+int checkpoint_parse(const char *text, size_t len, struct checkpoint *cp, const char **why);
+
+/* note_key_hash: the 4-byte key hash of an Ed25519 key NAME/PUB, as a big-endian number. */
+uint32_t note_key_hash(const char *name, const uint8_t pub[NOTE_PUB_LEN]);
+
+/* note_format: the signed note of TEXT (LEN bytes, ending in a newline) with one signature
+ * line by NAME into OUT (CAP bytes, NUL-terminated).
+ * RETURN VALUE: the note's length, or -EINVAL / -ENOSPC. */
+int note_format(const char *text, size_t len, const char *name, const uint8_t pub[NOTE_PUB_LEN],
+		const uint8_t sig[NOTE_SIG_LEN], char *out, size_t cap);
+
+/*
+ * note_verify: checks that NOTE (LEN bytes) is a well-formed signed note with a signature
+ * line by NAME whose key hash matches PUB and whose Ed25519 signature over the text
+ * verifies. *TEXT_LEN gets the length of the signed text (the note's first bytes).
+ * RETURN VALUE: 0; -EBADMSG malformed (*WHY says how); -ENOKEY no signature by that
+ * name and key; -EPERM the signature does not verify.
+ */
+int note_verify(const char *note, size_t len, const char *name, const uint8_t pub[NOTE_PUB_LEN],
+		size_t *text_len, const char **why);
+
+/* note_text_length: the length of NOTE's signed text (up to the empty line), or -EBADMSG. */
+int note_text_length(const char *note, size_t len, size_t *text_len);
+
+#endif /* QUORUM_NOTE_H */

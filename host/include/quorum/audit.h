@@ -1,0 +1,88 @@
+/* quorum/audit.h -- the audit plane's services: the vault (durable, hash-chained records)
+ * and the merkle tree over them (proofs, signed checkpoints). The vault and merkle stage
+ * plugins publish them with api->service_publish; the host and other plugins (transports
+ * serving proofs) find them with api->service_find. Every function runs on the loop thread. */
+#ifndef QUORUM_AUDIT_H
+#define QUORUM_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <quorum/api.h>
+#include <quorum/event.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QUORUM_VAULT_SERVICE  "quorum.vault/1"
+#define QUORUM_MERKLE_SERVICE "quorum.merkle/1"
+
+#define QUORUM_HASH_LEN 32
+
+/* Record types (the vault's own: 1 boot, 2 rotate boundary). */
+#define QUORUM_RECORD_BOOT	 1  /* record 0: "vault.initial_boot node=..." */
+#define QUORUM_RECORD_ROTATE	 2  /* first record of a segment: "vault.rotate_boundary ..." */
+#define QUORUM_RECORD_EVENT	 16 /* an event the vault stage accepted: its canonical
+				       SignedState bytes */
+#define QUORUM_RECORD_AUDIT	 17 /* a security decision: "type key=value ..." text
+				       (rejections, agreements, mode changes, key rotations) */
+#define QUORUM_RECORD_CHECKPOINT 18 /* a signed checkpoint: C2SP signed note text */
+
+/* Called for every record appended, right after the write (before it is durable).
+ * RECORD (LEN bytes: the stored bytes, the Merkle leaf's data) is borrowed for the call. */
+typedef void (*quorum_record_fn)(void *arg, uint64_t index, const uint8_t *record, size_t len);
+
+/* The vault service. VAULT is the state published with it. */
+struct quorum_vault_ops {
+	uint32_t size; /* sizeof(struct quorum_vault_ops) as the vault was built */
+	/* Appends a record of TYPE (QUORUM_RECORD_AUDIT or _CHECKPOINT from other plugins).
+	 * *INDEX (may be NULL) gets its index. Durable after the next sync (at once with
+	 * fsync = "every"). 0 or -errno. */
+	int (*append)(void *vault, uint16_t type, const void *payload, size_t len,
+		      uint64_t *index);
+	/* Records appended so far / known durable (fsynced). */
+	uint64_t (*count)(void *vault);
+	uint64_t (*durable)(void *vault);
+	/* Runs CB(ARG) on the loop once the first COUNT records are durable: before
+	 * returning when they already are. An answer that depends on a record is given from
+	 * CB. 0 or -ENOMEM. */
+	int (*when_durable)(void *vault, uint64_t count, quorum_callback cb, void *arg);
+	/* Calls CB for every later append, until fini. 0 or -ENOMEM. */
+	int (*subscribe)(void *vault, quorum_record_fn cb, void *arg);
+	/* Calls CB for the stored records with index in [FROM, TO), in order, each checked
+	 * against its hash as it is read. 0, -ERANGE, -EBADMSG (a record failed; logged). */
+	int (*replay)(void *vault, uint64_t from, uint64_t to, quorum_record_fn cb, void *arg);
+	/* The index of the record the vault stage appended for EVENT (the event in flight).
+	 * 0 or -ENOENT (the vault never saw it). */
+	int (*event_record)(void *vault, const struct quorum_event *event, uint64_t *index);
+	void *reserved[8];
+};
+
+/* The merkle service. TREE is the state published with it. */
+struct quorum_merkle_ops {
+	uint32_t size;
+	/* Leaves in the tree (records covered). */
+	uint64_t (*tree_size)(void *tree);
+	/* Root of the tree of the first SIZE leaves. 0 or -ERANGE. */
+	int (*root)(void *tree, uint64_t size, uint8_t out[QUORUM_HASH_LEN]);
+	/* Leaf hash of record INDEX. 0 or -ERANGE. */
+	int (*leaf_hash)(void *tree, uint64_t index, uint8_t out[QUORUM_HASH_LEN]);
+	/* RFC 9162 inclusion proof of leaf INDEX in the tree of SIZE leaves / consistency
+	 * proof between sizes OLD and NEW: *COUNT hashes into OUT (CAP hashes).
+	 * 0, -ERANGE or -ENOSPC. */
+	int (*inclusion_proof)(void *tree, uint64_t index, uint64_t size,
+			       uint8_t (*out)[QUORUM_HASH_LEN], size_t cap, size_t *count);
+	int (*consistency_proof)(void *tree, uint64_t old_size, uint64_t new_size,
+				 uint8_t (*out)[QUORUM_HASH_LEN], size_t cap, size_t *count);
+	/* The latest signed checkpoint (C2SP signed note text, NUL-terminated, borrowed
+	 * until the next checkpoint), or NULL before the first one. */
+	const char *(*checkpoint)(void *tree);
+	void *reserved[8];
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUORUM_AUDIT_H */

@@ -1,0 +1,476 @@
+/* merkle.c -- the merkle stage: keeps an RFC 6962 Merkle tree over every vault record
+ * (audit/mtree, level files restored at start without rehashing the log), serves inclusion
+ * and consistency proofs and the latest checkpoint through QUORUM_MERKLE_SERVICE, and
+ * publishes signed checkpoints (C2SP tlog-checkpoint in a signed note, with the node's
+ * served time as an extension line) every `checkpoint_every` records or `checkpoint_ms`.
+ * A checkpoint covers only durable records; it is itself appended to the vault and kept in
+ * DIR/checkpoint. As a stage, it rejects an event the vault did not record
+ * (vault_binding_missing). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <quorum/plugin.h>
+
+#include "mtree.h"
+#include "note.h"
+
+struct merkle_stage {
+	struct quorum_host *host;
+	const struct quorum_api *api;
+	struct mtree *tree;
+	char dir[4096];
+	char origin[NOTE_ORIGIN_MAX];
+	const struct quorum_vault_ops *vault;
+	void *vault_state;
+	int64_t every;		    /* records between checkpoints */
+	int64_t period_ms;	    /* most time between checkpoints while the tree grows */
+	struct quorum_timer *timer; /* the periodic checkpoint timer */
+	uint64_t checkpoint_size;   /* tree size of the latest checkpoint */
+	int checkpoint_waiting;	    /* a checkpoint waits for its records' fsync */
+	uint64_t checkpoint_target; /* ... of this many records */
+	uint64_t checkpoint_end;    /* tree size right after our last checkpoint record */
+	char checkpoint[NOTE_MAX];  /* the latest signed note, "" before the first */
+	int failed;		    /* the tree lost step with the vault: fail closed */
+	uint64_t checkpoints;
+};
+
+/* ---- following the vault ---- */
+
+static void merkle_fail(struct merkle_stage *m, const char *what)
+{
+	if (!m->failed)
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.failed what=%s effect=every_event_rejected", what);
+	m->failed = 1;
+}
+
+static void add_record(void *arg, uint64_t index, const uint8_t *record, size_t len)
+{
+	struct merkle_stage *m = arg;
+	uint8_t leaf[MTREE_HASH_LEN];
+	int err;
+
+	if (m->failed)
+		return;
+	if (index != mtree_size(m->tree)) {
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.out_of_step record=%" PRIu64 " tree_size=%" PRIu64, index,
+			    mtree_size(m->tree));
+		merkle_fail(m, "out_of_step");
+		return;
+	}
+	mtree_leaf_hash(record, len, leaf);
+	err = mtree_append(m->tree, leaf);
+	if (err != 0) {
+		m->api->log(m->host, QUORUM_LOG_ERROR, "merkle.append_failed error=\"%s\"",
+			    strerror(-err));
+		merkle_fail(m, "append");
+	}
+}
+
+/* ---- checkpoints ---- */
+
+static int write_checkpoint_file(struct merkle_stage *m, const char *note, size_t len)
+{
+	char path[4200], tmp[4210];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/checkpoint", m->dir);
+	snprintf(tmp, sizeof(tmp), "%s/.checkpoint.tmp", m->dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, note, len) != (ssize_t)len || fsync(fd) != 0)
+		err = -errno ? -errno : -EIO;
+	close(fd);
+	if (err == 0 && rename(tmp, path) != 0)
+		err = -errno;
+	if (err != 0)
+		unlink(tmp);
+	return err;
+}
+
+/* Signs and publishes the checkpoint of the first SIZE records (all durable). */
+static void make_checkpoint(struct merkle_stage *m, uint64_t size)
+{
+	struct checkpoint cp = { 0 };
+	struct quorum_clock_reading now;
+	char body[1024], note[NOTE_MAX];
+	uint8_t sig[NOTE_SIG_LEN], pub[NOTE_PUB_LEN];
+	uint64_t index;
+	int blen, nlen, err;
+
+	memcpy(cp.origin, m->origin, sizeof(cp.origin));
+	cp.size = size;
+	if (mtree_root(m->tree, size, cp.root) != 0)
+		return;
+	if (m->api->clock_read(m->host, &now) == 0) {
+		cp.has_time = 1;
+		cp.synchronised = now.status == QUORUM_CLOCK_SYNCHRONISED;
+		cp.earliest_ns = now.earliest_ns;
+		cp.latest_ns = now.latest_ns;
+	}
+	blen = checkpoint_format(&cp, body, sizeof(body));
+	if (blen < 0)
+		return;
+	err = m->api->sign_checkpoint(m->host, body, (size_t)blen, sig, pub);
+	if (err != 0) {
+		m->api->log(m->host, QUORUM_LOG_ERROR, "merkle.checkpoint_unsigned error=\"%s\"",
+			    strerror(-err));
+		return;
+	}
+	nlen = note_format(body, (size_t)blen, m->origin, pub, sig, note, sizeof(note));
+	if (nlen < 0)
+		return;
+	err = m->vault->append(m->vault_state, QUORUM_RECORD_CHECKPOINT, note, (size_t)nlen,
+			       &index);
+	if (err != 0) {
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.checkpoint_not_recorded size=%" PRIu64 " error=\"%s\"", size,
+			    strerror(-err));
+		return;
+	}
+	err = write_checkpoint_file(m, note, (size_t)nlen);
+	if (err != 0)
+		m->api->log(m->host, QUORUM_LOG_WARNING,
+			    "merkle.checkpoint_file_failed error=\"%s\"", strerror(-err));
+	memcpy(m->checkpoint, note, (size_t)nlen + 1);
+	m->checkpoint_size = size;
+	m->checkpoint_end = index + 1;
+	m->checkpoints++;
+	m->api->log(m->host, QUORUM_LOG_INFO, "merkle.checkpoint size=%" PRIu64 " time=%s",
+		    size, cp.synchronised ? "synchronised" : "unsynchronised");
+}
+
+static void checkpoint_now(void *arg)
+{
+	struct merkle_stage *m = arg;
+
+	m->checkpoint_waiting = 0;
+	if (!m->failed)
+		make_checkpoint(m, m->checkpoint_target);
+}
+
+static void checkpoint_durable(void *arg)
+{
+	struct merkle_stage *m = arg;
+
+	/* Called from the vault's commit: sign and append on a fresh turn of the loop. */
+	if (m->api->run_on_loop(m->host, checkpoint_now, m) != 0)
+		m->checkpoint_waiting = 0;
+}
+
+/* Starts a checkpoint of the current tree once its records are durable, unless one is
+ * under way or nothing was added since the last. */
+static void checkpoint_maybe(struct merkle_stage *m)
+{
+	uint64_t size = mtree_size(m->tree);
+
+	/* Nothing new but our own checkpoint record: no checkpoint of the checkpoint. */
+	if (m->failed || m->checkpoint_waiting || size == m->checkpoint_size ||
+	    size == m->checkpoint_end)
+		return;
+	m->checkpoint_waiting = 1;
+	m->checkpoint_target = size;
+	if (m->vault->when_durable(m->vault_state, size, checkpoint_durable, m) != 0)
+		m->checkpoint_waiting = 0;
+}
+
+static void checkpoint_timer_cb(void *arg)
+{
+	checkpoint_maybe(arg);
+}
+
+static void follow_record(void *arg, uint64_t index, const uint8_t *record, size_t len)
+{
+	struct merkle_stage *m = arg;
+
+	add_record(m, index, record, len);
+	if (mtree_size(m->tree) - m->checkpoint_size >= (uint64_t)m->every)
+		checkpoint_maybe(m);
+}
+
+/* ---- the service ---- */
+
+static uint64_t svc_tree_size(void *state)
+{
+	return mtree_size(((struct merkle_stage *)state)->tree);
+}
+
+static int svc_root(void *state, uint64_t size, uint8_t out[QUORUM_HASH_LEN])
+{
+	return mtree_root(((struct merkle_stage *)state)->tree, size, out);
+}
+
+static int svc_leaf_hash(void *state, uint64_t index, uint8_t out[QUORUM_HASH_LEN])
+{
+	return mtree_leaf(((struct merkle_stage *)state)->tree, index, out);
+}
+
+static int svc_inclusion(void *state, uint64_t index, uint64_t size,
+			 uint8_t (*out)[QUORUM_HASH_LEN], size_t cap, size_t *count)
+{
+	return mtree_inclusion_proof(((struct merkle_stage *)state)->tree, index, size, out, cap,
+				     count);
+}
+
+static int svc_consistency(void *state, uint64_t old_size, uint64_t new_size,
+			   uint8_t (*out)[QUORUM_HASH_LEN], size_t cap, size_t *count)
+{
+	return mtree_consistency_proof(((struct merkle_stage *)state)->tree, old_size, new_size,
+				       out, cap, count);
+}
+
+static const char *svc_checkpoint(void *state)
+{
+	struct merkle_stage *m = state;
+
+	return m->checkpoint[0] != '\0' ? m->checkpoint : NULL;
+}
+
+static const struct quorum_merkle_ops merkle_service = {
+	.size = sizeof(struct quorum_merkle_ops),
+	.tree_size = svc_tree_size,
+	.root = svc_root,
+	.leaf_hash = svc_leaf_hash,
+	.inclusion_proof = svc_inclusion,
+	.consistency_proof = svc_consistency,
+	.checkpoint = svc_checkpoint,
+};
+
+/* ---- restart: the tree meets the vault again ---- */
+
+/* Reads DIR/checkpoint into m->checkpoint; 0, -ENOENT, or -EBADMSG. */
+static int load_checkpoint(struct merkle_stage *m, struct checkpoint *cp)
+{
+	char path[4200];
+	const char *why = "";
+	size_t text_len;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/checkpoint", m->dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -errno;
+	n = read(fd, m->checkpoint, sizeof(m->checkpoint) - 1);
+	close(fd);
+	if (n <= 0) {
+		m->checkpoint[0] = '\0';
+		return -EBADMSG;
+	}
+	m->checkpoint[n] = '\0';
+	if (note_text_length(m->checkpoint, (size_t)n, &text_len) != 0 ||
+	    checkpoint_parse(m->checkpoint, text_len, cp, &why) != 0) {
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.checkpoint_file_invalid file=\"%s\" reason=%s", path, why);
+		m->checkpoint[0] = '\0';
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+struct replay_state {
+	struct merkle_stage *m;
+};
+
+/* Brings the tree to the vault's records: drops leaves the vault no longer has, adds the
+ * ones it lacks, and checks the latest checkpoint's root; a tree that disagrees with it is
+ * rebuilt from the vault once, and a vault that disagrees with it stops the start. */
+static int merkle_reconcile(struct merkle_stage *m)
+{
+	struct checkpoint cp;
+	uint64_t records = m->vault->count(m->vault_state), size = mtree_size(m->tree);
+	uint8_t root[MTREE_HASH_LEN];
+	int has_cp, err;
+
+	has_cp = load_checkpoint(m, &cp) == 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (size > records) {
+			m->api->log(m->host, QUORUM_LOG_WARNING,
+				    "merkle.truncate tree_size=%" PRIu64 " records=%" PRIu64, size,
+				    records);
+			err = mtree_truncate(m->tree, records);
+			if (err != 0)
+				return err;
+		}
+		size = mtree_size(m->tree);
+		if (size < records) {
+			err = m->vault->replay(m->vault_state, size, records, add_record, m);
+			if (err != 0 || m->failed || mtree_size(m->tree) != records) {
+				m->api->log(m->host, QUORUM_LOG_ERROR,
+					    "merkle.catch_up_failed from=%" PRIu64 " to=%" PRIu64,
+					    size, records);
+				return -EIO;
+			}
+			m->api->log(m->host, QUORUM_LOG_NOTICE,
+				    "merkle.caught_up from=%" PRIu64 " to=%" PRIu64, size, records);
+		}
+		if (!has_cp)
+			return 0;
+		if (cp.size > records) {
+			m->api->log(m->host, QUORUM_LOG_ERROR,
+				    "merkle.checkpoint_beyond_vault checkpoint_size=%" PRIu64
+				    " records=%" PRIu64,
+				    cp.size, records);
+			return -EBADMSG;
+		}
+		if (mtree_root(m->tree, cp.size, root) == 0 &&
+		    memcmp(root, cp.root, MTREE_HASH_LEN) == 0) {
+			m->checkpoint_size = cp.size;
+			return 0;
+		}
+		m->api->log(m->host, QUORUM_LOG_WARNING,
+			    "merkle.tree_mismatch checkpoint_size=%" PRIu64 " action=%s", cp.size,
+			    attempt == 0 ? "rebuild_from_vault" : "stop");
+		err = mtree_truncate(m->tree, 0);
+		if (err != 0)
+			return err;
+		size = 0;
+	}
+	m->api->log(m->host, QUORUM_LOG_ERROR,
+		    "merkle.vault_disagrees_with_checkpoint checkpoint_size=%" PRIu64, cp.size);
+	return -EBADMSG;
+}
+
+/* ---- the stage ---- */
+
+static int merkle_process(void *state, const struct quorum_event *event, const char **reason)
+{
+	struct merkle_stage *m = state;
+	uint64_t index;
+
+	if (m->vault->event_record(m->vault_state, event, &index) != 0) {
+		*reason = "vault_binding_missing";
+		return QUORUM_REJECT;
+	}
+	if (m->failed || index >= mtree_size(m->tree)) {
+		*reason = "merkle_leaf_missing";
+		return QUORUM_REJECT;
+	}
+	return QUORUM_CONTINUE;
+}
+
+static int merkle_init(struct quorum_host *host, const struct quorum_api *api, void **state)
+{
+	struct merkle_stage *m;
+	const char *dir = NULL, *origin = NULL;
+	char why[512] = "";
+	int err;
+
+	if (!QUORUM_API_HAS(api, sign_checkpoint))
+		return -ENOTSUP;
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return -ENOMEM;
+	m->host = host;
+	m->api = api;
+	m->every = 1000;
+	m->period_ms = 1000;
+	api->config_string(host, "dir", &dir);
+	api->config_string(host, "origin", &origin);
+	api->config_int(host, "checkpoint_every", &m->every);
+	api->config_int(host, "checkpoint_ms", &m->period_ms);
+	if (origin != NULL)
+		snprintf(m->origin, sizeof(m->origin), "%s", origin);
+	else
+		snprintf(m->origin, sizeof(m->origin), "quorum-time/%s", api->node_id(host));
+	for (const char *p = m->origin; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p > 0x7e || *p == '+') {
+			api->log(host, QUORUM_LOG_ERROR,
+				 "merkle.config_invalid setting=origin reason=not_printable_without_spaces");
+			free(m);
+			return -EINVAL;
+		}
+	}
+	if (dir == NULL || api->config_path(host, dir, m->dir, sizeof(m->dir)) != 0) {
+		free(m);
+		return -EINVAL;
+	}
+	err = mtree_open(m->dir, &m->tree, why, sizeof(why));
+	if (err != 0) {
+		api->log(host, QUORUM_LOG_ERROR, "merkle.open_failed dir=\"%s\" error=\"%s\"",
+			 m->dir, why);
+		free(m);
+		return err;
+	}
+	err = api->service_publish(host, QUORUM_MERKLE_SERVICE, &merkle_service, m);
+	if (err != 0) {
+		mtree_close(m->tree);
+		free(m);
+		return err;
+	}
+	*state = m;
+	return 0;
+}
+
+static int merkle_start(void *state)
+{
+	struct merkle_stage *m = state;
+	const void *ops;
+	int err;
+
+	if (m->api->service_find(m->host, QUORUM_VAULT_SERVICE, &ops, &m->vault_state) != 0) {
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.no_vault reason=\"the merkle stage needs the vault stage\"");
+		return -ENOENT;
+	}
+	m->vault = ops;
+	err = merkle_reconcile(m);
+	if (err != 0)
+		return err;
+	err = m->vault->subscribe(m->vault_state, follow_record, m);
+	if (err != 0)
+		return err;
+	m->timer = m->api->timer_start(m->host, (uint64_t)m->period_ms, (uint64_t)m->period_ms,
+				       checkpoint_timer_cb, m);
+	if (m->timer == NULL)
+		return -ENOMEM;
+	m->api->log(m->host, QUORUM_LOG_NOTICE,
+		    "merkle.ready origin=%s tree_size=%" PRIu64 " checkpoint_size=%" PRIu64,
+		    m->origin, mtree_size(m->tree), m->checkpoint_size);
+	return 0;
+}
+
+static void merkle_fini(void *state)
+{
+	struct merkle_stage *m = state;
+
+	m->api->log(m->host, QUORUM_LOG_INFO,
+		    "merkle.stopped tree_size=%" PRIu64 " checkpoints=%" PRIu64,
+		    mtree_size(m->tree), m->checkpoints);
+	mtree_close(m->tree);
+	free(m);
+}
+
+static const struct quorum_setting merkle_settings[] = {
+	{ .name = "dir", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED,
+	  .help = "folder of the tree's level files and the latest checkpoint" },
+	{ .name = "origin", .type = QUORUM_SETTING_STRING,
+	  .help = "checkpoint origin and signing key name (default quorum-time/NODE_ID)" },
+	{ .name = "checkpoint_every", .type = QUORUM_SETTING_INT, .min = 1, .max = 100000000,
+	  .help = "sign a checkpoint after this many new records (default 1000)" },
+	{ .name = "checkpoint_ms", .type = QUORUM_SETTING_INT, .min = 10, .max = 86400000,
+	  .help = "and at least this often while records arrive (default 1000)" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+static const struct quorum_stage_ops merkle_ops = {
+	.size = sizeof(struct quorum_stage_ops),
+	.process = merkle_process,
+};
+
+QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
+	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "merkle", PACKAGE_VERSION, QUORUM_ROLE_MERKLE),
+	.settings = merkle_settings,
+	.init = merkle_init,
+	.start = merkle_start,
+	.fini = merkle_fini,
+	.ops = &merkle_ops,
+};

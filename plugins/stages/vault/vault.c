@@ -1,0 +1,440 @@
+/* vault.c -- the vault stage: makes every event durable before the later stages act on it.
+ * It appends each event that reaches it (its canonical SignedState bytes) to the
+ * hash-chained segment log (audit/vaultlog), records every audit record the host routes to
+ * it (rejections with their reasons, agreements, mode changes, key rotations), and commits
+ * them with fsync: at once ("every") or in groups ("batch", one fsync per window). It
+ * publishes QUORUM_VAULT_SERVICE so the merkle stage can follow the log and transports can
+ * give an answer only once the records it depends on are durable. After an I/O error the
+ * vault fails closed: every later event is rejected. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <quorum/plugin.h>
+
+#include "vaultlog.h"
+
+struct waiter {
+	uint64_t count;
+	quorum_callback cb;
+	void *arg;
+	struct waiter *next;
+};
+
+struct subscriber {
+	quorum_record_fn cb;
+	void *arg;
+};
+
+struct vault_stage {
+	struct quorum_host *host;
+	const struct quorum_api *api;
+	struct vault *log;
+	int batch;		     /* fsync = "batch" */
+	int64_t batch_ms;	     /* the group-commit window */
+	struct quorum_timer *timer;  /* the pending group commit, or NULL */
+	struct waiter *waiters;	     /* sorted by count */
+	struct subscriber subs[8];
+	size_t sub_count;
+	uint64_t event_sequence;     /* the last event appended (host ingest counter) ... */
+	uint64_t event_index;	     /* ... and its record */
+	int has_event;
+	uint64_t checkpoint_index;   /* a checkpoint record awaiting its fsync */
+	int checkpoint_pending;
+	int failed;		     /* an I/O error: fail closed */
+	uint64_t appended, syncs;
+};
+
+static void vault_log_cb(void *arg, int level, const char *msg)
+{
+	struct vault_stage *v = arg;
+
+	v->api->log(v->host, level, "%s", msg);
+}
+
+static void vault_fail(struct vault_stage *v, const char *what, int err)
+{
+	if (!v->failed)
+		v->api->log(v->host, QUORUM_LOG_ERROR,
+			    "vault.failed what=%s error=\"%s\" effect=every_event_rejected", what,
+			    strerror(-err));
+	v->failed = 1;
+}
+
+/* Runs the waiters whose records are all durable now. */
+static void run_waiters(struct vault_stage *v)
+{
+	uint64_t durable = vault_durable(v->log);
+
+	while (v->waiters != NULL && v->waiters->count <= durable) {
+		struct waiter *w = v->waiters;
+
+		v->waiters = w->next;
+		w->cb(w->arg);
+		free(w);
+	}
+}
+
+static int vault_commit(struct vault_stage *v)
+{
+	int err;
+
+	if (vault_durable(v->log) == vault_count(v->log))
+		return 0;
+	err = vault_sync(v->log);
+	if (err != 0) {
+		vault_fail(v, "fsync", err);
+		return err;
+	}
+	v->syncs++;
+	if (v->checkpoint_pending && vault_durable(v->log) > v->checkpoint_index) {
+		v->checkpoint_pending = 0;
+		err = vault_mark_checkpoint(v->log, v->checkpoint_index);
+		if (err != 0)
+			v->api->log(v->host, QUORUM_LOG_WARNING,
+				    "vault.checkpoint_mark_failed index=%" PRIu64 " error=\"%s\"",
+				    v->checkpoint_index, strerror(-err));
+	}
+	run_waiters(v);
+	return 0;
+}
+
+static void batch_timer_cb(void *arg)
+{
+	struct vault_stage *v = arg;
+
+	v->timer = NULL; /* a one-shot timer's handle ends with its callback */
+	vault_commit(v);
+}
+
+static int notify_one(void *arg, const struct vault_record *rec)
+{
+	struct vault_stage *v = arg;
+
+	for (size_t i = 0; i < v->sub_count; i++)
+		v->subs[i].cb(v->subs[i].arg, rec->index, rec->raw, rec->raw_len);
+	return 0;
+}
+
+/* Tells the subscribers about every record from FROM on: each, in order, read back from
+ * the log (the log may have written its own rotation record before the caller's). */
+static int notify_from(struct vault_stage *v, uint64_t from)
+{
+	char why[256] = "";
+	int err;
+
+	if (v->sub_count == 0)
+		return 0;
+	err = vault_iterate(v->log, from, vault_count(v->log), notify_one, v, why, sizeof(why));
+	if (err != 0) {
+		v->api->log(v->host, QUORUM_LOG_ERROR, "vault.notify_failed error=\"%s\"", why);
+		vault_fail(v, "notify", err < 0 ? err : -EIO);
+		return err < 0 ? err : -EIO;
+	}
+	return 0;
+}
+
+/* Appends one record, tells the subscribers, and commits it (now, or in the window). */
+static int vault_put(struct vault_stage *v, uint16_t type, const void *payload, size_t len,
+		     uint64_t *index)
+{
+	struct vault_record rec;
+	uint64_t before = vault_count(v->log);
+	int err;
+
+	if (v->failed)
+		return -EIO;
+	err = vault_append(v->log, type, payload, len, &rec);
+	if (err != 0) {
+		if (err != -EINVAL)
+			vault_fail(v, "append", err);
+		return err;
+	}
+	v->appended++;
+	if (index != NULL)
+		*index = rec.index;
+	if (type == QUORUM_RECORD_CHECKPOINT) {
+		v->checkpoint_index = rec.index;
+		v->checkpoint_pending = 1;
+	}
+	if (rec.index == before) {
+		for (size_t i = 0; i < v->sub_count; i++)
+			v->subs[i].cb(v->subs[i].arg, rec.index, rec.raw, rec.raw_len);
+	} else {
+		err = notify_from(v, before);
+		if (err != 0)
+			return err;
+	}
+	if (!v->batch)
+		return vault_commit(v);
+	if (v->timer == NULL) {
+		v->timer = v->api->timer_start(v->host, (uint64_t)v->batch_ms, 0, batch_timer_cb, v);
+		if (v->timer == NULL)
+			return vault_commit(v); /* no timer: commit now rather than never */
+	}
+	return 0;
+}
+
+/* ---- the service ---- */
+
+static int svc_append(void *state, uint16_t type, const void *payload, size_t len,
+		      uint64_t *index)
+{
+	struct vault_stage *v = state;
+
+	if (type != QUORUM_RECORD_AUDIT && type != QUORUM_RECORD_CHECKPOINT)
+		return -EINVAL; /* events come through the pipeline only */
+	return vault_put(v, type, payload, len, index);
+}
+
+static uint64_t svc_count(void *state)
+{
+	return vault_count(((struct vault_stage *)state)->log);
+}
+
+static uint64_t svc_durable(void *state)
+{
+	return vault_durable(((struct vault_stage *)state)->log);
+}
+
+static int svc_when_durable(void *state, uint64_t count, quorum_callback cb, void *arg)
+{
+	struct vault_stage *v = state;
+	struct waiter *w, **pp;
+
+	if (vault_durable(v->log) >= count) {
+		cb(arg);
+		return 0;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->count = count;
+	w->cb = cb;
+	w->arg = arg;
+	for (pp = &v->waiters; *pp != NULL && (*pp)->count <= count; pp = &(*pp)->next)
+		;
+	w->next = *pp;
+	*pp = w;
+	return 0;
+}
+
+static int svc_subscribe(void *state, quorum_record_fn cb, void *arg)
+{
+	struct vault_stage *v = state;
+
+	if (v->sub_count == sizeof(v->subs) / sizeof(v->subs[0]))
+		return -ENOMEM;
+	v->subs[v->sub_count++] = (struct subscriber){ cb, arg };
+	return 0;
+}
+
+struct replay_ctx {
+	quorum_record_fn cb;
+	void *arg;
+};
+
+static int replay_one(void *arg, const struct vault_record *rec)
+{
+	struct replay_ctx *ctx = arg;
+
+	ctx->cb(ctx->arg, rec->index, rec->raw, rec->raw_len);
+	return 0;
+}
+
+static int svc_replay(void *state, uint64_t from, uint64_t to, quorum_record_fn cb, void *arg)
+{
+	struct vault_stage *v = state;
+	struct replay_ctx ctx = { cb, arg };
+	char why[256] = "";
+	int err = vault_iterate(v->log, from, to, replay_one, &ctx, why, sizeof(why));
+
+	if (err < 0 && err != -ERANGE)
+		v->api->log(v->host, QUORUM_LOG_ERROR, "vault.replay_failed error=\"%s\"", why);
+	return err;
+}
+
+static int svc_event_record(void *state, const struct quorum_event *event, uint64_t *index)
+{
+	struct vault_stage *v = state;
+
+	if (!v->has_event || event == NULL || event->sequence != v->event_sequence)
+		return -ENOENT;
+	*index = v->event_index;
+	return 0;
+}
+
+static const struct quorum_vault_ops vault_service = {
+	.size = sizeof(struct quorum_vault_ops),
+	.append = svc_append,
+	.count = svc_count,
+	.durable = svc_durable,
+	.when_durable = svc_when_durable,
+	.subscribe = svc_subscribe,
+	.replay = svc_replay,
+	.event_record = svc_event_record,
+};
+
+/* ---- the stage ---- */
+
+static int vault_stage_process(void *state, const struct quorum_event *event,
+			       const char **reason)
+{
+	struct vault_stage *v = state;
+	uint64_t index;
+	int err;
+
+	if (event->encoded.len == 0 || event->encoded.data == NULL) {
+		*reason = "signed_state_serialize_failed";
+		return QUORUM_REJECT;
+	}
+	if (v->failed) {
+		*reason = "vault_unavailable";
+		return QUORUM_REJECT;
+	}
+	err = vault_put(v, QUORUM_RECORD_EVENT, event->encoded.data, event->encoded.len, &index);
+	if (err != 0) {
+		*reason = err == -EINVAL ? "signed_state_serialize_failed" : "vault_append_failed";
+		return QUORUM_REJECT;
+	}
+	v->has_event = 1;
+	v->event_sequence = event->sequence;
+	v->event_index = index;
+	return QUORUM_CONTINUE;
+}
+
+static int vault_stage_init(struct quorum_host *host, const struct quorum_api *api, void **state)
+{
+	static const char *const fsync_default = "every";
+	struct vault_options opt = { 0 };
+	struct vault_stage *v;
+	const char *dir = NULL, *fsync = fsync_default, *key_file = NULL;
+	char dir_path[4096], key_path[4096], why[512] = "", boot[160];
+	uint8_t key[VAULT_KEY_LEN];
+	int64_t max_bytes = 10 * 1024 * 1024, max_age_s = 86400;
+	int err;
+
+	if (!QUORUM_API_HAS(api, service_publish))
+		return -ENOTSUP;
+	v = calloc(1, sizeof(*v));
+	if (v == NULL)
+		return -ENOMEM;
+	v->host = host;
+	v->api = api;
+	v->batch_ms = 5;
+	api->config_string(host, "dir", &dir);
+	api->config_string(host, "fsync", &fsync);
+	api->config_int(host, "batch_ms", &v->batch_ms);
+	api->config_int(host, "segment_max_bytes", &max_bytes);
+	api->config_int(host, "segment_max_age_s", &max_age_s);
+	api->config_string(host, "key_file", &key_file);
+	v->batch = strcmp(fsync, "batch") == 0;
+	if (dir == NULL || api->config_path(host, dir, dir_path, sizeof(dir_path)) != 0) {
+		api->log(host, QUORUM_LOG_ERROR, "vault.config_invalid setting=dir");
+		free(v);
+		return -EINVAL;
+	}
+	if (key_file != NULL) {
+		if (api->config_path(host, key_file, key_path, sizeof(key_path)) != 0 ||
+		    (err = vault_load_key(key_path, key, why, sizeof(why))) != 0) {
+			api->log(host, QUORUM_LOG_ERROR,
+				 "vault.key_refused file=\"%s\" error=\"%s\"", key_file,
+				 why[0] != '\0' ? why : "path too long");
+			free(v);
+			return -EINVAL;
+		}
+		opt.key = key;
+	}
+	snprintf(boot, sizeof(boot), "vault.initial_boot node=%s", api->node_id(host));
+	opt.dir = dir_path;
+	opt.segment_max_bytes = (uint64_t)max_bytes;
+	opt.segment_max_age_ns = max_age_s * 1000000000LL;
+	opt.boot_text = boot;
+	opt.log = vault_log_cb;
+	opt.log_arg = v;
+	err = vault_open(&opt, &v->log, why, sizeof(why));
+	memset(key, 0, sizeof(key));
+	if (err != 0) {
+		api->log(host, QUORUM_LOG_ERROR, "vault.open_failed dir=\"%s\" error=\"%s\"",
+			 dir_path, why);
+		free(v);
+		return err;
+	}
+	err = api->service_publish(host, QUORUM_VAULT_SERVICE, &vault_service, v);
+	if (err != 0) {
+		vault_close(v->log);
+		free(v);
+		return err;
+	}
+	api->log(host, QUORUM_LOG_NOTICE,
+		 "vault.opened dir=\"%s\" records=%" PRIu64 " segments=%" PRIu64
+		 " fsync=%s sealed=%s",
+		 dir_path, vault_count(v->log), vault_segment_count(v->log),
+		 v->batch ? "batch" : "every", key_file != NULL ? "yes" : "no");
+	*state = v;
+	return 0;
+}
+
+static int vault_stage_drain(void *state)
+{
+	struct vault_stage *v = state;
+
+	vault_commit(v);
+	return 0;
+}
+
+static void vault_stage_fini(void *state)
+{
+	struct vault_stage *v = state;
+
+	if (v->timer != NULL)
+		v->api->timer_stop(v->host, v->timer);
+	vault_commit(v);
+	while (v->waiters != NULL) { /* never durable: they are dropped, and said so */
+		struct waiter *w = v->waiters;
+
+		v->waiters = w->next;
+		v->api->log(v->host, QUORUM_LOG_WARNING,
+			    "vault.waiter_dropped count=%" PRIu64, w->count);
+		free(w);
+	}
+	v->api->log(v->host, QUORUM_LOG_INFO,
+		    "vault.closed records=%" PRIu64 " appended=%" PRIu64 " fsyncs=%" PRIu64,
+		    vault_count(v->log), v->appended, v->syncs);
+	vault_close(v->log);
+	free(v);
+}
+
+static const char *const fsync_choices[] = { "every", "batch", NULL };
+
+static const struct quorum_setting vault_settings[] = {
+	{ .name = "dir", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED,
+	  .help = "folder of the segment files (relative to quorum.conf's folder)" },
+	{ .name = "fsync", .type = QUORUM_SETTING_STRING, .choices = fsync_choices,
+	  .help = "every: fsync each record; batch: one fsync per batch_ms window" },
+	{ .name = "batch_ms", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000,
+	  .help = "group-commit window with fsync = \"batch\" (default 5)" },
+	{ .name = "segment_max_bytes", .type = QUORUM_SETTING_INT, .min = 4096,
+	  .max = 1LL << 40, .help = "rotate a segment at this size (default 10 MiB)" },
+	{ .name = "segment_max_age_s", .type = QUORUM_SETTING_INT, .min = 1,
+	  .max = 31536000, .help = "rotate a segment at this age (default 86400)" },
+	{ .name = "key_file", .type = QUORUM_SETTING_STRING,
+	  .help = "AES-256-GCM key (32 bytes raw or 64 hex digits, mode 0600) to seal payloads" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+static const struct quorum_stage_ops vault_stage_ops = {
+	.size = sizeof(struct quorum_stage_ops),
+	.process = vault_stage_process,
+};
+
+QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
+	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "vault", PACKAGE_VERSION, QUORUM_ROLE_VAULT),
+	.settings = vault_settings,
+	.init = vault_stage_init,
+	.drain = vault_stage_drain,
+	.fini = vault_stage_fini,
+	.ops = &vault_stage_ops,
+};

@@ -1,0 +1,649 @@
+/* quorumctl-audit.c -- the auditor's commands, all offline, trusting nothing but the node's
+ * public key:
+ *   vault verify DIR   every segment header, record hash and chain link from record 0, and
+ *                      every checkpoint record against the Merkle tree rebuilt from the log
+ *                      (and its signature, given the node's key)
+ *   vault dump DIR     the records, human-readable or as JSON lines
+ *   vault proof DIR    an inclusion or consistency proof (JSON) against the vault's latest
+ *                      checkpoint, which it embeds
+ *   proof verify FILE  checks such a proof and its checkpoint's signature */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include <quorum/audit.h>
+
+#include "envelope-internal.h"
+#include "keys-internal.h"
+#include "mtree.h"
+#include "note.h"
+#include "quorumctl-audit.h"
+#include "util-internal.h"
+#include "vaultlog.h"
+
+static void audit_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: quorumctl vault verify DIR [--vault-key FILE] [--node-key NODE.pub]\n"
+		"       quorumctl vault dump DIR [--json] [--vault-key FILE] [--from N] [--count N]\n"
+		"       quorumctl vault proof DIR (--index I | --consistency OLD_SIZE)\n"
+		"                             [--vault-key FILE]\n"
+		"       quorumctl proof verify --node-key NODE.pub PROOF.json\n"
+		"\n"
+		"vault verify  checks a vault folder offline: segment headers, every record's hash\n"
+		"              and chain link from the first record, and every checkpoint against\n"
+		"              the Merkle tree of the log (their signatures too with --node-key).\n"
+		"              Exit status 0 intact, 1 not.\n"
+		"vault dump    prints the records (--json: one JSON object per line).\n"
+		"vault proof   prints (JSON) the inclusion proof of record I, or the consistency\n"
+		"              proof from tree size OLD_SIZE, against the vault's latest checkpoint.\n"
+		"proof verify  checks a proof from `vault proof` (or a transport) and the signature\n"
+		"              of the checkpoint it names. Exit status 0 valid, 1 invalid.\n");
+}
+
+static const char *record_type_name(uint16_t type)
+{
+	switch (type) {
+	case QUORUM_RECORD_BOOT:
+		return "boot";
+	case QUORUM_RECORD_ROTATE:
+		return "rotate";
+	case QUORUM_RECORD_EVENT:
+		return "event";
+	case QUORUM_RECORD_AUDIT:
+		return "audit";
+	case QUORUM_RECORD_CHECKPOINT:
+		return "checkpoint";
+	default:
+		return "unknown";
+	}
+}
+
+static void hex32(const uint8_t *h, char out[65])
+{
+	hex_encode(h, 32, out);
+}
+
+/* The node's raw Ed25519 public key from its PEM file. 0 or -1 (reported). */
+static int load_node_key(const char *path, uint8_t pub[NOTE_PUB_LEN])
+{
+	EVP_PKEY *key = NULL;
+	char why[512];
+	size_t len = NOTE_PUB_LEN;
+	int ok;
+
+	if (key_load_public(path, &key, why, sizeof(why)) != 0) {
+		fprintf(stderr, "quorumctl: %s\n", why);
+		return -1;
+	}
+	ok = EVP_PKEY_get_raw_public_key(key, pub, &len) == 1 && len == NOTE_PUB_LEN;
+	EVP_PKEY_free(key);
+	if (!ok)
+		fprintf(stderr, "quorumctl: %s: not an Ed25519 public key\n", path);
+	return ok ? 0 : -1;
+}
+
+struct vault_args {
+	const char *dir;
+	const char *vault_key;
+	const char *node_key;
+	int json;
+	uint64_t from, count;
+	int has_index, has_old;
+	uint64_t index, old_size;
+};
+
+static int open_vault(const struct vault_args *a, struct vault **out)
+{
+	struct vault_options opt = { 0 };
+	uint8_t key[VAULT_KEY_LEN];
+	char why[512] = "";
+	int err;
+
+	if (a->vault_key != NULL) {
+		err = vault_load_key(a->vault_key, key, why, sizeof(why));
+		if (err != 0) {
+			fprintf(stderr, "quorumctl: %s: %s\n", a->vault_key, why);
+			return 2;
+		}
+		opt.key = key;
+	}
+	opt.dir = a->dir;
+	opt.read_only = 1;
+	opt.full_verify = 1;
+	err = vault_open(&opt, out, why, sizeof(why));
+	memset(key, 0, sizeof(key));
+	if (err != 0) {
+		fprintf(stderr, "quorumctl: vault %s: %s\n", a->dir, why[0] ? why : strerror(-err));
+		return err == -EBADMSG || err == -ENOKEY ? 1 : 2;
+	}
+	return 0;
+}
+
+/* ---- vault verify ---- */
+
+struct verify_ctx {
+	struct mtree *tree;
+	int have_key;
+	uint8_t pub[NOTE_PUB_LEN];
+	uint64_t checkpoints, signed_ok, failures;
+	struct checkpoint last;
+	int has_last;
+};
+
+static int verify_checkpoint_record(struct verify_ctx *c, const struct vault_record *rec)
+{
+	const char *note = (const char *)rec->payload, *why = "";
+	struct checkpoint cp;
+	size_t text_len;
+	uint8_t root[MTREE_HASH_LEN];
+	char want[65], got[65];
+
+	if (rec->sealed) {
+		printf("record %" PRIu64 ": checkpoint sealed (no --vault-key): not checked\n",
+		       rec->index);
+		return 0;
+	}
+	if (note_text_length(note, rec->payload_len, &text_len) != 0 ||
+	    checkpoint_parse(note, text_len, &cp, &why) != 0) {
+		printf("record %" PRIu64 ": checkpoint malformed: %s\n", rec->index, why);
+		return -1;
+	}
+	c->checkpoints++;
+	if (cp.size > rec->index) {
+		printf("record %" PRIu64 ": checkpoint claims %" PRIu64
+		       " records, but only %" PRIu64 " precede it\n",
+		       rec->index, cp.size, rec->index);
+		return -1;
+	}
+	mtree_root(c->tree, cp.size, root);
+	if (memcmp(root, cp.root, MTREE_HASH_LEN) != 0) {
+		hex32(cp.root, want);
+		hex32(root, got);
+		printf("record %" PRIu64 ": checkpoint of size %" PRIu64
+		       " has root %s, the log gives %s\n",
+		       rec->index, cp.size, want, got);
+		return -1;
+	}
+	if (c->have_key) {
+		size_t tl;
+		int err = note_verify(note, rec->payload_len, cp.origin, c->pub, &tl, &why);
+
+		if (err != 0) {
+			printf("record %" PRIu64 ": checkpoint signature by %s: %s\n", rec->index,
+			       cp.origin, why);
+			return -1;
+		}
+		c->signed_ok++;
+	}
+	c->last = cp;
+	c->has_last = 1;
+	return 0;
+}
+
+static int verify_one(void *arg, const struct vault_record *rec)
+{
+	struct verify_ctx *c = arg;
+	uint8_t leaf[MTREE_HASH_LEN];
+
+	/* The checkpoint covers records before it: check it before adding it. */
+	if (rec->type == QUORUM_RECORD_CHECKPOINT && verify_checkpoint_record(c, rec) != 0)
+		c->failures++;
+	mtree_leaf_hash(rec->raw, rec->raw_len, leaf);
+	return mtree_append(c->tree, leaf);
+}
+
+static int vault_verify(const struct vault_args *a)
+{
+	struct verify_ctx c = { 0 };
+	struct vault *v;
+	char why[512] = "", root_hex[65];
+	uint8_t root[MTREE_HASH_LEN];
+	int rc, err;
+
+	if (a->node_key != NULL) {
+		if (load_node_key(a->node_key, c.pub) != 0)
+			return 2;
+		c.have_key = 1;
+	}
+	rc = open_vault(a, &v);
+	if (rc != 0)
+		return rc;
+	if (mtree_open(NULL, &c.tree, why, sizeof(why)) != 0) {
+		vault_close(v);
+		return 2;
+	}
+	err = vault_iterate(v, 0, vault_count(v), verify_one, &c, why, sizeof(why));
+	if (err != 0) {
+		printf("vault %s: %s\n", a->dir, why[0] ? why : strerror(err < 0 ? -err : EIO));
+		rc = 1;
+	} else if (c.failures != 0) {
+		printf("vault %s: %" PRIu64 " checkpoint(s) do not match the log\n", a->dir,
+		       c.failures);
+		rc = 1;
+	} else {
+		mtree_root(c.tree, mtree_size(c.tree), root);
+		hex32(root, root_hex);
+		printf("vault %s: intact: %" PRIu64 " records in %" PRIu64
+		       " segments, chain verified from record 0\n",
+		       a->dir, vault_count(v), vault_segment_count(v));
+		printf("checkpoints: %" PRIu64 " match the log; signatures: %s\n", c.checkpoints,
+		       c.have_key ? "all verified with the node key"
+				  : "not checked (give --node-key)");
+		if (c.have_key && c.signed_ok != c.checkpoints)
+			rc = 1;
+		printf("tree: size %" PRIu64 " root %s\n", mtree_size(c.tree), root_hex);
+	}
+	mtree_close(c.tree);
+	vault_close(v);
+	return rc;
+}
+
+/* ---- vault dump ---- */
+
+static void describe_event(const struct vault_record *rec, json_t *obj, char *text,
+			   size_t size)
+{
+	const char *reason = NULL;
+	struct envelope *env = envelope_decode(rec->payload, rec->payload_len, &reason);
+
+	if (env == NULL) {
+		snprintf(text, size, "undecodable SignedState (%s)", reason);
+		if (obj != NULL)
+			json_object_set_new(obj, "decode_error", json_string(reason));
+		return;
+	}
+	snprintf(text, size, "event_id=%s logical_time_ns=%" PRIu64 " payload=%zu key_id=%s",
+		 env->view.event_id, env->view.logical_time_ns, env->view.payload.len,
+		 env->view.key_id);
+	if (obj != NULL) {
+		json_object_set_new(obj, "event_id", json_string(env->view.event_id));
+		json_object_set_new(obj, "logical_time_ns",
+				    json_integer((json_int_t)env->view.logical_time_ns));
+		json_object_set_new(obj, "payload_len", json_integer((json_int_t)env->view.payload.len));
+		json_object_set_new(obj, "key_id", json_string(env->view.key_id));
+	}
+	envelope_free(env);
+}
+
+static int dump_one(void *arg, const struct vault_record *rec)
+{
+	const struct vault_args *a = arg;
+	char hash[65], text[2048];
+	json_t *obj = NULL;
+	int is_text = rec->type != QUORUM_RECORD_EVENT && !rec->sealed;
+
+	hex32(rec->hash, hash);
+	if (a->json) {
+		obj = json_pack("{s:I, s:s, s:i, s:I, s:s, s:b, s:I, s:I}", "index",
+				(json_int_t)rec->index, "type", record_type_name(rec->type),
+				"type_code", rec->type, "timestamp_ns",
+				(json_int_t)rec->timestamp_ns, "hash", hash, "sealed", rec->sealed,
+				"segment", (json_int_t)rec->segment, "offset",
+				(json_int_t)rec->offset);
+		if (obj == NULL)
+			return -ENOMEM;
+	}
+	text[0] = '\0';
+	if (rec->sealed) {
+		snprintf(text, sizeof(text), "(sealed, %zu bytes)", rec->payload_len);
+	} else if (rec->type == QUORUM_RECORD_EVENT) {
+		describe_event(rec, obj, text, sizeof(text));
+	} else if (is_text) {
+		snprintf(text, sizeof(text), "%.*s", (int)rec->payload_len,
+			 (const char *)rec->payload);
+	}
+	if (obj != NULL) {
+		char *line;
+
+		if (is_text)
+			json_object_set_new(obj, "text", json_stringn((const char *)rec->payload,
+								      rec->payload_len));
+		line = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
+		json_decref(obj);
+		if (line == NULL)
+			return -ENOMEM;
+		puts(line);
+		free(line);
+	} else {
+		/* One line per record: a multi-line payload (a checkpoint) is indented. */
+		printf("%" PRIu64 " %" PRId64 " %-10s %.16s ", rec->index, rec->timestamp_ns,
+		       record_type_name(rec->type), hash);
+		for (const char *p = text; *p != '\0'; p++) {
+			if (*p == '\n')
+				fputs(p[1] != '\0' ? " | " : "", stdout);
+			else
+				putchar(*p);
+		}
+		putchar('\n');
+	}
+	return 0;
+}
+
+static int vault_dump(const struct vault_args *a)
+{
+	struct vault *v;
+	char why[512] = "";
+	uint64_t to;
+	int rc, err;
+
+	rc = open_vault(a, &v);
+	if (rc != 0)
+		return rc;
+	to = a->count != 0 && a->from + a->count < vault_count(v) ? a->from + a->count
+								 : vault_count(v);
+	err = vault_iterate(v, a->from, to, dump_one, (void *)a, why, sizeof(why));
+	vault_close(v);
+	if (err != 0) {
+		fprintf(stderr, "quorumctl: vault %s: %s\n", a->dir, why[0] ? why : strerror(-err));
+		return err == -EBADMSG ? 1 : 2;
+	}
+	return 0;
+}
+
+/* ---- vault proof ---- */
+
+struct proof_ctx {
+	struct mtree *tree;
+	char checkpoint[NOTE_MAX];
+	struct checkpoint cp;
+	int has_cp;
+};
+
+static int proof_one(void *arg, const struct vault_record *rec)
+{
+	struct proof_ctx *c = arg;
+	uint8_t leaf[MTREE_HASH_LEN];
+	size_t tl;
+	const char *why;
+
+	if (rec->type == QUORUM_RECORD_CHECKPOINT && !rec->sealed &&
+	    rec->payload_len < sizeof(c->checkpoint) &&
+	    note_text_length((const char *)rec->payload, rec->payload_len, &tl) == 0 &&
+	    checkpoint_parse((const char *)rec->payload, tl, &c->cp, &why) == 0) {
+		memcpy(c->checkpoint, rec->payload, rec->payload_len);
+		c->checkpoint[rec->payload_len] = '\0';
+		c->has_cp = 1;
+	}
+	mtree_leaf_hash(rec->raw, rec->raw_len, leaf);
+	return mtree_append(c->tree, leaf);
+}
+
+static json_t *hashes_json(uint8_t (*h)[MTREE_HASH_LEN], size_t n)
+{
+	json_t *arr = json_array();
+	char hex[65];
+
+	for (size_t i = 0; i < n; i++) {
+		hex32(h[i], hex);
+		json_array_append_new(arr, json_string(hex));
+	}
+	return arr;
+}
+
+static int vault_proof(const struct vault_args *a)
+{
+	struct proof_ctx c = { 0 };
+	struct vault *v;
+	uint8_t proof[MTREE_PROOF_MAX][MTREE_HASH_LEN], h[MTREE_HASH_LEN];
+	char why[512] = "", hex[65], *text;
+	size_t n = 0;
+	json_t *out;
+	int rc, err;
+
+	rc = open_vault(a, &v);
+	if (rc != 0)
+		return rc;
+	mtree_open(NULL, &c.tree, why, sizeof(why));
+	err = vault_iterate(v, 0, vault_count(v), proof_one, &c, why, sizeof(why));
+	vault_close(v);
+	if (err != 0 || !c.has_cp) {
+		fprintf(stderr, "quorumctl: vault %s: %s\n", a->dir,
+			err != 0 ? why : "no checkpoint in the vault yet");
+		mtree_close(c.tree);
+		return err != 0 ? 1 : 2;
+	}
+	out = json_pack("{s:s, s:I}", "checkpoint", c.checkpoint, "tree_size",
+			(json_int_t)c.cp.size);
+	if (a->has_index) {
+		err = mtree_inclusion_proof(c.tree, a->index, c.cp.size, proof, MTREE_PROOF_MAX, &n);
+		if (err == 0) {
+			mtree_leaf(c.tree, a->index, h);
+			hex32(h, hex);
+			json_object_set_new(out, "index", json_integer((json_int_t)a->index));
+			json_object_set_new(out, "leaf_hash", json_string(hex));
+			json_object_set_new(out, "inclusion", hashes_json(proof, n));
+		}
+	} else {
+		err = mtree_consistency_proof(c.tree, a->old_size, c.cp.size, proof,
+					      MTREE_PROOF_MAX, &n);
+		if (err == 0) {
+			mtree_root(c.tree, a->old_size, h);
+			hex32(h, hex);
+			json_object_set_new(out, "old_size", json_integer((json_int_t)a->old_size));
+			json_object_set_new(out, "old_root", json_string(hex));
+			json_object_set_new(out, "consistency", hashes_json(proof, n));
+		}
+	}
+	mtree_close(c.tree);
+	if (err != 0) {
+		fprintf(stderr,
+			"quorumctl: no such proof: the latest checkpoint covers %" PRIu64
+			" records\n",
+			c.cp.size);
+		json_decref(out);
+		return 2;
+	}
+	text = json_dumps(out, JSON_INDENT(2));
+	puts(text);
+	free(text);
+	json_decref(out);
+	return 0;
+}
+
+static int parse_u64_arg(const char *s, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno != 0 || end == s || *end != '\0' || s[0] == '-' ? -1 : 0;
+}
+
+int cmd_vault(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "vault-key", required_argument, NULL, 'k' },
+		{ "node-key", required_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "index", required_argument, NULL, 'i' },
+		{ "consistency", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct vault_args a = { 0 };
+	const char *sub;
+	int opt;
+
+	if (argc < 3) {
+		audit_usage(stderr);
+		return 2;
+	}
+	sub = argv[1];
+	a.dir = argv[2];
+	optind = 3;
+	while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		switch (opt) {
+		case 'k':
+			a.vault_key = optarg;
+			break;
+		case 'n':
+			a.node_key = optarg;
+			break;
+		case 'j':
+			a.json = 1;
+			break;
+		case 'f':
+		case 'c':
+		case 'i':
+		case 'o': {
+			uint64_t v;
+
+			if (parse_u64_arg(optarg, &v) != 0) {
+				fprintf(stderr, "quorumctl: not a number: %s\n", optarg);
+				return 2;
+			}
+			if (opt == 'f')
+				a.from = v;
+			else if (opt == 'c')
+				a.count = v;
+			else if (opt == 'i')
+				a.index = v, a.has_index = 1;
+			else
+				a.old_size = v, a.has_old = 1;
+			break;
+		}
+		case 'h':
+			audit_usage(stdout);
+			return 0;
+		default:
+			audit_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		audit_usage(stderr);
+		return 2;
+	}
+	if (strcmp(sub, "verify") == 0)
+		return vault_verify(&a);
+	if (strcmp(sub, "dump") == 0)
+		return vault_dump(&a);
+	if (strcmp(sub, "proof") == 0 && a.has_index != a.has_old)
+		return vault_proof(&a);
+	audit_usage(stderr);
+	return 2;
+}
+
+/* ---- proof verify ---- */
+
+static int hex_hash(json_t *v, uint8_t out[MTREE_HASH_LEN])
+{
+	const char *s = json_string_value(v);
+
+	return s != NULL && strlen(s) == 64 && hex_decode(s, 64, out, MTREE_HASH_LEN) == 0 ? 0
+											    : -1;
+}
+
+static int hex_hashes(json_t *arr, uint8_t (*out)[MTREE_HASH_LEN], size_t *n)
+{
+	if (!json_is_array(arr) || json_array_size(arr) > MTREE_PROOF_MAX)
+		return -1;
+	*n = json_array_size(arr);
+	for (size_t i = 0; i < *n; i++) {
+		if (hex_hash(json_array_get(arr, i), out[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int cmd_proof(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "node-key", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *node_key = NULL, *note, *why = "";
+	uint8_t pub[NOTE_PUB_LEN], h[MTREE_HASH_LEN], old_root[MTREE_HASH_LEN];
+	uint8_t proof[MTREE_PROOF_MAX][MTREE_HASH_LEN];
+	struct checkpoint cp;
+	json_error_t jerr;
+	json_t *doc, *incl, *cons;
+	size_t tl, n;
+	int opt, ok, err;
+
+	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
+		audit_usage(stderr);
+		return 2;
+	}
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt != 'n') {
+			audit_usage(stderr);
+			return 2;
+		}
+		node_key = optarg;
+	}
+	if (node_key == NULL || optind + 1 != argc) {
+		audit_usage(stderr);
+		return 2;
+	}
+	if (load_node_key(node_key, pub) != 0)
+		return 2;
+	doc = json_load_file(argv[optind], JSON_REJECT_DUPLICATES, &jerr);
+	if (doc == NULL) {
+		fprintf(stderr, "quorumctl: %s:%d: %s\n", argv[optind], jerr.line, jerr.text);
+		return 2;
+	}
+	note = json_string_value(json_object_get(doc, "checkpoint"));
+	if (note == NULL || note_text_length(note, strlen(note), &tl) != 0 ||
+	    checkpoint_parse(note, tl, &cp, &why) != 0) {
+		printf("invalid: the proof names no well-formed checkpoint (%s)\n", why);
+		json_decref(doc);
+		return 1;
+	}
+	err = note_verify(note, strlen(note), cp.origin, pub, &tl, &why);
+	if (err != 0) {
+		printf("invalid: checkpoint signature by %s: %s\n", cp.origin, why);
+		json_decref(doc);
+		return 1;
+	}
+	if ((uint64_t)json_integer_value(json_object_get(doc, "tree_size")) != cp.size) {
+		printf("invalid: the proof is for another tree size than its checkpoint's\n");
+		json_decref(doc);
+		return 1;
+	}
+	incl = json_object_get(doc, "inclusion");
+	cons = json_object_get(doc, "consistency");
+	if (incl != NULL) {
+		json_t *idx = json_object_get(doc, "index");
+
+		ok = json_is_integer(idx) && json_integer_value(idx) >= 0 &&
+		     hex_hash(json_object_get(doc, "leaf_hash"), h) == 0 &&
+		     hex_hashes(incl, proof, &n) == 0 &&
+		     mtree_verify_inclusion((uint64_t)json_integer_value(idx), cp.size, h, proof, n,
+					    cp.root);
+		printf("%s: record %" JSON_INTEGER_FORMAT " %s the tree of %" PRIu64
+		       " records signed by %s\n",
+		       ok ? "valid" : "invalid", json_integer_value(idx),
+		       ok ? "is in" : "is not proven to be in", cp.size, cp.origin);
+	} else if (cons != NULL) {
+		json_t *old = json_object_get(doc, "old_size");
+
+		ok = json_is_integer(old) && json_integer_value(old) >= 0 &&
+		     hex_hash(json_object_get(doc, "old_root"), old_root) == 0 &&
+		     hex_hashes(cons, proof, &n) == 0 &&
+		     mtree_verify_consistency((uint64_t)json_integer_value(old), cp.size, old_root,
+					      cp.root, proof, n);
+		printf("%s: the tree of %" JSON_INTEGER_FORMAT " records %s the tree of %" PRIu64
+		       " records signed by %s\n",
+		       ok ? "valid" : "invalid", json_integer_value(old),
+		       ok ? "is a prefix of" : "is not proven a prefix of", cp.size, cp.origin);
+	} else {
+		printf("invalid: neither an inclusion nor a consistency proof\n");
+		ok = 0;
+	}
+	json_decref(doc);
+	return ok ? 0 : 1;
+}
