@@ -9,4 +9,4 @@ tests_unit_test_vault_LDADD = $(OPENSSL_LIBS) $(GLIB_LIBS)
 # Listed in EXTRA_PROGRAMS by bench/local.mk; run by `make bench`.
 bench_bench_vault_SOURCES = bench/bench-vault.c audit/vaultlog.c audit/vaultlog.h
 bench_bench_vault_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE3_CFLAGS) -O2
-bench_bench_vault_LDADD = $(OPENSSL_LIBS) $(SQLITE3_LIBS)
+bench_bench_vault_LDADD = $(OPENSSL_LIBS) $(SQLITE3_LIBS) -lpthread
