@@ -1,9 +1,9 @@
 # bench/local.mk -- `make bench`: benchmarks, each printing its numbers against its target
 # (and, where an issue names a peer, against that peer in the same run).
 EXTRA_PROGRAMS = bench/bench-load bench/bench-agreement bench/bench-now bench/bench-vault \
-	bench/bench-proof
+	bench/bench-proof bench/bench-ntp
 CLEANFILES += $(EXTRA_PROGRAMS)
-EXTRA_DIST += bench/idle-rss.sh bench/quorum-accuracy.sh
+EXTRA_DIST += bench/idle-rss.sh bench/quorum-accuracy.sh bench/ntp-throughput.sh
 
 bench_bench_load_SOURCES = bench/bench-load.c
 bench_bench_load_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
@@ -13,6 +13,8 @@ bench_bench_agreement_SOURCES = bench/bench-agreement.c plugins/stages/convergen
 bench_bench_agreement_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/convergence
 bench_bench_agreement_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -O2
 bench_bench_agreement_LDADD = host/libquorumhost.la
+
+bench_bench_ntp_SOURCES = bench/bench-ntp.c
 
 bench_bench_now_SOURCES = bench/bench-now.c
 bench_bench_now_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) -O2
@@ -39,6 +41,8 @@ bench: all $(EXTRA_PROGRAMS) $(check_LTLIBRARIES) $(check_PROGRAMS)
 	@bench/bench-vault$(EXEEXT)
 	@echo "== Merkle proofs at 1M records (target: inclusion proof under 20 us; size ceil(log2 n) x 32 bytes)"
 	@bench/bench-proof$(EXEEXT)
+	@echo "== NTP answers per second without loss against chronyd (target: >= 1.5x)"
+	@$(SHELL) $(srcdir)/bench/ntp-throughput.sh $(abs_builddir)
 	@echo "== accuracy of a 4-node loopback quorum over $(BENCH_SECONDS) s"
 	@$(SHELL) $(srcdir)/bench/quorum-accuracy.sh $(abs_srcdir) $(abs_builddir) $(BENCH_SECONDS)
 

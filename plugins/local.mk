@@ -10,6 +10,7 @@ include plugins/stages/convergence/local.mk
 include plugins/stages/control/local.mk
 include plugins/stages/vault/local.mk
 include plugins/stages/merkle/local.mk
+include plugins/transports/ntp/local.mk
 
 # The development key is generated into the build tree and never committed; the sample
 # and development configurations trust its public half.

@@ -5,16 +5,18 @@
 #
 # Usage: scripts/local-quorum.sh [--nodes N] [--dir DIR] [--port P] [--interval-ms MS]
 #                                [--max-error-ns NS] [--max-drift-ppm PPM] [--setup-only]
-#                                [--builddir DIR]
+#                                [--ntp-port P] [--builddir DIR]
 #   --nodes N        quorum size (default 4: n = 3f+1 with f = 1)
 #   --dir DIR        where keys, configs, state and logs go (default run/local-quorum)
 #   --port P         peer-link UDP port on every 127.0.0.K (default 7101)
+#   --ntp-port P     each node also serves NTP on 127.0.0.K:P (default 1123; 0: off, the
+#                    default with --setup-only)
 #   --setup-only     write keys and configurations, start nothing
 #   --builddir DIR   the build tree with host/quorumd and lib/ (default: this checkout)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-nodes=4 dir=run/local-quorum port=7101 interval_ms=1000 max_error_ns=1000000 max_drift_ppm=50
+nodes=4 dir=run/local-quorum port=7101 ntp_port= interval_ms=1000 max_error_ns=1000000 max_drift_ppm=50
 setup_only=0 builddir=$here
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -25,11 +27,15 @@ while [ $# -gt 0 ]; do
 	--max-error-ns) max_error_ns=$2; shift 2 ;;
 	--max-drift-ppm) max_drift_ppm=$2; shift 2 ;;
 	--setup-only) setup_only=1; shift ;;
+	--ntp-port) ntp_port=$2; shift 2 ;;
 	--builddir) builddir=$(cd "$2" && pwd); shift 2 ;;
-	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "local-quorum.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
+if [ -z "$ntp_port" ]; then
+	if [ "$setup_only" -eq 1 ]; then ntp_port=0; else ntp_port=1123; fi
+fi
 [ "$nodes" -ge 1 ] && [ "$nodes" -le 250 ] || { echo "local-quorum.sh: --nodes 1..250" >&2; exit 2; }
 quorumd=$builddir/host/quorumd
 for f in "$quorumd" "$builddir/tools/quorum-keygen" "$builddir/lib/stages/convergence.so" \
@@ -52,6 +58,9 @@ for k in $(seq "$nodes"); do
 done
 for k in $(seq "$nodes"); do
 	mkdir -p "$dir/node-$k"
+	transports=
+	[ "$ntp_port" -eq 0 ] ||
+		transports="{ name = \"ntp\"; path = \"transports/ntp.so\"; settings = { address = \"127.0.0.$k\"; port = $ntp_port; }; }"
 	cat >"$dir/node-$k/quorum.conf" <<EOF
 # quorum.conf of node-$k of a local quorum of $nodes, written by scripts/local-quorum.sh.
 node = {
@@ -81,7 +90,7 @@ stages = (
   { name = "convergence"; path = "stages/convergence.so"; },
   { name = "control"; path = "stages/control.so"; }
 );
-transports = ( );
+transports = ( $transports );
 EOF
 done
 [ "$setup_only" -eq 0 ] || { echo "configurations written under $dir"; exit 0; }
@@ -124,7 +133,11 @@ echo "  C programs: quorum_now() from <quorum/clock.h>, with QUORUM_CLOCK=$dir/n
 echo "Ask a node for a signed attestation and check it offline:"
 echo "  $ctl attest --peer 127.0.0.1:$port --out /tmp/answer.att"
 echo "  $ctl verify --key $dir/keys/node-1.pub /tmp/answer.att"
-echo "Audit a node's vault (hash chain, Merkle tree, signed checkpoints) offline:"
+[ "$ntp_port" -eq 0 ] || {
+	echo "Each node serves NTP on 127.0.0.K:$ntp_port; ask one with chrony as a client:"
+	echo "  chronyd -Q -u root -t 10 'server 127.0.0.1 port $ntp_port iburst minpoll -4 maxpoll -4'"
+}
+echo "Audit a node's vault (hash chain, Merkle tree, signed checkpoints) once the quorum is stopped:"
 echo "  $ctl vault verify $dir/node-1/vault --node-key $dir/keys/node-1.pub"
 echo "  $ctl vault dump $dir/node-1/vault"
 echo

@@ -1,0 +1,107 @@
+/* bench-ntp.c -- NTP load: SOCKETS client sockets each keep WINDOW requests in flight to
+ * HOST:PORT for SECONDS (closed loop: an answer releases the next request; a request
+ * unanswered after 200 ms counts as lost and is replaced), and prints the answers per
+ * second and the loss. Used by bench/ntp-throughput.sh against quorumd's NTP transport and
+ * chronyd in the same run. Usage: bench-ntp HOST PORT [SECONDS] */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SOCKETS 16
+#define WINDOW	16
+#define LOST_NS 200000000LL
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void send_one(int fd, uint64_t id)
+{
+	uint8_t req[48] = { 0x23 }; /* version 4, mode 3 */
+
+	for (int i = 0; i < 8; i++)
+		req[40 + i] = (uint8_t)(id >> (56 - 8 * i));
+	(void)send(fd, req, sizeof(req), MSG_DONTWAIT);
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct pollfd pfd[SOCKETS];
+	int64_t last_answer[SOCKETS], start, end;
+	uint64_t answered = 0, lost = 0, sent = 0, id = 1;
+	int outstanding[SOCKETS];
+	double seconds = argc > 3 ? atof(argv[3]) : 3.0;
+
+	if (argc < 3 || inet_pton(AF_INET, argv[1], &to.sin_addr) != 1) {
+		fprintf(stderr, "usage: bench-ntp HOST PORT [SECONDS]\n");
+		return 2;
+	}
+	to.sin_port = htons((uint16_t)atoi(argv[2]));
+	for (int s = 0; s < SOCKETS; s++) {
+		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+		if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof(to)) != 0) {
+			perror("bench-ntp: socket");
+			return 1;
+		}
+		pfd[s] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		for (int w = 0; w < WINDOW; w++, sent++)
+			send_one(fd, id++);
+		outstanding[s] = WINDOW;
+		last_answer[s] = now_ns();
+	}
+	start = now_ns();
+	end = start + (int64_t)(seconds * 1e9);
+	while (now_ns() < end) {
+		int64_t t;
+
+		if (poll(pfd, SOCKETS, 10) < 0 && errno != EINTR)
+			return 1;
+		t = now_ns();
+		for (int s = 0; s < SOCKETS; s++) {
+			struct mmsghdr msgs[WINDOW];
+			struct iovec iov[WINDOW];
+			static uint8_t buf[WINDOW][128];
+			int n;
+
+			for (int i = 0; i < WINDOW; i++) {
+				iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+				msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
+			}
+			n = (pfd[s].revents & POLLIN) ? recvmmsg(pfd[s].fd, msgs, WINDOW, MSG_DONTWAIT, NULL)
+						      : 0;
+			if (n > 0) {
+				for (int i = 0; i < n; i++)
+					answered += msgs[i].msg_len >= 48 && buf[i][1] != 0;
+				outstanding[s] -= n;
+				last_answer[s] = t;
+			} else if (t - last_answer[s] > LOST_NS) {
+				lost += (uint64_t)outstanding[s]; /* unanswered: count, replace */
+				outstanding[s] = 0;
+				last_answer[s] = t;
+			}
+			while (outstanding[s] < WINDOW) {
+				send_one(pfd[s].fd, id++);
+				sent++;
+				outstanding[s]++;
+			}
+		}
+	}
+	printf("%.0f answers/s over %.1f s (%llu answered, %llu sent, %llu lost, %.2f%% loss)\n",
+	       (double)answered / ((double)(now_ns() - start) / 1e9), seconds,
+	       (unsigned long long)answered, (unsigned long long)sent, (unsigned long long)lost,
+	       sent ? 100.0 * (double)lost / (double)sent : 0.0);
+	return 0;
+}

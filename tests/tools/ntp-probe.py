@@ -1,0 +1,85 @@
+#!/usr/bin/python3
+"""ntp-probe.py -- a packet-level NTP client for the NTP transport's tests.
+  ntp-probe.py time HOST PORT          one mode-3 request; prints the answer's fields as JSON
+                                       (times in Unix ns; t1/t4 this machine's clock)
+  ntp-probe.py raw HOST PORT HEX       sends HEX; prints "answer" or "none" (after 0.5 s)
+  ntp-probe.py flood HOST PORT N       N requests at once; prints JSON counts of answers
+                                       with time and of kiss codes"""
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+NTP_EPOCH = 2208988800
+
+
+def to_ns(ts: int) -> int:
+    sec, frac = ts >> 32, ts & 0xFFFFFFFF
+    return (sec - NTP_EPOCH) * 1_000_000_000 + (frac * 1_000_000_000 >> 32) if sec else 0
+
+
+def request(xmit: bytes, version: int = 4) -> bytes:
+    return bytes([(version << 3) | 3, 0, 6, 0]) + bytes(36) + xmit
+
+
+def decode(data: bytes) -> dict:
+    li_vn_mode, stratum, poll, precision, delay, disp, refid = struct.unpack("!BBbbII4s", data[:16])
+    ref, org, rx, tx = struct.unpack("!QQQQ", data[16:48])
+    return {
+        "li": li_vn_mode >> 6, "vn": (li_vn_mode >> 3) & 7, "mode": li_vn_mode & 7,
+        "stratum": stratum, "poll": poll, "precision": precision,
+        "root_delay_ns": delay * 1_000_000_000 >> 16,
+        "root_dispersion_ns": -(-disp * 1_000_000_000 >> 16),
+        "refid": refid.decode("ascii", "replace").rstrip("\0"),
+        "ref_ns": to_ns(ref), "origin": org, "rx_ns": to_ns(rx), "tx_ns": to_ns(tx),
+        "len": len(data),
+    }
+
+
+def main() -> int:
+    cmd, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(0.5 if cmd == "raw" else 2.0)
+    if cmd == "time":
+        xmit = os.urandom(8)
+        t1 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        sock.sendto(request(xmit), (host, port))
+        data = sock.recv(1024)
+        t4 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        answer = decode(data)
+        answer["origin_matches"] = answer["origin"] == int.from_bytes(xmit, "big")
+        answer["t1_ns"], answer["t4_ns"] = t1, t4
+        print(json.dumps(answer))
+        return 0
+    if cmd == "raw":
+        sock.sendto(bytes.fromhex(sys.argv[4]), (host, port))
+        try:
+            sock.recv(1024)
+            print("answer")
+        except socket.timeout:
+            print("none")
+        return 0
+    if cmd == "flood":
+        n = int(sys.argv[4])
+        for i in range(n):
+            sock.sendto(request(struct.pack("!Q", i + 1)), (host, port))
+        counts = {"time": 0, "kiss": {}}
+        sock.settimeout(1.0)
+        try:
+            while True:
+                a = decode(sock.recv(1024))
+                if a["stratum"] == 0:
+                    counts["kiss"][a["refid"]] = counts["kiss"].get(a["refid"], 0) + 1
+                else:
+                    counts["time"] += 1
+        except socket.timeout:
+            pass
+        print(json.dumps(counts))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
