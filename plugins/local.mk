@@ -11,6 +11,7 @@ include plugins/stages/control/local.mk
 include plugins/stages/vault/local.mk
 include plugins/stages/merkle/local.mk
 include plugins/transports/ntp/local.mk
+include plugins/transports/rest/local.mk
 
 # The development key is generated into the build tree and never committed; the sample
 # and development configurations trust its public half.

@@ -1,0 +1,785 @@
+/* rest.c -- the REST transport (libevent evhttp + jansson): the node's agreed time and its
+ * audit plane over HTTP/1.1.
+ *   GET /v1/time?format=unix|iso8601|json   the time with its bound (nanoseconds), checked in
+ *                                           the reference's order: rate limit (429), bearer
+ *                                           (401), synchronised (503), format (400)
+ *   GET /healthz, /readyz, /metrics         liveness, readiness (503 when unsynchronised),
+ *                                           Prometheus text with real counters
+ *   GET /v1/status                          the served clock, n, f, the vault and the tree
+ *   GET /v1/checkpoint                      the latest signed checkpoint (C2SP signed note)
+ *   GET /v1/proof/inclusion?index=I         proofs against the latest checkpoint, in the form
+ *   GET /v1/proof/consistency?old=M         `quorumctl proof verify` checks
+ *   POST /time/sync                         403: nothing mutates the clock but the pipeline
+ * Errors are JSON with their status. Bearer tokens come from files and are compared in
+ * constant time; rate limiting is a token bucket per client address in a bounded table. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include <quorum/plugin.h>
+
+#define TOKENS_MAX   16
+#define TOKEN_MAX    256
+#define RATE_BUCKETS 4096
+#define PROOF_MAX    64
+
+enum route {
+	ROUTE_TIME,
+	ROUTE_HEALTHZ,
+	ROUTE_READYZ,
+	ROUTE_METRICS,
+	ROUTE_STATUS,
+	ROUTE_CHECKPOINT,
+	ROUTE_PROOF,
+	ROUTE_SYNC,
+	ROUTE_OTHER,
+	ROUTE_COUNT
+};
+
+static const char *const route_names[ROUTE_COUNT] = {
+	"time", "healthz", "readyz", "metrics", "status", "checkpoint", "proof", "sync", "other",
+};
+
+struct bucket {
+	char addr[48];
+	double tokens;
+	int64_t last_ns;
+};
+
+struct rest {
+	struct quorum_host *host;
+	const struct quorum_api *api;
+	struct evhttp *http;
+	struct evhttp_bound_socket *bound;
+	char address[64];
+	int64_t port;
+	int64_t rate, burst, max_body;
+	char tokens[TOKENS_MAX][TOKEN_MAX];
+	size_t token_count;
+	struct bucket *buckets;
+	uint64_t requests[ROUTE_COUNT][6]; /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
+	uint64_t auth_failures, rate_limited;
+	int draining;
+};
+
+/* ---- answers ---- */
+
+static void count(struct rest *r, enum route route, int status)
+{
+	int k = status == 401 ? 4 : status == 429 ? 5 : status / 100 - 2;
+
+	if (k >= 0 && k < 6)
+		r->requests[route][k]++;
+}
+
+static void reply_text(struct rest *r, struct evhttp_request *req, enum route route,
+		       int status, const char *type, const char *body)
+{
+	struct evbuffer *out = evbuffer_new();
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	if (out != NULL)
+		evbuffer_add(out, body, strlen(body));
+	evhttp_send_reply(req, status, status == 200 ? "OK" : "Error", out);
+	if (out != NULL)
+		evbuffer_free(out);
+	count(r, route, status);
+}
+
+/* Sends JSON (stolen) with STATUS. */
+static void reply_json(struct rest *r, struct evhttp_request *req, enum route route, int status,
+		       json_t *json)
+{
+	char *text = json != NULL ? json_dumps(json, JSON_COMPACT) : NULL;
+
+	json_decref(json);
+	if (text == NULL) {
+		reply_text(r, req, route, 500, "application/json", "{\"error\":\"out of memory\"}");
+		return;
+	}
+	reply_text(r, req, route, status, "application/json", text);
+	free(text);
+}
+
+static void reply_error(struct rest *r, struct evhttp_request *req, enum route route,
+			int status, const char *key, const char *message)
+{
+	reply_json(r, req, route, status, json_pack("{s:s}", key, message));
+}
+
+/* ---- rate limit and bearer auth ---- */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int rate_allows(struct rest *r, const char *addr)
+{
+	uint32_t h = 2166136261u;
+	struct bucket *b;
+	int64_t now = mono_ns();
+	double tokens;
+
+	if (r->rate <= 0)
+		return 1;
+	for (const char *p = addr; *p != '\0'; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	b = &r->buckets[h % RATE_BUCKETS];
+	if (strcmp(b->addr, addr) != 0) { /* a new client takes the slot with a full bucket */
+		snprintf(b->addr, sizeof(b->addr), "%s", addr);
+		b->tokens = (double)r->burst;
+		b->last_ns = now;
+	}
+	tokens = b->tokens + (double)(now - b->last_ns) * (double)r->rate / 1e9;
+	b->tokens = tokens > (double)r->burst ? (double)r->burst : tokens;
+	b->last_ns = now;
+	if (b->tokens < 1.0)
+		return 0;
+	b->tokens -= 1.0;
+	return 1;
+}
+
+/* 1 when no token is configured, or the request carries "Bearer <one of them>". */
+static int authorised(struct rest *r, struct evhttp_request *req)
+{
+	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	const char *token;
+	size_t len;
+	int ok = 0;
+
+	if (r->token_count == 0)
+		return 1;
+	if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0)
+		return 0;
+	token = v + 7;
+	len = strlen(token);
+	if (len == 0 || len >= TOKEN_MAX || strchr(token, ' ') != NULL)
+		return 0;
+	for (size_t i = 0; i < r->token_count; i++) {
+		/* constant time over the candidate: every token is compared, whatever matched */
+		char padded[TOKEN_MAX] = { 0 };
+
+		memcpy(padded, token, len);
+		ok |= strlen(r->tokens[i]) == len &&
+		      CRYPTO_memcmp(padded, r->tokens[i], TOKEN_MAX) == 0;
+	}
+	return ok;
+}
+
+static const char *peer_addr(struct evhttp_request *req)
+{
+	char *addr = NULL;
+	uint16_t port;
+
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
+	return addr != NULL ? addr : "-";
+}
+
+/* The reference's checks before any protected answer: 429, then 401. 0 when allowed. */
+static int gate(struct rest *r, struct evhttp_request *req, enum route route)
+{
+	const char *addr = peer_addr(req);
+
+	if (!rate_allows(r, addr)) {
+		r->rate_limited++;
+		reply_error(r, req, route, 429, "detail", "Rate limit exceeded");
+		return -1;
+	}
+	if (!authorised(r, req)) {
+		r->auth_failures++;
+		r->api->audit(r->host, "rest.auth.failed", "peer=%s route=%s", addr,
+			      route_names[route]);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+				  "Bearer");
+		reply_error(r, req, route, 401, "detail", "Unauthorized");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- time ---- */
+
+static void iso8601(int64_t ns, char *buf, size_t size)
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRId64 "Z", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns % 1000000000);
+}
+
+static void hex(const uint8_t *p, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* The query parameter NAME of REQ, copied into OUT; 0 or -ENOENT. */
+static int query_param(struct evhttp_request *req, const char *name, char *out, size_t size)
+{
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	struct evkeyvalq params;
+	const char *v;
+	int err = -ENOENT;
+
+	if (q == NULL || evhttp_parse_query_str(q, &params) != 0)
+		return -ENOENT;
+	v = evhttp_find_header(&params, name);
+	if (v != NULL && strlen(v) < size) {
+		memcpy(out, v, strlen(v) + 1);
+		err = 0;
+	}
+	evhttp_clear_headers(&params);
+	return err;
+}
+
+static void handle_time(struct rest *r, struct evhttp_request *req)
+{
+	struct quorum_clock_reading now;
+	char format[32] = "json", iso[48], qhash[2 * QUORUM_DIGEST_LEN + 1];
+	double uncertainty_ms;
+	json_t *body;
+
+	if (gate(r, req, ROUTE_TIME) != 0)
+		return;
+	r->api->clock_read(r->host, &now);
+	if (now.status != QUORUM_CLOCK_SYNCHRONISED) {
+		reply_error(r, req, ROUTE_TIME, 503, "error",
+			    "unsynchronised: no agreement within the error bound; no time is served");
+		return;
+	}
+	query_param(req, "format", format, sizeof(format));
+	for (char *p = format; *p != '\0'; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	if (strcmp(format, "iso") == 0 || strcmp(format, "rfc3339") == 0)
+		strcpy(format, "iso8601");
+	if (strcmp(format, "full") == 0 || strcmp(format, "envelope") == 0)
+		strcpy(format, "json");
+	if (strcmp(format, "unix") != 0 && strcmp(format, "iso8601") != 0 &&
+	    strcmp(format, "json") != 0) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "Unknown format '%.40s'. Valid: unix, iso8601, json",
+			 format);
+		reply_error(r, req, ROUTE_TIME, 400, "error", msg);
+		return;
+	}
+	iso8601(now.estimate_ns, iso, sizeof(iso));
+	hex(now.quorum_hash, QUORUM_DIGEST_LEN, qhash);
+	uncertainty_ms = (double)now.error_bound_ns / 1e6;
+	if (strcmp(format, "unix") == 0)
+		body = json_pack("{s:I, s:I, s:f, s:I, s:I}", "unix_seconds",
+				 (json_int_t)(now.estimate_ns / 1000000000), "unix_nanos",
+				 (json_int_t)(now.estimate_ns % 1000000000), "uncertainty_ms",
+				 uncertainty_ms, "earliest_ns", (json_int_t)now.earliest_ns,
+				 "latest_ns", (json_int_t)now.latest_ns);
+	else if (strcmp(format, "iso8601") == 0)
+		body = json_pack("{s:s, s:f, s:I, s:s, s:I, s:I}", "timestamp", iso,
+				 "uncertainty_ms", uncertainty_ms, "drift_ns",
+				 (json_int_t)now.drift_ns, "quorum_hash", qhash, "earliest_ns",
+				 (json_int_t)now.earliest_ns, "latest_ns",
+				 (json_int_t)now.latest_ns);
+	else
+		body = json_pack("{s:I, s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:s,"
+				 " s:{s:i, s:i, s:i, s:i, s:s, s:I}}",
+				 "unix_seconds", (json_int_t)(now.estimate_ns / 1000000000),
+				 "unix_nanos", (json_int_t)(now.estimate_ns % 1000000000), "iso8601",
+				 iso, "uncertainty_ms", uncertainty_ms, "earliest_ns",
+				 (json_int_t)now.earliest_ns, "latest_ns", (json_int_t)now.latest_ns,
+				 "drift_ns", (json_int_t)now.drift_ns, "agreement_age_ns",
+				 (json_int_t)now.agreement_age_ns, "status", "synchronised", "quorum",
+				 "n", (int)now.n, "f", (int)now.f, "accepted_sources",
+				 (int)now.accepted, "rejected_sources", (int)(now.n - now.accepted),
+				 "quorum_hash", qhash, "round", (json_int_t)now.round);
+	reply_json(r, req, ROUTE_TIME, 200, body);
+}
+
+/* ---- the audit plane ---- */
+
+static int audit_services(struct rest *r, const struct quorum_vault_ops **vault, void **vs,
+			  const struct quorum_merkle_ops **merkle, void **ms)
+{
+	const void *ops;
+	int found = 0;
+
+	*vault = NULL;
+	*merkle = NULL;
+	if (r->api->service_find(r->host, QUORUM_VAULT_SERVICE, &ops, vs) == 0) {
+		*vault = ops;
+		found++;
+	}
+	if (r->api->service_find(r->host, QUORUM_MERKLE_SERVICE, &ops, ms) == 0) {
+		*merkle = ops;
+		found++;
+	}
+	return found;
+}
+
+static void handle_status(struct rest *r, struct evhttp_request *req)
+{
+	const struct quorum_vault_ops *vault;
+	const struct quorum_merkle_ops *merkle;
+	void *vs = NULL, *ms = NULL;
+	struct quorum_clock_reading now;
+	json_t *body;
+
+	if (gate(r, req, ROUTE_STATUS) != 0)
+		return;
+	r->api->clock_read(r->host, &now);
+	audit_services(r, &vault, &vs, &merkle, &ms);
+	body = json_pack("{s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:f}", "node", r->api->node_id(r->host),
+			 "status",
+			 now.status == QUORUM_CLOCK_SYNCHRONISED ? "synchronised" : "unsynchronised",
+			 "n", (int)now.n, "f", (int)now.f, "accepted", (int)now.accepted, "round",
+			 (json_int_t)now.round, "agreement_age_ns", (json_int_t)now.agreement_age_ns,
+			 "uncertainty_ms", (double)now.error_bound_ns / 1e6);
+	if (vault != NULL)
+		json_object_set_new(body, "vault",
+				    json_pack("{s:I, s:I}", "records",
+					      (json_int_t)vault->count(vs), "durable",
+					      (json_int_t)vault->durable(vs)));
+	if (merkle != NULL)
+		json_object_set_new(body, "merkle",
+				    json_pack("{s:I}", "tree_size",
+					      (json_int_t)merkle->tree_size(ms)));
+	reply_json(r, req, ROUTE_STATUS, 200, body);
+}
+
+/* The tree size the latest checkpoint names (its second line). */
+static int checkpoint_size(const char *note, uint64_t *size)
+{
+	const char *nl = strchr(note, '\n');
+	char *end;
+
+	if (nl == NULL)
+		return -1;
+	*size = strtoull(nl + 1, &end, 10);
+	return *end == '\n' ? 0 : -1;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+static void handle_checkpoint(struct rest *r, struct evhttp_request *req)
+{
+	const struct quorum_vault_ops *vault;
+	const struct quorum_merkle_ops *merkle;
+	void *vs, *ms;
+	const char *note;
+
+	if (gate(r, req, ROUTE_CHECKPOINT) != 0)
+		return;
+	audit_services(r, &vault, &vs, &merkle, &ms);
+	note = merkle != NULL ? merkle->checkpoint(ms) : NULL;
+	if (note == NULL) {
+		reply_error(r, req, ROUTE_CHECKPOINT, 404, "error",
+			    merkle == NULL ? "no merkle stage on this node" : "no checkpoint yet");
+		return;
+	}
+	reply_text(r, req, ROUTE_CHECKPOINT, 200, "text/plain; charset=utf-8", note);
+}
+
+static void handle_proof(struct rest *r, struct evhttp_request *req, const char *kind)
+{
+	const struct quorum_vault_ops *vault;
+	const struct quorum_merkle_ops *merkle;
+	uint8_t proof[PROOF_MAX][QUORUM_HASH_LEN], h[QUORUM_HASH_LEN];
+	char arg[32], hx[2 * QUORUM_HASH_LEN + 1];
+	uint64_t size, n;
+	void *vs, *ms;
+	const char *note;
+	size_t count = 0;
+	json_t *body, *hashes;
+	int err, inclusion = strcmp(kind, "inclusion") == 0;
+
+	if (gate(r, req, ROUTE_PROOF) != 0)
+		return;
+	if (!inclusion && strcmp(kind, "consistency") != 0) {
+		reply_error(r, req, ROUTE_PROOF, 404, "error",
+			    "unknown proof: use /v1/proof/inclusion or /v1/proof/consistency");
+		return;
+	}
+	audit_services(r, &vault, &vs, &merkle, &ms);
+	note = merkle != NULL ? merkle->checkpoint(ms) : NULL;
+	if (note == NULL || checkpoint_size(note, &size) != 0) {
+		reply_error(r, req, ROUTE_PROOF, 404, "error",
+			    merkle == NULL ? "no merkle stage on this node" : "no checkpoint yet");
+		return;
+	}
+	if (query_param(req, inclusion ? "index" : "old", arg, sizeof(arg)) != 0 ||
+	    parse_u64(arg, &n) != 0) {
+		reply_error(r, req, ROUTE_PROOF, 400, "error",
+			    inclusion ? "index must be a record number: ?index=N"
+				      : "old must be a tree size: ?old=N");
+		return;
+	}
+	body = json_pack("{s:s, s:I}", "checkpoint", note, "tree_size", (json_int_t)size);
+	if (inclusion) {
+		err = merkle->inclusion_proof(ms, n, size, proof, PROOF_MAX, &count);
+		if (err == 0 && merkle->leaf_hash(ms, n, h) == 0) {
+			hex(h, QUORUM_HASH_LEN, hx);
+			json_object_set_new(body, "index", json_integer((json_int_t)n));
+			json_object_set_new(body, "leaf_hash", json_string(hx));
+		}
+	} else {
+		err = merkle->consistency_proof(ms, n, size, proof, PROOF_MAX, &count);
+		if (err == 0 && merkle->root(ms, n, h) == 0) {
+			hex(h, QUORUM_HASH_LEN, hx);
+			json_object_set_new(body, "old_size", json_integer((json_int_t)n));
+			json_object_set_new(body, "old_root", json_string(hx));
+		}
+	}
+	if (err != 0) {
+		char msg[128];
+
+		json_decref(body);
+		snprintf(msg, sizeof(msg), "out of range: the latest checkpoint covers %" PRIu64
+					   " records",
+			 size);
+		reply_error(r, req, ROUTE_PROOF, 404, "error", msg);
+		return;
+	}
+	hashes = json_array();
+	for (size_t i = 0; i < count; i++) {
+		hex(proof[i], QUORUM_HASH_LEN, hx);
+		json_array_append_new(hashes, json_string(hx));
+	}
+	json_object_set_new(body, inclusion ? "inclusion" : "consistency", hashes);
+	reply_json(r, req, ROUTE_PROOF, 200, body);
+}
+
+static void handle_metrics(struct rest *r, struct evhttp_request *req)
+{
+	const struct quorum_vault_ops *vault;
+	const struct quorum_merkle_ops *merkle;
+	static const char *const classes[6] = { "2xx", "3xx", "4xx", "5xx", "401", "429" };
+	struct quorum_clock_reading now;
+	struct evbuffer *out;
+	void *vs, *ms;
+
+	if (gate(r, req, ROUTE_METRICS) != 0)
+		return;
+	r->api->clock_read(r->host, &now);
+	audit_services(r, &vault, &vs, &merkle, &ms);
+	out = evbuffer_new();
+	if (out == NULL) {
+		reply_error(r, req, ROUTE_METRICS, 500, "error", "out of memory");
+		return;
+	}
+	r->requests[ROUTE_METRICS][0]++; /* this answer */
+	evbuffer_add_printf(out,
+			    "# HELP quorum_clock_synchronised 1 when the served clock is synchronised.\n"
+			    "# TYPE quorum_clock_synchronised gauge\n"
+			    "quorum_clock_synchronised %d\n"
+			    "# HELP quorum_clock_uncertainty_seconds Half-width of the served bound.\n"
+			    "# TYPE quorum_clock_uncertainty_seconds gauge\n"
+			    "quorum_clock_uncertainty_seconds %.9f\n"
+			    "# HELP quorum_clock_agreement_age_seconds Since the last agreement.\n"
+			    "# TYPE quorum_clock_agreement_age_seconds gauge\n"
+			    "quorum_clock_agreement_age_seconds %.9f\n"
+			    "# HELP quorum_clock_accepted_sources Authorities inside the agreement.\n"
+			    "# TYPE quorum_clock_accepted_sources gauge\n"
+			    "quorum_clock_accepted_sources %u\n"
+			    "# HELP quorum_clock_round The agreement round served.\n"
+			    "# TYPE quorum_clock_round gauge\n"
+			    "quorum_clock_round %" PRIu64 "\n",
+			    now.status == QUORUM_CLOCK_SYNCHRONISED, (double)now.error_bound_ns / 1e9,
+			    (double)now.agreement_age_ns / 1e9, now.accepted, now.round);
+	evbuffer_add_printf(out, "# HELP quorum_rest_requests_total Answers by route and status.\n"
+				 "# TYPE quorum_rest_requests_total counter\n");
+	for (int i = 0; i < ROUTE_COUNT; i++)
+		for (int k = 0; k < 6; k++)
+			if (r->requests[i][k] != 0)
+				evbuffer_add_printf(out,
+						    "quorum_rest_requests_total{route=\"%s\","
+						    "status=\"%s\"} %" PRIu64 "\n",
+						    route_names[i], classes[k], r->requests[i][k]);
+	evbuffer_add_printf(out,
+			    "# HELP quorum_rest_auth_failures_total Requests refused for their "
+			    "bearer token.\n# TYPE quorum_rest_auth_failures_total counter\n"
+			    "quorum_rest_auth_failures_total %" PRIu64 "\n"
+			    "# HELP quorum_rest_rate_limited_total Requests refused by the rate "
+			    "limit.\n# TYPE quorum_rest_rate_limited_total counter\n"
+			    "quorum_rest_rate_limited_total %" PRIu64 "\n",
+			    r->auth_failures, r->rate_limited);
+	if (vault != NULL)
+		evbuffer_add_printf(out,
+				    "# HELP quorum_vault_records Records in the vault.\n"
+				    "# TYPE quorum_vault_records gauge\nquorum_vault_records %" PRIu64
+				    "\n# HELP quorum_vault_durable_records Records fsynced.\n"
+				    "# TYPE quorum_vault_durable_records gauge\n"
+				    "quorum_vault_durable_records %" PRIu64 "\n",
+				    vault->count(vs), vault->durable(vs));
+	if (merkle != NULL)
+		evbuffer_add_printf(out,
+				    "# HELP quorum_merkle_tree_size Leaves of the Merkle tree.\n"
+				    "# TYPE quorum_merkle_tree_size gauge\nquorum_merkle_tree_size "
+				    "%" PRIu64 "\n",
+				    merkle->tree_size(ms));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", out);
+	evbuffer_free(out);
+}
+
+/* ---- dispatch ---- */
+
+static void handle(struct evhttp_request *req, void *arg)
+{
+	struct rest *r = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+
+	if (path == NULL)
+		path = "/";
+	if (strcmp(path, "/time/sync") == 0 || strcmp(path, "/v1/time/sync") == 0) {
+		r->api->audit(r->host, "rest.sync.blocked", "peer=%s reason=direct_quorum_mutation_blocked",
+			      peer_addr(req));
+		reply_error(r, req, ROUTE_SYNC, 403, "error",
+			    "Direct sync mutation disabled; use convergence pipeline");
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+		reply_error(r, req, ROUTE_OTHER, 405, "error", "method not allowed");
+		return;
+	}
+	if (strcmp(path, "/v1/time") == 0) {
+		handle_time(r, req);
+	} else if (strcmp(path, "/healthz") == 0) {
+		reply_text(r, req, ROUTE_HEALTHZ, 200, "text/plain", "ok\n");
+	} else if (strcmp(path, "/readyz") == 0) {
+		struct quorum_clock_reading now;
+
+		r->api->clock_read(r->host, &now);
+		if (now.status == QUORUM_CLOCK_SYNCHRONISED)
+			reply_text(r, req, ROUTE_READYZ, 200, "text/plain", "ok\n");
+		else
+			reply_text(r, req, ROUTE_READYZ, 503, "text/plain",
+				   "unsynchronised: no agreement within the error bound\n");
+	} else if (strcmp(path, "/metrics") == 0) {
+		handle_metrics(r, req);
+	} else if (strcmp(path, "/v1/status") == 0) {
+		handle_status(r, req);
+	} else if (strcmp(path, "/v1/checkpoint") == 0) {
+		handle_checkpoint(r, req);
+	} else if (strncmp(path, "/v1/proof/", 10) == 0) {
+		handle_proof(r, req, path + 10);
+	} else {
+		reply_error(r, req, ROUTE_OTHER, 404, "error", "not found");
+	}
+}
+
+/* ---- settings and lifecycle ---- */
+
+/* Reads one bearer token from PATH (one line; the file must not be readable by others). */
+static int load_token(struct rest *r, const char *name, char *out)
+{
+	char path[4096], buf[TOKEN_MAX + 2];
+	FILE *f;
+	size_t n;
+
+	if (r->api->config_path(r->host, name, path, sizeof(path)) != 0)
+		return -ENAMETOOLONG;
+	f = fopen(path, "re");
+	if (f == NULL) {
+		r->api->log(r->host, QUORUM_LOG_ERROR, "rest.token_unreadable file=\"%s\" error=\"%s\"",
+			    path, strerror(errno));
+		return -errno;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (strlen(buf) < 16 || strlen(buf) >= TOKEN_MAX || strchr(buf, ' ') != NULL) {
+		r->api->log(r->host, QUORUM_LOG_ERROR,
+			    "rest.token_invalid file=\"%s\" reason=\"16 to 255 characters, no spaces\"",
+			    path);
+		return -EINVAL;
+	}
+	memcpy(out, buf, strlen(buf) + 1);
+	return 0;
+}
+
+static int read_settings(struct rest *r)
+{
+	const char *address = "127.0.0.1";
+	int n;
+
+	r->port = 8080;
+	r->rate = 100;
+	r->burst = -1;
+	r->max_body = 65536;
+	r->api->config_string(r->host, "address", &address);
+	r->api->config_int(r->host, "port", &r->port);
+	r->api->config_int(r->host, "rate_limit", &r->rate);
+	r->api->config_int(r->host, "rate_burst", &r->burst);
+	r->api->config_int(r->host, "max_body_bytes", &r->max_body);
+	if (r->burst < 0)
+		r->burst = r->rate > 0 ? r->rate : 1;
+	if (strlen(address) >= sizeof(r->address))
+		return -EINVAL;
+	snprintf(r->address, sizeof(r->address), "%s", address);
+	r->token_count = 0;
+	n = r->api->config_length(r->host, "bearer_token_files");
+	for (int i = 0; i < n && i < TOKENS_MAX; i++) {
+		char key[64];
+		const char *file;
+		int err;
+
+		snprintf(key, sizeof(key), "bearer_token_files.[%d]", i);
+		if (r->api->config_string(r->host, key, &file) != 0)
+			return -EINVAL;
+		err = load_token(r, file, r->tokens[r->token_count]);
+		if (err != 0)
+			return err;
+		r->token_count++;
+	}
+	return 0;
+}
+
+static int rest_bind(struct rest *r)
+{
+	struct evhttp_bound_socket *bound;
+	int fd, err;
+
+	err = r->api->listen(r->host, QUORUM_LISTEN_TCP, r->address, (uint16_t)r->port, &fd);
+	if (err != 0)
+		return err;
+	bound = evhttp_accept_socket_with_handle(r->http, fd);
+	if (bound == NULL) {
+		close(fd);
+		return -EIO;
+	}
+	if (r->bound != NULL)
+		evhttp_del_accept_socket(r->http, r->bound);
+	r->bound = bound;
+	return 0;
+}
+
+static int rest_init(struct quorum_host *host, const struct quorum_api *api, void **state)
+{
+	struct rest *r;
+	int err;
+
+	if (!QUORUM_API_HAS(api, service_find))
+		return -ENOTSUP;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	r->buckets = calloc(RATE_BUCKETS, sizeof(*r->buckets));
+	r->host = host;
+	r->api = api;
+	err = r->buckets == NULL ? -ENOMEM : read_settings(r);
+	if (err == 0) {
+		r->http = evhttp_new(api->event_base(host));
+		if (r->http == NULL)
+			err = -ENOMEM;
+	}
+	if (err != 0) {
+		free(r->buckets);
+		free(r);
+		return err;
+	}
+	evhttp_set_max_body_size(r->http, (ev_ssize_t)r->max_body);
+	evhttp_set_max_headers_size(r->http, 16384);
+	evhttp_set_timeout(r->http, 30);
+	evhttp_set_allowed_methods(r->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	evhttp_set_gencb(r->http, handle, r);
+	*state = r;
+	return 0;
+}
+
+static int rest_start(void *state)
+{
+	struct rest *r = state;
+	int err = rest_bind(r);
+
+	if (err == 0)
+		r->api->log(r->host, QUORUM_LOG_NOTICE,
+			    "rest.listening address=%s port=%" PRId64 " bearer_tokens=%zu "
+			    "rate_limit=%" PRId64,
+			    r->address, r->port, r->token_count, r->rate);
+	return err;
+}
+
+static int rest_drain(void *state)
+{
+	struct rest *r = state;
+
+	r->draining = 1;
+	if (r->bound != NULL) {
+		evhttp_del_accept_socket(r->http, r->bound);
+		r->bound = NULL;
+	}
+	return 0; /* answers are synchronous: nothing is in flight between callbacks */
+}
+
+static void rest_fini(void *state)
+{
+	struct rest *r = state;
+
+	if (r->http != NULL)
+		evhttp_free(r->http);
+	free(r->buckets);
+	free(r);
+}
+
+static const struct quorum_setting rest_settings[] = {
+	{ .name = "address", .type = QUORUM_SETTING_STRING,
+	  .help = "listen address (default 127.0.0.1)" },
+	{ .name = "port", .type = QUORUM_SETTING_INT, .min = 1, .max = 65535,
+	  .help = "TCP port (default 8080)" },
+	{ .name = "bearer_token_files", .type = QUORUM_SETTING_STRINGS,
+	  .help = "files of accepted bearer tokens (one each); none: no auth" },
+	{ .name = "rate_limit", .type = QUORUM_SETTING_INT, .min = 0, .max = 10000000,
+	  .help = "requests per second per client address (default 100; 0: none)" },
+	{ .name = "rate_burst", .type = QUORUM_SETTING_INT, .min = 1, .max = 10000000,
+	  .help = "requests a client may send at once (default: rate_limit)" },
+	{ .name = "max_body_bytes", .type = QUORUM_SETTING_INT, .min = 0, .max = 16777216,
+	  .help = "largest request body (413 beyond; default 65536)" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
+	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, "rest", PACKAGE_VERSION, QUORUM_ROLE_NONE),
+	.settings = rest_settings,
+	.init = rest_init,
+	.start = rest_start,
+	.drain = rest_drain,
+	.fini = rest_fini,
+};

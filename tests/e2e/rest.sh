@@ -1,0 +1,151 @@
+#!/bin/bash
+# rest.sh -- the REST transport with curl against a one-node quorum with the vault and merkle
+# stages: every route and method, every error status in the reference's order (429 rate
+# limit, 401 bearer, 503 unsynchronised, 400 format), answers validated against the JSON
+# Schemas under schemas/ (python3-jsonschema), proofs served over HTTP verified by quorumctl,
+# metrics that count, malformed and oversized requests refused while the node keeps serving.
+# Speaks TAP.
+. "$(dirname "$0")/lib.sh"
+plan 28
+
+W=$SCRATCH
+SCHEMAS=$QUORUM_SRCDIR/schemas
+VALIDATE="$PYTHON $QUORUM_SRCDIR/tests/tools/validate-json.py"
+CTL=$QUORUM_BUILDDIR/tools/quorumctl
+mkdir -p "$W/node" "$W/lone"
+"$KEYGEN" --out "$W/node/node" >/dev/null
+"$KEYGEN" --out "$W/lone/node" >/dev/null
+UDP=$(free_port)
+HTTP=$(free_port)
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$TOKEN" >"$W/node/token" && chmod 0600 "$W/node/token"
+rest_conf() { # FILE REST-SETTINGS AUTHORITIES
+	cat >"$1" <<END
+node = { id = "solo"; key = "node.key"; state_dir = "state"; };
+plugin_dir = "$QUORUM_BUILDDIR/lib";
+trusted_plugin_keys = [ "$QUORUM_BUILDDIR/keys/plugin-dev.pub" ];
+peer_link = { address = "127.0.0.1"; port = $UDP; };
+authority = { radius_ns = 1000; kernel_status = false; };
+rounds = { interval_ms = 200; timeout_ms = 50; };
+clock = { shm = "clock"; };
+authorities = ( $3 );
+stages = ( { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; }; },
+           { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "merkle"; checkpoint_ms = 100; }; },
+           { name = "convergence"; path = "stages/convergence.so"; },
+           { name = "control"; path = "stages/control.so"; } );
+transports = ( { name = "rest"; path = "transports/rest.so"; settings = { port = $HTTP; $2 }; } );
+END
+}
+SELF="{ id = \"solo\"; address = \"127.0.0.1\"; port = $UDP; key = \"node.pub\"; }"
+URL=http://127.0.0.1:$HTTP
+# get PATH [CURL ARGS...]: the body into $W/body, the status echoed.
+get() { local p=$1; shift; curl -sS --max-time 5 -o "$W/body" -w '%{http_code}' "$@" "$URL$p"; }
+valid() { $VALIDATE "$SCHEMAS/$1" "$W/body" | sed 's/^/# /'; return "${PIPESTATUS[0]}"; }
+is() { # STATUS SCHEMA PATH [CURL ARGS...]: the answer has STATUS and fits SCHEMA
+	local want=$1 schema=$2 code
+	shift 2
+	code=$(get "$@")
+	[ "$code" = "$want" ] || { diag "status $code, wanted $want: $(head -c 300 "$W/body")"; return 1; }
+	[ -z "$schema" ] || valid "$schema"
+}
+
+# ---- an unsynchronised node (n = 4 configured, alone): 503, readyz 503 ----
+rest_conf "$W/lone/quorum.conf" "" "$SELF,
+  { id = \"b\"; address = \"127.0.0.2\"; port = $UDP; key = \"node.pub\"; },
+  { id = \"c\"; address = \"127.0.0.3\"; port = $UDP; key = \"node.pub\"; },
+  { id = \"d\"; address = \"127.0.0.4\"; port = $UDP; key = \"node.pub\"; }"
+start_quorumd "$W/lone.log" --config "$W/lone/quorum.conf"
+wait_http "$URL/healthz" ok 10 >/dev/null
+check "unsynchronised: GET /v1/time is 503 with a JSON error, never a time" is 503 error.json /v1/time
+check "... /readyz is 503 and /healthz 200" eval '[ "$(get /readyz)" = 503 ] && [ "$(get /healthz)" = 200 ]'
+kill -TERM "$QPID"; wait_exit "$QPID" 10
+
+# ---- a synchronised node with bearer auth and a rate limit ----
+rest_conf "$W/node/quorum.conf" "bearer_token_files = [ \"token\" ]; rate_limit = 200; rate_burst = 400; max_body_bytes = 1024;" "$SELF"
+start_quorumd "$W/node.log" --config "$W/node/quorum.conf"
+wait_http "$URL/readyz" ok 10 >/dev/null
+AUTH=(-H "Authorization: Bearer $TOKEN")
+check "GET /v1/time (json, the default) fits time-json.json" is 200 time-json.json /v1/time "${AUTH[@]}"
+cp "$W/body" "$W/time.json"
+check "... and its bound contains this machine's clock during the request (one clock here)" \
+	"$PYTHON" - "$HTTP" "$TOKEN" <<'PY'
+import http.client, json, sys, time
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+worst = 0
+for i in range(50):
+    t0 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    conn.request("GET", "/v1/time", headers={"Authorization": "Bearer " + sys.argv[2]})
+    t = json.loads(conn.getresponse().read())
+    t1 = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    est = t["unix_seconds"] * 10**9 + t["unix_nanos"]
+    half = max(est - t["earliest_ns"], t["latest_ns"] - est)
+    if not (t["earliest_ns"] <= t1 and t0 <= t["latest_ns"] and abs(t["uncertainty_ms"] * 1e6 - half) < 1e3):
+        print("# bound [%d, %d] misses the request [%d, %d]" % (t["earliest_ns"], t["latest_ns"], t0, t1))
+        sys.exit(1)
+    worst = max(worst, half)
+print("# 50 answers, each bound overlaps its request; widest half-width %d ns" % worst)
+PY
+check "format=unix fits time-unix.json (unix_nanos the remainder)" is 200 time-unix.json "/v1/time?format=unix" "${AUTH[@]}"
+check "format=iso8601 fits time-iso8601.json" is 200 time-iso8601.json "/v1/time?format=iso8601" "${AUTH[@]}"
+check "aliases: format=RFC3339 is iso8601, format=Envelope is json" \
+	eval 'is 200 time-iso8601.json "/v1/time?format=RFC3339" "${AUTH[@]}" && is 200 time-json.json "/v1/time?format=Envelope" "${AUTH[@]}"'
+check "an unknown format is 400 with the reference's message" \
+	eval 'is 400 error.json "/v1/time?format=xml" "${AUTH[@]}" && grep -q "Unknown format .xml.. Valid: unix, iso8601, json" "$W/body"'
+check "no token: 401 {\"detail\":\"Unauthorized\"} with WWW-Authenticate: Bearer" \
+	eval 'curl -sS -D "$W/headers" -o "$W/body" "$URL/v1/time" && grep -qi "^WWW-Authenticate: Bearer" "$W/headers" && grep -q "\"detail\": *\"Unauthorized\"" "$W/body" && grep -q " 401 " "$W/headers"'
+check "a wrong token is 401, a wrong scheme too" \
+	eval '[ "$(get /v1/time -H "Authorization: Bearer x${TOKEN}")" = 401 ] && [ "$(get /v1/time -H "Authorization: Basic $TOKEN")" = 401 ]'
+check "... and the refusal is audited (rest.auth.failed)" wait_log "$W/node.log" "event=rest.auth.failed plugin=rest peer=127.0.0.1 route=time" 5
+check "the scheme is case-insensitive (bearer)" test "$(get /v1/time -H "Authorization: bearer $TOKEN")" = 200
+check "GET /v1/status fits status.json (vault and tree included)" is 200 status.json /v1/status "${AUTH[@]}"
+check "GET /healthz and /readyz need no token" eval '[ "$(get /healthz)" = 200 ] && [ "$(get /readyz)" = 200 ]'
+
+# ---- the audit plane over HTTP ----
+sleep 0.5
+check "GET /v1/checkpoint is the signed checkpoint (C2SP note)" \
+	eval 'is 200 "" /v1/checkpoint "${AUTH[@]}" && head -1 "$W/body" | grep -qx "quorum-time/solo" && grep -q "^— quorum-time/solo " "$W/body"'
+check "GET /v1/proof/inclusion?index=3 fits proof-inclusion.json" is 200 proof-inclusion.json "/v1/proof/inclusion?index=3" "${AUTH[@]}"
+cp "$W/body" "$W/incl.json"
+check "... and quorumctl verifies it against the node's key" \
+	eval '"$CTL" proof verify --node-key "$W/node/node.pub" "$W/incl.json" | sed "s/^/# /"; [ "${PIPESTATUS[0]}" -eq 0 ]'
+check "GET /v1/proof/consistency?old=2 fits proof-consistency.json and verifies" \
+	eval 'is 200 proof-consistency.json "/v1/proof/consistency?old=2" "${AUTH[@]}" && "$CTL" proof verify --node-key "$W/node/node.pub" "$W/body" >/dev/null'
+check "a proof beyond the checkpoint is 404, a bad index 400" \
+	eval '[ "$(get "/v1/proof/inclusion?index=99999999" "${AUTH[@]}")" = 404 ] && [ "$(get "/v1/proof/inclusion?index=-1" "${AUTH[@]}")" = 400 ] && valid error.json'
+
+# ---- errors and bad input ----
+check "an unknown path is 404 (JSON)" eval 'is 404 error.json /nope "${AUTH[@]}"'
+check "POST /time/sync is 403: direct mutation is blocked" \
+	eval 'is 403 error.json /time/sync -X POST -d "{}" "${AUTH[@]}" && grep -q "Direct sync mutation disabled; use convergence pipeline" "$W/body"'
+check "DELETE /v1/time is 405" eval 'is 405 error.json /v1/time -X DELETE "${AUTH[@]}"'
+head -c 5000 /dev/zero | tr '\0' a >"$W/big"
+check "a body over max_body_bytes is refused with 413" \
+	test "$(get /v1/time -X POST --data-binary "@$W/big" "${AUTH[@]}")" = 413
+printf 'GARBAGE / HTTP/9.9\r\n\r\n' >"$W/garbage"
+"$PYTHON" -c 'import socket,sys; s=socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.sendall(open(sys.argv[2],"rb").read()); s.settimeout(2); s.recv(100)' "$HTTP" "$W/garbage" 2>/dev/null
+check "after a malformed request line the node still serves" test "$(get /healthz)" = 200
+
+# ---- metrics ----
+check "GET /metrics needs the token" test "$(get /metrics)" = 401
+get /metrics "${AUTH[@]}" >/dev/null
+check "GET /metrics is Prometheus text with real counters" \
+	eval 'grep -q "^quorum_clock_synchronised 1$" "$W/body" && grep -Eq "^quorum_rest_requests_total\{route=\"time\",status=\"2xx\"\} [1-9]" "$W/body" && grep -Eq "^quorum_rest_auth_failures_total [1-9]" "$W/body" && grep -Eq "^quorum_vault_records [1-9]" "$W/body"'
+
+# ---- rate limit: 429 comes before 401 ----
+"$PYTHON" - "$HTTP" >"$W/flood" <<'PY'
+import http.client, sys
+codes = {}
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+for i in range(700):
+    conn.request("GET", "/v1/time")  # no token: 401 until the bucket is empty, then 429
+    r = conn.getresponse(); r.read()
+    codes[r.status] = codes.get(r.status, 0) + 1
+print(" ".join(f"{k}={v}" for k, v in sorted(codes.items())))
+PY
+diag "700 requests without a token: $(cat "$W/flood")"
+check "past the burst the rate limit answers 429 (before the token is even looked at)" \
+	grep -Eq "429=[1-9]" "$W/flood"
+kill -TERM "$QPID"
+wait_exit "$QPID" 10
+check "quorumd stops with status 0" test "$EXIT_STATUS" -eq 0
+finish
