@@ -2,7 +2,8 @@
 transports_LTLIBRARIES += plugins/transports/rest/rest.la
 plugins_transports_rest_rest_la_SOURCES = plugins/transports/rest/rest.c
 plugins_transports_rest_rest_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
-plugins_transports_rest_rest_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) \
-	$(OPENSSL_CFLAGS)
+plugins_transports_rest_rest_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
+	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_transports_rest_rest_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_transports_rest_rest_la_LIBADD = $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
+plugins_transports_rest_rest_la_LIBADD = $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS)

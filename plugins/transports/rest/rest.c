@@ -11,7 +11,10 @@
  *   GET /v1/proof/consistency?old=M         `quorumctl proof verify` checks
  *   POST /time/sync                         403: nothing mutates the clock but the pipeline
  * Errors are JSON with their status. Bearer tokens come from files and are compared in
- * constant time; rate limiting is a token bucket per client address in a bounded table. */
+ * constant time; rate limiting is a token bucket per client address in a bounded table.
+ * TLS (OpenSSL through libevent_openssl) with an optional client CA (mTLS). mode =
+ * "production" refuses to start without TLS, a client CA and a bearer token; "dev" allows
+ * cleartext on a loopback address only. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -23,11 +26,16 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <quorum/plugin.h>
 
@@ -73,6 +81,8 @@ struct rest {
 	uint64_t requests[ROUTE_COUNT][6]; /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
 	uint64_t auth_failures, rate_limited;
 	int draining;
+	int production;
+	SSL_CTX *tls; /* NULL: cleartext */
 };
 
 /* ---- answers ---- */
@@ -650,6 +660,12 @@ static int read_settings(struct rest *r)
 	r->api->config_int(r->host, "max_body_bytes", &r->max_body);
 	if (r->burst < 0)
 		r->burst = r->rate > 0 ? r->rate : 1;
+	{
+		const char *mode = "dev";
+
+		r->api->config_string(r->host, "mode", &mode);
+		r->production = strcmp(mode, "production") == 0;
+	}
 	if (strlen(address) >= sizeof(r->address))
 		return -EINVAL;
 	snprintf(r->address, sizeof(r->address), "%s", address);
@@ -669,6 +685,93 @@ static int read_settings(struct rest *r)
 		r->token_count++;
 	}
 	return 0;
+}
+
+/* The TLS context from tls_cert / tls_key / tls_client_ca, or none; and the startup rules of
+ * the reference: a key needs its certificate and the reverse, a client CA needs both,
+ * production needs TLS, a client CA and a bearer token, dev allows cleartext on loopback
+ * only. RETURN VALUE: 0, or -EINVAL with the reason logged. */
+static int tls_setup(struct rest *r)
+{
+	const char *cert = NULL, *key = NULL, *ca = NULL;
+	char cert_path[4096], key_path[4096], ca_path[4096], missing[160] = "";
+	struct in_addr a4;
+	struct in6_addr a6;
+	int loopback;
+
+	r->api->config_string(r->host, "tls_cert", &cert);
+	r->api->config_string(r->host, "tls_key", &key);
+	r->api->config_string(r->host, "tls_client_ca", &ca);
+	if ((cert == NULL) != (key == NULL) || (ca != NULL && cert == NULL)) {
+		r->api->log(r->host, QUORUM_LOG_ERROR,
+			    "rest.config_invalid reason=\"%s\"",
+			    ca != NULL && cert == NULL ? "tls_client_ca needs tls_cert and tls_key"
+						       : "tls_cert and tls_key go together");
+		return -EINVAL;
+	}
+	if (r->production) {
+		if (cert == NULL)
+			strcat(missing, " tls_cert tls_key");
+		if (ca == NULL)
+			strcat(missing, " tls_client_ca");
+		if (r->token_count == 0)
+			strcat(missing, " bearer_token_files");
+		if (missing[0] != '\0') {
+			r->api->log(r->host, QUORUM_LOG_ERROR,
+				    "rest.production_refused missing=\"%s\"", missing + 1);
+			return -EINVAL;
+		}
+	}
+	loopback = (inet_pton(AF_INET, r->address, &a4) == 1 &&
+		    (ntohl(a4.s_addr) >> 24) == 127) ||
+		   (inet_pton(AF_INET6, r->address, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
+	if (cert == NULL) {
+		if (!loopback) {
+			r->api->log(r->host, QUORUM_LOG_ERROR,
+				    "rest.cleartext_refused address=%s reason=\"cleartext only on "
+				    "loopback: set tls_cert and tls_key\"",
+				    r->address);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (r->api->config_path(r->host, cert, cert_path, sizeof(cert_path)) != 0 ||
+	    r->api->config_path(r->host, key, key_path, sizeof(key_path)) != 0 ||
+	    (ca != NULL && r->api->config_path(r->host, ca, ca_path, sizeof(ca_path)) != 0))
+		return -ENAMETOOLONG;
+	r->tls = SSL_CTX_new(TLS_server_method());
+	if (r->tls == NULL)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(r->tls, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate_chain_file(r->tls, cert_path) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(r->tls, key_path, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(r->tls) != 1 ||
+	    (ca != NULL && SSL_CTX_load_verify_locations(r->tls, ca_path, NULL) != 1)) {
+		char err[256];
+
+		ERR_error_string_n(ERR_get_error(), err, sizeof(err));
+		r->api->log(r->host, QUORUM_LOG_ERROR,
+			    "rest.tls_refused cert=\"%s\" key=\"%s\" client_ca=\"%s\" error=\"%s\"",
+			    cert_path, key_path, ca != NULL ? ca_path : "-", err);
+		SSL_CTX_free(r->tls);
+		r->tls = NULL;
+		return -EINVAL;
+	}
+	if (ca != NULL)
+		SSL_CTX_set_verify(r->tls, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	return 0;
+}
+
+/* evhttp's connection factory under TLS: each connection a server-side SSL bufferevent. */
+static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
+{
+	struct rest *r = arg;
+	SSL *ssl = SSL_new(r->tls);
+
+	if (ssl == NULL)
+		return NULL;
+	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+					      BEV_OPT_CLOSE_ON_FREE);
 }
 
 static int rest_bind(struct rest *r)
@@ -704,16 +807,22 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 	r->host = host;
 	r->api = api;
 	err = r->buckets == NULL ? -ENOMEM : read_settings(r);
+	if (err == 0)
+		err = tls_setup(r);
 	if (err == 0) {
 		r->http = evhttp_new(api->event_base(host));
 		if (r->http == NULL)
 			err = -ENOMEM;
 	}
 	if (err != 0) {
+		if (r->tls != NULL)
+			SSL_CTX_free(r->tls);
 		free(r->buckets);
 		free(r);
 		return err;
 	}
+	if (r->tls != NULL)
+		evhttp_set_bevcb(r->http, tls_bevcb, r);
 	evhttp_set_max_body_size(r->http, (ev_ssize_t)r->max_body);
 	evhttp_set_max_headers_size(r->http, 16384);
 	evhttp_set_timeout(r->http, 30);
@@ -731,9 +840,13 @@ static int rest_start(void *state)
 
 	if (err == 0)
 		r->api->log(r->host, QUORUM_LOG_NOTICE,
-			    "rest.listening address=%s port=%" PRId64 " bearer_tokens=%zu "
-			    "rate_limit=%" PRId64,
-			    r->address, r->port, r->token_count, r->rate);
+			    "rest.listening address=%s port=%" PRId64 " tls=%s bearer_tokens=%zu "
+			    "rate_limit=%" PRId64 " mode=%s",
+			    r->address, r->port,
+			    r->tls == NULL ? "off"
+			    : SSL_CTX_get_verify_mode(r->tls) & SSL_VERIFY_PEER ? "mtls"
+										: "on",
+			    r->token_count, r->rate, r->production ? "production" : "dev");
 	return err;
 }
 
@@ -755,9 +868,13 @@ static void rest_fini(void *state)
 
 	if (r->http != NULL)
 		evhttp_free(r->http);
+	if (r->tls != NULL)
+		SSL_CTX_free(r->tls);
 	free(r->buckets);
 	free(r);
 }
+
+static const char *const rest_modes[] = { "dev", "production", NULL };
 
 static const struct quorum_setting rest_settings[] = {
 	{ .name = "address", .type = QUORUM_SETTING_STRING,
@@ -772,6 +889,14 @@ static const struct quorum_setting rest_settings[] = {
 	  .help = "requests a client may send at once (default: rate_limit)" },
 	{ .name = "max_body_bytes", .type = QUORUM_SETTING_INT, .min = 0, .max = 16777216,
 	  .help = "largest request body (413 beyond; default 65536)" },
+	{ .name = "tls_cert", .type = QUORUM_SETTING_STRING,
+	  .help = "server certificate chain (PEM); with tls_key: HTTPS" },
+	{ .name = "tls_key", .type = QUORUM_SETTING_STRING, .help = "server private key (PEM)" },
+	{ .name = "tls_client_ca", .type = QUORUM_SETTING_STRING,
+	  .help = "CA (PEM) client certificates must chain to: mutual TLS" },
+	{ .name = "mode", .type = QUORUM_SETTING_STRING, .choices = rest_modes,
+	  .help = "production: TLS, a client CA and a bearer token required; dev (default): "
+		  "cleartext on loopback allowed" },
 	{ .type = QUORUM_SETTING_END },
 };
 
