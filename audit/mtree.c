@@ -1,268 +1,377 @@
-/* mtree.c -- the RFC 6962 / RFC 9162 Merkle tree (see mtree.h): complete-subtree hashes per
- * level, in memory and in append-only level files, proofs composed from them. */
+/* mtree.c -- the RFC 6962 / RFC 9162 Merkle tree (contract in mtree.h): complete-subtree
+ * hashes per level, in memory and in append-only level files, proofs composed from them.
+ *
+ * Level k holds MTH of every complete, aligned subtree of 2^k leaves: entry j is the hash of
+ * leaves [j * 2^k, (j + 1) * 2^k). A tree of n leaves has exactly n >> k entries at level k,
+ * and every range the RFC's recursion visits, [start, start + len) with START a multiple of
+ * the smallest power of two >= LEN, is one such subtree per set bit of LEN. So a root costs
+ * popcount(n) lookups and popcount(n) - 1 hashes, and a proof at most one such composition
+ * plus one lookup per level.
+ *
+ * Level files: DIR/level-KK, 32 bytes per entry, entry j at byte offset 32 * j. Entries are
+ * written with pwrite() at their own offset, so a failed or partial write leaves nothing
+ * the next write of that entry does not overwrite; no fsync (the log can rebuild them).
+ * Bounds: 64 bytes of memory per leaf (the levels sum to < 2n entries) and one file
+ * descriptor per level that has entries (at most 63). */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include "mtree.h"
 
-#define LEVELS 64
-#define DIR_MAX 4000		   /* longest directory name accepted */
-#define PATH_BUF (DIR_MAX + 16) /* DIR/level-KK */
+#define LEVELS	      64			/* level 63 would need 2^63 leaves */
+#define SIZE_MAX_TREE ((UINT64_C(1) << 63) - 1) /* keeps every proof <= MTREE_PROOF_MAX */
+#define LEAF_INLINE   1024			/* leaf data hashed from a stack buffer */
+#define LEVEL_MIN_CAP 64
 
-struct level {
-	uint8_t (*h)[MTREE_HASH_LEN];
-	uint64_t len, cap;
-	int fd; /* DIR/level-KK, or -1 (in memory, or not created yet) */
+struct mtree_level {
+	uint8_t (*hash)[MTREE_HASH_LEN];
+	uint64_t len; /* entries valid in memory and in the file */
+	uint64_t cap; /* entries allocated */
+	int fd;	      /* DIR/level-KK, or -1 (in memory, or not created yet) */
 };
 
 struct mtree {
-	char *dir; /* NULL: in memory */
-	struct level levels[LEVELS];
+	char *dir;  /* NULL: in memory */
+	int dir_fd; /* -1: in memory */
 	uint64_t size;
+	/* Nonzero (a -errno) when a level file may hold hashes past its level's length that
+	 * a cleanup could not cut: appends then fail with it, since a crash in a later append
+	 * could let open take such a stale hash for a new one. A successful mtree_truncate
+	 * cuts every file again and clears it. */
+	int poisoned;
+	struct mtree_level level[LEVELS];
 };
-
-/* WHY gets "PATH: what failed". */
-static void set_why(char *why, size_t size, const char *path, int err)
-{
-	if (why != NULL && size > 0)
-		snprintf(why, size, "%s: %s", path, strerror(err));
-}
 
 /* ---- hashing ---- */
 
-/* SHA-256(PREFIX || A || B): one-shot from a stack buffer for the common small inputs (a
- * node is 65 bytes), streamed for large records. */
-static void hash2(const uint8_t prefix, const void *a, size_t alen, const void *b, size_t blen,
-		  uint8_t out[MTREE_HASH_LEN])
-{
-	uint8_t buf[1024];
-	EVP_MD_CTX *md;
-	unsigned int n = MTREE_HASH_LEN;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_fetched;
 
-	if (1 + alen + blen <= sizeof(buf)) {
-		buf[0] = prefix;
-		memcpy(buf + 1, a, alen);
-		if (blen > 0)
-			memcpy(buf + 1 + alen, b, blen);
-		SHA256(buf, 1 + alen + blen, out);
-		return;
-	}
-	md = EVP_MD_CTX_new();
-	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, &prefix, 1) != 1 || EVP_DigestUpdate(md, a, alen) != 1 ||
-	    (blen > 0 && EVP_DigestUpdate(md, b, blen) != 1) ||
-	    EVP_DigestFinal_ex(md, out, &n) != 1)
-		abort(); /* out of memory in libcrypto: no hash may be silently wrong */
-	EVP_MD_CTX_free(md);
+/* Fetching the implementation once halves the cost of each hash against EVP_sha256(),
+ * which looks it up again on every use. */
+static void sha256_fetch(void)
+{
+	sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256_fetched != NULL ? sha256_fetched : EVP_sha256();
+}
+
+/* A hash is never allowed to come out wrong: libcrypto failing here (out of memory) is
+ * fatal, and the two public hash functions have no error return to carry it. */
+static void hash_failed(void)
+{
+	fputs("mtree: libcrypto failed to compute SHA-256 (out of memory?)\n", stderr);
+	abort();
+}
+
+static void sha256_oneshot(const void *data, size_t len, uint8_t out[MTREE_HASH_LEN])
+{
+	if (EVP_Digest(data, len, out, NULL, sha256(), NULL) != 1)
+		hash_failed();
 }
 
 void mtree_leaf_hash(const void *data, size_t len, uint8_t out[MTREE_HASH_LEN])
 {
-	hash2(0x00, data, len, NULL, 0, out);
+	static const uint8_t prefix = 0x00;
+	uint8_t buf[1 + LEAF_INLINE];
+	EVP_MD_CTX *ctx;
+
+	if (len <= LEAF_INLINE) {
+		buf[0] = prefix;
+		if (len > 0)
+			memcpy(buf + 1, data, len);
+		sha256_oneshot(buf, 1 + len, out);
+		return;
+	}
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || EVP_DigestInit_ex2(ctx, sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(ctx, &prefix, 1) != 1 || EVP_DigestUpdate(ctx, data, len) != 1 ||
+	    EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+		hash_failed();
+	EVP_MD_CTX_free(ctx);
 }
 
 void mtree_node_hash(const uint8_t left[MTREE_HASH_LEN], const uint8_t right[MTREE_HASH_LEN],
 		     uint8_t out[MTREE_HASH_LEN])
 {
-	hash2(0x01, left, MTREE_HASH_LEN, right, MTREE_HASH_LEN, out);
+	uint8_t buf[1 + 2 * MTREE_HASH_LEN];
+
+	buf[0] = 0x01;
+	memcpy(buf + 1, left, MTREE_HASH_LEN);
+	memcpy(buf + 1 + MTREE_HASH_LEN, right, MTREE_HASH_LEN);
+	sha256_oneshot(buf, sizeof(buf), out);
 }
 
-/* ---- levels ---- */
-
-static int level_reserve(struct level *l, uint64_t n)
+static int hash_equal(const uint8_t a[MTREE_HASH_LEN], const uint8_t b[MTREE_HASH_LEN])
 {
+	return CRYPTO_memcmp(a, b, MTREE_HASH_LEN) == 0;
+}
+
+/* ---- level files ---- */
+
+/* WHY gets "DIR/level-KK: WHAT: error". */
+static void level_say(char *why, size_t why_size, const struct mtree *t, int k,
+		      const char *what, int err)
+{
+	if (why != NULL && why_size > 0)
+		snprintf(why, why_size, "%s/level-%02d: %s: %s", t->dir, k, what,
+			 strerror(err));
+}
+
+static int level_reserve(struct mtree_level *l, uint64_t n)
+{
+	uint64_t cap = l->cap != 0 ? l->cap : LEVEL_MIN_CAP;
 	void *p;
-	uint64_t cap;
 
 	if (n <= l->cap)
 		return 0;
-	cap = l->cap != 0 ? l->cap : 64;
 	while (cap < n)
 		cap *= 2;
-	p = realloc(l->h, cap * MTREE_HASH_LEN);
+	if (cap > SIZE_MAX / MTREE_HASH_LEN)
+		return -ENOMEM;
+	p = realloc(l->hash, (size_t)cap * MTREE_HASH_LEN);
 	if (p == NULL)
 		return -ENOMEM;
-	l->h = p;
+	l->hash = p;
 	l->cap = cap;
 	return 0;
 }
 
-static int level_open_file(struct mtree *t, int k)
+/* Opens DIR/level-K, creating it when CREATE is set. 0, -ENOENT (absent, !CREATE) or
+ * -errno. */
+static int level_file_open(struct mtree *t, int k, int create)
 {
-	char path[PATH_BUF];
+	char name[24]; /* "level-KK" for any int K */
+	int fd;
 
-	if (t->dir == NULL || t->levels[k].fd >= 0)
-		return 0;
-	snprintf(path, sizeof(path), "%s/level-%02d", t->dir, k);
-	t->levels[k].fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	return t->levels[k].fd < 0 ? -errno : 0;
+	snprintf(name, sizeof(name), "level-%02d", k);
+	fd = openat(t->dir_fd, name, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	if (fd < 0)
+		return -errno;
+	t->level[k].fd = fd;
+	return 0;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
+static int write_at(int fd, const void *buf, size_t len, uint64_t offset)
 {
 	const uint8_t *p = buf;
 
 	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, off);
+		ssize_t n = pwrite(fd, p, len, (off_t)offset);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			return -errno;
-		}
+		if (n == 0)
+			return -EIO;
 		p += n;
 		len -= (size_t)n;
-		off += n;
+		offset += (uint64_t)n;
 	}
 	return 0;
 }
 
-/* Appends HASH to level K (memory and file). */
-static int level_push(struct mtree *t, int k, const uint8_t hash[MTREE_HASH_LEN])
+static int read_at(int fd, void *buf, size_t len, uint64_t offset)
 {
-	struct level *l = &t->levels[k];
-	int err = level_reserve(l, l->len + 1);
+	uint8_t *p = buf;
 
-	if (err == 0)
-		err = level_open_file(t, k);
-	if (err == 0 && l->fd >= 0)
-		err = pwrite_full(l->fd, hash, MTREE_HASH_LEN, (off_t)(l->len * MTREE_HASH_LEN));
-	if (err != 0)
-		return err;
-	memcpy(l->h[l->len], hash, MTREE_HASH_LEN);
-	l->len++;
-	return 0;
-}
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, (off_t)offset);
 
-static int level_cut(struct mtree *t, int k, uint64_t len)
-{
-	struct level *l = &t->levels[k];
-
-	if (l->len <= len)
-		return 0;
-	l->len = len;
-	if (l->fd >= 0 && ftruncate(l->fd, (off_t)(len * MTREE_HASH_LEN)) != 0)
-		return -errno;
-	return 0;
-}
-
-/* ---- open / close ---- */
-
-/* Reads level K's file: whole entries only (a torn tail is dropped). */
-static int level_load(struct mtree *t, int k, char *why, size_t why_size)
-{
-	struct level *l = &t->levels[k];
-	struct stat st;
-	uint64_t n;
-	char path[PATH_BUF];
-
-	snprintf(path, sizeof(path), "%s/level-%02d", t->dir, k);
-	l->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (l->fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		set_why(why, why_size, path, errno);
-		return -errno;
-	}
-	if (fstat(l->fd, &st) != 0) {
-		set_why(why, why_size, path, errno);
-		return -errno;
-	}
-	n = (uint64_t)st.st_size / MTREE_HASH_LEN;
-	if (level_reserve(l, n) != 0)
-		return -ENOMEM;
-	for (uint64_t done = 0; done < n * MTREE_HASH_LEN;) {
-		ssize_t r = pread(l->fd, (uint8_t *)l->h + done, n * MTREE_HASH_LEN - done,
-				  (off_t)done);
-
-		if (r < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR)
 			continue;
-		if (r <= 0) {
-			set_why(why, why_size, path, r < 0 ? errno : EIO);
-			return r < 0 ? -errno : -EIO;
-		}
-		done += (uint64_t)r;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* shorter than fstat said: someone else writes here */
+		p += n;
+		len -= (size_t)n;
+		offset += (uint64_t)n;
 	}
-	l->len = n;
-	if ((uint64_t)st.st_size != n * MTREE_HASH_LEN &&
-	    ftruncate(l->fd, (off_t)(n * MTREE_HASH_LEN)) != 0)
-		return -errno;
 	return 0;
 }
 
-/* Makes every level agree with level 0: level k has exactly len0 >> k entries. */
-static int levels_repair(struct mtree *t)
+/* Stores HASH as entry l->len of level K's file (created on first use). The memory copy
+ * is the caller's. */
+static int level_file_write(struct mtree *t, int k, const uint8_t hash[MTREE_HASH_LEN])
 {
-	uint64_t n = t->levels[0].len;
+	struct mtree_level *l = &t->level[k];
 	int err;
 
-	for (int k = 1; k < LEVELS; k++) {
-		uint64_t want = n >> k;
-		struct level *below = &t->levels[k - 1];
-
-		err = level_cut(t, k, want);
+	if (t->dir == NULL)
+		return 0;
+	if (l->fd < 0) {
+		err = level_file_open(t, k, 1);
 		if (err != 0)
 			return err;
-		while (t->levels[k].len < want) {
-			uint64_t j = t->levels[k].len;
-			uint8_t h[MTREE_HASH_LEN];
+	}
+	return write_at(l->fd, hash, MTREE_HASH_LEN, l->len * MTREE_HASH_LEN);
+}
 
-			mtree_node_hash(below->h[2 * j], below->h[2 * j + 1], h);
-			err = level_push(t, k, h);
-			if (err != 0)
-				return err;
+static int level_file_cut(struct mtree *t, int k, uint64_t len)
+{
+	if (t->level[k].fd >= 0 &&
+	    ftruncate(t->level[k].fd, (off_t)(len * MTREE_HASH_LEN)) != 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- open: restore the levels from their files ---- */
+
+/* Reads up to WANT whole entries of level K's file into memory and cuts the file to what
+ * was read: a torn tail and entries beyond WANT go. */
+static int level_load(struct mtree *t, int k, uint64_t want, char *why, size_t why_size)
+{
+	struct mtree_level *l = &t->level[k];
+	uint64_t have;
+	struct stat st;
+	int err;
+
+	err = level_file_open(t, k, 0);
+	if (err == -ENOENT)
+		return 0;
+	if (err != 0) {
+		level_say(why, why_size, t, k, "open", -err);
+		return err;
+	}
+	if (fstat(l->fd, &st) != 0) {
+		err = -errno;
+		level_say(why, why_size, t, k, "fstat", -err);
+		return err;
+	}
+	have = (uint64_t)st.st_size / MTREE_HASH_LEN;
+	if (have > want)
+		have = want;
+	err = level_reserve(l, have);
+	if (err != 0) {
+		level_say(why, why_size, t, k, "allocating its hashes", -err);
+		return err;
+	}
+	err = read_at(l->fd, l->hash, (size_t)(have * MTREE_HASH_LEN), 0);
+	if (err != 0) {
+		level_say(why, why_size, t, k, "read", -err);
+		return err;
+	}
+	l->len = have;
+	if ((uint64_t)st.st_size != have * MTREE_HASH_LEN) {
+		err = level_file_cut(t, k, have);
+		if (err != 0) {
+			level_say(why, why_size, t, k, "cutting entries a crash left", -err);
+			return err;
 		}
 	}
-	t->size = n;
+	return 0;
+}
+
+/* Recomputes the entries of level K (>= 1) a crash left unwritten, from level K - 1. */
+static int level_complete(struct mtree *t, int k, uint64_t want, char *why, size_t why_size)
+{
+	struct mtree_level *l = &t->level[k];
+	const struct mtree_level *below = &t->level[k - 1];
+	int err = level_reserve(l, want);
+
+	if (err != 0) {
+		level_say(why, why_size, t, k, "allocating its hashes", -err);
+		return err;
+	}
+	while (l->len < want) {
+		uint8_t h[MTREE_HASH_LEN];
+
+		mtree_node_hash(below->hash[2 * l->len], below->hash[2 * l->len + 1], h);
+		err = level_file_write(t, k, h);
+		if (err != 0) {
+			level_say(why, why_size, t, k, "writing a recomputed hash", -err);
+			return err;
+		}
+		memcpy(l->hash[l->len], h, MTREE_HASH_LEN);
+		l->len++;
+	}
+	return 0;
+}
+
+static int tree_restore(struct mtree *t, char *why, size_t why_size)
+{
+	uint64_t leaves;
+	int err;
+
+	if (mkdir(t->dir, 0700) != 0 && errno != EEXIST) {
+		err = -errno;
+		if (why != NULL && why_size > 0)
+			snprintf(why, why_size, "%s: mkdir: %s", t->dir, strerror(-err));
+		return err;
+	}
+	t->dir_fd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (t->dir_fd < 0) {
+		err = -errno;
+		if (why != NULL && why_size > 0)
+			snprintf(why, why_size, "%s: open: %s", t->dir, strerror(-err));
+		return err;
+	}
+	/* Level 0 says how many leaves there are; every other level follows from it. */
+	err = level_load(t, 0, SIZE_MAX_TREE, why, why_size);
+	if (err != 0)
+		return err;
+	leaves = t->level[0].len;
+	for (int k = 1; k < LEVELS; k++) {
+		err = level_load(t, k, leaves >> k, why, why_size);
+		if (err == 0)
+			err = level_complete(t, k, leaves >> k, why, why_size);
+		if (err != 0)
+			return err;
+	}
+	t->size = leaves;
 	return 0;
 }
 
 int mtree_open(const char *dir, struct mtree **out, char *why, size_t why_size)
 {
-	struct mtree *t = calloc(1, sizeof(*t));
-	int err = 0;
+	struct mtree *t;
+	int err;
 
-	if (t == NULL)
-		return -ENOMEM;
+	if (why != NULL && why_size > 0)
+		why[0] = '\0';
+	t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		err = -ENOMEM;
+		goto out_fail;
+	}
+	t->dir_fd = -1;
 	for (int k = 0; k < LEVELS; k++)
-		t->levels[k].fd = -1;
+		t->level[k].fd = -1;
 	if (dir != NULL) {
-		if (strlen(dir) > DIR_MAX) {
-			set_why(why, why_size, dir, ENAMETOOLONG);
-			free(t);
-			return -ENAMETOOLONG;
-		}
 		t->dir = strdup(dir);
 		if (t->dir == NULL) {
-			free(t);
-			return -ENOMEM;
+			err = -ENOMEM;
+			goto out_close;
 		}
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			err = -errno;
-			set_why(why, why_size, dir, errno);
-			goto fail;
-		}
-		for (int k = 0; k < LEVELS && err == 0; k++)
-			err = level_load(t, k, why, why_size);
-		if (err == 0)
-			err = levels_repair(t);
+		err = tree_restore(t, why, why_size);
 		if (err != 0)
-			goto fail;
+			goto out_close;
 	}
 	*out = t;
 	return 0;
-fail:
+
+out_close:
 	mtree_close(t);
+out_fail:
+	if (err == -ENOMEM && why != NULL && why_size > 0 && why[0] == '\0')
+		snprintf(why, why_size, "out of memory");
 	return err;
 }
 
@@ -270,11 +379,14 @@ void mtree_close(struct mtree *tree)
 {
 	if (tree == NULL)
 		return;
+	/* Nothing is buffered: every hash went to its file when it was added. */
 	for (int k = 0; k < LEVELS; k++) {
-		if (tree->levels[k].fd >= 0)
-			close(tree->levels[k].fd);
-		free(tree->levels[k].h);
+		if (tree->level[k].fd >= 0)
+			close(tree->level[k].fd);
+		free(tree->level[k].hash);
 	}
+	if (tree->dir_fd >= 0)
+		close(tree->dir_fd);
 	free(tree->dir);
 	free(tree);
 }
@@ -284,39 +396,77 @@ uint64_t mtree_size(const struct mtree *tree)
 	return tree->size;
 }
 
+/* ---- append, truncate ---- */
+
 int mtree_append(struct mtree *tree, const uint8_t leaf_hash[MTREE_HASH_LEN])
 {
-	uint64_t n = tree->size + 1;
-	int err = level_push(tree, 0, leaf_hash);
+	uint8_t add[LEVELS][MTREE_HASH_LEN];
+	uint64_t index = tree->size;
+	int top = 0, k, err;
 
-	/* Level k gains an entry whenever n becomes a multiple of 2^k. */
-	for (int k = 1; err == 0 && k < LEVELS && (n & ((UINT64_C(1) << k) - 1)) == 0; k++) {
-		const struct level *below = &tree->levels[k - 1];
-		uint8_t h[MTREE_HASH_LEN];
-
-		mtree_node_hash(below->h[below->len - 2], below->h[below->len - 1], h);
-		err = level_push(tree, k, h);
+	if (tree->poisoned != 0)
+		return tree->poisoned;
+	if (tree->size >= SIZE_MAX_TREE)
+		return -EOVERFLOW;
+	/* The new leaf completes the subtree of 2^k leaves ending with it at every level k
+	 * up to the first where that subtree is a left child. */
+	memcpy(add[0], leaf_hash, MTREE_HASH_LEN);
+	while (index & 1) {
+		mtree_node_hash(tree->level[top].hash[index - 1], add[top], add[top + 1]);
+		index >>= 1;
+		top++;
 	}
-	if (err != 0) {
-		/* Leave the tree as it was: every level back to its length for size n - 1. */
-		for (int k = 0; k < LEVELS; k++)
-			level_cut(tree, k, tree->size >> k);
-		return err;
+	for (k = 0; k <= top; k++) {
+		err = level_reserve(&tree->level[k], tree->level[k].len + 1);
+		if (err != 0)
+			return err;
 	}
-	tree->size = n;
+	for (k = 0; k <= top; k++) {
+		err = level_file_write(tree, k, add[k]);
+		if (err != 0)
+			goto out_undo;
+	}
+	for (k = 0; k <= top; k++) {
+		memcpy(tree->level[k].hash[tree->level[k].len], add[k], MTREE_HASH_LEN);
+		tree->level[k].len++;
+	}
+	tree->size++;
 	return 0;
+
+out_undo:
+	/* Take back what reached the files (level K may hold part of its entry), so that no
+	 * file holds a hash the tree does not. */
+	for (int j = 0; j <= k; j++) {
+		if (level_file_cut(tree, j, tree->level[j].len) != 0)
+			tree->poisoned = err;
+	}
+	return err;
 }
 
 int mtree_truncate(struct mtree *tree, uint64_t size)
 {
-	int err = 0;
+	int err;
 
 	if (size > tree->size)
 		return -EINVAL;
-	for (int k = 0; k < LEVELS && err == 0; k++)
-		err = level_cut(tree, k, size >> k);
-	if (err == 0)
-		tree->size = size;
+	/* Level 0 first: it alone decides the size at the next open, so if it cannot be cut
+	 * nothing changes. Every file is cut, also those already short enough, so that a
+	 * successful truncation clears a poisoned tree. */
+	err = level_file_cut(tree, 0, size);
+	if (err != 0)
+		return err;
+	for (int k = 0; k < LEVELS; k++) {
+		if (tree->level[k].len > size >> k)
+			tree->level[k].len = size >> k;
+	}
+	tree->size = size;
+	for (int k = 1; k < LEVELS; k++) {
+		int e = level_file_cut(tree, k, tree->level[k].len);
+
+		if (e != 0 && err == 0)
+			err = e;
+	}
+	tree->poisoned = err;
 	return err;
 }
 
@@ -324,40 +474,37 @@ int mtree_leaf(const struct mtree *tree, uint64_t index, uint8_t out[MTREE_HASH_
 {
 	if (index >= tree->size)
 		return -ERANGE;
-	memcpy(out, tree->levels[0].h[index], MTREE_HASH_LEN);
+	memcpy(out, tree->level[0].hash[index], MTREE_HASH_LEN);
 	return 0;
 }
 
-/* ---- subtree hashes ---- */
+/* ---- roots and proofs ---- */
 
-/* The largest power of two strictly below N (N >= 2). */
+/* The largest power of two strictly below N (N >= 2): where RFC 6962 splits D[n]. */
 static uint64_t split_point(uint64_t n)
 {
-	uint64_t k = UINT64_C(1) << (63 - __builtin_clzll(n - 1));
-
-	return k;
+	return UINT64_C(1) << (63 - __builtin_clzll(n - 1));
 }
 
-/* MTH(D[start:end]) for a range of the RFC's recursion (START a multiple of the largest
- * power of two not above END - START, as every such range is). */
-static void range_hash(const struct mtree *t, uint64_t start, uint64_t end,
+/* MTH(D[start:start+len]) for LEN >= 1 and START a multiple of the smallest power of two
+ * >= LEN, as every range of the RFC's recursion is. D[start:start+len] is the run of
+ * complete subtrees of LEN's set bits, largest first; the recursion nests them to the
+ * right, so they are folded from the smallest (rightmost) one. */
+static void range_hash(const struct mtree *t, uint64_t start, uint64_t len,
 		       uint8_t out[MTREE_HASH_LEN])
 {
-	uint64_t n = end - start;
+	uint64_t end = start + len;
+	int first = 1;
 
-	if ((n & (n - 1)) == 0 && start % n == 0) {
-		int k = __builtin_ctzll(n);
-
-		memcpy(out, t->levels[k].h[start >> k], MTREE_HASH_LEN);
-		return;
-	}
-	{
-		uint64_t k = split_point(n);
-		uint8_t l[MTREE_HASH_LEN], r[MTREE_HASH_LEN];
-
-		range_hash(t, start, start + k, l);
-		range_hash(t, start + k, end, r);
-		mtree_node_hash(l, r, out);
+	for (int k = 0; k < LEVELS && (len >> k) != 0; k++) {
+		if (((len >> k) & 1) == 0)
+			continue;
+		end -= UINT64_C(1) << k;
+		if (first)
+			memcpy(out, t->level[k].hash[end >> k], MTREE_HASH_LEN);
+		else
+			mtree_node_hash(t->level[k].hash[end >> k], out, out);
+		first = 0;
 	}
 }
 
@@ -365,108 +512,109 @@ int mtree_root(const struct mtree *tree, uint64_t size, uint8_t out[MTREE_HASH_L
 {
 	if (size > tree->size)
 		return -ERANGE;
-	if (size == 0) {
-		SHA256((const uint8_t *)"", 0, out);
-		return 0;
-	}
-	range_hash(tree, 0, size, out);
+	if (size == 0)
+		sha256_oneshot("", 0, out);
+	else
+		range_hash(tree, 0, size, out);
+	return 0;
+}
+
+/* PATH and SUBPROOF yield their nodes root-first; proofs list them leaf-first. */
+static int proof_out(uint8_t (*nodes)[MTREE_HASH_LEN], size_t n, uint8_t (*out)[MTREE_HASH_LEN],
+		     size_t cap, size_t *count)
+{
+	*count = n;
+	if (n > cap)
+		return -ENOSPC;
+	for (size_t i = 0; i < n; i++)
+		memcpy(out[i], nodes[n - 1 - i], MTREE_HASH_LEN);
 	return 0;
 }
 
 int mtree_inclusion_proof(const struct mtree *tree, uint64_t index, uint64_t size,
 			  uint8_t (*out)[MTREE_HASH_LEN], size_t cap, size_t *count)
 {
-	uint8_t path[MTREE_PROOF_MAX][MTREE_HASH_LEN];
-	uint64_t start = 0, end = size;
+	uint8_t nodes[MTREE_PROOF_MAX][MTREE_HASH_LEN];
+	uint64_t start = 0, len = size, m = index;
 	size_t n = 0;
 
+	*count = 0;
 	if (size > tree->size || index >= size)
 		return -ERANGE;
-	/* Walk down from the root; the siblings come out root-first, the proof is
-	 * leaf-first. */
-	while (end - start > 1) {
-		uint64_t k = split_point(end - start);
+	/* PATH(m, D[start:start+len]) (RFC 9162 2.1.3.1), unrolled from the top. Once the
+	 * leaf is in a left part, LEN is a power of two and every later node a lookup. */
+	while (len > 1) {
+		uint64_t k = split_point(len);
 
-		if (index < start + k) {
-			range_hash(tree, start + k, end, path[n++]);
-			end = start + k;
+		if (m < k) {
+			range_hash(tree, start + k, len - k, nodes[n++]);
+			len = k;
 		} else {
-			range_hash(tree, start, start + k, path[n++]);
+			range_hash(tree, start, k, nodes[n++]);
 			start += k;
+			m -= k;
+			len -= k;
 		}
 	}
-	if (n > cap)
-		return -ENOSPC;
-	for (size_t i = 0; i < n; i++)
-		memcpy(out[i], path[n - 1 - i], MTREE_HASH_LEN);
-	*count = n;
-	return 0;
+	return proof_out(nodes, n, out, cap, count);
 }
 
 int mtree_consistency_proof(const struct mtree *tree, uint64_t old_size, uint64_t new_size,
 			    uint8_t (*out)[MTREE_HASH_LEN], size_t cap, size_t *count)
 {
-	uint8_t path[MTREE_PROOF_MAX][MTREE_HASH_LEN];
-	uint64_t start = 0, end = new_size, m = old_size;
-	int whole = 1; /* b in RFC 9162's SUBPROOF: D[start:end] is the old tree's own root */
+	uint8_t nodes[MTREE_PROOF_MAX][MTREE_HASH_LEN];
+	uint64_t start = 0, len = new_size, m = old_size;
+	int whole = 1; /* b of SUBPROOF: D[start:start+m] is the whole old tree */
 	size_t n = 0;
 
+	*count = 0;
 	if (old_size > new_size || new_size > tree->size)
 		return -ERANGE;
-	*count = 0;
 	if (old_size == 0 || old_size == new_size)
 		return 0;
-	/* SUBPROOF(m, D[start:end], whole), iteratively; nodes come out root-first. */
-	for (;;) {
-		uint64_t len = end - start, k;
+	/* SUBPROOF(m, D[start:start+len], whole) (RFC 9162 2.1.4.1), unrolled. */
+	while (m != len) {
+		uint64_t k = split_point(len);
 
-		if (m == len) {
-			if (!whole)
-				range_hash(tree, start, end, path[n++]);
-			break;
-		}
-		k = split_point(len);
 		if (m <= k) {
-			range_hash(tree, start + k, end, path[n++]);
-			end = start + k;
+			range_hash(tree, start + k, len - k, nodes[n++]);
+			len = k;
 		} else {
-			range_hash(tree, start, start + k, path[n++]);
+			range_hash(tree, start, k, nodes[n++]);
 			start += k;
 			m -= k;
+			len -= k;
 			whole = 0;
 		}
 	}
-	if (n > cap)
-		return -ENOSPC;
-	for (size_t i = 0; i < n; i++)
-		memcpy(out[i], path[n - 1 - i], MTREE_HASH_LEN);
-	*count = n;
-	return 0;
+	if (!whole)
+		range_hash(tree, start, len, nodes[n++]);
+	return proof_out(nodes, n, out, cap, count);
 }
 
 /* ---- verification (RFC 9162 sections 2.1.3.2 and 2.1.4.2) ---- */
 
-int mtree_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MTREE_HASH_LEN],
+int mtree_verify_inclusion(uint64_t index, uint64_t size,
+			   const uint8_t leaf_hash[MTREE_HASH_LEN],
 			   const uint8_t (*proof)[MTREE_HASH_LEN], size_t count,
 			   const uint8_t root[MTREE_HASH_LEN])
 {
-	uint64_t fn = index, sn;
 	uint8_t r[MTREE_HASH_LEN];
+	uint64_t fn, sn;
 
 	if (index >= size)
 		return 0;
+	fn = index;
 	sn = size - 1;
 	memcpy(r, leaf_hash, MTREE_HASH_LEN);
 	for (size_t i = 0; i < count; i++) {
 		if (sn == 0)
 			return 0;
-		if ((fn & 1) || fn == sn) {
+		if ((fn & 1) != 0 || fn == sn) {
 			mtree_node_hash(proof[i], r, r);
-			if (!(fn & 1)) {
-				while (!(fn & 1) && fn != 0) {
-					fn >>= 1;
-					sn >>= 1;
-				}
+			while ((fn & 1) == 0 && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
 			}
 		} else {
 			mtree_node_hash(r, proof[i], r);
@@ -474,7 +622,7 @@ int mtree_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_has
 		fn >>= 1;
 		sn >>= 1;
 	}
-	return sn == 0 && memcmp(r, root, MTREE_HASH_LEN) == 0;
+	return sn == 0 && hash_equal(r, root);
 }
 
 int mtree_verify_consistency(uint64_t old_size, uint64_t new_size,
@@ -482,21 +630,26 @@ int mtree_verify_consistency(uint64_t old_size, uint64_t new_size,
 			     const uint8_t new_root[MTREE_HASH_LEN],
 			     const uint8_t (*proof)[MTREE_HASH_LEN], size_t count)
 {
-	uint8_t fr[MTREE_HASH_LEN], sr[MTREE_HASH_LEN];
+	uint8_t fr[MTREE_HASH_LEN], sr[MTREE_HASH_LEN], empty[MTREE_HASH_LEN];
 	uint64_t fn, sn;
-	size_t i = 0;
+	size_t i;
 
 	if (old_size > new_size)
 		return 0;
 	if (old_size == new_size)
-		return count == 0 && memcmp(old_root, new_root, MTREE_HASH_LEN) == 0;
-	if (old_size == 0)
-		return count == 0; /* every tree extends the empty one */
+		return count == 0 && hash_equal(old_root, new_root);
+	if (old_size == 0) {
+		/* Every tree extends the empty one, whose root is SHA-256(""). */
+		sha256_oneshot("", 0, empty);
+		return count == 0 && hash_equal(old_root, empty);
+	}
 	if (count == 0)
 		return 0;
-	/* The RFC prepends old_root when old_size is a power of two: start from it then. */
+	/* Step 2 prepends old_root when old_size is a power of two: start from it then
+	 * instead of from proof[0]. */
 	if ((old_size & (old_size - 1)) == 0) {
 		memcpy(fr, old_root, MTREE_HASH_LEN);
+		i = 0;
 	} else {
 		memcpy(fr, proof[0], MTREE_HASH_LEN);
 		i = 1;
@@ -504,21 +657,19 @@ int mtree_verify_consistency(uint64_t old_size, uint64_t new_size,
 	memcpy(sr, fr, MTREE_HASH_LEN);
 	fn = old_size - 1;
 	sn = new_size - 1;
-	while (fn & 1) {
+	while ((fn & 1) != 0) {
 		fn >>= 1;
 		sn >>= 1;
 	}
 	for (; i < count; i++) {
 		if (sn == 0)
 			return 0;
-		if ((fn & 1) || fn == sn) {
+		if ((fn & 1) != 0 || fn == sn) {
 			mtree_node_hash(proof[i], fr, fr);
 			mtree_node_hash(proof[i], sr, sr);
-			if (!(fn & 1)) {
-				while (!(fn & 1) && fn != 0) {
-					fn >>= 1;
-					sn >>= 1;
-				}
+			while ((fn & 1) == 0 && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
 			}
 		} else {
 			mtree_node_hash(sr, proof[i], sr);
@@ -526,6 +677,5 @@ int mtree_verify_consistency(uint64_t old_size, uint64_t new_size,
 		fn >>= 1;
 		sn >>= 1;
 	}
-	return sn == 0 && memcmp(fr, old_root, MTREE_HASH_LEN) == 0 &&
-	       memcmp(sr, new_root, MTREE_HASH_LEN) == 0;
+	return sn == 0 && hash_equal(fr, old_root) && hash_equal(sr, new_root);
 }

@@ -20,7 +20,9 @@
 /* The longest proof for any size below 2^63. */
 #define MTREE_PROOF_MAX 64
 
-/* mtree_leaf_hash / mtree_node_hash: RFC 6962 section 2.1's two hash functions. */
+/* mtree_leaf_hash / mtree_node_hash: RFC 6962 section 2.1's two hash functions. Thread-safe.
+ * They cannot fail short of libcrypto running out of memory, which aborts the process (a
+ * wrong hash must never come out silently). */
 void mtree_leaf_hash(const void *data, size_t len, uint8_t out[MTREE_HASH_LEN]);
 void mtree_node_hash(const uint8_t left[MTREE_HASH_LEN], const uint8_t right[MTREE_HASH_LEN],
 		     uint8_t out[MTREE_HASH_LEN]);
@@ -31,23 +33,32 @@ struct mtree;
  * mtree_open: the tree stored under DIR (created when missing), or an in-memory tree when
  * DIR is NULL. Level files that a crash left inconsistent (a torn 32-byte entry, a level
  * longer or shorter than level 0 implies) are repaired: torn entries are dropped, missing
- * upper-level hashes recomputed from the level below. WHY (WHY_SIZE bytes, may be NULL)
- * says what failed. RETURN VALUE: 0 with *OUT (new: mtree_close), or -errno.
+ * upper-level hashes recomputed from the level below. Level 0 alone decides the size, so
+ * it may end up with leaves the log lost in the same crash (or lack some): the caller
+ * compares mtree_size with its log and truncates or appends. WHY (WHY_SIZE bytes, may be
+ * NULL) says what failed, naming the file. DIR (borrowed) is copied.
+ * RETURN VALUE: 0 with *OUT (new: mtree_close), or -errno.
  */
 int mtree_open(const char *dir, struct mtree **out, char *why, size_t why_size);
 
-/* mtree_close: flushes and frees; NULL is a no-op. */
+/* mtree_close: closes the level files (nothing is buffered) and frees; NULL is a no-op. */
 void mtree_close(struct mtree *tree);
 
 /* mtree_size: the number of leaves. */
 uint64_t mtree_size(const struct mtree *tree);
 
-/* mtree_append: adds one leaf by its leaf hash (mtree_leaf_hash of the record).
- * RETURN VALUE: 0, or -errno (a level file could not be written; the tree is unchanged). */
+/* mtree_append: adds one leaf by its leaf hash (mtree_leaf_hash of the record), writing
+ * the new level-0 hash and every upper-level hash it completes.
+ * RETURN VALUE: 0, or -errno (a level file could not be written, or -ENOMEM; the tree is
+ * unchanged). If the partial write could not be taken back either, the tree refuses
+ * appends with that same error until a successful mtree_truncate or a reopen. */
 int mtree_append(struct mtree *tree, const uint8_t leaf_hash[MTREE_HASH_LEN]);
 
-/* mtree_truncate: drops the leaves from SIZE on (the log lost its torn tail).
- * RETURN VALUE: 0, -EINVAL (SIZE > mtree_size), or -errno. */
+/* mtree_truncate: drops the leaves from SIZE on (the log lost its torn tail), in memory
+ * and in the level files (ftruncate).
+ * RETURN VALUE: 0, -EINVAL (SIZE > mtree_size), or -errno: level 0's file could not be cut
+ * (the tree is unchanged), or an upper level's could not (the tree has SIZE leaves but
+ * refuses appends until a later mtree_truncate succeeds). */
 int mtree_truncate(struct mtree *tree, uint64_t size);
 
 /* mtree_leaf: the leaf hash at INDEX. RETURN VALUE: 0 or -ERANGE. */
@@ -60,7 +71,8 @@ int mtree_root(const struct mtree *tree, uint64_t size, uint8_t out[MTREE_HASH_L
 /*
  * mtree_inclusion_proof: the audit path of leaf INDEX in the tree of the first SIZE leaves
  * (RFC 9162 section 2.1.3.1). Writes *COUNT hashes (at most MTREE_PROOF_MAX) to OUT, which
- * holds CAP hashes. RETURN VALUE: 0, -ERANGE (INDEX >= SIZE or SIZE > mtree_size), -ENOSPC.
+ * holds CAP hashes. RETURN VALUE: 0, -ERANGE (INDEX >= SIZE or SIZE > mtree_size; *COUNT is
+ * 0), -ENOSPC (*COUNT is the number of hashes needed, nothing written).
  */
 int mtree_inclusion_proof(const struct mtree *tree, uint64_t index, uint64_t size,
 			  uint8_t (*out)[MTREE_HASH_LEN], size_t cap, size_t *count);
@@ -68,7 +80,8 @@ int mtree_inclusion_proof(const struct mtree *tree, uint64_t index, uint64_t siz
 /*
  * mtree_consistency_proof: the proof that the tree of OLD_SIZE leaves is a prefix of the tree
  * of NEW_SIZE leaves (RFC 9162 section 2.1.4.1); empty when OLD_SIZE is 0 or equals
- * NEW_SIZE. RETURN VALUE: 0, -ERANGE (OLD_SIZE > NEW_SIZE or NEW_SIZE > mtree_size), -ENOSPC.
+ * NEW_SIZE. RETURN VALUE: 0, -ERANGE (OLD_SIZE > NEW_SIZE or NEW_SIZE > mtree_size; *COUNT
+ * is 0), -ENOSPC (*COUNT is the number of hashes needed, nothing written).
  */
 int mtree_consistency_proof(const struct mtree *tree, uint64_t old_size, uint64_t new_size,
 			    uint8_t (*out)[MTREE_HASH_LEN], size_t cap, size_t *count);
@@ -80,7 +93,9 @@ int mtree_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_has
 			   const uint8_t root[MTREE_HASH_LEN]);
 
 /* mtree_verify_consistency: RFC 9162 section 2.1.4.2. 1 when PROOF proves that OLD_ROOT (of
- * OLD_SIZE leaves) and NEW_ROOT (of NEW_SIZE leaves) are consistent, else 0. */
+ * OLD_SIZE leaves) and NEW_ROOT (of NEW_SIZE leaves) are consistent, else 0. Equal sizes
+ * need an empty proof and equal roots; OLD_SIZE 0 needs an empty proof and OLD_ROOT equal
+ * to the empty tree's root, SHA-256(""). */
 int mtree_verify_consistency(uint64_t old_size, uint64_t new_size,
 			     const uint8_t old_root[MTREE_HASH_LEN],
 			     const uint8_t new_root[MTREE_HASH_LEN],
