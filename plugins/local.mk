@@ -12,6 +12,7 @@ include plugins/stages/vault/local.mk
 include plugins/stages/merkle/local.mk
 include plugins/transports/ntp/local.mk
 include plugins/transports/rest/local.mk
+include plugins/transports/ws/local.mk
 
 # The development key is generated into the build tree and never committed; the sample
 # and development configurations trust its public half.

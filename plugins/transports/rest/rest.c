@@ -39,6 +39,8 @@
 
 #include <quorum/plugin.h>
 
+#include "timejson.h"
+
 #define TOKENS_MAX   16
 #define TOKEN_MAX    256
 #define RATE_BUCKETS 4096
@@ -228,16 +230,6 @@ static int gate(struct rest *r, struct evhttp_request *req, enum route route)
 
 /* ---- time ---- */
 
-static void iso8601(int64_t ns, char *buf, size_t size)
-{
-	time_t sec = (time_t)(ns / 1000000000);
-	struct tm tm;
-
-	gmtime_r(&sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRId64 "Z", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns % 1000000000);
-}
-
 static void hex(const uint8_t *p, size_t n, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -271,9 +263,7 @@ static int query_param(struct evhttp_request *req, const char *name, char *out, 
 static void handle_time(struct rest *r, struct evhttp_request *req)
 {
 	struct quorum_clock_reading now;
-	char format[32] = "json", iso[48], qhash[2 * QUORUM_DIGEST_LEN + 1];
-	double uncertainty_ms;
-	json_t *body;
+	char asked[64] = "json", format[16];
 
 	if (gate(r, req, ROUTE_TIME) != 0)
 		return;
@@ -283,50 +273,15 @@ static void handle_time(struct rest *r, struct evhttp_request *req)
 			    "unsynchronised: no agreement within the error bound; no time is served");
 		return;
 	}
-	query_param(req, "format", format, sizeof(format));
-	for (char *p = format; *p != '\0'; p++)
-		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	if (strcmp(format, "iso") == 0 || strcmp(format, "rfc3339") == 0)
-		strcpy(format, "iso8601");
-	if (strcmp(format, "full") == 0 || strcmp(format, "envelope") == 0)
-		strcpy(format, "json");
-	if (strcmp(format, "unix") != 0 && strcmp(format, "iso8601") != 0 &&
-	    strcmp(format, "json") != 0) {
+	query_param(req, "format", asked, sizeof(asked));
+	if (timejson_format(asked, format) != 0) {
 		char msg[128];
 
-		snprintf(msg, sizeof(msg), "Unknown format '%.40s'. Valid: unix, iso8601, json",
-			 format);
+		timejson_unknown_format(asked, msg, sizeof(msg));
 		reply_error(r, req, ROUTE_TIME, 400, "error", msg);
 		return;
 	}
-	iso8601(now.estimate_ns, iso, sizeof(iso));
-	hex(now.quorum_hash, QUORUM_DIGEST_LEN, qhash);
-	uncertainty_ms = (double)now.error_bound_ns / 1e6;
-	if (strcmp(format, "unix") == 0)
-		body = json_pack("{s:I, s:I, s:f, s:I, s:I}", "unix_seconds",
-				 (json_int_t)(now.estimate_ns / 1000000000), "unix_nanos",
-				 (json_int_t)(now.estimate_ns % 1000000000), "uncertainty_ms",
-				 uncertainty_ms, "earliest_ns", (json_int_t)now.earliest_ns,
-				 "latest_ns", (json_int_t)now.latest_ns);
-	else if (strcmp(format, "iso8601") == 0)
-		body = json_pack("{s:s, s:f, s:I, s:s, s:I, s:I}", "timestamp", iso,
-				 "uncertainty_ms", uncertainty_ms, "drift_ns",
-				 (json_int_t)now.drift_ns, "quorum_hash", qhash, "earliest_ns",
-				 (json_int_t)now.earliest_ns, "latest_ns",
-				 (json_int_t)now.latest_ns);
-	else
-		body = json_pack("{s:I, s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:s,"
-				 " s:{s:i, s:i, s:i, s:i, s:s, s:I}}",
-				 "unix_seconds", (json_int_t)(now.estimate_ns / 1000000000),
-				 "unix_nanos", (json_int_t)(now.estimate_ns % 1000000000), "iso8601",
-				 iso, "uncertainty_ms", uncertainty_ms, "earliest_ns",
-				 (json_int_t)now.earliest_ns, "latest_ns", (json_int_t)now.latest_ns,
-				 "drift_ns", (json_int_t)now.drift_ns, "agreement_age_ns",
-				 (json_int_t)now.agreement_age_ns, "status", "synchronised", "quorum",
-				 "n", (int)now.n, "f", (int)now.f, "accepted_sources",
-				 (int)now.accepted, "rejected_sources", (int)(now.n - now.accepted),
-				 "quorum_hash", qhash, "round", (json_int_t)now.round);
-	reply_json(r, req, ROUTE_TIME, 200, body);
+	reply_json(r, req, ROUTE_TIME, 200, timejson_body(&now, format));
 }
 
 /* ---- the audit plane ---- */

@@ -1,0 +1,665 @@
+/* ws.c -- the WebSocket transport (RFC 6455 framing by wslay, on libevent bufferevents):
+ *   GET /v1/stream?format=unix|iso8601|json&token=...   (or an Authorization: Bearer header)
+ * The rate limit (429) and the bearer token (401) are checked before the upgrade is
+ * accepted. On connect the client gets a snapshot, then one on every agreement and at least
+ * every push_interval_ms: the same JSON as REST's /v1/time. Fail-closed: while unsynchronised
+ * it sends {"status":"unsynchronised", ...} instead of a time. A client may send
+ * {"subscribe":["agreements","checkpoints"]} to also get those events. A bad format gets an
+ * error frame and close 1008; a message over 4 KiB closes with 1009; a consumer whose unsent
+ * data passes max_backlog_bytes is disconnected, so no client can block the loop or grow our
+ * memory without bound. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <wslay/wslay.h>
+
+#include <quorum/plugin.h>
+
+#include "timejson.h"
+
+#define HANDSHAKE_MAX 8192
+#define TOKENS_MAX    16
+#define TOKEN_MAX     256
+#define WATCH_MS      20 /* how often agreements and checkpoints are looked for */
+#define WS_GUID	      "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+struct ws_server;
+
+struct ws_conn {
+	struct ws_server *s;
+	struct bufferevent *bev;
+	wslay_event_context_ptr ctx; /* NULL until the upgrade */
+	char format[16];
+	char peer[64];
+	int want_agreements, want_checkpoints;
+	int closing;
+	int dropped; /* a slow consumer: closed at once, its backlog discarded */
+	struct ws_conn *prev, *next;
+};
+
+struct ws_server {
+	struct quorum_host *host;
+	const struct quorum_api *api;
+	struct evconnlistener *listener;
+	char address[64];
+	int64_t port, push_ms, max_backlog, max_clients;
+	char tokens[TOKENS_MAX][TOKEN_MAX];
+	size_t token_count;
+	struct ws_conn *conns;
+	size_t nconns;
+	struct quorum_timer *watch;
+	int64_t last_push_ns;
+	uint64_t last_round;
+	char last_checkpoint[80]; /* the first line + size of the latest checkpoint seen */
+	uint64_t accepted, refused, slow_dropped, messages;
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- connections ---- */
+
+static void conn_free(struct ws_conn *c)
+{
+	struct ws_server *s = c->s;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	s->nconns--;
+	if (c->ctx != NULL)
+		wslay_event_context_free(c->ctx);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Lets wslay write what it queued; closes the connection when the exchange is over. */
+static void conn_flush(struct ws_conn *c)
+{
+	int err = wslay_event_send(c->ctx);
+
+	if (err != 0 && c->dropped) {
+		conn_free(c);
+		return;
+	}
+	if (err != 0 || (!wslay_event_want_read(c->ctx) && !wslay_event_want_write(c->ctx))) {
+		c->closing = 1;
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			conn_free(c);
+	}
+}
+
+/* Queues one text message (TEXT is copied by wslay). */
+static void conn_send_text(struct ws_conn *c, const char *text)
+{
+	struct wslay_event_msg msg = { WSLAY_TEXT_FRAME, (const uint8_t *)text, strlen(text) };
+
+	if (c->closing || wslay_event_queue_msg(c->ctx, &msg) != 0)
+		return;
+	c->s->messages++;
+}
+
+static void conn_send_json(struct ws_conn *c, json_t *json)
+{
+	char *text = json != NULL ? json_dumps(json, JSON_COMPACT) : NULL;
+
+	json_decref(json);
+	if (text != NULL) {
+		conn_send_text(c, text);
+		free(text);
+	}
+}
+
+/* The current time in C's format, or the fail-closed status. */
+static void conn_send_snapshot(struct ws_conn *c, const struct quorum_clock_reading *now)
+{
+	if (now->status != QUORUM_CLOCK_SYNCHRONISED)
+		conn_send_json(c, json_pack("{s:s, s:s}", "status", "unsynchronised", "error",
+					    "no agreement within the error bound; no time is served"));
+	else
+		conn_send_json(c, timejson_body(now, c->format));
+}
+
+/* ---- wslay callbacks ---- */
+
+static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+			  void *user_data)
+{
+	struct ws_conn *c = user_data;
+	int n = evbuffer_remove(bufferevent_get_input(c->bev), buf, len);
+
+	if (n <= 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	return n;
+}
+
+static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+			  int flags, void *user_data)
+{
+	struct ws_conn *c = user_data;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if ((int64_t)evbuffer_get_length(out) > c->s->max_backlog) {
+		/* A consumer that does not read: dropped, never buffered without bound. */
+		if (!c->closing)
+			c->s->api->log(c->s->host, QUORUM_LOG_WARNING,
+				       "ws.slow_consumer_dropped peer=%s backlog=%zu", c->peer,
+				       evbuffer_get_length(out));
+		c->s->slow_dropped++;
+		c->closing = 1;
+		c->dropped = 1;
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+	if (evbuffer_add(out, data, len) != 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+		      void *user_data)
+{
+	struct ws_conn *c = user_data;
+	json_t *doc, *list;
+	json_error_t err;
+	size_t i;
+	json_t *v;
+
+	if (arg->opcode != WSLAY_TEXT_FRAME)
+		return; /* pings are answered by wslay; binary frames mean nothing here */
+	doc = json_loadb((const char *)arg->msg, arg->msg_length, JSON_REJECT_DUPLICATES, &err);
+	list = doc != NULL ? json_object_get(doc, "subscribe") : NULL;
+	if (!json_is_array(list) || json_object_size(doc) != 1) {
+		conn_send_json(c, json_pack("{s:s}", "error",
+					    "expected {\"subscribe\": [\"agreements\", \"checkpoints\"]}"));
+		json_decref(doc);
+		return;
+	}
+	json_array_foreach(list, i, v) {
+		const char *name = json_string_value(v);
+
+		if (name != NULL && strcmp(name, "agreements") == 0) {
+			c->want_agreements = 1;
+		} else if (name != NULL && strcmp(name, "checkpoints") == 0) {
+			c->want_checkpoints = 1;
+		} else {
+			conn_send_json(c, json_pack("{s:s, s:s}", "error", "unknown subscription",
+						    "subscription", name != NULL ? name : "?"));
+			json_decref(doc);
+			return;
+		}
+	}
+	conn_send_json(c, json_pack("{s:O}", "subscribed", list));
+	json_decref(doc);
+}
+
+static const struct wslay_event_callbacks ws_callbacks = {
+	.recv_callback = ws_recv_cb,
+	.send_callback = ws_send_cb,
+	.on_msg_recv_callback = ws_msg_cb,
+};
+
+/* ---- the upgrade ---- */
+
+static void http_refuse(struct ws_conn *c, int status, const char *reason, const char *json,
+			const char *extra_header)
+{
+	evbuffer_add_printf(bufferevent_get_output(c->bev),
+			    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+			    "Content-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
+			    status, reason, strlen(json), extra_header, json);
+	c->s->refused++;
+	c->closing = 1;
+}
+
+/* The value of header NAME in the request head HEAD (case-insensitive), into OUT. */
+static int header_value(const char *head, const char *name, char *out, size_t size)
+{
+	size_t n = strlen(name);
+
+	for (const char *line = strstr(head, "\r\n"); line != NULL;
+	     line = strstr(line + 2, "\r\n")) {
+		const char *p = line + 2, *end;
+
+		if (strncasecmp(p, name, n) != 0 || p[n] != ':')
+			continue;
+		p += n + 1;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		end = strstr(p, "\r\n");
+		if (end == NULL || (size_t)(end - p) >= size)
+			return -1;
+		memcpy(out, p, (size_t)(end - p));
+		out[end - p] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+static int token_ok(struct ws_server *s, const char *token)
+{
+	char padded[TOKEN_MAX] = { 0 };
+	size_t len = token != NULL ? strlen(token) : 0;
+	int ok = 0;
+
+	if (s->token_count == 0)
+		return 1;
+	if (len == 0 || len >= TOKEN_MAX)
+		return 0;
+	memcpy(padded, token, len);
+	for (size_t i = 0; i < s->token_count; i++)
+		ok |= strlen(s->tokens[i]) == len && CRYPTO_memcmp(padded, s->tokens[i], TOKEN_MAX) == 0;
+	return ok;
+}
+
+/* Parses the request head once it is complete; accepts or refuses the upgrade. */
+static void conn_handshake(struct ws_conn *c)
+{
+	struct ws_server *s = c->s;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	char head[HANDSHAKE_MAX + 1], target[1024], key[64], value[256], token[TOKEN_MAX];
+	char accept_src[128], format[16] = "json", asked[64] = "json";
+	unsigned char digest[SHA_DIGEST_LENGTH], accept[64];
+	struct evkeyvalq params;
+	struct quorum_clock_reading now;
+	const char *query, *qv;
+	size_t len;
+
+	if (end.pos < 0) {
+		if (evbuffer_get_length(in) > HANDSHAKE_MAX)
+			http_refuse(c, 431, "Request Header Fields Too Large",
+				    "{\"error\":\"request head too large\"}", "");
+		return;
+	}
+	len = (size_t)end.pos + 4;
+	evbuffer_remove(in, head, len);
+	head[len] = '\0';
+	if (sscanf(head, "GET %1023s HTTP/1.1\r\n", target) != 1) {
+		http_refuse(c, 400, "Bad Request", "{\"error\":\"expected GET ... HTTP/1.1\"}", "");
+		return;
+	}
+	token[0] = '\0';
+	query = strchr(target, '?');
+	if (query != NULL && evhttp_parse_query_str(query + 1, &params) == 0) {
+		if ((qv = evhttp_find_header(&params, "format")) != NULL)
+			snprintf(asked, sizeof(asked), "%s", qv);
+		if ((qv = evhttp_find_header(&params, "token")) != NULL)
+			snprintf(token, sizeof(token), "%s", qv);
+		evhttp_clear_headers(&params);
+	}
+	if (token[0] == '\0' && header_value(head, "Authorization", value, sizeof(value)) == 0 &&
+	    strncasecmp(value, "Bearer ", 7) == 0)
+		snprintf(token, sizeof(token), "%s", value + 7);
+	if (!token_ok(s, token)) {
+		s->api->audit(s->host, "ws.auth.failed", "peer=%s", c->peer);
+		http_refuse(c, 401, "Unauthorized", "{\"detail\":\"Unauthorized\"}",
+			    "WWW-Authenticate: Bearer\r\n");
+		return;
+	}
+	if (strncmp(target, "/v1/stream", 10) != 0 || (target[10] != '\0' && target[10] != '?')) {
+		http_refuse(c, 404, "Not Found", "{\"error\":\"not found: use /v1/stream\"}", "");
+		return;
+	}
+	if (header_value(head, "Upgrade", value, sizeof(value)) != 0 ||
+	    strcasecmp(value, "websocket") != 0 ||
+	    header_value(head, "Sec-WebSocket-Version", value, sizeof(value)) != 0 ||
+	    strcmp(value, "13") != 0 || header_value(head, "Sec-WebSocket-Key", key, sizeof(key)) != 0 ||
+	    strlen(key) != 24) {
+		http_refuse(c, 400, "Bad Request",
+			    "{\"error\":\"not a WebSocket upgrade (version 13)\"}", "");
+		return;
+	}
+	snprintf(accept_src, sizeof(accept_src), "%s" WS_GUID, key);
+	SHA1((const unsigned char *)accept_src, strlen(accept_src), digest);
+	EVP_EncodeBlock(accept, digest, SHA_DIGEST_LENGTH);
+	evbuffer_add_printf(bufferevent_get_output(c->bev),
+			    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
+			    accept);
+	if (wslay_event_context_server_init(&c->ctx, &ws_callbacks, c) != 0) {
+		c->closing = 1;
+		return;
+	}
+	wslay_event_config_set_max_recv_msg_length(c->ctx, 4096);
+	bufferevent_set_timeouts(c->bev, NULL, NULL); /* a stream may listen quietly for ever */
+	s->accepted++;
+	if (timejson_format(asked, format) != 0) {
+		char msg[128];
+
+		timejson_unknown_format(asked, msg, sizeof(msg));
+		conn_send_json(c, json_pack("{s:s}", "error", msg));
+		/* wslay sends control frames first: the error goes out before the close. */
+		wslay_event_send(c->ctx);
+		wslay_event_queue_close(c->ctx, 1008, (const uint8_t *)"unknown format", 14);
+		conn_flush(c);
+		return;
+	}
+	memcpy(c->format, format, sizeof(c->format));
+	s->api->clock_read(s->host, &now);
+	conn_send_snapshot(c, &now);
+	conn_flush(c);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ws_conn *c = arg;
+
+	if (c->closing)
+		return;
+	if (c->ctx == NULL) {
+		conn_handshake(c);
+		if (c->closing && c->ctx == NULL)
+			bufferevent_disable(bev, EV_READ);
+		return;
+	}
+	if (wslay_event_recv(c->ctx) != 0) {
+		c->closing = 1;
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			conn_free(c);
+		return;
+	}
+	conn_flush(c);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ws_conn *c = arg;
+
+	if (c->closing && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_free(c);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		conn_free(arg);
+}
+
+/* Token bucket per address is REST's job; here: a cap on clients and on handshake time. */
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
+		      int socklen, void *arg)
+{
+	struct ws_server *s = arg;
+	struct timeval handshake = { 10, 0 };
+	struct ws_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->s = s;
+	{
+		/* The kernel's share of a slow client's backlog is bounded too (no autotuning
+		 * up to megabytes): what it cannot take queues here, where the limit applies. */
+		int sndbuf = s->max_backlog > 1 << 20 ? 1 << 20 : (int)s->max_backlog;
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	}
+	c->bev = bufferevent_socket_new(s->api->event_base(s->host), fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	if (addr->sa_family == AF_INET) {
+		const struct sockaddr_in *in4 = (const struct sockaddr_in *)addr;
+		const uint8_t *b = (const uint8_t *)&in4->sin_addr;
+
+		snprintf(c->peer, sizeof(c->peer), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	} else {
+		snprintf(c->peer, sizeof(c->peer), "ipv6");
+	}
+	c->next = s->conns;
+	if (s->conns != NULL)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+	bufferevent_set_timeouts(c->bev, &handshake, NULL);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if ((int64_t)s->nconns > s->max_clients) {
+		http_refuse(c, 503, "Service Unavailable", "{\"error\":\"too many clients\"}", "");
+		bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+/* ---- pushes ---- */
+
+static void watch_cb(void *arg)
+{
+	struct ws_server *s = arg;
+	struct quorum_clock_reading now;
+	const struct quorum_merkle_ops *merkle = NULL;
+	const void *ops;
+	void *ms = NULL;
+	const char *note = NULL;
+	char head[sizeof(s->last_checkpoint)] = "";
+	int64_t t = mono_ns();
+	int agreement, checkpoint, periodic;
+
+	s->api->clock_read(s->host, &now);
+	if (s->api->service_find(s->host, QUORUM_MERKLE_SERVICE, &ops, &ms) == 0) {
+		merkle = ops;
+		note = merkle->checkpoint(ms);
+	}
+	if (note != NULL) {
+		const char *nl = strchr(note, '\n');
+		const char *nl2 = nl != NULL ? strchr(nl + 1, '\n') : NULL;
+
+		if (nl2 != NULL && (size_t)(nl2 - note) < sizeof(head)) {
+			memcpy(head, note, (size_t)(nl2 - note));
+			head[nl2 - note] = '\0';
+		}
+	}
+	agreement = now.status == QUORUM_CLOCK_SYNCHRONISED && now.round != s->last_round;
+	checkpoint = head[0] != '\0' && strcmp(head, s->last_checkpoint) != 0;
+	periodic = t - s->last_push_ns >= s->push_ms * 1000000LL;
+	if (agreement)
+		s->last_round = now.round;
+	if (checkpoint)
+		memcpy(s->last_checkpoint, head, sizeof(head));
+	if (!agreement && !checkpoint && !periodic)
+		return;
+	if (agreement || periodic)
+		s->last_push_ns = t;
+	for (struct ws_conn *c = s->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->ctx == NULL || c->closing)
+			continue;
+		if (agreement || periodic)
+			conn_send_snapshot(c, &now);
+		if (agreement && c->want_agreements)
+			conn_send_json(c, json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:i}", "event",
+						    "agreement", "round", (json_int_t)now.round,
+						    "earliest_ns", (json_int_t)now.earliest_ns,
+						    "estimate_ns", (json_int_t)now.estimate_ns,
+						    "latest_ns", (json_int_t)now.latest_ns, "n",
+						    (int)now.n, "accepted", (int)now.accepted));
+		if (checkpoint && c->want_checkpoints)
+			conn_send_json(c, json_pack("{s:s, s:s}", "event", "checkpoint", "note",
+						    note));
+		conn_flush(c); /* may free c */
+	}
+}
+
+/* ---- settings and lifecycle ---- */
+
+static int load_tokens(struct ws_server *s)
+{
+	int n = s->api->config_length(s->host, "bearer_token_files");
+
+	for (int i = 0; i < n && i < TOKENS_MAX; i++) {
+		char key[64], path[4096], buf[TOKEN_MAX + 2];
+		const char *file;
+		FILE *f;
+		size_t got;
+
+		snprintf(key, sizeof(key), "bearer_token_files.[%d]", i);
+		if (s->api->config_string(s->host, key, &file) != 0 ||
+		    s->api->config_path(s->host, file, path, sizeof(path)) != 0)
+			return -EINVAL;
+		f = fopen(path, "re");
+		if (f == NULL) {
+			s->api->log(s->host, QUORUM_LOG_ERROR,
+				    "ws.token_unreadable file=\"%s\" error=\"%s\"", path, strerror(errno));
+			return -EINVAL;
+		}
+		got = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[got] = '\0';
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (strlen(buf) < 16 || strlen(buf) >= TOKEN_MAX) {
+			s->api->log(s->host, QUORUM_LOG_ERROR,
+				    "ws.token_invalid file=\"%s\" reason=\"16 to 255 characters\"", path);
+			return -EINVAL;
+		}
+		memcpy(s->tokens[s->token_count++], buf, strlen(buf) + 1);
+	}
+	return 0;
+}
+
+static int ws_init(struct quorum_host *host, const struct quorum_api *api, void **state)
+{
+	struct ws_server *s;
+	const char *address = "127.0.0.1";
+	int err;
+
+	if (!QUORUM_API_HAS(api, service_find))
+		return -ENOTSUP;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->host = host;
+	s->api = api;
+	s->port = 8081;
+	s->push_ms = 1000;
+	s->max_backlog = 256 * 1024;
+	s->max_clients = 1024;
+	api->config_string(host, "address", &address);
+	api->config_int(host, "port", &s->port);
+	api->config_int(host, "push_interval_ms", &s->push_ms);
+	api->config_int(host, "max_backlog_bytes", &s->max_backlog);
+	api->config_int(host, "max_clients", &s->max_clients);
+	snprintf(s->address, sizeof(s->address), "%s", address);
+	err = load_tokens(s);
+	if (err != 0) {
+		free(s);
+		return err;
+	}
+	*state = s;
+	return 0;
+}
+
+static int ws_start(void *state)
+{
+	struct ws_server *s = state;
+	int fd, err;
+
+	err = s->api->listen(s->host, QUORUM_LISTEN_TCP, s->address, (uint16_t)s->port, &fd);
+	if (err != 0)
+		return err;
+	s->listener = evconnlistener_new(s->api->event_base(s->host), accept_cb, s,
+					 LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (s->listener == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->watch = s->api->timer_start(s->host, WATCH_MS, WATCH_MS, watch_cb, s);
+	if (s->watch == NULL)
+		return -ENOMEM;
+	s->last_push_ns = mono_ns();
+	s->api->log(s->host, QUORUM_LOG_NOTICE,
+		    "ws.listening address=%s port=%" PRId64 " push_interval_ms=%" PRId64
+		    " bearer_tokens=%zu",
+		    s->address, s->port, s->push_ms, s->token_count);
+	return 0;
+}
+
+static int ws_drain(void *state)
+{
+	struct ws_server *s = state;
+
+	if (s->listener != NULL) {
+		evconnlistener_free(s->listener);
+		s->listener = NULL;
+	}
+	/* Streams never end by themselves: tell each client, going away (1001). */
+	for (struct ws_conn *c = s->conns, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->ctx != NULL && !c->closing) {
+			wslay_event_queue_close(c->ctx, 1001, (const uint8_t *)"server reload", 13);
+			conn_flush(c);
+		}
+	}
+	return 0;
+}
+
+static void ws_fini(void *state)
+{
+	struct ws_server *s = state;
+
+	while (s->conns != NULL)
+		conn_free(s->conns);
+	if (s->listener != NULL)
+		evconnlistener_free(s->listener);
+	s->api->log(s->host, QUORUM_LOG_INFO,
+		    "ws.stopped accepted=%" PRIu64 " refused=%" PRIu64 " messages=%" PRIu64
+		    " slow_dropped=%" PRIu64,
+		    s->accepted, s->refused, s->messages, s->slow_dropped);
+	free(s);
+}
+
+static const struct quorum_setting ws_settings[] = {
+	{ .name = "address", .type = QUORUM_SETTING_STRING,
+	  .help = "listen address (default 127.0.0.1)" },
+	{ .name = "port", .type = QUORUM_SETTING_INT, .min = 1, .max = 65535,
+	  .help = "TCP port (default 8081)" },
+	{ .name = "push_interval_ms", .type = QUORUM_SETTING_INT, .min = 10, .max = 3600000,
+	  .help = "longest time between snapshots (default 1000; also one per agreement)" },
+	{ .name = "bearer_token_files", .type = QUORUM_SETTING_STRINGS,
+	  .help = "files of accepted bearer tokens (?token= or Authorization); none: no auth" },
+	{ .name = "max_backlog_bytes", .type = QUORUM_SETTING_INT, .min = 4096,
+	  .max = 1073741824, .help = "unsent bytes before a slow client is dropped (256 KiB)" },
+	{ .name = "max_clients", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,
+	  .help = "connections at once (default 1024)" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
+	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, "ws", PACKAGE_VERSION, QUORUM_ROLE_NONE),
+	.settings = ws_settings,
+	.init = ws_init,
+	.start = ws_start,
+	.drain = ws_drain,
+	.fini = ws_fini,
+};

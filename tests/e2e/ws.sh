@@ -1,0 +1,106 @@
+#!/bin/bash
+# ws.sh -- the WebSocket transport with python3-websockets against a one-node quorum with the
+# vault and merkle stages: snapshot on connect then one per agreement, every frame the REST
+# JSON (validated against schemas/), fail-closed status while unsynchronised, bearer auth and
+# a bad path refused before the upgrade, a bad format closed with 1008, subscriptions to
+# agreements and checkpoints, an oversized message closed with 1009, a client that never
+# reads dropped, and a SIGHUP that changes the push interval. Speaks TAP.
+. "$(dirname "$0")/lib.sh"
+plan 13
+
+W=$SCRATCH
+CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/ws-client.py"
+VALIDATE="$PYTHON $QUORUM_SRCDIR/tests/tools/validate-json.py"
+mkdir -p "$W/node" "$W/lone"
+"$KEYGEN" --out "$W/node/node" >/dev/null
+"$KEYGEN" --out "$W/lone/node" >/dev/null
+UDP=$(free_port)
+PORT=$(free_port)
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$TOKEN" >"$W/node/token"
+ws_conf() { # FILE WS-SETTINGS AUTHORITIES
+	cat >"$1" <<END
+node = { id = "solo"; key = "node.key"; state_dir = "state"; };
+plugin_dir = "$QUORUM_BUILDDIR/lib";
+trusted_plugin_keys = [ "$QUORUM_BUILDDIR/keys/plugin-dev.pub" ];
+peer_link = { address = "127.0.0.1"; port = $UDP; };
+authority = { radius_ns = 1000; kernel_status = false; };
+rounds = { interval_ms = 200; timeout_ms = 50; };
+clock = { shm = "clock"; };
+authorities = ( $3 );
+stages = ( { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; }; },
+           { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "merkle"; checkpoint_ms = 100; }; },
+           { name = "convergence"; path = "stages/convergence.so"; },
+           { name = "control"; path = "stages/control.so"; } );
+transports = ( { name = "ws"; path = "transports/ws.so"; settings = { port = $PORT; $2 }; } );
+END
+}
+SELF="{ id = \"solo\"; address = \"127.0.0.1\"; port = $UDP; key = \"node.pub\"; }"
+URL=ws://127.0.0.1:$PORT/v1/stream
+pyjudge() { "$PYTHON" -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if ($1) else 1)" "$2"; }
+
+# ---- unsynchronised: a status, never a time ----
+ws_conf "$W/lone/quorum.conf" "" "$SELF,
+  { id = \"b\"; address = \"127.0.0.2\"; port = $UDP; key = \"node.pub\"; },
+  { id = \"c\"; address = \"127.0.0.3\"; port = $UDP; key = \"node.pub\"; },
+  { id = \"d\"; address = \"127.0.0.4\"; port = $UDP; key = \"node.pub\"; }"
+start_quorumd "$W/lone.log" --config "$W/lone/quorum.conf"
+wait_log "$W/lone.log" "ws.listening" 10 >/dev/null
+r=$($CLIENT stream "$URL" 1 2>&1)
+diag "unsynchronised: $r"
+check "unsynchronised: the stream says so instead of sending a stale time" \
+	pyjudge 'd["messages"][0].get("status") == "unsynchronised" and "unix_seconds" not in d["messages"][0]' "$r"
+kill -TERM "$QPID"; wait_exit "$QPID" 10
+
+# ---- synchronised, with a token ----
+ws_conf "$W/node/quorum.conf" "bearer_token_files = [ \"token\" ]; push_interval_ms = 5000;" "$SELF"
+start_quorumd "$W/node.log" --config "$W/node/quorum.conf"
+wait_log "$W/node.log" "ws.listening" 10 >/dev/null
+for i in $(seq 50); do
+	"$QUORUM_BUILDDIR/tools/quorumctl" time --clock "$W/node/clock" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+r=$($CLIENT stream "$URL?token=$TOKEN&format=unix" 4 2>&1)
+diag "4 messages in $(pyjudge 'print(round(d["seconds"], 2)) or True' "$r")s"
+check "a snapshot on connect, then one per agreement (rounds every 200 ms, push every 5 s)" \
+	pyjudge 'all("unix_seconds" in m for m in d["messages"]) and d["seconds"] < 2.5' "$r"
+echo "$r" | "$PYTHON" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["messages"][0]))' >"$W/frame.json"
+check "... each frame is REST's JSON (schemas/time-unix.json)" \
+	$VALIDATE "$QUORUM_SRCDIR/schemas/time-unix.json" "$W/frame.json"
+r=$($CLIENT stream "$URL?token=$TOKEN" 1 2>&1)
+echo "$r" | "$PYTHON" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["messages"][0]))' >"$W/frame.json"
+check "the default format is json (schemas/time-json.json)" \
+	$VALIDATE "$QUORUM_SRCDIR/schemas/time-json.json" "$W/frame.json"
+check "no token: the upgrade is refused with 401" pyjudge 'd["status"] == 401' "$($CLIENT refused "$URL" 2>&1)"
+check "... a wrong one too, and it is audited" \
+	eval 'pyjudge "d[\"status\"] == 401" "$($CLIENT refused "$URL?token=x$TOKEN" 2>&1)" && grep -q "event=ws.auth.failed" "$W/node.log"'
+check "another path is 404 before any upgrade" \
+	pyjudge 'd["status"] == 404' "$($CLIENT refused "ws://127.0.0.1:$PORT/v2/other?token=$TOKEN" 2>&1)"
+r=$($CLIENT close "$URL?token=$TOKEN&format=xml" 2>&1)
+diag "bad format: $r"
+check "a bad format gets an error frame, then close 1008" \
+	pyjudge 'd["code"] == 1008 and "Unknown format" in d["messages"][0]["error"]' "$r"
+r=$($CLIENT subscribe "$URL?token=$TOKEN" 2 2>&1)
+diag "subscribed for 2 s: $r"
+check "subscriptions bring agreement and checkpoint events" \
+	pyjudge 'd["subscribed"] == ["agreements", "checkpoints"] and d["agreement"] >= 3 and d["checkpoint"] >= 3 and d["note_head"] == "quorum-time/solo"' "$r"
+check "a message over 4 KiB closes the stream with 1009" pyjudge 'd["code"] == 1009' "$($CLIENT big "$URL?token=$TOKEN" 2>&1)"
+# ---- hot reload: a new push interval ----
+sed -i "s/push_interval_ms = 5000;/push_interval_ms = 50;/" "$W/node/quorum.conf"
+kill -HUP "$QPID"
+wait_log "$W/node.log" "ws.listening address=127.0.0.1 port=$PORT push_interval_ms=50" 5 >/dev/null
+r=$($CLIENT stream "$URL?token=$TOKEN" 10 2>&1)
+check "after SIGHUP the stream pushes at the new interval (10 frames well under 1 s)" \
+	pyjudge 'd["seconds"] < 1.0' "$r"
+# A client that never reads, while frames go out every 10 ms with a 4 KiB backlog limit.
+sed -i "s/push_interval_ms = 50;/push_interval_ms = 10; max_backlog_bytes = 4096;/" "$W/node/quorum.conf"
+kill -HUP "$QPID"
+wait_log "$W/node.log" "ws.listening address=127.0.0.1 port=$PORT push_interval_ms=10" 5 >/dev/null
+r=$($CLIENT slow "ws://127.0.0.1:$PORT/v1/stream?token=$TOKEN&format=json" 6 2>&1)
+diag "slow client: $r"
+check "a client that never reads is dropped once its backlog passes the limit" \
+	eval 'pyjudge "d[\"dropped\"]" "$r" && grep -q "ws.slow_consumer_dropped" "$W/node.log"'
+kill -TERM "$QPID"
+wait_exit "$QPID" 10
+check "quorumd stops with status 0" test "$EXIT_STATUS" -eq 0
+finish

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""ws-client.py -- python3-websockets scenarios against the WebSocket transport; each prints
+one JSON line of what it saw, the shell test judges it.
+  ws-client.py stream URL N          the first N messages (JSON), and the seconds they took
+  ws-client.py subscribe URL SECONDS subscribes to agreements and checkpoints; counts events
+  ws-client.py refused URL           the HTTP status of a refused upgrade
+  ws-client.py close URL             the close code and reason after the first messages
+  ws-client.py slow URL SECONDS      connects and never reads; reports whether it was dropped
+  ws-client.py big URL               sends an 8 KiB message; the close code"""
+import asyncio
+import json
+import socket
+import sys
+import time
+
+import websockets
+
+
+async def stream(url, n):
+    t0 = time.monotonic()
+    async with websockets.connect(url) as ws:
+        msgs = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(n)]
+    return {"messages": msgs, "seconds": time.monotonic() - t0}
+
+
+async def subscribe(url, seconds):
+    counts = {"agreement": 0, "checkpoint": 0, "time": 0, "subscribed": None}
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"subscribe": ["agreements", "checkpoints"]}))
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                m = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, end - time.monotonic())))
+            except asyncio.TimeoutError:
+                break
+            if "subscribed" in m:
+                counts["subscribed"] = m["subscribed"]
+            elif m.get("event") in ("agreement", "checkpoint"):
+                counts[m["event"]] += 1
+                if m["event"] == "checkpoint":
+                    counts["note_head"] = m["note"].split("\n")[0]
+            elif "unix_seconds" in m or "timestamp" in m:
+                counts["time"] += 1
+    return counts
+
+
+async def refused(url):
+    try:
+        async with websockets.connect(url):
+            return {"status": 101}
+    except websockets.exceptions.InvalidStatusCode as e:
+        return {"status": e.status_code}
+
+
+async def close(url):
+    async with websockets.connect(url) as ws:
+        msgs = []
+        try:
+            while True:
+                msgs.append(json.loads(await asyncio.wait_for(ws.recv(), 5)))
+        except websockets.exceptions.ConnectionClosed as e:
+            return {"code": e.code, "reason": e.reason, "messages": msgs}
+
+
+async def big(url):
+    async with websockets.connect(url, max_size=None) as ws:
+        await ws.recv()
+        await ws.send("x" * 8192)
+        try:
+            while True:
+                await asyncio.wait_for(ws.recv(), 5)
+        except websockets.exceptions.ConnectionClosed as e:
+            return {"code": e.code}
+
+
+def slow(url, seconds):
+    # A raw socket: upgrade, then never read, while the server keeps pushing.
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    path = "/" + url.split("//")[1].split("/", 1)[1]
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+    s.connect((host, int(port)))
+    s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    time.sleep(seconds)
+    s.setblocking(False)
+    dropped = False
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                dropped = True
+                break
+    except BlockingIOError:
+        pass
+    except ConnectionResetError:
+        dropped = True
+    return {"dropped": dropped}
+
+
+def main():
+    cmd, url = sys.argv[1], sys.argv[2]
+    if cmd == "slow":
+        print(json.dumps(slow(url, float(sys.argv[3]))))
+        return
+    coro = {"stream": lambda: stream(url, int(sys.argv[3])),
+            "subscribe": lambda: subscribe(url, float(sys.argv[3])),
+            "refused": lambda: refused(url), "close": lambda: close(url),
+            "big": lambda: big(url)}[cmd]()
+    print(json.dumps(asyncio.run(coro)))
+
+
+if __name__ == "__main__":
+    main()
