@@ -1,11 +1,12 @@
 #!/bin/bash
-# rest-tls.sh -- the REST transport's TLS, mutual TLS and startup rules with curl and
-# certificates made here by the openssl tool: HTTPS with a server certificate; mTLS refusing
+# rest-tls.sh -- TLS of the REST and WebSocket transports, mutual TLS and the startup rules,
+# with curl, python3-websockets and
+# certificates made here by the openssl tool: HTTPS/WSS with a server certificate; mTLS refusing
 # clients without a certificate from the configured CA; mode = "production" refusing to start
 # without TLS, a client CA and a bearer token (naming what is missing); dev mode refusing
 # cleartext off loopback; a key without its certificate refused. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 10
+plan 15
 
 W=$SCRATCH
 P=$W/pki
@@ -31,7 +32,10 @@ TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf '%s\n' "$TOKEN" >"$W/node/token" && chmod 0600 "$W/node/token"
 UDP=$(free_port)
 HTTP=$(free_port)
-conf() { # REST-SETTINGS
+WSP=$(free_port)
+conf() { # REST-SETTINGS [WS-SETTINGS]
+	local ws=""
+	[ -z "${2:-}" ] || ws=", { name = \"ws\"; path = \"transports/ws.so\"; settings = { port = $WSP; $2 }; }"
 	cat >"$W/node/quorum.conf" <<END
 node = { id = "solo"; key = "node.key"; state_dir = "state"; };
 plugin_dir = "$QUORUM_BUILDDIR/lib";
@@ -43,13 +47,13 @@ clock = { shm = "clock"; };
 authorities = ( { id = "solo"; address = "127.0.0.1"; port = $UDP; key = "node.pub"; } );
 stages = ( { name = "convergence"; path = "stages/convergence.so"; },
            { name = "control"; path = "stages/control.so"; } );
-transports = ( { name = "rest"; path = "transports/rest.so"; settings = { port = $HTTP; $1 }; } );
+transports = ( { name = "rest"; path = "transports/rest.so"; settings = { port = $HTTP; $1 }; }$ws );
 END
 }
 URL=https://127.0.0.1:$HTTP
 # refuses SETTINGS PATTERN: quorumd exits non-zero at start, its log matching PATTERN.
-refuses() {
-	conf "$1"
+refuses() { # REST-SETTINGS PATTERN [WS-SETTINGS]
+	conf "$1" "${3:-}"
 	start_quorumd "$W/refused.log" --config "$W/node/quorum.conf"
 	wait_exit "$QPID" 10 || { kill -KILL "$QPID"; return 1; }
 	[ "$EXIT_STATUS" -ne 0 ] && grep -Eq -- "$2" "$W/refused.log" ||
@@ -58,21 +62,31 @@ refuses() {
 }
 
 # ---- HTTPS ----
-conf "tls_cert = \"../pki/server.pem\"; tls_key = \"../pki/server.key\";"
+TLSKEYS="tls_cert = \"../pki/server.pem\"; tls_key = \"../pki/server.key\";"
+conf "$TLSKEYS" "$TLSKEYS"
 start_quorumd "$W/tls.log" --config "$W/node/quorum.conf"
 wait_log "$W/tls.log" "rest.listening .* tls=on" 10 >/dev/null
+wait_log "$W/tls.log" "ws.listening .* tls=on" 10 >/dev/null
+CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/ws-client.py"
+WSS=wss://127.0.0.1:$WSP/v1/stream
 check "HTTPS: curl trusting our CA gets /healthz" \
 	test "$(curl -sS --max-time 5 --cacert "$P/ca.pem" -o /dev/null -w '%{http_code}' "$URL/healthz")" = 200
 check "... a client not trusting that CA refuses the server" \
 	eval '! curl -sS --max-time 5 -o /dev/null "$URL/healthz" 2>/dev/null'
 check "... and cleartext HTTP to the TLS port gets no answer" \
 	eval '! curl -sS --max-time 3 -o /dev/null "http://127.0.0.1:$HTTP/healthz" 2>/dev/null'
+check "WSS: python3-websockets trusting our CA gets the stream" \
+	eval 'WS_CA="$P/ca.pem" $CLIENT stream "$WSS" 1 | grep -q "\"messages\""'
+check "... and without trusting it the TLS handshake fails" \
+	eval '! $CLIENT stream "$WSS" 1 >/dev/null 2>&1'
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 
 # ---- mTLS in production mode ----
-conf "mode = \"production\"; tls_cert = \"../pki/server.pem\"; tls_key = \"../pki/server.key\"; tls_client_ca = \"../pki/ca.pem\"; bearer_token_files = [ \"token\" ];"
+PROD="mode = \"production\"; tls_cert = \"../pki/server.pem\"; tls_key = \"../pki/server.key\"; tls_client_ca = \"../pki/ca.pem\"; bearer_token_files = [ \"token\" ];"
+conf "$PROD" "$PROD"
 start_quorumd "$W/mtls.log" --config "$W/node/quorum.conf"
 wait_log "$W/mtls.log" "rest.listening .* tls=mtls .* mode=production" 10 >/dev/null
+wait_log "$W/mtls.log" "ws.listening .* tls=mtls mode=production" 10 >/dev/null
 wait_http "$URL/readyz" ok 1 >/dev/null 2>&1
 MT=(--cacert "$P/ca.pem" --cert "$P/client.pem" --key "$P/client.key")
 for i in $(seq 50); do
@@ -85,11 +99,18 @@ check "... without a client certificate the handshake fails" \
 	eval '! curl -sS --max-time 5 --cacert "$P/ca.pem" -o /dev/null "$URL/healthz" 2>/dev/null'
 check "... with a certificate from another CA too" \
 	eval '! curl -sS --max-time 5 --cacert "$P/ca.pem" --cert "$P/stranger.pem" --key "$P/stranger.key" -o /dev/null "$URL/healthz" 2>/dev/null'
+check "mTLS WSS: a client certificate from our CA with the token gets the stream" \
+	eval 'WS_CA="$P/ca.pem" WS_CERT="$P/client.pem" WS_KEY="$P/client.key" $CLIENT stream "$WSS?token=$TOKEN" 1 | grep -q "unix_seconds\|unsynchronised"'
+check "... without a client certificate the WSS handshake fails" \
+	eval '! WS_CA="$P/ca.pem" $CLIENT stream "$WSS?token=$TOKEN" 1 >/dev/null 2>&1'
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 
 # ---- startup rules ----
 check "production without TLS, client CA or token refuses to start, naming them" \
 	refuses "mode = \"production\";" 'rest.production_refused missing="tls_cert tls_key tls_client_ca bearer_token_files"'
+check "the WebSocket transport in production without TLS refuses to start too" \
+	refuses "" 'ws.production_refused missing="tls_cert tls_key tls_client_ca bearer_token_files"' \
+	"mode = \"production\";"
 check "dev mode refuses cleartext off loopback" \
 	refuses "address = \"0.0.0.0\";" "rest.cleartext_refused address=0.0.0.0"
 check "a key without its certificate is refused" \

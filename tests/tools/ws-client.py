@@ -6,19 +6,32 @@ one JSON line of what it saw, the shell test judges it.
   ws-client.py refused URL           the HTTP status of a refused upgrade
   ws-client.py close URL             the close code and reason after the first messages
   ws-client.py slow URL SECONDS      connects and never reads; reports whether it was dropped
-  ws-client.py big URL               sends an 8 KiB message; the close code"""
+  ws-client.py big URL               sends an 8 KiB message; the close code
+For wss:// URLs: WS_CA (the CA to trust), WS_CERT and WS_KEY (a client certificate)."""
 import asyncio
 import json
+import os
 import socket
+import ssl
 import sys
 import time
 
 import websockets
 
 
+def tls():
+    # wss:// trusts $WS_CA and presents $WS_CERT / $WS_KEY when set.
+    if not os.environ.get("WS_CA"):
+        return None
+    ctx = ssl.create_default_context(cafile=os.environ["WS_CA"])
+    if os.environ.get("WS_CERT"):
+        ctx.load_cert_chain(os.environ["WS_CERT"], os.environ["WS_KEY"])
+    return ctx
+
+
 async def stream(url, n):
     t0 = time.monotonic()
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, ssl=tls()) as ws:
         msgs = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(n)]
     return {"messages": msgs, "seconds": time.monotonic() - t0}
 

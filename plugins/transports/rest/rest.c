@@ -40,6 +40,7 @@
 #include <quorum/plugin.h>
 
 #include "timejson.h"
+#include "tlsconf.h"
 
 #define TOKENS_MAX   16
 #define TOKEN_MAX    256
@@ -615,12 +616,7 @@ static int read_settings(struct rest *r)
 	r->api->config_int(r->host, "max_body_bytes", &r->max_body);
 	if (r->burst < 0)
 		r->burst = r->rate > 0 ? r->rate : 1;
-	{
-		const char *mode = "dev";
-
-		r->api->config_string(r->host, "mode", &mode);
-		r->production = strcmp(mode, "production") == 0;
-	}
+	r->production = transport_mode_production(r->host, r->api);
 	if (strlen(address) >= sizeof(r->address))
 		return -EINVAL;
 	snprintf(r->address, sizeof(r->address), "%s", address);
@@ -642,79 +638,10 @@ static int read_settings(struct rest *r)
 	return 0;
 }
 
-/* The TLS context from tls_cert / tls_key / tls_client_ca, or none; and the startup rules of
- * the reference: a key needs its certificate and the reverse, a client CA needs both,
- * production needs TLS, a client CA and a bearer token, dev allows cleartext on loopback
- * only. RETURN VALUE: 0, or -EINVAL with the reason logged. */
 static int tls_setup(struct rest *r)
 {
-	const char *cert = NULL, *key = NULL, *ca = NULL;
-	char cert_path[4096], key_path[4096], ca_path[4096], missing[160] = "";
-	struct in_addr a4;
-	struct in6_addr a6;
-	int loopback;
-
-	r->api->config_string(r->host, "tls_cert", &cert);
-	r->api->config_string(r->host, "tls_key", &key);
-	r->api->config_string(r->host, "tls_client_ca", &ca);
-	if ((cert == NULL) != (key == NULL) || (ca != NULL && cert == NULL)) {
-		r->api->log(r->host, QUORUM_LOG_ERROR,
-			    "rest.config_invalid reason=\"%s\"",
-			    ca != NULL && cert == NULL ? "tls_client_ca needs tls_cert and tls_key"
-						       : "tls_cert and tls_key go together");
-		return -EINVAL;
-	}
-	if (r->production) {
-		if (cert == NULL)
-			strcat(missing, " tls_cert tls_key");
-		if (ca == NULL)
-			strcat(missing, " tls_client_ca");
-		if (r->token_count == 0)
-			strcat(missing, " bearer_token_files");
-		if (missing[0] != '\0') {
-			r->api->log(r->host, QUORUM_LOG_ERROR,
-				    "rest.production_refused missing=\"%s\"", missing + 1);
-			return -EINVAL;
-		}
-	}
-	loopback = (inet_pton(AF_INET, r->address, &a4) == 1 &&
-		    (ntohl(a4.s_addr) >> 24) == 127) ||
-		   (inet_pton(AF_INET6, r->address, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
-	if (cert == NULL) {
-		if (!loopback) {
-			r->api->log(r->host, QUORUM_LOG_ERROR,
-				    "rest.cleartext_refused address=%s reason=\"cleartext only on "
-				    "loopback: set tls_cert and tls_key\"",
-				    r->address);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (r->api->config_path(r->host, cert, cert_path, sizeof(cert_path)) != 0 ||
-	    r->api->config_path(r->host, key, key_path, sizeof(key_path)) != 0 ||
-	    (ca != NULL && r->api->config_path(r->host, ca, ca_path, sizeof(ca_path)) != 0))
-		return -ENAMETOOLONG;
-	r->tls = SSL_CTX_new(TLS_server_method());
-	if (r->tls == NULL)
-		return -ENOMEM;
-	SSL_CTX_set_min_proto_version(r->tls, TLS1_2_VERSION);
-	if (SSL_CTX_use_certificate_chain_file(r->tls, cert_path) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(r->tls, key_path, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(r->tls) != 1 ||
-	    (ca != NULL && SSL_CTX_load_verify_locations(r->tls, ca_path, NULL) != 1)) {
-		char err[256];
-
-		ERR_error_string_n(ERR_get_error(), err, sizeof(err));
-		r->api->log(r->host, QUORUM_LOG_ERROR,
-			    "rest.tls_refused cert=\"%s\" key=\"%s\" client_ca=\"%s\" error=\"%s\"",
-			    cert_path, key_path, ca != NULL ? ca_path : "-", err);
-		SSL_CTX_free(r->tls);
-		r->tls = NULL;
-		return -EINVAL;
-	}
-	if (ca != NULL)
-		SSL_CTX_set_verify(r->tls, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-	return 0;
+	return transport_tls_setup(r->host, r->api, "rest", r->address, r->production,
+				   r->token_count, &r->tls);
 }
 
 /* evhttp's connection factory under TLS: each connection a server-side SSL bufferevent. */
@@ -829,8 +756,6 @@ static void rest_fini(void *state)
 	free(r);
 }
 
-static const char *const rest_modes[] = { "dev", "production", NULL };
-
 static const struct quorum_setting rest_settings[] = {
 	{ .name = "address", .type = QUORUM_SETTING_STRING,
 	  .help = "listen address (default 127.0.0.1)" },
@@ -844,14 +769,7 @@ static const struct quorum_setting rest_settings[] = {
 	  .help = "requests a client may send at once (default: rate_limit)" },
 	{ .name = "max_body_bytes", .type = QUORUM_SETTING_INT, .min = 0, .max = 16777216,
 	  .help = "largest request body (413 beyond; default 65536)" },
-	{ .name = "tls_cert", .type = QUORUM_SETTING_STRING,
-	  .help = "server certificate chain (PEM); with tls_key: HTTPS" },
-	{ .name = "tls_key", .type = QUORUM_SETTING_STRING, .help = "server private key (PEM)" },
-	{ .name = "tls_client_ca", .type = QUORUM_SETTING_STRING,
-	  .help = "CA (PEM) client certificates must chain to: mutual TLS" },
-	{ .name = "mode", .type = QUORUM_SETTING_STRING, .choices = rest_modes,
-	  .help = "production: TLS, a client CA and a bearer token required; dev (default): "
-		  "cleartext on loopback allowed" },
+	TRANSPORT_TLS_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
 

@@ -7,7 +7,8 @@
  * {"subscribe":["agreements","checkpoints"]} to also get those events. A bad format gets an
  * error frame and close 1008; a message over 4 KiB closes with 1009; a consumer whose unsent
  * data passes max_backlog_bytes is disconnected, so no client can block the loop or grow our
- * memory without bound. */
+ * memory without bound. TLS (wss://) and mutual TLS as REST, with the same production/dev
+ * startup rules. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -33,6 +35,7 @@
 #include <quorum/plugin.h>
 
 #include "timejson.h"
+#include "tlsconf.h"
 
 #define HANDSHAKE_MAX 8192
 #define TOKENS_MAX    16
@@ -69,6 +72,8 @@ struct ws_server {
 	uint64_t last_round;
 	char last_checkpoint[80]; /* the first line + size of the latest checkpoint seen */
 	uint64_t accepted, refused, slow_dropped, messages;
+	SSL_CTX *tls; /* NULL: cleartext (ws://) */
+	int production;
 };
 
 static int64_t mono_ns(void)
@@ -425,7 +430,19 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 	}
-	c->bev = bufferevent_socket_new(s->api->event_base(s->host), fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->tls != NULL) {
+		SSL *ssl = SSL_new(s->tls);
+
+		c->bev = ssl == NULL ? NULL
+				     : bufferevent_openssl_socket_new(
+					       s->api->event_base(s->host), fd, ssl,
+					       BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		if (c->bev == NULL && ssl != NULL)
+			SSL_free(ssl);
+	} else {
+		c->bev = bufferevent_socket_new(s->api->event_base(s->host), fd,
+						BEV_OPT_CLOSE_ON_FREE);
+	}
 	if (c->bev == NULL) {
 		evutil_closesocket(fd);
 		free(c);
@@ -571,7 +588,11 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 	api->config_int(host, "max_backlog_bytes", &s->max_backlog);
 	api->config_int(host, "max_clients", &s->max_clients);
 	snprintf(s->address, sizeof(s->address), "%s", address);
+	s->production = transport_mode_production(host, api);
 	err = load_tokens(s);
+	if (err == 0)
+		err = transport_tls_setup(host, api, "ws", s->address, s->production,
+					  s->token_count, &s->tls);
 	if (err != 0) {
 		free(s);
 		return err;
@@ -600,8 +621,12 @@ static int ws_start(void *state)
 	s->last_push_ns = mono_ns();
 	s->api->log(s->host, QUORUM_LOG_NOTICE,
 		    "ws.listening address=%s port=%" PRId64 " push_interval_ms=%" PRId64
-		    " bearer_tokens=%zu",
-		    s->address, s->port, s->push_ms, s->token_count);
+		    " bearer_tokens=%zu tls=%s mode=%s",
+		    s->address, s->port, s->push_ms, s->token_count,
+		    s->tls == NULL ? "off"
+		    : SSL_CTX_get_verify_mode(s->tls) & SSL_VERIFY_PEER ? "mtls"
+									: "on",
+		    s->production ? "production" : "dev");
 	return 0;
 }
 
@@ -632,6 +657,8 @@ static void ws_fini(void *state)
 		conn_free(s->conns);
 	if (s->listener != NULL)
 		evconnlistener_free(s->listener);
+	if (s->tls != NULL)
+		SSL_CTX_free(s->tls);
 	s->api->log(s->host, QUORUM_LOG_INFO,
 		    "ws.stopped accepted=%" PRIu64 " refused=%" PRIu64 " messages=%" PRIu64
 		    " slow_dropped=%" PRIu64,
@@ -652,6 +679,7 @@ static const struct quorum_setting ws_settings[] = {
 	  .max = 1073741824, .help = "unsent bytes before a slow client is dropped (256 KiB)" },
 	{ .name = "max_clients", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,
 	  .help = "connections at once (default 1024)" },
+	TRANSPORT_TLS_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
 

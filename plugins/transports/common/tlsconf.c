@@ -1,0 +1,102 @@
+/* tlsconf.c -- TLS settings and startup rules of the TCP transports (see tlsconf.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "tlsconf.h"
+
+const char *const transport_modes[] = { "dev", "production", NULL };
+
+int transport_mode_production(struct quorum_host *host, const struct quorum_api *api)
+{
+	const char *mode = "dev";
+
+	api->config_string(host, "mode", &mode);
+	return strcmp(mode, "production") == 0;
+}
+
+/* The TLS context from tls_cert / tls_key / tls_client_ca, or none; and the startup rules of
+ * the reference: a key needs its certificate and the reverse, a client CA needs both,
+ * production needs TLS, a client CA and a bearer token, dev allows cleartext on loopback
+ * only. RETURN VALUE: 0, or -EINVAL with the reason logged. */
+int transport_tls_setup(struct quorum_host *host, const struct quorum_api *api,
+			const char *prefix, const char *address, int production,
+			size_t token_count, SSL_CTX **out)
+{
+	const char *cert = NULL, *key = NULL, *ca = NULL;
+	char cert_path[4096], key_path[4096], ca_path[4096], missing[160] = "";
+	struct in_addr a4;
+	struct in6_addr a6;
+	SSL_CTX *ctx;
+	int loopback;
+
+	*out = NULL;
+
+	api->config_string(host, "tls_cert", &cert);
+	api->config_string(host, "tls_key", &key);
+	api->config_string(host, "tls_client_ca", &ca);
+	if ((cert == NULL) != (key == NULL) || (ca != NULL && cert == NULL)) {
+		api->log(host, QUORUM_LOG_ERROR,
+			    "%s.config_invalid reason=\"%s\"", prefix,
+			    ca != NULL && cert == NULL ? "tls_client_ca needs tls_cert and tls_key"
+						       : "tls_cert and tls_key go together");
+		return -EINVAL;
+	}
+	if (production) {
+		if (cert == NULL)
+			strcat(missing, " tls_cert tls_key");
+		if (ca == NULL)
+			strcat(missing, " tls_client_ca");
+		if (token_count == 0)
+			strcat(missing, " bearer_token_files");
+		if (missing[0] != '\0') {
+			api->log(host, QUORUM_LOG_ERROR,
+				    "%s.production_refused missing=\"%s\"", prefix,
+				    missing + 1);
+			return -EINVAL;
+		}
+	}
+	loopback = (inet_pton(AF_INET, address, &a4) == 1 &&
+		    (ntohl(a4.s_addr) >> 24) == 127) ||
+		   (inet_pton(AF_INET6, address, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
+	if (cert == NULL) {
+		if (!loopback) {
+			api->log(host, QUORUM_LOG_ERROR,
+				    "%s.cleartext_refused address=%s reason=\"cleartext only on "
+				    "loopback: set tls_cert and tls_key\"",
+				    prefix, address);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (api->config_path(host, cert, cert_path, sizeof(cert_path)) != 0 ||
+	    api->config_path(host, key, key_path, sizeof(key_path)) != 0 ||
+	    (ca != NULL && api->config_path(host, ca, ca_path, sizeof(ca_path)) != 0))
+		return -ENAMETOOLONG;
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL)
+		return -ENOMEM;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key_path, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1 ||
+	    (ca != NULL && SSL_CTX_load_verify_locations(ctx, ca_path, NULL) != 1)) {
+		char err[256];
+
+		ERR_error_string_n(ERR_get_error(), err, sizeof(err));
+		api->log(host, QUORUM_LOG_ERROR,
+			    "%s.tls_refused cert=\"%s\" key=\"%s\" client_ca=\"%s\" error=\"%s\"",
+			    prefix,
+			    cert_path, key_path, ca != NULL ? ca_path : "-", err);
+		SSL_CTX_free(ctx);
+		return -EINVAL;
+	}
+	if (ca != NULL)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	*out = ctx;
+	return 0;
+}
+
