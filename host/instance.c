@@ -13,6 +13,7 @@
 
 #include "log-internal.h"
 #include "runtime-internal.h"
+#include "timecodec-internal.h"
 #include "timecore-internal.h"
 #include "settings-internal.h"
 #include "util-internal.h"
@@ -699,6 +700,43 @@ static int api_sign_checkpoint(struct quorum_host *host, const char *body, size_
 	return key_sign(inst->rt->node_key, body, len, sig) == 0 ? 0 : -EIO;
 }
 
+static int api_attest_time(struct quorum_host *host, const uint8_t *nonce, size_t nonce_len,
+			   struct quorum_clock_reading *reading, uint8_t *out, size_t cap,
+			   size_t *len)
+{
+	struct instance *inst = instance_of(host);
+	struct quorum_clock_reading now;
+	char id[KEY_ID_HEX_LEN + 1];
+	uint8_t *encoded;
+	size_t n;
+	int err;
+
+	if (inst->rt->node_key == NULL)
+		return -ENOKEY;
+	if (nonce_len > 64 || (nonce == NULL && nonce_len > 0))
+		return -EINVAL;
+	if (inst->rt->timecore == NULL)
+		return -EAGAIN;
+	served_clock_read(timecore_clock(inst->rt->timecore), &now);
+	if (reading != NULL)
+		*reading = now;
+	if (now.status != QUORUM_CLOCK_SYNCHRONISED)
+		return -EAGAIN; /* never sign a time we would not serve */
+	key_id(inst->rt->node_key, id);
+	err = served_time_sign(inst->rt->node_key, id, inst->rt->node_id, nonce, nonce_len, &now,
+			       &encoded, &n);
+	if (err != 0)
+		return err;
+	if (n > cap) {
+		free(encoded);
+		return -ENOSPC;
+	}
+	memcpy(out, encoded, n);
+	*len = n;
+	free(encoded);
+	return 0;
+}
+
 const struct quorum_api host_api = {
 	.size = sizeof(struct quorum_api),
 	.abi_major = QUORUM_ABI_MAJOR,
@@ -732,4 +770,5 @@ const struct quorum_api host_api = {
 	.service_publish = api_service_publish,
 	.service_find = api_service_find,
 	.sign_checkpoint = api_sign_checkpoint,
+	.attest_time = api_attest_time,
 };

@@ -99,6 +99,24 @@ const char *attestation_check(const struct attestation *a, const char *authority
 int attestation_digest(const Uml001__SignedState *state, uint8_t out[SHA256_DIGEST_LENGTH]);
 
 /*
+ * served_time_sign: a SignedState (event QUORUM_EVENT_SERVED_TIME) whose payload is a
+ * ServedTime of READING (synchronised) with NONCE (NONCE_LEN <= 64 bytes), signed by KEY.
+ * *OUT (free) holds its encoding. RETURN VALUE: 0, -EINVAL or -ENOMEM.
+ */
+int served_time_sign(EVP_PKEY *key, const char *key_id, const char *node_id,
+		     const uint8_t *nonce, size_t nonce_len,
+		     const struct quorum_clock_reading *reading, uint8_t **out, size_t *len);
+
+/*
+ * served_time_decode: the ServedTime inside STATE (event QUORUM_EVENT_SERVED_TIME), checked
+ * for shape (earliest <= estimate <= latest, key id equal to the envelope's). The signature
+ * is checked separately (signed_state_verify). RETURN VALUE: 0 with *OUT
+ * (uml001__served_time__free_unpacked), or -EINVAL with *REASON.
+ */
+int served_time_decode(const Uml001__SignedState *state, Uml001__ServedTime **out,
+		       const char **reason);
+
+/*
  * attestation_response: the TimeResponse datagram of an authority: FIELDS encoded, wrapped in
  * a SignedState (event uml001.authority.attestation) signed with KEY (id KEY_ID). The
  * buffer has room for datagram_append_sending.

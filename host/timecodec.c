@@ -444,3 +444,81 @@ out_free:
 	round_view_free(v);
 	return -EINVAL;
 }
+
+/* ------------------------------ served time ------------------------------ */
+
+int served_time_sign(EVP_PKEY *key, const char *key_id, const char *node_id,
+		     const uint8_t *nonce, size_t nonce_len,
+		     const struct quorum_clock_reading *reading, uint8_t **out, size_t *len)
+{
+	Uml001__ServedTime t = UML001__SERVED_TIME__INIT;
+	Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
+	struct quorum_signed_state view = { 0 };
+	uint8_t sig[KEY_SIGNATURE_LEN], *payload;
+	size_t payload_len;
+	int err;
+
+	if (nonce_len > 64 || reading->status != QUORUM_CLOCK_SYNCHRONISED ||
+	    reading->earliest_ns > reading->estimate_ns ||
+	    reading->estimate_ns > reading->latest_ns)
+		return -EINVAL;
+	t.node_id = (char *)node_id;
+	t.key_id = (char *)key_id;
+	t.nonce.data = (uint8_t *)nonce;
+	t.nonce.len = nonce_len;
+	t.earliest_ns = reading->earliest_ns;
+	t.estimate_ns = reading->estimate_ns;
+	t.latest_ns = reading->latest_ns;
+	t.round = reading->round;
+	t.quorum_hash.data = (uint8_t *)reading->quorum_hash;
+	t.quorum_hash.len = QUORUM_DIGEST_LEN;
+	t.n = reading->n;
+	t.f = reading->f;
+	t.accepted = reading->accepted;
+	err = proto_encode(&t.base, &payload, &payload_len);
+	if (err != 0)
+		return err;
+	view.logical_time_ns = (uint64_t)reading->estimate_ns;
+	view.event_id = QUORUM_EVENT_SERVED_TIME;
+	view.key_id = key_id;
+	view.payload.data = payload;
+	view.payload.len = payload_len;
+	err = signed_state_sign(key, &view, sig);
+	if (err == 0) {
+		s.logical_time_ns = view.logical_time_ns;
+		s.event_id = (char *)view.event_id;
+		s.key_id = (char *)key_id;
+		s.payload.data = payload;
+		s.payload.len = payload_len;
+		s.signature.data = sig;
+		s.signature.len = sizeof(sig);
+		err = proto_encode(&s.base, out, len);
+	}
+	free(payload);
+	return err;
+}
+
+int served_time_decode(const Uml001__SignedState *state, Uml001__ServedTime **out,
+		       const char **reason)
+{
+	Uml001__ServedTime *t;
+
+	if (state->event_id == NULL || strcmp(state->event_id, QUORUM_EVENT_SERVED_TIME) != 0) {
+		*reason = "not_a_served_time";
+		return -EINVAL;
+	}
+	t = (Uml001__ServedTime *)proto_decode_strict(&uml001__served_time__descriptor,
+						      state->payload.data, state->payload.len,
+						      "served_time", reason);
+	if (t == NULL)
+		return -EINVAL;
+	if (t->earliest_ns > t->estimate_ns || t->estimate_ns > t->latest_ns ||
+	    t->nonce.len > 64 || state->key_id == NULL || strcmp(t->key_id, state->key_id) != 0 ||
+	    (uint64_t)t->estimate_ns != state->logical_time_ns) {
+		*reason = "served_time_inconsistent";
+		uml001__served_time__free_unpacked(t, NULL);
+		return -EINVAL;
+	}
+	*out = t;
+	return 0;
+}

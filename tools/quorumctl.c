@@ -41,7 +41,8 @@ static void usage(FILE *out)
 		"attest  asks the authority at ADDRESS:PORT (its peer link) for the time with a\n"
 		"        fresh 32-byte nonce, prints the answer and saves the signed attestation.\n"
 		"verify  checks a saved attestation offline: its signature by AUTHORITY.pub (and\n"
-		"        its nonce, if given). Exit status 0 valid, 1 invalid.\n"
+		"        its nonce, if given): an authority's answer from `attest`, or a node's\n"
+		"        signed served time (REST's \"attestation\"). Exit status 0 valid, 1 invalid.\n"
 		"vault, proof: see `quorumctl vault --help`.\n",
 		QUORUM_CLOCK_DEFAULT_PATH);
 }
@@ -273,6 +274,50 @@ out_free:
 	return status;
 }
 
+/* A node's signed served time (api->attest_time, e.g. REST's "attestation"): the signature
+ * by KEY over the envelope, the key id, the shape, and the nonce when given. 0 or 1. */
+static int verify_served_time(const Uml001__SignedState *state, EVP_PKEY *key, const char *id,
+			      const uint8_t *nonce, const char *file)
+{
+	struct quorum_signed_state view = { 0 };
+	Uml001__ServedTime *t = NULL;
+	const char *reason = NULL;
+	char earliest[40], estimate[40], latest[40], qh[2 * QUORUM_DIGEST_LEN + 1] = "";
+
+	view.logical_time_ns = state->logical_time_ns;
+	view.event_id = state->event_id;
+	view.key_id = state->key_id != NULL ? state->key_id : "";
+	view.payload.data = state->payload.data;
+	view.payload.len = state->payload.len;
+	view.signature.data = state->signature.data;
+	view.signature.len = state->signature.len;
+	if (served_time_decode(state, &t, &reason) != 0) {
+		printf("INVALID: %s is not a well-formed served time (%s)\n", file, reason);
+		return 1;
+	}
+	if (strcmp(view.key_id, id) != 0)
+		reason = "key_id_mismatch";
+	else if (signed_state_verify(key, &view) != 0)
+		reason = "signature_invalid";
+	else if (nonce != NULL && (t->nonce.len != QUORUM_NONCE_LEN ||
+				   memcmp(t->nonce.data, nonce, QUORUM_NONCE_LEN) != 0))
+		reason = "nonce_mismatch";
+	format_time(t->earliest_ns, earliest, sizeof(earliest));
+	format_time(t->estimate_ns, estimate, sizeof(estimate));
+	format_time(t->latest_ns, latest, sizeof(latest));
+	if (t->quorum_hash.len == QUORUM_DIGEST_LEN)
+		hex_encode(t->quorum_hash.data, QUORUM_DIGEST_LEN, qh);
+	if (reason != NULL)
+		printf("INVALID: %s (key %s)\n", reason, id);
+	else
+		printf("VALID: served time signed by %s with key %s\n", t->node_id, id);
+	printf("  time      %s\n  earliest  %s\n  latest    %s\n  agreement round %" PRIu64
+	       ", %u of n=%u authorities (f=%u), quorum hash %s\n",
+	       estimate, earliest, latest, t->round, t->accepted, t->n, t->f, qh);
+	uml001__served_time__free_unpacked(t, NULL);
+	return reason != NULL;
+}
+
 static int cmd_verify(int argc, char **argv)
 {
 	static const struct option options[] = { { "key", required_argument, NULL, 'k' },
@@ -313,6 +358,12 @@ static int cmd_verify(int argc, char **argv)
 	status = 1;
 	state = (Uml001__SignedState *)proto_decode_strict(&uml001__signed_state__descriptor, data,
 							    len, "envelope", &reason);
+	if (state != NULL && state->event_id != NULL &&
+	    strcmp(state->event_id, QUORUM_EVENT_SERVED_TIME) == 0) {
+		status = verify_served_time(state, key, id, nonce_hex != NULL ? nonce : NULL,
+					    argv[optind]);
+		goto out_free;
+	}
 	if (state == NULL || attestation_decode(state, &a, &reason) != 0) {
 		printf("INVALID: %s is not a signed time attestation (%s)\n", argv[optind], reason);
 		goto out_free;

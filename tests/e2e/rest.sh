@@ -6,7 +6,7 @@
 # metrics that count, malformed and oversized requests refused while the node keeps serving.
 # Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 28
+plan 30
 
 W=$SCRATCH
 SCHEMAS=$QUORUM_SRCDIR/schemas
@@ -85,6 +85,13 @@ for i in range(50):
     worst = max(worst, half)
 print("# 50 answers, each bound overlaps its request; widest half-width %d ns" % worst)
 PY
+NONCE=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+get "/v1/time?nonce=$NONCE" "${AUTH[@]}" >/dev/null
+"$PYTHON" -c 'import base64,json,sys; open(sys.argv[2],"wb").write(base64.b64decode(json.load(open(sys.argv[1]))["attestation"]))' "$W/body" "$W/answer.att"
+check "the json answer carries the node's signed time, which quorumctl verifies with the nonce" \
+	eval '"$CTL" verify --key "$W/node/node.pub" --nonce "$NONCE" "$W/answer.att" | sed "s/^/# /"; [ "${PIPESTATUS[0]}" -eq 0 ]'
+check "... and refuses with another nonce" \
+	test "$("$CTL" verify --key "$W/node/node.pub" --nonce "$(printf '0%.0s' $(seq 64))" "$W/answer.att" >/dev/null 2>&1; echo $?)" -eq 1
 check "format=unix fits time-unix.json (unix_nanos the remainder)" is 200 time-unix.json "/v1/time?format=unix" "${AUTH[@]}"
 check "format=iso8601 fits time-iso8601.json" is 200 time-iso8601.json "/v1/time?format=iso8601" "${AUTH[@]}"
 check "aliases: format=RFC3339 is iso8601, format=Envelope is json" \

@@ -180,6 +180,18 @@ struct quorum_api {
 	 * 0, -EINVAL (not a checkpoint body), -ENOKEY (no node.key configured). */
 	int (*sign_checkpoint)(struct quorum_host *host, const char *body, size_t len,
 			       uint8_t sig[64], uint8_t pub[32]);
+
+	/* ---- signed answers (ABI 1.3) ---- */
+	/* Reads the served clock and, when it is synchronised, signs it for a client with the
+	 * node's key: a SignedState (event QUORUM_EVENT_SERVED_TIME, payload uml001.ServedTime)
+	 * carrying NONCE (NONCE_LEN <= 64 bytes, may be 0), encoded into OUT (CAP bytes; 1 KiB
+	 * is enough), *LEN its length. *READING (may be NULL) gets exactly what was signed.
+	 * `quorumctl verify --key NODE.pub` checks it offline.
+	 * 0, -EAGAIN (unsynchronised: nothing is signed), -ENOKEY (no node.key), -ENOSPC,
+	 * -EINVAL. */
+	int (*attest_time)(struct quorum_host *host, const uint8_t *nonce, size_t nonce_len,
+			   struct quorum_clock_reading *reading, uint8_t *out, size_t cap,
+			   size_t *len);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

@@ -15,6 +15,7 @@ extern "C" {
 /* Event ids of the time core. */
 #define QUORUM_EVENT_SYNC_ROUND "uml001.worker.ntp_sync"
 #define QUORUM_EVENT_ATTESTATION "uml001.authority.attestation"
+#define QUORUM_EVENT_SERVED_TIME "uml001.served_time" /* api->attest_time, ABI 1.3 */
 
 #define QUORUM_NONCE_LEN 32
 #define QUORUM_DIGEST_LEN 32

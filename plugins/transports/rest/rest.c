@@ -1,6 +1,8 @@
 /* rest.c -- the REST transport (libevent evhttp + jansson): the node's agreed time and its
  * audit plane over HTTP/1.1.
- *   GET /v1/time?format=unix|iso8601|json   the time with its bound (nanoseconds), checked in
+ *   GET /v1/time?format=unix|iso8601|json   the time with its bound (nanoseconds; json also
+ *               [&nonce=64 hex digits]      carries the node's signed answer, "attestation",
+ *                                           which `quorumctl verify` checks), checked in
  *                                           the reference's order: rate limit (429), bearer
  *                                           (401), synchronised (503), format (400)
  *   GET /healthz, /readyz, /metrics         liveness, readiness (503 when unsynchronised),
@@ -35,6 +37,7 @@
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include <quorum/plugin.h>
@@ -261,10 +264,31 @@ static int query_param(struct evhttp_request *req, const char *name, char *out, 
 	return err;
 }
 
+/* Decodes 64 hex digits into 32 bytes. 0 or -1. */
+static int nonce_decode(const char *hexdigits, uint8_t out[32])
+{
+	if (strlen(hexdigits) != 64)
+		return -1;
+	for (int i = 0; i < 32; i++) {
+		unsigned v;
+
+		if (sscanf(hexdigits + 2 * i, "%2x", &v) != 1 ||
+		    !((hexdigits[2 * i] >= '0' && hexdigits[2 * i] <= '9') ||
+		      (hexdigits[2 * i] >= 'a' && hexdigits[2 * i] <= 'f')))
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
 static void handle_time(struct rest *r, struct evhttp_request *req)
 {
 	struct quorum_clock_reading now;
-	char asked[64] = "json", format[16];
+	char asked[64] = "json", format[16], nonce_hex[80] = "";
+	uint8_t nonce[32], signed_bytes[1024];
+	size_t signed_len = 0;
+	int has_nonce = 0, signed_err = -ENOTSUP;
+	json_t *body;
 
 	if (gate(r, req, ROUTE_TIME) != 0)
 		return;
@@ -282,7 +306,34 @@ static void handle_time(struct rest *r, struct evhttp_request *req)
 		reply_error(r, req, ROUTE_TIME, 400, "error", msg);
 		return;
 	}
-	reply_json(r, req, ROUTE_TIME, 200, timejson_body(&now, format));
+	if (query_param(req, "nonce", nonce_hex, sizeof(nonce_hex)) == 0) {
+		if (nonce_decode(nonce_hex, nonce) != 0) {
+			reply_error(r, req, ROUTE_TIME, 400, "error",
+				    "nonce must be 64 lowercase hex digits (32 bytes)");
+			return;
+		}
+		has_nonce = 1;
+	}
+	if (strcmp(format, "json") == 0 && QUORUM_API_HAS(r->api, attest_time)) {
+		/* The signed answer: what the node signs is exactly what the body says. */
+		signed_err = r->api->attest_time(r->host, has_nonce ? nonce : NULL,
+						 has_nonce ? sizeof(nonce) : 0, &now, signed_bytes,
+						 sizeof(signed_bytes), &signed_len);
+		if (signed_err == -EAGAIN) {
+			reply_error(r, req, ROUTE_TIME, 503, "error",
+				    "unsynchronised: no agreement within the error bound; no time "
+				    "is served");
+			return;
+		}
+	}
+	body = timejson_body(&now, format);
+	if (body != NULL && signed_err == 0) {
+		char b64[1400];
+
+		EVP_EncodeBlock((unsigned char *)b64, signed_bytes, (int)signed_len);
+		json_object_set_new(body, "attestation", json_string(b64));
+	}
+	reply_json(r, req, ROUTE_TIME, 200, body);
 }
 
 /* ---- the audit plane ---- */
