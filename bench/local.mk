@@ -4,7 +4,7 @@ EXTRA_PROGRAMS = bench/bench-load bench/bench-agreement bench/bench-now bench/be
 	bench/bench-proof bench/bench-ntp
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/idle-rss.sh bench/quorum-accuracy.sh bench/ntp-throughput.sh \
-	bench/rest-throughput.sh
+	bench/rest-throughput.sh bench/grpc-throughput.sh
 
 bench_bench_load_SOURCES = bench/bench-load.c
 bench_bench_load_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
@@ -46,6 +46,8 @@ bench: all $(EXTRA_PROGRAMS) $(check_LTLIBRARIES) $(check_PROGRAMS)
 	@$(SHELL) $(srcdir)/bench/ntp-throughput.sh $(abs_builddir)
 	@echo "== REST GET /v1/time under wrk against nginx serving the same JSON (target: >= 0.7x)"
 	@$(SHELL) $(srcdir)/bench/rest-throughput.sh $(abs_builddir)
+	@echo "== gRPC GetTime calls per second from a python3-grpcio client"
+	@$(SHELL) $(srcdir)/bench/grpc-throughput.sh $(abs_srcdir) $(abs_builddir)
 	@echo "== accuracy of a 4-node loopback quorum over $(BENCH_SECONDS) s"
 	@$(SHELL) $(srcdir)/bench/quorum-accuracy.sh $(abs_srcdir) $(abs_builddir) $(BENCH_SECONDS)
 

@@ -13,6 +13,7 @@ include plugins/stages/merkle/local.mk
 include plugins/transports/ntp/local.mk
 include plugins/transports/rest/local.mk
 include plugins/transports/ws/local.mk
+include plugins/transports/grpc/local.mk
 
 # The development key is generated into the build tree and never committed; the sample
 # and development configurations trust its public half.

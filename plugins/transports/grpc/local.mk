@@ -1,0 +1,11 @@
+# plugins/transports/grpc/local.mk -- the gRPC transport plugin (nghttp2 + protobuf-c).
+transports_LTLIBRARIES += plugins/transports/grpc/grpc.la
+plugins_transports_grpc_grpc_la_SOURCES = plugins/transports/grpc/grpc.c \
+	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h
+plugins_transports_grpc_grpc_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir)/proto \
+	-I$(top_srcdir)/plugins/transports/common
+plugins_transports_grpc_grpc_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(LIBEVENT_OPENSSL_CFLAGS) $(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS)
+plugins_transports_grpc_grpc_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_transports_grpc_grpc_la_LIBADD = proto/libquorumproto.la $(LIBEVENT_LIBS) \
+	$(LIBEVENT_OPENSSL_LIBS) $(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS)

@@ -1,0 +1,137 @@
+#!/bin/bash
+# grpc.sh -- the gRPC transport with Debian's python3-grpcio (stubs generated in the test from
+# proto/clock_service.proto): UNAVAILABLE while unsynchronised; GetTime with every field
+# real and its signed answer verified offline by quorumctl; GetStatus; AlignTime bound to its
+# caller, and INVALID_ARGUMENT with the reference's message; a WatchTime stream per agreement
+# ending at max_updates or its deadline; UNIMPLEMENTED, RESOURCE_EXHAUSTED (message size,
+# rate limit), UNAUTHENTICATED; TLS with ALPN h2 and mutual TLS in production mode.
+# Speaks TAP.
+. "$(dirname "$0")/lib.sh"
+plan 16
+
+"$PYTHON" -c 'import grpc, grpc_tools' 2>/dev/null ||
+	{ echo "1..0 # SKIP python3-grpcio / python3-grpc-tools are not installed"; exit 0; }
+W=$SCRATCH
+CTL=$QUORUM_BUILDDIR/tools/quorumctl
+CALL="$PYTHON $QUORUM_SRCDIR/tests/tools/grpc-client.py $QUORUM_SRCDIR/proto"
+mkdir -p "$W/node" "$W/lone"
+"$KEYGEN" --out "$W/node/node" >/dev/null
+"$KEYGEN" --out "$W/lone/node" >/dev/null
+UDP=$(free_port) PORT=$(free_port)
+TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$TOKEN" >"$W/node/token"
+grpc_conf() { # FILE GRPC-SETTINGS AUTHORITIES
+	cat >"$1" <<END
+node = { id = "solo"; key = "node.key"; state_dir = "state"; };
+plugin_dir = "$QUORUM_BUILDDIR/lib";
+trusted_plugin_keys = [ "$QUORUM_BUILDDIR/keys/plugin-dev.pub" ];
+peer_link = { address = "127.0.0.1"; port = $UDP; };
+authority = { radius_ns = 1000; kernel_status = false; };
+rounds = { interval_ms = 200; timeout_ms = 50; };
+clock = { shm = "clock"; };
+authorities = ( $3 );
+stages = ( { name = "convergence"; path = "stages/convergence.so"; },
+           { name = "control"; path = "stages/control.so"; } );
+transports = ( { name = "grpc"; path = "transports/grpc.so"; settings = { port = $PORT; $2 }; } );
+END
+}
+SELF="{ id = \"solo\"; address = \"127.0.0.1\"; port = $UDP; key = \"node.pub\"; }"
+judge() { "$PYTHON" -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if ($1) else 1)" "$2" || { diag "got: $2"; return 1; }; }
+
+# ---- unsynchronised ----
+grpc_conf "$W/lone/quorum.conf" "" "$SELF,
+  { id = \"b\"; address = \"127.0.0.2\"; port = $UDP; key = \"node.pub\"; },
+  { id = \"c\"; address = \"127.0.0.3\"; port = $UDP; key = \"node.pub\"; },
+  { id = \"d\"; address = \"127.0.0.4\"; port = $UDP; key = \"node.pub\"; }"
+start_quorumd "$W/lone.log" --config "$W/lone/quorum.conf"
+wait_log "$W/lone.log" "grpc.listening" 10 >/dev/null
+check "unsynchronised: GetTime is UNAVAILABLE, never a time" \
+	judge 'd["code"] == "UNAVAILABLE" and "response" not in d' "$($CALL 127.0.0.1:$PORT gettime 2>&1)"
+check "... and GetStatus says operational = false" \
+	judge 'd["code"] == "OK" and d["response"]["operational"] is False and d["response"]["quorum_threshold"] == 3' \
+	"$($CALL 127.0.0.1:$PORT status 2>&1)"
+kill -TERM "$QPID"; wait_exit "$QPID" 10
+
+# ---- synchronised, bearer token, rate limit ----
+grpc_conf "$W/node/quorum.conf" "bearer_token_files = [ \"token\" ]; rate_limit = 20; rate_burst = 40;" "$SELF"
+start_quorumd "$W/node.log" --config "$W/node/quorum.conf"
+wait_log "$W/node.log" "grpc.listening" 10 >/dev/null
+for i in $(seq 50); do "$CTL" time --clock "$W/node/clock" >/dev/null 2>&1 && break; sleep 0.1; done
+check "no token: UNAUTHENTICATED" judge 'd["code"] == "UNAUTHENTICATED"' "$($CALL 127.0.0.1:$PORT gettime 2>&1)"
+export GRPC_TOKEN=$TOKEN
+r=$($CALL 127.0.0.1:$PORT gettime 2>&1)
+check "GetTime: every field real (time now, round, node, key id, 64-byte signature, quorum hash, bound)" \
+	judge 'd["code"] == "OK" and abs(int(d["response"]["unix_timestamp"]) - __import__("time").time()) < 5 and int(d["response"]["monotonic_version"]) > 0 and d["response"]["leader_id"] == "solo" and len(d["response"]["key_id"]) == 16 and len(d["response"]["signature"]) == 128 and len(d["response"]["alignment_context_id"]) == 64 and int(d["response"]["earliest_ns"]) <= int(d["response"]["unix_timestamp"]) * 10**9 + int(d["response"].get("unix_nanos", 0)) <= int(d["response"]["latest_ns"])' "$r"
+"$PYTHON" -c 'import base64,json,sys; open(sys.argv[2],"wb").write(base64.b64decode(json.loads(sys.argv[1])["attestation_b64"]))' "$r" "$W/gettime.att"
+check "... and its attestation is the node's signed time: quorumctl verifies it offline" \
+	eval '"$CTL" verify --key "$W/node/node.pub" "$W/gettime.att" | sed "s/^/# /"; [ "${PIPESTATUS[0]}" -eq 0 ]'
+check "GetStatus: operational, threshold n - f" \
+	judge 'd["code"] == "OK" and d["response"]["operational"] is True and d["response"]["quorum_threshold"] == 1' \
+	"$($CALL 127.0.0.1:$PORT status 2>&1)"
+ANCHOR=0a0b0c0d
+r=$($CALL 127.0.0.1:$PORT align peer-7 $ANCHOR 2>&1)
+"$PYTHON" -c 'import base64,json,sys; open(sys.argv[2],"wb").write(base64.b64decode(json.loads(sys.argv[1])["proof_b64"]))' "$r" "$W/align.att"
+NONCE=$("$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(b"peer-7\0" + bytes.fromhex(sys.argv[1])).hexdigest())' $ANCHOR)
+check "AlignTime: a 32-hex session and a signature_proof bound to peer_id and local_anchor" \
+	eval 'judge "d[\"code\"] == \"OK\" and len(d[\"response\"][\"session_id\"]) == 32" "$r" && "$CTL" verify --key "$W/node/node.pub" --nonce "$NONCE" "$W/align.att" >/dev/null'
+check "AlignTime without peer_id: INVALID_ARGUMENT \"peer_id and local_anchor are required\"" \
+	judge 'd["code"] == "INVALID_ARGUMENT" and d["details"] == "peer_id and local_anchor are required"' \
+	"$($CALL 127.0.0.1:$PORT align '' $ANCHOR 2>&1)"
+r=$($CALL 127.0.0.1:$PORT watch 3 10 2>&1)
+diag "watch: $r"
+check "WatchTime: one message per agreement, rounds increasing, OK after max_updates" \
+	judge 'd["code"] == "OK" and len(d["rounds"]) == 3 and d["rounds"] == sorted(set(d["rounds"]))' "$r"
+r=$($CALL 127.0.0.1:$PORT watch 0 0.7 2>&1)
+diag "watch until the deadline: $r"
+check "... and DEADLINE_EXCEEDED at its deadline, after the agreements of 0.7 s" \
+	judge 'd["code"] == "DEADLINE_EXCEEDED" and len(d["rounds"]) >= 2' "$r"
+check "an unknown method: UNIMPLEMENTED" judge 'd["code"] == "UNIMPLEMENTED"' "$($CALL 127.0.0.1:$PORT unknown 2>&1)"
+check "a 100 kB request: RESOURCE_EXHAUSTED, and the node keeps serving" \
+	eval 'judge "d[\"code\"] == \"RESOURCE_EXHAUSTED\"" "$($CALL 127.0.0.1:$PORT bigrequest 2>&1)" && judge "d[\"code\"] == \"OK\"" "$($CALL 127.0.0.1:$PORT status 2>&1)"'
+CLIENT_PY=$QUORUM_SRCDIR/tests/tools/grpc-client.py "$PYTHON" -c '
+import os, sys, json, importlib.util
+sys.argv = ["grpc-client.py", sys.argv[1], sys.argv[2], "status"]
+spec = importlib.util.spec_from_file_location("gc", os.environ["CLIENT_PY"])
+gc = importlib.util.module_from_spec(spec); spec.loader.exec_module(gc)
+pb, pb_grpc = gc.stubs(sys.argv[1])
+import grpc
+codes = {}
+with grpc.insecure_channel(sys.argv[2]) as ch:
+    stub = pb_grpc.ClockServiceStub(ch)
+    for i in range(120):
+        try:
+            stub.GetStatus(pb.GetStatusRequest(), metadata=[("authorization", "Bearer " + os.environ["GRPC_TOKEN"])], timeout=5)
+            codes["OK"] = codes.get("OK", 0) + 1
+        except grpc.RpcError as e:
+            codes[e.code().name] = codes.get(e.code().name, 0) + 1
+print(json.dumps(codes))' "$QUORUM_SRCDIR/proto" "127.0.0.1:$PORT" >"$W/flood" 2>&1
+diag "120 calls at once: $(cat "$W/flood")"
+check "past its burst a client gets RESOURCE_EXHAUSTED (rate limit)" \
+	judge 'd.get("RESOURCE_EXHAUSTED", 0) > 0 and d.get("OK", 0) >= 30' "$(cat "$W/flood")"
+unset GRPC_TOKEN
+kill -TERM "$QPID"; wait_exit "$QPID" 10
+check "quorumd stops with status 0" test "$EXIT_STATUS" -eq 0
+
+# ---- TLS with ALPN h2, mutual TLS, production mode ----
+P=$W/pki
+mkdir -p "$P"
+( cd "$P" &&
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-keyout ca.key -out ca.pem -subj "/CN=quorum grpc test ca" &&
+	for n in server client; do
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout $n.key -subj "/CN=$n" -out $n.csr &&
+		echo "subjectAltName=IP:127.0.0.1" >$n.ext &&
+		openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile $n.ext -out $n.pem
+	done ) >/dev/null 2>&1
+grpc_conf "$W/node/quorum.conf" "mode = \"production\"; tls_cert = \"../pki/server.pem\"; tls_key = \"../pki/server.key\"; tls_client_ca = \"../pki/ca.pem\"; bearer_token_files = [ \"token\" ];" "$SELF"
+start_quorumd "$W/tls.log" --config "$W/node/quorum.conf"
+wait_log "$W/tls.log" "grpc.listening .* tls=mtls" 10 >/dev/null
+for i in $(seq 50); do "$CTL" time --clock "$W/node/clock" >/dev/null 2>&1 && break; sleep 0.1; done
+check "TLS (ALPN h2) with a client certificate and the token: GetTime over mTLS" \
+	judge 'd["code"] == "OK"' "$(GRPC_TOKEN=$TOKEN GRPC_CA=$P/ca.pem GRPC_CERT=$P/client.pem GRPC_KEY=$P/client.key $CALL 127.0.0.1:$PORT gettime 2>&1)"
+check "... without a client certificate the call fails (UNAVAILABLE: no handshake)" \
+	judge 'd["code"] == "UNAVAILABLE"' "$(GRPC_TOKEN=$TOKEN GRPC_CA=$P/ca.pem $CALL 127.0.0.1:$PORT gettime 2>&1)"
+kill -TERM "$QPID"; wait_exit "$QPID" 10
+finish
