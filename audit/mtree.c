@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,20 +54,11 @@ struct mtree {
 
 /* ---- hashing ---- */
 
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-static EVP_MD *sha256_fetched;
-
-/* Fetching the implementation once halves the cost of each hash against EVP_sha256(),
- * which looks it up again on every use. */
-static void sha256_fetch(void)
-{
-	sha256_fetched = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
+/* EVP_sha256(): libcrypto's own static implementation handle. A fetched one would be a
+ * little faster, but nothing could free it: in a plugin it would leak at every unload. */
 static const EVP_MD *sha256(void)
 {
-	pthread_once(&sha256_once, sha256_fetch);
-	return sha256_fetched != NULL ? sha256_fetched : EVP_sha256();
+	return EVP_sha256();
 }
 
 /* A hash is never allowed to come out wrong: libcrypto failing here (out of memory) is
