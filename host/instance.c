@@ -257,7 +257,7 @@ void instance_finish(struct instance *inst)
 	if (inst->phase >= INSTANCE_INITIALISED)
 		log_msg(QUORUM_LOG_INFO, "host", "plugin.stopped kind=%s name=%s",
 			kind_of(inst), instance_name(inst));
-	plugin_module_unload(inst->module);
+	runtime_retire_module(rt, inst->module);
 	conf_unref(inst->conf);
 	free(inst);
 	if (was_draining)

@@ -119,6 +119,13 @@ const char *instance_name(const struct instance *inst);
 
 /* ---- runtime.c ---- */
 
+/* Code of a finished plugin, kept mapped until libevent can no longer call into it. */
+struct retired_module {
+	struct plugin_module *module;
+	int64_t since_ns; /* CLOCK_MONOTONIC */
+	struct retired_module *next;
+};
+
 /* A service a plugin published (api->service_publish). */
 struct service {
 	char name[64];
@@ -142,6 +149,7 @@ struct runtime {
 	struct timecore *timecore; /* the served clock, the peer link, rounds */
 	struct service *services;  /* published by plugins, withdrawn before their fini */
 	EVP_PKEY *node_key;	   /* node.key, signs checkpoints; NULL when not configured */
+	struct retired_module *retired; /* finished plugins' code, unloaded later */
 	unsigned generation;
 	int stopping;
 	char *node_id;
@@ -166,6 +174,11 @@ int runtime_service_publish(struct runtime *rt, struct instance *owner, const ch
 int runtime_service_find(const struct runtime *rt, const char *name, const void **ops,
 			 void **state);
 void runtime_services_withdraw(struct runtime *rt, const struct instance *owner);
+
+/* runtime_retire_module: takes MODULE (owned from now on) of a finished plugin. libevent may
+ * still hold deferred callbacks into it or its libraries (a TLS bufferevent's finalizer,
+ * say), so it is unloaded only after RETIRE_GRACE_NS, or once the event base is freed. */
+void runtime_retire_module(struct runtime *rt, struct plugin_module *module);
 
 /* runtime_run: runs the loop until a stop completes. RETURN VALUE: the exit status. */
 int runtime_run(struct runtime *rt);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -35,6 +36,50 @@ void runtime_audit(struct runtime *rt, const char *type, const char *fields)
 	if (err != 0)
 		log_msg(QUORUM_LOG_ERROR, "audit", "audit.vault_append_failed type=%s error=\"%s\"",
 			type, strerror(-err));
+}
+
+#define RETIRE_GRACE_NS 10000000000LL /* 10 s: every deferred callback has run by then */
+
+static int64_t mono_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Unloads the retired modules older than the grace period (all of them when ALL). */
+static void runtime_unload_retired(struct runtime *rt, int all)
+{
+	int64_t now = mono_now_ns();
+	struct retired_module **pp = &rt->retired;
+
+	while (*pp != NULL) {
+		struct retired_module *r = *pp;
+
+		if (all || now - r->since_ns >= RETIRE_GRACE_NS) {
+			*pp = r->next;
+			plugin_module_unload(r->module);
+			free(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+}
+
+void runtime_retire_module(struct runtime *rt, struct plugin_module *module)
+{
+	struct retired_module *r = calloc(1, sizeof(*r));
+
+	runtime_unload_retired(rt, 0);
+	if (r == NULL) { /* no memory to wait: keep the code mapped for good, never unmap early */
+		log_msg(QUORUM_LOG_WARNING, "host", "plugin.unload_skipped reason=out_of_memory");
+		return;
+	}
+	r->module = module;
+	r->since_ns = mono_now_ns();
+	r->next = rt->retired;
+	rt->retired = r;
 }
 
 int runtime_service_publish(struct runtime *rt, struct instance *owner, const char *name,
@@ -558,7 +603,8 @@ void runtime_release(struct runtime *rt)
 			event_free(rt->signal_events[i]);
 	}
 	if (rt->base != NULL)
-		event_base_free(rt->base);
+		event_base_free(rt->base); /* runs the last finalizers, some in plugins' libraries */
+	runtime_unload_retired(rt, 1);
 	keyring_release(&rt->keyring);
 	EVP_PKEY_free(rt->node_key);
 	while (rt->services != NULL) { /* none left once every plugin is finished */

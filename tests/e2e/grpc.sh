@@ -46,10 +46,10 @@ grpc_conf "$W/lone/quorum.conf" "" "$SELF,
 start_quorumd "$W/lone.log" --config "$W/lone/quorum.conf"
 wait_log "$W/lone.log" "grpc.listening" 10 >/dev/null
 check "unsynchronised: GetTime is UNAVAILABLE, never a time" \
-	judge 'd["code"] == "UNAVAILABLE" and "response" not in d' "$($CALL 127.0.0.1:$PORT gettime 2>&1)"
+	judge 'd["code"] == "UNAVAILABLE" and "response" not in d' "$($CALL 127.0.0.1:$PORT gettime 2>>"$W/client.err")"
 check "... and GetStatus says operational = false" \
 	judge 'd["code"] == "OK" and d["response"]["operational"] is False and d["response"]["quorum_threshold"] == 3' \
-	"$($CALL 127.0.0.1:$PORT status 2>&1)"
+	"$($CALL 127.0.0.1:$PORT status 2>>"$W/client.err")"
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 
 # ---- synchronised, bearer token, rate limit ----
@@ -57,9 +57,9 @@ grpc_conf "$W/node/quorum.conf" "bearer_token_files = [ \"token\" ]; rate_limit 
 start_quorumd "$W/node.log" --config "$W/node/quorum.conf"
 wait_log "$W/node.log" "grpc.listening" 10 >/dev/null
 for i in $(seq 50); do "$CTL" time --clock "$W/node/clock" >/dev/null 2>&1 && break; sleep 0.1; done
-check "no token: UNAUTHENTICATED" judge 'd["code"] == "UNAUTHENTICATED"' "$($CALL 127.0.0.1:$PORT gettime 2>&1)"
+check "no token: UNAUTHENTICATED" judge 'd["code"] == "UNAUTHENTICATED"' "$($CALL 127.0.0.1:$PORT gettime 2>>"$W/client.err")"
 export GRPC_TOKEN=$TOKEN
-r=$($CALL 127.0.0.1:$PORT gettime 2>&1)
+r=$($CALL 127.0.0.1:$PORT gettime 2>>"$W/client.err")
 check "GetTime: every field real (time now, round, node, key id, 64-byte signature, quorum hash, bound)" \
 	judge 'd["code"] == "OK" and abs(int(d["response"]["unix_timestamp"]) - __import__("time").time()) < 5 and int(d["response"]["monotonic_version"]) > 0 and d["response"]["leader_id"] == "solo" and len(d["response"]["key_id"]) == 16 and len(d["response"]["signature"]) == 128 and len(d["response"]["alignment_context_id"]) == 64 and int(d["response"]["earliest_ns"]) <= int(d["response"]["unix_timestamp"]) * 10**9 + int(d["response"].get("unix_nanos", 0)) <= int(d["response"]["latest_ns"])' "$r"
 "$PYTHON" -c 'import base64,json,sys; open(sys.argv[2],"wb").write(base64.b64decode(json.loads(sys.argv[1])["attestation_b64"]))' "$r" "$W/gettime.att"
@@ -67,27 +67,27 @@ check "... and its attestation is the node's signed time: quorumctl verifies it 
 	eval '"$CTL" verify --key "$W/node/node.pub" "$W/gettime.att" | sed "s/^/# /"; [ "${PIPESTATUS[0]}" -eq 0 ]'
 check "GetStatus: operational, threshold n - f" \
 	judge 'd["code"] == "OK" and d["response"]["operational"] is True and d["response"]["quorum_threshold"] == 1' \
-	"$($CALL 127.0.0.1:$PORT status 2>&1)"
+	"$($CALL 127.0.0.1:$PORT status 2>>"$W/client.err")"
 ANCHOR=0a0b0c0d
-r=$($CALL 127.0.0.1:$PORT align peer-7 $ANCHOR 2>&1)
+r=$($CALL 127.0.0.1:$PORT align peer-7 $ANCHOR 2>>"$W/client.err")
 "$PYTHON" -c 'import base64,json,sys; open(sys.argv[2],"wb").write(base64.b64decode(json.loads(sys.argv[1])["proof_b64"]))' "$r" "$W/align.att"
 NONCE=$("$PYTHON" -c 'import hashlib,sys; print(hashlib.sha256(b"peer-7\0" + bytes.fromhex(sys.argv[1])).hexdigest())' $ANCHOR)
 check "AlignTime: a 32-hex session and a signature_proof bound to peer_id and local_anchor" \
 	eval 'judge "d[\"code\"] == \"OK\" and len(d[\"response\"][\"session_id\"]) == 32" "$r" && "$CTL" verify --key "$W/node/node.pub" --nonce "$NONCE" "$W/align.att" >/dev/null'
 check "AlignTime without peer_id: INVALID_ARGUMENT \"peer_id and local_anchor are required\"" \
 	judge 'd["code"] == "INVALID_ARGUMENT" and d["details"] == "peer_id and local_anchor are required"' \
-	"$($CALL 127.0.0.1:$PORT align '' $ANCHOR 2>&1)"
-r=$($CALL 127.0.0.1:$PORT watch 3 10 2>&1)
+	"$($CALL 127.0.0.1:$PORT align '' $ANCHOR 2>>"$W/client.err")"
+r=$($CALL 127.0.0.1:$PORT watch 3 10 2>>"$W/client.err")
 diag "watch: $r"
 check "WatchTime: one message per agreement, rounds increasing, OK after max_updates" \
 	judge 'd["code"] == "OK" and len(d["rounds"]) == 3 and d["rounds"] == sorted(set(d["rounds"]))' "$r"
-r=$($CALL 127.0.0.1:$PORT watch 0 0.7 2>&1)
+r=$($CALL 127.0.0.1:$PORT watch 0 0.7 2>>"$W/client.err")
 diag "watch until the deadline: $r"
 check "... and DEADLINE_EXCEEDED at its deadline, after the agreements of 0.7 s" \
 	judge 'd["code"] == "DEADLINE_EXCEEDED" and len(d["rounds"]) >= 2' "$r"
-check "an unknown method: UNIMPLEMENTED" judge 'd["code"] == "UNIMPLEMENTED"' "$($CALL 127.0.0.1:$PORT unknown 2>&1)"
+check "an unknown method: UNIMPLEMENTED" judge 'd["code"] == "UNIMPLEMENTED"' "$($CALL 127.0.0.1:$PORT unknown 2>>"$W/client.err")"
 check "a 100 kB request: RESOURCE_EXHAUSTED, and the node keeps serving" \
-	eval 'judge "d[\"code\"] == \"RESOURCE_EXHAUSTED\"" "$($CALL 127.0.0.1:$PORT bigrequest 2>&1)" && judge "d[\"code\"] == \"OK\"" "$($CALL 127.0.0.1:$PORT status 2>&1)"'
+	eval 'judge "d[\"code\"] == \"RESOURCE_EXHAUSTED\"" "$($CALL 127.0.0.1:$PORT bigrequest 2>>"$W/client.err")" && judge "d[\"code\"] == \"OK\"" "$($CALL 127.0.0.1:$PORT status 2>>"$W/client.err")"'
 CLIENT_PY=$QUORUM_SRCDIR/tests/tools/grpc-client.py "$PYTHON" -c '
 import os, sys, json, importlib.util
 sys.argv = ["grpc-client.py", sys.argv[1], sys.argv[2], "status"]
@@ -104,7 +104,7 @@ with grpc.insecure_channel(sys.argv[2]) as ch:
             codes["OK"] = codes.get("OK", 0) + 1
         except grpc.RpcError as e:
             codes[e.code().name] = codes.get(e.code().name, 0) + 1
-print(json.dumps(codes))' "$QUORUM_SRCDIR/proto" "127.0.0.1:$PORT" >"$W/flood" 2>&1
+print(json.dumps(codes))' "$QUORUM_SRCDIR/proto" "127.0.0.1:$PORT" >"$W/flood" 2>>"$W/client.err"
 diag "120 calls at once: $(cat "$W/flood")"
 check "past its burst a client gets RESOURCE_EXHAUSTED (rate limit)" \
 	judge 'd.get("RESOURCE_EXHAUSTED", 0) > 0 and d.get("OK", 0) >= 30' "$(cat "$W/flood")"
@@ -130,8 +130,8 @@ start_quorumd "$W/tls.log" --config "$W/node/quorum.conf"
 wait_log "$W/tls.log" "grpc.listening .* tls=mtls" 10 >/dev/null
 for i in $(seq 50); do "$CTL" time --clock "$W/node/clock" >/dev/null 2>&1 && break; sleep 0.1; done
 check "TLS (ALPN h2) with a client certificate and the token: GetTime over mTLS" \
-	judge 'd["code"] == "OK"' "$(GRPC_TOKEN=$TOKEN GRPC_CA=$P/ca.pem GRPC_CERT=$P/client.pem GRPC_KEY=$P/client.key $CALL 127.0.0.1:$PORT gettime 2>&1)"
+	judge 'd["code"] == "OK"' "$(GRPC_TOKEN=$TOKEN GRPC_CA=$P/ca.pem GRPC_CERT=$P/client.pem GRPC_KEY=$P/client.key $CALL 127.0.0.1:$PORT gettime 2>>"$W/client.err")"
 check "... without a client certificate the call fails (UNAVAILABLE: no handshake)" \
-	judge 'd["code"] == "UNAVAILABLE"' "$(GRPC_TOKEN=$TOKEN GRPC_CA=$P/ca.pem $CALL 127.0.0.1:$PORT gettime 2>&1)"
+	judge 'd["code"] == "UNAVAILABLE"' "$(GRPC_TOKEN=$TOKEN GRPC_CA=$P/ca.pem $CALL 127.0.0.1:$PORT gettime 2>>"$W/client.err")"
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 finish
