@@ -114,6 +114,7 @@ struct grpc_server {
 	struct conn *conns;
 	struct stream *watchers;
 	struct quorum_timer *watch;
+	nghttp2_session_callbacks *h2_callbacks; /* owned; shared by every session */
 	uint64_t calls, errors, rate_limited, auth_failures;
 };
 
@@ -756,18 +757,20 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_free(arg);
 }
 
-static nghttp2_session_callbacks *callbacks(void)
+/* The server's nghttp2 callbacks. Returns NULL when out of memory; the caller owns the table
+ * (nghttp2_session_callbacks_del). */
+static nghttp2_session_callbacks *callbacks_new(void)
 {
-	static nghttp2_session_callbacks *cbs;
+	nghttp2_session_callbacks *cbs;
 
-	if (cbs == NULL && nghttp2_session_callbacks_new(&cbs) == 0) {
-		nghttp2_session_callbacks_set_send_callback(cbs, h2_send_cb);
-		nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, h2_begin_headers_cb);
-		nghttp2_session_callbacks_set_on_header_callback(cbs, h2_header_cb);
-		nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, h2_data_cb);
-		nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, h2_frame_recv_cb);
-		nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2_stream_close_cb);
-	}
+	if (nghttp2_session_callbacks_new(&cbs) != 0)
+		return NULL;
+	nghttp2_session_callbacks_set_send_callback(cbs, h2_send_cb);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, h2_begin_headers_cb);
+	nghttp2_session_callbacks_set_on_header_callback(cbs, h2_header_cb);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, h2_data_cb);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, h2_frame_recv_cb);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2_stream_close_cb);
 	return cbs;
 }
 
@@ -778,7 +781,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	nghttp2_settings_entry settings[] = { { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100 } };
 	struct conn *c = calloc(1, sizeof(*c));
 
-	if (c == NULL || callbacks() == NULL) {
+	if (c == NULL) {
 		free(c);
 		evutil_closesocket(fd);
 		return;
@@ -802,7 +805,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		c->bev = bufferevent_socket_new(s->api->event_base(s->host), fd,
 						BEV_OPT_CLOSE_ON_FREE);
 	}
-	if (c->bev == NULL || nghttp2_session_server_new(&c->h2, callbacks(), c) != 0) {
+	if (c->bev == NULL || nghttp2_session_server_new(&c->h2, s->h2_callbacks, c) != 0) {
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else
@@ -923,11 +926,13 @@ static int grpc_init(struct quorum_host *host, const struct quorum_api *api, voi
 		s->burst = s->rate > 0 ? s->rate : 1;
 	snprintf(s->address, sizeof(s->address), "%s", address);
 	s->production = transport_mode_production(host, api);
-	err = s->buckets == NULL ? -ENOMEM : load_tokens(s);
+	s->h2_callbacks = callbacks_new();
+	err = s->buckets == NULL || s->h2_callbacks == NULL ? -ENOMEM : load_tokens(s);
 	if (err == 0)
 		err = transport_tls_setup(host, api, "grpc", s->address, s->production,
 					  s->token_count, &s->tls);
 	if (err != 0) {
+		nghttp2_session_callbacks_del(s->h2_callbacks);
 		free(s->buckets);
 		free(s);
 		return err;
@@ -1002,6 +1007,7 @@ static void grpc_fini(void *state)
 		    "grpc.stopped calls=%" PRIu64 " errors=%" PRIu64 " rate_limited=%" PRIu64
 		    " auth_failures=%" PRIu64,
 		    s->calls, s->errors, s->rate_limited, s->auth_failures);
+	nghttp2_session_callbacks_del(s->h2_callbacks);
 	free(s->buckets);
 	free(s);
 }
