@@ -151,7 +151,8 @@ void served_clock_commit(struct served_clock *clock, const struct quorum_agreeme
 	struct quorum_clock_page *p = clock->page;
 	struct quorum_clock_eval old;
 	uint32_t generation = p->generation;
-	int64_t t_commit, served, line;
+	int64_t t_commit, served, line, earliest = a->earliest_ns, latest = a->latest_ns;
+	int64_t estimate = a->estimate_ns;
 
 	memset(out, 0, sizeof(*out));
 	/* Odd first, then read the time: every reader that saw the old page sampled its
@@ -160,7 +161,28 @@ void served_clock_commit(struct served_clock *clock, const struct quorum_agreeme
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	t_commit = mono_ns();
 	quorum_clock_page_eval(p, t_commit, &old);
-	line = a->estimate_ns + (t_commit - a->reference_mono_ns);
+	/* The bound served so far still holds true time at the agreement's reference instant
+	 * (widened by the drift since): both do, so the clock serves their intersection. A
+	 * round measured through a stall (every round trip long) then cannot widen the bound
+	 * past what the previous agreements already proved. Disjoint, one of them broke its
+	 * assumptions: the new agreement alone is served, slewed or capped as below. */
+	if (clock->has_agreement && p->status == 1 && a->reference_mono_ns >= p->ref_mono_ns) {
+		int64_t elapsed = a->reference_mono_ns - p->ref_mono_ns;
+		int64_t growth = quorum_clock_ppm(elapsed, p->drift_ppm);
+		int64_t prev_earliest = p->ref_earliest_ns + elapsed - growth;
+		int64_t prev_latest = p->ref_latest_ns + elapsed + growth;
+
+		if (prev_earliest > latest || prev_latest < earliest) {
+			out->disjoint = 1;
+		} else {
+			out->narrowed = prev_earliest > earliest || prev_latest < latest;
+			earliest = prev_earliest > earliest ? prev_earliest : earliest;
+			latest = prev_latest < latest ? prev_latest : latest;
+			estimate = estimate < earliest ? earliest : estimate > latest ? latest : estimate;
+		}
+	}
+	out->served_width_ns = latest - earliest;
+	line = estimate + (t_commit - a->reference_mono_ns);
 	p->floor_base_ns = INT64_MIN;
 	p->cap_base_ns = INT64_MAX;
 	p->line_mono_ns = t_commit;
@@ -179,9 +201,9 @@ void served_clock_commit(struct served_clock *clock, const struct quorum_agreeme
 		out->first = 1;
 	}
 	p->ref_mono_ns = a->reference_mono_ns;
-	p->ref_estimate_ns = a->estimate_ns;
-	p->ref_earliest_ns = a->earliest_ns;
-	p->ref_latest_ns = a->latest_ns;
+	p->ref_estimate_ns = estimate;
+	p->ref_earliest_ns = earliest;
+	p->ref_latest_ns = latest;
 	p->n = a->n;
 	p->f = a->f;
 	p->accepted = a->accepted;

@@ -100,6 +100,9 @@ struct clock_commit_outcome {
 	int slewed;       /* a backwards step: absorbed at slew_ppm */
 	int clamped;      /* a forward step beyond max_step: limited to it */
 	int first;        /* the first agreement this process serves */
+	int narrowed;     /* the bound served before (widened by drift) cut the agreement's */
+	int disjoint;     /* ... or did not overlap it at all: the agreement alone is served */
+	int64_t served_width_ns; /* the width served at the agreement's reference instant */
 };
 
 /* served_clock_check: whether AGREEMENT can be committed (ordered, recent, local).

@@ -875,10 +875,12 @@ int timecore_commit(struct timecore *c, const struct quorum_agreement *a, int64_
 	served_clock_commit(c->clock, a, max_step_ns, &outcome);
 	log_msg(QUORUM_LOG_INFO, "timecore",
 		"clock.commit round=%" PRIu64 " estimate_ns=%" PRId64 " width_ns=%" PRId64
-		" drift_ns=%" PRId64 " step_ns=%" PRId64
-		" first=%d slewed=%d clamped=%d accepted=%u n=%u f=%u ntp_used=%u",
-		a->round, a->estimate_ns, a->latest_ns - a->earliest_ns, a->drift_ns, outcome.step_ns,
-		outcome.first, outcome.slewed, outcome.clamped, a->accepted, a->n, a->f, a->ntp_used);
+		" served_width_ns=%" PRId64 " drift_ns=%" PRId64 " step_ns=%" PRId64
+		" first=%d slewed=%d clamped=%d narrowed=%d disjoint=%d accepted=%u n=%u f=%u"
+		" ntp_used=%u",
+		a->round, a->estimate_ns, a->latest_ns - a->earliest_ns, outcome.served_width_ns,
+		a->drift_ns, outcome.step_ns, outcome.first, outcome.slewed, outcome.clamped,
+		outcome.narrowed, outcome.disjoint, a->accepted, a->n, a->f, a->ntp_used);
 	return 0;
 }
 

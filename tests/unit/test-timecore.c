@@ -466,6 +466,49 @@ static void test_clock_forward_step_capped(struct clock_fixture *f, gconstpointe
 	g_assert_false(after.synchronised);
 }
 
+/* A round measured through a stall (a wide interval around the same time) does not widen
+ * what is served: the previous bound, grown by the drift since, still holds true time, and
+ * the clock serves the intersection. A disjoint agreement is served alone. */
+static void test_clock_keeps_the_tighter_bound(struct clock_fixture *f, gconstpointer data)
+{
+	int64_t t0 = mono_now() - 400 * MS, t1 = t0 + 400 * MS;
+	struct quorum_agreement a = agreement_at(t0, 6000 * 1000000000LL, 20 * US);
+	struct clock_commit_outcome outcome;
+	struct quorum_clock_eval eval;
+
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	g_assert_false(outcome.narrowed);
+	/* 400 ms later, an agreement 3 ms wide around the same line: alone it would be
+	 * unsynchronised (max_error 200 us). The previous bound at t1 is 20 + 20 us each way. */
+	a = agreement_at(t1, 6000 * 1000000000LL + 400 * MS + 5 * US, 1500 * US);
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	g_assert_true(outcome.narrowed);
+	g_assert_false(outcome.disjoint);
+	g_assert_cmpint(outcome.served_width_ns, ==, 80 * US);
+	eval_at(f->clock, f->path, t1, &eval);
+	g_assert_true(eval.synchronised);
+	g_assert_cmpint(eval.earliest_ns, ==, 6000 * 1000000000LL + 400 * MS - 40 * US);
+	g_assert_cmpint(eval.latest_ns, ==, 6000 * 1000000000LL + 400 * MS + 40 * US);
+	g_assert_cmpint(eval.estimate_ns, ==, a.estimate_ns);
+	/* An agreement narrower than what is served replaces it (intersection = itself). */
+	a = agreement_at(t1, 6000 * 1000000000LL + 400 * MS + 10 * US, 5 * US);
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	g_assert_false(outcome.narrowed);
+	g_assert_cmpint(outcome.served_width_ns, ==, 10 * US);
+	/* The estimate is kept inside the intersection. */
+	a = agreement_at(t1, 6000 * 1000000000LL + 400 * MS + 14 * US, 1000 * US);
+	a.estimate_ns = a.latest_ns;
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	eval_at(f->clock, f->path, t1, &eval);
+	g_assert_cmpint(eval.latest_ns, ==, 6000 * 1000000000LL + 400 * MS + 15 * US);
+	g_assert_cmpint(eval.estimate_ns, <=, eval.latest_ns);
+	/* Disjoint (the new agreement is 10 ms ahead): served alone, step capped or slewed. */
+	a = agreement_at(t1, 6000 * 1000000000LL + 410 * MS, 20 * US);
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	g_assert_true(outcome.disjoint);
+	g_assert_cmpint(outcome.served_width_ns, ==, 40 * US);
+}
+
 static void test_clock_check_refuses(struct clock_fixture *f, gconstpointer data)
 {
 	struct quorum_agreement a = agreement_at(mono_now(), 5000 * 1000000000LL, 10 * US);
@@ -575,6 +618,7 @@ int main(int argc, char **argv)
 	ADD("/clock/fails-closed-beyond-max-error-and-recovers", test_clock_fails_closed_and_recovers);
 	ADD("/clock/never-backwards-slews-corrections", test_clock_never_backwards);
 	ADD("/clock/forward-step-capped", test_clock_forward_step_capped);
+	ADD("/clock/keeps-the-tighter-bound", test_clock_keeps_the_tighter_bound);
 	ADD("/clock/check-refuses-remote-unordered-stale-future", test_clock_check_refuses);
 	ADD("/clock/page-read-through-libquorum-clock", test_clock_page_through_client);
 	g_test_add_func("/nodestate/roundtrip-and-refuses-tampering",
