@@ -30,7 +30,7 @@ CLIENT_PY=$src/tests/tools/grpc-client.py /usr/bin/python3 - "$src/proto" "127.0
 import importlib.util, os, sys, threading, time
 spec = importlib.util.spec_from_file_location("gc", os.environ["CLIENT_PY"])
 gc = importlib.util.module_from_spec(spec); spec.loader.exec_module(gc)
-pb, pb_grpc = gc.stubs(sys.argv[1])
+pb, pb_grpc = gc.stubs(sys.argv[1])[:2]
 import grpc
 seconds = float(sys.argv[3])
 def run(stub, counts, i):

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "timecore-internal.h"
 #include "util-internal.h"
@@ -52,6 +53,65 @@ int authorities_load(struct authority_table *table, const struct conf *conf, cha
 	}
 	table->f = table->n > 0 ? (table->n - 1) / 3 : 0;
 	return 0;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int authorities_report(struct authority_table *table, uint64_t round,
+		       const struct quorum_source_report *reports, size_t count)
+{
+	int64_t now = mono_ns();
+
+	for (size_t i = 0; i < count; i++)
+		if (reports[i].state > QUORUM_SOURCE_NO_AGREEMENT)
+			return -EINVAL;
+	for (size_t i = 0; i < table->count; i++) {
+		struct authority *a = &table->items[i];
+
+		a->report.state = QUORUM_SOURCE_SILENT;
+		a->report.problem[0] = '\0';
+		a->report.round = round;
+		a->report.offset_ns = 0;
+		a->report.rtt_ns = 0;
+		a->report_mono_ns = now;
+	}
+	for (size_t i = 0; i < count; i++) {
+		struct authority *a = reports[i].source_id == NULL
+					      ? NULL
+					      : authorities_find(table, reports[i].source_id);
+
+		/* A stranger is no configured source; a source named twice keeps its first. */
+		if (a == NULL || a->report.state != QUORUM_SOURCE_SILENT)
+			continue;
+		a->report.state = reports[i].state;
+		snprintf(a->report.problem, sizeof(a->report.problem), "%s",
+			 reports[i].problem != NULL ? reports[i].problem : "");
+		a->report.offset_ns = reports[i].offset_ns;
+		a->report.rtt_ns = reports[i].rtt_ns;
+	}
+	return 0;
+}
+
+void authorities_status(const struct authority_table *table, struct quorum_source_status *out,
+			size_t cap, size_t *count)
+{
+	int64_t now = mono_ns();
+
+	for (size_t i = 0; i < table->count && i < cap; i++) {
+		const struct authority *a = &table->items[i];
+
+		out[i] = a->report;
+		out[i].id = a->id;
+		out[i].type = a->type;
+		out[i].age_ns = a->report.round != 0 ? now - a->report_mono_ns : 0;
+	}
+	*count = table->count;
 }
 
 struct authority *authorities_find(const struct authority_table *table, const char *id)

@@ -580,6 +580,39 @@ static int api_propose(struct quorum_host *host, const struct quorum_event *even
 	return orchestrator_propose(inst->rt->orch, event, agreement);
 }
 
+static int api_sources_report(struct quorum_host *host, const struct quorum_event *event,
+			      uint64_t round, const struct quorum_source_report *reports,
+			      size_t count)
+{
+	struct instance *inst = instance_of(host);
+
+	if (!in_pipeline(inst, event, QUORUM_ROLE_CONVERGENCE)) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.sources_report.refused reason=not_convergence_in_process");
+		return -EPERM;
+	}
+	if (inst->rt->timecore == NULL)
+		return 0;
+	if (authorities_report(timecore_authorities_mut(inst->rt->timecore), round, reports,
+			       count) != 0) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.sources_report.refused reason=state_out_of_range");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int api_sources_status(struct quorum_host *host, struct quorum_source_status *out,
+			      size_t cap, size_t *count)
+{
+	struct instance *inst = instance_of(host);
+
+	*count = 0;
+	if (inst->rt->timecore != NULL)
+		authorities_status(timecore_authorities(inst->rt->timecore), out, cap, count);
+	return 0;
+}
+
 static int api_proposal(struct quorum_host *host, const struct quorum_event *event,
 			struct quorum_agreement *out)
 {
@@ -771,4 +804,6 @@ const struct quorum_api host_api = {
 	.service_find = api_service_find,
 	.sign_checkpoint = api_sign_checkpoint,
 	.attest_time = api_attest_time,
+	.sources_report = api_sources_report,
+	.sources_status = api_sources_status,
 };

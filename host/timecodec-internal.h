@@ -138,6 +138,7 @@ struct round_view {
 	struct quorum_observation *observations;
 	struct attestation *attestations; /* one per observation (unused for NTP ones) */
 	const char **rejected;
+	const char **rejected_reasons;
 };
 
 /* Looks up the configured source ID: its type and, for quorumd authorities, key and key id.

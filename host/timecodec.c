@@ -146,6 +146,8 @@ int datagram_encode_request(const uint8_t nonce[QUORUM_NONCE_LEN], const char *a
 	return (int)uml001__peer_datagram__pack(&d, buf);
 }
 
+#define REASON_MAX 47 /* fits quorum_source_status.problem */
+
 /* --------------------------------- attestations --------------------------------- */
 
 static int id_token(const char *s, size_t max)
@@ -327,6 +329,7 @@ void round_view_free(struct round_view *view)
 	free(view->attestations);
 	free(view->observations);
 	free(view->rejected);
+	free(view->rejected_reasons);
 	if (view->message != NULL)
 		uml001__sync_round__free_unpacked(view->message, NULL);
 	free(view);
@@ -404,14 +407,17 @@ int round_decode(const struct quorum_bytes *payload, const char *local_node_id,
 	m = v->message;
 	if (!id_token(m->node_id, QUORUM_NODE_ID_MAX) ||
 	    m->n_observations > QUORUM_AUTHORITIES_MAX ||
-	    m->n_rejected_sources > QUORUM_AUTHORITIES_MAX || m->drift_ppm > 100000) {
+	    m->n_rejected_sources > QUORUM_AUTHORITIES_MAX || m->drift_ppm > 100000 ||
+	    (m->n_rejected_reasons != 0 && m->n_rejected_reasons != m->n_rejected_sources)) {
 		*reason = "round_malformed";
 		goto out_free;
 	}
 	v->observations = calloc(m->n_observations + 1, sizeof(*v->observations));
 	v->attestations = calloc(m->n_observations + 1, sizeof(*v->attestations));
 	v->rejected = calloc(m->n_rejected_sources + 1, sizeof(*v->rejected));
-	if (v->observations == NULL || v->attestations == NULL || v->rejected == NULL) {
+	v->rejected_reasons = calloc(m->n_rejected_sources + 1, sizeof(*v->rejected_reasons));
+	if (v->observations == NULL || v->attestations == NULL || v->rejected == NULL ||
+	    v->rejected_reasons == NULL) {
 		*reason = "host_out_of_memory";
 		goto out_free;
 	}
@@ -426,8 +432,14 @@ int round_decode(const struct quorum_bytes *payload, const char *local_node_id,
 				v->observations[i].problem = "duplicate_in_round";
 		}
 	}
-	for (size_t i = 0; i < m->n_rejected_sources; i++)
+	for (size_t i = 0; i < m->n_rejected_sources; i++) {
 		v->rejected[i] = m->rejected_sources[i];
+		/* A reason is a short token; anything else is not repeated to operators. */
+		v->rejected_reasons[i] = i < m->n_rejected_reasons &&
+						 id_token(m->rejected_reasons[i], REASON_MAX)
+					 ? m->rejected_reasons[i]
+					 : NULL;
+	}
 	v->round.node_id = m->node_id;
 	v->round.round = m->round;
 	v->round.reference_mono_ns = m->reference_mono_ns;
@@ -437,6 +449,7 @@ int round_decode(const struct quorum_bytes *payload, const char *local_node_id,
 	v->round.observations = v->observations;
 	v->round.rejected_count = m->n_rejected_sources;
 	v->round.rejected_sources = v->rejected;
+	v->round.rejected_reasons = v->rejected_reasons;
 	SHA256(payload->data, payload->len, v->round.digest);
 	*out = v;
 	return 0;

@@ -30,6 +30,8 @@ struct authority {
 	EVP_PKEY *key;    /* quorumd only */
 	char key_id[KEY_ID_HEX_LEN + 1];
 	uint64_t last_sequence; /* highest sequence accepted from it (persisted) */
+	struct quorum_source_status report; /* what the last local round made of it */
+	int64_t report_mono_ns;             /* when that was reported */
 };
 
 struct authority_table {
@@ -44,6 +46,18 @@ struct authority_table {
  * RETURN VALUE: 0, or -errno with WHY as "file:line: ...". */
 int authorities_load(struct authority_table *table, const struct conf *conf, char *why,
 		     size_t why_size);
+
+/* authorities_report: records what local round ROUND made of the sources (REPORTS, COUNT);
+ * configured sources not named become silent, names of no configured source are skipped,
+ * and a source named twice keeps its first report. RETURN VALUE: 0, or -EINVAL (a state out
+ * of range; nothing changed). */
+int authorities_report(struct authority_table *table, uint64_t round,
+		       const struct quorum_source_report *reports, size_t count);
+
+/* authorities_status: each source's last report into OUT (up to CAP), *COUNT the number of
+ * configured sources. */
+void authorities_status(const struct authority_table *table, struct quorum_source_status *out,
+			size_t cap, size_t *count);
 
 /* authorities_find: the source named ID, borrowed, or NULL. */
 struct authority *authorities_find(const struct authority_table *table, const char *id);
@@ -136,6 +150,7 @@ void timecore_stop(struct timecore *core);
 /* The pieces the host API needs. */
 struct served_clock *timecore_clock(struct timecore *core);
 const struct authority_table *timecore_authorities(const struct timecore *core);
+struct authority_table *timecore_authorities_mut(struct timecore *core);
 const char *timecore_node_id(const struct timecore *core);
 
 /* timecore_commit: records AGREEMENT in the node state (saved) and serves it. RETURN VALUE:

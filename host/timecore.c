@@ -42,6 +42,7 @@ struct pending {
 	int answered;
 	int excluded; /* equivocated this round */
 	int rejected; /* some answer of it was refused this round */
+	const char *reject_reason; /* the first reason why (a static string) */
 	int64_t recv_mono;
 	int64_t sending_hint;           /* the authority's unsigned sending time */
 	Uml001__PeerDatagram *datagram; /* owns the accepted SignedState */
@@ -206,6 +207,7 @@ static void pending_clear(struct pending *p)
 	p->answered = 0;
 	p->excluded = 0;
 	p->rejected = 0;
+	p->reject_reason = NULL;
 }
 
 /* Refuses an answer: audited with the seed's event name and reason. */
@@ -214,8 +216,13 @@ static void observation_reject(struct timecore *c, struct authority *a, const ch
 {
 	char fields[512];
 
-	if (a != NULL)
-		c->pending[a - c->authorities.items].rejected = 1;
+	if (a != NULL) {
+		struct pending *p = &c->pending[a - c->authorities.items];
+
+		p->rejected = 1;
+		if (p->reject_reason == NULL)
+			p->reject_reason = reason;
+	}
 	snprintf(fields, sizeof(fields), "reason=%s source=%s round=%" PRIu64 " peer=%s", reason,
 		 a != NULL ? a->id : "-", c->round, peer);
 	runtime_audit(c->rt, "bft.observation.reject", fields);
@@ -421,12 +428,13 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 	Uml001__Observation *obs = calloc(count + 1, sizeof(*obs));
 	Uml001__Observation **obs_list = calloc(count + 1, sizeof(*obs_list));
 	char **rejected = calloc(count + 1, sizeof(*rejected));
+	char **reasons = calloc(count + 1, sizeof(*reasons));
 	struct quorum_signed_state view = { 0 };
 	struct quorum_verdict verdict;
 	uint8_t *payload = NULL, sig[KEY_SIGNATURE_LEN];
 	size_t payload_len;
 
-	if (obs == NULL || obs_list == NULL || rejected == NULL)
+	if (obs == NULL || obs_list == NULL || rejected == NULL || reasons == NULL)
 		goto out_free;
 	r.node_id = (char *)c->conf->node_id;
 	r.round = c->round;
@@ -437,8 +445,11 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 		struct pending *p = &c->pending[i];
 		Uml001__Observation *o = &obs[r.n_observations];
 
-		if (p->rejected || p->excluded)
+		if (p->rejected || p->excluded) {
+			reasons[r.n_rejected_sources] =
+				(char *)(p->reject_reason != NULL ? p->reject_reason : "equivocation");
 			rejected[r.n_rejected_sources++] = (char *)c->authorities.items[i].id;
+		}
 		if (!p->answered || p->excluded)
 			continue;
 		uml001__observation__init(o);
@@ -457,6 +468,8 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 	}
 	r.observations = obs_list;
 	r.rejected_sources = rejected;
+	r.n_rejected_reasons = r.n_rejected_sources;
+	r.rejected_reasons = reasons;
 	if (proto_encode(&r.base, &payload, &payload_len) != 0)
 		goto out_free;
 	view.logical_time_ns = (uint64_t)real_ref;
@@ -478,6 +491,7 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 out_free:
 	free(payload);
 	free(rejected);
+	free(reasons);
 	free(obs_list);
 	free(obs);
 }
@@ -839,6 +853,11 @@ struct served_clock *timecore_clock(struct timecore *c)
 }
 
 const struct authority_table *timecore_authorities(const struct timecore *c)
+{
+	return &c->authorities;
+}
+
+struct authority_table *timecore_authorities_mut(struct timecore *c)
 {
 	return &c->authorities;
 }

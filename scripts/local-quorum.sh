@@ -5,19 +5,20 @@
 #
 # Usage: scripts/local-quorum.sh [--nodes N] [--dir DIR] [--port P] [--interval-ms MS]
 #                                [--max-error-ns NS] [--max-drift-ppm PPM] [--setup-only]
-#                                [--ntp-port P] [--builddir DIR]
+#                                [--ntp-port P] [--rest-port P] [--builddir DIR]
 #   --nodes N        quorum size (default 4: n = 3f+1 with f = 1)
 #   --dir DIR        where keys, configs, state and logs go (default run/local-quorum)
 #   --port P         peer-link UDP port on every 127.0.0.K (default 7101)
 #   --ntp-port P     each node also serves NTP on 127.0.0.K:P (default 1123; 0: off, the
 #                    default with --setup-only)
+#   --rest-port P    each node also serves REST on 127.0.0.K:P (default 0: off)
 #   --setup-only     write keys and configurations, start nothing
 #   --builddir DIR   the build tree with host/quorumd and lib/ (default: this checkout)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 nodes=4 dir=run/local-quorum port=7101 ntp_port= interval_ms=1000 max_error_ns=1000000 max_drift_ppm=50
-setup_only=0 builddir=$here
+setup_only=0 builddir=$here rest_port=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nodes) nodes=$2; shift 2 ;;
@@ -28,8 +29,9 @@ while [ $# -gt 0 ]; do
 	--max-drift-ppm) max_drift_ppm=$2; shift 2 ;;
 	--setup-only) setup_only=1; shift ;;
 	--ntp-port) ntp_port=$2; shift 2 ;;
+	--rest-port) rest_port=$2; shift 2 ;;
 	--builddir) builddir=$(cd "$2" && pwd); shift 2 ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "local-quorum.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -61,6 +63,9 @@ for k in $(seq "$nodes"); do
 	transports=
 	[ "$ntp_port" -eq 0 ] ||
 		transports="{ name = \"ntp\"; path = \"transports/ntp.so\"; settings = { address = \"127.0.0.$k\"; port = $ntp_port; }; }"
+	[ "$rest_port" -eq 0 ] ||
+		transports="$transports${transports:+,
+  }{ name = \"rest\"; path = \"transports/rest.so\"; settings = { address = \"127.0.0.$k\"; port = $rest_port; rate_limit = 0; }; }"
 	cat >"$dir/node-$k/quorum.conf" <<EOF
 # quorum.conf of node-$k of a local quorum of $nodes, written by scripts/local-quorum.sh.
 node = {

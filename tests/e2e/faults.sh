@@ -8,15 +8,16 @@
 . "$(dirname "$0")/lib.sh"
 
 MODES="honest offset random replay equivocate duplicate forge wrong-key-id stranger stale late silent"
-plan $((3 * 12 + 2))
+plan $((3 * 12 + 4 + 2))
 
 W=$SCRATCH
-PORT=$(free_port)
+PORT=$(free_port) RPORT=$(free_port)
 CTL=$QUORUM_BUILDDIR/tools/quorumctl
 READS=$QUORUM_BUILDDIR/tests/tools/clock-reads
 LIAR=$QUORUM_BUILDDIR/tests/tools/liar
 bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$PORT" \
-	--interval-ms 400 --max-error-ns 1000000 --builddir "$QUORUM_BUILDDIR" >/dev/null
+	--interval-ms 400 --max-error-ns 1000000 --rest-port "$RPORT" \
+	--builddir "$QUORUM_BUILDDIR" >/dev/null
 
 for k in 1 2 3; do
 	(cd "$W/node-$k" && exec "$QUORUMD" --config quorum.conf 2>>quorumd.log) &
@@ -30,6 +31,23 @@ for k in 1 2 3; do
 		sleep 0.05
 	done
 done
+
+# What node-1's last round made of node-4, from GET /v1/status: "STATE PROBLEM OFFSET_NS".
+liar_status() {
+	curl -sS --max-time 5 "http://127.0.0.1:$RPORT/v1/status" | "$PYTHON" -c '
+import json, sys
+a = [x for x in json.load(sys.stdin)["authorities"] if x["id"] == "node-4"][0]
+print(a["state"], a.get("problem", "-"), a["offset_ns"])'
+}
+# The modes whose verdict on node-4 is the same every round.
+expect_status() {
+	case $1 in
+	honest) echo "accepted" ;;
+	offset) echo "outlier" ;;
+	forge) echo "rejected signature_invalid" ;;
+	silent) echo "silent" ;;
+	esac
+}
 
 # Lines of the honest nodes' logs written since MARK.
 new_lines() { # K MARK
@@ -80,6 +98,11 @@ for mode in $MODES; do
 	done
 	check "$mode: all three honest nodes stay synchronised, every bound containing true time" \
 		test "$ok_reads" -eq 1
+	st=$(liar_status)
+	diag "$mode: node-1's /v1/status says node-4 is: $st"
+	want=$(expect_status "$mode")
+	[ -z "$want" ] || check "$mode: node-1's /v1/status reports node-4 as $want" \
+		eval '[[ "$st" == "$want"* ]]'
 	wrong=0
 	for k in 1 2 3; do
 		new_lines "$k" "${mark[$k]}" | grep -q "bft.sync.reject" && wrong=1

@@ -1,13 +1,14 @@
 #!/bin/bash
 # grpc.sh -- the gRPC transport with Debian's python3-grpcio (stubs generated in the test from
-# proto/clock_service.proto): UNAVAILABLE while unsynchronised; GetTime with every field
-# real and its signed answer verified offline by quorumctl; GetStatus; AlignTime bound to its
+# proto/clock_service.proto and proto/bridge_service.proto): UNAVAILABLE while
+# unsynchronised; GetTime with every field real and its signed answer verified offline by
+# quorumctl; the bridge's GetTime and GetTimeAttested; GetStatus; AlignTime bound to its
 # caller, and INVALID_ARGUMENT with the reference's message; a WatchTime stream per agreement
 # ending at max_updates or its deadline; UNIMPLEMENTED, RESOURCE_EXHAUSTED (message size,
 # rate limit), UNAUTHENTICATED; TLS with ALPN h2 and mutual TLS in production mode.
 # Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 16
+plan 19
 
 "$PYTHON" -c 'import grpc, grpc_tools' 2>/dev/null ||
 	{ echo "1..0 # SKIP python3-grpcio / python3-grpc-tools are not installed"; exit 0; }
@@ -50,6 +51,8 @@ check "unsynchronised: GetTime is UNAVAILABLE, never a time" \
 check "... and GetStatus says operational = false" \
 	judge 'd["code"] == "OK" and d["response"]["operational"] is False and d["response"]["quorum_threshold"] == 3' \
 	"$($CALL 127.0.0.1:$PORT status 2>>"$W/client.err")"
+check "... the bridge's GetTime and GetTimeAttested are UNAVAILABLE too" \
+	eval 'judge "d[\"code\"] == \"UNAVAILABLE\"" "$($CALL 127.0.0.1:$PORT bridge-time 2>>"$W/client.err")" && judge "d[\"code\"] == \"UNAVAILABLE\"" "$($CALL 127.0.0.1:$PORT bridge-attested 2>>"$W/client.err")"'
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 
 # ---- synchronised, bearer token, rate limit ----
@@ -65,6 +68,13 @@ check "GetTime: every field real (time now, round, node, key id, 64-byte signatu
 "$PYTHON" -c 'import base64,json,sys; open(sys.argv[2],"wb").write(base64.b64decode(json.loads(sys.argv[1])["attestation_b64"]))' "$r" "$W/gettime.att"
 check "... and its attestation is the node's signed time: quorumctl verifies it offline" \
 	eval '"$CTL" verify --key "$W/node/node.pub" "$W/gettime.att" | sed "s/^/# /"; [ "${PIPESTATUS[0]}" -eq 0 ]'
+r=$($CALL 127.0.0.1:$PORT bridge-time 2>>"$W/client.err")
+check "aegisbridge GetTime: seconds, remainder, RFC 3339 of the same instant, the real bound in ms" \
+	judge 'd["code"] == "OK" and abs(int(d["response"]["unix_seconds"]) - __import__("time").time()) < 5 and 0 <= int(d["response"]["unix_nanos"]) < 10**9 and __import__("datetime").datetime.strptime(d["response"]["iso8601"][:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=__import__("datetime").timezone.utc).timestamp() == int(d["response"]["unix_seconds"]) and d["response"]["iso8601"].endswith("%09dZ" % int(d["response"]["unix_nanos"])) and 0 < d["response"]["uncertainty_ms"] < 5' "$r"
+r=$($CALL 127.0.0.1:$PORT bridge-attested 2>>"$W/client.err")
+"$PYTHON" -c 'import base64,json,sys; open(sys.argv[2],"wb").write(base64.b64decode(json.loads(sys.argv[1])["attestation_b64"]))' "$r" "$W/bridge.att"
+check "aegisbridge GetTimeAttested: the accepted source, none rejected, the quorum hash, signed (quorumctl verifies)" \
+	eval 'judge "d[\"code\"] == \"OK\" and d[\"response\"][\"accepted_sources\"] == [\"solo\"] and d[\"response\"][\"rejected_sources\"] == [] and len(d[\"response\"][\"quorum_hash\"]) == 64 and int(d[\"response\"][\"round\"]) > 0 and \"drift_ppm\" in d[\"response\"]" "$r" && "$CTL" verify --key "$W/node/node.pub" "$W/bridge.att" >/dev/null'
 check "GetStatus: operational, threshold n - f" \
 	judge 'd["code"] == "OK" and d["response"]["operational"] is True and d["response"]["quorum_threshold"] == 1' \
 	"$($CALL 127.0.0.1:$PORT status 2>>"$W/client.err")"
@@ -93,7 +103,7 @@ import os, sys, json, importlib.util
 sys.argv = ["grpc-client.py", sys.argv[1], sys.argv[2], "status"]
 spec = importlib.util.spec_from_file_location("gc", os.environ["CLIENT_PY"])
 gc = importlib.util.module_from_spec(spec); spec.loader.exec_module(gc)
-pb, pb_grpc = gc.stubs(sys.argv[1])
+pb, pb_grpc = gc.stubs(sys.argv[1])[:2]
 import grpc
 codes = {}
 with grpc.insecure_channel(sys.argv[2]) as ch:

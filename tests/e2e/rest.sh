@@ -6,7 +6,7 @@
 # metrics that count, malformed and oversized requests refused while the node keeps serving.
 # Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 32
 
 W=$SCRATCH
 SCHEMAS=$QUORUM_SRCDIR/schemas
@@ -58,6 +58,14 @@ start_quorumd "$W/lone.log" --config "$W/lone/quorum.conf"
 wait_http "$URL/healthz" ok 10 >/dev/null
 check "unsynchronised: GET /v1/time is 503 with a JSON error, never a time" is 503 error.json /v1/time
 check "... /readyz is 503 and /healthz 200" eval '[ "$(get /readyz)" = 503 ] && [ "$(get /healthz)" = 200 ]'
+sleep 0.5 # a few rounds
+check "... /v1/status fits status.json: its own answer reached no agreement, b, c, d are silent" \
+	eval 'is 200 status.json /v1/status && "$PYTHON" -c "
+import json, sys
+a = {x[\"id\"]: x for x in json.load(open(sys.argv[1]))[\"authorities\"]}
+ok = a[\"solo\"][\"state\"] == \"no_agreement\" and a[\"solo\"][\"round\"] > 0
+ok = ok and all(a[k][\"state\"] == \"silent\" and a[k][\"type\"] == \"quorumd\" for k in \"bcd\")
+sys.exit(0 if ok and list(a) == [\"solo\", \"b\", \"c\", \"d\"] else 1)" "$W/body"'
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 
 # ---- a synchronised node with bearer auth and a rate limit ----
@@ -105,6 +113,14 @@ check "a wrong token is 401, a wrong scheme too" \
 check "... and the refusal is audited (rest.auth.failed)" wait_log "$W/node.log" "event=rest.auth.failed plugin=rest peer=127.0.0.1 route=time" 5
 check "the scheme is case-insensitive (bearer)" test "$(get /v1/time -H "Authorization: bearer $TOKEN")" = 200
 check "GET /v1/status fits status.json (vault and tree included)" is 200 status.json /v1/status "${AUTH[@]}"
+check "... its one authority was accepted in the last round, with its offset and round trip" \
+	"$PYTHON" -c "
+import json, sys
+s = json.load(open(sys.argv[1]))
+a = s['authorities']
+ok = len(a) == 1 and a[0]['id'] == 'solo' and a[0]['state'] == 'accepted' and not a[0]['quarantined']
+ok = ok and a[0]['rtt_ns'] > 0 and abs(a[0]['offset_ns']) < 10**6 and 0 < a[0]['round'] <= s['round'] + 1
+sys.exit(0 if ok else 1)" "$W/body"
 check "GET /healthz and /readyz need no token" eval '[ "$(get /healthz)" = 200 ] && [ "$(get /readyz)" = 200 ]'
 
 # ---- the audit plane over HTTP ----

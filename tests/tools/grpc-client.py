@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """grpc-client.py -- Debian's python3-grpcio against the grpc transport. Generates the stubs
-from proto/clock_service.proto into a scratch folder (grpc_tools.protoc), calls one method and
-prints one JSON line: {"code": grpc status name, "details": ..., "response": {...}}.
+from proto/clock_service.proto and proto/bridge_service.proto into a scratch folder
+(grpc_tools.protoc), calls one method and prints one JSON line: {"code": grpc status name,
+"details": ..., "response": {...}}.
   grpc-client.py PROTO_DIR TARGET gettime | status | align PEER ANCHOR_HEX | watch N TIMEOUT_S
-                                  | unknown | bigrequest
+                                  | unknown | bigrequest | bridge-time | bridge-attested
 Environment: GRPC_TOKEN (bearer metadata), GRPC_CA (TLS: trust this CA; else h2c),
 GRPC_CERT / GRPC_KEY (a client certificate)."""
 import base64
@@ -20,12 +21,16 @@ from grpc_tools import protoc
 
 def stubs(proto_dir):
     out = tempfile.mkdtemp(prefix="grpc-stubs-")
-    rc = protoc.main(["protoc", f"-I{proto_dir}", f"--python_out={out}",
-                      f"--grpc_python_out={out}", os.path.join(proto_dir, "clock_service.proto")])
-    if rc != 0:
-        sys.exit(f"protoc failed: {rc}")
+    for proto in ("clock_service.proto", "bridge_service.proto"):
+        rc = protoc.main(["protoc", f"-I{proto_dir}", f"--python_out={out}",
+                          f"--grpc_python_out={out}", os.path.join(proto_dir, proto)])
+        if rc != 0:
+            sys.exit(f"protoc failed on {proto}: {rc}")
     sys.path.insert(0, out)
-    return importlib.import_module("clock_service_pb2"), importlib.import_module("clock_service_pb2_grpc")
+    return (importlib.import_module("clock_service_pb2"),
+            importlib.import_module("clock_service_pb2_grpc"),
+            importlib.import_module("bridge_service_pb2"),
+            importlib.import_module("bridge_service_pb2_grpc"))
 
 
 def channel(target):
@@ -41,7 +46,7 @@ def channel(target):
 
 def main():
     proto_dir, target, cmd = sys.argv[1], sys.argv[2], sys.argv[3]
-    pb, pb_grpc = stubs(proto_dir)
+    pb, pb_grpc, bridge, bridge_grpc = stubs(proto_dir)
     md = [("authorization", "Bearer " + os.environ["GRPC_TOKEN"])] if os.environ.get("GRPC_TOKEN") else []
     out = {"code": "OK"}
     with channel(target) as ch:
@@ -67,6 +72,17 @@ def main():
                                         metadata=md, timeout=float(sys.argv[5])):
                     rounds.append(r.monotonic_version)
                 out["rounds"] = rounds
+            elif cmd == "bridge-time":
+                r = bridge_grpc.BridgeTimeServiceStub(ch).GetTime(bridge.GetTimeRequest(),
+                                                                   metadata=md, timeout=5)
+                out["response"] = json_format.MessageToDict(
+                    r, preserving_proto_field_name=True, including_default_value_fields=True)
+            elif cmd == "bridge-attested":
+                r = bridge_grpc.BridgeTimeServiceStub(ch).GetTimeAttested(
+                    bridge.GetTimeRequest(), metadata=md, timeout=5)
+                out["response"] = json_format.MessageToDict(
+                    r, preserving_proto_field_name=True, including_default_value_fields=True)
+                out["attestation_b64"] = base64.b64encode(r.attestation).decode()
             elif cmd == "unknown":
                 call = ch.unary_unary("/uml001.ClockService/Nope")
                 call(b"", metadata=md, timeout=5)

@@ -603,10 +603,63 @@ static void test_nodestate_roundtrip_and_tamper(void)
 	testutil_scratch_free(dir);
 }
 
+/* ---- what the last round made of each source ---- */
+
+static void test_sources_report(void)
+{
+	struct authority items[3] = { { .id = "a", .type = QUORUM_AUTHORITY_QUORUMD },
+				      { .id = "b", .type = QUORUM_AUTHORITY_QUORUMD },
+				      { .id = "ntp-1", .type = QUORUM_AUTHORITY_NTP } };
+	struct authority_table t = { .items = items, .count = 3, .n = 2, .ntp = 1 };
+	struct quorum_source_report r[] = {
+		{ .source_id = "a", .state = QUORUM_SOURCE_ACCEPTED, .offset_ns = -5, .rtt_ns = 90 },
+		{ .source_id = "stranger", .state = QUORUM_SOURCE_REJECTED,
+		  .problem = "untrusted_authority" },
+		{ .source_id = "a", .state = QUORUM_SOURCE_REJECTED, .problem = "duplicate_in_round" },
+		{ .source_id = "ntp-1", .state = QUORUM_SOURCE_OUTLIER, .offset_ns = 7000000 },
+	};
+	struct quorum_source_status st[4];
+	size_t count = 0;
+
+	authorities_status(&t, st, 4, &count);
+	g_assert_cmpuint(count, ==, 3);
+	g_assert_cmpuint(st[0].state, ==, QUORUM_SOURCE_UNKNOWN);
+	g_assert_cmpint(st[0].age_ns, ==, 0);
+	g_assert_cmpint(authorities_report(&t, 7, r, G_N_ELEMENTS(r)), ==, 0);
+	authorities_status(&t, st, 4, &count);
+	/* the first report of a wins; b, not named, is silent; the stranger is skipped */
+	g_assert_cmpstr(st[0].id, ==, "a");
+	g_assert_cmpstr(quorum_source_state_name(st[0].state), ==, "accepted");
+	g_assert_cmpstr(st[0].problem, ==, "");
+	g_assert_cmpint(st[0].offset_ns, ==, -5);
+	g_assert_cmpint(st[0].rtt_ns, ==, 90);
+	g_assert_cmpuint(st[0].round, ==, 7);
+	g_assert_cmpint(st[0].age_ns, >=, 0);
+	g_assert_cmpstr(quorum_source_state_name(st[1].state), ==, "silent");
+	g_assert_cmpuint(st[1].round, ==, 7);
+	g_assert_cmpuint(st[2].type, ==, QUORUM_AUTHORITY_NTP);
+	g_assert_cmpstr(quorum_source_state_name(st[2].state), ==, "outlier");
+	/* a state out of range changes nothing */
+	r[0].state = 99;
+	g_assert_cmpint(authorities_report(&t, 8, r, 1), ==, -EINVAL);
+	authorities_status(&t, st, 1, &count);
+	g_assert_cmpuint(count, ==, 3);
+	g_assert_cmpuint(st[0].round, ==, 7);
+	g_assert_cmpstr(quorum_source_state_name(99), ==, "unknown");
+	/* a rejection keeps its reason */
+	r[0] = (struct quorum_source_report){ .source_id = "b", .state = QUORUM_SOURCE_REJECTED,
+					      .problem = "signature_invalid" };
+	g_assert_cmpint(authorities_report(&t, 9, r, 1), ==, 0);
+	authorities_status(&t, st, 4, &count);
+	g_assert_cmpstr(st[1].problem, ==, "signature_invalid");
+	g_assert_cmpstr(quorum_source_state_name(st[0].state), ==, "silent");
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/timecodec/attestation-roundtrip-and-checks", test_attestation_roundtrip);
+	g_test_add_func("/authorities/sources-report-and-status", test_sources_report);
 	g_test_add_func("/timecodec/signature-covers-event-id-key-id-time-payload",
 			test_signature_covers_every_field);
 	g_test_add_func("/timecodec/refuses-bad-datagrams", test_datagram_refusals);

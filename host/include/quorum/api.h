@@ -55,6 +55,8 @@ struct quorum_authority_set;
 struct quorum_round;
 struct quorum_agreement;
 struct quorum_clock_reading;
+struct quorum_source_report;
+struct quorum_source_status;
 
 typedef void (*quorum_callback)(void *arg);
 
@@ -192,6 +194,21 @@ struct quorum_api {
 	int (*attest_time)(struct quorum_host *host, const uint8_t *nonce, size_t nonce_len,
 			   struct quorum_clock_reading *reading, uint8_t *out, size_t cap,
 			   size_t *len);
+
+	/* ---- sources (ABI 1.4) ---- */
+	/* Convergence role only, during process(EVENT) of one of this node's own rounds
+	 * (ROUND its number): what the round made of each source (COUNT reports, copied).
+	 * Configured sources it does not name are recorded as silent; a name that is no
+	 * configured source is skipped; a source named twice keeps its first report.
+	 * 0, -EPERM (another role or not the event in flight), -EINVAL (a state out of range;
+	 * nothing is recorded). */
+	int (*sources_report)(struct quorum_host *host, const struct quorum_event *event,
+			      uint64_t round, const struct quorum_source_report *reports,
+			      size_t count);
+	/* Each configured source, in configuration order, into OUT (up to CAP of them);
+	 * *COUNT gets how many are configured. 0. */
+	int (*sources_status)(struct quorum_host *host, struct quorum_source_status *out,
+			      size_t cap, size_t *count);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

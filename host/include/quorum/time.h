@@ -80,6 +80,9 @@ struct quorum_round {
 	size_t rejected_count;
 	const char *const *rejected_sources;
 	uint8_t digest[QUORUM_DIGEST_LEN]; /* SHA-256 of the payload: the round's quorum hash */
+	/* ABI 1.4: why each rejected source was refused on arrival (parallel to
+	 * rejected_sources; an entry is NULL when the asker did not say). */
+	const char *const *rejected_reasons;
 };
 
 /* An agreement proposed by the convergence stage, committed by the control stage.
@@ -125,6 +128,51 @@ struct quorum_clock_reading {
 	uint8_t quorum_hash[QUORUM_DIGEST_LEN];
 	uint64_t reserved[4];
 };
+
+/* What the last local round made of one source (ABI 1.4). */
+enum quorum_source_state {
+	QUORUM_SOURCE_UNKNOWN = 0,  /* no local round has reported it yet */
+	QUORUM_SOURCE_ACCEPTED = 1, /* counted, and its interval overlaps the agreement */
+	QUORUM_SOURCE_OUTLIER = 2,  /* counted, but its interval missed the agreement */
+	QUORUM_SOURCE_REJECTED = 3, /* its answer could not count: see problem */
+	QUORUM_SOURCE_UNSYNCHRONISED = 4, /* it answered that it is unsynchronised */
+	QUORUM_SOURCE_SILENT = 5,   /* no answer in the round */
+	QUORUM_SOURCE_NO_AGREEMENT = 6, /* valid answer, but the round reached no agreement */
+};
+
+/* One source in a round, as the convergence stage reports it (api sources_report). */
+struct quorum_source_report {
+	const char *source_id;
+	uint32_t state;      /* enum quorum_source_state */
+	const char *problem; /* REJECTED: the reason; else NULL */
+	int64_t offset_ns;   /* the source's point estimate - the agreed estimate (0 if none) */
+	int64_t rtt_ns;      /* the asker's round trip to it (0 if none) */
+};
+
+/* What the node knows of one configured source (api sources_status). */
+struct quorum_source_status {
+	const char *id;     /* borrowed; valid for the process lifetime */
+	uint32_t type;      /* enum quorum_authority_type */
+	uint32_t state;     /* enum quorum_source_state, from the last reported round */
+	char problem[48];   /* REJECTED: the reason; else "" */
+	uint64_t round;     /* that round (0: none yet) */
+	int64_t offset_ns;
+	int64_t rtt_ns;
+	int64_t age_ns;     /* since that report (CLOCK_MONOTONIC); 0 when none */
+	uint32_t quarantined; /* 1 while the control plane keeps it out of agreements */
+	uint32_t reserved0;
+	uint64_t reserved[4];
+};
+
+/* The name of a source state: "accepted", "outlier", ... ("unknown" for anything else). */
+static inline const char *quorum_source_state_name(uint32_t state)
+{
+	static const char *const names[] = { "unknown",	   "accepted", "outlier",
+					     "rejected",   "unsynchronised", "silent",
+					     "no_agreement" };
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";
+}
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,12 @@ struct convergence {
 	int use_ntp;
 	struct interval *counted, *ntp;
 	void *scratch;
+	/* What this node's own round made of each source (api sources_report, ABI 1.4): one
+	 * report per observation, then one per source the asker refused on arrival. */
+	struct quorum_source_report *reports;
+	struct interval *report_iv;
+	int *report_has_iv;
+	size_t report_count;
 	uint64_t proposed, rejected;
 };
 
@@ -41,7 +47,14 @@ static int convergence_init(struct quorum_host *host, const struct quorum_api *a
 	c->counted = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->counted));
 	c->ntp = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->ntp));
 	c->scratch = malloc(AGREEMENT_SCRATCH(QUORUM_AUTHORITIES_MAX));
-	if (c->counted == NULL || c->ntp == NULL || c->scratch == NULL) {
+	c->reports = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->reports));
+	c->report_iv = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->report_iv));
+	c->report_has_iv = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->report_has_iv));
+	if (c->counted == NULL || c->ntp == NULL || c->scratch == NULL || c->reports == NULL ||
+	    c->report_iv == NULL || c->report_has_iv == NULL) {
+		free(c->reports);
+		free(c->report_iv);
+		free(c->report_has_iv);
 		free(c->counted);
 		free(c->ntp);
 		free(c->scratch);
@@ -64,6 +77,52 @@ static int reject(struct convergence *c, const struct quorum_round *round, const
 	return QUORUM_REJECT;
 }
 
+/* Adds a report for SOURCE; IV (may be NULL) is its interval, judged once the round is. */
+static void report_add(struct convergence *c, const char *source, uint32_t state,
+		       const char *problem, const struct interval *iv, int64_t rtt_ns)
+{
+	size_t i = c->report_count;
+
+	if (i >= 2 * QUORUM_AUTHORITIES_MAX)
+		return;
+	c->reports[i] = (struct quorum_source_report){ .source_id = source, .state = state,
+						       .problem = problem, .rtt_ns = rtt_ns };
+	c->report_has_iv[i] = iv != NULL;
+	if (iv != NULL)
+		c->report_iv[i] = *iv;
+	c->report_count++;
+}
+
+/* Tells the host what this node's own ROUND made of each source: counted intervals that
+ * overlap the agreement [LO, HI] are accepted, the others outliers (AGREED 0: no agreement). */
+static void report_sources(struct convergence *c, const struct quorum_event *event,
+			   const struct quorum_round *round, int agreed, int64_t lo, int64_t hi,
+			   int64_t estimate)
+{
+	if (!round->local || !QUORUM_API_HAS(c->api, sources_report))
+		return;
+	for (size_t i = 0; i < round->rejected_count; i++)
+		report_add(c, round->rejected_sources[i], QUORUM_SOURCE_REJECTED,
+			   round->rejected_reasons != NULL && round->rejected_reasons[i] != NULL
+				   ? round->rejected_reasons[i]
+				   : "refused_on_arrival",
+			   NULL, 0);
+	for (size_t i = 0; i < c->report_count; i++) {
+		const struct interval *iv = &c->report_iv[i];
+
+		if (!c->report_has_iv[i])
+			continue;
+		if (!agreed) {
+			c->reports[i].state = QUORUM_SOURCE_NO_AGREEMENT;
+			continue;
+		}
+		c->reports[i].state = iv->hi < lo || iv->lo > hi ? QUORUM_SOURCE_OUTLIER
+								 : QUORUM_SOURCE_ACCEPTED;
+		c->reports[i].offset_ns = iv->mid - estimate;
+	}
+	c->api->sources_report(c->host, event, round->round, c->reports, c->report_count);
+}
+
 static int convergence_process(void *state, const struct quorum_event *event,
 			       const char **reason)
 {
@@ -71,11 +130,12 @@ static int convergence_process(void *state, const struct quorum_event *event,
 	struct quorum_authority_set set;
 	struct quorum_round *round = NULL;
 	struct agreement_params params;
-	struct agreement_result result;
+	struct agreement_result result = { 0 };
 	struct quorum_agreement agreement = { .size = sizeof(agreement) };
 	size_t counted = 0, ntp = 0, rejected = 0;
 	const char *why = NULL;
-	int verdict;
+	int verdict, agreed = 0;
+	int64_t hull_lo = 0, hull_hi = 0;
 
 	if (strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) != 0)
 		return QUORUM_CONTINUE;
@@ -88,6 +148,8 @@ static int convergence_process(void *state, const struct quorum_event *event,
 
 		if (o->problem != NULL) {
 			rejected++;
+			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED, o->problem, NULL,
+				   o->rtt_ns);
 			/* The node that asked audited its own answers on arrival. */
 			if (!round->local)
 				c->api->audit(c->host, "bft.observation.reject",
@@ -95,11 +157,17 @@ static int convergence_process(void *state, const struct quorum_event *event,
 					      o->problem, o->source_id, round->node_id, round->round);
 			continue;
 		}
-		if (o->attestation.status != QUORUM_AUTHORITY_SYNCHRONISED)
-			continue; /* it says so itself: not counted */
+		if (o->attestation.status != QUORUM_AUTHORITY_SYNCHRONISED) {
+			/* it says so itself: not counted */
+			report_add(c, o->source_id, QUORUM_SOURCE_UNSYNCHRONISED, NULL, NULL,
+				   o->rtt_ns);
+			continue;
+		}
 		if (agreement_interval(&o->attestation, o->rtt_ns, o->age_ns, o->sending_hint_ns,
 				       round->drift_ppm, &iv) != 0) {
 			rejected++;
+			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED, "interval_inconsistent",
+				   NULL, o->rtt_ns);
 			c->api->audit(c->host, "bft.observation.reject",
 				      "reason=interval_inconsistent source=%s node=%s round=%" PRIu64,
 				      o->source_id, round->node_id, round->round);
@@ -110,6 +178,7 @@ static int convergence_process(void *state, const struct quorum_event *event,
 			    " rtt_ns=%" PRId64 " processing_ns=%" PRIu64 " radius_ns=%" PRIu64,
 			    round->node_id, round->round, o->source_id, iv.hi - iv.lo, o->rtt_ns,
 			    o->attestation.processing_ns, o->attestation.radius_ns);
+		report_add(c, o->source_id, QUORUM_SOURCE_NO_AGREEMENT, NULL, &iv, o->rtt_ns);
 		if (o->type == QUORUM_AUTHORITY_QUORUMD)
 			c->counted[counted++] = iv;
 		else
@@ -122,6 +191,9 @@ static int convergence_process(void *state, const struct quorum_event *event,
 		verdict = reject(c, round, result.reason, counted, &set, reason);
 		goto out_free;
 	}
+	agreed = 1;
+	hull_lo = result.lo;
+	hull_hi = result.hi;
 	if (c->use_ntp && ntp > 0)
 		agreement.ntp_used = agreement_narrow(c->ntp, ntp, set.ntp_sources, c->scratch,
 						      &result);
@@ -152,6 +224,8 @@ static int convergence_process(void *state, const struct quorum_event *event,
 		    result.outliers, agreement.ntp_used);
 	verdict = QUORUM_CONTINUE;
 out_free:
+	report_sources(c, event, round, agreed, hull_lo, hull_hi, result.estimate);
+	c->report_count = 0;
 	c->api->round_free(c->host, round);
 	return verdict;
 }
@@ -165,6 +239,9 @@ static void convergence_fini(void *state)
 	free(c->counted);
 	free(c->ntp);
 	free(c->scratch);
+	free(c->reports);
+	free(c->report_iv);
+	free(c->report_has_iv);
 	free(c);
 }
 

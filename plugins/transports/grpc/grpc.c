@@ -8,6 +8,10 @@
  *               message); a signed answer bound to them
  *   WatchTime   a server stream: one TimeResponse per agreement, until max_updates, the
  *               grpc-timeout deadline (DEADLINE_EXCEEDED) or loss of sync (UNAVAILABLE)
+ * and the reference bridge's aegisbridge.BridgeTimeService (proto/bridge_service.proto):
+ *   GetTime          seconds, remainder, RFC 3339, uncertainty_ms (and the bound)
+ *   GetTimeAttested  the same, signed, with the sources the last agreement accepted and
+ *                    those it did not, the quorum hash and the system clock's drift
  * Unsynchronised: UNAVAILABLE, never a time. Bearer tokens in the authorization metadata
  * (UNAUTHENTICATED), a per-address rate limit (RESOURCE_EXHAUSTED), unknown methods
  * UNIMPLEMENTED, messages framed and bounded (64 KiB). Each answer ends with grpc-status
@@ -36,6 +40,7 @@
 
 #include <quorum/plugin.h>
 
+#include "bridge.h"
 #include "clock_service.pb-c.h"
 #include "signed_state.pb-c.h"
 #include "tlsconf.h"
@@ -115,6 +120,9 @@ struct grpc_server {
 	struct stream *watchers;
 	struct quorum_timer *watch;
 	nghttp2_session_callbacks *h2_callbacks; /* owned; shared by every session */
+	struct quorum_source_status *sources;    /* QUORUM_AUTHORITIES_MAX, for the bridge */
+	char **source_ids;                       /* 2 x QUORUM_AUTHORITIES_MAX, ditto */
+	struct bridge_drift drift;
 	uint64_t calls, errors, rate_limited, auth_failures;
 };
 
@@ -353,6 +361,61 @@ static void method_get_status(struct stream *st)
 	stream_respond(st);
 }
 
+/* aegisbridge.BridgeTimeService/GetTime: the served time, UNAVAILABLE when unsynchronised. */
+static void method_bridge_get_time(struct stream *st)
+{
+	struct grpc_server *s = st->conn->s;
+	Aegisbridge__TimeResponse r = AEGISBRIDGE__TIME_RESPONSE__INIT;
+	struct quorum_clock_reading now;
+	char iso[40];
+
+	s->api->clock_read(s->host, &now);
+	if (now.status != QUORUM_CLOCK_SYNCHRONISED) {
+		stream_fail(st, GRPC_UNAVAILABLE, "unsynchronised: no agreement within the error bound");
+		return;
+	}
+	bridge_time(&now, &r, iso);
+	if (stream_queue(st, &r.base) != 0) {
+		stream_fail(st, GRPC_INTERNAL, "out of memory");
+		return;
+	}
+	st->done = 1;
+	stream_respond(st);
+}
+
+/* aegisbridge.BridgeTimeService/GetTimeAttested: the time as signed, with the sources. */
+static void method_bridge_get_time_attested(struct stream *st)
+{
+	struct grpc_server *s = st->conn->s;
+	Aegisbridge__AttestedTimeResponse r = AEGISBRIDGE__ATTESTED_TIME_RESPONSE__INIT;
+	struct quorum_clock_reading now;
+	uint8_t att[ATTESTATION_MAX];
+	size_t att_len = 0, count = 0;
+	char iso[40], hash[2 * QUORUM_DIGEST_LEN + 1];
+	int err = s->api->attest_time(s->host, NULL, 0, &now, att, sizeof(att), &att_len);
+
+	if (err != 0) {
+		stream_fail(st, err == -EAGAIN ? GRPC_UNAVAILABLE : GRPC_INTERNAL,
+			    err == -EAGAIN ? "unsynchronised: no agreement within the error bound"
+					   : "the time could not be signed");
+		return;
+	}
+	if (QUORUM_API_HAS(s->api, sources_status))
+		s->api->sources_status(s->host, s->sources, QUORUM_AUTHORITIES_MAX, &count);
+	if (count > QUORUM_AUTHORITIES_MAX)
+		count = QUORUM_AUTHORITIES_MAX;
+	bridge_attested(&now, s->sources, count, &s->drift, &r, iso, s->source_ids,
+			s->source_ids + QUORUM_AUTHORITIES_MAX, hash);
+	r.attestation.data = att;
+	r.attestation.len = att_len;
+	if (stream_queue(st, &r.base) != 0) {
+		stream_fail(st, GRPC_INTERNAL, "out of memory");
+		return;
+	}
+	st->done = 1;
+	stream_respond(st);
+}
+
 static void method_align_time(struct stream *st, const uint8_t *msg, size_t len)
 {
 	struct grpc_server *s = st->conn->s;
@@ -585,6 +648,10 @@ static void handle_request(struct stream *st)
 		method_align_time(st, msg, len);
 	else if (strcmp(st->path, "/uml001.ClockService/WatchTime") == 0)
 		method_watch_time(st, msg, len);
+	else if (strcmp(st->path, "/aegisbridge.BridgeTimeService/GetTime") == 0)
+		method_bridge_get_time(st);
+	else if (strcmp(st->path, "/aegisbridge.BridgeTimeService/GetTimeAttested") == 0)
+		method_bridge_get_time_attested(st);
 	else
 		stream_fail(st, GRPC_UNIMPLEMENTED, "unknown method");
 }
@@ -844,9 +911,11 @@ static void watch_cb(void *arg)
 	struct quorum_clock_reading now;
 	int64_t t = mono_ns();
 
+	s->api->clock_read(s->host, &now);
+	if (now.status == QUORUM_CLOCK_SYNCHRONISED)
+		bridge_drift_ppm(&s->drift, &now); /* the drift's baseline, taken early */
 	if (s->watchers == NULL)
 		return;
-	s->api->clock_read(s->host, &now);
 	for (struct stream *st = s->watchers, *next; st != NULL; st = next) {
 		struct conn *c = st->conn;
 
@@ -927,12 +996,19 @@ static int grpc_init(struct quorum_host *host, const struct quorum_api *api, voi
 	snprintf(s->address, sizeof(s->address), "%s", address);
 	s->production = transport_mode_production(host, api);
 	s->h2_callbacks = callbacks_new();
-	err = s->buckets == NULL || s->h2_callbacks == NULL ? -ENOMEM : load_tokens(s);
+	s->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->sources));
+	s->source_ids = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*s->source_ids));
+	err = s->buckets == NULL || s->h2_callbacks == NULL || s->sources == NULL ||
+			      s->source_ids == NULL
+		      ? -ENOMEM
+		      : load_tokens(s);
 	if (err == 0)
 		err = transport_tls_setup(host, api, "grpc", s->address, s->production,
 					  s->token_count, &s->tls);
 	if (err != 0) {
 		nghttp2_session_callbacks_del(s->h2_callbacks);
+		free(s->sources);
+		free(s->source_ids);
 		free(s->buckets);
 		free(s);
 		return err;
@@ -1008,6 +1084,8 @@ static void grpc_fini(void *state)
 		    " auth_failures=%" PRIu64,
 		    s->calls, s->errors, s->rate_limited, s->auth_failures);
 	nghttp2_session_callbacks_del(s->h2_callbacks);
+	free(s->sources);
+	free(s->source_ids);
 	free(s->buckets);
 	free(s);
 }

@@ -84,6 +84,7 @@ struct rest {
 	char tokens[TOKENS_MAX][TOKEN_MAX];
 	size_t token_count;
 	struct bucket *buckets;
+	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX, for /v1/status */
 	uint64_t requests[ROUTE_COUNT][6]; /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
 	uint64_t auth_failures, rate_limited;
 	int draining;
@@ -357,6 +358,32 @@ static int audit_services(struct rest *r, const struct quorum_vault_ops **vault,
 	return found;
 }
 
+/* Each configured source and what the last local round made of it. */
+static json_t *sources_json(struct rest *r)
+{
+	struct quorum_source_status *st = r->sources;
+	json_t *list = json_array();
+	size_t count = 0;
+
+	r->api->sources_status(r->host, st, QUORUM_AUTHORITIES_MAX, &count);
+	for (size_t i = 0; i < count && i < QUORUM_AUTHORITIES_MAX; i++) {
+		json_t *a = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "id", st[i].id,
+				      "type",
+				      st[i].type == QUORUM_AUTHORITY_NTP ? "ntp" : "quorumd",
+				      "state", quorum_source_state_name(st[i].state), "round",
+				      (json_int_t)st[i].round, "offset_ns",
+				      (json_int_t)st[i].offset_ns, "rtt_ns",
+				      (json_int_t)st[i].rtt_ns, "report_age_ns",
+				      (json_int_t)st[i].age_ns, "quarantined",
+				      st[i].quarantined != 0);
+
+		if (a != NULL && st[i].problem[0] != '\0')
+			json_object_set_new(a, "problem", json_string(st[i].problem));
+		json_array_append_new(list, a);
+	}
+	return list;
+}
+
 static void handle_status(struct rest *r, struct evhttp_request *req)
 {
 	const struct quorum_vault_ops *vault;
@@ -384,6 +411,8 @@ static void handle_status(struct rest *r, struct evhttp_request *req)
 		json_object_set_new(body, "merkle",
 				    json_pack("{s:I}", "tree_size",
 					      (json_int_t)merkle->tree_size(ms)));
+	if (QUORUM_API_HAS(r->api, sources_status))
+		json_object_set_new(body, "authorities", sources_json(r));
 	reply_json(r, req, ROUTE_STATUS, 200, body);
 }
 
@@ -737,9 +766,10 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 	if (r == NULL)
 		return -ENOMEM;
 	r->buckets = calloc(RATE_BUCKETS, sizeof(*r->buckets));
+	r->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*r->sources));
 	r->host = host;
 	r->api = api;
-	err = r->buckets == NULL ? -ENOMEM : read_settings(r);
+	err = r->buckets == NULL || r->sources == NULL ? -ENOMEM : read_settings(r);
 	if (err == 0)
 		err = tls_setup(r);
 	if (err == 0) {
@@ -751,6 +781,7 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 		if (r->tls != NULL)
 			SSL_CTX_free(r->tls);
 		free(r->buckets);
+		free(r->sources);
 		free(r);
 		return err;
 	}
@@ -804,6 +835,7 @@ static void rest_fini(void *state)
 	if (r->tls != NULL)
 		SSL_CTX_free(r->tls);
 	free(r->buckets);
+	free(r->sources);
 	free(r);
 }
 
