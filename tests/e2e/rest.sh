@@ -6,7 +6,7 @@
 # metrics that count, malformed and oversized requests refused while the node keeps serving.
 # Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 32
+plan 33
 
 W=$SCRATCH
 SCHEMAS=$QUORUM_SRCDIR/schemas
@@ -100,6 +100,23 @@ check "the json answer carries the node's signed time, which quorumctl verifies 
 	eval '"$CTL" verify --key "$W/node/node.pub" --nonce "$NONCE" "$W/answer.att" | sed "s/^/# /"; [ "${PIPESTATUS[0]}" -eq 0 ]'
 check "... and refuses with another nonce" \
 	test "$("$CTL" verify --key "$W/node/node.pub" --nonce "$(printf '0%.0s' $(seq 64))" "$W/answer.att" >/dev/null 2>&1; echo $?)" -eq 1
+check "json answers without a nonce share a signed answer within attestation_cache_us, each saying its age; it verifies" \
+	"$PYTHON" - "$HTTP" "$TOKEN" "$W/shared.att" "$CTL" "$W/node/node.pub" <<'PY'
+import base64, http.client, json, subprocess, sys
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=5)
+seen, ages = set(), []
+for i in range(40):
+    conn.request("GET", "/v1/time", headers={"Authorization": "Bearer " + sys.argv[2]})
+    t = json.loads(conn.getresponse().read())
+    seen.add(t["attestation"])
+    ages.append(t["attestation_age_ns"])
+open(sys.argv[3], "wb").write(base64.b64decode(t["attestation"]))
+print("# 40 answers, %d signed answers, ages %d..%d ns" % (len(seen), min(ages), max(ages)))
+ok = len(seen) < 40 and min(ages) == 0 and 0 < max(ages) <= 2000000
+ok = ok and subprocess.run([sys.argv[4], "verify", "--key", sys.argv[5], sys.argv[3]],
+                           stdout=subprocess.DEVNULL).returncode == 0
+sys.exit(0 if ok else 1)
+PY
 check "format=unix fits time-unix.json (unix_nanos the remainder)" is 200 time-unix.json "/v1/time?format=unix" "${AUTH[@]}"
 check "format=iso8601 fits time-iso8601.json" is 200 time-iso8601.json "/v1/time?format=iso8601" "${AUTH[@]}"
 check "aliases: format=RFC3339 is iso8601, format=Envelope is json" \

@@ -2,7 +2,9 @@
  * audit plane over HTTP/1.1.
  *   GET /v1/time?format=unix|iso8601|json   the time with its bound (nanoseconds; json also
  *               [&nonce=64 hex digits]      carries the node's signed answer, "attestation",
- *                                           which `quorumctl verify` checks), checked in
+ *                                           which `quorumctl verify` checks: signed for this
+ *                                           request when it has a nonce, else shared by the
+ *                                           answers of attestation_cache_us), checked in
  *                                           the reference's order: rate limit (429), bearer
  *                                           (401), synchronised (503), format (400)
  *   GET /healthz, /readyz, /metrics         liveness, readiness (503 when unsynchronised),
@@ -73,6 +75,9 @@ struct bucket {
 	int64_t last_ns;
 };
 
+#define ATTESTATION_MAX 1024                             /* api->attest_time's output */
+#define ATTESTATION_B64_MAX (4 * ((ATTESTATION_MAX + 2) / 3) + 1)
+
 struct rest {
 	struct quorum_host *host;
 	const struct quorum_api *api;
@@ -90,6 +95,16 @@ struct rest {
 	int draining;
 	int production;
 	SSL_CTX *tls; /* NULL: cleartext */
+	/* The signed answer shared by nonce-less json answers (attestation_cache_us; 0: each
+	 * answer signs its own). Renewed with every new agreement. */
+	int64_t attestation_cache_us;
+	struct {
+		char b64[ATTESTATION_B64_MAX]; /* base64 of the SignedState */
+		size_t len;                    /* of b64; 0: none */
+		uint64_t round;
+		int64_t signed_mono_ns, estimate_ns;
+	} att;
+	uint64_t signatures; /* made by this instance */
 };
 
 /* ---- answers ---- */
@@ -282,12 +297,62 @@ static int nonce_decode(const char *hexdigits, uint8_t out[32])
 	return 0;
 }
 
+/* The node's signed answer for a json body, base64, into B64 (*LEN its length), *AGE_NS how
+ * much older its signed estimate is than NOW's. With a NONCE, or without a cache, the node
+ * signs for this answer and *NOW becomes exactly what it signed (age 0). Without a nonce the
+ * answer signed within attestation_cache_us for the current agreement is shared, so a busy
+ * node signs about once per period instead of once per request: the attestation is then a
+ * signed statement about an instant at most that much earlier, which the body says.
+ * 0 or attest_time's error (-EAGAIN: unsynchronised). */
+static int signed_answer(struct rest *r, const uint8_t *nonce, struct quorum_clock_reading *now,
+			 char b64[ATTESTATION_B64_MAX], size_t *len, int64_t *age_ns)
+{
+	struct quorum_clock_reading signed_reading;
+	uint8_t bytes[ATTESTATION_MAX];
+	size_t n = 0;
+	int64_t t = mono_ns();
+	int err;
+
+	*age_ns = 0;
+	if (nonce != NULL || r->attestation_cache_us == 0) {
+		err = r->api->attest_time(r->host, nonce, nonce != NULL ? 32 : 0, now, bytes,
+					  sizeof(bytes), &n);
+		if (err == 0) {
+			r->signatures++;
+			*len = (size_t)EVP_EncodeBlock((unsigned char *)b64, bytes, (int)n);
+		}
+		return err;
+	}
+	if (r->att.len == 0 || r->att.round != now->round ||
+	    t - r->att.signed_mono_ns > r->attestation_cache_us * 1000) {
+		r->att.len = 0;
+		err = r->api->attest_time(r->host, NULL, 0, &signed_reading, bytes, sizeof(bytes),
+					  &n);
+		if (err != 0)
+			return err;
+		r->signatures++;
+		r->att.len = (size_t)EVP_EncodeBlock((unsigned char *)r->att.b64, bytes, (int)n);
+		r->att.round = signed_reading.round;
+		r->att.signed_mono_ns = t;
+		r->att.estimate_ns = signed_reading.estimate_ns;
+		*now = signed_reading; /* the body says exactly what was just signed */
+	}
+	memcpy(b64, r->att.b64, r->att.len + 1);
+	*len = r->att.len;
+	*age_ns = now->estimate_ns - r->att.estimate_ns;
+	if (*age_ns < 0)
+		*age_ns = 0;
+	return 0;
+}
+
 static void handle_time(struct rest *r, struct evhttp_request *req)
 {
 	struct quorum_clock_reading now;
 	char asked[64] = "json", format[16], nonce_hex[80] = "";
-	uint8_t nonce[32], signed_bytes[1024];
+	uint8_t nonce[32];
+	char signed_b64[ATTESTATION_B64_MAX];
 	size_t signed_len = 0;
+	int64_t age_ns = 0;
 	int has_nonce = 0, signed_err = -ENOTSUP;
 	json_t *body;
 
@@ -316,10 +381,8 @@ static void handle_time(struct rest *r, struct evhttp_request *req)
 		has_nonce = 1;
 	}
 	if (strcmp(format, "json") == 0 && QUORUM_API_HAS(r->api, attest_time)) {
-		/* The signed answer: what the node signs is exactly what the body says. */
-		signed_err = r->api->attest_time(r->host, has_nonce ? nonce : NULL,
-						 has_nonce ? sizeof(nonce) : 0, &now, signed_bytes,
-						 sizeof(signed_bytes), &signed_len);
+		signed_err = signed_answer(r, has_nonce ? nonce : NULL, &now, signed_b64,
+					   &signed_len, &age_ns);
 		if (signed_err == -EAGAIN) {
 			reply_error(r, req, ROUTE_TIME, 503, "error",
 				    "unsynchronised: no agreement within the error bound; no time "
@@ -329,10 +392,9 @@ static void handle_time(struct rest *r, struct evhttp_request *req)
 	}
 	body = timejson_body(&now, format);
 	if (body != NULL && signed_err == 0) {
-		char b64[1400];
-
-		EVP_EncodeBlock((unsigned char *)b64, signed_bytes, (int)signed_len);
-		json_object_set_new(body, "attestation", json_string(b64));
+		json_object_set_new(body, "attestation",
+				    json_stringn_nocheck(signed_b64, signed_len));
+		json_object_set_new(body, "attestation_age_ns", json_integer(age_ns));
 	}
 	reply_json(r, req, ROUTE_TIME, 200, body);
 }
@@ -579,8 +641,12 @@ static void handle_metrics(struct rest *r, struct evhttp_request *req)
 			    "quorum_rest_auth_failures_total %" PRIu64 "\n"
 			    "# HELP quorum_rest_rate_limited_total Requests refused by the rate "
 			    "limit.\n# TYPE quorum_rest_rate_limited_total counter\n"
-			    "quorum_rest_rate_limited_total %" PRIu64 "\n",
-			    r->auth_failures, r->rate_limited);
+			    "quorum_rest_rate_limited_total %" PRIu64 "\n"
+			    "# HELP quorum_rest_signatures_total Signed answers this instance made "
+			    "(nonce-less ones shared within attestation_cache_us).\n"
+			    "# TYPE quorum_rest_signatures_total counter\n"
+			    "quorum_rest_signatures_total %" PRIu64 "\n",
+			    r->auth_failures, r->rate_limited, r->signatures);
 	if (vault != NULL)
 		evbuffer_add_printf(out,
 				    "# HELP quorum_vault_records Records in the vault.\n"
@@ -689,11 +755,13 @@ static int read_settings(struct rest *r)
 	r->rate = 100;
 	r->burst = -1;
 	r->max_body = 65536;
+	r->attestation_cache_us = 1000;
 	r->api->config_string(r->host, "address", &address);
 	r->api->config_int(r->host, "port", &r->port);
 	r->api->config_int(r->host, "rate_limit", &r->rate);
 	r->api->config_int(r->host, "rate_burst", &r->burst);
 	r->api->config_int(r->host, "max_body_bytes", &r->max_body);
+	r->api->config_int(r->host, "attestation_cache_us", &r->attestation_cache_us);
 	if (r->burst < 0)
 		r->burst = r->rate > 0 ? r->rate : 1;
 	r->production = transport_mode_production(r->host, r->api);
@@ -852,6 +920,9 @@ static const struct quorum_setting rest_settings[] = {
 	  .help = "requests a client may send at once (default: rate_limit)" },
 	{ .name = "max_body_bytes", .type = QUORUM_SETTING_INT, .min = 0, .max = 16777216,
 	  .help = "largest request body (413 beyond; default 65536)" },
+	{ .name = "attestation_cache_us", .type = QUORUM_SETTING_INT, .min = 0, .max = 1000000,
+	  .help = "json answers without a nonce share the signed answer made within this many "
+		  "microseconds for the current agreement (default 1000; 0: sign each answer)" },
 	TRANSPORT_TLS_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
