@@ -71,7 +71,8 @@ UNIT_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCONFIG_CFLAGS) 
 UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
-	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement
+	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
+	tests/unit/test-modes
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -101,6 +102,12 @@ tests_unit_test_agreement_SOURCES = tests/unit/test-agreement.c \
 tests_unit_test_agreement_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/convergence
 tests_unit_test_agreement_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_unit_test_agreement_LDADD = $(GLIB_LIBS)
+
+# The runtime modes and the breaker are pure code inside the control plugin.
+tests_unit_test_modes_SOURCES = tests/unit/test-modes.c plugins/stages/control/modes.c
+tests_unit_test_modes_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control
+tests_unit_test_modes_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+tests_unit_test_modes_LDADD = $(GLIB_LIBS)
 
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \

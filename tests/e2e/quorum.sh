@@ -6,7 +6,7 @@
 # agreement comes back; sequences keep increasing across restarts. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
 
-plan 23
+plan 26
 
 W=$SCRATCH
 PORT=$(free_port)
@@ -58,6 +58,8 @@ for k in 1 2 3 4; do wait_synced "$k" 5 || all=0; done
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 diag "all four nodes synchronised after ${elapsed_ms} ms"
 check "4 nodes reach agreement within 5 s (${elapsed_ms} ms)" test "$all" -eq 1 -a "$elapsed_ms" -le 5000
+check "the first commit moved each node from COLD_START to QUORUM_ACTIVE (audited)" \
+	wait_log "$W/node-2/quorumd.log" "runtime.mode.transition plugin=control from=COLD_START to=QUORUM_ACTIVE reason=first_agreement_committed" 5
 check "their agreement counts all 4 authorities (n=4, f=1)" \
 	wait_log "$W/node-1/quorumd.log" "clock.commit .* accepted=4 n=4 f=1"
 
@@ -114,6 +116,8 @@ diag "node-1 while failing: $(cat "$W/reads-during.out")"
 check "... and never served a time outside its bound meanwhile" test "$reader_status" -eq 0
 check "... because no quorum answers any more (insufficient_quorum)" \
 	wait_log "$W/node-1/quorumd.log" "bft.sync.reject plugin=convergence reason=insufficient_quorum"
+check "... and a streak of 8 rejected rounds trips the circuit breaker: DEGRADED" \
+	wait_log "$W/node-1/quorumd.log" "runtime.mode.transition plugin=control from=QUORUM_ACTIVE to=DEGRADED reason=circuit_breaker_trip" 10
 check "quorumctl time says unsynchronised and exits 1" test "$(
 	"$CTL" time --clock "$W/node-1/clock" >/dev/null
 	echo $?
@@ -127,6 +131,8 @@ check "node-3 restarts from its saved state, serving nothing until a fresh agree
 all=1
 for k in 1 2 3 4; do wait_synced "$k" 5 || all=0; done
 check "restarted, all four agree again within 5 s" test "$all" -eq 1
+check "... and a run of 8 accepted rounds closes the breaker: QUORUM_ACTIVE again" \
+	wait_log "$W/node-1/quorumd.log" "runtime.mode.transition plugin=control from=DEGRADED to=QUORUM_ACTIVE reason=circuit_breaker_closed" 15
 out=$("$READS" --clock "$W/node-4/clock" --reads 1000 --require-sync)
 status=$?
 diag "node-4 after restart: $out"

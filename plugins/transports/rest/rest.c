@@ -42,6 +42,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
+#include <quorum/control.h>
 #include <quorum/plugin.h>
 
 #include "timejson.h"
@@ -452,6 +453,8 @@ static void handle_status(struct rest *r, struct evhttp_request *req)
 	const struct quorum_merkle_ops *merkle;
 	void *vs = NULL, *ms = NULL;
 	struct quorum_clock_reading now;
+	const void *control;
+	void *cs;
 	json_t *body;
 
 	if (gate(r, req, ROUTE_STATUS) != 0)
@@ -473,6 +476,17 @@ static void handle_status(struct rest *r, struct evhttp_request *req)
 		json_object_set_new(body, "merkle",
 				    json_pack("{s:I}", "tree_size",
 					      (json_int_t)merkle->tree_size(ms)));
+	if (r->api->service_find(r->host, QUORUM_CONTROL_SERVICE, &control, &cs) == 0 &&
+	    ((const struct quorum_control_ops *)control)->size >=
+		    sizeof(struct quorum_control_ops)) {
+		const struct quorum_control_ops *ops = control;
+
+		json_object_set_new(body, "mode", json_string(ops->mode_name(cs)));
+		json_object_set_new(body, "circuit_breaker",
+				    json_pack("{s:b, s:I}", "tripped", ops->breaker_tripped(cs),
+					      "rejection_streak",
+					      (json_int_t)ops->rejection_streak(cs)));
+	}
 	if (QUORUM_API_HAS(r->api, sources_status))
 		json_object_set_new(body, "authorities", sources_json(r));
 	reply_json(r, req, ROUTE_STATUS, 200, body);
