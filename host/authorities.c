@@ -110,8 +110,33 @@ void authorities_status(const struct authority_table *table, struct quorum_sourc
 		out[i].id = a->id;
 		out[i].type = a->type;
 		out[i].age_ns = a->report.round != 0 ? now - a->report_mono_ns : 0;
+		out[i].quarantined = (uint32_t)authorities_quarantined(a, now);
+		out[i].quarantine_remaining_ns =
+			out[i].quarantined ? a->quarantine_until_ns - now : 0;
+		snprintf(out[i].quarantine_reason, sizeof(out[i].quarantine_reason), "%s",
+			 out[i].quarantined ? a->quarantine_reason : "");
 	}
 	*count = table->count;
+}
+
+int authorities_quarantine(struct authority_table *table, const char *id, int64_t duration_ns,
+			   const char *reason)
+{
+	struct authority *a = id == NULL ? NULL : authorities_find(table, id);
+
+	if (a == NULL)
+		return -ENOENT;
+	if (duration_ns < 0)
+		return -EINVAL;
+	a->quarantine_until_ns = duration_ns == 0 ? 0 : mono_ns() + duration_ns;
+	snprintf(a->quarantine_reason, sizeof(a->quarantine_reason), "%s",
+		 duration_ns == 0 || reason == NULL ? "" : reason);
+	return 0;
+}
+
+int authorities_quarantined(const struct authority *a, int64_t now_ns)
+{
+	return a->quarantine_until_ns != 0 && now_ns < a->quarantine_until_ns;
 }
 
 struct authority *authorities_find(const struct authority_table *table, const char *id)

@@ -613,6 +613,30 @@ static int api_sources_status(struct quorum_host *host, struct quorum_source_sta
 	return 0;
 }
 
+static int api_source_quarantine(struct quorum_host *host, const char *id, int64_t duration_ns,
+				 const char *reason)
+{
+	struct instance *inst = instance_of(host);
+	int err;
+
+	if (inst->plugin->kind != QUORUM_PLUGIN_STAGE ||
+	    inst->plugin->role != QUORUM_ROLE_CONTROL) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.source_quarantine.refused reason=not_the_control_role");
+		return -EPERM;
+	}
+	if (inst->rt->timecore == NULL)
+		return -ENOENT;
+	err = authorities_quarantine(timecore_authorities_mut(inst->rt->timecore), id,
+				     duration_ns, reason);
+	if (err == 0)
+		log_msg(QUORUM_LOG_NOTICE, "timecore",
+			"source.quarantine source=%s duration_ms=%lld reason=%s by=%s", id,
+			(long long)(duration_ns / 1000000), reason != NULL ? reason : "-",
+			instance_name(inst));
+	return err;
+}
+
 static int api_proposal(struct quorum_host *host, const struct quorum_event *event,
 			struct quorum_agreement *out)
 {
@@ -806,4 +830,5 @@ const struct quorum_api host_api = {
 	.attest_time = api_attest_time,
 	.sources_report = api_sources_report,
 	.sources_status = api_sources_status,
+	.source_quarantine = api_source_quarantine,
 };

@@ -32,6 +32,8 @@ struct authority {
 	uint64_t last_sequence; /* highest sequence accepted from it (persisted) */
 	struct quorum_source_status report; /* what the last local round made of it */
 	int64_t report_mono_ns;             /* when that was reported */
+	int64_t quarantine_until_ns;        /* CLOCK_MONOTONIC; 0: not quarantined */
+	char quarantine_reason[48];
 };
 
 struct authority_table {
@@ -58,6 +60,14 @@ int authorities_report(struct authority_table *table, uint64_t round,
  * configured sources. */
 void authorities_status(const struct authority_table *table, struct quorum_source_status *out,
 			size_t cap, size_t *count);
+
+/* authorities_quarantine: stops asking ID until DURATION_NS from now (0: lifts it).
+ * RETURN VALUE: 0, -ENOENT or -EINVAL. */
+int authorities_quarantine(struct authority_table *table, const char *id, int64_t duration_ns,
+			   const char *reason);
+
+/* authorities_quarantined: whether A is quarantined at CLOCK_MONOTONIC NOW_NS. */
+int authorities_quarantined(const struct authority *a, int64_t now_ns);
 
 /* authorities_find: the source named ID, borrowed, or NULL. */
 struct authority *authorities_find(const struct authority_table *table, const char *id);

@@ -534,6 +534,18 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 		struct pending *p = &c->pending[i];
 		int len;
 
+		if (a->quarantine_until_ns != 0) {
+			if (authorities_quarantined(a, clock_ns(CLOCK_MONOTONIC))) {
+				/* Not asked; a fresh unsent nonce, so nothing it says counts. */
+				p->has_prev = 0;
+				RAND_bytes(p->nonce, sizeof(p->nonce));
+				continue;
+			}
+			a->quarantine_until_ns = 0;
+			log_msg(QUORUM_LOG_NOTICE, "timecore",
+				"source.quarantine_ended source=%s reason=%s", a->id,
+				a->quarantine_reason);
+		}
 		if (a->type == QUORUM_AUTHORITY_NTP) {
 			ntp_send(c, a, p);
 			continue;

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 MODES="honest offset random replay equivocate duplicate forge wrong-key-id stranger stale late silent"
-plan $((3 * 12 + 4 + 2))
+plan $((3 * 12 + 4 + 2 + 3))
 
 W=$SCRATCH
 PORT=$(free_port) RPORT=$(free_port)
@@ -19,10 +19,23 @@ bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$P
 	--interval-ms 400 --max-error-ns 1000000 --rest-port "$RPORT" \
 	--builddir "$QUORUM_BUILDDIR" >/dev/null
 
-for k in 1 2 3; do
-	(cd "$W/node-$k" && exec "$QUORUMD" --config quorum.conf 2>>quorumd.log) &
-	PIDS="$PIDS $!"
-done
+# control settings of the honest nodes: without quarantine while the lies are catalogued
+control_settings() { # SETTINGS
+	for k in 1 2 3; do
+		sed -i "s|{ name = \"control\"; path = \"stages/control.so\";.*}|{ name = \"control\"; path = \"stages/control.so\"; settings = { $1 }; }|" \
+			"$W/node-$k/quorum.conf"
+	done
+}
+control_settings "quarantine_after = 0;"
+start_honest() {
+	NODE_PIDS=""
+	for k in 1 2 3; do
+		(cd "$W/node-$k" && exec "$QUORUMD" --config quorum.conf 2>>quorumd.log) &
+		NODE_PIDS="$NODE_PIDS $!"
+		PIDS="$PIDS $!"
+	done
+}
+start_honest
 # The three honest nodes agree among themselves first (3 = n - f): only then does a failed
 # round mean something (under sanitizers a node may still be starting when another asks).
 for k in 1 2 3; do
@@ -121,5 +134,36 @@ check "the honest clocks never stepped by anything near the lie (max step $steps
 	test "$steps" -lt 1000000
 check "every lie was refused by reason or outvoted, never served" \
 	test "$(cat "$W"/node-[123]/quorumd.log | grep -c "clock.commit .* accepted=[0-2] ")" -eq 0
+
+# ---- quarantine: a source whose answers keep failing is no longer asked ----
+for pid in $NODE_PIDS; do kill -TERM "$pid"; done
+for pid in $NODE_PIDS; do wait "$pid"; done
+control_settings "quarantine_after = 3; quarantine_s = 60;"
+start_honest
+for k in 1 2 3; do
+	for i in $(seq 200); do
+		"$CTL" time --clock "$W/node-$k/clock" >/dev/null 2>&1 && break
+		sleep 0.05
+	done
+done
+"$LIAR" --id node-4 --key "$W/keys/node-4.key" --listen "127.0.0.4:$PORT" --mode forge \
+	2>"$W/liar-quarantine.log" &
+LIAR_PID=$!
+PIDS="$PIDS $LIAR_PID"
+check "3 rounds of forged answers: node-1 quarantines node-4 (audited, pipeline.quarantine)" \
+	wait_log "$W/node-1/quorumd.log" "pipeline.quarantine plugin=control source=node-4 reason=quarantine_logged cause=signature_invalid strikes=3" 15
+mark=$(count_lines 1)
+sleep 1.5 # a few rounds without asking it
+st=$(curl -sS --max-time 5 "http://127.0.0.1:$RPORT/v1/status" | "$PYTHON" -c '
+import json, sys
+a = [x for x in json.load(sys.stdin)["authorities"] if x["id"] == "node-4"][0]
+print(a["quarantined"], a.get("quarantine_reason"), a["state"], 0 < a.get("quarantine_remaining_ns", 0) <= 60 * 10**9)')
+diag "node-1's /v1/status on node-4: $st"
+check "... /v1/status shows it quarantined (why, for how long), and it is no longer asked (silent)" \
+	test "$st" = "True signature_invalid silent True"
+check "... while the three honest nodes keep agreeing without it (accepted=3 of n=4)" \
+	eval 'new_lines 1 "$mark" | grep -q "clock.commit .* accepted=3 n=4 f=1" && ! new_lines 1 "$mark" | grep -q "bft.observation.reject reason=signature_invalid source=node-4"'
+kill -TERM "$LIAR_PID"
+wait "$LIAR_PID" 2>/dev/null
 
 finish

@@ -209,6 +209,12 @@ struct quorum_api {
 	 * *COUNT gets how many are configured. 0. */
 	int (*sources_status)(struct quorum_host *host, struct quorum_source_status *out,
 			      size_t cap, size_t *count);
+	/* Control role only: stops asking source ID for DURATION_NS (its answers then count
+	 * for nothing; 0 lifts the quarantine), REASON (copied, a short token) saying why.
+	 * The host logs it; the caller audits its decision. 0, -EPERM (not the control role),
+	 * -ENOENT (no such source), -EINVAL (a negative duration). */
+	int (*source_quarantine)(struct quorum_host *host, const char *id, int64_t duration_ns,
+				 const char *reason);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

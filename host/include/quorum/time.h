@@ -159,8 +159,10 @@ struct quorum_source_status {
 	int64_t offset_ns;
 	int64_t rtt_ns;
 	int64_t age_ns;     /* since that report (CLOCK_MONOTONIC); 0 when none */
-	uint32_t quarantined; /* 1 while the control plane keeps it out of agreements */
+	uint32_t quarantined; /* 1 while the control plane keeps it out of rounds */
 	uint32_t reserved0;
+	int64_t quarantine_remaining_ns; /* while quarantined */
+	char quarantine_reason[48];      /* while quarantined: why */
 	uint64_t reserved[4];
 };
 

@@ -6,7 +6,10 @@
  * its circuit breaker sees every event's final verdict and a streak of rejections moves the
  * node to DEGRADED until a run of accepted events closes it; ISOLATED and HITL_HOLD commit
  * nothing. Every transition is logged and audited (runtime.mode.transition). The mode and
- * the breaker are published as QUORUM_CONTROL_SERVICE for the transports. */
+ * the breaker are published as QUORUM_CONTROL_SERVICE for the transports. A source whose
+ * answers were refused as invalid (bad signature, wrong key, replayed, stale, equivocating)
+ * in quarantine_after of this node's rounds in a row is quarantined for quarantine_s: the
+ * host stops asking it (audited as pipeline.quarantine, reason quarantine_logged). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -25,7 +28,60 @@ struct control {
 	int warp_scaling;
 	uint64_t committed, refused;
 	struct modes modes;
+	/* quarantine */
+	int64_t quarantine_after, quarantine_s;
+	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX */
+	uint32_t *strikes;                    /* per configured source, in order */
+	uint64_t last_round_judged;
 };
+
+/* Why an answer was refused, as a strike toward quarantine: lies, not lateness. */
+static int is_strike(const char *problem)
+{
+	static const char *const strikes[] = { "signature_invalid", "key_id_mismatch",
+					       "equivocation",	    "stale_sequence",
+					       "nonce_mismatch",    "duplicate_in_round",
+					       "interval_inconsistent" };
+
+	for (size_t i = 0; i < sizeof(strikes) / sizeof(strikes[0]); i++)
+		if (strcmp(problem, strikes[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* After one of this node's rounds: counts strikes and quarantines repeat offenders. */
+static void judge_sources(struct control *c)
+{
+	size_t count = 0;
+
+	if (c->quarantine_after <= 0 || !QUORUM_API_HAS(c->api, source_quarantine))
+		return;
+	c->api->sources_status(c->host, c->sources, QUORUM_AUTHORITIES_MAX, &count);
+	if (count > QUORUM_AUTHORITIES_MAX)
+		count = QUORUM_AUTHORITIES_MAX;
+	if (count == 0 || c->sources[0].round == c->last_round_judged)
+		return;
+	c->last_round_judged = c->sources[0].round;
+	for (size_t i = 0; i < count; i++) {
+		const struct quorum_source_status *s = &c->sources[i];
+
+		if (s->quarantined)
+			continue;
+		if (s->state == QUORUM_SOURCE_REJECTED && is_strike(s->problem))
+			c->strikes[i]++;
+		else if (s->state != QUORUM_SOURCE_SILENT)
+			c->strikes[i] = 0; /* it answered acceptably (or said it cannot) */
+		if (c->strikes[i] < (uint64_t)c->quarantine_after)
+			continue;
+		if (c->api->source_quarantine(c->host, s->id, c->quarantine_s * 1000000000LL,
+					      s->problem) == 0)
+			c->api->audit(c->host, "pipeline.quarantine",
+				      "source=%s reason=quarantine_logged cause=%s strikes=%u "
+				      "duration_s=%" PRId64,
+				      s->id, s->problem, c->strikes[i], c->quarantine_s);
+		c->strikes[i] = 0;
+	}
+}
 
 /* Moves to TO for REASON: audited when it moves (runtime.mode.transition), when the table
  * refuses (runtime.mode.reject). 1 moved, 0 already there, -1 refused. */
@@ -115,14 +171,30 @@ static int control_init(struct quorum_host *host, const struct quorum_api *api, 
 	api->config_int(host, "breaker_trip_after", &trip_after);
 	api->config_int(host, "breaker_close_after", &close_after);
 	modes_init(&c->modes, (uint32_t)trip_after, (uint32_t)close_after);
+	c->quarantine_after = 3;
+	c->quarantine_s = 300;
+	api->config_int(host, "quarantine_after", &c->quarantine_after);
+	api->config_int(host, "quarantine_s", &c->quarantine_s);
+	c->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->sources));
+	c->strikes = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->strikes));
+	if (c->sources == NULL || c->strikes == NULL) {
+		free(c->sources);
+		free(c->strikes);
+		free(c);
+		return -ENOMEM;
+	}
 	if (QUORUM_API_HAS(api, service_publish) &&
 	    (err = api->service_publish(host, QUORUM_CONTROL_SERVICE, &control_service, c)) != 0) {
+		free(c->sources);
+		free(c->strikes);
 		free(c);
 		return err;
 	}
 	api->log(host, QUORUM_LOG_NOTICE,
-		 "control.started mode=%s breaker_trip_after=%" PRId64 " breaker_close_after=%" PRId64,
-		 modes_name(c->modes.mode), trip_after, close_after);
+		 "control.started mode=%s breaker_trip_after=%" PRId64 " breaker_close_after=%" PRId64
+		 " quarantine_after=%" PRId64 " quarantine_s=%" PRId64,
+		 modes_name(c->modes.mode), trip_after, close_after, c->quarantine_after,
+		 c->quarantine_s);
 	*state = c;
 	return 0;
 }
@@ -192,7 +264,8 @@ static void control_observe(void *state, const struct quorum_event *event,
 	uint32_t from = c->modes.mode;
 	enum breaker_change change;
 
-	(void)event;
+	if (strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) == 0)
+		judge_sources(c);
 	if (verdict->code == QUORUM_HOLD)
 		return;
 	change = modes_observe(&c->modes, verdict->code == QUORUM_REJECT);
@@ -219,6 +292,8 @@ static void control_fini(void *state)
 		    "control.stopped committed=%" PRIu64 " refused=%" PRIu64 " mode=%s"
 		    " transitions=%" PRIu64,
 		    c->committed, c->refused, modes_name(c->modes.mode), c->modes.transitions);
+	free(c->sources);
+	free(c->strikes);
 	free(c);
 }
 
@@ -234,6 +309,11 @@ static const struct quorum_setting control_settings[] = {
 	  .help = "rejected events in a row that trip the circuit breaker (DEGRADED; default 8)" },
 	{ .name = "breaker_close_after", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,
 	  .help = "accepted events in a row that close it again (default 8)" },
+	{ .name = "quarantine_after", .type = QUORUM_SETTING_INT, .min = 0, .max = 1000000,
+	  .help = "rounds in a row with an invalid answer that quarantine a source (default 3; "
+		  "0: never)" },
+	{ .name = "quarantine_s", .type = QUORUM_SETTING_INT, .min = 1, .max = 31536000,
+	  .help = "how long a quarantined source is not asked (default 300)" },
 	{ .type = QUORUM_SETTING_END },
 };
 

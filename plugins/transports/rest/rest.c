@@ -442,6 +442,12 @@ static json_t *sources_json(struct rest *r)
 
 		if (a != NULL && st[i].problem[0] != '\0')
 			json_object_set_new(a, "problem", json_string(st[i].problem));
+		if (a != NULL && st[i].quarantined) {
+			json_object_set_new(a, "quarantine_remaining_ns",
+					    json_integer(st[i].quarantine_remaining_ns));
+			json_object_set_new(a, "quarantine_reason",
+					    json_string(st[i].quarantine_reason));
+		}
 		json_array_append_new(list, a);
 	}
 	return list;
