@@ -82,8 +82,8 @@ check "a bad format gets an error frame, then close 1008" \
 	pyjudge 'd["code"] == 1008 and "Unknown format" in d["messages"][0]["error"]' "$r"
 r=$($CLIENT subscribe "$URL?token=$TOKEN" 2 2>&1)
 diag "subscribed for 2 s: $r"
-check "subscriptions bring agreement and checkpoint events" \
-	pyjudge 'd["subscribed"] == ["agreements", "checkpoints"] and d["agreement"] >= 3 and d["checkpoint"] >= 3 and d["note_head"] == "quorum-time/solo"' "$r"
+check "subscriptions bring agreement and checkpoint events, and the runtime mode" \
+	pyjudge 'd["subscribed"] == ["agreements", "checkpoints", "modes"] and d["agreement"] >= 3 and d["checkpoint"] >= 3 and d["note_head"] == "quorum-time/solo" and d["mode"]["mode"] == "QUORUM_ACTIVE" and d["mode"]["transitions"] >= 1 and d["mode"]["breaker_tripped"] is False' "$r"
 check "a message over 4 KiB closes the stream with 1009" pyjudge 'd["code"] == 1009' "$($CLIENT big "$URL?token=$TOKEN" 2>&1)"
 # ---- hot reload: a new push interval ----
 sed -i "s/push_interval_ms = 5000;/push_interval_ms = 50;/" "$W/node/quorum.conf"

@@ -2,7 +2,8 @@
 """ws-client.py -- python3-websockets scenarios against the WebSocket transport; each prints
 one JSON line of what it saw, the shell test judges it.
   ws-client.py stream URL N          the first N messages (JSON), and the seconds they took
-  ws-client.py subscribe URL SECONDS subscribes to agreements and checkpoints; counts events
+  ws-client.py subscribe URL SECONDS subscribes to agreements, checkpoints and modes; counts
+                                     events (the last mode event in "mode")
   ws-client.py refused URL           the HTTP status of a refused upgrade
   ws-client.py close URL             the close code and reason after the first messages
   ws-client.py slow URL SECONDS      connects and never reads; reports whether it was dropped
@@ -37,9 +38,9 @@ async def stream(url, n):
 
 
 async def subscribe(url, seconds):
-    counts = {"agreement": 0, "checkpoint": 0, "time": 0, "subscribed": None}
+    counts = {"agreement": 0, "checkpoint": 0, "time": 0, "subscribed": None, "mode": None}
     async with websockets.connect(url) as ws:
-        await ws.send(json.dumps({"subscribe": ["agreements", "checkpoints"]}))
+        await ws.send(json.dumps({"subscribe": ["agreements", "checkpoints", "modes"]}))
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             try:
@@ -48,6 +49,8 @@ async def subscribe(url, seconds):
                 break
             if "subscribed" in m:
                 counts["subscribed"] = m["subscribed"]
+            elif m.get("event") == "mode":
+                counts["mode"] = m
             elif m.get("event") in ("agreement", "checkpoint"):
                 counts[m["event"]] += 1
                 if m["event"] == "checkpoint":

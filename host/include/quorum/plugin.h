@@ -27,7 +27,8 @@ extern "C" {
  *        proposal, clock_read, clock_commit.
  *   1.2  audit plane: <quorum/audit.h>; api service_publish, service_find, sign_checkpoint.
  *   1.3  api attest_time (signed served time for clients).
- *   1.4  api sources_report, sources_status (what the last round made of each source).
+ *   1.4  api sources_report, sources_status (what the last round made of each source),
+ *        source_quarantine (the control role keeps a source out of rounds).
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1

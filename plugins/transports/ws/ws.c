@@ -4,7 +4,8 @@
  * accepted. On connect the client gets a snapshot, then one on every agreement and at least
  * every push_interval_ms: the same JSON as REST's /v1/time. Fail-closed: while unsynchronised
  * it sends {"status":"unsynchronised", ...} instead of a time. A client may send
- * {"subscribe":["agreements","checkpoints"]} to also get those events. A bad format gets an
+ * {"subscribe":["agreements","checkpoints","modes"]} to also get those events (modes: the
+ * runtime mode at once, then each change). A bad format gets an
  * error frame and close 1008; a message over 4 KiB closes with 1009; a consumer whose unsent
  * data passes max_backlog_bytes is disconnected, so no client can block the loop or grow our
  * memory without bound. TLS (wss://) and mutual TLS as REST, with the same production/dev
@@ -32,6 +33,7 @@
 #include <openssl/sha.h>
 #include <wslay/wslay.h>
 
+#include <quorum/control.h>
 #include <quorum/plugin.h>
 
 #include "timejson.h"
@@ -51,7 +53,7 @@ struct ws_conn {
 	wslay_event_context_ptr ctx; /* NULL until the upgrade */
 	char format[16];
 	char peer[64];
-	int want_agreements, want_checkpoints;
+	int want_agreements, want_checkpoints, want_modes;
 	int closing;
 	int dropped; /* a slow consumer: closed at once, its backlog discarded */
 	struct ws_conn *prev, *next;
@@ -70,6 +72,7 @@ struct ws_server {
 	struct quorum_timer *watch;
 	int64_t last_push_ns;
 	uint64_t last_round;
+	uint64_t last_transitions; /* the control stage's count of mode transitions seen */
 	char last_checkpoint[80]; /* the first line + size of the latest checkpoint seen */
 	uint64_t accepted, refused, slow_dropped, messages;
 	SSL_CTX *tls; /* NULL: cleartext (ws://) */
@@ -150,6 +153,33 @@ static void conn_send_snapshot(struct ws_conn *c, const struct quorum_clock_read
 		conn_send_json(c, timejson_body(now, c->format));
 }
 
+/* The control stage's service (mode, breaker), when one runs. 0 or -ENOENT. */
+static int control_find(struct ws_server *s, const struct quorum_control_ops **ops, void **cs)
+{
+	const void *found;
+
+	if (s->api->service_find(s->host, QUORUM_CONTROL_SERVICE, &found, cs) != 0 ||
+	    ((const struct quorum_control_ops *)found)->size < sizeof(struct quorum_control_ops))
+		return -ENOENT;
+	*ops = found;
+	return 0;
+}
+
+/* The node's runtime mode: {"event":"mode","mode":"QUORUM_ACTIVE","transitions":N,
+ * "breaker_tripped":false}. Nothing when no control stage runs. */
+static void conn_send_mode(struct ws_conn *c)
+{
+	const struct quorum_control_ops *control;
+	void *cs;
+
+	if (control_find(c->s, &control, &cs) != 0)
+		return;
+	conn_send_json(c, json_pack("{s:s, s:s, s:I, s:b}", "event", "mode", "mode",
+				    control->mode_name(cs), "transitions",
+				    (json_int_t)control->transitions(cs), "breaker_tripped",
+				    control->breaker_tripped(cs)));
+}
+
 /* ---- wslay callbacks ---- */
 
 static ssize_t ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
@@ -205,7 +235,8 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
 	list = doc != NULL ? json_object_get(doc, "subscribe") : NULL;
 	if (!json_is_array(list) || json_object_size(doc) != 1) {
 		conn_send_json(c, json_pack("{s:s}", "error",
-					    "expected {\"subscribe\": [\"agreements\", \"checkpoints\"]}"));
+					    "expected {\"subscribe\": [\"agreements\", \"checkpoints\", "
+					    "\"modes\"]}"));
 		json_decref(doc);
 		return;
 	}
@@ -216,6 +247,8 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
 			c->want_agreements = 1;
 		} else if (name != NULL && strcmp(name, "checkpoints") == 0) {
 			c->want_checkpoints = 1;
+		} else if (name != NULL && strcmp(name, "modes") == 0) {
+			c->want_modes = 1;
 		} else {
 			conn_send_json(c, json_pack("{s:s, s:s}", "error", "unknown subscription",
 						    "subscription", name != NULL ? name : "?"));
@@ -225,6 +258,8 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
 	}
 	conn_send_json(c, json_pack("{s:O}", "subscribed", list));
 	json_decref(doc);
+	if (c->want_modes)
+		conn_send_mode(c); /* where things stand, then each change */
 }
 
 static const struct wslay_event_callbacks ws_callbacks = {
@@ -482,7 +517,9 @@ static void watch_cb(void *arg)
 	const char *note = NULL;
 	char head[sizeof(s->last_checkpoint)] = "";
 	int64_t t = mono_ns();
-	int agreement, checkpoint, periodic;
+	int agreement, checkpoint, periodic, mode = 0;
+	const struct quorum_control_ops *control;
+	void *cs;
 
 	s->api->clock_read(s->host, &now);
 	if (s->api->service_find(s->host, QUORUM_MERKLE_SERVICE, &ops, &ms) == 0) {
@@ -498,6 +535,11 @@ static void watch_cb(void *arg)
 			head[nl2 - note] = '\0';
 		}
 	}
+	if (control_find(s, &control, &cs) == 0 &&
+	    control->transitions(cs) != s->last_transitions) {
+		s->last_transitions = control->transitions(cs);
+		mode = 1;
+	}
 	agreement = now.status == QUORUM_CLOCK_SYNCHRONISED && now.round != s->last_round;
 	checkpoint = head[0] != '\0' && strcmp(head, s->last_checkpoint) != 0;
 	periodic = t - s->last_push_ns >= s->push_ms * 1000000LL;
@@ -505,7 +547,7 @@ static void watch_cb(void *arg)
 		s->last_round = now.round;
 	if (checkpoint)
 		memcpy(s->last_checkpoint, head, sizeof(head));
-	if (!agreement && !checkpoint && !periodic)
+	if (!agreement && !checkpoint && !periodic && !mode)
 		return;
 	if (agreement || periodic)
 		s->last_push_ns = t;
@@ -525,6 +567,8 @@ static void watch_cb(void *arg)
 		if (checkpoint && c->want_checkpoints)
 			conn_send_json(c, json_pack("{s:s, s:s}", "event", "checkpoint", "note",
 						    note));
+		if (mode && c->want_modes)
+			conn_send_mode(c);
 		conn_flush(c); /* may free c */
 	}
 }
