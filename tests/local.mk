@@ -112,14 +112,30 @@ tests_unit_test_modes_LDADD = $(GLIB_LIBS)
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/quorum.sh tests/e2e/faults.sh tests/e2e/ntp.sh tests/e2e/audit.sh \
-	tests/e2e/ntp-server.sh tests/e2e/rest.sh tests/e2e/rest-tls.sh \
+	tests/e2e/ntp-server.sh tests/e2e/rest.sh tests/e2e/schemas.sh tests/e2e/rest-tls.sh \
 	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
-	tests/tools/grpc-client.py schemas/README.md \
+	tests/tools/grpc-client.py tests/tools/check-schemas.py schemas/README.md \
 	schemas/time-unix.json schemas/time-iso8601.json schemas/time-json.json schemas/error.json \
-	schemas/status.json schemas/proof-inclusion.json schemas/proof-consistency.json
+	schemas/status.json schemas/proof-inclusion.json schemas/proof-consistency.json \
+	schemas/ws-message.json schemas/catalog.json \
+	schemas/examples/time-unix.example.json schemas/examples/time-iso8601.example.json \
+	schemas/examples/time-json.example.json schemas/examples/time-json.ws-frame.example.json \
+	schemas/examples/status.example.json schemas/examples/status.unsynchronised.example.json \
+	schemas/examples/proof-inclusion.example.json \
+	schemas/examples/proof-consistency.example.json \
+	schemas/examples/error.example.json schemas/examples/error.unauthorized.example.json \
+	schemas/examples/ws-message.subscribe.example.json \
+	schemas/examples/ws-message.subscribed.example.json \
+	schemas/examples/ws-message.agreement.example.json \
+	schemas/examples/ws-message.checkpoint.example.json \
+	schemas/examples/ws-message.unsynchronised.example.json \
+	schemas/examples/ws-message.error.example.json \
+	schemas/examples/ws-message.unknown-format.example.json \
+	schemas/examples/ws-message.unknown-subscription.example.json \
+	schemas/examples/ws-message.mode.example.json
 
 # ---- after `make install` (also run by `make distcheck`) ----
 EXTRA_DIST += tests/e2e/installcheck.sh

@@ -6,7 +6,7 @@
 # agreements and checkpoints, an oversized message closed with 1009, a client that never
 # reads dropped, and a SIGHUP that changes the push interval. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 14
 
 W=$SCRATCH
 CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/ws-client.py"
@@ -84,6 +84,15 @@ r=$($CLIENT subscribe "$URL?token=$TOKEN" 2 2>&1)
 diag "subscribed for 2 s: $r"
 check "subscriptions bring agreement and checkpoint events, and the runtime mode" \
 	pyjudge 'd["subscribed"] == ["agreements", "checkpoints", "modes"] and d["agreement"] >= 3 and d["checkpoint"] >= 3 and d["note_head"] == "quorum-time/solo" and d["mode"]["mode"] == "QUORUM_ACTIVE" and d["mode"]["transitions"] >= 1 and d["mode"]["breaker_tripped"] is False' "$r"
+echo "$r" | "$PYTHON" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["others"]))' >"$W/others.json"
+check "... every such message fits schemas/ws-message.json" \
+	"$PYTHON" -c '
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1]))
+msgs = json.load(open(sys.argv[2]))
+bad = [m for m in msgs if not jsonschema.Draft202012Validator(schema).is_valid(m)]
+print("# %d messages, %d outside the schema %s" % (len(msgs), len(bad), bad[:2]))
+sys.exit(0 if msgs and not bad else 1)' "$QUORUM_SRCDIR/schemas/ws-message.json" "$W/others.json"
 check "a message over 4 KiB closes the stream with 1009" pyjudge 'd["code"] == 1009' "$($CLIENT big "$URL?token=$TOKEN" 2>&1)"
 # ---- hot reload: a new push interval ----
 sed -i "s/push_interval_ms = 5000;/push_interval_ms = 50;/" "$W/node/quorum.conf"

@@ -38,7 +38,8 @@ async def stream(url, n):
 
 
 async def subscribe(url, seconds):
-    counts = {"agreement": 0, "checkpoint": 0, "time": 0, "subscribed": None, "mode": None}
+    counts = {"agreement": 0, "checkpoint": 0, "time": 0, "subscribed": None, "mode": None,
+              "others": []}  # every message that is not a time frame, as received
     async with websockets.connect(url) as ws:
         await ws.send(json.dumps({"subscribe": ["agreements", "checkpoints", "modes"]}))
         end = time.monotonic() + seconds
@@ -47,6 +48,8 @@ async def subscribe(url, seconds):
                 m = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, end - time.monotonic())))
             except asyncio.TimeoutError:
                 break
+            if not ("unix_seconds" in m or "timestamp" in m):
+                counts["others"].append(m)
             if "subscribed" in m:
                 counts["subscribed"] = m["subscribed"]
             elif m.get("event") == "mode":

@@ -28,7 +28,15 @@ int timejson_format(const char *name, char out[16])
 
 void timejson_unknown_format(const char *name, char *out, size_t size)
 {
-	snprintf(out, size, "Unknown format '%.40s'. Valid: unix, iso8601, json", name);
+	char shown[41];
+	size_t i;
+
+	/* Echoed as printable ASCII (anything else becomes '?'), so the error is always valid
+	 * UTF-8 JSON, whatever bytes the client sent. */
+	for (i = 0; i < sizeof(shown) - 1 && name[i] != '\0'; i++)
+		shown[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+	shown[i] = '\0';
+	snprintf(out, size, "Unknown format '%s'. Valid: unix, iso8601, json", shown);
 }
 
 static void iso8601(int64_t ns, char *buf, size_t size)

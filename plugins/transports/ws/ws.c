@@ -240,21 +240,24 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
 		json_decref(doc);
 		return;
 	}
+	/* All or nothing: a request naming something unknown changes no subscription. */
 	json_array_foreach(list, i, v) {
 		const char *name = json_string_value(v);
 
-		if (name != NULL && strcmp(name, "agreements") == 0) {
-			c->want_agreements = 1;
-		} else if (name != NULL && strcmp(name, "checkpoints") == 0) {
-			c->want_checkpoints = 1;
-		} else if (name != NULL && strcmp(name, "modes") == 0) {
-			c->want_modes = 1;
-		} else {
+		if (name == NULL || (strcmp(name, "agreements") != 0 &&
+				     strcmp(name, "checkpoints") != 0 && strcmp(name, "modes") != 0)) {
 			conn_send_json(c, json_pack("{s:s, s:s}", "error", "unknown subscription",
 						    "subscription", name != NULL ? name : "?"));
 			json_decref(doc);
 			return;
 		}
+	}
+	json_array_foreach(list, i, v) {
+		const char *name = json_string_value(v);
+
+		c->want_agreements |= strcmp(name, "agreements") == 0;
+		c->want_checkpoints |= strcmp(name, "checkpoints") == 0;
+		c->want_modes |= strcmp(name, "modes") == 0;
 	}
 	conn_send_json(c, json_pack("{s:O}", "subscribed", list));
 	json_decref(doc);
