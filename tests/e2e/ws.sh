@@ -6,7 +6,7 @@
 # agreements and checkpoints, an oversized message closed with 1009, a client that never
 # reads dropped, and a SIGHUP that changes the push interval. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 15
 
 W=$SCRATCH
 CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/ws-client.py"
@@ -93,6 +93,23 @@ msgs = json.load(open(sys.argv[2]))
 bad = [m for m in msgs if not jsonschema.Draft202012Validator(schema).is_valid(m)]
 print("# %d messages, %d outside the schema %s" % (len(msgs), len(bad), bad[:2]))
 sys.exit(0 if msgs and not bad else 1)' "$QUORUM_SRCDIR/schemas/ws-message.json" "$W/others.json"
+flood=$("$PYTHON" - "$PORT" <<'PY'
+import socket, sys
+counts = {}
+for i in range(160):  # no token, one upgrade after another: 100 allowed, then 429
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+    s.sendall(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    status = s.recv(64).split(b" ")[1].decode()
+    counts[status] = counts.get(status, 0) + 1
+    s.close()
+print(counts)
+PY
+)
+diag "160 upgrades without a token: $flood"
+check "upgrades past the per-address rate limit get 429 before the token is even looked at" \
+	eval 'echo "$flood" | grep -q "429" && echo "$flood" | grep -q "401"'
+sleep 1.2 # the bucket refills
 check "a message over 4 KiB closes the stream with 1009" pyjudge 'd["code"] == 1009' "$($CLIENT big "$URL?token=$TOKEN" 2>&1)"
 # ---- hot reload: a new push interval ----
 sed -i "s/push_interval_ms = 5000;/push_interval_ms = 50;/" "$W/node/quorum.conf"

@@ -43,12 +43,12 @@
 #include "bridge.h"
 #include "clock_service.pb-c.h"
 #include "signed_state.pb-c.h"
+#include "ratelimit.h"
 #include "tlsconf.h"
 
 #define TOKENS_MAX	 16
 #define TOKEN_MAX	 256
 #define MESSAGE_MAX	 65536
-#define RATE_BUCKETS	 4096
 #define WATCH_MS	 20
 #define ATTESTATION_MAX	 1024
 
@@ -99,12 +99,6 @@ struct conn {
 	struct conn *next, *prev;
 };
 
-struct bucket {
-	char addr[64];
-	double tokens;
-	int64_t last_ns;
-};
-
 struct grpc_server {
 	struct quorum_host *host;
 	const struct quorum_api *api;
@@ -115,7 +109,7 @@ struct grpc_server {
 	SSL_CTX *tls;
 	char tokens[TOKENS_MAX][TOKEN_MAX];
 	size_t token_count;
-	struct bucket *buckets;
+	struct ratelimit *limit;
 	struct conn *conns;
 	struct stream *watchers;
 	struct quorum_timer *watch;
@@ -553,32 +547,6 @@ static void method_watch_time(struct stream *st, const uint8_t *msg, size_t len)
 
 /* ---- requests ---- */
 
-static int rate_allows(struct grpc_server *s, const char *addr)
-{
-	uint32_t h = 2166136261u;
-	struct bucket *b;
-	int64_t now = mono_ns();
-	double tokens;
-
-	if (s->rate <= 0)
-		return 1;
-	for (const char *p = addr; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	b = &s->buckets[h % RATE_BUCKETS];
-	if (strcmp(b->addr, addr) != 0) {
-		snprintf(b->addr, sizeof(b->addr), "%s", addr);
-		b->tokens = (double)s->burst;
-		b->last_ns = now;
-	}
-	tokens = b->tokens + (double)(now - b->last_ns) * (double)s->rate / 1e9;
-	b->tokens = tokens > (double)s->burst ? (double)s->burst : tokens;
-	b->last_ns = now;
-	if (b->tokens < 1.0)
-		return 0;
-	b->tokens -= 1.0;
-	return 1;
-}
-
 static int authorised(struct grpc_server *s, const char *auth)
 {
 	char padded[TOKEN_MAX] = { 0 };
@@ -608,7 +576,7 @@ static void handle_request(struct stream *st)
 	size_t len;
 
 	s->calls++;
-	if (!rate_allows(s, st->conn->peer)) {
+	if (!ratelimit_allow(s->limit, st->conn->peer, mono_ns())) {
 		s->rate_limited++;
 		stream_fail(st, GRPC_RESOURCE_EXHAUSTED, "Rate limit exceeded");
 		return;
@@ -981,7 +949,6 @@ static int grpc_init(struct quorum_host *host, const struct quorum_api *api, voi
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
-	s->buckets = calloc(RATE_BUCKETS, sizeof(*s->buckets));
 	s->host = host;
 	s->api = api;
 	s->port = 9090;
@@ -991,14 +958,13 @@ static int grpc_init(struct quorum_host *host, const struct quorum_api *api, voi
 	api->config_int(host, "port", &s->port);
 	api->config_int(host, "rate_limit", &s->rate);
 	api->config_int(host, "rate_burst", &s->burst);
-	if (s->burst < 0)
-		s->burst = s->rate > 0 ? s->rate : 1;
+	s->limit = ratelimit_new(s->rate, s->burst);
 	snprintf(s->address, sizeof(s->address), "%s", address);
 	s->production = transport_mode_production(host, api);
 	s->h2_callbacks = callbacks_new();
 	s->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->sources));
 	s->source_ids = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*s->source_ids));
-	err = s->buckets == NULL || s->h2_callbacks == NULL || s->sources == NULL ||
+	err = s->limit == NULL || s->h2_callbacks == NULL || s->sources == NULL ||
 			      s->source_ids == NULL
 		      ? -ENOMEM
 		      : load_tokens(s);
@@ -1009,7 +975,7 @@ static int grpc_init(struct quorum_host *host, const struct quorum_api *api, voi
 		nghttp2_session_callbacks_del(s->h2_callbacks);
 		free(s->sources);
 		free(s->source_ids);
-		free(s->buckets);
+		ratelimit_free(s->limit);
 		free(s);
 		return err;
 	}
@@ -1086,7 +1052,7 @@ static void grpc_fini(void *state)
 	nghttp2_session_callbacks_del(s->h2_callbacks);
 	free(s->sources);
 	free(s->source_ids);
-	free(s->buckets);
+	ratelimit_free(s->limit);
 	free(s);
 }
 

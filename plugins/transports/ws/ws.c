@@ -36,6 +36,7 @@
 #include <quorum/control.h>
 #include <quorum/plugin.h>
 
+#include "ratelimit.h"
 #include "timejson.h"
 #include "tlsconf.h"
 
@@ -64,7 +65,8 @@ struct ws_server {
 	const struct quorum_api *api;
 	struct evconnlistener *listener;
 	char address[64];
-	int64_t port, push_ms, max_backlog, max_clients;
+	int64_t port, push_ms, max_backlog, max_clients, rate, burst;
+	struct ratelimit *limit; /* upgrades per client address */
 	char tokens[TOKENS_MAX][TOKEN_MAX];
 	size_t token_count;
 	struct ws_conn *conns;
@@ -74,7 +76,7 @@ struct ws_server {
 	uint64_t last_round;
 	uint64_t last_transitions; /* the control stage's count of mode transitions seen */
 	char last_checkpoint[80]; /* the first line + size of the latest checkpoint seen */
-	uint64_t accepted, refused, slow_dropped, messages;
+	uint64_t accepted, refused, slow_dropped, messages, rate_limited;
 	SSL_CTX *tls; /* NULL: cleartext (ws://) */
 	int production;
 };
@@ -349,6 +351,13 @@ static void conn_handshake(struct ws_conn *c)
 	head[len] = '\0';
 	if (sscanf(head, "GET %1023s HTTP/1.1\r\n", target) != 1) {
 		http_refuse(c, 400, "Bad Request", "{\"error\":\"expected GET ... HTTP/1.1\"}", "");
+		return;
+	}
+	/* The reference's order: the rate limit (429), then the token (401), then the rest. */
+	if (!ratelimit_allow(s->limit, c->peer, mono_ns())) {
+		s->rate_limited++;
+		http_refuse(c, 429, "Too Many Requests", "{\"detail\":\"Rate limit exceeded\"}",
+			    "Retry-After: 1\r\n");
 		return;
 	}
 	token[0] = '\0';
@@ -629,18 +638,24 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 	s->push_ms = 1000;
 	s->max_backlog = 256 * 1024;
 	s->max_clients = 1024;
+	s->rate = 100;
+	s->burst = -1;
 	api->config_string(host, "address", &address);
+	api->config_int(host, "rate_limit", &s->rate);
+	api->config_int(host, "rate_burst", &s->burst);
 	api->config_int(host, "port", &s->port);
 	api->config_int(host, "push_interval_ms", &s->push_ms);
 	api->config_int(host, "max_backlog_bytes", &s->max_backlog);
 	api->config_int(host, "max_clients", &s->max_clients);
 	snprintf(s->address, sizeof(s->address), "%s", address);
 	s->production = transport_mode_production(host, api);
-	err = load_tokens(s);
+	s->limit = ratelimit_new(s->rate, s->burst);
+	err = s->limit == NULL ? -ENOMEM : load_tokens(s);
 	if (err == 0)
 		err = transport_tls_setup(host, api, "ws", s->address, s->production,
 					  s->token_count, &s->tls);
 	if (err != 0) {
+		ratelimit_free(s->limit);
 		free(s);
 		return err;
 	}
@@ -668,8 +683,8 @@ static int ws_start(void *state)
 	s->last_push_ns = mono_ns();
 	s->api->log(s->host, QUORUM_LOG_NOTICE,
 		    "ws.listening address=%s port=%" PRId64 " push_interval_ms=%" PRId64
-		    " bearer_tokens=%zu tls=%s mode=%s",
-		    s->address, s->port, s->push_ms, s->token_count,
+		    " bearer_tokens=%zu rate_limit=%" PRId64 " tls=%s mode=%s",
+		    s->address, s->port, s->push_ms, s->token_count, s->rate,
 		    s->tls == NULL ? "off"
 		    : SSL_CTX_get_verify_mode(s->tls) & SSL_VERIFY_PEER ? "mtls"
 									: "on",
@@ -708,8 +723,9 @@ static void ws_fini(void *state)
 		SSL_CTX_free(s->tls);
 	s->api->log(s->host, QUORUM_LOG_INFO,
 		    "ws.stopped accepted=%" PRIu64 " refused=%" PRIu64 " messages=%" PRIu64
-		    " slow_dropped=%" PRIu64,
-		    s->accepted, s->refused, s->messages, s->slow_dropped);
+		    " slow_dropped=%" PRIu64 " rate_limited=%" PRIu64,
+		    s->accepted, s->refused, s->messages, s->slow_dropped, s->rate_limited);
+	ratelimit_free(s->limit);
 	free(s);
 }
 
@@ -726,6 +742,10 @@ static const struct quorum_setting ws_settings[] = {
 	  .max = 1073741824, .help = "unsent bytes before a slow client is dropped (256 KiB)" },
 	{ .name = "max_clients", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,
 	  .help = "connections at once (default 1024)" },
+	{ .name = "rate_limit", .type = QUORUM_SETTING_INT, .min = 0, .max = 10000000,
+	  .help = "upgrades per second per client address (default 100; 0: none)" },
+	{ .name = "rate_burst", .type = QUORUM_SETTING_INT, .min = 1, .max = 10000000,
+	  .help = "upgrades a client may ask at once (default: rate_limit)" },
 	TRANSPORT_TLS_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
