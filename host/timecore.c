@@ -602,10 +602,17 @@ static ssize_t receive_stamped(int fd, uint8_t *buf, size_t size, struct sockadd
 			      .msg_iovlen = 1, .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
 	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
-	int64_t now_mono = clock_ns(CLOCK_MONOTONIC), now_real = clock_ns(CLOCK_REALTIME);
+	int64_t now_real, now_mono;
 
 	if (n < 0)
 		return -1;
+	/* Realtime first, monotonic after: if this thread is preempted between the two reads,
+	 * the arrival converted to CLOCK_MONOTONIC comes out late, never early. Late is the
+	 * safe side for both uses: an answer's processing figure comes out smaller (the
+	 * asker's interval starts earlier) and an asker's round trip longer (it ends later).
+	 * The other order once made processing exceed the round trip under load. */
+	now_real = clock_ns(CLOCK_REALTIME);
+	now_mono = clock_ns(CLOCK_MONOTONIC);
 	*from_len = msg.msg_namelen;
 	*arrival_mono = now_mono;
 	*arrival_real = now_real;
