@@ -4,7 +4,8 @@
 # they agree on the time, and prints where to read it. Ctrl-C stops them all.
 #
 # Usage: scripts/local-quorum.sh [--nodes N] [--dir DIR] [--port P] [--interval-ms MS]
-#                                [--max-error-ns NS] [--max-drift-ppm PPM] [--setup-only]
+#                                [--max-error-ns NS] [--max-drift-ppm PPM] [--timeout-ms MS]
+#                                [--setup-only]
 #                                [--ntp-port P] [--rest-port P] [--builddir DIR]
 #   --nodes N        quorum size (default 4: n = 3f+1 with f = 1)
 #   --dir DIR        where keys, configs, state and logs go (default run/local-quorum)
@@ -12,13 +13,14 @@
 #   --ntp-port P     each node also serves NTP on 127.0.0.K:P (default 1123; 0: off, the
 #                    default with --setup-only)
 #   --rest-port P    each node also serves REST on 127.0.0.K:P (default 0: off)
+#   --timeout-ms MS  how long a round waits for answers (default: a quarter of the interval)
 #   --setup-only     write keys and configurations, start nothing
 #   --builddir DIR   the build tree with host/quorumd and lib/ (default: this checkout)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 nodes=4 dir=run/local-quorum port=7101 ntp_port= interval_ms=1000 max_error_ns=1000000 max_drift_ppm=50
-setup_only=0 builddir=$here rest_port=0
+setup_only=0 builddir=$here rest_port=0 timeout_ms=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nodes) nodes=$2; shift 2 ;;
@@ -30,8 +32,9 @@ while [ $# -gt 0 ]; do
 	--setup-only) setup_only=1; shift ;;
 	--ntp-port) ntp_port=$2; shift 2 ;;
 	--rest-port) rest_port=$2; shift 2 ;;
+	--timeout-ms) timeout_ms=$2; shift 2 ;;
 	--builddir) builddir=$(cd "$2" && pwd); shift 2 ;;
-	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,/^[^#]/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "local-quorum.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -82,7 +85,7 @@ peer_link = { address = "127.0.0.$k"; port = $port; };
 # Every node of this demo reads the same machine clock, which is therefore true time here;
 # a real authority keeps kernel_status = true and claims its reference's accuracy.
 authority = { radius_ns = 1000; kernel_status = false; };
-rounds = { interval_ms = $interval_ms; timeout_ms = $((interval_ms / 4)); };
+rounds = { interval_ms = $interval_ms; timeout_ms = ${timeout_ms:-$((interval_ms / 4))}; };
 clock = { shm = "clock"; max_drift_ppm = $max_drift_ppm; max_error_ns = $max_error_ns; };
 
 authorities = (

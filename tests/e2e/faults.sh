@@ -16,7 +16,7 @@ CTL=$QUORUM_BUILDDIR/tools/quorumctl
 READS=$QUORUM_BUILDDIR/tests/tools/clock-reads
 LIAR=$QUORUM_BUILDDIR/tests/tools/liar
 bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$PORT" \
-	--interval-ms 400 --max-error-ns 1000000 --rest-port "$RPORT" \
+	--interval-ms 400 --timeout-ms 200 --max-error-ns 1000000 --rest-port "$RPORT" \
 	--builddir "$QUORUM_BUILDDIR" >/dev/null
 
 # control settings of the honest nodes: without quarantine while the lies are catalogued
