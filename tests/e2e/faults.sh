@@ -35,15 +35,18 @@ start_honest() {
 		PIDS="$PIDS $!"
 	done
 }
-start_honest
 # The three honest nodes agree among themselves first (3 = n - f): only then does a failed
 # round mean something (under sanitizers a node may still be starting when another asks).
-for k in 1 2 3; do
-	for i in $(seq 200); do
-		"$CTL" time --clock "$W/node-$k/clock" >/dev/null 2>&1 && break
-		sleep 0.05
+wait_honest_synced() {
+	for k in 1 2 3; do
+		for i in $(seq 200); do
+			"$CTL" time --clock "$W/node-$k/clock" >/dev/null 2>&1 && break
+			sleep 0.05
+		done
 	done
-done
+}
+start_honest
+wait_honest_synced
 
 # What node-1's last round made of node-4, from GET /v1/status: "STATE PROBLEM OFFSET_NS".
 liar_status() {
@@ -140,12 +143,7 @@ for pid in $NODE_PIDS; do kill -TERM "$pid"; done
 for pid in $NODE_PIDS; do wait "$pid"; done
 control_settings "quarantine_after = 3; quarantine_s = 60;"
 start_honest
-for k in 1 2 3; do
-	for i in $(seq 200); do
-		"$CTL" time --clock "$W/node-$k/clock" >/dev/null 2>&1 && break
-		sleep 0.05
-	done
-done
+wait_honest_synced
 "$LIAR" --id node-4 --key "$W/keys/node-4.key" --listen "127.0.0.4:$PORT" --mode forge \
 	2>"$W/liar-quarantine.log" &
 LIAR_PID=$!
