@@ -6,6 +6,7 @@
 set -u
 build=$1 seconds=${2:-5}
 W=$(mktemp -d "${TMPDIR:-/tmp}/bench-rest.XXXXXX")
+chmod 755 "$W" # nginx's workers are not root: with mktemp's 0700 they would answer 403
 free_tcp() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PEER=$(free_tcp) OURS=$(free_tcp) NGINX=$(free_tcp)
 cleanup() {
@@ -50,6 +51,8 @@ http {
 END
 	/usr/sbin/nginx -c "$W/nginx.conf" -p "$W" || return 1
 	sleep 0.3
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NGINX/v1/time")
+	[ "$code" = 200 ] || echo "  warning: nginx answers $code, not 200: the comparison is not like for like"
 }
 wrk_run() { # URL LABEL -> "RPS P99_MS"
 	wrk -t2 -c32 -d"${seconds}s" --latency "$1" >"$W/wrk.out" 2>&1

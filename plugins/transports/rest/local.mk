@@ -1,6 +1,10 @@
-# plugins/transports/rest/local.mk -- the REST transport plugin (evhttp + jansson).
+# plugins/transports/rest/local.mk -- the REST transport plugin (our HTTP/1.1 core on libevent,
+# libevent_openssl for TLS, jansson) and its unit tests.
 transports_LTLIBRARIES += plugins/transports/rest/rest.la
 plugins_transports_rest_rest_la_SOURCES = plugins/transports/rest/rest.c \
+	plugins/transports/rest/http1.c plugins/transports/rest/http1.h \
+	plugins/transports/rest/http1-parse.c plugins/transports/rest/http1-internal.h \
+	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h
 plugins_transports_rest_rest_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/common
@@ -9,3 +13,24 @@ plugins_transports_rest_rest_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEV
 plugins_transports_rest_rest_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_transports_rest_rest_la_LIBADD = $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) $(JANSSON_LIBS) \
 	$(OPENSSL_LIBS)
+
+# Unit tests (g_test; GLib prints TAP itself): the HTTP/1.1 core through a mock host API, and
+# the JSON writer against jansson.
+REST_UNIT_TESTS = plugins/transports/rest/test-http1 plugins/transports/rest/test-jsontext
+check_PROGRAMS += $(REST_UNIT_TESTS)
+TESTS += $(REST_UNIT_TESTS)
+plugins_transports_rest_test_http1_SOURCES = plugins/transports/rest/test-http1.c \
+	plugins/transports/rest/http1.c plugins/transports/rest/http1.h \
+	plugins/transports/rest/http1-parse.c plugins/transports/rest/http1-internal.h
+plugins_transports_rest_test_http1_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir)
+plugins_transports_rest_test_http1_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS)
+plugins_transports_rest_test_http1_LDADD = $(GLIB_LIBS) $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
+	$(OPENSSL_LIBS)
+plugins_transports_rest_test_jsontext_SOURCES = plugins/transports/rest/test-jsontext.c \
+	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h \
+	plugins/transports/common/timejson.c plugins/transports/common/timejson.h
+plugins_transports_rest_test_jsontext_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
+	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)
+plugins_transports_rest_test_jsontext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS)
+plugins_transports_rest_test_jsontext_LDADD = $(GLIB_LIBS) $(JANSSON_LIBS) -lm

@@ -1,5 +1,5 @@
-/* rest.c -- the REST transport (libevent evhttp + jansson): the node's agreed time and its
- * audit plane over HTTP/1.1.
+/* rest.c -- the REST transport (our HTTP/1.1 core, http1.c, + jansson): the node's agreed time
+ * and its audit plane over HTTP/1.1.
  *   GET /v1/time?format=unix|iso8601|json   the time with its bound (nanoseconds; json also
  *               [&nonce=64 hex digits]      carries the node's signed answer, "attestation",
  *                                           which `quorumctl verify` checks: signed for this
@@ -25,16 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
+#include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <arpa/inet.h>
 #include <openssl/crypto.h>
@@ -45,6 +39,8 @@
 #include <quorum/control.h>
 #include <quorum/plugin.h>
 
+#include "http1.h"
+#include "jsontext.h"
 #include "timejson.h"
 #include "tlsconf.h"
 
@@ -52,6 +48,12 @@
 #define TOKEN_MAX    256
 #define RATE_BUCKETS 4096
 #define PROOF_MAX    64
+/* Open client connections at most: half the descriptors the process may have, within this. */
+#define CONNECTIONS_MIN 64
+#define CONNECTIONS_MAX 16384
+
+#define NO_STORE "Cache-Control: no-store\r\n"
+#define JSON_SMALL 4096 /* JSON answers up to this size are written on the stack */
 
 enum route {
 	ROUTE_TIME,
@@ -82,8 +84,7 @@ struct bucket {
 struct rest {
 	struct quorum_host *host;
 	const struct quorum_api *api;
-	struct evhttp *http;
-	struct evhttp_bound_socket *bound;
+	struct http1_server *server;
 	char address[64];
 	int64_t port;
 	int64_t rate, burst, max_body;
@@ -118,41 +119,69 @@ static void count(struct rest *r, enum route route, int status)
 		r->requests[route][k]++;
 }
 
-static void reply_text(struct rest *r, struct evhttp_request *req, enum route route,
-		       int status, const char *type, const char *body)
+/* Answers with BODY, uncacheable, plus HEADERS (complete lines, "" for none). When http1
+ * cannot queue the answer it answers 500 itself and logs why. */
+static void reply_text(struct rest *r, struct http1_request *req, enum route route,
+		       int status, const char *type, const char *headers, const char *body)
 {
-	struct evbuffer *out = evbuffer_new();
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	char lines[128];
 
-	evhttp_add_header(h, "Content-Type", type);
-	evhttp_add_header(h, "Cache-Control", "no-store");
-	if (out != NULL)
-		evbuffer_add(out, body, strlen(body));
-	evhttp_send_reply(req, status, status == 200 ? "OK" : "Error", out);
-	if (out != NULL)
-		evbuffer_free(out);
+	if (headers[0] != '\0') {
+		snprintf(lines, sizeof(lines), NO_STORE "%s", headers);
+		http1_reply(req, status, type, lines, body, strlen(body));
+	} else {
+		http1_reply(req, status, type, NO_STORE, body, strlen(body));
+	}
 	count(r, route, status);
 }
 
-/* Sends JSON (stolen) with STATUS. */
-static void reply_json(struct rest *r, struct evhttp_request *req, enum route route, int status,
-		       json_t *json)
+/* JSON (borrowed) as compact text into SMALL (JSON_SMALL bytes): jsontext writes jansson's
+ * bytes much faster; what it leaves (large, or beyond ASCII) jansson writes on the heap.
+ * RETURN VALUE: SMALL, a new string (free), or NULL (out of memory). */
+static char *json_text(const json_t *json, char small[JSON_SMALL])
 {
-	char *text = json != NULL ? json_dumps(json, JSON_COMPACT) : NULL;
+	if (json == NULL)
+		return NULL;
+	if (jsontext_dump(json, small, JSON_SMALL) >= 0)
+		return small;
+	return json_dumps(json, JSON_COMPACT);
+}
+
+/* Sends JSON (stolen) with STATUS and HEADERS. */
+static void reply_json_with(struct rest *r, struct http1_request *req, enum route route,
+			    int status, const char *headers, json_t *json)
+{
+	char small[JSON_SMALL];
+	char *text = json_text(json, small);
 
 	json_decref(json);
 	if (text == NULL) {
-		reply_text(r, req, route, 500, "application/json", "{\"error\":\"out of memory\"}");
-		return;
+		reply_text(r, req, route, 500, "application/json", "",
+			   "{\"error\":\"out of memory\"}");
+	} else {
+		reply_text(r, req, route, status, "application/json", headers, text);
 	}
-	reply_text(r, req, route, status, "application/json", text);
-	free(text);
+	if (text != small)
+		free(text);
 }
 
-static void reply_error(struct rest *r, struct evhttp_request *req, enum route route,
+static void reply_json(struct rest *r, struct http1_request *req, enum route route, int status,
+		       json_t *json)
+{
+	reply_json_with(r, req, route, status, "", json);
+}
+
+static void reply_error_with(struct rest *r, struct http1_request *req, enum route route,
+			     int status, const char *headers, const char *key,
+			     const char *message)
+{
+	reply_json_with(r, req, route, status, headers, json_pack("{s:s}", key, message));
+}
+
+static void reply_error(struct rest *r, struct http1_request *req, enum route route,
 			int status, const char *key, const char *message)
 {
-	reply_json(r, req, route, status, json_pack("{s:s}", key, message));
+	reply_error_with(r, req, route, status, "", key, message);
 }
 
 /* ---- rate limit and bearer auth ---- */
@@ -192,9 +221,9 @@ static int rate_allows(struct rest *r, const char *addr)
 }
 
 /* 1 when no token is configured, or the request carries "Bearer <one of them>". */
-static int authorised(struct rest *r, struct evhttp_request *req)
+static int authorised(struct rest *r, const struct http1_request *req)
 {
-	const char *v = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+	const char *v = http1_header(req, "Authorization");
 	const char *token;
 	size_t len;
 	int ok = 0;
@@ -218,19 +247,10 @@ static int authorised(struct rest *r, struct evhttp_request *req)
 	return ok;
 }
 
-static const char *peer_addr(struct evhttp_request *req)
-{
-	char *addr = NULL;
-	uint16_t port;
-
-	evhttp_connection_get_peer(evhttp_request_get_connection(req), &addr, &port);
-	return addr != NULL ? addr : "-";
-}
-
 /* The reference's checks before any protected answer: 429, then 401. 0 when allowed. */
-static int gate(struct rest *r, struct evhttp_request *req, enum route route)
+static int gate(struct rest *r, struct http1_request *req, enum route route)
 {
-	const char *addr = peer_addr(req);
+	const char *addr = req->peer;
 
 	if (!rate_allows(r, addr)) {
 		r->rate_limited++;
@@ -241,9 +261,8 @@ static int gate(struct rest *r, struct evhttp_request *req, enum route route)
 		r->auth_failures++;
 		r->api->audit(r->host, "rest.auth.failed", "peer=%s route=%s", addr,
 			      route_names[route]);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
-				  "Bearer");
-		reply_error(r, req, route, 401, "detail", "Unauthorized");
+		reply_error_with(r, req, route, 401, "WWW-Authenticate: Bearer\r\n", "detail",
+				 "Unauthorized");
 		return -1;
 	}
 	return 0;
@@ -262,23 +281,11 @@ static void hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* The query parameter NAME of REQ, copied into OUT; 0 or -ENOENT. */
-static int query_param(struct evhttp_request *req, const char *name, char *out, size_t size)
+/* The query parameter NAME of REQ, decoded into OUT; 0, or -ENOENT (absent, malformed or
+ * too long: the caller treats all three as absent). */
+static int query_param(struct http1_request *req, const char *name, char *out, size_t size)
 {
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	struct evkeyvalq params;
-	const char *v;
-	int err = -ENOENT;
-
-	if (q == NULL || evhttp_parse_query_str(q, &params) != 0)
-		return -ENOENT;
-	v = evhttp_find_header(&params, name);
-	if (v != NULL && strlen(v) < size) {
-		memcpy(out, v, strlen(v) + 1);
-		err = 0;
-	}
-	evhttp_clear_headers(&params);
-	return err;
+	return http1_query_param(req, name, out, size) == 0 ? 0 : -ENOENT;
 }
 
 /* Decodes 64 hex digits into 32 bytes. 0 or -1. */
@@ -346,7 +353,38 @@ static int signed_answer(struct rest *r, const uint8_t *nonce, struct quorum_clo
 	return 0;
 }
 
-static void handle_time(struct rest *r, struct evhttp_request *req)
+/* Sends the time BODY (stolen) with the attestation (base64, B64_LEN characters) and its age
+ * as its last two members: the bytes jansson would write for them (its objects keep their
+ * order, and base64 needs no escaping), without it walking 300-odd characters per answer. */
+static void reply_time_attested(struct rest *r, struct http1_request *req, json_t *body,
+				const char *b64, size_t b64_len, int64_t age_ns)
+{
+	static const char key1[] = ",\"attestation\":\"", key2[] = "\",\"attestation_age_ns\":";
+	char text[JSON_SMALL + ATTESTATION_B64_MAX + 64];
+	long len = body != NULL ? jsontext_dump(body, text, JSON_SMALL) : -EINVAL;
+	size_t n;
+
+	if (len == -EILSEQ) /* not for jsontext: jansson, into the same place */
+		len = (long)json_dumpb(body, text, JSON_SMALL - 1, JSON_COMPACT);
+	json_decref(body);
+	n = len > 0 ? (size_t)len : 0;
+	if (n < 3 || n >= JSON_SMALL - 1 || text[n - 1] != '}') { /* timejson's is ~400 bytes */
+		reply_text(r, req, ROUTE_TIME, 500, "application/json", "",
+			   "{\"error\":\"out of memory\"}");
+		return;
+	}
+	n--; /* its closing brace */
+	memcpy(text + n, key1, sizeof(key1) - 1);
+	n += sizeof(key1) - 1;
+	memcpy(text + n, b64, b64_len);
+	n += b64_len;
+	memcpy(text + n, key2, sizeof(key2) - 1);
+	n += sizeof(key2) - 1;
+	snprintf(text + n, sizeof(text) - n, "%" PRId64 "}", age_ns);
+	reply_text(r, req, ROUTE_TIME, 200, "application/json", "", text);
+}
+
+static void handle_time(struct rest *r, struct http1_request *req)
 {
 	struct quorum_clock_reading now;
 	char asked[64] = "json", format[16], nonce_hex[80] = "";
@@ -392,12 +430,10 @@ static void handle_time(struct rest *r, struct evhttp_request *req)
 		}
 	}
 	body = timejson_body(&now, format);
-	if (body != NULL && signed_err == 0) {
-		json_object_set_new(body, "attestation",
-				    json_stringn_nocheck(signed_b64, signed_len));
-		json_object_set_new(body, "attestation_age_ns", json_integer(age_ns));
-	}
-	reply_json(r, req, ROUTE_TIME, 200, body);
+	if (signed_err == 0)
+		reply_time_attested(r, req, body, signed_b64, signed_len, age_ns);
+	else
+		reply_json(r, req, ROUTE_TIME, 200, body);
 }
 
 /* ---- the audit plane ---- */
@@ -453,7 +489,7 @@ static json_t *sources_json(struct rest *r)
 	return list;
 }
 
-static void handle_status(struct rest *r, struct evhttp_request *req)
+static void handle_status(struct rest *r, struct http1_request *req)
 {
 	const struct quorum_vault_ops *vault;
 	const struct quorum_merkle_ops *merkle;
@@ -521,7 +557,7 @@ static int parse_u64(const char *s, uint64_t *out)
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
-static void handle_checkpoint(struct rest *r, struct evhttp_request *req)
+static void handle_checkpoint(struct rest *r, struct http1_request *req)
 {
 	const struct quorum_vault_ops *vault;
 	const struct quorum_merkle_ops *merkle;
@@ -537,10 +573,10 @@ static void handle_checkpoint(struct rest *r, struct evhttp_request *req)
 			    merkle == NULL ? "no merkle stage on this node" : "no checkpoint yet");
 		return;
 	}
-	reply_text(r, req, ROUTE_CHECKPOINT, 200, "text/plain; charset=utf-8", note);
+	reply_text(r, req, ROUTE_CHECKPOINT, 200, "text/plain; charset=utf-8", "", note);
 }
 
-static void handle_proof(struct rest *r, struct evhttp_request *req, const char *kind)
+static void handle_proof(struct rest *r, struct http1_request *req, const char *kind)
 {
 	const struct quorum_vault_ops *vault;
 	const struct quorum_merkle_ops *merkle;
@@ -609,13 +645,15 @@ static void handle_proof(struct rest *r, struct evhttp_request *req, const char 
 	reply_json(r, req, ROUTE_PROOF, 200, body);
 }
 
-static void handle_metrics(struct rest *r, struct evhttp_request *req)
+static void handle_metrics(struct rest *r, struct http1_request *req)
 {
 	const struct quorum_vault_ops *vault;
 	const struct quorum_merkle_ops *merkle;
 	static const char *const classes[6] = { "2xx", "3xx", "4xx", "5xx", "401", "429" };
 	struct quorum_clock_reading now;
 	struct evbuffer *out;
+	const char *text;
+	size_t len;
 	void *vs, *ms;
 
 	if (gate(r, req, ROUTE_METRICS) != 0)
@@ -681,46 +719,63 @@ static void handle_metrics(struct rest *r, struct evhttp_request *req)
 				    "# TYPE quorum_merkle_tree_size gauge\nquorum_merkle_tree_size "
 				    "%" PRIu64 "\n",
 				    merkle->tree_size(ms));
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-			  "text/plain; version=0.0.4");
-	evhttp_send_reply(req, 200, "OK", out);
+	len = evbuffer_get_length(out);
+	text = (const char *)evbuffer_pullup(out, -1);
+	if (text == NULL) {
+		r->requests[ROUTE_METRICS][0]--; /* not this answer after all */
+		reply_error(r, req, ROUTE_METRICS, 500, "error", "out of memory");
+	} else { /* Prometheus text: no Cache-Control, as it always was */
+		http1_reply(req, 200, "text/plain; version=0.0.4", "", text, len);
+	}
 	evbuffer_free(out);
 }
 
 /* ---- dispatch ---- */
 
-static void handle(struct evhttp_request *req, void *arg)
+/* The methods the server knows at all (as evhttp's allowed methods did): others are 501. */
+static int method_known(const char *m)
+{
+	static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "DELETE" };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(m, known[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void handle(struct http1_request *req, void *arg)
 {
 	struct rest *r = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const char *path = req->path;
 
-	if (path == NULL)
-		path = "/";
+	if (!method_known(req->method)) {
+		reply_error(r, req, ROUTE_OTHER, 501, "error", "method not implemented");
+		return;
+	}
 	if (strcmp(path, "/time/sync") == 0 || strcmp(path, "/v1/time/sync") == 0) {
 		r->api->audit(r->host, "rest.sync.blocked", "peer=%s reason=direct_quorum_mutation_blocked",
-			      peer_addr(req));
+			      req->peer);
 		reply_error(r, req, ROUTE_SYNC, 403, "error",
 			    "Direct sync mutation disabled; use convergence pipeline");
 		return;
 	}
-	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
-		reply_error(r, req, ROUTE_OTHER, 405, "error", "method not allowed");
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		reply_error_with(r, req, ROUTE_OTHER, 405, "Allow: GET, HEAD\r\n", "error",
+				 "method not allowed");
 		return;
 	}
 	if (strcmp(path, "/v1/time") == 0) {
 		handle_time(r, req);
 	} else if (strcmp(path, "/healthz") == 0) {
-		reply_text(r, req, ROUTE_HEALTHZ, 200, "text/plain", "ok\n");
+		reply_text(r, req, ROUTE_HEALTHZ, 200, "text/plain", "", "ok\n");
 	} else if (strcmp(path, "/readyz") == 0) {
 		struct quorum_clock_reading now;
 
 		r->api->clock_read(r->host, &now);
 		if (now.status == QUORUM_CLOCK_SYNCHRONISED)
-			reply_text(r, req, ROUTE_READYZ, 200, "text/plain", "ok\n");
+			reply_text(r, req, ROUTE_READYZ, 200, "text/plain", "", "ok\n");
 		else
-			reply_text(r, req, ROUTE_READYZ, 503, "text/plain",
+			reply_text(r, req, ROUTE_READYZ, 503, "text/plain", "",
 				   "unsynchronised: no agreement within the error bound\n");
 	} else if (strcmp(path, "/metrics") == 0) {
 		handle_metrics(r, req);
@@ -812,35 +867,20 @@ static int tls_setup(struct rest *r)
 				   r->token_count, &r->tls);
 }
 
-/* evhttp's connection factory under TLS: each connection a server-side SSL bufferevent. */
-static struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
+/* How many client connections may be open at once: half the descriptors this process may
+ * have (the rest are the host's and the other plugins'), within [CONNECTIONS_MIN,
+ * CONNECTIONS_MAX]. */
+static size_t connections_max(void)
 {
-	struct rest *r = arg;
-	SSL *ssl = SSL_new(r->tls);
+	struct rlimit rl;
+	rlim_t half;
 
-	if (ssl == NULL)
-		return NULL;
-	return bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
-					      BEV_OPT_CLOSE_ON_FREE);
-}
-
-static int rest_bind(struct rest *r)
-{
-	struct evhttp_bound_socket *bound;
-	int fd, err;
-
-	err = r->api->listen(r->host, QUORUM_LISTEN_TCP, r->address, (uint16_t)r->port, &fd);
-	if (err != 0)
-		return err;
-	bound = evhttp_accept_socket_with_handle(r->http, fd);
-	if (bound == NULL) {
-		close(fd);
-		return -EIO;
-	}
-	if (r->bound != NULL)
-		evhttp_del_accept_socket(r->http, r->bound);
-	r->bound = bound;
-	return 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return CONNECTIONS_MAX;
+	half = rl.rlim_cur / 2;
+	return half < CONNECTIONS_MIN ? CONNECTIONS_MIN
+	       : half > CONNECTIONS_MAX ? CONNECTIONS_MAX
+					: (size_t)half;
 }
 
 static int rest_init(struct quorum_host *host, const struct quorum_api *api, void **state)
@@ -861,9 +901,18 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 	if (err == 0)
 		err = tls_setup(r);
 	if (err == 0) {
-		r->http = evhttp_new(api->event_base(host));
-		if (r->http == NULL)
-			err = -ENOMEM;
+		struct http1_config config = {
+			.host = host,
+			.api = api,
+			.log_prefix = "rest",
+			.tls = r->tls,
+			.max_body = (size_t)r->max_body,
+			.max_connections = connections_max(),
+			.handler = handle,
+			.handler_arg = r,
+		};
+
+		err = http1_server_new(&config, &r->server);
 	}
 	if (err != 0) {
 		if (r->tls != NULL)
@@ -873,14 +922,6 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 		free(r);
 		return err;
 	}
-	if (r->tls != NULL)
-		evhttp_set_bevcb(r->http, tls_bevcb, r);
-	evhttp_set_max_body_size(r->http, (ev_ssize_t)r->max_body);
-	evhttp_set_max_headers_size(r->http, 16384);
-	evhttp_set_timeout(r->http, 30);
-	evhttp_set_allowed_methods(r->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
-						    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
-	evhttp_set_gencb(r->http, handle, r);
 	*state = r;
 	return 0;
 }
@@ -888,38 +929,50 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 static int rest_start(void *state)
 {
 	struct rest *r = state;
-	int err = rest_bind(r);
+	int fd, err;
 
-	if (err == 0)
-		r->api->log(r->host, QUORUM_LOG_NOTICE,
-			    "rest.listening address=%s port=%" PRId64 " tls=%s bearer_tokens=%zu "
-			    "rate_limit=%" PRId64 " mode=%s",
-			    r->address, r->port,
-			    r->tls == NULL ? "off"
-			    : SSL_CTX_get_verify_mode(r->tls) & SSL_VERIFY_PEER ? "mtls"
-										: "on",
-			    r->token_count, r->rate, r->production ? "production" : "dev");
-	return err;
+	err = r->api->listen(r->host, QUORUM_LISTEN_TCP, r->address, (uint16_t)r->port, &fd);
+	if (err == 0) /* the server owns FD from here, also when it fails */
+		err = http1_server_listen(r->server, fd);
+	if (err != 0) {
+		r->api->log(r->host, QUORUM_LOG_ERROR,
+			    "rest.listen_failed address=%s port=%" PRId64 " error=\"%s\"",
+			    r->address, r->port, strerror(-err));
+		return err;
+	}
+	r->api->log(r->host, QUORUM_LOG_NOTICE,
+		    "rest.listening address=%s port=%" PRId64 " tls=%s bearer_tokens=%zu "
+		    "rate_limit=%" PRId64 " mode=%s",
+		    r->address, r->port,
+		    r->tls == NULL ? "off"
+		    : SSL_CTX_get_verify_mode(r->tls) & SSL_VERIFY_PEER ? "mtls"
+									: "on",
+		    r->token_count, r->rate, r->production ? "production" : "dev");
+	return 0;
 }
 
+static void rest_drained(void *arg)
+{
+	struct rest *r = arg;
+
+	r->api->drained(r->host);
+}
+
+/* Stops accepting; idle keep-alive connections close now, the others once the request they
+ * are receiving or answering is answered. 0, or QUORUM_AGAIN until api->drained. */
 static int rest_drain(void *state)
 {
 	struct rest *r = state;
 
 	r->draining = 1;
-	if (r->bound != NULL) {
-		evhttp_del_accept_socket(r->http, r->bound);
-		r->bound = NULL;
-	}
-	return 0; /* answers are synchronous: nothing is in flight between callbacks */
+	return http1_server_drain(r->server, rest_drained, r);
 }
 
 static void rest_fini(void *state)
 {
 	struct rest *r = state;
 
-	if (r->http != NULL)
-		evhttp_free(r->http);
+	http1_server_free(r->server);
 	if (r->tls != NULL)
 		SSL_CTX_free(r->tls);
 	free(r->buckets);

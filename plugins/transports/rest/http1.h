@@ -1,0 +1,137 @@
+/* http1.h -- the REST transport's HTTP/1.1 server core on libevent: accepts on a listening
+ * socket it is given, parses each request strictly and calls one handler per request. */
+#ifndef QUORUM_REST_HTTP1_H
+#define QUORUM_REST_HTTP1_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include <quorum/plugin.h>
+
+/* Bounds, each per connection. */
+/* The request line, the header fields and the blank line at most; beyond: 431. */
+#define HTTP1_HEAD_MAX 8192
+/* Header fields in one request at most; beyond: 431. */
+#define HTTP1_HEADERS_MAX 64
+/* A connection that receives nothing (or whose client takes nothing of our answers) for so
+ * many seconds is closed. */
+#define HTTP1_IDLE_TIMEOUT_S 60
+/* Answer bytes waiting for the client beyond which no further pipelined request is handled
+ * and nothing is read until the client has taken them. */
+#define HTTP1_OUTPUT_PENDING 65536
+/* One answer, head and body, at most; beyond: 500. */
+#define HTTP1_ANSWER_MAX (4 << 20)
+
+struct http1_server; /* opaque */
+struct http1_conn;   /* opaque */
+
+/* One header field of a request: name and value NUL-terminated, value without the spaces
+ * around it. Borrowed from the request. */
+struct http1_header {
+	const char *name;
+	const char *value;
+};
+
+/*
+ * One complete request, as the handler sees it. Every pointer is borrowed: valid until the
+ * handler returns, never after. The strings are NUL-terminated.
+ */
+struct http1_request {
+	const char *method;	   /* as sent, case-sensitive: "GET" */
+	const char *path;	   /* the target's path, not percent-decoded: "/v1/time" */
+	const char *query;	   /* the raw query after '?' ("" when none), no fragment */
+	const char *peer;	   /* the client's numeric address: "127.0.0.1", "::1" */
+	const unsigned char *body; /* Content-Length bytes; NULL when there are none */
+	size_t body_len;
+	int version_minor; /* 0: HTTP/1.0, 1: HTTP/1.1 */
+
+	/* ---- private to the http1 module ---- */
+	struct http1_conn *conn;
+	struct http1_header headers[HTTP1_HEADERS_MAX];
+	size_t header_count;
+	uint64_t content_length;
+	int keep_alive;	     /* the connection stays open after this answer */
+	int head_only;	     /* HEAD: the answer's head without its body */
+	int expect_continue; /* "Expect: 100-continue" */
+	int answered;
+};
+
+/* The callback answering each request: it must call http1_reply once before it returns
+ * (when it does not, or the answer cannot be queued, the client gets a 500 and it is
+ * logged). REQ is borrowed (see struct http1_request). */
+typedef void (*http1_handler)(struct http1_request *req, void *arg);
+
+/* Called once, when a drain that returned QUORUM_AGAIN has closed the last connection. */
+typedef void (*http1_drained_cb)(void *arg);
+
+struct http1_config {
+	struct quorum_host *host;     /* borrowed: the event loop and the log */
+	const struct quorum_api *api; /* borrowed */
+	/* Borrowed, static: log events are PREFIX.http_refused, PREFIX.connection_refused,
+	 * PREFIX.accept_failed, PREFIX.tls_failed (info, at most 10 a second) and
+	 * PREFIX.http_unanswered (error). */
+	const char *log_prefix;
+	SSL_CTX *tls;		/* borrowed, outlives the server; NULL: cleartext */
+	size_t max_body;	/* the largest request body; beyond: 413, and close */
+	size_t max_connections; /* open connections at most; beyond: accepted and closed */
+	http1_handler handler;
+	void *handler_arg;
+};
+
+/*
+ * http1_server_new: a server for CONFIG (copied; its pointers are borrowed), not accepting
+ * yet.
+ * RETURN VALUE: 0 with *OUT a new server (http1_server_free), or -ENOMEM.
+ */
+int http1_server_new(const struct http1_config *config, struct http1_server **out);
+
+/*
+ * http1_server_listen: starts accepting connections on FD, a listening, non-blocking TCP
+ * socket. The server owns FD from the call on, also when it fails (then FD is closed).
+ * RETURN VALUE: 0, -EBUSY (already listening), or -ENOMEM.
+ */
+int http1_server_listen(struct http1_server *server, int fd);
+
+/*
+ * http1_server_drain: stops accepting (closing the listening socket); each connection
+ * finishes the request it is receiving or answering, that answer saying "Connection: close",
+ * then closes. Connections idle between requests are closed after a short grace (250 ms),
+ * in which a request already on its way is still answered (and closes its connection).
+ * RETURN VALUE: 0 when no connection is open, or QUORUM_AGAIN: DONE(ARG) is then called once,
+ * from the event loop, when the last one has closed (never if the server is freed first).
+ */
+int http1_server_drain(struct http1_server *server, http1_drained_cb done, void *arg);
+
+/* http1_server_free: closes every connection and the listening socket, frees SERVER. NULL is
+ * a no-op. */
+void http1_server_free(struct http1_server *server);
+
+/*
+ * http1_reply: answers REQ (from the handler, once) with STATUS, a Content-Type, EXTRA_HEADERS
+ * (zero or more complete header lines, each ending in "\r\n", written as they are: never
+ * put bytes from the client there; "" for none) and the body BODY (LEN bytes; dropped for
+ * HEAD). Date, Content-Length and Connection are added here. Everything is copied.
+ * RETURN VALUE: 0 (queued, sent as soon as the client takes it), -EALREADY (already
+ * answered), -EMSGSIZE (over HTTP1_ANSWER_MAX) or -ENOMEM; after an error the client gets a
+ * 500 once the handler returns.
+ */
+int http1_reply(struct http1_request *req, int status, const char *content_type,
+		const char *extra_headers, const void *body, size_t len);
+
+/* http1_header: the value of REQ's first header field named NAME (case-insensitive),
+ * borrowed from REQ; NULL when there is none. */
+const char *http1_header(const struct http1_request *req, const char *name);
+
+/*
+ * http1_query_param: the value of the first query parameter of REQ named NAME (compared
+ * case-insensitively), percent-decoded ('+' is a space), copied into OUT (SIZE bytes,
+ * NUL-terminated). As libevent's evhttp_parse_query_str, a query with a parameter without
+ * '=' or with an empty name has no parameters at all.
+ * RETURN VALUE: 0, -ENOENT (absent, or a malformed query), or -ENOSPC (the value does not fit).
+ */
+int http1_query_param(const struct http1_request *req, const char *name, char *out,
+		      size_t size);
+
+#endif /* QUORUM_REST_HTTP1_H */
