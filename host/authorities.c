@@ -139,6 +139,22 @@ int authorities_quarantined(const struct authority *a, int64_t now_ns)
 	return a->quarantine_until_ns != 0 && now_ns < a->quarantine_until_ns;
 }
 
+int authorities_verify(const struct authority_table *table, const char *id, const char *key_id,
+		       const void *msg, size_t len, const void *sig, size_t sig_len)
+{
+	const struct authority *a = id == NULL ? NULL : authorities_find(table, id);
+	int err;
+
+	/* An NTP source has no key: it can never be the signer of anything. */
+	if (a == NULL || a->type != QUORUM_AUTHORITY_QUORUMD || a->key == NULL ||
+	    key_id == NULL || strcmp(a->key_id, key_id) != 0)
+		return -ENOENT;
+	if ((msg == NULL && len > 0) || sig == NULL)
+		return -EBADMSG;
+	err = key_verify(a->key, msg != NULL ? msg : "", len, sig, sig_len);
+	return err == -ENOMEM ? -ENOMEM : err != 0 ? -EBADMSG : 0;
+}
+
 struct authority *authorities_find(const struct authority_table *table, const char *id)
 {
 	for (size_t i = 0; i < table->count; i++) {

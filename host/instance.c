@@ -637,6 +637,18 @@ static int api_source_quarantine(struct quorum_host *host, const char *id, int64
 	return err;
 }
 
+static int api_authority_verify(struct quorum_host *host, const char *authority_id,
+				const char *key_id, const void *msg, size_t len, const void *sig,
+				size_t sig_len)
+{
+	struct instance *inst = instance_of(host);
+
+	if (inst->rt->timecore == NULL)
+		return -ENOENT; /* no time core, no authorities */
+	return authorities_verify(timecore_authorities(inst->rt->timecore), authority_id, key_id,
+				  msg, len, sig, sig_len);
+}
+
 static int api_proposal(struct quorum_host *host, const struct quorum_event *event,
 			struct quorum_agreement *out)
 {
@@ -831,4 +843,5 @@ const struct quorum_api host_api = {
 	.sources_report = api_sources_report,
 	.sources_status = api_sources_status,
 	.source_quarantine = api_source_quarantine,
+	.authority_verify = api_authority_verify,
 };

@@ -69,6 +69,12 @@ int authorities_quarantine(struct authority_table *table, const char *id, int64_
 /* authorities_quarantined: whether A is quarantined at CLOCK_MONOTONIC NOW_NS. */
 int authorities_quarantined(const struct authority *a, int64_t now_ns);
 
+/* authorities_verify: whether SIG (SIG_LEN bytes) is the quorumd authority ID's Ed25519
+ * signature of MSG (LEN bytes) under its key KEY_ID. RETURN VALUE: 0, -ENOENT (no quorumd
+ * authority ID, or KEY_ID is not its key id), -EBADMSG (a bad signature) or -ENOMEM. */
+int authorities_verify(const struct authority_table *table, const char *id, const char *key_id,
+		       const void *msg, size_t len, const void *sig, size_t sig_len);
+
 /* authorities_find: the source named ID, borrowed, or NULL. */
 struct authority *authorities_find(const struct authority_table *table, const char *id);
 

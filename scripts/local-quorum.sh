@@ -96,7 +96,7 @@ stages = (
   { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; }; },
   { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "merkle"; }; },
   { name = "convergence"; path = "stages/convergence.so"; },
-  { name = "control"; path = "stages/control.so"; }
+  { name = "control"; path = "stages/control.so"; settings = { shared_state_file = "state/shared-state"; }; }
 );
 transports = ( $transports );
 EOF

@@ -72,7 +72,7 @@ UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
 	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
-	tests/unit/test-modes
+	tests/unit/test-modes tests/unit/test-sharedstate
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -109,6 +109,13 @@ tests_unit_test_modes_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stag
 tests_unit_test_modes_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_unit_test_modes_LDADD = $(GLIB_LIBS)
 
+# A leader's shared state at the control stage: pure code and a mock host API table.
+tests_unit_test_sharedstate_SOURCES = tests/unit/test-sharedstate.c \
+	plugins/stages/control/sharedstate.c
+tests_unit_test_sharedstate_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control
+tests_unit_test_sharedstate_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+tests_unit_test_sharedstate_LDADD = $(GLIB_LIBS) -lm
+
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/quorum.sh tests/e2e/faults.sh tests/e2e/ntp.sh tests/e2e/audit.sh \
@@ -120,7 +127,8 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py \
 	tests/tools/grpc-client.py tests/tools/check-schemas.py schemas/README.md \
 	schemas/time-unix.json schemas/time-iso8601.json schemas/time-json.json schemas/error.json \
 	schemas/status.json schemas/proof-inclusion.json schemas/proof-consistency.json \
-	schemas/ws-message.json schemas/catalog.json \
+	schemas/ws-message.json schemas/shared-state.json schemas/shared-state-answer.json \
+	schemas/catalog.json \
 	schemas/examples/time-unix.example.json schemas/examples/time-iso8601.example.json \
 	schemas/examples/time-json.example.json schemas/examples/time-json.ws-frame.example.json \
 	schemas/examples/status.example.json schemas/examples/status.unsynchronised.example.json \
@@ -135,7 +143,10 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py \
 	schemas/examples/ws-message.error.example.json \
 	schemas/examples/ws-message.unknown-format.example.json \
 	schemas/examples/ws-message.unknown-subscription.example.json \
-	schemas/examples/ws-message.mode.example.json
+	schemas/examples/ws-message.mode.example.json \
+	schemas/examples/shared-state.example.json \
+	schemas/examples/shared-state-answer.applied.example.json \
+	schemas/examples/shared-state-answer.rejected.example.json
 
 # ---- after `make install` (also run by `make distcheck`) ----
 EXTRA_DIST += tests/e2e/installcheck.sh

@@ -3,7 +3,9 @@
  *   quorumctl attest   ask an authority for a signed time attestation, save it
  *   quorumctl verify   check a saved attestation offline against the authority's key
  *   quorumctl vault    verify, dump or prove from a vault folder (quorumctl-audit.c)
- *   quorumctl proof    verify a proof against a signed checkpoint (quorumctl-audit.c) */
+ *   quorumctl proof    verify a proof against a signed checkpoint (quorumctl-audit.c)
+ *   quorumctl shared-state sign   a leader's signed shared state, as POST /time/shared-state's
+ *                      body */
 #include "config.h"
 
 #include <errno.h>
@@ -25,6 +27,7 @@
 #include "protodecode-internal.h"
 #include "quorumctl-audit.h"
 #include "quorum/clock.h"
+#include "quorum/sharedstate.h"
 #include "timecodec-internal.h"
 #include "util-internal.h"
 
@@ -34,6 +37,9 @@ static void usage(FILE *out)
 		"Usage: quorumctl time [--clock PATH] [--json]\n"
 		"       quorumctl attest --peer ADDRESS:PORT [--out FILE] [--timeout MS]\n"
 		"       quorumctl verify --key AUTHORITY.pub [--nonce HEX] FILE\n"
+		"       quorumctl shared-state sign --key NODE.key --leader ID --version N\n"
+		"                 [--key-id ID] [--agreed NS] [--drift NS] [--leader-time NS]\n"
+		"                 [--warp W]\n"
 		"\n"
 		"time    prints the time the local quorumd serves, its error bound and status,\n"
 		"        read from the shared-memory page (clock.shm; default %s,\n"
@@ -43,6 +49,11 @@ static void usage(FILE *out)
 		"verify  checks a saved attestation offline: its signature by AUTHORITY.pub (and\n"
 		"        its nonce, if given): an authority's answer from `attest`, or a node's\n"
 		"        signed served time (REST's \"attestation\"). Exit status 0 valid, 1 invalid.\n"
+		"shared-state sign  prints a leader's shared state signed with NODE.key as the JSON\n"
+		"        body of POST /time/shared-state (all 8 fields): key id (default NODE.key's),\n"
+		"        agreed time and leader time (ns since 1970; default now), drift (ns,\n"
+		"        default 0), warp score (default 0). The node verifies it against the\n"
+		"        leader's configured key and records it; it never moves the node's clock.\n"
 		"vault, proof: see `quorumctl vault --help`.\n",
 		QUORUM_CLOCK_DEFAULT_PATH);
 }
@@ -389,6 +400,123 @@ out_free:
 	return status;
 }
 
+/* ---- a leader's shared state ---- */
+
+/* A decimal of TEXT into *OUT: unsigned within [0, 2^63 - 1], or signed. 0 or -1. */
+static int parse_decimal(const char *text, int is_signed, int64_t *out)
+{
+	char *end;
+
+	if (text[0] == '\0' || text[0] == ' ' || text[0] == '+' || (!is_signed && text[0] == '-'))
+		return -1;
+	errno = 0;
+	*out = strtoll(text, &end, 10);
+	return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cmd_shared_state(int argc, char **argv)
+{
+	static const struct option options[] = { { "key", required_argument, NULL, 'k' },
+						 { "key-id", required_argument, NULL, 'i' },
+						 { "leader", required_argument, NULL, 'l' },
+						 { "version", required_argument, NULL, 'v' },
+						 { "agreed", required_argument, NULL, 'a' },
+						 { "drift", required_argument, NULL, 'd' },
+						 { "leader-time", required_argument, NULL, 't' },
+						 { "warp", required_argument, NULL, 'w' },
+						 { NULL, 0, NULL, 0 } };
+	struct quorum_shared_state_fields f = { .warp_score = 0 };
+	const char *key_path = NULL, *key_id_arg = NULL, *leader = NULL;
+	char why[ERRBUF_SIZE], own_id[KEY_ID_HEX_LEN + 1], text[QUORUM_SHARED_STATE_TEXT_MAX];
+	char sig_hex[2 * KEY_SIGNATURE_LEN + 1], warp[32];
+	uint8_t sig[KEY_SIGNATURE_LEN];
+	int64_t version = -1, agreed = realtime_ns(), drift = 0, leader_time = agreed;
+	EVP_PKEY *key = NULL;
+	int opt, len, bad = 0;
+
+	if (argc < 2 || strcmp(argv[1], "sign") != 0) {
+		fprintf(stderr, "quorumctl: shared-state sign ...: see quorumctl --help\n");
+		return 2;
+	}
+	argc--;
+	argv++;
+	while ((opt = getopt_long(argc, argv, "k:i:l:v:a:d:t:w:", options, NULL)) != -1) {
+		char *end;
+
+		if (opt == 'k') {
+			key_path = optarg;
+		} else if (opt == 'i') {
+			key_id_arg = optarg;
+		} else if (opt == 'l') {
+			leader = optarg;
+		} else if (opt == 'v') {
+			bad |= parse_decimal(optarg, 0, &version);
+		} else if (opt == 'a') {
+			bad |= parse_decimal(optarg, 0, &agreed);
+		} else if (opt == 'd') {
+			bad |= parse_decimal(optarg, 1, &drift);
+		} else if (opt == 't') {
+			bad |= parse_decimal(optarg, 0, &leader_time);
+		} else if (opt == 'w') {
+			errno = 0;
+			f.warp_score = strtod(optarg, &end);
+			bad |= errno != 0 || end == optarg || *end != '\0' ? -1 : 0;
+		} else {
+			return 2;
+		}
+	}
+	if (bad || key_path == NULL || leader == NULL || version < 0 || optind != argc) {
+		fprintf(stderr, "quorumctl: shared-state sign needs --key, --leader and --version; "
+				"integers in decimal (times, version >= 0), a finite --warp\n");
+		return 2;
+	}
+	if (key_load_private(key_path, &key, why, sizeof(why)) != 0) {
+		fprintf(stderr, "quorumctl: %s\n", why);
+		return 2;
+	}
+	key_id(key, own_id);
+	if (key_id_arg != NULL && strcmp(key_id_arg, own_id) != 0)
+		fprintf(stderr, "quorumctl: note: --key-id %s is not the key's own id %s\n",
+			key_id_arg, own_id);
+	snprintf(f.leader_id, sizeof(f.leader_id), "%s", leader);
+	snprintf(f.key_id, sizeof(f.key_id), "%s", key_id_arg != NULL ? key_id_arg : own_id);
+	f.monotonic_version = (uint64_t)version;
+	f.shared_agreed_time = (uint64_t)agreed;
+	f.shared_applied_drift = drift;
+	f.leader_system_time_at_sync = (uint64_t)leader_time;
+	if (f.warp_score == 0)
+		f.warp_score = 0.0; /* -0 too: the text and the JSON say 0 */
+	len = strlen(leader) < sizeof(f.leader_id) &&
+			      (key_id_arg == NULL || strlen(key_id_arg) < sizeof(f.key_id))
+		      ? quorum_shared_state_format(&f, text, sizeof(text))
+		      : -EINVAL;
+	if (len < 0 || key_sign(key, text, (size_t)len, sig) != 0) {
+		fprintf(stderr, "quorumctl: %s\n",
+			len < 0 ? "--leader and --key-id must be 1 to 64 printable characters "
+				  "without spaces, '|', '\"', '=' or '\\'; --warp finite"
+				: "cannot sign");
+		EVP_PKEY_free(key);
+		return 2;
+	}
+	EVP_PKEY_free(key);
+	hex_encode(sig, sizeof(sig), sig_hex);
+	snprintf(warp, sizeof(warp), "%.17g", f.warp_score); /* reads back to the same double */
+	printf("{\"monotonic_version\":%" PRIu64 ",\"warp_score\":%s,\"shared_agreed_time\":%" PRIu64
+	       ",\"shared_applied_drift\":%" PRId64 ",\"leader_system_time_at_sync\":%" PRIu64
+	       ",\"signature_hex\":\"%s\",\"leader_id\":\"%s\",\"key_id\":\"%s\"}\n",
+	       f.monotonic_version, warp, f.shared_agreed_time, f.shared_applied_drift,
+	       f.leader_system_time_at_sync, sig_hex, f.leader_id, f.key_id);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -405,6 +533,8 @@ int main(int argc, char **argv)
 		return cmd_vault(argc - 1, argv + 1);
 	if (strcmp(argv[1], "proof") == 0)
 		return cmd_proof(argc - 1, argv + 1);
+	if (strcmp(argv[1], "shared-state") == 0)
+		return cmd_shared_state(argc - 1, argv + 1);
 	fprintf(stderr, "quorumctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

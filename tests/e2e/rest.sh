@@ -4,9 +4,13 @@
 # limit, 401 bearer, 503 unsynchronised, 400 format), answers validated against the JSON
 # Schemas under schemas/ (python3-jsonschema), proofs served over HTTP verified by quorumctl,
 # metrics that count, malformed and oversized requests refused while the node keeps serving.
-# Speaks TAP.
+# POST /time/shared-state: its 401, 413 and 400 messages in the reference's order on that
+# node, then on a real local quorum of 4 (scripts/local-quorum.sh) a leader's state signed
+# with node-2's key by quorumctl: applied, refused with each reason (replayed, forged,
+# unknown leader, from the future, ...), shown in /v1/status, refused again as a replay
+# after a restart, and audited in the vault. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 61
 
 W=$SCRATCH
 SCHEMAS=$QUORUM_SRCDIR/schemas
@@ -158,7 +162,47 @@ check "an unknown path is 404 (JSON)" eval 'is 404 error.json /nope "${AUTH[@]}"
 check "POST /time/sync is 403: direct mutation is blocked" \
 	eval 'is 403 error.json /time/sync -X POST -d "{}" "${AUTH[@]}" && grep -q "Direct sync mutation disabled; use convergence pipeline" "$W/body"'
 check "DELETE /v1/time is 405" eval 'is 405 error.json /v1/time -X DELETE "${AUTH[@]}"'
+
+# ---- POST /time/shared-state: auth, size, then the body's checks in the reference's order ----
 head -c 5000 /dev/zero | tr '\0' a >"$W/big"
+SS=/time/shared-state
+# ss400 BODY MESSAGE: 400 whose body is exactly {"error": MESSAGE}
+ss400() {
+	local code
+	code=$(get "$SS" -X POST --data-binary "$1" "${AUTH[@]}")
+	[ "$code" = 400 ] || { diag "status $code, wanted 400: $(head -c 300 "$W/body")"; return 1; }
+	valid error.json && "$PYTHON" -c 'import json, sys
+sys.exit(json.load(open(sys.argv[1])) != {"error": sys.argv[2]})' "$W/body" "$2" ||
+		{ diag "body: $(head -c 300 "$W/body")"; return 1; }
+}
+SOLO_BODY=$("$CTL" shared-state sign --key "$W/node/node.key" --leader solo --version 1)
+check "POST /time/shared-state without a token is 401, audited (route shared_state)" \
+	eval 'is 401 error.json "$SS" -X POST --data-binary "$SOLO_BODY" && wait_log "$W/node.log" "event=rest.auth.failed plugin=rest peer=127.0.0.1 route=shared_state" 5'
+check "GET /time/shared-state is 405" eval 'is 405 error.json "$SS" "${AUTH[@]}"'
+check "a body over max_body_bytes is 413 before it is read" \
+	eval 'is 413 error.json "$SS" -X POST --data-binary "@$W/big" "${AUTH[@]}"'
+check "400 Invalid JSON: not JSON" ss400 '{"monotonic_version":1,' "Invalid JSON"
+check "400 Invalid JSON: a duplicate member" \
+	ss400 "${SOLO_BODY%\}},\"key_id\":\"x\"}" "Invalid JSON"
+check "400 not an object: an array" ss400 '["monotonic_version"]' "Shared-state must be a JSON object"
+check "400 an unknown member comes before the missing ones" \
+	ss400 '{"extra":1}' "Unknown shared-state fields are not allowed"
+check "400 a missing member comes before a wrong type" \
+	ss400 '{"leader_id":5}' "Missing required shared-state fields"
+# wrong_types: each body with one member of the wrong type is 400 Invalid shared-state field types
+wrong_types() {
+	local b v=\"monotonic_version\":1 h=\"signature_hex\":\"
+	for b in "${SOLO_BODY/$v/$v.0}" "${SOLO_BODY/$v/\"monotonic_version\":\"1\"}" \
+		"${SOLO_BODY/$v/\"monotonic_version\":-1}" "${SOLO_BODY/$h?/$h}" \
+		"${SOLO_BODY/\"leader_id\":\"solo\"/\"leader_id\":\"so|lo\"}"; do
+		[ "$b" != "$SOLO_BODY" ] || { diag "no substitution"; return 1; }
+		ss400 "$b" "Invalid shared-state field types" || return 1
+	done
+}
+check "400 a wrong type: a version as a real, a string, negative; 127 signature digits; a '|' in an id" \
+	wrong_types
+check "a node without shared_state_file refuses even its own authority's valid state: 403 no_state_file" \
+	eval 'is 403 shared-state-answer.json "$SS" -X POST --data-binary "$SOLO_BODY" "${AUTH[@]}" && grep -q "\"reason\": *\"no_state_file\"" "$W/body"'
 check "a body over max_body_bytes is refused with 413" \
 	test "$(get /v1/time -X POST --data-binary "@$W/big" "${AUTH[@]}")" = 413
 printf 'GARBAGE / HTTP/9.9\r\n\r\n' >"$W/garbage"
@@ -188,4 +232,120 @@ check "past the burst the rate limit answers 429 (before the token is even looke
 kill -TERM "$QPID"
 wait_exit "$QPID" 10
 check "quorumd stops with status 0" test "$EXIT_STATUS" -eq 0
+
+# ---- a leader's shared state on a real local quorum: node-2 leads, node-1 records ----
+Q=$W/quorum
+QPORT=$(free_port)
+RPORT=$(free_port)
+bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$Q" --port "$QPORT" \
+	--interval-ms 500 --rest-port "$RPORT" --builddir "$QUORUM_BUILDDIR" >/dev/null
+declare -A NODE_PID
+start_node() { # K
+	(cd "$Q/node-$1" && exec "$QUORUMD" --config quorum.conf 2>>quorumd.log) &
+	NODE_PID[$1]=$!
+	PIDS="$PIDS ${NODE_PID[$1]}"
+}
+for k in 1 2 3 4; do start_node "$k"; done
+URL=http://127.0.0.1:$RPORT # node-1
+wait_http "$URL/readyz" ok 15 >/dev/null
+# sign ARGS...: a shared state of leader node-2 signed with node-2's key
+sign() { "$CTL" shared-state sign --key "$Q/keys/node-2.key" --leader node-2 "$@"; }
+# ss STATUS REASON BODY [PATH]: node-1's answer has STATUS, fits shared-state-answer.json and
+# (when REASON is not empty) gives REASON
+ss() {
+	local code
+	code=$(get "${4:-$SS}" -X POST --data-binary "$3")
+	[ "$code" = "$1" ] || { diag "status $code, wanted $1: $(head -c 300 "$W/body")"; return 1; }
+	valid shared-state-answer.json || return 1
+	[ -z "$2" ] || "$PYTHON" -c 'import json, sys
+sys.exit(json.load(open(sys.argv[1])).get("reason") != sys.argv[2])' "$W/body" "$2" ||
+		{ diag "body: $(head -c 300 "$W/body")"; return 1; }
+}
+B1=$(sign --version 1)
+B2=$(sign --version 2 --drift -2500 --warp 0.25 --agreed 1795796697932630258)
+check "quorumctl shared-state sign prints a body with all 8 fields that fits shared-state.json" \
+	eval 'printf "%s" "$B2" | $VALIDATE "$SCHEMAS/shared-state.json" - | sed "s/^/# /"; [ "${PIPESTATUS[1]}" -eq 0 ]'
+check "a body signed with node-2's key is 200 {\"status\":\"applied\"}" ss 200 "" "$B1"
+check "... and audited: bft.shared_state.apply leader=node-2 version=1" \
+	wait_log "$Q/node-1/quorumd.log" "event=bft.shared_state.apply plugin=control leader=node-2 version=1 " 5
+check "the same body again is 403 stale_version (pipeline reason shared_state_apply_rejected)" \
+	eval 'ss 403 stale_version "$B1" && wait_log "$Q/node-1/quorumd.log" "event=pipeline.event verdict=reject stage=control reason=shared_state_apply_rejected event_id=uml001.rest.time.shared_state" 5'
+check "version 2 through the alias /v1/time/shared-state is applied" \
+	ss 200 "" "$B2" /v1/time/shared-state
+B3=$(sign --version 3)
+FLIPPED=$("$PYTHON" -c 'import json, sys
+d = json.loads(sys.argv[1]); s = d["signature_hex"]
+d["signature_hex"] = s[:20] + "%x" % (int(s[20], 16) ^ 1) + s[21:]
+print(json.dumps(d))' "$B3")
+check "a flipped signature digit is 403 bad_signature" ss 403 bad_signature "$FLIPPED"
+check "a leader that is no configured authority is 403 unknown_leader" \
+	ss 403 unknown_leader "$("$CTL" shared-state sign --key "$Q/keys/node-2.key" --leader node-9 --version 3)"
+check "node-3's key claiming to be node-2's is 403 unknown_leader (not node-2's key id)" \
+	ss 403 unknown_leader "$("$CTL" shared-state sign --key "$Q/keys/node-3.key" --leader node-2 --version 3)"
+check "a leader time 10 s in the future is 403 leader_time_in_future" \
+	ss 403 leader_time_in_future "$(sign --version 3 --leader-time $(($(date +%s%N) + 10000000000)))"
+check "a drift over max_total_drift_ns (3600 s) is 403 drift_ceiling_exceeded" \
+	ss 403 drift_ceiling_exceeded "$(sign --version 3 --drift -3600000000001)"
+check "a warp score outside [0, 1] is 403 warp_out_of_range" \
+	ss 403 warp_out_of_range "$(sign --version 3 --warp 1.5)"
+printf '%s%5000s' "$B3" "" >"$W/ss-big"
+check "a shared state over 4096 bytes is 413 (the route's own limit)" \
+	eval 'is 413 error.json "$SS" -X POST --data-binary "@$W/ss-big"'
+# shared_state_is FILE: node-2's shared_state in /v1/status (FILE) is B2's; no one else has one
+shared_state_is() {
+	"$PYTHON" - "$1" "$B2" <<'PY'
+import json, sys
+a = {x["id"]: x for x in json.load(open(sys.argv[1]))["authorities"]}
+b, s = json.loads(sys.argv[2]), a["node-2"].get("shared_state")
+want = {"version": 2, "agreed_time_ns": b["shared_agreed_time"], "applied_drift_ns": -2500,
+        "leader_time_ns": b["leader_system_time_at_sync"], "warp_score": 0.25}
+ok = s is not None and all(s[k] == v for k, v in want.items())
+ok = ok and s["applied_at_ns"] >= s["leader_time_ns"]
+ok = ok and all("shared_state" not in a[k] for k in ("node-1", "node-3", "node-4"))
+print("# node-2's shared_state: %s" % s)
+sys.exit(0 if ok else 1)
+PY
+}
+check "GET /v1/status fits status.json and shows node-2's last applied state (version 2)" \
+	eval 'is 200 status.json /v1/status && shared_state_is "$W/body"'
+kill -TERM "${NODE_PID[1]}"
+wait_exit "${NODE_PID[1]}" 10
+start_node 1
+wait_http "$URL/readyz" ok 15 >/dev/null
+check "after node-1 restarts its status still shows node-2's state (from shared_state_file)" \
+	eval 'is 200 status.json /v1/status && shared_state_is "$W/body"'
+check "... and replaying version 2 is still 403 stale_version" ss 403 stale_version "$B2"
+# bound_holds_now: node-1's served bound contains this machine's clock (the nodes' true time)
+bound_holds_now() {
+	local t0 t1 json
+	t0=$(date +%s%N)
+	json=$("$CTL" time --json --clock "$Q/node-1/clock") || return 1
+	t1=$(date +%s%N)
+	"$PYTHON" -c 'import json, sys
+t = json.loads(sys.argv[1])
+sys.exit(0 if t["earliest_ns"] <= int(sys.argv[3]) and int(sys.argv[2]) <= t["latest_ns"] else 1)' \
+		"$json" "$t0" "$t1" || { diag "node-1 serves $json, now $t0..$t1"; return 1; }
+}
+AHEAD=$(($(date +%s%N) + 30000000000))
+check "a leader 30 s ahead (agreed time and drift +30 s) is applied, and node-1's clock does not move" \
+	eval 'ss 200 "" "$(sign --version 3 --agreed "$AHEAD" --drift 30000000000)" && sleep 1.2 && bound_holds_now'
+for k in 1 2 3 4; do kill -TERM "${NODE_PID[$k]}" 2>/dev/null; done
+STATUSES=
+for k in 1 2 3 4; do wait_exit "${NODE_PID[$k]}" 10; STATUSES="$STATUSES $EXIT_STATUS"; done
+check "the four nodes stop with status 0 (under ASan: nothing leaked)" test "$STATUSES" = " 0 0 0 0"
+"$CTL" vault dump "$Q/node-1/vault" --json >"$W/vault.jsonl"
+check "node-1's vault holds the three applies and every refusal (bft.shared_state.apply / .reject)" \
+	"$PYTHON" - "$W/vault.jsonl" <<'PY'
+import json, re, sys
+texts = [r.get("text", "") for r in map(json.loads, open(sys.argv[1]))]
+applied = [t for t in texts if t.startswith("bft.shared_state.apply ")]
+reasons = [re.search(r" reason=(\S+)", t).group(1) for t in texts
+           if t.startswith("bft.shared_state.reject ")]
+print("# applies: %d, refusals: %s" % (len(applied), " ".join(reasons)))
+ok = [re.search(r" leader=node-2 version=(\d+) ", t).group(1) for t in applied] == ["1", "2", "3"]
+ok = ok and reasons == ["stale_version", "bad_signature", "unknown_leader", "unknown_leader",
+                        "leader_time_in_future", "drift_ceiling_exceeded", "warp_out_of_range",
+                        "stale_version"]
+sys.exit(0 if ok else 1)
+PY
 finish

@@ -655,11 +655,58 @@ static void test_sources_report(void)
 	g_assert_cmpstr(quorum_source_state_name(st[0].state), ==, "silent");
 }
 
+/* ---- a configured authority's signature (api->authority_verify, ABI 1.5) ---- */
+
+static void test_authorities_verify(void)
+{
+	EVP_PKEY *k1 = key_generate(), *k2 = key_generate();
+	struct authority items[3] = { { .id = "a", .type = QUORUM_AUTHORITY_QUORUMD, .key = k1 },
+				      { .id = "b", .type = QUORUM_AUTHORITY_QUORUMD, .key = k2 },
+				      { .id = "ntp-1", .type = QUORUM_AUTHORITY_NTP } };
+	struct authority_table t = { .items = items, .count = 3, .n = 2, .ntp = 1 };
+	static const char msg[] = "uml001.shared_state.v1|a|...";
+	uint8_t sig[KEY_SIGNATURE_LEN];
+
+	key_id(k1, items[0].key_id);
+	key_id(k2, items[1].key_id);
+	g_assert_cmpint(key_sign(k1, msg, sizeof(msg) - 1, sig), ==, 0);
+	g_assert_cmpint(authorities_verify(&t, "a", items[0].key_id, msg, sizeof(msg) - 1, sig,
+					   sizeof(sig)),
+			==, 0);
+	/* another authority's key id, an unknown authority, an NTP source: -ENOENT */
+	g_assert_cmpint(authorities_verify(&t, "a", items[1].key_id, msg, sizeof(msg) - 1, sig,
+					   sizeof(sig)),
+			==, -ENOENT);
+	g_assert_cmpint(authorities_verify(&t, "c", items[0].key_id, msg, sizeof(msg) - 1, sig,
+					   sizeof(sig)),
+			==, -ENOENT);
+	g_assert_cmpint(authorities_verify(&t, "ntp-1", "", msg, sizeof(msg) - 1, sig, sizeof(sig)),
+			==, -ENOENT);
+	/* b's key id but a's signature; a shorter signature; one more byte signed: -EBADMSG */
+	g_assert_cmpint(authorities_verify(&t, "b", items[1].key_id, msg, sizeof(msg) - 1, sig,
+					   sizeof(sig)),
+			==, -EBADMSG);
+	g_assert_cmpint(authorities_verify(&t, "a", items[0].key_id, msg, sizeof(msg) - 1, sig,
+					   sizeof(sig) - 1),
+			==, -EBADMSG);
+	g_assert_cmpint(authorities_verify(&t, "a", items[0].key_id, msg, sizeof(msg), sig,
+					   sizeof(sig)),
+			==, -EBADMSG);
+	sig[7] ^= 0x10;
+	g_assert_cmpint(authorities_verify(&t, "a", items[0].key_id, msg, sizeof(msg) - 1, sig,
+					   sizeof(sig)),
+			==, -EBADMSG);
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/timecodec/attestation-roundtrip-and-checks", test_attestation_roundtrip);
 	g_test_add_func("/authorities/sources-report-and-status", test_sources_report);
+	g_test_add_func("/authorities/verify-checks-authority-key-id-and-signature",
+			test_authorities_verify);
 	g_test_add_func("/timecodec/signature-covers-event-id-key-id-time-payload",
 			test_signature_covers_every_field);
 	g_test_add_func("/timecodec/refuses-bad-datagrams", test_datagram_refusals);

@@ -215,6 +215,16 @@ struct quorum_api {
 	 * -ENOENT (no such source), -EINVAL (a negative duration). */
 	int (*source_quarantine)(struct quorum_host *host, const char *id, int64_t duration_ns,
 				 const char *reason);
+
+	/* ---- authorities (ABI 1.5) ---- */
+	/* Whether SIG (SIG_LEN bytes) is the Ed25519 signature of MSG (LEN bytes) by the
+	 * configured quorumd authority AUTHORITY_ID under its key KEY_ID (an NTP source has no
+	 * key). Any plugin; everything is borrowed for the call. 0, -ENOENT (no such quorumd
+	 * authority, or KEY_ID is not its key), -EBADMSG (not its signature of MSG: wrong
+	 * length included) or -ENOMEM. */
+	int (*authority_verify)(struct quorum_host *host, const char *authority_id,
+				const char *key_id, const void *msg, size_t len, const void *sig,
+				size_t sig_len);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

@@ -1,11 +1,14 @@
-/* quorum/control.h -- the control stage's service: the node's runtime mode and its circuit
- * breaker, for the transports that report them (REST /v1/status). The control stage plugin
- * publishes it with api->service_publish; others find it with api->service_find. Every
- * function runs on the loop thread. */
+/* quorum/control.h -- the control stage's service: the node's runtime mode, its circuit
+ * breaker and the leaders' shared states it applied, for the transports that report them
+ * (REST /v1/status, POST /time/shared-state). The control stage plugin publishes it with
+ * api->service_publish; others find it with api->service_find. Every function runs on the
+ * loop thread. */
 #ifndef QUORUM_CONTROL_H
 #define QUORUM_CONTROL_H
 
 #include <stdint.h>
+
+#include <quorum/event.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,6 +26,20 @@ enum quorum_mode {
 	QUORUM_MODE_HITL_HOLD = 5,
 };
 
+/* A leader's shared state as the control stage last applied it (<quorum/sharedstate.h>):
+ * what the leader signed, and when this node recorded it. Applying never moves the served
+ * clock: the node records and verifies it only. */
+struct quorum_shared_state_applied {
+	uint64_t version;	  /* monotonic_version */
+	int64_t agreed_time_ns;	  /* shared_agreed_time */
+	int64_t applied_drift_ns; /* shared_applied_drift */
+	int64_t leader_time_ns;	  /* leader_system_time_at_sync */
+	double warp_score;
+	int64_t applied_at_ns; /* this node's served estimate when it applied it */
+	char key_id[QUORUM_KEY_ID_MAX + 1];
+	uint64_t reserved[4];
+};
+
 struct quorum_control_ops {
 	uint32_t size; /* sizeof(struct quorum_control_ops) as the control stage was built */
 	/* The current mode (enum quorum_mode) and its name ("QUORUM_ACTIVE", ...; static). */
@@ -33,7 +50,17 @@ struct quorum_control_ops {
 	uint32_t (*rejection_streak)(void *control);
 	/* Mode transitions since the start. */
 	uint64_t (*transitions)(void *control);
-	void *reserved[8];
+	/* ---- carved out of the reserved slots with ABI 1.5, so the table keeps its size:
+	 * NULL in a control stage built before; test the member before calling it ---- */
+	/* The shared state last applied from leader LEADER_ID into *OUT. 0 or -ENOENT. */
+	int (*shared_state)(void *control, const char *leader_id,
+			    struct quorum_shared_state_applied *out);
+	/* The specific reason of the last shared-state event the control stage decided
+	 * ("stale_version", ...; "" when it was applied; static), and in *DECISIONS how many it
+	 * has decided so far: a transport that reads DECISIONS before it ingests one and finds
+	 * it one higher after knows the reason is its event's. */
+	const char *(*shared_state_last)(void *control, uint64_t *decisions);
+	void *reserved[6];
 };
 
 #ifdef __cplusplus

@@ -29,10 +29,14 @@ extern "C" {
  *   1.3  api attest_time (signed served time for clients).
  *   1.4  api sources_report, sources_status (what the last round made of each source),
  *        source_quarantine (the control role keeps a source out of rounds).
+ *   1.5  api authority_verify (a configured authority's Ed25519 signature);
+ *        <quorum/sharedstate.h> (a leader's shared state and its canonical signed text);
+ *        quorum.control/1 shared_state and shared_state_last, carved out of its reserved
+ *        slots (<quorum/control.h>).
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    4
+#define QUORUM_ABI_MINOR    5
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"

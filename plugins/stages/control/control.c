@@ -9,7 +9,9 @@
  * the breaker are published as QUORUM_CONTROL_SERVICE for the transports. A source whose
  * answers were refused as invalid (bad signature, wrong key, replayed, stale, equivocating)
  * in quarantine_after of this node's rounds in a row is quarantined for quarantine_s: the
- * host stops asking it (audited as pipeline.quarantine, reason quarantine_logged). */
+ * host stops asking it (audited as pipeline.quarantine, reason quarantine_logged). A leader's
+ * shared state (uml001.rest.time.shared_state, sharedstate.c) is verified and recorded per
+ * leader, never applied to the served clock. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include <quorum/plugin.h>
 
 #include "modes.h"
+#include "sharedstate.h"
 
 struct control {
 	struct quorum_host *host;
@@ -33,6 +36,8 @@ struct control {
 	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX */
 	uint32_t *strikes;                    /* per configured source, in order */
 	uint64_t last_round_judged;
+	/* leaders' shared states (sharedstate.c) */
+	struct sharedstate shared;
 };
 
 /* Why an answer was refused, as a strike toward quarantine: lies, not lateness. */
@@ -126,6 +131,27 @@ static uint64_t svc_transitions(void *state)
 	return ((struct control *)state)->modes.transitions;
 }
 
+static int svc_shared_state(void *state, const char *leader_id,
+			    struct quorum_shared_state_applied *out)
+{
+	const struct sharedstate_entry *e =
+		leader_id == NULL ? NULL
+				  : sharedstate_find(&((struct control *)state)->shared, leader_id);
+
+	if (e == NULL)
+		return -ENOENT;
+	*out = e->applied;
+	return 0;
+}
+
+static const char *svc_shared_state_last(void *state, uint64_t *decisions)
+{
+	const struct sharedstate *s = &((struct control *)state)->shared;
+
+	*decisions = s->decisions;
+	return s->last_reason;
+}
+
 static const struct quorum_control_ops control_service = {
 	.size = sizeof(struct quorum_control_ops),
 	.mode = svc_mode,
@@ -133,6 +159,8 @@ static const struct quorum_control_ops control_service = {
 	.breaker_tripped = svc_breaker_tripped,
 	.rejection_streak = svc_rejection_streak,
 	.transitions = svc_transitions,
+	.shared_state = svc_shared_state,
+	.shared_state_last = svc_shared_state_last,
 };
 
 /* The seed's warp-score scaling: w <= 0: x; w >= 1: max(1, x/4); else
@@ -149,13 +177,43 @@ static int64_t warp_scale(int64_t x, double w)
 	return scaled > 1 ? scaled : 1;
 }
 
+/* Opens the leaders' shared-state file (shared_state_file; none: every shared state is
+ * refused, as a replay could not be refused after a restart). 0 or -errno, logged. */
+static int shared_state_open(struct control *c)
+{
+	const char *name = NULL;
+	char path[4096], why[512] = "";
+	int err;
+
+	if (c->api->config_string(c->host, "shared_state_file", &name) == 0 &&
+	    c->api->config_path(c->host, name, path, sizeof(path)) != 0)
+		return -ENAMETOOLONG;
+	err = sharedstate_open(&c->shared, name != NULL ? path : NULL, why, sizeof(why));
+	if (err != 0)
+		c->api->log(c->host, QUORUM_LOG_ERROR, "control.shared_state.unreadable error=\"%s\"",
+			    why[0] != '\0' ? why : strerror(-err));
+	else if (name == NULL)
+		c->api->log(c->host, QUORUM_LOG_NOTICE,
+			    "control.shared_state.off reason=no_shared_state_file; leaders' shared "
+			    "states are refused");
+	return err;
+}
+
+static void control_free(struct control *c)
+{
+	sharedstate_release(&c->shared);
+	free(c->sources);
+	free(c->strikes);
+	free(c);
+}
+
 static int control_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
 	struct control *c;
 	int64_t trip_after = 8, close_after = 8; /* the seed's streak of 8 */
 	int err;
 
-	if (!QUORUM_API_HAS(api, clock_commit))
+	if (!QUORUM_API_HAS(api, clock_commit) || !QUORUM_API_HAS(api, authority_verify))
 		return -ENOTSUP;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -178,23 +236,24 @@ static int control_init(struct quorum_host *host, const struct quorum_api *api, 
 	c->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->sources));
 	c->strikes = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->strikes));
 	if (c->sources == NULL || c->strikes == NULL) {
-		free(c->sources);
-		free(c->strikes);
-		free(c);
+		control_free(c);
 		return -ENOMEM;
+	}
+	err = shared_state_open(c);
+	if (err != 0) {
+		control_free(c);
+		return err;
 	}
 	if (QUORUM_API_HAS(api, service_publish) &&
 	    (err = api->service_publish(host, QUORUM_CONTROL_SERVICE, &control_service, c)) != 0) {
-		free(c->sources);
-		free(c->strikes);
-		free(c);
+		control_free(c);
 		return err;
 	}
 	api->log(host, QUORUM_LOG_NOTICE,
 		 "control.started mode=%s breaker_trip_after=%" PRId64 " breaker_close_after=%" PRId64
-		 " quarantine_after=%" PRId64 " quarantine_s=%" PRId64,
+		 " quarantine_after=%" PRId64 " quarantine_s=%" PRId64 " shared_state_leaders=%zu",
 		 modes_name(c->modes.mode), trip_after, close_after, c->quarantine_after,
-		 c->quarantine_s);
+		 c->quarantine_s, c->shared.count);
 	*state = c;
 	return 0;
 }
@@ -218,6 +277,10 @@ static int control_process(void *state, const struct quorum_event *event, const 
 	int64_t step, ceiling, drift;
 	int err;
 
+	/* A leader's shared state: verified and recorded, never committed to the clock. */
+	if (strcmp(event->state->event_id, QUORUM_EVENT_SHARED_STATE) == 0)
+		return sharedstate_process(&c->shared, c->host, c->api, event,
+					   c->max_total_drift_ns, reason);
 	if (strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) != 0)
 		return QUORUM_CONTINUE;
 	if (c->api->proposal(c->host, event, &a) != 0)
@@ -290,11 +353,11 @@ static void control_fini(void *state)
 
 	c->api->log(c->host, QUORUM_LOG_INFO,
 		    "control.stopped committed=%" PRIu64 " refused=%" PRIu64 " mode=%s"
-		    " transitions=%" PRIu64,
-		    c->committed, c->refused, modes_name(c->modes.mode), c->modes.transitions);
-	free(c->sources);
-	free(c->strikes);
-	free(c);
+		    " transitions=%" PRIu64 " shared_states_applied=%" PRIu64
+		    " shared_states_refused=%" PRIu64,
+		    c->committed, c->refused, modes_name(c->modes.mode), c->modes.transitions,
+		    c->shared.applied, c->shared.refused);
+	control_free(c);
 }
 
 static const struct quorum_setting control_settings[] = {
@@ -314,6 +377,9 @@ static const struct quorum_setting control_settings[] = {
 		  "0: never)" },
 	{ .name = "quarantine_s", .type = QUORUM_SETTING_INT, .min = 1, .max = 31536000,
 	  .help = "how long a quarantined source is not asked (default 300)" },
+	{ .name = "shared_state_file", .type = QUORUM_SETTING_STRING,
+	  .help = "where the last shared state applied from each leader is kept across "
+		  "restarts (none: leaders' shared states are refused)" },
 	{ .type = QUORUM_SETTING_END },
 };
 

@@ -5,6 +5,7 @@ plugins_transports_rest_rest_la_SOURCES = plugins/transports/rest/rest.c \
 	plugins/transports/rest/http1.c plugins/transports/rest/http1.h \
 	plugins/transports/rest/http1-parse.c plugins/transports/rest/http1-internal.h \
 	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h \
+	plugins/transports/rest/sharedstate-body.c plugins/transports/rest/sharedstate-body.h \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h
 plugins_transports_rest_rest_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/common
@@ -15,8 +16,9 @@ plugins_transports_rest_rest_la_LIBADD = $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIB
 	$(OPENSSL_LIBS)
 
 # Unit tests (g_test; GLib prints TAP itself): the HTTP/1.1 core through a mock host API, and
-# the JSON writer against jansson.
-REST_UNIT_TESTS = plugins/transports/rest/test-http1 plugins/transports/rest/test-jsontext
+# the JSON writer against jansson, the shared-state body's checks.
+REST_UNIT_TESTS = plugins/transports/rest/test-http1 plugins/transports/rest/test-jsontext \
+	plugins/transports/rest/test-sharedstate-body
 check_PROGRAMS += $(REST_UNIT_TESTS)
 TESTS += $(REST_UNIT_TESTS)
 plugins_transports_rest_test_http1_SOURCES = plugins/transports/rest/test-http1.c \
@@ -34,3 +36,10 @@ plugins_transports_rest_test_jsontext_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
 	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)
 plugins_transports_rest_test_jsontext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS)
 plugins_transports_rest_test_jsontext_LDADD = $(GLIB_LIBS) $(JANSSON_LIBS) -lm
+plugins_transports_rest_test_sharedstate_body_SOURCES = \
+	plugins/transports/rest/test-sharedstate-body.c \
+	plugins/transports/rest/sharedstate-body.c plugins/transports/rest/sharedstate-body.h
+plugins_transports_rest_test_sharedstate_body_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir)
+plugins_transports_rest_test_sharedstate_body_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) \
+	$(JANSSON_CFLAGS)
+plugins_transports_rest_test_sharedstate_body_LDADD = $(GLIB_LIBS) $(JANSSON_LIBS) -lm

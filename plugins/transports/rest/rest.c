@@ -14,6 +14,14 @@
  *   GET /v1/proof/inclusion?index=I         proofs against the latest checkpoint, in the form
  *   GET /v1/proof/consistency?old=M         `quorumctl proof verify` checks
  *   POST /time/sync                         403: nothing mutates the clock but the pipeline
+ *   POST /time/shared-state                 a leader's signed shared state (also under /v1),
+ *                                           checked in the reference's order: rate limit
+ *                                           (429), bearer (401), size (413), body (400: bad
+ *                                           JSON, not an object, unknown field, missing
+ *                                           field, wrong type); then ingested as
+ *                                           uml001.rest.time.shared_state, whose verdict
+ *                                           answers: 200 applied (recorded by the control
+ *                                           stage; the clock never moves) or 403 with why
  * Errors are JSON with their status. Bearer tokens come from files and are compared in
  * constant time; rate limiting is a token bucket per client address in a bounded table.
  * TLS (OpenSSL through libevent_openssl) with an optional client CA (mTLS). mode =
@@ -38,9 +46,11 @@
 
 #include <quorum/control.h>
 #include <quorum/plugin.h>
+#include <quorum/sharedstate.h>
 
 #include "http1.h"
 #include "jsontext.h"
+#include "sharedstate-body.h"
 #include "timejson.h"
 #include "tlsconf.h"
 
@@ -64,12 +74,14 @@ enum route {
 	ROUTE_CHECKPOINT,
 	ROUTE_PROOF,
 	ROUTE_SYNC,
+	ROUTE_SHARED_STATE,
 	ROUTE_OTHER,
 	ROUTE_COUNT
 };
 
 static const char *const route_names[ROUTE_COUNT] = {
-	"time", "healthz", "readyz", "metrics", "status", "checkpoint", "proof", "sync", "other",
+	"time", "healthz", "readyz", "metrics", "status", "checkpoint", "proof", "sync",
+	"shared_state", "other",
 };
 
 struct bucket {
@@ -457,8 +469,34 @@ static int audit_services(struct rest *r, const struct quorum_vault_ops **vault,
 	return found;
 }
 
-/* Each configured source and what the last local round made of it. */
-static json_t *sources_json(struct rest *r)
+/* The control stage's service, or NULL (no control stage, or an older table). */
+static const struct quorum_control_ops *control_service(struct rest *r, void **cs)
+{
+	const void *ops;
+
+	if (r->api->service_find(r->host, QUORUM_CONTROL_SERVICE, &ops, cs) != 0 ||
+	    ((const struct quorum_control_ops *)ops)->size < sizeof(struct quorum_control_ops))
+		return NULL;
+	return ops;
+}
+
+/* The shared state the control stage last applied from leader ID, or NULL. */
+static json_t *shared_state_json(const struct quorum_control_ops *ctl, void *cs, const char *id)
+{
+	struct quorum_shared_state_applied a;
+
+	if (ctl == NULL || ctl->shared_state == NULL || ctl->shared_state(cs, id, &a) != 0)
+		return NULL;
+	return json_pack("{s:I, s:I, s:I, s:I, s:f, s:I}", "version", (json_int_t)a.version,
+			 "agreed_time_ns", (json_int_t)a.agreed_time_ns, "applied_drift_ns",
+			 (json_int_t)a.applied_drift_ns, "leader_time_ns",
+			 (json_int_t)a.leader_time_ns, "warp_score", a.warp_score, "applied_at_ns",
+			 (json_int_t)a.applied_at_ns);
+}
+
+/* Each configured source and what the last local round made of it; for a leader whose
+ * shared state the control stage applied (CTL, CS; may be NULL), that state. */
+static json_t *sources_json(struct rest *r, const struct quorum_control_ops *ctl, void *cs)
 {
 	struct quorum_source_status *st = r->sources;
 	json_t *list = json_array();
@@ -484,6 +522,12 @@ static json_t *sources_json(struct rest *r)
 			json_object_set_new(a, "quarantine_reason",
 					    json_string(st[i].quarantine_reason));
 		}
+		if (a != NULL && st[i].type == QUORUM_AUTHORITY_QUORUMD) {
+			json_t *shared = shared_state_json(ctl, cs, st[i].id);
+
+			if (shared != NULL)
+				json_object_set_new(a, "shared_state", shared);
+		}
 		json_array_append_new(list, a);
 	}
 	return list;
@@ -495,8 +539,8 @@ static void handle_status(struct rest *r, struct http1_request *req)
 	const struct quorum_merkle_ops *merkle;
 	void *vs = NULL, *ms = NULL;
 	struct quorum_clock_reading now;
-	const void *control;
-	void *cs;
+	const struct quorum_control_ops *ctl;
+	void *cs = NULL;
 	json_t *body;
 
 	if (gate(r, req, ROUTE_STATUS) != 0)
@@ -518,20 +562,84 @@ static void handle_status(struct rest *r, struct http1_request *req)
 		json_object_set_new(body, "merkle",
 				    json_pack("{s:I}", "tree_size",
 					      (json_int_t)merkle->tree_size(ms)));
-	if (r->api->service_find(r->host, QUORUM_CONTROL_SERVICE, &control, &cs) == 0 &&
-	    ((const struct quorum_control_ops *)control)->size >=
-		    sizeof(struct quorum_control_ops)) {
-		const struct quorum_control_ops *ops = control;
-
-		json_object_set_new(body, "mode", json_string(ops->mode_name(cs)));
+	ctl = control_service(r, &cs);
+	if (ctl != NULL) {
+		json_object_set_new(body, "mode", json_string(ctl->mode_name(cs)));
 		json_object_set_new(body, "circuit_breaker",
-				    json_pack("{s:b, s:I}", "tripped", ops->breaker_tripped(cs),
+				    json_pack("{s:b, s:I}", "tripped", ctl->breaker_tripped(cs),
 					      "rejection_streak",
-					      (json_int_t)ops->rejection_streak(cs)));
+					      (json_int_t)ctl->rejection_streak(cs)));
 	}
 	if (QUORUM_API_HAS(r->api, sources_status))
-		json_object_set_new(body, "authorities", sources_json(r));
+		json_object_set_new(body, "authorities", sources_json(r, ctl, cs));
 	reply_json(r, req, ROUTE_STATUS, 200, body);
+}
+
+/* ---- a leader's shared state ---- */
+
+static void reply_rejected(struct rest *r, struct http1_request *req, const char *reason)
+{
+	reply_json(r, req, ROUTE_SHARED_STATE, 403,
+		   json_pack("{s:s, s:s}", "error", "Shared-state rejected", "reason", reason));
+}
+
+/* POST /time/shared-state: the body checked in the reference's order, then one event through
+ * the single ingest path; the control stage's decision answers. The specific reason of a
+ * refusal comes from the control service (the pipeline's is the seed's generic one). */
+static void handle_shared_state(struct rest *r, struct http1_request *req)
+{
+	struct shared_body b;
+	struct quorum_signed_state st;
+	struct quorum_verdict v = { .code = QUORUM_REJECT };
+	const struct quorum_control_ops *ctl;
+	const char *message, *last = NULL;
+	uint64_t before = 0, after = 0;
+	void *cs = NULL;
+	int err, decided;
+
+	if (gate(r, req, ROUTE_SHARED_STATE) != 0)
+		return;
+	if (req->body_len > SHARED_BODY_MAX) {
+		reply_error(r, req, ROUTE_SHARED_STATE, 413, "error",
+			    "content too large: a shared state is at most 4096 bytes");
+		return;
+	}
+	if (shared_body_parse(req->body, req->body_len, &b, &message) != 0) {
+		reply_error(r, req, ROUTE_SHARED_STATE, 400, "error", message);
+		return;
+	}
+	ctl = control_service(r, &cs);
+	if (ctl != NULL && ctl->shared_state_last == NULL)
+		ctl = NULL;
+	if (ctl != NULL)
+		ctl->shared_state_last(cs, &before);
+	st = (struct quorum_signed_state){
+		.logical_time_ns = b.fields.leader_system_time_at_sync,
+		.event_id = QUORUM_EVENT_SHARED_STATE,
+		.payload = { (const uint8_t *)b.text, b.text_len },
+		.signature = { b.signature, sizeof(b.signature) },
+		.key_id = b.fields.key_id,
+	};
+	err = r->api->ingest(r->host, &st, req->peer, &v);
+	if (ctl != NULL)
+		last = ctl->shared_state_last(cs, &after);
+	/* Our event was the only one the control stage decided meanwhile: LAST is its. */
+	decided = ctl != NULL && after == before + 1;
+	if (err == QUORUM_AGAIN || err == -EBUSY) {
+		reply_error(r, req, ROUTE_SHARED_STATE, 503, "error",
+			    "Shared-state not decided: the pipeline is busy");
+	} else if (err == 0 && v.code == QUORUM_CONTINUE) {
+		if (decided && last[0] == '\0')
+			reply_json(r, req, ROUTE_SHARED_STATE, 200,
+				   json_pack("{s:s}", "status", "applied"));
+		else /* accepted, but no control stage recorded it: never say applied */
+			reply_error(r, req, ROUTE_SHARED_STATE, 503, "error",
+				    "Shared-state not applied: no control stage decided it");
+	} else {
+		const char *why = decided && last[0] != '\0' ? last : v.reason;
+
+		reply_rejected(r, req, why[0] != '\0' ? why : "shared_state_not_ingested");
+	}
 }
 
 /* The tree size the latest checkpoint names (its second line). */
@@ -757,6 +865,14 @@ static void handle(struct http1_request *req, void *arg)
 			      req->peer);
 		reply_error(r, req, ROUTE_SYNC, 403, "error",
 			    "Direct sync mutation disabled; use convergence pipeline");
+		return;
+	}
+	if (strcmp(path, "/time/shared-state") == 0 || strcmp(path, "/v1/time/shared-state") == 0) {
+		if (strcmp(req->method, "POST") != 0)
+			reply_error_with(r, req, ROUTE_SHARED_STATE, 405, "Allow: POST\r\n",
+					 "error", "method not allowed");
+		else
+			handle_shared_state(r, req);
 		return;
 	}
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
