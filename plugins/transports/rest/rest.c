@@ -14,6 +14,9 @@
  *   GET /v1/proof/inclusion?index=I         proofs against the latest checkpoint, in the form
  *   GET /v1/proof/consistency?old=M         `quorumctl proof verify` checks
  *   POST /time/sync                         403: nothing mutates the clock but the pipeline
+ *   POST /v1/events                         an encoded, signed SignedState (operator commands,
+ *                                           passport updates) through the pipeline: 200
+ *                                           accepted, 202 held, 403 refused (JSON verdict)
  *   POST /time/shared-state                 a leader's signed shared state (also under /v1),
  *                                           checked in the reference's order: rate limit
  *                                           (429), bearer (401), size (413), body (400: bad
@@ -75,13 +78,14 @@ enum route {
 	ROUTE_PROOF,
 	ROUTE_SYNC,
 	ROUTE_SHARED_STATE,
+	ROUTE_EVENTS,
 	ROUTE_OTHER,
 	ROUTE_COUNT
 };
 
 static const char *const route_names[ROUTE_COUNT] = {
 	"time", "healthz", "readyz", "metrics", "status", "checkpoint", "proof", "sync",
-	"shared_state", "other",
+	"shared_state", "events", "other",
 };
 
 struct bucket {
@@ -642,6 +646,129 @@ static void handle_shared_state(struct rest *r, struct http1_request *req)
 	}
 }
 
+/* ---- signed events from outside: operator commands and passport updates ---- */
+
+/* The event ids POST /v1/events takes; anything else is refused before the pipeline (no
+ * client fills the vault with events no stage would act on). */
+static int event_id_postable(const char *id)
+{
+	return strncmp(id, "uml001.control.", 15) == 0 || strcmp(id, "uml001.passport.update") == 0;
+}
+
+/* Reads a protobuf varint at *P (below END). 0, or -1 when truncated or too long. */
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		uint8_t b = *(*p)++;
+
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if ((b & 0x80) == 0) {
+			*out = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The event_id (SignedState field 2) of an encoded envelope into OUT (CAP bytes), for the
+ * route's policy only: the host decodes the whole envelope strictly afterwards. 0 or -1. */
+static int envelope_event_id(const uint8_t *data, size_t len, char *out, size_t cap)
+{
+	const uint8_t *p = data, *end = data + len;
+	uint64_t key, n;
+
+	out[0] = '\0';
+	while (p < end) {
+		if (read_varint(&p, end, &key) != 0)
+			return -1;
+		switch (key & 7) {
+		case 0:
+			if (read_varint(&p, end, &n) != 0)
+				return -1;
+			break;
+		case 1:
+		case 5:
+			n = (key & 7) == 1 ? 8 : 4;
+			if ((uint64_t)(end - p) < n)
+				return -1;
+			p += n;
+			break;
+		case 2:
+			if (read_varint(&p, end, &n) != 0 || (uint64_t)(end - p) < n)
+				return -1;
+			if (key >> 3 == 2) {
+				if (n == 0 || n >= cap || memchr(p, '\0', n) != NULL)
+					return -1;
+				memcpy(out, p, n);
+				out[n] = '\0';
+			}
+			p += n;
+			break;
+		default:
+			return -1;
+		}
+	}
+	return out[0] != '\0' ? 0 : -1;
+}
+
+static void reply_verdict(struct rest *r, struct http1_request *req, int status,
+			  const struct quorum_verdict *v)
+{
+	const char *name = v->code == QUORUM_CONTINUE ? "accept"
+			   : v->code == QUORUM_HOLD   ? "hold"
+						      : "reject";
+	json_t *body = json_pack("{s:s}", "verdict", name);
+
+	if (v->code != QUORUM_CONTINUE && v->stage[0] != '\0')
+		json_object_set_new(body, "stage", json_string(v->stage));
+	if (v->code != QUORUM_CONTINUE && v->reason[0] != '\0')
+		json_object_set_new(body, "reason", json_string(v->reason));
+	reply_json(r, req, ROUTE_EVENTS, status, body);
+}
+
+/* POST /v1/events: one encoded SignedState (application/x-protobuf), as `quorumctl control`
+ * writes it, through the single ingest path; its verdict answers (200 accepted, 202 held,
+ * 403 refused by a stage, 400 refused by the host's decoder). Who may act is the stages'
+ * business: the control stage obeys only its configured operators' signatures. */
+static void handle_events(struct rest *r, struct http1_request *req)
+{
+	struct quorum_verdict v = { .code = QUORUM_REJECT };
+	char event_id[QUORUM_EVENT_ID_MAX + 1];
+	int err;
+
+	if (gate(r, req, ROUTE_EVENTS) != 0)
+		return;
+	if (req->body_len > QUORUM_ENVELOPE_MAX) {
+		reply_error(r, req, ROUTE_EVENTS, 413, "error", "content too large for an event");
+		return;
+	}
+	if (envelope_event_id((const uint8_t *)req->body, req->body_len, event_id,
+			      sizeof(event_id)) != 0) {
+		r->api->audit(r->host, "rest.event.refused", "peer=%s reason=envelope_decode_failed",
+			      req->peer);
+		reply_error(r, req, ROUTE_EVENTS, 400, "error",
+			    "body is not an encoded SignedState with an event_id");
+		return;
+	}
+	if (!event_id_postable(event_id)) {
+		r->api->audit(r->host, "rest.event.refused",
+			      "peer=%s event=%s reason=event_not_postable", req->peer, event_id);
+		reply_error(r, req, ROUTE_EVENTS, 403, "error",
+			    "only uml001.control.* and uml001.passport.update events may be posted");
+		return;
+	}
+	err = r->api->ingest_encoded(r->host, req->body, req->body_len, req->peer, &v);
+	if (err == QUORUM_AGAIN || err == -EBUSY)
+		reply_error(r, req, ROUTE_EVENTS, 503, "error", "the pipeline is busy; try again");
+	else if (err != 0)
+		reply_verdict(r, req, 400, &v);
+	else
+		reply_verdict(r, req, v.code == QUORUM_CONTINUE ? 200 : v.code == QUORUM_HOLD ? 202 : 403,
+			      &v);
+}
+
 /* The tree size the latest checkpoint names (its second line). */
 static int checkpoint_size(const char *note, uint64_t *size)
 {
@@ -873,6 +1000,14 @@ static void handle(struct http1_request *req, void *arg)
 					 "error", "method not allowed");
 		else
 			handle_shared_state(r, req);
+		return;
+	}
+	if (strcmp(path, "/v1/events") == 0) {
+		if (strcmp(req->method, "POST") != 0)
+			reply_error_with(r, req, ROUTE_EVENTS, 405, "Allow: POST\r\n", "error",
+					 "method not allowed");
+		else
+			handle_events(r, req);
 		return;
 	}
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
