@@ -72,7 +72,7 @@ UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
 	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
-	tests/unit/test-modes
+	tests/unit/test-modes tests/unit/test-commands
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -109,11 +109,19 @@ tests_unit_test_modes_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stag
 tests_unit_test_modes_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_unit_test_modes_LDADD = $(GLIB_LIBS)
 
+# Operator commands: payloads and signatures, pure code inside the control plugin.
+tests_unit_test_commands_SOURCES = tests/unit/test-commands.c \
+	plugins/stages/control/commands.c plugins/stages/control/modes.c
+tests_unit_test_commands_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control \
+	-I$(top_srcdir)/host -I$(top_builddir)/proto
+tests_unit_test_commands_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_commands_LDADD = $(UNIT_LDADD) $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/quorum.sh tests/e2e/faults.sh tests/e2e/ntp.sh tests/e2e/audit.sh \
 	tests/e2e/ntp-server.sh tests/e2e/rest.sh tests/e2e/schemas.sh tests/e2e/rest-tls.sh \
-	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh
+	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh tests/e2e/control.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \

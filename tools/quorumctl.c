@@ -3,7 +3,8 @@
  *   quorumctl attest   ask an authority for a signed time attestation, save it
  *   quorumctl verify   check a saved attestation offline against the authority's key
  *   quorumctl vault    verify, dump or prove from a vault folder (quorumctl-audit.c)
- *   quorumctl proof    verify a proof against a signed checkpoint (quorumctl-audit.c) */
+ *   quorumctl proof    verify a proof against a signed checkpoint (quorumctl-audit.c)
+ *   quorumctl control  sign an operator's control event (quorumctl-control.c) */
 #include "config.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include "keys-internal.h"
 #include "protodecode-internal.h"
 #include "quorumctl-audit.h"
+#include "quorumctl-control.h"
 #include "quorum/clock.h"
 #include "timecodec-internal.h"
 #include "util-internal.h"
@@ -43,7 +45,8 @@ static void usage(FILE *out)
 		"verify  checks a saved attestation offline: its signature by AUTHORITY.pub (and\n"
 		"        its nonce, if given): an authority's answer from `attest`, or a node's\n"
 		"        signed served time (REST's \"attestation\"). Exit status 0 valid, 1 invalid.\n"
-		"vault, proof: see `quorumctl vault --help`.\n",
+		"vault, proof: see `quorumctl vault --help`.\n"
+		"control: an operator's signed control event, see `quorumctl control --help`.\n",
 		QUORUM_CLOCK_DEFAULT_PATH);
 }
 
@@ -405,6 +408,8 @@ int main(int argc, char **argv)
 		return cmd_vault(argc - 1, argv + 1);
 	if (strcmp(argv[1], "proof") == 0)
 		return cmd_proof(argc - 1, argv + 1);
+	if (strcmp(argv[1], "control") == 0)
+		return cmd_control(argc - 1, argv + 1);
 	fprintf(stderr, "quorumctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
