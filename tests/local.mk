@@ -158,3 +158,13 @@ tests_tools_liar_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_tools_liar_LDADD = host/libquorumhost.la
 tests_tools_clock_reads_SOURCES = tests/tools/clock-reads.c
 tests_tools_clock_reads_LDADD = client/libquorum-clock.la
+
+# The control plane's JSON: operator command payloads and POST /v1/events answers.
+EXTRA_DIST += tests/e2e/control.sh schemas/control-set-mode.json schemas/control-hitl.json \
+	schemas/control-recovery.json schemas/control-recovery-epoch.json \
+	schemas/event-verdict.json schemas/examples/control-set-mode.example.json \
+	schemas/examples/control-hitl.example.json schemas/examples/control-recovery.example.json \
+	schemas/examples/control-recovery-epoch.example.json \
+	schemas/examples/event-verdict.example.json \
+	schemas/examples/event-verdict.hold.example.json \
+	schemas/examples/event-verdict.reject.example.json

@@ -34,9 +34,11 @@ enum command_kind command_kind_of(const char *event_id)
 	return COMMAND_NONE;
 }
 
-/* Copies the string member NAME of OBJ into OUT (SIZE bytes). ALLOW_NEWLINES: a checkpoint
- * is several lines. 0 copied, 1 absent, -1 not a printable string that fits. */
-static int copy_string(json_t *obj, const char *name, char *out, size_t size, int allow_newlines)
+/* Copies the string member NAME of OBJ into OUT (SIZE bytes). NOTE: a signed note (a
+ * checkpoint) has several lines and its signature lines start with an em dash, so newlines
+ * and UTF-8 are allowed (jansson checked the UTF-8). 0 copied, 1 absent, -1 not a printable
+ * string that fits. */
+static int copy_string(json_t *obj, const char *name, char *out, size_t size, int note)
 {
 	json_t *v = json_object_get(obj, name);
 	const char *s;
@@ -53,7 +55,7 @@ static int copy_string(json_t *obj, const char *name, char *out, size_t size, in
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
-		if (!((ch >= 0x20 && ch < 0x7f) || (allow_newlines && ch == '\n')))
+		if (!((ch >= 0x20 && ch < 0x7f) || (note && (ch == '\n' || ch >= 0x80))))
 			return -1;
 	}
 	memcpy(out, s, len + 1);
