@@ -160,7 +160,7 @@ tests_tools_clock_reads_SOURCES = tests/tools/clock-reads.c
 tests_tools_clock_reads_LDADD = client/libquorum-clock.la
 
 # The control plane's JSON: operator command payloads and POST /v1/events answers.
-EXTRA_DIST += tests/e2e/control.sh schemas/control-set-mode.json schemas/control-hitl.json \
+EXTRA_DIST += schemas/control-set-mode.json schemas/control-hitl.json \
 	schemas/control-recovery.json schemas/control-recovery-epoch.json \
 	schemas/event-verdict.json schemas/examples/control-set-mode.example.json \
 	schemas/examples/control-hitl.example.json schemas/examples/control-recovery.example.json \
