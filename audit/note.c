@@ -200,12 +200,16 @@ static int ed25519_verify(const uint8_t pub[NOTE_PUB_LEN], const void *msg, size
 	return ok;
 }
 
-int note_verify(const char *note, size_t len, const char *name, const uint8_t pub[NOTE_PUB_LEN],
-		size_t *text_len, const char **why)
+/* Walks NOTE's signature lines by NAME; CHECK(ARG, key hash, signature, text, text length)
+ * says whether a line is the signer's: 1 verified, 0 another key, -1 not its signature. */
+typedef int (*note_check_fn)(void *arg, uint32_t key_hash, const uint8_t sig[NOTE_SIG_LEN],
+			     const char *text, size_t text_len);
+
+static int note_walk(const char *note, size_t len, const char *name, note_check_fn check,
+		     void *arg, size_t *text_len, const char **why)
 {
-	uint32_t want = note_key_hash(name, pub);
 	size_t pos, tlen;
-	int found = 0, seen_lines = 0;
+	int seen_lines = 0;
 
 	if (len == 0 || note[len - 1] != '\n' || memchr(note, '\0', len) != NULL ||
 	    note_text_length(note, len, &tlen) != 0) {
@@ -218,7 +222,7 @@ int note_verify(const char *note, size_t len, const char *name, const uint8_t pu
 		size_t n = (size_t)(nl - line), name_len;
 		const char *sp;
 		unsigned char blob[80];
-		int dec;
+		int dec, verdict;
 		uint32_t kh;
 
 		pos += n + 1;
@@ -250,10 +254,10 @@ int note_verify(const char *note, size_t len, const char *name, const uint8_t pu
 		}
 		kh = (uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 | (uint32_t)blob[2] << 8 |
 		     blob[3];
-		if (kh != want)
+		verdict = check(arg, kh, blob + 4, note, tlen);
+		if (verdict == 0)
 			continue;
-		found = 1;
-		if (!ed25519_verify(pub, note, tlen, blob + 4)) {
+		if (verdict < 0) {
 			*why = "note_signature_invalid";
 			return -EPERM;
 		}
@@ -261,6 +265,50 @@ int note_verify(const char *note, size_t len, const char *name, const uint8_t pu
 		return 0;
 	}
 	*why = seen_lines == 0 ? "note_unsigned" : "note_no_signature_by_key";
-	(void)found;
 	return -ENOKEY;
+}
+
+struct pub_check {
+	const uint8_t *pub;
+	uint32_t key_hash;
+};
+
+static int check_with_pub(void *arg, uint32_t key_hash, const uint8_t sig[NOTE_SIG_LEN],
+			  const char *text, size_t text_len)
+{
+	struct pub_check *pc = arg;
+
+	if (key_hash != pc->key_hash)
+		return 0;
+	return ed25519_verify(pc->pub, text, text_len, sig) ? 1 : -1;
+}
+
+int note_verify(const char *note, size_t len, const char *name, const uint8_t pub[NOTE_PUB_LEN],
+		size_t *text_len, const char **why)
+{
+	struct pub_check pc = { pub, note_key_hash(name, pub) };
+
+	return note_walk(note, len, name, check_with_pub, &pc, text_len, why);
+}
+
+struct fn_check {
+	note_verify_fn verify;
+	void *arg;
+};
+
+static int check_with_fn(void *arg, uint32_t key_hash, const uint8_t sig[NOTE_SIG_LEN],
+			 const char *text, size_t text_len)
+{
+	struct fn_check *fc = arg;
+
+	(void)key_hash;
+	return fc->verify(fc->arg, text, text_len, sig) == 0 ? 1 : -1;
+}
+
+int note_verify_by(const char *note, size_t len, const char *name, note_verify_fn verify,
+		   void *arg, size_t *text_len, const char **why)
+{
+	struct fn_check fc = { verify, arg };
+
+	return note_walk(note, len, name, check_with_fn, &fc, text_len, why);
 }

@@ -56,6 +56,16 @@ int note_format(const char *text, size_t len, const char *name, const uint8_t pu
 int note_verify(const char *note, size_t len, const char *name, const uint8_t pub[NOTE_PUB_LEN],
 		size_t *text_len, const char **why);
 
+/* Checks SIG over TEXT (LEN bytes) by the signer note_verify_by was asked about: 0 valid. */
+typedef int (*note_verify_fn)(void *arg, const void *text, size_t len,
+			      const uint8_t sig[NOTE_SIG_LEN]);
+
+/* note_verify_by: as note_verify, for a signer whose key the caller cannot hand over (a
+ * plugin asking the host to check an authority's signature): the first signature line by
+ * NAME is checked with VERIFY(ARG, ...), whatever its key hash. Same return values. */
+int note_verify_by(const char *note, size_t len, const char *name, note_verify_fn verify,
+		   void *arg, size_t *text_len, const char **why);
+
 /* note_text_length: the length of NOTE's signed text (up to the empty line), or -EBADMSG. */
 int note_text_length(const char *note, size_t len, size_t *text_len);
 

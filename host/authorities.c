@@ -147,7 +147,7 @@ int authorities_verify(const struct authority_table *table, const char *id, cons
 
 	/* An NTP source has no key: it can never be the signer of anything. */
 	if (a == NULL || a->type != QUORUM_AUTHORITY_QUORUMD || a->key == NULL ||
-	    key_id == NULL || strcmp(a->key_id, key_id) != 0)
+	    (key_id != NULL && strcmp(a->key_id, key_id) != 0))
 		return -ENOENT;
 	if ((msg == NULL && len > 0) || sig == NULL)
 		return -EBADMSG;

@@ -70,8 +70,9 @@ int authorities_quarantine(struct authority_table *table, const char *id, int64_
 int authorities_quarantined(const struct authority *a, int64_t now_ns);
 
 /* authorities_verify: whether SIG (SIG_LEN bytes) is the quorumd authority ID's Ed25519
- * signature of MSG (LEN bytes) under its key KEY_ID. RETURN VALUE: 0, -ENOENT (no quorumd
- * authority ID, or KEY_ID is not its key id), -EBADMSG (a bad signature) or -ENOMEM. */
+ * signature of MSG (LEN bytes) under its key KEY_ID (NULL: its configured key, whatever its
+ * id). RETURN VALUE: 0, -ENOENT (no quorumd authority ID, or KEY_ID is not its key id),
+ * -EBADMSG (a bad signature) or -ENOMEM. */
 int authorities_verify(const struct authority_table *table, const char *id, const char *key_id,
 		       const void *msg, size_t len, const void *sig, size_t sig_len);
 

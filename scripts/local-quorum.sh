@@ -5,7 +5,7 @@
 #
 # Usage: scripts/local-quorum.sh [--nodes N] [--dir DIR] [--port P] [--interval-ms MS]
 #                                [--max-error-ns NS] [--max-drift-ppm PPM] [--timeout-ms MS]
-#                                [--setup-only]
+#                                [--setup-only] [--hitl-step-ns NS]
 #                                [--ntp-port P] [--rest-port P] [--builddir DIR]
 #   --nodes N        quorum size (default 4: n = 3f+1 with f = 1)
 #   --dir DIR        where keys, configs, state and logs go (default run/local-quorum)
@@ -14,13 +14,17 @@
 #                    default with --setup-only)
 #   --rest-port P    each node also serves REST on 127.0.0.K:P (default 0: off)
 #   --timeout-ms MS  how long a round waits for answers (default: a quarter of the interval)
+#   --hitl-step-ns NS  hold agreements stepping a node's clock further than NS for an
+#                    operator's approval (default 0: off)
 #   --setup-only     write keys and configurations, start nothing
+# An operator key (keys/operator.key) is generated too: every node obeys control events
+# signed with it (quorumctl control ... --key DIR/keys/operator.key).
 #   --builddir DIR   the build tree with host/quorumd and lib/ (default: this checkout)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 nodes=4 dir=run/local-quorum port=7101 ntp_port= interval_ms=1000 max_error_ns=1000000 max_drift_ppm=50
-setup_only=0 builddir=$here rest_port=0 timeout_ms=
+setup_only=0 builddir=$here rest_port=0 timeout_ms= hitl_step_ns=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nodes) nodes=$2; shift 2 ;;
@@ -33,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--ntp-port) ntp_port=$2; shift 2 ;;
 	--rest-port) rest_port=$2; shift 2 ;;
 	--timeout-ms) timeout_ms=$2; shift 2 ;;
+	--hitl-step-ns) hitl_step_ns=$2; shift 2 ;;
 	--builddir) builddir=$(cd "$2" && pwd); shift 2 ;;
 	-h | --help) sed -n '2,/^[^#]/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "local-quorum.sh: unknown option $1" >&2; exit 2 ;;
@@ -56,6 +61,8 @@ for k in $(seq "$nodes"); do
 	[ -f "$dir/keys/node-$k.key" ] ||
 		"$builddir/tools/quorum-keygen" --out "$dir/keys/node-$k" >/dev/null
 done
+[ -f "$dir/keys/operator.key" ] ||
+	"$builddir/tools/quorum-keygen" --out "$dir/keys/operator" >/dev/null
 authorities=
 for k in $(seq "$nodes"); do
 	authorities="$authorities${authorities:+,
@@ -96,7 +103,7 @@ stages = (
   { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; }; },
   { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "merkle"; }; },
   { name = "convergence"; path = "stages/convergence.so"; },
-  { name = "control"; path = "stages/control.so"; settings = { shared_state_file = "state/shared-state"; }; }
+  { name = "control"; path = "stages/control.so"; settings = { shared_state_file = "state/shared-state"; operators = ( { id = "operator"; public_key = "$dir/keys/operator.pub"; } ); hitl_step_ns = $hitl_step_ns; }; }
 );
 transports = ( $transports );
 EOF

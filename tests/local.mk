@@ -72,7 +72,8 @@ UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
 	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
-	tests/unit/test-modes tests/unit/test-sharedstate
+	tests/unit/test-modes tests/unit/test-sharedstate \
+	tests/unit/test-commands
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -116,11 +117,19 @@ tests_unit_test_sharedstate_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugin
 tests_unit_test_sharedstate_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_unit_test_sharedstate_LDADD = $(GLIB_LIBS) -lm
 
+# Operator commands: payloads and signatures, pure code inside the control plugin.
+tests_unit_test_commands_SOURCES = tests/unit/test-commands.c \
+	plugins/stages/control/commands.c plugins/stages/control/modes.c
+tests_unit_test_commands_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control \
+	-I$(top_srcdir)/host -I$(top_builddir)/proto
+tests_unit_test_commands_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_commands_LDADD = $(UNIT_LDADD) $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/quorum.sh tests/e2e/faults.sh tests/e2e/ntp.sh tests/e2e/audit.sh \
 	tests/e2e/ntp-server.sh tests/e2e/rest.sh tests/e2e/schemas.sh tests/e2e/rest-tls.sh \
-	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh
+	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh tests/e2e/control.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
@@ -161,3 +170,13 @@ tests_tools_liar_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_tools_liar_LDADD = host/libquorumhost.la
 tests_tools_clock_reads_SOURCES = tests/tools/clock-reads.c
 tests_tools_clock_reads_LDADD = client/libquorum-clock.la
+
+# The control plane's JSON: operator command payloads and POST /v1/events answers.
+EXTRA_DIST += schemas/control-set-mode.json schemas/control-hitl.json \
+	schemas/control-recovery.json schemas/control-recovery-epoch.json \
+	schemas/event-verdict.json schemas/examples/control-set-mode.example.json \
+	schemas/examples/control-hitl.example.json schemas/examples/control-recovery.example.json \
+	schemas/examples/control-recovery-epoch.example.json \
+	schemas/examples/event-verdict.example.json \
+	schemas/examples/event-verdict.hold.example.json \
+	schemas/examples/event-verdict.reject.example.json

@@ -12,7 +12,8 @@ tools_quorum_sign_LDADD = host/libquorumhost.la
 EXTRA_DIST += tools/stage-plugin.sh
 
 bin_PROGRAMS += tools/quorumctl
-tools_quorumctl_SOURCES = tools/quorumctl.c tools/quorumctl-audit.c tools/quorumctl-audit.h
+tools_quorumctl_SOURCES = tools/quorumctl.c tools/quorumctl-audit.c tools/quorumctl-audit.h \
+	tools/quorumctl-control.c tools/quorumctl-control.h
 tools_quorumctl_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS)
 tools_quorumctl_LDADD = host/libquorumhost.la client/libquorum-clock.la \
 	audit/libquorumaudit.la $(JANSSON_LIBS)

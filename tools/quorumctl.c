@@ -5,7 +5,8 @@
  *   quorumctl vault    verify, dump or prove from a vault folder (quorumctl-audit.c)
  *   quorumctl proof    verify a proof against a signed checkpoint (quorumctl-audit.c)
  *   quorumctl shared-state sign   a leader's signed shared state, as POST /time/shared-state's
- *                      body */
+ *                      body
+ *   quorumctl control  sign an operator's control event (quorumctl-control.c) */
 #include "config.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@
 #include "keys-internal.h"
 #include "protodecode-internal.h"
 #include "quorumctl-audit.h"
+#include "quorumctl-control.h"
 #include "quorum/clock.h"
 #include "quorum/sharedstate.h"
 #include "timecodec-internal.h"
@@ -54,7 +56,8 @@ static void usage(FILE *out)
 		"        agreed time and leader time (ns since 1970; default now), drift (ns,\n"
 		"        default 0), warp score (default 0). The node verifies it against the\n"
 		"        leader's configured key and records it; it never moves the node's clock.\n"
-		"vault, proof: see `quorumctl vault --help`.\n",
+		"vault, proof: see `quorumctl vault --help`.\n"
+		"control: an operator's signed control event, see `quorumctl control --help`.\n",
 		QUORUM_CLOCK_DEFAULT_PATH);
 }
 
@@ -535,6 +538,8 @@ int main(int argc, char **argv)
 		return cmd_proof(argc - 1, argv + 1);
 	if (strcmp(argv[1], "shared-state") == 0)
 		return cmd_shared_state(argc - 1, argv + 1);
+	if (strcmp(argv[1], "control") == 0)
+		return cmd_control(argc - 1, argv + 1);
 	fprintf(stderr, "quorumctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -692,6 +692,11 @@ static void test_authorities_verify(void)
 	g_assert_cmpint(authorities_verify(&t, "a", items[0].key_id, msg, sizeof(msg), sig,
 					   sizeof(sig)),
 			==, -EBADMSG);
+	/* No key id: the authority's configured key (a signed note names only a key hash). */
+	g_assert_cmpint(authorities_verify(&t, "a", NULL, msg, sizeof(msg) - 1, sig, sizeof(sig)),
+			==, 0);
+	g_assert_cmpint(authorities_verify(&t, "b", NULL, msg, sizeof(msg) - 1, sig, sizeof(sig)),
+			==, -EBADMSG);
 	sig[7] ^= 0x10;
 	g_assert_cmpint(authorities_verify(&t, "a", items[0].key_id, msg, sizeof(msg) - 1, sig,
 					   sizeof(sig)),

@@ -218,8 +218,9 @@ struct quorum_api {
 
 	/* ---- authorities (ABI 1.5) ---- */
 	/* Whether SIG (SIG_LEN bytes) is the Ed25519 signature of MSG (LEN bytes) by the
-	 * configured quorumd authority AUTHORITY_ID under its key KEY_ID (an NTP source has no
-	 * key). Any plugin; everything is borrowed for the call. 0, -ENOENT (no such quorumd
+	 * configured quorumd authority AUTHORITY_ID under its key KEY_ID (NULL: its configured
+	 * key, whatever its id, as for a C2SP signed note that names only a key hash; an NTP
+	 * source has no key). Any plugin; everything is borrowed for the call. 0, -ENOENT (no such quorumd
 	 * authority, or KEY_ID is not its key), -EBADMSG (not its signature of MSG: wrong
 	 * length included) or -ENOMEM. */
 	int (*authority_verify)(struct quorum_host *host, const char *authority_id,

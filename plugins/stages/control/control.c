@@ -3,25 +3,46 @@
  * max_drift_step, ceiling max_total_drift, both scaled by the warp score), or refused with
  * the seed's reason; nothing else ever changes the served clock. It keeps the node's runtime
  * mode (the seed's table, modes.c): COLD_START until the first commit, then QUORUM_ACTIVE;
- * its circuit breaker sees every event's final verdict and a streak of rejections moves the
- * node to DEGRADED until a run of accepted events closes it; ISOLATED and HITL_HOLD commit
- * nothing. Every transition is logged and audited (runtime.mode.transition). The mode and
+ * its circuit breaker sees the final verdict of each of this node's rounds and a streak of
+ * rejections moves the node to DEGRADED until a run of accepted rounds closes it; ISOLATED
+ * and HITL_HOLD commit nothing, RECOVERY nothing until an operator's rejoin. Every transition is logged and audited (runtime.mode.transition). The mode and
  * the breaker are published as QUORUM_CONTROL_SERVICE for the transports. A source whose
  * answers were refused as invalid (bad signature, wrong key, replayed, stale, equivocating)
  * in quarantine_after of this node's rounds in a row is quarantined for quarantine_s: the
  * host stops asking it (audited as pipeline.quarantine, reason quarantine_logged). A leader's
  * shared state (uml001.rest.time.shared_state, sharedstate.c) is verified and recorded per
- * leader, never applied to the served clock. */
+ * leader, never applied to the served clock. Operator commands (uml001.control.*,
+ * commands.c) are obeyed only when signed by a configured operator key: set_mode, HITL
+ * approve / reject of an agreement held because its step exceeded hitl_step_ns, and the
+ * recovery path (begin, epoch_verified with another authority's signed checkpoint, rejoin
+ * after a fresh agreement). */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/sha.h>
 
 #include <quorum/control.h>
 #include <quorum/plugin.h>
 
+#include "commands.h"
 #include "modes.h"
 #include "sharedstate.h"
+#include "note.h"
+
+/* A local agreement held for a human: its step from the served clock was over hitl_step_ns.
+ * An approval lets agreements stepping the same way, up to twice as far, commit until the
+ * deadline; a rejection or the deadline ends the hold. */
+struct hitl_hold {
+	int active, approved;
+	char id[COMMAND_HOLD_ID_LEN + 1];
+	uint64_t round;
+	int64_t step_ns;	  /* signed: estimate - served, at the agreement's reference */
+	int64_t deadline_mono_ns; /* the hold (or the approval) ends here */
+};
 
 struct control {
 	struct quorum_host *host;
@@ -38,7 +59,38 @@ struct control {
 	uint64_t last_round_judged;
 	/* leaders' shared states (sharedstate.c) */
 	struct sharedstate shared;
+	/* operator commands */
+	struct operators operators;
+	int64_t command_max_age_ns;
+	/* human in the loop */
+	int64_t hitl_step_ns; /* 0: no agreement is held */
+	int64_t hitl_timeout_ns;
+	struct hitl_hold hold;
+	/* recovery: the epoch (a peer's signed checkpoint) verified, then a fresh agreement */
+	int epoch_verified;
+	int64_t epoch_earliest_ns; /* the verified checkpoint's time witness */
+	int64_t recovery_epoch_max_age_ns;
+	int have_fresh; /* a good local agreement came after the epoch */
+	/* the last agreement committed: where a new one's step is measured from */
+	int have_last;
+	int64_t last_estimate_ns, last_mono_ns;
 };
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* Why an answer was refused, as a strike toward quarantine: lies, not lateness. */
 static int is_strike(const char *problem)
@@ -95,9 +147,14 @@ static int mode_change(struct control *c, uint32_t to, const char *reason)
 	uint32_t from = c->modes.mode;
 	int moved = modes_set(&c->modes, to);
 
-	if (moved > 0)
+	if (moved > 0) {
 		c->api->audit(c->host, "runtime.mode.transition", "from=%s to=%s reason=%s",
 			      modes_name(from), modes_name(to), reason);
+		if (from == QUORUM_MODE_RECOVERY) { /* leaving RECOVERY clears the epoch */
+			c->epoch_verified = 0;
+			c->have_fresh = 0;
+		}
+	}
 	else if (moved < 0)
 		c->api->audit(c->host, "runtime.mode.reject", "from=%s to=%s reason=%s",
 			      modes_name(from), modes_name(to), "mode_transition_rejected");
@@ -207,6 +264,34 @@ static void control_free(struct control *c)
 	free(c);
 }
 
+/* Reads the operators list: ( { id = "..."; public_key = "file.pub"; }, ... ). */
+static int operators_load(struct control *c, struct quorum_host *host,
+			  const struct quorum_api *api)
+{
+	int count = api->config_length(host, "operators");
+
+	for (int i = 0; i < count; i++) {
+		char path[256], file[4096], why[512];
+		const char *id = NULL, *pub = NULL;
+
+		snprintf(path, sizeof(path), "operators.[%d].id", i);
+		api->config_string(host, path, &id);
+		snprintf(path, sizeof(path), "operators.[%d].public_key", i);
+		api->config_string(host, path, &pub);
+		if (id == NULL || pub == NULL ||
+		    api->config_path(host, pub, file, sizeof(file)) != 0) {
+			api->log(host, QUORUM_LOG_ERROR, "control.operator_invalid index=%d", i);
+			return -EINVAL;
+		}
+		if (operators_add(&c->operators, id, file, why, sizeof(why)) != 0) {
+			api->log(host, QUORUM_LOG_ERROR,
+				 "control.operator_invalid id=%s error=\"%s\"", id, why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int control_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
 	struct control *c;
@@ -233,6 +318,20 @@ static int control_init(struct quorum_host *host, const struct quorum_api *api, 
 	c->quarantine_s = 300;
 	api->config_int(host, "quarantine_after", &c->quarantine_after);
 	api->config_int(host, "quarantine_s", &c->quarantine_s);
+	if ((err = operators_load(c, host, api)) != 0) {
+		control_free(c);
+		return err;
+	}
+	c->command_max_age_ns = 300;
+	api->config_int(host, "command_max_age_s", &c->command_max_age_ns);
+	c->command_max_age_ns *= 1000000000LL;
+	api->config_int(host, "hitl_step_ns", &c->hitl_step_ns);
+	c->hitl_timeout_ns = 300;
+	api->config_int(host, "hitl_timeout_s", &c->hitl_timeout_ns);
+	c->hitl_timeout_ns *= 1000000000LL;
+	c->recovery_epoch_max_age_ns = 300;
+	api->config_int(host, "recovery_epoch_max_age_s", &c->recovery_epoch_max_age_ns);
+	c->recovery_epoch_max_age_ns *= 1000000000LL;
 	c->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->sources));
 	c->strikes = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->strikes));
 	if (c->sources == NULL || c->strikes == NULL) {
@@ -251,9 +350,10 @@ static int control_init(struct quorum_host *host, const struct quorum_api *api, 
 	}
 	api->log(host, QUORUM_LOG_NOTICE,
 		 "control.started mode=%s breaker_trip_after=%" PRId64 " breaker_close_after=%" PRId64
-		 " quarantine_after=%" PRId64 " quarantine_s=%" PRId64 " shared_state_leaders=%zu",
+		 " quarantine_after=%" PRId64 " quarantine_s=%" PRId64 " shared_state_leaders=%zu"
+		 " operators=%zu hitl_step_ns=%" PRId64,
 		 modes_name(c->modes.mode), trip_after, close_after, c->quarantine_after,
-		 c->quarantine_s, c->shared.count);
+		 c->quarantine_s, c->shared.count, c->operators.count, c->hitl_step_ns);
 	*state = c;
 	return 0;
 }
@@ -270,17 +370,269 @@ static int refuse(struct control *c, const struct quorum_agreement *a, const cha
 	return QUORUM_REJECT;
 }
 
+/* ---- human in the loop ---- */
+
+/* The signed step AGREEMENT makes from the last agreement committed, extrapolated to its
+ * reference instant; 0 before the first commit (there is nothing to step from). Not read
+ * from the served clock: that goes unsynchronised while a step is held, and a held step
+ * must not commit merely because the node waited long enough. */
+static int64_t agreement_step(const struct control *c, const struct quorum_agreement *a)
+{
+	if (!c->have_last)
+		return 0;
+	return a->estimate_ns - (c->last_estimate_ns + (a->reference_mono_ns - c->last_mono_ns));
+}
+
+/* Ends the hold when its deadline passed (audited: the step was never approved). */
+static void hold_expire(struct control *c)
+{
+	if (!c->hold.active || mono_ns() < c->hold.deadline_mono_ns)
+		return;
+	c->api->audit(c->host, c->hold.approved ? "hitl.approval_expired" : "hitl.expired",
+		      "hold_id=%s round=%" PRIu64 " step_ns=%" PRId64
+		      " reason=hitl_required_not_approved",
+		      c->hold.id, c->hold.round, c->hold.step_ns);
+	c->hold.active = 0;
+}
+
+/* Whether the agreement with STEP may commit: 1 yes; 0 held (a hold is opened or kept). */
+static int hitl_gate(struct control *c, const struct quorum_event *event,
+		     const struct quorum_agreement *a, int64_t step)
+{
+	int64_t magnitude = step < 0 ? -step : step;
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+
+	if (c->hitl_step_ns <= 0 || magnitude <= c->hitl_step_ns)
+		return 1;
+	hold_expire(c);
+	if (c->hold.active && c->hold.approved && (step < 0) == (c->hold.step_ns < 0) &&
+	    magnitude / 2 <= (c->hold.step_ns < 0 ? -c->hold.step_ns : c->hold.step_ns))
+		return 1;
+	if (c->hold.active && !c->hold.approved) {
+		c->hold.round = a->round; /* the freshest agreement waits under the same id */
+		c->hold.step_ns = step;
+		return 0;
+	}
+	SHA256(event->encoded.data, event->encoded.len, digest);
+	for (int i = 0; i < COMMAND_HOLD_ID_LEN / 2; i++)
+		snprintf(c->hold.id + 2 * i, 3, "%02x", digest[i]);
+	c->hold.active = 1;
+	c->hold.approved = 0;
+	c->hold.round = a->round;
+	c->hold.step_ns = step;
+	c->hold.deadline_mono_ns = mono_ns() + c->hitl_timeout_ns;
+	c->api->audit(c->host, "hitl.hold",
+		      "hold_id=%s round=%" PRIu64 " step_ns=%" PRId64 " threshold_ns=%" PRId64
+		      " timeout_s=%" PRId64,
+		      c->hold.id, a->round, step, c->hitl_step_ns,
+		      (int64_t)(c->hitl_timeout_ns / 1000000000));
+	return 0;
+}
+
+/* ---- operator commands ---- */
+
+/* The reason a refused command of KIND gets when its payload or its moment is wrong. */
+static const char *command_refusal(enum command_kind kind)
+{
+	switch (kind) {
+	case COMMAND_SET_MODE:
+		return "mode_set_payload_invalid";
+	case COMMAND_HITL_APPROVE:
+	case COMMAND_HITL_REJECT:
+		return "hitl_payload_invalid";
+	case COMMAND_RECOVERY_BEGIN:
+		return "recovery_begin_rejected";
+	case COMMAND_RECOVERY_EPOCH:
+		return "recovery_epoch_verify_rejected";
+	default:
+		return "recovery_rejoin_rejected";
+	}
+}
+
+static int command_reject(struct control *c, const struct quorum_event *event,
+			  const char *reason, const char *detail, const char **out)
+{
+	c->api->audit(c->host, "control.command.reject", "event_id=%s reason=%s detail=\"%s\"",
+		      event->state->event_id, reason, detail);
+	*out = reason;
+	return QUORUM_REJECT;
+}
+
+struct note_signer {
+	struct control *c;
+	const char *authority;
+};
+
+static int authority_signed(void *arg, const void *text, size_t len,
+			    const uint8_t sig[NOTE_SIG_LEN])
+{
+	struct note_signer *ns = arg;
+
+	return ns->c->api->authority_verify(ns->c->host, ns->authority, NULL, text, len, sig,
+					    NOTE_SIG_LEN);
+}
+
+/* Whether NOTE carries a valid signature by the configured authority AUTHORITY (its key is
+ * the host's: checked through api->authority_verify). 0, or -1 with *WHY. */
+static int note_signature_check(struct control *c, const char *note, const char *origin,
+				const char *authority, const char **why)
+{
+	struct note_signer ns = { c, authority };
+	size_t text_len;
+
+	if (!QUORUM_API_HAS(c->api, authority_verify)) {
+		*why = "the host cannot check an authority's signature (ABI < 1.5)";
+		return -1;
+	}
+	if (note_verify_by(note, strlen(note), origin, authority_signed, &ns, &text_len, why) != 0)
+		return -1;
+	return 0;
+}
+
+/* Verifies the recovery epoch: a checkpoint signed by another configured authority, with a
+ * synchronised time witness no older than recovery_epoch_max_age_s. 0, or -1 with *WHY. */
+static int epoch_verify(struct control *c, const char *note, int64_t *earliest,
+			const char **why)
+{
+	struct checkpoint cp;
+	size_t text_len;
+	const char *authority;
+
+	if (note_text_length(note, strlen(note), &text_len) != 0 ||
+	    checkpoint_parse(note, text_len, &cp, why) != 0) {
+		if (*why == NULL)
+			*why = "not a signed note";
+		return -1;
+	}
+	if (strncmp(cp.origin, "quorum-time/", 12) != 0) {
+		*why = "checkpoint origin is not quorum-time/<authority id>";
+		return -1;
+	}
+	authority = cp.origin + 12;
+	if (strcmp(authority, c->api->node_id(c->host)) == 0) {
+		*why = "checkpoint is this node's own";
+		return -1;
+	}
+	if (!cp.has_time || !cp.synchronised) {
+		*why = "checkpoint carries no synchronised time";
+		return -1;
+	}
+	if (realtime_ns() - cp.latest_ns > c->recovery_epoch_max_age_ns) {
+		*why = "checkpoint is older than recovery_epoch_max_age_s";
+		return -1;
+	}
+	if (note_signature_check(c, note, cp.origin, authority, why) != 0)
+		return -1;
+	*earliest = cp.earliest_ns;
+	return 0;
+}
+
+static int control_command(struct control *c, const struct quorum_event *event,
+			   enum command_kind kind, const char **reason)
+{
+	struct operator_key *who = NULL;
+	enum operator_verdict v;
+	struct command cmd;
+	const char *why = NULL;
+	int moved;
+
+	v = operators_check(&c->operators, event->state, realtime_ns(), c->command_max_age_ns,
+			    &who);
+	if (v != OPERATOR_OK)
+		return command_reject(c, event,
+				      v == OPERATOR_UNSIGNED	? "passport_signature_missing"
+				      : v == OPERATOR_STALE	? "control_command_stale"
+				      : v == OPERATOR_REPLAYED ? "control_command_replayed"
+								: "passport_signature_invalid",
+				      operator_verdict_name(v), reason);
+	if (command_decode(kind, event->state->payload.data, event->state->payload.len, &cmd,
+			   &why) != 0)
+		return command_reject(c, event, command_refusal(kind), why, reason);
+	switch (kind) {
+	case COMMAND_SET_MODE:
+		/* RECOVERY is left for QUORUM_ACTIVE only through rejoin's checks. */
+		if (c->modes.mode == QUORUM_MODE_RECOVERY && cmd.mode == QUORUM_MODE_QUORUM_ACTIVE)
+			return command_reject(c, event, "mode_transition_rejected",
+					      "leave RECOVERY through recovery.rejoin", reason);
+		moved = mode_change(c, cmd.mode, "manual_set_mode");
+		if (moved < 0)
+			return command_reject(c, event, "mode_transition_rejected",
+					      "the transition table refuses it", reason);
+		if (cmd.mode == QUORUM_MODE_RECOVERY && moved > 0)
+			c->epoch_verified = c->have_fresh = 0;
+		break;
+	case COMMAND_HITL_APPROVE:
+	case COMMAND_HITL_REJECT:
+		hold_expire(c);
+		if (!c->hold.active || strcmp(c->hold.id, cmd.hold_id) != 0 ||
+		    (kind == COMMAND_HITL_APPROVE && c->hold.approved))
+			return command_reject(c, event, "hitl_hold_unknown",
+					      "no open hold has this id", reason);
+		c->api->audit(c->host, kind == COMMAND_HITL_APPROVE ? "hitl_approve" : "hitl_reject",
+			      "hold_id=%s round=%" PRIu64 " step_ns=%" PRId64 " operator=%s"
+			      " reason=\"%s\"",
+			      c->hold.id, c->hold.round, c->hold.step_ns, who->id, cmd.reason);
+		if (kind == COMMAND_HITL_APPROVE) {
+			c->hold.approved = 1;
+			c->hold.deadline_mono_ns = mono_ns() + c->hitl_timeout_ns;
+		} else {
+			c->hold.active = 0;
+		}
+		break;
+	case COMMAND_RECOVERY_BEGIN:
+		if (mode_change(c, QUORUM_MODE_RECOVERY, "recovery_begin") < 0)
+			return command_reject(c, event, "recovery_begin_rejected",
+					      "the transition table refuses it", reason);
+		c->epoch_verified = c->have_fresh = 0;
+		break;
+	case COMMAND_RECOVERY_EPOCH:
+		if (c->modes.mode != QUORUM_MODE_RECOVERY)
+			return command_reject(c, event, "recovery_epoch_verify_rejected",
+					      "not in RECOVERY", reason);
+		if (epoch_verify(c, cmd.checkpoint, &c->epoch_earliest_ns, &why) != 0)
+			return command_reject(c, event, "recovery_epoch_verify_rejected", why,
+					      reason);
+		c->epoch_verified = 1;
+		c->have_fresh = 0;
+		c->api->audit(c->host, "recovery_epoch_verified",
+			      "operator=%s witness_earliest_ns=%" PRId64, who->id,
+			      c->epoch_earliest_ns);
+		break;
+	case COMMAND_RECOVERY_REJOIN:
+		if (c->modes.mode != QUORUM_MODE_RECOVERY)
+			return command_reject(c, event, "recovery_rejoin_rejected",
+					      "not in RECOVERY", reason);
+		if (!c->epoch_verified)
+			return command_reject(c, event, "recovery_rejoin_without_epoch",
+					      "no verified epoch", reason);
+		if (!c->have_fresh)
+			return command_reject(c, event, "recovery_rejoin_rejected",
+					      "no fresh agreement since the epoch", reason);
+		mode_change(c, QUORUM_MODE_QUORUM_ACTIVE, "recovery_rejoin");
+		break;
+	default:
+		break;
+	}
+	operators_accept(who, event->state);
+	c->api->audit(c->host, "control.command", "event_id=%s operator=%s key_id=%s reason=\"%s\"",
+		      event->state->event_id, who->id, who->key_id, cmd.reason);
+	return QUORUM_CONTINUE;
+}
+
 static int control_process(void *state, const struct quorum_event *event, const char **reason)
 {
 	struct control *c = state;
 	struct quorum_agreement a;
 	int64_t step, ceiling, drift;
+	enum command_kind kind = command_kind_of(event->state->event_id);
 	int err;
 
 	/* A leader's shared state: verified and recorded, never committed to the clock. */
 	if (strcmp(event->state->event_id, QUORUM_EVENT_SHARED_STATE) == 0)
 		return sharedstate_process(&c->shared, c->host, c->api, event,
 					   c->max_total_drift_ns, reason);
+	if (kind != COMMAND_NONE)
+		return control_command(c, event, kind, reason);
 	if (strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) != 0)
 		return QUORUM_CONTINUE;
 	if (c->api->proposal(c->host, event, &a) != 0)
@@ -301,12 +653,26 @@ static int control_process(void *state, const struct quorum_event *event, const 
 	drift = a.drift_ns < 0 ? -a.drift_ns : a.drift_ns;
 	if (ceiling > 0 && drift > ceiling)
 		return refuse(c, &a, "drift_ceiling_exceeded", reason);
+	/* A recovering node commits nothing; after its epoch a good agreement (no earlier than
+	 * the epoch's time witness) is what rejoin waits for. */
+	if (c->modes.mode == QUORUM_MODE_RECOVERY) {
+		if (c->epoch_verified && a.latest_ns >= c->epoch_earliest_ns)
+			c->have_fresh = 1;
+		return refuse(c, &a, "recovery_write_blocked", reason);
+	}
+	if (!hitl_gate(c, event, &a, agreement_step(c, &a))) {
+		*reason = "hitl_required_not_approved";
+		return QUORUM_HOLD;
+	}
 	err = c->api->clock_commit(c->host, &a, step);
 	if (err != 0)
 		return refuse(c, &a, err == -EIO ? "worker_sync_state_not_saved"
 						 : "worker_sync_quorum_rejected",
 			      reason);
 	c->committed++;
+	c->have_last = 1;
+	c->last_estimate_ns = a.estimate_ns;
+	c->last_mono_ns = a.reference_mono_ns;
 	/* Each agreement the served clock takes is an audit record (the vault keeps it). */
 	c->api->audit(c->host, "bft.sync.commit",
 		      "round=%" PRIu64 " earliest_ns=%" PRId64 " estimate_ns=%" PRId64
@@ -319,7 +685,9 @@ static int control_process(void *state, const struct quorum_event *event, const 
 	return QUORUM_CONTINUE;
 }
 
-/* Every event's final verdict feeds the circuit breaker (held ones are not counted). */
+/* The final verdict of each of this node's rounds feeds the circuit breaker (held ones are
+ * not counted). Events from outside (operator commands, leaders' shared states, anything a
+ * client posts) do not: eight unsigned posts must not degrade a node. */
 static void control_observe(void *state, const struct quorum_event *event,
 			    const struct quorum_verdict *verdict)
 {
@@ -327,8 +695,9 @@ static void control_observe(void *state, const struct quorum_event *event,
 	uint32_t from = c->modes.mode;
 	enum breaker_change change;
 
-	if (strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) == 0)
-		judge_sources(c);
+	if (strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) != 0)
+		return; /* what clients post must not trip the breaker: only the node's rounds */
+	judge_sources(c);
 	if (verdict->code == QUORUM_HOLD)
 		return;
 	change = modes_observe(&c->modes, verdict->code == QUORUM_REJECT);
@@ -360,6 +729,14 @@ static void control_fini(void *state)
 	control_free(c);
 }
 
+static const struct quorum_setting operator_settings[] = {
+	{ .name = "id", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED,
+	  .help = "the operator's name, for the log" },
+	{ .name = "public_key", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED,
+	  .help = "the operator's Ed25519 public key (PEM, from quorum-keygen)" },
+	{ .type = QUORUM_SETTING_END },
+};
+
 static const struct quorum_setting control_settings[] = {
 	{ .name = "max_drift_step_ns", .type = QUORUM_SETTING_INT, .min = 0,
 	  .max = 86400000000000LL, .help = "largest forward step per agreement (0: none)" },
@@ -380,6 +757,17 @@ static const struct quorum_setting control_settings[] = {
 	{ .name = "shared_state_file", .type = QUORUM_SETTING_STRING,
 	  .help = "where the last shared state applied from each leader is kept across "
 		  "restarts (none: leaders' shared states are refused)" },
+	{ .name = "operators", .type = QUORUM_SETTING_LIST, .children = operator_settings,
+	  .help = "operator keys whose signed control events are obeyed" },
+	{ .name = "command_max_age_s", .type = QUORUM_SETTING_INT, .min = 1, .max = 86400,
+	  .help = "a control event's logical time must be this close to now (default 300)" },
+	{ .name = "hitl_step_ns", .type = QUORUM_SETTING_INT, .min = 0,
+	  .max = 86400000000000LL,
+	  .help = "hold an agreement stepping the served clock further for a human (0: off)" },
+	{ .name = "hitl_timeout_s", .type = QUORUM_SETTING_INT, .min = 1, .max = 86400,
+	  .help = "a hold, or an approval, ends after this long (default 300)" },
+	{ .name = "recovery_epoch_max_age_s", .type = QUORUM_SETTING_INT, .min = 1,
+	  .max = 86400, .help = "how old a recovery epoch's checkpoint may be (default 300)" },
 	{ .type = QUORUM_SETTING_END },
 };
 

@@ -714,12 +714,12 @@ static int envelope_event_id(const uint8_t *data, size_t len, char *out, size_t 
 }
 
 static void reply_verdict(struct rest *r, struct http1_request *req, int status,
-			  const struct quorum_verdict *v)
+			  const char *event_id, const struct quorum_verdict *v)
 {
 	const char *name = v->code == QUORUM_CONTINUE ? "accept"
 			   : v->code == QUORUM_HOLD   ? "hold"
 						      : "reject";
-	json_t *body = json_pack("{s:s}", "verdict", name);
+	json_t *body = json_pack("{s:s, s:s}", "verdict", name, "event_id", event_id);
 
 	if (v->code != QUORUM_CONTINUE && v->stage[0] != '\0')
 		json_object_set_new(body, "stage", json_string(v->stage));
@@ -763,10 +763,10 @@ static void handle_events(struct rest *r, struct http1_request *req)
 	if (err == QUORUM_AGAIN || err == -EBUSY)
 		reply_error(r, req, ROUTE_EVENTS, 503, "error", "the pipeline is busy; try again");
 	else if (err != 0)
-		reply_verdict(r, req, 400, &v);
+		reply_verdict(r, req, 400, event_id, &v);
 	else
 		reply_verdict(r, req, v.code == QUORUM_CONTINUE ? 200 : v.code == QUORUM_HOLD ? 202 : 403,
-			      &v);
+			      event_id, &v);
 }
 
 /* The tree size the latest checkpoint names (its second line). */
