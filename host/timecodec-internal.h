@@ -16,18 +16,15 @@
 #include "envelope-internal.h"
 #include "keys-internal.h"
 
-#define SIGNED_STATE_DOMAIN "uml001.signed-state.v1"
 #define DATAGRAM_MAX 8192          /* a peer-link datagram never exceeds this */
 #define ROUND_RTT_MAX_NS 60000000000LL   /* bounds checked on every observation */
 #define ROUND_AGE_MAX_NS 3600000000000LL
 #define ATTESTATION_RADIUS_MAX_NS 3600000000000ULL
 
 /*
- * signed_state_message: the bytes a SignedState's Ed25519 signature covers:
- *   "uml001.signed-state.v1" NUL event_id NUL key_id NUL logical_time_ns (8 bytes,
- *   big-endian) payload
- * so the signature binds the event id, the key id and the time as well as the payload.
- * RETURN VALUE: 0 with *OUT (new, free()) and *LEN, or -ENOMEM.
+ * signed_state_message: the bytes a SignedState's Ed25519 signature covers, as
+ * quorum_signed_state_message (<quorum/event.h>) writes them (the one definition), in a
+ * new buffer. RETURN VALUE: 0 with *OUT (new, free()) and *LEN, or -ENOMEM.
  */
 int signed_state_message(const struct quorum_signed_state *state, uint8_t **out, size_t *len);
 

@@ -13,24 +13,16 @@
 
 int signed_state_message(const struct quorum_signed_state *state, uint8_t **out, size_t *len)
 {
-	size_t id_len = strlen(state->event_id), key_len = strlen(state->key_id);
-	size_t total = sizeof(SIGNED_STATE_DOMAIN) + id_len + 1 + key_len + 1 + 8 +
-		       state->payload.len;
-	uint8_t *buf = malloc(total), *p;
+	size_t total = quorum_signed_state_message_len(state);
+	uint8_t *buf = malloc(total);
 
 	if (buf == NULL)
 		return -ENOMEM;
-	p = buf;
-	memcpy(p, SIGNED_STATE_DOMAIN, sizeof(SIGNED_STATE_DOMAIN)); /* with its NUL */
-	p += sizeof(SIGNED_STATE_DOMAIN);
-	memcpy(p, state->event_id, id_len + 1);
-	p += id_len + 1;
-	memcpy(p, state->key_id, key_len + 1);
-	p += key_len + 1;
-	for (int i = 7; i >= 0; i--)
-		*p++ = (uint8_t)(state->logical_time_ns >> (8 * i));
-	if (state->payload.len > 0)
-		memcpy(p, state->payload.data, state->payload.len);
+	/* One definition of the signed bytes, shared with the stages (<quorum/event.h>). */
+	if (quorum_signed_state_message(state, buf, total) != (long)total) {
+		free(buf);
+		return -EINVAL;
+	}
 	*out = buf;
 	*len = total;
 	return 0;

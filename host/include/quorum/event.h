@@ -3,8 +3,10 @@
 #ifndef QUORUM_EVENT_H
 #define QUORUM_EVENT_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,6 +70,53 @@ struct quorum_event {
 	uint64_t sequence;	     /* the host's ingest counter, 1-based, per process */
 	void *reserved[6];
 };
+
+/* The domain string that starts the bytes every SignedState signature covers. */
+#define QUORUM_SIGNED_STATE_DOMAIN "uml001.signed-state.v1"
+
+/*
+ * quorum_signed_state_message_len: the length of the bytes STATE's Ed25519 signature covers
+ * (see quorum_signed_state_message). STATE is borrowed; its event_id and key_id must be
+ * NUL-terminated (never NULL).
+ */
+static inline size_t quorum_signed_state_message_len(const struct quorum_signed_state *state)
+{
+	return sizeof(QUORUM_SIGNED_STATE_DOMAIN) + strlen(state->event_id) + 1 +
+	       strlen(state->key_id) + 1 + 8 + state->payload.len;
+}
+
+/*
+ * quorum_signed_state_message: writes the bytes a SignedState's Ed25519 signature covers,
+ *   "uml001.signed-state.v1" NUL event_id NUL key_id NUL logical_time_ns (8 bytes,
+ *   big-endian) payload
+ * so the signature binds the event id, the key id and the time as well as the payload. The
+ * host signs and verifies exactly these bytes; a stage checking an event's signature (the
+ * passport role) rebuilds them with this function.
+ * ARGUMENTS: STATE borrowed; OUT (CAP bytes, caller-owned) receives the bytes.
+ * RETURN VALUE: the number of bytes written (quorum_signed_state_message_len), or -ENOSPC
+ * when CAP is too small (nothing written).
+ */
+static inline long quorum_signed_state_message(const struct quorum_signed_state *state,
+					       uint8_t *out, size_t cap)
+{
+	size_t id_len = strlen(state->event_id), key_len = strlen(state->key_id);
+	size_t total = quorum_signed_state_message_len(state);
+	uint8_t *p = out;
+
+	if (total > cap)
+		return -ENOSPC;
+	memcpy(p, QUORUM_SIGNED_STATE_DOMAIN, sizeof(QUORUM_SIGNED_STATE_DOMAIN)); /* its NUL */
+	p += sizeof(QUORUM_SIGNED_STATE_DOMAIN);
+	memcpy(p, state->event_id, id_len + 1);
+	p += id_len + 1;
+	memcpy(p, state->key_id, key_len + 1);
+	p += key_len + 1;
+	for (int i = 7; i >= 0; i--)
+		*p++ = (uint8_t)(state->logical_time_ns >> (8 * i));
+	if (state->payload.len > 0)
+		memcpy(p, state->payload.data, state->payload.len);
+	return (long)total;
+}
 
 #ifdef __cplusplus
 }
