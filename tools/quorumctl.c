@@ -24,6 +24,7 @@
 #include "keys-internal.h"
 #include "protodecode-internal.h"
 #include "quorumctl-audit.h"
+#include "quorumctl-passport.h"
 #include "quorum/clock.h"
 #include "timecodec-internal.h"
 #include "util-internal.h"
@@ -405,6 +406,8 @@ int main(int argc, char **argv)
 		return cmd_vault(argc - 1, argv + 1);
 	if (strcmp(argv[1], "proof") == 0)
 		return cmd_proof(argc - 1, argv + 1);
+	if (strcmp(argv[1], "passport") == 0)
+		return cmd_passport(argc - 1, argv + 1);
 	fprintf(stderr, "quorumctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
