@@ -120,7 +120,7 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py \
 	tests/tools/grpc-client.py tests/tools/check-schemas.py schemas/README.md \
 	schemas/time-unix.json schemas/time-iso8601.json schemas/time-json.json schemas/error.json \
 	schemas/status.json schemas/proof-inclusion.json schemas/proof-consistency.json \
-	schemas/ws-message.json schemas/catalog.json \
+	schemas/ws-message.json schemas/passport.json schemas/catalog.json \
 	schemas/examples/time-unix.example.json schemas/examples/time-iso8601.example.json \
 	schemas/examples/time-json.example.json schemas/examples/time-json.ws-frame.example.json \
 	schemas/examples/status.example.json schemas/examples/status.unsynchronised.example.json \
@@ -135,7 +135,8 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py \
 	schemas/examples/ws-message.error.example.json \
 	schemas/examples/ws-message.unknown-format.example.json \
 	schemas/examples/ws-message.unknown-subscription.example.json \
-	schemas/examples/ws-message.mode.example.json
+	schemas/examples/ws-message.mode.example.json \
+	schemas/examples/passport.example.json
 
 # ---- after `make install` (also run by `make distcheck`) ----
 EXTRA_DIST += tests/e2e/installcheck.sh

@@ -175,6 +175,8 @@ static char *write_file(const char *dir, const char *name, const char *text)
 	return path;
 }
 
+static char *read_file(const char *path, gsize *len);
+
 static int64_t realtime_ns(void)
 {
 	struct timespec ts;
@@ -427,6 +429,30 @@ static void test_doc_signed_bytes(void)
 	json_decref(doc);
 	EVP_PKEY_free(root);
 	EVP_PKEY_free(a);
+}
+
+/* The schema's canonical example (schemas/examples/passport.example.json) is a passport the
+ * stage parses: the schema and the parser describe the same document. */
+static void test_doc_schema_example(void)
+{
+	const char *srcdir = g_getenv("QUORUM_SRCDIR");
+	char *path, *text;
+	struct passport *p;
+	gsize len;
+
+	if (srcdir == NULL) {
+		g_test_skip("QUORUM_SRCDIR is not set (run through make check)");
+		return;
+	}
+	path = g_build_filename(srcdir, "schemas", "examples", "passport.example.json", NULL);
+	text = read_file(path, &len);
+	p = parsed(text);
+	g_assert_cmpstr(p->authority_id, ==, "node-2");
+	g_assert_cmpuint(p->key_count, ==, 2);
+	g_assert_cmpuint(p->capabilities, ==, PASSPORT_CAP_ATTEST_TIME | PASSPORT_CAP_CONTROL);
+	passport_free(p);
+	g_free(text);
+	g_free(path);
 }
 
 static void test_doc_base64(void)
@@ -1470,6 +1496,7 @@ int main(int argc, char **argv)
 			test_doc_root_signature);
 	g_test_add_func("/passport/document/signed-bytes-are-domain-and-canonical-json",
 			test_doc_signed_bytes);
+	g_test_add_func("/passport/document/schema-example-parses", test_doc_schema_example);
 	g_test_add_func("/passport/document/base64-is-canonical", test_doc_base64);
 	g_test_add_func("/passport/capabilities/event-mapping", test_capability_mapping);
 	g_test_add_func("/passport/registry/validity-windows-and-capabilities",
