@@ -172,19 +172,22 @@ static int process_update(struct passport_stage *s, const struct quorum_event *e
 	err = registry_install(&s->registry, p, event->received_ns, s->state_dir, &change, why,
 			       sizeof(why));
 	if (err != 0) {
+		/* A key of another authority, or no room for one more: the update is at fault;
+		 * else writing it failed, and nothing changed. */
+		int invalid = err == -EEXIST || err == -ENOSPC;
+
 		audit_text(why, text, sizeof(text));
 		s->api->audit(s->host, "passport.reject",
 			      "reason=%s authority=%s key_id=%s event=%s detail=\"%s\"",
-			      err == -EEXIST ? "update_invalid" : "state_not_saved",
-			      p->authority_id, st->key_id, st->event_id, text);
-		if (err != -EEXIST)
+			      invalid ? "update_invalid" : "state_not_saved", p->authority_id,
+			      st->key_id, st->event_id, text);
+		if (!invalid)
 			s->api->log(s->host, QUORUM_LOG_ERROR,
 				    "passport.rotation_not_saved authority=%s error=\"%s\"",
 				    p->authority_id, text);
 		s->rejected++;
 		passport_free(p);
-		*reason =
-			err == -EEXIST ? "passport_update_invalid" : "passport_state_not_saved";
+		*reason = invalid ? "passport_update_invalid" : "passport_state_not_saved";
 		return QUORUM_REJECT;
 	}
 	/* Installed: P belongs to the registry now. */
