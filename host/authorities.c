@@ -166,8 +166,10 @@ struct authority *authorities_find(const struct authority_table *table, const ch
 
 void authorities_release(struct authority_table *table)
 {
-	for (size_t i = 0; i < table->count; i++)
+	for (size_t i = 0; i < table->count; i++) {
 		EVP_PKEY_free(table->items[i].key);
+		EVP_PKEY_free(table->items[i].passport_key);
+	}
 	free(table->items);
 	memset(table, 0, sizeof(*table));
 }

@@ -139,10 +139,12 @@ struct round_view {
 };
 
 /* Looks up the configured source ID: its type and, for quorumd authorities, key and key id.
- * *VERIFIED is set to 1 when the caller itself verified exactly the attestation whose
- * encoding has SHA-256 DIGEST (this node's own round: no need to verify it twice).
- * RETURN VALUE: 0, or -ENOENT for an unknown source. */
-typedef int (*round_source_lookup)(void *arg, const char *id,
+ * CLAIMED_KEY_ID (NULL for an NTP observation) is the key id the attestation names: when it
+ * is not the configured one, the lookup may answer with another key of the authority (one
+ * rotated in by a passport update). *VERIFIED is set to 1 when the caller itself verified
+ * exactly the attestation whose encoding has SHA-256 DIGEST (this node's own round: no need
+ * to verify it twice). RETURN VALUE: 0, or -ENOENT for an unknown source. */
+typedef int (*round_source_lookup)(void *arg, const char *id, const char *claimed_key_id,
 				   const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type,
 				   const char **key_id, EVP_PKEY **key, int *verified);
 

@@ -348,7 +348,9 @@ static const char *round_observation(const Uml001__Observation *m, struct quorum
 		return "observation_malformed";
 	if (m->attestation != NULL && attestation_digest(m->attestation, digest) != 0)
 		return "host_out_of_memory";
-	if (lookup(lookup_arg, m->source_id, digest, &type, &key_id, &key, &verified) != 0)
+	if (lookup(lookup_arg, m->source_id,
+		   m->attestation != NULL ? m->attestation->key_id : NULL, digest, &type, &key_id,
+		   &key, &verified) != 0)
 		return "untrusted_authority";
 	o->type = type;
 	if (m->ntp != NULL) {

@@ -34,6 +34,10 @@ struct authority {
 	int64_t report_mono_ns;             /* when that was reported */
 	int64_t quarantine_until_ns;        /* CLOCK_MONOTONIC; 0: not quarantined */
 	char quarantine_reason[48];
+	/* quorumd only: the last key the passport service gave for another key id than the
+	 * configured one (a rotated key), kept until another is asked for. */
+	EVP_PKEY *passport_key;
+	char passport_key_id[KEY_ID_HEX_LEN + 1];
 };
 
 struct authority_table {

@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+
+#include <quorum/passport.h>
 
 #include "log-internal.h"
 #include "protodecode-internal.h"
@@ -210,6 +213,44 @@ static void pending_clear(struct pending *p)
 	p->reject_reason = NULL;
 }
 
+/*
+ * A key of authority A other than its configured one: the key the passport stage's service
+ * (QUORUM_PASSPORT_SERVICE) gives for KEY_ID, valid now for attesting time (a key rotated in
+ * by a passport update, or an old one still in its overlap). The configured key stays
+ * accepted whatever the passports say. RETURN VALUE: the key (borrowed: cached in A until
+ * another key id is asked for), or NULL (no passport stage, or it does not vouch for it).
+ */
+static EVP_PKEY *passport_key(struct timecore *c, struct authority *a, const char *key_id_text)
+{
+	const struct quorum_passport_ops *ops;
+	void *state;
+	uint8_t pub[QUORUM_PUBLIC_KEY_LEN];
+	char id[KEY_ID_HEX_LEN + 1];
+	EVP_PKEY *key;
+
+	if (a->type != QUORUM_AUTHORITY_QUORUMD || strcmp(key_id_text, a->key_id) == 0 ||
+	    runtime_service_find(c->rt, QUORUM_PASSPORT_SERVICE, (const void **)&ops, &state) != 0)
+		return NULL;
+	if (ops->size < offsetof(struct quorum_passport_ops, key_lookup) + sizeof(ops->key_lookup) ||
+	    ops->key_lookup == NULL ||
+	    ops->key_lookup(state, a->id, key_id_text, clock_ns(CLOCK_REALTIME),
+			    QUORUM_CAPABILITY_ATTEST_TIME, pub) != 0)
+		return NULL;
+	if (a->passport_key != NULL && strcmp(a->passport_key_id, key_id_text) == 0)
+		return a->passport_key; /* the same id: the same key (the id is its hash) */
+	key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, sizeof(pub));
+	if (key == NULL || key_id(key, id) != 0 || strcmp(id, key_id_text) != 0) {
+		EVP_PKEY_free(key); /* a service answering with another key than asked for */
+		return NULL;
+	}
+	EVP_PKEY_free(a->passport_key);
+	a->passport_key = key;
+	memcpy(a->passport_key_id, id, sizeof(id));
+	log_msg(QUORUM_LOG_INFO, "timecore", "authority.passport_key source=%s key_id=%s", a->id,
+		id);
+	return key;
+}
+
 /* Refuses an answer: audited with the seed's event name and reason. */
 static void observation_reject(struct timecore *c, struct authority *a, const char *reason,
 			       const char *peer)
@@ -234,6 +275,7 @@ static void handle_response(struct timecore *c, struct datagram *d, const char *
 	struct attestation a;
 	struct authority *authority;
 	struct pending *p;
+	EVP_PKEY *rotated;
 	const char *reason = NULL;
 	uint8_t digest[SHA256_DIGEST_LENGTH];
 
@@ -246,7 +288,10 @@ static void handle_response(struct timecore *c, struct datagram *d, const char *
 		observation_reject(c, NULL, "untrusted_authority", peer);
 		goto out_release;
 	}
-	reason = attestation_check(&a, authority->id, authority->key_id, authority->key);
+	rotated = passport_key(c, authority, a.fields.key_id);
+	reason = rotated != NULL ? attestation_check(&a, authority->id, a.fields.key_id, rotated)
+				 : attestation_check(&a, authority->id, authority->key_id,
+						     authority->key);
 	if (reason != NULL) {
 		observation_reject(c, authority, reason, peer);
 		goto out_release;
@@ -922,18 +967,25 @@ int timecore_commit(struct timecore *c, const struct quorum_agreement *a, int64_
 	return 0;
 }
 
-static int lookup_source(void *arg, const char *id, const uint8_t digest[SHA256_DIGEST_LENGTH],
-			 uint32_t *type, const char **key_id, EVP_PKEY **key, int *verified)
+static int lookup_source(void *arg, const char *id, const char *claimed_key_id,
+			 const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type,
+			 const char **key_id, EVP_PKEY **key, int *verified)
 {
 	struct timecore *c = arg;
-	const struct authority *a = authorities_find(&c->authorities, id);
+	struct authority *a = authorities_find(&c->authorities, id);
 	static const uint8_t zero[SHA256_DIGEST_LENGTH];
+	EVP_PKEY *rotated;
 
 	if (a == NULL)
 		return -ENOENT;
 	*type = a->type;
 	*key_id = a->key_id;
 	*key = a->key;
+	rotated = claimed_key_id != NULL ? passport_key(c, a, claimed_key_id) : NULL;
+	if (rotated != NULL) {
+		*key_id = a->passport_key_id;
+		*key = rotated;
+	}
 	/* This node's own round, decoded while it is being ingested: the host verified these
 	 * very bytes when they arrived. */
 	if (c->decoding_own_round && c->pending != NULL) {

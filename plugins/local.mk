@@ -6,6 +6,7 @@
 # A plugin sees the SDK only: never the host's private headers, never another plugin's.
 PLUGIN_CPPFLAGS = -I$(top_srcdir)/host/include -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 
+include plugins/stages/passport/local.mk
 include plugins/stages/convergence/local.mk
 include plugins/stages/control/local.mk
 include plugins/stages/vault/local.mk

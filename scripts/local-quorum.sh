@@ -1,7 +1,9 @@
 #!/bin/bash
 # local-quorum.sh -- starts a local quorum of quorumd nodes on loopback (node-K listens on
 # 127.0.0.K), each with its own generated Ed25519 key, state and configuration, waits until
-# they agree on the time, and prints where to read it. Ctrl-C stops them all.
+# they agree on the time, and prints where to read it. Ctrl-C stops them all. A trust root
+# key (keys/root.key) signs a passport per node (passports/node-K.json: its node key, may
+# attest time), which every node's passport stage checks each event against.
 #
 # Usage: scripts/local-quorum.sh [--nodes N] [--dir DIR] [--port P] [--interval-ms MS]
 #                                [--max-error-ns NS] [--max-drift-ppm PPM] [--timeout-ms MS]
@@ -17,8 +19,9 @@
 #   --hitl-step-ns NS  hold agreements stepping a node's clock further than NS for an
 #                    operator's approval (default 0: off)
 #   --setup-only     write keys and configurations, start nothing
-# An operator key (keys/operator.key) is generated too: every node obeys control events
-# signed with it (quorumctl control ... --key DIR/keys/operator.key).
+# An operator key (keys/operator.key, with a passport that may issue control events) is
+# generated too: every node obeys control events signed with it (quorumctl control ...
+# --key DIR/keys/operator.key, posted to REST POST /v1/events).
 #   --builddir DIR   the build tree with host/quorumd and lib/ (default: this checkout)
 set -euo pipefail
 
@@ -48,21 +51,32 @@ if [ -z "$ntp_port" ]; then
 fi
 [ "$nodes" -ge 1 ] && [ "$nodes" -le 250 ] || { echo "local-quorum.sh: --nodes 1..250" >&2; exit 2; }
 quorumd=$builddir/host/quorumd
-for f in "$quorumd" "$builddir/tools/quorum-keygen" "$builddir/lib/stages/convergence.so" \
+for f in "$quorumd" "$builddir/tools/quorum-keygen" "$builddir/tools/quorumctl" \
+	"$builddir/lib/stages/passport.so" "$builddir/lib/stages/convergence.so" \
 	"$builddir/lib/stages/vault.so" "$builddir/lib/stages/merkle.so" \
 	"$builddir/keys/plugin-dev.pub"; do
 	[ -e "$f" ] || { echo "local-quorum.sh: $f is missing: build first (./configure && make)" >&2; exit 1; }
 done
-mkdir -p "$dir/keys"
+mkdir -p "$dir/keys" "$dir/passports"
 dir=$(cd "$dir" && pwd)
 
-# ---- keys and configurations ----
+# ---- keys, passports and configurations ----
+[ -f "$dir/keys/root.key" ] || "$builddir/tools/quorum-keygen" --out "$dir/keys/root" >/dev/null
 for k in $(seq "$nodes"); do
 	[ -f "$dir/keys/node-$k.key" ] ||
 		"$builddir/tools/quorum-keygen" --out "$dir/keys/node-$k" >/dev/null
+	# serial 1: a passport a node installed later by an update (its state) outranks it
+	"$builddir/tools/quorumctl" passport create --root-key "$dir/keys/root.key" \
+		--authority "node-$k" --serial 1 --key "$dir/keys/node-$k.pub" \
+		--capability attest_time >"$dir/passports/node-$k.json"
 done
 [ -f "$dir/keys/operator.key" ] ||
 	"$builddir/tools/quorum-keygen" --out "$dir/keys/operator" >/dev/null
+# The operator's passport: its key may issue control events (the passport stage checks the
+# capability, the control stage that the key is one of its operators).
+"$builddir/tools/quorumctl" passport create --root-key "$dir/keys/root.key" \
+	--authority operator --serial 1 --key "$dir/keys/operator.pub" \
+	--capability control >"$dir/passports/operator.json"
 authorities=
 for k in $(seq "$nodes"); do
 	authorities="$authorities${authorities:+,
@@ -100,6 +114,8 @@ $authorities
 );
 
 stages = (
+  { name = "passport"; path = "stages/passport.so";
+    settings = { trust_root = "$dir/keys/root.pub"; passports = "$dir/passports"; state_dir = "passport"; }; },
   { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; }; },
   { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "merkle"; }; },
   { name = "convergence"; path = "stages/convergence.so"; },
@@ -152,6 +168,8 @@ echo "  $ctl verify --key $dir/keys/node-1.pub /tmp/answer.att"
 	echo "Each node serves NTP on 127.0.0.K:$ntp_port; ask one with chrony as a client:"
 	echo "  chronyd -Q -u root -t 10 'server 127.0.0.1 port $ntp_port iburst minpoll -4 maxpoll -4'"
 }
+echo "Each node's passport (its key, signed by the trust root $dir/keys/root.key):"
+echo "  $ctl passport verify --root $dir/keys/root.pub $dir/passports/node-1.json"
 echo "Audit a node's vault (hash chain, Merkle tree, signed checkpoints) once the quorum is stopped:"
 echo "  $ctl vault verify $dir/node-1/vault --node-key $dir/keys/node-1.pub"
 echo "  $ctl vault dump $dir/node-1/vault"

@@ -129,15 +129,16 @@ tests_unit_test_commands_LDADD = $(UNIT_LDADD) $(JANSSON_LIBS) $(OPENSSL_LIBS)
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/quorum.sh tests/e2e/faults.sh tests/e2e/ntp.sh tests/e2e/audit.sh \
 	tests/e2e/ntp-server.sh tests/e2e/rest.sh tests/e2e/schemas.sh tests/e2e/rest-tls.sh \
-	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh tests/e2e/control.sh
+	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh tests/e2e/control.sh \
+	tests/e2e/passport.sh
 TESTS += $(E2E_TESTS)
-EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py \
+EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
 	tests/tools/grpc-client.py tests/tools/check-schemas.py schemas/README.md \
 	schemas/time-unix.json schemas/time-iso8601.json schemas/time-json.json schemas/error.json \
 	schemas/status.json schemas/proof-inclusion.json schemas/proof-consistency.json \
 	schemas/ws-message.json schemas/shared-state.json schemas/shared-state-answer.json \
-	schemas/catalog.json \
+	schemas/passport.json schemas/catalog.json \
 	schemas/examples/time-unix.example.json schemas/examples/time-iso8601.example.json \
 	schemas/examples/time-json.example.json schemas/examples/time-json.ws-frame.example.json \
 	schemas/examples/status.example.json schemas/examples/status.unsynchronised.example.json \
@@ -155,7 +156,8 @@ EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py \
 	schemas/examples/ws-message.mode.example.json \
 	schemas/examples/shared-state.example.json \
 	schemas/examples/shared-state-answer.applied.example.json \
-	schemas/examples/shared-state-answer.rejected.example.json
+	schemas/examples/shared-state-answer.rejected.example.json \
+	schemas/examples/passport.example.json
 
 # ---- after `make install` (also run by `make distcheck`) ----
 EXTRA_DIST += tests/e2e/installcheck.sh

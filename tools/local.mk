@@ -13,7 +13,11 @@ EXTRA_DIST += tools/stage-plugin.sh
 
 bin_PROGRAMS += tools/quorumctl
 tools_quorumctl_SOURCES = tools/quorumctl.c tools/quorumctl-audit.c tools/quorumctl-audit.h \
-	tools/quorumctl-control.c tools/quorumctl-control.h
+	tools/quorumctl-control.c tools/quorumctl-control.h \
+	tools/quorumctl-passport.c tools/quorumctl-passport.h \
+	plugins/stages/passport/passportdoc.c plugins/stages/passport/passportdoc.h
+# The passport commands parse and sign with the passport stage's own code.
+tools_quorumctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport
 tools_quorumctl_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS)
 tools_quorumctl_LDADD = host/libquorumhost.la client/libquorum-clock.la \
 	audit/libquorumaudit.la $(JANSSON_LIBS)

@@ -28,6 +28,7 @@
 #include "protodecode-internal.h"
 #include "quorumctl-audit.h"
 #include "quorumctl-control.h"
+#include "quorumctl-passport.h"
 #include "quorum/clock.h"
 #include "quorum/sharedstate.h"
 #include "timecodec-internal.h"
@@ -540,6 +541,8 @@ int main(int argc, char **argv)
 		return cmd_shared_state(argc - 1, argv + 1);
 	if (strcmp(argv[1], "control") == 0)
 		return cmd_control(argc - 1, argv + 1);
+	if (strcmp(argv[1], "passport") == 0)
+		return cmd_passport(argc - 1, argv + 1);
 	fprintf(stderr, "quorumctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

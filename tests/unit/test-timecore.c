@@ -199,8 +199,9 @@ struct sources {
 	char id1[KEY_ID_HEX_LEN + 1], id2[KEY_ID_HEX_LEN + 1];
 };
 
-static int lookup(void *arg, const char *id, const uint8_t digest[SHA256_DIGEST_LENGTH],
-		  uint32_t *type, const char **key_id, EVP_PKEY **key, int *verified)
+static int lookup(void *arg, const char *id, const char *claimed_key_id,
+		  const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type, const char **key_id,
+		  EVP_PKEY **key, int *verified)
 {
 	struct sources *s = arg;
 

@@ -1,0 +1,23 @@
+# plugins/stages/passport/local.mk -- the passport stage plugin (jansson, libcrypto) and its
+# unit test (the document, the registry, the replay window, and the stage through a mock
+# host API).
+PASSPORT_SOURCES = plugins/stages/passport/passportdoc.c plugins/stages/passport/passportdoc.h \
+	plugins/stages/passport/registry.c plugins/stages/passport/registry.h \
+	plugins/stages/passport/replay.c plugins/stages/passport/replay.h \
+	plugins/stages/passport/statefile.c plugins/stages/passport/statefile.h
+
+stages_LTLIBRARIES += plugins/stages/passport/passport.la
+plugins_stages_passport_passport_la_SOURCES = plugins/stages/passport/passport.c \
+	$(PASSPORT_SOURCES)
+plugins_stages_passport_passport_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_stages_passport_passport_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+plugins_stages_passport_passport_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_stages_passport_passport_la_LIBADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
+check_PROGRAMS += tests/unit/test-passport
+TESTS += tests/unit/test-passport
+tests_unit_test_passport_SOURCES = tests/unit/test-passport.c plugins/stages/passport/passport.c \
+	$(PASSPORT_SOURCES)
+tests_unit_test_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport
+tests_unit_test_passport_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+tests_unit_test_passport_LDADD = $(GLIB_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
