@@ -1,6 +1,6 @@
 # conf/local.mk -- quorum.conf: the installed, documented sample, and quorum-dev.conf, the
 # same for the build tree (plugins in $(builddir)/lib, the development key in keys/).
-EXTRA_DIST += conf/quorum.conf.in
+EXTRA_DIST += conf/quorum.conf.in conf/quorumd.service.in
 
 quorumconfdir = $(sysconfdir)/quorum
 quorumconf_DATA = conf/quorum.conf
@@ -25,3 +25,12 @@ conf/quorum.conf: $(srcdir)/conf/quorum.conf.in Makefile
 conf/quorum-dev.conf: $(srcdir)/conf/quorum.conf.in Makefile
 	$(AM_V_GEN)$(conf_generate) -e 's|@PLUGIN_DIR@|$(abs_builddir)/lib|g' \
 		-e 's|@KEY_DIR@|$(abs_builddir)/keys|g' $(srcdir)/conf/quorum.conf.in > $@
+
+# The systemd unit (Type=notify; a dedicated user; hardening options).
+systemdsystemunit_DATA = conf/quorumd.service
+CLEANFILES += conf/quorumd.service
+conf/quorumd.service: $(srcdir)/conf/quorumd.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) conf && $(SED) -e 's|@SBINDIR@|$(sbindir)|g' \
+		-e 's|@SYSCONFDIR@|$(sysconfdir)|g' \
+		-e 's|@SYSTEMD_UNIT_DIR@|$(systemdsystemunitdir)|g' \
+		$(srcdir)/conf/quorumd.service.in > $@

@@ -63,6 +63,7 @@ struct conf {
 	enum log_destination log_destination;
 	int log_level;
 	char *pidfile; /* absolute, or NULL */
+	char *user;    /* the user to become once started, or NULL */
 	char *plugin_dir;
 	int64_t drain_timeout_ms;
 

@@ -124,6 +124,9 @@ static const struct quorum_setting top_schema[] = {
 	  .help = "node = { id = \"...\"; }" },
 	{ .name = "log", .type = QUORUM_SETTING_GROUP, .children = log_schema },
 	{ .name = "pidfile", .type = QUORUM_SETTING_STRING },
+	{ .name = "user",
+	  .type = QUORUM_SETTING_STRING,
+	  .help = "the user quorumd becomes once started (keeping CAP_NET_BIND_SERVICE)" },
 	{ .name = "plugin_dir", .type = QUORUM_SETTING_STRING },
 	{ .name = "drain_timeout_ms", .type = QUORUM_SETTING_INT, .min = 0, .max = 600000 },
 	{ .name = "trusted_plugin_keys",
@@ -409,6 +412,11 @@ static int conf_read(struct conf *conf, const char *default_plugin_dir, char *wh
 		if (conf->pidfile == NULL)
 			return -ENAMETOOLONG;
 	}
+	if (settings_get_string(root, "user", &value) == 0) {
+		conf->user = strdup(value);
+		if (conf->user == NULL)
+			return -ENOMEM;
+	}
 	if (settings_get_string(root, "plugin_dir", &value) != 0)
 		value = default_plugin_dir;
 	conf->plugin_dir = conf_resolve_dup(conf->dir, value);
@@ -563,6 +571,7 @@ void conf_unref(struct conf *conf)
 	free(conf->state_dir);
 	free(conf->plugin_dir);
 	free(conf->pidfile);
+	free(conf->user);
 	free(conf->node_key);
 	free(conf->dir);
 	free(conf->path);
@@ -599,6 +608,8 @@ int conf_reload_compatible(const struct conf *cur, const struct conf *next, char
 		what = "log.destination";
 	else if (!strings_equal(cur->pidfile, next->pidfile))
 		what = "pidfile";
+	else if (!strings_equal(cur->user, next->user))
+		what = "user";
 	else if (cur->stage_count != next->stage_count)
 		what = "stages";
 	for (size_t i = 0; what == NULL && i < cur->stage_count; i++) {

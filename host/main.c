@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf-internal.h"
 #include "log-internal.h"
+#include "notify-internal.h"
 #include "pidfile-internal.h"
+#include "privileges-internal.h"
 #include "runtime-internal.h"
 #include "util-internal.h"
 
@@ -93,7 +96,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
-		err = runtime_check_config(conf, NULL, why, sizeof(why));
+		uid_t uid;
+		gid_t gid;
+
+		err = conf->user != NULL
+			      ? privileges_lookup(conf->user, &uid, &gid, why, sizeof(why))
+			      : 0;
+		if (err == 0)
+			err = runtime_check_config(conf, NULL, why, sizeof(why));
 		if (err != 0)
 			log_msg(QUORUM_LOG_ERROR, "config", "config.invalid error=\"%s\"", why);
 		else
@@ -115,10 +125,22 @@ int main(int argc, char **argv)
 		}
 	}
 	err = runtime_init(&rt, conf, NULL, why, sizeof(why));
+	if (err == 0 && conf->user != NULL) {
+		/* Listeners are bound and keys read: the rest runs unprivileged. */
+		err = privileges_drop(conf->user, why, sizeof(why));
+		if (err == 0)
+			log_msg(QUORUM_LOG_NOTICE, "host",
+				"privileges.dropped user=%s uid=%u gid=%u kept=CAP_NET_BIND_SERVICE",
+				conf->user, (unsigned)getuid(), (unsigned)getgid());
+	}
 	if (err != 0) {
 		log_msg(QUORUM_LOG_ERROR, "host", "start.failed error=\"%s\"", why);
 		status = 1;
 	} else {
+		/* Ready once every plugin started and every listener is bound; until its first
+		 * agreement the node answers "unsynchronised", which is a correct answer. */
+		notify_systemd("READY=1\nSTATUS=started; serving (unsynchronised until the "
+			       "first agreement)");
 		status = runtime_run(&rt);
 	}
 	runtime_release(&rt);

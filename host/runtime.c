@@ -14,6 +14,7 @@
 #include <event2/thread.h>
 
 #include "log-internal.h"
+#include "notify-internal.h"
 #include "runtime-internal.h"
 #include "timecore-internal.h"
 #include "util-internal.h"
@@ -224,14 +225,17 @@ static void signal_cb(evutil_socket_t signo, short what, void *arg)
 				"reload.rejected reason=\"stopping\"");
 			return;
 		}
+		notify_systemd("RELOADING=1");
 		if (runtime_reload(rt, why, sizeof(why)) != 0)
 			log_msg(QUORUM_LOG_ERROR, "host",
 				"reload.rejected generation=%u kept=1 error=\"%s\"",
 				rt->generation, why);
+		notify_systemd("READY=1");
 		return;
 	}
 	log_msg(QUORUM_LOG_NOTICE, "host", "stop.requested signal=%s",
 		signo == SIGTERM ? "SIGTERM" : "SIGINT");
+	notify_systemd("STOPPING=1");
 	runtime_stop(rt);
 }
 

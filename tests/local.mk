@@ -130,7 +130,7 @@ E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/quorum.sh tests/e2e/faults.sh tests/e2e/ntp.sh tests/e2e/audit.sh \
 	tests/e2e/ntp-server.sh tests/e2e/rest.sh tests/e2e/schemas.sh tests/e2e/rest-tls.sh \
 	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh tests/e2e/control.sh \
-	tests/e2e/passport.sh
+	tests/e2e/passport.sh tests/e2e/systemd.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
@@ -164,6 +164,15 @@ EXTRA_DIST += tests/e2e/installcheck.sh
 installcheck-local:
 	SANITIZE_CFLAGS='$(SANITIZE_CFLAGS)' $(SHELL) $(srcdir)/tests/e2e/installcheck.sh '$(DESTDIR)' '$(prefix)' '$(bindir)' \
 		'$(sbindir)' '$(libdir)' '$(sysconfdir)' '$(abs_srcdir)' '$(pkglibdir)'
+	@for page in $(man8dir)/quorumd.8 $(man5dir)/quorum.conf.5 $(man1dir)/quorumctl.1 \
+		$(man1dir)/quorum-sign.1 $(man1dir)/quorum-keygen.1 \
+		$(systemdsystemunitdir)/quorumd.service; do \
+		test -s "$(DESTDIR)$$page" || { echo "installcheck: $$page is not installed"; exit 1; }; \
+	done; \
+	grep -q '^ExecStart=$(sbindir)/quorumd --config $(sysconfdir)/quorum/quorum.conf$$' \
+		"$(DESTDIR)$(systemdsystemunitdir)/quorumd.service" || \
+		{ echo "installcheck: quorumd.service does not start the installed quorumd"; exit 1; }; \
+	echo "installcheck: the 5 manual pages and quorumd.service are installed"
 
 # ---- tools the end-to-end tests drive ----
 check_PROGRAMS += tests/tools/liar tests/tools/clock-reads

@@ -58,7 +58,8 @@ static void usage(FILE *out)
 		"        default 0), warp score (default 0). The node verifies it against the\n"
 		"        leader's configured key and records it; it never moves the node's clock.\n"
 		"vault, proof: see `quorumctl vault --help`.\n"
-		"control: an operator's signed control event, see `quorumctl control --help`.\n",
+		"control: an operator's signed control event, see `quorumctl control --help`.\n"
+		"passport: create, verify and publish passports, see `quorumctl passport --help`.\n",
 		QUORUM_CLOCK_DEFAULT_PATH);
 }
 
