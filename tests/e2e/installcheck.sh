@@ -3,7 +3,10 @@
 # vendor stage plugin builds out of tree with nothing but the installed headers and
 # pkg-config file, is signed with a vendor key by the installed tools, and the installed
 # quorumd loads it; then the installed quorumd, plugins and libquorum-clock serve and read
-# time as a one-node quorum. Run by `make installcheck` (and so by `make distcheck`).
+# time as a one-node quorum, and examples/vendor-stage, built by its own Makefile against the
+# installed SDK and signed by a vendor key, runs in it (serving time with a floor the node
+# meets, refusing every agreement with one it cannot). Run by `make installcheck` (and so by
+# `make distcheck`).
 # Speaks TAP.
 # Environment: SANITIZE_CFLAGS, the flags the installed libraries were built with.
 # Usage: installcheck.sh DESTDIR PREFIX BINDIR SBINDIR LIBDIR SYSCONFDIR SRCDIR PKGLIBDIR
@@ -22,7 +25,7 @@ check() {
 		failed=$((failed + 1))
 	fi
 }
-echo "1..10"
+echo "1..14"
 
 # Under DESTDIR the sample names the final prefix: check a copy pointing into DESTDIR.
 SAMPLE=$SYSCONFDIR/quorum/quorum.conf
@@ -122,6 +125,55 @@ serve_and_read() {
 	return $rc
 }
 check "the installed quorumd and plugins serve time the program reads as synchronised" serve_and_read
+
+# The example vendor stage (examples/vendor-stage), built out of tree by its own Makefile
+# with the installed SDK only, signed by the installed quorum-sign with a vendor key.
+cp -R "$SRCDIR/examples/vendor-stage" "$W/example"
+chmod -R u+w "$W/example"
+build_example() {
+	make -s -C "$W/example" \
+		PKG_CONFIG="env PKG_CONFIG_PATH=$LIBDIR/pkgconfig pkg-config --define-prefix" \
+		QUORUM_SIGN="$BINDIR/quorum-sign" min-sources.so sign KEY="$W/vendor.key"
+}
+check "examples/vendor-stage builds with its Makefile and the installed SDK, and is signed" \
+	build_example
+# with_example MIN: the solo quorum with the example stage requiring MIN sources
+with_example() {
+	sed -e "s|^trusted_plugin_keys = \[|trusted_plugin_keys = [ \"$W/vendor.pub\",|" \
+		-e "s|{ name = \"control\"; path = \"stages/control.so\"; } );|{ name = \"control\"; path = \"stages/control.so\"; },\n           { name = \"min-sources\"; path = \"$W/example/min-sources.so\"; settings = { min_accepted = $1; }; } );|" \
+		"$W/solo.conf" >"$W/example.conf"
+}
+with_example 1
+example_serves() {
+	"$SBINDIR/quorumd" --config "$W/example.conf" 2>"$W/example.log" &
+	local pid=$! i rc=1
+	for i in $(seq 100); do
+		QUORUM_CLOCK="$W/clock" LD_LIBRARY_PATH="$LIBDIR" "$W/now" >/dev/null && { rc=0; break; }
+		sleep 0.05
+	done
+	grep -q "min_sources.started min_accepted=$1" "$W/example.log" || rc=1
+	kill -TERM "$pid"
+	wait "$pid" || rc=1
+	return $rc
+}
+check "the installed quorumd runs it after convergence; with min_accepted = 1 it serves time" \
+	example_serves 1
+with_example 2
+example_refuses() {
+	"$SBINDIR/quorumd" --config "$W/example.conf" 2>"$W/example2.log" &
+	local pid=$! rc=0
+	sleep 1.5
+	LD_LIBRARY_PATH="$LIBDIR" "$BINDIR/quorumctl" time --clock "$W/clock" >/dev/null && rc=1
+	grep -q "verdict=reject stage=min-sources reason=vendor_min_sources_not_met" \
+		"$W/example2.log" || rc=1
+	kill -TERM "$pid"
+	wait "$pid" || rc=1
+	return $rc
+}
+check "... with min_accepted = 2 (n = 1) every agreement is refused and nothing is served" \
+	example_refuses
+check "... the refusals reach the vault (quorumctl vault dump)" \
+	sh -c "LD_LIBRARY_PATH='$LIBDIR' '$BINDIR/quorumctl' vault dump '$W/vault' | grep -q vendor_min_sources_not_met"
 stopped_unsynchronised() {
 	LD_LIBRARY_PATH="$LIBDIR" "$BINDIR/quorumctl" time --clock "$W/clock"
 	test $? -eq 1
