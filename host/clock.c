@@ -216,18 +216,32 @@ void served_clock_commit(struct served_clock *clock, const struct quorum_agreeme
 	clock->has_agreement = 1;
 }
 
+/* Publishes "unsynchronised" (status 0) on the page; readers see it at their next read. */
+static void page_mark_unsynchronised(struct quorum_clock_page *page)
+{
+	uint32_t generation = page->generation;
+
+	__atomic_store_n(&page->generation, generation + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	page->status = 0;
+	__atomic_store_n(&page->generation, generation + 2, __ATOMIC_RELEASE);
+}
+
+int served_clock_suspend(struct served_clock *clock)
+{
+	if (clock->page->status == 0)
+		return 0;
+	page_mark_unsynchronised(clock->page);
+	clock->has_agreement = 0; /* the next agreement starts afresh, as after a restart */
+	return 1;
+}
+
 void served_clock_close(struct served_clock *clock, int mark_unsynchronised)
 {
 	if (clock == NULL)
 		return;
-	if (mark_unsynchronised && clock->page != NULL) {
-		uint32_t generation = clock->page->generation;
-
-		__atomic_store_n(&clock->page->generation, generation + 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_RELEASE);
-		clock->page->status = 0;
-		__atomic_store_n(&clock->page->generation, generation + 2, __ATOMIC_RELEASE);
-	}
+	if (mark_unsynchronised && clock->page != NULL)
+		page_mark_unsynchronised(clock->page);
 	if (clock->page != NULL)
 		munmap(clock->page, QUORUM_CLOCK_PAGE_SIZE);
 	if (clock->fd >= 0)

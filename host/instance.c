@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <openssl/evp.h>
 
+#include "failsafe-internal.h"
 #include "log-internal.h"
 #include "runtime-internal.h"
 #include "timecodec-internal.h"
@@ -663,6 +664,7 @@ static int api_clock_read(struct quorum_host *host, struct quorum_clock_reading 
 		memset(out, 0, sizeof(*out));
 		return 0;
 	}
+	failsafe_check(inst->rt); /* nothing served the moment the audit log cannot write */
 	served_clock_read(timecore_clock(inst->rt->timecore), out);
 	return 0;
 }
@@ -786,6 +788,7 @@ static int api_attest_time(struct quorum_host *host, const uint8_t *nonce, size_
 		return -EINVAL;
 	if (inst->rt->timecore == NULL)
 		return -EAGAIN;
+	failsafe_check(inst->rt);
 	served_clock_read(timecore_clock(inst->rt->timecore), &now);
 	if (reading != NULL)
 		*reading = now;

@@ -15,6 +15,7 @@ host_libquorumhost_la_SOURCES = \
 	host/listeners.c host/instance.c host/runtime.c host/runtime-internal.h \
 	host/pidfile.c host/pidfile-internal.h \
 	host/privileges.c host/privileges-internal.h host/notify.c host/notify-internal.h \
+	host/failsafe.c host/failsafe-internal.h \
 	host/timecodec.c host/timecodec-internal.h host/timecore.c host/timecore-internal.h \
 	host/authorities.c host/nodestate.c host/clock.c client/clock-page.h
 host_libquorumhost_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEVENT_CFLAGS) \

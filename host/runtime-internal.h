@@ -155,6 +155,8 @@ struct runtime {
 	char *node_id;
 	pthread_mutex_t lock; /* guards every instance's deferred list */
 	struct event *signal_events[3];
+	struct event *failsafe_timer; /* failsafe.c: no time while the audit log fails */
+	int failsafe_failing;
 	const struct loader_options *loader_options;
 };
 

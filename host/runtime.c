@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "failsafe-internal.h"
 #include "log-internal.h"
 #include "notify-internal.h"
 #include "runtime-internal.h"
@@ -345,6 +346,10 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 	err = timecore_start(rt, &rt->timecore, why, why_size);
 	if (err != 0)
 		return err;
+	if (failsafe_start(rt) != 0) {
+		errbuf_set(why, why_size, "cannot start the audit failsafe timer");
+		return -ENOMEM;
+	}
 
 	for (size_t i = 0; i < conf->transport_count; i++) {
 		err = runtime_bring_up_transport(rt, &rt->keyring, conf, &conf->transports[i],
@@ -598,6 +603,7 @@ void runtime_release(struct runtime *rt)
 		instance_finish(rt->draining);
 	while (rt->transport_count > 0)
 		runtime_abort_instance(rt->transports[--rt->transport_count]);
+	failsafe_stop(rt);
 	runtime_stop_stages(rt);
 	free(rt->transports);
 	free(rt->stages);

@@ -149,6 +149,10 @@ int served_clock_check(const struct served_clock *clock, const struct quorum_agr
 void served_clock_commit(struct served_clock *clock, const struct quorum_agreement *a,
 			 int64_t max_step_ns, struct clock_commit_outcome *out);
 
+/* served_clock_suspend: serves nothing from now on (the page says unsynchronised) until the
+ * next commit, which starts afresh. RETURN VALUE: 1 when it was synchronised, else 0. */
+int served_clock_suspend(struct served_clock *clock);
+
 /* served_clock_close: marks the page unsynchronised (when MARK_UNSYNCHRONISED) and frees
  * CLOCK; NULL is a no-op. */
 void served_clock_close(struct served_clock *clock, int mark_unsynchronised);

@@ -56,7 +56,13 @@ struct quorum_vault_ops {
 	/* The index of the record the vault stage appended for EVENT (the event in flight).
 	 * 0 or -ENOENT (the vault never saw it). */
 	int (*event_record)(void *vault, const struct quorum_event *event, uint64_t *index);
-	void *reserved[8];
+	/* Whether the vault cannot write (disk full, read-only, I/O error): 1 with WHY (SIZE
+	 * bytes) saying what failed, else 0. While it fails every event is refused and the host
+	 * serves no time (it could not log what it answers); the vault retries by reopening
+	 * the log once a second and resumes when it can write again. Taken from the reserved
+	 * slots: a vault built before it leaves it NULL. */
+	int (*failing)(void *vault, char *why, size_t size);
+	void *reserved[7];
 };
 
 /* The merkle service. TREE is the state published with it. */
@@ -78,7 +84,10 @@ struct quorum_merkle_ops {
 	/* The latest signed checkpoint (C2SP signed note text, NUL-terminated, borrowed
 	 * until the next checkpoint), or NULL before the first one. */
 	const char *(*checkpoint)(void *tree);
-	void *reserved[8];
+	/* As the vault's: 1 with WHY while the tree cannot be written, else 0. NULL in a merkle
+	 * stage built before it. */
+	int (*failing)(void *tree, char *why, size_t size);
+	void *reserved[7];
 };
 
 #ifdef __cplusplus

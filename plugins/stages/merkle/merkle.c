@@ -37,8 +37,14 @@ struct merkle_stage {
 	uint64_t checkpoint_end;    /* tree size right after our last checkpoint record */
 	char checkpoint[NOTE_MAX];  /* the latest signed note, "" before the first */
 	int failed;		    /* the tree lost step with the vault: fail closed */
+	char failure[160];	    /* what failed, for the host */
+	struct quorum_timer *retry; /* reopens the tree once a second while failed */
+	uint64_t retries;
 	uint64_t checkpoints;
 };
+
+static void retry_cb(void *arg);
+static int merkle_reconcile(struct merkle_stage *m);
 
 /* ---- following the vault ---- */
 
@@ -46,8 +52,13 @@ static void merkle_fail(struct merkle_stage *m, const char *what)
 {
 	if (!m->failed)
 		m->api->log(m->host, QUORUM_LOG_ERROR,
-			    "merkle.failed what=%s effect=every_event_rejected", what);
+			    "merkle.failed what=%s effect=every_event_rejected,time_not_served "
+			    "retry_ms=1000",
+			    what);
+	snprintf(m->failure, sizeof(m->failure), "merkle tree %s failed", what);
 	m->failed = 1;
+	if (m->retry == NULL)
+		m->retry = m->api->timer_start(m->host, 1000, 1000, retry_cb, m);
 }
 
 static void add_record(void *arg, uint64_t index, const uint8_t *record, size_t len)
@@ -190,13 +201,78 @@ static void checkpoint_timer_cb(void *arg)
 static void follow_record(void *arg, uint64_t index, const uint8_t *record, size_t len)
 {
 	struct merkle_stage *m = arg;
+	int err;
 
+	/* The vault reopened after a write failure and dropped records that never became
+	 * durable (a checkpoint covers durable records only): the tree drops them too. */
+	if (!m->failed && index < mtree_size(m->tree) && index >= m->checkpoint_size) {
+		m->api->log(m->host, QUORUM_LOG_WARNING,
+			    "merkle.rewound tree_size=%" PRIu64 " records=%" PRIu64,
+			    mtree_size(m->tree), index);
+		err = mtree_truncate(m->tree, index);
+		if (err != 0) {
+			merkle_fail(m, "truncate");
+			return;
+		}
+		m->checkpoint_waiting = 0; /* its waiter was for records that are gone */
+	}
 	add_record(m, index, record, len);
 	if (mtree_size(m->tree) - m->checkpoint_size >= (uint64_t)m->every)
 		checkpoint_maybe(m);
 }
 
+/* Reopens the tree and brings it back to the vault's records once the vault writes again
+ * (merkle_reconcile: drops leaves the vault lost, adds the ones it lacks, checks the
+ * latest checkpoint's root). */
+static void retry_cb(void *arg)
+{
+	struct merkle_stage *m = arg;
+	char why[512] = "";
+	struct mtree *tree;
+	int err;
+
+	if (!m->failed)
+		return;
+	if (m->vault->failing != NULL && m->vault->failing(m->vault_state, why, sizeof(why)))
+		return; /* the vault recovers first */
+	m->retries++;
+	err = mtree_open(m->dir, &tree, why, sizeof(why));
+	if (err != 0) {
+		if (m->retries == 1 || m->retries % 60 == 0)
+			m->api->log(m->host, QUORUM_LOG_WARNING,
+				    "merkle.still_failing retries=%" PRIu64 " error=\"%s\"",
+				    m->retries, why);
+		return;
+	}
+	mtree_close(m->tree);
+	m->tree = tree;
+	m->failed = 0;
+	m->checkpoint_waiting = 0;
+	err = merkle_reconcile(m);
+	if (err != 0 || m->failed) {
+		m->failed = 0; /* so that merkle_fail logs this attempt's cause */
+		merkle_fail(m, "reconcile");
+		return;
+	}
+	m->api->timer_stop(m->host, m->retry);
+	m->retry = NULL;
+	m->api->log(m->host, QUORUM_LOG_NOTICE,
+		    "merkle.recovered tree_size=%" PRIu64 " retries=%" PRIu64, mtree_size(m->tree),
+		    m->retries);
+	m->retries = 0;
+}
+
 /* ---- the service ---- */
+
+static int svc_failing(void *state, char *why, size_t size)
+{
+	struct merkle_stage *m = state;
+
+	if (!m->failed)
+		return 0;
+	snprintf(why, size, "%s", m->failure);
+	return 1;
+}
 
 static uint64_t svc_tree_size(void *state)
 {
@@ -242,6 +318,7 @@ static const struct quorum_merkle_ops merkle_service = {
 	.inclusion_proof = svc_inclusion,
 	.consistency_proof = svc_consistency,
 	.checkpoint = svc_checkpoint,
+	.failing = svc_failing,
 };
 
 /* ---- restart: the tree meets the vault again ---- */

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
 
 #include <quorum/plugin.h>
 
@@ -44,8 +47,26 @@ struct vault_stage {
 	uint64_t checkpoint_index;   /* a checkpoint record awaiting its fsync */
 	int checkpoint_pending;
 	int failed;		     /* an I/O error: fail closed */
+	char failure[160];	     /* what failed, for the host and the log */
+	struct quorum_timer *retry;  /* reopens the log once a second while failed */
+	int64_t failed_mono_ns;
+	uint64_t retries;
+	/* what reopening needs: the options, and the folder and key they point to */
+	struct vault_options opt;
+	char dir_path[4096], boot[160];
+	uint8_t key[VAULT_KEY_LEN];
 	uint64_t appended, syncs;
 };
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void retry_cb(void *arg);
 
 static void vault_log_cb(void *arg, int level, const char *msg)
 {
@@ -54,13 +75,21 @@ static void vault_log_cb(void *arg, int level, const char *msg)
 	v->api->log(v->host, level, "%s", msg);
 }
 
+/* Fails closed: every event is refused and the host serves no time until the log can be
+ * written again; a timer reopens the log once a second to find out. */
 static void vault_fail(struct vault_stage *v, const char *what, int err)
 {
-	if (!v->failed)
-		v->api->log(v->host, QUORUM_LOG_ERROR,
-			    "vault.failed what=%s error=\"%s\" effect=every_event_rejected", what,
-			    strerror(-err));
+	if (v->failed)
+		return;
+	v->api->log(v->host, QUORUM_LOG_ERROR,
+		    "vault.failed what=%s error=\"%s\" effect=every_event_rejected,"
+		    "time_not_served retry_ms=1000",
+		    what, strerror(-err));
+	snprintf(v->failure, sizeof(v->failure), "vault %s failed: %s", what, strerror(-err));
 	v->failed = 1;
+	v->failed_mono_ns = mono_ns();
+	if (v->retry == NULL)
+		v->retry = v->api->timer_start(v->host, 1000, 1000, retry_cb, v);
 }
 
 /* Runs the waiters whose records are all durable now. */
@@ -77,10 +106,62 @@ static void run_waiters(struct vault_stage *v)
 	}
 }
 
+/* Reopens the log as it is on disk (the records that could not be written were never
+ * durable, so never acknowledged: recovery drops them), and resumes when that works. The
+ * merkle stage rewinds its tree to the log when the next record arrives. */
+static void retry_cb(void *arg)
+{
+	struct vault_stage *v = arg;
+	uint64_t before = vault_count(v->log);
+	char why[512] = "";
+	struct vault *log;
+	int err;
+
+	if (!v->failed)
+		return;
+	v->retries++;
+	vault_close(v->log);
+	v->log = NULL;
+	err = vault_open(&v->opt, &log, why, sizeof(why));
+	if (err != 0) {
+		if (v->retries == 1 || v->retries % 60 == 0)
+			v->api->log(v->host, QUORUM_LOG_WARNING,
+				    "vault.still_failing retries=%" PRIu64 " error=\"%s\"",
+				    v->retries, why);
+		return;
+	}
+	v->log = log;
+	v->failed = 0;
+	v->api->timer_stop(v->host, v->retry);
+	v->retry = NULL;
+	/* Waiters for records the log no longer has will never see them: said, and dropped. */
+	for (struct waiter **pp = &v->waiters; *pp != NULL;) {
+		struct waiter *w = *pp;
+
+		if (w->count <= vault_durable(v->log)) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		v->api->log(v->host, QUORUM_LOG_WARNING,
+			    "vault.waiter_dropped count=%" PRIu64 " reason=record_lost", w->count);
+		free(w);
+	}
+	v->api->log(v->host, QUORUM_LOG_NOTICE,
+		    "vault.recovered after_ms=%" PRId64 " records=%" PRIu64 " lost_unsynced=%" PRIu64
+		    " retries=%" PRIu64,
+		    (mono_ns() - v->failed_mono_ns) / 1000000, vault_count(v->log),
+		    before > vault_count(v->log) ? before - vault_count(v->log) : 0, v->retries);
+	v->retries = 0;
+	run_waiters(v);
+}
+
 static int vault_commit(struct vault_stage *v)
 {
 	int err;
 
+	if (v->failed)
+		return -EIO;
 	if (vault_durable(v->log) == vault_count(v->log))
 		return 0;
 	err = vault_sync(v->log);
@@ -194,6 +275,16 @@ static uint64_t svc_count(void *state)
 	return vault_count(((struct vault_stage *)state)->log);
 }
 
+static int svc_failing(void *state, char *why, size_t size)
+{
+	struct vault_stage *v = state;
+
+	if (!v->failed)
+		return 0;
+	snprintf(why, size, "%s", v->failure);
+	return 1;
+}
+
 static uint64_t svc_durable(void *state)
 {
 	return vault_durable(((struct vault_stage *)state)->log);
@@ -249,7 +340,11 @@ static int svc_replay(void *state, uint64_t from, uint64_t to, quorum_record_fn 
 	struct vault_stage *v = state;
 	struct replay_ctx ctx = { cb, arg };
 	char why[256] = "";
-	int err = vault_iterate(v->log, from, to, replay_one, &ctx, why, sizeof(why));
+	int err;
+
+	if (v->log == NULL)
+		return -EIO; /* failed, and not reopened yet */
+	err = vault_iterate(v->log, from, to, replay_one, &ctx, why, sizeof(why));
 
 	if (err < 0 && err != -ERANGE)
 		v->api->log(v->host, QUORUM_LOG_ERROR, "vault.replay_failed error=\"%s\"", why);
@@ -275,6 +370,7 @@ static const struct quorum_vault_ops vault_service = {
 	.subscribe = svc_subscribe,
 	.replay = svc_replay,
 	.event_record = svc_event_record,
+	.failing = svc_failing,
 };
 
 /* ---- the stage ---- */
@@ -308,11 +404,10 @@ static int vault_stage_process(void *state, const struct quorum_event *event,
 static int vault_stage_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
 	static const char *const fsync_default = "every";
-	struct vault_options opt = { 0 };
+	struct vault_options *opt;
 	struct vault_stage *v;
 	const char *dir = NULL, *fsync = fsync_default, *key_file = NULL;
-	char dir_path[4096], key_path[4096], why[512] = "", boot[160];
-	uint8_t key[VAULT_KEY_LEN];
+	char key_path[4096], why[512] = "";
 	int64_t max_bytes = 10 * 1024 * 1024, max_age_s = 86400;
 	int err;
 
@@ -324,6 +419,7 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	v->host = host;
 	v->api = api;
 	v->batch_ms = 5;
+	opt = &v->opt;
 	api->config_string(host, "dir", &dir);
 	api->config_string(host, "fsync", &fsync);
 	api->config_int(host, "batch_ms", &v->batch_ms);
@@ -331,34 +427,34 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	api->config_int(host, "segment_max_age_s", &max_age_s);
 	api->config_string(host, "key_file", &key_file);
 	v->batch = strcmp(fsync, "batch") == 0;
-	if (dir == NULL || api->config_path(host, dir, dir_path, sizeof(dir_path)) != 0) {
+	if (dir == NULL || api->config_path(host, dir, v->dir_path, sizeof(v->dir_path)) != 0) {
 		api->log(host, QUORUM_LOG_ERROR, "vault.config_invalid setting=dir");
 		free(v);
 		return -EINVAL;
 	}
 	if (key_file != NULL) {
 		if (api->config_path(host, key_file, key_path, sizeof(key_path)) != 0 ||
-		    (err = vault_load_key(key_path, key, why, sizeof(why))) != 0) {
+		    (err = vault_load_key(key_path, v->key, why, sizeof(why))) != 0) {
 			api->log(host, QUORUM_LOG_ERROR,
 				 "vault.key_refused file=\"%s\" error=\"%s\"", key_file,
 				 why[0] != '\0' ? why : "path too long");
 			free(v);
 			return -EINVAL;
 		}
-		opt.key = key;
+		opt->key = v->key; /* kept (and wiped at fini): reopening after a failure needs it */
 	}
-	snprintf(boot, sizeof(boot), "vault.initial_boot node=%s", api->node_id(host));
-	opt.dir = dir_path;
-	opt.segment_max_bytes = (uint64_t)max_bytes;
-	opt.segment_max_age_ns = max_age_s * 1000000000LL;
-	opt.boot_text = boot;
-	opt.log = vault_log_cb;
-	opt.log_arg = v;
-	err = vault_open(&opt, &v->log, why, sizeof(why));
-	memset(key, 0, sizeof(key));
+	snprintf(v->boot, sizeof(v->boot), "vault.initial_boot node=%s", api->node_id(host));
+	opt->dir = v->dir_path;
+	opt->segment_max_bytes = (uint64_t)max_bytes;
+	opt->segment_max_age_ns = max_age_s * 1000000000LL;
+	opt->boot_text = v->boot;
+	opt->log = vault_log_cb;
+	opt->log_arg = v;
+	err = vault_open(opt, &v->log, why, sizeof(why));
 	if (err != 0) {
 		api->log(host, QUORUM_LOG_ERROR, "vault.open_failed dir=\"%s\" error=\"%s\"",
-			 dir_path, why);
+			 v->dir_path, why);
+		OPENSSL_cleanse(v->key, sizeof(v->key));
 		free(v);
 		return err;
 	}
@@ -371,7 +467,7 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	api->log(host, QUORUM_LOG_NOTICE,
 		 "vault.opened dir=\"%s\" records=%" PRIu64 " segments=%" PRIu64
 		 " fsync=%s sealed=%s",
-		 dir_path, vault_count(v->log), vault_segment_count(v->log),
+		 v->dir_path, vault_count(v->log), vault_segment_count(v->log),
 		 v->batch ? "batch" : "every", key_file != NULL ? "yes" : "no");
 	*state = v;
 	return 0;
@@ -391,6 +487,8 @@ static void vault_stage_fini(void *state)
 
 	if (v->timer != NULL)
 		v->api->timer_stop(v->host, v->timer);
+	if (v->retry != NULL)
+		v->api->timer_stop(v->host, v->retry);
 	vault_commit(v);
 	while (v->waiters != NULL) { /* never durable: they are dropped, and said so */
 		struct waiter *w = v->waiters;
@@ -404,6 +502,7 @@ static void vault_stage_fini(void *state)
 		    "vault.closed records=%" PRIu64 " appended=%" PRIu64 " fsyncs=%" PRIu64,
 		    vault_count(v->log), v->appended, v->syncs);
 	vault_close(v->log);
+	OPENSSL_cleanse(v->key, sizeof(v->key));
 	free(v);
 }
 
