@@ -14,6 +14,7 @@
 #include <quorum/time.h>
 
 #include "conf-internal.h"
+#include "conflex-internal.h"
 #include "plugin-sig-internal.h"
 #include "settings-internal.h"
 #include "util-internal.h"
@@ -505,6 +506,11 @@ int conf_load(const char *path, const char *default_plugin_dir, struct conf **ou
 	if (access(conf->path, R_OK) != 0) {
 		err = -errno;
 		errbuf_set(why, why_size, "%s: cannot read: %s", conf->path, strerror(errno));
+		goto out_unref;
+	}
+	/* Before libconfig, which would silently wrap 64-bit literals without their L. */
+	if (conflex_check(conf->path, conf->dir, why, why_size) == -EINVAL) {
+		err = -EINVAL;
 		goto out_unref;
 	}
 	if (config_read_file(&conf->cfg, conf->path) != CONFIG_TRUE) {

@@ -27,7 +27,7 @@
 #include "timecodec-internal.h"
 #include "util-internal.h"
 
-#define DEFAULT_BEFORE_NS (60LL * 1000000000)	     /* valid from 60 s ago ... */
+#define DEFAULT_BEFORE_NS (86400LL * 1000000000)	     /* valid from a day ago ... */
 #define DEFAULT_AFTER_NS  (315576000LL * 1000000000) /* ... for 10 (Julian) years */
 
 static void passport_usage(FILE *out)
@@ -45,7 +45,7 @@ static void passport_usage(FILE *out)
 		     "the trust\n"
 		     "        root: each --key an Ed25519 public key of the authority with its "
 		     "validity\n"
-		     "        window in ns since 1970 (default: from 60 s ago for 10 years); "
+		     "        window in ns since 1970 (default: from a day ago for 10 years); "
 		     "--capability\n"
 		     "        lists what it may sign (\"\" for nothing). A later passport of "
 		     "the same\n"

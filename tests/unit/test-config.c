@@ -102,6 +102,41 @@ static void test_syntax_error(struct fixture *f, gconstpointer data)
 		     "3: syntax error");
 }
 
+/* libconfig 1.5 would wrap 7200000000000 to 1634811904: refused unless written 7200...L. */
+static void test_wrapping_integer(struct fixture *f, gconstpointer data)
+{
+	char *inc;
+	char *expected;
+
+	assert_error(f, MINIMAL "drain_timeout_ms = 7200000000000;\n",
+		     "3: the integer 7200000000000 does not fit in 32 bits, and libconfig would "
+		     "silently wrap it: write it with the L suffix (7200000000000L)");
+	assert_error(f, MINIMAL "# a comment\nclock = { max_error_ns = -3000000000; };\n",
+		     "4: the integer -3000000000 does not fit in 32 bits, and libconfig would "
+		     "silently wrap it: write it with the L suffix (-3000000000L)");
+	assert_error(f, MINIMAL "drain_timeout_ms = 0x100000000;\n",
+		     "3: the integer 0x100000000 does not fit in 32 bits, and libconfig would "
+		     "silently wrap it: write it with the L suffix (0x100000000L)");
+	/* In range, with L, in strings and comments, as floats, in names: fine. */
+	g_assert_cmpint(load_text(f, MINIMAL "clock = { max_error_ns = 2147483647; };\n"
+					     "# 7200000000000 in a comment\n"
+					     "/* 9999999999 */ // 8888888888\n"
+					     "pidfile = \"run/7200000000000.pid\";\n"),
+			==, 0);
+	g_assert_cmpint(f->conf->clock_max_error_ns, ==, 2147483647);
+	g_assert_cmpint(load_text(f, MINIMAL "drain_timeout_ms = 5000L;\n"), ==, 0);
+	g_assert_cmpint(f->conf->drain_timeout_ms, ==, 5000);
+	/* The same in an included file names that file. */
+	inc = testutil_write(f->dir, "big.inc", "\n\ndrain_timeout_ms = 99999999999;\n", 0644);
+	expected = g_strdup_printf("%s:3: the integer 99999999999 does not fit in 32 bits, and "
+				   "libconfig would silently wrap it: write it with the L suffix "
+				   "(99999999999L)", inc);
+	g_assert_cmpint(load_text(f, MINIMAL "@include \"big.inc\"\n"), ==, -EINVAL);
+	g_assert_cmpstr(f->why, ==, expected);
+	g_free(expected);
+	g_free(inc);
+}
+
 static void test_unknown_setting(struct fixture *f, gconstpointer data)
 {
 	assert_error(f, MINIMAL "\n\nfrobnicate = 1;\n",
@@ -451,6 +486,7 @@ int main(int argc, char **argv)
 	ADD("/config/accepts/every-setting", test_full);
 	ADD("/config/accepts/shipped-configurations", test_shipped_configs);
 	ADD("/config/refuses/syntax-error-with-line", test_syntax_error);
+	ADD("/config/refuses/integer-libconfig-would-wrap", test_wrapping_integer);
 	ADD("/config/refuses/unknown-setting", test_unknown_setting);
 	ADD("/config/refuses/unknown-nested-setting", test_unknown_nested_setting);
 	ADD("/config/refuses/wrong-type", test_wrong_type);

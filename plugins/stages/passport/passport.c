@@ -107,6 +107,19 @@ static void remember(struct passport_stage *s, const uint8_t fp[REPLAY_FINGERPRI
 	s->accepted++;
 }
 
+/* The time a key's window is judged at: the served time while the node is synchronised (a
+ * system clock stepped by an hour must not make the node's own key "not yet valid" or
+ * "expired"), else the event's arrival on the system clock (before the first agreement the
+ * served clock says nothing). */
+static int64_t judge_time(struct passport_stage *s, const struct quorum_event *event)
+{
+	struct quorum_clock_reading now;
+
+	if (s->api->clock_read(s->host, &now) == 0 && now.status == QUORUM_CLOCK_SYNCHRONISED)
+		return now.estimate_ns;
+	return event->received_ns;
+}
+
 /* uml001.passport.update: signed by the trust root, its payload a newer passport. */
 static int process_update(struct passport_stage *s, const struct quorum_event *event,
 			  const uint8_t *msg, size_t len, const char **reason)
@@ -121,7 +134,7 @@ static int process_update(struct passport_stage *s, const struct quorum_event *e
 
 	if (strcmp(st->key_id, s->root_key_id) != 0) {
 		/* An authority's own key may not issue passports. */
-		registry_lookup(&s->registry, NULL, st->key_id, event->received_ns, 0, &m);
+		registry_lookup(&s->registry, NULL, st->key_id, judge_time(s, event), 0, &m);
 		return refuse(s, event, m.key != NULL ? "capability_missing" : "unknown_key",
 			      m.passport, "passport_signature_invalid", reason);
 	}
@@ -170,7 +183,7 @@ static int process_update(struct passport_stage *s, const struct quorum_event *e
 	case REGISTRY_UPDATE_NEWER:
 		break;
 	}
-	err = registry_install(&s->registry, p, event->received_ns, s->state_dir, &change, why,
+	err = registry_install(&s->registry, p, judge_time(s, event), s->state_dir, &change, why,
 			       sizeof(why));
 	if (err != 0) {
 		/* A key of another authority, or no room for one more: the update is at fault;
@@ -232,7 +245,7 @@ static int passport_process(void *state, const struct quorum_event *event, const
 		verdict = process_update(s, event, msg, len, reason);
 		goto out_free;
 	}
-	result = registry_lookup(&s->registry, NULL, st->key_id, event->received_ns, need, &m);
+	result = registry_lookup(&s->registry, NULL, st->key_id, judge_time(s, event), need, &m);
 	if (result != REGISTRY_OK) {
 		verdict = refuse(s, event, registry_result_name(result), m.passport,
 				 "passport_signature_invalid", reason);
