@@ -1008,9 +1008,20 @@ struct mock {
 	const struct quorum_passport_ops *service;
 	void *service_state;
 	int timers;
+	int64_t served_ns; /* the served clock's estimate; 0: unsynchronised */
 };
 
 static struct mock *the;
+
+static int mock_clock_read(struct quorum_host *host, struct quorum_clock_reading *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (the->served_ns != 0) {
+		out->status = QUORUM_CLOCK_SYNCHRONISED;
+		out->earliest_ns = out->estimate_ns = out->latest_ns = the->served_ns;
+	}
+	return 0;
+}
 
 static void mock_vlog(struct quorum_host *host, int level, const char *fmt, va_list ap)
 {
@@ -1105,6 +1116,7 @@ static struct mock *mock_new(const char *dir)
 	m->api.service_publish = mock_service_publish;
 	m->api.timer_start = mock_timer_start;
 	m->api.timer_stop = mock_timer_stop;
+	m->api.clock_read = mock_clock_read;
 	m->host = (struct quorum_host *)m;
 	m->strings = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
 	m->ints = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
@@ -1307,6 +1319,16 @@ static void test_stage_rules(void)
 	event_make(&t, "uml001.worker.ntp_sync", "round 5", o, NULL, now, now);
 	expect_reject(state, &t, "passport_signature_invalid", "key_expired");
 	event_free(&t);
+	/* synchronised, the window is judged at the served time, not on the system clock (a
+	 * system clock an hour and a half behind the served time) */
+	m->served_ns = now + 5400 * S;
+	event_make(&t, "uml001.worker.ntp_sync", "round 4b", f, NULL, now, now);
+	expect_accept(state, &t);
+	event_free(&t);
+	event_make(&t, "uml001.worker.ntp_sync", "round 4c", a, NULL, now, now);
+	expect_reject(state, &t, "passport_signature_invalid", "key_expired");
+	event_free(&t);
+	m->served_ns = 0;
 	/* capabilities: control events need "control", others "attest_time" */
 	event_make(&t, "uml001.control.set_mode", "DEGRADED", a, NULL, now, now);
 	expect_reject(state, &t, "passport_signature_invalid", "capability_missing");
@@ -1439,14 +1461,14 @@ static void test_stage_rules(void)
 	}
 	quorum_plugin.fini(state);
 	g_assert_cmpint(m->timers, ==, 0);
-	g_assert_true(logged("passport.stopped accepted=6 rejected="));
+	g_assert_true(logged("passport.stopped accepted=7 rejected="));
 
 	/* a restart keeps the rotation and the replay window */
 	g_ptr_array_set_size(m->logs, 0);
 	state = NULL;
 	g_assert_cmpint(quorum_plugin.init(m->host, &m->api, &state), ==, 0);
 	g_assert_true(logged("from_state=1 superseded=0 retired_kept=1"));
-	g_assert_true(logged("replay_entries=6"));
+	g_assert_true(logged("replay_entries=7"));
 	event_make(&t, "uml001.worker.ntp_sync", "round 10", a2, NULL, now, now);
 	expect_reject(state, &t, "gossip_duplicate_rejected", "replay");
 	event_free(&t);

@@ -115,7 +115,8 @@ static int64_t judge_time(struct passport_stage *s, const struct quorum_event *e
 {
 	struct quorum_clock_reading now;
 
-	if (s->api->clock_read(s->host, &now) == 0 && now.status == QUORUM_CLOCK_SYNCHRONISED)
+	if (QUORUM_API_HAS(s->api, clock_read) && s->api->clock_read(s->host, &now) == 0 &&
+	    now.status == QUORUM_CLOCK_SYNCHRONISED)
 		return now.estimate_ns;
 	return event->received_ns;
 }
