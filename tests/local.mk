@@ -73,7 +73,7 @@ UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
 	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
 	tests/unit/test-modes tests/unit/test-sharedstate \
-	tests/unit/test-commands
+	tests/unit/test-commands tests/unit/test-malfeasance
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -124,6 +124,14 @@ tests_unit_test_commands_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/s
 	-I$(top_srcdir)/host -I$(top_builddir)/proto
 tests_unit_test_commands_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_commands_LDADD = $(UNIT_LDADD) $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
+# A malfeasance report at the control stage: the shared report check and a mock host API.
+tests_unit_test_malfeasance_SOURCES = tests/unit/test-malfeasance.c \
+	plugins/stages/control/malfeasance.c plugins/stages/common/malfeasance-report.c
+tests_unit_test_malfeasance_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control \
+	-I$(top_srcdir)/plugins/stages/common -I$(top_srcdir)/host -I$(top_builddir)/proto
+tests_unit_test_malfeasance_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_malfeasance_LDADD = $(UNIT_LDADD) $(OPENSSL_LIBS)
 
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
