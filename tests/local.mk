@@ -138,7 +138,7 @@ E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/quorum.sh tests/e2e/faults.sh tests/e2e/ntp.sh tests/e2e/audit.sh \
 	tests/e2e/ntp-server.sh tests/e2e/rest.sh tests/e2e/schemas.sh tests/e2e/rest-tls.sh \
 	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh tests/e2e/control.sh \
-	tests/e2e/passport.sh
+	tests/e2e/passport.sh tests/e2e/gossip.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
@@ -175,7 +175,9 @@ installcheck-local:
 
 # ---- tools the end-to-end tests drive ----
 check_PROGRAMS += tests/tools/liar tests/tools/clock-reads
-tests_tools_liar_SOURCES = tests/tools/liar.c
+tests_tools_liar_SOURCES = tests/tools/liar.c plugins/stages/common/malfeasance-report.c \
+	plugins/stages/common/malfeasance-report.h
+tests_tools_liar_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common
 tests_tools_liar_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_tools_liar_LDADD = host/libquorumhost.la
 tests_tools_clock_reads_SOURCES = tests/tools/clock-reads.c
