@@ -16,7 +16,9 @@ extern "C" {
 #define QUORUM_GOSSIP_SERVICE "quorum.gossip/1"
 
 /* event->source of the events the host's peer link received as gossip; event->peer is then
- * the id of the configured quorumd authority whose address sent the datagram. */
+ * the id of the configured quorumd authority whose address sent the datagram, never "".
+ * (An event the gossip stage ingests itself through api->ingest carries the stage's
+ * plugin name as its source, also "gossip" for the built-in one, and an empty peer.) */
 #define QUORUM_GOSSIP_SOURCE "gossip"
 
 /* A peer-link datagram carrying gossip (PeerDatagram.gossip) is at most this long, so an
