@@ -54,10 +54,15 @@ log() { cat "$W/node-$1/quorumd.log"; }
 
 for k in 1 2 3 4; do start_node "$k"; done
 wait_synced 1 2 3 4
+# Judged from here on: before every node is up (slow under sanitizers), a round may lack
+# answers, which says nothing about gossip.
+declare -A MARK
+for k in 1 2 3 4; do MARK[$k]=$(wc -l <"$W/node-$k/quorumd.log"); done
+since() { tail -n +"$((MARK[$1] + 1))" "$W/node-$1/quorumd.log"; }
 
 # ---- rounds travel ----
 check "every node runs the gossip stage third (passport, vault, gossip, ...)" \
-	eval 'for k in 1 2 3 4; do grep -q "pipeline.stage position=3 name=gossip" "$W/node-$k/quorumd.log" || exit 1; done'
+	eval '(for k in 1 2 3 4; do grep -q "pipeline.stage position=3 name=gossip" "$W/node-$k/quorumd.log" || exit 1; done)'
 sleep 2
 heard=1
 for k in 1 2 3 4; do
@@ -70,7 +75,7 @@ check "each node accepted rounds of each of the three others, by gossip (/v1/sta
 check "a relayed copy of a round seen before is refused by the passport stage (gossip_duplicate_rejected)" \
 	wait_log "$W/node-1/quorumd.log" 'pipeline.event verdict=reject stage=passport reason=gossip_duplicate_rejected event_id=uml001.worker.ntp_sync .* source=gossip' 5
 check "another node's round converges too: no honest node refused a round (bft.sync.reject)" \
-	eval '! grep -q "bft.sync.reject" "$W"/node-[1234]/quorumd.log'
+	eval '(for k in 1 2 3 4; do ! since "$k" | grep -q "bft.sync.reject" || exit 1; done)'
 status 1 >"$W/status-1.json"
 check "node-1's /v1/status with its gossip object validates against schemas/status.json" \
 	$VALIDATE "$QUORUM_SRCDIR/schemas/status.json" "$W/status-1.json"
@@ -181,7 +186,7 @@ done
 check "each honest node's vault records the other nodes' rounds, received by gossip" \
 	test "$rounds_of_others" -eq 1
 check "each honest node's vault holds a malfeasance report (uml001.gossip.malfeasance)" \
-	eval 'for k in 1 2 3; do grep -q "event .*event_id=uml001.gossip.malfeasance " "$W/dump-$k.txt" || exit 1; done'
+	eval '(for k in 1 2 3; do grep -q "event .*event_id=uml001.gossip.malfeasance " "$W/dump-$k.txt" || exit 1; done)'
 check "\`quorumctl vault verify\` passes on node-1's vault (chain, tree, checkpoints)" \
 	"$CTL" vault verify "$W/node-1/vault" --node-key "$W/keys/node-1.pub"
 finish

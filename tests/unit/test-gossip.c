@@ -1192,6 +1192,7 @@ static void test_stage_epochs(void)
 	const int64_t mid[] = { t0 + 1000, t0 + 2000, t0 + 3000, t0 + 4000 };
 	const struct quorum_gossip_ops *g;
 	struct quorum_gossip_epoch last;
+	struct quorum_gossip from2 = { 1, 3, 0, "node-2" };
 	struct test_round r;
 	struct test_event e;
 	const char *reason;
@@ -1216,12 +1217,7 @@ static void test_stage_epochs(void)
 	free(e.encoded);
 	/* a peer's round brings a third distinct authority into the epoch: converged */
 	round_make(&r, "node-2", att + 1, att_len + 1, who + 1, seq + 1, mid + 1, 3);
-	{
-		struct quorum_gossip from2 = { 1, 3, 0, "node-2" };
-
-		event_make(&e, QUORUM_EVENT_SYNC_ROUND, "b", QUORUM_GOSSIP_SOURCE, "node-2",
-			   &from2);
-	}
+	event_make(&e, QUORUM_EVENT_SYNC_ROUND, "b", QUORUM_GOSSIP_SOURCE, "node-2", &from2);
 	e.st.payload = (struct quorum_bytes){ r.payload, r.len };
 	mock.round = &r.round;
 	g_assert_cmpint(process(s, &e, &reason), ==, QUORUM_CONTINUE);
