@@ -650,6 +650,53 @@ static int api_authority_verify(struct quorum_host *host, const char *authority_
 				  msg, len, sig, sig_len);
 }
 
+/* Whether INST is the stage of the gossip role (in or out of the pipeline: it forwards
+ * from observe, after the verdict). */
+static int gossip_role(const struct instance *inst)
+{
+	return inst->plugin->kind == QUORUM_PLUGIN_STAGE && inst->plugin->role == QUORUM_ROLE_GOSSIP;
+}
+
+static int api_gossip_send(struct quorum_host *host, const void *encoded_signed_state,
+			   size_t len, const char *peer_id)
+{
+	struct instance *inst = instance_of(host);
+
+	if (!gossip_role(inst)) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.gossip_send.refused reason=not_the_gossip_role");
+		return -EPERM;
+	}
+	if (inst->rt->timecore == NULL)
+		return -ENOTCONN;
+	return timecore_gossip_send(inst->rt->timecore, encoded_signed_state, len, peer_id);
+}
+
+static int api_sign_event(struct quorum_host *host, struct quorum_signed_state *state,
+			  uint8_t sig[64])
+{
+	struct instance *inst = instance_of(host);
+	int err;
+
+	/* The node key vouches for this node's rounds and answers: a plugin may have it sign
+	 * its evidence, nothing else. */
+	if (!gossip_role(inst) || state == NULL || state->event_id == NULL ||
+	    strcmp(state->event_id, QUORUM_EVENT_MALFEASANCE) != 0) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.sign_event.refused reason=%s",
+			gossip_role(inst) ? "event_id_not_signable" : "not_the_gossip_role");
+		return -EPERM;
+	}
+	if (inst->rt->node_key == NULL)
+		return -ENOKEY;
+	if (state->payload.len > QUORUM_PAYLOAD_MAX ||
+	    (state->payload.data == NULL && state->payload.len > 0))
+		return -EINVAL;
+	state->key_id = inst->rt->node_key_id;
+	err = signed_state_sign(inst->rt->node_key, state, sig);
+	return err == -ENOMEM ? -ENOMEM : err != 0 ? -EIO : 0;
+}
+
 static int api_proposal(struct quorum_host *host, const struct quorum_event *event,
 			struct quorum_agreement *out)
 {
@@ -847,4 +894,6 @@ const struct quorum_api host_api = {
 	.sources_status = api_sources_status,
 	.source_quarantine = api_source_quarantine,
 	.authority_verify = api_authority_verify,
+	.gossip_send = api_gossip_send,
+	.sign_event = api_sign_event,
 };

@@ -33,7 +33,7 @@ quoruminclude_HEADERS = host/include/quorum/plugin.h host/include/quorum/api.h \
 	host/include/quorum/event.h host/include/quorum/settings.h \
 	host/include/quorum/time.h host/include/quorum/audit.h \
 	host/include/quorum/control.h host/include/quorum/sharedstate.h \
-	host/include/quorum/passport.h
+	host/include/quorum/passport.h host/include/quorum/gossip.h
 
 pkgconfig_DATA = quorum.pc
 DISTCLEANFILES += quorum.pc

@@ -302,6 +302,7 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 		err = key_load_private(conf->node_key, &rt->node_key, why, why_size);
 		if (err != 0)
 			return err;
+		key_id(rt->node_key, rt->node_key_id);
 	}
 
 	rt->stages = calloc(conf->stage_count + 1, sizeof(*rt->stages));

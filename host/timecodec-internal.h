@@ -10,13 +10,15 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <quorum/gossip.h>
 #include <quorum/time.h>
 
 #include "authority.pb-c.h"
 #include "envelope-internal.h"
 #include "keys-internal.h"
 
-#define DATAGRAM_MAX 8192          /* a peer-link datagram never exceeds this */
+#define DATAGRAM_MAX 8192          /* a time request or answer never exceeds this */
+#define GOSSIP_DATAGRAM_MAX QUORUM_GOSSIP_DATAGRAM_MAX /* nor any peer-link datagram this */
 #define ROUND_RTT_MAX_NS 60000000000LL   /* bounds checked on every observation */
 #define ROUND_AGE_MAX_NS 3600000000000LL
 #define ATTESTATION_RADIUS_MAX_NS 3600000000000ULL
@@ -41,6 +43,7 @@ int signed_state_verify(EVP_PKEY *key, const struct quorum_signed_state *state);
 enum datagram_kind {
 	DATAGRAM_TIME_REQUEST = 1,
 	DATAGRAM_TIME_RESPONSE = 2,
+	DATAGRAM_GOSSIP = 3,
 };
 
 struct datagram {
@@ -48,12 +51,20 @@ struct datagram {
 	uint64_t sending_ns; /* TIME_RESPONSE: the unsigned sending hint, 0 when absent */
 	uint8_t nonce[QUORUM_NONCE_LEN]; /* TIME_REQUEST */
 	char asker_id[QUORUM_NODE_ID_MAX + 1];
-	Uml001__PeerDatagram *message; /* owned; TIME_RESPONSE: message->time_response */
+	Uml001__PeerDatagram *message; /* owned; TIME_RESPONSE: message->time_response;
+					  GOSSIP: message->gossip */
 };
 
-/* datagram_decode: strict decoding of one peer-link datagram.
+/* datagram_decode: strict decoding of one peer-link datagram: a time request or answer of
+ * at most DATAGRAM_MAX bytes, or a gossip datagram (an event within the envelope's bounds)
+ * of at most GOSSIP_DATAGRAM_MAX bytes.
  * RETURN VALUE: 0 with OUT (datagram_release), or -EINVAL with *REASON. */
 int datagram_decode(const void *data, size_t len, struct datagram *out, const char **reason);
+
+/* datagram_encode_gossip: a gossip datagram carrying ENCODED (LEN bytes, a SignedState's
+ * canonical encoding, copied as they are) into *OUT (new, free()) and *OUT_LEN.
+ * RETURN VALUE: 0, -EMSGSIZE (longer than GOSSIP_DATAGRAM_MAX) or -ENOMEM. */
+int datagram_encode_gossip(const void *encoded, size_t len, uint8_t **out, size_t *out_len);
 
 /* datagram_release: frees what datagram_decode allocated. */
 void datagram_release(struct datagram *datagram);

@@ -69,7 +69,7 @@ int datagram_decode(const void *data, size_t len, struct datagram *out, const ch
 	Uml001__PeerDatagram *m;
 
 	memset(out, 0, sizeof(*out));
-	if (len > DATAGRAM_MAX) {
+	if (len > GOSSIP_DATAGRAM_MAX) {
 		*reason = "datagram_too_large";
 		return -EINVAL;
 	}
@@ -78,6 +78,11 @@ int datagram_decode(const void *data, size_t len, struct datagram *out, const ch
 	if (m == NULL)
 		return -EINVAL;
 	out->message = m;
+	/* Only gossip carries a whole event; the time protocol's datagrams stay small. */
+	if (len > DATAGRAM_MAX && m->body_case != UML001__PEER_DATAGRAM__BODY_GOSSIP) {
+		*reason = "datagram_too_large";
+		goto out_release;
+	}
 	switch (m->body_case) {
 	case UML001__PEER_DATAGRAM__BODY_TIME_REQUEST: {
 		const Uml001__TimeRequest *r = m->time_request;
@@ -105,6 +110,16 @@ int datagram_decode(const void *data, size_t len, struct datagram *out, const ch
 		}
 		out->kind = DATAGRAM_TIME_RESPONSE;
 		out->sending_ns = m->sending_ns;
+		return 0;
+	case UML001__PEER_DATAGRAM__BODY_GOSSIP:
+		*reason = envelope_check(m->gossip);
+		if (*reason != NULL)
+			goto out_release;
+		if (m->sending_ns != 0) {
+			*reason = "gossip_malformed";
+			goto out_release;
+		}
+		out->kind = DATAGRAM_GOSSIP;
 		return 0;
 	default:
 		*reason = "datagram_empty";
@@ -136,6 +151,32 @@ int datagram_encode_request(const uint8_t nonce[QUORUM_NONCE_LEN], const char *a
 	if (uml001__peer_datagram__get_packed_size(&d) > size)
 		return -ENOSPC;
 	return (int)uml001__peer_datagram__pack(&d, buf);
+}
+
+int datagram_encode_gossip(const void *encoded, size_t len, uint8_t **out, size_t *out_len)
+{
+	uint8_t head[1 + 10], *buf;
+	size_t n = 0;
+	uint64_t v = len;
+
+	/* PeerDatagram field 3, length-delimited, and nothing else: the bytes are the event's
+	 * own canonical encoding, so the datagram is canonical too. */
+	head[n++] = 3 << 3 | 2;
+	while (v >= 0x80) {
+		head[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	head[n++] = (uint8_t)v;
+	if (len > GOSSIP_DATAGRAM_MAX || n + len > GOSSIP_DATAGRAM_MAX)
+		return -EMSGSIZE;
+	buf = malloc(n + len);
+	if (buf == NULL)
+		return -ENOMEM;
+	memcpy(buf, head, n);
+	memcpy(buf + n, encoded, len);
+	*out = buf;
+	*out_len = n + len;
+	return 0;
 }
 
 #define REASON_MAX 47 /* fits quorum_source_status.problem */

@@ -183,6 +183,15 @@ const char *timecore_node_id(const struct timecore *core);
 int timecore_commit(struct timecore *core, const struct quorum_agreement *agreement,
 		    int64_t max_step_ns);
 
+/*
+ * timecore_gossip_send: sends ENCODED (LEN bytes, a canonical SignedState) in one gossip
+ * datagram to the configured quorumd authority PEER_ID, or (PEER_ID NULL) to each but this
+ * node. RETURN VALUE: 0, -ENOTCONN (no peer link), -EMSGSIZE, -EINVAL (not a valid
+ * envelope), -ENOENT (no such peer), or the last failed send's -errno (logged).
+ */
+int timecore_gossip_send(struct timecore *core, const void *encoded, size_t len,
+			 const char *peer_id);
+
 /* timecore_round_decode: decodes a sync round payload against the configured sources. */
 int timecore_round_decode(struct timecore *core, const struct quorum_bytes *payload,
 			  struct round_view **out, const char **reason);

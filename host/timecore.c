@@ -34,6 +34,8 @@
 #define RECEIVE_BURST 64            /* datagrams handled per wake-up */
 #define NTP_PACKET_LEN 48
 #define NTP_UNIX_OFFSET 2208988800ULL /* seconds from 1900 to 1970 */
+#define GOSSIP_RATE 200             /* gossip events per second ingested from one peer */
+#define GOSSIP_BURST 400            /* ... and at most this many at once */
 
 /* One source's question in the current round, and its accepted answer. */
 struct pending {
@@ -53,6 +55,15 @@ struct pending {
 	uint8_t answer_digest[SHA256_DIGEST_LENGTH];
 	uint8_t verified_digest[SHA256_DIGEST_LENGTH]; /* of the accepted SignedState */
 	Uml001__TimeAttestation ntp;    /* an NTP source's reading */
+};
+
+/* What the peer link keeps for one configured quorumd authority as a gossip peer: a token
+ * bucket, so that one peer cannot flood the pipeline. */
+struct gossip_peer {
+	double tokens;
+	int64_t tokens_mono;
+	uint64_t dropped;
+	int64_t drop_logged_mono;
 };
 
 struct timecore {
@@ -84,6 +95,11 @@ struct timecore {
 	int round_open;
 	int decoding_own_round; /* our round is in the pipeline right now */
 	struct pending *pending;
+	/* gossip */
+	uint8_t *receive_buffer;          /* GOSSIP_DATAGRAM_MAX + 1 bytes */
+	struct gossip_peer *gossip_peers; /* one per configured source */
+	uint64_t gossip_refused;          /* from addresses of no configured authority */
+	int64_t gossip_refused_logged_mono;
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -689,17 +705,130 @@ static void socket_timestamps(int fd)
 			strerror(errno));
 }
 
+/* ---------------------------------- gossip ---------------------------------- */
+
+/* The configured quorumd authority (not this node) whose peer-link address is FROM. */
+static struct authority *gossip_peer_of(struct timecore *c, const struct sockaddr *from,
+					socklen_t from_len)
+{
+	for (size_t i = 0; i < c->authorities.count; i++) {
+		struct authority *a = &c->authorities.items[i];
+
+		if (a->type == QUORUM_AUTHORITY_QUORUMD && a->address_len == from_len &&
+		    memcmp(&a->address, from, from_len) == 0 &&
+		    strcmp(a->id, c->conf->node_id) != 0)
+			return a;
+	}
+	return NULL;
+}
+
+/* One more event from peer P at NOW, if its bucket allows. */
+static int gossip_allowed(struct gossip_peer *p, int64_t now)
+{
+	p->tokens += (double)(now - p->tokens_mono) / 1e9 * GOSSIP_RATE;
+	if (p->tokens > GOSSIP_BURST)
+		p->tokens = GOSSIP_BURST;
+	p->tokens_mono = now;
+	if (p->tokens < 1.0)
+		return 0;
+	p->tokens -= 1.0;
+	return 1;
+}
+
+/* A gossip datagram: an event another node forwards. It enters the single ingest path
+ * like any event, named after the configured authority whose address sent it; the stages
+ * (passport first) decide what it is worth. Unknown senders are dropped here. */
+static void handle_gossip(struct timecore *c, const struct datagram *d,
+			  const struct sockaddr *from, socklen_t from_len, int64_t recv_mono)
+{
+	struct authority *a = gossip_peer_of(c, from, from_len);
+	struct quorum_signed_state view;
+	struct quorum_gossip gossip;
+	struct quorum_anchor_proof anchor;
+	struct quorum_verdict verdict;
+	struct gossip_peer *p;
+	char peer[96];
+
+	if (a == NULL || c->gossip_peers == NULL) {
+		c->gossip_refused++;
+		if (c->gossip_refused_logged_mono == 0 ||
+		    recv_mono - c->gossip_refused_logged_mono > 1000000000) {
+			log_msg(QUORUM_LOG_NOTICE, "timecore",
+				"peer.gossip_refused peer=%s reason=unknown_peer refused=%" PRIu64,
+				address_text(from, from_len, peer, sizeof(peer)), c->gossip_refused);
+			c->gossip_refused_logged_mono = recv_mono;
+		}
+		return;
+	}
+	p = &c->gossip_peers[a - c->authorities.items];
+	if (!gossip_allowed(p, recv_mono)) {
+		p->dropped++;
+		if (p->drop_logged_mono == 0 || recv_mono - p->drop_logged_mono > 1000000000) {
+			log_msg(QUORUM_LOG_WARNING, "timecore",
+				"peer.gossip_rate_limited source=%s dropped=%" PRIu64
+				" max_per_second=%d burst=%d",
+				a->id, p->dropped, GOSSIP_RATE, GOSSIP_BURST);
+			p->drop_logged_mono = recv_mono;
+		}
+		return;
+	}
+	envelope_view(d->message->gossip, &view, &gossip, &anchor);
+	orchestrator_ingest_view(c->rt->orch, &view, QUORUM_GOSSIP_SOURCE, a->id, &verdict);
+	log_msg(QUORUM_LOG_DEBUG, "timecore",
+		"peer.gossip source=%s event_id=%s verdict=%s reason=%s", a->id, view.event_id,
+		verdict.code == QUORUM_CONTINUE ? "accept" : "reject", verdict.reason);
+}
+
+int timecore_gossip_send(struct timecore *c, const void *data, size_t len, const char *peer_id)
+{
+	struct envelope *e;
+	const char *reason = NULL;
+	uint8_t *datagram;
+	size_t datagram_len;
+	int err, sent = 0;
+
+	if (c->fd < 0)
+		return -ENOTCONN;
+	if (len > GOSSIP_DATAGRAM_MAX)
+		return -EMSGSIZE;
+	/* What leaves is exactly what a receiver's strict decoder takes. */
+	e = data != NULL ? envelope_decode(data, len, &reason) : NULL;
+	if (e == NULL)
+		return -EINVAL;
+	envelope_free(e);
+	err = datagram_encode_gossip(data, len, &datagram, &datagram_len);
+	if (err != 0)
+		return err;
+	for (size_t i = 0; i < c->authorities.count; i++) {
+		struct authority *a = &c->authorities.items[i];
+
+		if (a->type != QUORUM_AUTHORITY_QUORUMD || strcmp(a->id, c->conf->node_id) == 0 ||
+		    (peer_id != NULL && strcmp(a->id, peer_id) != 0))
+			continue;
+		sent++;
+		if (sendto(c->fd, datagram, datagram_len, 0, (struct sockaddr *)&a->address,
+			   a->address_len) < 0) {
+			err = -errno;
+			log_msg(QUORUM_LOG_WARNING, "timecore",
+				"peer.gossip_send_failed source=%s error=\"%s\"", a->id,
+				strerror(errno));
+		}
+	}
+	free(datagram);
+	return peer_id != NULL && sent == 0 ? -ENOENT : err;
+}
+
 static void peer_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct timecore *c = arg;
 
 	for (int burst = 0; burst < RECEIVE_BURST; burst++) {
-		uint8_t buf[DATAGRAM_MAX + 1];
+		uint8_t *buf = c->receive_buffer;
 		struct sockaddr_storage from;
 		socklen_t from_len = sizeof(from);
 		int64_t recv_mono, recv_real;
-		ssize_t n = receive_stamped(fd, buf, sizeof(buf), &from, &from_len, &recv_mono,
-					    &recv_real);
+		ssize_t n = receive_stamped(fd, buf, GOSSIP_DATAGRAM_MAX + 1, &from, &from_len,
+					    &recv_mono, &recv_real);
 		struct datagram d;
 		const char *reason = NULL;
 		char peer[96];
@@ -714,6 +843,8 @@ static void peer_read_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (d.kind == DATAGRAM_TIME_REQUEST)
 			answer(c, &d, (struct sockaddr *)&from, from_len, recv_mono, recv_real);
+		else if (d.kind == DATAGRAM_GOSSIP)
+			handle_gossip(c, &d, (struct sockaddr *)&from, from_len, recv_mono);
 		else if (c->authorities.count > 0)
 			handle_response(c, &d,
 					address_text((struct sockaddr *)&from, from_len, peer,
@@ -822,6 +953,16 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 	c->listener = listener;
 	c->fd = listener->fd;
 	socket_timestamps(c->fd);
+	c->receive_buffer = malloc(GOSSIP_DATAGRAM_MAX + 1);
+	c->gossip_peers = calloc(c->authorities.count + 1, sizeof(*c->gossip_peers));
+	if (c->receive_buffer == NULL || c->gossip_peers == NULL) {
+		err = -ENOMEM;
+		goto out_stop;
+	}
+	for (size_t i = 0; i < c->authorities.count; i++) {
+		c->gossip_peers[i].tokens = GOSSIP_BURST;
+		c->gossip_peers[i].tokens_mono = clock_ns(CLOCK_MONOTONIC);
+	}
 	c->read_event = event_new(rt->base, c->fd, EV_READ | EV_PERSIST, peer_read_cb, c);
 	if (c->read_event == NULL || event_add(c->read_event, NULL) != 0) {
 		err = -ENOMEM;
@@ -896,6 +1037,8 @@ void timecore_stop(struct timecore *c)
 	for (size_t i = 0; c->pending != NULL && i < c->authorities.count; i++)
 		pending_clear(&c->pending[i]);
 	free(c->pending);
+	free(c->receive_buffer);
+	free(c->gossip_peers);
 	if (c->key != NULL && c->state_dirty) {
 		char why[ERRBUF_SIZE];
 

@@ -9,6 +9,7 @@ PLUGIN_CPPFLAGS = -I$(top_srcdir)/host/include -DPACKAGE_VERSION='"$(PACKAGE_VER
 include plugins/stages/passport/local.mk
 include plugins/stages/convergence/local.mk
 include plugins/stages/control/local.mk
+include plugins/stages/gossip/local.mk
 include plugins/stages/vault/local.mk
 include plugins/stages/merkle/local.mk
 include plugins/transports/ntp/local.mk

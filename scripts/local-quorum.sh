@@ -54,6 +54,7 @@ quorumd=$builddir/host/quorumd
 for f in "$quorumd" "$builddir/tools/quorum-keygen" "$builddir/tools/quorumctl" \
 	"$builddir/lib/stages/passport.so" "$builddir/lib/stages/convergence.so" \
 	"$builddir/lib/stages/vault.so" "$builddir/lib/stages/merkle.so" \
+	"$builddir/lib/stages/gossip.so" \
 	"$builddir/keys/plugin-dev.pub"; do
 	[ -e "$f" ] || { echo "local-quorum.sh: $f is missing: build first (./configure && make)" >&2; exit 1; }
 done
@@ -117,6 +118,7 @@ stages = (
   { name = "passport"; path = "stages/passport.so";
     settings = { trust_root = "$dir/keys/root.pub"; passports = "$dir/passports"; state_dir = "passport"; }; },
   { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; }; },
+  { name = "gossip"; path = "stages/gossip.so"; settings = { epoch_ms = $interval_ms; }; },
   { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "merkle"; }; },
   { name = "convergence"; path = "stages/convergence.so"; },
   { name = "control"; path = "stages/control.so"; settings = { shared_state_file = "state/shared-state"; operators = ( { id = "operator"; public_key = "$dir/keys/operator.pub"; } ); hitl_step_ns = $hitl_step_ns; }; }

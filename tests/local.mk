@@ -73,7 +73,7 @@ UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
 	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
 	tests/unit/test-modes tests/unit/test-sharedstate \
-	tests/unit/test-commands
+	tests/unit/test-commands tests/unit/test-malfeasance
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -125,13 +125,21 @@ tests_unit_test_commands_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/s
 tests_unit_test_commands_CFLAGS = $(UNIT_CFLAGS) $(JANSSON_CFLAGS)
 tests_unit_test_commands_LDADD = $(UNIT_LDADD) $(JANSSON_LIBS) $(OPENSSL_LIBS)
 
+# A malfeasance report at the control stage: the shared report check and a mock host API.
+tests_unit_test_malfeasance_SOURCES = tests/unit/test-malfeasance.c \
+	plugins/stages/control/malfeasance.c plugins/stages/common/malfeasance-report.c
+tests_unit_test_malfeasance_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control \
+	-I$(top_srcdir)/plugins/stages/common -I$(top_srcdir)/host -I$(top_builddir)/proto
+tests_unit_test_malfeasance_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_malfeasance_LDADD = $(UNIT_LDADD) $(OPENSSL_LIBS)
+
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/quorum.sh tests/e2e/faults.sh tests/e2e/ntp.sh tests/e2e/audit.sh \
 	tests/e2e/ntp-server.sh tests/e2e/rest.sh tests/e2e/schemas.sh tests/e2e/rest-tls.sh \
 	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh tests/e2e/control.sh \
 	tests/e2e/passport.sh tests/e2e/systemd.sh tests/e2e/diskfull.sh \
-	tests/e2e/clockstep.sh
+	tests/e2e/clockstep.sh tests/e2e/gossip.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
@@ -177,7 +185,9 @@ installcheck-local:
 
 # ---- tools the end-to-end tests drive ----
 check_PROGRAMS += tests/tools/liar tests/tools/clock-reads
-tests_tools_liar_SOURCES = tests/tools/liar.c
+tests_tools_liar_SOURCES = tests/tools/liar.c plugins/stages/common/malfeasance-report.c \
+	plugins/stages/common/malfeasance-report.h
+tests_tools_liar_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common
 tests_tools_liar_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_tools_liar_LDADD = host/libquorumhost.la
 tests_tools_clock_reads_SOURCES = tests/tools/clock-reads.c

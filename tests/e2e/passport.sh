@@ -111,8 +111,10 @@ for k in 1 2 3 4; do wait_synced "$k" 10 || all=0; done
 check "4 nodes with the passport stage first reach agreement" test "$all" -eq 1
 check "... it runs first and holds the 5 passports (4 nodes and the operator)" \
 	grep -q "passport.started root_key_id=.* passports=5 " "$W/node-1/quorumd.log"
+# (A relayed copy of a gossiped round the node already accepted is refused as a replay: that
+# is the passport stage deduplicating, not a round refused.)
 check "... and their own rounds (signed with the node keys) are never refused" \
-	test "$(cat "$W"/node-*/quorumd.log | grep -c 'passport.reject')" -eq 0
+	test "$(cat "$W"/node-*/quorumd.log | grep 'passport.reject' | grep -vc 'reason=replay ')" -eq 0
 
 # ---- events refused with the seed's reasons ----
 $MAKE_EVENT "$W/unsigned.bin" uml001.rest.time.now "{}"
@@ -172,7 +174,7 @@ check "... and counts them: agreements of all 4 again" \
 check "node-4 serves agreed time again, its own rounds passing its passport stage" \
 	wait_synced 4 10
 check "... none of node-4's new events or answers was refused anywhere" \
-	test "$(for k in 1 2 3 4; do since "$k" "${MARK[$k]}"; done | grep -Ec "passport.reject|reason=key_id_mismatch|source=node-4 .*signature_invalid")" -eq 0
+	test "$(for k in 1 2 3 4; do since "$k" "${MARK[$k]}"; done | grep -v 'passport.reject plugin=passport reason=replay ' | grep -Ec "passport.reject|reason=key_id_mismatch|source=node-4 .*signature_invalid")" -eq 0
 
 # ---- an invalid passport stops a start, naming the file ----
 stop_node 1

@@ -1,7 +1,8 @@
 /* liar.c -- a test-only lying authority: speaks the peer-link protocol of quorumd with the
  * same codec (or, with --protocol ntp, NTPv4 as a server), but answers wrongly in the way its
  * --mode says, so that the end-to-end tests can check that honest nodes refuse or outvote
- * it. Never installed. */
+ * it. With --mode gossip-forge it sends crafted gossip datagrams once, from its --listen
+ * address, to --to, and exits. Never installed. */
 #include "config.h"
 
 #include <errno.h>
@@ -20,6 +21,8 @@
 #include <openssl/rand.h>
 
 #include "keys-internal.h"
+#include "malfeasance-report.h"
+#include "protodecode-internal.h"
 #include "timecodec-internal.h"
 #include "util-internal.h"
 
@@ -37,8 +40,26 @@ static const char *const modes[] = {
 	"late",         /* answers after --delay-ms */
 	"silent",       /* never answers */
 	"kod",          /* NTP: a kiss-of-death (stratum 0) */
+	"reuse-sequence", /* each asker's k-th answer carries the same sequence: valid and
+			     increasing for every asker, yet one sequence signed many times */
+	"gossip-forge", /* sends --gossip-kind datagrams to --to once, then exits */
 	NULL,
 };
+
+/* What --mode gossip-forge sends (each a fresh event, signed with --key unless forged):
+ *   forged      a round-id event signed by another key under the configured key id
+ *   self-echo   gossip metadata naming --target-id (the receiver) as origin
+ *   hops-reset  origin set, hops 0
+ *   overflow    hops 2 + ttl 3, above the default max_ttl 4
+ *   policy      an event id no gossip stage forwards (uml001.liar.unlisted)
+ *   duplicate   one valid copy, twice
+ *   bad-report  a malfeasance report against --id whose first signature is broken
+ *   flood       --count forged copies, paced 4000/s (the per-peer rate limit)
+ *   valid       one valid copy (from an unconfigured address: refused by the peer link) */
+static const char *const gossip_kinds[] = { "forged",	  "self-echo", "hops-reset",
+					    "overflow",	  "policy",    "duplicate",
+					    "bad-report", "flood",     "valid",
+					    NULL };
 
 static volatile sig_atomic_t stopping;
 
@@ -153,6 +174,196 @@ static void ntp_answer(int fd, const uint8_t *request, int64_t arrived, int64_t 
 	sendto(fd, reply, sizeof(reply), 0, to, to_len);
 }
 
+/* Sends one gossip datagram: EVENT_ID with PAYLOAD, gossip {HOPS, TTL, ORIGIN}, signed by
+ * KEY under KEY_ID, to TO. */
+static int gossip_send_one(int fd, EVP_PKEY *key, const char *key_id, const char *event_id,
+			   const uint8_t *payload, size_t payload_len, uint32_t hops,
+			   uint32_t ttl, const char *origin, const struct sockaddr *to,
+			   socklen_t to_len)
+{
+	Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
+	Uml001__GossipState g = UML001__GOSSIP_STATE__INIT;
+	struct quorum_signed_state view = { 0 };
+	uint8_t sig[KEY_SIGNATURE_LEN], *encoded = NULL, *datagram = NULL;
+	size_t len, datagram_len;
+	int err;
+
+	view.logical_time_ns = (uint64_t)now_ns(CLOCK_REALTIME);
+	view.event_id = event_id;
+	view.key_id = key_id;
+	view.payload.data = payload;
+	view.payload.len = payload_len;
+	err = signed_state_sign(key, &view, sig);
+	if (err != 0)
+		return err;
+	s.logical_time_ns = view.logical_time_ns;
+	s.event_id = (char *)event_id;
+	s.key_id = (char *)key_id;
+	s.payload.data = (uint8_t *)payload;
+	s.payload.len = payload_len;
+	s.signature.data = sig;
+	s.signature.len = sizeof(sig);
+	g.hops = hops;
+	g.ttl = ttl;
+	g.origin_node_id = (char *)origin;
+	s.gossip = &g;
+	err = proto_encode(&s.base, &encoded, &len);
+	if (err == 0)
+		err = datagram_encode_gossip(encoded, len, &datagram, &datagram_len);
+	if (err == 0 && sendto(fd, datagram, datagram_len, 0, to, to_len) < 0)
+		err = -errno;
+	free(encoded);
+	free(datagram);
+	return err;
+}
+
+/* An attestation of ID with SEQUENCE and MIDPOINT signed by KEY, encoded into *OUT. */
+static int attestation_encoded(EVP_PKEY *key, const char *key_id, const char *id,
+			       uint64_t sequence, int64_t midpoint, uint8_t **out, size_t *len)
+{
+	struct quorum_attestation fields = { 0 };
+	static const uint8_t nonce[QUORUM_NONCE_LEN];
+	struct datagram d;
+	const char *reason;
+	uint8_t *datagram;
+	size_t datagram_len;
+	int err;
+
+	fields.authority_id = id;
+	fields.key_id = key_id;
+	fields.nonce.data = nonce;
+	fields.nonce.len = sizeof(nonce);
+	fields.midpoint_ns = midpoint;
+	fields.radius_ns = 1000;
+	fields.sequence = sequence;
+	fields.status = QUORUM_AUTHORITY_SYNCHRONISED;
+	err = attestation_response(key, key_id, &fields, &datagram, &datagram_len);
+	if (err != 0)
+		return err;
+	err = datagram_decode(datagram, datagram_len, &d, &reason) == 0 ? 0 : -EINVAL;
+	free(datagram);
+	if (err != 0)
+		return err;
+	err = proto_encode(&d.message->time_response->base, out, len);
+	datagram_release(&d);
+	return err;
+}
+
+/* --mode gossip-forge: the datagrams of KIND to TO, from FD (bound to a peer's address). */
+static int gossip_forge(int fd, EVP_PKEY *key, const char *key_id, EVP_PKEY *other,
+			const char *id, const char *kind, const char *target, long count,
+			const struct sockaddr *to, socklen_t to_len)
+{
+	char text[128];
+	const uint8_t *payload = (const uint8_t *)text;
+	size_t n;
+	int err = 0;
+
+	n = (size_t)snprintf(text, sizeof(text), "liar %s gossip %s %" PRId64, id, kind,
+			     now_ns(CLOCK_REALTIME));
+	if (strcmp(kind, "forged") == 0)
+		return gossip_send_one(fd, other, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 1, 3,
+				       id, to, to_len);
+	if (strcmp(kind, "self-echo") == 0)
+		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 1, 3,
+				       target, to, to_len);
+	if (strcmp(kind, "hops-reset") == 0)
+		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 0, 4,
+				       id, to, to_len);
+	if (strcmp(kind, "overflow") == 0)
+		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 2, 3,
+				       id, to, to_len);
+	if (strcmp(kind, "policy") == 0)
+		return gossip_send_one(fd, key, key_id, "uml001.liar.unlisted", payload, n, 1, 3,
+				       id, to, to_len);
+	if (strcmp(kind, "valid") == 0)
+		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 1, 3,
+				       id, to, to_len);
+	if (strcmp(kind, "duplicate") == 0) {
+		/* The same bytes twice: one signature, one time. */
+		Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
+		Uml001__GossipState g = UML001__GOSSIP_STATE__INIT;
+		struct quorum_signed_state view = { 0 };
+		uint8_t sig[KEY_SIGNATURE_LEN], *encoded = NULL, *datagram = NULL;
+		size_t len, datagram_len;
+
+		view.logical_time_ns = (uint64_t)now_ns(CLOCK_REALTIME);
+		view.event_id = QUORUM_EVENT_SYNC_ROUND;
+		view.key_id = key_id;
+		view.payload.data = payload;
+		view.payload.len = n;
+		err = signed_state_sign(key, &view, sig);
+		s.logical_time_ns = view.logical_time_ns;
+		s.event_id = (char *)view.event_id;
+		s.key_id = (char *)key_id;
+		s.payload.data = (uint8_t *)payload;
+		s.payload.len = n;
+		s.signature.data = sig;
+		s.signature.len = sizeof(sig);
+		g.hops = 1;
+		g.ttl = 3;
+		g.origin_node_id = (char *)id;
+		s.gossip = &g;
+		if (err == 0)
+			err = proto_encode(&s.base, &encoded, &len);
+		if (err == 0)
+			err = datagram_encode_gossip(encoded, len, &datagram, &datagram_len);
+		for (int i = 0; i < 2 && err == 0; i++) {
+			if (sendto(fd, datagram, datagram_len, 0, to, to_len) < 0)
+				err = -errno;
+			usleep(100000);
+		}
+		free(encoded);
+		free(datagram);
+		return err;
+	}
+	if (strcmp(kind, "bad-report") == 0) {
+		uint8_t *a = NULL, *b = NULL, *report = NULL;
+		size_t a_len = 0, b_len = 0, report_len = 0;
+		uint64_t sequence = (uint64_t)(now_ns(CLOCK_REALTIME) / 1000);
+		int64_t t = now_ns(CLOCK_REALTIME);
+
+		err = attestation_encoded(key, key_id, id, sequence, t, &a, &a_len);
+		if (err == 0)
+			err = attestation_encoded(key, key_id, id, sequence, t + 5000000, &b, &b_len);
+		/* Break the last byte of the first one's signature (its encoding ends with the
+		 * signature's 64 bytes and then the key id field: find the signature instead). */
+		if (err == 0) {
+			Uml001__SignedState *sa = uml001__signed_state__unpack(NULL, a_len, a);
+
+			if (sa == NULL) {
+				err = -EINVAL;
+			} else {
+				sa->signature.data[0] ^= 1;
+				free(a);
+				err = proto_encode(&sa->base, &a, &a_len);
+				uml001__signed_state__free_unpacked(sa, NULL);
+			}
+		}
+		if (err == 0)
+			err = malfeasance_report_encode(id, sequence, a, a_len, b, b_len, id, &report,
+							&report_len);
+		if (err == 0)
+			err = gossip_send_one(fd, key, key_id, "uml001.gossip.malfeasance", report,
+					      report_len, 1, 3, id, to, to_len);
+		free(a);
+		free(b);
+		free(report);
+		return err;
+	}
+	if (strcmp(kind, "flood") == 0) {
+		for (long i = 0; i < count && err == 0; i++) {
+			n = (size_t)snprintf(text, sizeof(text), "liar %s flood %ld %" PRId64, id, i,
+					     now_ns(CLOCK_REALTIME));
+			err = gossip_send_one(fd, other, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n,
+					      1, 3, id, to, to_len);
+			usleep(250);
+		}
+		return err;
+	}
+	return -EINVAL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -163,9 +374,22 @@ int main(int argc, char **argv)
 		{ "offset-ns", required_argument, NULL, 'o' },
 		{ "delay-ms", required_argument, NULL, 'd' },
 		{ "protocol", required_argument, NULL, 'p' },
+		{ "to", required_argument, NULL, 't' },
+		{ "gossip-kind", required_argument, NULL, 'g' },
+		{ "target-id", required_argument, NULL, 'T' },
+		{ "count", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *id = NULL, *key_path = NULL, *listen_at = NULL, *mode = "honest";
+	const char *to_at = NULL, *gossip_kind = "forged", *target_id = "node-1";
+	long count = 1000;
+	struct {
+		struct sockaddr_storage addr;
+		socklen_t len;
+		uint64_t asked;
+	} askers[16];
+	size_t asker_count = 0;
+	uint64_t reuse_base = (uint64_t)(now_ns(CLOCK_REALTIME) / 1000);
 	int64_t offset = 1000000000, delay_ms = 2000;
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
 				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
@@ -179,7 +403,7 @@ int main(int argc, char **argv)
 	const char *colon;
 	int opt, fd, known = 0, ntp = 0;
 
-	while ((opt = getopt_long(argc, argv, "i:k:l:m:o:d:p:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:k:l:m:o:d:p:t:g:T:c:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
 			id = optarg;
@@ -201,6 +425,18 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			ntp = strcmp(optarg, "ntp") == 0;
+			break;
+		case 't':
+			to_at = optarg;
+			break;
+		case 'g':
+			gossip_kind = optarg;
+			break;
+		case 'T':
+			target_id = optarg;
+			break;
+		case 'c':
+			count = strtol(optarg, NULL, 10);
 			break;
 		default:
 			return 2;
@@ -232,6 +468,33 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	freeaddrinfo(res);
+	if (strcmp(mode, "gossip-forge") == 0) {
+		const char *c = to_at != NULL ? strrchr(to_at, ':') : NULL;
+		int known_kind = 0;
+
+		for (size_t i = 0; gossip_kinds[i] != NULL; i++)
+			known_kind |= strcmp(gossip_kinds[i], gossip_kind) == 0;
+		if (c == NULL || !known_kind || (size_t)(c - to_at) >= sizeof(host)) {
+			fprintf(stderr, "usage: liar ... --mode gossip-forge --to ADDR:PORT "
+					"--gossip-kind KIND [--target-id ID] [--count N]\n");
+			return 2;
+		}
+		memcpy(host, to_at, (size_t)(c - to_at));
+		host[c - to_at] = '\0';
+		snprintf(port, sizeof(port), "%s", c + 1);
+		hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+		if (getaddrinfo(host, port, &hints, &res) != 0)
+			return 1;
+		opt = gossip_forge(fd, key, key_id_text, other, id, gossip_kind, target_id, count,
+				   res->ai_addr, res->ai_addrlen);
+		freeaddrinfo(res);
+		if (opt != 0)
+			fprintf(stderr, "liar: gossip-forge %s: %s\n", gossip_kind, strerror(-opt));
+		EVP_PKEY_free(other);
+		EVP_PKEY_free(key);
+		close(fd);
+		return opt != 0;
+	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	fprintf(stderr, "liar: %s on %s, mode %s\n", id, listen_at, mode);
@@ -275,6 +538,24 @@ int main(int argc, char **argv)
 		fields.midpoint_ns = arrived;
 		fields.radius_ns = 1000;
 		fields.sequence = strcmp(mode, "stale") == 0 ? 1 : sequence++;
+		if (strcmp(mode, "reuse-sequence") == 0) {
+			/* Each asker's k-th question gets sequence base + k: every asker sees its
+			 * own increasing sequence; a third party that sees two askers' rounds sees
+			 * one sequence signed twice. */
+			size_t a = 0;
+
+			while (a < asker_count && (askers[a].len != from_len ||
+						   memcmp(&askers[a].addr, &from, from_len) != 0))
+				a++;
+			if (a == asker_count && asker_count < sizeof(askers) / sizeof(askers[0])) {
+				memcpy(&askers[a].addr, &from, from_len);
+				askers[a].len = from_len;
+				askers[a].asked = 0;
+				asker_count++;
+			}
+			if (a < asker_count)
+				fields.sequence = reuse_base + ++askers[a].asked;
+		}
 		fields.status = QUORUM_AUTHORITY_SYNCHRONISED;
 		if (strcmp(mode, "offset") == 0) {
 			fields.midpoint_ns += offset;

@@ -134,7 +134,7 @@ static void test_datagram_refusals(void)
 	assert_datagram_refused(short_nonce, sizeof(short_nonce), "request_malformed");
 	assert_datagram_refused(empty, 0, "datagram_empty");
 	assert_datagram_refused(unknown, sizeof(unknown), "datagram_unknown_field");
-	assert_datagram_refused(big, DATAGRAM_MAX + 1, "datagram_too_large");
+	assert_datagram_refused(big, DATAGRAM_MAX + 1, "datagram_decode_failed");
 	len = datagram_encode_request(test_nonce, "node-9", ok, sizeof(ok));
 	g_assert_cmpint(len, >, 0);
 	g_assert_cmpint(datagram_decode(ok, (size_t)len, &d, &reason), ==, 0);
@@ -142,6 +142,82 @@ static void test_datagram_refusals(void)
 	g_assert_cmpstr(d.asker_id, ==, "node-9");
 	datagram_release(&d);
 	g_free(big);
+}
+
+/* A gossip datagram around a SignedState of EVENT_ID with PAYLOAD_LEN bytes, gossip
+ * {hops 1, ttl 3, origin node-2}. */
+static void gossip_datagram(const char *event_id, size_t payload_len, uint8_t **out,
+			    size_t *len)
+{
+	Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
+	Uml001__GossipState g = UML001__GOSSIP_STATE__INIT;
+	uint8_t *payload = g_malloc0(payload_len + 1), *encoded;
+	size_t encoded_len;
+
+	s.logical_time_ns = 1800000000000000000ULL;
+	s.event_id = (char *)event_id;
+	s.payload.data = payload;
+	s.payload.len = payload_len;
+	s.key_id = (char *)"abcd";
+	g.hops = 1;
+	g.ttl = 3;
+	g.origin_node_id = (char *)"node-2";
+	s.gossip = &g;
+	g_assert_cmpint(proto_encode(&s.base, &encoded, &encoded_len), ==, 0);
+	g_assert_cmpint(datagram_encode_gossip(encoded, encoded_len, out, len), ==, 0);
+	free(encoded);
+	g_free(payload);
+}
+
+/* PeerDatagram.gossip: an event, decoded strictly, up to GOSSIP_DATAGRAM_MAX bytes, while
+ * the time protocol's datagrams stay within DATAGRAM_MAX. */
+static void test_gossip_datagrams(void)
+{
+	struct datagram d;
+	const char *reason = NULL;
+	uint8_t *dg, *big, request[DATAGRAM_MAX + 256];
+	size_t len;
+	char *asker = g_malloc(DATAGRAM_MAX + 1);
+	int n;
+
+	gossip_datagram(QUORUM_EVENT_SYNC_ROUND, 100, &dg, &len);
+	g_assert_cmpint(datagram_decode(dg, len, &d, &reason), ==, 0);
+	g_assert_cmpint(d.kind, ==, DATAGRAM_GOSSIP);
+	g_assert_cmpstr(d.message->gossip->event_id, ==, QUORUM_EVENT_SYNC_ROUND);
+	g_assert_cmpuint(d.message->gossip->gossip->hops, ==, 1);
+	g_assert_cmpstr(d.message->gossip->gossip->origin_node_id, ==, "node-2");
+	datagram_release(&d);
+	/* an unsigned sending hint belongs to time answers only */
+	dg = g_realloc(dg, len + 11);
+	len = datagram_append_sending(dg, len, 5);
+	assert_datagram_refused(dg, len, "gossip_malformed");
+	free(dg);
+	/* the envelope's bounds apply inside */
+	gossip_datagram("bad id", 10, &dg, &len);
+	assert_datagram_refused(dg, len, "envelope_event_id_invalid");
+	free(dg);
+	/* larger than a time datagram may be, as gossip: fine */
+	gossip_datagram(QUORUM_EVENT_SYNC_ROUND, 20000, &dg, &len);
+	g_assert_cmpuint(len, >, DATAGRAM_MAX);
+	g_assert_cmpint(datagram_decode(dg, len, &d, &reason), ==, 0);
+	datagram_release(&d);
+	free(dg);
+	/* ... but not as a time request */
+	memset(asker, 'a', DATAGRAM_MAX);
+	asker[DATAGRAM_MAX] = '\0';
+	n = datagram_encode_request(test_nonce, asker, request, sizeof(request));
+	g_assert_cmpint(n, >, DATAGRAM_MAX);
+	assert_datagram_refused(request, (size_t)n, "datagram_too_large");
+	/* the bound of any datagram, and of what can be sent */
+	big = g_malloc0(GOSSIP_DATAGRAM_MAX + 1);
+	assert_datagram_refused(big, GOSSIP_DATAGRAM_MAX + 1, "datagram_too_large");
+	g_assert_cmpint(datagram_encode_gossip(big, GOSSIP_DATAGRAM_MAX, &dg, &len), ==,
+			-EMSGSIZE);
+	g_assert_cmpint(datagram_encode_gossip(big, GOSSIP_DATAGRAM_MAX - 4, &dg, &len), ==, 0);
+	g_assert_cmpuint(len, ==, GOSSIP_DATAGRAM_MAX);
+	free(dg);
+	g_free(big);
+	g_free(asker);
 }
 
 /* A TimeAttestation inside a SignedState, built by hand so it can be wrong. */
@@ -716,6 +792,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/timecodec/signature-covers-event-id-key-id-time-payload",
 			test_signature_covers_every_field);
 	g_test_add_func("/timecodec/refuses-bad-datagrams", test_datagram_refusals);
+	g_test_add_func("/timecodec/gossip-datagram-carries-an-event-within-bounds",
+			test_gossip_datagrams);
 	g_test_add_func("/timecodec/refuses-bad-attestations", test_attestation_refusals);
 	g_test_add_func("/timecodec/round-reports-every-observation-problem", test_round_problems);
 #define ADD(path, fn) g_test_add(path, struct clock_fixture, NULL, clock_setup, fn, clock_teardown)

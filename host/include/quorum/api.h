@@ -226,6 +226,28 @@ struct quorum_api {
 	int (*authority_verify)(struct quorum_host *host, const char *authority_id,
 				const char *key_id, const void *msg, size_t len, const void *sig,
 				size_t sig_len);
+
+	/* ---- gossip (ABI 1.6; names and bounds in <quorum/gossip.h>) ---- */
+	/* Gossip role only: sends ENCODED_SIGNED_STATE (LEN bytes, a SignedState in its
+	 * canonical encoding; borrowed) in one peer-link datagram (PeerDatagram.gossip) to the
+	 * configured quorumd authority PEER_ID, or, with PEER_ID NULL, to every configured
+	 * quorumd authority but this node; never to an NTP source. The receiving host ingests
+	 * it with source QUORUM_GOSSIP_SOURCE and, as peer, the id of the authority whose
+	 * address sent it. 0; -EPERM (not the gossip role); -EMSGSIZE (the datagram would
+	 * exceed QUORUM_GOSSIP_DATAGRAM_MAX); -ENOENT (PEER_ID is no quorumd authority, or is
+	 * this node); -EINVAL (not a canonical SignedState within the envelope's bounds);
+	 * -ENOTCONN (no peer link); or a failed send's -errno (the other peers were tried). */
+	int (*gossip_send)(struct quorum_host *host, const void *encoded_signed_state,
+			   size_t len, const char *peer_id);
+	/* Gossip role only: signs STATE with the node's Ed25519 key over
+	 * quorum_signed_state_message, so that the node's own evidence passes the passport
+	 * stage like any event. Only STATE->event_id QUORUM_EVENT_MALFEASANCE may be signed:
+	 * the node key vouches for the node's rounds and answers, which no plugin may forge.
+	 * Sets STATE->key_id (host-owned, valid for the process lifetime) and
+	 * STATE->signature (pointing at SIG, caller-owned, 64 bytes). 0, -EPERM (not the
+	 * gossip role, or another event id), -ENOKEY (no node.key), -EINVAL or -ENOMEM. */
+	int (*sign_event)(struct quorum_host *host, struct quorum_signed_state *state,
+			  uint8_t sig[64]);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

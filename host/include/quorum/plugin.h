@@ -33,10 +33,13 @@ extern "C" {
  *        <quorum/sharedstate.h> (a leader's shared state and its canonical signed text);
  *        quorum.control/1 shared_state and shared_state_last, carved out of its reserved
  *        slots (<quorum/control.h>).
+ *   1.6  api gossip_send (an event to the peers over the peer link, PeerDatagram.gossip)
+ *        and sign_event (the node key signs the gossip role's evidence); <quorum/gossip.h>
+ *        (quorum.gossip/1: converged epochs, peers heard, malfeasance reports).
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    5
+#define QUORUM_ABI_MINOR    6
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"

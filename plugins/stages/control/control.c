@@ -26,9 +26,11 @@
 #include <openssl/sha.h>
 
 #include <quorum/control.h>
+#include <quorum/gossip.h>
 #include <quorum/plugin.h>
 
 #include "commands.h"
+#include "malfeasance.h"
 #include "modes.h"
 #include "sharedstate.h"
 #include "note.h"
@@ -74,6 +76,8 @@ struct control {
 	/* the last agreement committed: where a new one's step is measured from */
 	int have_last;
 	int64_t last_estimate_ns, last_mono_ns;
+	/* evidence of equivocation (malfeasance.c) */
+	struct malfeasance malfeasance;
 };
 
 static int64_t mono_ns(void)
@@ -627,6 +631,10 @@ static int control_process(void *state, const struct quorum_event *event, const 
 	enum command_kind kind = command_kind_of(event->state->event_id);
 	int err;
 
+	/* Evidence that an authority equivocated: checked again here, then quarantined. */
+	if (strcmp(event->state->event_id, QUORUM_EVENT_MALFEASANCE) == 0)
+		return malfeasance_process(&c->malfeasance, c->host, c->api, event,
+					   c->quarantine_after, c->quarantine_s, reason);
 	/* A leader's shared state: verified and recorded, never committed to the clock. */
 	if (strcmp(event->state->event_id, QUORUM_EVENT_SHARED_STATE) == 0)
 		return sharedstate_process(&c->shared, c->host, c->api, event,
@@ -695,8 +703,9 @@ static void control_observe(void *state, const struct quorum_event *event,
 	uint32_t from = c->modes.mode;
 	enum breaker_change change;
 
-	if (strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) != 0)
-		return; /* what clients post must not trip the breaker: only the node's rounds */
+	if (strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) != 0 ||
+	    strcmp(event->source, "timecore") != 0)
+		return; /* neither clients' posts nor peers' gossiped rounds: the node's own */
 	judge_sources(c);
 	if (verdict->code == QUORUM_HOLD)
 		return;

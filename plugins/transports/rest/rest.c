@@ -48,6 +48,7 @@
 #include <openssl/ssl.h>
 
 #include <quorum/control.h>
+#include <quorum/gossip.h>
 #include <quorum/plugin.h>
 #include <quorum/sharedstate.h>
 
@@ -537,6 +538,55 @@ static json_t *sources_json(struct rest *r, const struct quorum_control_ops *ctl
 	return list;
 }
 
+/* The gossip stage's view (quorum.gossip/1): the last converged epoch, the peers heard,
+ * the malfeasance reports made; NULL without a gossip stage. */
+static json_t *gossip_json(struct rest *r)
+{
+	const struct quorum_gossip_ops *g;
+	struct quorum_gossip_peer *peers;
+	struct quorum_gossip_epoch last;
+	const void *ops;
+	void *gs;
+	json_t *body, *list;
+	size_t count;
+	struct timespec now;
+	int64_t now_ns;
+
+	if (r->api->service_find(r->host, QUORUM_GOSSIP_SERVICE, &ops, &gs) != 0 ||
+	    ((const struct quorum_gossip_ops *)ops)->size < sizeof(struct quorum_gossip_ops))
+		return NULL;
+	g = ops;
+	peers = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*peers));
+	if (peers == NULL)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	body = json_pack("{s:I, s:I}", "epochs_converged", (json_int_t)g->converged_epochs(gs),
+			 "malfeasance_reports", (json_int_t)g->reports(gs));
+	if (body != NULL && g->last_converged_epoch(gs, &last) == 0) {
+		json_object_set_new(body, "converged_epoch", json_integer(last.epoch));
+		json_object_set_new(body, "epoch_ms", json_integer(last.epoch_ns / 1000000));
+		json_object_set_new(body, "converged_authorities",
+				    json_integer(last.authorities));
+		json_object_set_new(body, "threshold", json_integer(last.threshold));
+	}
+	list = json_array();
+	count = g->peers_heard(gs, peers, QUORUM_AUTHORITIES_MAX);
+	for (size_t i = 0; i < count && i < QUORUM_AUTHORITIES_MAX; i++) {
+		json_t *p = json_pack("{s:s, s:I, s:I}", "id", peers[i].id, "received",
+				      (json_int_t)peers[i].received, "accepted",
+				      (json_int_t)peers[i].accepted);
+
+		if (p != NULL && peers[i].last_seen_ns != 0)
+			json_object_set_new(p, "last_seen_age_ns",
+					    json_integer(now_ns - peers[i].last_seen_ns));
+		json_array_append_new(list, p);
+	}
+	json_object_set_new(body, "peers", list);
+	free(peers);
+	return body;
+}
+
 static void handle_status(struct rest *r, struct http1_request *req)
 {
 	const struct quorum_vault_ops *vault;
@@ -576,6 +626,12 @@ static void handle_status(struct rest *r, struct http1_request *req)
 	}
 	if (QUORUM_API_HAS(r->api, sources_status))
 		json_object_set_new(body, "authorities", sources_json(r, ctl, cs));
+	{
+		json_t *gossip = gossip_json(r);
+
+		if (gossip != NULL)
+			json_object_set_new(body, "gossip", gossip);
+	}
 	reply_json(r, req, ROUTE_STATUS, 200, body);
 }
 

@@ -1,0 +1,582 @@
+/* gossip.c -- the gossip stage, third of the pipeline: tells the peers. Every event this
+ * node accepts whose id is in `forward` is sent to `fanout` configured quorumd authorities
+ * over the host's peer link (api->gossip_send) with the seed's rules: a copy keeps its
+ * origin, gains a hop and loses a ttl; copies that echo this node, had their hops reset,
+ * overflow max_ttl, carry an id nobody forwards, or were seen already are refused with the
+ * seed's reasons. It also reads every round it sees, this node's or a peer's: an authority
+ * that signed two different attestations for one sequence is reported (a malfeasance
+ * report, Roughtime's idea: an event signed by this node that the vault records, the control
+ * stage acts on and the peers receive), and an epoch whose attestations come from n - f
+ * distinct authorities has converged (published as QUORUM_GOSSIP_SERVICE). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include <quorum/gossip.h>
+#include <quorum/passport.h>
+#include <quorum/plugin.h>
+
+#include "dedup.h"
+#include "epochs.h"
+#include "evidence.h"
+#include "malfeasance-report.h"
+#include "rules.h"
+#include "wire.h"
+
+#define FORWARD_MAX	  64
+#define REPORT_HOLDOFF_NS 10000000000LL /* one report per authority per 10 s at most */
+
+/* A configured quorumd authority but this node: a peer gossip goes to and comes from. */
+struct gossip_peer_state {
+	const char *id; /* borrowed from the host, valid for the process lifetime */
+	uint64_t received, accepted;
+	int64_t last_seen_mono;
+};
+
+struct gossip_stage {
+	struct quorum_host *host;
+	const struct quorum_api *api;
+	const char *node_id;
+	uint32_t fanout, max_ttl;
+	const char *forward[FORWARD_MAX]; /* borrowed from the settings */
+	size_t forward_count;
+	struct dedup *dedup;
+	struct evidence *evidence;
+	struct epochs epochs;
+	/* the configured sources, read once the time core runs (after the stages start) */
+	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX */
+	size_t source_count;
+	int64_t *last_report_mono; /* per source */
+	struct gossip_peer_state *peers;
+	const char **peer_ids;
+	size_t peer_count;
+	int sources_loaded;
+	size_t rotate; /* where the next copy's choice of peers starts */
+	uint64_t local, refused, forwarded, send_failed, reports;
+	int send_failure_logged;
+};
+
+static int64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The configured sources and, among them, the peers. */
+static void sources_load(struct gossip_stage *s)
+{
+	size_t count = 0;
+
+	if (s->sources_loaded)
+		return;
+	s->api->sources_status(s->host, s->sources, QUORUM_AUTHORITIES_MAX, &count);
+	if (count == 0)
+		return; /* no time core yet: ask again later */
+	if (count > QUORUM_AUTHORITIES_MAX)
+		count = QUORUM_AUTHORITIES_MAX;
+	s->source_count = count;
+	for (size_t i = 0; i < count; i++) {
+		const struct quorum_source_status *src = &s->sources[i];
+
+		if (src->type != QUORUM_AUTHORITY_QUORUMD || strcmp(src->id, s->node_id) == 0)
+			continue;
+		s->peers[s->peer_count].id = src->id;
+		s->peer_ids[s->peer_count++] = src->id;
+	}
+	s->sources_loaded = 1;
+}
+
+/* The place of quorumd authority ID among the configured sources, or -1. */
+static int source_index(const struct gossip_stage *s, const char *id)
+{
+	for (size_t i = 0; i < s->source_count; i++) {
+		if (s->sources[i].type == QUORUM_AUTHORITY_QUORUMD &&
+		    strcmp(s->sources[i].id, id) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+static struct gossip_peer_state *peer_find(struct gossip_stage *s, const char *id)
+{
+	for (size_t i = 0; i < s->peer_count; i++) {
+		if (strcmp(s->peers[i].id, id) == 0)
+			return &s->peers[i];
+	}
+	return NULL;
+}
+
+/* SHA-256 of the signed bytes and the signature: the passport stage's fingerprint. */
+static int fingerprint_of(const struct quorum_signed_state *st, uint8_t out[32])
+{
+	size_t len = quorum_signed_state_message_len(st);
+	uint8_t *msg = malloc(len);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = msg != NULL && ctx != NULL;
+
+	if (ok) {
+		quorum_signed_state_message(st, msg, len);
+		ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+		     EVP_DigestUpdate(ctx, msg, len) == 1 &&
+		     (st->signature.len == 0 ||
+		      EVP_DigestUpdate(ctx, st->signature.data, st->signature.len) == 1) &&
+		     EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+	}
+	EVP_MD_CTX_free(ctx);
+	free(msg);
+	return ok ? 0 : -ENOMEM;
+}
+
+/* ---- evidence of equivocation ---- */
+
+static int verify_cb(void *arg, const char *authority_id, const char *key_id, const void *msg,
+		     size_t len, const void *sig, size_t sig_len)
+{
+	struct gossip_stage *s = arg;
+
+	return s->api->authority_verify(s->host, authority_id, key_id, msg, len, sig, sig_len);
+}
+
+/* Whether source I is quarantined right now. */
+static int quarantined(struct gossip_stage *s, int i)
+{
+	size_t count = 0;
+
+	s->api->sources_status(s->host, s->sources, QUORUM_AUTHORITIES_MAX, &count);
+	return i >= 0 && (size_t)i < count && s->sources[i].quarantined;
+}
+
+/* PREVIOUS and CURRENT are two different attestations of AUTHORITY for SEQUENCE: checked
+ * exactly as the control stage will check them, the report is signed by this node and
+ * ingested (queued behind the event in flight), audited as gossip.malfeasance. */
+static void report(struct gossip_stage *s, struct evidence_entry *previous,
+		   const struct wire_attestation *current, const char *authority,
+		   uint64_t sequence)
+{
+	int i = source_index(s, authority);
+	int64_t now = clock_ns(CLOCK_MONOTONIC);
+	struct quorum_signed_state st = { 0 };
+	struct malfeasance_summary sum;
+	struct quorum_verdict verdict;
+	char first[65], second[65];
+	const char *why = NULL;
+	uint8_t *payload = NULL, sig[64];
+	size_t len;
+	int err;
+
+	if (i < 0 || quarantined(s, i) ||
+	    (s->last_report_mono[i] != 0 && now - s->last_report_mono[i] < REPORT_HOLDOFF_NS))
+		return; /* already dealt with */
+	previous->reported = 1;
+	err = malfeasance_report_encode(authority, sequence, previous->encoded, previous->len,
+					current->encoded, current->len, s->node_id, &payload,
+					&len);
+	if (err != 0) {
+		s->api->log(s->host, QUORUM_LOG_ERROR,
+			    "gossip.malfeasance_not_reported authority=%s sequence=%" PRIu64
+			    " error=\"%s\"",
+			    authority, sequence, strerror(-err));
+		return;
+	}
+	/* Evidence only when both signatures verify here: a peer's round is not proof. */
+	if (malfeasance_report_check(payload, len, verify_cb, s, &sum, &why) != 0) {
+		s->api->log(s->host, QUORUM_LOG_NOTICE,
+			    "gossip.malfeasance_unproven authority=%s sequence=%" PRIu64
+			    " why=%s",
+			    authority, sequence, why);
+		goto out_free;
+	}
+	st.logical_time_ns = (uint64_t)clock_ns(CLOCK_REALTIME);
+	st.event_id = QUORUM_EVENT_MALFEASANCE;
+	st.payload.data = payload;
+	st.payload.len = len;
+	err = s->api->sign_event(s->host, &st, sig);
+	if (err != 0) {
+		s->api->log(s->host, QUORUM_LOG_ERROR,
+			    "gossip.malfeasance_not_reported authority=%s sequence=%" PRIu64
+			    " error=\"cannot sign: %s\"",
+			    authority, sequence, strerror(-err));
+		goto out_free;
+	}
+	s->last_report_mono[i] = now;
+	s->reports++;
+	malfeasance_digest_hex(sum.first_digest, first);
+	malfeasance_digest_hex(sum.second_digest, second);
+	s->api->audit(s->host, "gossip.malfeasance",
+		      "authority=%s sequence=%" PRIu64 " first_digest=%s second_digest=%s "
+		      "reporter=%s",
+		      authority, sequence, first, second, s->node_id);
+	s->api->log(s->host, QUORUM_LOG_WARNING,
+		    "gossip.malfeasance authority=%s sequence=%" PRIu64
+		    " effect=report_ingested",
+		    authority, sequence);
+	err = s->api->ingest(s->host, &st, NULL, &verdict);
+	if (err < 0)
+		s->api->log(s->host, QUORUM_LOG_ERROR,
+			    "gossip.malfeasance_not_ingested authority=%s reason=%s", authority,
+			    verdict.reason);
+out_free:
+	free(payload);
+}
+
+/* Reads a round (this node's or a peer's): each verified attestation of a quorumd authority
+ * counts toward its epoch, and joins the index where a second one for its sequence is
+ * evidence. */
+static void examine_round(struct gossip_stage *s, const struct quorum_event *event)
+{
+	struct quorum_round *round = NULL;
+	struct wire_attestation *raw = NULL;
+	struct quorum_authority_set set;
+	uint32_t threshold;
+	size_t count = 0;
+	const char *why = NULL;
+
+	sources_load(s);
+	if (s->api->round_decode(s->host, event, &round, &why) != 0)
+		return; /* convergence refuses it with the reason */
+	if (wire_round_attestations(&event->state->payload, &raw, &count) != 0 ||
+	    count != round->observation_count)
+		goto out_free;
+	s->api->authority_set(s->host, &set);
+	threshold = set.n > set.f ? set.n - set.f : 0;
+	for (size_t i = 0; i < count; i++) {
+		const struct quorum_observation *o = &round->observations[i];
+		const struct quorum_attestation *a = &o->attestation;
+		struct evidence_entry *previous = NULL;
+		int index, r;
+
+		if (o->problem != NULL || o->type != QUORUM_AUTHORITY_QUORUMD ||
+		    raw[i].encoded == NULL)
+			continue;
+		index = source_index(s, a->authority_id);
+		if (index >= 0 && a->status == QUORUM_AUTHORITY_SYNCHRONISED) {
+			int64_t epoch;
+			uint32_t seen;
+
+			if (epochs_add(&s->epochs, (uint32_t)index, a->midpoint_ns,
+				       event->received_ns, threshold, &epoch, &seen) == 1)
+				s->api->log(s->host, QUORUM_LOG_INFO,
+					    "gossip.converged epoch=%" PRId64 " authorities=%u"
+					    " threshold=%u epoch_ms=%" PRId64 " by=%s",
+					    epoch, seen, threshold,
+					    s->epochs.epoch_ns / 1000000,
+					    round->local ? "local" : round->node_id);
+		}
+		r = evidence_offer(s->evidence, a->authority_id, a->sequence, raw[i].digest,
+				   raw[i].encoded, raw[i].len, &previous);
+		if (r == EVIDENCE_CONFLICT && !previous->reported)
+			report(s, previous, &raw[i], a->authority_id, a->sequence);
+	}
+out_free:
+	wire_attestations_free(raw, count);
+	s->api->round_free(s->host, round);
+}
+
+/* ---- the stage ---- */
+
+static int from_peer(const struct quorum_event *event)
+{
+	return strcmp(event->source, QUORUM_GOSSIP_SOURCE) == 0 && event->peer[0] != '\0';
+}
+
+static int gossip_process(void *state, const struct quorum_event *event, const char **reason)
+{
+	struct gossip_stage *s = state;
+	const struct quorum_signed_state *st = event->state;
+	int local = 0;
+	uint8_t fp[DEDUP_FINGERPRINT_LEN];
+	const char *why =
+		gossip_check(s->max_ttl, s->node_id, st->gossip, from_peer(event), &local);
+
+	if (why == NULL && !local &&
+	    !gossip_forwarded(s->forward, s->forward_count, st->event_id))
+		why = GOSSIP_POLICY_REJECTED; /* nobody here forwards what a peer may not send
+					       */
+	if (why == NULL && !local) {
+		if (fingerprint_of(st, fp) != 0)
+			why = "gossip_out_of_memory";
+		else if (dedup_insert(s->dedup, fp) == 0)
+			why = GOSSIP_DUPLICATE;
+	}
+	if (why != NULL) {
+		s->refused++;
+		*reason = why;
+		return QUORUM_REJECT;
+	}
+	if (local) { /* this node's own event: nothing to check */
+		s->local++;
+		s->api->log(s->host, QUORUM_LOG_DEBUG, "gossip.pass event_id=%s reason=%s",
+			    st->event_id, GOSSIP_LOCAL_NOOP);
+	}
+	if (strcmp(st->event_id, QUORUM_EVENT_SYNC_ROUND) == 0)
+		examine_round(s, event);
+	return QUORUM_CONTINUE;
+}
+
+/* Sends the copy of an accepted event on to the peers. */
+static void gossip_observe(void *state, const struct quorum_event *event,
+			   const struct quorum_verdict *verdict)
+{
+	struct gossip_stage *s = state;
+	const struct quorum_signed_state *st = event->state;
+	int peer = from_peer(event), local = 0, passport;
+	struct gossip_peer_state *p = NULL;
+	struct gossip_hop hop;
+	size_t picked[QUORUM_AUTHORITIES_MAX], n;
+	uint8_t *copy, fp[DEDUP_FINGERPRINT_LEN];
+	size_t len;
+	const void *ops;
+	void *svc;
+
+	sources_load(s);
+	if (peer && (p = peer_find(s, event->peer)) != NULL) {
+		p->received++;
+		p->accepted += verdict->code == QUORUM_CONTINUE;
+		p->last_seen_mono = clock_ns(CLOCK_MONOTONIC);
+	}
+	if (verdict->code != QUORUM_CONTINUE ||
+	    !gossip_forwarded(s->forward, s->forward_count, st->event_id) ||
+	    gossip_check(s->max_ttl, s->node_id, st->gossip, peer, &local) != NULL ||
+	    gossip_next(s->max_ttl, s->node_id, st->gossip, local, &hop) != 0 ||
+	    s->peer_count == 0)
+		return;
+	if (local && fingerprint_of(st, fp) == 0)
+		dedup_insert(s->dedup, fp); /* our own: never forwarded twice */
+	passport = s->api->service_find(s->host, QUORUM_PASSPORT_SERVICE, &ops, &svc) == 0;
+	if (wire_forward_copy(&event->encoded, &hop, passport, &copy, &len) != 0)
+		return;
+	n = gossip_pick(s->peer_ids, s->peer_count, peer ? event->peer : NULL, hop.origin,
+			s->fanout, s->rotate++ % s->peer_count, picked);
+	for (size_t i = 0; i < n; i++) {
+		int err = s->api->gossip_send(s->host, copy, len, s->peer_ids[picked[i]]);
+
+		if (err == 0) {
+			s->forwarded++;
+			continue;
+		}
+		s->send_failed++;
+		if (!s->send_failure_logged || err == -EMSGSIZE)
+			s->api->log(
+				s->host, QUORUM_LOG_WARNING,
+				"gossip.send_failed peer=%s event_id=%s bytes=%zu error=\"%s\"",
+				s->peer_ids[picked[i]], st->event_id, len, strerror(-err));
+		s->send_failure_logged = 1;
+	}
+	free(copy);
+}
+
+/* ---- the service (quorum/gossip.h) ---- */
+
+static uint64_t svc_converged_epochs(void *state)
+{
+	return ((struct gossip_stage *)state)->epochs.converged;
+}
+
+static int svc_last_converged_epoch(void *state, struct quorum_gossip_epoch *out)
+{
+	const struct epochs *e = &((struct gossip_stage *)state)->epochs;
+
+	if (!e->has_last)
+		return -ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->epoch = e->last_epoch;
+	out->epoch_ns = e->epoch_ns;
+	out->authorities = e->last_count;
+	out->threshold = e->last_threshold;
+	return 0;
+}
+
+static size_t svc_peers_heard(void *state, struct quorum_gossip_peer *out, size_t cap)
+{
+	struct gossip_stage *s = state;
+
+	sources_load(s);
+	for (size_t i = 0; i < s->peer_count && i < cap; i++)
+		out[i] = (struct quorum_gossip_peer){ .id = s->peers[i].id,
+						      .received = s->peers[i].received,
+						      .accepted = s->peers[i].accepted,
+						      .last_seen_ns =
+							      s->peers[i].last_seen_mono };
+	return s->peer_count;
+}
+
+static uint64_t svc_reports(void *state)
+{
+	return ((struct gossip_stage *)state)->reports;
+}
+
+static const struct quorum_gossip_ops gossip_service = {
+	.size = sizeof(struct quorum_gossip_ops),
+	.converged_epochs = svc_converged_epochs,
+	.last_converged_epoch = svc_last_converged_epoch,
+	.peers_heard = svc_peers_heard,
+	.reports = svc_reports,
+};
+
+/* ---- lifecycle ---- */
+
+static void gossip_free(struct gossip_stage *s)
+{
+	dedup_free(s->dedup);
+	evidence_free(s->evidence);
+	free(s->sources);
+	free(s->last_report_mono);
+	free(s->peers);
+	free(s->peer_ids);
+	free(s);
+}
+
+/* The forward list: the setting, or the rounds and the malfeasance reports. */
+static int forward_load(struct gossip_stage *s)
+{
+	int count = s->api->config_length(s->host, "forward");
+
+	if (count < 0) {
+		s->forward[0] = QUORUM_EVENT_SYNC_ROUND;
+		s->forward[1] = QUORUM_EVENT_MALFEASANCE;
+		s->forward_count = 2;
+		return 0;
+	}
+	if (count > FORWARD_MAX) {
+		s->api->log(s->host, QUORUM_LOG_ERROR,
+			    "gossip.config_invalid setting=forward "
+			    "reason=\"more than %d event ids\"",
+			    FORWARD_MAX);
+		return -EINVAL;
+	}
+	for (int i = 0; i < count; i++) {
+		char path[32];
+		const char *id = NULL;
+
+		snprintf(path, sizeof(path), "forward.[%d]", i);
+		if (s->api->config_string(s->host, path, &id) != 0 || id[0] == '\0' ||
+		    strlen(id) > QUORUM_EVENT_ID_MAX) {
+			s->api->log(s->host, QUORUM_LOG_ERROR,
+				    "gossip.config_invalid setting=forward index=%d", i);
+			return -EINVAL;
+		}
+		s->forward[s->forward_count++] = id;
+	}
+	return 0;
+}
+
+static int gossip_init(struct quorum_host *host, const struct quorum_api *api, void **state)
+{
+	struct gossip_stage *s;
+	int64_t fanout = 0, max_ttl = 4, dedup_window = 50000, evidence_window = 4096;
+	int64_t epoch_ms = 1000;
+	int err;
+
+	if (!QUORUM_API_HAS(api, sign_event))
+		return -ENOTSUP; /* a host without gossip (ABI < 1.6) */
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->host = host;
+	s->api = api;
+	s->node_id = api->node_id(host);
+	api->config_int(host, "fanout", &fanout);
+	api->config_int(host, "max_ttl", &max_ttl);
+	api->config_int(host, "dedup_window", &dedup_window);
+	api->config_int(host, "evidence_window", &evidence_window);
+	api->config_int(host, "epoch_ms", &epoch_ms);
+	s->fanout = (uint32_t)fanout;
+	s->max_ttl = (uint32_t)max_ttl;
+	epochs_init(&s->epochs, epoch_ms * 1000000);
+	err = forward_load(s);
+	if (err != 0)
+		goto out_free;
+	s->dedup = dedup_new((size_t)dedup_window);
+	s->evidence = evidence_new((size_t)evidence_window);
+	s->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->sources));
+	s->last_report_mono = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->last_report_mono));
+	s->peers = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->peers));
+	s->peer_ids = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->peer_ids));
+	if (s->dedup == NULL || s->evidence == NULL || s->sources == NULL ||
+	    s->last_report_mono == NULL || s->peers == NULL || s->peer_ids == NULL) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	err = api->service_publish(host, QUORUM_GOSSIP_SERVICE, &gossip_service, s);
+	if (err != 0)
+		goto out_free;
+	api->log(host, QUORUM_LOG_NOTICE,
+		 "gossip.started fanout=%" PRId64 " max_ttl=%" PRId64 " forward=%zu"
+		 " dedup_window=%" PRId64 " evidence_window=%" PRId64 " epoch_ms=%" PRId64,
+		 fanout, max_ttl, s->forward_count, dedup_window, evidence_window, epoch_ms);
+	*state = s;
+	return 0;
+out_free:
+	gossip_free(s);
+	return err;
+}
+
+static void gossip_fini(void *state)
+{
+	struct gossip_stage *s = state;
+
+	s->api->log(s->host, QUORUM_LOG_INFO,
+		    "gossip.stopped local=%" PRIu64 " refused=%" PRIu64 " forwarded=%" PRIu64
+		    " send_failed=%" PRIu64 " epochs_converged=%" PRIu64 " reports=%" PRIu64,
+		    s->local, s->refused, s->forwarded, s->send_failed, s->epochs.converged,
+		    s->reports);
+	gossip_free(s);
+}
+
+static const struct quorum_setting gossip_settings[] = {
+	{ .name = "fanout",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = QUORUM_AUTHORITIES_MAX,
+	  .help = "peers each forwarded event is sent to (default 0: all)" },
+	{ .name = "max_ttl",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = GOSSIP_MAX_TTL_LIMIT,
+	  .help = "hops an event may make; copies claiming more are refused (default 4)" },
+	{ .name = "forward",
+	  .type = QUORUM_SETTING_STRINGS,
+	  .help = "event ids forwarded and accepted from peers; \"prefix*\" matches a prefix "
+		  "(default: uml001.worker.ntp_sync, uml001.gossip.malfeasance)" },
+	{ .name = "dedup_window",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = DEDUP_CAPACITY_MAX,
+	  .help = "fingerprints of forwarded events kept to refuse a copy seen before "
+		  "(default 50000)" },
+	{ .name = "evidence_window",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = EVIDENCE_CAPACITY_MAX,
+	  .help = "attestations kept to catch an authority signing one sequence twice "
+		  "(default 4096)" },
+	{ .name = "epoch_ms",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 3600000,
+	  .help = "length of a convergence epoch; keep it equal to rounds.interval_ms "
+		  "(default 1000)" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+static const struct quorum_stage_ops gossip_ops = {
+	.size = sizeof(struct quorum_stage_ops),
+	.process = gossip_process,
+	.observe = gossip_observe,
+};
+
+QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
+	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "gossip", PACKAGE_VERSION,
+			     QUORUM_ROLE_GOSSIP),
+	.settings = gossip_settings,
+	.init = gossip_init,
+	.fini = gossip_fini,
+	.ops = &gossip_ops,
+};

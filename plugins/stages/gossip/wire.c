@@ -1,0 +1,95 @@
+/* wire.c -- protobuf-c for the gossip stage (see wire.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "authority.pb-c.h"
+#include "wire.h"
+
+int wire_forward_copy(const struct quorum_bytes *encoded, const struct gossip_hop *hop,
+		      int validated, uint8_t **out, size_t *len)
+{
+	Uml001__SignedState *s =
+		uml001__signed_state__unpack(NULL, encoded->len, encoded->data);
+	Uml001__GossipState g = UML001__GOSSIP_STATE__INIT;
+	Uml001__GossipState *kept;
+
+	if (s == NULL)
+		return -EINVAL;
+	g.hops = hop->hops;
+	g.ttl = hop->ttl;
+	g.validated = validated ? 1 : 0;
+	g.origin_node_id = (char *)hop->origin;
+	kept = s->gossip;
+	s->gossip = &g;
+	*len = uml001__signed_state__get_packed_size(s);
+	*out = malloc(*len > 0 ? *len : 1);
+	if (*out != NULL)
+		uml001__signed_state__pack(s, *out);
+	s->gossip = kept; /* freed with the message it came in */
+	uml001__signed_state__free_unpacked(s, NULL);
+	return *out != NULL ? 0 : -ENOMEM;
+}
+
+static int attestation_of(const Uml001__SignedState *s, struct wire_attestation *out)
+{
+	struct quorum_signed_state view = {
+		.logical_time_ns = s->logical_time_ns,
+		.event_id = s->event_id,
+		.key_id = s->key_id,
+		.payload = { s->payload.data, s->payload.len },
+	};
+	size_t n = quorum_signed_state_message_len(&view);
+	uint8_t *msg = malloc(n);
+
+	if (msg == NULL)
+		return -ENOMEM;
+	quorum_signed_state_message(&view, msg, n);
+	SHA256(msg, n, out->digest);
+	free(msg);
+	out->len = uml001__signed_state__get_packed_size(s);
+	out->encoded = malloc(out->len > 0 ? out->len : 1);
+	if (out->encoded == NULL)
+		return -ENOMEM;
+	uml001__signed_state__pack(s, out->encoded);
+	return 0;
+}
+
+int wire_round_attestations(const struct quorum_bytes *payload, struct wire_attestation **out,
+			    size_t *count)
+{
+	Uml001__SyncRound *r = uml001__sync_round__unpack(NULL, payload->len, payload->data);
+	struct wire_attestation *list;
+	int err = 0;
+
+	if (r == NULL)
+		return -EINVAL;
+	list = calloc(r->n_observations + 1, sizeof(*list));
+	if (list == NULL) {
+		uml001__sync_round__free_unpacked(r, NULL);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < r->n_observations && err == 0; i++) {
+		if (r->observations[i]->attestation != NULL)
+			err = attestation_of(r->observations[i]->attestation, &list[i]);
+	}
+	*count = r->n_observations;
+	uml001__sync_round__free_unpacked(r, NULL);
+	if (err != 0) {
+		wire_attestations_free(list, *count);
+		return err;
+	}
+	*out = list;
+	return 0;
+}
+
+void wire_attestations_free(struct wire_attestation *list, size_t count)
+{
+	if (list == NULL)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free(list[i].encoded);
+	free(list);
+}

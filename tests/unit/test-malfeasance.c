@@ -1,0 +1,201 @@
+/* test-malfeasance.c -- the control stage's answer to a malfeasance report, through a mock
+ * host API: a report of two attestations validly signed by one authority for one sequence
+ * quarantines it (audited, cause equivocation); a report that does not verify with this
+ * node's keys is refused; an authority already quarantined is not quarantined again; with
+ * quarantine off the report is only recorded. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include <quorum/gossip.h>
+#include <quorum/plugin.h>
+
+#include "keys-internal.h"
+#include "malfeasance-report.h"
+#include "malfeasance.h"
+#include "protodecode-internal.h"
+#include "timecodec-internal.h"
+
+static struct {
+	EVP_PKEY *key; /* node-4's, as this node knows it */
+	int quarantined;
+	int quarantine_calls;
+	char quarantine_id[32], quarantine_reason[32];
+	int64_t quarantine_ns;
+	char audit[2048];
+} mock;
+
+static void mock_log(struct quorum_host *host, int level, const char *fmt, ...)
+{
+}
+
+static int mock_audit(struct quorum_host *host, const char *type, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(mock.audit, sizeof(mock.audit), "%s ", type);
+
+	va_start(ap, fmt);
+	vsnprintf(mock.audit + n, sizeof(mock.audit) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int mock_authority_verify(struct quorum_host *host, const char *authority_id,
+				 const char *claimed_key_id, const void *msg, size_t len,
+				 const void *sig, size_t sig_len)
+{
+	char id[KEY_ID_HEX_LEN + 1];
+
+	key_id(mock.key, id);
+	if (strcmp(authority_id, "node-4") != 0 || strcmp(claimed_key_id, id) != 0)
+		return -ENOENT;
+	return key_verify(mock.key, msg, len, sig, sig_len) == 0 ? 0 : -EBADMSG;
+}
+
+static int mock_sources_status(struct quorum_host *host, struct quorum_source_status *out,
+			       size_t cap, size_t *count)
+{
+	out[0] = (struct quorum_source_status){ .id = "node-4",
+						.type = QUORUM_AUTHORITY_QUORUMD,
+						.quarantined = (uint32_t)mock.quarantined };
+	*count = 1;
+	return 0;
+}
+
+static int mock_source_quarantine(struct quorum_host *host, const char *id, int64_t duration_ns,
+				  const char *reason)
+{
+	mock.quarantine_calls++;
+	snprintf(mock.quarantine_id, sizeof(mock.quarantine_id), "%s", id);
+	snprintf(mock.quarantine_reason, sizeof(mock.quarantine_reason), "%s", reason);
+	mock.quarantine_ns = duration_ns;
+	mock.quarantined = 1;
+	return 0;
+}
+
+static const struct quorum_api mock_api = {
+	.size = sizeof(struct quorum_api),
+	.abi_major = QUORUM_ABI_MAJOR,
+	.abi_minor = QUORUM_ABI_MINOR,
+	.log = mock_log,
+	.audit = mock_audit,
+	.sources_status = mock_sources_status,
+	.source_quarantine = mock_source_quarantine,
+	.authority_verify = mock_authority_verify,
+};
+
+/* A signed attestation of node-4 (KEY) for SEQUENCE at MIDPOINT: its SignedState. */
+static void attestation(EVP_PKEY *key, uint64_t sequence, int64_t midpoint, uint8_t **out,
+			size_t *len)
+{
+	static const uint8_t nonce[QUORUM_NONCE_LEN] = { 1 };
+	char id[KEY_ID_HEX_LEN + 1];
+	struct quorum_attestation f = { .authority_id = "node-4",
+					.key_id = id,
+					.nonce = { nonce, sizeof(nonce) },
+					.midpoint_ns = midpoint,
+					.radius_ns = 1000,
+					.sequence = sequence,
+					.status = QUORUM_AUTHORITY_SYNCHRONISED };
+	struct datagram d;
+	const char *reason;
+	uint8_t *datagram;
+	size_t datagram_len;
+
+	key_id(key, id);
+	g_assert_cmpint(attestation_response(key, id, &f, &datagram, &datagram_len), ==, 0);
+	g_assert_cmpint(datagram_decode(datagram, datagram_len, &d, &reason), ==, 0);
+	g_assert_cmpint(proto_encode(&d.message->time_response->base, out, len), ==, 0);
+	datagram_release(&d);
+	free(datagram);
+}
+
+/* Runs the report PAYLOAD (LEN bytes) through malfeasance_process. */
+static int run(struct malfeasance *m, const uint8_t *payload, size_t len,
+	       int64_t quarantine_after, const char **reason)
+{
+	static const uint8_t sig[64];
+	struct quorum_signed_state st = { .event_id = QUORUM_EVENT_MALFEASANCE,
+					  .payload = { payload, len },
+					  .signature = { sig, sizeof(sig) },
+					  .key_id = "node-2-key" };
+	struct quorum_event event = { .magic = QUORUM_EVENT_MAGIC,
+				      .size = sizeof(event),
+				      .state = &st,
+				      .source = QUORUM_GOSSIP_SOURCE,
+				      .peer = "node-2" };
+
+	*reason = NULL;
+	mock.audit[0] = '\0';
+	return malfeasance_process(m, NULL, &mock_api, &event, quarantine_after, 300, reason);
+}
+
+static void test_malfeasance(void)
+{
+	EVP_PKEY *key = key_generate(), *other = key_generate();
+	struct malfeasance m = { 0 };
+	uint8_t *a, *b, *report;
+	size_t a_len, b_len, len;
+	const char *reason;
+
+	attestation(key, 42, 1800000000000000000LL, &a, &a_len);
+	attestation(key, 42, 1800000000007000000LL, &b, &b_len);
+	g_assert_cmpint(malfeasance_report_encode("node-4", 42, a, a_len, b, b_len, "node-2",
+						  &report, &len),
+			==, 0);
+
+	/* this node does not know the key that signed them: a peer's word is not evidence */
+	mock.key = other;
+	g_assert_cmpint(run(&m, report, len, 3, &reason), ==, QUORUM_REJECT);
+	g_assert_cmpstr(reason, ==, MALFEASANCE_REPORT_INVALID);
+	g_assert_nonnull(strstr(mock.audit, "gossip.malfeasance.reject reason=unknown_key"));
+	g_assert_cmpint(mock.quarantine_calls, ==, 0);
+	g_assert_cmpuint(m.refused, ==, 1);
+
+	/* with node-4's key: evidence, quarantine for quarantine_s, audited */
+	mock.key = key;
+	g_assert_cmpint(run(&m, report, len, 3, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.quarantine_calls, ==, 1);
+	g_assert_cmpstr(mock.quarantine_id, ==, "node-4");
+	g_assert_cmpstr(mock.quarantine_reason, ==, "equivocation");
+	g_assert_cmpint(mock.quarantine_ns, ==, 300000000000LL);
+	g_assert_nonnull(strstr(mock.audit, "pipeline.quarantine source=node-4 "
+					    "reason=quarantine_logged cause=equivocation "
+					    "sequence=42 reporter=node-2 "));
+	g_assert_cmpuint(m.acted, ==, 1);
+
+	/* a second report while it is quarantined: accepted, no second quarantine */
+	g_assert_cmpint(run(&m, report, len, 3, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.quarantine_calls, ==, 1);
+	g_assert_cmpuint(m.known, ==, 1);
+
+	/* quarantine off (quarantine_after = 0): recorded only */
+	mock.quarantined = 0;
+	g_assert_cmpint(run(&m, report, len, 0, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.quarantine_calls, ==, 1);
+	g_assert_nonnull(strstr(mock.audit, "gossip.malfeasance.recorded authority=node-4 "
+					    "sequence=42 reporter=node-2"));
+	g_assert_nonnull(strstr(mock.audit, "quarantine=off"));
+
+	/* a payload that is no report */
+	g_assert_cmpint(run(&m, (const uint8_t *)"nonsense", 8, 3, &reason), ==, QUORUM_REJECT);
+	g_assert_cmpstr(reason, ==, MALFEASANCE_REPORT_INVALID);
+	free(report);
+	free(a);
+	free(b);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/control/malfeasance/evidence-quarantines-once-refuses-unproven",
+			test_malfeasance);
+	return g_test_run();
+}
