@@ -8,7 +8,7 @@
 # rejected one never commits. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
 
-plan 35
+plan 42
 
 W=$SCRATCH
 PORT=$(free_port)
@@ -20,6 +20,9 @@ bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$P
 	--rest-port "$RPORT" --interval-ms 500 --max-error-ns 5000000 --max-drift-ppm 500 \
 	--hitl-step-ns "$HITL_STEP_NS" --builddir "$QUORUM_BUILDDIR" >/dev/null
 URL=http://127.0.0.1:$RPORT
+# node-1 holds passport updates for an operator's approval
+sed -i 's|state_dir = "passport"; }|state_dir = "passport"; hold_updates = true; }|' \
+	"$W/node-1/quorum.conf"
 declare -A NODE_PID
 start_node() { # K
 	(cd "$W/node-$1" && exec "$QUORUMD" --config quorum.conf 2>>quorumd.log) &
@@ -173,6 +176,43 @@ HOLD2=$(grep -Eo "hitl.hold plugin=control hold_id=[0-9a-f]{16}" "$LOG" | tail -
 command reject hitl-reject --hold-id "$HOLD2" --reason "not expected"
 check "the operator rejects it" test "$(post "$W/reject.ev")" = "200 -"
 check "... audited as hitl_reject" wait_log "$LOG" "hitl_reject plugin=control hold_id=$HOLD2"
+# ---- human in the loop: a passport change waits for an operator too ----
+"$KEYGEN" --out "$W/keys/node-4b" >/dev/null
+passport_event() { # NAME SERIAL KEYS...: node-4's passport update, signed by the trust root
+	local name=$1 serial=$2 keys=
+	shift 2
+	for k in "$@"; do keys="$keys --key $W/keys/$k.pub"; done
+	# shellcheck disable=SC2086
+	"$CTL" passport create --root-key "$W/keys/root.key" --authority node-4 --serial "$serial" \
+		$keys --capability attest_time >"$W/$name.json" &&
+		"$CTL" passport event --root-key "$W/keys/root.key" "$W/$name.json" >"$W/$name.ev"
+}
+passport_event rotate 2 node-4 node-4b
+check "a passport update is held for an operator (202 hitl_required_not_approved)" \
+	test "$(post "$W/rotate.ev")" = "202 hitl_required_not_approved"
+check "... registered as a hold of the HITL gate (hitl.hold ... passport_update)" \
+	wait_log "$LOG" "hitl.hold plugin=control hold_id=[0-9a-f]{16} passport_update authority=node-4 serial=2 "
+PHOLD=$(grep -Eo "hitl.hold plugin=control hold_id=[0-9a-f]{16} passport_update" "$LOG" | tail -1 |
+	sed 's/.*hold_id=\([0-9a-f]*\).*/\1/')
+check "... and not installed while it waits" \
+	test "$(count_log "$LOG" "passport.rotation plugin=passport authority=node-4")" -eq 0
+command papprove hitl-approve --hold-id "$PHOLD" --reason "planned rotation"
+check "the operator approves it" test "$(post "$W/papprove.ev")" = "200 -"
+check "... and only then is it installed (passport.rotation ... approved_hold)" \
+	wait_log "$LOG" "passport.rotation plugin=passport authority=node-4 serial=2 .*approved_hold=$PHOLD"
+passport_event rotate3 3 node-4b
+post "$W/rotate3.ev" >/dev/null
+PHOLD3=$(grep -Eo "hitl.hold plugin=control hold_id=[0-9a-f]{16} passport_update authority=node-4 serial=3" "$LOG" |
+	tail -1 | sed 's/.*hold_id=\([0-9a-f]*\).*/\1/')
+command preject hitl-reject --hold-id "$PHOLD3" --reason "unexpected"
+check "a second update, rejected by the operator, is dropped and never installed" \
+	eval 'test -n "$PHOLD3" && test "$(post "$W/preject.ev")" = "200 -" &&
+	wait_log "$LOG" "passport.update.dropped plugin=passport authority=node-4 serial=3 hold_id=$PHOLD3 reason=hitl_reject" &&
+	test "$(count_log "$LOG" "passport.rotation plugin=passport authority=node-4 serial=3")" -eq 0'
+command papprove2 hitl-approve --hold-id "$PHOLD"
+check "a second approval of a hold already decided is refused (hitl_hold_unknown)" \
+	test "$(post "$W/papprove2.ev")" = "403 hitl_hold_unknown"
+
 answers=0 invalid=0
 for f in "$W"/*.answer.json; do
 	answers=$((answers + 1))

@@ -60,7 +60,15 @@ struct quorum_control_ops {
 	 * has decided so far: a transport that reads DECISIONS before it ingests one and finds
 	 * it one higher after knows the reason is its event's. */
 	const char *(*shared_state_last)(void *control, uint64_t *decisions);
-	void *reserved[6];
+	/* ---- carved out with ABI 1.6 ---- */
+	/* Another stage holds the event in flight for an operator (it returns QUORUM_HOLD):
+	 * HOLD_ID (16 lowercase hex digits: the first 8 bytes of SHA-256 of the encoded event)
+	 * becomes a hold of the HITL gate, WHAT (printable, for the audit log) says what waits.
+	 * An operator's signed hitl.approve / hitl.reject naming it is then accepted by the
+	 * control stage (once, before hitl_timeout_s); the holding stage acts when it sees
+	 * that event's final verdict. 0, or -EINVAL / -ENOSPC. */
+	int (*hold_register)(void *control, const char *hold_id, const char *what);
+	void *reserved[5];
 };
 
 #ifdef __cplusplus

@@ -46,6 +46,8 @@ struct hitl_hold {
 	int64_t deadline_mono_ns; /* the hold (or the approval) ends here */
 };
 
+#define CONTROL_EVENT_HOLDS_MAX 16
+
 struct control {
 	struct quorum_host *host;
 	const struct quorum_api *api;
@@ -68,6 +70,14 @@ struct control {
 	int64_t hitl_step_ns; /* 0: no agreement is held */
 	int64_t hitl_timeout_ns;
 	struct hitl_hold hold;
+	/* holds other stages registered (hold_register): the event in flight waits in that
+	 * stage; an approval or rejection here lets it act */
+	struct event_hold {
+		char id[COMMAND_HOLD_ID_LEN + 1];
+		char what[160];
+		int64_t deadline_mono_ns;
+	} event_holds[CONTROL_EVENT_HOLDS_MAX];
+	size_t event_hold_count;
 	/* recovery: the epoch (a peer's signed checkpoint) verified, then a fresh agreement */
 	int epoch_verified;
 	int64_t epoch_earliest_ns; /* the verified checkpoint's time witness */
@@ -213,6 +223,65 @@ static const char *svc_shared_state_last(void *state, uint64_t *decisions)
 	return s->last_reason;
 }
 
+/* Drops the registered holds whose time ran out (audited: never approved). */
+static void event_holds_expire(struct control *c)
+{
+	int64_t now = mono_ns();
+
+	for (size_t i = 0; i < c->event_hold_count;) {
+		struct event_hold *h = &c->event_holds[i];
+
+		if (now < h->deadline_mono_ns) {
+			i++;
+			continue;
+		}
+		c->api->audit(c->host, "hitl.expired",
+			      "hold_id=%s %s reason=hitl_required_not_approved", h->id, h->what);
+		memmove(h, h + 1, (c->event_hold_count - i - 1) * sizeof(*h));
+		c->event_hold_count--;
+	}
+}
+
+/* Takes the registered hold ID out: 1 when it was there (and in time), else 0. */
+static int event_hold_take(struct control *c, const char *id, char what[160])
+{
+	event_holds_expire(c);
+	for (size_t i = 0; i < c->event_hold_count; i++) {
+		struct event_hold *h = &c->event_holds[i];
+
+		if (strcmp(h->id, id) != 0)
+			continue;
+		memcpy(what, h->what, sizeof(h->what));
+		memmove(h, h + 1, (c->event_hold_count - i - 1) * sizeof(*h));
+		c->event_hold_count--;
+		return 1;
+	}
+	return 0;
+}
+
+static int svc_hold_register(void *state, const char *hold_id, const char *what)
+{
+	struct control *c = state;
+	struct event_hold *h;
+
+	if (hold_id == NULL || strlen(hold_id) != COMMAND_HOLD_ID_LEN ||
+	    strspn(hold_id, "0123456789abcdef") != COMMAND_HOLD_ID_LEN)
+		return -EINVAL;
+	event_holds_expire(c);
+	if (c->event_hold_count == CONTROL_EVENT_HOLDS_MAX)
+		return -ENOSPC;
+	h = &c->event_holds[c->event_hold_count++];
+	snprintf(h->id, sizeof(h->id), "%s", hold_id);
+	snprintf(h->what, sizeof(h->what), "%s", what != NULL ? what : "event");
+	for (char *p = h->what; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '"')
+			*p = '?';
+	h->deadline_mono_ns = mono_ns() + c->hitl_timeout_ns;
+	c->api->audit(c->host, "hitl.hold", "hold_id=%s %s timeout_s=%" PRId64, h->id, h->what,
+		      (int64_t)(c->hitl_timeout_ns / 1000000000));
+	return 0;
+}
+
 static const struct quorum_control_ops control_service = {
 	.size = sizeof(struct quorum_control_ops),
 	.mode = svc_mode,
@@ -222,6 +291,7 @@ static const struct quorum_control_ops control_service = {
 	.transitions = svc_transitions,
 	.shared_state = svc_shared_state,
 	.shared_state_last = svc_shared_state_last,
+	.hold_register = svc_hold_register,
 };
 
 /* The seed's warp-score scaling: w <= 0: x; w >= 1: max(1, x/4); else
@@ -537,6 +607,7 @@ static int control_command(struct control *c, const struct quorum_event *event,
 	struct operator_key *who = NULL;
 	enum operator_verdict v;
 	struct command cmd;
+	char what[160];
 	const char *why = NULL;
 	int moved;
 
@@ -567,6 +638,14 @@ static int control_command(struct control *c, const struct quorum_event *event,
 		break;
 	case COMMAND_HITL_APPROVE:
 	case COMMAND_HITL_REJECT:
+		if (event_hold_take(c, cmd.hold_id, what)) {
+			/* another stage's hold: it acts on this event's final verdict */
+			c->api->audit(c->host,
+				      kind == COMMAND_HITL_APPROVE ? "hitl_approve" : "hitl_reject",
+				      "hold_id=%s %s operator=%s reason=\"%s\"", cmd.hold_id, what,
+				      who->id, cmd.reason);
+			break;
+		}
 		hold_expire(c);
 		if (!c->hold.active || strcmp(c->hold.id, cmd.hold_id) != 0 ||
 		    (kind == COMMAND_HITL_APPROVE && c->hold.approved))

@@ -19,9 +19,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 
+#include <quorum/control.h>
 #include <quorum/passport.h>
 #include <quorum/plugin.h>
 #include <quorum/sharedstate.h>
@@ -33,6 +36,8 @@
 
 #define TRUST_ROOT_FILE_MAX 16384
 #define SYNC_EVERY_MS	    1000 /* the replay window's appends reach the disk this often */
+
+#define PASSPORT_HELD_MAX 8 /* updates waiting for approval at once; the oldest goes first */
 
 struct passport_stage {
 	struct quorum_host *host;
@@ -46,6 +51,14 @@ struct passport_stage {
 	struct quorum_timer *sync_timer;
 	int persist_failing; /* the replay window's file could not be written (logged once) */
 	uint64_t accepted, rejected, rotations;
+	/* hold_updates: passport updates wait for an operator's hitl.approve */
+	int hold_updates;
+	struct held_update {
+		char hold_id[17]; /* as the control stage names holds: SHA-256(event)[0..8] hex */
+		struct passport *passport;
+		uint8_t fp[REPLAY_FINGERPRINT_LEN];
+	} held[PASSPORT_HELD_MAX];
+	size_t held_count;
 };
 
 /* Audit text: printable ASCII, no double quotes, so it fits in one quoted field. */
@@ -122,11 +135,17 @@ static int64_t judge_time(struct passport_stage *s, const struct quorum_event *e
 }
 
 /* uml001.passport.update: signed by the trust root, its payload a newer passport. */
+static int install_update(struct passport_stage *s, const struct quorum_event *event,
+			  struct passport *p, const uint8_t fp[REPLAY_FINGERPRINT_LEN],
+			  const char *hold_id, const char **reason);
+static int hold_update(struct passport_stage *s, const struct quorum_event *event,
+		       struct passport *p, const uint8_t fp[REPLAY_FINGERPRINT_LEN],
+		       const char **reason);
+
 static int process_update(struct passport_stage *s, const struct quorum_event *event,
 			  const uint8_t *msg, size_t len, const char **reason)
 {
 	const struct quorum_signed_state *st = event->state;
-	struct registry_change change;
 	struct registry_match m;
 	struct passport *p = NULL;
 	uint8_t fp[REPLAY_FINGERPRINT_LEN];
@@ -184,6 +203,22 @@ static int process_update(struct passport_stage *s, const struct quorum_event *e
 	case REGISTRY_UPDATE_NEWER:
 		break;
 	}
+	if (s->hold_updates)
+		return hold_update(s, event, p, fp, reason);
+	return install_update(s, event, p, fp, NULL, reason);
+}
+
+/* Installs P (taken), the update whose fingerprint is FP; HOLD_ID names the operator's
+ * approval it waited for, or NULL. QUORUM_CONTINUE, or QUORUM_REJECT with *REASON. */
+static int install_update(struct passport_stage *s, const struct quorum_event *event,
+			  struct passport *p, const uint8_t fp[REPLAY_FINGERPRINT_LEN],
+			  const char *hold_id, const char **reason)
+{
+	const struct quorum_signed_state *st = event->state;
+	struct registry_change change;
+	char why[512], text[256];
+	int err;
+
 	err = registry_install(&s->registry, p, judge_time(s, event), s->state_dir, &change, why,
 			       sizeof(why));
 	if (err != 0) {
@@ -214,11 +249,114 @@ static int process_update(struct passport_stage *s, const struct quorum_event *e
 		    change.retired, s->overlap_s);
 	s->api->audit(s->host, "passport.rotation",
 		      "authority=%s serial=%" PRId64 " previous_serial=%" PRId64
-		      " added=%s retired=%s overlap_s=%" PRId64,
+		      " added=%s retired=%s overlap_s=%" PRId64 " approved_hold=%s",
 		      p->authority_id, p->serial, change.previous_serial, change.added,
-		      change.retired, s->overlap_s);
+		      change.retired, s->overlap_s, hold_id != NULL ? hold_id : "-");
 	remember(s, fp);
 	return QUORUM_CONTINUE;
+}
+
+/* Holds P (taken) for an operator: registered with the control stage, which owns the HITL
+ * gate (its hitl.approve / hitl.reject name the hold); installed when an approval of it
+ * passes the pipeline. Without a control stage that can hold, nothing is installed. */
+static int hold_update(struct passport_stage *s, const struct quorum_event *event,
+		       struct passport *p, const uint8_t fp[REPLAY_FINGERPRINT_LEN],
+		       const char **reason)
+{
+	const struct quorum_control_ops *ctl = NULL;
+	struct held_update *h;
+	uint8_t digest[SHA256_DIGEST_LENGTH];
+	const void *ops;
+	void *cs = NULL;
+	char what[160];
+
+	if (s->api->service_find(s->host, QUORUM_CONTROL_SERVICE, &ops, &cs) == 0)
+		ctl = ops;
+	if (ctl == NULL || ctl->size < sizeof(*ctl) || ctl->hold_register == NULL) {
+		s->api->audit(s->host, "passport.reject",
+			      "reason=no_hitl_gate authority=%s serial=%" PRId64,
+			      p->authority_id, p->serial);
+		passport_free(p);
+		s->rejected++;
+		*reason = "hitl_required_not_approved";
+		return QUORUM_REJECT;
+	}
+	if (s->held_count == PASSPORT_HELD_MAX) { /* the oldest gives way */
+		passport_free(s->held[0].passport);
+		memmove(&s->held[0], &s->held[1], (PASSPORT_HELD_MAX - 1) * sizeof(s->held[0]));
+		s->held_count--;
+	}
+	h = &s->held[s->held_count++];
+	SHA256(event->encoded.data, event->encoded.len, digest);
+	for (int i = 0; i < 8; i++)
+		snprintf(h->hold_id + 2 * i, 3, "%02x", digest[i]);
+	h->passport = p;
+	memcpy(h->fp, fp, REPLAY_FINGERPRINT_LEN);
+	remember(s, fp); /* the same update posted again is a replay, held or not */
+	snprintf(what, sizeof(what), "passport_update authority=%s serial=%" PRId64,
+		 p->authority_id, p->serial);
+	ctl->hold_register(cs, h->hold_id, what);
+	*reason = "hitl_required_not_approved";
+	return QUORUM_HOLD;
+}
+
+/* The hold_id of a HITL command's payload ({"hold_id": ...}), into OUT (17 bytes). 0 or -1. */
+static int hold_id_of(const struct quorum_signed_state *st, char out[17])
+{
+	json_t *doc = json_loadb((const char *)st->payload.data, st->payload.len, 0, NULL);
+	const char *id = json_string_value(json_object_get(doc, "hold_id"));
+	int rc = -1;
+
+	if (id != NULL && strlen(id) == 16) {
+		memcpy(out, id, 17);
+		rc = 0;
+	}
+	json_decref(doc);
+	return rc;
+}
+
+/* After the whole pipeline: an operator's approval or rejection of a held update that the
+ * control stage accepted installs or drops it. */
+static void passport_observe(void *state, const struct quorum_event *event,
+			     const struct quorum_verdict *verdict)
+{
+	struct passport_stage *s = state;
+	const struct quorum_signed_state *st = event->state;
+	int approve = strcmp(st->event_id, "uml001.control.hitl.approve") == 0;
+	const char *reason = NULL;
+	char id[17];
+
+	if (s->held_count == 0 || verdict->code != QUORUM_CONTINUE ||
+	    (!approve && strcmp(st->event_id, "uml001.control.hitl.reject") != 0) ||
+	    hold_id_of(st, id) != 0)
+		return;
+	for (size_t i = 0; i < s->held_count; i++) {
+		struct held_update h = s->held[i];
+
+		if (strcmp(h.hold_id, id) != 0)
+			continue;
+		memmove(&s->held[i], &s->held[i + 1], (s->held_count - i - 1) * sizeof(s->held[0]));
+		s->held_count--;
+		if (!approve) {
+			s->api->audit(s->host, "passport.update.dropped",
+				      "authority=%s serial=%" PRId64 " hold_id=%s reason=hitl_reject",
+				      h.passport->authority_id, h.passport->serial, id);
+			passport_free(h.passport);
+			return;
+		}
+		if (registry_check_update(&s->registry, h.passport) != REGISTRY_UPDATE_NEWER) {
+			s->api->audit(s->host, "passport.update.dropped",
+				      "authority=%s serial=%" PRId64 " hold_id=%s reason=serial_stale",
+				      h.passport->authority_id, h.passport->serial, id);
+			passport_free(h.passport);
+			return;
+		}
+		if (install_update(s, event, h.passport, h.fp, id, &reason) != QUORUM_CONTINUE)
+			s->api->log(s->host, QUORUM_LOG_ERROR,
+				    "passport.approved_update_not_installed hold_id=%s reason=%s", id,
+				    reason != NULL ? reason : "-");
+		return;
+	}
 }
 
 static int passport_process(void *state, const struct quorum_event *event, const char **reason)
@@ -358,6 +496,8 @@ static int setting_path(struct passport_stage *s, const char *name, char *out, s
 
 static void passport_free_stage(struct passport_stage *s)
 {
+	for (size_t i = 0; i < s->held_count; i++)
+		passport_free(s->held[i].passport);
 	replay_close(s->replay);
 	registry_release(&s->registry);
 	EVP_PKEY_free(s->root);
@@ -383,6 +523,7 @@ static int passport_init(struct quorum_host *host, const struct quorum_api *api,
 	s->overlap_s = 180; /* the seed's key rotation overlap */
 	api->config_int(host, "rotation_overlap_s", &s->overlap_s);
 	api->config_int(host, "replay_window", &window);
+	api->config_bool(host, "hold_updates", &s->hold_updates);
 	err = registry_init(&s->registry, s->overlap_s * 1000000000LL);
 	if (err != 0)
 		goto out_free;
@@ -516,12 +657,16 @@ static const struct quorum_setting passport_settings[] = {
 	  .min = 1,
 	  .max = REPLAY_CAPACITY_MAX,
 	  .help = "fingerprints of accepted events kept to refuse replays (default 50000)" },
+	{ .name = "hold_updates",
+	  .type = QUORUM_SETTING_BOOL,
+	  .help = "passport updates wait for an operator's hitl.approve (default false)" },
 	{ .type = QUORUM_SETTING_END },
 };
 
 static const struct quorum_stage_ops passport_ops = {
 	.size = sizeof(struct quorum_stage_ops),
 	.process = passport_process,
+	.observe = passport_observe,
 };
 
 QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
