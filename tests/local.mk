@@ -202,3 +202,7 @@ EXTRA_DIST += schemas/control-set-mode.json schemas/control-hitl.json \
 	schemas/examples/event-verdict.example.json \
 	schemas/examples/event-verdict.hold.example.json \
 	schemas/examples/event-verdict.reject.example.json
+EXTRA_DIST += schemas/quorumctl-time.json schemas/vault-record.json \
+	schemas/examples/quorumctl-time.example.json \
+	schemas/examples/quorumctl-time.unsynchronised.example.json \
+	schemas/examples/vault-record.example.json schemas/examples/vault-record.audit.example.json

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CRASHES=${AUDIT_CRASHES:-20}
-plan 16
+plan 17
 
 W=$SCRATCH
 CTL=$QUORUM_BUILDDIR/tools/quorumctl
@@ -76,6 +76,31 @@ sys.exit(1 if missing else 0)
 PY
 }
 
+# records_fit_schema: every line of the last dump fits schemas/vault-record.json
+records_fit_schema() {
+	"$PYTHON" - "$W/dump.json" "$QUORUM_SRCDIR/schemas/vault-record.json" <<'PY'
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[2]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema)
+bad = n = 0
+types = set()
+for line in open(sys.argv[1]):
+    rec = json.loads(line)
+    n += 1
+    types.add(rec["type"])
+    for e in v.iter_errors(rec):
+        bad += 1
+        print("# record %s: %s" % (rec.get("index"), e.message))
+        break
+print("# %d records (%s), %d not fitting" % (n, " ".join(sorted(types)), bad))
+sys.exit(1 if bad or n == 0 else 0)
+PY
+}
+
+quiet_fit() { records_fit_schema >"$W/fit.out"; local rc=$?; sed 's/^/#   /' "$W/fit.out"; return $rc; }
+
 # ---- the crash loop ----
 crash_failures=0 verify_failures=0 recovered=0 torn=0
 for round in $(seq "$CRASHES"); do
@@ -118,6 +143,8 @@ tail -3 "$W/verify-$CRASHES.out" | sed 's/^/# /'
 nseg=$(ls "$W/node/vault"/segment-*.qv | wc -l)
 check "the vault rotated into several segments and the chain continues across them ($nseg)" \
 	test "$nseg" -ge 3
+check "every record \`quorumctl vault dump --json\` prints fits schemas/vault-record.json" \
+	quiet_fit
 
 # ---- proofs against the signed checkpoint ----
 last=$("$PYTHON" -c 'import json,sys; print(sum(1 for _ in open(sys.argv[1])))' "$W/dump.json")

@@ -6,7 +6,7 @@
 # agreement comes back; sequences keep increasing across restarts. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
 
-plan 26
+plan 27
 
 W=$SCRATCH
 PORT=$(free_port)
@@ -77,6 +77,8 @@ check "quorumctl time reports synchronised with a bound" grep -q "^bound " "$W/t
 "$CTL" time --json --clock "$W/node-2/clock" >"$W/time.json"
 check "quorumctl time --json has the round and n, f" \
 	"$PYTHON" -c "import json; d = json.load(open('$W/time.json')); assert d['status'] == 'synchronised' and d['n'] == 4 and d['f'] == 1 and d['earliest_ns'] <= d['estimate_ns'] <= d['latest_ns']"
+check "... and fits schemas/quorumctl-time.json" \
+	"$PYTHON" "$QUORUM_SRCDIR/tests/tools/validate-json.py" "$QUORUM_SRCDIR/schemas/quorumctl-time.json" "$W/time.json"
 
 # ---- signed attestations, checked offline ----
 "$CTL" attest --peer "127.0.0.3:$PORT" --out "$W/answer.att" >"$W/attest.out"
