@@ -21,7 +21,6 @@ fi
 W=$SCRATCH
 PORT=$(free_port)
 RPORT=$(free_port)
-CTL=$QUORUM_BUILDDIR/tools/quorumctl
 bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$PORT" \
 	--rest-port "$RPORT" --interval-ms 500 --max-error-ns 5000000 --max-drift-ppm 500 \
 	--builddir "$QUORUM_BUILDDIR" >/dev/null
@@ -30,20 +29,8 @@ bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$P
 sed -i 's|hitl_step_ns = 0; }|hitl_step_ns = 0; max_total_drift_ns = 7200000000000L; }|' \
 	"$W/node-1/quorum.conf"
 echo "+0" >"$W/fake"
-declare -A NODE_PID
-start_node() { # K [ENV...]
-	local k=$1
-	shift
-	(cd "$W/node-$k" && exec env "$@" "$QUORUMD" --config quorum.conf 2>>quorumd.log) &
-	NODE_PID[$k]=$!
-	PIDS="$PIDS ${NODE_PID[$k]}"
-}
-synced() { "$CTL" time --clock "$W/node-$1/clock" >/dev/null 2>&1; }
-wait_synced() { # K SECONDS
-	local i
-	for i in $(seq $(($2 * 20))); do synced "$1" && return 0; sleep 0.05; done
-	return 1
-}
+
+
 start_node 1 LD_PRELOAD="$FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$W/fake" FAKETIME_NO_CACHE=1 \
 	FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 for k in 2 3 4; do start_node "$k"; done

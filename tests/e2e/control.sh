@@ -13,7 +13,6 @@ plan 42
 W=$SCRATCH
 PORT=$(free_port)
 RPORT=$(free_port)
-CTL=$QUORUM_BUILDDIR/tools/quorumctl
 LIAR=$QUORUM_BUILDDIR/tests/tools/liar
 HITL_STEP_NS=5000000 # 5 ms; the honest nodes share this machine's clock: steps of a few us
 bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$PORT" \
@@ -23,22 +22,10 @@ URL=http://127.0.0.1:$RPORT
 # node-1 holds passport updates for an operator's approval
 sed -i 's|state_dir = "passport"; }|state_dir = "passport"; hold_updates = true; }|' \
 	"$W/node-1/quorum.conf"
-declare -A NODE_PID
-start_node() { # K
-	(cd "$W/node-$1" && exec "$QUORUMD" --config quorum.conf 2>>quorumd.log) &
-	NODE_PID[$1]=$!
-	PIDS="$PIDS ${NODE_PID[$1]}"
-}
-stop_node() { # K
-	kill -TERM "${NODE_PID[$1]}" 2>/dev/null
-	wait_exit "${NODE_PID[$1]}" 10
-}
-synced() { "$CTL" time --clock "$W/node-$1/clock" >/dev/null 2>&1; }
-wait_synced() { # K SECONDS
-	local i
-	for i in $(seq $(($2 * 20))); do synced "$1" && return 0; sleep 0.05; done
-	return 1
-}
+
+
+
+
 mode() { json_field "$(http_get "$URL/v1/status")" mode; }
 # post FILE: posts an encoded event; prints "STATUS REASON" (REASON "-" when accepted).
 post() {

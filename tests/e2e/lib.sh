@@ -136,6 +136,39 @@ with open(path, "r+b") as f:
 PY
 }
 
+# ---- the nodes of a local quorum written by `scripts/local-quorum.sh --setup-only --dir
+# $QUORUM_DIR` (default: the scratch folder): node-K runs in $QUORUM_DIR/node-K, logs to its
+# quorumd.log there and publishes its clock page there. ----
+CTL=$QUORUM_BUILDDIR/tools/quorumctl
+declare -A NODE_PID
+# start_node K [VAR=VALUE...]: starts node-K (with those variables in its environment).
+start_node() {
+	local k=$1
+	shift
+	(cd "${QUORUM_DIR:-$SCRATCH}/node-$k" && exec env "$@" "$QUORUMD" --config quorum.conf \
+		2>>quorumd.log) &
+	NODE_PID[$k]=$!
+	PIDS="$PIDS ${NODE_PID[$k]}"
+}
+# stop_node K: SIGTERM, then waits up to 10 s (its exit status in $EXIT_STATUS).
+stop_node() {
+	kill -TERM "${NODE_PID[$1]}" 2>/dev/null
+	wait_exit "${NODE_PID[$1]}" 10
+}
+# synced K: node-K's clock page says synchronised.
+synced() { "$CTL" time --clock "${QUORUM_DIR:-$SCRATCH}/node-$1/clock" >/dev/null 2>&1; }
+# wait_synced K SECONDS / wait_unsynced K SECONDS
+wait_synced() {
+	local i
+	for i in $(seq $(($2 * 20))); do synced "$1" && return 0; sleep 0.05; done
+	return 1
+}
+wait_unsynced() {
+	local i
+	for i in $(seq $(($2 * 20))); do synced "$1" || return 0; sleep 0.05; done
+	return 1
+}
+
 finish() {
 	[ "$tap_failed" -eq 0 ] || diag "$tap_failed of $tap_count failed; scratch kept in $SCRATCH"
 	[ "$tap_failed" -eq 0 ] || KEEP_SCRATCH=1

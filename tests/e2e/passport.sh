@@ -16,7 +16,6 @@ plan 25
 
 W=$SCRATCH
 PORT=$(free_port)
-CTL=$QUORUM_BUILDDIR/tools/quorumctl
 MAKE_EVENT="$PYTHON $QUORUM_SRCDIR/tests/tools/make-event.py"
 bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$PORT" \
 	--interval-ms 400 --timeout-ms 150 --max-error-ns 2000000 --max-drift-ppm 500 \
@@ -25,27 +24,16 @@ bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$P
 # Each node also runs the test transport: POST /ingest ingests the body as a SignedState.
 stage_fixture fixture-transport "$W/plugins" fixture-transport "$QUORUM_BUILDDIR/keys/plugin-dev.key" \
 	>/dev/null
-declare -A IPORT NODE_PID
+declare -A IPORT
 for k in 1 2 3 4; do
 	IPORT[$k]=$(free_port)
 	sed -i "s|^transports = .*|transports = ( { name = \"fixture-transport\"; path = \"$W/plugins/fixture-transport.so\"; settings = { address = \"127.0.0.1\"; port = ${IPORT[$k]}; }; } );|" \
 		"$W/node-$k/quorum.conf"
 done
-start_node() { # K
-	(cd "$W/node-$1" && exec "$QUORUMD" --config quorum.conf 2>>quorumd.log) &
-	NODE_PID[$1]=$!
-	PIDS="$PIDS ${NODE_PID[$1]}"
-}
-stop_node() { # K
-	kill -TERM "${NODE_PID[$1]}" 2>/dev/null
-	wait_exit "${NODE_PID[$1]}" 10
-}
-synced() { "$CTL" time --clock "$W/node-$1/clock" >/dev/null 2>&1; }
-wait_synced() { # K SECONDS
-	local i
-	for i in $(seq $(($2 * 20))); do synced "$1" && return 0; sleep 0.05; done
-	return 1
-}
+
+
+
+
 # post K FILE: the test transport's answer to FILE ({"verdict":..., "reason":..., ...}).
 post() { curl -sS --max-time 5 --data-binary "@$2" "http://127.0.0.1:${IPORT[$1]}/ingest"; }
 # posted K FILE VERDICT REASON: FILE posted to node K gets VERDICT with REASON.
