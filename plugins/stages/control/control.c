@@ -15,7 +15,10 @@
  * commands.c) are obeyed only when signed by a configured operator key: set_mode, HITL
  * approve / reject of an agreement held because its step exceeded hitl_step_ns, and the
  * recovery path (begin, epoch_verified with another authority's signed checkpoint, rejoin
- * after a fresh agreement). */
+ * after a fresh agreement); other stages may register holds of the same gate (a passport
+ * update). A malfeasance report (uml001.gossip.malfeasance, malfeasance.c), this node's or a
+ * peer's, is checked again with this node's keys and quarantines the equivocating
+ * authority. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
