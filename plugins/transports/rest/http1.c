@@ -936,8 +936,9 @@ int http1_server_listen(struct http1_server *s, int fd)
 		close(fd);
 		return -EBUSY;
 	}
-	/* Backlog -1: the host's socket listens already. */
-	s->listener = evconnlistener_new(s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	/* Backlog 0: the host's socket listens already, with its backlog (511); -1 would have
+	 * libevent listen() again with 128, and bursts of connections overflow that. */
+	s->listener = evconnlistener_new(s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (s->listener == NULL) {
 		close(fd);
 		return -ENOMEM;

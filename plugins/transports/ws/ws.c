@@ -769,8 +769,9 @@ static int ws_start(void *state)
 	err = s->api->listen(s->host, QUORUM_LISTEN_TCP, s->address, (uint16_t)s->port, &fd);
 	if (err != 0)
 		return err;
+	/* Backlog 0: the host's socket listens already (see http1.c). */
 	s->listener = evconnlistener_new(s->api->event_base(s->host), accept_cb, s,
-					 LEV_OPT_CLOSE_ON_FREE, -1, fd);
+					 LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (s->listener == NULL) {
 		close(fd);
 		return -ENOMEM;
