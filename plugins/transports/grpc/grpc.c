@@ -103,6 +103,7 @@ struct stream {
 	int receiving;
 	int64_t begun_ns;
 	struct stream *rnext, *rprev;
+	struct stream *snext, *sprev; /* the connection's list of its streams */
 };
 
 struct conn {
@@ -120,6 +121,9 @@ struct conn {
 	int preface_done; /* the client's SETTINGS came */
 	size_t streams;	  /* open */
 	struct stream *rhead, *rtail; /* requests arriving, oldest first */
+	/* Every stream with our state: freed with the connection (nghttp2_session_del calls
+	 * no stream close callback). */
+	struct stream *shead;
 };
 
 struct grpc_server {
@@ -220,8 +224,16 @@ static void stream_received(struct stream *st)
 
 static void stream_free(struct stream *st)
 {
+	struct conn *c = st->conn;
+
 	stream_received(st);
 	stream_unwatch(st);
+	if (st->sprev != NULL)
+		st->sprev->snext = st->snext;
+	else
+		c->shead = st->snext;
+	if (st->snext != NULL)
+		st->snext->sprev = st->sprev;
 	free(st->body);
 	free(st->out);
 	free(st);
@@ -709,6 +721,10 @@ static int h2_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *fr
 		c->rhead = st;
 	c->rtail = st;
 	c->streams++;
+	st->snext = c->shead;
+	if (c->shead != NULL)
+		c->shead->sprev = st;
+	c->shead = st;
 	nghttp2_session_set_stream_user_data(session, st->id, st);
 	return 0;
 }
@@ -812,8 +828,12 @@ static void conn_free(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	s->nconns--;
+	/* Its streams first: a watch stream left in the server's list would be used after
+	 * this (a client gone in the middle of WatchTime). */
+	while (c->shead != NULL)
+		stream_free(c->shead);
 	if (c->h2 != NULL)
-		nghttp2_session_del(c->h2); /* closes its streams: stream_free for each */
+		nghttp2_session_del(c->h2);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	bufferevent_free(c->bev);
