@@ -12,6 +12,8 @@ Usage: conn-hold.py HOST PORT [--idle K] [--slow S] [--interval SEC] [--proto P]
                     [--first-request] [--hold SEC] [--ready-file FILE]
   --proto http (a request head), ws (a WebSocket upgrade), h2 (the HTTP/2 connection
   preface), h2-headers (preface and SETTINGS at once, then a HEADERS frame's header block)
+  --first-request: idle connections first make one request (http: GET /healthz; h2: a
+  gRPC GetStatus call), then send nothing
 """
 import argparse
 import errno
@@ -48,8 +50,22 @@ def slow_head(proto):
     return preface + settings + header, block
 
 
+def h2_call(path):
+    """The HTTP/2 preface, SETTINGS and one gRPC call of PATH with an empty message."""
+    def literal(name, value):  # HPACK: literal without indexing, new name (short strings)
+        return bytes([0, len(name)]) + name + bytes([len(value)]) + value
+    block = b"".join(literal(n, v) for n, v in (
+        (b":method", b"POST"), (b":scheme", b"http"), (b":path", path),
+        (b":authority", b"quorum"), (b"content-type", b"application/grpc"),
+        (b"te", b"trailers")))
+    headers = len(block).to_bytes(3, "big") + b"\x01\x04" + (1).to_bytes(4, "big") + block
+    data = b"\x00\x00\x05\x00\x01" + (1).to_bytes(4, "big") + b"\x00" * 5  # END_STREAM
+    return slow_head("h2")[1] + headers + data
+
+
 FIRST_REQUEST = {
     "http": b"GET /healthz HTTP/1.1\r\nHost: quorum\r\n\r\n",
+    "h2": h2_call(b"/uml001.ClockService/GetStatus"),
 }
 
 
