@@ -20,7 +20,8 @@
  * DATA frame), must arrive within header_timeout_ms of their first byte (under TLS the
  * preface counts from the connection), however they trickle; a connection with no call
  * under way for idle_timeout_s (PINGs do not count), or whose client takes nothing of our
- * answers for as long, is closed. A session (nghttp2's ~8 KiB) is made at the first byte. */
+ * answers for as long, is closed. The HTTP/2 session is made at the client's first byte: an
+ * idle connection costs ~1.4 KiB before it, ~15 KiB once it has made a call. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -58,7 +59,8 @@
 #define WATCH_MS	 20
 #define ATTESTATION_MAX	 1024
 /* Connections at most by default: a client multiplexes its calls on one (100 streams), and
- * each holds an HTTP/2 session of ~8 KiB and its streams' messages (64 KiB at most each). */
+ * each holds an HTTP/2 session (~15 KiB idle after a call) and its streams' messages (64 KiB
+ * at most each). */
 #define CONNECTIONS_DEFAULT 1024
 #define ACCEPT_RETRY_MS	    100 /* after accept() failed for want of descriptors */
 
