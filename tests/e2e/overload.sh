@@ -1,7 +1,7 @@
 #!/bin/bash
 # overload.sh -- overload and faults on a real local quorum of 4 (scripts/local-quorum.sh),
 # node-1 serving NTP (rate limit off: every request it can take is answered), REST, WebSocket
-# and gRPC with short timeouts (header_timeout_ms 2000, idle_timeout_s 5).
+# and gRPC with short timeouts (header_timeout_ms 2000, idle_timeout_s 5; 15 under ASan).
 #  (a) an NTP flood from another process (tests/tools/ntp-flood) at several times the rate
 #      node-1 can answer, for 10 s: REST /v1/time keeps answering (curl every 50 ms), node-1
 #      keeps agreeing with the others, its RSS does not grow; node-2 (rate limit on) flooded
@@ -17,13 +17,20 @@
 # Needs 14 500 descriptors for node-1 (raised with ulimit; as root if the hard limit is
 # lower), else (b) is skipped. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 24
 
 W=$SCRATCH
 FLOOD=$QUORUM_BUILDDIR/tests/tools/ntp-flood
 HOLD="$PYTHON $QUORUM_SRCDIR/tests/tools/conn-hold.py"
 GRPC_CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/grpc-client.py $QUORUM_SRCDIR/proto"
+# Under AddressSanitizer RSS measures its allocator (freed memory waits in a quarantine of
+# up to 256 MiB, every block has redzones), not the daemon: memory bounds are checked in
+# plain builds only, and the numbers reported either way. Requests are slower there too:
+# 10 000 connections each making a request take seconds to open, so idle ones live longer.
+ASAN=
+{ ldd "$QUORUMD" 2>/dev/null | grep -q libasan || grep -aq __asan_init "$QUORUMD"; } && ASAN=1
 IDLE_S=5
+[ -z "$ASAN" ] || IDLE_S=15
 REST_IDLE=10000 WS_IDLE=2000 WS_MAX=1500 GRPC_IDLE=2000
 NEED_FDS=$((REST_IDLE + WS_MAX + GRPC_IDLE + 1000))
 
@@ -54,6 +61,10 @@ N1=${NODE_PID[1]}
 LOG1=$Q/node-1/quorumd.log
 URL=http://127.0.0.1:$RPORT
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# rss_check DESCRIPTION COMMAND...: check, or SKIP under ASan
+rss_check() {
+	if [ -n "$ASAN" ]; then ok "# SKIP under AddressSanitizer RSS is its allocator's: $1"; else check "$@"; fi
+}
 fds_of() { ls "/proc/$1/fd" | wc -l; }
 round_of() { # the agreement round node-1 serves, from /v1/time
 	curl -sS --max-time 2 "$URL/v1/time" |
@@ -67,32 +78,49 @@ check "the local quorum of 4 agrees: node-1's /readyz is 200" wait_http "$URL/re
 for p in "$WSP" "$GRPCP"; do wait_log "$LOG1" "port=$p .*idle_timeout_s=$IDLE_S" 5 >/dev/null; done
 
 # ---- (a) an NTP flood ----
-CAL=$("$FLOOD" --from 127.0.0.10 --sources 8 127.0.0.1 "$NTPP" 2)
-CAPACITY=$(kv "$CAL" answers_per_s)
-diag "calibration (2 s flat out): $CAL"
+# One flooder per core (at most 8): node-1 answers on one loop thread, and one sending
+# thread alone may not outpace it on a machine with cores to spare. Each sends from 8
+# sockets on 8 addresses of its own (127.0.K.10...).
+FLOODERS=$(nproc 2>/dev/null || echo 2)
+[ "$FLOODERS" -ge 1 ] || FLOODERS=1
+[ "$FLOODERS" -le 8 ] || FLOODERS=8
+# flood SECONDS TAG: the flooders against node-1's NTP, in the background; FLOOD_PIDS
+flood() {
+	local f
+	FLOOD_PIDS=
+	for f in $(seq "$FLOODERS"); do
+		"$FLOOD" --from "127.0.$f.10" --sources 8 127.0.0.1 "$NTPP" "$1" >"$W/$2-$f.out" &
+		FLOOD_PIDS="$FLOOD_PIDS $!"
+	done
+	PIDS="$PIDS $FLOOD_PIDS"
+}
+# flood_total TAG KEY: KEY summed over the flooders' outputs
+flood_total() { cat "$W/$1"-*.out | sed -n "s/.*\b$2=\([0-9.]*\).*/\1/p" | awk '{ s += $1 } END { printf "%.0f", s }'; }
+flood 2 cal
+wait $FLOOD_PIDS
+diag "calibration, 2 s flat out ($FLOODERS flooder(s)): node-1 answered $(flood_total cal answers_per_s)/s of $(flood_total cal sent_per_s)/s sent"
 R0=$(round_of)
 RSS0=$(rss_kb "$N1")
-"$FLOOD" --from 127.0.0.10 --sources 8 127.0.0.1 "$NTPP" 10 >"$W/flood.out" &
-FLOOD_PID=$!
-PIDS="$PIDS $FLOOD_PID"
+flood 10 flood
 : >"$W/rest.lat"
 RSS_MAX=$RSS0
-while kill -0 "$FLOOD_PID" 2>/dev/null; do
+while kill -0 $FLOOD_PIDS 2>/dev/null; do
 	curl -s -o /dev/null --max-time 2 -w '%{http_code} %{time_total}\n' "$URL/v1/time" \
 		>>"$W/rest.lat" 2>/dev/null # a failure writes "000 TIME"
 	r=$(rss_kb "$N1")
 	[ "$r" -gt "$RSS_MAX" ] && RSS_MAX=$r
 	sleep 0.05
 done
-wait "$FLOOD_PID"
+wait $FLOOD_PIDS
 R1=$(round_of)
-FLOOD_OUT=$(cat "$W/flood.out")
-diag "flood (10 s): $FLOOD_OUT"
-SENT_RATE=$(kv "$FLOOD_OUT" sent_per_s)
+for f in "$W"/flood-*.out; do diag "flood (10 s): $(cat "$f")"; done
+SENT_RATE=$(flood_total flood sent_per_s)
+CAPACITY=$(flood_total flood answers_per_s)
+# What node-1 sustained is what it answered while flooded; the rest the kernel dropped.
 FACTOR=$("$PYTHON" -c 'import sys; print("%.1f" % (float(sys.argv[1]) / max(float(sys.argv[2]), 1)))' \
 	"$SENT_RATE" "$CAPACITY")
-diag "node-1 answers about $CAPACITY NTP requests/s flat out; the flood sent $SENT_RATE/s: $FACTOR times that"
-check "the flood ran at several (>= 2) times the rate node-1 can answer" \
+diag "node-1 answered $CAPACITY NTP requests/s while the flood sent $SENT_RATE/s: $FACTOR times what it could answer"
+check "the flood ran at several (>= 2) times the rate node-1 could answer" \
 	"$PYTHON" -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 2 else 1)' "$FACTOR"
 STATS=$("$PYTHON" - "$W/rest.lat" <<'PY'
 import sys
@@ -115,16 +143,17 @@ check "node-1 kept agreeing through the flood (>= 10 new rounds in its 10 s) and
 diag "node-1's RSS: $RSS0 kB before, at most $RSS_MAX kB during the flood"
 # The NTP path allocates nothing per datagram (static batch buffers, a fixed table):
 # any growth beyond malloc's noise would be a leak.
-check "node-1's RSS grew by less than 20 MiB during the flood" test $((RSS_MAX - RSS0)) -lt 20480
+rss_check "node-1's RSS grew by less than 20 MiB during the flood" test $((RSS_MAX - RSS0)) -lt 20480
 N2=${NODE_PID[2]}
 RSS2=$(rss_kb "$N2")
 F2=$("$FLOOD" --from 127.0.1.10 --sources 200 127.0.0.2 "$NTPP" 3)
 diag "node-2 (64 requests/s per source, bursts of 128) flooded from 200 addresses for 3 s: $F2"
 diag "node-2's RSS: $RSS2 kB before, $(rss_kb "$N2") kB after"
-# Its per-source state is a fixed table (160 KiB, allocated at start): RSS stays where it was,
-# within allocator noise (ASan's own allocator adds a MiB or so under such a flood).
-check "node-2 rate-limited the flood from 200 sources (RATE kisses), its RSS steady (+< 8 MiB)" \
-	eval '[ "$(kv "$F2" rate_kisses)" -gt 0 ] && [ $(($(rss_kb "$N2") - RSS2)) -lt 8192 ]'
+check "node-2 rate-limited the flood from 200 sources: RATE kisses" test "$(kv "$F2" rate_kisses)" -gt 0
+# Its per-source state is a fixed table (160 KiB, allocated at start): RSS stays where it
+# was, within allocator noise.
+rss_check "... and its RSS stayed where it was (+< 8 MiB): no per-source growth" \
+	test $(($(rss_kb "$N2") - RSS2)) -lt 8192
 
 # ---- (b) idle connections ----
 # hold PORT ARGS...: conn-hold.py against node-1 in the background; its JSON in $W/hold-PORT*
@@ -140,7 +169,7 @@ hold() {
 # descriptors (less a few: the daemon's own may come and go)
 wait_opened() {
 	local i
-	for i in $(seq 200); do
+	for i in $(seq 400); do
 		[ -s "$W/ready-$1" ] && [ "$(fds_of "$N1")" -ge $(($2 - 8)) ] && return 0
 		sleep 0.05
 	done
@@ -154,15 +183,15 @@ if [ "$NOFILE" != unlimited ] && [ "$NOFILE" -lt "$NEED_FDS" ]; then
 else
 	sleep 1 # the flood's last answers gone
 	FD0=$(fds_of "$N1") RSS0=$(rss_kb "$N1")
-	hold "$RPORT" rest --idle "$REST_IDLE" --first-request --hold $((IDLE_S + 8))
+	hold "$RPORT" rest --idle "$REST_IDLE" --first-request --hold $((IDLE_S + 20))
 	REST_HOLD=$HOLD_PID
 	wait_opened rest $((FD0 + REST_IDLE))
 	FD1=$(fds_of "$N1") RSS1=$(rss_kb "$N1")
-	hold "$WSP" ws --idle "$WS_IDLE" --hold $((IDLE_S + 8))
+	hold "$WSP" ws --idle "$WS_IDLE" --hold $((IDLE_S + 20))
 	WS_HOLD=$HOLD_PID
 	wait_opened ws $((FD1 + WS_MAX))
 	FD2=$(fds_of "$N1") RSS2=$(rss_kb "$N1")
-	hold "$GRPCP" grpc --idle "$GRPC_IDLE" --first-request --proto h2 --hold $((IDLE_S + 8))
+	hold "$GRPCP" grpc --idle "$GRPC_IDLE" --first-request --proto h2 --hold $((IDLE_S + 20))
 	GRPC_HOLD=$HOLD_PID
 	wait_opened grpc $((FD2 + GRPC_IDLE))
 	FD3=$(fds_of "$N1") RSS3=$(rss_kb "$N1")
@@ -179,7 +208,7 @@ else
 	# back after each request), 4 KiB for WebSocket (a bufferevent), 24 KiB for gRPC (a
 	# bufferevent and, after a call, nghttp2's session with its HPACK tables and frame
 	# buffer): 10 000 idle REST connections then cost under 20 MiB, all 13 500 under 64 MiB.
-	check "... at most 2 KiB of RSS each; WebSocket 4 KiB, gRPC 24 KiB; 64 MiB in all" \
+	rss_check "... at most 2 KiB of RSS each; WebSocket 4 KiB, gRPC 24 KiB; 64 MiB in all" \
 		eval '[ "$B_REST" -le 2048 ] && [ "$B_WS" -le 4096 ] && [ "$B_GRPC" -le 24576 ] && [ $((RSS3 - RSS0)) -lt 65536 ]'
 	diag "a normal request with all of them open: $T"
 	check "... and a normal request is answered within 1 s meanwhile" \
