@@ -8,7 +8,7 @@
 # rate limit), UNAUTHENTICATED; TLS with ALPN h2 and mutual TLS in production mode.
 # Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 19
+plan 20
 
 "$PYTHON" -c 'import grpc, grpc_tools' 2>/dev/null ||
 	{ echo "1..0 # SKIP python3-grpcio / python3-grpc-tools are not installed"; exit 0; }
@@ -95,6 +95,23 @@ r=$($CALL 127.0.0.1:$PORT watch 0 0.7 2>>"$W/client.err")
 diag "watch until the deadline: $r"
 check "... and DEADLINE_EXCEEDED at its deadline, after the agreements of 0.7 s" \
 	judge 'd["code"] == "DEADLINE_EXCEEDED" and len(d["rounds"]) >= 2' "$r"
+# A client that goes away in the middle of WatchTime (two updates, then its process exits):
+# its connection's watch stream must go with the connection, not stay in the server's list.
+CLIENT_PY=$QUORUM_SRCDIR/tests/tools/grpc-client.py "$PYTHON" -c '
+import os, sys, importlib.util
+sys.argv = ["grpc-client.py", sys.argv[1], sys.argv[2], "status"]
+spec = importlib.util.spec_from_file_location("gc", os.environ["CLIENT_PY"])
+gc = importlib.util.module_from_spec(spec); spec.loader.exec_module(gc)
+pb, pb_grpc = gc.stubs(sys.argv[1])[:2]
+import grpc
+stub = pb_grpc.ClockServiceStub(grpc.insecure_channel(sys.argv[2]))
+updates = stub.WatchTime(pb.WatchTimeRequest(), timeout=30,
+                         metadata=[("authorization", "Bearer " + os.environ["GRPC_TOKEN"])])
+next(updates); next(updates)
+os._exit(0)' "$QUORUM_SRCDIR/proto" "127.0.0.1:$PORT" 2>>"$W/client.err"
+sleep 0.3 # a few watch ticks (20 ms) after the connection closed
+check "a client gone in the middle of WatchTime: the node serves on (its stream freed with it)" \
+	judge 'd["code"] == "OK"' "$($CALL 127.0.0.1:$PORT status 2>>"$W/client.err")"
 check "an unknown method: UNIMPLEMENTED" judge 'd["code"] == "UNIMPLEMENTED"' "$($CALL 127.0.0.1:$PORT unknown 2>>"$W/client.err")"
 check "a 100 kB request: RESOURCE_EXHAUSTED, and the node keeps serving" \
 	eval 'judge "d[\"code\"] == \"RESOURCE_EXHAUSTED\"" "$($CALL 127.0.0.1:$PORT bigrequest 2>>"$W/client.err")" && judge "d[\"code\"] == \"OK\"" "$($CALL 127.0.0.1:$PORT status 2>>"$W/client.err")"'

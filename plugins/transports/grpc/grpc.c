@@ -15,7 +15,13 @@
  * Unsynchronised: UNAVAILABLE, never a time. Bearer tokens in the authorization metadata
  * (UNAUTHENTICATED), a per-address rate limit (RESOURCE_EXHAUSTED), unknown methods
  * UNIMPLEMENTED, messages framed and bounded (64 KiB). Each answer ends with grpc-status
- * trailers. */
+ * trailers. Connections: at most max_connections (beyond, closed at once); the connection
+ * preface with the client's SETTINGS, and each request (its header block through its last
+ * DATA frame), must arrive within header_timeout_ms of their first byte (under TLS the
+ * preface counts from the connection), however they trickle; a connection with no call
+ * under way for idle_timeout_s (PINGs do not count), or whose client takes nothing of our
+ * answers for as long, is closed. The HTTP/2 session is made at the client's first byte: an
+ * idle connection costs ~1.4 KiB before it, ~15 KiB once it has made a call. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -43,6 +49,7 @@
 #include "bridge.h"
 #include "clock_service.pb-c.h"
 #include "signed_state.pb-c.h"
+#include "connlimit.h"
 #include "ratelimit.h"
 #include "tlsconf.h"
 
@@ -51,6 +58,11 @@
 #define MESSAGE_MAX	 65536
 #define WATCH_MS	 20
 #define ATTESTATION_MAX	 1024
+/* Connections at most by default: a client multiplexes its calls on one (100 streams), and
+ * each holds an HTTP/2 session (~15 KiB idle after a call) and its streams' messages (64 KiB
+ * at most each). */
+#define CONNECTIONS_DEFAULT 1024
+#define ACCEPT_RETRY_MS	    100 /* after accept() failed for want of descriptors */
 
 enum grpc_code {
 	GRPC_OK = 0,
@@ -88,23 +100,45 @@ struct stream {
 	int64_t deadline_ns;	 /* CLOCK_MONOTONIC, 0: none */
 	struct stream *next;	 /* the server's list of watch streams */
 	struct stream *prev;
+	/* The request is arriving (HEADERS seen, not END_STREAM): in its connection's list,
+	 * oldest first, since BEGUN_NS. */
+	int receiving;
+	int64_t begun_ns;
+	struct stream *rnext, *rprev;
+	struct stream *snext, *sprev; /* the connection's list of its streams */
 };
 
 struct conn {
 	struct grpc_server *s;
 	struct bufferevent *bev;
-	nghttp2_session *h2;
+	nghttp2_session *h2; /* NULL until the client's first byte */
 	char peer[64];
 	int closing;
 	struct conn *next, *prev;
+	/* Deadlines (CLOCK_MONOTONIC ns), all on one timer armed for the earliest. */
+	struct event *timer;
+	int64_t timer_ns; /* when the timer is armed for; 0: not armed */
+	int64_t first_ns; /* the preface's first byte (TLS: the connection); 0: none */
+	int64_t idle_ns;  /* since when no call is under way (preface or last call) */
+	int preface_done; /* the client's SETTINGS came */
+	size_t streams;	  /* open */
+	struct stream *rhead, *rtail; /* requests arriving, oldest first */
+	/* Every stream with our state: freed with the connection (nghttp2_session_del calls
+	 * no stream close callback). */
+	struct stream *shead;
 };
 
 struct grpc_server {
 	struct quorum_host *host;
 	const struct quorum_api *api;
 	struct evconnlistener *listener;
+	struct event *accept_retry;
 	char address[64];
 	int64_t port, rate, burst;
+	struct connlimit limits;
+	size_t nconns;
+	struct connlimit_log refused_at_cap, header_timeouts;
+	uint64_t idle_timeouts;
 	int production;
 	SSL_CTX *tls;
 	char tokens[TOKENS_MAX][TOKEN_MAX];
@@ -170,9 +204,38 @@ static void stream_unwatch(struct stream *st)
 	st->next = st->prev = NULL;
 }
 
+/* The stream's request has arrived (or the stream is gone): off the list of requests under
+ * way. */
+static void stream_received(struct stream *st)
+{
+	struct conn *c = st->conn;
+
+	if (!st->receiving)
+		return;
+	if (st->rprev != NULL)
+		st->rprev->rnext = st->rnext;
+	else
+		c->rhead = st->rnext;
+	if (st->rnext != NULL)
+		st->rnext->rprev = st->rprev;
+	else
+		c->rtail = st->rprev;
+	st->receiving = 0;
+	st->rnext = st->rprev = NULL;
+}
+
 static void stream_free(struct stream *st)
 {
+	struct conn *c = st->conn;
+
+	stream_received(st);
 	stream_unwatch(st);
+	if (st->sprev != NULL)
+		st->sprev->snext = st->snext;
+	else
+		c->shead = st->snext;
+	if (st->snext != NULL)
+		st->snext->sprev = st->sprev;
 	free(st->body);
 	free(st->out);
 	free(st);
@@ -640,14 +703,30 @@ static int h2_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *fr
 			       void *user_data)
 {
 	struct stream *st;
+	struct conn *c;
 
 	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
 	st = calloc(1, sizeof(*st));
 	if (st == NULL)
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
-	st->conn = user_data;
+	c = user_data;
+	st->conn = c;
 	st->id = frame->hd.stream_id;
+	/* Its request's deadline runs from here (the end of the list: the newest). */
+	st->receiving = 1;
+	st->begun_ns = mono_ns();
+	st->rprev = c->rtail;
+	if (c->rtail != NULL)
+		c->rtail->rnext = st;
+	else
+		c->rhead = st;
+	c->rtail = st;
+	c->streams++;
+	st->snext = c->shead;
+	if (c->shead != NULL)
+		c->shead->sprev = st;
+	c->shead = st;
 	nghttp2_session_set_stream_user_data(session, st->id, st);
 	return 0;
 }
@@ -704,13 +783,22 @@ static int h2_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame
 			    void *user_data)
 {
 	struct stream *st;
+	struct conn *c = user_data;
 
+	if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK) &&
+	    !c->preface_done) { /* the client's preface is complete: idle from now */
+		c->preface_done = 1;
+		c->idle_ns = mono_ns();
+		return 0;
+	}
 	if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
 	    !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;
 	st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-	if (st != NULL)
+	if (st != NULL) {
+		stream_received(st);
 		handle_request(st);
+	}
 	return 0;
 }
 
@@ -718,10 +806,13 @@ static int h2_stream_close_cb(nghttp2_session *session, int32_t stream_id, uint3
 			      void *user_data)
 {
 	struct stream *st = nghttp2_session_get_stream_user_data(session, stream_id);
+	struct conn *c = user_data;
 
 	if (st != NULL) {
 		nghttp2_session_set_stream_user_data(session, stream_id, NULL);
 		stream_free(st);
+		if (--c->streams == 0)
+			c->idle_ns = mono_ns();
 	}
 	return 0;
 }
@@ -738,15 +829,102 @@ static void conn_free(struct conn *c)
 		s->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	s->nconns--;
+	/* Its streams first: a watch stream left in the server's list would be used after
+	 * this (a client gone in the middle of WatchTime). */
+	while (c->shead != NULL)
+		stream_free(c->shead);
 	if (c->h2 != NULL)
-		nghttp2_session_del(c->h2); /* closes its streams: stream_free for each */
+		nghttp2_session_del(c->h2);
+	if (c->timer != NULL)
+		event_free(c->timer);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+static int conn_flush(struct conn *c);
+
+/* When C's next deadline falls (CLOCK_MONOTONIC ns), 0 for none; *HEADER set when it is a
+ * preface's or a request's (else the idle timeout's). */
+static int64_t conn_due(const struct conn *c, int *header)
+{
+	const struct connlimit *l = &c->s->limits;
+	int64_t header_ns = l->header_timeout_ms * 1000000;
+
+	*header = 1;
+	if (!c->preface_done && c->first_ns != 0)
+		return c->first_ns + header_ns;
+	if (c->rhead != NULL)
+		return c->rhead->begun_ns + header_ns;
+	*header = 0;
+	if (!c->preface_done || c->streams == 0)
+		return c->idle_ns + l->idle_timeout_s * 1000000000;
+	return 0; /* calls under way, every request in: their answers' business */
+}
+
+/* Arms C's timer for its next deadline when it is earlier than the one armed (a later one
+ * is found when the timer fires). 0, or -ENOMEM. */
+static int conn_schedule(struct conn *c)
+{
+	int header;
+	int64_t due = conn_due(c, &header), wait_us;
+	struct timeval tv;
+
+	if (due == 0 || (c->timer_ns != 0 && c->timer_ns <= due))
+		return 0;
+	wait_us = (due - mono_ns()) / 1000 + 1; /* never early: the deadline has passed then */
+	if (wait_us < 1)
+		wait_us = 1;
+	tv.tv_sec = (time_t)(wait_us / 1000000);
+	tv.tv_usec = (suseconds_t)(wait_us % 1000000);
+	if (evtimer_add(c->timer, &tv) != 0)
+		return -ENOMEM;
+	c->timer_ns = due;
+	return 0;
+}
+
+static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct grpc_server *s = c->s;
+	int header;
+	int64_t due = conn_due(c, &header);
+
+	(void)fd;
+	(void)what;
+	c->timer_ns = 0;
+	if (due == 0 || mono_ns() < due) {
+		if (conn_schedule(c) != 0)
+			conn_free(c);
+		return;
+	}
+	if (header) {
+		uint64_t n = connlimit_log_hit(&s->header_timeouts);
+
+		if (n > 0)
+			s->api->log(s->host, QUORUM_LOG_INFO,
+				    "grpc.header_timeout peer=%s reason=\"%s not complete "
+				    "within %" PRId64 " ms: closed\" count=%" PRIu64
+				    " total=%" PRIu64,
+				    c->peer, c->preface_done ? "request" : "connection preface",
+				    s->limits.header_timeout_ms, n, s->header_timeouts.total);
+	} else {
+		s->idle_timeouts++;
+		/* GOAWAY first: the client opens a new connection when it needs one. */
+		if (c->h2 != NULL) {
+			nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
+			if (conn_flush(c) != 0 || c->closing)
+				return; /* freed, or once GOAWAY is out */
+		}
+	}
+	conn_free(c);
 }
 
 /* Sends what nghttp2 has; frees C when the session is over. 0, or -1 when C was freed. */
 static int conn_flush(struct conn *c)
 {
+	if (c->h2 == NULL)
+		return 0;
 	if (nghttp2_session_send(c->h2) != 0 ||
 	    (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2))) {
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
@@ -755,6 +933,21 @@ static int conn_flush(struct conn *c)
 		}
 		c->closing = 1;
 	}
+	return 0;
+}
+
+/* The session, at the client's first byte (an idle connection costs no more than its
+ * bufferevent meanwhile): our SETTINGS go out then. 0, or -ENOMEM. */
+static int conn_start_session(struct conn *c)
+{
+	nghttp2_settings_entry streams = { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100 };
+
+	if (nghttp2_session_server_new(&c->h2, c->s->h2_callbacks, c) != 0) {
+		c->h2 = NULL;
+		return -ENOMEM;
+	}
+	if (nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, &streams, 1) != 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -767,13 +960,20 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 
 	if (c->closing)
 		return;
+	if (c->first_ns == 0)
+		c->first_ns = mono_ns(); /* the preface's deadline runs from here */
+	if (c->h2 == NULL && conn_start_session(c) != 0) {
+		conn_free(c);
+		return;
+	}
 	used = nghttp2_session_mem_recv(c->h2, evbuffer_pullup(in, -1), len);
 	if (used < 0) {
 		conn_free(c); /* not HTTP/2, or a protocol error */
 		return;
 	}
 	evbuffer_drain(in, (size_t)used);
-	conn_flush(c);
+	if (conn_flush(c) == 0 && conn_schedule(c) != 0)
+		conn_free(c);
 }
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
@@ -784,12 +984,18 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 		return;
 	if (c->closing)
 		conn_free(c);
+	else if (conn_schedule(c) != 0) /* answers are out: perhaps idle from now */
+		conn_free(c);
 }
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
+	struct conn *c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) /* the client took nothing for idle_timeout_s */
+		c->s->idle_timeouts++;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		conn_free(arg);
+		conn_free(c);
 }
 
 /* The server's nghttp2 callbacks. Returns NULL when out of memory; the caller owns the table
@@ -813,11 +1019,21 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		      int socklen, void *arg)
 {
 	struct grpc_server *s = arg;
-	nghttp2_settings_entry settings[] = { { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100 } };
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c;
 
+	if (s->nconns >= s->limits.max_connections) { /* closed at once, before any cost */
+		uint64_t n = connlimit_log_hit(&s->refused_at_cap);
+
+		if (n > 0)
+			s->api->log(s->host, QUORUM_LOG_INFO,
+				    "grpc.connection_refused reason=\"%zu connections open, "
+				    "max_connections\" count=%" PRIu64 " total=%" PRIu64,
+				    s->nconns, n, s->refused_at_cap.total);
+		evutil_closesocket(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		free(c);
 		evutil_closesocket(fd);
 		return;
 	}
@@ -840,7 +1056,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		c->bev = bufferevent_socket_new(s->api->event_base(s->host), fd,
 						BEV_OPT_CLOSE_ON_FREE);
 	}
-	if (c->bev == NULL || nghttp2_session_server_new(&c->h2, s->h2_callbacks, c) != 0) {
+	c->timer = c->bev != NULL ? evtimer_new(s->api->event_base(s->host), conn_timer_cb, c)
+				  : NULL;
+	if (c->timer == NULL) {
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else
@@ -852,10 +1070,39 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (s->conns != NULL)
 		s->conns->prev = c;
 	s->conns = c;
-	nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, settings, 1);
+	s->nconns++;
+	c->idle_ns = mono_ns();
+	if (s->tls != NULL) /* the handshake is part of the preface: from the connection */
+		c->first_ns = c->idle_ns;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	conn_flush(c);
+	/* A client that takes nothing of our answers for so long is gone. */
+	bufferevent_set_timeouts(c->bev, NULL, &s->limits.idle_timeout);
+	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 || conn_schedule(c) != 0)
+		conn_free(c);
+}
+
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct grpc_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->listener != NULL)
+		evconnlistener_enable(s->listener);
+}
+
+/* Out of descriptors (or memory) the listening socket stays readable: pause, or the loop
+ * spins on accept(). */
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct grpc_server *s = arg;
+	struct timeval retry = { 0, ACCEPT_RETRY_MS * 1000 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	s->api->log(s->host, QUORUM_LOG_WARNING, "grpc.accept_failed error=\"%s\"",
+		    strerror(err));
+	evconnlistener_disable(l);
+	event_add(s->accept_retry, &retry);
 }
 
 /* ALPN: HTTP/2 only. */
@@ -896,7 +1143,10 @@ static void watch_cb(void *arg)
 			watch_send(st);
 		else
 			continue;
-		conn_flush(c); /* may free c and its streams: NEXT was taken first */
+		/* may free c and its streams: NEXT was taken first (a watch ending frees no
+		 * other watch stream of the list) */
+		if (conn_flush(c) == 0 && conn_schedule(c) != 0)
+			conn_free(c);
 	}
 }
 
@@ -958,20 +1208,24 @@ static int grpc_init(struct quorum_host *host, const struct quorum_api *api, voi
 	api->config_int(host, "port", &s->port);
 	api->config_int(host, "rate_limit", &s->rate);
 	api->config_int(host, "rate_burst", &s->burst);
+	connlimit_read(host, api, CONNECTIONS_DEFAULT, &s->limits);
 	s->limit = ratelimit_new(s->rate, s->burst);
+	s->accept_retry = evtimer_new(api->event_base(host), accept_retry_cb, s);
 	snprintf(s->address, sizeof(s->address), "%s", address);
 	s->production = transport_mode_production(host, api);
 	s->h2_callbacks = callbacks_new();
 	s->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->sources));
 	s->source_ids = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*s->source_ids));
 	err = s->limit == NULL || s->h2_callbacks == NULL || s->sources == NULL ||
-			      s->source_ids == NULL
+			      s->source_ids == NULL || s->accept_retry == NULL
 		      ? -ENOMEM
 		      : load_tokens(s);
 	if (err == 0)
 		err = transport_tls_setup(host, api, "grpc", s->address, s->production,
 					  s->token_count, &s->tls);
 	if (err != 0) {
+		if (s->accept_retry != NULL)
+			event_free(s->accept_retry);
 		nghttp2_session_callbacks_del(s->h2_callbacks);
 		free(s->sources);
 		free(s->source_ids);
@@ -993,23 +1247,28 @@ static int grpc_start(void *state)
 	err = s->api->listen(s->host, QUORUM_LISTEN_TCP, s->address, (uint16_t)s->port, &fd);
 	if (err != 0)
 		return err;
+	/* Backlog 0: the host's socket listens already (see http1.c). */
 	s->listener = evconnlistener_new(s->api->event_base(s->host), accept_cb, s,
-					 LEV_OPT_CLOSE_ON_FREE, -1, fd);
+					 LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (s->listener == NULL) {
 		close(fd);
 		return -ENOMEM;
 	}
+	evconnlistener_set_error_cb(s->listener, accept_error_cb);
 	s->watch = s->api->timer_start(s->host, WATCH_MS, WATCH_MS, watch_cb, s);
 	if (s->watch == NULL)
 		return -ENOMEM;
 	s->api->log(s->host, QUORUM_LOG_NOTICE,
 		    "grpc.listening address=%s port=%" PRId64 " tls=%s bearer_tokens=%zu "
-		    "rate_limit=%" PRId64 " mode=%s",
+		    "rate_limit=%" PRId64 " mode=%s max_connections=%zu"
+		    " header_timeout_ms=%" PRId64 " idle_timeout_s=%" PRId64,
 		    s->address, s->port,
 		    s->tls == NULL ? "off (h2c)"
 		    : SSL_CTX_get_verify_mode(s->tls) & SSL_VERIFY_PEER ? "mtls"
 									: "on",
-		    s->token_count, s->rate, s->production ? "production" : "dev");
+		    s->token_count, s->rate, s->production ? "production" : "dev",
+		    s->limits.max_connections, s->limits.header_timeout_ms,
+		    s->limits.idle_timeout_s);
 	return 0;
 }
 
@@ -1021,6 +1280,7 @@ static int grpc_drain(void *state)
 		evconnlistener_free(s->listener);
 		s->listener = NULL;
 	}
+	event_del(s->accept_retry);
 	/* Watch streams end cleanly (UNAVAILABLE: the client retries elsewhere or later);
 	 * every connection gets GOAWAY, so clients open new ones on the successor. */
 	for (struct stream *st = s->watchers, *next; st != NULL; st = next) {
@@ -1029,6 +1289,10 @@ static int grpc_drain(void *state)
 	}
 	for (struct conn *c = s->conns, *next; c != NULL; c = next) {
 		next = c->next;
+		if (c->h2 == NULL) { /* it has sent nothing: nothing to tell it */
+			conn_free(c);
+			continue;
+		}
 		nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
 		conn_flush(c);
 	}
@@ -1043,12 +1307,15 @@ static void grpc_fini(void *state)
 		conn_free(s->conns);
 	if (s->listener != NULL)
 		evconnlistener_free(s->listener);
+	event_free(s->accept_retry);
 	if (s->tls != NULL)
 		SSL_CTX_free(s->tls);
 	s->api->log(s->host, QUORUM_LOG_INFO,
 		    "grpc.stopped calls=%" PRIu64 " errors=%" PRIu64 " rate_limited=%" PRIu64
-		    " auth_failures=%" PRIu64,
-		    s->calls, s->errors, s->rate_limited, s->auth_failures);
+		    " auth_failures=%" PRIu64 " refused_at_cap=%" PRIu64
+		    " header_timeouts=%" PRIu64 " idle_timeouts=%" PRIu64,
+		    s->calls, s->errors, s->rate_limited, s->auth_failures,
+		    s->refused_at_cap.total, s->header_timeouts.total, s->idle_timeouts);
 	nghttp2_session_callbacks_del(s->h2_callbacks);
 	free(s->sources);
 	free(s->source_ids);
@@ -1068,6 +1335,7 @@ static const struct quorum_setting grpc_settings[] = {
 	{ .name = "rate_burst", .type = QUORUM_SETTING_INT, .min = 1, .max = 10000000,
 	  .help = "calls a client may make at once (default: rate_limit)" },
 	TRANSPORT_TLS_SETTINGS,
+	TRANSPORT_CONNECTION_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
 

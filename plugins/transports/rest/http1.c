@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 #include <openssl/err.h>
 
+#include "connlimit.h"
 #include "http1-internal.h"
 
 /* After the last answer, the client's leftovers are read (and dropped) so long and so many
@@ -54,8 +55,15 @@ struct http1_conn {
 	int paused;
 	int dead;	   /* an I/O error: freed by the callback running */
 	int continue_sent; /* "100 Continue" sent for the request in progress */
-	size_t body_wait;  /* head and body length of the request whose body is arriving */
-	char *in;	   /* received, not yet handled: in[0, in_len) */
+	int handshaking;   /* TLS: the handshake is not done */
+	int progressed;	   /* a request was handled (or the handshake done) in this callback */
+	/* The header deadline: armed while a request (or handshake) is under way, from its
+	 * first byte; created the first time one is needed. */
+	struct event *deadline;
+	size_t body_wait; /* head and body length of the request whose body is arriving */
+	/* Received, not yet handled: in[0, in_len). Both buffers are given back between
+	 * requests (NULL): an idle connection holds none. */
+	char *in;
 	size_t in_len, in_cap;
 	char *out; /* answers not yet sent (cleartext): out[out_sent, out_len) */
 	size_t out_len, out_sent, out_cap;
@@ -69,9 +77,11 @@ struct http1_server {
 	struct evconnlistener *listener;
 	struct event *accept_retry;
 	struct event *drain_grace;
-	struct timeval idle_tv; /* HTTP1_IDLE_TIMEOUT_S */
-	/* The same as a common timeout of the loop, when it has one: re-armed on every read. */
-	const struct timeval *idle;
+	struct timeval idle_tv;	  /* config.idle_timeout_s */
+	struct timeval header_tv; /* config.header_timeout_ms */
+	/* The same as common timeouts of the loop, when it has them: re-arming one is a queue
+	 * append, not a heap update. */
+	const struct timeval *idle, *header;
 	struct http1_conn *conns;
 	size_t conn_count;
 	int draining;
@@ -83,6 +93,9 @@ struct http1_server {
 	time_t log_sec; /* refusals logged in that second, and since suppressed */
 	unsigned log_count;
 	uint64_t log_suppressed;
+	struct connlimit_log refused;	/* at max_connections */
+	struct connlimit_log timed_out; /* header deadlines */
+	uint64_t idle_timeouts;
 	/* The request being handled: answers are synchronous, so one for all connections.
 	 * Its head is parsed in SCRATCH, a copy, so that a connection's buffer keeps the bytes
 	 * as they came while a body is still arriving. */
@@ -148,6 +161,8 @@ static void conn_free(struct http1_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	s->conn_count--;
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev); /* closes the socket, frees the SSL */
 	} else {
@@ -164,6 +179,78 @@ static void conn_free(struct http1_conn *c)
 		s->drained = NULL;
 		done(s->drained_arg);
 	}
+}
+
+/* The input buffer, allocated when bytes come. 0 or -ENOMEM. */
+static int conn_in_alloc(struct http1_conn *c)
+{
+	if (c->in != NULL)
+		return 0;
+	c->in = malloc(HTTP1_HEAD_MAX);
+	if (c->in == NULL)
+		return -ENOMEM;
+	c->in_cap = HTTP1_HEAD_MAX;
+	return 0;
+}
+
+/* Between requests, with nothing received and every answer sent, a connection gives its
+ * buffers back: a connection waiting for a request costs its struct and events only. */
+static void conn_release_buffers(struct http1_conn *c)
+{
+	if (c->state != CONN_OPEN || c->in_len > 0 || c->out_len > c->out_sent)
+		return;
+	free(c->in);
+	free(c->out);
+	c->in = c->out = NULL;
+	c->in_cap = c->out_cap = c->out_len = c->out_sent = 0;
+}
+
+/* A request (or the TLS handshake) is under way: its deadline runs. */
+static int conn_receiving(const struct http1_conn *c)
+{
+	return c->handshaking || (c->state == CONN_OPEN && !c->paused && c->in_len > 0);
+}
+
+static void deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http1_conn *c = arg;
+	struct http1_server *s = c->server;
+	uint64_t n = connlimit_log_hit(&s->timed_out);
+
+	(void)fd;
+	(void)what;
+	if (n > 0)
+		s->config.api->log(s->config.host, QUORUM_LOG_INFO,
+				   "%s.header_timeout peer=%s reason=\"%s not complete within "
+				   "%lld ms: closed\" count=%" PRIu64 " total=%" PRIu64,
+				   s->config.log_prefix, c->peer,
+				   c->handshaking ? "TLS handshake" : "request",
+				   (long long)s->header_tv.tv_sec * 1000 +
+					   s->header_tv.tv_usec / 1000,
+				   n, s->timed_out.total);
+	conn_free(c);
+}
+
+/* Arms the header deadline when a request (or handshake) is under way and it is not armed
+ * yet: bytes trickling in never extend it, only a request handled does (pipelined clients
+ * keep theirs). Disarms it when nothing is under way. Marks C dead when it cannot. */
+static void conn_deadline(struct http1_conn *c)
+{
+	struct http1_server *s = c->server;
+	int armed = c->deadline != NULL && evtimer_pending(c->deadline, NULL);
+	int receiving = conn_receiving(c);
+
+	if (armed && (c->progressed || !receiving)) {
+		evtimer_del(c->deadline);
+		armed = 0;
+	}
+	c->progressed = 0;
+	if (armed || !receiving)
+		return;
+	if (c->deadline == NULL)
+		c->deadline = evtimer_new(s->base, deadline_cb, c);
+	if (c->deadline == NULL || evtimer_add(c->deadline, s->header) != 0)
+		c->dead = 1;
 }
 
 /* Room for MORE bytes after out_len. 0 or -ENOMEM. */
@@ -278,6 +365,7 @@ static void conn_dispatch(struct http1_conn *c, struct http1_request *req)
 
 	req->conn = c;
 	req->peer = c->peer;
+	c->progressed = 1;
 	if (s->draining)
 		req->keep_alive = 0;
 	s->config.handler(req, s->config.handler_arg);
@@ -329,6 +417,8 @@ static void conn_process(struct http1_conn *c)
 	struct http1_request *req = &s->req;
 	size_t off = 0;
 
+	if (c->in == NULL)
+		return; /* nothing received since the last request */
 	while (c->state == CONN_OPEN && !c->paused && !c->dead) {
 		char *p = c->in + off;
 		size_t avail = c->in_len - off, head_len, parsed, total;
@@ -474,10 +564,13 @@ static void conn_settle(struct http1_conn *c)
 	struct http1_server *s = c->server;
 	struct timeval linger = { LINGER_S, 0 };
 
+	if (!c->dead)
+		conn_deadline(c);
 	if (c->dead || (s->grace_over && conn_idle(c))) {
 		conn_free(c);
 		return;
 	}
+	conn_release_buffers(c);
 	if (c->state != CONN_CLOSING || c->out_len > c->out_sent)
 		return;
 	if (c->bev != NULL) {
@@ -521,6 +614,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t n;
 
 	if (what & EV_TIMEOUT) { /* idle, or the linger is over */
+		if (c->state == CONN_OPEN)
+			c->server->idle_timeouts++;
 		conn_free(c);
 		return;
 	}
@@ -528,7 +623,8 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 		linger_read(c);
 		return;
 	}
-	if (c->in_len == c->in_cap) { /* cannot happen: a full buffer is refused or handled */
+	if (conn_in_alloc(c) != 0 || c->in_len == c->in_cap) {
+		/* out of memory; or cannot happen: a full buffer is refused or handled */
 		conn_free(c);
 		return;
 	}
@@ -550,10 +646,11 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 	struct http1_conn *c = arg;
 
 	(void)fd;
-	if (what & EV_TIMEOUT) { /* the client has taken nothing for HTTP1_IDLE_TIMEOUT_S */
+	if (what & EV_TIMEOUT) { /* the client has taken nothing for idle_timeout_s */
 		log_limited(c->server, QUORUM_LOG_INFO, "http_refused",
 			    "peer=%s reason=\"client not reading its answers: closed\"",
 			    c->peer);
+		c->server->idle_timeouts++;
 		conn_free(c);
 		return;
 	}
@@ -578,7 +675,15 @@ static void tls_pump(struct http1_conn *c)
 
 		conn_process(c);
 		conn_flush(c);
-		if (c->dead || c->state != CONN_OPEN || c->paused || c->in_len == c->in_cap)
+		if (c->dead || c->state != CONN_OPEN || c->paused)
+			return;
+		if (evbuffer_get_length(input) == 0)
+			return;
+		if (conn_in_alloc(c) != 0) {
+			c->dead = 1;
+			return;
+		}
+		if (c->in_len == c->in_cap)
 			return;
 		n = evbuffer_remove(input, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n <= 0)
@@ -620,8 +725,12 @@ static void tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	unsigned long err;
 	char text[160] = "";
 
-	if (what & BEV_EVENT_CONNECTED)
-		return; /* the handshake is done */
+	if (what & BEV_EVENT_CONNECTED) { /* the handshake is done: its deadline with it */
+		c->handshaking = 0;
+		c->progressed = 1;
+		conn_settle(c);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
 		while ((err = bufferevent_get_openssl_error(bev)) != 0)
 			if (text[0] == '\0')
@@ -634,7 +743,9 @@ static void tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_limited(c->server, QUORUM_LOG_INFO, "http_refused",
 			    "peer=%s reason=\"client not reading its answers: closed\"",
 			    c->peer);
-	conn_free(c); /* EOF, error, or idle for HTTP1_IDLE_TIMEOUT_S */
+	if (what & BEV_EVENT_TIMEOUT)
+		c->server->idle_timeouts++;
+	conn_free(c); /* EOF, error, or idle for idle_timeout_s */
 }
 
 /* ---- accepting ---- */
@@ -664,6 +775,7 @@ static int conn_start_tls(struct http1_conn *c)
 		SSL_free(ssl);
 		return -ENOMEM;
 	}
+	c->handshaking = 1;
 	/* A client closing without close_notify ends its connection; it is not an error. */
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	bufferevent_setcb(c->bev, tls_read_cb, tls_write_cb, tls_event_cb, c);
@@ -702,26 +814,26 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 	(void)socklen;
 	format_peer(addr, peer);
 	if (s->conn_count >= s->config.max_connections) {
-		log_limited(s, QUORUM_LOG_INFO, "connection_refused",
-			    "peer=%s reason=\"%zu connections open, the most allowed\"", peer,
-			    s->conn_count);
+		uint64_t n = connlimit_log_hit(&s->refused);
+
+		if (n > 0)
+			s->config.api->log(
+				s->config.host, QUORUM_LOG_INFO,
+				"%s.connection_refused peer=%s reason=\"%zu connections "
+				"open, max_connections\" count=%" PRIu64 " total=%" PRIu64,
+				s->config.log_prefix, peer, s->conn_count, n, s->refused.total);
 		evutil_closesocket(fd);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (c != NULL)
-		c->in = malloc(HTTP1_HEAD_MAX);
-	if (c == NULL || c->in == NULL) {
+	if (c == NULL) {
 		log_limited(s, QUORUM_LOG_WARNING, "connection_refused",
 			    "peer=%s reason=\"out of memory\"", peer);
-		if (c != NULL)
-			free(c);
 		evutil_closesocket(fd);
 		return;
 	}
 	c->server = s;
 	c->fd = fd;
-	c->in_cap = HTTP1_HEAD_MAX;
 	memcpy(c->peer, peer, sizeof(peer));
 	/* Each answer goes out in one send(): never held back waiting for an ACK. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -733,7 +845,6 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 			evutil_closesocket(fd);
 		else
 			bufferevent_free(c->bev);
-		free(c->in);
 		free(c);
 		return;
 	}
@@ -742,6 +853,9 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 		s->conns->prev = c;
 	s->conns = c;
 	s->conn_count++;
+	conn_deadline(c); /* TLS: the handshake's */
+	if (c->dead)
+		conn_free(c);
 }
 
 static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -785,16 +899,25 @@ static void drain_grace_cb(evutil_socket_t fd, short what, void *arg)
 int http1_server_new(const struct http1_config *config, struct http1_server **out)
 {
 	struct http1_server *s = calloc(1, sizeof(*s));
+	int64_t ms;
 
 	if (s == NULL)
 		return -ENOMEM;
 	s->config = *config;
 	s->base = config->api->event_base(config->host);
-	s->idle_tv.tv_sec = HTTP1_IDLE_TIMEOUT_S;
-	/* A common timeout: re-arming it on every read is a queue append, not a heap update. */
+	s->idle_tv.tv_sec = config->idle_timeout_s > 0 ? (time_t)config->idle_timeout_s
+						       : HTTP1_IDLE_TIMEOUT_S;
+	ms = config->header_timeout_ms > 0 ? config->header_timeout_ms
+					   : HTTP1_HEADER_TIMEOUT_MS;
+	s->header_tv.tv_sec = (time_t)(ms / 1000);
+	s->header_tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	/* Common timeouts: re-arming one on every read is a queue append, not a heap update. */
 	s->idle = event_base_init_common_timeout(s->base, &s->idle_tv);
 	if (s->idle == NULL)
 		s->idle = &s->idle_tv;
+	s->header = event_base_init_common_timeout(s->base, &s->header_tv);
+	if (s->header == NULL)
+		s->header = &s->header_tv;
 	s->accept_retry = evtimer_new(s->base, accept_retry_cb, s);
 	s->drain_grace = evtimer_new(s->base, drain_grace_cb, s);
 	if (s->accept_retry == NULL || s->drain_grace == NULL) {
@@ -813,8 +936,9 @@ int http1_server_listen(struct http1_server *s, int fd)
 		close(fd);
 		return -EBUSY;
 	}
-	/* Backlog -1: the host's socket listens already. */
-	s->listener = evconnlistener_new(s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	/* Backlog 0: the host's socket listens already, with its backlog (511); -1 would have
+	 * libevent listen() again with 128, and bursts of connections overflow that. */
+	s->listener = evconnlistener_new(s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (s->listener == NULL) {
 		close(fd);
 		return -ENOMEM;
@@ -843,6 +967,14 @@ int http1_server_drain(struct http1_server *s, http1_drained_cb done, void *arg)
 	if (event_add(s->drain_grace, &grace) != 0)
 		drain_grace_cb(-1, 0, s);
 	return QUORUM_AGAIN;
+}
+
+void http1_server_stats(const struct http1_server *s, struct http1_stats *out)
+{
+	out->open = s->conn_count;
+	out->refused = s->refused.total;
+	out->header_timeouts = s->timed_out.total;
+	out->idle_timeouts = s->idle_timeouts;
 }
 
 void http1_server_free(struct http1_server *s)

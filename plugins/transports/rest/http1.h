@@ -15,9 +15,14 @@
 #define HTTP1_HEAD_MAX 8192
 /* Header fields in one request at most; beyond: 431. */
 #define HTTP1_HEADERS_MAX 64
-/* A connection that receives nothing (or whose client takes nothing of our answers) for so
- * many seconds is closed. */
+/* The default of http1_config.idle_timeout_s: a connection that receives nothing (or whose
+ * client takes nothing of our answers) for so many seconds is closed. */
 #define HTTP1_IDLE_TIMEOUT_S 60
+/* The default of http1_config.header_timeout_ms: a request, head and body, must have arrived
+ * so many milliseconds after its first byte (or after the request before it was handled);
+ * under TLS the handshake too, counted from the connection. Bytes trickling in do not
+ * extend it (slowloris). */
+#define HTTP1_HEADER_TIMEOUT_MS 10000
 /* Answer bytes waiting for the client beyond which no further pipelined request is handled
  * and nothing is read until the client has taken them. */
 #define HTTP1_OUTPUT_PENDING 65536
@@ -69,15 +74,27 @@ typedef void (*http1_drained_cb)(void *arg);
 struct http1_config {
 	struct quorum_host *host;     /* borrowed: the event loop and the log */
 	const struct quorum_api *api; /* borrowed */
-	/* Borrowed, static: log events are PREFIX.http_refused, PREFIX.connection_refused,
-	 * PREFIX.accept_failed, PREFIX.tls_failed (info, at most 10 a second) and
-	 * PREFIX.http_unanswered (error). */
+	/* Borrowed, static: log events are PREFIX.http_refused, PREFIX.accept_failed,
+	 * PREFIX.tls_failed, PREFIX.connection_refused for want of memory (info, at most 10 a
+	 * second in all); PREFIX.connection_refused at max_connections and
+	 * PREFIX.header_timeout (info, at most one a second each, saying how many they stand
+	 * for); PREFIX.http_unanswered (error). */
 	const char *log_prefix;
 	SSL_CTX *tls;		/* borrowed, outlives the server; NULL: cleartext */
 	size_t max_body;	/* the largest request body; beyond: 413, and close */
 	size_t max_connections; /* open connections at most; beyond: accepted and closed */
+	int64_t header_timeout_ms; /* 0: HTTP1_HEADER_TIMEOUT_MS */
+	int64_t idle_timeout_s;	   /* 0: HTTP1_IDLE_TIMEOUT_S */
 	http1_handler handler;
 	void *handler_arg;
+};
+
+/* What a server's connections came to, for metrics. */
+struct http1_stats {
+	size_t open;		  /* connections open now */
+	uint64_t refused;	  /* closed at once: max_connections were open */
+	uint64_t header_timeouts; /* closed: a request (or handshake) not in by its deadline */
+	uint64_t idle_timeouts;	  /* closed: idle (or not reading) for idle_timeout_s */
 };
 
 /*
@@ -103,6 +120,9 @@ int http1_server_listen(struct http1_server *server, int fd);
  * from the event loop, when the last one has closed (never if the server is freed first).
  */
 int http1_server_drain(struct http1_server *server, http1_drained_cb done, void *arg);
+
+/* http1_server_stats: SERVER's counts into OUT. */
+void http1_server_stats(const struct http1_server *server, struct http1_stats *out);
 
 /* http1_server_free: closes every connection and the listening socket, frees SERVER. NULL is
  * a no-op. */

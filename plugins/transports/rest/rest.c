@@ -36,7 +36,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include <event2/buffer.h>
@@ -52,6 +51,7 @@
 #include <quorum/plugin.h>
 #include <quorum/sharedstate.h>
 
+#include "connlimit.h"
 #include "http1.h"
 #include "jsontext.h"
 #include "sharedstate-body.h"
@@ -62,9 +62,10 @@
 #define TOKEN_MAX    256
 #define RATE_BUCKETS 4096
 #define PROOF_MAX    64
-/* Open client connections at most: half the descriptors the process may have, within this. */
-#define CONNECTIONS_MIN 64
-#define CONNECTIONS_MAX 16384
+/* Open client connections at most unless max_connections says otherwise (within a quarter
+ * of the descriptors: connlimit.h). An idle connection costs about 0.5 KiB here (its buffers
+ * are given back between requests) and a few KiB in the kernel. */
+#define CONNECTIONS_DEFAULT 10000
 
 #define NO_STORE "Cache-Control: no-store\r\n"
 #define JSON_SMALL 4096 /* JSON answers up to this size are written on the stack */
@@ -105,6 +106,7 @@ struct rest {
 	char address[64];
 	int64_t port;
 	int64_t rate, burst, max_body;
+	struct connlimit limits;
 	char tokens[TOKENS_MAX][TOKEN_MAX];
 	size_t token_count;
 	struct bucket *buckets;
@@ -936,6 +938,32 @@ static void handle_proof(struct rest *r, struct http1_request *req, const char *
 	reply_json(r, req, ROUTE_PROOF, 200, body);
 }
 
+/* The connections' gauges and counters (http1's), for /metrics. */
+static void metrics_connections(struct rest *r, struct evbuffer *out)
+{
+	struct http1_stats st;
+
+	http1_server_stats(r->server, &st);
+	evbuffer_add_printf(out,
+			    "# HELP quorum_rest_connections_open Client connections open.\n"
+			    "# TYPE quorum_rest_connections_open gauge\n"
+			    "quorum_rest_connections_open %zu\n"
+			    "# HELP quorum_rest_connections_max The most open at once "
+			    "(max_connections).\n# TYPE quorum_rest_connections_max gauge\n"
+			    "quorum_rest_connections_max %zu\n"
+			    "# HELP quorum_rest_connections_closed_total Connections the server "
+			    "closed: refused at max_connections, a request not in by "
+			    "header_timeout_ms, idle for idle_timeout_s.\n"
+			    "# TYPE quorum_rest_connections_closed_total counter\n"
+			    "quorum_rest_connections_closed_total{reason=\"refused\"} %" PRIu64 "\n"
+			    "quorum_rest_connections_closed_total{reason=\"header_timeout\"} %" PRIu64
+			    "\n"
+			    "quorum_rest_connections_closed_total{reason=\"idle_timeout\"} %" PRIu64
+			    "\n",
+			    st.open, r->limits.max_connections, st.refused, st.header_timeouts,
+			    st.idle_timeouts);
+}
+
 static void handle_metrics(struct rest *r, struct http1_request *req)
 {
 	const struct quorum_vault_ops *vault;
@@ -996,6 +1024,7 @@ static void handle_metrics(struct rest *r, struct http1_request *req)
 			    "# TYPE quorum_rest_signatures_total counter\n"
 			    "quorum_rest_signatures_total %" PRIu64 "\n",
 			    r->auth_failures, r->rate_limited, r->signatures);
+	metrics_connections(r, out);
 	if (vault != NULL)
 		evbuffer_add_printf(out,
 				    "# HELP quorum_vault_records Records in the vault.\n"
@@ -1144,6 +1173,7 @@ static int read_settings(struct rest *r)
 	r->api->config_int(r->host, "rate_burst", &r->burst);
 	r->api->config_int(r->host, "max_body_bytes", &r->max_body);
 	r->api->config_int(r->host, "attestation_cache_us", &r->attestation_cache_us);
+	connlimit_read(r->host, r->api, CONNECTIONS_DEFAULT, &r->limits);
 	if (r->burst < 0)
 		r->burst = r->rate > 0 ? r->rate : 1;
 	r->production = transport_mode_production(r->host, r->api);
@@ -1174,22 +1204,6 @@ static int tls_setup(struct rest *r)
 				   r->token_count, &r->tls);
 }
 
-/* How many client connections may be open at once: half the descriptors this process may
- * have (the rest are the host's and the other plugins'), within [CONNECTIONS_MIN,
- * CONNECTIONS_MAX]. */
-static size_t connections_max(void)
-{
-	struct rlimit rl;
-	rlim_t half;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-		return CONNECTIONS_MAX;
-	half = rl.rlim_cur / 2;
-	return half < CONNECTIONS_MIN ? CONNECTIONS_MIN
-	       : half > CONNECTIONS_MAX ? CONNECTIONS_MAX
-					: (size_t)half;
-}
-
 static int rest_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
 	struct rest *r;
@@ -1214,7 +1228,9 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 			.log_prefix = "rest",
 			.tls = r->tls,
 			.max_body = (size_t)r->max_body,
-			.max_connections = connections_max(),
+			.max_connections = r->limits.max_connections,
+			.header_timeout_ms = r->limits.header_timeout_ms,
+			.idle_timeout_s = r->limits.idle_timeout_s,
 			.handler = handle,
 			.handler_arg = r,
 		};
@@ -1249,12 +1265,14 @@ static int rest_start(void *state)
 	}
 	r->api->log(r->host, QUORUM_LOG_NOTICE,
 		    "rest.listening address=%s port=%" PRId64 " tls=%s bearer_tokens=%zu "
-		    "rate_limit=%" PRId64 " mode=%s",
+		    "rate_limit=%" PRId64 " mode=%s max_connections=%zu header_timeout_ms=%" PRId64
+		    " idle_timeout_s=%" PRId64,
 		    r->address, r->port,
 		    r->tls == NULL ? "off"
 		    : SSL_CTX_get_verify_mode(r->tls) & SSL_VERIFY_PEER ? "mtls"
 									: "on",
-		    r->token_count, r->rate, r->production ? "production" : "dev");
+		    r->token_count, r->rate, r->production ? "production" : "dev",
+		    r->limits.max_connections, r->limits.header_timeout_ms, r->limits.idle_timeout_s);
 	return 0;
 }
 
@@ -1304,6 +1322,7 @@ static const struct quorum_setting rest_settings[] = {
 	  .help = "json answers without a nonce share the signed answer made within this many "
 		  "microseconds for the current agreement (default 1000; 0: sign each answer)" },
 	TRANSPORT_TLS_SETTINGS,
+	TRANSPORT_CONNECTION_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
 

@@ -252,6 +252,8 @@ struct fixture {
 };
 
 static struct fixture *the; /* the mock API's host: one fixture at a time */
+/* The next fixture's header_timeout_ms and idle_timeout_s (0: http1's defaults). */
+static int64_t next_header_timeout_ms, next_idle_timeout_s;
 
 static void mock_log(struct quorum_host *host, int level, const char *fmt, ...)
 {
@@ -324,6 +326,8 @@ static struct fixture *fixture_new_with(size_t max_body, size_t max_connections,
 	config.log_prefix = "test";
 	config.max_body = max_body;
 	config.max_connections = max_connections;
+	config.header_timeout_ms = next_header_timeout_ms;
+	config.idle_timeout_s = next_idle_timeout_s;
 	config.handler = handler;
 	config.handler_arg = f;
 	g_assert_cmpint(http1_server_new(&config, &f->server), ==, 0);
@@ -350,6 +354,7 @@ static void fixture_free(struct fixture *f)
 	g_string_free(f->log, TRUE);
 	g_free(f);
 	the = NULL;
+	next_header_timeout_ms = next_idle_timeout_s = 0;
 }
 
 /* Runs the loop for MS milliseconds. */
@@ -615,6 +620,105 @@ static void test_connection_limit(void)
 	fixture_free(f);
 }
 
+/* Slowloris: a request head trickling in a byte at a time is closed at header_timeout_ms
+ * after its first byte, however often bytes come (here every 50 ms against a 300 ms deadline:
+ * never idle); meanwhile another client is served. No timing is asserted beyond "before the
+ * 40 bytes, 2 s, were all sent". */
+static void test_slow_head_deadline(void)
+{
+	const char *head = "GET /slow HTTP/1.1\r\nHost: h\r\nX-Slow: aaaaaaaaaaaaaaaaaaaa";
+	struct fixture *f;
+	int slow, fast, eof = 0, sent = 0;
+	GString *got;
+
+	next_header_timeout_ms = 300;
+	f = fixture_new(1024, 16);
+	slow = client(f);
+	for (; sent < 40 && !eof; sent++) {
+		char buf[256];
+		ssize_t n;
+
+		if (send(slow, head + sent, 1, MSG_NOSIGNAL) != 1)
+			break; /* closed under our feet: a reset */
+		pump(f, 50);
+		n = recv(slow, buf, sizeof(buf), MSG_DONTWAIT);
+		eof = n == 0 || (n < 0 && errno == ECONNRESET);
+	}
+	g_assert_true(eof || sent < 40);
+	g_assert_cmpint(f->handled, ==, 0);
+	g_assert_nonnull(strstr(f->log->str,
+				"test.header_timeout peer=127.0.0.1 reason=\"request "
+				"not complete within 300 ms: closed\" count=1"));
+	fast = client(f);
+	send_str(fast, "GET /fast HTTP/1.1\r\n\r\n");
+	got = receive(f, fast, &eof);
+	g_assert_true(g_str_has_prefix(got->str, "HTTP/1.1 200 OK\r\n"));
+	g_string_free(got, TRUE);
+	close(slow);
+	close(fast);
+	fixture_free(f);
+}
+
+/* A pipelining client whose every send ends one request and begins the next, so that a
+ * request is always under way, keeps its connection past the header deadline: each handled
+ * request starts the clock again. */
+static void test_deadline_restarts_per_request(void)
+{
+	struct fixture *f;
+	int fd, eof;
+	GString *got = g_string_new("");
+
+	next_header_timeout_ms = 300;
+	f = fixture_new(1024, 16);
+	fd = client(f);
+	send_str(fd, "GET /piece HTTP/1.1\r\n");
+	for (int i = 0; i < 12; i++) { /* 12 x 100 ms: four deadlines' worth */
+		pump(f, 100);
+		send_str(fd,
+			 i < 11 ? "Host: h\r\n\r\nGET /piece HTTP/1.1\r\n" : "Host: h\r\n\r\n");
+	}
+	for (int round = 0; round < 5 && count_of(got->str, "HTTP/1.1 200 OK") < 12; round++) {
+		GString *more = receive(f, fd, &eof);
+
+		g_string_append(got, more->str);
+		g_string_free(more, TRUE);
+		g_assert_false(eof);
+	}
+	g_assert_cmpint(count_of(got->str, "HTTP/1.1 200 OK"), ==, 12);
+	g_assert_null(strstr(f->log->str, "header_timeout"));
+	g_string_free(got, TRUE);
+	close(fd);
+	fixture_free(f);
+}
+
+/* A connection that sends nothing is closed after idle_timeout_s; so is one idle after a
+ * request (which holds no buffers meanwhile). */
+static void test_idle_timeout(void)
+{
+	struct fixture *f;
+	int silent, after, eof;
+	GString *got;
+	struct http1_stats st;
+
+	next_idle_timeout_s = 1;
+	f = fixture_new(1024, 16);
+	silent = client(f);
+	after = client(f);
+	send_str(after, "GET /once HTTP/1.1\r\n\r\n");
+	got = receive(f, after, &eof);
+	g_assert_true(g_str_has_prefix(got->str, "HTTP/1.1 200 OK\r\n"));
+	g_assert_false(eof);
+	g_string_free(got, TRUE);
+	g_string_free(receive_all(f, silent), TRUE); /* returns at EOF */
+	g_string_free(receive_all(f, after), TRUE);
+	http1_server_stats(f->server, &st);
+	g_assert_cmpuint(st.idle_timeouts, ==, 2);
+	g_assert_cmpuint(st.open, ==, 0);
+	close(silent);
+	close(after);
+	fixture_free(f);
+}
+
 /* A client that sends and does not read: the server stops handling its requests once
  * HTTP1_OUTPUT_PENDING bytes wait for it, and goes on, in order, when it reads. (Small socket
  * buffers both sides, or the kernel's autotuning would take megabytes first.) */
@@ -716,6 +820,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/http1/serve/refusals-answer-close-and-log", test_refusals);
 	g_test_add_func("/http1/serve/unanswered-request-is-500", test_unanswered_is_500);
 	g_test_add_func("/http1/serve/connection-limit", test_connection_limit);
+	g_test_add_func("/http1/serve/slow-head-closed-at-header-deadline",
+			test_slow_head_deadline);
+	g_test_add_func("/http1/serve/header-deadline-restarts-with-each-request",
+			test_deadline_restarts_per_request);
+	g_test_add_func("/http1/serve/idle-connections-closed-after-idle-timeout",
+			test_idle_timeout);
 	g_test_add_func("/http1/serve/backpressure-on-a-client-not-reading", test_backpressure);
 	g_test_add_func("/http1/drain/in-flight-answered-idle-closed-after-grace", test_drain);
 	return g_test_run();

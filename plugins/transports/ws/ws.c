@@ -9,7 +9,10 @@
  * error frame and close 1008; a message over 4 KiB closes with 1009; a consumer whose unsent
  * data passes max_backlog_bytes is disconnected, so no client can block the loop or grow our
  * memory without bound. TLS (wss://) and mutual TLS as REST, with the same production/dev
- * startup rules. */
+ * startup rules. Connections: at most max_connections (beyond, closed at once); the upgrade
+ * request (under TLS with the handshake) must arrive within header_timeout_ms of its first
+ * byte (of the connection under TLS), however it trickles; a connection that sends nothing
+ * is closed after idle_timeout_s, and so is a stream whose client takes nothing for as long. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,6 +39,7 @@
 #include <quorum/control.h>
 #include <quorum/plugin.h>
 
+#include "connlimit.h"
 #include "ratelimit.h"
 #include "timejson.h"
 #include "tlsconf.h"
@@ -44,6 +48,10 @@
 #define TOKENS_MAX    16
 #define TOKEN_MAX     256
 #define WATCH_MS      20 /* how often agreements and checkpoints are looked for */
+/* Streams at most by default: each may hold max_backlog_bytes (256 KiB) for a slow client,
+ * so 1024 bound that at 256 MiB. */
+#define CONNECTIONS_DEFAULT 1024
+#define ACCEPT_RETRY_MS	    100 /* after accept() failed for want of descriptors */
 #define WS_GUID	      "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 struct ws_server;
@@ -52,6 +60,7 @@ struct ws_conn {
 	struct ws_server *s;
 	struct bufferevent *bev;
 	wslay_event_context_ptr ctx; /* NULL until the upgrade */
+	struct event *deadline;	     /* the upgrade's (header_timeout_ms); then NULL */
 	char format[16];
 	char peer[64];
 	int want_agreements, want_checkpoints, want_modes;
@@ -64,8 +73,12 @@ struct ws_server {
 	struct quorum_host *host;
 	const struct quorum_api *api;
 	struct evconnlistener *listener;
+	struct event *accept_retry;
 	char address[64];
-	int64_t port, push_ms, max_backlog, max_clients, rate, burst;
+	int64_t port, push_ms, max_backlog, rate, burst;
+	struct connlimit limits;
+	struct connlimit_log refused_at_cap, upgrade_timeouts;
+	uint64_t idle_timeouts;
 	struct ratelimit *limit; /* upgrades per client address */
 	char tokens[TOKENS_MAX][TOKEN_MAX];
 	size_t token_count;
@@ -102,6 +115,8 @@ static void conn_free(struct ws_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	s->nconns--;
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	if (c->ctx != NULL)
 		wslay_event_context_free(c->ctx);
 	bufferevent_free(c->bev);
@@ -403,7 +418,11 @@ static void conn_handshake(struct ws_conn *c)
 		return;
 	}
 	wslay_event_config_set_max_recv_msg_length(c->ctx, 4096);
-	bufferevent_set_timeouts(c->bev, NULL, NULL); /* a stream may listen quietly for ever */
+	if (c->deadline != NULL)
+		event_free(c->deadline);
+	c->deadline = NULL;
+	/* A stream may listen quietly for ever, but must take what it is sent. */
+	bufferevent_set_timeouts(c->bev, NULL, &s->limits.idle_timeout);
 	s->accepted++;
 	if (timejson_format(asked, format) != 0) {
 		char msg[128];
@@ -422,6 +441,36 @@ static void conn_handshake(struct ws_conn *c)
 	conn_flush(c);
 }
 
+/* The upgrade was not complete by its deadline: slow (slowloris), or a refusal not taken. */
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_conn *c = arg;
+	struct ws_server *s = c->s;
+	uint64_t n = connlimit_log_hit(&s->upgrade_timeouts);
+
+	(void)fd;
+	(void)what;
+	if (n > 0)
+		s->api->log(s->host, QUORUM_LOG_INFO,
+			    "ws.header_timeout peer=%s reason=\"upgrade not complete within "
+			    "%" PRId64 " ms: closed\" count=%" PRIu64 " total=%" PRIu64,
+			    c->peer, s->limits.header_timeout_ms, n, s->upgrade_timeouts.total);
+	conn_free(c);
+}
+
+/* Arms the upgrade's deadline (once: bytes trickling in never extend it). 0 or -ENOMEM. */
+static int conn_arm_deadline(struct ws_conn *c)
+{
+	struct ws_server *s = c->s;
+
+	if (c->deadline != NULL)
+		return 0;
+	c->deadline = evtimer_new(s->api->event_base(s->host), conn_deadline_cb, c);
+	if (c->deadline == NULL || evtimer_add(c->deadline, &s->limits.header_timeout) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct ws_conn *c = arg;
@@ -429,6 +478,10 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	if (c->closing)
 		return;
 	if (c->ctx == NULL) {
+		if (conn_arm_deadline(c) != 0) { /* from the request's first byte */
+			conn_free(c);
+			return;
+		}
 		conn_handshake(c);
 		if (c->closing && c->ctx == NULL)
 			bufferevent_disable(bev, EV_READ);
@@ -453,8 +506,12 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
 
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
+	struct ws_conn *c = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) /* silent before its upgrade, or not taking its stream */
+		c->s->idle_timeouts++;
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
-		conn_free(arg);
+		conn_free(c);
 }
 
 /* Token bucket per address is REST's job; here: a cap on clients and on handshake time. */
@@ -462,9 +519,20 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		      int socklen, void *arg)
 {
 	struct ws_server *s = arg;
-	struct timeval handshake = { 10, 0 };
-	struct ws_conn *c = calloc(1, sizeof(*c));
+	struct ws_conn *c;
 
+	if (s->nconns >= s->limits.max_connections) { /* closed at once, before any cost */
+		uint64_t n = connlimit_log_hit(&s->refused_at_cap);
+
+		if (n > 0)
+			s->api->log(s->host, QUORUM_LOG_INFO,
+				    "ws.connection_refused reason=\"%zu connections open, "
+				    "max_connections\" count=%" PRIu64 " total=%" PRIu64,
+				    s->nconns, n, s->refused_at_cap.total);
+		evutil_closesocket(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		evutil_closesocket(fd);
 		return;
@@ -509,12 +577,36 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	s->conns = c;
 	s->nconns++;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
-	bufferevent_set_timeouts(c->bev, &handshake, NULL);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if ((int64_t)s->nconns > s->max_clients) {
-		http_refuse(c, 503, "Service Unavailable", "{\"error\":\"too many clients\"}", "");
-		bufferevent_disable(c->bev, EV_READ);
-	}
+	/* Silent until its first byte: idle. Under TLS the handshake is part of the upgrade,
+	 * whose deadline then runs from the connection. */
+	bufferevent_set_timeouts(c->bev, &s->limits.idle_timeout, &s->limits.idle_timeout);
+	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 ||
+	    (s->tls != NULL && conn_arm_deadline(c) != 0))
+		conn_free(c);
+}
+
+static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ws_server *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->listener != NULL)
+		evconnlistener_enable(s->listener);
+}
+
+/* Out of descriptors (or memory) the listening socket stays readable: pause, or the loop
+ * spins on accept(). */
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct ws_server *s = arg;
+	struct timeval retry = { 0, ACCEPT_RETRY_MS * 1000 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	s->api->log(s->host, QUORUM_LOG_WARNING, "ws.accept_failed error=\"%s\"",
+		    strerror(err));
+	evconnlistener_disable(l);
+	event_add(s->accept_retry, &retry);
 }
 
 /* ---- pushes ---- */
@@ -625,6 +717,7 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 {
 	struct ws_server *s;
 	const char *address = "127.0.0.1";
+	int64_t older = 0;
 	int err;
 
 	if (!QUORUM_API_HAS(api, service_find))
@@ -637,7 +730,6 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 	s->port = 8081;
 	s->push_ms = 1000;
 	s->max_backlog = 256 * 1024;
-	s->max_clients = 1024;
 	s->rate = 100;
 	s->burst = -1;
 	api->config_string(host, "address", &address);
@@ -646,15 +738,21 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 	api->config_int(host, "port", &s->port);
 	api->config_int(host, "push_interval_ms", &s->push_ms);
 	api->config_int(host, "max_backlog_bytes", &s->max_backlog);
-	api->config_int(host, "max_clients", &s->max_clients);
+	connlimit_read(host, api, CONNECTIONS_DEFAULT, &s->limits);
+	if (api->config_int(host, "max_connections", &older) == -ENOENT &&
+	    api->config_int(host, "max_clients", &older) == 0) /* its older name */
+		s->limits.max_connections = (size_t)older;
 	snprintf(s->address, sizeof(s->address), "%s", address);
 	s->production = transport_mode_production(host, api);
 	s->limit = ratelimit_new(s->rate, s->burst);
-	err = s->limit == NULL ? -ENOMEM : load_tokens(s);
+	s->accept_retry = evtimer_new(api->event_base(host), accept_retry_cb, s);
+	err = s->limit == NULL || s->accept_retry == NULL ? -ENOMEM : load_tokens(s);
 	if (err == 0)
 		err = transport_tls_setup(host, api, "ws", s->address, s->production,
 					  s->token_count, &s->tls);
 	if (err != 0) {
+		if (s->accept_retry != NULL)
+			event_free(s->accept_retry);
 		ratelimit_free(s->limit);
 		free(s);
 		return err;
@@ -671,24 +769,29 @@ static int ws_start(void *state)
 	err = s->api->listen(s->host, QUORUM_LISTEN_TCP, s->address, (uint16_t)s->port, &fd);
 	if (err != 0)
 		return err;
+	/* Backlog 0: the host's socket listens already (see http1.c). */
 	s->listener = evconnlistener_new(s->api->event_base(s->host), accept_cb, s,
-					 LEV_OPT_CLOSE_ON_FREE, -1, fd);
+					 LEV_OPT_CLOSE_ON_FREE, 0, fd);
 	if (s->listener == NULL) {
 		close(fd);
 		return -ENOMEM;
 	}
+	evconnlistener_set_error_cb(s->listener, accept_error_cb);
 	s->watch = s->api->timer_start(s->host, WATCH_MS, WATCH_MS, watch_cb, s);
 	if (s->watch == NULL)
 		return -ENOMEM;
 	s->last_push_ns = mono_ns();
 	s->api->log(s->host, QUORUM_LOG_NOTICE,
 		    "ws.listening address=%s port=%" PRId64 " push_interval_ms=%" PRId64
-		    " bearer_tokens=%zu rate_limit=%" PRId64 " tls=%s mode=%s",
+		    " bearer_tokens=%zu rate_limit=%" PRId64 " tls=%s mode=%s"
+		    " max_connections=%zu header_timeout_ms=%" PRId64
+		    " idle_timeout_s=%" PRId64,
 		    s->address, s->port, s->push_ms, s->token_count, s->rate,
 		    s->tls == NULL ? "off"
 		    : SSL_CTX_get_verify_mode(s->tls) & SSL_VERIFY_PEER ? "mtls"
 									: "on",
-		    s->production ? "production" : "dev");
+		    s->production ? "production" : "dev", s->limits.max_connections,
+		    s->limits.header_timeout_ms, s->limits.idle_timeout_s);
 	return 0;
 }
 
@@ -700,6 +803,7 @@ static int ws_drain(void *state)
 		evconnlistener_free(s->listener);
 		s->listener = NULL;
 	}
+	event_del(s->accept_retry);
 	/* Streams never end by themselves: tell each client, going away (1001). */
 	for (struct ws_conn *c = s->conns, *next; c != NULL; c = next) {
 		next = c->next;
@@ -719,12 +823,15 @@ static void ws_fini(void *state)
 		conn_free(s->conns);
 	if (s->listener != NULL)
 		evconnlistener_free(s->listener);
+	event_free(s->accept_retry);
 	if (s->tls != NULL)
 		SSL_CTX_free(s->tls);
 	s->api->log(s->host, QUORUM_LOG_INFO,
 		    "ws.stopped accepted=%" PRIu64 " refused=%" PRIu64 " messages=%" PRIu64
-		    " slow_dropped=%" PRIu64 " rate_limited=%" PRIu64,
-		    s->accepted, s->refused, s->messages, s->slow_dropped, s->rate_limited);
+		    " slow_dropped=%" PRIu64 " rate_limited=%" PRIu64 " refused_at_cap=%" PRIu64
+		    " header_timeouts=%" PRIu64 " idle_timeouts=%" PRIu64,
+		    s->accepted, s->refused, s->messages, s->slow_dropped, s->rate_limited,
+		    s->refused_at_cap.total, s->upgrade_timeouts.total, s->idle_timeouts);
 	ratelimit_free(s->limit);
 	free(s);
 }
@@ -741,12 +848,13 @@ static const struct quorum_setting ws_settings[] = {
 	{ .name = "max_backlog_bytes", .type = QUORUM_SETTING_INT, .min = 4096,
 	  .max = 1073741824, .help = "unsent bytes before a slow client is dropped (256 KiB)" },
 	{ .name = "max_clients", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,
-	  .help = "connections at once (default 1024)" },
+	  .help = "max_connections' older name (max_connections wins)" },
 	{ .name = "rate_limit", .type = QUORUM_SETTING_INT, .min = 0, .max = 10000000,
 	  .help = "upgrades per second per client address (default 100; 0: none)" },
 	{ .name = "rate_burst", .type = QUORUM_SETTING_INT, .min = 1, .max = 10000000,
 	  .help = "upgrades a client may ask at once (default: rate_limit)" },
 	TRANSPORT_TLS_SETTINGS,
+	TRANSPORT_CONNECTION_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
 
