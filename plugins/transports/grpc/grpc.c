@@ -88,12 +88,17 @@ struct stream {
 	int64_t deadline_ns;	 /* CLOCK_MONOTONIC, 0: none */
 	struct stream *next;	 /* the server's list of watch streams */
 	struct stream *prev;
+	struct stream *conn_next; /* the connection's list of its streams */
+	struct stream *conn_prev;
 };
 
 struct conn {
 	struct grpc_server *s;
 	struct bufferevent *bev;
 	nghttp2_session *h2;
+	/* Every stream of the session: nghttp2_session_del frees its own stream records
+	 * without a close callback, so conn_free frees ours from this list. */
+	struct stream *streams;
 	char peer[64];
 	int closing;
 	struct conn *next, *prev;
@@ -172,7 +177,15 @@ static void stream_unwatch(struct stream *st)
 
 static void stream_free(struct stream *st)
 {
+	struct conn *c = st->conn;
+
 	stream_unwatch(st);
+	if (st->conn_prev != NULL)
+		st->conn_prev->conn_next = st->conn_next;
+	else
+		c->streams = st->conn_next;
+	if (st->conn_next != NULL)
+		st->conn_next->conn_prev = st->conn_prev;
 	free(st->body);
 	free(st->out);
 	free(st);
@@ -648,6 +661,10 @@ static int h2_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *fr
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
 	st->conn = user_data;
 	st->id = frame->hd.stream_id;
+	st->conn_next = st->conn->streams;
+	if (st->conn->streams != NULL)
+		st->conn->streams->conn_prev = st;
+	st->conn->streams = st;
 	nghttp2_session_set_stream_user_data(session, st->id, st);
 	return 0;
 }
@@ -739,7 +756,11 @@ static void conn_free(struct conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	if (c->h2 != NULL)
-		nghttp2_session_del(c->h2); /* closes its streams: stream_free for each */
+		nghttp2_session_del(c->h2); /* calls no stream close callback */
+	/* Streams still open (a client gone mid-call, a watch, a protocol error): ours go
+	 * now, out of the watch list too, so no timer reaches them through C. */
+	while (c->streams != NULL)
+		stream_free(c->streams);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -878,15 +899,16 @@ static void watch_cb(void *arg)
 	struct grpc_server *s = arg;
 	struct quorum_clock_reading now;
 	int64_t t = mono_ns();
+	int queued = 0;
 
 	s->api->clock_read(s->host, &now);
 	if (now.status == QUORUM_CLOCK_SYNCHRONISED)
 		bridge_drift_ppm(&s->drift, &now); /* the drift's baseline, taken early */
 	if (s->watchers == NULL)
 		return;
+	/* Queue first, then flush: a flush may free a connection and all its streams, which
+	 * can be any of the watchers still to visit. */
 	for (struct stream *st = s->watchers, *next; st != NULL; st = next) {
-		struct conn *c = st->conn;
-
 		next = st->next;
 		if (st->deadline_ns != 0 && t >= st->deadline_ns)
 			stream_finish(st, GRPC_DEADLINE_EXCEEDED, "deadline exceeded");
@@ -896,7 +918,11 @@ static void watch_cb(void *arg)
 			watch_send(st);
 		else
 			continue;
-		conn_flush(c); /* may free c and its streams: NEXT was taken first */
+		queued = 1;
+	}
+	for (struct conn *c = s->conns, *next; queued && c != NULL; c = next) {
+		next = c->next;
+		conn_flush(c); /* may free c: NEXT was taken first */
 	}
 }
 
