@@ -1,12 +1,12 @@
 /* fuzz-conf.c -- libFuzzer target: quorum.conf as quorumd loads it (conf_load in
  * host/conf.c: libconfig's parser, then the strict checks of every setting in
- * host/settings.c), from a file in a temporary folder of this process (under /dev/shm when
- * there is one), then each plugin's settings group validated against a schema with every
- * kind of setting (as instance.c does with a plugin's own schema) and read as plugins read
- * theirs. Properties: a loaded configuration may replace itself on reload, and its groups'
- * canonical texts are stable. Inputs with @include are skipped: an include names any file of
- * the machine (an operator's feature, not an attack surface), which would make runs read
- * outside the folder. */
+ * host/settings.c), from a file in a temporary folder of this process (under $TMPDIR, else
+ * /dev/shm when there is one), then each plugin's settings group validated against a schema
+ * with every kind of setting (as instance.c does with a plugin's own schema) and read as
+ * plugins read theirs. Properties: a loaded configuration may replace itself on reload, and
+ * its groups' canonical texts are stable. Inputs with @include are skipped: an include names
+ * any file of the machine (an operator's feature, not an attack surface), which would make
+ * runs read outside the folder. */
 #include "config.h"
 
 #include <errno.h>
@@ -54,9 +54,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *tmp = getenv("TMPDIR");
 
-	if (access("/dev/shm", W_OK) == 0)
-		tmp = "/dev/shm"; /* a file written per input: memory, not a disk */
-	snprintf(dir, sizeof(dir), "%s/quorum-fuzz-conf.XXXXXX", tmp != NULL ? tmp : "/tmp");
+	if (tmp == NULL) /* a file written per input: memory rather than a disk */
+		tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(dir, sizeof(dir), "%s/quorum-fuzz-conf.XXXXXX", tmp);
 	if (mkdtemp(dir) == NULL) {
 		perror("fuzz-conf: mkdtemp");
 		return -1;

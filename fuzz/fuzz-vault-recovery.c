@@ -8,8 +8,9 @@
  * the bytes. Flags: bit 0 recomputes every hash the files carry (segment header, each
  * record, vault.state) so the checks behind them are reached; bit 1 opens read-only; bit 2
  * asks for a full verification; bit 3 opens with a sealing key; bit 4 also chains each
- * record's previous hash. The folder is a per-process temporary one (under /dev/shm when
- * there is one, so fsync costs nothing), emptied after each input and removed at exit. */
+ * record's previous hash. The folder is a per-process temporary one under $TMPDIR (else
+ * /dev/shm when there is one, so fsync costs nothing), emptied after each input and removed
+ * at exit; fuzz/run.sh points TMPDIR at its scratch folder, gone even after a crash. */
 #include "config.h"
 
 #include <dirent.h>
@@ -31,9 +32,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *base = getenv("TMPDIR");
 
-	if (access("/dev/shm", W_OK) == 0)
-		base = "/dev/shm";
-	snprintf(dir, sizeof(dir), "%s/quorum-fuzz-vault.XXXXXX", base != NULL ? base : "/tmp");
+	if (base == NULL)
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(dir, sizeof(dir), "%s/quorum-fuzz-vault.XXXXXX", base);
 	if (mkdtemp(dir) == NULL) {
 		perror("fuzz-vault-recovery: mkdtemp");
 		return -1;

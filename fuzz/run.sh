@@ -15,7 +15,10 @@ shift 3
 jobs=${FUZZ_JOBS:-1}
 supp=$(cd "$(dirname "$0")" && pwd)/lsan.supp
 mkdir -p "$results"
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/quorum-fuzz.XXXXXX")
+# The scratch folder is each target's TMPDIR too: in memory when /dev/shm is there (the vault
+# and conf targets write files per input), and removed whatever happens to the targets.
+if [ -w /dev/shm ]; then scratch_base=/dev/shm; else scratch_base=${TMPDIR:-/tmp}; fi
+scratch=$(mktemp -d "$scratch_base/quorum-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT INT TERM
 
 # run_one PROGRAM: one target; writes RESULTS/NAME.log and RESULTS/NAME.summary.
