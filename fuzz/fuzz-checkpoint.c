@@ -20,9 +20,9 @@ static uint8_t pub[NOTE_PUB_LEN];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const uint8_t seed[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-					  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
-					  31, 32 };
+	static const uint8_t seed[32] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+					  12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+					  23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
 	size_t len = sizeof(pub);
 
 	key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
@@ -43,9 +43,9 @@ static int same(const struct checkpoint *a, const struct checkpoint *b)
 {
 	return strcmp(a->origin, b->origin) == 0 && a->size == b->size &&
 	       memcmp(a->root, b->root, NOTE_HASH_LEN) == 0 && a->has_time == b->has_time &&
-	       (!a->has_time || (a->earliest_ns == b->earliest_ns &&
-				 a->latest_ns == b->latest_ns &&
-				 a->synchronised == b->synchronised));
+	       (!a->has_time ||
+		(a->earliest_ns == b->earliest_ns && a->latest_ns == b->latest_ns &&
+		 a->synchronised == b->synchronised));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

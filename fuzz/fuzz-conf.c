@@ -94,7 +94,8 @@ static void plugin_settings(const struct conf_plugin *p, size_t count)
 		(void)settings_length(p[i].settings, "tokens");
 		canon = settings_canonical(p[i].settings);
 		FUZZ_ASSERT(canon != NULL);
-		FUZZ_ASSERT(p[i].settings_text != NULL && strcmp(canon, p[i].settings_text) == 0);
+		FUZZ_ASSERT(p[i].settings_text != NULL &&
+			    strcmp(canon, p[i].settings_text) == 0);
 		free(canon);
 	}
 }

@@ -17,17 +17,18 @@ static EVP_PKEY *authority_key; /* fixed: fuzz/make-seeds signs the seeds with i
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const uint8_t seed[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
-					  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30,
-					  31, 32 };
+	static const uint8_t seed[32] = { 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+					  12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+					  23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
 
-	authority_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
+	authority_key =
+		EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
 	return authority_key != NULL ? 0 : -1;
 }
 
 static int lookup(void *arg, const char *id, const char *claimed_key_id,
-		  const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type, const char **key_id,
-		  EVP_PKEY **key, int *verified)
+		  const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type,
+		  const char **key_id, EVP_PKEY **key, int *verified)
 {
 	*verified = 0;
 	*key = NULL;
@@ -73,8 +74,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (d.kind == DATAGRAM_TIME_RESPONSE)
 			response(d.message->time_response);
 		else
-			FUZZ_ASSERT(d.kind == DATAGRAM_TIME_REQUEST && strlen(d.asker_id) <=
-									  QUORUM_NODE_ID_MAX);
+			FUZZ_ASSERT(d.kind == DATAGRAM_TIME_REQUEST &&
+				    strlen(d.asker_id) <= QUORUM_NODE_ID_MAX);
 		datagram_release(&d);
 	} else {
 		FUZZ_ASSERT(reason != NULL && d.message == NULL);

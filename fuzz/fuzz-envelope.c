@@ -14,8 +14,8 @@
 /* The configured sources of the round decoder: four quorumd authorities and an NTP one.
  * No key: signatures are the datagram target's business, the decoding is ours. */
 static int lookup(void *arg, const char *id, const char *claimed_key_id,
-		  const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type, const char **key_id,
-		  EVP_PKEY **key, int *verified)
+		  const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type,
+		  const char **key_id, EVP_PKEY **key, int *verified)
 {
 	static const char *const quorumd[] = { "node-1", "node-2", "node-3", "node-4" };
 
@@ -45,8 +45,8 @@ static void payload_codecs(struct envelope *e)
 
 	if (attestation_decode(e->message, &a, &reason) == 0) {
 		FUZZ_ASSERT(strcmp(e->view.event_id, QUORUM_EVENT_ATTESTATION) == 0);
-		FUZZ_ASSERT(attestation_check(&a, a.fields.authority_id, a.fields.key_id, NULL) ==
-			    NULL);
+		FUZZ_ASSERT(attestation_check(&a, a.fields.authority_id, a.fields.key_id,
+					      NULL) == NULL);
 		attestation_release(&a);
 	} else {
 		FUZZ_ASSERT(reason != NULL);

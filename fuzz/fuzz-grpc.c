@@ -109,7 +109,7 @@ static void encode_request(const uint8_t *data, size_t size, struct encoded *e)
 	if (size < 1)
 		return;
 #define ADD(name, value, value_len)                                                            \
-	nv[n++] = (nghttp2_nv){ (uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1,        \
+	nv[n++] = (nghttp2_nv){ (uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1,       \
 				(value_len), NGHTTP2_NV_FLAG_NONE }
 	ADD(":method", "POST", 4);
 	ADD(":scheme", "http", 4);
@@ -142,7 +142,8 @@ static void encode_request(const uint8_t *data, size_t size, struct encoded *e)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	nghttp2_settings_entry settings[] = { { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100 } };
+	nghttp2_settings_entry settings[] = { { NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+						100 } };
 	struct grpc_server *s;
 	struct conn *c;
 	struct encoded e = { 0 };
@@ -154,7 +155,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c = calloc(1, sizeof(*c));
 	FUZZ_ASSERT(s != NULL && c != NULL);
 	s->api = &fuzz_api;
-	s->limit = ratelimit_new(0, 0); /* unlimited: the limiter's clock would make runs differ */
+	/* Unlimited: the limiter's clock would make runs differ. */
+	s->limit = ratelimit_new(0, 0);
 	s->h2_callbacks = callbacks_new();
 	s->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->sources));
 	s->source_ids = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*s->source_ids));
@@ -167,7 +169,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->s = s;
 	snprintf(c->peer, sizeof(c->peer), "127.0.0.1");
 	c->bev = bufferevent_socket_new(base, -1, 0);
-	FUZZ_ASSERT(c->bev != NULL && nghttp2_session_server_new(&c->h2, s->h2_callbacks, c) == 0);
+	FUZZ_ASSERT(c->bev != NULL &&
+		    nghttp2_session_server_new(&c->h2, s->h2_callbacks, c) == 0);
 	s->conns = c;
 	nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, settings, 1);
 	if (conn_flush(c) != 0)
@@ -183,7 +186,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	conn_read_cb(c->bev, c);
 	/* What a watch stream sends on the next agreement, while the connection lives. */
-	for (struct stream *st = s->watchers, *next; s->conns != NULL && st != NULL; st = next) {
+	for (struct stream *st = s->watchers, *next; s->conns != NULL && st != NULL;
+	     st = next) {
 		next = st->next;
 		watch_send(st);
 	}

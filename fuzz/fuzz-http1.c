@@ -20,8 +20,8 @@ static int inside(const char *s, const char *head, size_t len)
 
 static void query(const struct http1_request *req, const char *head, size_t head_len)
 {
-	static const char *const names[] = { "Host", "authorization", "Content-Length",
-					     "Connection", "Expect", "X-Forwarded-For" };
+	static const char *const names[] = { "Host",	   "authorization", "Content-Length",
+					     "Connection", "Expect",	    "X-Forwarded-For" };
 	static const char *const params[] = { "format", "nonce", "token", "" };
 	char value[65], tiny[1];
 

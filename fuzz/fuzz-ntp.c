@@ -13,7 +13,7 @@
 #include "fuzz.h"
 #include "mockhost.h"
 
-#define FUZZ_DATAGRAMS 8
+#define FUZZ_DATAGRAMS	  8
 #define FUZZ_DATAGRAM_MAX 2048
 
 static int server_fd = -1, client_fd = -1;

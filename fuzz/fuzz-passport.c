@@ -20,9 +20,9 @@ static char root_id[PASSPORT_KEY_ID_LEN + 1];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const uint8_t seed[32] = { 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18,
-					  17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3,
-					  2, 1 };
+	static const uint8_t seed[32] = { 32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22,
+					  21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11,
+					  10, 9,  8,  7,  6,  5,  4,  3,  2,  1 };
 
 	root = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, sizeof(seed));
 	return root != NULL && passport_key_id_of_pkey(root, root_id) == 0 ? 0 : -1;
@@ -35,7 +35,8 @@ static void sign(struct passport *p)
 	size_t len = PASSPORT_SIGNATURE_LEN;
 
 	FUZZ_ASSERT(ctx != NULL && EVP_DigestSignInit(ctx, NULL, NULL, NULL, root) == 1 &&
-		    EVP_DigestSign(ctx, p->signature, &len, p->signed_bytes, p->signed_len) == 1);
+		    EVP_DigestSign(ctx, p->signature, &len, p->signed_bytes, p->signed_len) ==
+			    1);
 	EVP_MD_CTX_free(ctx);
 	memcpy(p->signer_key_id, root_id, sizeof(root_id));
 }
@@ -70,9 +71,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		FUZZ_ASSERT(held == p);
 		for (size_t i = 0; i < held->key_count; i++)
-			FUZZ_ASSERT(registry_lookup(&reg, held->authority_id, held->keys[i].key_id,
-						    held->keys[i].not_before_ns, 0, &match) ==
-					    REGISTRY_OK ||
+			FUZZ_ASSERT(registry_lookup(&reg, held->authority_id,
+						    held->keys[i].key_id,
+						    held->keys[i].not_before_ns, 0,
+						    &match) == REGISTRY_OK ||
 				    held->keys[i].not_before_ns >= held->keys[i].not_after_ns);
 	} else {
 		passport_free(p);

@@ -25,7 +25,8 @@ static int same_fields(const struct quorum_shared_state_fields *a,
 	       a->shared_agreed_time == b->shared_agreed_time &&
 	       a->shared_applied_drift == b->shared_applied_drift &&
 	       a->leader_system_time_at_sync == b->leader_system_time_at_sync &&
-	       (a->warp_score == b->warp_score || (isnan(a->warp_score) && isnan(b->warp_score)));
+	       (a->warp_score == b->warp_score ||
+		(isnan(a->warp_score) && isnan(b->warp_score)));
 }
 
 static void shared_state_body(const uint8_t *data, size_t size)

@@ -138,9 +138,14 @@ static int count_record(void *arg, const struct vault_record *rec)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const names[] = {
-		"segment-000000000001.qv", "segment-000000000002.qv", "segment-000000000003.qv",
-		"segment-000000000004.qv", "vault.state",	      ".segment-2.tmp",
-		"vault.state.tmp",	   "segment-000000000000.qv",
+		"segment-000000000001.qv",
+		"segment-000000000002.qv",
+		"segment-000000000003.qv",
+		"segment-000000000004.qv",
+		"vault.state",
+		".segment-2.tmp",
+		"vault.state.tmp",
+		"segment-000000000000.qv",
 	};
 	uint8_t key[VAULT_KEY_LEN];
 	struct vault_options opt = { 0 };

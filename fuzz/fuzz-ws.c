@@ -11,7 +11,7 @@
  * the slow-consumer path is taken), then the bytes, handed over in up to 4 reads split at
  * the bytes "\xff\xfe" (a read boundary). */
 #define _GNU_SOURCE /* memmem */
-#include "ws.c"    /* first: the plugin's own includes, in its order */
+#include "ws.c"	    /* first: the plugin's own includes, in its order */
 
 #include "fuzz.h"
 #include "mockhost.h"
@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s->api = &fuzz_api;
 	s->max_backlog = (data[0] & 8) ? 512 : 1 << 20;
 	s->max_clients = 16;
-	s->limit = ratelimit_new(0, 0); /* unlimited: the limiter's clock would make runs differ */
+	/* Unlimited: the limiter's clock would make runs differ. */
+	s->limit = ratelimit_new(0, 0);
 	FUZZ_ASSERT(s->limit != NULL);
 	if (data[0] & 2) {
 		strcpy(s->tokens[0], "fuzz-token");
@@ -71,8 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 1)
 		receive(c->bev, upgrade, sizeof(upgrade) - 1);
 	for (int reads = 0; reads < 4 && s->nconns == 1 && !c->closing; reads++) {
-		const uint8_t *cut = off < size ? memmem(data + off, size - off, "\xff\xfe", 2)
-						: NULL;
+		const uint8_t *cut =
+			off < size ? memmem(data + off, size - off, "\xff\xfe", 2) : NULL;
 		size_t end = cut != NULL && reads < 3 ? (size_t)(cut - data) : size;
 
 		receive(c->bev, data + off, end - off);

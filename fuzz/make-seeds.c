@@ -84,10 +84,11 @@ static EVP_PKEY *fixed_key(int descending)
 
 /* ---- the authority protocol ---- */
 
-static const uint8_t nonce[QUORUM_NONCE_LEN] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88,
-						 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x10,
-						 0x21, 0x32, 0x43, 0x54, 0x65, 0x76, 0x87, 0x98,
-						 0xa9, 0xba, 0xcb, 0xdc, 0xed, 0xfe, 0x0f, 0x01 };
+static const uint8_t nonce[QUORUM_NONCE_LEN] = {
+	0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+	0xcc, 0xdd, 0xee, 0xff, 0x10, 0x21, 0x32, 0x43, 0x54, 0x65, 0x76,
+	0x87, 0x98, 0xa9, 0xba, 0xcb, 0xdc, 0xed, 0xfe, 0x0f, 0x01
+};
 
 /* An authority's TimeResponse datagram (with its sending hint) in *OUT. */
 static size_t response(const char *authority, uint32_t status, uint8_t **out)
@@ -211,13 +212,19 @@ static void seeds_authority(void)
 static void seeds_envelope(void)
 {
 	struct quorum_clock_reading r = {
-		.status = QUORUM_CLOCK_SYNCHRONISED, .n = 4, .f = 1, .accepted = 4,
-		.earliest_ns = NOW_NS - 2000000, .estimate_ns = NOW_NS,
-		.latest_ns = NOW_NS + 2000000, .round = 42,
+		.status = QUORUM_CLOCK_SYNCHRONISED,
+		.n = 4,
+		.f = 1,
+		.accepted = 4,
+		.earliest_ns = NOW_NS - 2000000,
+		.estimate_ns = NOW_NS,
+		.latest_ns = NOW_NS + 2000000,
+		.round = 42,
 	};
 	struct quorum_signed_state view = { 0 };
-	struct quorum_gossip gossip = { .hops = 2, .ttl = 6, .validated = 1,
-					.origin_node_id = "node-3" };
+	struct quorum_gossip gossip = {
+		.hops = 2, .ttl = 6, .validated = 1, .origin_node_id = "node-3"
+	};
 	struct quorum_anchor_proof anchor = { 0 };
 	static const char command[] = "{\"mode\":\"DEGRADED\",\"reason\":\"maintenance\"}";
 	uint8_t *out, sig[KEY_SIGNATURE_LEN];
@@ -256,8 +263,11 @@ static void seeds_envelope(void)
 
 static void seeds_checkpoint(void)
 {
-	struct checkpoint cp = { .origin = "quorum-time/node-1", .size = 1234, .has_time = 1,
-				 .earliest_ns = NOW_NS - 2000000, .latest_ns = NOW_NS + 2000000,
+	struct checkpoint cp = { .origin = "quorum-time/node-1",
+				 .size = 1234,
+				 .has_time = 1,
+				 .earliest_ns = NOW_NS - 2000000,
+				 .latest_ns = NOW_NS + 2000000,
 				 .synchronised = 1 };
 	char text[NOTE_MAX], note[NOTE_MAX];
 	uint8_t pub[NOTE_PUB_LEN], sig[NOTE_SIG_LEN];
@@ -299,12 +309,11 @@ static void seeds_passport(void)
 		EVP_PKEY_get_raw_public_key(k, pub, &pub_len);
 		passport_base64_encode(pub, sizeof(pub), b64);
 		passport_key_id_of(pub, id);
-		json_array_append_new(json_object_get(doc, "keys"),
-				      json_pack("{s:s, s:s, s:I, s:I}", "key_id", id,
-						"public_key", b64, "not_before_ns",
-						(json_int_t)(1795600000000000000LL + i),
-						"not_after_ns",
-						(json_int_t)(1827136000000000000LL + i)));
+		json_array_append_new(
+			json_object_get(doc, "keys"),
+			json_pack("{s:s, s:s, s:I, s:I}", "key_id", id, "public_key", b64,
+				  "not_before_ns", (json_int_t)(1795600000000000000LL + i),
+				  "not_after_ns", (json_int_t)(1827136000000000000LL + i)));
 	}
 	if (passport_sign_document(doc, root_key) != 0)
 		die("passport_sign_document");
@@ -366,7 +375,8 @@ static void seeds_vault(int sealed)
 		die(why);
 	for (int i = 0; i < 6; i++) {
 		char payload[64];
-		int n = snprintf(payload, sizeof(payload), "event %d: uml001.worker.ntp_sync", i);
+		int n = snprintf(payload, sizeof(payload), "event %d: uml001.worker.ntp_sync",
+				 i);
 
 		if (vault_append(v, 16, payload, (size_t)n, NULL) != 0 || vault_sync(v) != 0)
 			die("vault_append");
@@ -401,10 +411,12 @@ static void seeds_vault(int sealed)
 
 static void seeds_shared_state(void)
 {
-	struct quorum_shared_state_fields f = { .leader_id = "node-2", .monotonic_version = 7,
+	struct quorum_shared_state_fields f = { .leader_id = "node-2",
+						.monotonic_version = 7,
 						.shared_agreed_time = (uint64_t)NOW_NS,
 						.shared_applied_drift = -2500,
-						.leader_system_time_at_sync = (uint64_t)NOW_NS + 300,
+						.leader_system_time_at_sync =
+							(uint64_t)NOW_NS + 300,
 						.warp_score = 0.25 };
 	char text[QUORUM_SHARED_STATE_TEXT_MAX], hex[129], *body;
 	uint8_t sig[KEY_SIGNATURE_LEN];
@@ -417,14 +429,13 @@ static void seeds_shared_state(void)
 	put("rest-bodies", "shared-state-text", text, (size_t)n);
 	for (int i = 0; i < 64; i++)
 		snprintf(hex + 2 * i, 3, "%02x", sig[i]);
-	body = json_dumps(json_pack("{s:I, s:f, s:I, s:I, s:I, s:s, s:s, s:s}",
-				    "monotonic_version", (json_int_t)7, "warp_score", 0.25,
-				    "shared_agreed_time", (json_int_t)NOW_NS,
-				    "shared_applied_drift", (json_int_t)-2500,
-				    "leader_system_time_at_sync", (json_int_t)(NOW_NS + 300),
-				    "signature_hex", hex, "leader_id", "node-2", "key_id",
-				    node_key_id),
-			  JSON_COMPACT | JSON_SORT_KEYS);
+	body = json_dumps(
+		json_pack("{s:I, s:f, s:I, s:I, s:I, s:s, s:s, s:s}", "monotonic_version",
+			  (json_int_t)7, "warp_score", 0.25, "shared_agreed_time",
+			  (json_int_t)NOW_NS, "shared_applied_drift", (json_int_t)-2500,
+			  "leader_system_time_at_sync", (json_int_t)(NOW_NS + 300),
+			  "signature_hex", hex, "leader_id", "node-2", "key_id", node_key_id),
+		JSON_COMPACT | JSON_SORT_KEYS);
 	put("rest-bodies", "shared-state-body", body, strlen(body));
 	free(body);
 }
@@ -440,7 +451,7 @@ static void seeds_ntp(void)
 		p[0] = 0;
 		p[1] = 48;
 		p[2] = (uint8_t)(0u << 6 | (i == 2 ? 3u : 4u) << 3 | 3u); /* v4 (v3), client */
-		p[2 + 2] = 6;                                             /* poll */
+		p[2 + 2] = 6;						  /* poll */
 		for (int j = 0; j < 8; j++)
 			p[2 + 40 + j] = (uint8_t)(0xe9 + i * 16 + j); /* transmit timestamp */
 		p += 50;
@@ -495,7 +506,10 @@ static void seeds_ws(void)
 	buf[n++] = 0xff; /* a read boundary */
 	buf[n++] = 0xfe;
 	n += ws_frame(buf + n, 1, 1, "{\"subscribe\": [\"nothing\"]}", 26);
-	n += ws_frame(buf + n, 1, 8, "\x03\xe8" "bye", 5);
+	n += ws_frame(buf + n, 1, 8,
+		      "\x03\xe8"
+		      "bye",
+		      5);
 	put_flagged("ws", "fragments-ping-close", 1 | 2 | 4, buf, n);
 }
 
@@ -506,7 +520,8 @@ struct h2_out {
 	size_t body_len;
 };
 
-static ssize_t h2_send(nghttp2_session *s, const uint8_t *data, size_t len, int flags, void *arg)
+static ssize_t h2_send(nghttp2_session *s, const uint8_t *data, size_t len, int flags,
+		       void *arg)
 {
 	struct h2_out *o = arg;
 
@@ -531,10 +546,14 @@ static ssize_t h2_body(nghttp2_session *s, int32_t id, uint8_t *buf, size_t len,
 static void grpc_request(const char *name, int method, const char *path, const char *timeout,
 			 const ProtobufCMessage *msg)
 {
-#define NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
-	nghttp2_nv nv[8] = { NV(":method", "POST"), NV(":scheme", "http"), NV(":path", path),
+#define NV(n, v)                                                                               \
+	{ (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
+	nghttp2_nv nv[8] = { NV(":method", "POST"),
+			     NV(":scheme", "http"),
+			     NV(":path", path),
 			     NV(":authority", "127.0.0.1:9090"),
-			     NV("content-type", "application/grpc"), NV("te", "trailers"),
+			     NV("content-type", "application/grpc"),
+			     NV("te", "trailers"),
 			     NV("authorization", "Bearer fuzz-token"),
 			     NV("grpc-timeout", timeout != NULL ? timeout : "") };
 #undef NV
@@ -590,7 +609,8 @@ static void seeds_grpc(void)
 	grpc_request("get-status", 1, "/uml001.ClockService/GetStatus", NULL, NULL);
 	grpc_request("align-time", 2, "/uml001.ClockService/AlignTime", "5S", &align.base);
 	grpc_request("watch-time", 3, "/uml001.ClockService/WatchTime", "1500m", &watch.base);
-	grpc_request("bridge-get-time", 4, "/aegisbridge.BridgeTimeService/GetTime", NULL, NULL);
+	grpc_request("bridge-get-time", 4, "/aegisbridge.BridgeTimeService/GetTime", NULL,
+		     NULL);
 	grpc_request("bridge-get-time-attested", 5,
 		     "/aegisbridge.BridgeTimeService/GetTimeAttested", "99999999H", NULL);
 }

@@ -124,7 +124,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "replay: %s: %s\n", argv[i], strerror(errno));
 			return 2;
 		}
-		n = S_ISDIR(st.st_mode) ? replay_dir(argv[i]) : replay_file(argv[i]) == 0 ? 1 : -1;
+		n = S_ISDIR(st.st_mode)		? replay_dir(argv[i])
+		    : replay_file(argv[i]) == 0 ? 1
+						: -1;
 		if (n < 0)
 			return 2;
 		ran += n;

@@ -33,8 +33,9 @@ run_one() {
 	rm -f "$results/$name".log "$results/$name".summary "$results/$name"-crash-* \
 		"$results/$name"-leak-* "$results/$name"-timeout-* "$results/$name"-oom-*
 	rc=0
-	(cd "$work" && TMPDIR=$work LSAN_OPTIONS=suppressions=$supp:print_suppressions=0 "$prog" -max_total_time="$seconds" -print_final_stats=1 \
-		-timeout=10 -rss_limit_mb=2048 -artifact_prefix="$results/$name-" corpus) \
+	(cd "$work" && TMPDIR=$work LSAN_OPTIONS=suppressions=$supp:print_suppressions=0 \
+		"$prog" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 \
+		-rss_limit_mb=2048 -artifact_prefix="$results/$name-" corpus) \
 		>"$results/$name.log" 2>&1 || rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$results/$name.log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$results/$name.log" | tail -1)
