@@ -1592,7 +1592,9 @@ static const char *rotation_reason(const struct vault *v, uint32_t rec_len, int6
 	/* A segment always takes one record after its first, however large. */
 	if (seg->count > 1 && seg->size + rec_len > v->max_bytes)
 		return "size";
-	if (now - seg->created_ns >= v->max_age_ns)
+	/* created_ns comes from the segment's header, any value: NOW - CREATED could overflow.
+	 * NOW >= 0 and the maximum age > 0, so NOW - MAX_AGE cannot. */
+	if (seg->created_ns <= now - v->max_age_ns)
 		return "age";
 	return NULL;
 }

@@ -98,9 +98,9 @@ ProtobufCMessage *proto_decode_strict(const ProtobufCMessageDescriptor *descript
 		goto out_free;
 	}
 	/* Canonical: duplicate fields, explicit defaults, odd varints and strings with NULs
-	 * all re-encode differently. */
+	 * all re-encode differently. An empty message may come as DATA NULL: no memcmp then. */
 	if (proto_encode(m, &again, &again_len) != 0 || again_len != len ||
-	    memcmp(again, data, len) != 0) {
+	    (len > 0 && memcmp(again, data, len) != 0)) {
 		*reason = r->not_canonical;
 		goto out_free;
 	}

@@ -1,15 +1,22 @@
 #!/bin/sh
-# test-all.sh -- builds from scratch and runs every test: a -Werror build with `make check`
-# (unit and end-to-end), then `make distcheck` with AddressSanitizer and UBSan (the tarball
-# builds out of tree, passes the whole suite under the sanitizers, installs to a DESTDIR and
-# uninstalls cleanly).
+# test-all.sh -- builds from scratch and runs every test: each libFuzzer target briefly
+# (clang, its own build folder), a -Werror build with `make check` (unit and end-to-end, and
+# every fuzz corpus input replayed), then `make distcheck` with AddressSanitizer and UBSan
+# (the tarball builds out of tree, passes the whole suite under the sanitizers, installs to
+# a DESTDIR and uninstalls cleanly).
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
 [ ! -f Makefile ] || make distclean >/dev/null 2>&1 || true
 ./autogen.sh
+# The libFuzzer targets, 10 s each (`make fuzz` runs them longer): clang, in their own build
+# folder, configured before the source tree is (a configured source tree refuses others).
+rm -rf _fuzz && mkdir _fuzz
+(cd _fuzz && ../configure -q --enable-fuzz CC=clang-14 &&
+	make -j"$jobs" fuzz FUZZ_SECONDS=10 FUZZ_JOBS="$jobs")
+rm -rf _fuzz
 ./configure --enable-werror
 make -j"$jobs"
 make -j"$jobs" check
 make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-asan --enable-werror"
-echo "test-all: every test passed (plain build, and ASan/UBSan distcheck)"
+echo "test-all: every test passed (fuzz targets, plain build, and ASan/UBSan distcheck)"

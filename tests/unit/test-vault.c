@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <glib.h>
+#include <openssl/evp.h>
 
 #include "vaultlog.h"
 
@@ -668,6 +669,52 @@ static void test_rotate_by_age(struct fixture *f, gconstpointer data)
 	assert_chain(all, vault_last_hash(v));
 	assert_rotations(all, "age");
 	g_ptr_array_unref(all);
+	vault_close(v);
+}
+
+/* Writes CREATED_NS into segment N's header and seals the header again, as anyone who can
+ * write the file can (its hash is a checksum, not a signature). */
+static void set_segment_created(struct fixture *f, uint64_t n, int64_t created_ns)
+{
+	static const char domain[] = "quorum-vault-segment-v1";
+	char *path = seg_path(f, n);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	uint8_t head[VAULT_SEGMENT_HEADER];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(pread(fd, head, sizeof(head), 0), ==, sizeof(head));
+	for (int i = 0; i < 8; i++)
+		head[56 + i] = (uint8_t)((uint64_t)created_ns >> (8 * i));
+	g_assert_true(EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+		      EVP_DigestUpdate(md, domain, sizeof(domain)) == 1 &&
+		      EVP_DigestUpdate(md, head, 72) == 1 &&
+		      EVP_DigestFinal_ex(md, head + 72, NULL) == 1);
+	g_assert_cmpint(pwrite(fd, head, sizeof(head), 0), ==, sizeof(head));
+	EVP_MD_CTX_free(md);
+	close(fd);
+	g_free(path);
+}
+
+/* A creation time from the disk can be anything: a segment "created" at the most negative
+ * instant is old (it rotates; the age is taken without overflow, found by
+ * fuzz/fuzz-vault-recovery), one created in the far future is young. */
+static void test_rotate_by_age_created_out_of_range(struct fixture *f, gconstpointer data)
+{
+	struct vault_options o = options(f);
+	struct vault *v = open_ok(&o);
+
+	append_n(v, 2, 30);
+	vault_close(v);
+	set_segment_created(f, 1, INT64_MAX);
+	v = open_ok(&o);
+	append_n(v, 1, 30);
+	g_assert_cmpuint(vault_segment_count(v), ==, 1);
+	vault_close(v);
+	set_segment_created(f, 1, INT64_MIN);
+	v = open_ok(&o);
+	append_n(v, 1, 30);
+	g_assert_cmpuint(vault_segment_count(v), ==, 2);
 	vault_close(v);
 }
 
@@ -1359,6 +1406,7 @@ int main(int argc, char **argv)
 	ADD("/vault/sync/tracks-durable-count", test_sync_durable);
 	ADD("/vault/rotate/by-size", test_rotate_by_size);
 	ADD("/vault/rotate/by-age", test_rotate_by_age);
+	ADD("/vault/rotate/by-age-created-out-of-range", test_rotate_by_age_created_out_of_range);
 	ADD("/vault/recovery/truncates-torn-tail", test_recovery_torn_tail);
 	ADD("/vault/recovery/truncates-zero-and-short-tail", test_recovery_zero_and_short_tail);
 	ADD("/vault/recovery/read-only-reports-torn-tail",

@@ -533,26 +533,30 @@ static void method_align_time(struct stream *st, const uint8_t *msg, size_t len)
 	stream_respond(st);
 }
 
-/* grpc-timeout: digits and a unit (H M S m u n). 0 when absent or malformed. */
+/* grpc-timeout: 1 to 8 digits and a unit (H M S m u n), as the gRPC protocol has it. 0 when
+ * absent or malformed, and (no deadline) beyond 73 years: 99999999H does not fit in 64 bits
+ * of nanoseconds, and a deadline must stay addable to CLOCK_MONOTONIC. */
 static int64_t parse_timeout(const char *v)
 {
-	char *end;
-	long long n;
+	size_t digits = strspn(v, "0123456789");
+	int64_t unit, n = 0;
 
-	if (v[0] == '\0')
+	if (digits == 0 || digits > 8 || v[digits] == '\0' || v[digits + 1] != '\0')
 		return 0;
-	n = strtoll(v, &end, 10);
-	if (n <= 0 || end[0] == '\0' || end[1] != '\0')
-		return 0;
-	switch (*end) {
-	case 'H': return n * 3600000000000LL;
-	case 'M': return n * 60000000000LL;
-	case 'S': return n * 1000000000LL;
-	case 'm': return n * 1000000LL;
-	case 'u': return n * 1000LL;
-	case 'n': return n;
+	switch (v[digits]) {
+	case 'H': unit = 3600000000000LL; break;
+	case 'M': unit = 60000000000LL; break;
+	case 'S': unit = 1000000000LL; break;
+	case 'm': unit = 1000000LL; break;
+	case 'u': unit = 1000LL; break;
+	case 'n': unit = 1; break;
 	default: return 0;
 	}
+	for (size_t i = 0; i < digits; i++)
+		n = n * 10 + (v[i] - '0');
+	if (n == 0 || n > INT64_MAX / 4 / unit)
+		return 0;
+	return n * unit;
 }
 
 /* Queues the current time on a watch stream; ends it when the clock is lost. */

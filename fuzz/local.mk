@@ -1,0 +1,146 @@
+# fuzz/local.mk -- libFuzzer targets for every parser of untrusted bytes (fuzz/README.md).
+# With --enable-fuzz (clang) they link libFuzzer and `make fuzz` runs each for FUZZ_SECONDS
+# on a scratch copy of its corpus in fuzz/corpus/NAME (FUZZ_JOBS at once, FUZZ_ONLY="a b" for
+# some, FUZZ_KEEP_CORPUS=1 to keep what they found); without it they link fuzz/replay.c
+# and `make check` replays every corpus input once (seeds and past findings) under the
+# build's sanitizers, so a fixed bug stays fixed in every build.
+FUZZ_TARGETS = fuzz/fuzz-envelope fuzz/fuzz-datagram fuzz/fuzz-ntp fuzz/fuzz-http1 \
+	fuzz/fuzz-rest-bodies fuzz/fuzz-ws fuzz/fuzz-grpc fuzz/fuzz-passport fuzz/fuzz-conf \
+	fuzz/fuzz-vault-recovery fuzz/fuzz-checkpoint
+FUZZ_SECONDS = 60
+FUZZ_RESULTS = fuzz-results
+
+if ENABLE_FUZZ
+EXTRA_PROGRAMS += $(FUZZ_TARGETS)
+FUZZ_MAIN =
+FUZZ_LINK_FLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+else
+check_PROGRAMS += $(FUZZ_TARGETS)
+TESTS += fuzz/replay.sh
+FUZZ_MAIN = fuzz/replay.c
+FUZZ_LINK_FLAGS = $(AM_LDFLAGS)
+endif
+EXTRA_DIST += fuzz/README.md fuzz/lsan.supp fuzz/run.sh fuzz/replay.sh fuzz/make-corpus.sh fuzz/corpus
+
+# ---- host codecs: linked with the host's own library ----
+FUZZ_HOST_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) $(LIBEVENT_CFLAGS) \
+	$(LIBCONFIG_CFLAGS)
+
+fuzz_fuzz_envelope_SOURCES = fuzz/fuzz-envelope.c fuzz/fuzz.h $(FUZZ_MAIN)
+fuzz_fuzz_envelope_CFLAGS = $(FUZZ_HOST_CFLAGS)
+fuzz_fuzz_envelope_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_envelope_LDADD = host/libquorumhost.la
+
+fuzz_fuzz_datagram_SOURCES = fuzz/fuzz-datagram.c fuzz/fuzz.h $(FUZZ_MAIN)
+fuzz_fuzz_datagram_CFLAGS = $(FUZZ_HOST_CFLAGS)
+fuzz_fuzz_datagram_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_datagram_LDADD = host/libquorumhost.la
+
+fuzz_fuzz_conf_SOURCES = fuzz/fuzz-conf.c fuzz/fuzz.h $(FUZZ_MAIN)
+fuzz_fuzz_conf_CFLAGS = $(FUZZ_HOST_CFLAGS)
+fuzz_fuzz_conf_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_conf_LDADD = host/libquorumhost.la
+
+# ---- the audit plane: its sources compiled in ----
+fuzz_fuzz_vault_recovery_SOURCES = fuzz/fuzz-vault-recovery.c fuzz/fuzz.h audit/vaultlog.c \
+	audit/vaultlog.h $(FUZZ_MAIN)
+fuzz_fuzz_vault_recovery_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+fuzz_fuzz_vault_recovery_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_vault_recovery_LDADD = $(OPENSSL_LIBS)
+
+fuzz_fuzz_checkpoint_SOURCES = fuzz/fuzz-checkpoint.c fuzz/fuzz.h audit/note.c audit/note.h \
+	$(FUZZ_MAIN)
+fuzz_fuzz_checkpoint_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+fuzz_fuzz_checkpoint_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_checkpoint_LDADD = $(OPENSSL_LIBS)
+
+# ---- plugins: their parsers' sources compiled in (the SDK headers only, as a plugin) ----
+fuzz_fuzz_http1_SOURCES = fuzz/fuzz-http1.c fuzz/fuzz.h plugins/transports/rest/http1-parse.c \
+	plugins/transports/rest/http1-internal.h $(FUZZ_MAIN)
+fuzz_fuzz_http1_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/rest
+fuzz_fuzz_http1_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+fuzz_fuzz_http1_LDFLAGS = $(FUZZ_LINK_FLAGS)
+
+fuzz_fuzz_rest_bodies_SOURCES = fuzz/fuzz-rest-bodies.c fuzz/fuzz.h \
+	plugins/transports/rest/sharedstate-body.c plugins/transports/rest/sharedstate-body.h \
+	plugins/stages/control/commands.c plugins/stages/control/commands.h \
+	plugins/stages/control/modes.c plugins/stages/control/modes.h \
+	plugins/stages/control/sharedstate.c plugins/stages/control/sharedstate.h \
+	audit/note.c audit/note.h $(FUZZ_MAIN)
+fuzz_fuzz_rest_bodies_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/rest \
+	-I$(top_srcdir)/plugins/stages/control -I$(top_srcdir)/audit
+fuzz_fuzz_rest_bodies_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+fuzz_fuzz_rest_bodies_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_rest_bodies_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS) -lm
+
+fuzz_fuzz_passport_SOURCES = fuzz/fuzz-passport.c fuzz/fuzz.h $(PASSPORT_SOURCES) $(FUZZ_MAIN)
+fuzz_fuzz_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport
+fuzz_fuzz_passport_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+fuzz_fuzz_passport_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_passport_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
+
+# The transports' servers: each target #includes the plugin's .c (its callbacks are static)
+# and runs it on a mock host API table (fuzz/mockhost.c).
+FUZZ_MOCK = fuzz/mockhost.c fuzz/mockhost.h
+
+fuzz_fuzz_ntp_SOURCES = fuzz/fuzz-ntp.c fuzz/fuzz.h $(FUZZ_MOCK) $(FUZZ_MAIN)
+fuzz_fuzz_ntp_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ntp \
+	-I$(top_builddir)/proto
+fuzz_fuzz_ntp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS)
+fuzz_fuzz_ntp_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_ntp_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS)
+
+fuzz_fuzz_ws_SOURCES = fuzz/fuzz-ws.c fuzz/fuzz.h $(FUZZ_MOCK) \
+	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
+	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
+	plugins/transports/common/ratelimit.c plugins/transports/common/ratelimit.h $(FUZZ_MAIN)
+fuzz_fuzz_ws_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ws \
+	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)/proto
+fuzz_fuzz_ws_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
+	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
+fuzz_fuzz_ws_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_ws_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(WSLAY_LIBS) $(PROTOBUF_C_LIBS) -lm
+
+fuzz_fuzz_grpc_SOURCES = fuzz/fuzz-grpc.c fuzz/fuzz.h $(FUZZ_MOCK) \
+	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
+	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
+	plugins/transports/common/ratelimit.c plugins/transports/common/ratelimit.h $(FUZZ_MAIN)
+fuzz_fuzz_grpc_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/grpc \
+	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)/proto
+fuzz_fuzz_grpc_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
+	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS)
+fuzz_fuzz_grpc_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_grpc_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
+	$(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS)
+
+# ---- the seeds: fuzz/make-corpus.sh builds and runs this (never part of `make`) ----
+EXTRA_PROGRAMS += fuzz/make-seeds
+fuzz_make_seeds_SOURCES = fuzz/make-seeds.c audit/note.c audit/vaultlog.c \
+	plugins/stages/passport/passportdoc.c
+fuzz_make_seeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport
+fuzz_make_seeds_CFLAGS = $(FUZZ_HOST_CFLAGS) $(JANSSON_CFLAGS) $(NGHTTP2_CFLAGS)
+fuzz_make_seeds_LDADD = host/libquorumhost.la $(JANSSON_LIBS) $(NGHTTP2_LIBS) $(OPENSSL_LIBS)
+
+# ---- make fuzz ----
+if ENABLE_FUZZ
+fuzz: $(BUILT_SOURCES)
+	@$(MAKE) $(AM_MAKEFLAGS) $(FUZZ_TARGETS)
+	@FUZZ_JOBS='$(FUZZ_JOBS)' FUZZ_ONLY='$(FUZZ_ONLY)' FUZZ_KEEP_CORPUS='$(FUZZ_KEEP_CORPUS)' \
+		$(SHELL) $(srcdir)/fuzz/run.sh '$(FUZZ_SECONDS)' '$(abs_srcdir)/fuzz/corpus' \
+		'$(abs_builddir)/$(FUZZ_RESULTS)' $(FUZZ_TARGETS)
+else
+fuzz:
+	@echo "make fuzz: this build has no libFuzzer targets. Configure a build folder with"; \
+	echo "  --enable-fuzz and clang (Debian: apt-get install -y clang-14 libclang-rt-14-dev):"; \
+	echo "  mkdir -p _fuzz && cd _fuzz && ../configure --enable-fuzz CC=clang-14 && make fuzz"; \
+	exit 1
+endif
+fuzz-smoke:
+	@$(MAKE) $(AM_MAKEFLAGS) fuzz FUZZ_SECONDS=5
+
+clean-local: clean-fuzz-results
+clean-fuzz-results:
+	-rm -rf $(FUZZ_RESULTS)
+
+.PHONY: fuzz fuzz-smoke clean-fuzz-results
