@@ -11,7 +11,8 @@
  * conflex_check: scans the configuration file PATH (and the files it @includes, resolved
  * against DIR as quorumd tells libconfig to) for integer literals that libconfig would
  * wrap: decimal beyond [-2^31, 2^31 - 1] or hexadecimal beyond 32 bits, without an L
- * suffix. Comments and strings are skipped.
+ * suffix; an @include of anything but a regular file (libconfig 1.5 exits the process on
+ * a folder). Comments and strings are skipped.
  * RETURN VALUE: 0, or -EINVAL with WHY ("file:line: ...") naming the first one; -errno when
  * a file cannot be read (libconfig reports those itself afterwards).
  */

@@ -1,4 +1,5 @@
-/* conflex.c -- integer literals libconfig 1.5 would silently wrap. */
+/* conflex.c -- what libconfig 1.5 gets wrong, checked before it reads quorum.conf: integer
+ * literals it would silently wrap, and an @include of a folder, which makes it exit. */
 #include "config.h"
 
 #include <ctype.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "conflex-internal.h"
 #include "util-internal.h"
@@ -82,6 +84,7 @@ static int check_text(const char *path, const char *dir, const char *s, size_t n
 			/* @include "file": checked too, as libconfig reads it */
 			const char *q = memchr(s + i, '"', n - i), *e;
 			char name[4096];
+			struct stat st;
 			int err;
 
 			if (q == NULL || (e = memchr(q + 1, '"', (size_t)(s + n - q - 1))) == NULL)
@@ -90,6 +93,14 @@ static int check_text(const char *path, const char *dir, const char *s, size_t n
 				     q[1] == '/' ? "" : "/", (int)(e - q - 1), q + 1) >=
 			    (int)sizeof(name))
 				return 0;
+			/* libconfig 1.5 exits the whole process ("input in flex scanner failed")
+			 * when it includes a folder: a reload must be refused instead. */
+			if (stat(name, &st) == 0 && !S_ISREG(st.st_mode)) {
+				errbuf_set(why, why_size,
+					   "%s:%d: @include \"%.*s\" is not a regular file", path,
+					   line, (int)(e - q - 1), q + 1);
+				return -EINVAL;
+			}
 			err = check_file(name, dir, depth + 1, why, why_size);
 			if (err == -EINVAL)
 				return err;
