@@ -55,7 +55,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(s != NULL && c != NULL);
 	s->api = &fuzz_api;
 	s->max_backlog = (data[0] & 8) ? 512 : 1 << 20;
-	s->max_clients = 16;
+	s->limits.max_connections = 16;
+	s->limits.header_timeout.tv_sec = 10;
+	s->limits.header_timeout_ms = 10000;
+	s->limits.idle_timeout.tv_sec = 60;
+	s->limits.idle_timeout_s = 60;
 	/* Unlimited: the limiter's clock would make runs differ. */
 	s->limit = ratelimit_new(0, 0);
 	FUZZ_ASSERT(s->limit != NULL);
