@@ -169,9 +169,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c->s = s;
 	snprintf(c->peer, sizeof(c->peer), "127.0.0.1");
 	c->bev = bufferevent_socket_new(base, -1, 0);
-	FUZZ_ASSERT(c->bev != NULL &&
+	c->timer = evtimer_new(base, conn_timer_cb, c); /* the deadlines' timer, as accept_cb */
+	FUZZ_ASSERT(c->bev != NULL && c->timer != NULL &&
 		    nghttp2_session_server_new(&c->h2, s->h2_callbacks, c) == 0);
+	s->limits.max_connections = 16;
+	s->limits.header_timeout.tv_sec = 10;
+	s->limits.header_timeout_ms = 10000;
+	s->limits.idle_timeout.tv_sec = 60;
+	s->limits.idle_timeout_s = 60;
 	s->conns = c;
+	s->nconns = 1;
 	nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, settings, 1);
 	if (conn_flush(c) != 0)
 		goto out;
