@@ -6,7 +6,7 @@
 # build's sanitizers, so a fixed bug stays fixed in every build.
 FUZZ_TARGETS = fuzz/fuzz-envelope fuzz/fuzz-datagram fuzz/fuzz-ntp fuzz/fuzz-http1 \
 	fuzz/fuzz-rest-bodies fuzz/fuzz-ws fuzz/fuzz-grpc fuzz/fuzz-passport fuzz/fuzz-conf \
-	fuzz/fuzz-vault-recovery fuzz/fuzz-checkpoint
+	fuzz/fuzz-vault-recovery fuzz/fuzz-checkpoint fuzz/fuzz-ntp-reply
 FUZZ_SECONDS = 60
 FUZZ_RESULTS = fuzz-results
 
@@ -35,6 +35,11 @@ fuzz_fuzz_datagram_SOURCES = fuzz/fuzz-datagram.c fuzz/fuzz.h $(FUZZ_MAIN)
 fuzz_fuzz_datagram_CFLAGS = $(FUZZ_HOST_CFLAGS)
 fuzz_fuzz_datagram_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_datagram_LDADD = host/libquorumhost.la
+
+fuzz_fuzz_ntp_reply_SOURCES = fuzz/fuzz-ntp-reply.c fuzz/fuzz.h $(FUZZ_MAIN)
+fuzz_fuzz_ntp_reply_CFLAGS = $(FUZZ_HOST_CFLAGS)
+fuzz_fuzz_ntp_reply_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_ntp_reply_LDADD = host/libquorumhost.la
 
 fuzz_fuzz_conf_SOURCES = fuzz/fuzz-conf.c fuzz/fuzz.h $(FUZZ_MAIN)
 fuzz_fuzz_conf_CFLAGS = $(FUZZ_HOST_CFLAGS)

@@ -172,4 +172,20 @@ int round_decode(const struct quorum_bytes *payload, const char *local_node_id,
 /* round_view_free: NULL is a no-op. */
 void round_view_free(struct round_view *view);
 
+/* ---- an NTP server's reply (the plain NTP sources of the time core) ---- */
+
+/* The fields of an NTPv4 packet the time core judges, read at their RFC 5905 offsets. */
+struct ntp_reply {
+	uint32_t leap, mode, stratum;
+	const uint8_t *origin;	    /* 8 bytes: what the server echoes of our transmit time */
+	int64_t root_delay_ns;	    /* 16.16 fixed point, in ns */
+	int64_t root_dispersion_ns; /* 16.16 fixed point, in ns */
+	int64_t receive_ns;	    /* T2, ns since 1970 (era 0) */
+	int64_t transmit_ns;	    /* T3 */
+};
+
+/* ntp_reply_fields: PACKET's fields (LEN bytes, untrusted) into *OUT; the caller judges
+ * them (mode, origin, stratum, T2 <= T3). RETURN VALUE: 0, or -1 under 48 bytes. */
+int ntp_reply_fields(const uint8_t *packet, size_t len, struct ntp_reply *out);
+
 #endif /* QUORUM_TIMECODEC_INTERNAL_H */

@@ -380,31 +380,12 @@ static void ntp_send(struct timecore *c, struct authority *a, struct pending *p)
 			a->id, strerror(errno));
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* An NTP timestamp (seconds since 1900, 32.32 fixed point) in ns since 1970 (era 0). */
-static int64_t ntp_time_ns(const uint8_t *p)
-{
-	uint64_t seconds = be32(p), fraction = be32(p + 4);
-
-	return (int64_t)(seconds - NTP_UNIX_OFFSET) * 1000000000 +
-	       (int64_t)((fraction * 1000000000ULL) >> 32);
-}
-
-/* A 16.16 fixed-point NTP short in ns. */
-static int64_t ntp_short_ns(const uint8_t *p)
-{
-	return (int64_t)(((uint64_t)be32(p) * 1000000000ULL) >> 16);
-}
-
 static void handle_ntp(struct timecore *c, const uint8_t *packet, size_t len,
 		       const struct sockaddr *from, socklen_t from_len, int64_t recv_mono)
 {
 	struct authority *source = NULL;
 	struct pending *p;
+	struct ntp_reply reply;
 	char peer[96];
 	int64_t t2, t3;
 	uint32_t leap, mode, stratum;
@@ -422,13 +403,13 @@ static void handle_ntp(struct timecore *c, const uint8_t *packet, size_t len,
 		return;
 	}
 	p = &c->pending[source - c->authorities.items];
-	if (len < NTP_PACKET_LEN) {
+	if (ntp_reply_fields(packet, len, &reply) != 0) {
 		observation_reject(c, source, "ntp_malformed", peer);
 		return;
 	}
-	leap = packet[0] >> 6;
-	mode = packet[0] & 7;
-	stratum = packet[1];
+	leap = reply.leap;
+	mode = reply.mode;
+	stratum = reply.stratum;
 	if (mode != 4) {
 		observation_reject(c, source, "ntp_malformed", peer);
 		return;
@@ -450,8 +431,8 @@ static void handle_ntp(struct timecore *c, const uint8_t *packet, size_t len,
 		observation_reject(c, source, "ntp_kiss_of_death", peer);
 		return;
 	}
-	t2 = ntp_time_ns(packet + 32);
-	t3 = ntp_time_ns(packet + 40);
+	t2 = reply.receive_ns;
+	t3 = reply.transmit_ns;
 	if (t3 < t2 || t2 <= 0 || recv_mono - p->sent_mono > c->conf->round_timeout_ms * 1000000) {
 		observation_reject(c, source, t3 < t2 || t2 <= 0 ? "ntp_malformed" : "answer_too_old",
 				   peer);
@@ -462,7 +443,7 @@ static void handle_ntp(struct timecore *c, const uint8_t *packet, size_t len,
 	p->ntp.midpoint_ns = t2;
 	p->ntp.processing_ns = (uint64_t)(t3 - t2);
 	/* The server's own distance to true time: its dispersion plus half its delay. */
-	p->ntp.radius_ns = (uint64_t)(ntp_short_ns(packet + 8) + ntp_short_ns(packet + 4) / 2);
+	p->ntp.radius_ns = (uint64_t)(reply.root_dispersion_ns + reply.root_delay_ns / 2);
 	p->ntp.status = leap == 3 || stratum >= 16
 				? UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_UNSYNCHRONISED
 				: UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_SYNCHRONISED;
