@@ -15,30 +15,15 @@
 
 #define FAILSAFE_PERIOD_US 100000
 
-/* SERVICE's failing(), when it has one (taken from its reserved slots: older stages lack it). */
-static int service_failing(const struct runtime *rt, const char *name, char *why, size_t size)
-{
-	const void *ops;
-	void *state;
-
-	if (runtime_service_find(rt, name, &ops, &state) != 0)
-		return 0;
-	if (strcmp(name, QUORUM_VAULT_SERVICE) == 0) {
-		const struct quorum_vault_ops *v = ops;
-
-		return v->size >= sizeof(*v) && v->failing != NULL && v->failing(state, why, size);
-	}
-	{
-		const struct quorum_merkle_ops *m = ops;
-
-		return m->size >= sizeof(*m) && m->failing != NULL && m->failing(state, why, size);
-	}
-}
-
 int failsafe_failing(const struct runtime *rt, char *why, size_t size)
 {
-	return service_failing(rt, QUORUM_VAULT_SERVICE, why, size) ||
-	       service_failing(rt, QUORUM_MERKLE_SERVICE, why, size);
+	/* Services found once (failsafe_start): a clock read, twice per NTP answer, must not
+	 * walk the service list. */
+	if (rt->failsafe_vault != NULL &&
+	    rt->failsafe_vault->failing(rt->failsafe_vault_state, why, size))
+		return 1;
+	return rt->failsafe_merkle != NULL &&
+	       rt->failsafe_merkle->failing(rt->failsafe_merkle_state, why, size);
 }
 
 int failsafe_check(struct runtime *rt)
@@ -68,6 +53,22 @@ static void failsafe_cb(evutil_socket_t fd, short what, void *arg)
 int failsafe_start(struct runtime *rt)
 {
 	struct timeval period = { 0, FAILSAFE_PERIOD_US };
+	const void *ops;
+	void *state;
+
+	/* failing() was taken from the reserved slots: stages built before leave it NULL. */
+	if (runtime_service_find(rt, QUORUM_VAULT_SERVICE, &ops, &state) == 0 &&
+	    ((const struct quorum_vault_ops *)ops)->size >= sizeof(struct quorum_vault_ops) &&
+	    ((const struct quorum_vault_ops *)ops)->failing != NULL) {
+		rt->failsafe_vault = ops;
+		rt->failsafe_vault_state = state;
+	}
+	if (runtime_service_find(rt, QUORUM_MERKLE_SERVICE, &ops, &state) == 0 &&
+	    ((const struct quorum_merkle_ops *)ops)->size >= sizeof(struct quorum_merkle_ops) &&
+	    ((const struct quorum_merkle_ops *)ops)->failing != NULL) {
+		rt->failsafe_merkle = ops;
+		rt->failsafe_merkle_state = state;
+	}
 
 	rt->failsafe_timer = event_new(rt->base, -1, EV_PERSIST, failsafe_cb, rt);
 	if (rt->failsafe_timer == NULL || event_add(rt->failsafe_timer, &period) != 0)
@@ -77,6 +78,8 @@ int failsafe_start(struct runtime *rt)
 
 void failsafe_stop(struct runtime *rt)
 {
+	rt->failsafe_vault = NULL; /* the stages stop next: their services go with them */
+	rt->failsafe_merkle = NULL;
 	if (rt->failsafe_timer != NULL)
 		event_free(rt->failsafe_timer);
 	rt->failsafe_timer = NULL;

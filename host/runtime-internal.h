@@ -158,6 +158,12 @@ struct runtime {
 	struct event *signal_events[3];
 	struct event *failsafe_timer; /* failsafe.c: no time while the audit log fails */
 	int failsafe_failing;
+	/* the vault and merkle services, found once at failsafe_start (stages are not
+	 * reloaded), forgotten at failsafe_stop, before the stages stop */
+	const struct quorum_vault_ops *failsafe_vault;
+	void *failsafe_vault_state;
+	const struct quorum_merkle_ops *failsafe_merkle;
+	void *failsafe_merkle_state;
 	const struct loader_options *loader_options;
 };
 
