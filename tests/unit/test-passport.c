@@ -27,6 +27,7 @@
 #include "passportdoc.h"
 #include "registry.h"
 #include "replay.h"
+#include "testutil.h"
 
 #define S 1000000000LL /* one second in ns */
 
@@ -127,42 +128,6 @@ static struct passport *passport_new(EVP_PKEY *root, const char *authority, int6
 	g_free(text);
 	json_decref(doc);
 	return p;
-}
-
-static void remove_tree(const char *path)
-{
-	GDir *dir = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	if (dir != NULL) {
-		while ((name = g_dir_read_name(dir)) != NULL) {
-			char *child = g_build_filename(path, name, NULL);
-			struct stat st;
-
-			if (lstat(child, &st) == 0 && S_ISDIR(st.st_mode))
-				remove_tree(child);
-			else
-				g_unlink(child);
-			g_free(child);
-		}
-		g_dir_close(dir);
-	}
-	g_rmdir(path);
-}
-
-static char *scratch_new(void)
-{
-	GError *error = NULL;
-	char *dir = g_dir_make_tmp("quorum-passport-XXXXXX", &error);
-
-	g_assert_no_error(error);
-	return dir;
-}
-
-static void scratch_free(char *dir)
-{
-	remove_tree(dir);
-	g_free(dir);
 }
 
 static char *write_file(const char *dir, const char *name, const char *text)
@@ -680,7 +645,7 @@ static void test_registry_rotation_overlap(void)
  * overrides the configured folder's, and the dropped key keeps its overlap. */
 static void test_registry_persistence(void)
 {
-	char *dir = scratch_new(), *conf_dir = g_build_filename(dir, "passports", NULL),
+	char *dir = testutil_scratch_new(), *conf_dir = g_build_filename(dir, "passports", NULL),
 	     *state = g_build_filename(dir, "state", NULL), *sub, *text, why[512];
 	EVP_PKEY *root = key_new(), *a = key_new(), *b = key_new(), *ka[] = { a, NULL },
 		 *kb[] = { b, NULL };
@@ -777,7 +742,7 @@ static void test_registry_persistence(void)
 	g_free(b_id);
 	g_free(conf_dir);
 	g_free(state);
-	scratch_free(dir);
+	testutil_scratch_free(dir);
 	EVP_PKEY_free(root);
 	EVP_PKEY_free(a);
 	EVP_PKEY_free(b);
@@ -787,7 +752,7 @@ static void test_registry_persistence(void)
  * authority are refused; a state file must be named after its authority. */
 static void test_registry_load_errors(void)
 {
-	char *dir = scratch_new(), why[512], *text, *root_id;
+	char *dir = testutil_scratch_new(), why[512], *text, *root_id;
 	EVP_PKEY *root = key_new(), *other = key_new(), *a = key_new(), *b = key_new(),
 		 *ka[] = { a, NULL }, *kb[] = { b, NULL };
 	json_t *doc;
@@ -841,7 +806,7 @@ static void test_registry_load_errors(void)
 	g_assert_null(registry_get(&r, "node-2"));
 	registry_release(&r);
 	g_free(root_id);
-	scratch_free(dir);
+	testutil_scratch_free(dir);
 	EVP_PKEY_free(root);
 	EVP_PKEY_free(other);
 	EVP_PKEY_free(a);
@@ -901,7 +866,7 @@ static char *read_file(const char *path, gsize *len)
 
 static void test_replay_persistence(void)
 {
-	char *dir = scratch_new(), *path = g_build_filename(dir, REPLAY_FILE_NAME, NULL),
+	char *dir = testutil_scratch_new(), *path = g_build_filename(dir, REPLAY_FILE_NAME, NULL),
 	     why[256];
 	struct replay_window *w;
 	uint8_t fp[REPLAY_FINGERPRINT_LEN];
@@ -965,7 +930,7 @@ static void test_replay_persistence(void)
 	g_assert_false(replay_contains(w, fp));
 	replay_close(w);
 	g_free(path);
-	scratch_free(dir);
+	testutil_scratch_free(dir);
 }
 
 /* ------------------------------- signed-state bytes ------------------------------- */
@@ -1272,7 +1237,7 @@ static char *passport_file(const char *dir, const char *name, EVP_PKEY *root,
 
 static void test_stage_rules(void)
 {
-	char *dir = scratch_new(), *pdir = g_build_filename(dir, "passports", NULL), *path,
+	char *dir = testutil_scratch_new(), *pdir = g_build_filename(dir, "passports", NULL), *path,
 	     *text;
 	EVP_PKEY *root = key_new(), *other = key_new(), *a = key_new(), *a2 = key_new(),
 		 *c = key_new(), *f = key_new(), *o = key_new(), *stranger = key_new();
@@ -1510,7 +1475,7 @@ static void test_stage_rules(void)
 	g_free(a_id);
 	g_free(a2_id);
 	g_free(pdir);
-	scratch_free(dir);
+	testutil_scratch_free(dir);
 	EVP_PKEY_free(root);
 	EVP_PKEY_free(other);
 	EVP_PKEY_free(a);

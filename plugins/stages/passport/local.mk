@@ -18,6 +18,8 @@ check_PROGRAMS += tests/unit/test-passport
 TESTS += tests/unit/test-passport
 tests_unit_test_passport_SOURCES = tests/unit/test-passport.c plugins/stages/passport/passport.c \
 	$(PASSPORT_SOURCES)
-tests_unit_test_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport
+tests_unit_test_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport \
+	-I$(top_srcdir)/tests/unit
 tests_unit_test_passport_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
-tests_unit_test_passport_LDADD = $(GLIB_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
+tests_unit_test_passport_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS) \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS)
