@@ -2,10 +2,27 @@
 # ntp-throughput.sh -- NTP answers per second without loss: quorumd's NTP transport (a
 # synchronised one-node quorum, rate limit off) against chronyd serving NTP on the same
 # machine in the same run, each loaded by bench/bench-ntp (16 sockets x 16 requests in
-# flight). Target: at least 1.5x chrony. Usage: ntp-throughput.sh BUILDDIR [SECONDS]
+# flight, closed loop). Target: at least 1.5x chrony.
+#
+# The comparison gives each server the same CPU: with two or more cores, the server runs on
+# core 0 and the load generator on core 1 (taskset), so neither steals the other's core and
+# the figures stop swinging with the scheduler; quorumd runs one worker thread there, like
+# chronyd's one thread. RUNS alternating runs of each; the medians are compared. Each run
+# also reads the server's CPU time (/proc/PID/stat), giving answers per CPU-second.
+# With more than two cores, a last run gives quorumd every core but the generator's
+# (workers = cores - 1), which chronyd cannot use.
+# Usage: ntp-throughput.sh BUILDDIR [SECONDS] [RUNS]
 set -u
-build=$1 seconds=${2:-3}
+build=$1 seconds=${2:-3} runs=${3:-3}
 W=$(mktemp -d "${TMPDIR:-/tmp}/bench-ntp.XXXXXX")
+cores=$(nproc)
+if [ "$cores" -ge 2 ]; then
+	SERVER="taskset -c 0" GENERATOR="taskset -c 1"
+	placement="servers on core 0, generator on core 1"
+else
+	SERVER="" GENERATOR=""
+	placement="one core: not pinned"
+fi
 free_udp() { /usr/bin/python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 CHRONY_PORT=$(free_udp) PEER=$(free_udp) OURS=$(free_udp)
 cleanup() {
@@ -23,9 +40,11 @@ pidfile $W/chronyd.pid
 driftfile $W/drift
 cmdport 0
 END
-/usr/sbin/chronyd -x -u root -f "$W/chrony.conf" -l "$W/chrony.log" || { echo "chronyd did not start"; exit 1; }
+$SERVER /usr/sbin/chronyd -x -u root -f "$W/chrony.conf" -l "$W/chrony.log" || { echo "chronyd did not start"; exit 1; }
 "$build/tools/quorum-keygen" --out "$W/node" >/dev/null
-cat >"$W/quorum.conf" <<END
+# quorum_conf WORKERS: the bench node's configuration.
+quorum_conf() {
+	cat >"$W/quorum.conf" <<END
 node = { id = "bench"; key = "node.key"; state_dir = "state"; };
 plugin_dir = "$build/lib";
 trusted_plugin_keys = [ "$build/keys/plugin-dev.pub" ];
@@ -35,20 +54,63 @@ clock = { shm = "clock"; };
 authorities = ( { id = "bench"; address = "127.0.0.1"; port = $PEER; key = "node.pub"; } );
 stages = ( { name = "convergence"; path = "stages/convergence.so"; },
            { name = "control"; path = "stages/control.so"; } );
-transports = ( { name = "ntp"; path = "transports/ntp.so"; settings = { port = $OURS; rate_limit = 0; }; } );
+transports = ( { name = "ntp"; path = "transports/ntp.so"; settings = { port = $OURS; rate_limit = 0; workers = $1; }; } );
 END
-"$build/host/quorumd" --config "$W/quorum.conf" 2>"$W/quorumd.log" &
-qpid=$!
-for i in $(seq 50); do "$build/tools/quorumctl" time --clock "$W/clock" >/dev/null 2>&1 && break; sleep 0.1; done
-rate() { sed -n 's/^\([0-9]*\) answers.*/\1/p' "$1"; }
-best_c=0 best_q=0
-for run in 1 2; do # alternate, keep each one's best
-	"$build/bench/bench-ntp" 127.0.0.1 "$CHRONY_PORT" "$seconds" >"$W/c.out"
-	"$build/bench/bench-ntp" 127.0.0.1 "$OURS" "$seconds" >"$W/q.out"
-	echo "  run $run: chronyd   $(cat "$W/c.out")"
-	echo "  run $run: quorumd   $(cat "$W/q.out")"
-	[ "$(rate "$W/c.out")" -gt "$best_c" ] && best_c=$(rate "$W/c.out")
-	[ "$(rate "$W/q.out")" -gt "$best_q" ] && best_q=$(rate "$W/q.out")
+}
+# start_quorumd PLACEMENT...: starts the node (pinned by PLACEMENT) and waits for its time.
+start_quorumd() {
+	(cd "$W" && exec "$@" "$build/host/quorumd" --config "$W/quorum.conf" 2>>"$W/quorumd.log") &
+	qpid=$!
+	for i in $(seq 50); do "$build/tools/quorumctl" time --clock "$W/clock" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	echo "quorumd did not synchronise"; exit 1
+}
+stop_quorumd() { kill -TERM "$qpid"; wait "$qpid" 2>/dev/null; qpid=""; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# measure NAME PORT PID: one run; prints "RATE CPU_SECONDS" and the generator's line.
+measure() {
+	local before after
+	before=$(cpu_ticks "$3")
+	$GENERATOR "$build/bench/bench-ntp" 127.0.0.1 "$2" "$seconds" >"$W/$1.out"
+	after=$(cpu_ticks "$3")
+	echo "  $1: $(cat "$W/$1.out"); server CPU $(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f s", t / hz }')" >&2
+	echo "$(sed -n 's/^\([0-9]*\) answers.*/\1/p' "$W/$1.out") $((after - before))"
+}
+
+echo "NTP throughput, $seconds s runs, $placement"
+quorum_conf 1
+start_quorumd $SERVER
+: >"$W/c.runs"
+: >"$W/q.runs"
+for run in $(seq "$runs"); do # alternating
+	measure "run $run chronyd" "$CHRONY_PORT" "$(cat "$W/chronyd.pid")" >>"$W/c.runs"
+	measure "run $run quorumd (1 worker)" "$OURS" "$qpid" >>"$W/q.runs"
 done
-/usr/bin/python3 -c 'import sys; q, c = int(sys.argv[1]), int(sys.argv[2]); r = q / c if c else 0
-print("NTP answers/s: quorumd %d, chronyd %d: ratio %.2f (target >= 1.5: %s)" % (q, c, r, "met" if r >= 1.5 else "MISSED"))' "$best_q" "$best_c"
+stop_quorumd
+all_cores=""
+if [ "$cores" -gt 2 ]; then
+	quorum_conf $((cores - 1))
+	start_quorumd taskset -c "0,2-$((cores - 1))"
+	all_cores=$(measure "quorumd ($((cores - 1)) workers, cores 0,2-$((cores - 1)))" "$OURS" "$qpid")
+	stop_quorumd
+fi
+/usr/bin/python3 - "$W/c.runs" "$W/q.runs" "$(getconf CLK_TCK)" "$all_cores" "$seconds" <<'END'
+import statistics, sys
+def runs(path):
+    """Each run's answers/s, and its answers per second of server CPU."""
+    rows = [tuple(map(int, line.split())) for line in open(path) if line.strip()]
+    hz, secs = int(sys.argv[3]), float(sys.argv[5])
+    return [r for r, _ in rows], [r * secs * hz / t if t else 0 for r, t in rows]
+c, c_eff = runs(sys.argv[1])
+q, q_eff = runs(sys.argv[2])
+cm, qm = statistics.median(c), statistics.median(q)
+r = qm / cm if cm else 0
+print("chronyd: median %d answers/s (runs %s), %d answers per CPU-second"
+      % (cm, " ".join(map(str, c)), statistics.median(c_eff)))
+print("quorumd: median %d answers/s (runs %s), %d answers per CPU-second"
+      % (qm, " ".join(map(str, q)), statistics.median(q_eff)))
+print("NTP answers/s, same core each: quorumd %d, chronyd %d: ratio %.2f (target >= 1.5: %s)"
+      % (qm, cm, r, "met" if r >= 1.5 else "MISSED"))
+if sys.argv[4]:
+    a = int(sys.argv[4].split()[0])
+    print("quorumd on every core but the generator's: %d answers/s: %.2fx chronyd's median" % (a, a / cm if cm else 0))
+END

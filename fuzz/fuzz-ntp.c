@@ -1,5 +1,5 @@
 /* fuzz-ntp.c -- libFuzzer target: the NTP transport's server (plugins/transports/ntp/ntp.c,
- * compiled in whole so its static read callback runs as the event loop would call it), fed
+ * compiled in whole so its batch reader runs as the event loop would call it), fed
  * datagrams through a pair of abstract-namespace Unix datagram sockets: no network, no
  * files. Input: one byte of flags (bit 0: the served clock is synchronised; bit 1: a rate
  * limit of 1/s with a burst of 2), then datagrams, each a 16-bit big-endian length and its
@@ -62,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t sent = 0, off = 1, answers = 0;
 	void *state = NULL;
 	struct ntp_server *s;
+	struct ntp_worker *w;
 	uint8_t reply[4096];
 	ssize_t n;
 
@@ -74,7 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s->cf.rate = 1;
 		s->cf.burst = 2;
 	}
-	s->fd = server_fd;
+	w = worker_new(s, server_fd, 0, 0); /* the loop's reader (workers = 0) */
+	FUZZ_ASSERT(w != NULL);
 	while (off < size && sent < FUZZ_DATAGRAMS) {
 		size_t len = size - off;
 
@@ -95,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += len;
 	}
 	if (sent > 0)
-		ntp_read_cb(server_fd, EV_READ, s);
+		ntp_read_cb(server_fd, EV_READ, w);
 	while ((n = recv(client_fd, reply, sizeof(reply), MSG_DONTWAIT)) >= 0) {
 		int origin_known = 0;
 
@@ -114,7 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_ASSERT(answers <= sent);
 	drain(server_fd);
-	s->fd = -1; /* the sockets outlive this run */
+	free(w); /* the sockets outlive this run: the server never had them */
 	ntp_fini(s);
 	return 0;
 }

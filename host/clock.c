@@ -19,6 +19,11 @@
 
 /* An agreement older than this (by its reference instant) is not committed. */
 #define COMMIT_MAX_AGE_NS 60000000000LL
+/* A reader on another thread spins this many times on an odd generation, then pauses
+ * until the budget is spent (the writer preempted mid-update, on a busy machine). */
+#define CONCURRENT_READ_SPINS	  1000
+#define CONCURRENT_READ_PAUSE_NS  20000L
+#define CONCURRENT_READ_BUDGET_NS 5000000LL
 
 struct served_clock {
 	struct quorum_clock_page *page; /* shared file mapping, or private anonymous memory */
@@ -108,13 +113,13 @@ out_close:
 	return err;
 }
 
-void served_clock_read(const struct served_clock *clock, struct quorum_clock_reading *out)
+/* The reading of page P (the page itself on the writer's thread, a consistent copy
+ * elsewhere) at CLOCK_MONOTONIC MONO. */
+static void reading_of(const struct quorum_clock_page *p, int64_t mono,
+		       struct quorum_clock_reading *out)
 {
-	const struct quorum_clock_page *p = clock->page;
 	struct quorum_clock_eval eval;
-	int64_t mono = mono_ns();
 
-	/* The loop thread is the only writer: no seqlock needed on this side. */
 	quorum_clock_page_eval(p, mono, &eval);
 	memset(out, 0, sizeof(*out));
 	out->n = p->n;
@@ -132,6 +137,54 @@ void served_clock_read(const struct served_clock *clock, struct quorum_clock_rea
 	out->round = p->round;
 	out->warp_score = p->warp_score;
 	memcpy(out->quorum_hash, p->quorum_hash, sizeof(out->quorum_hash));
+}
+
+void served_clock_read(const struct served_clock *clock, struct quorum_clock_reading *out)
+{
+	/* The loop thread is the only writer: no seqlock needed on this side. */
+	reading_of(clock->page, mono_ns(), out);
+}
+
+int served_clock_read_concurrent(const struct served_clock *clock,
+				 struct quorum_clock_reading *out)
+{
+	const struct quorum_clock_page *page = clock->page;
+	struct quorum_clock_page copy;
+
+	/* A seqlock read, as libquorum-clock's: the monotonic sample is taken inside the read
+	 * section, so a reading never combines an old page with a time after the writer
+	 * replaced it. */
+	int64_t deadline = 0;
+
+	for (int attempt = 0;; attempt++) {
+		uint32_t before = __atomic_load_n(&page->generation, __ATOMIC_ACQUIRE), after;
+		int64_t mono;
+
+		if (attempt >= CONCURRENT_READ_SPINS) {
+			/* The writer was preempted mid-update: give it the CPU (a sleep, since
+			 * sched_yield need not), for a while. */
+			struct timespec pause = { 0, CONCURRENT_READ_PAUSE_NS };
+			int64_t now = mono_ns();
+
+			if (deadline == 0)
+				deadline = now + CONCURRENT_READ_BUDGET_NS;
+			else if (now > deadline)
+				break;
+			nanosleep(&pause, NULL);
+		}
+		if (before & 1u)
+			continue; /* the writer is in the middle of an update */
+		memcpy(&copy, page, sizeof(copy));
+		mono = mono_ns();
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		after = __atomic_load_n(&page->generation, __ATOMIC_RELAXED);
+		if (before != after)
+			continue;
+		reading_of(&copy, mono, out);
+		return 0;
+	}
+	memset(out, 0, sizeof(*out));
+	return -EAGAIN;
 }
 
 int served_clock_check(const struct served_clock *clock, const struct quorum_agreement *a)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/evp.h>
@@ -466,35 +467,54 @@ static int api_audit(struct quorum_host *host, const char *type, const char *fmt
 	return 0;
 }
 
-static int api_listen(struct quorum_host *host, int type, const char *addr, uint16_t port,
-		      int *fd_out)
+/* Binds (or inherits) GROUP's sockets for INST and hands the plugin a duplicate of each. */
+static int instance_listen(struct instance *inst, int type, const char *addr, uint16_t port,
+			   unsigned group, int *fds_out)
 {
-	struct instance *inst = instance_of(host);
 	struct listener_ref *ref;
 	char why[ERRBUF_SIZE];
-	int err, fd;
+	unsigned count = group == 0 ? 1 : group;
+	int err;
 
 	ref = calloc(1, sizeof(*ref));
 	if (ref == NULL)
 		return -ENOMEM;
-	err = listener_acquire(inst->rt, type, addr, port, &ref->listener, why, sizeof(why));
+	err = listener_acquire(inst->rt, type, addr, port, group, &ref->listener, why,
+			       sizeof(why));
 	if (err != 0) {
 		log_msg(QUORUM_LOG_ERROR, instance_name(inst), "listen.failed error=\"%s\"",
 			why);
 		free(ref);
 		return err;
 	}
-	fd = fcntl(ref->listener->fd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0) {
-		err = -errno;
-		listener_release(inst->rt, ref->listener);
-		free(ref);
-		return err;
+	for (unsigned i = 0; i < count; i++) {
+		fds_out[i] = fcntl(ref->listener->fds[i], F_DUPFD_CLOEXEC, 3);
+		if (fds_out[i] < 0) {
+			err = -errno;
+			while (i-- > 0)
+				close(fds_out[i]);
+			listener_release(inst->rt, ref->listener);
+			free(ref);
+			return err;
+		}
 	}
 	ref->next = inst->listeners;
 	inst->listeners = ref;
-	*fd_out = fd;
 	return 0;
+}
+
+static int api_listen(struct quorum_host *host, int type, const char *addr, uint16_t port,
+		      int *fd_out)
+{
+	return instance_listen(instance_of(host), type, addr, port, 0, fd_out);
+}
+
+static int api_listen_group(struct quorum_host *host, int type, const char *addr,
+			    uint16_t port, unsigned count, int *fds_out)
+{
+	if (count < 1 || count > QUORUM_LISTEN_GROUP_MAX || fds_out == NULL)
+		return -EINVAL;
+	return instance_listen(instance_of(host), type, addr, port, count, fds_out);
 }
 
 static void api_drained(struct quorum_host *host)
@@ -716,6 +736,25 @@ static int api_clock_read(struct quorum_host *host, struct quorum_clock_reading 
 	return 0;
 }
 
+static int api_clock_read_concurrent(struct quorum_host *host, struct quorum_clock_reading *out)
+{
+	struct instance *inst = instance_of(host);
+
+	/* No failsafe check here (it is the loop's): the loop suspends the page itself the
+	 * moment the audit plane reports a failure (api audit_changed), every read on the
+	 * loop, and every 100 ms. */
+	if (inst->rt->timecore == NULL) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	return served_clock_read_concurrent(timecore_clock(inst->rt->timecore), out);
+}
+
+static void api_audit_changed(struct quorum_host *host)
+{
+	failsafe_check(instance_of(host)->rt);
+}
+
 static int api_clock_commit(struct quorum_host *host, const struct quorum_agreement *agreement,
 			    int64_t max_step_ns)
 {
@@ -896,4 +935,7 @@ const struct quorum_api host_api = {
 	.authority_verify = api_authority_verify,
 	.gossip_send = api_gossip_send,
 	.sign_event = api_sign_event,
+	.listen_group = api_listen_group,
+	.clock_read_concurrent = api_clock_read_concurrent,
+	.audit_changed = api_audit_changed,
 };

@@ -18,7 +18,9 @@
 
 #define LISTEN_BACKLOG 511
 
-static int listener_bind(int type, const char *addr, uint16_t port, char *why, size_t why_size)
+/* Binds one socket; REUSEPORT: with SO_REUSEPORT, one of a group (see listener_acquire). */
+static int listener_bind(int type, const char *addr, uint16_t port, int reuseport, char *why,
+			 size_t why_size)
 {
 	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE,
 				  .ai_family = AF_UNSPEC };
@@ -42,6 +44,12 @@ static int listener_bind(int type, const char *addr, uint16_t port, char *why, s
 	}
 	if (type == QUORUM_LISTEN_TCP)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+		rc = -errno;
+		errbuf_set(why, why_size, "SO_REUSEPORT: %s", strerror(errno));
+		close(fd);
+		goto out_free;
+	}
 	if (res->ai_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
@@ -60,13 +68,18 @@ out_free:
 }
 
 int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t port,
-		     struct listener **out, char *why, size_t why_size)
+		     unsigned group, struct listener **out, char *why, size_t why_size)
 {
 	struct listener *l;
-	int fd;
+	unsigned count = group == 0 ? 1 : group;
 
 	if (type != QUORUM_LISTEN_TCP && type != QUORUM_LISTEN_UDP) {
 		errbuf_set(why, why_size, "unknown listener type %d", type);
+		return -EINVAL;
+	}
+	if (group > LISTENER_GROUP_MAX) {
+		errbuf_set(why, why_size, "a group of %u sockets (at most %d)", group,
+			   LISTENER_GROUP_MAX);
 		return -EINVAL;
 	}
 	if (addr == NULL || strlen(addr) >= sizeof(l->addr)) {
@@ -74,29 +87,43 @@ int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t po
 		return -EINVAL;
 	}
 	for (l = rt->listeners; port != 0 && l != NULL; l = l->next) {
-		if (l->type == type && l->port == port && strcmp(l->addr, addr) == 0) {
+		if (l->type == type && l->port == port && l->group == group &&
+		    strcmp(l->addr, addr) == 0) {
 			l->refs++;
 			*out = l;
 			return 0;
 		}
 	}
-	fd = listener_bind(type, addr, port, why, why_size);
-	if (fd < 0)
-		return fd;
 	l = calloc(1, sizeof(*l));
-	if (l == NULL) {
-		close(fd);
+	if (l == NULL)
 		return -ENOMEM;
+	for (unsigned i = 0; i < count; i++) {
+		int fd = listener_bind(type, addr, port, group > 0, why, why_size);
+
+		if (fd < 0) {
+			while (i-- > 0)
+				close(l->fds[i]);
+			free(l);
+			return fd;
+		}
+		l->fds[i] = fd;
 	}
 	l->type = type;
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
 	l->port = port;
-	l->fd = fd;
+	l->group = group;
+	l->count = count;
+	l->fd = l->fds[0];
 	l->refs = 1;
 	l->next = rt->listeners;
 	rt->listeners = l;
-	log_msg(QUORUM_LOG_INFO, "host", "listener.bound proto=%s addr=%s port=%u",
-		type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port);
+	if (group > 0)
+		log_msg(QUORUM_LOG_INFO, "host",
+			"listener.bound proto=%s addr=%s port=%u sockets=%u reuseport=1",
+			type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port, count);
+	else
+		log_msg(QUORUM_LOG_INFO, "host", "listener.bound proto=%s addr=%s port=%u",
+			type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port);
 	*out = l;
 	return 0;
 }
@@ -116,6 +143,7 @@ void listener_release(struct runtime *rt, struct listener *listener)
 	log_msg(QUORUM_LOG_INFO, "host", "listener.closed proto=%s addr=%s port=%u",
 		listener->type == QUORUM_LISTEN_TCP ? "tcp" : "udp", listener->addr,
 		listener->port);
-	close(listener->fd);
+	for (unsigned i = 0; i < listener->count; i++)
+		close(listener->fds[i]);
 	free(listener);
 }

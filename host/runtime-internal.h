@@ -23,22 +23,30 @@ struct timecore;
 
 /* ---- listeners.c: sockets bound once, kept while any generation uses the address ---- */
 
+#define LISTENER_GROUP_MAX 64
+
 struct listener {
 	int type; /* QUORUM_LISTEN_TCP or QUORUM_LISTEN_UDP */
 	char addr[64];
-	uint16_t port; /* as requested (0: ephemeral, never shared) */
-	int fd;
+	uint16_t port;	/* as requested (0: ephemeral, never shared) */
+	unsigned group; /* 0: one plain socket; N: N sockets with SO_REUSEPORT */
+	unsigned count; /* sockets in fds: 1, or group */
+	int fds[LISTENER_GROUP_MAX];
+	int fd; /* fds[0] */
 	unsigned refs;
 	struct listener *next;
 };
 
 /*
  * listener_acquire: the listening socket for TYPE on ADDR:PORT: the one already bound for
- * that address if any (a successor inherits it), else a new one.
+ * that address if any (a successor inherits it), else a new one. GROUP 0 binds one plain
+ * socket; GROUP N (1 to LISTENER_GROUP_MAX) binds N sockets with SO_REUSEPORT (the kernel
+ * spreads clients across them), shared only with a request for the same N; a group of
+ * another size binds beside it while both are held (same user only: the kernel's rule).
  * RETURN VALUE: 0 with *OUT (borrowed; listener_release once), or -errno with WHY.
  */
 int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t port,
-		     struct listener **out, char *why, size_t why_size);
+		     unsigned group, struct listener **out, char *why, size_t why_size);
 
 /* listener_release: drops a reference; the socket is closed with the last. */
 void listener_release(struct runtime *rt, struct listener *listener);

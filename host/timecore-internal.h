@@ -126,8 +126,14 @@ int served_clock_open(const char *shm_path, uint32_t drift_ppm, uint32_t slew_pp
 		      int64_t max_error_ns, struct served_clock **out, char *why,
 		      size_t why_size);
 
-/* served_clock_read: the clock now. */
+/* served_clock_read: the clock now. The writer's (loop) thread only. */
 void served_clock_read(const struct served_clock *clock, struct quorum_clock_reading *out);
+
+/* served_clock_read_concurrent: the clock now, from any thread (a seqlock read of the
+ * page). RETURN VALUE: 0, or -EAGAIN when the writer kept the page busy for 5 ms
+ * (then *OUT is unsynchronised). */
+int served_clock_read_concurrent(const struct served_clock *clock,
+				 struct quorum_clock_reading *out);
 
 /* What a commit did. */
 struct clock_commit_outcome {

@@ -927,7 +927,7 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 		c->state.has_agreement ? "loaded" : "fresh", c->state.last_round,
 		c->state.last_estimate_ns, c->state.last_drift_ns);
 	/* The peer link socket is the host's, shared by address like every listener. */
-	err = listener_acquire(rt, QUORUM_LISTEN_UDP, conf->peer_address, conf->peer_port,
+	err = listener_acquire(rt, QUORUM_LISTEN_UDP, conf->peer_address, conf->peer_port, 0,
 			       &listener, why, why_size);
 	if (err != 0)
 		goto out_stop;

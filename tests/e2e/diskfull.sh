@@ -8,13 +8,13 @@
 # skipped otherwise. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
 
-plan 17
+plan 19
 
 W=$SCRATCH
 MNT=$W/disk
 mkdir -p "$MNT" "$W/node"
 if [ "$(id -u)" -ne 0 ] || ! mount -t tmpfs -o size=4m tmpfs "$MNT" 2>/dev/null; then
-	for i in $(seq 17); do ok "# SKIP needs root and tmpfs mounts"; done
+	for i in $(seq 19); do ok "# SKIP needs root and tmpfs mounts"; done
 	exit 0
 fi
 # Unmounted on exit, whatever happens (before lib.sh's cleanup removes the scratch).
@@ -23,6 +23,7 @@ CTL=$QUORUM_BUILDDIR/tools/quorumctl
 "$KEYGEN" --out "$W/node/node" >/dev/null
 UDP=$(free_port)
 HTTP=$(free_port)
+NTPP=$(free_port)
 cat >"$W/node/quorum.conf" <<END
 node = { id = "solo"; key = "node.key"; state_dir = "state"; };
 plugin_dir = "$QUORUM_BUILDDIR/lib";
@@ -36,7 +37,8 @@ stages = ( { name = "vault"; path = "stages/vault.so"; settings = { dir = "$MNT/
            { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "$MNT/merkle"; checkpoint_ms = 100; }; },
            { name = "convergence"; path = "stages/convergence.so"; },
            { name = "control"; path = "stages/control.so"; } );
-transports = ( { name = "rest"; path = "transports/rest.so"; settings = { address = "127.0.0.1"; port = $HTTP; }; } );
+transports = ( { name = "rest"; path = "transports/rest.so"; settings = { address = "127.0.0.1"; port = $HTTP; }; },
+               { name = "ntp"; path = "transports/ntp.so"; settings = { port = $NTPP; workers = 2; }; } );
 END
 URL=http://127.0.0.1:$HTTP
 LOG=$W/node/quorumd.log
@@ -49,6 +51,9 @@ wait_status() {
 	return 1
 }
 page_synced() { "$CTL" time --clock "$W/node/clock" >/dev/null 2>&1; }
+# The NTP answer's leap indicator and transmit time (its worker threads read the shared page).
+ntp_li_tx() { "$PYTHON" "$QUORUM_SRCDIR/tests/tools/ntp-probe.py" time 127.0.0.1 "$NTPP" |
+	"$PYTHON" -c 'import json,sys; a=json.load(sys.stdin); print(a["li"], a["tx_ns"])'; }
 
 (cd "$W/node" && exec "$QUORUMD" --config quorum.conf 2>quorumd.log) &
 DAEMON=$!
@@ -61,6 +66,7 @@ check "the disk is full" test "$(df --output=avail "$MNT" | tail -1)" -eq 0
 check "the node stops serving time within a second (REST /v1/time 503)" wait_status /v1/time 503 2
 check "... /readyz 503" test "$(status_of /readyz)" = 503
 check "... the shared page says unsynchronised" eval '! page_synced'
+check "... NTP (two worker threads) answers LI 3 and no time" test "$(ntp_li_tx)" = "3 0"
 check "... and it says why (vault.failed, clock.suspended reason=audit_not_writable)" \
 	eval 'wait_log "$LOG" "vault.failed what=.*No space left on device" 5 &&
 	wait_log "$LOG" "clock.suspended reason=audit_not_writable" 5'
@@ -72,6 +78,7 @@ check "space returns: the vault reopens the log (vault.recovered)" \
 	wait_log "$LOG" "vault.recovered after_ms=[0-9]+ records=[0-9]+" 10
 check "... and the node serves time again after the next agreement" wait_status /v1/time 200 10
 check "... the shared page too" page_synced
+check "... and NTP answers with time (LI 0)" eval '[ "$(ntp_li_tx | cut -d" " -f1)" = 0 ]'
 
 # ---- read-only: the vault's folder becomes read-only (a read-only bind mount over it)
 # while the disk is full; space returns, but the log cannot be reopened for writing ----

@@ -4,9 +4,11 @@
 # time after a SIGHUP moved the transport to port 123; the fields are checked at the packet
 # level; an unsynchronised node answers LI 3 / stratum 0 / INIT with no time; rate limiting
 # sends a RATE kiss; short, malformed and non-client packets get no answer and the node
-# keeps serving. Speaks TAP.
+# keeps serving; the answering threads (workers, each on its own SO_REUSEPORT socket) share
+# one rate limit, and a SIGHUP changing the settings loses no request while the successor
+# inherits the sockets (and closes the old group when their number changes). Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 20
 
 CHRONYD=$(command -v chronyd || echo /usr/sbin/chronyd)
 NTPDIG=$(command -v ntpdig || echo /usr/bin/ntpdig)
@@ -52,9 +54,13 @@ check "an unsynchronised node answers LI 3, stratum 0, kiss code INIT, and no ti
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 
 # ---- a synchronised one-node quorum ----
-ntp_conf "$W/node/quorum.conf" "port = $NTPP; rate_limit = 50; rate_burst = 20;" "$SELF"
+ntp_conf "$W/node/quorum.conf" "port = $NTPP; rate_limit = 50; rate_burst = 20; workers = 2;" "$SELF"
 start_quorumd "$W/node.log" --config "$W/node/quorum.conf"
 wait_log "$W/node.log" "ntp.listening" 10 >/dev/null
+# The sockets bound to the NTP port (/proc/net/udp: local address 0100007F:PORT in hex).
+udp_sockets() { grep -c " 0100007F:$(printf %04X "$1") " /proc/net/udp; }
+check "two workers answer, each on its own SO_REUSEPORT socket" \
+	eval "grep -q 'ntp.listening address=127.0.0.1 port=$NTPP .* workers=2 reuseport=1' '$W/node.log' && [ \$(udp_sockets $NTPP) -eq 2 ]"
 for i in $(seq 50); do
 	"$QUORUM_BUILDDIR/tools/quorumctl" time --clock "$W/node/clock" >/dev/null 2>&1 && break
 	sleep 0.1
@@ -91,15 +97,46 @@ check "a version-0 packet gets no answer" \
 check "a 48-byte client request still gets one" \
 	test "$($PROBE raw 127.0.0.1 "$NTPP" "23$(printf '00%.0s' $(seq 47))")" = answer
 
-# ---- rate limiting: 200 requests at once, burst 20 ----
+# ---- rate limiting: 200 requests at once from 8 source ports (spread over both workers),
+# burst 20: one bucket for the address, whichever worker reads ----
 sleep 1
-f=$($PROBE flood 127.0.0.1 "$NTPP" 200 2>&1)
-diag "flood of 200: $f"
-check "a flood gets its burst answered, then one RATE kiss-o'-death" \
+f=$($PROBE flood 127.0.0.1 "$NTPP" 200 8 2>&1)
+diag "flood of 200 from 8 ports: $f"
+check "a flood gets its burst answered, then one RATE kiss-o'-death (the workers share the bucket)" \
 	"$PYTHON" -c 'import json,sys; c=json.loads(sys.argv[1]); sys.exit(0 if 15 <= c["time"] <= 30 and c["kiss"].get("RATE") == 1 else 1)' "$f"
 sleep 1
 a=$($PROBE time 127.0.0.1 "$NTPP" 2>&1)
 check "... and the source is served again once its bucket refilled" test "$(field "$a" stratum)" = 1
+
+# ---- hot reload: a fresh instance inherits the socket group; none of a steady stream of
+# requests is lost ----
+ntp_conf "$W/node/quorum.conf" "port = $NTPP; workers = 2; rate_limit = 0;" "$SELF"
+kill -HUP "$QPID"
+wait_log "$W/node.log" "ntp.listening address=127.0.0.1 port=$NTPP stratum=1 rate_limit=0 workers=2" 5 >/dev/null
+$PROBE steady 127.0.0.1 "$NTPP" 3 >"$W/steady.out" 2>&1 &
+STEADY=$!
+sleep 1
+ntp_conf "$W/node/quorum.conf" "port = $NTPP; stratum = 3; workers = 2; rate_limit = 0;" "$SELF"
+kill -HUP "$QPID"
+wait "$STEADY"
+diag "requests through the reload: $(cat "$W/steady.out")"
+check "SIGHUP (stratum 1 -> 3, same workers): every request answered, both strata seen" \
+	"$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["lost"] == 0 and r["answered"] > 100 and sorted(r["strata"]) == [1, 3] else 1)' "$W/steady.out"
+check "... the successor kept the two sockets" test "$(udp_sockets "$NTPP")" -eq 2
+ntp_conf "$W/node/quorum.conf" "port = $NTPP; stratum = 3; workers = 3; rate_limit = 0;" "$SELF"
+kill -HUP "$QPID"
+wait_log "$W/node.log" "ntp.listening address=127.0.0.1 port=$NTPP stratum=3 .* workers=3" 5 >/dev/null
+sleep 0.5
+a=$($PROBE time 127.0.0.1 "$NTPP" 2>&1)
+check "SIGHUP to three workers: three sockets, the old group closed, and it answers" \
+	eval "[ \$(udp_sockets $NTPP) -eq 3 ] && [ '$(field "$a" stratum)' = 3 ]"
+ntp_conf "$W/node/quorum.conf" "port = $NTPP; stratum = 3; workers = 0; rate_limit = 0;" "$SELF"
+kill -HUP "$QPID"
+wait_log "$W/node.log" "ntp.listening address=127.0.0.1 port=$NTPP stratum=3 .* workers=0 on_loop=1" 5 >/dev/null
+sleep 0.5
+a=$($PROBE time 127.0.0.1 "$NTPP" 2>&1)
+check "SIGHUP to workers = 0: one socket, answered on the event loop" \
+	eval "[ \$(udp_sockets $NTPP) -eq 1 ] && [ '$(field "$a" stratum)' = 3 ] && [ '$(field "$a" li)' = 0 ]"
 
 # ---- hot reload to port 123, read by ntpdig (SNTP speaks to port 123 only) ----
 if [ "$(id -u)" -eq 0 ] && ! "$PYTHON" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",123))' 2>/dev/null; then
@@ -113,8 +150,8 @@ elif [ "$(id -u)" -ne 0 ]; then
 else
 	ntp_conf "$W/node/quorum.conf" "port = 123; stratum = 2;" "$SELF"
 	kill -HUP "$QPID"
-	wait_log "$W/node.log" "ntp.reloaded address=127.0.0.1 port=123 stratum=2" 5 >/dev/null
-	check "SIGHUP moves the NTP transport to port 123 with stratum 2 (reloaded in place)" test $? -eq 0
+	wait_log "$W/node.log" "ntp.listening address=127.0.0.1 port=123 stratum=2" 5 >/dev/null
+	check "SIGHUP moves the NTP transport to port 123 with stratum 2 (a fresh instance)" test $? -eq 0
 	timeout 20 "$NTPDIG" -t 2 127.0.0.1 >"$W/ntpdig.out" 2>&1
 	rc=$?
 	diag "ntpdig: $(cat "$W/ntpdig.out")"
@@ -126,4 +163,6 @@ kill -TERM "$QPID"
 wait_exit "$QPID" 10
 check "quorumd stops with status 0 and reports what the NTP transport did" \
 	eval "[ $EXIT_STATUS -eq 0 ] && grep -q 'ntp.stopped answered=' '$W/node.log'"
+check "... and no worker failed to send or read (errors=0 in every stop line)" \
+	eval "! grep 'ntp.stopped' '$W/node.log' | grep -vq ' errors=0 '"
 finish

@@ -43,7 +43,7 @@ kill -HUP "$QPID"
 ready=""
 for i in $(seq 100); do
 	if grep -q "ws.listening address=127.0.0.1 port=$WSP push_interval_ms=100" "$W/node.log" &&
-		grep -q "ntp.reloaded .* stratum=3" "$W/node.log" &&
+		grep -q "ntp.listening address=127.0.0.1 port=$NTPP stratum=3" "$W/node.log" &&
 		grep -q "grpc.listening address=127.0.0.1 port=$GRPCP .* rate_limit=250" "$W/node.log"; then
 		ready=$(date +%s%N)
 		break

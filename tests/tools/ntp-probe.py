@@ -3,8 +3,12 @@
   ntp-probe.py time HOST PORT          one mode-3 request; prints the answer's fields as JSON
                                        (times in Unix ns; t1/t4 this machine's clock)
   ntp-probe.py raw HOST PORT HEX       sends HEX; prints "answer" or "none" (after 0.5 s)
-  ntp-probe.py flood HOST PORT N       N requests at once; prints JSON counts of answers
-                                       with time and of kiss codes"""
+  ntp-probe.py flood HOST PORT N [S]   N requests at once, from S sockets (source ports;
+                                       default 1); prints JSON counts of answers with time
+                                       and of kiss codes
+  ntp-probe.py steady HOST PORT SECS   one request at a time for SECS seconds, each from a
+                                       new source port; prints JSON: answered, lost (no
+                                       answer within 0.5 s) and the strata seen"""
 import json
 import os
 import socket
@@ -62,21 +66,45 @@ def main() -> int:
             print("none")
         return 0
     if cmd == "flood":
-        n = int(sys.argv[4])
+        n, count = int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 1
+        socks = [sock] + [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count - 1)]
         for i in range(n):
-            sock.sendto(request(struct.pack("!Q", i + 1)), (host, port))
+            socks[i % count].sendto(request(struct.pack("!Q", i + 1)), (host, port))
         counts = {"time": 0, "kiss": {}}
-        sock.settimeout(1.0)
-        try:
-            while True:
-                a = decode(sock.recv(1024))
-                if a["stratum"] == 0:
-                    counts["kiss"][a["refid"]] = counts["kiss"].get(a["refid"], 0) + 1
-                else:
-                    counts["time"] += 1
-        except socket.timeout:
-            pass
+        deadline = time.monotonic() + 1.0
+        for s in socks:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                while True:
+                    a = decode(s.recv(1024))
+                    if a["stratum"] == 0:
+                        counts["kiss"][a["refid"]] = counts["kiss"].get(a["refid"], 0) + 1
+                    else:
+                        counts["time"] += 1
+                    s.settimeout(max(0.01, deadline - time.monotonic()))
+            except socket.timeout:
+                pass
         print(json.dumps(counts))
+        return 0
+    if cmd == "steady":
+        end = time.monotonic() + float(sys.argv[4])
+        result = {"answered": 0, "lost": 0, "strata": []}
+        i = 0
+        while time.monotonic() < end:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(0.5)
+            i += 1
+            s.sendto(request(struct.pack("!Q", i)), (host, port))
+            try:
+                a = decode(s.recv(1024))
+                result["answered"] += 1
+                if a["stratum"] not in result["strata"]:
+                    result["strata"].append(a["stratum"])
+            except socket.timeout:
+                result["lost"] += 1
+            s.close()
+            time.sleep(0.002)
+        print(json.dumps(result))
         return 0
     return 2
 

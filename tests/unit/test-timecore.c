@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -782,6 +783,85 @@ static void test_authorities_verify(void)
 	EVP_PKEY_free(k2);
 }
 
+/* Readers on other threads (the NTP transport's workers) while the loop commits: every
+ * reading is one whole page (the round and the quorum hash always match), its bound holds
+ * its estimate, and a reader never sees the served time go backwards. */
+struct concurrent_reader {
+	struct served_clock *clock;
+	int *stop;
+	unsigned long reads, synchronised, busy;
+	int torn, backwards, unordered;
+};
+
+static void *concurrent_reader_main(void *arg)
+{
+	struct concurrent_reader *r = arg;
+	int64_t prev = INT64_MIN;
+
+	while (!__atomic_load_n(r->stop, __ATOMIC_ACQUIRE)) {
+		struct quorum_clock_reading reading;
+
+		if (served_clock_read_concurrent(r->clock, &reading) != 0) {
+			r->busy++;
+			continue;
+		}
+		r->reads++;
+		if (reading.status != QUORUM_CLOCK_SYNCHRONISED)
+			continue;
+		r->synchronised++;
+		for (size_t i = 0; i < sizeof(reading.quorum_hash); i++)
+			r->torn |= reading.quorum_hash[i] != (uint8_t)reading.round;
+		r->unordered |= reading.earliest_ns > reading.estimate_ns ||
+				reading.estimate_ns > reading.latest_ns;
+		r->backwards |= reading.estimate_ns < prev;
+		prev = reading.estimate_ns;
+	}
+	return NULL;
+}
+
+static void test_clock_concurrent_readers(struct clock_fixture *f, gconstpointer data)
+{
+	struct concurrent_reader readers[2];
+	pthread_t threads[2];
+	int stop = 0;
+	int64_t t0 = mono_now();
+	struct quorum_agreement a = agreement_at(t0, 4000 * 1000000000LL, 20 * US);
+	struct clock_commit_outcome outcome;
+
+	memset(a.quorum_hash, 1, sizeof(a.quorum_hash)); /* round 1's */
+	served_clock_commit(f->clock, &a, 0, &outcome);
+	for (int i = 0; i < 2; i++) {
+		readers[i] = (struct concurrent_reader){ .clock = f->clock, .stop = &stop };
+		g_assert_cmpint(pthread_create(&threads[i], NULL, concurrent_reader_main,
+					       &readers[i]), ==, 0);
+	}
+	/* 5,000 commits 100 us apart (a round a second in service), each 30 us ahead of or
+	 * behind the served clock (slewed back). */
+	for (uint64_t round = 2; round < 5002; round++) {
+		struct quorum_clock_reading now;
+		int64_t mono = mono_now();
+
+		served_clock_read(f->clock, &now);
+		g_assert_cmpuint(now.status, ==, QUORUM_CLOCK_SYNCHRONISED);
+		a = agreement_at(mono, now.estimate_ns + (round % 2 ? 30 : -30) * US, 20 * US);
+		a.round = round;
+		memset(a.quorum_hash, (int)(uint8_t)round, sizeof(a.quorum_hash));
+		served_clock_commit(f->clock, &a, 0, &outcome);
+		g_usleep(100);
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++) {
+		g_assert_cmpint(pthread_join(threads[i], NULL), ==, 0);
+		g_test_message("reader %d: %lu reads, %lu synchronised, %lu busy", i,
+			       readers[i].reads, readers[i].synchronised, readers[i].busy);
+		g_assert_cmpuint(readers[i].synchronised, >, 0);
+		g_assert_cmpuint(readers[i].busy, <=, readers[i].reads / 100);
+		g_assert_false(readers[i].torn);
+		g_assert_false(readers[i].unordered);
+		g_assert_false(readers[i].backwards);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -805,6 +885,8 @@ int main(int argc, char **argv)
 	ADD("/clock/keeps-the-tighter-bound", test_clock_keeps_the_tighter_bound);
 	ADD("/clock/check-refuses-remote-unordered-stale-future", test_clock_check_refuses);
 	ADD("/clock/page-read-through-libquorum-clock", test_clock_page_through_client);
+	ADD("/clock/concurrent-readers-see-whole-pages-never-backwards",
+	    test_clock_concurrent_readers);
 	g_test_add_func("/nodestate/roundtrip-and-refuses-tampering",
 			test_nodestate_roundtrip_and_tamper);
 	return g_test_run();

@@ -30,6 +30,8 @@ extern "C" {
 /* quorum_api.listen socket types. */
 #define QUORUM_LISTEN_TCP 1
 #define QUORUM_LISTEN_UDP 2
+/* The most sockets quorum_api.listen_group binds for one address. */
+#define QUORUM_LISTEN_GROUP_MAX 64
 
 #define QUORUM_REASON_MAX     64
 #define QUORUM_STAGE_NAME_MAX 33
@@ -248,6 +250,30 @@ struct quorum_api {
 	 * gossip role, or another event id), -ENOKEY (no node.key), -EINVAL or -ENOMEM. */
 	int (*sign_event)(struct quorum_host *host, struct quorum_signed_state *state,
 			  uint8_t sig[64]);
+
+	/* ---- worker threads (ABI 1.7) ---- */
+	/* Like listen, for a transport that serves from threads of its own: COUNT sockets
+	 * (1 to QUORUM_LISTEN_GROUP_MAX) bound to ADDR:PORT with SO_REUSEPORT, the kernel
+	 * spreading clients across them by address and port. The host keeps the group bound
+	 * across reloads while some generation uses the same address and COUNT (a successor
+	 * inherits every socket); a group of another size is bound beside it while both are
+	 * held (the kernel allows it for the same user only) and the old one closes with its
+	 * last user. FDS_OUT (COUNT slots) gets new non-blocking, close-on-exec descriptors
+	 * the plugin owns and closes. 0 or -errno (-EADDRINUSE; -EINVAL for a bad address or
+	 * COUNT). */
+	int (*listen_group)(struct quorum_host *host, int type, const char *addr,
+			    uint16_t port, unsigned count, int *fds_out);
+	/* Reads the served clock like clock_read, but from any thread (a seqlock read of the
+	 * shared clock page), for a transport's workers. It does not itself check the audit
+	 * plane: the loop suspends the served clock the moment a stage reports a failure
+	 * (audit_changed), on every clock_read and every 100 ms. Valid between the caller's
+	 * start and the end of its drain. 0, or -EAGAIN when the writer kept the page busy
+	 * (then *OUT is unsynchronised). */
+	int (*clock_read_concurrent)(struct quorum_host *host, struct quorum_clock_reading *out);
+	/* Loop thread: an audit-plane stage (vault, merkle) tells the host that its failing()
+	 * answer may have changed; the host checks at once and, while it fails, serves no
+	 * time (clock_read_concurrent readers included). */
+	void (*audit_changed)(struct quorum_host *host);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

@@ -36,10 +36,13 @@ extern "C" {
  *   1.6  api gossip_send (an event to the peers over the peer link, PeerDatagram.gossip)
  *        and sign_event (the node key signs the gossip role's evidence); <quorum/gossip.h>
  *        (quorum.gossip/1: converged epochs, peers heard, malfeasance reports).
+ *   1.7  api listen_group (SO_REUSEPORT socket groups for a transport's worker threads),
+ *        clock_read_concurrent (the served clock from any thread) and audit_changed (the
+ *        audit plane's failure suspends the served clock at once).
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    6
+#define QUORUM_ABI_MINOR    7
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"

@@ -59,6 +59,8 @@ static void merkle_fail(struct merkle_stage *m, const char *what)
 	m->failed = 1;
 	if (m->retry == NULL)
 		m->retry = m->api->timer_start(m->host, 1000, 1000, retry_cb, m);
+	if (QUORUM_API_HAS(m->api, audit_changed))
+		m->api->audit_changed(m->host); /* no time served from this instant */
 }
 
 static void add_record(void *arg, uint64_t index, const uint8_t *record, size_t len)
@@ -260,6 +262,8 @@ static void retry_cb(void *arg)
 		    "merkle.recovered tree_size=%" PRIu64 " retries=%" PRIu64, mtree_size(m->tree),
 		    m->retries);
 	m->retries = 0;
+	if (QUORUM_API_HAS(m->api, audit_changed))
+		m->api->audit_changed(m->host);
 }
 
 /* ---- the service ---- */

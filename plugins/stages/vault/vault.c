@@ -90,6 +90,8 @@ static void vault_fail(struct vault_stage *v, const char *what, int err)
 	v->failed_mono_ns = mono_ns();
 	if (v->retry == NULL)
 		v->retry = v->api->timer_start(v->host, 1000, 1000, retry_cb, v);
+	if (QUORUM_API_HAS(v->api, audit_changed))
+		v->api->audit_changed(v->host); /* no time served from this instant */
 }
 
 /* Runs the waiters whose records are all durable now. */
@@ -153,6 +155,8 @@ static void retry_cb(void *arg)
 		    (mono_ns() - v->failed_mono_ns) / 1000000, vault_count(v->log),
 		    before > vault_count(v->log) ? before - vault_count(v->log) : 0, v->retries);
 	v->retries = 0;
+	if (QUORUM_API_HAS(v->api, audit_changed))
+		v->api->audit_changed(v->host);
 	run_waiters(v);
 }
 

@@ -6,14 +6,22 @@
  * wrong one. Per-source rate limiting (token bucket) answers an excess with a RATE
  * kiss-o'-death (at most one a second per source); malformed, short and non-client packets
  * are dropped without reply and counted. Datagrams are read and answered in batches
- * (recvmmsg / sendmmsg). */
+ * (recvmmsg / sendmmsg) by WORKERS threads, each reading its own socket of an SO_REUSEPORT
+ * group and the served clock from the shared page, so an answer never waits for the
+ * loop's rounds, fsyncs or other transports (workers = 0: on the event loop instead).
+ * Settings change by a fresh instance (no in-place reload): it inherits the socket group
+ * when the address and the number of workers stay, so no datagram is refused. */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +35,8 @@
 #define NTP_RECV_MAX	1024 /* a request with extension fields and a MAC fits */
 #define UNIX_TO_NTP	2208988800ULL
 #define RATE_BUCKETS	4096
+#define RATE_LOCKS	64
+#define NTP_WORKERS_MAX QUORUM_LISTEN_GROUP_MAX
 #define KOD_INTERVAL_NS 1000000000LL
 
 struct bucket {
@@ -41,18 +51,48 @@ struct ntp_config {
 	int64_t port;
 	int64_t stratum;
 	char refid[5];
-	int64_t rate;  /* requests per second per source; 0: no limit */
-	int64_t burst; /* bucket size */
+	int64_t rate;	 /* requests per second per source; 0: no limit */
+	int64_t burst;	 /* bucket size */
+	int64_t workers; /* 0: answered on the event loop; N: N threads, a socket each */
+};
+
+struct ntp_counters {
+	uint64_t answered, unsynchronised, rate_limited, kod, dropped, errors;
+	uint64_t batches; /* recvmmsg calls that returned datagrams */
+};
+
+struct ntp_server;
+
+/* One reader of one socket: the event loop (workers = 0) or a thread of its own. Its
+ * buffers are its own, so that readers never share a line but the rate buckets'. */
+struct ntp_worker {
+	struct ntp_server *s;
+	int fd; /* borrowed from the server's socket group */
+	int threaded;
+	unsigned index;
+	pthread_t thread;
+	struct ntp_counters count;
+	struct mmsghdr msgs[NTP_BATCH], replies[NTP_BATCH];
+	struct iovec iov[NTP_BATCH], oiov[NTP_BATCH];
+	struct sockaddr_storage from[NTP_BATCH];
+	uint8_t in[NTP_BATCH][NTP_RECV_MAX];
+	uint8_t out[NTP_BATCH][NTP_PACKET];
 };
 
 struct ntp_server {
 	struct quorum_host *host;
 	const struct quorum_api *api;
-	int fd;
-	struct event *ev;
 	struct ntp_config cf;
+	int fds[NTP_WORKERS_MAX]; /* the socket group (one socket for workers = 0) */
+	unsigned nfds;
+	struct ntp_worker *workers[NTP_WORKERS_MAX];
+	unsigned nworkers;
+	struct event *ev; /* workers = 0: the loop's read event */
+	int stop_fd;	  /* eventfd, readable once the threads must stop; -1 */
+	int stopping;	  /* atomic: set before stop_fd is written */
 	struct bucket *buckets;
-	uint64_t answered, unsynchronised, rate_limited, kod, dropped;
+	pthread_mutex_t locks[RATE_LOCKS]; /* bucket i is under locks[i % RATE_LOCKS] */
+	struct ntp_counters total;	   /* of the workers stopped so far */
 };
 
 static int64_t mono_ns(void)
@@ -95,11 +135,25 @@ static void put_be32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-static struct bucket *bucket_for(struct ntp_server *s, const struct sockaddr_storage *from)
+/* ---- per-source rate limit, shared by every reader ---- */
+
+enum rate_verdict {
+	RATE_ANSWER, /* within the limit */
+	RATE_KISS,   /* over it: a RATE kiss-o'-death */
+	RATE_SILENT, /* over it, and kissed less than a second ago: nothing */
+};
+
+/* Token bucket of FROM's address (SO_REUSEPORT spreads one address's ports over several
+ * workers, so the table is shared, under striped locks). */
+static enum rate_verdict rate_check(struct ntp_server *s, const struct sockaddr_storage *from,
+				    int64_t now)
 {
 	uint8_t key[17] = { 0 };
 	uint32_t h = 2166136261u;
+	enum rate_verdict verdict;
 	struct bucket *b;
+	pthread_mutex_t *lock;
+	double refill;
 
 	key[0] = (uint8_t)from->ss_family;
 	if (from->ss_family == AF_INET)
@@ -109,36 +163,48 @@ static struct bucket *bucket_for(struct ntp_server *s, const struct sockaddr_sto
 	for (size_t i = 0; i < sizeof(key); i++)
 		h = (h ^ key[i]) * 16777619u;
 	b = &s->buckets[h % RATE_BUCKETS];
+	lock = &s->locks[(h % RATE_BUCKETS) % RATE_LOCKS];
+	pthread_mutex_lock(lock);
 	if (memcmp(b->key, key, sizeof(key)) != 0) {
 		/* A new source takes the slot (an evicted one starts again with a full bucket:
 		 * eviction can only make the limit looser, never refuse an honest client). */
 		memcpy(b->key, key, sizeof(key));
 		b->tokens = (double)s->cf.burst;
-		b->last_ns = mono_ns();
+		b->last_ns = now;
 		b->kod_ns = 0;
 	}
-	return b;
-}
-
-/* Token bucket: 1 when the request may be answered. */
-static int rate_allows(struct ntp_server *s, struct bucket *b, int64_t now)
-{
-	double refill;
-
-	if (s->cf.rate <= 0)
-		return 1;
 	refill = (double)(now - b->last_ns) * (double)s->cf.rate / 1e9;
-	b->tokens = b->tokens + refill > (double)s->cf.burst ? (double)s->cf.burst : b->tokens + refill;
-	b->last_ns = now;
+	if (refill > 0) {
+		b->tokens = b->tokens + refill > (double)s->cf.burst ? (double)s->cf.burst
+								     : b->tokens + refill;
+		b->last_ns = now;
+	}
 	if (b->tokens >= 1.0) {
 		b->tokens -= 1.0;
-		return 1;
+		verdict = RATE_ANSWER;
+	} else if (b->kod_ns != 0 && now - b->kod_ns < KOD_INTERVAL_NS) {
+		verdict = RATE_SILENT; /* one RATE kiss a second is enough */
+	} else {
+		b->kod_ns = now;
+		verdict = RATE_KISS;
 	}
-	return 0;
+	pthread_mutex_unlock(lock);
+	return verdict;
+}
+
+/* ---- answering ---- */
+
+/* The served clock now: a worker thread reads the shared page, the loop asks the host. */
+static void worker_clock_read(struct ntp_worker *w, struct quorum_clock_reading *out)
+{
+	if (w->threaded)
+		w->s->api->clock_read_concurrent(w->s->host, out);
+	else
+		w->s->api->clock_read(w->s->host, out);
 }
 
 /* Writes the answer to REQ into OUT (48 bytes). KISS: a kiss code, or NULL for time. */
-static void build_reply(struct ntp_server *s, const uint8_t *req, uint8_t *out,
+static void build_reply(struct ntp_worker *w, const uint8_t *req, uint8_t *out,
 			const struct quorum_clock_reading *rx, const char *kiss)
 {
 	struct quorum_clock_reading tx;
@@ -156,15 +222,15 @@ static void build_reply(struct ntp_server *s, const uint8_t *req, uint8_t *out,
 		return; /* no timestamps: never a wrong time */
 	}
 	out[0] = (uint8_t)(0u << 6 | version << 3 | 4u);
-	out[1] = (uint8_t)s->cf.stratum;
+	out[1] = (uint8_t)w->s->cf.stratum;
 	put_be32(out + 4, 0); /* root delay: we are the reference */
 	put_be32(out + 8, ntp_short_ceil(rx->error_bound_ns));
-	memcpy(out + 12, s->cf.refid, 4);
+	memcpy(out + 12, w->s->cf.refid, 4);
 	put_ntp_time(out + 16, rx->estimate_ns - rx->agreement_age_ns); /* the agreement */
 	put_ntp_time(out + 32, rx->estimate_ns);			 /* receive */
-	s->api->clock_read(s->host, &tx);
+	worker_clock_read(w, &tx);
 	if (tx.status != QUORUM_CLOCK_SYNCHRONISED) { /* it lapsed just now: no time */
-		build_reply(s, req, out, &tx, NULL);
+		build_reply(w, req, out, &tx, NULL);
 		return;
 	}
 	/* The bound grows with time: the dispersion covers the later of the two readings. */
@@ -174,74 +240,222 @@ static void build_reply(struct ntp_server *s, const uint8_t *req, uint8_t *out,
 	put_ntp_time(out + 40, tx.estimate_ns); /* transmit */
 }
 
-static void ntp_read_cb(evutil_socket_t fd, short what, void *arg)
+/* Reads one batch of datagrams from W's socket and answers it. RETURN VALUE: how many were
+ * read (NTP_BATCH: more may be waiting), 0 when none was, or -errno. */
+static int ntp_serve_batch(struct ntp_worker *w)
 {
-	struct ntp_server *s = arg;
-	static uint8_t in[NTP_BATCH][NTP_RECV_MAX];
-	static uint8_t out[NTP_BATCH][NTP_PACKET];
-	struct mmsghdr msgs[NTP_BATCH], replies[NTP_BATCH];
-	struct sockaddr_storage from[NTP_BATCH];
-	struct iovec iov[NTP_BATCH], oiov[NTP_BATCH];
+	struct ntp_server *s = w->s;
 	struct quorum_clock_reading rx;
 	int n, nout = 0;
 	int64_t now;
 
 	for (int i = 0; i < NTP_BATCH; i++) {
-		iov[i] = (struct iovec){ in[i], sizeof(in[i]) };
-		msgs[i].msg_hdr = (struct msghdr){ .msg_name = &from[i],
-						   .msg_namelen = sizeof(from[i]),
-						   .msg_iov = &iov[i],
-						   .msg_iovlen = 1 };
+		w->iov[i] = (struct iovec){ w->in[i], sizeof(w->in[i]) };
+		w->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &w->from[i],
+						      .msg_namelen = sizeof(w->from[i]),
+						      .msg_iov = &w->iov[i],
+						      .msg_iovlen = 1 };
 	}
-	n = recvmmsg((int)fd, msgs, NTP_BATCH, MSG_DONTWAIT, NULL);
-	if (n <= 0)
-		return;
-	s->api->clock_read(s->host, &rx);
+	n = recvmmsg(w->fd, w->msgs, NTP_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return 0;
+	w->count.batches++;
+	worker_clock_read(w, &rx);
 	now = mono_ns();
 	for (int i = 0; i < n; i++) {
-		const uint8_t *req = in[i];
-		size_t len = msgs[i].msg_len;
+		const uint8_t *req = w->in[i];
+		size_t len = w->msgs[i].msg_len;
 		unsigned version = (req[0] >> 3) & 7, mode = req[0] & 7;
 		const char *kiss = NULL;
-		struct bucket *b;
 
 		/* A client request: 48 bytes or more (extension fields, a MAC), version 1-4,
 		 * mode 3. Everything else gets no answer. */
 		if (len < NTP_PACKET || version < 1 || version > 4 || mode != 3 ||
-		    (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-			s->dropped++;
+		    (w->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+			w->count.dropped++;
 			continue;
 		}
-		b = bucket_for(s, &from[i]);
-		if (!rate_allows(s, b, now)) {
-			s->rate_limited++;
-			if (b->kod_ns != 0 && now - b->kod_ns < KOD_INTERVAL_NS)
-				continue; /* one RATE kiss a second is enough */
-			b->kod_ns = now;
-			kiss = "RATE";
-			s->kod++;
+		if (s->cf.rate > 0) {
+			enum rate_verdict verdict = rate_check(s, &w->from[i], now);
+
+			if (verdict != RATE_ANSWER)
+				w->count.rate_limited++;
+			if (verdict == RATE_SILENT)
+				continue;
+			if (verdict == RATE_KISS) {
+				kiss = "RATE";
+				w->count.kod++;
+			}
 		}
-		build_reply(s, req, out[nout], &rx, kiss);
+		build_reply(w, req, w->out[nout], &rx, kiss);
 		if (kiss == NULL) {
 			if (rx.status == QUORUM_CLOCK_SYNCHRONISED)
-				s->answered++;
+				w->count.answered++;
 			else
-				s->unsynchronised++;
+				w->count.unsynchronised++;
 		}
-		oiov[nout] = (struct iovec){ out[nout], NTP_PACKET };
-		replies[nout].msg_hdr = (struct msghdr){ .msg_name = &from[i],
-							 .msg_namelen = msgs[i].msg_hdr.msg_namelen,
-							 .msg_iov = &oiov[nout],
-							 .msg_iovlen = 1 };
+		w->oiov[nout] = (struct iovec){ w->out[nout], NTP_PACKET };
+		w->replies[nout].msg_hdr = (struct msghdr){ .msg_name = &w->from[i],
+							    .msg_namelen = w->msgs[i].msg_hdr.msg_namelen,
+							    .msg_iov = &w->oiov[nout],
+							    .msg_iovlen = 1 };
 		nout++;
 	}
 	for (int sent = 0; sent < nout;) {
-		int k = sendmmsg((int)fd, replies + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
+		int k = sendmmsg(w->fd, w->replies + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
 
-		if (k <= 0)
-			break; /* a full socket buffer: those answers are lost, like datagrams */
+		if (k <= 0) {
+			w->count.errors++; /* a full socket buffer: those answers are lost */
+			break;
+		}
 		sent += k;
 	}
+	return n;
+}
+
+/* The loop's read event (workers = 0): one batch per turn, fair to the loop's other work. */
+static void ntp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct ntp_worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	if (ntp_serve_batch(w) < 0)
+		w->count.errors++;
+}
+
+/* A worker thread: answers batches while they come full, waits in poll() otherwise, and
+ * ends once the server's stop_fd is readable. */
+static void *ntp_worker_main(void *arg)
+{
+	struct ntp_worker *w = arg;
+	struct pollfd p[2] = { { .fd = w->fd, .events = POLLIN },
+			       { .fd = w->s->stop_fd, .events = POLLIN } };
+
+	while (!__atomic_load_n(&w->s->stopping, __ATOMIC_ACQUIRE)) {
+		int n = ntp_serve_batch(w);
+
+		if (n < 0)
+			w->count.errors++;
+		if (n == NTP_BATCH)
+			continue; /* more are likely waiting: no poll() in between */
+		if (poll(p, 2, -1) < 0 && errno != EINTR) {
+			w->count.errors++;
+			break;
+		}
+		if (p[1].revents != 0)
+			break;
+	}
+	return NULL;
+}
+
+/* ---- workers ---- */
+
+static void counters_add(struct ntp_counters *to, const struct ntp_counters *from)
+{
+	to->answered += from->answered;
+	to->unsynchronised += from->unsynchronised;
+	to->rate_limited += from->rate_limited;
+	to->kod += from->kod;
+	to->dropped += from->dropped;
+	to->errors += from->errors;
+	to->batches += from->batches;
+}
+
+static struct ntp_worker *worker_new(struct ntp_server *s, int fd, int threaded, unsigned index)
+{
+	struct ntp_worker *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	w->s = s;
+	w->fd = fd;
+	w->threaded = threaded;
+	w->index = index;
+	return w;
+}
+
+/* Stops every reader (threads joined: after this, none touches the sockets or the clock)
+ * and adds their counts to the total. */
+static void workers_stop(struct ntp_server *s)
+{
+	if (s->ev != NULL) {
+		event_free(s->ev);
+		s->ev = NULL;
+	}
+	if (s->stop_fd >= 0) {
+		uint64_t one = 1;
+
+		__atomic_store_n(&s->stopping, 1, __ATOMIC_RELEASE);
+		if (write(s->stop_fd, &one, sizeof(one)) != sizeof(one))
+			s->api->log(s->host, QUORUM_LOG_ERROR,
+				    "ntp.stop_signal_failed error=\"%s\"", strerror(errno));
+		for (unsigned i = 0; i < s->nworkers; i++)
+			pthread_join(s->workers[i]->thread, NULL);
+		close(s->stop_fd);
+		s->stop_fd = -1;
+	}
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		counters_add(&s->total, &s->workers[i]->count);
+		free(s->workers[i]);
+		s->workers[i] = NULL;
+	}
+	s->nworkers = 0;
+}
+
+/* Starts the readers of the socket group: the loop's event, or one thread per socket (all
+ * signals blocked in them: the loop's thread handles SIGHUP and SIGTERM).
+ * RETURN VALUE: 0, or -errno with nothing left running. */
+static int workers_start(struct ntp_server *s)
+{
+	sigset_t all, old;
+	int err = 0;
+
+	if (s->cf.workers == 0) {
+		s->workers[0] = worker_new(s, s->fds[0], 0, 0);
+		if (s->workers[0] == NULL)
+			return -ENOMEM;
+		s->nworkers = 1;
+		s->ev = event_new(s->api->event_base(s->host), s->fds[0], EV_READ | EV_PERSIST,
+				  ntp_read_cb, s->workers[0]);
+		if (s->ev == NULL || event_add(s->ev, NULL) != 0) {
+			workers_stop(s);
+			return -ENOMEM;
+		}
+		return 0;
+	}
+	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->stop_fd < 0)
+		return -errno;
+	__atomic_store_n(&s->stopping, 0, __ATOMIC_RELEASE);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned i = 0; i < s->nfds; i++) {
+		struct ntp_worker *w = worker_new(s, s->fds[i], 1, i);
+		int rc;
+
+		if (w == NULL) {
+			err = -ENOMEM;
+			break;
+		}
+		rc = pthread_create(&w->thread, NULL, ntp_worker_main, w);
+		if (rc != 0) {
+			free(w);
+			err = -rc;
+			break;
+		}
+		s->workers[s->nworkers++] = w;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0) {
+		s->api->log(s->host, QUORUM_LOG_ERROR,
+			    "ntp.workers_failed started=%u wanted=%u error=\"%s\"", s->nworkers,
+			    s->nfds, strerror(-err));
+		workers_stop(s);
+	}
+	return err;
 }
 
 /* ---- settings and lifecycle ---- */
@@ -256,45 +470,26 @@ static int read_settings(struct ntp_server *s, struct ntp_config *cf)
 	cf->stratum = 1;
 	cf->rate = 64;
 	cf->burst = 128;
+	cf->workers = 1;
 	s->api->config_string(s->host, "address", &address);
 	s->api->config_int(s->host, "port", &cf->port);
 	s->api->config_int(s->host, "stratum", &cf->stratum);
 	s->api->config_string(s->host, "refid", &refid);
 	s->api->config_int(s->host, "rate_limit", &cf->rate);
 	s->api->config_int(s->host, "rate_burst", &cf->burst);
+	s->api->config_int(s->host, "workers", &cf->workers);
 	if (strlen(address) >= sizeof(cf->address) || strlen(refid) == 0 || strlen(refid) > 4) {
 		s->api->log(s->host, QUORUM_LOG_ERROR,
 			    "ntp.config_invalid reason=\"address too long or refid not 1-4 characters\"");
 		return -EINVAL;
 	}
+	if (cf->workers < 0 || cf->workers > NTP_WORKERS_MAX) {
+		s->api->log(s->host, QUORUM_LOG_ERROR,
+			    "ntp.config_invalid reason=\"workers must be 0 to %d\"", NTP_WORKERS_MAX);
+		return -EINVAL;
+	}
 	snprintf(cf->address, sizeof(cf->address), "%s", address);
 	memcpy(cf->refid, refid, strlen(refid));
-	return 0;
-}
-
-/* Listens on CF's address (through the host, which hands an unchanged address's socket
- * over between generations) and replaces the current socket only once that succeeded. */
-static int ntp_bind(struct ntp_server *s, const struct ntp_config *cf)
-{
-	struct event *ev;
-	int fd, err;
-
-	err = s->api->listen(s->host, QUORUM_LISTEN_UDP, cf->address, (uint16_t)cf->port, &fd);
-	if (err != 0)
-		return err;
-	ev = event_new(s->api->event_base(s->host), fd, EV_READ | EV_PERSIST, ntp_read_cb, s);
-	if (ev == NULL || event_add(ev, NULL) != 0) {
-		if (ev != NULL)
-			event_free(ev);
-		close(fd);
-		return -ENOMEM;
-	}
-	if (s->ev != NULL) {
-		event_free(s->ev);
-		close(s->fd);
-	}
-	s->ev = ev;
-	s->fd = fd;
 	return 0;
 }
 
@@ -313,9 +508,11 @@ static int ntp_init(struct quorum_host *host, const struct quorum_api *api, void
 		free(s);
 		return -ENOMEM;
 	}
+	for (int i = 0; i < RATE_LOCKS; i++)
+		pthread_mutex_init(&s->locks[i], NULL);
 	s->host = host;
 	s->api = api;
-	s->fd = -1;
+	s->stop_fd = -1;
 	err = read_settings(s, &s->cf);
 	if (err != 0) {
 		free(s->buckets);
@@ -326,47 +523,51 @@ static int ntp_init(struct quorum_host *host, const struct quorum_api *api, void
 	return 0;
 }
 
-static int ntp_start(void *state)
+/* Binds (or inherits from the generation before) the socket group: one SO_REUSEPORT
+ * socket per worker thread, or one for the loop. */
+static int ntp_bind(struct ntp_server *s)
 {
-	struct ntp_server *s = state;
-	int err = ntp_bind(s, &s->cf);
-
-	if (err == 0)
-		s->api->log(s->host, QUORUM_LOG_NOTICE,
-			    "ntp.listening address=%s port=%" PRId64 " stratum=%" PRId64
-			    " rate_limit=%" PRId64,
-			    s->cf.address, s->cf.port, s->cf.stratum, s->cf.rate);
-	return err;
-}
-
-static int ntp_reload(void *state)
-{
-	struct ntp_server *s = state;
-	struct ntp_config next;
+	unsigned count = s->cf.workers > 0 ? (unsigned)s->cf.workers : 1;
 	int err;
 
-	err = read_settings(s, &next);
+	if (!QUORUM_API_HAS(s->api, listen_group) ||
+	    (s->cf.workers > 0 && !QUORUM_API_HAS(s->api, clock_read_concurrent))) {
+		s->api->log(s->host, QUORUM_LOG_ERROR,
+			    "ntp.start_failed reason=\"the host lacks listen_group or "
+			    "clock_read_concurrent (ABI 1.7)\"");
+		return -ENOTSUP;
+	}
+	err = s->api->listen_group(s->host, QUORUM_LISTEN_UDP, s->cf.address,
+				   (uint16_t)s->cf.port, count, s->fds);
 	if (err != 0)
 		return err;
-	if (strcmp(next.address, s->cf.address) != 0 || next.port != s->cf.port) {
-		err = ntp_bind(s, &next); /* on failure the old socket still serves */
-		if (err != 0)
-			return err;
-	}
-	s->cf = next;
-	s->api->log(s->host, QUORUM_LOG_NOTICE,
-		    "ntp.reloaded address=%s port=%" PRId64 " stratum=%" PRId64
-		    " rate_limit=%" PRId64,
-		    s->cf.address, s->cf.port, s->cf.stratum, s->cf.rate);
+	s->nfds = count;
 	return 0;
 }
 
-static int ntp_drain(void *state)
+static int ntp_start(void *state)
 {
 	struct ntp_server *s = state;
+	int err = ntp_bind(s);
 
-	if (s->ev != NULL)
-		event_del(s->ev); /* datagrams: nothing is ever in flight */
+	if (err != 0)
+		return err;
+	err = workers_start(s);
+	if (err != 0)
+		return err;
+	s->api->log(s->host, QUORUM_LOG_NOTICE,
+		    "ntp.listening address=%s port=%" PRId64 " stratum=%" PRId64
+		    " rate_limit=%" PRId64 " workers=%" PRId64 "%s",
+		    s->cf.address, s->cf.port, s->cf.stratum, s->cf.rate, s->cf.workers,
+		    s->cf.workers > 0 ? " reuseport=1" : " on_loop=1");
+	return 0;
+}
+
+/* Datagrams: nothing is ever in flight. Stops the readers (threads joined); the sockets
+ * stay open for a successor that inherits them. */
+static int ntp_drain(void *state)
+{
+	workers_stop(state);
 	return 0;
 }
 
@@ -374,14 +575,17 @@ static void ntp_fini(void *state)
 {
 	struct ntp_server *s = state;
 
+	workers_stop(s);
 	s->api->log(s->host, QUORUM_LOG_INFO,
 		    "ntp.stopped answered=%" PRIu64 " unsynchronised=%" PRIu64
-		    " rate_limited=%" PRIu64 " kod=%" PRIu64 " dropped=%" PRIu64,
-		    s->answered, s->unsynchronised, s->rate_limited, s->kod, s->dropped);
-	if (s->ev != NULL)
-		event_free(s->ev);
-	if (s->fd >= 0)
-		close(s->fd);
+		    " rate_limited=%" PRIu64 " kod=%" PRIu64 " dropped=%" PRIu64
+		    " errors=%" PRIu64 " batches=%" PRIu64,
+		    s->total.answered, s->total.unsynchronised, s->total.rate_limited,
+		    s->total.kod, s->total.dropped, s->total.errors, s->total.batches);
+	for (unsigned i = 0; i < s->nfds; i++)
+		close(s->fds[i]);
+	for (int i = 0; i < RATE_LOCKS; i++)
+		pthread_mutex_destroy(&s->locks[i]);
 	free(s->buckets);
 	free(s);
 }
@@ -399,6 +603,9 @@ static const struct quorum_setting ntp_settings[] = {
 	  .help = "requests per second per source before RATE kisses (0: none; default 64)" },
 	{ .name = "rate_burst", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,
 	  .help = "requests a source may send at once (default 128)" },
+	{ .name = "workers", .type = QUORUM_SETTING_INT, .min = 0, .max = NTP_WORKERS_MAX,
+	  .help = "threads answering, each on its own SO_REUSEPORT socket (0: on the event "
+		  "loop; default 1; up to the number of cores for a busy public server)" },
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -407,7 +614,6 @@ QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
 	.settings = ntp_settings,
 	.init = ntp_init,
 	.start = ntp_start,
-	.reload = ntp_reload,
 	.drain = ntp_drain,
 	.fini = ntp_fini,
 };
