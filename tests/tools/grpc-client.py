@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """grpc-client.py -- Debian's python3-grpcio against the grpc transport. Generates the stubs
 from proto/clock_service.proto and proto/bridge_service.proto into a scratch folder
-(grpc_tools.protoc), calls one method and prints one JSON line: {"code": grpc status name,
+(grpc_tools.protoc; removed once imported), calls one method and prints one JSON line: {"code": grpc status name,
 "details": ..., "response": {...}}.
   grpc-client.py PROTO_DIR TARGET gettime | status | align PEER ANCHOR_HEX | watch N TIMEOUT_S
                                   | unknown | bigrequest | bridge-time | bridge-attested
@@ -11,6 +11,7 @@ import base64
 import importlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -27,10 +28,14 @@ def stubs(proto_dir):
         if rc != 0:
             sys.exit(f"protoc failed on {proto}: {rc}")
     sys.path.insert(0, out)
-    return (importlib.import_module("clock_service_pb2"),
-            importlib.import_module("clock_service_pb2_grpc"),
-            importlib.import_module("bridge_service_pb2"),
-            importlib.import_module("bridge_service_pb2_grpc"))
+    try:
+        return (importlib.import_module("clock_service_pb2"),
+                importlib.import_module("clock_service_pb2_grpc"),
+                importlib.import_module("bridge_service_pb2"),
+                importlib.import_module("bridge_service_pb2_grpc"))
+    finally:  # imported: the scratch folder is no longer needed
+        sys.path.remove(out)
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def channel(target):
