@@ -73,6 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (datagram_decode(data, size, &d, &reason) == 0) {
 		if (d.kind == DATAGRAM_TIME_RESPONSE)
 			response(d.message->time_response);
+		else if (d.kind == DATAGRAM_GOSSIP)
+			FUZZ_ASSERT(d.message != NULL && d.message->gossip != NULL &&
+				    size <= GOSSIP_DATAGRAM_MAX);
 		else
 			FUZZ_ASSERT(d.kind == DATAGRAM_TIME_REQUEST &&
 				    strlen(d.asker_id) <= QUORUM_NODE_ID_MAX);
