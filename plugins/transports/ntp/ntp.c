@@ -446,6 +446,12 @@ static int workers_start(struct ntp_server *s)
 			err = -rc;
 			break;
 		}
+		{
+			char name[16]; /* the kernel's limit, NUL included */
+
+			snprintf(name, sizeof(name), "ntp-worker-%u", i);
+			pthread_setname_np(w->thread, name); /* ps -L, top -H */
+		}
 		s->workers[s->nworkers++] = w;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
