@@ -1,6 +1,7 @@
 #!/bin/bash
 # idle-rss.sh -- resident memory of an idle quorumd: with no plugin, and with every plugin the
 # build has (the built-in ones from lib/, else the test fixtures), read from /proc after start.
+# RSS_DETAIL=1 also prints its anonymous, file and shared-memory parts.
 # Usage: idle-rss.sh BUILDDIR
 set -eu
 B=$1
@@ -29,7 +30,22 @@ add() { # SO NAME KIND
 	fi
 }
 builtin=0
-for so in "$B"/lib/stages/*.so; do [ -e "$so" ] && { add "$so" "$(basename "$so" .so)" stage ""; builtin=1; }; done
+# The settings a built-in stage cannot start without (folders under the scratch folder, a
+# trust root for the passport stage with no passport yet).
+"$B/tools/quorum-keygen" --out "$W/root" >/dev/null
+mkdir -p "$W/passports"
+stage_settings() {
+	case "$1" in
+	vault | merkle) echo "settings = { dir = \"$W/$1\"; };" ;;
+	passport) echo "settings = { trust_root = \"$W/root.pub\"; passports = \"$W/passports\"; state_dir = \"$W/passport-state\"; };" ;;
+	esac
+}
+for so in "$B"/lib/stages/*.so; do
+	[ -e "$so" ] || continue
+	name=$(basename "$so" .so)
+	add "$so" "$name" stage "$(stage_settings "$name")"
+	builtin=1
+done
 for so in "$B"/lib/transports/*.so; do [ -e "$so" ] && { add "$so" "$(basename "$so" .so)" transport ""; builtin=1; }; done
 if [ "$builtin" -eq 0 ]; then
 	port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -55,6 +71,7 @@ CONF
 		exit 1
 	fi
 	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$PID/status")
+	[ -z "${RSS_DETAIL:-}" ] || grep -E '^(RssAnon|RssFile|RssShmem|Threads)' "/proc/$PID/status" >&2
 	hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$PID/status")
 	kill -TERM "$PID"
 	wait "$PID" || true

@@ -61,8 +61,10 @@ fuzz_fuzz_checkpoint_LDADD = $(OPENSSL_LIBS)
 
 # ---- plugins: their parsers' sources compiled in (the SDK headers only, as a plugin) ----
 fuzz_fuzz_http1_SOURCES = fuzz/fuzz-http1.c fuzz/fuzz.h plugins/transports/rest/http1-parse.c \
-	plugins/transports/rest/http1-internal.h $(FUZZ_MAIN)
-fuzz_fuzz_http1_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/rest
+	plugins/transports/rest/http1-internal.h \
+	plugins/transports/common/query.c plugins/transports/common/query.h $(FUZZ_MAIN)
+fuzz_fuzz_http1_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/rest \
+	-I$(top_srcdir)/plugins/transports/common
 fuzz_fuzz_http1_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_http1_LDFLAGS = $(FUZZ_LINK_FLAGS)
 
@@ -96,6 +98,7 @@ fuzz_fuzz_ntp_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_ntp_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS)
 
 fuzz_fuzz_ws_SOURCES = fuzz/fuzz-ws.c fuzz/fuzz.h $(FUZZ_MOCK) \
+	plugins/transports/common/query.c plugins/transports/common/query.h \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	plugins/transports/common/ratelimit.c plugins/transports/common/ratelimit.h \

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,8 @@ static void usage(FILE *out)
 		DEFAULT_CONFIG);
 }
 
+#define MMAP_THRESHOLD_BYTES (32 * 1024)
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -61,6 +64,11 @@ int main(int argc, char **argv)
 	struct conf *conf;
 	int check_only = 0, opt, err, status, pid_fd = -1;
 
+	/* A fixed threshold: every block of 128 KiB or more is its own mapping, given back
+	 * when freed (glibc would otherwise raise the threshold past the plugin files read at
+	 * start, and serve the big, mostly untouched tables of the stages from the heap, where
+	 * calloc must clear them: resident for nothing). */
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
 	while ((opt = getopt_long(argc, argv, "c:tp:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -125,6 +133,7 @@ int main(int argc, char **argv)
 		}
 	}
 	err = runtime_init(&rt, conf, NULL, why, sizeof(why));
+	malloc_trim(0); /* what bring-up freed (the plugin files read to be verified) */
 	if (err == 0 && conf->user != NULL) {
 		/* Listeners are bound and keys read: the rest runs unprivileged. */
 		err = privileges_drop(conf->user, why, sizeof(why));

@@ -12,7 +12,7 @@ AM_TESTS_ENVIRONMENT = \
 # ---- fixture plugins: shared modules even though they are not installed (-rpath) ----
 FIXTURE_LDFLAGS = $(PLUGIN_LDFLAGS) -rpath /nowhere
 FIXTURE_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PLUGIN_CPPFLAGS)
-FIXTURE_LIBS = $(LIBEVENT_LIBS)
+FIXTURE_LIBS = $(LIBEVENT_LIBS) $(LIBEVENT_EXTRA_LIBS)
 
 check_LTLIBRARIES += tests/fixtures/fixture-stage.la
 tests_fixtures_fixture_stage_la_SOURCES = tests/fixtures/fixture-stage.c

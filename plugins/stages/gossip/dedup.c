@@ -6,11 +6,13 @@
 
 #include "dedup.h"
 
-#define NONE UINT32_MAX
+/* Links (bucket heads, next) hold an entry's index + 1; 0 is the end of a chain, so the
+ * tables start as calloc's zeroes and a page costs memory only once written. */
+#define NONE 0u
 
 struct dedup_entry {
 	uint8_t fp[DEDUP_FINGERPRINT_LEN];
-	uint32_t next; /* next entry in the same bucket, or NONE */
+	uint32_t next; /* the next entry in the same bucket (index + 1), or NONE */
 };
 
 struct dedup {
@@ -41,13 +43,11 @@ struct dedup *dedup_new(size_t capacity)
 	if (d == NULL)
 		return NULL;
 	d->entries = calloc(capacity, sizeof(*d->entries));
-	d->buckets = malloc(buckets * sizeof(*d->buckets));
+	d->buckets = calloc(buckets, sizeof(*d->buckets)); /* NONE everywhere */
 	if (d->entries == NULL || d->buckets == NULL) {
 		dedup_free(d);
 		return NULL;
 	}
-	for (size_t i = 0; i < buckets; i++)
-		d->buckets[i] = NONE;
 	d->capacity = capacity;
 	d->mask = buckets - 1;
 	return d;
@@ -55,8 +55,8 @@ struct dedup *dedup_new(size_t capacity)
 
 int dedup_contains(const struct dedup *d, const uint8_t fp[DEDUP_FINGERPRINT_LEN])
 {
-	for (uint32_t i = d->buckets[bucket_of(d, fp)]; i != NONE; i = d->entries[i].next) {
-		if (memcmp(d->entries[i].fp, fp, DEDUP_FINGERPRINT_LEN) == 0)
+	for (uint32_t l = d->buckets[bucket_of(d, fp)]; l != NONE; l = d->entries[l - 1].next) {
+		if (memcmp(d->entries[l - 1].fp, fp, DEDUP_FINGERPRINT_LEN) == 0)
 			return 1;
 	}
 	return 0;
@@ -67,9 +67,9 @@ static void unlink_entry(struct dedup *d, uint32_t i)
 {
 	uint32_t *p = &d->buckets[bucket_of(d, d->entries[i].fp)];
 
-	while (*p != NONE && *p != i)
-		p = &d->entries[*p].next;
-	if (*p == i)
+	while (*p != NONE && *p != i + 1)
+		p = &d->entries[*p - 1].next;
+	if (*p == i + 1)
 		*p = d->entries[i].next;
 }
 
@@ -91,7 +91,7 @@ int dedup_insert(struct dedup *d, const uint8_t fp[DEDUP_FINGERPRINT_LEN])
 	memcpy(d->entries[slot].fp, fp, DEDUP_FINGERPRINT_LEN);
 	b = bucket_of(d, fp);
 	d->entries[slot].next = d->buckets[b];
-	d->buckets[b] = slot;
+	d->buckets[b] = slot + 1;
 	return 1;
 }
 

@@ -7,7 +7,9 @@
 
 #include "evidence.h"
 
-#define NONE UINT32_MAX
+/* Links (bucket heads, next) hold an entry's index + 1; 0 is the end of a chain, so the
+ * tables start as calloc's zeroes and a page costs memory only once written. */
+#define NONE 0u
 
 struct evidence {
 	struct evidence_entry *entries;
@@ -40,13 +42,11 @@ struct evidence *evidence_new(size_t capacity)
 	if (e == NULL)
 		return NULL;
 	e->entries = calloc(capacity, sizeof(*e->entries));
-	e->buckets = malloc(buckets * sizeof(*e->buckets));
+	e->buckets = calloc(buckets, sizeof(*e->buckets)); /* NONE everywhere */
 	if (e->entries == NULL || e->buckets == NULL) {
 		evidence_free(e);
 		return NULL;
 	}
-	for (size_t i = 0; i < buckets; i++)
-		e->buckets[i] = NONE;
 	e->capacity = capacity;
 	e->mask = buckets - 1;
 	return e;
@@ -55,9 +55,9 @@ struct evidence *evidence_new(size_t capacity)
 static struct evidence_entry *find(const struct evidence *e, const char *authority,
 				   uint64_t sequence)
 {
-	for (uint32_t i = e->buckets[bucket_of(e, authority, sequence)]; i != NONE;
-	     i = e->entries[i].next) {
-		struct evidence_entry *x = &e->entries[i];
+	for (uint32_t l = e->buckets[bucket_of(e, authority, sequence)]; l != NONE;
+	     l = e->entries[l - 1].next) {
+		struct evidence_entry *x = &e->entries[l - 1];
 
 		if (x->sequence == sequence && strcmp(x->authority, authority) == 0)
 			return x;
@@ -71,9 +71,9 @@ static void evict(struct evidence *e, uint32_t i)
 	struct evidence_entry *x = &e->entries[i];
 	uint32_t *p = &e->buckets[bucket_of(e, x->authority, x->sequence)];
 
-	while (*p != NONE && *p != i)
-		p = &e->entries[*p].next;
-	if (*p == i)
+	while (*p != NONE && *p != i + 1)
+		p = &e->entries[*p - 1].next;
+	if (*p == i + 1)
 		*p = x->next;
 	free(x->encoded);
 	memset(x, 0, sizeof(*x));
@@ -117,7 +117,7 @@ int evidence_offer(struct evidence *e, const char *authority, uint64_t sequence,
 	x->reported = 0;
 	b = bucket_of(e, authority, sequence);
 	x->next = e->buckets[b];
-	e->buckets[b] = slot;
+	e->buckets[b] = slot + 1;
 	return EVIDENCE_NEW;
 }
 
@@ -130,8 +130,8 @@ void evidence_free(struct evidence *e)
 {
 	if (e == NULL)
 		return;
-	for (size_t i = 0; e->entries != NULL && i < e->capacity; i++)
-		free(e->entries[i].encoded);
+	for (size_t i = 0; e->entries != NULL && i < e->count; i++) /* written slots only */
+		free(e->entries[(e->oldest + i) % e->capacity].encoded);
 	free(e->entries);
 	free(e->buckets);
 	free(e);

@@ -12,15 +12,17 @@
 #include "statefile.h"
 
 #define WHY(...) snprintf(why, why_size, __VA_ARGS__)
-#define NONE	 UINT32_MAX
+/* Links (bucket heads, next) hold a slot's index + 1; 0 is the end of a chain, so the
+ * bucket table starts as calloc's zeroes and a page costs memory only once written. */
+#define NONE	 0u
 
 struct replay_window {
 	size_t capacity;
 	size_t count;
 	size_t head; /* the next slot written; the oldest slot once the ring is full */
 	uint8_t (*slots)[REPLAY_FINGERPRINT_LEN];
-	uint32_t *next;	   /* per slot: the next slot of its bucket's chain */
-	uint32_t *buckets; /* first slot of each chain */
+	uint32_t *next;	   /* per slot: the next slot of its bucket's chain (index + 1) */
+	uint32_t *buckets; /* first slot of each chain (index + 1), or NONE */
 	size_t bucket_mask;
 	char *dir; /* NULL: memory only */
 	int fd;	   /* DIR/replay.window, O_APPEND; -1 when memory only or after an error */
@@ -41,8 +43,8 @@ static size_t bucket_of(const struct replay_window *w, const uint8_t *fp)
 int replay_contains(const struct replay_window *w,
 		    const uint8_t fingerprint[REPLAY_FINGERPRINT_LEN])
 {
-	for (uint32_t s = w->buckets[bucket_of(w, fingerprint)]; s != NONE; s = w->next[s]) {
-		if (memcmp(w->slots[s], fingerprint, REPLAY_FINGERPRINT_LEN) == 0)
+	for (uint32_t l = w->buckets[bucket_of(w, fingerprint)]; l != NONE; l = w->next[l - 1]) {
+		if (memcmp(w->slots[l - 1], fingerprint, REPLAY_FINGERPRINT_LEN) == 0)
 			return 1;
 	}
 	return 0;
@@ -58,8 +60,8 @@ static int window_add(struct replay_window *w, const uint8_t *fp)
 	if (w->count == w->capacity) { /* evict the oldest: unlink it from its chain */
 		uint32_t *link = &w->buckets[bucket_of(w, w->slots[slot])];
 
-		while (*link != (uint32_t)slot)
-			link = &w->next[*link];
+		while (*link != (uint32_t)slot + 1)
+			link = &w->next[*link - 1];
 		*link = w->next[slot];
 	} else {
 		w->count++;
@@ -67,7 +69,7 @@ static int window_add(struct replay_window *w, const uint8_t *fp)
 	memcpy(w->slots[slot], fp, REPLAY_FINGERPRINT_LEN);
 	b = bucket_of(w, fp);
 	w->next[slot] = w->buckets[b];
-	w->buckets[b] = (uint32_t)slot;
+	w->buckets[b] = (uint32_t)slot + 1;
 	w->head = (slot + 1) % w->capacity;
 	return 1;
 }
@@ -195,12 +197,11 @@ int replay_open(const char *dir, size_t capacity, struct replay_window **out, ch
 	w->fd = -1;
 	w->slots = malloc(capacity * sizeof(*w->slots));
 	w->next = malloc(capacity * sizeof(*w->next));
-	w->buckets = malloc(buckets * sizeof(*w->buckets));
+	w->buckets = calloc(buckets, sizeof(*w->buckets)); /* NONE everywhere */
 	w->dir = dir != NULL ? strdup(dir) : NULL;
 	if (w->slots == NULL || w->next == NULL || w->buckets == NULL ||
 	    (dir != NULL && w->dir == NULL))
 		goto out_nomem;
-	memset(w->buckets, 0xff, buckets * sizeof(*w->buckets)); /* NONE everywhere */
 	if (dir != NULL) {
 		err = load(w, &torn, why, why_size);
 		if (err == 0 && (torn || w->file_records >= 2 * (uint64_t)capacity))

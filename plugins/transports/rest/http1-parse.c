@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "http1-internal.h"
+#include "query.h"
 
 #define METHOD_MAX 32
 
@@ -274,60 +275,9 @@ const char *http1_header(const struct http1_request *req, const char *name)
 	return NULL;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int http1_query_param(const struct http1_request *req, const char *name, char *out, size_t size)
 {
-	const char *q = req->query, *found = NULL;
-	size_t name_len = strlen(name), found_len = 0, j = 0;
-
-	if (q == NULL || *q == '\0')
-		return -ENOENT;
-	for (;;) {
-		const char *amp = strchr(q, '&');
-		const char *arg_end = amp != NULL ? amp : q + strlen(q);
-		const char *eq = memchr(q, '=', (size_t)(arg_end - q));
-
-		if (eq == NULL || eq == q)
-			return -ENOENT; /* evhttp's rule: then the query has no parameters */
-		if (found == NULL && (size_t)(eq - q) == name_len &&
-		    strncasecmp(q, name, name_len) == 0) {
-			found = eq + 1;
-			found_len = (size_t)(arg_end - found);
-		}
-		if (amp == NULL || amp[1] == '\0')
-			break;
-		q = amp + 1;
-	}
-	if (found == NULL)
-		return -ENOENT;
-	for (size_t i = 0; i < found_len; i++) {
-		char c = found[i];
-
-		if (c == '+') {
-			c = ' ';
-		} else if (c == '%' && i + 2 < found_len && hex_value(found[i + 1]) >= 0 &&
-			   hex_value(found[i + 2]) >= 0) {
-			c = (char)(hex_value(found[i + 1]) * 16 + hex_value(found[i + 2]));
-			i += 2;
-		}
-		if (j + 1 >= size)
-			return -ENOSPC;
-		out[j++] = c;
-	}
-	if (size == 0)
-		return -ENOSPC;
-	out[j] = '\0';
-	return 0;
+	return query_param(req->query, name, out, size);
 }
 
 const char *http1_reason(int status)

@@ -8,7 +8,8 @@ plugins_transports_rest_rest_la_SOURCES = plugins/transports/rest/rest.c \
 	plugins/transports/rest/sharedstate-body.c plugins/transports/rest/sharedstate-body.h \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h
+	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
+	plugins/transports/common/query.c plugins/transports/common/query.h
 plugins_transports_rest_rest_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/common
 plugins_transports_rest_rest_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
 	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
@@ -25,13 +26,14 @@ TESTS += $(REST_UNIT_TESTS)
 plugins_transports_rest_test_http1_SOURCES = plugins/transports/rest/test-http1.c \
 	plugins/transports/rest/http1.c plugins/transports/rest/http1.h \
 	plugins/transports/rest/http1-parse.c plugins/transports/rest/http1-internal.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h
+	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
+	plugins/transports/common/query.c plugins/transports/common/query.h
 plugins_transports_rest_test_http1_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir) \
 	-I$(top_srcdir)/plugins/transports/common
 plugins_transports_rest_test_http1_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_transports_rest_test_http1_LDADD = $(GLIB_LIBS) $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
-	$(OPENSSL_LIBS)
+	$(LIBEVENT_EXTRA_LIBS) $(OPENSSL_LIBS)
 plugins_transports_rest_test_jsontext_SOURCES = plugins/transports/rest/test-jsontext.c \
 	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h

@@ -302,7 +302,7 @@ static void hex(const uint8_t *p, size_t n, char *out)
 
 /* The query parameter NAME of REQ, decoded into OUT; 0, or -ENOENT (absent, malformed or
  * too long: the caller treats all three as absent). */
-static int query_param(struct http1_request *req, const char *name, char *out, size_t size)
+static int request_param(struct http1_request *req, const char *name, char *out, size_t size)
 {
 	return http1_query_param(req, name, out, size) == 0 ? 0 : -ENOENT;
 }
@@ -422,7 +422,7 @@ static void handle_time(struct rest *r, struct http1_request *req)
 			    "unsynchronised: no agreement within the error bound; no time is served");
 		return;
 	}
-	query_param(req, "format", asked, sizeof(asked));
+	request_param(req, "format", asked, sizeof(asked));
 	if (timejson_format(asked, format) != 0) {
 		char msg[128];
 
@@ -430,7 +430,7 @@ static void handle_time(struct rest *r, struct http1_request *req)
 		reply_error(r, req, ROUTE_TIME, 400, "error", msg);
 		return;
 	}
-	if (query_param(req, "nonce", nonce_hex, sizeof(nonce_hex)) == 0) {
+	if (request_param(req, "nonce", nonce_hex, sizeof(nonce_hex)) == 0) {
 		if (nonce_decode(nonce_hex, nonce) != 0) {
 			reply_error(r, req, ROUTE_TIME, 400, "error",
 				    "nonce must be 64 lowercase hex digits (32 bytes)");
@@ -896,7 +896,7 @@ static void handle_proof(struct rest *r, struct http1_request *req, const char *
 			    merkle == NULL ? "no merkle stage on this node" : "no checkpoint yet");
 		return;
 	}
-	if (query_param(req, inclusion ? "index" : "old", arg, sizeof(arg)) != 0 ||
+	if (request_param(req, inclusion ? "index" : "old", arg, sizeof(arg)) != 0 ||
 	    parse_u64(arg, &n) != 0) {
 		reply_error(r, req, ROUTE_PROOF, 400, "error",
 			    inclusion ? "index must be a record number: ?index=N"

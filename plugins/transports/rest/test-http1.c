@@ -15,9 +15,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <sys/queue.h>
 #include <glib.h>
 
 #include "http1-internal.h"
+#include "query.h"
 
 /* ---- the parser ---- */
 
@@ -235,6 +239,60 @@ static void test_query_rules(void)
 	g_assert_cmpstr(out, ==, "");
 	req.query = "";
 	g_assert_cmpint(http1_query_param(&req, "format", out, sizeof(out)), ==, -ENOENT);
+}
+
+/* query_param (REST's and the WebSocket transport's reading) gives exactly what libevent's
+ * evhttp_parse_query_str + evhttp_find_header gave the WebSocket transport before: the same
+ * value or the same absence, for every query below and every name. */
+static void test_query_as_evhttp(void)
+{
+	static const char *const queries[] = {
+		"format=unix&token=abc+def%2B%3D",
+		"token=a%2",
+		"Token=x&token=y",
+		"format=unix&flag",
+		"format=unix&&x=1",
+		"=1&format=unix",
+		"format=unix&",
+		"format=",
+		"&format=unix",
+		"format==a=b&token=%41%42%4",
+		"token=%zz+%20",
+		"a=1&b=2&c=3&format=iso8601",
+	};
+	static const char *const names[] = { "format", "token", "a", "c", "flag", "x" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(queries); i++) {
+		for (size_t k = 0; k < G_N_ELEMENTS(names); k++) {
+			struct evkeyvalq params;
+			const char *theirs = NULL;
+			char ours[256];
+			int rc, parsed;
+
+			TAILQ_INIT(&params);
+			parsed = evhttp_parse_query_str(queries[i], &params) == 0;
+			if (parsed)
+				theirs = evhttp_find_header(&params, names[k]);
+			rc = query_param(queries[i], names[k], ours, sizeof(ours));
+			if (theirs == NULL) {
+				g_assert_cmpint(rc, ==, -ENOENT);
+			} else {
+				g_assert_cmpint(rc, ==, 0);
+				g_assert_cmpstr(ours, ==, theirs);
+			}
+			evhttp_clear_headers(&params);
+		}
+	}
+}
+
+/* A value that does not fit: -ENOSPC, and OUT holds what fits. */
+static void test_query_too_long(void)
+{
+	char out[5];
+
+	g_assert_cmpint(query_param("token=abcdefgh", "token", out, sizeof(out)), ==, -ENOSPC);
+	g_assert_cmpstr(out, ==, "abcd");
+	g_assert_cmpint(query_param("token=ab", "token", out, 0), ==, -ENOSPC);
 }
 
 /* ---- the server, through a mock host API ---- */
@@ -813,6 +871,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/http1/parse/content-length-and-expect", test_parse_bodies_and_expect);
 	g_test_add_func("/http1/parse/limits-headers-and-head-size", test_parse_limits);
 	g_test_add_func("/http1/query/evhttp-rules", test_query_rules);
+	g_test_add_func("/http1/query/same-as-evhttp", test_query_as_evhttp);
+	g_test_add_func("/http1/query/too-long-keeps-what-fits", test_query_too_long);
 	g_test_add_func("/http1/serve/keep-alive-pipelining-in-order-head",
 			test_keep_alive_pipelining);
 	g_test_add_func("/http1/serve/connection-close-and-http10", test_close_rules);

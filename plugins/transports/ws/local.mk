@@ -4,7 +4,8 @@ plugins_transports_ws_ws_la_SOURCES = plugins/transports/ws/ws.c \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	plugins/transports/common/ratelimit.c plugins/transports/common/ratelimit.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h
+	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
+	plugins/transports/common/query.c plugins/transports/common/query.h
 plugins_transports_ws_ws_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/common
 plugins_transports_ws_ws_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) $(JANSSON_CFLAGS) \
 	$(OPENSSL_CFLAGS)

@@ -27,7 +27,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
 #include <jansson.h>
@@ -40,6 +39,7 @@
 #include <quorum/plugin.h>
 
 #include "connlimit.h"
+#include "query.h"
 #include "ratelimit.h"
 #include "timejson.h"
 #include "tlsconf.h"
@@ -350,9 +350,8 @@ static void conn_handshake(struct ws_conn *c)
 	char head[HANDSHAKE_MAX + 1], target[1024], key[64], value[256], token[TOKEN_MAX];
 	char accept_src[128], format[16] = "json", asked[64] = "json";
 	unsigned char digest[SHA_DIGEST_LENGTH], accept[64];
-	struct evkeyvalq params;
 	struct quorum_clock_reading now;
-	const char *query, *qv;
+	const char *query;
 	size_t len;
 
 	if (end.pos < 0) {
@@ -377,12 +376,14 @@ static void conn_handshake(struct ws_conn *c)
 	}
 	token[0] = '\0';
 	query = strchr(target, '?');
-	if (query != NULL && evhttp_parse_query_str(query + 1, &params) == 0) {
-		if ((qv = evhttp_find_header(&params, "format")) != NULL)
-			snprintf(asked, sizeof(asked), "%s", qv);
-		if ((qv = evhttp_find_header(&params, "token")) != NULL)
-			snprintf(token, sizeof(token), "%s", qv);
-		evhttp_clear_headers(&params);
+	if (query != NULL) {
+		/* As evhttp_parse_query_str read them; too long: truncated, as before. */
+		char wanted[sizeof(asked)];
+
+		if (query_param(query + 1, "format", wanted, sizeof(wanted)) != -ENOENT)
+			memcpy(asked, wanted, sizeof(asked));
+		if (query_param(query + 1, "token", token, sizeof(token)) == -ENOENT)
+			token[0] = '\0';
 	}
 	if (token[0] == '\0' && header_value(head, "Authorization", value, sizeof(value)) == 0 &&
 	    strncasecmp(value, "Bearer ", 7) == 0)
