@@ -449,7 +449,7 @@ static int workers_start(struct ntp_server *s)
 		{
 			char name[16]; /* the kernel's limit, NUL included */
 
-			snprintf(name, sizeof(name), "ntp-worker-%u", i);
+			snprintf(name, sizeof(name), "ntp-worker-%u", i % 100); /* i < 64 */
 			pthread_setname_np(w->thread, name); /* ps -L, top -H */
 		}
 		s->workers[s->nworkers++] = w;
