@@ -52,6 +52,7 @@
 #include <quorum/sharedstate.h>
 
 #include "connlimit.h"
+#include "ratelimit.h"
 #include "http1.h"
 #include "jsontext.h"
 #include "sharedstate-body.h"
@@ -60,7 +61,6 @@
 
 #define TOKENS_MAX   16
 #define TOKEN_MAX    256
-#define RATE_BUCKETS 4096
 #define PROOF_MAX    64
 /* Open client connections at most unless max_connections says otherwise (within a quarter
  * of the descriptors: connlimit.h). An idle connection costs about 0.5 KiB here (its buffers
@@ -90,12 +90,6 @@ static const char *const route_names[ROUTE_COUNT] = {
 	"shared_state", "events", "other",
 };
 
-struct bucket {
-	char addr[48];
-	double tokens;
-	int64_t last_ns;
-};
-
 #define ATTESTATION_MAX 1024                             /* api->attest_time's output */
 #define ATTESTATION_B64_MAX (4 * ((ATTESTATION_MAX + 2) / 3) + 1)
 
@@ -109,7 +103,7 @@ struct rest {
 	struct connlimit limits;
 	char tokens[TOKENS_MAX][TOKEN_MAX];
 	size_t token_count;
-	struct bucket *buckets;
+	struct ratelimit *limit; /* per client address */
 	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX, for /v1/status */
 	uint64_t requests[ROUTE_COUNT][6]; /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
 	uint64_t auth_failures, rate_limited;
@@ -213,32 +207,6 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int rate_allows(struct rest *r, const char *addr)
-{
-	uint32_t h = 2166136261u;
-	struct bucket *b;
-	int64_t now = mono_ns();
-	double tokens;
-
-	if (r->rate <= 0)
-		return 1;
-	for (const char *p = addr; *p != '\0'; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	b = &r->buckets[h % RATE_BUCKETS];
-	if (strcmp(b->addr, addr) != 0) { /* a new client takes the slot with a full bucket */
-		snprintf(b->addr, sizeof(b->addr), "%s", addr);
-		b->tokens = (double)r->burst;
-		b->last_ns = now;
-	}
-	tokens = b->tokens + (double)(now - b->last_ns) * (double)r->rate / 1e9;
-	b->tokens = tokens > (double)r->burst ? (double)r->burst : tokens;
-	b->last_ns = now;
-	if (b->tokens < 1.0)
-		return 0;
-	b->tokens -= 1.0;
-	return 1;
-}
-
 /* 1 when no token is configured, or the request carries "Bearer <one of them>". */
 static int authorised(struct rest *r, const struct http1_request *req)
 {
@@ -271,7 +239,7 @@ static int gate(struct rest *r, struct http1_request *req, enum route route)
 {
 	const char *addr = req->peer;
 
-	if (!rate_allows(r, addr)) {
+	if (!ratelimit_allow(r->limit, addr, mono_ns())) {
 		r->rate_limited++;
 		reply_error(r, req, route, 429, "detail", "Rate limit exceeded");
 		return -1;
@@ -1214,11 +1182,12 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 	r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return -ENOMEM;
-	r->buckets = calloc(RATE_BUCKETS, sizeof(*r->buckets));
 	r->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*r->sources));
 	r->host = host;
 	r->api = api;
-	err = r->buckets == NULL || r->sources == NULL ? -ENOMEM : read_settings(r);
+	err = r->sources == NULL ? -ENOMEM : read_settings(r);
+	if (err == 0 && (r->limit = ratelimit_new(r->rate, r->burst)) == NULL)
+		err = -ENOMEM;
 	if (err == 0)
 		err = tls_setup(r);
 	if (err == 0) {
@@ -1240,7 +1209,7 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 	if (err != 0) {
 		if (r->tls != NULL)
 			SSL_CTX_free(r->tls);
-		free(r->buckets);
+		ratelimit_free(r->limit);
 		free(r->sources);
 		free(r);
 		return err;
@@ -1300,7 +1269,7 @@ static void rest_fini(void *state)
 	http1_server_free(r->server);
 	if (r->tls != NULL)
 		SSL_CTX_free(r->tls);
-	free(r->buckets);
+	ratelimit_free(r->limit);
 	free(r->sources);
 	free(r);
 }
