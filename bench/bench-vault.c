@@ -434,7 +434,10 @@ int main(void)
 		       CLIENTS, CLIENT_RECORDS, rv, commits, rs, rv / rs,
 		       rv >= 2 * rs ? "(target >= 2x: met)" : "(target >= 2x: MISSED)");
 	}
-	printf("the same explicit batches on both sides (one fsync / one transaction per group):\n");
+	/* For reference, not the issue's target (that is the group commit above, against
+	 * SQLite committing each record as its clients do): the raw cost of a batch. */
+	printf("for reference, the same explicit batches on both sides (one fsync / one "
+	       "transaction per group; no target):\n");
 	printf("%-6s %8s %14s %14s %8s\n", "group", "records", "vault rec/s", "sqlite rec/s",
 	       "ratio");
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
@@ -445,9 +448,7 @@ int main(void)
 		snprintf(db, sizeof(db), "%s/sqlite-g%" PRIu64 ".db", base, g);
 		rv = bench_vault(dir, n, g);
 		rs = bench_sqlite(db, n, g);
-		printf("%-6" PRIu64 " %8" PRIu64 " %14.0f %14.0f %7.2fx  %s\n", g, n, rv, rs,
-		       rv / rs,
-		       rv >= 2 * rs ? "(target >= 2x: met)" : "(target >= 2x: MISSED)");
+		printf("%-6" PRIu64 " %8" PRIu64 " %14.0f %14.0f %7.2fx\n", g, n, rv, rs, rv / rs);
 	}
 	bench_recovery(base);
 	if (nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
