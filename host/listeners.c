@@ -67,6 +67,34 @@ out_free:
 	return rc;
 }
 
+/* After EADDRINUSE: when a group of another size holds the address, says why a new group
+ * cannot join it (the kernel shares an SO_REUSEPORT port only between sockets of the user
+ * that bound the first one) and what to do. */
+static void explain_group_conflict(const struct runtime *rt, int type, const char *addr,
+				   uint16_t port, unsigned group, char *why, size_t why_size)
+{
+	for (const struct listener *l = rt->listeners; l != NULL; l = l->next) {
+		if (l->type != type || l->port != port || strcmp(l->addr, addr) != 0 ||
+		    l->group == group)
+			continue;
+		if (l->group > 0 && group > 0 && l->owner != geteuid())
+			errbuf_set(why, why_size,
+				   "cannot listen on %s %s port %u with %u sockets: the %u bound "
+				   "by uid %u hold it, and the kernel lets only that user join "
+				   "them (quorumd runs as uid %u since it dropped its privileges): "
+				   "restart quorumd to change the number of workers",
+				   type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port, group,
+				   l->count, (unsigned)l->owner, (unsigned)geteuid());
+		else
+			errbuf_set(why, why_size,
+				   "cannot listen on %s %s port %u: a listener of another kind "
+				   "(%u sockets%s) holds it until the old generation stops",
+				   type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port, l->count,
+				   l->group > 0 ? ", SO_REUSEPORT" : "");
+		return;
+	}
+}
+
 int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t port,
 		     unsigned group, struct listener **out, char *why, size_t why_size)
 {
@@ -104,10 +132,13 @@ int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t po
 			while (i-- > 0)
 				close(l->fds[i]);
 			free(l);
+			if (fd == -EADDRINUSE)
+				explain_group_conflict(rt, type, addr, port, group, why, why_size);
 			return fd;
 		}
 		l->fds[i] = fd;
 	}
+	l->owner = geteuid();
 	l->type = type;
 	snprintf(l->addr, sizeof(l->addr), "%s", addr);
 	l->port = port;

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <quorum/plugin.h>
 
@@ -33,6 +34,7 @@ struct listener {
 	unsigned count; /* sockets in fds: 1, or group */
 	int fds[LISTENER_GROUP_MAX];
 	int fd; /* fds[0] */
+	uid_t owner; /* the effective user that bound them */
 	unsigned refs;
 	struct listener *next;
 };
