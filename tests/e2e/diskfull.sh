@@ -8,13 +8,13 @@
 # skipped otherwise. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
 
-plan 19
+plan 20
 
 W=$SCRATCH
 MNT=$W/disk
 mkdir -p "$MNT" "$W/node"
 if [ "$(id -u)" -ne 0 ] || ! mount -t tmpfs -o size=4m tmpfs "$MNT" 2>/dev/null; then
-	for i in $(seq 19); do ok "# SKIP needs root and tmpfs mounts"; done
+	for i in $(seq 20); do ok "# SKIP needs root and tmpfs mounts"; done
 	exit 0
 fi
 # Unmounted on exit, whatever happens (before lib.sh's cleanup removes the scratch).
@@ -70,6 +70,21 @@ check "... NTP (two worker threads) answers LI 3 and no time" test "$(ntp_li_tx)
 check "... and it says why (vault.failed, clock.suspended reason=audit_not_writable)" \
 	eval 'wait_log "$LOG" "vault.failed what=.*No space left on device" 5 &&
 	wait_log "$LOG" "clock.suspended reason=audit_not_writable" 5'
+# The stage that failed tells the host at once (api->audit_changed): the suspension is
+# logged in the same turn of the loop, not at the next 100 ms check or clock read.
+check "... suspended the moment the audit plane failed (within 5 ms of vault/merkle.failed)" \
+	"$PYTHON" -c '
+import re, sys
+from datetime import datetime
+def first(pattern):
+    for line in open(sys.argv[1]):
+        if re.search(pattern, line):
+            return datetime.strptime(line.split()[0][3:], "%Y-%m-%dT%H:%M:%S.%fZ")
+failed = min(t for t in (first("event=vault.failed"), first("event=merkle.failed")) if t)
+suspended = first("event=clock.suspended")
+gap = (suspended - failed).total_seconds() * 1000
+print("# suspended %.3f ms after the first failure" % gap)
+sys.exit(0 if 0 <= gap <= 5 else 1)' "$LOG"
 check "... while its rounds are refused (vault_unavailable), the node keeps running" \
 	eval 'wait_log "$LOG" "verdict=reject stage=vault reason=vault_(unavailable|append_failed)" 5 &&
 	kill -0 $DAEMON'
