@@ -123,18 +123,19 @@ diag "requests through the reload: $(cat "$W/steady.out")"
 check "SIGHUP (stratum 1 -> 3, same workers): every request answered, both strata seen" \
 	"$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["lost"] == 0 and r["answered"] > 100 and sorted(r["strata"]) == [1, 3] else 1)' "$W/steady.out"
 check "... the successor kept the two sockets" test "$(udp_sockets "$NTPP")" -eq 2
-ntp_conf "$W/node/quorum.conf" "port = $NTPP; stratum = 3; workers = 3; rate_limit = 0;" "$SELF"
-kill -HUP "$QPID"
-wait_log "$W/node.log" "ntp.listening address=127.0.0.1 port=$NTPP stratum=3 .* workers=3" 5 >/dev/null
-sleep 0.5
-a=$($PROBE time 127.0.0.1 "$NTPP" 2>&1)
+# workers_reload N LOGGED: SIGHUP to N workers (stratum 3), waits for the successor to log
+# LOGGED and the old instance to close its group; then $a is an answer.
+workers_reload() {
+	ntp_conf "$W/node/quorum.conf" "port = $NTPP; stratum = 3; workers = $1; rate_limit = 0;" "$SELF"
+	kill -HUP "$QPID"
+	wait_log "$W/node.log" "ntp.listening address=127.0.0.1 port=$NTPP stratum=3 .* $2" 5 >/dev/null
+	sleep 0.5
+	a=$($PROBE time 127.0.0.1 "$NTPP" 2>&1)
+}
+workers_reload 3 "workers=3 reuseport=1"
 check "SIGHUP to three workers: three sockets, the old group closed, and it answers" \
 	eval "[ \$(udp_sockets $NTPP) -eq 3 ] && [ '$(field "$a" stratum)' = 3 ]"
-ntp_conf "$W/node/quorum.conf" "port = $NTPP; stratum = 3; workers = 0; rate_limit = 0;" "$SELF"
-kill -HUP "$QPID"
-wait_log "$W/node.log" "ntp.listening address=127.0.0.1 port=$NTPP stratum=3 .* workers=0 on_loop=1" 5 >/dev/null
-sleep 0.5
-a=$($PROBE time 127.0.0.1 "$NTPP" 2>&1)
+workers_reload 0 "workers=0 on_loop=1"
 check "SIGHUP to workers = 0: one socket, answered on the event loop" \
 	eval "[ \$(udp_sockets $NTPP) -eq 1 ] && [ '$(field "$a" stratum)' = 3 ] && [ '$(field "$a" li)' = 0 ]"
 
