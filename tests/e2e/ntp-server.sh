@@ -8,7 +8,7 @@
 # one rate limit, and a SIGHUP changing the settings loses no request while the successor
 # inherits the sockets (and closes the old group when their number changes). Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 22
 
 CHRONYD=$(command -v chronyd || echo /usr/sbin/chronyd)
 NTPDIG=$(command -v ntpdig || echo /usr/bin/ntpdig)
@@ -123,6 +123,20 @@ diag "requests through the reload: $(cat "$W/steady.out")"
 check "SIGHUP (stratum 1 -> 3, same workers): every request answered, both strata seen" \
 	"$PYTHON" -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["lost"] == 0 and r["answered"] > 100 and sorted(r["strata"]) == [1, 3] else 1)' "$W/steady.out"
 check "... the successor kept the two sockets" test "$(udp_sockets "$NTPP")" -eq 2
+
+# ---- receive timestamps are the kernel's arrival times: 10 requests wait 0.3 s in the
+# socket (the daemon stopped), yet each answer's receive time is its sending time ----
+q=$($PROBE queued 127.0.0.1 "$NTPP" "$QPID" 10 0.3 2>&1)
+diag "queued 0.3 s, arrival timestamps on: $q"
+check "a request that waited in the socket is stamped received when it arrived (rx - t1 < 50 ms)" \
+	"$PYTHON" -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["answered"] == 10 and -10**6 < r["min_rx_minus_t1_ns"] and r["max_rx_minus_t1_ns"] < 5 * 10**7 else 1)' "$q"
+ntp_conf "$W/node/quorum.conf" "port = $NTPP; stratum = 3; workers = 2; rate_limit = 0; arrival_timestamps = false;" "$SELF"
+kill -HUP "$QPID"
+wait_log "$W/node.log" "ntp.listening address=127.0.0.1 port=$NTPP stratum=3 .* arrival_timestamps=0" 5 >/dev/null
+q=$($PROBE queued 127.0.0.1 "$NTPP" "$QPID" 10 0.3 2>&1)
+diag "queued 0.3 s, arrival timestamps off: $q"
+check "... and with arrival_timestamps = false, when it was read (rx - t1 >= 0.25 s)" \
+	"$PYTHON" -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["answered"] == 10 and r["min_rx_minus_t1_ns"] >= 25 * 10**7 else 1)' "$q"
 # workers_reload N LOGGED: SIGHUP to N workers (stratum 3), waits for the successor to log
 # LOGGED and the old instance to close its group; then $a is an answer.
 workers_reload() {

@@ -6,6 +6,11 @@
   ntp-probe.py flood HOST PORT N [S]   N requests at once, from S sockets (source ports;
                                        default 1); prints JSON counts of answers with time
                                        and of kiss codes
+  ntp-probe.py queued HOST PORT PID N WAIT
+                                       stops process PID (SIGSTOP), sends N requests, lets
+                                       them wait WAIT seconds in its socket, continues it
+                                       (SIGCONT); prints JSON: answered, and the least and
+                                       most of rx - t1 (ns; t1 each request's sending time)
   ntp-probe.py steady HOST PORT SECS   one request at a time for SECS seconds, each from a
                                        new source port; prints JSON: answered, lost (no
                                        answer within 0.5 s) and the strata seen"""
@@ -85,6 +90,30 @@ def main() -> int:
             except socket.timeout:
                 pass
         print(json.dumps(counts))
+        return 0
+    if cmd == "queued":
+        import signal
+        pid, n, wait = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+        sent = {}
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for i in range(n):
+                xmit = struct.pack("!Q", 0x5155455545440000 + i)
+                sent[int.from_bytes(xmit, "big")] = time.clock_gettime_ns(time.CLOCK_REALTIME)
+                sock.sendto(request(xmit), (host, port))
+            time.sleep(wait)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        ages = []
+        try:
+            while len(ages) < n:
+                a = decode(sock.recv(1024))
+                if a["origin"] in sent and a["stratum"] != 0:
+                    ages.append(a["rx_ns"] - sent[a["origin"]])
+        except socket.timeout:
+            pass
+        print(json.dumps({"answered": len(ages), "min_rx_minus_t1_ns": min(ages, default=0),
+                          "max_rx_minus_t1_ns": max(ages, default=0)}))
         return 0
     if cmd == "steady":
         end = time.monotonic() + float(sys.argv[4])

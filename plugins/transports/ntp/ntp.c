@@ -37,6 +37,15 @@
 #define RATE_BUCKETS	4096
 #define RATE_LOCKS	64
 #define NTP_WORKERS_MAX QUORUM_LISTEN_GROUP_MAX
+/* Arrival times: used up to this age (a longer wait is counted as the client's delay).
+ * An age measured in CLOCK_REALTIME is true elapsed time within AGE_RATE_ERROR_PPM (the
+ * kernel's frequency and offset slews, 500 ppm each at most), which the bound absorbs;
+ * between two batches CLOCK_REALTIME - CLOCK_MONOTONIC moves by at most MAX_SLEW_PPM
+ * (adjtime's offset slew) plus REALTIME_JITTER_NS of sampling, or the clock was stepped. */
+#define ARRIVAL_AGE_MAX_NS 1000000000LL
+#define AGE_RATE_ERROR_PPM 1000
+#define MAX_SLEW_PPM	   500
+#define REALTIME_JITTER_NS 20000LL
 #define KOD_INTERVAL_NS 1000000000LL
 
 struct bucket {
@@ -54,11 +63,13 @@ struct ntp_config {
 	int64_t rate;	 /* requests per second per source; 0: no limit */
 	int64_t burst;	 /* bucket size */
 	int64_t workers; /* 0: answered on the event loop; N: N threads, a socket each */
+	int arrival;	 /* receive timestamps from the kernel's arrival time (SO_TIMESTAMPNS) */
 };
 
 struct ntp_counters {
 	uint64_t answered, unsynchronised, rate_limited, kod, dropped, errors;
 	uint64_t batches; /* recvmmsg calls that returned datagrams */
+	uint64_t arrival; /* answers whose receive timestamp is the datagram's arrival */
 };
 
 struct ntp_server;
@@ -77,6 +88,13 @@ struct ntp_worker {
 	struct sockaddr_storage from[NTP_BATCH];
 	uint8_t in[NTP_BATCH][NTP_RECV_MAX];
 	uint8_t out[NTP_BATCH][NTP_PACKET];
+	union { /* aligned for struct cmsghdr */
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct timespec))];
+	} ctrl[NTP_BATCH];
+	/* CLOCK_REALTIME - CLOCK_MONOTONIC at the last batch, and when: a step of the system
+	 * clock since then makes the kernel's arrival times unusable for this batch. */
+	int64_t last_offset_ns, last_mono_ns;
 };
 
 struct ntp_server {
@@ -100,6 +118,14 @@ static int64_t mono_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -240,14 +266,76 @@ static void build_reply(struct ntp_worker *w, const uint8_t *req, uint8_t *out,
 	put_ntp_time(out + 40, tx.estimate_ns); /* transmit */
 }
 
+/* The kernel's arrival time of message I (CLOCK_REALTIME ns), or 0 when it has none. */
+static int64_t arrival_of(const struct mmsghdr *m)
+{
+	struct msghdr *h = (struct msghdr *)&m->msg_hdr;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+			struct timespec ts;
+
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The served clock when a datagram arrived, from RX (read at CLOCK_REALTIME READ_REAL, after
+ * the batch was received): the kernel stamps arrivals in CLOCK_REALTIME, which the served
+ * clock does not follow, so an arrival AGE ago is taken back from the reading only when
+ * nothing can have made that age wrong: the system clock was not stepped since the last
+ * batch (TRUSTED), the age is positive and at most ARRIVAL_AGE_MAX_NS, and the agreement
+ * being served was already served then. The bound grows by what the age may differ from
+ * true elapsed time (AGE_RATE_ERROR_PPM of it). RETURN VALUE: 1 when *AT is the arrival's,
+ * 0 when it is RX (a queued request then reads as received when it was read, which its
+ * client counts as delay).
+ */
+static int reading_at_arrival(const struct quorum_clock_reading *rx, int64_t read_real,
+			      int64_t arrival, int trusted, struct quorum_clock_reading *at)
+{
+	int64_t age = read_real - arrival;
+
+	*at = *rx;
+	if (!trusted || arrival == 0 || rx->status != QUORUM_CLOCK_SYNCHRONISED || age <= 0 ||
+	    age > ARRIVAL_AGE_MAX_NS || age > rx->agreement_age_ns)
+		return 0;
+	at->estimate_ns -= age;
+	at->earliest_ns -= age;
+	at->latest_ns -= age;
+	at->agreement_age_ns -= age;
+	at->error_bound_ns += age / (1000000 / AGE_RATE_ERROR_PPM) + 1;
+	return 1;
+}
+
+/* Whether the system clock kept its pace since W's last batch (no step, no slew faster
+ * than MAX_SLEW_PPM): the condition for turning arrival ages into served time. Records
+ * this batch's offset for the next. */
+static int realtime_steady(struct ntp_worker *w, int64_t real, int64_t mono)
+{
+	int64_t offset = real - mono, elapsed = mono - w->last_mono_ns, drift;
+	int steady;
+
+	drift = offset > w->last_offset_ns ? offset - w->last_offset_ns
+					   : w->last_offset_ns - offset;
+	steady = w->last_mono_ns != 0 &&
+		 drift <= elapsed / (1000000 / MAX_SLEW_PPM) + REALTIME_JITTER_NS;
+	w->last_offset_ns = offset;
+	w->last_mono_ns = mono;
+	return steady;
+}
+
 /* Reads one batch of datagrams from W's socket and answers it. RETURN VALUE: how many were
  * read (NTP_BATCH: more may be waiting), 0 when none was, or -errno. */
 static int ntp_serve_batch(struct ntp_worker *w)
 {
 	struct ntp_server *s = w->s;
 	struct quorum_clock_reading rx;
-	int n, nout = 0;
-	int64_t now;
+	int n, nout = 0, trusted;
+	int64_t now, read_real;
 
 	for (int i = 0; i < NTP_BATCH; i++) {
 		w->iov[i] = (struct iovec){ w->in[i], sizeof(w->in[i]) };
@@ -255,6 +343,10 @@ static int ntp_serve_batch(struct ntp_worker *w)
 						      .msg_namelen = sizeof(w->from[i]),
 						      .msg_iov = &w->iov[i],
 						      .msg_iovlen = 1 };
+		if (s->cf.arrival) {
+			w->msgs[i].msg_hdr.msg_control = w->ctrl[i].buf;
+			w->msgs[i].msg_hdr.msg_controllen = sizeof(w->ctrl[i].buf);
+		}
 	}
 	n = recvmmsg(w->fd, w->msgs, NTP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0)
@@ -262,8 +354,11 @@ static int ntp_serve_batch(struct ntp_worker *w)
 	if (n == 0)
 		return 0;
 	w->count.batches++;
+	read_real = real_ns();
 	worker_clock_read(w, &rx);
+	read_real += (real_ns() - read_real) / 2; /* the reading's instant, in CLOCK_REALTIME */
 	now = mono_ns();
+	trusted = s->cf.arrival && realtime_steady(w, read_real, now);
 	for (int i = 0; i < n; i++) {
 		const uint8_t *req = w->in[i];
 		size_t len = w->msgs[i].msg_len;
@@ -289,7 +384,15 @@ static int ntp_serve_batch(struct ntp_worker *w)
 				w->count.kod++;
 			}
 		}
-		build_reply(w, req, w->out[nout], &rx, kiss);
+		{
+			struct quorum_clock_reading at;
+
+			if (reading_at_arrival(&rx, read_real, arrival_of(&w->msgs[i]), trusted,
+					       &at) &&
+			    kiss == NULL)
+				w->count.arrival++;
+			build_reply(w, req, w->out[nout], &at, kiss);
+		}
 		if (kiss == NULL) {
 			if (rx.status == QUORUM_CLOCK_SYNCHRONISED)
 				w->count.answered++;
@@ -362,6 +465,7 @@ static void counters_add(struct ntp_counters *to, const struct ntp_counters *fro
 	to->dropped += from->dropped;
 	to->errors += from->errors;
 	to->batches += from->batches;
+	to->arrival += from->arrival;
 }
 
 static struct ntp_worker *worker_new(struct ntp_server *s, int fd, int threaded, unsigned index)
@@ -477,6 +581,7 @@ static int read_settings(struct ntp_server *s, struct ntp_config *cf)
 	cf->rate = 64;
 	cf->burst = 128;
 	cf->workers = 1;
+	cf->arrival = 1;
 	s->api->config_string(s->host, "address", &address);
 	s->api->config_int(s->host, "port", &cf->port);
 	s->api->config_int(s->host, "stratum", &cf->stratum);
@@ -484,6 +589,7 @@ static int read_settings(struct ntp_server *s, struct ntp_config *cf)
 	s->api->config_int(s->host, "rate_limit", &cf->rate);
 	s->api->config_int(s->host, "rate_burst", &cf->burst);
 	s->api->config_int(s->host, "workers", &cf->workers);
+	s->api->config_bool(s->host, "arrival_timestamps", &cf->arrival);
 	if (strlen(address) >= sizeof(cf->address) || strlen(refid) == 0 || strlen(refid) > 4) {
 		s->api->log(s->host, QUORUM_LOG_ERROR,
 			    "ntp.config_invalid reason=\"address too long or refid not 1-4 characters\"");
@@ -548,6 +654,19 @@ static int ntp_bind(struct ntp_server *s)
 	if (err != 0)
 		return err;
 	s->nfds = count;
+	/* Set either way: the sockets may come from a generation with the other setting. */
+	for (unsigned i = 0; i < count; i++) {
+		int on = s->cf.arrival;
+
+		if (setsockopt(s->fds[i], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) != 0 &&
+		    s->cf.arrival) {
+			s->api->log(s->host, QUORUM_LOG_WARNING,
+				    "ntp.arrival_timestamps_unavailable error=\"%s\" "
+				    "effect=receive_timestamp_is_the_read_time",
+				    strerror(errno));
+			s->cf.arrival = 0;
+		}
+	}
 	return 0;
 }
 
@@ -563,9 +682,9 @@ static int ntp_start(void *state)
 		return err;
 	s->api->log(s->host, QUORUM_LOG_NOTICE,
 		    "ntp.listening address=%s port=%" PRId64 " stratum=%" PRId64
-		    " rate_limit=%" PRId64 " workers=%" PRId64 "%s",
+		    " rate_limit=%" PRId64 " workers=%" PRId64 "%s arrival_timestamps=%d",
 		    s->cf.address, s->cf.port, s->cf.stratum, s->cf.rate, s->cf.workers,
-		    s->cf.workers > 0 ? " reuseport=1" : " on_loop=1");
+		    s->cf.workers > 0 ? " reuseport=1" : " on_loop=1", s->cf.arrival);
 	return 0;
 }
 
@@ -585,9 +704,10 @@ static void ntp_fini(void *state)
 	s->api->log(s->host, QUORUM_LOG_INFO,
 		    "ntp.stopped answered=%" PRIu64 " unsynchronised=%" PRIu64
 		    " rate_limited=%" PRIu64 " kod=%" PRIu64 " dropped=%" PRIu64
-		    " errors=%" PRIu64 " batches=%" PRIu64,
+		    " errors=%" PRIu64 " batches=%" PRIu64 " arrival_stamped=%" PRIu64,
 		    s->total.answered, s->total.unsynchronised, s->total.rate_limited,
-		    s->total.kod, s->total.dropped, s->total.errors, s->total.batches);
+		    s->total.kod, s->total.dropped, s->total.errors, s->total.batches,
+		    s->total.arrival);
 	for (unsigned i = 0; i < s->nfds; i++)
 		close(s->fds[i]);
 	for (int i = 0; i < RATE_LOCKS; i++)
@@ -612,6 +732,10 @@ static const struct quorum_setting ntp_settings[] = {
 	{ .name = "workers", .type = QUORUM_SETTING_INT, .min = 0, .max = NTP_WORKERS_MAX,
 	  .help = "threads answering, each on its own SO_REUSEPORT socket (0: on the event "
 		  "loop; default 1; up to the number of cores for a busy public server)" },
+	{ .name = "arrival_timestamps", .type = QUORUM_SETTING_BOOL,
+	  .help = "receive timestamps from the kernel's arrival time of each request "
+		  "(SO_TIMESTAMPNS), so a request that waited in the socket's queue is not "
+		  "stamped late (default true)" },
 	{ .type = QUORUM_SETTING_END },
 };
 
