@@ -43,6 +43,11 @@ static int mock_config_int(struct quorum_host *host, const char *path, int64_t *
 	return -ENOENT;
 }
 
+static int mock_config_bool(struct quorum_host *host, const char *path, int *out)
+{
+	return -ENOENT; /* every setting at its default */
+}
+
 static int mock_config_length(struct quorum_host *host, const char *path)
 {
 	return -ENOENT;
@@ -174,6 +179,7 @@ const struct quorum_api fuzz_api = {
 	.vlog = mock_vlog,
 	.config_string = mock_config_string,
 	.config_int = mock_config_int,
+	.config_bool = mock_config_bool,
 	.config_length = mock_config_length,
 	.config_path = mock_config_path,
 	.event_base = mock_event_base,
