@@ -8,7 +8,7 @@
 # one rate limit, and a SIGHUP changing the settings loses no request while the successor
 # inherits the sockets (and closes the old group when their number changes). Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 23
 
 CHRONYD=$(command -v chronyd || echo /usr/sbin/chronyd)
 NTPDIG=$(command -v ntpdig || echo /usr/bin/ntpdig)
@@ -54,7 +54,7 @@ check "an unsynchronised node answers LI 3, stratum 0, kiss code INIT, and no ti
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 
 # ---- a synchronised one-node quorum ----
-ntp_conf "$W/node/quorum.conf" "port = $NTPP; rate_limit = 50; rate_burst = 20; workers = 2;" "$SELF"
+ntp_conf "$W/node/quorum.conf" "port = $NTPP; rate_limit = 50; rate_burst = 20; workers = 2; stats_interval_s = 1;" "$SELF"
 start_quorumd "$W/node.log" --config "$W/node/quorum.conf"
 wait_log "$W/node.log" "ntp.listening" 10 >/dev/null
 # The sockets bound to the NTP port (/proc/net/udp: local address 0100007F:PORT in hex).
@@ -107,6 +107,8 @@ check "a flood gets its burst answered, then one RATE kiss-o'-death (the workers
 sleep 1
 a=$($PROBE time 127.0.0.1 "$NTPP" 2>&1)
 check "... and the source is served again once its bucket refilled" test "$(field "$a" stratum)" = 1
+check "the loop logs the workers' counters (ntp.stats, stats_interval_s = 1)" \
+	wait_log "$W/node.log" "ntp.stats answered=[0-9]+ per_second=[0-9]+ .* rate_limited=[1-9][0-9]* .* workers=2" 3
 
 # ---- hot reload: a fresh instance inherits the socket group; none of a steady stream of
 # requests is lost ----

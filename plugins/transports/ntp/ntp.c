@@ -42,6 +42,8 @@
  * kernel's frequency and offset slews, 500 ppm each at most), which the bound absorbs;
  * between two batches CLOCK_REALTIME - CLOCK_MONOTONIC moves by at most MAX_SLEW_PPM
  * (adjtime's offset slew) plus REALTIME_JITTER_NS of sampling, or the clock was stepped. */
+#define NTP_STATS_MS	   10000 /* the loop looks at the workers' counters this often, */
+				 /* or every stats_interval_s when that is shorter */
 #define ARRIVAL_AGE_MAX_NS 1000000000LL
 #define AGE_RATE_ERROR_PPM 1000
 #define MAX_SLEW_PPM	   500
@@ -64,6 +66,7 @@ struct ntp_config {
 	int64_t burst;	 /* bucket size */
 	int64_t workers; /* 0: answered on the event loop; N: N threads, a socket each */
 	int arrival;	 /* receive timestamps from the kernel's arrival time (SO_TIMESTAMPNS) */
+	int64_t stats_interval_s; /* an ntp.stats line this often (0: none) */
 };
 
 struct ntp_counters {
@@ -71,6 +74,11 @@ struct ntp_counters {
 	uint64_t batches; /* recvmmsg calls that returned datagrams */
 	uint64_t arrival; /* answers whose receive timestamp is the datagram's arrival */
 };
+
+/* A worker's counters have one writer (its thread) and one reader besides it (the loop's
+ * stats timer): relaxed atomic stores and loads, plain moves on the machines we run on. */
+#define COUNT(w, field) \
+	__atomic_store_n(&(w)->count.field, (w)->count.field + 1, __ATOMIC_RELAXED)
 
 struct ntp_server;
 
@@ -83,6 +91,7 @@ struct ntp_worker {
 	unsigned index;
 	pthread_t thread;
 	struct ntp_counters count;
+	int last_error; /* atomic: the errno of the last error counted */
 	struct mmsghdr msgs[NTP_BATCH], replies[NTP_BATCH];
 	struct iovec iov[NTP_BATCH], oiov[NTP_BATCH];
 	struct sockaddr_storage from[NTP_BATCH];
@@ -111,6 +120,11 @@ struct ntp_server {
 	struct bucket *buckets;
 	pthread_mutex_t locks[RATE_LOCKS]; /* bucket i is under locks[i % RATE_LOCKS] */
 	struct ntp_counters total;	   /* of the workers stopped so far */
+	struct quorum_timer *stats_timer;  /* the loop's look at the counters */
+	struct ntp_counters reported;	   /* as of the last stats line */
+	uint64_t errors_reported;	   /* errors as of the last warning */
+	unsigned stats_ticks, stats_every; /* ticks so far, ticks a stats line (0: none) */
+	uint64_t stats_period_ms;
 };
 
 static int64_t mono_ns(void)
@@ -353,7 +367,7 @@ static int ntp_serve_batch(struct ntp_worker *w)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -errno;
 	if (n == 0)
 		return 0;
-	w->count.batches++;
+	COUNT(w, batches);
 	read_real = real_ns();
 	worker_clock_read(w, &rx);
 	read_real += (real_ns() - read_real) / 2; /* the reading's instant, in CLOCK_REALTIME */
@@ -369,19 +383,19 @@ static int ntp_serve_batch(struct ntp_worker *w)
 		 * mode 3. Everything else gets no answer. */
 		if (len < NTP_PACKET || version < 1 || version > 4 || mode != 3 ||
 		    (w->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-			w->count.dropped++;
+			COUNT(w, dropped);
 			continue;
 		}
 		if (s->cf.rate > 0) {
 			enum rate_verdict verdict = rate_check(s, &w->from[i], now);
 
 			if (verdict != RATE_ANSWER)
-				w->count.rate_limited++;
+				COUNT(w, rate_limited);
 			if (verdict == RATE_SILENT)
 				continue;
 			if (verdict == RATE_KISS) {
 				kiss = "RATE";
-				w->count.kod++;
+				COUNT(w, kod);
 			}
 		}
 		{
@@ -390,14 +404,14 @@ static int ntp_serve_batch(struct ntp_worker *w)
 			if (reading_at_arrival(&rx, read_real, arrival_of(&w->msgs[i]), trusted,
 					       &at) &&
 			    kiss == NULL)
-				w->count.arrival++;
+				COUNT(w, arrival);
 			build_reply(w, req, w->out[nout], &at, kiss);
 		}
 		if (kiss == NULL) {
 			if (rx.status == QUORUM_CLOCK_SYNCHRONISED)
-				w->count.answered++;
+				COUNT(w, answered);
 			else
-				w->count.unsynchronised++;
+				COUNT(w, unsynchronised);
 		}
 		w->oiov[nout] = (struct iovec){ w->out[nout], NTP_PACKET };
 		w->replies[nout].msg_hdr = (struct msghdr){ .msg_name = &w->from[i],
@@ -410,7 +424,9 @@ static int ntp_serve_batch(struct ntp_worker *w)
 		int k = sendmmsg(w->fd, w->replies + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
 
 		if (k <= 0) {
-			w->count.errors++; /* a full socket buffer: those answers are lost */
+			/* a full socket buffer: those answers are lost */
+			__atomic_store_n(&w->last_error, k < 0 ? errno : EAGAIN, __ATOMIC_RELAXED);
+			COUNT(w, errors);
 			break;
 		}
 		sent += k;
@@ -423,10 +439,15 @@ static void ntp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct ntp_worker *w = arg;
 
+	int n;
+
 	(void)fd;
 	(void)what;
-	if (ntp_serve_batch(w) < 0)
-		w->count.errors++;
+	n = ntp_serve_batch(w);
+	if (n < 0) {
+		w->last_error = -n;
+		COUNT(w, errors);
+	}
 }
 
 /* A worker thread: answers batches while they come full, waits in poll() otherwise, and
@@ -440,13 +461,21 @@ static void *ntp_worker_main(void *arg)
 	while (!__atomic_load_n(&w->s->stopping, __ATOMIC_ACQUIRE)) {
 		int n = ntp_serve_batch(w);
 
-		if (n < 0)
-			w->count.errors++;
+		if (n < 0) {
+			__atomic_store_n(&w->last_error, -n, __ATOMIC_RELAXED);
+			COUNT(w, errors);
+		}
 		if (n == NTP_BATCH)
 			continue; /* more are likely waiting: no poll() in between */
 		if (poll(p, 2, -1) < 0 && errno != EINTR) {
-			w->count.errors++;
-			break;
+			/* Never a silent end: the socket keeps its share of the clients, so the
+			 * thread keeps trying; the loop's stats timer reports the errors. */
+			struct timespec pause = { 0, 10000000 };
+
+			__atomic_store_n(&w->last_error, errno, __ATOMIC_RELAXED);
+			COUNT(w, errors);
+			nanosleep(&pause, NULL);
+			continue;
 		}
 		if (p[1].revents != 0)
 			break;
@@ -456,16 +485,69 @@ static void *ntp_worker_main(void *arg)
 
 /* ---- workers ---- */
 
+/* Adds FROM (a running worker's too: its fields are read atomically) to TO. */
 static void counters_add(struct ntp_counters *to, const struct ntp_counters *from)
 {
-	to->answered += from->answered;
-	to->unsynchronised += from->unsynchronised;
-	to->rate_limited += from->rate_limited;
-	to->kod += from->kod;
-	to->dropped += from->dropped;
-	to->errors += from->errors;
-	to->batches += from->batches;
-	to->arrival += from->arrival;
+#define ADD(field) to->field += __atomic_load_n(&from->field, __ATOMIC_RELAXED)
+	ADD(answered);
+	ADD(unsynchronised);
+	ADD(rate_limited);
+	ADD(kod);
+	ADD(dropped);
+	ADD(errors);
+	ADD(batches);
+	ADD(arrival);
+#undef ADD
+}
+
+/* Everything counted so far: the stopped workers' and the running ones'. Loop thread. */
+static void counters_now(const struct ntp_server *s, struct ntp_counters *out)
+{
+	*out = s->total;
+	for (unsigned i = 0; i < s->nworkers; i++)
+		counters_add(out, &s->workers[i]->count);
+}
+
+/* The loop's look at the counters, every stats_period_ms: a warning as soon as errors
+ * (lost answers, failed reads) were counted, and a line of totals every stats_every ticks
+ * (stats_interval_s) when anything was answered. */
+static void ntp_stats_cb(void *arg)
+{
+	struct ntp_server *s = arg;
+	struct ntp_counters now;
+	int last_error = 0;
+
+	counters_now(s, &now);
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		int e = __atomic_load_n(&s->workers[i]->last_error, __ATOMIC_RELAXED);
+
+		if (e != 0)
+			last_error = e;
+	}
+	if (now.errors > s->errors_reported) {
+		s->api->log(s->host, QUORUM_LOG_WARNING,
+			    "ntp.errors new=%" PRIu64 " total=%" PRIu64 " last_error=\"%s\" "
+			    "effect=answers_lost_or_reads_failed",
+			    now.errors - s->errors_reported, now.errors,
+			    last_error != 0 ? strerror(last_error) : "none");
+		s->errors_reported = now.errors;
+	}
+	if (s->stats_every == 0 || ++s->stats_ticks < s->stats_every)
+		return;
+	s->stats_ticks = 0;
+	if (now.answered + now.unsynchronised + now.kod ==
+	    s->reported.answered + s->reported.unsynchronised + s->reported.kod)
+		return;
+	s->api->log(s->host, QUORUM_LOG_INFO,
+		    "ntp.stats answered=%" PRIu64 " per_second=%" PRIu64 " unsynchronised=%" PRIu64
+		    " rate_limited=%" PRIu64 " kod=%" PRIu64 " dropped=%" PRIu64
+		    " arrival_stamped=%" PRIu64 " errors=%" PRIu64 " workers=%u",
+		    now.answered,
+		    (now.answered - s->reported.answered) * 1000 /
+			    (s->stats_period_ms * s->stats_every),
+		    now.unsynchronised, now.rate_limited, now.kod, now.dropped, now.arrival,
+		    now.errors, s->nworkers);
+	s->reported = now;
 }
 
 static struct ntp_worker *worker_new(struct ntp_server *s, int fd, int threaded, unsigned index)
@@ -582,6 +664,7 @@ static int read_settings(struct ntp_server *s, struct ntp_config *cf)
 	cf->burst = 128;
 	cf->workers = 1;
 	cf->arrival = 1;
+	cf->stats_interval_s = 60;
 	s->api->config_string(s->host, "address", &address);
 	s->api->config_int(s->host, "port", &cf->port);
 	s->api->config_int(s->host, "stratum", &cf->stratum);
@@ -590,6 +673,7 @@ static int read_settings(struct ntp_server *s, struct ntp_config *cf)
 	s->api->config_int(s->host, "rate_burst", &cf->burst);
 	s->api->config_int(s->host, "workers", &cf->workers);
 	s->api->config_bool(s->host, "arrival_timestamps", &cf->arrival);
+	s->api->config_int(s->host, "stats_interval_s", &cf->stats_interval_s);
 	if (strlen(address) >= sizeof(cf->address) || strlen(refid) == 0 || strlen(refid) > 4) {
 		s->api->log(s->host, QUORUM_LOG_ERROR,
 			    "ntp.config_invalid reason=\"address too long or refid not 1-4 characters\"");
@@ -680,6 +764,12 @@ static int ntp_start(void *state)
 	err = workers_start(s);
 	if (err != 0)
 		return err;
+	s->stats_period_ms = NTP_STATS_MS;
+	if (s->cf.stats_interval_s > 0 && (uint64_t)s->cf.stats_interval_s * 1000 < NTP_STATS_MS)
+		s->stats_period_ms = (uint64_t)s->cf.stats_interval_s * 1000;
+	s->stats_every = (unsigned)((uint64_t)s->cf.stats_interval_s * 1000 / s->stats_period_ms);
+	s->stats_timer = s->api->timer_start(s->host, s->stats_period_ms, s->stats_period_ms,
+					     ntp_stats_cb, s);
 	s->api->log(s->host, QUORUM_LOG_NOTICE,
 		    "ntp.listening address=%s port=%" PRId64 " stratum=%" PRId64
 		    " rate_limit=%" PRId64 " workers=%" PRId64 "%s arrival_timestamps=%d",
@@ -692,7 +782,14 @@ static int ntp_start(void *state)
  * stay open for a successor that inherits them. */
 static int ntp_drain(void *state)
 {
-	workers_stop(state);
+	struct ntp_server *s = state;
+
+	if (s->stats_timer != NULL) {
+		ntp_stats_cb(s); /* what the last tick did not see yet */
+		s->api->timer_stop(s->host, s->stats_timer);
+		s->stats_timer = NULL;
+	}
+	workers_stop(s);
 	return 0;
 }
 
@@ -700,6 +797,8 @@ static void ntp_fini(void *state)
 {
 	struct ntp_server *s = state;
 
+	if (s->stats_timer != NULL)
+		s->api->timer_stop(s->host, s->stats_timer);
 	workers_stop(s);
 	s->api->log(s->host, QUORUM_LOG_INFO,
 		    "ntp.stopped answered=%" PRIu64 " unsynchronised=%" PRIu64
@@ -736,6 +835,9 @@ static const struct quorum_setting ntp_settings[] = {
 	  .help = "receive timestamps from the kernel's arrival time of each request "
 		  "(SO_TIMESTAMPNS), so a request that waited in the socket's queue is not "
 		  "stamped late (default true)" },
+	{ .name = "stats_interval_s", .type = QUORUM_SETTING_INT, .min = 0, .max = 86400,
+	  .help = "an ntp.stats line of the counters this often, when anything was answered "
+		  "(0: none; default 60); errors are reported within 10 s either way" },
 	{ .type = QUORUM_SETTING_END },
 };
 
