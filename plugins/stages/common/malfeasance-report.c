@@ -46,7 +46,8 @@ static int signed_bytes(const Uml001__SignedState *s, uint8_t **msg, size_t *len
 	return 0;
 }
 
-static int digest_of(const Uml001__SignedState *s, uint8_t digest[MALFEASANCE_DIGEST_LEN])
+int malfeasance_attestation_digest(const Uml001__SignedState *s,
+				   uint8_t digest[MALFEASANCE_DIGEST_LEN])
 {
 	uint8_t *msg;
 	size_t len;
@@ -68,9 +69,9 @@ int malfeasance_report_encode(const char *authority_id, uint64_t sequence, const
 
 	if (sa == NULL || sb == NULL)
 		goto out_free;
-	err = digest_of(sa, da);
+	err = malfeasance_attestation_digest(sa, da);
 	if (err == 0)
-		err = digest_of(sb, db);
+		err = malfeasance_attestation_digest(sb, db);
 	if (err != 0)
 		goto out_free;
 	r.authority_id = (char *)authority_id;

@@ -55,6 +55,14 @@ int malfeasance_report_encode(const char *authority_id, uint64_t sequence, const
 int malfeasance_report_check(const uint8_t *payload, size_t len, malfeasance_verify_fn verify,
 			     void *arg, struct malfeasance_summary *out, const char **why);
 
+struct Uml001__SignedState;
+
+/* malfeasance_attestation_digest: the SHA-256 of S's signed-state bytes (<quorum/event.h>):
+ * what tells two attestations apart, here and in the gossip stage's evidence index.
+ * RETURN VALUE: 0 or -ENOMEM. */
+int malfeasance_attestation_digest(const struct Uml001__SignedState *s,
+				   uint8_t digest[MALFEASANCE_DIGEST_LEN]);
+
 /* malfeasance_digest_hex: the 64 lowercase hex digits of DIGEST into OUT (65 bytes). */
 void malfeasance_digest_hex(const uint8_t digest[MALFEASANCE_DIGEST_LEN], char out[65]);
 

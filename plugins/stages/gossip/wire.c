@@ -3,9 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "authority.pb-c.h"
+#include "malfeasance-report.h"
 #include "wire.h"
 
 int wire_forward_copy(const struct quorum_bytes *encoded, const struct gossip_hop *hop,
@@ -35,20 +34,9 @@ int wire_forward_copy(const struct quorum_bytes *encoded, const struct gossip_ho
 
 static int attestation_of(const Uml001__SignedState *s, struct wire_attestation *out)
 {
-	struct quorum_signed_state view = {
-		.logical_time_ns = s->logical_time_ns,
-		.event_id = s->event_id,
-		.key_id = s->key_id,
-		.payload = { s->payload.data, s->payload.len },
-	};
-	size_t n = quorum_signed_state_message_len(&view);
-	uint8_t *msg = malloc(n);
-
-	if (msg == NULL)
+	/* The digest a malfeasance report gives the same attestation. */
+	if (malfeasance_attestation_digest(s, out->digest) != 0)
 		return -ENOMEM;
-	quorum_signed_state_message(&view, msg, n);
-	SHA256(msg, n, out->digest);
-	free(msg);
 	out->len = uml001__signed_state__get_packed_size(s);
 	out->encoded = malloc(out->len > 0 ? out->len : 1);
 	if (out->encoded == NULL)
