@@ -73,15 +73,18 @@ fuzz_fuzz_rest_bodies_SOURCES = fuzz/fuzz-rest-bodies.c fuzz/fuzz.h \
 	plugins/stages/control/commands.c plugins/stages/control/commands.h \
 	plugins/stages/control/modes.c plugins/stages/control/modes.h \
 	plugins/stages/control/sharedstate.c plugins/stages/control/sharedstate.h \
+	plugins/stages/common/statefile.c plugins/stages/common/statefile.h \
 	audit/note.c audit/note.h $(FUZZ_MAIN)
 fuzz_fuzz_rest_bodies_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/rest \
+	-I$(top_srcdir)/plugins/stages/common \
 	-I$(top_srcdir)/plugins/stages/control -I$(top_srcdir)/audit
 fuzz_fuzz_rest_bodies_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_rest_bodies_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_rest_bodies_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS) -lm
 
 fuzz_fuzz_passport_SOURCES = fuzz/fuzz-passport.c fuzz/fuzz.h $(PASSPORT_SOURCES) $(FUZZ_MAIN)
-fuzz_fuzz_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport
+fuzz_fuzz_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport \
+	-I$(top_srcdir)/plugins/stages/common
 fuzz_fuzz_passport_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_passport_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_passport_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)

@@ -112,8 +112,9 @@ tests_unit_test_modes_LDADD = $(GLIB_LIBS)
 
 # A leader's shared state at the control stage: pure code and a mock host API table.
 tests_unit_test_sharedstate_SOURCES = tests/unit/test-sharedstate.c \
-	plugins/stages/control/sharedstate.c
-tests_unit_test_sharedstate_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control
+	plugins/stages/control/sharedstate.c plugins/stages/common/statefile.c
+tests_unit_test_sharedstate_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control \
+	-I$(top_srcdir)/plugins/stages/common
 tests_unit_test_sharedstate_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_unit_test_sharedstate_LDADD = $(GLIB_LIBS) -lm
 

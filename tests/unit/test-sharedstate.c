@@ -205,7 +205,7 @@ static void test_file_restart_and_tampering(void)
 	char *dir = g_dir_make_tmp("sharedstate-XXXXXX", NULL);
 	char *path = g_build_filename(dir, "state", "shared-state", NULL);
 	char *folder = g_build_filename(dir, "state", NULL);
-	char *tmp = g_strdup_printf("%s.tmp", path), *text, why[512];
+	char *tmp = g_build_filename(dir, "state", ".shared-state.tmp", NULL), *text, why[512];
 	struct quorum_shared_state_fields f = sample();
 	struct sharedstate s;
 	const struct sharedstate_entry *e;

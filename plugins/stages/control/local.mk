@@ -3,6 +3,7 @@ stages_LTLIBRARIES += plugins/stages/control/control.la
 plugins_stages_control_control_la_SOURCES = plugins/stages/control/control.c \
 	plugins/stages/control/modes.c plugins/stages/control/modes.h \
 	plugins/stages/control/sharedstate.c plugins/stages/control/sharedstate.h \
+	plugins/stages/common/statefile.c plugins/stages/common/statefile.h \
 	plugins/stages/control/commands.c plugins/stages/control/commands.h \
 	plugins/stages/control/malfeasance.c plugins/stages/control/malfeasance.h \
 	plugins/stages/common/malfeasance-report.c plugins/stages/common/malfeasance-report.h

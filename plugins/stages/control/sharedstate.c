@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sharedstate.h"
+#include "statefile.h"
 
 /* ---- the canonical text ---- */
 
@@ -247,25 +248,28 @@ static int state_parse(struct sharedstate *s, const char *text, size_t len, char
 	return 0;
 }
 
-/* Creates the folder of PATH (one level, mode 0700) when it is missing. */
-static int make_folder(const char *path, char *why, size_t why_size)
+/* PATH's folder into DIR (SIZE bytes; "." when PATH names none) and its file name into
+ * *NAME (borrowed from PATH). 0 or -ENAMETOOLONG. */
+static int split_path(const char *path, char *dir, size_t size, const char **name)
 {
-	char dir[PATH_MAX], *slash;
+	const char *slash = strrchr(path, '/');
 
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+	*name = slash != NULL ? slash + 1 : path;
+	if (slash == NULL)
+		return snprintf(dir, size, ".") >= (int)size ? -ENAMETOOLONG : 0;
+	if (slash == path)
+		return snprintf(dir, size, "/") >= (int)size ? -ENAMETOOLONG : 0;
+	if ((size_t)(slash - path) >= size)
 		return -ENAMETOOLONG;
-	slash = strrchr(dir, '/');
-	if (slash == NULL || slash == dir)
-		return 0;
-	*slash = '\0';
-	if (mkdir(dir, 0700) == 0 || errno == EEXIST)
-		return 0;
-	snprintf(why, why_size, "cannot create the folder %s: %s", dir, strerror(errno));
-	return -errno;
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash - path] = '\0';
+	return 0;
 }
 
 int sharedstate_open(struct sharedstate *s, const char *path, char *why, size_t why_size)
 {
+	char dir[PATH_MAX];
+	const char *name;
 	struct stat st;
 	char *text = NULL;
 	ssize_t got;
@@ -283,7 +287,9 @@ int sharedstate_open(struct sharedstate *s, const char *path, char *why, size_t 
 		err = -ENOMEM;
 		goto out_fail;
 	}
-	err = make_folder(path, why, why_size);
+	err = split_path(path, dir, sizeof(dir), &name);
+	if (err == 0)
+		err = statefile_mkdir(dir, why, why_size); /* one level, mode 0700 */
 	if (err != 0)
 		goto out_fail;
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -327,36 +333,16 @@ out_fail:
 	return err;
 }
 
-static int fsync_folder(const char *file)
-{
-	char dir[PATH_MAX], *slash;
-	int fd, err = 0;
-
-	snprintf(dir, sizeof(dir), "%s", file);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-/* Writes the entries to PATH through PATH.tmp. 0 or -errno with WHY. */
+/* Writes the entries to the state file, atomically (statefile_write_atomic). 0 or -errno
+ * with WHY. */
 static int state_save(const struct sharedstate *s, char *why, size_t why_size)
 {
 	size_t cap = sizeof(SHAREDSTATE_FILE_HEADER) + 1 +
 		     s->count * (2 * QUORUM_SHARED_STATE_TEXT_MAX),
 	       len;
-	char *text = malloc(cap), tmp[PATH_MAX];
-	int fd = -1, err = 0;
+	char *text = malloc(cap), dir[PATH_MAX];
+	const char *name;
+	int err;
 
 	if (text == NULL)
 		return -ENOMEM;
@@ -370,24 +356,9 @@ static int state_save(const struct sharedstate *s, char *why, size_t why_size)
 		}
 		len += (size_t)n;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", s->path) >= (int)sizeof(tmp)) {
-		free(text);
-		return -ENAMETOOLONG;
-	}
-	errno = 0;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0)
-		err = errno != 0 ? -errno : -EIO;
-	if (fd >= 0 && close(fd) != 0 && err == 0)
-		err = -errno;
-	if (err == 0 && rename(tmp, s->path) != 0)
-		err = -errno;
+	err = split_path(s->path, dir, sizeof(dir), &name);
 	if (err == 0)
-		err = fsync_folder(s->path);
-	if (err != 0) {
-		snprintf(why, why_size, "cannot write %s: %s", s->path, strerror(-err));
-		unlink(tmp);
-	}
+		err = statefile_write_atomic(dir, name, text, len, why, why_size);
 	free(text);
 	return err;
 }

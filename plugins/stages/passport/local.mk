@@ -4,12 +4,12 @@
 PASSPORT_SOURCES = plugins/stages/passport/passportdoc.c plugins/stages/passport/passportdoc.h \
 	plugins/stages/passport/registry.c plugins/stages/passport/registry.h \
 	plugins/stages/passport/replay.c plugins/stages/passport/replay.h \
-	plugins/stages/passport/statefile.c plugins/stages/passport/statefile.h
+	plugins/stages/common/statefile.c plugins/stages/common/statefile.h
 
 stages_LTLIBRARIES += plugins/stages/passport/passport.la
 plugins_stages_passport_passport_la_SOURCES = plugins/stages/passport/passport.c \
 	$(PASSPORT_SOURCES)
-plugins_stages_passport_passport_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_stages_passport_passport_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common
 plugins_stages_passport_passport_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_stages_passport_passport_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_stages_passport_passport_la_LIBADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
@@ -19,6 +19,7 @@ TESTS += tests/unit/test-passport
 tests_unit_test_passport_SOURCES = tests/unit/test-passport.c plugins/stages/passport/passport.c \
 	$(PASSPORT_SOURCES)
 tests_unit_test_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport \
+	-I$(top_srcdir)/plugins/stages/common \
 	-I$(top_srcdir)/tests/unit
 tests_unit_test_passport_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_test_passport_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS) \

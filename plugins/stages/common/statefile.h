@@ -1,6 +1,7 @@
-/* statefile.h -- the passport stage's files: its private state folder, bounded reads that
- * follow no symbolic link, and atomic replacement (temporary file, fsync, rename, fsync of
- * the folder) so a crash leaves the old file or the new one, never a mix. */
+/* statefile.h -- a stage's state files: its private folder, bounded reads that follow no
+ * symbolic link, and atomic replacement (temporary file, fsync, rename, fsync of the
+ * folder) so a crash leaves the old file or the new one, never a mix. Compiled into the
+ * passport and control stages. */
 #ifndef QUORUM_STATEFILE_H
 #define QUORUM_STATEFILE_H
 

@@ -1,5 +1,6 @@
-/* statefile.c -- the passport stage's private folder and its files: bounded reads without
- * following symbolic links, atomic replacement with fsync of the file and the folder. */
+/* statefile.c -- a stage's private folder and its files (see statefile.h): bounded reads
+ * without following symbolic links, atomic replacement with fsync of the file and the
+ * folder. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
