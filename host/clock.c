@@ -150,12 +150,11 @@ int served_clock_read_concurrent(const struct served_clock *clock,
 {
 	const struct quorum_clock_page *page = clock->page;
 	struct quorum_clock_page copy;
+	int64_t deadline = 0;
 
 	/* A seqlock read, as libquorum-clock's: the monotonic sample is taken inside the read
 	 * section, so a reading never combines an old page with a time after the writer
 	 * replaced it. */
-	int64_t deadline = 0;
-
 	for (int attempt = 0;; attempt++) {
 		uint32_t before = __atomic_load_n(&page->generation, __ATOMIC_ACQUIRE), after;
 		int64_t mono;

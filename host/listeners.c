@@ -144,7 +144,6 @@ int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t po
 	l->port = port;
 	l->group = group;
 	l->count = count;
-	l->fd = l->fds[0];
 	l->refs = 1;
 	l->next = rt->listeners;
 	rt->listeners = l;

@@ -24,7 +24,7 @@ struct timecore;
 
 /* ---- listeners.c: sockets bound once, kept while any generation uses the address ---- */
 
-#define LISTENER_GROUP_MAX 64
+#define LISTENER_GROUP_MAX QUORUM_LISTEN_GROUP_MAX
 
 struct listener {
 	int type; /* QUORUM_LISTEN_TCP or QUORUM_LISTEN_UDP */
@@ -32,8 +32,7 @@ struct listener {
 	uint16_t port;	/* as requested (0: ephemeral, never shared) */
 	unsigned group; /* 0: one plain socket; N: N sockets with SO_REUSEPORT */
 	unsigned count; /* sockets in fds: 1, or group */
-	int fds[LISTENER_GROUP_MAX];
-	int fd; /* fds[0] */
+	int fds[LISTENER_GROUP_MAX]; /* fds[0]: the socket of a plain listener */
 	uid_t owner; /* the effective user that bound them */
 	unsigned refs;
 	struct listener *next;

@@ -932,7 +932,7 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 	if (err != 0)
 		goto out_stop;
 	c->listener = listener;
-	c->fd = listener->fd;
+	c->fd = listener->fds[0];
 	socket_timestamps(c->fd);
 	c->receive_buffer = malloc(GOSSIP_DATAGRAM_MAX + 1);
 	c->gossip_peers = calloc(c->authorities.count + 1, sizeof(*c->gossip_peers));

@@ -280,7 +280,7 @@ static void build_reply(struct ntp_worker *w, const uint8_t *req, uint8_t *out,
 	put_ntp_time(out + 40, tx.estimate_ns); /* transmit */
 }
 
-/* The kernel's arrival time of message I (CLOCK_REALTIME ns), or 0 when it has none. */
+/* The kernel's arrival time of message M (CLOCK_REALTIME ns), or 0 when it has none. */
 static int64_t arrival_of(const struct mmsghdr *m)
 {
 	struct msghdr *h = (struct msghdr *)&m->msg_hdr;
