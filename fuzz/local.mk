@@ -104,7 +104,7 @@ fuzz_fuzz_ws_SOURCES = fuzz/fuzz-ws.c fuzz/fuzz.h $(FUZZ_MOCK) \
 	plugins/transports/common/query.c plugins/transports/common/query.h \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
-	plugins/transports/common/ratelimit.c plugins/transports/common/ratelimit.h \
+	common/ratelimit.c common/ratelimit.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h $(FUZZ_MAIN)
 fuzz_fuzz_ws_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ws \
 	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)/proto
@@ -117,7 +117,7 @@ fuzz_fuzz_ws_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL
 fuzz_fuzz_grpc_SOURCES = fuzz/fuzz-grpc.c fuzz/fuzz.h $(FUZZ_MOCK) \
 	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
-	plugins/transports/common/ratelimit.c plugins/transports/common/ratelimit.h \
+	common/ratelimit.c common/ratelimit.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h $(FUZZ_MAIN)
 fuzz_fuzz_grpc_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/grpc \
 	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)/proto

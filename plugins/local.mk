@@ -4,7 +4,7 @@
 # installed copies.
 
 # A plugin sees the SDK only: never the host's private headers, never another plugin's.
-PLUGIN_CPPFLAGS = -I$(top_srcdir)/host/include -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
+PLUGIN_CPPFLAGS = -I$(top_srcdir)/host/include -I$(top_srcdir)/common -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 
 include plugins/stages/passport/local.mk
 include plugins/stages/convergence/local.mk

@@ -114,26 +114,6 @@ static struct gossip_peer_state *peer_find(struct gossip_stage *s, const char *i
 }
 
 /* SHA-256 of the signed bytes and the signature: the passport stage's fingerprint. */
-static int fingerprint_of(const struct quorum_signed_state *st, uint8_t out[32])
-{
-	size_t len = quorum_signed_state_message_len(st);
-	uint8_t *msg = malloc(len);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = msg != NULL && ctx != NULL;
-
-	if (ok) {
-		quorum_signed_state_message(st, msg, len);
-		ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
-		     EVP_DigestUpdate(ctx, msg, len) == 1 &&
-		     (st->signature.len == 0 ||
-		      EVP_DigestUpdate(ctx, st->signature.data, st->signature.len) == 1) &&
-		     EVP_DigestFinal_ex(ctx, out, NULL) == 1;
-	}
-	EVP_MD_CTX_free(ctx);
-	free(msg);
-	return ok ? 0 : -ENOMEM;
-}
-
 /* ---- evidence of equivocation ---- */
 
 static int verify_cb(void *arg, const char *authority_id, const char *key_id, const void *msg,
@@ -300,7 +280,7 @@ static int gossip_process(void *state, const struct quorum_event *event, const c
 		why = GOSSIP_POLICY_REJECTED; /* nobody here forwards what a peer may not send
 					       */
 	if (why == NULL && !local) {
-		if (fingerprint_of(st, fp) != 0)
+		if (dedup_fingerprint(st, fp) != 0)
 			why = "gossip_out_of_memory";
 		else if (dedup_insert(s->dedup, fp) == 0)
 			why = GOSSIP_DUPLICATE;
@@ -347,7 +327,7 @@ static void gossip_observe(void *state, const struct quorum_event *event,
 	    gossip_next(s->max_ttl, s->node_id, st->gossip, local, &hop) != 0 ||
 	    s->peer_count == 0)
 		return;
-	if (local && fingerprint_of(st, fp) == 0)
+	if (local && dedup_fingerprint(st, fp) == 0)
 		dedup_insert(s->dedup, fp); /* our own: never forwarded twice */
 	passport = s->api->service_find(s->host, QUORUM_PASSPORT_SERVICE, &ops, &svc) == 0;
 	if (wire_forward_copy(&event->encoded, &hop, passport, &copy, &len) != 0)

@@ -2,7 +2,7 @@
 # unit test (the rules, the forwarding set, the evidence index, the epochs, the wire
 # helpers and the malfeasance report, without the host).
 GOSSIP_SOURCES = plugins/stages/gossip/rules.c plugins/stages/gossip/rules.h \
-	plugins/stages/gossip/dedup.c plugins/stages/gossip/dedup.h \
+	common/dedup.c common/dedup.h \
 	plugins/stages/gossip/evidence.c plugins/stages/gossip/evidence.h \
 	plugins/stages/gossip/epochs.c plugins/stages/gossip/epochs.h \
 	plugins/stages/gossip/wire.c plugins/stages/gossip/wire.h \

@@ -3,7 +3,7 @@ transports_LTLIBRARIES += plugins/transports/grpc/grpc.la
 plugins_transports_grpc_grpc_la_SOURCES = plugins/transports/grpc/grpc.c \
 	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
-	plugins/transports/common/ratelimit.c plugins/transports/common/ratelimit.h \
+	common/ratelimit.c common/ratelimit.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h
 plugins_transports_grpc_grpc_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir)/proto \
 	-I$(top_srcdir)/plugins/transports/common

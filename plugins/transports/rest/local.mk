@@ -9,7 +9,7 @@ plugins_transports_rest_rest_la_SOURCES = plugins/transports/rest/rest.c \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
-	plugins/transports/common/ratelimit.c plugins/transports/common/ratelimit.h \
+	common/ratelimit.c common/ratelimit.h \
 	plugins/transports/common/query.c plugins/transports/common/query.h
 plugins_transports_rest_rest_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/common
 plugins_transports_rest_rest_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \

@@ -3,7 +3,7 @@ transports_LTLIBRARIES += plugins/transports/ws/ws.la
 plugins_transports_ws_ws_la_SOURCES = plugins/transports/ws/ws.c \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
-	plugins/transports/common/ratelimit.c plugins/transports/common/ratelimit.h \
+	common/ratelimit.c common/ratelimit.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
 	plugins/transports/common/query.c plugins/transports/common/query.h
 plugins_transports_ws_ws_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/common

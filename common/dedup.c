@@ -1,8 +1,13 @@
 /* dedup.c -- a bounded set of fingerprints (see dedup.h): a ring of entries, each chained
  * into a bucket of a power-of-two hash table keyed by the fingerprint's first bytes (they
  * are SHA-256 output: already uniform). */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+
+#include <quorum/event.h>
 
 #include "dedup.h"
 
@@ -107,4 +112,24 @@ void dedup_free(struct dedup *d)
 	free(d->entries);
 	free(d->buckets);
 	free(d);
+}
+
+int dedup_fingerprint(const struct quorum_signed_state *st, uint8_t out[DEDUP_FINGERPRINT_LEN])
+{
+	size_t len = quorum_signed_state_message_len(st);
+	uint8_t *msg = malloc(len);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = msg != NULL && ctx != NULL;
+
+	if (ok) {
+		quorum_signed_state_message(st, msg, len);
+		ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+		     EVP_DigestUpdate(ctx, msg, len) == 1 &&
+		     (st->signature.len == 0 ||
+		      EVP_DigestUpdate(ctx, st->signature.data, st->signature.len) == 1) &&
+		     EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+	}
+	EVP_MD_CTX_free(ctx);
+	free(msg);
+	return ok ? 0 : -ENOMEM;
 }

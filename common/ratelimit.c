@@ -9,14 +9,27 @@
 
 struct bucket {
 	char addr[64];
-	double tokens;
-	int64_t last_ns;
+	struct token_bucket tb;
 };
 
 struct ratelimit {
 	int64_t rate, burst;
 	struct bucket *buckets;
 };
+
+int token_bucket_take(struct token_bucket *b, double rate, double burst, int64_t now_ns)
+{
+	double tokens = b->last_ns == 0
+				? burst
+				: b->tokens + (double)(now_ns - b->last_ns) * rate / 1e9;
+
+	b->tokens = tokens > burst ? burst : tokens;
+	b->last_ns = now_ns;
+	if (b->tokens < 1.0)
+		return 0;
+	b->tokens -= 1.0;
+	return 1;
+}
 
 struct ratelimit *ratelimit_new(int64_t rate, int64_t burst)
 {
@@ -38,7 +51,6 @@ int ratelimit_allow(struct ratelimit *rl, const char *addr, int64_t now_ns)
 {
 	uint32_t h = 2166136261u;
 	struct bucket *b;
-	double tokens;
 
 	if (rl->rate <= 0)
 		return 1;
@@ -47,16 +59,10 @@ int ratelimit_allow(struct ratelimit *rl, const char *addr, int64_t now_ns)
 	b = &rl->buckets[h % RATE_BUCKETS];
 	if (strcmp(b->addr, addr) != 0) {
 		snprintf(b->addr, sizeof(b->addr), "%s", addr);
-		b->tokens = (double)rl->burst;
-		b->last_ns = now_ns;
+		/* a new address starts with a full bucket */
+		memset(&b->tb, 0, sizeof(b->tb));
 	}
-	tokens = b->tokens + (double)(now_ns - b->last_ns) * (double)rl->rate / 1e9;
-	b->tokens = tokens > (double)rl->burst ? (double)rl->burst : tokens;
-	b->last_ns = now_ns;
-	if (b->tokens < 1.0)
-		return 0;
-	b->tokens -= 1.0;
-	return 1;
+	return token_bucket_take(&b->tb, (double)rl->rate, (double)rl->burst, now_ns);
 }
 
 int64_t ratelimit_rate(const struct ratelimit *rl)

@@ -1,7 +1,8 @@
-/* dedup.h -- the gossip stage's forwarding set: the fingerprints (SHA-256 of the signed
- * bytes and the signature) of the last CAPACITY events it forwarded or received, in a ring
- * (the oldest evicted first) with a hash index. In memory only: after a restart the passport
- * stage's persisted replay window still refuses what was seen. */
+/* dedup.h -- a bounded set of event fingerprints (SHA-256 of the signed bytes and the
+ * signature): the last CAPACITY added, in a ring (the oldest evicted first) with a hash index.
+ * The gossip stage's forwarding set and the host's set of gossip already ingested. In memory
+ * only: after a restart the passport stage's persisted replay window still refuses what was
+ * seen. */
 #ifndef QUORUM_GOSSIP_DEDUP_H
 #define QUORUM_GOSSIP_DEDUP_H
 
@@ -12,6 +13,13 @@
 #define DEDUP_CAPACITY_MAX    10000000u
 
 struct dedup;
+struct quorum_signed_state;
+
+/* dedup_fingerprint: the fingerprint of event ST (borrowed): SHA-256 of the bytes its
+ * signature covers (quorum_signed_state_message: the gossip metadata is not among them, so
+ * every relayed copy of one event has one fingerprint) and of the signature.
+ * RETURN VALUE: 0, or -ENOMEM. */
+int dedup_fingerprint(const struct quorum_signed_state *st, uint8_t out[DEDUP_FINGERPRINT_LEN]);
 
 /* dedup_new: an empty set of CAPACITY (1 .. DEDUP_CAPACITY_MAX). NULL when out of memory
  * or CAPACITY is out of range. */
