@@ -62,6 +62,7 @@ struct conf {
 
 	enum log_destination log_destination;
 	int log_level;
+	int64_t refusal_summary_s; /* interval of the refusal summaries */
 	char *pidfile; /* absolute, or NULL */
 	char *user;    /* the user to become once started, or NULL */
 	char *plugin_dir;

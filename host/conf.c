@@ -96,6 +96,11 @@ static const struct quorum_setting log_schema[] = {
 	  .type = QUORUM_SETTING_STRING,
 	  .choices = log_levels,
 	  .help = "most verbose level written" },
+	{ .name = "refusal_summary_s",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 3600,
+	  .help = "interval of the one line and record per kind of unauthenticated refusal" },
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -407,6 +412,8 @@ static int conf_read(struct conf *conf, const char *default_plugin_dir, char *wh
 	conf->log_level = QUORUM_LOG_INFO;
 	if (settings_get_string(root, "log.level", &value) == 0)
 		conf->log_level = log_level_parse(value);
+	conf->refusal_summary_s = 60;
+	settings_get_int(root, "log.refusal_summary_s", &conf->refusal_summary_s);
 
 	if (settings_get_string(root, "pidfile", &value) == 0) {
 		conf->pidfile = conf_resolve_dup(conf->dir, value);
@@ -612,6 +619,8 @@ int conf_reload_compatible(const struct conf *cur, const struct conf *next, char
 		what = "peer_link, authority, rounds, clock or authorities";
 	else if (cur->log_destination != next->log_destination)
 		what = "log.destination";
+	else if (cur->refusal_summary_s != next->refusal_summary_s)
+		what = "log.refusal_summary_s";
 	else if (!strings_equal(cur->pidfile, next->pidfile))
 		what = "pidfile";
 	else if (!strings_equal(cur->user, next->user))

@@ -755,6 +755,26 @@ static void api_audit_changed(struct quorum_host *host)
 	failsafe_check(instance_of(host)->rt);
 }
 
+static void api_refused(struct quorum_host *host, const char *reason, const char *peer)
+{
+	struct instance *inst = instance_of(host);
+
+	runtime_refused(inst->rt, instance_name(inst), reason, peer);
+}
+
+static size_t api_refusal_counts(struct quorum_host *host, struct quorum_refusal_count *out,
+				 size_t cap)
+{
+	const struct refusals *r = &instance_of(host)->rt->refusals;
+
+	for (size_t i = 0; i < r->count && i < cap; i++) {
+		snprintf(out[i].what, sizeof(out[i].what), "%s", r->kinds[i].what);
+		snprintf(out[i].reason, sizeof(out[i].reason), "%s", r->kinds[i].reason);
+		out[i].total = r->kinds[i].total;
+	}
+	return r->count;
+}
+
 static int api_clock_commit(struct quorum_host *host, const struct quorum_agreement *agreement,
 			    int64_t max_step_ns)
 {
@@ -938,4 +958,6 @@ const struct quorum_api host_api = {
 	.listen_group = api_listen_group,
 	.clock_read_concurrent = api_clock_read_concurrent,
 	.audit_changed = api_audit_changed,
+	.refused = api_refused,
+	.refusal_counts = api_refusal_counts,
 };

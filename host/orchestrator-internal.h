@@ -24,11 +24,26 @@ struct orchestrator_stage {
 	void *state;
 };
 
+/* The refusal hook: a rejection nobody can be held to (see orchestrator_set_refused). */
+typedef void (*orchestrator_refused_fn)(void *arg, const char *what, const char *reason,
+					const char *peer);
+
 struct orchestrator;
 
 /* orchestrator_new: an orchestrator with no stages. AUDIT receives every rejection and hold.
  * RETURN VALUE: new (orchestrator_free), or NULL. */
 struct orchestrator *orchestrator_new(orchestrator_audit_fn audit, void *audit_arg);
+
+/*
+ * orchestrator_set_refused: REFUSED (with ARG) receives, instead of the audit hook, the
+ * rejections of events whose signature was not accepted: those the host refuses before any
+ * stage (an envelope that does not decode, a full queue) and those the passport-role stages
+ * reject (no valid signature of a known key, or a replay of one). Such an event says nothing
+ * about who sent it, so it is counted (what "pipeline") rather than recorded one by one; a
+ * rejection by a later stage concerns an event some key signed, and is audited.
+ */
+void orchestrator_set_refused(struct orchestrator *orch, orchestrator_refused_fn refused,
+			      void *arg);
 
 /* orchestrator_free: frees it and any queued events; NULL is a no-op. */
 void orchestrator_free(struct orchestrator *orch);
@@ -40,6 +55,9 @@ void orchestrator_free(struct orchestrator *orch);
  * -ENOMEM.
  */
 int orchestrator_add_stage(struct orchestrator *orch, const struct orchestrator_stage *stage);
+
+/* orchestrator_stage_role: the role of the stage named NAME, or -1 (none: "host" too). */
+int orchestrator_stage_role(const struct orchestrator *orch, const char *name);
 
 /* orchestrator_stage_count / orchestrator_stage_name: the stages in run order. */
 size_t orchestrator_stage_count(const struct orchestrator *orch);

@@ -26,6 +26,8 @@ struct orchestrator {
 	size_t stage_count;
 	orchestrator_audit_fn audit;
 	void *audit_arg;
+	orchestrator_refused_fn refused;
+	void *refused_arg;
 	uint64_t sequence;
 	int running;
 	/* The event in flight, the stage processing it, and what convergence proposed. */
@@ -46,6 +48,13 @@ struct orchestrator *orchestrator_new(orchestrator_audit_fn audit, void *audit_a
 	orch->audit = audit;
 	orch->audit_arg = audit_arg;
 	return orch;
+}
+
+void orchestrator_set_refused(struct orchestrator *orch, orchestrator_refused_fn refused,
+			      void *arg)
+{
+	orch->refused = refused;
+	orch->refused_arg = arg;
 }
 
 void orchestrator_free(struct orchestrator *orch)
@@ -98,6 +107,15 @@ int orchestrator_add_stage(struct orchestrator *orch, const struct orchestrator_
 	grown[at] = *stage;
 	orch->stage_count++;
 	return 0;
+}
+
+int orchestrator_stage_role(const struct orchestrator *orch, const char *name)
+{
+	for (size_t i = 0; i < orch->stage_count; i++) {
+		if (strcmp(orch->stages[i].name, name) == 0)
+			return (int)orch->stages[i].role;
+	}
+	return -1;
 }
 
 size_t orchestrator_stage_count(const struct orchestrator *orch)
@@ -173,12 +191,18 @@ static const char *reason_sanitize(const char *reason)
 	return reason;
 }
 
+/* Audits V, or only counts it when UNSIGNED (the event's signature was not accepted). */
 static void orchestrator_audit(struct orchestrator *orch, const char *event_id, uint64_t seq,
 			       const char *source, const char *peer,
-			       const struct quorum_verdict *v)
+			       const struct quorum_verdict *v, int unsigned_event)
 {
 	char fields[512];
 
+	if (unsigned_event && v->code == QUORUM_REJECT && orch->refused != NULL) {
+		orch->refused(orch->refused_arg, "pipeline", v->reason,
+			      peer[0] != '\0' ? peer : source);
+		return;
+	}
 	if (orch->audit == NULL)
 		return;
 	snprintf(fields, sizeof(fields),
@@ -212,6 +236,7 @@ static void orchestrator_run(struct orchestrator *orch, struct envelope *envelop
 		.sequence = ++orch->sequence,
 	};
 	struct quorum_verdict verdict = { .code = QUORUM_CONTINUE };
+	int rejected_by_passport = 0;
 
 	orch->current = &event;
 	orch->has_proposal = 0;
@@ -233,11 +258,12 @@ static void orchestrator_run(struct orchestrator *orch, struct envelope *envelop
 			reason = "stage_verdict_invalid";
 		}
 		verdict_set(&verdict, code, reason_sanitize(reason), s->name);
+		rejected_by_passport = s->role == QUORUM_ROLE_PASSPORT;
 		break;
 	}
 	if (verdict.code != QUORUM_CONTINUE)
 		orchestrator_audit(orch, envelope->view.event_id, event.sequence, source, peer,
-				   &verdict);
+				   &verdict, rejected_by_passport);
 	else
 		log_msg(QUORUM_LOG_DEBUG, "orchestrator",
 			"pipeline.event verdict=accept event_id=%s seq=%" PRIu64 " source=%s",
@@ -266,7 +292,7 @@ static int orchestrator_enqueue(struct orchestrator *orch, struct envelope *enve
 		struct quorum_verdict v;
 
 		verdict_set(&v, QUORUM_REJECT, "pipeline_queue_full", "host");
-		orchestrator_audit(orch, envelope->view.event_id, 0, source, peer, &v);
+		orchestrator_audit(orch, envelope->view.event_id, 0, source, peer, &v, 1);
 		envelope_free(envelope);
 		if (out != NULL)
 			*out = v;
@@ -314,7 +340,7 @@ static int orchestrator_refuse(struct orchestrator *orch, const char *reason,
 	struct quorum_verdict v;
 
 	verdict_set(&v, QUORUM_REJECT, reason, "host");
-	orchestrator_audit(orch, "-", 0, source, peer, &v);
+	orchestrator_audit(orch, "-", 0, source, peer, &v, 1);
 	if (out != NULL)
 		*out = v;
 	return -EINVAL;

@@ -15,6 +15,7 @@
 #include "keys-internal.h"
 #include "loader-internal.h"
 #include "orchestrator-internal.h"
+#include "refusals-internal.h"
 
 struct event;
 struct event_base;
@@ -174,6 +175,8 @@ struct runtime {
 	const struct quorum_merkle_ops *failsafe_merkle;
 	void *failsafe_merkle_state;
 	const struct loader_options *loader_options;
+	struct refusals refusals;    /* unauthenticated refusals, summarised */
+	struct event *refusal_timer; /* every log.refusal_summary_s */
 };
 
 /*
@@ -217,6 +220,18 @@ void runtime_release(struct runtime *rt);
 
 /* runtime_audit: the audit hook: security-relevant TYPE with key=value FIELDS. */
 void runtime_audit(struct runtime *rt, const char *type, const char *fields);
+
+/*
+ * runtime_refused: counts a refusal of something nobody can be held to (an unauthenticated
+ * datagram or request) of WHAT for REASON from PEER (may be NULL); everything borrowed. No
+ * record is written for it: each kind gets one log line and one audit record with its count
+ * every log.refusal_summary_s (see refusals-internal.h).
+ */
+void runtime_refused(struct runtime *rt, const char *what, const char *reason,
+		     const char *peer);
+
+/* runtime_refusals_flush: writes the summaries of the refusals counted so far now. */
+void runtime_refusals_flush(struct runtime *rt);
 
 /* runtime_instance_finished: called by instance_finish for a draining instance. */
 void runtime_instance_finished(struct runtime *rt);

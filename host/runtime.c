@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,36 @@ void runtime_audit(struct runtime *rt, const char *type, const char *fields)
 	if (err != 0)
 		log_msg(QUORUM_LOG_ERROR, "audit", "audit.vault_append_failed type=%s error=\"%s\"",
 			type, strerror(-err));
+}
+
+void runtime_refused(struct runtime *rt, const char *what, const char *reason, const char *peer)
+{
+	if (refusals_count(&rt->refusals, what, reason, peer) == 1)
+		log_msg(QUORUM_LOG_DEBUG, "host", "refused what=%s reason=%s peer=%s", what,
+			reason, peer != NULL ? peer : "-");
+}
+
+static void refusal_summary_emit(void *arg, const struct refusal_kind *k)
+{
+	struct runtime *rt = arg;
+	char fields[256];
+
+	snprintf(fields, sizeof(fields),
+		 "what=%s reason=%s count=%" PRIu64 " total=%" PRIu64 " interval_s=%" PRId64
+		 " last_peer=%s",
+		 k->what, k->reason, k->pending, k->total, rt->conf->refusal_summary_s,
+		 k->last_peer);
+	runtime_audit(rt, "refused.summary", fields);
+}
+
+void runtime_refusals_flush(struct runtime *rt)
+{
+	refusals_summarise(&rt->refusals, refusal_summary_emit, rt);
+}
+
+static void refusal_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	runtime_refusals_flush(arg);
 }
 
 #define RETIRE_GRACE_NS 10000000000LL /* 10 s: every deferred callback has run by then */
@@ -139,6 +170,12 @@ void runtime_services_withdraw(struct runtime *rt, const struct instance *owner)
 static void orchestrator_audit_hook(void *arg, const char *type, const char *fields)
 {
 	runtime_audit(arg, type, fields);
+}
+
+static void orchestrator_refused_hook(void *arg, const char *what, const char *reason,
+				      const char *peer)
+{
+	runtime_refused(arg, what, reason, peer);
 }
 
 static int keyring_load(struct keyring *ring, const struct conf *conf, char *why,
@@ -291,6 +328,15 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 	rt->orch = orchestrator_new(orchestrator_audit_hook, rt);
 	if (rt->orch == NULL)
 		return -ENOMEM;
+	refusals_init(&rt->refusals);
+	orchestrator_set_refused(rt->orch, orchestrator_refused_hook, rt);
+	{
+		struct timeval every = { .tv_sec = conf->refusal_summary_s };
+
+		rt->refusal_timer = event_new(rt->base, -1, EV_PERSIST, refusal_timer_cb, rt);
+		if (rt->refusal_timer == NULL || event_add(rt->refusal_timer, &every) != 0)
+			return -ENOMEM;
+	}
 	if (loader_init() != 0) {
 		errbuf_set(why, why_size, "cannot initialise libltdl");
 		return -EIO;
@@ -569,6 +615,8 @@ void runtime_instance_finished(struct runtime *rt)
 {
 	if (!rt->stopping || rt->draining != NULL)
 		return;
+	/* The last summary while the vault still takes records. */
+	runtime_refusals_flush(rt);
 	runtime_stop_stages(rt);
 	log_msg(QUORUM_LOG_NOTICE, "host", "stopped generation=%u", rt->generation);
 	event_base_loopexit(rt->base, NULL);
@@ -613,6 +661,8 @@ void runtime_release(struct runtime *rt)
 		if (rt->signal_events[i] != NULL)
 			event_free(rt->signal_events[i]);
 	}
+	if (rt->refusal_timer != NULL)
+		event_free(rt->refusal_timer);
 	if (rt->base != NULL)
 		event_base_free(rt->base); /* runs the last finalizers, some in plugins' libraries */
 	runtime_unload_retired(rt, 1);

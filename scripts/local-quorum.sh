@@ -7,7 +7,7 @@
 #
 # Usage: scripts/local-quorum.sh [--nodes N] [--dir DIR] [--port P] [--interval-ms MS]
 #                                [--max-error-ns NS] [--max-drift-ppm PPM] [--timeout-ms MS]
-#                                [--setup-only] [--hitl-step-ns NS]
+#                                [--setup-only] [--hitl-step-ns NS] [--refusal-summary-s S]
 #                                [--ntp-port P] [--rest-port P] [--builddir DIR]
 #   --nodes N        quorum size (default 4: n = 3f+1 with f = 1)
 #   --dir DIR        where keys, configs, state and logs go (default run/local-quorum)
@@ -18,6 +18,8 @@
 #   --timeout-ms MS  how long a round waits for answers (default: a quarter of the interval)
 #   --hitl-step-ns NS  hold agreements stepping a node's clock further than NS for an
 #                    operator's approval (default 0: off)
+#   --refusal-summary-s S  how often refused unauthenticated datagrams and requests are
+#                    summarised in the log and the vault (default 60)
 #   --setup-only     write keys and configurations, start nothing
 # An operator key (keys/operator.key, with a passport that may issue control events) is
 # generated too: every node obeys control events signed with it (quorumctl control ...
@@ -27,7 +29,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 nodes=4 dir=run/local-quorum port=7101 ntp_port= interval_ms=1000 max_error_ns=1000000 max_drift_ppm=50
-setup_only=0 builddir=$here rest_port=0 timeout_ms= hitl_step_ns=0
+setup_only=0 builddir=$here rest_port=0 timeout_ms= hitl_step_ns=0 refusal_summary_s=60
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nodes) nodes=$2; shift 2 ;;
@@ -41,6 +43,7 @@ while [ $# -gt 0 ]; do
 	--rest-port) rest_port=$2; shift 2 ;;
 	--timeout-ms) timeout_ms=$2; shift 2 ;;
 	--hitl-step-ns) hitl_step_ns=$2; shift 2 ;;
+	--refusal-summary-s) refusal_summary_s=$2; shift 2 ;;
 	--builddir) builddir=$(cd "$2" && pwd); shift 2 ;;
 	-h | --help) sed -n '2,/^[^#]/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "local-quorum.sh: unknown option $1" >&2; exit 2 ;;
@@ -98,7 +101,7 @@ node = {
   key = "$dir/keys/node-$k.key";
   state_dir = "state";
 };
-log = { level = "info"; };
+log = { level = "info"; refusal_summary_s = $refusal_summary_s; };
 pidfile = "quorumd.pid";
 plugin_dir = "$builddir/lib";
 trusted_plugin_keys = [ "$builddir/keys/plugin-dev.pub" ];

@@ -73,7 +73,7 @@ UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
 	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
 	tests/unit/test-modes tests/unit/test-sharedstate \
-	tests/unit/test-commands tests/unit/test-malfeasance
+	tests/unit/test-commands tests/unit/test-malfeasance tests/unit/test-refusals
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -92,6 +92,10 @@ tests_unit_test_config_LDADD = $(UNIT_LDADD)
 tests_unit_test_orchestrator_SOURCES = tests/unit/test-orchestrator.c
 tests_unit_test_orchestrator_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_orchestrator_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_refusals_SOURCES = tests/unit/test-refusals.c
+tests_unit_test_refusals_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_refusals_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_timecore_SOURCES = tests/unit/test-timecore.c
 tests_unit_test_timecore_CFLAGS = $(UNIT_CFLAGS)

@@ -92,6 +92,34 @@ wait_exit() {
 	return 0
 }
 
+# refusal_count METRICS_URL WHAT REASON_REGEX [CURL_ARGS...]: the node's count of refused
+# unauthenticated datagrams and requests of WHAT whose reason matches REASON_REGEX (summed
+# over the matching reasons of /metrics' quorum_refusals_total; 0 when none).
+refusal_count() {
+	local url=$1 what=$2 reason=$3
+	shift 3
+	curl -sS --max-time 5 "$@" "$url" 2>/dev/null |
+		awk -v w="$what" -v r="^($reason)\$" '
+		$1 ~ /^quorum_refusals_total\{/ {
+			split($1, f, "\"")
+			if (f[2] == w && f[4] ~ r) n += $2
+		}
+		END { print n + 0 }'
+}
+
+# wait_refusals METRICS_URL WHAT REASON_REGEX AT_LEAST [CURL_ARGS...]: waits up to 5 s for it.
+wait_refusals() {
+	local url=$1 what=$2 reason=$3 want=$4 i n
+	shift 4
+	for i in $(seq 50); do
+		n=$(refusal_count "$url" "$what" "$reason" "$@")
+		[ "$n" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	diag "refusals $what/$reason at $url: $n, wanted $want"
+	return 1
+}
+
 # http_get URL: the body, or nothing and status 1.
 http_get() { curl -sS --max-time 5 "$1" 2>/dev/null; }
 

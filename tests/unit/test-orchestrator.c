@@ -383,6 +383,53 @@ static void test_malformed_rejected_by_host_and_audited(struct fixture *f, gcons
 				       "reason=envelope_decode_failed"));
 }
 
+static void refused_hook(void *arg, const char *what, const char *reason, const char *peer)
+{
+	struct audit_log *log = arg;
+
+	g_ptr_array_add(log->lines, g_strdup_printf("refused %s %s %s", what, reason, peer));
+}
+
+/* With a refusal hook, what no signature vouches for (a passport-role stage's rejection,
+ * a refused envelope) is only counted; a later stage's rejection is still audited. */
+static void test_unsigned_rejections_counted_not_audited(struct fixture *f, gconstpointer data)
+{
+	static const uint8_t garbage[] = { 0xff, 0xff, 0xff };
+	struct recorder *passport = add(f, "vendor-passport", QUORUM_ROLE_PASSPORT);
+	struct recorder *convergence = add(f, "convergence", QUORUM_ROLE_CONVERGENCE);
+	struct audit_log refusals = { g_ptr_array_new_with_free_func(g_free) };
+	struct quorum_verdict v;
+
+	orchestrator_set_refused(f->orch, refused_hook, &refusals);
+	g_assert_cmpint(orchestrator_stage_role(f->orch, "vendor-passport"), ==,
+			QUORUM_ROLE_PASSPORT);
+	g_assert_cmpint(orchestrator_stage_role(f->orch, "host"), ==, -1);
+	passport->verdict = QUORUM_REJECT;
+	passport->reason = "passport_signature_invalid";
+	g_assert_cmpint(ingest(f, "uml001.worker.ntp_sync", &v), ==, 0);
+	g_assert_cmpstr(v.reason, ==, "passport_signature_invalid");
+	g_assert_cmpint(
+		orchestrator_ingest_encoded(f->orch, garbage, sizeof(garbage), "unit", "", &v),
+		==, -EINVAL);
+	g_assert_cmpuint(f->audit.lines->len, ==, 0);
+	g_assert_cmpuint(refusals.lines->len, ==, 2);
+	g_assert_cmpstr(g_ptr_array_index(refusals.lines, 0), ==,
+			"refused pipeline passport_signature_invalid peer-1");
+	g_assert_cmpstr(g_ptr_array_index(refusals.lines, 1), ==,
+			"refused pipeline envelope_decode_failed unit");
+	/* past the passport stage, a rejection concerns a signed event: audited */
+	passport->verdict = QUORUM_CONTINUE;
+	convergence->verdict = QUORUM_REJECT;
+	convergence->reason = "insufficient_quorum";
+	g_assert_cmpint(ingest(f, "uml001.worker.ntp_sync", &v), ==, 0);
+	g_assert_cmpuint(refusals.lines->len, ==, 2);
+	g_assert_cmpuint(f->audit.lines->len, ==, 1);
+	g_assert_true(g_str_has_prefix(g_ptr_array_index(f->audit.lines, 0),
+				       "pipeline.event verdict=reject stage=convergence "
+				       "reason=insufficient_quorum"));
+	g_ptr_array_free(refusals.lines, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -399,6 +446,8 @@ int main(int argc, char **argv)
 	    test_duplicate_and_bad_role_refused);
 	ADD("/orchestrator/malformed-envelope-rejected-by-host-and-audited",
 	    test_malformed_rejected_by_host_and_audited);
+	ADD("/orchestrator/unsigned-rejections-are-counted-not-audited",
+	    test_unsigned_rejections_counted_not_audited);
 	ADD("/envelope/roundtrip", test_encoded_roundtrip);
 	ADD("/envelope/refuses-malformed-unknown-and-non-canonical", test_decode_refusals);
 	ADD("/envelope/refuses-out-of-bounds-views", test_build_refusals);

@@ -49,6 +49,14 @@ struct quorum_verdict {
 struct quorum_host;
 /* Opaque timer handle; owned by the host. */
 struct quorum_timer;
+
+/* One kind of refusal and its count since start (api->refusal_counts). */
+struct quorum_refusal_count {
+	char what[24];
+	char reason[48];
+	uint64_t total;
+};
+
 /* libevent's loop; plugins that use libevent directly link libevent themselves. */
 struct event_base;
 struct quorum_signed_state;
@@ -274,6 +282,21 @@ struct quorum_api {
 	 * answer may have changed; the host checks at once and, while it fails, serves no
 	 * time (clock_read_concurrent readers included). */
 	void (*audit_changed)(struct quorum_host *host);
+
+	/* ---- refusals nobody can be held to (ABI 1.8) ---- */
+	/* Loop thread: counts one refusal of something that cannot be attributed to a
+	 * configured, authenticated party (a request over its rate or without a valid token, an
+	 * unauthenticated datagram, an event whose signature does not verify) for REASON (a
+	 * short token) from PEER (an address; may be NULL); both borrowed. Use it instead of
+	 * audit for those: the host writes no record per refusal, but one log line and one
+	 * audit record per plugin and reason with the count, once per log.refusal_summary_s, so
+	 * that nobody can fill the disk by being refused. */
+	void (*refused)(struct quorum_host *host, const char *reason, const char *peer);
+	/* Copies the node's refusal counts since start (every plugin's and the host's: WHAT is
+	 * "peer", "gossip", "pipeline" or a plugin's name) into OUT, up to CAP of them.
+	 * RETURN VALUE: how many kinds there are (may exceed CAP). */
+	size_t (*refusal_counts)(struct quorum_host *host, struct quorum_refusal_count *out,
+				 size_t cap);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

@@ -39,10 +39,12 @@ extern "C" {
  *   1.7  api listen_group (SO_REUSEPORT socket groups for a transport's worker threads),
  *        clock_read_concurrent (the served clock from any thread) and audit_changed (the
  *        audit plane's failure suspends the served clock at once).
+ *   1.8  api refused and refusal_counts (what nobody can be held to is counted and
+ *        summarised, never audited one record per refusal).
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    7
+#define QUORUM_ABI_MINOR    8
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"

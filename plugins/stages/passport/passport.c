@@ -71,17 +71,29 @@ static void audit_text(const char *in, char *out, size_t size)
 	out[o] = '\0';
 }
 
-/* Refuses EVENT with the pipeline REASON, audited as passport.reject with WHY (the audit's
- * reason) and the authority the key belongs to, if known. */
+/* Refuses EVENT with the pipeline REASON for WHY. Nobody can be held to an event without a
+ * valid signature of a known key, nor to a replay of one (anyone can resend what they saw),
+ * so it is counted and summarised by the host (api->refused), not audited one by one; the
+ * debug log names the authority the key belongs to, if known. */
 static int refuse(struct passport_stage *s, const struct quorum_event *event, const char *why,
 		  const struct passport *authority, const char *reason, const char **out)
 {
 	const struct quorum_signed_state *st = event->state;
 
 	s->rejected++;
-	s->api->audit(s->host, "passport.reject", "reason=%s authority=%s key_id=%s event=%s",
-		      why, authority != NULL ? authority->authority_id : "-",
-		      st->key_id[0] != '\0' ? st->key_id : "-", st->event_id);
+	if (QUORUM_API_HAS(s->api, refused)) {
+		s->api->refused(s->host, why,
+				event->peer[0] != '\0' ? event->peer : event->source);
+		s->api->log(s->host, QUORUM_LOG_DEBUG,
+			    "passport.reject reason=%s authority=%s key_id=%s event=%s", why,
+			    authority != NULL ? authority->authority_id : "-",
+			    st->key_id[0] != '\0' ? st->key_id : "-", st->event_id);
+	} else {
+		s->api->audit(s->host, "passport.reject",
+			      "reason=%s authority=%s key_id=%s event=%s", why,
+			      authority != NULL ? authority->authority_id : "-",
+			      st->key_id[0] != '\0' ? st->key_id : "-", st->event_id);
+	}
 	*out = reason;
 	return QUORUM_REJECT;
 }
@@ -190,16 +202,15 @@ static int process_update(struct passport_stage *s, const struct quorum_event *e
 		passport_free(p);
 		return err;
 	case REGISTRY_UPDATE_STALE:
-		s->api->audit(
-			s->host, "passport.reject",
-			"reason=serial_stale authority=%s key_id=%s event=%s serial=%" PRId64
-			" installed_serial=%" PRId64,
-			p->authority_id, st->key_id, st->event_id, p->serial,
-			registry_get(&s->registry, p->authority_id)->serial);
-		s->rejected++;
+		/* An older update the root did sign: anyone may resend it. */
+		s->api->log(s->host, QUORUM_LOG_INFO,
+			    "passport.reject reason=serial_stale authority=%s serial=%" PRId64
+			    " installed_serial=%" PRId64,
+			    p->authority_id, p->serial,
+			    registry_get(&s->registry, p->authority_id)->serial);
+		err = refuse(s, event, "serial_stale", p, "passport_serial_stale", reason);
 		passport_free(p);
-		*reason = "passport_serial_stale";
-		return QUORUM_REJECT;
+		return err;
 	case REGISTRY_UPDATE_NEWER:
 		break;
 	}

@@ -645,13 +645,16 @@ static void handle_request(struct stream *st)
 	s->calls++;
 	if (!ratelimit_allow(s->limit, st->conn->peer, mono_ns())) {
 		s->rate_limited++;
+		if (QUORUM_API_HAS(s->api, refused))
+			s->api->refused(s->host, "rate_limited", st->conn->peer);
 		stream_fail(st, GRPC_RESOURCE_EXHAUSTED, "Rate limit exceeded");
 		return;
 	}
 	if (!authorised(s, st->auth)) {
 		s->auth_failures++;
-		s->api->audit(s->host, "grpc.auth.failed", "peer=%s method=%s", st->conn->peer,
-			      st->path);
+		/* Counted and summarised by the host, never audited one by one. */
+		if (QUORUM_API_HAS(s->api, refused))
+			s->api->refused(s->host, "unauthorised", st->conn->peer);
 		stream_fail(st, GRPC_UNAUTHENTICATED, "Unauthorized");
 		return;
 	}

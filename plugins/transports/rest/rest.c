@@ -234,20 +234,27 @@ static int authorised(struct rest *r, const struct http1_request *req)
 	return ok;
 }
 
-/* The reference's checks before any protected answer: 429, then 401. 0 when allowed. */
+/* Counts a refused request: summarised by the host (api->refused), never audited one by
+ * one, since nobody can be held to an unauthenticated request. */
+static void refused(struct rest *r, struct http1_request *req, const char *reason)
+{
+	if (QUORUM_API_HAS(r->api, refused))
+		r->api->refused(r->host, reason, req->peer);
+}
+
+/* The reference's checks, before anything else on every route: 429, then 401. 0 when
+ * allowed; a refusal leaves counters only. */
 static int gate(struct rest *r, struct http1_request *req, enum route route)
 {
-	const char *addr = req->peer;
-
-	if (!ratelimit_allow(r->limit, addr, mono_ns())) {
+	if (!ratelimit_allow(r->limit, req->peer, mono_ns())) {
 		r->rate_limited++;
+		refused(r, req, "rate_limited");
 		reply_error(r, req, route, 429, "detail", "Rate limit exceeded");
 		return -1;
 	}
 	if (!authorised(r, req)) {
 		r->auth_failures++;
-		r->api->audit(r->host, "rest.auth.failed", "peer=%s route=%s", addr,
-			      route_names[route]);
+		refused(r, req, "unauthorised");
 		reply_error_with(r, req, route, 401, "WWW-Authenticate: Bearer\r\n", "detail",
 				 "Unauthorized");
 		return -1;
@@ -382,8 +389,6 @@ static void handle_time(struct rest *r, struct http1_request *req)
 	int has_nonce = 0, signed_err = -ENOTSUP;
 	json_t *body;
 
-	if (gate(r, req, ROUTE_TIME) != 0)
-		return;
 	r->api->clock_read(r->host, &now);
 	if (now.status != QUORUM_CLOCK_SYNCHRONISED) {
 		reply_error(r, req, ROUTE_TIME, 503, "error",
@@ -567,8 +572,6 @@ static void handle_status(struct rest *r, struct http1_request *req)
 	void *cs = NULL;
 	json_t *body;
 
-	if (gate(r, req, ROUTE_STATUS) != 0)
-		return;
 	r->api->clock_read(r->host, &now);
 	audit_services(r, &vault, &vs, &merkle, &ms);
 	body = json_pack("{s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:f}", "node", r->api->node_id(r->host),
@@ -627,8 +630,6 @@ static void handle_shared_state(struct rest *r, struct http1_request *req)
 	void *cs = NULL;
 	int err, decided;
 
-	if (gate(r, req, ROUTE_SHARED_STATE) != 0)
-		return;
 	if (req->body_len > SHARED_BODY_MAX) {
 		reply_error(r, req, ROUTE_SHARED_STATE, 413, "error",
 			    "content too large: a shared state is at most 4096 bytes");
@@ -764,23 +765,19 @@ static void handle_events(struct rest *r, struct http1_request *req)
 	char event_id[QUORUM_EVENT_ID_MAX + 1];
 	int err;
 
-	if (gate(r, req, ROUTE_EVENTS) != 0)
-		return;
 	if (req->body_len > QUORUM_ENVELOPE_MAX) {
 		reply_error(r, req, ROUTE_EVENTS, 413, "error", "content too large for an event");
 		return;
 	}
 	if (envelope_event_id((const uint8_t *)req->body, req->body_len, event_id,
 			      sizeof(event_id)) != 0) {
-		r->api->audit(r->host, "rest.event.refused", "peer=%s reason=envelope_decode_failed",
-			      req->peer);
+		refused(r, req, "event_decode_failed");
 		reply_error(r, req, ROUTE_EVENTS, 400, "error",
 			    "body is not an encoded SignedState with an event_id");
 		return;
 	}
 	if (!event_id_postable(event_id)) {
-		r->api->audit(r->host, "rest.event.refused",
-			      "peer=%s event=%s reason=event_not_postable", req->peer, event_id);
+		refused(r, req, "event_not_postable");
 		reply_error(r, req, ROUTE_EVENTS, 403, "error",
 			    "only uml001.control.* and uml001.passport.update events may be posted");
 		return;
@@ -825,8 +822,6 @@ static void handle_checkpoint(struct rest *r, struct http1_request *req)
 	void *vs, *ms;
 	const char *note;
 
-	if (gate(r, req, ROUTE_CHECKPOINT) != 0)
-		return;
 	audit_services(r, &vault, &vs, &merkle, &ms);
 	note = merkle != NULL ? merkle->checkpoint(ms) : NULL;
 	if (note == NULL) {
@@ -850,8 +845,6 @@ static void handle_proof(struct rest *r, struct http1_request *req, const char *
 	json_t *body, *hashes;
 	int err, inclusion = strcmp(kind, "inclusion") == 0;
 
-	if (gate(r, req, ROUTE_PROOF) != 0)
-		return;
 	if (!inclusion && strcmp(kind, "consistency") != 0) {
 		reply_error(r, req, ROUTE_PROOF, 404, "error",
 			    "unknown proof: use /v1/proof/inclusion or /v1/proof/consistency");
@@ -932,6 +925,28 @@ static void metrics_connections(struct rest *r, struct evbuffer *out)
 			    st.idle_timeouts);
 }
 
+/* The node's refusals of what nobody can be held to, from the host (api->refusal_counts):
+ * where (the peer link, gossip, the pipeline, a plugin) and why. */
+static void metrics_refusals(struct rest *r, struct evbuffer *out)
+{
+	struct quorum_refusal_count counts[64];
+	size_t n;
+
+	if (!QUORUM_API_HAS(r->api, refusal_counts))
+		return;
+	n = r->api->refusal_counts(r->host, counts, sizeof(counts) / sizeof(counts[0]));
+	if (n > sizeof(counts) / sizeof(counts[0]))
+		n = sizeof(counts) / sizeof(counts[0]);
+	evbuffer_add_printf(
+		out, "# HELP quorum_refusals_total Unauthenticated datagrams and "
+		     "requests refused, by where and why (summarised, not audited one by "
+		     "one).\n# TYPE quorum_refusals_total counter\n");
+	for (size_t i = 0; i < n; i++)
+		evbuffer_add_printf(
+			out, "quorum_refusals_total{what=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+			counts[i].what, counts[i].reason, counts[i].total);
+}
+
 static void handle_metrics(struct rest *r, struct http1_request *req)
 {
 	const struct quorum_vault_ops *vault;
@@ -943,8 +958,6 @@ static void handle_metrics(struct rest *r, struct http1_request *req)
 	size_t len;
 	void *vs, *ms;
 
-	if (gate(r, req, ROUTE_METRICS) != 0)
-		return;
 	r->api->clock_read(r->host, &now);
 	audit_services(r, &vault, &vs, &merkle, &ms);
 	out = evbuffer_new();
@@ -993,6 +1006,7 @@ static void handle_metrics(struct rest *r, struct http1_request *req)
 			    "quorum_rest_signatures_total %" PRIu64 "\n",
 			    r->auth_failures, r->rate_limited, r->signatures);
 	metrics_connections(r, out);
+	metrics_refusals(r, out);
 	if (vault != NULL)
 		evbuffer_add_printf(out,
 				    "# HELP quorum_vault_records Records in the vault.\n"
@@ -1031,48 +1045,83 @@ static int method_known(const char *m)
 	return 0;
 }
 
+/* The route PATH names. */
+static enum route route_of(const char *path)
+{
+	static const struct {
+		const char *path;
+		enum route route;
+	} routes[] = {
+		{ "/v1/time", ROUTE_TIME },
+		{ "/healthz", ROUTE_HEALTHZ },
+		{ "/readyz", ROUTE_READYZ },
+		{ "/metrics", ROUTE_METRICS },
+		{ "/v1/status", ROUTE_STATUS },
+		{ "/v1/checkpoint", ROUTE_CHECKPOINT },
+		{ "/time/sync", ROUTE_SYNC },
+		{ "/v1/time/sync", ROUTE_SYNC },
+		{ "/time/shared-state", ROUTE_SHARED_STATE },
+		{ "/v1/time/shared-state", ROUTE_SHARED_STATE },
+		{ "/v1/events", ROUTE_EVENTS },
+	};
+
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(path, routes[i].path) == 0)
+			return routes[i].route;
+	}
+	return strncmp(path, "/v1/proof/", 10) == 0 ? ROUTE_PROOF : ROUTE_OTHER;
+}
+
+/* Whether ROUTE takes METHOD; otherwise *ALLOW is the Allow header to answer 405 with. */
+static int method_allowed(enum route route, const char *method, const char **allow)
+{
+	int post = route == ROUTE_SHARED_STATE || route == ROUTE_EVENTS;
+
+	*allow = post ? "Allow: POST\r\n" : "Allow: GET, HEAD\r\n";
+	if (route == ROUTE_SYNC)
+		return 1; /* refused whatever the method, below */
+	if (post)
+		return strcmp(method, "POST") == 0;
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
 static void handle(struct http1_request *req, void *arg)
 {
 	struct rest *r = arg;
-	const char *path = req->path;
+	enum route route = route_of(req->path);
+	const char *allow;
 
+	/* The gate comes first, on every route and every method: what it refuses costs a
+	 * counter and an error answer, nothing more. */
+	if (gate(r, req, route) != 0)
+		return;
 	if (!method_known(req->method)) {
-		reply_error(r, req, ROUTE_OTHER, 501, "error", "method not implemented");
+		reply_error(r, req, route, 501, "error", "method not implemented");
 		return;
 	}
-	if (strcmp(path, "/time/sync") == 0 || strcmp(path, "/v1/time/sync") == 0) {
-		r->api->audit(r->host, "rest.sync.blocked", "peer=%s reason=direct_quorum_mutation_blocked",
-			      req->peer);
+	if (!method_allowed(route, req->method, &allow)) {
+		reply_error_with(r, req, route, 405, allow, "error", "method not allowed");
+		return;
+	}
+	switch (route) {
+	case ROUTE_SYNC:
+		refused(r, req, "direct_quorum_mutation_blocked");
 		reply_error(r, req, ROUTE_SYNC, 403, "error",
 			    "Direct sync mutation disabled; use convergence pipeline");
-		return;
-	}
-	if (strcmp(path, "/time/shared-state") == 0 || strcmp(path, "/v1/time/shared-state") == 0) {
-		if (strcmp(req->method, "POST") != 0)
-			reply_error_with(r, req, ROUTE_SHARED_STATE, 405, "Allow: POST\r\n",
-					 "error", "method not allowed");
-		else
-			handle_shared_state(r, req);
-		return;
-	}
-	if (strcmp(path, "/v1/events") == 0) {
-		if (strcmp(req->method, "POST") != 0)
-			reply_error_with(r, req, ROUTE_EVENTS, 405, "Allow: POST\r\n", "error",
-					 "method not allowed");
-		else
-			handle_events(r, req);
-		return;
-	}
-	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		reply_error_with(r, req, ROUTE_OTHER, 405, "Allow: GET, HEAD\r\n", "error",
-				 "method not allowed");
-		return;
-	}
-	if (strcmp(path, "/v1/time") == 0) {
+		break;
+	case ROUTE_SHARED_STATE:
+		handle_shared_state(r, req);
+		break;
+	case ROUTE_EVENTS:
+		handle_events(r, req);
+		break;
+	case ROUTE_TIME:
 		handle_time(r, req);
-	} else if (strcmp(path, "/healthz") == 0) {
+		break;
+	case ROUTE_HEALTHZ:
 		reply_text(r, req, ROUTE_HEALTHZ, 200, "text/plain", "", "ok\n");
-	} else if (strcmp(path, "/readyz") == 0) {
+		break;
+	case ROUTE_READYZ: {
 		struct quorum_clock_reading now;
 
 		r->api->clock_read(r->host, &now);
@@ -1081,16 +1130,23 @@ static void handle(struct http1_request *req, void *arg)
 		else
 			reply_text(r, req, ROUTE_READYZ, 503, "text/plain", "",
 				   "unsynchronised: no agreement within the error bound\n");
-	} else if (strcmp(path, "/metrics") == 0) {
+		break;
+	}
+	case ROUTE_METRICS:
 		handle_metrics(r, req);
-	} else if (strcmp(path, "/v1/status") == 0) {
+		break;
+	case ROUTE_STATUS:
 		handle_status(r, req);
-	} else if (strcmp(path, "/v1/checkpoint") == 0) {
+		break;
+	case ROUTE_CHECKPOINT:
 		handle_checkpoint(r, req);
-	} else if (strncmp(path, "/v1/proof/", 10) == 0) {
-		handle_proof(r, req, path + 10);
-	} else {
+		break;
+	case ROUTE_PROOF:
+		handle_proof(r, req, req->path + 10);
+		break;
+	default:
 		reply_error(r, req, ROUTE_OTHER, 404, "error", "not found");
+		break;
 	}
 }
 

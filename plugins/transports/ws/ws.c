@@ -370,6 +370,8 @@ static void conn_handshake(struct ws_conn *c)
 	/* The reference's order: the rate limit (429), then the token (401), then the rest. */
 	if (!ratelimit_allow(s->limit, c->peer, mono_ns())) {
 		s->rate_limited++;
+		if (QUORUM_API_HAS(s->api, refused))
+			s->api->refused(s->host, "rate_limited", c->peer);
 		http_refuse(c, 429, "Too Many Requests", "{\"detail\":\"Rate limit exceeded\"}",
 			    "Retry-After: 1\r\n");
 		return;
@@ -389,7 +391,9 @@ static void conn_handshake(struct ws_conn *c)
 	    strncasecmp(value, "Bearer ", 7) == 0)
 		snprintf(token, sizeof(token), "%s", value + 7);
 	if (!token_ok(s, token)) {
-		s->api->audit(s->host, "ws.auth.failed", "peer=%s", c->peer);
+		/* Counted and summarised by the host, never audited one by one. */
+		if (QUORUM_API_HAS(s->api, refused))
+			s->api->refused(s->host, "unauthorised", c->peer);
 		http_refuse(c, 401, "Unauthorized", "{\"detail\":\"Unauthorized\"}",
 			    "WWW-Authenticate: Bearer\r\n");
 		return;
