@@ -117,9 +117,10 @@ static size_t response(const char *authority, uint32_t status, uint8_t **out)
 
 static void seeds_authority(void)
 {
-	uint8_t request[256], *resp, *resp2, *round_bytes;
+	uint8_t request[512], *resp, *resp2, *round_bytes;
 	size_t resp_len, resp2_len, round_len;
-	int n = datagram_encode_request(nonce, "node-2", request, sizeof(request));
+	int n = datagram_encode_request(nonce, "node-2", attestation_response_max_len("node-1"),
+					request, sizeof(request));
 	struct datagram d1, d2;
 	const char *reason;
 	Uml001__SyncRound round = UML001__SYNC_ROUND__INIT;

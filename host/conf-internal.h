@@ -49,7 +49,9 @@ struct conf {
 	uint16_t peer_port;
 	int64_t authority_radius_ns;  /* what this node claims as its clock's uncertainty */
 	int authority_kernel_status;  /* also ask the kernel (adjtimex) whether it is synced */
-	int64_t authority_rate;       /* answers per second, at most */
+	int64_t authority_rate;	      /* answers per second to all others together, at most */
+	int64_t authority_rate_per_source;    /* ... to one address of the others */
+	int64_t authority_rate_per_authority; /* ... to each configured authority */
 	int64_t round_interval_ms;
 	int64_t round_timeout_ms;
 	char *clock_shm; /* absolute path of the shared-memory clock page */

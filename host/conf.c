@@ -45,11 +45,30 @@ static const struct quorum_setting peer_link_schema[] = {
 };
 
 static const struct quorum_setting authority_schema[] = {
-	{ .name = "radius_ns", .type = QUORUM_SETTING_INT, .min = 0, .max = 3600000000000LL,
+	{ .name = "radius_ns",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 3600000000000LL,
 	  .help = "uncertainty this node claims for its clock" },
-	{ .name = "kernel_status", .type = QUORUM_SETTING_BOOL,
+	{ .name = "kernel_status",
+	  .type = QUORUM_SETTING_BOOL,
 	  .help = "say unsynchronised when the kernel does, and add its maxerror" },
-	{ .name = "max_answers_per_second", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000 },
+	{ .name = "max_answers_per_second",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 1000000,
+	  .help = "answers per second to askers that are not configured authorities, "
+		  "together" },
+	{ .name = "max_answers_per_source",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 1000000,
+	  .help = "answers per second to one address that is not a configured authority" },
+	{ .name = "max_answers_per_authority",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 1000000,
+	  .help = "answers per second to each configured authority" },
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -290,6 +309,10 @@ static int conf_read_time(struct conf *conf, char *why, size_t why_size)
 	conf->authority_kernel_status = 1;
 	settings_get_bool(root, "authority.kernel_status", &conf->authority_kernel_status);
 	conf->authority_rate = conf_int(root, "authority.max_answers_per_second", 2000);
+	conf->authority_rate_per_source =
+		conf_int(root, "authority.max_answers_per_source", 20);
+	conf->authority_rate_per_authority =
+		conf_int(root, "authority.max_answers_per_authority", 50);
 	conf->round_interval_ms = conf_int(root, "rounds.interval_ms", 1000);
 	conf->round_timeout_ms = conf_int(root, "rounds.timeout_ms", 250);
 	if (conf->round_timeout_ms >= conf->round_interval_ms)

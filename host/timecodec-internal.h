@@ -48,6 +48,7 @@ enum datagram_kind {
 
 struct datagram {
 	enum datagram_kind kind;
+	size_t length;	     /* on the wire, in bytes */
 	uint64_t sending_ns; /* TIME_RESPONSE: the unsigned sending hint, 0 when absent */
 	uint8_t nonce[QUORUM_NONCE_LEN]; /* TIME_REQUEST */
 	char asker_id[QUORUM_NODE_ID_MAX + 1];
@@ -69,10 +70,11 @@ int datagram_encode_gossip(const void *encoded, size_t len, uint8_t **out, size_
 /* datagram_release: frees what datagram_decode allocated. */
 void datagram_release(struct datagram *datagram);
 
-/* datagram_encode_request: a TimeRequest datagram into BUF. RETURN VALUE: its length, or
- * -ENOSPC. */
+/* datagram_encode_request: a TimeRequest datagram into BUF, padded with zeros to at least
+ * MIN_LEN bytes (attestation_response_max_len of the authority asked: an authority does not
+ * answer a shorter request). RETURN VALUE: its length, or -ENOSPC. */
 int datagram_encode_request(const uint8_t nonce[QUORUM_NONCE_LEN], const char *asker_id,
-			    uint8_t *buf, size_t size);
+			    size_t min_len, uint8_t *buf, size_t size);
 
 /* ---- attestations ---- */
 
@@ -132,6 +134,11 @@ int served_time_decode(const Uml001__SignedState *state, Uml001__ServedTime **ou
  */
 int attestation_response(EVP_PKEY *key, const char *key_id,
 			 const struct quorum_attestation *fields, uint8_t **out, size_t *len);
+
+/* attestation_response_max_len: the longest answer datagram (with its sending hint) that
+ * the authority AUTHORITY_ID (NULL: any, its id as long as allowed) can send: every number
+ * at its longest encoding. */
+size_t attestation_response_max_len(const char *authority_id);
 
 /* datagram_append_sending: appends the unsigned sending hint (field 10, canonical: last) to
  * a datagram from attestation_response; 0 appends nothing. RETURN VALUE: the new length. */

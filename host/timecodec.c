@@ -78,6 +78,7 @@ int datagram_decode(const void *data, size_t len, struct datagram *out, const ch
 	if (m == NULL)
 		return -EINVAL;
 	out->message = m;
+	out->length = len;
 	/* Only gossip carries a whole event; the time protocol's datagrams stay small. */
 	if (len > DATAGRAM_MAX && m->body_case != UML001__PEER_DATAGRAM__BODY_GOSSIP) {
 		*reason = "datagram_too_large";
@@ -92,6 +93,10 @@ int datagram_decode(const void *data, size_t len, struct datagram *out, const ch
 			goto out_release;
 		}
 		if (r->nonce.len != QUORUM_NONCE_LEN || strlen(r->asker_id) > QUORUM_NODE_ID_MAX) {
+			*reason = "request_malformed";
+			goto out_release;
+		}
+		if (r->padding.len > DATAGRAM_MAX) { /* never reached: bounded by len */
 			*reason = "request_malformed";
 			goto out_release;
 		}
@@ -138,17 +143,35 @@ void datagram_release(struct datagram *datagram)
 }
 
 int datagram_encode_request(const uint8_t nonce[QUORUM_NONCE_LEN], const char *asker_id,
-			    uint8_t *buf, size_t size)
+			    size_t min_len, uint8_t *buf, size_t size)
 {
+	static const uint8_t zeros[DATAGRAM_MAX];
 	Uml001__PeerDatagram d = UML001__PEER_DATAGRAM__INIT;
 	Uml001__TimeRequest r = UML001__TIME_REQUEST__INIT;
+	size_t len;
 
 	r.nonce.data = (uint8_t *)nonce;
 	r.nonce.len = QUORUM_NONCE_LEN;
 	r.asker_id = (char *)asker_id;
+	r.padding.data = (uint8_t *)zeros;
 	d.body_case = UML001__PEER_DATAGRAM__BODY_TIME_REQUEST;
 	d.time_request = &r;
-	if (uml001__peer_datagram__get_packed_size(&d) > size)
+	/* The padding's tag and length prefixes come and grow with it: add what is missing
+	 * until the whole reaches MIN_LEN, then take back what the prefixes overshot (the
+	 * result is MIN_LEN, or up to two more where a prefix's growth skips it). */
+	for (len = uml001__peer_datagram__get_packed_size(&d); len < min_len;
+	     len = uml001__peer_datagram__get_packed_size(&d))
+		r.padding.len += min_len - len;
+	while (r.padding.len > 0 && len > min_len) {
+		r.padding.len--;
+		len = uml001__peer_datagram__get_packed_size(&d);
+		if (len < min_len) {
+			r.padding.len++;
+			len = uml001__peer_datagram__get_packed_size(&d);
+			break;
+		}
+	}
+	if (len > size || r.padding.len > sizeof(zeros))
 		return -ENOSPC;
 	return (int)uml001__peer_datagram__pack(&d, buf);
 }
@@ -336,6 +359,45 @@ int attestation_response(EVP_PKEY *key, const char *key_id,
 	}
 	free(payload);
 	return err;
+}
+
+size_t attestation_response_max_len(const char *authority_id)
+{
+	static const uint8_t longest[KEY_SIGNATURE_LEN > QUORUM_NONCE_LEN ? KEY_SIGNATURE_LEN
+									  : QUORUM_NONCE_LEN];
+	char key_id[KEY_ID_HEX_LEN + 1], longest_id[QUORUM_NODE_ID_MAX + 1];
+	Uml001__TimeAttestation t = UML001__TIME_ATTESTATION__INIT;
+	Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
+	Uml001__PeerDatagram d = UML001__PEER_DATAGRAM__INIT;
+
+	/* What attestation_response writes, with every varint at its longest (a negative
+	 * int64 takes ten bytes, as does UINT64_MAX) and the unsigned hint's 11 bytes. */
+	memset(key_id, '0', KEY_ID_HEX_LEN);
+	key_id[KEY_ID_HEX_LEN] = '\0';
+	if (authority_id == NULL) {
+		memset(longest_id, 'x', QUORUM_NODE_ID_MAX);
+		longest_id[QUORUM_NODE_ID_MAX] = '\0';
+		authority_id = longest_id;
+	}
+	t.authority_id = (char *)authority_id;
+	t.key_id = (char *)key_id;
+	t.nonce.data = (uint8_t *)longest;
+	t.nonce.len = QUORUM_NONCE_LEN;
+	t.midpoint_ns = -1;
+	t.radius_ns = UINT64_MAX;
+	t.sequence = UINT64_MAX;
+	t.status = UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_UNSYNCHRONISED;
+	t.processing_ns = UINT64_MAX;
+	s.logical_time_ns = UINT64_MAX;
+	s.event_id = (char *)QUORUM_EVENT_ATTESTATION;
+	s.key_id = (char *)key_id;
+	s.payload.len = uml001__time_attestation__get_packed_size(&t);
+	s.payload.data = (uint8_t *)longest; /* only its length is read */
+	s.signature.data = (uint8_t *)longest;
+	s.signature.len = KEY_SIGNATURE_LEN;
+	d.body_case = UML001__PEER_DATAGRAM__BODY_TIME_RESPONSE;
+	d.time_response = &s;
+	return uml001__peer_datagram__get_packed_size(&d) + 11;
 }
 
 size_t datagram_append_sending(uint8_t *datagram, size_t len, uint64_t sending_ns)

@@ -23,9 +23,12 @@
 #include <openssl/sha.h>
 
 #include <quorum/passport.h>
+#include <quorum/sharedstate.h>
 
+#include "dedup.h"
 #include "log-internal.h"
 #include "protodecode-internal.h"
+#include "ratelimit.h"
 #include "runtime-internal.h"
 #include "timecore-internal.h"
 #include "util-internal.h"
@@ -36,18 +39,20 @@
 #define NTP_UNIX_OFFSET 2208988800ULL /* seconds from 1900 to 1970 */
 #define GOSSIP_RATE 200             /* gossip events per second ingested from one peer */
 #define GOSSIP_BURST 400            /* ... and at most this many at once */
+#define GOSSIP_SEEN_MAX 65536	       /* fingerprints of gossip ingested, to drop copies */
 
 /* One source's question in the current round, and its accepted answer. */
 struct pending {
 	uint8_t nonce[QUORUM_NONCE_LEN];
 	uint8_t prev_nonce[QUORUM_NONCE_LEN];
 	int has_prev;
+	size_t request_len; /* its requests are padded to its longest answer */
 	uint8_t ntp_origin[8], prev_ntp_origin[8];
 	int64_t sent_mono;
 	int answered;
 	int excluded; /* equivocated this round */
-	int rejected; /* some answer of it was refused this round */
-	const char *reject_reason; /* the first reason why (a static string) */
+	int rejected; /* an answer of it to this round's question was refused */
+	const char *reject_reason; /* why (a static string) */
 	int64_t recv_mono;
 	int64_t sending_hint;           /* the authority's unsigned sending time */
 	Uml001__PeerDatagram *datagram; /* owns the accepted SignedState */
@@ -57,13 +62,12 @@ struct pending {
 	Uml001__TimeAttestation ntp;    /* an NTP source's reading */
 };
 
-/* What the peer link keeps for one configured quorumd authority as a gossip peer: a token
- * bucket, so that one peer cannot flood the pipeline. */
-struct gossip_peer {
-	double tokens;
-	int64_t tokens_mono;
-	uint64_t dropped;
-	int64_t drop_logged_mono;
+/* What the peer link keeps for one configured source: its own answer budget (an authority
+ * asks once a round, and nobody else can drain its share) and its gossip bucket, so that
+ * one peer cannot flood the pipeline. */
+struct source_budget {
+	struct token_bucket answers;
+	struct token_bucket gossip;
 };
 
 struct timecore {
@@ -82,10 +86,9 @@ struct timecore {
 	struct event *ntp_event;
 	/* answering */
 	uint64_t next_sequence;
-	double tokens;
-	int64_t tokens_mono;
-	uint64_t answers_dropped;
-	int64_t drop_logged_mono;
+	size_t answer_max_len;	      /* no request shorter than this is answered */
+	struct token_bucket others;   /* every asker but the configured authorities */
+	struct ratelimit *per_source; /* ... and each address of them */
 	/* asking */
 	struct event *round_timer;
 	struct event *first_round;
@@ -96,10 +99,9 @@ struct timecore {
 	int decoding_own_round; /* our round is in the pipeline right now */
 	struct pending *pending;
 	/* gossip */
-	uint8_t *receive_buffer;          /* GOSSIP_DATAGRAM_MAX + 1 bytes */
-	struct gossip_peer *gossip_peers; /* one per configured source */
-	uint64_t gossip_refused;          /* from addresses of no configured authority */
-	int64_t gossip_refused_logged_mono;
+	uint8_t *receive_buffer;       /* GOSSIP_DATAGRAM_MAX + 1 bytes */
+	struct source_budget *budgets; /* one per configured source */
+	struct dedup *gossip_seen;     /* events ingested: later copies are dropped */
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -125,20 +127,57 @@ static const char *address_text(const struct sockaddr *sa, socklen_t len, char *
 	return buf;
 }
 
-/* --------------------------------- answering --------------------------------- */
-
-static int answer_allowed(struct timecore *c, int64_t now)
+/* Counts a refusal of an unauthenticated datagram from FROM: summarised, never audited one
+ * by one (runtime_refused). */
+static void peer_refused(struct timecore *c, const char *what, const char *reason,
+			 const struct sockaddr *from, socklen_t from_len)
 {
-	double rate = (double)c->conf->authority_rate;
+	char peer[96];
 
-	c->tokens += (double)(now - c->tokens_mono) / 1e9 * rate;
-	if (c->tokens > rate)
-		c->tokens = rate; /* a burst of at most one second's worth */
-	c->tokens_mono = now;
-	if (c->tokens < 1.0)
-		return 0;
-	c->tokens -= 1.0;
-	return 1;
+	runtime_refused(c->rt, what, reason, address_text(from, from_len, peer, sizeof(peer)));
+}
+
+/* ------------------------------- answering ------------------------------- */
+
+/* The configured source whose peer-link address is FROM, or NULL. */
+static struct authority *source_at(struct timecore *c, const struct sockaddr *from,
+				   socklen_t from_len)
+{
+	for (size_t i = 0; i < c->authorities.count; i++) {
+		struct authority *a = &c->authorities.items[i];
+
+		if (a->type == QUORUM_AUTHORITY_QUORUMD && a->address_len == from_len &&
+		    memcmp(&a->address, from, from_len) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+/*
+ * Whether this node may answer a request from FROM now. A configured authority has a budget
+ * of its own (it asks once a round); everybody else shares one, and each of their addresses
+ * has a smaller one within it, so that no sender can drain what the authorities need or
+ * what other askers get. RETURN VALUE: NULL, or the reason for refusing.
+ */
+static const char *answer_budget(struct timecore *c, const struct sockaddr *from,
+				 socklen_t from_len, int64_t now)
+{
+	struct authority *a = source_at(c, from, from_len);
+	char host[64];
+	double rate;
+
+	if (a != NULL) {
+		rate = (double)c->conf->authority_rate_per_authority;
+		return token_bucket_take(&c->budgets[a - c->authorities.items].answers, rate,
+					 2 * rate, now)
+			       ? NULL
+			       : "rate_limited_authority";
+	}
+	if (getnameinfo(from, from_len, host, sizeof(host), NULL, 0, NI_NUMERICHOST) != 0 ||
+	    !ratelimit_allow(c->per_source, host, now))
+		return "rate_limited_source";
+	rate = (double)c->conf->authority_rate;
+	return token_bucket_take(&c->others, rate, rate, now) ? NULL : "rate_limited";
 }
 
 /* The attestation's status and radius: the configured radius, and with kernel_status the
@@ -161,19 +200,20 @@ static void answer(struct timecore *c, const struct datagram *d, const struct so
 		   socklen_t from_len, int64_t recv_mono, int64_t recv_real)
 {
 	struct quorum_attestation fields = { 0 };
-	char why[ERRBUF_SIZE], peer[96];
+	char why[ERRBUF_SIZE];
+	const char *refusal;
 	int64_t processing_mono;
 	uint8_t *out;
 	size_t len;
 
-	if (!answer_allowed(c, recv_mono)) {
-		c->answers_dropped++;
-		if (recv_mono - c->drop_logged_mono > 1000000000) {
-			log_msg(QUORUM_LOG_WARNING, "timecore",
-				"authority.rate_limited dropped=%" PRIu64 " max_per_second=%" PRId64,
-				c->answers_dropped, c->conf->authority_rate);
-			c->drop_logged_mono = recv_mono;
-		}
+	/* Never more bytes out than in: whoever forges the source address gains nothing. */
+	if (d->length < c->answer_max_len) {
+		peer_refused(c, "peer", "request_unpadded", from, from_len);
+		return;
+	}
+	refusal = answer_budget(c, from, from_len, recv_mono);
+	if (refusal != NULL) {
+		peer_refused(c, "peer", refusal, from, from_len);
 		return;
 	}
 	if (c->next_sequence > c->state.sequence_lease) {
@@ -208,9 +248,11 @@ static void answer(struct timecore *c, const struct datagram *d, const struct so
 	 * can place its estimate (not its bound) better. */
 	len = datagram_append_sending(out, len,
 				      (uint64_t)(clock_ns(CLOCK_MONOTONIC) - processing_mono));
+	/* A failed send goes to the summaries: the address may be anybody's forgery. */
 	if (sendto(c->fd, out, len, 0, from, from_len) < 0)
-		log_msg(QUORUM_LOG_WARNING, "timecore", "authority.send_failed peer=%s error=\"%s\"",
-			address_text(from, from_len, peer, sizeof(peer)), strerror(errno));
+		peer_refused(c, "peer",
+			     errno == EAGAIN ? "answer_send_busy" : "answer_send_failed", from,
+			     from_len);
 	free(out);
 }
 
@@ -267,26 +309,35 @@ static EVP_PKEY *passport_key(struct timecore *c, struct authority *a, const cha
 	return key;
 }
 
-/* Refuses an answer: audited with the seed's event name and reason. */
+/*
+ * Refuses an answer that can be held against source A: one that verifies under A's key (for
+ * an NTP source: one that echoes the origin it was sent) and answers the question still open
+ * to A. Audited with the seed's event name and reason, and it counts against A in this
+ * round (the first reason is kept). Anything less is peer_refused: anybody could have sent
+ * it, so it counts for and against nobody.
+ */
 static void observation_reject(struct timecore *c, struct authority *a, const char *reason,
 			       const char *peer)
 {
+	struct pending *p = &c->pending[a - c->authorities.items];
 	char fields[512];
 
-	if (a != NULL) {
-		struct pending *p = &c->pending[a - c->authorities.items];
-
-		p->rejected = 1;
-		if (p->reject_reason == NULL)
-			p->reject_reason = reason;
-	}
-	snprintf(fields, sizeof(fields), "reason=%s source=%s round=%" PRIu64 " peer=%s", reason,
-		 a != NULL ? a->id : "-", c->round, peer);
+	p->rejected = 1;
+	if (p->reject_reason == NULL)
+		p->reject_reason = reason;
+	snprintf(fields, sizeof(fields), "reason=%s source=%s round=%" PRIu64 " peer=%s",
+		 reason, a->id, c->round, peer);
 	runtime_audit(c->rt, "bft.observation.reject", fields);
 }
 
-static void handle_response(struct timecore *c, struct datagram *d, const char *peer,
-			    int64_t recv_mono)
+/* Whether NONCE is the question open to P right now. */
+static int nonce_open(const struct timecore *c, const struct pending *p, const uint8_t *nonce)
+{
+	return c->round_open && CRYPTO_memcmp(nonce, p->nonce, QUORUM_NONCE_LEN) == 0;
+}
+
+static void handle_response(struct timecore *c, struct datagram *d, const struct sockaddr *from,
+			    socklen_t from_len, int64_t recv_mono)
 {
 	struct attestation a;
 	struct authority *authority;
@@ -294,49 +345,55 @@ static void handle_response(struct timecore *c, struct datagram *d, const char *
 	EVP_PKEY *rotated;
 	const char *reason = NULL;
 	uint8_t digest[SHA256_DIGEST_LENGTH];
+	char peer[96];
 
 	if (attestation_decode(d->message->time_response, &a, &reason) != 0) {
-		observation_reject(c, NULL, reason, peer);
+		peer_refused(c, "peer", reason, from, from_len);
 		return;
 	}
 	authority = authorities_find(&c->authorities, a.fields.authority_id);
 	if (authority == NULL || authority->type != QUORUM_AUTHORITY_QUORUMD) {
-		observation_reject(c, NULL, "untrusted_authority", peer);
+		peer_refused(c, "peer", "untrusted_authority", from, from_len);
 		goto out_release;
 	}
+	/* Naming an authority proves nothing: until its key verifies the answer, nothing in
+	 * it is held for or against the authority it names. */
 	rotated = passport_key(c, authority, a.fields.key_id);
 	reason = rotated != NULL ? attestation_check(&a, authority->id, a.fields.key_id, rotated)
 				 : attestation_check(&a, authority->id, authority->key_id,
 						     authority->key);
 	if (reason != NULL) {
-		observation_reject(c, authority, reason, peer);
+		peer_refused(c, "peer", reason, from, from_len);
 		goto out_release;
 	}
+	/* Genuine, but not an answer to the question open to it: anyone may ask an authority
+	 * and replay what it signs, so this says nothing about the authority either. */
 	p = &c->pending[authority - c->authorities.items];
-	if (!c->round_open || CRYPTO_memcmp(a.fields.nonce.data, p->nonce, QUORUM_NONCE_LEN) != 0) {
-		int late = p->has_prev &&
-			   CRYPTO_memcmp(a.fields.nonce.data, p->prev_nonce, QUORUM_NONCE_LEN) == 0;
+	if (!nonce_open(c, p, a.fields.nonce.data)) {
+		int late = (p->has_prev && CRYPTO_memcmp(a.fields.nonce.data, p->prev_nonce,
+							 QUORUM_NONCE_LEN) == 0) ||
+			   CRYPTO_memcmp(a.fields.nonce.data, p->nonce, QUORUM_NONCE_LEN) == 0;
 
-		observation_reject(c, authority,
-				   late || (!c->round_open && CRYPTO_memcmp(a.fields.nonce.data,
-									      p->nonce,
-									      QUORUM_NONCE_LEN) == 0)
-					   ? "answer_too_old"
-					   : "nonce_mismatch",
-				   peer);
+		peer_refused(c, "peer", late ? "answer_too_old" : "nonce_mismatch", from,
+			     from_len);
 		goto out_release;
 	}
 	SHA256(d->message->time_response->payload.data, d->message->time_response->payload.len,
 	       digest);
-	if (p->answered || p->excluded) {
-		/* Two validly signed, different answers to one question: evidence of
-		 * equivocation; the authority does not count in this round at all. */
-		if (!p->excluded && memcmp(digest, p->answer_digest, sizeof(digest)) != 0) {
-			p->excluded = 1;
-			observation_reject(c, authority, "equivocation", peer);
-		} else {
-			observation_reject(c, authority, "duplicate_in_round", peer);
-		}
+	address_text(from, from_len, peer, sizeof(peer));
+	if (p->answered && !p->excluded &&
+	    a.fields.sequence == p->attestation.fields.sequence &&
+	    memcmp(digest, p->answer_digest, sizeof(digest)) != 0) {
+		/* Two different statements signed for one sequence: equivocation, and the
+		 * authority does not count in this round at all. */
+		p->excluded = 1;
+		observation_reject(c, authority, "equivocation", peer);
+		goto out_release;
+	}
+	if (p->answered || p->excluded || p->rejected) {
+		/* A second answer to one question (anyone who saw the nonce can ask again): a
+		 * duplicate, whatever its sequence; the first one stands. */
+		peer_refused(c, "peer", "duplicate_answer", from, from_len);
 		goto out_release;
 	}
 	if (a.fields.sequence <= authority->last_sequence) {
@@ -388,9 +445,8 @@ static void handle_ntp(struct timecore *c, const uint8_t *packet, size_t len,
 	struct ntp_reply reply;
 	char peer[96];
 	int64_t t2, t3;
-	uint32_t leap, mode, stratum;
+	uint32_t leap, stratum;
 
-	address_text(from, from_len, peer, sizeof(peer));
 	for (size_t i = 0; i < c->authorities.count; i++) {
 		struct authority *a = &c->authorities.items[i];
 
@@ -399,34 +455,31 @@ static void handle_ntp(struct timecore *c, const uint8_t *packet, size_t len,
 			source = a;
 	}
 	if (source == NULL) {
-		observation_reject(c, NULL, "untrusted_authority", peer);
+		peer_refused(c, "ntp", "untrusted_authority", from, from_len);
 		return;
 	}
+	/* NTP is unauthenticated: only a server reply echoing the origin this round sent the
+	 * source (a random cookie) is held for or against it. */
 	p = &c->pending[source - c->authorities.items];
-	if (ntp_reply_fields(packet, len, &reply) != 0) {
-		observation_reject(c, source, "ntp_malformed", peer);
+	if (ntp_reply_fields(packet, len, &reply) != 0 || reply.mode != 4) {
+		peer_refused(c, "ntp", "ntp_malformed", from, from_len);
 		return;
 	}
+	if (!c->round_open || memcmp(reply.origin, p->ntp_origin, 8) != 0) {
+		peer_refused(c, "ntp",
+			     memcmp(reply.origin, p->prev_ntp_origin, 8) == 0 || !c->round_open
+				     ? "answer_too_old"
+				     : "nonce_mismatch",
+			     from, from_len);
+		return;
+	}
+	if (p->answered || p->rejected) {
+		peer_refused(c, "ntp", "duplicate_answer", from, from_len);
+		return;
+	}
+	address_text(from, from_len, peer, sizeof(peer));
 	leap = reply.leap;
-	mode = reply.mode;
 	stratum = reply.stratum;
-	if (mode != 4) {
-		observation_reject(c, source, "ntp_malformed", peer);
-		return;
-	}
-	if (!c->round_open || memcmp(packet + 24, p->ntp_origin, 8) != 0) {
-		observation_reject(c, source,
-				   memcmp(packet + 24, p->prev_ntp_origin, 8) == 0 ||
-						   !c->round_open
-					   ? "answer_too_old"
-					   : "nonce_mismatch",
-				   peer);
-		return;
-	}
-	if (p->answered) {
-		observation_reject(c, source, "duplicate_in_round", peer);
-		return;
-	}
 	if (stratum == 0) {
 		observation_reject(c, source, "ntp_kiss_of_death", peer);
 		return;
@@ -523,6 +576,13 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 		log_msg(QUORUM_LOG_ERROR, "timecore", "round.sign_failed round=%" PRIu64, c->round);
 		goto out_free;
 	}
+	{
+		/* Copies of this round that peers relay back are dropped on arrival. */
+		uint8_t fp[DEDUP_FINGERPRINT_LEN];
+
+		if (dedup_fingerprint(&view, fp) == 0)
+			dedup_insert(c->gossip_seen, fp);
+	}
 	c->decoding_own_round = 1;
 	orchestrator_ingest_view(c->rt->orch, &view, "timecore", "", &verdict);
 	c->decoding_own_round = 0;
@@ -566,7 +626,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void round_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct timecore *c = arg;
-	uint8_t buf[512];
+	uint8_t buf[1024];
 
 	round_finish(c); /* a round never outlives the next one's start */
 	c->round++;
@@ -598,7 +658,8 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 			log_msg(QUORUM_LOG_ERROR, "timecore", "round.random_failed");
 			continue;
 		}
-		len = datagram_encode_request(p->nonce, c->conf->node_id, buf, sizeof(buf));
+		len = datagram_encode_request(p->nonce, c->conf->node_id, p->request_len, buf,
+					      sizeof(buf));
 		p->sent_mono = clock_ns(CLOCK_MONOTONIC);
 		if (len < 0 || sendto(c->fd, buf, (size_t)len, 0, (struct sockaddr *)&a->address,
 				      a->address_len) < 0)
@@ -692,33 +753,45 @@ static void socket_timestamps(int fd)
 static struct authority *gossip_peer_of(struct timecore *c, const struct sockaddr *from,
 					socklen_t from_len)
 {
-	for (size_t i = 0; i < c->authorities.count; i++) {
+	struct authority *a = source_at(c, from, from_len);
+
+	return a != NULL && strcmp(a->id, c->conf->node_id) != 0 ? a : NULL;
+}
+
+/*
+ * Whether VIEW carries a valid signature of the key it names, when the host knows that key:
+ * a configured authority's, or one the passport stage vouches for as its origin's. An event
+ * signed by another key (an operator's, the trust root's) is left to the passport stage,
+ * whose refusals are counted, not recorded. RETURN VALUE: NULL, or why it is refused.
+ */
+static const char *gossip_signature_check(struct timecore *c,
+					  const struct quorum_signed_state *view)
+{
+	struct authority *origin = NULL;
+	EVP_PKEY *key = NULL;
+
+	for (size_t i = 0; i < c->authorities.count && key == NULL; i++) {
 		struct authority *a = &c->authorities.items[i];
 
-		if (a->type == QUORUM_AUTHORITY_QUORUMD && a->address_len == from_len &&
-		    memcmp(&a->address, from, from_len) == 0 &&
-		    strcmp(a->id, c->conf->node_id) != 0)
-			return a;
+		if (a->type == QUORUM_AUTHORITY_QUORUMD && strcmp(a->key_id, view->key_id) == 0)
+			key = a->key;
 	}
-	return NULL;
+	if (key == NULL && view->gossip != NULL &&
+	    (origin = authorities_find(&c->authorities, view->gossip->origin_node_id)) != NULL)
+		key = passport_key(c, origin, view->key_id);
+	/* A shared state is signed over its text, not the envelope: the passport stage's. */
+	if (key == NULL || strcmp(view->event_id, QUORUM_EVENT_SHARED_STATE) == 0)
+		return NULL;
+	return signed_state_verify(key, view) == 0 ? NULL : "signature_invalid";
 }
 
-/* One more event from peer P at NOW, if its bucket allows. */
-static int gossip_allowed(struct gossip_peer *p, int64_t now)
-{
-	p->tokens += (double)(now - p->tokens_mono) / 1e9 * GOSSIP_RATE;
-	if (p->tokens > GOSSIP_BURST)
-		p->tokens = GOSSIP_BURST;
-	p->tokens_mono = now;
-	if (p->tokens < 1.0)
-		return 0;
-	p->tokens -= 1.0;
-	return 1;
-}
-
-/* A gossip datagram: an event another node forwards. It enters the single ingest path
- * like any event, named after the configured authority whose address sent it; the stages
- * (passport first) decide what it is worth. Unknown senders are dropped here. */
+/*
+ * A gossip datagram: an event another node forwards. Only what a configured peer sends, what
+ * this node has not ingested already (relayed copies of one event share its fingerprint) and
+ * what verifies reaches the single ingest path, named after the peer; the stages (passport
+ * first) decide what it is worth. Everything else is dropped here, before any stage could
+ * write about it, and counted.
+ */
 static void handle_gossip(struct timecore *c, const struct datagram *d,
 			  const struct sockaddr *from, socklen_t from_len, int64_t recv_mono)
 {
@@ -727,34 +800,36 @@ static void handle_gossip(struct timecore *c, const struct datagram *d,
 	struct quorum_gossip gossip;
 	struct quorum_anchor_proof anchor;
 	struct quorum_verdict verdict;
-	struct gossip_peer *p;
-	char peer[96];
+	uint8_t fp[DEDUP_FINGERPRINT_LEN];
+	const char *refusal;
 
-	if (a == NULL || c->gossip_peers == NULL) {
-		c->gossip_refused++;
-		if (c->gossip_refused_logged_mono == 0 ||
-		    recv_mono - c->gossip_refused_logged_mono > 1000000000) {
-			log_msg(QUORUM_LOG_NOTICE, "timecore",
-				"peer.gossip_refused peer=%s reason=unknown_peer refused=%" PRIu64,
-				address_text(from, from_len, peer, sizeof(peer)), c->gossip_refused);
-			c->gossip_refused_logged_mono = recv_mono;
-		}
-		return;
-	}
-	p = &c->gossip_peers[a - c->authorities.items];
-	if (!gossip_allowed(p, recv_mono)) {
-		p->dropped++;
-		if (p->drop_logged_mono == 0 || recv_mono - p->drop_logged_mono > 1000000000) {
-			log_msg(QUORUM_LOG_WARNING, "timecore",
-				"peer.gossip_rate_limited source=%s dropped=%" PRIu64
-				" max_per_second=%d burst=%d",
-				a->id, p->dropped, GOSSIP_RATE, GOSSIP_BURST);
-			p->drop_logged_mono = recv_mono;
-		}
+	if (a == NULL) {
+		peer_refused(c, "gossip", "unknown_peer", from, from_len);
 		return;
 	}
 	envelope_view(d->message->gossip, &view, &gossip, &anchor);
+	if (dedup_fingerprint(&view, fp) != 0)
+		return;
+	if (dedup_contains(c->gossip_seen, fp)) {
+		peer_refused(c, "gossip", "duplicate", from, from_len);
+		return;
+	}
+	if (!token_bucket_take(&c->budgets[a - c->authorities.items].gossip, GOSSIP_RATE,
+			       GOSSIP_BURST, recv_mono)) {
+		peer_refused(c, "gossip", "rate_limited", from, from_len);
+		return;
+	}
+	refusal = gossip_signature_check(c, &view);
+	if (refusal != NULL) {
+		peer_refused(c, "gossip", refusal, from, from_len);
+		return;
+	}
 	orchestrator_ingest_view(c->rt->orch, &view, QUORUM_GOSSIP_SOURCE, a->id, &verdict);
+	/* Judged: later copies are dropped, unless the passport stage refused it unheard (an
+	 * unknown key may be known after a passport update). */
+	if (verdict.code == QUORUM_CONTINUE ||
+	    orchestrator_stage_role(c->rt->orch, verdict.stage) != QUORUM_ROLE_PASSPORT)
+		dedup_insert(c->gossip_seen, fp);
 	log_msg(QUORUM_LOG_DEBUG, "timecore",
 		"peer.gossip source=%s event_id=%s verdict=%s reason=%s", a->id, view.event_id,
 		verdict.code == QUORUM_CONTINUE ? "accept" : "reject", verdict.reason);
@@ -812,14 +887,11 @@ static void peer_read_cb(evutil_socket_t fd, short what, void *arg)
 					    &recv_mono, &recv_real);
 		struct datagram d;
 		const char *reason = NULL;
-		char peer[96];
 
 		if (n < 0)
 			return; /* EAGAIN: drained */
 		if (datagram_decode(buf, (size_t)n, &d, &reason) != 0) {
-			log_msg(QUORUM_LOG_NOTICE, "timecore", "peer.datagram_refused peer=%s reason=%s",
-				address_text((struct sockaddr *)&from, from_len, peer, sizeof(peer)),
-				reason);
+			peer_refused(c, "peer", reason, (struct sockaddr *)&from, from_len);
 			continue;
 		}
 		if (d.kind == DATAGRAM_TIME_REQUEST)
@@ -827,10 +899,10 @@ static void peer_read_cb(evutil_socket_t fd, short what, void *arg)
 		else if (d.kind == DATAGRAM_GOSSIP)
 			handle_gossip(c, &d, (struct sockaddr *)&from, from_len, recv_mono);
 		else if (c->authorities.count > 0)
-			handle_response(c, &d,
-					address_text((struct sockaddr *)&from, from_len, peer,
-						     sizeof(peer)),
-					recv_mono);
+			handle_response(c, &d, (struct sockaddr *)&from, from_len, recv_mono);
+		else
+			peer_refused(c, "peer", "not_asking", (struct sockaddr *)&from,
+				     from_len);
 		datagram_release(&d);
 		if (c->round_open && round_all_answered(c))
 			round_finish(c);
@@ -935,22 +1007,21 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 	c->fd = listener->fds[0];
 	socket_timestamps(c->fd);
 	c->receive_buffer = malloc(GOSSIP_DATAGRAM_MAX + 1);
-	c->gossip_peers = calloc(c->authorities.count + 1, sizeof(*c->gossip_peers));
-	if (c->receive_buffer == NULL || c->gossip_peers == NULL) {
+	c->budgets = calloc(c->authorities.count + 1, sizeof(*c->budgets));
+	c->per_source = ratelimit_new(conf->authority_rate_per_source,
+				      2 * conf->authority_rate_per_source);
+	c->gossip_seen = dedup_new(GOSSIP_SEEN_MAX);
+	if (c->receive_buffer == NULL || c->budgets == NULL || c->per_source == NULL ||
+	    c->gossip_seen == NULL) {
 		err = -ENOMEM;
 		goto out_stop;
 	}
-	for (size_t i = 0; i < c->authorities.count; i++) {
-		c->gossip_peers[i].tokens = GOSSIP_BURST;
-		c->gossip_peers[i].tokens_mono = clock_ns(CLOCK_MONOTONIC);
-	}
+	c->answer_max_len = attestation_response_max_len(conf->node_id);
 	c->read_event = event_new(rt->base, c->fd, EV_READ | EV_PERSIST, peer_read_cb, c);
 	if (c->read_event == NULL || event_add(c->read_event, NULL) != 0) {
 		err = -ENOMEM;
 		goto out_stop;
 	}
-	c->tokens = (double)conf->authority_rate;
-	c->tokens_mono = clock_ns(CLOCK_MONOTONIC);
 	if (c->authorities.count > 0) {
 		struct timeval interval = { .tv_sec = conf->round_interval_ms / 1000,
 					    .tv_usec = (conf->round_interval_ms % 1000) * 1000 };
@@ -963,6 +1034,9 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 			err = -ENOMEM;
 			goto out_stop;
 		}
+		for (size_t i = 0; i < c->authorities.count; i++)
+			c->pending[i].request_len =
+				attestation_response_max_len(c->authorities.items[i].id);
 		if (c->authorities.ntp > 0) {
 			err = ntp_socket(c, why, why_size);
 			if (err != 0)
@@ -1019,7 +1093,9 @@ void timecore_stop(struct timecore *c)
 		pending_clear(&c->pending[i]);
 	free(c->pending);
 	free(c->receive_buffer);
-	free(c->gossip_peers);
+	free(c->budgets);
+	ratelimit_free(c->per_source);
+	dedup_free(c->gossip_seen);
 	if (c->key != NULL && c->state_dirty) {
 		char why[ERRBUF_SIZE];
 

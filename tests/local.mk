@@ -144,7 +144,8 @@ E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/ntp-server.sh tests/e2e/rest.sh tests/e2e/schemas.sh tests/e2e/rest-tls.sh \
 	tests/e2e/ws.sh tests/e2e/reload-load.sh tests/e2e/grpc.sh tests/e2e/control.sh \
 	tests/e2e/passport.sh tests/e2e/systemd.sh tests/e2e/diskfull.sh \
-	tests/e2e/clockstep.sh tests/e2e/gossip.sh tests/e2e/overload.sh
+	tests/e2e/clockstep.sh tests/e2e/gossip.sh tests/e2e/overload.sh \
+	tests/e2e/peer-attacks.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
@@ -190,7 +191,8 @@ installcheck-local:
 	echo "installcheck: the 5 manual pages and quorumd.service are installed"
 
 # ---- tools the end-to-end tests drive ----
-check_PROGRAMS += tests/tools/liar tests/tools/clock-reads tests/tools/ntp-flood
+check_PROGRAMS += tests/tools/liar tests/tools/clock-reads tests/tools/ntp-flood \
+	tests/tools/peer-attack
 tests_tools_liar_SOURCES = tests/tools/liar.c plugins/stages/common/malfeasance-report.c \
 	plugins/stages/common/malfeasance-report.h
 tests_tools_liar_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common
@@ -199,6 +201,9 @@ tests_tools_liar_LDADD = host/libquorumhost.la
 tests_tools_clock_reads_SOURCES = tests/tools/clock-reads.c
 tests_tools_clock_reads_LDADD = client/libquorum-clock.la
 tests_tools_ntp_flood_SOURCES = tests/tools/ntp-flood.c
+tests_tools_peer_attack_SOURCES = tests/tools/peer-attack.c
+tests_tools_peer_attack_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_tools_peer_attack_LDADD = host/libquorumhost.la
 
 # The control plane's JSON: operator command payloads and POST /v1/events answers.
 EXTRA_DIST += schemas/control-set-mode.json schemas/control-hitl.json \

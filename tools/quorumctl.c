@@ -207,7 +207,7 @@ static int cmd_attest(int argc, char **argv)
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
 				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
 	const char *peer = NULL, *out = NULL, *reason = NULL;
-	uint8_t nonce[QUORUM_NONCE_LEN], request[256], answer[DATAGRAM_MAX + 1], *saved = NULL;
+	uint8_t nonce[QUORUM_NONCE_LEN], request[1024], answer[DATAGRAM_MAX + 1], *saved = NULL;
 	char host[128], port[16], why[ERRBUF_SIZE];
 	struct addrinfo *res = NULL;
 	struct datagram d = { 0 };
@@ -238,7 +238,9 @@ static int cmd_attest(int argc, char **argv)
 		fprintf(stderr, "quorumctl: cannot prepare the request\n");
 		goto out_free;
 	}
-	len = datagram_encode_request(nonce, "quorumctl", request, sizeof(request));
+	/* Padded for the longest id an authority may have: it answers no shorter request. */
+	len = datagram_encode_request(nonce, "quorumctl", attestation_response_max_len(NULL),
+				      request, sizeof(request));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (len < 0 || sendto(fd, request, (size_t)len, 0, res->ai_addr, res->ai_addrlen) < 0) {
 		fprintf(stderr, "quorumctl: cannot send to %s: %s\n", peer, strerror(errno));

@@ -12,7 +12,7 @@
 # malfeasance report. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
 
-plan 30
+plan 31
 
 W=$SCRATCH
 PORT=$(free_port) RPORT=$(free_port)
@@ -51,6 +51,7 @@ g = json.load(sys.stdin).get("gossip", {})
 print(eval(sys.argv[1]))' "$2"
 }
 log() { cat "$W/node-$1/quorumd.log"; }
+metrics() { echo "http://127.0.0.$1:$RPORT/metrics"; }
 
 for k in 1 2 3 4; do start_node "$k"; done
 wait_synced 1 2 3 4
@@ -72,8 +73,8 @@ for k in 1 2 3 4; do
 done
 check "each node accepted rounds of each of the three others, by gossip (/v1/status gossip.peers)" \
 	test "$heard" -eq 1
-check "a relayed copy of a round seen before is refused by the passport stage (gossip_duplicate_rejected)" \
-	wait_log "$W/node-1/quorumd.log" 'pipeline.event verdict=reject stage=passport reason=gossip_duplicate_rejected event_id=uml001.worker.ntp_sync .* source=gossip' 5
+check "relayed copies of rounds seen before are dropped by the peer link, counted, never audited" \
+	eval 'wait_refusals $(metrics 1) gossip duplicate 1 && ! log 1 | grep -q "reason=gossip_duplicate_rejected"'
 check "another node's round converges too: no honest node refused a round (bft.sync.reject)" \
 	eval '(for k in 1 2 3 4; do ! since "$k" | grep -q "bft.sync.reject" || exit 1; done)'
 status 1 >"$W/status-1.json"
@@ -104,9 +105,11 @@ forge() { # KIND [ARGS...]: one gossip-forge run from 127.0.0.4 to node-1
 refused_by() { # STAGE REASON: node-1 refused a copy from node-4 with it
 	wait_log "$W/node-1/quorumd.log" "pipeline.event verdict=reject stage=$1 reason=$2 .* source=gossip peer=\"node-4\"" 5
 }
+forged_before=$(refusal_count $(metrics 1) gossip signature_invalid)
 forge forged
-check "a gossiped event with a forged signature: refused by the passport stage (passport_signature_invalid)" \
-	refused_by passport passport_signature_invalid
+check "a gossiped event with a forged signature: dropped by the peer link before any stage, counted" \
+	eval 'wait_refusals $(metrics 1) gossip signature_invalid $((forged_before + 1)) &&
+	! log 1 | grep -q "reason=passport_signature_invalid .*source=gossip"'
 forge self-echo --target-id node-1
 check "a copy naming the receiver as its origin: gossip_self_echo_rejected" \
 	refused_by gossip gossip_self_echo_rejected
@@ -119,9 +122,11 @@ check "a copy with hops + ttl above max_ttl: gossip_hops_overflow_rejected" \
 forge policy
 check "a validly signed event of an id nobody forwards: gossip_policy_rejected" \
 	refused_by gossip gossip_policy_rejected
+duplicates_before=$(refusal_count $(metrics 1) gossip duplicate)
 forge duplicate
-check "the same copy twice: the second is a replay (gossip_duplicate_rejected, passport stage)" \
-	refused_by passport gossip_duplicate_rejected
+check "the same copy twice: the second is dropped by the peer link as a duplicate, counted" \
+	eval 'wait_refusals $(metrics 1) gossip duplicate $((duplicates_before + 1)) &&
+	! log 1 | grep -q "reason=gossip_duplicate_rejected"'
 forge bad-report
 check "a malfeasance report whose attestation does not verify is refused by the control stage" \
 	refused_by control malfeasance_report_invalid
@@ -132,11 +137,11 @@ check "none of the refused copies went further (node-2 saw none of them from nod
 	eval '! log 2 | grep -Eq "reason=(gossip_self_echo_rejected|gossip_hops_reset_rejected|gossip_hops_overflow_rejected|gossip_policy_rejected|malfeasance_report_invalid) .*peer=\"node-1\""'
 "$LIAR" --id node-4 --key "$W/keys/node-4.key" --listen "127.0.0.9:$PORT" \
 	--mode gossip-forge --to "127.0.0.1:$PORT" --gossip-kind valid 2>>"$W/forge.log"
-check "gossip from an address no authority is configured at: dropped by the peer link, logged" \
-	wait_log "$W/node-1/quorumd.log" "peer.gossip_refused peer=127.0.0.9:$PORT reason=unknown_peer" 5
+check "gossip from an address no authority is configured at: dropped by the peer link, counted" \
+	wait_refusals "$(metrics 1)" gossip unknown_peer 1
 forge flood --count 2000
-check "a flood from one peer is cut by its token bucket (peer.gossip_rate_limited source=node-4)" \
-	wait_log "$W/node-1/quorumd.log" "peer.gossip_rate_limited source=node-4 dropped=[0-9]+ max_per_second=200 burst=400" 5
+check "a flood from one peer is cut by its token bucket (1,000+ of 2,000 refused rate_limited)" \
+	wait_refusals "$(metrics 1)" gossip rate_limited 1000
 check "... and the honest nodes stay synchronised through all of it" \
 	"$READS" --clock "$W/node-1/clock" --reads 100 --pause-us 1000 --require-sync
 
@@ -187,6 +192,10 @@ check "each honest node's vault records the other nodes' rounds, received by gos
 	test "$rounds_of_others" -eq 1
 check "each honest node's vault holds a malfeasance report (uml001.gossip.malfeasance)" \
 	eval '(for k in 1 2 3; do grep -q "event .*event_id=uml001.gossip.malfeasance " "$W/dump-$k.txt" || exit 1; done)'
+check "node-1's vault: no record per refused copy, one summary per kind (refused.summary)" \
+	eval '! grep -Eq "reason=(gossip_duplicate_rejected|passport_signature_invalid) " "$W/dump-1.txt" &&
+	grep -q "refused.summary what=gossip reason=duplicate count=[0-9]" "$W/dump-1.txt" &&
+	test "$(grep -c "refused.summary what=gossip reason=rate_limited " "$W/dump-1.txt")" -le 2'
 check "\`quorumctl vault verify\` passes on node-1's vault (chain, tree, checkpoints)" \
 	"$CTL" vault verify "$W/node-1/vault" --node-key "$W/keys/node-1.pub"
 finish

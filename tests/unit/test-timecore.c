@@ -136,13 +136,74 @@ static void test_datagram_refusals(void)
 	assert_datagram_refused(empty, 0, "datagram_empty");
 	assert_datagram_refused(unknown, sizeof(unknown), "datagram_unknown_field");
 	assert_datagram_refused(big, DATAGRAM_MAX + 1, "datagram_decode_failed");
-	len = datagram_encode_request(test_nonce, "node-9", ok, sizeof(ok));
+	len = datagram_encode_request(test_nonce, "node-9", 0, ok, sizeof(ok));
 	g_assert_cmpint(len, >, 0);
 	g_assert_cmpint(datagram_decode(ok, (size_t)len, &d, &reason), ==, 0);
 	g_assert_cmpint(d.kind, ==, DATAGRAM_TIME_REQUEST);
 	g_assert_cmpstr(d.asker_id, ==, "node-9");
 	datagram_release(&d);
 	g_free(big);
+}
+
+/* A request to authority ID is padded to at least the longest answer ID can send: an answer
+ * with every number at its longest, and its sending hint, never exceeds it; so an authority
+ * that answers only requests of that length never amplifies. */
+static void test_request_padding(void)
+{
+	static const char *const ids[] = { "a", "node-1", NULL };
+	EVP_PKEY *key = key_generate();
+	char key_id_text[KEY_ID_HEX_LEN + 1], longest[QUORUM_NODE_ID_MAX + 1];
+
+	key_id(key, key_id_text);
+	memset(longest, 'z', QUORUM_NODE_ID_MAX);
+	longest[QUORUM_NODE_ID_MAX] = '\0';
+	for (size_t i = 0; i < 3; i++) {
+		const char *id = i < 2 ? ids[i] : longest;
+		size_t max = attestation_response_max_len(id), len;
+		struct quorum_attestation fields = {
+			.authority_id = id,
+			.key_id = key_id_text,
+			.nonce = { test_nonce, QUORUM_NONCE_LEN },
+			.midpoint_ns = INT64_MIN,
+			.radius_ns = UINT64_MAX,
+			.sequence = UINT64_MAX,
+			.status = QUORUM_AUTHORITY_UNSYNCHRONISED,
+			.processing_ns = UINT64_MAX,
+		};
+		uint8_t request[1024], *answer;
+		struct datagram d;
+		const char *reason = NULL;
+		int n;
+
+		g_assert_cmpint(attestation_response(key, key_id_text, &fields, &answer, &len),
+				==, 0);
+		len = datagram_append_sending(answer, len, UINT64_MAX);
+		g_assert_cmpuint(len, <=, max);
+		free(answer);
+		g_assert_cmpuint(max, <=, attestation_response_max_len(NULL));
+		/* every request length up to well past the bound: at least what was asked, at
+		 * most two bytes more (the padding field's own tag and length), or the bare
+		 * request when that is longer */
+		int bare = datagram_encode_request(test_nonce, "node-9", 0, request,
+						   sizeof(request));
+
+		for (size_t want = 0; want < max + 300; want++) {
+			n = datagram_encode_request(test_nonce, "node-9", want, request,
+						    sizeof(request));
+			g_assert_cmpint(n, >=, (int)want);
+			g_assert_cmpint(n, <=, MAX((int)want + 2, bare));
+			g_assert_cmpint(datagram_decode(request, (size_t)n, &d, &reason), ==,
+					0);
+			g_assert_cmpuint(d.length, ==, (size_t)n);
+			g_assert_cmpint(d.kind, ==, DATAGRAM_TIME_REQUEST);
+			datagram_release(&d);
+		}
+		g_assert_cmpint(datagram_encode_request(test_nonce, "node-9",
+							sizeof(request) + 1, request,
+							sizeof(request)),
+				==, -ENOSPC);
+	}
+	EVP_PKEY_free(key);
 }
 
 /* A gossip datagram around a SignedState of EVENT_ID with PAYLOAD_LEN bytes, gossip
@@ -206,7 +267,7 @@ static void test_gossip_datagrams(void)
 	/* ... but not as a time request */
 	memset(asker, 'a', DATAGRAM_MAX);
 	asker[DATAGRAM_MAX] = '\0';
-	n = datagram_encode_request(test_nonce, asker, request, sizeof(request));
+	n = datagram_encode_request(test_nonce, asker, 0, request, sizeof(request));
 	g_assert_cmpint(n, >, DATAGRAM_MAX);
 	assert_datagram_refused(request, (size_t)n, "datagram_too_large");
 	/* the bound of any datagram, and of what can be sent */
@@ -872,6 +933,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/timecodec/signature-covers-event-id-key-id-time-payload",
 			test_signature_covers_every_field);
 	g_test_add_func("/timecodec/refuses-bad-datagrams", test_datagram_refusals);
+	g_test_add_func("/timecodec/requests-padded-to-the-longest-answer",
+			test_request_padding);
 	g_test_add_func("/timecodec/gossip-datagram-carries-an-event-within-bounds",
 			test_gossip_datagrams);
 	g_test_add_func("/timecodec/refuses-bad-attestations", test_attestation_refusals);

@@ -109,12 +109,14 @@ static int64_t realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Why an answer was refused, as a strike toward quarantine: lies, not lateness. */
+/* Why an answer was refused, as a strike toward quarantine: lies, not lateness. The host
+ * reports a source rejected only for an answer that verified under its key and answered the
+ * question open to it; what anybody could send (a forged signature, a replayed answer, a
+ * second answer to one nonce) never reaches a source's report, so it cannot strike. */
 static int is_strike(const char *problem)
 {
 	static const char *const strikes[] = { "signature_invalid", "key_id_mismatch",
-					       "equivocation",	    "stale_sequence",
-					       "nonce_mismatch",    "duplicate_in_round",
+					       "equivocation", "stale_sequence",
 					       "interval_inconsistent" };
 
 	for (size_t i = 0; i < sizeof(strikes) / sizeof(strikes[0]); i++)
