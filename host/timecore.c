@@ -40,6 +40,7 @@
 #define GOSSIP_RATE 200             /* gossip events per second ingested from one peer */
 #define GOSSIP_BURST 400            /* ... and at most this many at once */
 #define GOSSIP_SEEN_MAX 65536	       /* fingerprints of gossip ingested, to drop copies */
+#define VERIFICATIONS_PER_QUESTION 8 /* signature checks for the answers to one nonce */
 
 /* One source's question in the current round, and its accepted answer. */
 struct pending {
@@ -52,6 +53,7 @@ struct pending {
 	int answered;
 	int excluded; /* equivocated this round */
 	int rejected; /* an answer of it to this round's question was refused */
+	unsigned verifications;	   /* signatures checked for this round's question */
 	const char *reject_reason; /* why (a static string) */
 	int64_t recv_mono;
 	int64_t sending_hint;           /* the authority's unsigned sending time */
@@ -268,6 +270,7 @@ static void pending_clear(struct pending *p)
 	p->answered = 0;
 	p->excluded = 0;
 	p->rejected = 0;
+	p->verifications = 0;
 	p->reject_reason = NULL;
 }
 
@@ -356,18 +359,9 @@ static void handle_response(struct timecore *c, struct datagram *d, const struct
 		peer_refused(c, "peer", "untrusted_authority", from, from_len);
 		goto out_release;
 	}
-	/* Naming an authority proves nothing: until its key verifies the answer, nothing in
-	 * it is held for or against the authority it names. */
-	rotated = passport_key(c, authority, a.fields.key_id);
-	reason = rotated != NULL ? attestation_check(&a, authority->id, a.fields.key_id, rotated)
-				 : attestation_check(&a, authority->id, authority->key_id,
-						     authority->key);
-	if (reason != NULL) {
-		peer_refused(c, "peer", reason, from, from_len);
-		goto out_release;
-	}
-	/* Genuine, but not an answer to the question open to it: anyone may ask an authority
-	 * and replay what it signs, so this says nothing about the authority either. */
+	/* Not an answer to the question open to the authority it names (a forgery, or a
+	 * genuine answer replayed: anyone may ask an authority and resend what it signs): it
+	 * says nothing about the authority, and costs no signature check. */
 	p = &c->pending[authority - c->authorities.items];
 	if (!nonce_open(c, p, a.fields.nonce.data)) {
 		int late = (p->has_prev && CRYPTO_memcmp(a.fields.nonce.data, p->prev_nonce,
@@ -380,6 +374,28 @@ static void handle_response(struct timecore *c, struct datagram *d, const struct
 	}
 	SHA256(d->message->time_response->payload.data, d->message->time_response->payload.len,
 	       digest);
+	if (p->answered && memcmp(digest, p->answer_digest, sizeof(digest)) == 0) {
+		peer_refused(c, "peer", "duplicate_answer", from,
+			     from_len); /* the same bytes */
+		goto out_release;
+	}
+	/* Only someone who saw the nonce gets this far; they too get a few checks a round. */
+	if (p->verifications >= VERIFICATIONS_PER_QUESTION) {
+		peer_refused(c, "peer", "verifications_spent", from, from_len);
+		goto out_release;
+	}
+	p->verifications++;
+	/* Naming an authority proves nothing: until its key verifies the answer, nothing in
+	 * it is held for or against the authority it names. */
+	rotated = passport_key(c, authority, a.fields.key_id);
+	reason = rotated != NULL
+			 ? attestation_check(&a, authority->id, a.fields.key_id, rotated)
+			 : attestation_check(&a, authority->id, authority->key_id,
+					     authority->key);
+	if (reason != NULL) {
+		peer_refused(c, "peer", reason, from, from_len);
+		goto out_release;
+	}
 	address_text(from, from_len, peer, sizeof(peer));
 	if (p->answered && !p->excluded &&
 	    a.fields.sequence == p->attestation.fields.sequence &&

@@ -196,6 +196,42 @@ static ssize_t forged_copy(const uint8_t *answer, size_t len, uint8_t *out, size
 	return (ssize_t)n;
 }
 
+/* ANSWER (a genuine answer datagram) made to answer NONCE instead, its signature left as it
+ * was (so no key verifies it), into OUT. Its length, or -1. */
+static ssize_t forged_for_nonce(const uint8_t *answer, size_t len,
+				const uint8_t nonce[QUORUM_NONCE_LEN], uint8_t *out,
+				size_t size)
+{
+	Uml001__TimeAttestation *t;
+	struct datagram d;
+	const char *reason;
+	uint8_t *payload = NULL, *bytes = NULL;
+	size_t payload_len, n;
+	ssize_t result = -1;
+
+	if (datagram_decode(answer, len, &d, &reason) != 0 || d.kind != DATAGRAM_TIME_RESPONSE)
+		return -1;
+	t = uml001__time_attestation__unpack(NULL, d.message->time_response->payload.len,
+					     d.message->time_response->payload.data);
+	if (t != NULL && t->nonce.len == QUORUM_NONCE_LEN) {
+		memcpy(t->nonce.data, nonce, QUORUM_NONCE_LEN);
+		if (proto_encode(&t->base, &payload, &payload_len) == 0) {
+			free(d.message->time_response->payload.data);
+			d.message->time_response->payload.data = payload;
+			d.message->time_response->payload.len = payload_len;
+			if (proto_encode(&d.message->base, &bytes, &n) == 0 && n <= size) {
+				memcpy(out, bytes, n);
+				result = (ssize_t)n;
+			}
+			free(bytes);
+		}
+	}
+	if (t != NULL)
+		uml001__time_attestation__free_unpacked(t, NULL);
+	datagram_release(&d);
+	return result;
+}
+
 /* --mode forge: per authority, answers naming it that no key of its verifies (a genuine one
  * with a flipped signature byte), and genuine answers of it to other nonces (asked by this
  * tool: anyone may ask), sent to the victim at --rate each. */
@@ -282,16 +318,18 @@ static int sniffed_request(const struct options *o, const uint8_t *pkt, size_t l
 }
 
 /* --mode reask: an on-path attacker (root, a packet socket on lo) who sees the victim ask an
- * authority asks it again with the same nonce and forwards that second, genuinely signed
- * answer to the victim: a duplicate, never evidence of equivocation. */
+ * authority sends the victim at once a forged answer carrying that nonce, then asks the
+ * authority again with it and forwards the second, genuinely signed answer: the one counts
+ * against nobody, the other is a duplicate, never evidence of equivocation. */
 static int reask(const struct options *o)
 {
 	int fd = udp_socket(o->from);
 	int raw = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
 	int64_t end = mono_ns() + (int64_t)(o->seconds * 1e9);
-	uint8_t pkt[65536], answer[DATAGRAM_MAX];
-	long seen = 0, forwarded = 0;
+	uint8_t pkt[65536], answer[DATAGRAM_MAX], last[AUTHORITIES_MAX][DATAGRAM_MAX];
+	size_t last_len[AUTHORITIES_MAX] = { 0 };
+	long seen = 0, forwarded = 0, forged = 0;
 
 	ll.sll_ifindex = (int)if_nametoindex("lo");
 	if (raw < 0 || ll.sll_ifindex == 0 ||
@@ -317,13 +355,31 @@ static int reask(const struct options *o)
 		    sniffed_request(o, pkt, (size_t)n, nonce, &which) != 0)
 			continue;
 		seen++;
+		/* at once, a forgery carrying the open nonce (the authority's previous answer
+		 * with the nonce swapped: racing its genuine answer, it costs the victim a
+		 * signature check and must count against nobody) ... */
+		if (last_len[which] > 0) {
+			uint8_t copy[DATAGRAM_MAX];
+			ssize_t m = forged_for_nonce(last[which], last_len[which], nonce, copy,
+						     sizeof(copy));
+
+			if (m > 0 &&
+			    sendto(fd, copy, (size_t)m, 0, (const struct sockaddr *)&o->victim,
+				   sizeof(o->victim)) >= 0)
+				forged++;
+		}
+		/* ... then the authority's second, genuine answer to that nonce */
 		n = ask(fd, &o->authorities[which], nonce, answer, sizeof(answer));
-		if (n > 0 &&
-		    sendto(fd, answer, (size_t)n, 0, (const struct sockaddr *)&o->victim,
+		if (n <= 0)
+			continue;
+		memcpy(last[which], answer, (size_t)n);
+		last_len[which] = (size_t)n;
+		if (sendto(fd, answer, (size_t)n, 0, (const struct sockaddr *)&o->victim,
 			   sizeof(o->victim)) >= 0)
 			forwarded++;
 	}
-	printf("reask seen=%ld forwarded=%ld seconds=%.1f\n", seen, forwarded, o->seconds);
+	printf("reask seen=%ld forwarded=%ld forged=%ld seconds=%.1f\n", seen, forwarded,
+	       forged, o->seconds);
 	close(raw);
 	close(fd);
 	return seen > 0 && forwarded > 0 ? 0 : 1;
