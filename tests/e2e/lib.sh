@@ -92,17 +92,17 @@ wait_exit() {
 	return 0
 }
 
-# refusal_count METRICS_URL WHAT REASON_REGEX [CURL_ARGS...]: the node's count of refused
-# unauthenticated datagrams and requests of WHAT whose reason matches REASON_REGEX (summed
-# over the matching reasons of /metrics' quorum_refusals_total; 0 when none).
+# refusal_count METRICS_URL WHAT_REGEX REASON_REGEX [CURL_ARGS...]: the node's count of
+# refused unauthenticated datagrams and requests whose where and why match (summed over the
+# matching kinds of /metrics' quorum_refusals_total; 0 when none).
 refusal_count() {
 	local url=$1 what=$2 reason=$3
 	shift 3
 	curl -sS --max-time 5 "$@" "$url" 2>/dev/null |
-		awk -v w="$what" -v r="^($reason)\$" '
+		awk -v w="^($what)\$" -v r="^($reason)\$" '
 		$1 ~ /^quorum_refusals_total\{/ {
 			split($1, f, "\"")
-			if (f[2] == w && f[4] ~ r) n += $2
+			if (f[2] ~ w && f[4] ~ r) n += $2
 		}
 		END { print n + 0 }'
 }
@@ -120,19 +120,21 @@ wait_refusals() {
 	return 1
 }
 
-# http_get URL: the body, or nothing and status 1.
-http_get() { curl -sS --max-time 5 "$1" 2>/dev/null; }
+# http_get URL [CURL_ARGS...]: the body, or nothing and status 1.
+http_get() { curl -sS --max-time 5 "$@" 2>/dev/null; }
 
 # json_field JSON KEY: the value of a top-level string or number field.
 json_field() {
 	"$PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"
 }
 
-# wait_http URL PATTERN [SECONDS]: waits until GET URL returns a body matching PATTERN.
+# wait_http URL PATTERN [SECONDS [CURL_ARGS...]]: waits until GET URL returns a body matching
+# PATTERN.
 wait_http() {
 	local url=$1 pattern=$2 limit=${3:-10} i=0 body
+	shift $(($# < 3 ? $# : 3))
 	while [ "$i" -lt $((limit * 20)) ]; do
-		body=$(http_get "$url") && printf '%s' "$body" | grep -Eq -- "$pattern" && return 0
+		body=$(http_get "$url" "$@") && printf '%s' "$body" | grep -Eq -- "$pattern" && return 0
 		sleep 0.05
 		i=$((i + 1))
 	done
