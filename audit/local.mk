@@ -4,7 +4,7 @@
 # checkpoints and signed notes). It uses libcrypto only, never host symbols.
 noinst_LTLIBRARIES += audit/libquorumaudit.la
 audit_libquorumaudit_la_SOURCES = audit/vaultlog.c audit/vaultlog.h audit/mtree.c audit/mtree.h \
-	audit/note.c audit/note.h
+	audit/note.c audit/note.h audit/statedir.c audit/statedir.h
 audit_libquorumaudit_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 audit_libquorumaudit_la_LIBADD = $(OPENSSL_LIBS)
 

@@ -11,6 +11,8 @@
  * Level files: DIR/level-KK, 32 bytes per entry, entry j at byte offset 32 * j. Entries are
  * written with pwrite() at their own offset, so a failed or partial write leaves nothing
  * the next write of that entry does not overwrite; no fsync (the log can rebuild them).
+ * The folder and its files are opened by statedir.h's trust rule: no symbolic link, no
+ * folder or file another user could have planted (level files are only ever created new).
  * Bounds: 64 bytes of memory per leaf (the levels sum to < 2n entries) and one file
  * descriptor per level that has entries (at most 63). */
 #include "config.h"
@@ -27,6 +29,7 @@
 #include <openssl/evp.h>
 
 #include "mtree.h"
+#include "statedir.h"
 
 #define LEVELS	      64			/* level 63 would need 2^63 leaves */
 #define SIZE_MAX_TREE ((UINT64_C(1) << 63) - 1) /* keeps every proof <= MTREE_PROOF_MAX */
@@ -41,8 +44,8 @@ struct mtree_level {
 };
 
 struct mtree {
-	char *dir;  /* NULL: in memory */
-	int dir_fd; /* -1: in memory */
+	char *dir;		/* NULL: in memory */
+	struct statedir folder; /* fd -1: in memory */
 	uint64_t size;
 	/* Nonzero (a -errno) when a level file may hold hashes past its level's length that
 	 * a cleanup could not cut: appends then fail with it, since a crash in a later append
@@ -142,17 +145,19 @@ static int level_reserve(struct mtree_level *l, uint64_t n)
 	return 0;
 }
 
-/* Opens DIR/level-K, creating it when CREATE is set. 0, -ENOENT (absent, !CREATE) or
- * -errno. */
-static int level_file_open(struct mtree *t, int k, int create)
+/* Opens DIR/level-K, an existing file, or a new one when CREATE is set (a level's file is
+ * created only when open found none). 0, -ENOENT (absent, !CREATE) or -errno with WHY (may
+ * be NULL). */
+static int level_file_open(struct mtree *t, int k, int create, char *why, size_t why_size)
 {
 	char name[24]; /* "level-KK" for any int K */
 	int fd;
 
 	snprintf(name, sizeof(name), "level-%02d", k);
-	fd = openat(t->dir_fd, name, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+	fd = statedir_openat(&t->folder, name, O_RDWR | (create ? O_CREAT | O_EXCL : 0), 0600,
+			     why, why_size);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	t->level[k].fd = fd;
 	return 0;
 }
@@ -207,7 +212,7 @@ static int level_file_write(struct mtree *t, int k, const uint8_t hash[MTREE_HAS
 	if (t->dir == NULL)
 		return 0;
 	if (l->fd < 0) {
-		err = level_file_open(t, k, 1);
+		err = level_file_open(t, k, 1, NULL, 0);
 		if (err != 0)
 			return err;
 	}
@@ -233,13 +238,14 @@ static int level_load(struct mtree *t, int k, uint64_t want, char *why, size_t w
 	struct stat st;
 	int err;
 
-	err = level_file_open(t, k, 0);
-	if (err == -ENOENT)
+	err = level_file_open(t, k, 0, why, why_size);
+	if (err == -ENOENT) {
+		if (why != NULL && why_size > 0)
+			why[0] = '\0';
 		return 0;
-	if (err != 0) {
-		level_say(why, why_size, t, k, "open", -err);
-		return err;
 	}
+	if (err != 0)
+		return err;
 	if (fstat(l->fd, &st) != 0) {
 		err = -errno;
 		level_say(why, why_size, t, k, "fstat", -err);
@@ -300,19 +306,9 @@ static int tree_restore(struct mtree *t, char *why, size_t why_size)
 	uint64_t leaves;
 	int err;
 
-	if (mkdir(t->dir, 0700) != 0 && errno != EEXIST) {
-		err = -errno;
-		if (why != NULL && why_size > 0)
-			snprintf(why, why_size, "%s: mkdir: %s", t->dir, strerror(-err));
+	err = statedir_open(&t->folder, t->dir, STATEDIR_CREATE, why, why_size);
+	if (err != 0)
 		return err;
-	}
-	t->dir_fd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (t->dir_fd < 0) {
-		err = -errno;
-		if (why != NULL && why_size > 0)
-			snprintf(why, why_size, "%s: open: %s", t->dir, strerror(-err));
-		return err;
-	}
 	/* Level 0 says how many leaves there are; every other level follows from it. */
 	err = level_load(t, 0, SIZE_MAX_TREE, why, why_size);
 	if (err != 0)
@@ -341,7 +337,7 @@ int mtree_open(const char *dir, struct mtree **out, char *why, size_t why_size)
 		err = -ENOMEM;
 		goto out_fail;
 	}
-	t->dir_fd = -1;
+	t->folder.fd = -1;
 	for (int k = 0; k < LEVELS; k++)
 		t->level[k].fd = -1;
 	if (dir != NULL) {
@@ -375,8 +371,7 @@ void mtree_close(struct mtree *tree)
 			close(tree->level[k].fd);
 		free(tree->level[k].hash);
 	}
-	if (tree->dir_fd >= 0)
-		close(tree->dir_fd);
+	statedir_close(&tree->folder);
 	free(tree->dir);
 	free(tree);
 }

@@ -38,6 +38,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "statedir.h"
 #include "vaultlog.h"
 
 #define SEGMENT_MAGIC	     "QVAULT1\n"
@@ -102,7 +103,7 @@ struct segment_header {
 
 struct vault {
 	char *dir;
-	int dir_fd;
+	struct statedir folder; /* opened by statedir.h's trust rule */
 	int lock_fd;
 	int seg_fd; /* writer: the last segment, O_APPEND; -1 when read-only */
 	int read_only;
@@ -595,14 +596,13 @@ static int state_read(struct vault *v, struct vault_state *st, int *present, cha
 	int fd, err;
 
 	*present = 0;
-	fd = openat(v->dir_fd, STATE_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		err = -errno;
-		set_why(why, why_size, "%s: %s", STATE_NAME, strerror(errno));
-		return err;
+	fd = statedir_openat(&v->folder, STATE_NAME, O_RDONLY, 0, why, why_size);
+	if (fd == -ENOENT) {
+		set_why(why, why_size, "%s", "");
+		return 0;
 	}
+	if (fd < 0)
+		return fd;
 	n = pread_full(fd, raw, sizeof(raw), 0);
 	close(fd);
 	if (n < 0) {
@@ -648,21 +648,23 @@ static int state_write(struct vault *v, const struct vault_state *st)
 	err = HASH(v, STATE_DOMAIN, raw, 64, raw + 64);
 	if (err)
 		return err;
-	fd = openat(v->dir_fd, STATE_TMP_NAME,
-		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* A leftover of a failed write goes first: the temporary file is only ever new. */
+	unlinkat(v->folder.fd, STATE_TMP_NAME, 0);
+	fd = statedir_openat(&v->folder, STATE_TMP_NAME, O_WRONLY | O_CREAT | O_EXCL, 0600,
+			     NULL, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	err = write_full(fd, raw, sizeof(raw));
 	if (!err)
 		err = sync_fd(fd, 0);
 	close(fd);
-	if (!err && renameat(v->dir_fd, STATE_TMP_NAME, v->dir_fd, STATE_NAME) < 0)
+	if (!err && renameat(v->folder.fd, STATE_TMP_NAME, v->folder.fd, STATE_NAME) < 0)
 		err = -errno;
 	if (err) {
-		unlinkat(v->dir_fd, STATE_TMP_NAME, 0);
+		unlinkat(v->folder.fd, STATE_TMP_NAME, 0);
 		return err;
 	}
-	return sync_fd(v->dir_fd, 0);
+	return sync_fd(v->folder.fd, 0);
 }
 
 /* ---- segments ---- */
@@ -720,25 +722,23 @@ static int segment_create(struct vault *v, uint64_t number, uint64_t first_index
 		set_why(why, why_size, "%s: OpenSSL failed", name);
 		return err;
 	}
-	fd = openat(v->dir_fd, tmp,
-		    O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		err = -errno;
-		set_why(why, why_size, "%s/%s: %s", v->dir, tmp, strerror(errno));
-		return err;
-	}
+	unlinkat(v->folder.fd, tmp, 0); /* a leftover: the temporary file is only ever new */
+	fd = statedir_openat(&v->folder, tmp, O_RDWR | O_CREAT | O_EXCL | O_APPEND, 0600, why,
+			     why_size);
+	if (fd < 0)
+		return fd;
 	err = write_full(fd, v->abuf, VAULT_SEGMENT_HEADER + rec_len);
 	if (!err)
 		err = sync_fd(fd, 0);
-	if (!err && renameat(v->dir_fd, tmp, v->dir_fd, name) < 0)
+	if (!err && renameat(v->folder.fd, tmp, v->folder.fd, name) < 0)
 		err = -errno;
 	if (err) {
 		set_why(why, why_size, "%s/%s: %s", v->dir, tmp, strerror(-err));
 		close(fd);
-		unlinkat(v->dir_fd, tmp, 0);
+		unlinkat(v->folder.fd, tmp, 0);
 		return err;
 	}
-	*dir_err = sync_fd(v->dir_fd, 0);
+	*dir_err = sync_fd(v->folder.fd, 0);
 	seg->number = number;
 	seg->first_index = first_index;
 	seg->count = 1;
@@ -785,7 +785,8 @@ static int vault_flush(struct vault *v)
 		undo = truncate_fd(v->seg_fd, flushed);
 		v->failed = err;
 		vault_log(v, 3,
-			  "vault.write_failed segment=%" PRIu64 " records_lost=unsynced error=\"%s\"%s",
+			  "vault.write_failed segment=%" PRIu64
+			  " records_lost=unsynced error=\"%s\"%s",
 			  seg->number, strerror(-err), undo ? " undo=failed" : "");
 		return err;
 	}
@@ -1043,7 +1044,7 @@ static int dir_stream(struct vault *v, DIR **out)
 {
 	int fd, err;
 
-	fd = openat(v->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(v->folder.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	*out = fdopendir(fd);
@@ -1131,7 +1132,7 @@ static void remove_leftovers(struct vault *v)
 			  strcmp(de->d_name + len - 4, ".tmp") == 0);
 		if (!is_tmp)
 			continue;
-		if (unlinkat(v->dir_fd, de->d_name, 0) < 0)
+		if (unlinkat(v->folder.fd, de->d_name, 0) < 0)
 			vault_log(v, 4, "vault.recover.leftover_kept file=%s error=\"%s\"",
 				  de->d_name, strerror(errno));
 		else
@@ -1166,12 +1167,11 @@ static int load_headers(struct vault *v, const uint64_t *numbers, size_t n, char
 			return corrupt(why, why_size,
 				       "%s: segment %zu missing (found segment %" PRIu64 ")",
 				       name, i + 1, numbers[i]);
-		fd = openat(v->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0) {
-			err = -errno;
-			set_why(why, why_size, "%s: %s", name, strerror(errno));
-			return err;
-		}
+		fd = statedir_openat(&v->folder, name, O_RDONLY, 0, why, why_size);
+		if (fd == -EINVAL || fd == -EISDIR)
+			return corrupt(why, why_size, "%s: not a regular file", name);
+		if (fd < 0)
+			return fd;
 		got = fstat(fd, &sb) < 0 ? -errno : pread_full(fd, raw, sizeof(raw), 0);
 		close(fd);
 		if (got < 0) {
@@ -1255,12 +1255,9 @@ static int verify_segments(struct vault *v, size_t start, const struct vault_sta
 		s.off = VAULT_SEGMENT_HEADER;
 		s.index = seg->first_index;
 		memcpy(s.prev, seg->prev_hash, VAULT_HASH_LEN);
-		fd = openat(v->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0) {
-			err = -errno;
-			set_why(why, why_size, "%s: %s", name, strerror(errno));
-			return err;
-		}
+		fd = statedir_openat(&v->folder, name, O_RDONLY, 0, why, why_size);
+		if (fd < 0)
+			return fd;
 		reader_reset(&v->rd, fd, seg->size);
 		err = 0;
 		if (i == start && from_state) {
@@ -1360,10 +1357,9 @@ static int recover(struct vault *v, char *why, size_t why_size)
 		goto out;
 	}
 	/* Everything is verified: only now is anything changed on disk. */
-	v->seg_fd = openat(v->dir_fd, name, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	v->seg_fd = statedir_openat(&v->folder, name, O_RDWR | O_APPEND, 0, why, why_size);
 	if (v->seg_fd < 0) {
-		err = -errno;
-		set_why(why, why_size, "%s: %s", name, strerror(errno));
+		err = v->seg_fd;
 		goto out;
 	}
 	if (last.torn) {
@@ -1397,22 +1393,18 @@ static int open_dir(struct vault *v, char *why, size_t why_size)
 {
 	int created = 0, err, fd;
 
-	if (!v->read_only) {
-		if (mkdir(v->dir, 0700) == 0)
-			created = 1;
-		else if (errno != EEXIST)
-			goto fail;
-	}
-	v->dir_fd = open(v->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (v->dir_fd < 0)
-		goto fail;
-	if (v->read_only)
-		v->lock_fd = openat(v->dir_fd, LOCK_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	else
-		v->lock_fd = openat(v->dir_fd, LOCK_NAME,
-				    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (v->lock_fd < 0 && !(v->read_only && errno == ENOENT))
-		goto fail;
+	err = statedir_open(&v->folder, v->dir,
+			    v->read_only ? STATEDIR_READ_ONLY : STATEDIR_CREATE, why, why_size);
+	if (err)
+		return err;
+	created = v->folder.created;
+	v->lock_fd = statedir_openat(&v->folder, LOCK_NAME,
+				     v->read_only ? O_RDONLY : O_RDWR | O_CREAT, 0600, why,
+				     why_size);
+	if (v->lock_fd == -ENOENT && v->read_only)
+		set_why(why, why_size, "%s", "");
+	else if (v->lock_fd < 0)
+		return v->lock_fd;
 	/* Readers take it shared: no writer may repair or append under an audit. */
 	while (v->lock_fd >= 0 &&
 	       flock(v->lock_fd, (v->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
@@ -1427,7 +1419,7 @@ static int open_dir(struct vault *v, char *why, size_t why_size)
 	}
 	if (created) {
 		/* The new directory's entry must be durable before its first segment. */
-		fd = openat(v->dir_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = openat(v->folder.fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
 			goto fail;
 		err = sync_fd(fd, 0);
@@ -1452,8 +1444,7 @@ static void vault_free(struct vault *v)
 		close(v->seg_fd);
 	if (v->lock_fd >= 0)
 		close(v->lock_fd);
-	if (v->dir_fd >= 0)
-		close(v->dir_fd);
+	statedir_close(&v->folder);
 	EVP_MD_CTX_free(v->md);
 	EVP_MD_free(v->sha256);
 	EVP_CIPHER_CTX_free(v->aead);
@@ -1488,7 +1479,7 @@ int vault_open(const struct vault_options *opt, struct vault **out, char *why, s
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
-	v->dir_fd = v->lock_fd = v->seg_fd = -1;
+	v->folder.fd = v->lock_fd = v->seg_fd = -1;
 	v->rd.fd = -1;
 	v->dir = strdup(opt->dir);
 	v->read_only = opt->read_only != 0;
@@ -1842,10 +1833,9 @@ int vault_iterate(struct vault *vault, uint64_t from, uint64_t to,
 			break;
 		if (i + 1 < v->nseg || fd < 0) {
 			segment_name(name, seg->number);
-			fd = openat(v->dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+			fd = statedir_openat(&v->folder, name, O_RDONLY, 0, why, why_size);
 			if (fd < 0) {
-				err = -errno;
-				set_why(why, why_size, "%s: %s", name, strerror(errno));
+				err = fd;
 				break;
 			}
 			own = 1;

@@ -48,7 +48,7 @@ fuzz_fuzz_conf_LDADD = host/libquorumhost.la
 
 # ---- the audit plane: its sources compiled in ----
 fuzz_fuzz_vault_recovery_SOURCES = fuzz/fuzz-vault-recovery.c fuzz/fuzz.h audit/vaultlog.c \
-	audit/vaultlog.h $(FUZZ_MAIN)
+	audit/vaultlog.h audit/statedir.c audit/statedir.h $(FUZZ_MAIN)
 fuzz_fuzz_vault_recovery_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_vault_recovery_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_vault_recovery_LDADD = $(OPENSSL_LIBS)
@@ -129,7 +129,7 @@ fuzz_fuzz_grpc_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENS
 
 # ---- the seeds: fuzz/make-corpus.sh builds and runs this (never part of `make`) ----
 EXTRA_PROGRAMS += fuzz/make-seeds
-fuzz_make_seeds_SOURCES = fuzz/make-seeds.c audit/note.c audit/vaultlog.c \
+fuzz_make_seeds_SOURCES = fuzz/make-seeds.c audit/note.c audit/vaultlog.c audit/statedir.c \
 	plugins/stages/passport/passportdoc.c
 fuzz_make_seeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport
 fuzz_make_seeds_CFLAGS = $(FUZZ_HOST_CFLAGS) $(JANSSON_CFLAGS) $(NGHTTP2_CFLAGS)

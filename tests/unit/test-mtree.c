@@ -1,8 +1,10 @@
 /* test-mtree.c -- the Merkle tree (audit/mtree): RFC 6962's published test vectors, every
  * proof of small trees and its tampered forms, random larger trees against a naive
- * recursive reference, and level files restored, repaired and truncated on disk. */
+ * recursive reference, level files restored, repaired and truncated on disk, and the
+ * state folder's trust rule (audit/statedir: links, owners, modes). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "mtree.h"
+#include "statedir.h"
 
 #define H MTREE_HASH_LEN
 
@@ -1047,10 +1050,11 @@ static void test_write_failure(void)
 	}
 	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, 0);
 	g_assert_cmpint(mtree_append(t, leaves[0]), ==, 0);
-	/* level-01 is created by the second leaf: make that impossible */
+	/* level-01 is created by the second leaf: make that impossible (a level file is only
+	 * ever created new, so a name already taken is refused) */
 	blocker = level_path(dir, 1);
 	g_assert_cmpint(g_mkdir(blocker, 0700), ==, 0);
-	g_assert_cmpint(mtree_append(t, leaves[1]), ==, -EISDIR);
+	g_assert_cmpint(mtree_append(t, leaves[1]), ==, -EEXIST);
 	g_assert_cmpuint(mtree_size(t), ==, 1);
 	g_assert_cmpint(file_size(dir, 0), ==, H); /* the level-0 hash was taken back */
 	g_assert_cmpint(mtree_root(t, 1, root), ==, 0);
@@ -1087,6 +1091,261 @@ static void test_write_failure(void)
 	g_free(dir);
 }
 
+/* ---- the state folder's trust rule ---- */
+
+/* A root-only file outside the tree's folder, standing for /etc/shadow: LEN known bytes. */
+static char *victim_new(const char *base, size_t len)
+{
+	char *path = g_build_filename(base, "victim", NULL);
+	uint8_t data[256];
+	int fd;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(0xa0 ^ i);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, data, len), ==, (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+static void assert_victim_intact(const char *path, size_t len)
+{
+	uint8_t data[256];
+	gchar *got = NULL;
+	gsize got_len = 0;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(0xa0 ^ i);
+	g_assert_true(g_file_get_contents(path, &got, &got_len, NULL));
+	g_assert_cmpmem(got, got_len, data, len);
+	g_free(got);
+}
+
+/* A tree of 4 leaves in BASE/merkle, closed; its folder's path (new). */
+static char *tree_of_four(const char *base)
+{
+	char *dir = g_build_filename(base, "merkle", NULL), why[256] = "";
+	struct mtree *t = NULL;
+	hash_t leaf;
+
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, 0);
+	for (int i = 0; i < 4; i++) {
+		mtree_leaf_hash(&i, sizeof(i), leaf);
+		g_assert_cmpint(mtree_append(t, leaf), ==, 0);
+	}
+	mtree_close(t);
+	return dir;
+}
+
+/* The issue's attack: level-00 replaced by a link to a root-only file. Followed, open
+ * would have read its first bytes as leaf hashes (to be signed into a checkpoint) and cut
+ * it to whole entries; now the open is refused and the file is untouched. */
+static void test_refuses_symlinked_level(void)
+{
+	char *base = g_dir_make_tmp("test-mtree-XXXXXX", NULL), *dir = tree_of_four(base);
+	char *victim = victim_new(base, 40), *level = level_path(dir, 0), why[256] = "";
+	struct mtree *t = NULL;
+	hash_t leaf;
+
+	g_assert_cmpint(g_unlink(level), ==, 0);
+	g_assert_cmpint(symlink(victim, level), ==, 0);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, -ELOOP);
+	g_assert_null(t);
+	g_assert_nonnull(strstr(why, "level-00 is a symbolic link"));
+	assert_victim_intact(victim, 40);
+	g_free(level);
+
+	/* a level file created while the tree is open (level-02 by the fourth leaf of a
+	 * three-leaf tree), planted as a link first: not written through */
+	g_assert_cmpint(g_unlink(victim), ==, 0);
+	g_free(victim);
+	remove_dir(dir);
+	victim = victim_new(base, 40);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, 0);
+	for (int i = 0; i < 3; i++) {
+		mtree_leaf_hash(&i, sizeof(i), leaf);
+		g_assert_cmpint(mtree_append(t, leaf), ==, 0);
+	}
+	level = level_path(dir, 2);
+	g_assert_cmpint(symlink(victim, level), ==, 0);
+	g_assert_cmpint(mtree_append(t, leaf), ==, -EEXIST);
+	g_assert_cmpuint(mtree_size(t), ==, 3);
+	assert_victim_intact(victim, 40);
+	mtree_close(t);
+	g_free(level);
+
+	/* the folder itself as a link to another folder */
+	{
+		char *link = g_build_filename(base, "linked", NULL);
+
+		g_assert_cmpint(symlink(dir, link), ==, 0);
+		g_assert_cmpint(mtree_open(link, &t, why, sizeof(why)), ==, -ELOOP);
+		g_assert_nonnull(strstr(why, "linked is a symbolic link"));
+		g_assert_cmpint(g_unlink(link), ==, 0);
+		g_free(link);
+	}
+	remove_dir(base);
+	g_free(victim);
+	g_free(dir);
+	g_free(base);
+}
+
+static uid_t nobody_uid(void)
+{
+	struct passwd *pw = getpwnam("nobody");
+
+	return pw != NULL ? pw->pw_uid : (uid_t)65534;
+}
+
+/* Changing owners needs root (make check runs as root in CI); skipped otherwise. */
+static int need_root(void)
+{
+	if (geteuid() == 0)
+		return 1;
+	g_test_skip("changing a file's owner needs root");
+	return 0;
+}
+
+/* Folders: one another user could have made (in a folder others may write, or in that
+ * user's own) is refused, as is one others may write; one root handed over is taken. */
+static void test_refuses_folder_of_another_user(void)
+{
+	char *base, *dir, *home, why[256] = "";
+	uid_t nobody = nobody_uid();
+	struct mtree *t = NULL;
+
+	if (!need_root())
+		return;
+	base = g_dir_make_tmp("test-mtree-XXXXXX", NULL);
+	dir = tree_of_four(base);
+	/* made by another user in a shared folder (/tmp-like: sticky, writable by all) */
+	g_assert_cmpint(chmod(base, 01777), ==, 0);
+	g_assert_cmpint(chown(dir, nobody, (gid_t)-1), ==, 0);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, -EPERM);
+	g_assert_null(t);
+	g_assert_nonnull(strstr(why, "not root's alone, so another user could have made it"));
+	/* ... or in a folder of their own */
+	g_assert_cmpint(chmod(base, 0755), ==, 0);
+	g_assert_cmpint(chown(base, nobody, (gid_t)-1), ==, 0);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, -EPERM);
+	g_assert_nonnull(strstr(why, "belongs to uid"));
+	/* ours, but writable by others: they could swap its files */
+	g_assert_cmpint(chown(base, 0, (gid_t)-1), ==, 0);
+	g_assert_cmpint(chown(dir, 0, (gid_t)-1), ==, 0);
+	g_assert_cmpint(chmod(dir, 0777), ==, 0);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, -EPERM);
+	g_assert_nonnull(strstr(why, "writable by group or others"));
+	g_assert_cmpint(chmod(dir, 01777), ==,
+			0); /* sticky changes nothing for a state folder */
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, -EPERM);
+	/* handed over by root (a parent only root writes): quorum.conf's `user` setup */
+	g_assert_cmpint(chmod(dir, 0700), ==, 0);
+	g_assert_cmpint(chown(dir, nobody, (gid_t)-1), ==, 0);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, 0);
+	g_assert_cmpuint(mtree_size(t), ==, 4);
+	mtree_close(t);
+	/* a new folder in a shared one is refused as soon as someone else owns it */
+	home = g_build_filename(base, "shared", NULL);
+	g_assert_cmpint(g_mkdir(home, 01777), ==, 0);
+	g_assert_cmpint(chmod(home, 01777), ==, 0);
+	g_free(dir);
+	dir = g_build_filename(home, "merkle", NULL);
+	g_assert_cmpint(g_mkdir(dir, 0700), ==, 0);
+	g_assert_cmpint(chown(dir, nobody, (gid_t)-1), ==, 0);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, -EPERM);
+	remove_dir(base);
+	g_free(home);
+	g_free(dir);
+	g_free(base);
+}
+
+/* Files: another user's level file, one others may write, one with a second name. */
+static void test_refuses_file_of_another_user(void)
+{
+	char *base, *dir, *level, *alias, why[256] = "";
+	struct mtree *t = NULL;
+
+	if (!need_root())
+		return;
+	base = g_dir_make_tmp("test-mtree-XXXXXX", NULL);
+	dir = tree_of_four(base);
+	level = level_path(dir, 1);
+	g_assert_cmpint(chown(level, nobody_uid(), (gid_t)-1), ==, 0);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, -EPERM);
+	g_assert_null(t);
+	g_assert_nonnull(strstr(why, "level-01 belongs to uid"));
+	g_assert_cmpint(chown(level, 0, (gid_t)-1), ==, 0);
+	g_assert_cmpint(chmod(level, 0666), ==, 0);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, -EPERM);
+	g_assert_nonnull(strstr(why, "level-01 is writable by group or others"));
+	g_assert_cmpint(chmod(level, 0600), ==, 0);
+	alias = g_build_filename(base, "alias", NULL);
+	g_assert_cmpint(link(level, alias), ==, 0);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, -EPERM);
+	g_assert_nonnull(strstr(why, "level-01 has 2 hard links"));
+	g_assert_cmpint(g_unlink(alias), ==, 0);
+	g_assert_cmpint(mtree_open(dir, &t, why, sizeof(why)), ==, 0);
+	g_assert_cmpuint(mtree_size(t), ==, 4);
+	mtree_close(t);
+	remove_dir(base);
+	g_free(alias);
+	g_free(level);
+	g_free(dir);
+	g_free(base);
+}
+
+/* The merkle stage's checkpoint file goes through the same helper: a planted link is not
+ * read (its bytes would be served as the latest checkpoint) nor written through, and a
+ * temporary file is only ever new. */
+static void test_statedir_checkpoint_file(void)
+{
+	char *base = g_dir_make_tmp("test-mtree-XXXXXX", NULL), *dir = tree_of_four(base);
+	char *victim = victim_new(base, 40), *cp = g_build_filename(dir, "checkpoint", NULL);
+	char why[256] = "";
+	struct statedir d;
+	int fd;
+
+	g_assert_cmpint(statedir_open(&d, dir, 0, why, sizeof(why)), ==, 0);
+	g_assert_cmpint(symlink(victim, cp), ==, 0);
+	g_assert_cmpint(statedir_openat(&d, "checkpoint", O_RDONLY, 0, why, sizeof(why)), ==,
+			-ELOOP);
+	g_assert_nonnull(strstr(why, "checkpoint is a symbolic link"));
+	g_assert_cmpint(statedir_openat(&d, "checkpoint", O_WRONLY | O_CREAT | O_TRUNC, 0644,
+					why, sizeof(why)),
+			==, -ELOOP);
+	g_assert_cmpint(statedir_openat(&d, "checkpoint", O_WRONLY | O_CREAT | O_EXCL, 0644,
+					why, sizeof(why)),
+			==, -EEXIST);
+	assert_victim_intact(victim, 40);
+	g_assert_cmpint(g_unlink(cp), ==, 0);
+	/* a new file gets exactly the mode asked for, whatever the umask */
+	fd = statedir_openat(&d, "checkpoint", O_WRONLY | O_CREAT | O_EXCL, 0644, why,
+			     sizeof(why));
+	g_assert_cmpint(fd, >=, 0);
+	{
+		struct stat st;
+
+		g_assert_cmpint(fstat(fd, &st), ==, 0);
+		g_assert_cmpuint(st.st_mode & 07777, ==, 0644);
+	}
+	close(fd);
+	/* O_TRUNC only once the file passed: an existing file of ours is cut */
+	g_assert_true(g_file_set_contents(cp, "old", 3, NULL));
+	g_assert_cmpint(chmod(cp, 0644), ==, 0);
+	fd = statedir_openat(&d, "checkpoint", O_WRONLY | O_CREAT | O_TRUNC, 0644, why,
+			     sizeof(why));
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(lseek(fd, 0, SEEK_END), ==, 0);
+	close(fd);
+	statedir_close(&d);
+	remove_dir(base);
+	g_free(cp);
+	g_free(victim);
+	g_free(dir);
+	g_free(base);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1105,5 +1364,13 @@ int main(int argc, char **argv)
 	g_test_add_func("/mtree/files/repairs-torn-and-missing-levels", test_repair);
 	g_test_add_func("/mtree/files/truncate-persists", test_truncate);
 	g_test_add_func("/mtree/files/failed-append-leaves-no-trace", test_write_failure);
+	g_test_add_func("/mtree/trust/refuses-symlinked-level-file",
+			test_refuses_symlinked_level);
+	g_test_add_func("/mtree/trust/refuses-folder-another-user-could-make",
+			test_refuses_folder_of_another_user);
+	g_test_add_func("/mtree/trust/refuses-level-file-of-another-user",
+			test_refuses_file_of_another_user);
+	g_test_add_func("/mtree/trust/checkpoint-file-never-through-a-link",
+			test_statedir_checkpoint_file);
 	return g_test_run();
 }

@@ -885,7 +885,8 @@ static void test_append_partial_write_undone(struct fixture *f, gconstpointer da
 	vault_close(v);
 	o.full_verify = 1;
 	v = open_ok(&o);
-	g_assert_cmpuint(vault_count(v), ==, 4001); /* the unsynced records were never durable */
+	g_assert_cmpuint(vault_count(v), ==,
+			 4001); /* the unsynced records were never durable */
 	g_assert_false(has_log(f, "torn_tail"));
 	g_assert_cmpint(vault_append(v, TYPE_NOTE, payload, sizeof(payload), NULL), ==, 0);
 	g_assert_cmpint(vault_sync(v), ==, 0);
@@ -1305,6 +1306,67 @@ static void test_lock_one_writer(struct fixture *f, gconstpointer data)
 	vault_close(v);
 }
 
+/* The folder and its files are opened by audit/statedir.h's rule, as the merkle tree's:
+ * a link planted for a segment or for vault.state's temporary file is never followed, and
+ * a folder another user could have made is refused to a writer (not to an auditor). */
+static void test_open_refuses_planted_files(struct fixture *f, gconstpointer data)
+{
+	struct vault_options o = options(f);
+	struct vault *v = open_ok(&o);
+	char *parent = g_path_get_dirname(f->dir), *victim, *path, *why;
+	struct vault_record rec;
+	gchar *text = NULL;
+	struct stat st;
+
+	victim = g_build_filename(parent, "victim", NULL);
+	g_assert_true(g_file_set_contents(victim, "root only", -1, NULL));
+	path = g_build_filename(f->dir, "vault.state.tmp", NULL);
+	g_assert_cmpint(symlink(victim, path), ==, 0);
+	g_assert_cmpint(vault_append(v, TYPE_NOTE, "x", 1, &rec), ==, 0);
+	g_assert_cmpint(vault_sync(v), ==, 0);
+	g_assert_cmpint(vault_mark_checkpoint(v, rec.index), ==, 0);
+	vault_close(v);
+	g_free(path);
+	g_assert_true(g_file_get_contents(victim, &text, NULL, NULL));
+	g_assert_cmpstr(text, ==, "root only");
+	g_free(text);
+	path = g_build_filename(f->dir, "vault.state", NULL);
+	g_assert_cmpint(lstat(path, &st), ==, 0);
+	g_assert_true(S_ISREG(st.st_mode));
+	g_free(path);
+
+	path = g_build_filename(f->dir, "segment-000000000001.qv", NULL);
+	g_assert_cmpint(rename(path, victim), ==, 0);
+	g_assert_cmpint(symlink(victim, path), ==, 0);
+	why = open_fails(&o, -ELOOP);
+	g_assert_nonnull(strstr(why, "segment-000000000001.qv is a symbolic link"));
+	g_free(why);
+	o.read_only = 1;
+	why = open_fails(&o, -ELOOP);
+	g_free(why);
+	g_assert_cmpint(unlink(path), ==, 0);
+	g_assert_cmpint(rename(victim, path), ==, 0);
+	g_free(path);
+
+	if (geteuid() == 0) {
+		/* made by another user in a folder everyone may write (/tmp-like) */
+		g_assert_cmpint(chmod(parent, 01777), ==, 0);
+		g_assert_cmpint(chown(f->dir, 65534, (gid_t)-1), ==, 0);
+		o.read_only = 0;
+		why = open_fails(&o, -EPERM);
+		g_assert_nonnull(strstr(why, "another user could have made it"));
+		g_free(why);
+		o.read_only = 1; /* an audit only reads, and checks every hash */
+		vault_close(open_ok(&o));
+		g_assert_cmpint(chown(f->dir, 0, (gid_t)-1), ==, 0);
+		g_assert_cmpint(chmod(parent, 0700), ==, 0);
+	}
+	o.read_only = 0;
+	vault_close(open_ok(&o));
+	g_free(victim);
+	g_free(parent);
+}
+
 static void test_open_read_only_missing(struct fixture *f, gconstpointer data)
 {
 	struct vault_options o = options(f);
@@ -1406,7 +1468,8 @@ int main(int argc, char **argv)
 	ADD("/vault/sync/tracks-durable-count", test_sync_durable);
 	ADD("/vault/rotate/by-size", test_rotate_by_size);
 	ADD("/vault/rotate/by-age", test_rotate_by_age);
-	ADD("/vault/rotate/by-age-created-out-of-range", test_rotate_by_age_created_out_of_range);
+	ADD("/vault/rotate/by-age-created-out-of-range",
+	    test_rotate_by_age_created_out_of_range);
 	ADD("/vault/recovery/truncates-torn-tail", test_recovery_torn_tail);
 	ADD("/vault/recovery/truncates-zero-and-short-tail", test_recovery_zero_and_short_tail);
 	ADD("/vault/recovery/read-only-reports-torn-tail",
@@ -1426,6 +1489,7 @@ int main(int argc, char **argv)
 	ADD("/vault/checkpoint/record-cut-is-corruption", test_checkpoint_record_cut);
 	ADD("/vault/lock/one-writer", test_lock_one_writer);
 	ADD("/vault/open/read-only-needs-a-vault", test_open_read_only_missing);
+	ADD("/vault/open/refuses-planted-links-and-folders", test_open_refuses_planted_files);
 	ADD("/vault/key/load", test_load_key);
 	return g_test_run();
 }

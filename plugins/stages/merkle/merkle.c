@@ -4,7 +4,8 @@
  * publishes signed checkpoints (C2SP tlog-checkpoint in a signed note, with the node's
  * served time as an extension line) every `checkpoint_every` records or `checkpoint_ms`.
  * A checkpoint covers only durable records; it is itself appended to the vault and kept in
- * DIR/checkpoint. As a stage, it rejects an event the vault did not record
+ * DIR/checkpoint (DIR and its files opened by audit/statedir.h's trust rule, as the tree's
+ * level files are). As a stage, it rejects an event the vault did not record
  * (vault_binding_missing). */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 
 #include "mtree.h"
 #include "note.h"
+#include "statedir.h"
 
 struct merkle_stage {
 	struct quorum_host *host;
@@ -89,23 +91,45 @@ static void add_record(void *arg, uint64_t index, const uint8_t *record, size_t 
 
 /* ---- checkpoints ---- */
 
-static int write_checkpoint_file(struct merkle_stage *m, const char *note, size_t len)
-{
-	char path[4200], tmp[4210];
-	int fd, err = 0;
+#define CHECKPOINT_NAME	    "checkpoint"
+#define CHECKPOINT_TMP_NAME ".checkpoint.tmp"
 
-	snprintf(path, sizeof(path), "%s/checkpoint", m->dir);
-	snprintf(tmp, sizeof(tmp), "%s/.checkpoint.tmp", m->dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, note, len) != (ssize_t)len || fsync(fd) != 0)
-		err = -errno ? -errno : -EIO;
-	close(fd);
-	if (err == 0 && rename(tmp, path) != 0)
-		err = -errno;
+/* Replaces DIR/checkpoint with NOTE: a new temporary file, fsync, rename, fsync of DIR.
+ * 0 or -errno with WHY. */
+static int write_checkpoint_file(struct merkle_stage *m, const char *note, size_t len,
+				 char *why, size_t why_size)
+{
+	struct statedir dir;
+	ssize_t n;
+	int fd, err;
+
+	err = statedir_open(&dir, m->dir, 0, why, why_size);
 	if (err != 0)
-		unlink(tmp);
+		return err;
+	unlinkat(dir.fd, CHECKPOINT_TMP_NAME, 0); /* a failed write's leftover */
+	fd = statedir_openat(&dir, CHECKPOINT_TMP_NAME, O_WRONLY | O_CREAT | O_EXCL, 0644, why,
+			     why_size);
+	if (fd < 0) {
+		err = fd;
+		goto out_close;
+	}
+	n = write(fd, note, len);
+	err = n == (ssize_t)len ? 0 : n < 0 ? -errno : -EIO;
+	if (err == 0 && fsync(fd) != 0)
+		err = -errno;
+	close(fd);
+	if (err == 0 && renameat(dir.fd, CHECKPOINT_TMP_NAME, dir.fd, CHECKPOINT_NAME) != 0)
+		err = -errno;
+	if (err == 0 && fsync(dir.fd) != 0)
+		err = -errno;
+	if (err != 0) {
+		/* The folder's name, cut if need be: the error matters more. */
+		snprintf(why, why_size, "%.200s/%s: %s", m->dir, CHECKPOINT_TMP_NAME,
+			 strerror(-err));
+		unlinkat(dir.fd, CHECKPOINT_TMP_NAME, 0);
+	}
+out_close:
+	statedir_close(&dir);
 	return err;
 }
 
@@ -114,7 +138,7 @@ static void make_checkpoint(struct merkle_stage *m, uint64_t size)
 {
 	struct checkpoint cp = { 0 };
 	struct quorum_clock_reading now;
-	char body[1024], note[NOTE_MAX];
+	char body[1024], note[NOTE_MAX], why[512] = "";
 	uint8_t sig[NOTE_SIG_LEN], pub[NOTE_PUB_LEN];
 	uint64_t index;
 	int blen, nlen, err;
@@ -134,8 +158,8 @@ static void make_checkpoint(struct merkle_stage *m, uint64_t size)
 		return;
 	err = m->api->sign_checkpoint(m->host, body, (size_t)blen, sig, pub);
 	if (err != 0) {
-		m->api->log(m->host, QUORUM_LOG_ERROR, "merkle.checkpoint_unsigned error=\"%s\"",
-			    strerror(-err));
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.checkpoint_unsigned error=\"%s\"", strerror(-err));
 		return;
 	}
 	nlen = note_format(body, (size_t)blen, m->origin, pub, sig, note, sizeof(note));
@@ -145,14 +169,14 @@ static void make_checkpoint(struct merkle_stage *m, uint64_t size)
 			       &index);
 	if (err != 0) {
 		m->api->log(m->host, QUORUM_LOG_ERROR,
-			    "merkle.checkpoint_not_recorded size=%" PRIu64 " error=\"%s\"", size,
-			    strerror(-err));
+			    "merkle.checkpoint_not_recorded size=%" PRIu64 " error=\"%s\"",
+			    size, strerror(-err));
 		return;
 	}
-	err = write_checkpoint_file(m, note, (size_t)nlen);
+	err = write_checkpoint_file(m, note, (size_t)nlen, why, sizeof(why));
 	if (err != 0)
 		m->api->log(m->host, QUORUM_LOG_WARNING,
-			    "merkle.checkpoint_file_failed error=\"%s\"", strerror(-err));
+			    "merkle.checkpoint_file_failed error=\"%s\"", why);
 	memcpy(m->checkpoint, note, (size_t)nlen + 1);
 	m->checkpoint_size = size;
 	m->checkpoint_end = index + 1;
@@ -259,8 +283,8 @@ static void retry_cb(void *arg)
 	m->api->timer_stop(m->host, m->retry);
 	m->retry = NULL;
 	m->api->log(m->host, QUORUM_LOG_NOTICE,
-		    "merkle.recovered tree_size=%" PRIu64 " retries=%" PRIu64, mtree_size(m->tree),
-		    m->retries);
+		    "merkle.recovered tree_size=%" PRIu64 " retries=%" PRIu64,
+		    mtree_size(m->tree), m->retries);
 	m->retries = 0;
 	if (QUORUM_API_HAS(m->api, audit_changed))
 		m->api->audit_changed(m->host);
@@ -296,8 +320,8 @@ static int svc_leaf_hash(void *state, uint64_t index, uint8_t out[QUORUM_HASH_LE
 static int svc_inclusion(void *state, uint64_t index, uint64_t size,
 			 uint8_t (*out)[QUORUM_HASH_LEN], size_t cap, size_t *count)
 {
-	return mtree_inclusion_proof(((struct merkle_stage *)state)->tree, index, size, out, cap,
-				     count);
+	return mtree_inclusion_proof(((struct merkle_stage *)state)->tree, index, size, out,
+				     cap, count);
 }
 
 static int svc_consistency(void *state, uint64_t old_size, uint64_t new_size,
@@ -327,19 +351,32 @@ static const struct quorum_merkle_ops merkle_service = {
 
 /* ---- restart: the tree meets the vault again ---- */
 
-/* Reads DIR/checkpoint into m->checkpoint; 0, -ENOENT, or -EBADMSG. */
+/* Reads DIR/checkpoint into m->checkpoint; 0, -ENOENT, -EBADMSG, or -errno (a file that
+ * fails statedir.h's rule: logged, and the start fails). */
 static int load_checkpoint(struct merkle_stage *m, struct checkpoint *cp)
 {
-	char path[4200];
+	char path[4200], refused[512] = "";
 	const char *why = "";
+	struct statedir dir;
 	size_t text_len;
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/checkpoint", m->dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : -errno;
+	snprintf(path, sizeof(path), "%s/%s", m->dir, CHECKPOINT_NAME);
+	fd = statedir_open(&dir, m->dir, 0, refused, sizeof(refused));
+	if (fd == 0) {
+		fd = statedir_openat(&dir, CHECKPOINT_NAME, O_RDONLY, 0, refused,
+				     sizeof(refused));
+		statedir_close(&dir);
+	}
+	if (fd == -ENOENT)
+		return -ENOENT;
+	if (fd < 0) {
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.checkpoint_file_refused file=\"%s\" error=\"%s\"", path,
+			    refused);
+		return fd;
+	}
 	n = read(fd, m->checkpoint, sizeof(m->checkpoint) - 1);
 	close(fd);
 	if (n <= 0) {
@@ -371,12 +408,15 @@ static int merkle_reconcile(struct merkle_stage *m)
 	uint8_t root[MTREE_HASH_LEN];
 	int has_cp, err;
 
-	has_cp = load_checkpoint(m, &cp) == 0;
+	err = load_checkpoint(m, &cp);
+	if (err != 0 && err != -ENOENT && err != -EBADMSG)
+		return err; /* a checkpoint file someone else could have planted */
+	has_cp = err == 0;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (size > records) {
 			m->api->log(m->host, QUORUM_LOG_WARNING,
-				    "merkle.truncate tree_size=%" PRIu64 " records=%" PRIu64, size,
-				    records);
+				    "merkle.truncate tree_size=%" PRIu64 " records=%" PRIu64,
+				    size, records);
 			err = mtree_truncate(m->tree, records);
 			if (err != 0)
 				return err;
@@ -386,12 +426,14 @@ static int merkle_reconcile(struct merkle_stage *m)
 			err = m->vault->replay(m->vault_state, size, records, add_record, m);
 			if (err != 0 || m->failed || mtree_size(m->tree) != records) {
 				m->api->log(m->host, QUORUM_LOG_ERROR,
-					    "merkle.catch_up_failed from=%" PRIu64 " to=%" PRIu64,
+					    "merkle.catch_up_failed from=%" PRIu64
+					    " to=%" PRIu64,
 					    size, records);
 				return -EIO;
 			}
 			m->api->log(m->host, QUORUM_LOG_NOTICE,
-				    "merkle.caught_up from=%" PRIu64 " to=%" PRIu64, size, records);
+				    "merkle.caught_up from=%" PRIu64 " to=%" PRIu64, size,
+				    records);
 		}
 		if (!has_cp)
 			return 0;
@@ -408,8 +450,8 @@ static int merkle_reconcile(struct merkle_stage *m)
 			return 0;
 		}
 		m->api->log(m->host, QUORUM_LOG_WARNING,
-			    "merkle.tree_mismatch checkpoint_size=%" PRIu64 " action=%s", cp.size,
-			    attempt == 0 ? "rebuild_from_vault" : "stop");
+			    "merkle.tree_mismatch checkpoint_size=%" PRIu64 " action=%s",
+			    cp.size, attempt == 0 ? "rebuild_from_vault" : "stop");
 		err = mtree_truncate(m->tree, 0);
 		if (err != 0)
 			return err;
@@ -465,7 +507,8 @@ static int merkle_init(struct quorum_host *host, const struct quorum_api *api, v
 	for (const char *p = m->origin; *p != '\0'; p++) {
 		if (*p <= 0x20 || *p > 0x7e || *p == '+') {
 			api->log(host, QUORUM_LOG_ERROR,
-				 "merkle.config_invalid setting=origin reason=not_printable_without_spaces");
+				 "merkle.config_invalid setting=origin "
+				 "reason=not_printable_without_spaces");
 			free(m);
 			return -EINVAL;
 		}
@@ -498,8 +541,9 @@ static int merkle_start(void *state)
 	int err;
 
 	if (m->api->service_find(m->host, QUORUM_VAULT_SERVICE, &ops, &m->vault_state) != 0) {
-		m->api->log(m->host, QUORUM_LOG_ERROR,
-			    "merkle.no_vault reason=\"the merkle stage needs the vault stage\"");
+		m->api->log(
+			m->host, QUORUM_LOG_ERROR,
+			"merkle.no_vault reason=\"the merkle stage needs the vault stage\"");
 		return -ENOENT;
 	}
 	m->vault = ops;
@@ -531,13 +575,22 @@ static void merkle_fini(void *state)
 }
 
 static const struct quorum_setting merkle_settings[] = {
-	{ .name = "dir", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED,
+	{ .name = "dir",
+	  .type = QUORUM_SETTING_STRING,
+	  .flags = QUORUM_SETTING_REQUIRED,
 	  .help = "folder of the tree's level files and the latest checkpoint" },
-	{ .name = "origin", .type = QUORUM_SETTING_STRING,
+	{ .name = "origin",
+	  .type = QUORUM_SETTING_STRING,
 	  .help = "checkpoint origin and signing key name (default quorum-time/NODE_ID)" },
-	{ .name = "checkpoint_every", .type = QUORUM_SETTING_INT, .min = 1, .max = 100000000,
+	{ .name = "checkpoint_every",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 100000000,
 	  .help = "sign a checkpoint after this many new records (default 1000)" },
-	{ .name = "checkpoint_ms", .type = QUORUM_SETTING_INT, .min = 10, .max = 86400000,
+	{ .name = "checkpoint_ms",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 10,
+	  .max = 86400000,
 	  .help = "and at least this often while records arrive (default 1000)" },
 	{ .type = QUORUM_SETTING_END },
 };
@@ -548,7 +601,8 @@ static const struct quorum_stage_ops merkle_ops = {
 };
 
 QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
-	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "merkle", PACKAGE_VERSION, QUORUM_ROLE_MERKLE),
+	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "merkle", PACKAGE_VERSION,
+			     QUORUM_ROLE_MERKLE),
 	.settings = merkle_settings,
 	.init = merkle_init,
 	.start = merkle_start,
