@@ -6,10 +6,11 @@
 #define QUORUM_CLOCK_PAGE_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
-#define QUORUM_CLOCK_PAGE_MAGIC 0x4b4c4351u /* "QCLK" little-endian */
+#define QUORUM_CLOCK_PAGE_MAGIC	  0x4b4c4351u /* "QCLK" little-endian */
 #define QUORUM_CLOCK_PAGE_VERSION 1
-#define QUORUM_CLOCK_PAGE_SIZE 4096
+#define QUORUM_CLOCK_PAGE_SIZE	  4096
 
 /*
  * The served clock, as a function of CLOCK_MONOTONIC t (all times ns):
@@ -47,6 +48,30 @@ struct quorum_clock_page {
 	uint8_t quorum_hash[32];
 };
 
+/*
+ * Whose page is trusted. A forged page would serve any time as "synchronised", so quorumd
+ * checks the page before it writes it and libquorum-clock before it reads it:
+ *   - the page is opened inside its folder without following a symbolic link; it must be a
+ *     regular file that neither group nor others may write;
+ *   - the folder must not be writable by group or others unless it has the sticky bit (as
+ *     /tmp and /dev/shm have: nobody may then remove or rename another user's file there);
+ *   - quorumd (the writer) takes an existing page only if it belongs to quorumd's effective
+ *     user and has one link, and otherwise creates it new (O_EXCL, mode 0644); a page
+ *     another user planted stops the start;
+ *   - a reader takes a page that belongs to root, to the reader's own effective user, or to
+ *     the owner of its folder when root handed that folder over: only its owner may write
+ *     it, and its parent folder belongs to root and only root may write there (systemd's
+ *     RuntimeDirectory=, /run/quorumd owned by the service user). So in a shared folder
+ *     such as /tmp only root's or the reader's own page is read;
+ *   - a reader takes the path from $QUORUM_CLOCK with secure_getenv: never in a set-user-ID
+ *     or set-group-ID program, whose environment its caller chose.
+ * quorum_clock_folder_open_to_others: 1 when FOLDER (its stat) lets group or others replace
+ * the files in it (writable by them, and not sticky). */
+static inline int quorum_clock_folder_open_to_others(const struct stat *folder)
+{
+	return (folder->st_mode & (S_IWGRP | S_IWOTH)) != 0 && (folder->st_mode & S_ISVTX) == 0;
+}
+
 /* The result of evaluating a page at one instant. */
 struct quorum_clock_eval {
 	int synchronised;
@@ -78,7 +103,8 @@ static inline void quorum_clock_page_eval(const struct quorum_clock_page *p, int
 		if (p->cap_base_ns != INT64_MAX && p->cap_base_ns + since < estimate)
 			estimate = p->cap_base_ns + since;
 		if (p->floor_base_ns != INT64_MIN) {
-			int64_t floor = p->floor_base_ns + since - quorum_clock_ppm(since, p->slew_ppm);
+			int64_t floor =
+				p->floor_base_ns + since - quorum_clock_ppm(since, p->slew_ppm);
 
 			if (floor > estimate)
 				estimate = floor;

@@ -4,7 +4,7 @@ lib_LTLIBRARIES += client/libquorum-clock.la
 client_libquorum_clock_la_SOURCES = client/clock.c client/clock-page.h
 client_libquorum_clock_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client/include \
 	-I$(top_srcdir)/client
-client_libquorum_clock_la_LDFLAGS = -version-info 0:0:0 -no-undefined \
+client_libquorum_clock_la_LDFLAGS = -version-info 1:0:1 -no-undefined \
 	-export-symbols-regex '^quorum_(clock_|now)'
 client_libquorum_clock_la_LIBADD = -lpthread
 

@@ -1,10 +1,12 @@
 /* clock.c -- the served clock: the last committed agreement extrapolated with
  * CLOCK_MONOTONIC, its bound widened by the maximum drift, published in a shared-memory page
- * (seqlock) that quorumd and libquorum-clock evaluate with the same function. */
+ * (seqlock) that quorumd and libquorum-clock evaluate with the same function. The page file
+ * is opened by the writer's half of clock-page.h's trust rule. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -27,7 +29,7 @@
 
 struct served_clock {
 	struct quorum_clock_page *page; /* shared file mapping, or private anonymous memory */
-	int fd;                         /* the page's file (locked), or -1 */
+	int fd;				/* the page's file (locked), or -1 */
 	char *path;
 	int has_agreement;
 };
@@ -38,6 +40,99 @@ static int64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Opens the existing page NAME in folder DIR_FD, if it is quorumd's own (clock-page.h):
+ * the descriptor, -ENOENT, or -errno with WHY. */
+static int page_open_existing(int dir_fd, const char *path, const char *name, char *why,
+			      size_t why_size)
+{
+	struct stat st;
+	int fd = openat(dir_fd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0) {
+		int err = -errno;
+
+		if (err == -ELOOP)
+			errbuf_set(why, why_size,
+				   "clock page %s is a symbolic link; refusing to follow it",
+				   path);
+		else if (err != -ENOENT)
+			errbuf_set(why, why_size, "cannot open the clock page %s: %s", path,
+				   strerror(-err));
+		return err;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		errbuf_set(why, why_size, "clock page %s is not a regular file", path);
+		close(fd);
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid() || st.st_nlink != 1 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		/* Planted by someone else, or with a second name: readers could be shown a
+		 * page we do not control, or our writes land in another file. */
+		errbuf_set(
+			why, why_size,
+			"clock page %s was not made by quorumd (owner uid %u, mode %04o, %lu "
+			"links; expected uid %u, no write for group or others, one link); "
+			"remove it",
+			path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+			(unsigned long)st.st_nlink, (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+/* Opens or creates the page file PATH by the writer's rule of clock-page.h. The
+ * descriptor, or -errno with WHY. */
+static int page_file_open(const char *path, char *why, size_t why_size)
+{
+	char *dir_copy = strdup(path), *name_copy = strdup(path);
+	const char *dir, *name;
+	struct stat st;
+	int dir_fd = -1, fd = -ENOMEM;
+
+	if (dir_copy == NULL || name_copy == NULL)
+		goto out;
+	dir = dirname(dir_copy);
+	name = basename(name_copy);
+	dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0 || fstat(dir_fd, &st) != 0) {
+		fd = -errno;
+		errbuf_set(why, why_size, "cannot open the clock page's folder %s: %s", dir,
+			   strerror(errno));
+		goto out;
+	}
+	if (quorum_clock_folder_open_to_others(&st)) {
+		fd = -EPERM;
+		errbuf_set(why, why_size,
+			   "the clock page's folder %s is writable by group or others without "
+			   "the sticky bit (mode %04o): anyone could replace the page",
+			   dir, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	/* Twice at most: a page that appeared between the two opens is checked. */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		fd = page_open_existing(dir_fd, path, name, why, why_size);
+		if (fd != -ENOENT)
+			break;
+		fd = openat(dir_fd, name,
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+			    0644);
+		if (fd >= 0)
+			break;
+		fd = -errno;
+		errbuf_set(why, why_size, "cannot create the clock page %s: %s", path,
+			   strerror(errno));
+		if (fd != -EEXIST)
+			break;
+	}
+out:
+	if (dir_fd >= 0)
+		close(dir_fd);
+	free(dir_copy);
+	free(name_copy);
+	return fd;
 }
 
 int served_clock_open(const char *shm_path, uint32_t drift_ppm, uint32_t slew_ppm,
@@ -54,11 +149,13 @@ int served_clock_open(const char *shm_path, uint32_t drift_ppm, uint32_t slew_pp
 	clock->fd = -1;
 	if (shm_path != NULL) {
 		clock->path = strdup(shm_path);
-		clock->fd = open(shm_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-		if (clock->path == NULL || clock->fd < 0) {
-			err = clock->path == NULL ? -ENOMEM : -errno;
-			errbuf_set(why, why_size, "cannot open the clock page %s: %s", shm_path,
-				   strerror(-err));
+		if (clock->path == NULL) {
+			err = -ENOMEM;
+			goto out_close;
+		}
+		clock->fd = page_file_open(shm_path, why, why_size);
+		if (clock->fd < 0) {
+			err = clock->fd;
 			goto out_close;
 		}
 		/* One writer per page: a second quorumd must not interleave its seqlock. */
@@ -191,8 +288,8 @@ int served_clock_check(const struct served_clock *clock, const struct quorum_agr
 	int64_t now = mono_ns();
 
 	if (a->size != sizeof(*a) || !a->local || a->earliest_ns > a->estimate_ns ||
-	    a->estimate_ns > a->latest_ns || a->earliest_ns <= 0 || a->reference_mono_ns > now ||
-	    now - a->reference_mono_ns > COMMIT_MAX_AGE_NS)
+	    a->estimate_ns > a->latest_ns || a->earliest_ns <= 0 ||
+	    a->reference_mono_ns > now || now - a->reference_mono_ns > COMMIT_MAX_AGE_NS)
 		return -EINVAL;
 	return 0;
 }
@@ -230,7 +327,9 @@ void served_clock_commit(struct served_clock *clock, const struct quorum_agreeme
 			out->narrowed = prev_earliest > earliest || prev_latest < latest;
 			earliest = prev_earliest > earliest ? prev_earliest : earliest;
 			latest = prev_latest < latest ? prev_latest : latest;
-			estimate = estimate < earliest ? earliest : estimate > latest ? latest : estimate;
+			estimate = estimate < earliest ? earliest
+				   : estimate > latest ? latest
+						       : estimate;
 		}
 	}
 	out->served_width_ns = latest - earliest;

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
@@ -44,22 +45,32 @@ static void usage(FILE *out)
 		"                 [--key-id ID] [--agreed NS] [--drift NS] [--leader-time NS]\n"
 		"                 [--warp W]\n"
 		"\n"
-		"time    prints the time the local quorumd serves, its error bound and status,\n"
+		"time    prints the time the local quorumd serves, its error bound and "
+		"status,\n"
 		"        read from the shared-memory page (clock.shm; default %s,\n"
 		"        or $QUORUM_CLOCK). Exit status 0 synchronised, 1 unsynchronised.\n"
-		"attest  asks the authority at ADDRESS:PORT (its peer link) for the time with a\n"
-		"        fresh 32-byte nonce, prints the answer and saves the signed attestation.\n"
-		"verify  checks a saved attestation offline: its signature by AUTHORITY.pub (and\n"
-		"        its nonce, if given): an authority's answer from `attest`, or a node's\n"
-		"        signed served time (REST's \"attestation\"). Exit status 0 valid, 1 invalid.\n"
-		"shared-state sign  prints a leader's shared state signed with NODE.key as the JSON\n"
-		"        body of POST /time/shared-state (all 8 fields): key id (default NODE.key's),\n"
+		"attest  asks the authority at ADDRESS:PORT (its peer link) for the time with "
+		"a\n"
+		"        fresh 32-byte nonce, prints the answer and saves the signed "
+		"attestation.\n"
+		"verify  checks a saved attestation offline: its signature by AUTHORITY.pub "
+		"(and\n"
+		"        its nonce, if given): an authority's answer from `attest`, or a "
+		"node's\n"
+		"        signed served time (REST's \"attestation\"). Exit status 0 valid, 1 "
+		"invalid.\n"
+		"shared-state sign  prints a leader's shared state signed with NODE.key as the "
+		"JSON\n"
+		"        body of POST /time/shared-state (all 8 fields): key id (default "
+		"NODE.key's),\n"
 		"        agreed time and leader time (ns since 1970; default now), drift (ns,\n"
 		"        default 0), warp score (default 0). The node verifies it against the\n"
-		"        leader's configured key and records it; it never moves the node's clock.\n"
+		"        leader's configured key and records it; it never moves the node's "
+		"clock.\n"
 		"vault, proof: see `quorumctl vault --help`.\n"
 		"control: an operator's signed control event, see `quorumctl control --help`.\n"
-		"passport: create, verify and publish passports, see `quorumctl passport --help`.\n",
+		"passport: create, verify and publish passports, see `quorumctl passport "
+		"--help`.\n",
 		QUORUM_CLOCK_DEFAULT_PATH);
 }
 
@@ -74,22 +85,23 @@ static void format_time(int64_t ns, char *buf, size_t size)
 }
 
 /* Reads the page once more for the agreement's details (round, n, f): same tree, same
- * layout, so the tool may look inside. */
+ * layout, so the tool may look inside. Only after libquorum-clock accepted the page, and
+ * never through a link. */
 static void page_details(const char *path, struct quorum_clock_page *out)
 {
-	FILE *f;
+	int fd;
 
 	memset(out, 0, sizeof(*out));
 	if (path == NULL)
-		path = getenv("QUORUM_CLOCK");
+		path = secure_getenv("QUORUM_CLOCK");
 	if (path == NULL || path[0] == '\0')
 		path = QUORUM_CLOCK_DEFAULT_PATH;
-	f = fopen(path, "rb");
-	if (f == NULL)
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
 		return;
-	if (fread(out, sizeof(*out), 1, f) != 1)
+	if (read(fd, out, sizeof(*out)) != (ssize_t)sizeof(*out))
 		memset(out, 0, sizeof(*out));
-	fclose(f);
+	close(fd);
 }
 
 static int cmd_time(int argc, char **argv)
@@ -101,7 +113,7 @@ static int cmd_time(int argc, char **argv)
 	struct quorum_clock *clock;
 	struct quorum_clock_page page;
 	struct quorum_now now;
-	char when[64], lo[64], hi[64];
+	char when[64], lo[64], hi[64], why[512];
 	int json = 0, opt, err;
 
 	while ((opt = getopt_long(argc, argv, "c:j", options, NULL)) != -1) {
@@ -112,11 +124,9 @@ static int cmd_time(int argc, char **argv)
 		else
 			return 2;
 	}
-	err = quorum_clock_open(path, &clock);
+	err = quorum_clock_open_why(path, &clock, why, sizeof(why));
 	if (err != 0) {
-		fprintf(stderr, "quorumctl: cannot open the clock page %s: %s\n",
-			path != NULL ? path : "(default)",
-			err == -EPROTO ? "not a quorumd clock page" : strerror(-err));
+		fprintf(stderr, "quorumctl: cannot open the clock page: %s\n", why);
 		return 2;
 	}
 	err = quorum_clock_now(clock, &now);
@@ -128,9 +138,11 @@ static int cmd_time(int argc, char **argv)
 	}
 	if (now.status != QUORUM_NOW_SYNCHRONISED) {
 		if (json)
-			printf("{\"status\":\"unsynchronised\",\"n\":%u,\"f\":%u}\n", page.n, page.f);
+			printf("{\"status\":\"unsynchronised\",\"n\":%u,\"f\":%u}\n", page.n,
+			       page.f);
 		else
-			printf("status     unsynchronised (no trustworthy time: none served)\n");
+			printf("status     unsynchronised (no trustworthy time: none "
+			       "served)\n");
 		return 1;
 	}
 	format_time(now.estimate_ns, when, sizeof(when));
@@ -155,8 +167,8 @@ static int cmd_time(int argc, char **argv)
 	       "bound      -%.3f us / +%.3f us\n"
 	       "agreement  round %" PRIu64 ", %u of n=%u authorities inside (f=%u)\n",
 	       when, lo, hi, (double)(now.estimate_ns - now.earliest_ns) / 1e3,
-	       (double)(now.latest_ns - now.estimate_ns) / 1e3, page.round, page.accepted, page.n,
-	       page.f);
+	       (double)(now.latest_ns - now.estimate_ns) / 1e3, page.round, page.accepted,
+	       page.n, page.f);
 	return 0;
 }
 
@@ -173,7 +185,7 @@ static void print_attestation(const struct attestation *a, const char *prefix)
 	       a->fields.midpoint_ns, prefix, a->fields.radius_ns, prefix, a->fields.sequence,
 	       prefix,
 	       a->fields.status == QUORUM_AUTHORITY_SYNCHRONISED ? "synchronised"
-								  : "unsynchronised",
+								 : "unsynchronised",
 	       prefix, nonce);
 }
 
@@ -228,9 +240,11 @@ static int cmd_attest(int argc, char **argv)
 		else
 			return 2;
 	}
-	if (peer == NULL || split_host_port(peer, host, sizeof(host), port, sizeof(port)) != 0 ||
+	if (peer == NULL ||
+	    split_host_port(peer, host, sizeof(host), port, sizeof(port)) != 0 ||
 	    getaddrinfo(host, port, &hints, &res) != 0) {
-		fprintf(stderr, "quorumctl: --peer ADDRESS:PORT with a numeric address is required\n");
+		fprintf(stderr,
+			"quorumctl: --peer ADDRESS:PORT with a numeric address is required\n");
 		return 2;
 	}
 	fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -268,7 +282,8 @@ static int cmd_attest(int argc, char **argv)
 	}
 	print_attestation(&a, "");
 	printf("rtt        %.3f us (processing %.3f us)\n",
-	       ((double)(t2.tv_sec - t1.tv_sec) * 1e9 + (double)(t2.tv_nsec - t1.tv_nsec)) / 1e3,
+	       ((double)(t2.tv_sec - t1.tv_sec) * 1e9 + (double)(t2.tv_nsec - t1.tv_nsec)) /
+		       1e3,
 	       (double)a.fields.processing_ns / 1e3);
 	printf("signature  not checked here: use quorumctl verify --key AUTHORITY.pub FILE\n");
 	status = 0;
@@ -362,7 +377,8 @@ static int cmd_verify(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (nonce_hex != NULL && hex_decode(nonce_hex, strlen(nonce_hex), nonce, sizeof(nonce)) != 0) {
+	if (nonce_hex != NULL &&
+	    hex_decode(nonce_hex, strlen(nonce_hex), nonce, sizeof(nonce)) != 0) {
 		fprintf(stderr, "quorumctl: --nonce wants 64 lowercase hex digits\n");
 		return 2;
 	}
@@ -374,8 +390,8 @@ static int cmd_verify(int argc, char **argv)
 	}
 	key_id(key, id);
 	status = 1;
-	state = (Uml001__SignedState *)proto_decode_strict(&uml001__signed_state__descriptor, data,
-							    len, "envelope", &reason);
+	state = (Uml001__SignedState *)proto_decode_strict(&uml001__signed_state__descriptor,
+							   data, len, "envelope", &reason);
 	if (state != NULL && state->event_id != NULL &&
 	    strcmp(state->event_id, QUORUM_EVENT_SERVED_TIME) == 0) {
 		status = verify_served_time(state, key, id, nonce_hex != NULL ? nonce : NULL,
@@ -383,7 +399,8 @@ static int cmd_verify(int argc, char **argv)
 		goto out_free;
 	}
 	if (state == NULL || attestation_decode(state, &a, &reason) != 0) {
-		printf("INVALID: %s is not a signed time attestation (%s)\n", argv[optind], reason);
+		printf("INVALID: %s is not a signed time attestation (%s)\n", argv[optind],
+		       reason);
 		goto out_free;
 	}
 	problem = attestation_check(&a, a.fields.authority_id, id, key);
@@ -414,7 +431,8 @@ static int parse_decimal(const char *text, int is_signed, int64_t *out)
 {
 	char *end;
 
-	if (text[0] == '\0' || text[0] == ' ' || text[0] == '+' || (!is_signed && text[0] == '-'))
+	if (text[0] == '\0' || text[0] == ' ' || text[0] == '+' ||
+	    (!is_signed && text[0] == '-'))
 		return -1;
 	errno = 0;
 	*out = strtoll(text, &end, 10);
@@ -437,7 +455,8 @@ static int cmd_shared_state(int argc, char **argv)
 						 { "version", required_argument, NULL, 'v' },
 						 { "agreed", required_argument, NULL, 'a' },
 						 { "drift", required_argument, NULL, 'd' },
-						 { "leader-time", required_argument, NULL, 't' },
+						 { "leader-time", required_argument, NULL,
+						   't' },
 						 { "warp", required_argument, NULL, 'w' },
 						 { NULL, 0, NULL, 0 } };
 	struct quorum_shared_state_fields f = { .warp_score = 0 };
@@ -481,8 +500,9 @@ static int cmd_shared_state(int argc, char **argv)
 		}
 	}
 	if (bad || key_path == NULL || leader == NULL || version < 0 || optind != argc) {
-		fprintf(stderr, "quorumctl: shared-state sign needs --key, --leader and --version; "
-				"integers in decimal (times, version >= 0), a finite --warp\n");
+		fprintf(stderr,
+			"quorumctl: shared-state sign needs --key, --leader and --version; "
+			"integers in decimal (times, version >= 0), a finite --warp\n");
 		return 2;
 	}
 	if (key_load_private(key_path, &key, why, sizeof(why)) != 0) {
@@ -516,7 +536,8 @@ static int cmd_shared_state(int argc, char **argv)
 	EVP_PKEY_free(key);
 	hex_encode(sig, sizeof(sig), sig_hex);
 	snprintf(warp, sizeof(warp), "%.17g", f.warp_score); /* reads back to the same double */
-	printf("{\"monotonic_version\":%" PRIu64 ",\"warp_score\":%s,\"shared_agreed_time\":%" PRIu64
+	printf("{\"monotonic_version\":%" PRIu64
+	       ",\"warp_score\":%s,\"shared_agreed_time\":%" PRIu64
 	       ",\"shared_applied_drift\":%" PRId64 ",\"leader_system_time_at_sync\":%" PRIu64
 	       ",\"signature_hex\":\"%s\",\"leader_id\":\"%s\",\"key_id\":\"%s\"}\n",
 	       f.monotonic_version, warp, f.shared_agreed_time, f.shared_applied_drift,

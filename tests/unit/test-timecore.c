@@ -1,13 +1,17 @@
 /* test-timecore.c -- the time core's parts on their own: signed attestations and rounds on
  * the wire (every refusal), the served clock (bound growth, fail closed and back, never
- * backwards, capped steps, the page read through libquorum-clock), the signed node state. */
+ * backwards, capped steps, the page read through libquorum-clock, whose page is trusted by
+ * writer and reader), the signed node state. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -34,9 +38,13 @@ static void make_answer_claiming(EVP_PKEY *key, const char *claim, const char *i
 {
 	char key_id_text[KEY_ID_HEX_LEN + 1];
 	struct quorum_attestation fields = {
-		.authority_id = id, .nonce = { test_nonce, QUORUM_NONCE_LEN },
-		.midpoint_ns = midpoint, .radius_ns = 1000, .sequence = sequence,
-		.status = QUORUM_AUTHORITY_SYNCHRONISED, .processing_ns = 5000,
+		.authority_id = id,
+		.nonce = { test_nonce, QUORUM_NONCE_LEN },
+		.midpoint_ns = midpoint,
+		.radius_ns = 1000,
+		.sequence = sequence,
+		.status = QUORUM_AUTHORITY_SYNCHRONISED,
+		.processing_ns = 5000,
 	};
 	const char *reason = NULL;
 	uint8_t *bytes;
@@ -90,8 +98,10 @@ static void test_signature_covers_every_field(void)
 {
 	EVP_PKEY *key = key_generate();
 	uint8_t payload[] = { 1, 2, 3 }, sig[KEY_SIGNATURE_LEN];
-	struct quorum_signed_state s = { .logical_time_ns = 7, .event_id = "uml001.test",
-					 .key_id = "k", .payload = { payload, 3 } };
+	struct quorum_signed_state s = { .logical_time_ns = 7,
+					 .event_id = "uml001.test",
+					 .key_id = "k",
+					 .payload = { payload, 3 } };
 	struct quorum_signed_state changed;
 
 	g_assert_cmpint(signed_state_sign(key, &s, sig), ==, 0);
@@ -283,8 +293,8 @@ static void test_gossip_datagrams(void)
 }
 
 /* A TimeAttestation inside a SignedState, built by hand so it can be wrong. */
-static int decode_built(const char *event_id, const char *key_id, uint64_t time, size_t nonce_len,
-			const char **reason)
+static int decode_built(const char *event_id, const char *key_id, uint64_t time,
+			size_t nonce_len, const char **reason)
 {
 	Uml001__TimeAttestation t = UML001__TIME_ATTESTATION__INIT;
 	Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
@@ -338,8 +348,8 @@ struct sources {
 };
 
 static int lookup(void *arg, const char *id, const char *claimed_key_id,
-		  const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type, const char **key_id,
-		  EVP_PKEY **key, int *verified)
+		  const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type,
+		  const char **key_id, EVP_PKEY **key, int *verified)
 {
 	struct sources *s = arg;
 
@@ -373,10 +383,12 @@ static void test_round_problems(void)
 	Uml001__Observation *list[7];
 	Uml001__TimeAttestation ntp = UML001__TIME_ATTESTATION__INIT;
 	Uml001__SyncRound r = UML001__SYNC_ROUND__INIT;
-	const char *ids[] = { "node-1", "node-2", "stranger", "node-1", "pool", "node-1", "node-2" };
-	const char *expected[] = { NULL, "signature_invalid", "untrusted_authority",
-				   "duplicate_in_round", NULL, "source_type_mismatch",
-				   "observation_malformed" };
+	const char *ids[] = { "node-1", "node-2", "stranger", "node-1",
+			      "pool",	"node-1", "node-2" };
+	const char *expected[] = {
+		NULL, "signature_invalid",    "untrusted_authority",  "duplicate_in_round",
+		NULL, "source_type_mismatch", "observation_malformed"
+	};
 	struct quorum_bytes payload;
 	struct round_view *view = NULL;
 	const char *reason = NULL;
@@ -428,7 +440,8 @@ static void test_round_problems(void)
 	round_view_free(view);
 	/* A truncated payload is refused as a whole. */
 	payload.len--;
-	g_assert_cmpint(round_decode(&payload, "node-1", lookup, &s, &view, &reason), ==, -EINVAL);
+	g_assert_cmpint(round_decode(&payload, "node-1", lookup, &s, &view, &reason), ==,
+			-EINVAL);
 	g_assert_cmpstr(reason, ==, "round_decode_failed");
 	free(bytes);
 	datagram_release(&a1);
@@ -445,8 +458,12 @@ static void test_round_problems(void)
 
 static struct quorum_agreement agreement_at(int64_t mono, int64_t estimate, int64_t half_width)
 {
-	return (struct quorum_agreement){ .size = sizeof(struct quorum_agreement), .n = 4, .f = 1,
-					  .accepted = 4, .local = 1, .round = 1,
+	return (struct quorum_agreement){ .size = sizeof(struct quorum_agreement),
+					  .n = 4,
+					  .f = 1,
+					  .accepted = 4,
+					  .local = 1,
+					  .round = 1,
 					  .reference_mono_ns = mono,
 					  .earliest_ns = estimate - half_width,
 					  .estimate_ns = estimate,
@@ -477,8 +494,9 @@ static void clock_setup(struct clock_fixture *f, gconstpointer data)
 	f->dir = testutil_scratch_new();
 	f->path = testutil_path(f->dir, "clock");
 	/* 50 ppm growth, 500 ppm slew, unsynchronised beyond 200 us */
-	g_assert_cmpint(served_clock_open(f->path, 50, 500, 200 * US, &f->clock, why, sizeof(why)),
-			==, 0);
+	g_assert_cmpint(
+		served_clock_open(f->path, 50, 500, 200 * US, &f->clock, why, sizeof(why)), ==,
+		0);
 }
 
 static void clock_teardown(struct clock_fixture *f, gconstpointer data)
@@ -599,7 +617,8 @@ static void test_clock_forward_step_capped(struct clock_fixture *f, gconstpointe
 	served_clock_commit(f->clock, &a, 1 * MS, &outcome);
 	g_assert_true(outcome.clamped);
 	eval_at(f->clock, f->path, tc + 10 * MS, &after);
-	g_assert_cmpint(after.estimate_ns, <=, before.estimate_ns + 10 * MS + 1 * MS + 100 * US);
+	g_assert_cmpint(after.estimate_ns, <=,
+			before.estimate_ns + 10 * MS + 1 * MS + 100 * US);
 	g_assert_cmpint(after.estimate_ns, >=, before.estimate_ns + 10 * MS);
 	/* Served that far from the agreement, the node cannot claim a small bound. */
 	g_assert_false(after.synchronised);
@@ -618,7 +637,8 @@ static void test_clock_keeps_the_tighter_bound(struct clock_fixture *f, gconstpo
 	served_clock_commit(f->clock, &a, 0, &outcome);
 	g_assert_false(outcome.narrowed);
 	/* 400 ms later, an agreement 3 ms wide around the same line: alone it would be
-	 * unsynchronised (max_error 200 us). The previous bound at t1 is 20 + 20 us each way. */
+	 * unsynchronised (max_error 200 us). The previous bound at t1 is 20 + 20 us each way.
+	 */
 	a = agreement_at(t1, 6000 * 1000000000LL + 400 * MS + 5 * US, 1500 * US);
 	served_clock_commit(f->clock, &a, 0, &outcome);
 	g_assert_true(outcome.narrowed);
@@ -688,11 +708,205 @@ static void test_clock_page_through_client(struct clock_fixture *f, gconstpointe
 	g_assert_cmpint(now.earliest_ns, <=, now.estimate_ns);
 	g_assert_cmpint(now.estimate_ns, <=, now.latest_ns);
 	g_assert_cmpint(now.estimate_ns, >=, real);
-	g_assert_cmpint(served_clock_open(f->path, 50, 500, 200 * US, &second, why, sizeof(why)),
-			==, -EBUSY);
+	g_assert_cmpint(
+		served_clock_open(f->path, 50, 500, 200 * US, &second, why, sizeof(why)), ==,
+		-EBUSY);
 	g_assert_nonnull(strstr(why, "held by another quorumd"));
 	quorum_clock_close(client);
 	g_assert_cmpint(quorum_clock_open("/nonexistent/clock", &client), ==, -ENOENT);
+}
+
+/* ---- whose page is trusted (clock-page.h) ---- */
+
+#define NOBODY ((uid_t)65534)
+
+/* The issue's forged page: "synchronised", an hour ahead, with a 2 us bound, written to
+ * PATH with MODE and owned by UID. */
+static void forge_page(const char *path, uid_t uid, mode_t mode)
+{
+	struct quorum_clock_page p = { 0 };
+	struct timespec ts;
+	int64_t ahead;
+	int fd;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ahead = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + 3600 * 1000000000LL;
+	p.magic = QUORUM_CLOCK_PAGE_MAGIC;
+	p.version = QUORUM_CLOCK_PAGE_VERSION;
+	p.size = sizeof(p);
+	p.generation = 2;
+	p.status = 1;
+	p.slew_ppm = 500;
+	p.ref_mono_ns = p.line_mono_ns = mono_now();
+	p.ref_estimate_ns = ahead;
+	p.ref_earliest_ns = ahead - 1000;
+	p.ref_latest_ns = ahead + 1000;
+	p.floor_base_ns = INT64_MIN;
+	p.cap_base_ns = INT64_MAX;
+	p.max_error_ns = 1000000000;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(write(fd, &p, sizeof(p)), ==, (ssize_t)sizeof(p));
+	g_assert_cmpint(ftruncate(fd, QUORUM_CLOCK_PAGE_SIZE), ==, 0);
+	g_assert_cmpint(fchmod(fd, mode), ==, 0);
+	g_assert_cmpint(fchown(fd, uid, (gid_t)-1), ==, 0);
+	close(fd);
+}
+
+/* 0 when the page at PATH opens, else the error; WHY gets the reason. */
+static int reader_open(const char *path, char *why, size_t why_size)
+{
+	struct quorum_clock *clock = NULL;
+	int err = quorum_clock_open_why(path, &clock, why, why_size);
+
+	if (err == 0) {
+		g_assert_nonnull(clock);
+		quorum_clock_close(clock);
+	}
+	return err;
+}
+
+static char *folder_new(const char *base, const char *name, mode_t mode, uid_t uid)
+{
+	char *dir = testutil_path(base, name);
+
+	g_assert_cmpint(mkdir(dir, 0700), ==, 0);
+	g_assert_cmpint(chmod(dir, mode), ==, 0);
+	g_assert_cmpint(chown(dir, uid, (gid_t)-1), ==, 0);
+	return dir;
+}
+
+/* A reader refuses a page another user could have forged; it reads root's, its own, and
+ * the service user's in a folder root handed over. */
+static void test_page_reader_refuses_forged_page(void)
+{
+	char *base, *shared, *open_dir, *handed, *page, *link, why[ERRBUF_SIZE];
+	struct quorum_clock *clock;
+	struct quorum_now now;
+
+	if (geteuid() != 0) {
+		g_test_skip("owners other than the caller need root");
+		return;
+	}
+	base = testutil_scratch_new(); /* root's, 0700 */
+	/* in a shared folder (sticky, writable by all, as /tmp): another user's page */
+	shared = folder_new(base, "shared", 01777, 0);
+	page = testutil_path(shared, "clock");
+	forge_page(page, NOBODY, 0644);
+	g_assert_cmpint(reader_open(page, why, sizeof(why)), ==, -EPERM);
+	g_assert_nonnull(strstr(why, "belongs to uid 65534: neither root, nor this user"));
+	/* ... also through $QUORUM_CLOCK and quorum_now()'s default path (secure_getenv) */
+	g_setenv("QUORUM_CLOCK", page, TRUE);
+	g_assert_cmpint(reader_open(NULL, why, sizeof(why)), ==, -EPERM);
+	g_unsetenv("QUORUM_CLOCK");
+	/* the same bytes written by root would be read: the refusal is about who wrote it */
+	g_assert_cmpint(chown(page, 0, (gid_t)-1), ==, 0);
+	g_assert_cmpint(quorum_clock_open_why(page, &clock, why, sizeof(why)), ==, 0);
+	g_assert_cmpint(quorum_clock_now(clock, &now), ==, 0);
+	g_assert_cmpint(now.status, ==, QUORUM_NOW_SYNCHRONISED);
+	quorum_clock_close(clock);
+	/* a page others may write */
+	g_assert_cmpint(chmod(page, 0666), ==, 0);
+	g_assert_cmpint(reader_open(page, why, sizeof(why)), ==, -EPERM);
+	g_assert_nonnull(strstr(why, "writable by group or others"));
+	g_free(page);
+	/* root's page, but in a folder where anyone may replace it (no sticky bit) */
+	open_dir = folder_new(base, "open", 0777, 0);
+	page = testutil_path(open_dir, "clock");
+	forge_page(page, 0, 0644);
+	g_assert_cmpint(reader_open(page, why, sizeof(why)), ==, -EPERM);
+	g_assert_nonnull(strstr(why, "without the sticky bit"));
+	/* a link to a page is not followed */
+	link = testutil_path(base, "link");
+	g_assert_cmpint(chmod(open_dir, 0755), ==, 0);
+	g_assert_cmpint(symlink(page, link), ==, 0);
+	g_assert_cmpint(reader_open(link, why, sizeof(why)), ==, -ELOOP);
+	g_assert_nonnull(strstr(why, "symbolic link"));
+	g_free(page);
+	/* the service user's page in the folder root gave it (RuntimeDirectory=) */
+	handed = folder_new(base, "run", 0755, NOBODY);
+	page = testutil_path(handed, "clock");
+	forge_page(page, NOBODY, 0644);
+	g_assert_cmpint(reader_open(page, why, sizeof(why)), ==, 0);
+	/* ... unless another user could have made that folder */
+	g_assert_cmpint(chmod(base, 01777), ==, 0);
+	g_assert_cmpint(reader_open(page, why, sizeof(why)), ==, -EPERM);
+	g_assert_cmpint(chmod(base, 0700), ==, 0);
+	g_free(page);
+	g_free(link);
+	g_free(handed);
+	g_free(open_dir);
+	g_free(shared);
+	testutil_scratch_free(base);
+}
+
+/* quorumd refuses a page it did not make, and makes a new one 0644 in a shared folder. */
+static void test_page_writer_refuses_planted_page(void)
+{
+	char *base, *shared, *page, why[ERRBUF_SIZE];
+	struct served_clock *clock = NULL;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		g_test_skip("owners other than the caller need root");
+		return;
+	}
+	base = testutil_scratch_new();
+	shared = folder_new(base, "shared", 01777, 0);
+	page = testutil_path(shared, "clock");
+	forge_page(page, NOBODY, 0644);
+	g_assert_cmpint(served_clock_open(page, 50, 500, 200 * US, &clock, why, sizeof(why)),
+			==, -EPERM);
+	g_assert_null(clock);
+	g_assert_nonnull(strstr(why, "was not made by quorumd (owner uid 65534"));
+	g_assert_cmpint(stat(page, &st), ==, 0);
+	g_assert_cmpuint(st.st_uid, ==, NOBODY); /* left alone: neither taken nor written */
+	/* ours, but others may write it, or it has a second name */
+	g_assert_cmpint(chown(page, 0, (gid_t)-1), ==, 0);
+	g_assert_cmpint(chmod(page, 0646), ==, 0);
+	g_assert_cmpint(served_clock_open(page, 50, 500, 200 * US, &clock, why, sizeof(why)),
+			==, -EPERM);
+	g_assert_cmpint(chmod(page, 0644), ==, 0);
+	{
+		char *alias = testutil_path(base, "alias");
+
+		g_assert_cmpint(link(page, alias), ==, 0);
+		g_assert_cmpint(
+			served_clock_open(page, 50, 500, 200 * US, &clock, why, sizeof(why)),
+			==, -EPERM);
+		g_assert_nonnull(strstr(why, "2 links"));
+		g_assert_cmpint(unlink(alias), ==, 0);
+		g_free(alias);
+	}
+	/* a link planted for it */
+	g_assert_cmpint(unlink(page), ==, 0);
+	g_assert_cmpint(symlink("/etc/passwd", page), ==, 0);
+	g_assert_cmpint(served_clock_open(page, 50, 500, 200 * US, &clock, why, sizeof(why)),
+			==, -ELOOP);
+	g_assert_cmpint(unlink(page), ==, 0);
+	/* made new: ours, 0644 so readers can read it, even with a strict umask */
+	{
+		mode_t old = umask(077);
+
+		g_assert_cmpint(
+			served_clock_open(page, 50, 500, 200 * US, &clock, why, sizeof(why)),
+			==, 0);
+		umask(old);
+	}
+	g_assert_cmpint(stat(page, &st), ==, 0);
+	g_assert_cmpuint(st.st_mode & 07777, ==, 0644);
+	g_assert_cmpuint(st.st_uid, ==, 0);
+	g_assert_cmpint(reader_open(page, why, sizeof(why)), ==, 0);
+	served_clock_close(clock, 1);
+	/* a folder where anyone may replace the page (no sticky bit) */
+	g_assert_cmpint(chmod(shared, 0777), ==, 0);
+	clock = NULL;
+	g_assert_cmpint(served_clock_open(page, 50, 500, 200 * US, &clock, why, sizeof(why)),
+			==, -EPERM);
+	g_assert_nonnull(strstr(why, "without the sticky bit"));
+	g_free(page);
+	g_free(shared);
+	testutil_scratch_free(base);
 }
 
 /* ---- the node state ---- */
@@ -705,7 +919,8 @@ static void test_nodestate_roundtrip_and_tamper(void)
 	struct authority_table table = { .items = items, .count = 2 };
 	struct nodestate state, loaded;
 
-	g_assert_cmpint(nodestate_load(&state, dir, "node-1", key, &table, why, sizeof(why)), ==, 0);
+	g_assert_cmpint(nodestate_load(&state, dir, "node-1", key, &table, why, sizeof(why)),
+			==, 0);
 	g_assert_false(state.has_agreement); /* a fresh start */
 	state.sequence_lease = 12345;
 	state.has_agreement = 1;
@@ -714,25 +929,25 @@ static void test_nodestate_roundtrip_and_tamper(void)
 	items[1].last_sequence = 999;
 	g_assert_cmpint(nodestate_save(&state, "node-1", key, &table, why, sizeof(why)), ==, 0);
 	items[1].last_sequence = 0;
-	g_assert_cmpint(nodestate_load(&loaded, dir, "node-1", key, &table, why, sizeof(why)), ==,
-			0);
+	g_assert_cmpint(nodestate_load(&loaded, dir, "node-1", key, &table, why, sizeof(why)),
+			==, 0);
 	g_assert_cmpuint(loaded.sequence_lease, ==, 12345);
 	g_assert_cmpuint(loaded.last_round, ==, 77);
 	g_assert_cmpint(loaded.last_drift_ns, ==, -42);
 	g_assert_cmpuint(items[1].last_sequence, ==, 999);
 	nodestate_release(&loaded);
 	/* Another node's key, another node id, one flipped bit: each refused. */
-	g_assert_cmpint(nodestate_load(&loaded, dir, "node-1", other, &table, why, sizeof(why)), ==,
-			-EINVAL);
+	g_assert_cmpint(nodestate_load(&loaded, dir, "node-1", other, &table, why, sizeof(why)),
+			==, -EINVAL);
 	g_assert_nonnull(strstr(why, "not signed by this node's key"));
 	nodestate_release(&loaded);
-	g_assert_cmpint(nodestate_load(&loaded, dir, "node-2", key, &table, why, sizeof(why)), ==,
-			-EINVAL);
+	g_assert_cmpint(nodestate_load(&loaded, dir, "node-2", key, &table, why, sizeof(why)),
+			==, -EINVAL);
 	nodestate_release(&loaded);
 	file = testutil_path(dir, "node.state");
 	testutil_flip_bit(file, 10, 0);
-	g_assert_cmpint(nodestate_load(&loaded, dir, "node-1", key, &table, why, sizeof(why)), ==,
-			-EINVAL);
+	g_assert_cmpint(nodestate_load(&loaded, dir, "node-1", key, &table, why, sizeof(why)),
+			==, -EINVAL);
 	g_assert_nonnull(strstr(why, "remove it to start afresh"));
 	nodestate_release(&loaded);
 	nodestate_release(&state);
@@ -751,10 +966,16 @@ static void test_sources_report(void)
 				      { .id = "ntp-1", .type = QUORUM_AUTHORITY_NTP } };
 	struct authority_table t = { .items = items, .count = 3, .n = 2, .ntp = 1 };
 	struct quorum_source_report r[] = {
-		{ .source_id = "a", .state = QUORUM_SOURCE_ACCEPTED, .offset_ns = -5, .rtt_ns = 90 },
-		{ .source_id = "stranger", .state = QUORUM_SOURCE_REJECTED,
+		{ .source_id = "a",
+		  .state = QUORUM_SOURCE_ACCEPTED,
+		  .offset_ns = -5,
+		  .rtt_ns = 90 },
+		{ .source_id = "stranger",
+		  .state = QUORUM_SOURCE_REJECTED,
 		  .problem = "untrusted_authority" },
-		{ .source_id = "a", .state = QUORUM_SOURCE_REJECTED, .problem = "duplicate_in_round" },
+		{ .source_id = "a",
+		  .state = QUORUM_SOURCE_REJECTED,
+		  .problem = "duplicate_in_round" },
 		{ .source_id = "ntp-1", .state = QUORUM_SOURCE_OUTLIER, .offset_ns = 7000000 },
 	};
 	struct quorum_source_status st[4];
@@ -786,7 +1007,8 @@ static void test_sources_report(void)
 	g_assert_cmpuint(st[0].round, ==, 7);
 	g_assert_cmpstr(quorum_source_state_name(99), ==, "unknown");
 	/* a rejection keeps its reason */
-	r[0] = (struct quorum_source_report){ .source_id = "b", .state = QUORUM_SOURCE_REJECTED,
+	r[0] = (struct quorum_source_report){ .source_id = "b",
+					      .state = QUORUM_SOURCE_REJECTED,
 					      .problem = "signature_invalid" };
 	g_assert_cmpint(authorities_report(&t, 9, r, 1), ==, 0);
 	authorities_status(&t, st, 4, &count);
@@ -799,9 +1021,11 @@ static void test_sources_report(void)
 static void test_authorities_verify(void)
 {
 	EVP_PKEY *k1 = key_generate(), *k2 = key_generate();
-	struct authority items[3] = { { .id = "a", .type = QUORUM_AUTHORITY_QUORUMD, .key = k1 },
-				      { .id = "b", .type = QUORUM_AUTHORITY_QUORUMD, .key = k2 },
-				      { .id = "ntp-1", .type = QUORUM_AUTHORITY_NTP } };
+	struct authority items[3] = {
+		{ .id = "a", .type = QUORUM_AUTHORITY_QUORUMD, .key = k1 },
+		{ .id = "b", .type = QUORUM_AUTHORITY_QUORUMD, .key = k2 },
+		{ .id = "ntp-1", .type = QUORUM_AUTHORITY_NTP }
+	};
 	struct authority_table t = { .items = items, .count = 3, .n = 2, .ntp = 1 };
 	static const char msg[] = "uml001.shared_state.v1|a|...";
 	uint8_t sig[KEY_SIGNATURE_LEN];
@@ -819,8 +1043,9 @@ static void test_authorities_verify(void)
 	g_assert_cmpint(authorities_verify(&t, "c", items[0].key_id, msg, sizeof(msg) - 1, sig,
 					   sizeof(sig)),
 			==, -ENOENT);
-	g_assert_cmpint(authorities_verify(&t, "ntp-1", "", msg, sizeof(msg) - 1, sig, sizeof(sig)),
-			==, -ENOENT);
+	g_assert_cmpint(
+		authorities_verify(&t, "ntp-1", "", msg, sizeof(msg) - 1, sig, sizeof(sig)), ==,
+		-ENOENT);
 	/* b's key id but a's signature; a shorter signature; one more byte signed: -EBADMSG */
 	g_assert_cmpint(authorities_verify(&t, "b", items[1].key_id, msg, sizeof(msg) - 1, sig,
 					   sizeof(sig)),
@@ -832,10 +1057,12 @@ static void test_authorities_verify(void)
 					   sizeof(sig)),
 			==, -EBADMSG);
 	/* No key id: the authority's configured key (a signed note names only a key hash). */
-	g_assert_cmpint(authorities_verify(&t, "a", NULL, msg, sizeof(msg) - 1, sig, sizeof(sig)),
-			==, 0);
-	g_assert_cmpint(authorities_verify(&t, "b", NULL, msg, sizeof(msg) - 1, sig, sizeof(sig)),
-			==, -EBADMSG);
+	g_assert_cmpint(
+		authorities_verify(&t, "a", NULL, msg, sizeof(msg) - 1, sig, sizeof(sig)), ==,
+		0);
+	g_assert_cmpint(
+		authorities_verify(&t, "b", NULL, msg, sizeof(msg) - 1, sig, sizeof(sig)), ==,
+		-EBADMSG);
 	sig[7] ^= 0x10;
 	g_assert_cmpint(authorities_verify(&t, "a", items[0].key_id, msg, sizeof(msg) - 1, sig,
 					   sizeof(sig)),
@@ -893,8 +1120,9 @@ static void test_clock_concurrent_readers(struct clock_fixture *f, gconstpointer
 	served_clock_commit(f->clock, &a, 0, &outcome);
 	for (int i = 0; i < 2; i++) {
 		readers[i] = (struct concurrent_reader){ .clock = f->clock, .stop = &stop };
-		g_assert_cmpint(pthread_create(&threads[i], NULL, concurrent_reader_main,
-					       &readers[i]), ==, 0);
+		g_assert_cmpint(
+			pthread_create(&threads[i], NULL, concurrent_reader_main, &readers[i]),
+			==, 0);
 	}
 	/* 5,000 commits 100 us apart (a round a second in service), each 30 us ahead of or
 	 * behind the served clock (slewed back). */
@@ -926,7 +1154,8 @@ static void test_clock_concurrent_readers(struct clock_fixture *f, gconstpointer
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/timecodec/attestation-roundtrip-and-checks", test_attestation_roundtrip);
+	g_test_add_func("/timecodec/attestation-roundtrip-and-checks",
+			test_attestation_roundtrip);
 	g_test_add_func("/authorities/sources-report-and-status", test_sources_report);
 	g_test_add_func("/authorities/verify-checks-authority-key-id-and-signature",
 			test_authorities_verify);
@@ -938,11 +1167,14 @@ int main(int argc, char **argv)
 	g_test_add_func("/timecodec/gossip-datagram-carries-an-event-within-bounds",
 			test_gossip_datagrams);
 	g_test_add_func("/timecodec/refuses-bad-attestations", test_attestation_refusals);
-	g_test_add_func("/timecodec/round-reports-every-observation-problem", test_round_problems);
-#define ADD(path, fn) g_test_add(path, struct clock_fixture, NULL, clock_setup, fn, clock_teardown)
+	g_test_add_func("/timecodec/round-reports-every-observation-problem",
+			test_round_problems);
+#define ADD(path, fn)                                                                          \
+	g_test_add(path, struct clock_fixture, NULL, clock_setup, fn, clock_teardown)
 	ADD("/clock/unsynchronised-until-first-commit", test_clock_unsynchronised_until_commit);
 	ADD("/clock/bound-grows-with-max-drift", test_clock_bound_grows_with_drift);
-	ADD("/clock/fails-closed-beyond-max-error-and-recovers", test_clock_fails_closed_and_recovers);
+	ADD("/clock/fails-closed-beyond-max-error-and-recovers",
+	    test_clock_fails_closed_and_recovers);
 	ADD("/clock/never-backwards-slews-corrections", test_clock_never_backwards);
 	ADD("/clock/forward-step-capped", test_clock_forward_step_capped);
 	ADD("/clock/keeps-the-tighter-bound", test_clock_keeps_the_tighter_bound);
@@ -950,6 +1182,10 @@ int main(int argc, char **argv)
 	ADD("/clock/page-read-through-libquorum-clock", test_clock_page_through_client);
 	ADD("/clock/concurrent-readers-see-whole-pages-never-backwards",
 	    test_clock_concurrent_readers);
+	g_test_add_func("/clock/page/reader-refuses-a-page-others-could-forge",
+			test_page_reader_refuses_forged_page);
+	g_test_add_func("/clock/page/writer-refuses-a-planted-page",
+			test_page_writer_refuses_planted_page);
 	g_test_add_func("/nodestate/roundtrip-and-refuses-tampering",
 			test_nodestate_roundtrip_and_tamper);
 	return g_test_run();

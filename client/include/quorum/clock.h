@@ -4,6 +4,7 @@
 #ifndef QUORUM_CLOCK_H
 #define QUORUM_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -11,7 +12,8 @@ extern "C" {
 #endif
 
 /* Where quorumd publishes its clock unless quorum.conf's clock.shm says otherwise; the
- * environment variable QUORUM_CLOCK overrides it for quorum_now(). */
+ * environment variable QUORUM_CLOCK overrides it for quorum_now() (read with secure_getenv:
+ * ignored in set-user-ID and set-group-ID programs). */
 #define QUORUM_CLOCK_DEFAULT_PATH "/run/quorumd/clock"
 
 enum quorum_now_status {
@@ -24,7 +26,7 @@ struct quorum_now {
 	int64_t earliest_ns; /* ns since 1970-01-01 UTC */
 	int64_t estimate_ns; /* the best estimate, never decreasing while synchronised */
 	int64_t latest_ns;
-	int status;          /* enum quorum_now_status */
+	int status; /* enum quorum_now_status */
 };
 
 /* An open clock page. */
@@ -32,11 +34,24 @@ struct quorum_clock;
 
 /*
  * quorum_clock_open: maps the clock page at PATH read-only (NULL: $QUORUM_CLOCK, else
- * QUORUM_CLOCK_DEFAULT_PATH).
+ * QUORUM_CLOCK_DEFAULT_PATH), if it can only have been written by someone the reader
+ * trusts (a forged page could show any time as synchronised):
+ *   - PATH itself is not a symbolic link, and is a regular file that neither group nor
+ *     others may write;
+ *   - its folder is not writable by group or others, unless it has the sticky bit;
+ *   - it belongs to root, to the caller's effective user, or to the owner of its folder
+ *     when root handed that folder over (only the owner writes the folder, and its parent
+ *     belongs to root and only root writes there: systemd's RuntimeDirectory=).
  * RETURN VALUE: 0 with *OUT (quorum_clock_close), or -errno: -ENOENT no page (quorumd not
- * running with clock.shm), -EPROTO not a clock page of this version.
+ * running with clock.shm), -EPROTO not a clock page of this version, -ELOOP a symbolic
+ * link, -EPERM a page or folder that fails the rule above.
  */
 int quorum_clock_open(const char *path, struct quorum_clock **out);
+
+/* quorum_clock_open_why: quorum_clock_open, and on failure a one-line reason naming the
+ * page in WHY (WHY_SIZE bytes; may be NULL). New in libtool version 1:0:1 (soname .so.0). */
+int quorum_clock_open_why(const char *path, struct quorum_clock **out, char *why,
+			  size_t why_size);
 
 /* quorum_clock_close: unmaps CLOCK; NULL is a no-op. */
 void quorum_clock_close(struct quorum_clock *clock);
