@@ -17,7 +17,7 @@
 #include "timecore-internal.h"
 #include "util-internal.h"
 
-#define NODESTATE_DOMAIN "quorum-node-state-v1"
+#define NODESTATE_DOMAIN   "quorum-node-state-v1"
 #define NODESTATE_FILE_MAX (1u << 20)
 
 /* The signed message: domain, NUL, then the encoded state. */
@@ -84,8 +84,8 @@ int nodestate_load(struct nodestate *state, const char *state_dir, const char *n
 		goto out_bad;
 	}
 	s = (Uml001__NodeState *)proto_decode_strict(&uml001__node_state__descriptor,
-						      signed_state->state.data,
-						      signed_state->state.len, "state", &reason);
+						     signed_state->state.data,
+						     signed_state->state.len, "state", &reason);
 	if (s == NULL)
 		goto out_bad;
 	if (strcmp(s->node_id, node_id) != 0) {
@@ -107,8 +107,8 @@ int nodestate_load(struct nodestate *state, const char *state_dir, const char *n
 	err = 0;
 	goto out_free;
 out_bad:
-	errbuf_set(why, why_size, "state file %s is invalid (%s); remove it to start afresh", path,
-		   reason);
+	errbuf_set(why, why_size, "state file %s is invalid (%s); remove it to start afresh",
+		   path, reason);
 out_free:
 	if (s != NULL)
 		uml001__node_state__free_unpacked(s, NULL);
@@ -116,25 +116,6 @@ out_free:
 		uml001__signed_node_state__free_unpacked(signed_state, NULL);
 	free(msg);
 	free(data);
-	return err;
-}
-
-static int fsync_folder(const char *file)
-{
-	char dir[PATH_MAX], *slash;
-	int fd, err = 0;
-
-	snprintf(dir, sizeof(dir), "%s", file);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		return 0;
-	*slash = '\0';
-	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) != 0)
-		err = -errno;
-	close(fd);
 	return err;
 }
 
@@ -147,7 +128,7 @@ int nodestate_save(const struct nodestate *state, const char *node_id, EVP_PKEY 
 	Uml001__SourceSequence **list = calloc(authorities->count + 1, sizeof(*list));
 	uint8_t *encoded = NULL, *msg = NULL, *file = NULL, sig[KEY_SIGNATURE_LEN];
 	size_t encoded_len, msg_len, file_len;
-	char id[KEY_ID_HEX_LEN + 1], tmp[PATH_MAX];
+	char id[KEY_ID_HEX_LEN + 1];
 	int err = -ENOMEM;
 
 	if (items == NULL || list == NULL)
@@ -188,17 +169,8 @@ int nodestate_save(const struct nodestate *state, const char *node_id, EVP_PKEY 
 	err = proto_encode(&signed_state.base, &file, &file_len);
 	if (err != 0)
 		goto out_free;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", state->path);
-	err = file_write_new(tmp, file, file_len, 0600, 1, why, why_size);
-	if (err == 0 && rename(tmp, state->path) != 0) {
-		err = -errno;
-		errbuf_set(why, why_size, "cannot rename %s: %s", tmp, strerror(errno));
-	}
-	if (err == 0) {
-		err = fsync_folder(state->path);
-		if (err != 0)
-			errbuf_set(why, why_size, "cannot fsync the folder of %s", state->path);
-	}
+	/* Replaced atomically: a temporary file, fsync, rename, fsync of the folder. */
+	err = file_write_new(state->path, file, file_len, 0600, 1, why, why_size);
 out_free:
 	if (err == -ENOMEM)
 		errbuf_set(why, why_size, "out of memory saving the state");

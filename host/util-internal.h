@@ -37,8 +37,12 @@ int hex_decode(const char *text, size_t text_len, uint8_t *out, size_t len);
 int file_read_checked(const char *path, size_t max_size, unsigned flags, uint8_t **data,
 		      size_t *len, char *why, size_t why_size);
 
-/* file_write_new: writes DATA to a new file PATH with MODE (O_EXCL unless REPLACE), then
- * fsyncs it. RETURN VALUE: 0 or -errno with WHY. */
+/* file_write_new: writes DATA to PATH with exactly MODE, fsynced. Without REPLACE, PATH must
+ * not exist (O_EXCL; removed again if the write fails). With REPLACE, a new inode takes
+ * PATH's name: written to a temporary file beside it (created O_EXCL, mode 0600 until
+ * MODE is set), fsynced, renamed over PATH, and the folder fsynced; whatever held the name
+ * (another user's file, a link) is replaced, never written through, and a descriptor
+ * someone kept on it never sees the new bytes. RETURN VALUE: 0 or -errno with WHY. */
 int file_write_new(const char *path, const void *data, size_t len, unsigned mode, int replace,
 		   char *why, size_t why_size);
 

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,47 +138,116 @@ out_close:
 	return err;
 }
 
-int file_write_new(const char *path, const void *data, size_t len, unsigned mode, int replace,
-		   char *why, size_t why_size)
+/* Writes all of DATA to FD. 0 or -errno. */
+static int write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 	size_t done = 0;
-	int fd, err = 0;
 
-	fd = open(path,
-		  O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (replace ? O_TRUNC : O_EXCL),
-		  mode);
-	if (fd < 0) {
-		err = -errno;
-		errbuf_set(why, why_size, "cannot create %s: %s", path, strerror(errno));
-		return err;
-	}
-	/* O_CREAT honours the umask; set the exact mode we promised. */
-	if (fchmod(fd, mode) != 0) {
-		err = -errno;
-		errbuf_set(why, why_size, "cannot chmod %s: %s", path, strerror(errno));
-		goto out_close;
-	}
 	while (done < len) {
 		ssize_t n = write(fd, p + done, len - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			err = -errno;
-			errbuf_set(why, why_size, "cannot write %s: %s", path, strerror(errno));
-			goto out_close;
-		}
+		if (n < 0)
+			return -errno;
 		done += (size_t)n;
 	}
-	if (fsync(fd) != 0) {
+	return 0;
+}
+
+/* Writes DATA with MODE to a new file (FD, open on it), fsyncs and closes it. 0 or -errno
+ * with WHY naming PATH. */
+static int write_close(int fd, const char *path, const void *data, size_t len, unsigned mode,
+		       char *why, size_t why_size)
+{
+	int err = 0;
+
+	/* O_CREAT honours the umask; set the exact mode we promised. */
+	if (fchmod(fd, mode) != 0) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot chmod %s: %s", path, strerror(errno));
+	}
+	if (err == 0) {
+		err = write_all(fd, data, len);
+		if (err != 0)
+			errbuf_set(why, why_size, "cannot write %s: %s", path, strerror(-err));
+	}
+	if (err == 0 && fsync(fd) != 0) {
 		err = -errno;
 		errbuf_set(why, why_size, "cannot fsync %s: %s", path, strerror(errno));
 	}
-out_close:
 	if (close(fd) != 0 && err == 0) {
 		err = -errno;
 		errbuf_set(why, why_size, "cannot close %s: %s", path, strerror(errno));
 	}
+	return err;
+}
+
+/* Replaces PATH by a new inode holding DATA: a temporary file of its own (mkostemp: O_EXCL,
+ * mode 0600 from the first instant), written, fsynced, renamed over PATH, and the folder
+ * fsynced. Whatever PATH was (another user's file, a link) is replaced, never written. */
+static int file_replace(const char *path, const void *data, size_t len, unsigned mode,
+			char *why, size_t why_size)
+{
+	char tmp[PATH_MAX], folder[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int fd, err;
+
+	if (slash == NULL)
+		snprintf(folder, sizeof(folder), ".");
+	else if (slash == path)
+		snprintf(folder, sizeof(folder), "/");
+	else
+		snprintf(folder, sizeof(folder), "%.*s", (int)(slash - path), path);
+	if (snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", folder,
+		     slash != NULL ? slash + 1 : path) >= (int)sizeof(tmp)) {
+		errbuf_set(why, why_size, "cannot create %s: name too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot create a temporary file beside %s: %s", path,
+			   strerror(errno));
+		return err;
+	}
+	err = write_close(fd, tmp, data, len, mode, why, why_size);
+	if (err == 0 && rename(tmp, path) != 0) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot rename %s to %s: %s", tmp, path,
+			   strerror(errno));
+	}
+	if (err != 0) {
+		unlink(tmp);
+		return err;
+	}
+	fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot fsync the folder of %s: %s", path,
+			   strerror(errno));
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
+int file_write_new(const char *path, const void *data, size_t len, unsigned mode, int replace,
+		   char *why, size_t why_size)
+{
+	int fd, err;
+
+	if (replace)
+		return file_replace(path, data, len, mode, why, why_size);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0) {
+		err = -errno;
+		errbuf_set(why, why_size, "cannot create %s: %s", path, strerror(errno));
+		return err;
+	}
+	err = write_close(fd, path, data, len, mode, why, why_size);
+	if (err != 0)
+		unlink(path); /* ours, new: no half-written file stays behind */
 	return err;
 }

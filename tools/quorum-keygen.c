@@ -20,7 +20,8 @@ static void usage(FILE *out)
 		"Prints the key id (first 8 bytes of SHA-256 of the public key, hex).\n"
 		"\n"
 		"  -o, --out PREFIX   where to write the two files\n"
-		"  -f, --force        replace existing files\n"
+		"  -f, --force        replace existing files (by a new file renamed over "
+		"them)\n"
 		"  -h, --help         show this help\n");
 }
 
