@@ -37,6 +37,7 @@ struct merkle_stage {
 	int checkpoint_waiting;	    /* a checkpoint waits for its records' fsync */
 	uint64_t checkpoint_target; /* ... of this many records */
 	uint64_t checkpoint_end;    /* tree size right after our last checkpoint record */
+	int appending_checkpoint;   /* our own checkpoint record is being appended */
 	char checkpoint[NOTE_MAX];  /* the latest signed note, "" before the first */
 	int failed;		    /* the tree lost step with the vault: fail closed */
 	char failure[160];	    /* what failed, for the host */
@@ -165,8 +166,12 @@ static void make_checkpoint(struct merkle_stage *m, uint64_t size)
 	nlen = note_format(body, (size_t)blen, m->origin, pub, sig, note, sizeof(note));
 	if (nlen < 0)
 		return;
+	/* The vault tells its subscribers (follow_record) during the append: our own record
+	 * must not count towards the next checkpoint, or checkpoints would feed each other. */
+	m->appending_checkpoint = 1;
 	err = m->vault->append(m->vault_state, QUORUM_RECORD_CHECKPOINT, note, (size_t)nlen,
 			       &index);
+	m->appending_checkpoint = 0;
 	if (err != 0) {
 		m->api->log(m->host, QUORUM_LOG_ERROR,
 			    "merkle.checkpoint_not_recorded size=%" PRIu64 " error=\"%s\"",
@@ -227,6 +232,7 @@ static void checkpoint_timer_cb(void *arg)
 static void follow_record(void *arg, uint64_t index, const uint8_t *record, size_t len)
 {
 	struct merkle_stage *m = arg;
+	uint64_t since;
 	int err;
 
 	/* The vault reopened after a write failure and dropped records that never became
@@ -243,7 +249,11 @@ static void follow_record(void *arg, uint64_t index, const uint8_t *record, size
 		m->checkpoint_waiting = 0; /* its waiter was for records that are gone */
 	}
 	add_record(m, index, record, len);
-	if (mtree_size(m->tree) - m->checkpoint_size >= (uint64_t)m->every)
+	if (m->appending_checkpoint)
+		return;
+	/* Records since our last checkpoint, not counting that checkpoint's own record. */
+	since = m->checkpoint_end > m->checkpoint_size ? m->checkpoint_end : m->checkpoint_size;
+	if (mtree_size(m->tree) - since >= (uint64_t)m->every)
 		checkpoint_maybe(m);
 }
 
@@ -582,11 +592,13 @@ static const struct quorum_setting merkle_settings[] = {
 	{ .name = "origin",
 	  .type = QUORUM_SETTING_STRING,
 	  .help = "checkpoint origin and signing key name (default quorum-time/NODE_ID)" },
+	/* From 10: a checkpoint costs a signature, a vault record and three fsyncs, and its
+	 * record is a new record too; so at most one record in eleven is a checkpoint. */
 	{ .name = "checkpoint_every",
 	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
+	  .min = 10,
 	  .max = 100000000,
-	  .help = "sign a checkpoint after this many new records (default 1000)" },
+	  .help = "sign a checkpoint after this many new records, 10 or more (default 1000)" },
 	{ .name = "checkpoint_ms",
 	  .type = QUORUM_SETTING_INT,
 	  .min = 10,
