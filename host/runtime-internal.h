@@ -30,11 +30,11 @@ struct timecore;
 struct listener {
 	int type; /* QUORUM_LISTEN_TCP or QUORUM_LISTEN_UDP */
 	char addr[64];
-	uint16_t port;	/* as requested (0: ephemeral, never shared) */
-	unsigned group; /* 0: one plain socket; N: N sockets with SO_REUSEPORT */
-	unsigned count; /* sockets in fds: 1, or group */
+	uint16_t port;		     /* as requested (0: ephemeral, never shared) */
+	unsigned group;		     /* 0: one plain socket; N: N sockets with SO_REUSEPORT */
+	unsigned count;		     /* sockets in fds: 1, or group */
 	int fds[LISTENER_GROUP_MAX]; /* fds[0]: the socket of a plain listener */
-	uid_t owner; /* the effective user that bound them */
+	uid_t owner;		     /* the effective user that bound them */
 	unsigned refs;
 	struct listener *next;
 };
@@ -160,13 +160,14 @@ struct runtime {
 	struct service *services;  /* published by plugins, withdrawn before their fini */
 	EVP_PKEY *node_key;	   /* node.key, signs checkpoints; NULL when not configured */
 	char node_key_id[KEY_ID_HEX_LEN + 1]; /* its key id ("" without one) */
-	struct retired_module *retired; /* finished plugins' code, unloaded later */
+	struct retired_module *retired;	      /* finished plugins' code, unloaded later */
 	unsigned generation;
 	int stopping;
 	char *node_id;
-	pthread_mutex_t lock; /* guards every instance's deferred list */
-	struct event *signal_events[3];
-	struct event *failsafe_timer; /* failsafe.c: no time while the audit log fails */
+	pthread_mutex_t lock;		/* guards every instance's deferred list */
+	struct event *signal_events[3]; /* SIGTERM, SIGINT, SIGHUP, activated by ... */
+	struct signal_watch *signals;	/* ... the signal thread (signals.c) */
+	struct event *failsafe_timer;	/* failsafe.c: no time while the audit log fails */
 	int failsafe_failing;
 	/* the vault and merkle services, found once at failsafe_start (stages are not
 	 * reloaded), forgotten at failsafe_stop, before the stages stop */

@@ -18,6 +18,7 @@
 #include "log-internal.h"
 #include "notify-internal.h"
 #include "runtime-internal.h"
+#include "signals-internal.h"
 #include "timecore-internal.h"
 #include "util-internal.h"
 
@@ -34,11 +35,12 @@ void runtime_audit(struct runtime *rt, const char *type, const char *fields)
 		return;
 	n = snprintf(text, sizeof(text), "%s %s", type, fields);
 	if (n < 0 || (size_t)n >= sizeof(text))
-		n = (int)sizeof(text) - 1; /* fields are bounded by their producers; cut, not lost */
+		n = (int)sizeof(text) -
+		    1; /* fields are bounded by their producers; cut, not lost */
 	err = vault->append(state, QUORUM_RECORD_AUDIT, text, (size_t)n, NULL);
 	if (err != 0)
-		log_msg(QUORUM_LOG_ERROR, "audit", "audit.vault_append_failed type=%s error=\"%s\"",
-			type, strerror(-err));
+		log_msg(QUORUM_LOG_ERROR, "audit",
+			"audit.vault_append_failed type=%s error=\"%s\"", type, strerror(-err));
 }
 
 void runtime_refused(struct runtime *rt, const char *what, const char *reason, const char *peer)
@@ -105,8 +107,10 @@ void runtime_retire_module(struct runtime *rt, struct plugin_module *module)
 	struct retired_module *r = calloc(1, sizeof(*r));
 
 	runtime_unload_retired(rt, 0);
-	if (r == NULL) { /* no memory to wait: keep the code mapped for good, never unmap early */
-		log_msg(QUORUM_LOG_WARNING, "host", "plugin.unload_skipped reason=out_of_memory");
+	if (r ==
+	    NULL) { /* no memory to wait: keep the code mapped for good, never unmap early */
+		log_msg(QUORUM_LOG_WARNING, "host",
+			"plugin.unload_skipped reason=out_of_memory");
 		return;
 	}
 	r->module = module;
@@ -251,9 +255,21 @@ static void runtime_abort_instance(struct instance *inst)
 	instance_finish(inst);
 }
 
-static void signal_cb(evutil_socket_t signo, short what, void *arg)
+/* What a stop may take beyond drain_timeout_ms, which the transports have: the stages'
+ * close (the vault's last fsync). Past both, the signal thread ends the process. */
+#define STOP_GRACE_MS 1000
+/* Callbacks the loop runs before it looks at its timers, sockets and signals again: no
+ * plugin that keeps re-arming work (run_on_loop) can starve them. */
+#define LOOP_MAX_CALLBACKS 64
+
+static int64_t stop_budget_ms(const struct conf *conf)
 {
-	struct runtime *rt = arg;
+	return conf->drain_timeout_ms + STOP_GRACE_MS;
+}
+
+/* On the loop: SIGNO, handed over by the signal thread (signals.c). */
+static void runtime_signal(struct runtime *rt, int signo)
+{
 	char why[ERRBUF_SIZE];
 
 	if (signo == SIGHUP) {
@@ -271,24 +287,44 @@ static void signal_cb(evutil_socket_t signo, short what, void *arg)
 		notify_systemd("READY=1");
 		return;
 	}
-	log_msg(QUORUM_LOG_NOTICE, "host", "stop.requested signal=%s",
-		signo == SIGTERM ? "SIGTERM" : "SIGINT");
+	log_msg(QUORUM_LOG_NOTICE, "host", "stop.requested signal=%s budget_ms=%lld",
+		signo == SIGTERM ? "SIGTERM" : "SIGINT", (long long)stop_budget_ms(rt->conf));
 	notify_systemd("STOPPING=1");
 	runtime_stop(rt);
 }
 
+static void on_sigterm(evutil_socket_t fd, short what, void *arg)
+{
+	runtime_signal(arg, SIGTERM);
+}
+
+static void on_sigint(evutil_socket_t fd, short what, void *arg)
+{
+	runtime_signal(arg, SIGINT);
+}
+
+static void on_sighup(evutil_socket_t fd, short what, void *arg)
+{
+	runtime_signal(arg, SIGHUP);
+}
+
+/* Signals reach the loop from a thread of their own, which also bounds a stop's duration
+ * (signals.c): a loop that a plugin keeps busy or stuck cannot delay SIGTERM forever. */
 static int runtime_init_signals(struct runtime *rt)
 {
-	static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+	static const event_callback_fn callbacks[SIGNAL_WATCH_COUNT] = {
+		[SIGNAL_WATCH_TERM] = on_sigterm,
+		[SIGNAL_WATCH_INT] = on_sigint,
+		[SIGNAL_WATCH_HUP] = on_sighup,
+	};
 
-	for (size_t i = 0; i < ARRAY_SIZE(signals); i++) {
-		rt->signal_events[i] = evsignal_new(rt->base, signals[i], signal_cb, rt);
-		if (rt->signal_events[i] == NULL ||
-		    evsignal_add(rt->signal_events[i], NULL) != 0)
+	for (size_t i = 0; i < SIGNAL_WATCH_COUNT; i++) {
+		rt->signal_events[i] = event_new(rt->base, -1, 0, callbacks[i], rt);
+		if (rt->signal_events[i] == NULL)
 			return -ENOMEM;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	return 0;
+	return signal_watch_start(rt->signal_events, stop_budget_ms(rt->conf), &rt->signals);
 }
 
 int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_options *options,
@@ -312,8 +348,11 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 		return -EIO;
 	}
 	cfg = event_config_new();
-	if (cfg == NULL)
+	if (cfg == NULL ||
+	    event_config_set_max_dispatch_interval(cfg, NULL, LOOP_MAX_CALLBACKS, 0) != 0) {
+		event_config_free(cfg);
 		return -ENOMEM;
+	}
 	rt->base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
 	if (rt->base == NULL) {
@@ -553,6 +592,7 @@ int runtime_reload(struct runtime *rt, char *why, size_t why_size)
 	rt->keyring = ring;
 	conf_unref(rt->conf);
 	rt->conf = next;
+	signal_watch_set_budget(rt->signals, stop_budget_ms(next));
 	log_configure(next->log_destination, next->log_level);
 	rt->generation++;
 	log_msg(QUORUM_LOG_NOTICE, "host",
@@ -599,8 +639,9 @@ static void runtime_stop_stages(struct runtime *rt)
 		for (size_t i = rt->stage_count; i-- > 0;) {
 			struct instance *inst = rt->stages[i];
 
-			if (inst == NULL || (inst->plugin->role != role &&
-					     !(role == 0 && inst->plugin->role > QUORUM_ROLE_COUNT)))
+			if (inst == NULL ||
+			    (inst->plugin->role != role &&
+			     !(role == 0 && inst->plugin->role > QUORUM_ROLE_COUNT)))
 				continue;
 			if (inst->phase == INSTANCE_STARTED && inst->plugin->drain != NULL)
 				inst->plugin->drain(inst->state);
@@ -657,6 +698,7 @@ void runtime_release(struct runtime *rt)
 	free(rt->transports);
 	free(rt->stages);
 	orchestrator_free(rt->orch);
+	signal_watch_stop(rt->signals); /* before the events it hands signals to */
 	for (size_t i = 0; i < ARRAY_SIZE(rt->signal_events); i++) {
 		if (rt->signal_events[i] != NULL)
 			event_free(rt->signal_events[i]);
@@ -664,7 +706,8 @@ void runtime_release(struct runtime *rt)
 	if (rt->refusal_timer != NULL)
 		event_free(rt->refusal_timer);
 	if (rt->base != NULL)
-		event_base_free(rt->base); /* runs the last finalizers, some in plugins' libraries */
+		event_base_free(
+			rt->base); /* runs the last finalizers, some in plugins' libraries */
 	runtime_unload_retired(rt, 1);
 	keyring_release(&rt->keyring);
 	EVP_PKEY_free(rt->node_key);
