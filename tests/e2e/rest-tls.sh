@@ -4,9 +4,12 @@
 # certificates made here by the openssl tool: HTTPS/WSS with a server certificate; mTLS refusing
 # clients without a certificate from the configured CA; mode = "production" refusing to start
 # without TLS, a client CA and a bearer token (naming what is missing); dev mode refusing
-# cleartext off loopback; a key without its certificate refused. Speaks TAP.
+# cleartext off loopback; a key without its certificate refused. The TLS profile, with
+# openssl s_client and an RSA server certificate: no static RSA or CBC suites in TLS 1.2
+# (Mozilla's "intermediate"), TLS 1.3, resumption of a TLS 1.2 session with a client
+# certificate, and the client CAs named in the handshake. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 21
 
 W=$SCRATCH
 P=$W/pki
@@ -24,6 +27,12 @@ for ca in ca other-ca; do
 		-keyout "$ca.key" -out "$ca.pem" -subj "/CN=quorum test $ca" 2>/dev/null
 done
 mkcert server ca "127.0.0.1" "IP:127.0.0.1"
+# An RSA server certificate: RSA key exchange and ECDHE-RSA suites need one.
+openssl req -new -newkey rsa:2048 -nodes -keyout rsa-server.key -subj "/CN=127.0.0.1" \
+	-out rsa-server.csr 2>/dev/null
+echo "subjectAltName=IP:127.0.0.1" >rsa-server.ext
+openssl x509 -req -in rsa-server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile rsa-server.ext -out rsa-server.pem 2>/dev/null
 mkcert client ca "client"
 mkcert stranger other-ca "stranger"
 cd - >/dev/null || exit 1
@@ -103,6 +112,32 @@ check "mTLS WSS: a client certificate from our CA with the token gets the stream
 	eval 'WS_CA="$P/ca.pem" WS_CERT="$P/client.pem" WS_KEY="$P/client.key" $CLIENT stream "$WSS?token=$TOKEN" 1 | grep -q "unix_seconds\|unsynchronised"'
 check "... without a client certificate the WSS handshake fails" \
 	eval '! WS_CA="$P/ca.pem" $CLIENT stream "$WSS?token=$TOKEN" 1 >/dev/null 2>&1'
+kill -TERM "$QPID"; wait_exit "$QPID" 10
+
+# ---- the TLS profile, seen by openssl s_client ----
+conf "tls_cert = \"../pki/rsa-server.pem\"; tls_key = \"../pki/rsa-server.key\"; tls_client_ca = \"../pki/ca.pem\";"
+start_quorumd "$W/profile.log" --config "$W/node/quorum.conf"
+wait_log "$W/profile.log" "rest.listening .* tls=mtls" 10 >/dev/null
+# s_client ARGS...: one handshake with our client certificate; its report on stdout.
+s_client() {
+	openssl s_client -connect "127.0.0.1:$HTTP" -CAfile "$P/ca.pem" -cert "$P/client.pem" \
+		-key "$P/client.key" "$@" </dev/null 2>&1
+}
+check "static RSA key exchange (TLS 1.2, AES128-SHA) is refused" \
+	eval 's_client -tls1_2 -cipher AES128-SHA | grep -q "Cipher is (NONE)"'
+check "... and CBC with ECDHE (ECDHE-RSA-AES128-SHA) too" \
+	eval 's_client -tls1_2 -cipher ECDHE-RSA-AES128-SHA | grep -q "Cipher is (NONE)"'
+check "ECDHE-RSA-AES128-GCM-SHA256 is accepted" \
+	eval 's_client -tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256 |
+	grep -q "^New, TLSv1.2, Cipher is ECDHE-RSA-AES128-GCM-SHA256"'
+check "TLS 1.3 with its default suites" \
+	eval 's_client -tls1_3 | grep -q "^New, TLSv1.3, Cipher is TLS_AES_"'
+s_client -tls1_2 -sess_out "$W/session.pem" >"$W/first.out"
+s_client -tls1_2 -sess_in "$W/session.pem" >"$W/resumed.out"
+check "a TLS 1.2 session with a client certificate is resumed (it failed: no session id context)" \
+	eval 'grep -q "^New, TLSv1.2" "$W/first.out" && grep -q "^Reused, TLSv1.2" "$W/resumed.out"'
+check "the server names the client CAs it accepts" \
+	eval 'grep -A1 "^Acceptable client certificate CA names" "$W/first.out" | grep -q "CN = quorum test ca"'
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 
 # ---- startup rules ----
