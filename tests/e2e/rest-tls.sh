@@ -109,9 +109,9 @@ check "... without a client certificate the handshake fails" \
 check "... with a certificate from another CA too" \
 	eval '! curl -sS --max-time 5 --cacert "$P/ca.pem" --cert "$P/stranger.pem" --key "$P/stranger.key" -o /dev/null "$URL/healthz" 2>/dev/null'
 check "mTLS WSS: a client certificate from our CA with the token gets the stream" \
-	eval 'WS_CA="$P/ca.pem" WS_CERT="$P/client.pem" WS_KEY="$P/client.key" $CLIENT stream "$WSS?token=$TOKEN" 1 | grep -q "unix_seconds\|unsynchronised"'
+	eval 'WS_CA="$P/ca.pem" WS_CERT="$P/client.pem" WS_KEY="$P/client.key" WS_TOKEN=$TOKEN $CLIENT stream "$WSS" 1 | grep -q "unix_seconds\|unsynchronised"'
 check "... without a client certificate the WSS handshake fails" \
-	eval '! WS_CA="$P/ca.pem" $CLIENT stream "$WSS?token=$TOKEN" 1 >/dev/null 2>&1'
+	eval '! WS_CA="$P/ca.pem" WS_TOKEN=$TOKEN $CLIENT stream "$WSS" 1 >/dev/null 2>&1'
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 
 # ---- the TLS profile, seen by openssl s_client ----

@@ -2,11 +2,13 @@
 # ws.sh -- the WebSocket transport with python3-websockets against a one-node quorum with the
 # vault and merkle stages: snapshot on connect then one per agreement, every frame the REST
 # JSON (validated against schemas/), fail-closed status while unsynchronised, bearer auth and
-# a bad path refused before the upgrade, a bad format closed with 1008, subscriptions to
-# agreements and checkpoints, an oversized message closed with 1009, a client that never
-# reads dropped, and a SIGHUP that changes the push interval. Speaks TAP.
+# a bad path refused before the upgrade, the token taken from the Authorization header and
+# a ?token= refused with a reason unless query_token allows it (the header wins either
+# way), a bad format closed with 1008, subscriptions to agreements and checkpoints, an
+# oversized message closed with 1009, a client that never reads dropped, and a SIGHUP that
+# changes the push interval. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 20
 
 W=$SCRATCH
 CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/ws-client.py"
@@ -61,28 +63,41 @@ for i in $(seq 50); do
 	"$QUORUM_BUILDDIR/tools/quorumctl" time --clock "$W/node/clock" >/dev/null 2>&1 && break
 	sleep 0.1
 done
-r=$($CLIENT stream "$URL?token=$TOKEN&format=unix" 4 2>&1)
+export WS_TOKEN=$TOKEN # ws-client.py sends it as Authorization: Bearer
+r=$($CLIENT stream "$URL?format=unix" 4 2>&1)
 diag "4 messages in $(pyjudge 'print(round(d["seconds"], 2)) or True' "$r")s"
 check "a snapshot on connect, then one per agreement (rounds every 200 ms, push every 5 s)" \
 	pyjudge 'all("unix_seconds" in m for m in d["messages"]) and d["seconds"] < 2.5' "$r"
 echo "$r" | "$PYTHON" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["messages"][0]))' >"$W/frame.json"
 check "... each frame is REST's JSON (schemas/time-unix.json)" \
 	$VALIDATE "$QUORUM_SRCDIR/schemas/time-unix.json" "$W/frame.json"
-r=$($CLIENT stream "$URL?token=$TOKEN" 1 2>&1)
+r=$($CLIENT stream "$URL" 1 2>&1)
 echo "$r" | "$PYTHON" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["messages"][0]))' >"$W/frame.json"
 check "the default format is json (schemas/time-json.json)" \
 	$VALIDATE "$QUORUM_SRCDIR/schemas/time-json.json" "$W/frame.json"
-check "no token: the upgrade is refused with 401" pyjudge 'd["status"] == 401' "$($CLIENT refused "$URL" 2>&1)"
+check "no token: the upgrade is refused with 401" \
+	pyjudge 'd["status"] == 401' "$(WS_TOKEN= $CLIENT refused "$URL" 2>&1)"
 check "... a wrong one too, counted and summarised (refused.summary what=ws), not audited each" \
-	eval 'pyjudge "d[\"status\"] == 401" "$($CLIENT refused "$URL?token=x$TOKEN" 2>&1)" &&
-	wait_log "$W/node.log" "refused.summary what=ws reason=unauthorised count=[0-9]+ " 3'
+	eval 'pyjudge "d[\"status\"] == 401" "$(WS_TOKEN=x$TOKEN $CLIENT refused "$URL" 2>&1)" &&
+	wait_log "$W/node.log" "refused.summary what=ws reason=unauthorised count=[0-9]+ " 3 &&
+	! grep -q "event=ws.auth.failed" "$W/node.log"'
+r=$(WS_TOKEN= $CLIENT refused "$URL?token=$TOKEN" 2>&1)
+diag "right token in the query string: $r"
+check "the right token in the query string is refused with 401 (query_token is off) ..." \
+	pyjudge 'd["status"] == 401 and "token in the query string refused" in d["www_authenticate"]' "$r"
+check "... and the answer's body says what to do instead" \
+	eval 'curl -sS --max-time 5 "http://127.0.0.1:$PORT/v1/stream?token=$TOKEN" |
+	grep -q "send it in an Authorization: Bearer header, or set query_token = true"'
+check "the header wins: the right header with a wrong ?token= is let in" \
+	pyjudge '"unix_seconds" in d["messages"][0] or "timestamp" in d["messages"][0]' \
+	"$($CLIENT stream "$URL?token=wrong$TOKEN" 1 2>&1)"
 check "another path is 404 before any upgrade" \
-	pyjudge 'd["status"] == 404' "$($CLIENT refused "ws://127.0.0.1:$PORT/v2/other?token=$TOKEN" 2>&1)"
-r=$($CLIENT close "$URL?token=$TOKEN&format=xml" 2>&1)
+	pyjudge 'd["status"] == 404' "$($CLIENT refused "ws://127.0.0.1:$PORT/v2/other" 2>&1)"
+r=$($CLIENT close "$URL?format=xml" 2>&1)
 diag "bad format: $r"
 check "a bad format gets an error frame, then close 1008" \
 	pyjudge 'd["code"] == 1008 and "Unknown format" in d["messages"][0]["error"]' "$r"
-r=$($CLIENT subscribe "$URL?token=$TOKEN" 2 2>&1)
+r=$($CLIENT subscribe "$URL" 2 2>&1)
 diag "subscribed for 2 s: $r"
 check "subscriptions bring agreement and checkpoint events, and the runtime mode" \
 	pyjudge 'd["subscribed"] == ["agreements", "checkpoints", "modes"] and d["agreement"] >= 3 and d["checkpoint"] >= 3 and d["note_head"] == "quorum-time/solo" and d["mode"]["mode"] == "QUORUM_ACTIVE" and d["mode"]["transitions"] >= 1 and d["mode"]["breaker_tripped"] is False' "$r"
@@ -112,19 +127,28 @@ diag "160 upgrades without a token: $flood"
 check "upgrades past the per-address rate limit get 429 before the token is even looked at" \
 	eval 'echo "$flood" | grep -q "429" && echo "$flood" | grep -q "401"'
 sleep 1.2 # the bucket refills
-check "a message over 4 KiB closes the stream with 1009" pyjudge 'd["code"] == 1009' "$($CLIENT big "$URL?token=$TOKEN" 2>&1)"
+check "a message over 4 KiB closes the stream with 1009" pyjudge 'd["code"] == 1009' "$($CLIENT big "$URL" 2>&1)"
 # ---- hot reload: a new push interval ----
 sed -i "s/push_interval_ms = 5000;/push_interval_ms = 50;/" "$W/node/quorum.conf"
 kill -HUP "$QPID"
 wait_log "$W/node.log" "ws.listening address=127.0.0.1 port=$PORT push_interval_ms=50" 5 >/dev/null
-r=$($CLIENT stream "$URL?token=$TOKEN" 10 2>&1)
+r=$($CLIENT stream "$URL" 10 2>&1)
 check "after SIGHUP the stream pushes at the new interval (10 frames well under 1 s)" \
 	pyjudge 'd["seconds"] < 1.0' "$r"
+# For clients that cannot send headers (browsers): query_token = true.
+sed -i "s/push_interval_ms = 50;/push_interval_ms = 50; query_token = true;/" "$W/node/quorum.conf"
+kill -HUP "$QPID"
+wait_log "$W/node.log" "ws.listening address=127.0.0.1 port=$PORT .* query_token=on" 5 >/dev/null
+check "with query_token = true the token is taken from ?token=" \
+	pyjudge '"unix_seconds" in d["messages"][0] or "timestamp" in d["messages"][0]' \
+	"$(WS_TOKEN= $CLIENT stream "$URL?token=$TOKEN" 1 2>&1)"
+check "... but the header still wins: a wrong header with the right ?token= gets 401" \
+	pyjudge 'd["status"] == 401' "$(WS_TOKEN=x$TOKEN $CLIENT refused "$URL?token=$TOKEN" 2>&1)"
 # A client that never reads, while frames go out every 10 ms with a 4 KiB backlog limit.
 sed -i "s/push_interval_ms = 50;/push_interval_ms = 10; max_backlog_bytes = 4096;/" "$W/node/quorum.conf"
 kill -HUP "$QPID"
 wait_log "$W/node.log" "ws.listening address=127.0.0.1 port=$PORT push_interval_ms=10" 5 >/dev/null
-r=$($CLIENT slow "ws://127.0.0.1:$PORT/v1/stream?token=$TOKEN&format=json" 6 2>&1)
+r=$($CLIENT slow "ws://127.0.0.1:$PORT/v1/stream?format=json" 6 2>&1)
 diag "slow client: $r"
 check "a client that never reads is dropped once its backlog passes the limit" \
 	eval 'pyjudge "d[\"dropped\"]" "$r" && grep -q "ws.slow_consumer_dropped" "$W/node.log"'

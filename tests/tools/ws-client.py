@@ -4,11 +4,13 @@ one JSON line of what it saw, the shell test judges it.
   ws-client.py stream URL N          the first N messages (JSON), and the seconds they took
   ws-client.py subscribe URL SECONDS subscribes to agreements, checkpoints and modes; counts
                                      events (the last mode event in "mode")
-  ws-client.py refused URL           the HTTP status of a refused upgrade
+  ws-client.py refused URL           the HTTP status of a refused upgrade (and its
+                                     WWW-Authenticate header)
   ws-client.py close URL             the close code and reason after the first messages
   ws-client.py slow URL SECONDS      connects and never reads; reports whether it was dropped
   ws-client.py big URL               sends an 8 KiB message; the close code
-For wss:// URLs: WS_CA (the CA to trust), WS_CERT and WS_KEY (a client certificate)."""
+WS_TOKEN: sent as an Authorization: Bearer header. For wss:// URLs: WS_CA (the CA to
+trust), WS_CERT and WS_KEY (a client certificate)."""
 import asyncio
 import json
 import os
@@ -30,9 +32,15 @@ def tls():
     return ctx
 
 
+def headers():
+    # $WS_TOKEN as a bearer token in the Authorization header.
+    token = os.environ.get("WS_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 async def stream(url, n):
     t0 = time.monotonic()
-    async with websockets.connect(url, ssl=tls()) as ws:
+    async with websockets.connect(url, ssl=tls(), extra_headers=headers()) as ws:
         msgs = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(n)]
     return {"messages": msgs, "seconds": time.monotonic() - t0}
 
@@ -40,7 +48,7 @@ async def stream(url, n):
 async def subscribe(url, seconds):
     counts = {"agreement": 0, "checkpoint": 0, "time": 0, "subscribed": None, "mode": None,
               "others": []}  # every message that is not a time frame, as received
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, extra_headers=headers()) as ws:
         await ws.send(json.dumps({"subscribe": ["agreements", "checkpoints", "modes"]}))
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -65,14 +73,15 @@ async def subscribe(url, seconds):
 
 async def refused(url):
     try:
-        async with websockets.connect(url):
+        async with websockets.connect(url, extra_headers=headers()):
             return {"status": 101}
     except websockets.exceptions.InvalidStatusCode as e:
-        return {"status": e.status_code}
+        return {"status": e.status_code,
+                "www_authenticate": e.headers.get("WWW-Authenticate", "")}
 
 
 async def close(url):
-    async with websockets.connect(url) as ws:
+    async with websockets.connect(url, extra_headers=headers()) as ws:
         msgs = []
         try:
             while True:
@@ -82,7 +91,7 @@ async def close(url):
 
 
 async def big(url):
-    async with websockets.connect(url, max_size=None) as ws:
+    async with websockets.connect(url, max_size=None, extra_headers=headers()) as ws:
         await ws.recv()
         await ws.send("x" * 8192)
         try:
@@ -99,8 +108,9 @@ def slow(url, seconds):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
     s.connect((host, int(port)))
+    auth = "".join(f"{k}: {v}\r\n" for k, v in headers().items())
     s.sendall((f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+               f"{auth}Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
     time.sleep(seconds)
     s.setblocking(False)
     dropped = False

@@ -1,9 +1,12 @@
 /* ws.c -- the WebSocket transport (RFC 6455 framing by wslay, on libevent bufferevents):
- *   GET /v1/stream?format=unix|iso8601|json&token=...   (or an Authorization: Bearer header)
+ *   GET /v1/stream?format=unix|iso8601|json    with an Authorization: Bearer header
  * The rate limit (429) and the bearer token (401) are checked before the upgrade is
- * accepted. On connect the client gets a snapshot, then one on every agreement and at least
- * every push_interval_ms: the same JSON as REST's /v1/time. Fail-closed: while unsynchronised
- * it sends {"status":"unsynchronised", ...} instead of a time. A client may send
+ * accepted. The header is the token's place: a token in the query string (?token=) ends
+ * up in access logs and proxies, so it is refused (401, saying why) unless query_token is
+ * set for clients that cannot send headers (browsers); the header wins when both come. On
+ * connect the client gets a snapshot, then one on every agreement and at least every
+ * push_interval_ms: the same JSON as REST's /v1/time. Fail-closed: while unsynchronised it
+ * sends {"status":"unsynchronised", ...} instead of a time. A client may send
  * {"subscribe":["agreements","checkpoints","modes"]} to also get those events (modes: the
  * runtime mode at once, then each change). A bad format gets an
  * error frame and close 1008; a message over 4 KiB closes with 1009; a consumer whose unsent
@@ -52,7 +55,7 @@
  * so 1024 bound that at 256 MiB. */
 #define CONNECTIONS_DEFAULT 1024
 #define ACCEPT_RETRY_MS	    100 /* after accept() failed for want of descriptors */
-#define WS_GUID	      "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_GUID		    "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 struct ws_server;
 
@@ -88,10 +91,11 @@ struct ws_server {
 	int64_t last_push_ns;
 	uint64_t last_round;
 	uint64_t last_transitions; /* the control stage's count of mode transitions seen */
-	char last_checkpoint[80]; /* the first line + size of the latest checkpoint seen */
+	char last_checkpoint[80];  /* the first line + size of the latest checkpoint seen */
 	uint64_t accepted, refused, slow_dropped, messages, rate_limited;
 	SSL_CTX *tls; /* NULL: cleartext (ws://) */
 	int production;
+	int query_token; /* ?token= accepted (without an Authorization header) */
 };
 
 static int64_t mono_ns(void)
@@ -164,8 +168,9 @@ static void conn_send_json(struct ws_conn *c, json_t *json)
 static void conn_send_snapshot(struct ws_conn *c, const struct quorum_clock_reading *now)
 {
 	if (now->status != QUORUM_CLOCK_SYNCHRONISED)
-		conn_send_json(c, json_pack("{s:s, s:s}", "status", "unsynchronised", "error",
-					    "no agreement within the error bound; no time is served"));
+		conn_send_json(
+			c, json_pack("{s:s, s:s}", "status", "unsynchronised", "error",
+				     "no agreement within the error bound; no time is served"));
 	else
 		conn_send_json(c, timejson_body(now, c->format));
 }
@@ -176,7 +181,8 @@ static int control_find(struct ws_server *s, const struct quorum_control_ops **o
 	const void *found;
 
 	if (s->api->service_find(s->host, QUORUM_CONTROL_SERVICE, &found, cs) != 0 ||
-	    ((const struct quorum_control_ops *)found)->size < sizeof(struct quorum_control_ops))
+	    ((const struct quorum_control_ops *)found)->size <
+		    sizeof(struct quorum_control_ops))
 		return -ENOENT;
 	*ops = found;
 	return 0;
@@ -237,8 +243,8 @@ static ssize_t ws_send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size
 	return (ssize_t)len;
 }
 
-static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
-		      void *user_data)
+static void ws_msg_cb(wslay_event_context_ptr ctx,
+		      const struct wslay_event_on_msg_recv_arg *arg, void *user_data)
 {
 	struct ws_conn *c = user_data;
 	json_t *doc, *list;
@@ -251,25 +257,31 @@ static void ws_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
 	doc = json_loadb((const char *)arg->msg, arg->msg_length, JSON_REJECT_DUPLICATES, &err);
 	list = doc != NULL ? json_object_get(doc, "subscribe") : NULL;
 	if (!json_is_array(list) || json_object_size(doc) != 1) {
-		conn_send_json(c, json_pack("{s:s}", "error",
-					    "expected {\"subscribe\": [\"agreements\", \"checkpoints\", "
-					    "\"modes\"]}"));
+		conn_send_json(
+			c,
+			json_pack("{s:s}", "error",
+				  "expected {\"subscribe\": [\"agreements\", \"checkpoints\", "
+				  "\"modes\"]}"));
 		json_decref(doc);
 		return;
 	}
 	/* All or nothing: a request naming something unknown changes no subscription. */
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		const char *name = json_string_value(v);
 
-		if (name == NULL || (strcmp(name, "agreements") != 0 &&
-				     strcmp(name, "checkpoints") != 0 && strcmp(name, "modes") != 0)) {
-			conn_send_json(c, json_pack("{s:s, s:s}", "error", "unknown subscription",
-						    "subscription", name != NULL ? name : "?"));
+		if (name == NULL ||
+		    (strcmp(name, "agreements") != 0 && strcmp(name, "checkpoints") != 0 &&
+		     strcmp(name, "modes") != 0)) {
+			conn_send_json(c,
+				       json_pack("{s:s, s:s}", "error", "unknown subscription",
+						 "subscription", name != NULL ? name : "?"));
 			json_decref(doc);
 			return;
 		}
 	}
-	json_array_foreach(list, i, v) {
+	json_array_foreach(list, i, v)
+	{
 		const char *name = json_string_value(v);
 
 		c->want_agreements |= strcmp(name, "agreements") == 0;
@@ -337,7 +349,8 @@ static int token_ok(struct ws_server *s, const char *token)
 		return 0;
 	memcpy(padded, token, len);
 	for (size_t i = 0; i < s->token_count; i++)
-		ok |= strlen(s->tokens[i]) == len && CRYPTO_memcmp(padded, s->tokens[i], TOKEN_MAX) == 0;
+		ok |= strlen(s->tokens[i]) == len &&
+		      CRYPTO_memcmp(padded, s->tokens[i], TOKEN_MAX) == 0;
 	return ok;
 }
 
@@ -348,6 +361,7 @@ static void conn_handshake(struct ws_conn *c)
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 	char head[HANDSHAKE_MAX + 1], target[1024], key[64], value[256], token[TOKEN_MAX];
+	char query_token[TOKEN_MAX] = "";
 	char accept_src[128], format[16] = "json", asked[64] = "json";
 	unsigned char digest[SHA_DIGEST_LENGTH], accept[64];
 	struct quorum_clock_reading now;
@@ -364,7 +378,8 @@ static void conn_handshake(struct ws_conn *c)
 	evbuffer_remove(in, head, len);
 	head[len] = '\0';
 	if (sscanf(head, "GET %1023s HTTP/1.1\r\n", target) != 1) {
-		http_refuse(c, 400, "Bad Request", "{\"error\":\"expected GET ... HTTP/1.1\"}", "");
+		http_refuse(c, 400, "Bad Request", "{\"error\":\"expected GET ... HTTP/1.1\"}",
+			    "");
 		return;
 	}
 	/* The reference's order: the rate limit (429), then the token (401), then the rest. */
@@ -384,12 +399,29 @@ static void conn_handshake(struct ws_conn *c)
 
 		if (query_param(query + 1, "format", wanted, sizeof(wanted)) != -ENOENT)
 			memcpy(asked, wanted, sizeof(asked));
-		if (query_param(query + 1, "token", token, sizeof(token)) == -ENOENT)
-			token[0] = '\0';
+		if (query_param(query + 1, "token", query_token, sizeof(query_token)) ==
+		    -ENOENT)
+			query_token[0] = '\0';
 	}
-	if (token[0] == '\0' && header_value(head, "Authorization", value, sizeof(value)) == 0 &&
+	/* The header wins; ?token= counts only without one, and only when allowed. */
+	if (header_value(head, "Authorization", value, sizeof(value)) == 0 &&
 	    strncasecmp(value, "Bearer ", 7) == 0)
 		snprintf(token, sizeof(token), "%s", value + 7);
+	else if (query_token[0] != '\0' && s->query_token)
+		snprintf(token, sizeof(token), "%s", query_token);
+	if (token[0] == '\0' && query_token[0] != '\0' && s->token_count > 0 &&
+	    !s->query_token) {
+		if (QUORUM_API_HAS(s->api, refused))
+			s->api->refused(s->host, "query_token_refused", c->peer);
+		http_refuse(c, 401, "Unauthorized",
+			    "{\"detail\":\"Unauthorized: a token in the query string is not "
+			    "accepted (it ends up in logs and proxies); send it in an "
+			    "Authorization: Bearer header, or set query_token = true\"}",
+			    "WWW-Authenticate: Bearer error=\"invalid_request\", "
+			    "error_description=\"token in the query string refused; send an "
+			    "Authorization: Bearer header\"\r\n");
+		return;
+	}
 	if (!token_ok(s, token)) {
 		/* Counted and summarised by the host, never audited one by one. */
 		if (QUORUM_API_HAS(s->api, refused))
@@ -398,14 +430,17 @@ static void conn_handshake(struct ws_conn *c)
 			    "WWW-Authenticate: Bearer\r\n");
 		return;
 	}
-	if (strncmp(target, "/v1/stream", 10) != 0 || (target[10] != '\0' && target[10] != '?')) {
-		http_refuse(c, 404, "Not Found", "{\"error\":\"not found: use /v1/stream\"}", "");
+	if (strncmp(target, "/v1/stream", 10) != 0 ||
+	    (target[10] != '\0' && target[10] != '?')) {
+		http_refuse(c, 404, "Not Found", "{\"error\":\"not found: use /v1/stream\"}",
+			    "");
 		return;
 	}
 	if (header_value(head, "Upgrade", value, sizeof(value)) != 0 ||
 	    strcasecmp(value, "websocket") != 0 ||
 	    header_value(head, "Sec-WebSocket-Version", value, sizeof(value)) != 0 ||
-	    strcmp(value, "13") != 0 || header_value(head, "Sec-WebSocket-Key", key, sizeof(key)) != 0 ||
+	    strcmp(value, "13") != 0 ||
+	    header_value(head, "Sec-WebSocket-Key", key, sizeof(key)) != 0 ||
 	    strlen(key) != 24) {
 		http_refuse(c, 400, "Bad Request",
 			    "{\"error\":\"not a WebSocket upgrade (version 13)\"}", "");
@@ -545,7 +580,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	c->s = s;
 	{
 		/* The kernel's share of a slow client's backlog is bounded too (no autotuning
-		 * up to megabytes): what it cannot take queues here, where the limit applies. */
+		 * up to megabytes): what it cannot take queues here, where the limit applies.
+		 */
 		int sndbuf = s->max_backlog > 1 << 20 ? 1 << 20 : (int)s->max_backlog;
 
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
@@ -553,10 +589,11 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (s->tls != NULL) {
 		SSL *ssl = SSL_new(s->tls);
 
-		c->bev = ssl == NULL ? NULL
-				     : bufferevent_openssl_socket_new(
-					       s->api->event_base(s->host), fd, ssl,
-					       BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		c->bev = ssl == NULL
+				 ? NULL
+				 : bufferevent_openssl_socket_new(
+					   s->api->event_base(s->host), fd, ssl,
+					   BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 		if (c->bev == NULL && ssl != NULL)
 			SSL_free(ssl);
 	} else {
@@ -667,12 +704,13 @@ static void watch_cb(void *arg)
 		if (agreement || periodic)
 			conn_send_snapshot(c, &now);
 		if (agreement && c->want_agreements)
-			conn_send_json(c, json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:i}", "event",
-						    "agreement", "round", (json_int_t)now.round,
-						    "earliest_ns", (json_int_t)now.earliest_ns,
-						    "estimate_ns", (json_int_t)now.estimate_ns,
-						    "latest_ns", (json_int_t)now.latest_ns, "n",
-						    (int)now.n, "accepted", (int)now.accepted));
+			conn_send_json(c,
+				       json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:i}", "event",
+						 "agreement", "round", (json_int_t)now.round,
+						 "earliest_ns", (json_int_t)now.earliest_ns,
+						 "estimate_ns", (json_int_t)now.estimate_ns,
+						 "latest_ns", (json_int_t)now.latest_ns, "n",
+						 (int)now.n, "accepted", (int)now.accepted));
 		if (checkpoint && c->want_checkpoints)
 			conn_send_json(c, json_pack("{s:s, s:s}", "event", "checkpoint", "note",
 						    note));
@@ -701,7 +739,8 @@ static int load_tokens(struct ws_server *s)
 		f = fopen(path, "re");
 		if (f == NULL) {
 			s->api->log(s->host, QUORUM_LOG_ERROR,
-				    "ws.token_unreadable file=\"%s\" error=\"%s\"", path, strerror(errno));
+				    "ws.token_unreadable file=\"%s\" error=\"%s\"", path,
+				    strerror(errno));
 			return -EINVAL;
 		}
 		got = fread(buf, 1, sizeof(buf) - 1, f);
@@ -709,8 +748,10 @@ static int load_tokens(struct ws_server *s)
 		buf[got] = '\0';
 		buf[strcspn(buf, "\r\n")] = '\0';
 		if (strlen(buf) < 16 || strlen(buf) >= TOKEN_MAX) {
-			s->api->log(s->host, QUORUM_LOG_ERROR,
-				    "ws.token_invalid file=\"%s\" reason=\"16 to 255 characters\"", path);
+			s->api->log(
+				s->host, QUORUM_LOG_ERROR,
+				"ws.token_invalid file=\"%s\" reason=\"16 to 255 characters\"",
+				path);
 			return -EINVAL;
 		}
 		memcpy(s->tokens[s->token_count++], buf, strlen(buf) + 1);
@@ -749,6 +790,7 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 		s->limits.max_connections = (size_t)older;
 	snprintf(s->address, sizeof(s->address), "%s", address);
 	s->production = transport_mode_production(host, api);
+	api->config_bool(host, "query_token", &s->query_token);
 	s->limit = ratelimit_new(s->rate, s->burst);
 	s->accept_retry = evtimer_new(api->event_base(host), accept_retry_cb, s);
 	err = s->limit == NULL || s->accept_retry == NULL ? -ENOMEM : load_tokens(s);
@@ -788,11 +830,12 @@ static int ws_start(void *state)
 	s->last_push_ns = mono_ns();
 	s->api->log(s->host, QUORUM_LOG_NOTICE,
 		    "ws.listening address=%s port=%" PRId64 " push_interval_ms=%" PRId64
-		    " bearer_tokens=%zu rate_limit=%" PRId64 " tls=%s mode=%s"
+		    " bearer_tokens=%zu query_token=%s rate_limit=%" PRId64 " tls=%s mode=%s"
 		    " max_connections=%zu header_timeout_ms=%" PRId64
 		    " idle_timeout_s=%" PRId64,
-		    s->address, s->port, s->push_ms, s->token_count, s->rate,
-		    s->tls == NULL ? "off"
+		    s->address, s->port, s->push_ms, s->token_count,
+		    s->query_token ? "on" : "off", s->rate,
+		    s->tls == NULL					? "off"
 		    : SSL_CTX_get_verify_mode(s->tls) & SSL_VERIFY_PEER ? "mtls"
 									: "on",
 		    s->production ? "production" : "dev", s->limits.max_connections,
@@ -813,7 +856,8 @@ static int ws_drain(void *state)
 	for (struct ws_conn *c = s->conns, *next; c != NULL; c = next) {
 		next = c->next;
 		if (c->ctx != NULL && !c->closing) {
-			wslay_event_queue_close(c->ctx, 1001, (const uint8_t *)"server reload", 13);
+			wslay_event_queue_close(c->ctx, 1001, (const uint8_t *)"server reload",
+						13);
 			conn_flush(c);
 		}
 	}
@@ -842,21 +886,45 @@ static void ws_fini(void *state)
 }
 
 static const struct quorum_setting ws_settings[] = {
-	{ .name = "address", .type = QUORUM_SETTING_STRING,
+	{ .name = "address",
+	  .type = QUORUM_SETTING_STRING,
 	  .help = "listen address (default 127.0.0.1)" },
-	{ .name = "port", .type = QUORUM_SETTING_INT, .min = 1, .max = 65535,
+	{ .name = "port",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 65535,
 	  .help = "TCP port (default 8081)" },
-	{ .name = "push_interval_ms", .type = QUORUM_SETTING_INT, .min = 10, .max = 3600000,
+	{ .name = "push_interval_ms",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 10,
+	  .max = 3600000,
 	  .help = "longest time between snapshots (default 1000; also one per agreement)" },
-	{ .name = "bearer_token_files", .type = QUORUM_SETTING_STRINGS,
-	  .help = "files of accepted bearer tokens (?token= or Authorization); none: no auth" },
-	{ .name = "max_backlog_bytes", .type = QUORUM_SETTING_INT, .min = 4096,
-	  .max = 1073741824, .help = "unsent bytes before a slow client is dropped (256 KiB)" },
-	{ .name = "max_clients", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,
+	{ .name = "bearer_token_files",
+	  .type = QUORUM_SETTING_STRINGS,
+	  .help = "files of accepted bearer tokens (Authorization: Bearer); none: no auth" },
+	{ .name = "query_token",
+	  .type = QUORUM_SETTING_BOOL,
+	  .help = "also accept ?token= without an Authorization header (default false: it "
+		  "leaks into logs and proxies)" },
+	{ .name = "max_backlog_bytes",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 4096,
+	  .max = 1073741824,
+	  .help = "unsent bytes before a slow client is dropped (256 KiB)" },
+	{ .name = "max_clients",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 1000000,
 	  .help = "max_connections' older name (max_connections wins)" },
-	{ .name = "rate_limit", .type = QUORUM_SETTING_INT, .min = 0, .max = 10000000,
+	{ .name = "rate_limit",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 10000000,
 	  .help = "upgrades per second per client address (default 100; 0: none)" },
-	{ .name = "rate_burst", .type = QUORUM_SETTING_INT, .min = 1, .max = 10000000,
+	{ .name = "rate_burst",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 10000000,
 	  .help = "upgrades a client may ask at once (default: rate_limit)" },
 	TRANSPORT_TLS_SETTINGS,
 	TRANSPORT_CONNECTION_SETTINGS,
