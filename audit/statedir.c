@@ -108,7 +108,7 @@ int statedir_open(struct statedir *d, const char *path, unsigned flags, char *wh
 		    path, (unsigned)(st.st_mode & 07777));
 		goto out_close;
 	}
-	if (st.st_uid != geteuid()) {
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
 		err = check_handed_over(d, why, why_size);
 		if (err != 0)
 			goto out_close;
@@ -148,10 +148,10 @@ int statedir_check_file(const struct statedir *d, int fd, const char *name, char
 	}
 	if (d->read_only)
 		return 0;
-	if (st.st_uid != geteuid() && st.st_uid != d->owner) {
+	if (st.st_uid != geteuid() && st.st_uid != 0 && st.st_uid != d->owner) {
 		say(why, why_size,
-		    "%s/%s belongs to uid %u, neither this process's user (uid %u) nor the "
-		    "folder's owner (uid %u)",
+		    "%s/%s belongs to uid %u, neither this process's user (uid %u), root, nor "
+		    "the folder's owner (uid %u)",
 		    d->path, name, (unsigned)st.st_uid, (unsigned)geteuid(),
 		    (unsigned)d->owner);
 		return -EPERM;

@@ -3,14 +3,15 @@
  *
  * The trust rule, for a folder opened to be written:
  *   - the folder itself is not a symbolic link, and group and others cannot write to it;
- *   - it belongs to the effective user, or it was handed over: it belongs to another user
- *     but its parent folder belongs to root and only root can write there, so only root
- *     can have created it or given it away (quorum.conf's `user`, systemd's
+ *   - it belongs to the effective user or to root, or it was handed over: it belongs to
+ *     another user but its parent folder belongs to root and only root can write there,
+ *     so only root can have created it or given it away (quorum.conf's `user`, systemd's
  *     StateDirectory=). A folder another user could have made is refused.
  *   - its files are opened by name inside it (openat), never through a symbolic link; an
- *     existing file must be a regular file with one link, owned by the effective user or
- *     by the folder's owner, not writable by group or others; a file is created only when
- *     it is new (O_EXCL), and never truncated before it passed those checks.
+ *     existing file must be a regular file with one link, owned by the effective user, by
+ *     root (quorumd writes as root until it drops to `user`) or by the folder's owner, not
+ *     writable by group or others; a file is created only when it is new (O_EXCL), and
+ *     never truncated before it passed those checks.
  * A folder opened read-only (an audit of someone else's vault) is not held to the owner and
  * mode rules and may be reached through a symbolic link; its files are still opened without
  * following symbolic links and must be regular files. Not thread-safe; no global state. */
