@@ -19,7 +19,8 @@ host_libquorumhost_la_SOURCES = \
 	host/timecodec.c host/timecodec-internal.h host/timecore.c host/timecore-internal.h \
 	host/authorities.c host/nodestate.c host/clock.c client/clock-page.h \
 	host/refusals.c host/refusals-internal.h \
-	common/ratelimit.c common/ratelimit.h common/dedup.c common/dedup.h
+	common/ratelimit.c common/ratelimit.h common/dedup.c common/dedup.h \
+	host/trustpath.c host/trustpath-internal.h
 host_libquorumhost_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBCONFIG_CFLAGS) $(PROTOBUF_C_CFLAGS)
 host_libquorumhost_la_LIBADD = proto/libquorumproto.la $(OPENSSL_LIBS) $(LIBEVENT_LIBS) \

@@ -73,7 +73,8 @@ UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
 	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
 	tests/unit/test-modes tests/unit/test-sharedstate \
-	tests/unit/test-commands tests/unit/test-malfeasance tests/unit/test-refusals
+	tests/unit/test-commands tests/unit/test-malfeasance tests/unit/test-refusals \
+	tests/unit/test-trustpath
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -84,6 +85,10 @@ tests_unit_test_signature_LDADD = $(UNIT_LDADD)
 tests_unit_test_loader_SOURCES = tests/unit/test-loader.c
 tests_unit_test_loader_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_loader_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_trustpath_SOURCES = tests/unit/test-trustpath.c
+tests_unit_test_trustpath_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_trustpath_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_config_SOURCES = tests/unit/test-config.c
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)
