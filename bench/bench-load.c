@@ -62,6 +62,10 @@ int main(int argc, char **argv)
 {
 	char dir[] = "/tmp/quorum-bench-XXXXXX", pub[64], why[ERRBUF_SIZE];
 	struct keyring ring = { 0 };
+	/* As quorumd reads a plugin: StrictModes on the paths included. */
+	struct plugin_policy policy = { .trusted = &ring,
+					.service_uid = geteuid(),
+					.check_paths = 1 };
 	EVP_PKEY *key;
 	int rounds, status = 0;
 
@@ -107,7 +111,8 @@ int main(int argc, char **argv)
 			struct plugin_module *module;
 			double t0 = now_us(), t1, t2;
 
-			if (plugin_image_read(path, name, &ring, &image, why, sizeof(why)) != 0) {
+			if (plugin_image_read(path, name, &policy, &image, why, sizeof(why)) !=
+			    0) {
 				fprintf(stderr, "bench-load: %s\n", why);
 				return 1;
 			}

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <ltdl.h>
 #include <openssl/sha.h>
@@ -26,13 +27,21 @@ struct plugin_image {
 	char key_id[KEY_ID_HEX_LEN + 1];
 };
 
+/* What a plugin must satisfy besides being well-formed. */
+struct plugin_policy {
+	const struct keyring *trusted; /* the keys that may sign plugins */
+	uid_t service_uid; /* the file, its .sig and their folders belong to root or it */
+	int check_paths;   /* 1: trust_path_check on both (quorumd); 0: the signature only */
+};
+
 /*
  * plugin_image_read: reads PATH and PATH.sig once each (no symlink, regular file, not
- * writable by group or others) and verifies that the signature names plugin NAME, comes
- * from a key in TRUSTED and covers exactly the bytes read.
+ * writable by group or others; with POLICY->check_paths, StrictModes on both paths) and
+ * verifies that the signature names plugin NAME, comes from a key in POLICY->trusted and
+ * covers exactly the bytes read.
  * RETURN VALUE: 0 with OUT filled (plugin_image_release), or -errno with WHY.
  */
-int plugin_image_read(const char *path, const char *name, const struct keyring *trusted,
+int plugin_image_read(const char *path, const char *name, const struct plugin_policy *policy,
 		      struct plugin_image *out, char *why, size_t why_size);
 
 /* plugin_image_release: frees the contents of IMAGE. */
@@ -87,7 +96,7 @@ int plugin_descriptor_check(const struct quorum_plugin *d, const char *expected_
 
 /* plugin_load: plugin_image_read + plugin_module_load. */
 int plugin_load(const char *path, const char *name, uint32_t kind,
-		const struct keyring *trusted, const struct loader_options *options,
+		const struct plugin_policy *policy, const struct loader_options *options,
 		struct plugin_module **out, char *why, size_t why_size);
 
 /* plugin_kind_name: "stage" or "transport". */

@@ -14,6 +14,7 @@
 
 #include "loader-internal.h"
 #include "settings-internal.h"
+#include "trustpath-internal.h"
 #include "util-internal.h"
 
 #ifndef MFD_EXEC
@@ -51,7 +52,7 @@ const char *plugin_kind_name(uint32_t kind)
 	}
 }
 
-int plugin_image_read(const char *path, const char *name, const struct keyring *trusted,
+int plugin_image_read(const char *path, const char *name, const struct plugin_policy *policy,
 		      struct plugin_image *out, char *why, size_t why_size)
 {
 	char sig_path[PATH_MAX], detail[ERRBUF_SIZE];
@@ -68,14 +69,22 @@ int plugin_image_read(const char *path, const char *name, const struct keyring *
 		errbuf_set(why, why_size, "plugin path too long: %s", path);
 		return -ENAMETOOLONG;
 	}
-	err = file_read_checked(path, PLUGIN_FILE_MAX, FILE_CHECK_NOT_GROUP_WRITABLE,
-				&out->data, &out->len, detail, sizeof(detail));
+	err = policy->check_paths
+		      ? trust_path_check(path, policy->service_uid, 0, detail, sizeof(detail))
+		      : 0;
+	if (err == 0)
+		err = file_read_checked(path, PLUGIN_FILE_MAX, FILE_CHECK_NOT_GROUP_WRITABLE,
+					&out->data, &out->len, detail, sizeof(detail));
 	if (err != 0) {
 		errbuf_set(why, why_size, "plugin '%s' refused: %s", name, detail);
 		return err;
 	}
-	err = file_read_checked(sig_path, PLUGIN_SIG_MAX, FILE_CHECK_NOT_GROUP_WRITABLE, &sig,
-				&sig_len, detail, sizeof(detail));
+	err = policy->check_paths ? trust_path_check(sig_path, policy->service_uid, 0, detail,
+						     sizeof(detail))
+				  : 0;
+	if (err == 0)
+		err = file_read_checked(sig_path, PLUGIN_SIG_MAX, FILE_CHECK_NOT_GROUP_WRITABLE,
+					&sig, &sig_len, detail, sizeof(detail));
 	if (err == -ENOENT) {
 		errbuf_set(why, why_size, "plugin '%s' refused: unsigned (no %s)", name,
 			   sig_path);
@@ -85,7 +94,7 @@ int plugin_image_read(const char *path, const char *name, const struct keyring *
 		errbuf_set(why, why_size, "plugin '%s' refused: %s", name, detail);
 		goto out_release;
 	}
-	err = plugin_signature_verify(sig, sig_len, out->data, out->len, name, trusted,
+	err = plugin_signature_verify(sig, sig_len, out->data, out->len, name, policy->trusted,
 				      out->key_id, detail, sizeof(detail));
 	free(sig);
 	if (err != 0) {
@@ -363,13 +372,13 @@ void plugin_module_unload(struct plugin_module *module)
 }
 
 int plugin_load(const char *path, const char *name, uint32_t kind,
-		const struct keyring *trusted, const struct loader_options *options,
+		const struct plugin_policy *policy, const struct loader_options *options,
 		struct plugin_module **out, char *why, size_t why_size)
 {
 	struct plugin_image image;
 	int err;
 
-	err = plugin_image_read(path, name, trusted, &image, why, why_size);
+	err = plugin_image_read(path, name, policy, &image, why, why_size);
 	if (err != 0)
 		return err;
 	err = plugin_module_load(&image, kind, options, out, why, why_size);

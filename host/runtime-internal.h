@@ -178,6 +178,7 @@ struct runtime {
 	const struct loader_options *loader_options;
 	struct refusals refusals;    /* unauthenticated refusals, summarised */
 	struct event *refusal_timer; /* every log.refusal_summary_s */
+	uid_t service_uid; /* trust material belongs to root or this user (trustpath) */
 };
 
 /*

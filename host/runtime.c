@@ -20,6 +20,7 @@
 #include "runtime-internal.h"
 #include "signals-internal.h"
 #include "timecore-internal.h"
+#include "trustpath-internal.h"
 #include "util-internal.h"
 
 void runtime_audit(struct runtime *rt, const char *type, const char *fields)
@@ -199,16 +200,25 @@ static int keyring_load(struct keyring *ring, const struct conf *conf, char *why
 	return 0;
 }
 
+/* What quorumd requires of a plugin: signed by a key of RING, and StrictModes. */
+static struct plugin_policy runtime_policy(const struct keyring *ring, uid_t service_uid)
+{
+	return (struct plugin_policy){ .trusted = ring,
+				       .service_uid = service_uid,
+				       .check_paths = 1 };
+}
+
 /* Verifies, loads and checks the settings of ENTRY. */
 static int runtime_load_plugin(struct runtime *rt, const struct keyring *ring,
 			       struct conf *conf, const struct conf_plugin *entry,
 			       struct instance **out, char *why, size_t why_size)
 {
+	struct plugin_policy policy = runtime_policy(ring, rt->service_uid);
 	struct plugin_module *module;
 	struct instance *inst;
 	int err;
 
-	err = plugin_load(entry->path, entry->name, entry->kind, ring, rt->loader_options,
+	err = plugin_load(entry->path, entry->name, entry->kind, &policy, rt->loader_options,
 			  &module, why, why_size);
 	if (err != 0)
 		return err;
@@ -380,7 +390,9 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 		errbuf_set(why, why_size, "cannot initialise libltdl");
 		return -EIO;
 	}
-	err = keyring_load(&rt->keyring, conf, why, why_size);
+	err = trust_service_uid(conf->user, &rt->service_uid, why, why_size);
+	if (err == 0)
+		err = keyring_load(&rt->keyring, conf, why, why_size);
 	if (err != 0)
 		return err;
 	if (conf->node_key != NULL) {
@@ -482,11 +494,12 @@ static int plan_transport(struct runtime *rt, const struct keyring *ring, struct
 {
 	const struct conf_plugin *entry = item->entry;
 	struct instance *old = runtime_find_transport(rt, entry->name);
+	struct plugin_policy policy = runtime_policy(ring, rt->service_uid);
 	struct plugin_image image;
 	int err, same_code;
 
 	item->old = old;
-	err = plugin_image_read(entry->path, entry->name, ring, &image, why, why_size);
+	err = plugin_image_read(entry->path, entry->name, &policy, &image, why, why_size);
 	if (err != 0)
 		return err;
 	same_code = old != NULL && strcmp(old->entry->path, entry->path) == 0 &&
@@ -728,11 +741,16 @@ int runtime_check_config(struct conf *conf, const struct loader_options *options
 			 size_t why_size)
 {
 	struct keyring ring = { 0 };
+	struct plugin_policy policy;
+	uid_t service_uid;
 	int err;
 
-	err = keyring_load(&ring, conf, why, why_size);
+	err = trust_service_uid(conf->user, &service_uid, why, why_size);
+	if (err == 0)
+		err = keyring_load(&ring, conf, why, why_size);
 	if (err != 0)
 		return err;
+	policy = runtime_policy(&ring, service_uid);
 	err = loader_init() != 0 ? -EIO : 0;
 	for (size_t kind = 0; err == 0 && kind < 2; kind++) {
 		const struct conf_plugin *list = kind == 0 ? conf->stages : conf->transports;
@@ -741,7 +759,7 @@ int runtime_check_config(struct conf *conf, const struct loader_options *options
 		for (size_t i = 0; err == 0 && i < n; i++) {
 			struct plugin_module *module;
 
-			err = plugin_load(list[i].path, list[i].name, list[i].kind, &ring,
+			err = plugin_load(list[i].path, list[i].name, list[i].kind, &policy,
 					  options, &module, why, why_size);
 			if (err != 0)
 				break;

@@ -55,7 +55,7 @@ refused_case() {
 	fi
 }
 
-plan 35
+plan 37
 
 d=$(case_dir control)
 "$QUORUMD" --check-config --config "$d/quorum.conf" >"$d/check.log" 2>&1
@@ -106,6 +106,16 @@ d=$(case_dir not-regular)
 rm "$d/plugins/fixture-transport.so"
 mkdir "$d/plugins/fixture-transport.so"
 refused_case not-regular "plugin 'fixture-transport' refused: .*fixture-transport.so is not a regular file"
+
+# StrictModes: a plugin another user could change is refused.
+d=$(case_dir plugin-of-another-user)
+if [ "$(id -u)" -eq 0 ]; then
+	chown nobody "$d/plugins/fixture-transport.so"
+	refused_case plugin-of-another-user "plugin 'fixture-transport' refused: file $d/plugins/fixture-transport.so is owned by uid $(id -u nobody), not by root or the service user \(uid 0\)"
+else
+	ok "plugin-of-another-user # SKIP needs root to chown"
+	ok "plugin-of-another-user # SKIP needs root to chown"
+fi
 
 STAGE_SETTINGS='fail = "init";'
 d=$(case_dir stage-init-fails)

@@ -56,8 +56,12 @@ static char *signed_fixture(struct fixture *f, const char *fixture, const char *
 static int load(struct fixture *f, const char *path, const char *name, uint32_t kind,
 		const struct loader_options *options, struct plugin_module **out)
 {
+	struct plugin_policy policy = { .trusted = &f->ring,
+					.service_uid = geteuid(),
+					.check_paths = 1 };
+
 	f->why[0] = '\0';
-	return plugin_load(path, name, kind, &f->ring, options, out, f->why, sizeof(f->why));
+	return plugin_load(path, name, kind, &policy, options, out, f->why, sizeof(f->why));
 }
 
 static void assert_refused(struct fixture *f, const char *path, const char *name, uint32_t kind,
@@ -229,6 +233,43 @@ static void test_refuses_writable_signature(struct fixture *f, gconstpointer dat
 	g_free(path);
 }
 
+/* StrictModes: the plugin, its signature and their folders belong to root or the service
+ * user and are writable by nobody else. */
+static void test_refuses_plugin_of_another_user(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	char *sig = g_strdup_printf("%s.sig", path);
+
+	if (geteuid() != 0) {
+		g_test_skip("needs root to give a file to another user");
+		goto out_free;
+	}
+	g_assert_cmpint(chown(path, 65534, 65534), ==, 0);
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPERM,
+		       "fixture-transport.so is owned by uid 65534, not by root or the service "
+		       "user (uid 0)");
+	g_assert_cmpint(chown(path, 0, 0), ==, 0);
+	g_assert_cmpint(chown(sig, 65534, 65534), ==, 0);
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPERM,
+		       "fixture-transport.so.sig is owned by uid 65534");
+out_free:
+	g_free(sig);
+	g_free(path);
+}
+
+static void test_refuses_writable_plugin_folder(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	char *expected =
+		g_strdup_printf("folder %s is writable by group or others (mode 0777)", f->dir);
+
+	g_assert_cmpint(chmod(f->dir, 0777), ==, 0);
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPERM, expected);
+	g_assert_cmpint(chmod(f->dir, 0700), ==, 0);
+	g_free(expected);
+	g_free(path);
+}
+
 static void test_refuses_directory(struct fixture *f, gconstpointer data)
 {
 	char *path = testutil_path(f->dir, "fixture-transport.so");
@@ -376,6 +417,10 @@ int main(int argc, char **argv)
 	ADD("/loader/refuses/abi-newer-minor", test_refuses_newer_minor);
 	ADD("/loader/refuses/writable-by-group-or-others", test_refuses_group_writable);
 	ADD("/loader/refuses/writable-signature", test_refuses_writable_signature);
+	ADD("/loader/refuses/plugin-or-signature-of-another-user",
+	    test_refuses_plugin_of_another_user);
+	ADD("/loader/refuses/plugin-folder-writable-by-others",
+	    test_refuses_writable_plugin_folder);
 	ADD("/loader/refuses/not-regular-file/directory", test_refuses_directory);
 	ADD("/loader/refuses/not-regular-file/fifo", test_refuses_fifo);
 	ADD("/loader/refuses/symlink", test_refuses_symlink);
