@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include <libconfig.h>
 
 #include "log-internal.h"
@@ -33,11 +35,15 @@ struct conf_authority {
 	int line;
 };
 
+#define CONF_INCLUDES_MAX 64 /* @include files, all levels together */
+
 struct conf {
 	unsigned refs;
 	config_t cfg;
 	char *path; /* absolute path of quorum.conf */
 	char *dir;  /* its folder: relative file names are resolved against it */
+	char **includes; /* the files it @includes (absolute, as libconfig reads them) */
+	size_t include_count;
 
 	const char *node_id;
 	char *node_key;  /* absolute path of the node's private key, or NULL */
@@ -86,6 +92,16 @@ struct conf {
  */
 int conf_load(const char *path, const char *default_plugin_dir, struct conf **out, char *why,
 	      size_t why_size);
+
+/*
+ * conf_check_trust: StrictModes (trust_path_check) on the trust material CONF names:
+ * quorum.conf and every @include, the trusted plugin keys, the authorities' keys, node.key
+ * (private) and plugin_dir (when a configured plugin lies in it). Plugin files and their
+ * signatures are checked by the loader. The service user is the `user` setting's, else
+ * the effective user.
+ * RETURN VALUE: 0 with *SERVICE_UID, or -errno with WHY naming the setting and the path.
+ */
+int conf_check_trust(const struct conf *conf, uid_t *service_uid, char *why, size_t why_size);
 
 /* conf_ref: takes another reference to CONF; returns CONF. */
 struct conf *conf_ref(struct conf *conf);

@@ -495,6 +495,23 @@ static int conf_read(struct conf *conf, const char *default_plugin_dir, char *wh
 	return 0;
 }
 
+/* Remembers an @include for conf_check_trust. */
+static int conf_note_include(void *arg, const char *included, const char *file, int line)
+{
+	struct conf *conf = arg;
+	char *copy;
+
+	(void)file; /* a refusal names the included file itself */
+	(void)line;
+	if (conf->include_count == CONF_INCLUDES_MAX)
+		return -E2BIG;
+	copy = strdup(included);
+	if (copy == NULL)
+		return -ENOMEM;
+	conf->includes[conf->include_count++] = copy;
+	return 0;
+}
+
 int conf_load(const char *path, const char *default_plugin_dir, struct conf **out, char *why,
 	      size_t why_size)
 {
@@ -521,7 +538,8 @@ int conf_load(const char *path, const char *default_plugin_dir, struct conf **ou
 	config_init(&conf->cfg);
 	conf->path = strdup(absolute);
 	conf->dir = strdup(absolute);
-	if (conf->path == NULL || conf->dir == NULL) {
+	conf->includes = calloc(CONF_INCLUDES_MAX, sizeof(*conf->includes));
+	if (conf->path == NULL || conf->dir == NULL || conf->includes == NULL) {
 		err = -ENOMEM;
 		goto out_unref;
 	}
@@ -539,10 +557,14 @@ int conf_load(const char *path, const char *default_plugin_dir, struct conf **ou
 		goto out_unref;
 	}
 	/* Before libconfig, which would silently wrap 64-bit literals without their L. */
-	if (conflex_check(conf->path, conf->dir, why, why_size) == -EINVAL) {
-		err = -EINVAL;
+	err = conflex_check(conf->path, conf->dir, conf_note_include, conf, why, why_size);
+	if (err == -E2BIG)
+		errbuf_set(why, why_size, "%s: more than %d @include files", conf->path,
+			   CONF_INCLUDES_MAX);
+	if (err == -ENOMEM)
+		errbuf_set(why, why_size, "%s: out of memory", conf->path);
+	if (err == -EINVAL || err == -E2BIG || err == -ENOMEM)
 		goto out_unref;
-	}
 	if (config_read_file(&conf->cfg, conf->path) != CONFIG_TRUE) {
 		const char *file = config_error_file(&conf->cfg);
 
@@ -609,6 +631,9 @@ void conf_unref(struct conf *conf)
 	free(conf->pidfile);
 	free(conf->user);
 	free(conf->node_key);
+	for (size_t i = 0; i < conf->include_count; i++)
+		free(conf->includes[i]);
+	free(conf->includes);
 	free(conf->dir);
 	free(conf->path);
 	config_destroy(&conf->cfg);

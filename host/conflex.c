@@ -53,10 +53,17 @@ static int wraps(const char *t, size_t len)
 	return negative ? v > 2147483648ULL : v > 2147483647ULL;
 }
 
-static int check_file(const char *path, const char *dir, int depth, char *why, size_t why_size);
+/* Where the scan reports each @include. */
+struct conflex_scan {
+	conflex_include_fn on_include;
+	void *arg;
+};
 
-static int check_text(const char *path, const char *dir, const char *s, size_t n, int depth,
-		      char *why, size_t why_size)
+static int check_file(const struct conflex_scan *scan, const char *path, const char *dir,
+		      int depth, char *why, size_t why_size);
+
+static int check_text(const struct conflex_scan *scan, const char *path, const char *dir,
+		      const char *s, size_t n, int depth, char *why, size_t why_size)
 {
 	int line = 1;
 
@@ -101,7 +108,12 @@ static int check_text(const char *path, const char *dir, const char *s, size_t n
 					   line, (int)(e - q - 1), q + 1);
 				return -EINVAL;
 			}
-			err = check_file(name, dir, depth + 1, why, why_size);
+			if (scan->on_include != NULL) {
+				err = scan->on_include(scan->arg, name, path, line);
+				if (err != 0)
+					return err;
+			}
+			err = check_file(scan, name, dir, depth + 1, why, why_size);
 			if (err == -EINVAL)
 				return err;
 			i = (size_t)(e - s) + 1;
@@ -133,7 +145,8 @@ static int check_text(const char *path, const char *dir, const char *s, size_t n
 	return 0;
 }
 
-static int check_file(const char *path, const char *dir, int depth, char *why, size_t why_size)
+static int check_file(const struct conflex_scan *scan, const char *path, const char *dir,
+		      int depth, char *why, size_t why_size)
 {
 	FILE *f;
 	char *text;
@@ -152,12 +165,15 @@ static int check_file(const char *path, const char *dir, int depth, char *why, s
 	}
 	n = fread(text, 1, CONFLEX_FILE_MAX, f);
 	fclose(f);
-	err = check_text(path, dir, text, n, depth, why, why_size);
+	err = check_text(scan, path, dir, text, n, depth, why, why_size);
 	free(text);
 	return err;
 }
 
-int conflex_check(const char *path, const char *dir, char *why, size_t why_size)
+int conflex_check(const char *path, const char *dir, conflex_include_fn on_include, void *arg,
+		  char *why, size_t why_size)
 {
-	return check_file(path, dir, 0, why, why_size);
+	const struct conflex_scan scan = { .on_include = on_include, .arg = arg };
+
+	return check_file(&scan, path, dir, 0, why, why_size);
 }

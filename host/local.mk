@@ -8,6 +8,7 @@ host_libquorumhost_la_SOURCES = \
 	host/plugin-sig.c host/plugin-sig-internal.h \
 	host/settings.c host/settings-internal.h \
 	host/conf.c host/conf-internal.h host/conflex.c host/conflex-internal.h \
+	host/conftrust.c \
 	host/loader.c host/loader-internal.h \
 	host/protodecode.c host/protodecode-internal.h \
 	host/envelope.c host/envelope-internal.h \

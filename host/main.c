@@ -99,19 +99,20 @@ int main(int argc, char **argv)
 	}
 
 	err = conf_load(config_path, QUORUM_PLUGINDIR, &conf, why, sizeof(why));
+	if (err == 0) {
+		/* StrictModes on the configuration and the keys it names, before using them. */
+		uid_t service_uid;
+
+		err = conf_check_trust(conf, &service_uid, why, sizeof(why));
+		if (err != 0)
+			conf_unref(conf);
+	}
 	if (err != 0) {
 		log_msg(QUORUM_LOG_ERROR, "config", "config.invalid error=\"%s\"", why);
 		return 1;
 	}
 	if (check_only) {
-		uid_t uid;
-		gid_t gid;
-
-		err = conf->user != NULL
-			      ? privileges_lookup(conf->user, &uid, &gid, why, sizeof(why))
-			      : 0;
-		if (err == 0)
-			err = runtime_check_config(conf, NULL, why, sizeof(why));
+		err = runtime_check_config(conf, NULL, why, sizeof(why));
 		if (err != 0)
 			log_msg(QUORUM_LOG_ERROR, "config", "config.invalid error=\"%s\"", why);
 		else

@@ -548,6 +548,8 @@ int runtime_reload(struct runtime *rt, char *why, size_t why_size)
 	if (err != 0)
 		return err;
 	err = conf_reload_compatible(rt->conf, next, why, why_size);
+	if (err == 0)
+		err = conf_check_trust(next, &rt->service_uid, why, why_size);
 	if (err != 0)
 		goto out_drop;
 	err = keyring_load(&ring, next, why, why_size);

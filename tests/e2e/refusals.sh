@@ -55,7 +55,7 @@ refused_case() {
 	fi
 }
 
-plan 37
+plan 48
 
 d=$(case_dir control)
 "$QUORUMD" --check-config --config "$d/quorum.conf" >"$d/check.log" 2>&1
@@ -107,7 +107,12 @@ rm "$d/plugins/fixture-transport.so"
 mkdir "$d/plugins/fixture-transport.so"
 refused_case not-regular "plugin 'fixture-transport' refused: .*fixture-transport.so is not a regular file"
 
-# StrictModes: a plugin another user could change is refused.
+# StrictModes: trust material writable by anyone but root or the service user is refused,
+# and so is every folder on the way to it.
+d=$(case_dir writable-plugin-dir)
+chmod 0777 "$d/plugins"
+refused_case writable-plugin-dir "plugin_dir refused: folder $d/plugins is writable by group or others \(mode 0777\)"
+
 d=$(case_dir plugin-of-another-user)
 if [ "$(id -u)" -eq 0 ]; then
 	chown nobody "$d/plugins/fixture-transport.so"
@@ -116,6 +121,36 @@ else
 	ok "plugin-of-another-user # SKIP needs root to chown"
 	ok "plugin-of-another-user # SKIP needs root to chown"
 fi
+
+d=$(case_dir group-writable-conf)
+chmod 0664 "$d/quorum.conf"
+refused_case group-writable-conf "configuration refused: $d/quorum.conf is writable by group or others \(mode 0664\)"
+
+d=$(case_dir writable-include)
+echo 'drain_timeout_ms = 100;' >"$d/extra.inc"
+chmod 0646 "$d/extra.inc"
+echo '@include "extra.inc"' >>"$d/quorum.conf"
+refused_case writable-include "@include \\\"$d/extra.inc\\\" refused: $d/extra.inc is writable by group or others \(mode 0646\)"
+
+d=$(case_dir writable-trusted-key)
+cp "$W/keys/trusted.pub" "$d/trusted.pub"
+chmod 0646 "$d/trusted.pub"
+sed -i "s|$W/keys/trusted.pub|$d/trusted.pub|" "$d/quorum.conf"
+refused_case writable-trusted-key "trusted_plugin_keys: $d/trusted.pub is writable by group or others \(mode 0646\)"
+
+# ... and on a reload too: the running generation is kept.
+d=$(case_dir reload-untrusted)
+start_quorumd "$d/start.log" --config "$d/quorum.conf"
+wait_log "$d/start.log" "event=started generation=1"
+chmod 0664 "$d/quorum.conf"
+kill -HUP "$QPID"
+check "reload-untrusted: a reload of a group-writable quorum.conf is rejected" \
+	wait_log "$d/start.log" "reload.rejected generation=1 kept=1 error=\"configuration refused: $d/quorum.conf is writable by group or others"
+check "reload-untrusted: ... and the running transport keeps serving" \
+	wait_http "http://127.0.0.1:$PORT/" '"name":"fixture-transport"'
+kill -TERM "$QPID"
+wait_exit "$QPID"
+check "reload-untrusted: ... until it stops with status 0" test "$EXIT_STATUS" -eq 0
 
 STAGE_SETTINGS='fail = "init";'
 d=$(case_dir stage-init-fails)

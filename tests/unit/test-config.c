@@ -3,12 +3,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "conf-internal.h"
 #include "settings-internal.h"
@@ -462,6 +464,117 @@ static void test_lookup_paths(struct fixture *f, gconstpointer data)
 	g_free(path);
 }
 
+/* StrictModes: conf_check_trust on the loaded F->conf fails with WHY containing FRAGMENT. */
+static void assert_untrusted(struct fixture *f, const char *fragment)
+{
+	uid_t uid;
+	int err = conf_check_trust(f->conf, &uid, f->why, sizeof(f->why));
+
+	if (err == 0 || strstr(f->why, fragment) == NULL)
+		g_error("expected a refusal with \"%s\", got %d: %s", fragment, err, f->why);
+}
+
+#define TRUSTED_NODE                                                                           \
+	"node = { id = \"n1\"; key = \"node.key\"; state_dir = \"s\"; };\n"                    \
+	"trusted_plugin_keys = [ \"k.pub\" ];\n"
+#define TRUSTED_TEXT                                                                           \
+	TRUSTED_NODE "@include \"more.inc\"\n"                                                 \
+		     "plugin_dir = \"plugins\";\n"                                             \
+		     "stages = ( { name = \"a\"; path = \"a.so\"; } );\n"
+
+/* Everything the configuration names as trust material is StrictModes-checked. */
+static void test_trust_material_checked(struct fixture *f, gconstpointer data)
+{
+	char *pub = testutil_write(f->dir, "k.pub", "key", 0644);
+	char *inc = testutil_write(f->dir, "more.inc", "drain_timeout_ms = 100;\n", 0644);
+	char *node_key = testutil_write(f->dir, "node.key", "secret", 0600);
+	char *plugins = testutil_path(f->dir, "plugins"), *conf_path, *expected;
+	uid_t uid = 12345;
+
+	g_assert_cmpint(g_mkdir(plugins, 0755), ==, 0);
+	g_assert_cmpint(load_text(f, TRUSTED_TEXT), ==, 0);
+	g_assert_cmpuint(f->conf->include_count, ==, 1);
+	g_assert_cmpstr(f->conf->includes[0], ==, inc);
+	g_assert_cmpint(conf_check_trust(f->conf, &uid, f->why, sizeof(f->why)), ==, 0);
+	g_assert_cmpuint(uid, ==, geteuid());
+
+	conf_path = testutil_path(f->dir, "quorum.conf");
+	g_assert_cmpint(chmod(conf_path, 0664), ==, 0);
+	expected = g_strdup_printf("configuration refused: %s is writable by group or others "
+				   "(mode 0664)",
+				   conf_path);
+	assert_untrusted(f, expected);
+	g_assert_cmpint(chmod(conf_path, 0644), ==, 0);
+	g_free(expected);
+
+	g_assert_cmpint(chmod(inc, 0646), ==, 0);
+	expected = g_strdup_printf("@include \"%s\" refused: %s is writable by group or others "
+				   "(mode 0646)",
+				   inc, inc);
+	assert_untrusted(f, expected);
+	g_assert_cmpint(chmod(inc, 0644), ==, 0);
+	g_free(expected);
+
+	g_assert_cmpint(chmod(pub, 0666), ==, 0);
+	expected =
+		g_strdup_printf("trusted_plugin_keys: %s is writable by group or others", pub);
+	assert_untrusted(f, expected);
+	g_assert_cmpint(chmod(pub, 0644), ==, 0);
+	g_free(expected);
+
+	g_assert_cmpint(chmod(node_key, 0640), ==, 0);
+	assert_untrusted(f, "node.key refused: ");
+	assert_untrusted(f, "(mode 0640); it must be 0600");
+	g_assert_cmpint(chmod(node_key, 0600), ==, 0);
+
+	g_assert_cmpint(chmod(plugins, 0777), ==, 0);
+	expected =
+		g_strdup_printf("plugin_dir refused: folder %s is writable by group or others "
+				"(mode 0777)",
+				plugins);
+	assert_untrusted(f, expected);
+	g_assert_cmpint(chmod(plugins, 0755), ==, 0);
+	g_free(expected);
+
+	g_assert_cmpint(conf_check_trust(f->conf, &uid, f->why, sizeof(f->why)), ==, 0);
+	g_free(conf_path);
+	g_free(plugins);
+	g_free(node_key);
+	g_free(inc);
+	g_free(pub);
+}
+
+/* An authority's key given to another user, and a service user that does not exist. */
+static void test_trust_owner_and_user(struct fixture *f, gconstpointer data)
+{
+	char *pub = testutil_write(f->dir, "k.pub", "key", 0644);
+	char *peer = testutil_write(f->dir, "peer.pub", "key", 0644);
+	char *node_key = testutil_write(f->dir, "node.key", "secret", 0600);
+	char *expected;
+	uid_t uid;
+
+	g_assert_cmpint(load_text(f, TRUSTED_NODE
+				  "peer_link = { address = \"127.0.0.1\"; port = 7101; };\n"
+				  "authorities = ( { id = \"p\"; address = \"127.0.0.1\"; "
+				  "port = 7102; key = \"peer.pub\"; } );\n"),
+			==, 0);
+	g_assert_cmpint(conf_check_trust(f->conf, &uid, f->why, sizeof(f->why)), ==, 0);
+	if (geteuid() == 0) {
+		g_assert_cmpint(chown(peer, 65534, 65534), ==, 0);
+		expected =
+			g_strdup_printf("authority 'p': key refused: file %s is owned by uid "
+					"65534, not by root or the service user (uid 0)",
+					peer);
+		assert_untrusted(f, expected);
+		g_free(expected);
+	}
+	g_assert_cmpint(load_text(f, MINIMAL "user = \"no-such-user-here\";\n"), ==, 0);
+	assert_untrusted(f, "user: user 'no-such-user-here': no such user");
+	g_free(node_key);
+	g_free(peer);
+	g_free(pub);
+}
+
 /* The shipped sample and the build-tree configuration are valid. */
 static void test_shipped_configs(struct fixture *f, gconstpointer data)
 {
@@ -503,6 +616,8 @@ int main(int argc, char **argv)
 	ADD("/config/error-in-include-names-the-included-file",
 	    test_error_in_include_names_file);
 	ADD("/config/reload-may-change-only-transports-and-log", test_reload_compatibility);
+	ADD("/config/trust/material-named-by-the-configuration", test_trust_material_checked);
+	ADD("/config/trust/owner-and-service-user", test_trust_owner_and_user);
 	ADD("/settings/plugin-schema-strict", test_plugin_schema);
 	ADD("/settings/absent-group-missing-required", test_absent_group_with_required);
 	ADD("/settings/schema-itself-checked", test_schema_check);
