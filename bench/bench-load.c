@@ -13,6 +13,7 @@
 
 #include "keys-internal.h"
 #include "loader-internal.h"
+#include "plugin-describe.h"
 #include "plugin-sig-internal.h"
 #include "util-internal.h"
 
@@ -41,14 +42,18 @@ static int prepare(const char *src, const char *dir, const char *name, EVP_PKEY 
 		   char *path, size_t size)
 {
 	char why[ERRBUF_SIZE], sig_path[4300], *text;
+	struct plugin_statement st;
 	uint8_t *data;
 	size_t len, text_len;
 
 	snprintf(path, size, "%s/%s.so", dir, name);
 	snprintf(sig_path, sizeof(sig_path), "%s.sig", path);
-	if (file_read_checked(src, PLUGIN_FILE_MAX, 0, &data, &len, why, sizeof(why)) != 0 ||
+	if (plugin_describe(src, &st, why, sizeof(why)) != 0 ||
+	    snprintf(st.name, sizeof(st.name), "%s", name) < 0 ||
+	    file_read_checked(src, PLUGIN_FILE_MAX, 0, &data, &len, why, sizeof(why)) != 0 ||
 	    file_write_new(path, data, len, 0644, 1, why, sizeof(why)) != 0 ||
-	    plugin_signature_create(key, name, data, len, &text, &text_len, why, sizeof(why)) != 0 ||
+	    plugin_signature_create(key, 2, &st, data, len, &text, &text_len, why,
+				    sizeof(why)) != 0 ||
 	    file_write_new(sig_path, text, text_len, 0644, 1, why, sizeof(why)) != 0) {
 		fprintf(stderr, "bench-load: %s\n", why);
 		return -1;
@@ -111,8 +116,8 @@ int main(int argc, char **argv)
 			struct plugin_module *module;
 			double t0 = now_us(), t1, t2;
 
-			if (plugin_image_read(path, name, &policy, &image, why, sizeof(why)) !=
-			    0) {
+			if (plugin_image_read(path, name, kind, &policy, &image, why,
+					      sizeof(why)) != 0) {
 				fprintf(stderr, "bench-load: %s\n", why);
 				return 1;
 			}

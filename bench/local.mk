@@ -6,7 +6,8 @@ CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/idle-rss.sh bench/quorum-accuracy.sh bench/ntp-throughput.sh \
 	bench/rest-throughput.sh bench/grpc-throughput.sh
 
-bench_bench_load_SOURCES = bench/bench-load.c
+bench_bench_load_SOURCES = bench/bench-load.c tools/plugin-describe.c tools/plugin-describe.h
+bench_bench_load_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools
 bench_bench_load_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 bench_bench_load_LDADD = host/libquorumhost.la
 

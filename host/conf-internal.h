@@ -78,6 +78,7 @@ struct conf {
 
 	char **trusted_keys; /* absolute paths of the trusted plugin public keys */
 	size_t trusted_key_count;
+	int allow_legacy_signatures; /* accept format-1 plugin signatures (default no) */
 
 	struct conf_plugin *stages; /* enabled stages, in the order written */
 	size_t stage_count;

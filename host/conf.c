@@ -158,6 +158,9 @@ static const struct quorum_setting top_schema[] = {
 	  .type = QUORUM_SETTING_STRINGS,
 	  .flags = QUORUM_SETTING_REQUIRED,
 	  .help = "public keys that may sign plugins" },
+	{ .name = "allow_legacy_signatures",
+	  .type = QUORUM_SETTING_BOOL,
+	  .help = "also accept plugin signatures of format 1 (no version, kind, role or ABI)" },
 	{ .name = "peer_link", .type = QUORUM_SETTING_GROUP, .children = peer_link_schema },
 	{ .name = "authority", .type = QUORUM_SETTING_GROUP, .children = authority_schema },
 	{ .name = "rounds", .type = QUORUM_SETTING_GROUP, .children = rounds_schema },
@@ -456,6 +459,7 @@ static int conf_read(struct conf *conf, const char *default_plugin_dir, char *wh
 	conf->drain_timeout_ms = 5000;
 	settings_get_int(root, "drain_timeout_ms", &conf->drain_timeout_ms);
 
+	settings_get_bool(root, "allow_legacy_signatures", &conf->allow_legacy_signatures);
 	keys = config_setting_get_member(root, "trusted_plugin_keys");
 	conf->trusted_key_count = (size_t)config_setting_length(keys);
 	conf->trusted_keys = calloc(conf->trusted_key_count + 1, sizeof(char *));

@@ -17,7 +17,7 @@
 
 #define PLUGIN_FILE_MAX (64u << 20) /* bound on a plugin's size */
 
-/* The verified bytes of a plugin file. */
+/* The verified bytes of a plugin file, and what its signature states. */
 struct plugin_image {
 	char name[PLUGIN_NAME_MAX + 1];
 	char *path;
@@ -25,6 +25,8 @@ struct plugin_image {
 	size_t len;
 	uint8_t sha256[SHA256_DIGEST_LENGTH];
 	char key_id[KEY_ID_HEX_LEN + 1];
+	unsigned sig_format; /* 2, or 1 (legacy: the statement has the name only) */
+	struct plugin_statement statement; /* format 2: what the descriptor must say */
 };
 
 /* What a plugin must satisfy besides being well-formed. */
@@ -32,17 +34,21 @@ struct plugin_policy {
 	const struct keyring *trusted; /* the keys that may sign plugins */
 	uid_t service_uid; /* the file, its .sig and their folders belong to root or it */
 	int check_paths;   /* 1: trust_path_check on both (quorumd); 0: the signature only */
+	int allow_legacy;  /* 1: accept format-1 signatures (allow_legacy_signatures) */
 };
 
 /*
  * plugin_image_read: reads PATH and PATH.sig once each (no symlink, regular file, not
  * writable by group or others; with POLICY->check_paths, StrictModes on both paths) and
  * verifies that the signature names plugin NAME, comes from a key in POLICY->trusted and
- * covers exactly the bytes read.
+ * covers exactly the bytes read. Before any of the plugin's code runs, a format-2
+ * statement must give KIND (0: any) and an ABI this host loads; a format-1 signature is
+ * refused unless POLICY->allow_legacy.
  * RETURN VALUE: 0 with OUT filled (plugin_image_release), or -errno with WHY.
  */
-int plugin_image_read(const char *path, const char *name, const struct plugin_policy *policy,
-		      struct plugin_image *out, char *why, size_t why_size);
+int plugin_image_read(const char *path, const char *name, uint32_t kind,
+		      const struct plugin_policy *policy, struct plugin_image *out, char *why,
+		      size_t why_size);
 
 /* plugin_image_release: frees the contents of IMAGE. */
 void plugin_image_release(struct plugin_image *image);
@@ -52,6 +58,7 @@ struct plugin_module {
 	char name[PLUGIN_NAME_MAX + 1];
 	uint8_t sha256[SHA256_DIGEST_LENGTH];
 	char key_id[KEY_ID_HEX_LEN + 1];
+	unsigned sig_format; /* the image's signature format */
 	int fd; /* the memfd (or private copy) dlopen'd as /proc/self/fd/N; kept open until
 		   after lt_dlclose, as a reused fd number would make ltdl return this handle */
 	int private_copy; /* 1 when the no-exec-memfd fallback was used */
@@ -74,7 +81,9 @@ void loader_exit(void);
 
 /*
  * plugin_module_load: loads IMAGE's verified bytes and checks the descriptor against
- * the expected KIND and the image's name. OPTIONS may be NULL.
+ * the expected KIND and the image's name, and against the signed statement (format 2):
+ * kind, role, version and ABI must be the ones signed, else the code is unloaded again.
+ * OPTIONS may be NULL.
  * RETURN VALUE: 0 with *OUT (new; plugin_module_unload), or -errno with WHY.
  */
 int plugin_module_load(const struct plugin_image *image, uint32_t kind,

@@ -52,10 +52,52 @@ const char *plugin_kind_name(uint32_t kind)
 	}
 }
 
-int plugin_image_read(const char *path, const char *name, const struct plugin_policy *policy,
-		      struct plugin_image *out, char *why, size_t why_size)
+/* The ABI rule of plugin.h: major equal, minor not newer. -EPROTO with WHY otherwise. */
+static int abi_check(uint16_t major, uint16_t minor, char *why, size_t why_size)
+{
+	if (major != QUORUM_ABI_MAJOR) {
+		errbuf_set(why, why_size,
+			   "plugin ABI %u.%u, host ABI %u.%u: the major versions differ", major,
+			   minor, QUORUM_ABI_MAJOR, QUORUM_ABI_MINOR);
+		return -EPROTO;
+	}
+	if (minor > QUORUM_ABI_MINOR) {
+		errbuf_set(why, why_size, "plugin ABI %u.%u is newer than the host's ABI %u.%u",
+			   major, minor, QUORUM_ABI_MAJOR, QUORUM_ABI_MINOR);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* What can be refused from the signature alone, before the plugin's code runs. */
+static int image_statement_check(const struct plugin_image *image, uint32_t kind,
+				 const struct plugin_policy *policy, char *why, size_t why_size)
+{
+	const struct plugin_statement *st = &image->statement;
+
+	if (image->sig_format == 1) {
+		if (policy->allow_legacy)
+			return 0;
+		errbuf_set(why, why_size,
+			   "its signature has the legacy format 1, which binds neither kind, "
+			   "role, version nor ABI: sign it again with this release's "
+			   "quorum-sign, or set allow_legacy_signatures = true");
+		return -EPERM;
+	}
+	if (kind != 0 && st->kind != kind) {
+		errbuf_set(why, why_size, "plugin is a %s, configured as a %s",
+			   plugin_kind_name(st->kind), plugin_kind_name(kind));
+		return -EINVAL;
+	}
+	return abi_check(st->abi_major, st->abi_minor, why, why_size);
+}
+
+int plugin_image_read(const char *path, const char *name, uint32_t kind,
+		      const struct plugin_policy *policy, struct plugin_image *out, char *why,
+		      size_t why_size)
 {
 	char sig_path[PATH_MAX], detail[ERRBUF_SIZE];
+	struct plugin_signature verified;
 	uint8_t *sig = NULL;
 	size_t sig_len = 0;
 	int err;
@@ -95,8 +137,17 @@ int plugin_image_read(const char *path, const char *name, const struct plugin_po
 		goto out_release;
 	}
 	err = plugin_signature_verify(sig, sig_len, out->data, out->len, name, policy->trusted,
-				      out->key_id, detail, sizeof(detail));
+				      &verified, detail, sizeof(detail));
 	free(sig);
+	if (err != 0) {
+		errbuf_set(why, why_size, "plugin '%s' refused: %s (%s)", name, detail,
+			   sig_path);
+		goto out_release;
+	}
+	memcpy(out->key_id, verified.key_id, sizeof(out->key_id));
+	out->sig_format = verified.format;
+	out->statement = verified.statement;
+	err = image_statement_check(out, kind, policy, detail, sizeof(detail));
 	if (err != 0) {
 		errbuf_set(why, why_size, "plugin '%s' refused: %s (%s)", name, detail,
 			   sig_path);
@@ -211,17 +262,8 @@ int plugin_descriptor_check(const struct quorum_plugin *d, const char *expected_
 			   d->magic, QUORUM_PLUGIN_MAGIC);
 		return -EPROTO;
 	}
-	if (d->abi_major != QUORUM_ABI_MAJOR) {
-		errbuf_set(why, why_size,
-			   "plugin ABI %u.%u, host ABI %u.%u: the major versions differ",
-			   d->abi_major, d->abi_minor, QUORUM_ABI_MAJOR, QUORUM_ABI_MINOR);
+	if (abi_check(d->abi_major, d->abi_minor, why, why_size) != 0)
 		return -EPROTO;
-	}
-	if (d->abi_minor > QUORUM_ABI_MINOR) {
-		errbuf_set(why, why_size, "plugin ABI %u.%u is newer than the host's ABI %u.%u",
-			   d->abi_major, d->abi_minor, QUORUM_ABI_MAJOR, QUORUM_ABI_MINOR);
-		return -EPROTO;
-	}
 	if (d->size != sizeof(struct quorum_plugin)) {
 		errbuf_set(why, why_size, "descriptor size %u, host expects %zu for ABI %u",
 			   d->size, sizeof(struct quorum_plugin), QUORUM_ABI_MAJOR);
@@ -292,6 +334,34 @@ int plugin_descriptor_check(const struct quorum_plugin *d, const char *expected_
 	return 0;
 }
 
+/* The loaded descriptor D must say what was signed: the same kind, role, version and ABI
+ * (its name was checked against the signed one already). */
+static int descriptor_matches_statement(const struct quorum_plugin *d,
+					const struct plugin_statement *st, char *why,
+					size_t why_size)
+{
+	if (d->kind != st->kind || d->role != st->role) {
+		errbuf_set(why, why_size,
+			   "the descriptor says %s of role %s, the signature %s of role %s",
+			   plugin_kind_name(d->kind), quorum_role_name(d->role),
+			   plugin_kind_name(st->kind), quorum_role_name(st->role));
+		return -EBADMSG;
+	}
+	if (strcmp(d->version, st->version) != 0) {
+		errbuf_set(why, why_size,
+			   "the descriptor says version %.40s, the signature version %s",
+			   d->version, st->version);
+		return -EBADMSG;
+	}
+	if (d->abi_major != st->abi_major || d->abi_minor != st->abi_minor) {
+		errbuf_set(why, why_size,
+			   "the descriptor says ABI %u.%u, the signature ABI %u.%u",
+			   d->abi_major, d->abi_minor, st->abi_major, st->abi_minor);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 int plugin_module_load(const struct plugin_image *image, uint32_t kind,
 		       const struct loader_options *options, struct plugin_module **out,
 		       char *why, size_t why_size)
@@ -310,6 +380,7 @@ int plugin_module_load(const struct plugin_image *image, uint32_t kind,
 	memcpy(module->name, image->name, sizeof(module->name));
 	memcpy(module->sha256, image->sha256, sizeof(module->sha256));
 	memcpy(module->key_id, image->key_id, sizeof(module->key_id));
+	module->sig_format = image->sig_format;
 
 	err = options != NULL && options->force_private_copy
 		      ? -EACCES
@@ -349,6 +420,9 @@ int plugin_module_load(const struct plugin_image *image, uint32_t kind,
 	}
 	err = plugin_descriptor_check(module->descriptor, image->name, kind, detail,
 				      sizeof(detail));
+	if (err == 0 && image->sig_format == 2)
+		err = descriptor_matches_statement(module->descriptor, &image->statement,
+						   detail, sizeof(detail));
 	if (err != 0) {
 		errbuf_set(why, why_size, "plugin '%s' refused: %s", image->name, detail);
 		goto out_free;
@@ -378,7 +452,7 @@ int plugin_load(const char *path, const char *name, uint32_t kind,
 	struct plugin_image image;
 	int err;
 
-	err = plugin_image_read(path, name, policy, &image, why, why_size);
+	err = plugin_image_read(path, name, kind, policy, &image, why, why_size);
 	if (err != 0)
 		return err;
 	err = plugin_module_load(&image, kind, options, out, why, why_size);

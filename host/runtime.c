@@ -200,12 +200,15 @@ static int keyring_load(struct keyring *ring, const struct conf *conf, char *why
 	return 0;
 }
 
-/* What quorumd requires of a plugin: signed by a key of RING, and StrictModes. */
-static struct plugin_policy runtime_policy(const struct keyring *ring, uid_t service_uid)
+/* What quorumd requires of a plugin: signed by a key of RING (in format 2 unless CONF allows
+ * the legacy one), and StrictModes. */
+static struct plugin_policy runtime_policy(const struct conf *conf, const struct keyring *ring,
+					   uid_t service_uid)
 {
 	return (struct plugin_policy){ .trusted = ring,
 				       .service_uid = service_uid,
-				       .check_paths = 1 };
+				       .check_paths = 1,
+				       .allow_legacy = conf->allow_legacy_signatures };
 }
 
 /* Verifies, loads and checks the settings of ENTRY. */
@@ -213,7 +216,7 @@ static int runtime_load_plugin(struct runtime *rt, const struct keyring *ring,
 			       struct conf *conf, const struct conf_plugin *entry,
 			       struct instance **out, char *why, size_t why_size)
 {
-	struct plugin_policy policy = runtime_policy(ring, rt->service_uid);
+	struct plugin_policy policy = runtime_policy(conf, ring, rt->service_uid);
 	struct plugin_module *module;
 	struct instance *inst;
 	int err;
@@ -227,10 +230,11 @@ static int runtime_load_plugin(struct runtime *rt, const struct keyring *ring,
 		errbuf_set(why, why_size, "out of memory loading '%s'", entry->name);
 		return -ENOMEM;
 	}
-	log_msg(QUORUM_LOG_INFO, "host",
-		"plugin.verified kind=%s name=%s version=%s key_id=%s memfd=%s",
+	log_msg(module->sig_format == 1 ? QUORUM_LOG_WARNING : QUORUM_LOG_INFO, "host",
+		"plugin.verified kind=%s name=%s version=%s key_id=%s signature=%s memfd=%s",
 		plugin_kind_name(entry->kind), entry->name, module->descriptor->version,
-		module->key_id, module->private_copy ? "no(private-copy)" : "sealed");
+		module->key_id, module->sig_format == 1 ? "v1-legacy" : "v2",
+		module->private_copy ? "no(private-copy)" : "sealed");
 	*out = inst;
 	return 0;
 }
@@ -494,12 +498,13 @@ static int plan_transport(struct runtime *rt, const struct keyring *ring, struct
 {
 	const struct conf_plugin *entry = item->entry;
 	struct instance *old = runtime_find_transport(rt, entry->name);
-	struct plugin_policy policy = runtime_policy(ring, rt->service_uid);
+	struct plugin_policy policy = runtime_policy(next, ring, rt->service_uid);
 	struct plugin_image image;
 	int err, same_code;
 
 	item->old = old;
-	err = plugin_image_read(entry->path, entry->name, &policy, &image, why, why_size);
+	err = plugin_image_read(entry->path, entry->name, entry->kind, &policy, &image, why,
+				why_size);
 	if (err != 0)
 		return err;
 	same_code = old != NULL && strcmp(old->entry->path, entry->path) == 0 &&
@@ -752,7 +757,7 @@ int runtime_check_config(struct conf *conf, const struct loader_options *options
 		err = keyring_load(&ring, conf, why, why_size);
 	if (err != 0)
 		return err;
-	policy = runtime_policy(&ring, service_uid);
+	policy = runtime_policy(conf, &ring, service_uid);
 	err = loader_init() != 0 ? -EIO : 0;
 	for (size_t kind = 0; err == 0 && kind < 2; kind++) {
 		const struct conf_plugin *list = kind == 0 ? conf->stages : conf->transports;

@@ -63,7 +63,9 @@ tests_fixtures_fixture_new_minor_la_LIBADD = $(FIXTURE_LIBS)
 
 # ---- unit tests (g_test; GLib prints TAP itself) ----
 check_LTLIBRARIES += tests/unit/libtestutil.la
-tests_unit_libtestutil_la_SOURCES = tests/unit/testutil.c tests/unit/testutil.h
+tests_unit_libtestutil_la_SOURCES = tests/unit/testutil.c tests/unit/testutil.h \
+	tools/plugin-describe.c tools/plugin-describe.h
+tests_unit_libtestutil_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools
 tests_unit_libtestutil_la_CFLAGS = $(UNIT_CFLAGS)
 
 UNIT_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCONFIG_CFLAGS) \

@@ -5,7 +5,7 @@ tools_quorum_keygen_SOURCES = tools/quorum-keygen.c
 tools_quorum_keygen_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tools_quorum_keygen_LDADD = host/libquorumhost.la
 
-tools_quorum_sign_SOURCES = tools/quorum-sign.c
+tools_quorum_sign_SOURCES = tools/quorum-sign.c tools/plugin-describe.c tools/plugin-describe.h
 tools_quorum_sign_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 tools_quorum_sign_LDADD = host/libquorumhost.la
 

@@ -24,8 +24,9 @@ case $src in
 	;;
 esac
 chmod 0644 "$dest/$name.so"
+# Signed again when the plugin, the key or quorum-sign (the signature format) changed.
 if [ ! -f "$dest/$name.so.sig" ] || [ "$dest/$name.so" -nt "$dest/$name.so.sig" ] ||
-   [ "$key" -nt "$dest/$name.so.sig" ]; then
+   [ "$key" -nt "$dest/$name.so.sig" ] || [ "$sign" -nt "$dest/$name.so.sig" ]; then
 	"$sign" --key "$key" --name "$name" "$dest/$name.so"
 	chmod 0644 "$dest/$name.so.sig"
 fi

@@ -145,12 +145,14 @@ wait_http() {
 # refused URL: true when nothing accepts connections at URL.
 refused() { ! curl -sS --max-time 2 "$1" >/dev/null 2>&1; }
 
-# stage_fixture FIXTURE DIR NAME KEY: copies a fixture module to DIR/NAME.so and signs it.
+# stage_fixture FIXTURE DIR NAME KEY [SIGN-OPTION...]: copies a fixture module to DIR/NAME.so
+# and signs it (quorum-sign reads the statement from its descriptor unless the options give
+# it).
 stage_fixture() {
 	mkdir -p "$2"
 	cp "$QUORUM_FIXTURES/$1.so" "$2/$3.so"
 	chmod 0644 "$2/$3.so"
-	"$SIGN" --key "$4" --name "$3" "$2/$3.so"
+	"$SIGN" --key "$4" --name "$3" "${@:5}" "$2/$3.so"
 }
 
 # flip_bit FILE OFFSET: flips the lowest bit of byte OFFSET of FILE.

@@ -55,7 +55,7 @@ refused_case() {
 	fi
 }
 
-plan 48
+plan 56
 
 d=$(case_dir control)
 "$QUORUMD" --check-config --config "$d/quorum.conf" >"$d/check.log" 2>&1
@@ -78,8 +78,11 @@ d=$(case_dir flipped-sig)
 flip_bit "$d/plugins/fixture-transport.so.sig" 200
 refused_case flipped-sig "plugin 'fixture-transport' refused: (malformed signature file|the Ed25519 signature|signed by key|the file's SHA-256)"
 
+# What the fixture transport's descriptor says, for signing without reading it.
+AS_TRANSPORT="--kind transport --version 1.0 --abi $ABI_MAJOR.$ABI_MINOR"
+
 d=$(case_dir other-name)
-"$SIGN" --key "$KEY" --name rest "$d/plugins/fixture-transport.so"
+"$SIGN" --key "$KEY" --name rest $AS_TRANSPORT "$d/plugins/fixture-transport.so"
 refused_case other-name "plugin 'fixture-transport' refused: signature is for plugin 'rest', not 'fixture-transport'"
 
 d=$(case_dir untrusted-key)
@@ -87,7 +90,7 @@ d=$(case_dir untrusted-key)
 refused_case untrusted-key "plugin 'fixture-transport' refused: signed by key [0-9a-f]{16}, which is not in trusted_plugin_keys"
 
 d=$(case_dir bad-magic)
-stage_fixture fixture-bad-magic "$d/plugins" fixture-transport "$KEY" >/dev/null
+stage_fixture fixture-bad-magic "$d/plugins" fixture-transport "$KEY" $AS_TRANSPORT >/dev/null
 refused_case bad-magic "plugin 'fixture-transport' refused: bad descriptor magic 0x12345678"
 
 d=$(case_dir other-major)
@@ -97,6 +100,31 @@ refused_case other-major "plugin 'fixture-transport' refused: plugin ABI $((ABI_
 d=$(case_dir newer-minor)
 stage_fixture fixture-new-minor "$d/plugins" fixture-transport "$KEY" >/dev/null
 refused_case newer-minor "plugin 'fixture-transport' refused: plugin ABI $ABI_MAJOR\.$((ABI_MINOR + 1)) is newer than the host's ABI $ABI_MAJOR\.$ABI_MINOR"
+
+# The signature binds kind, role, version and ABI: an ABI or kind the host cannot load is
+# refused from the signature, a descriptor saying something else than was signed after
+# loading, and a signature in the legacy format 1 (name and hash only) unless allowed.
+d=$(case_dir signed-other-version)
+"$SIGN" --key "$KEY" --kind transport --version 2.0 --abi "$ABI_MAJOR.$ABI_MINOR" \
+	"$d/plugins/fixture-transport.so"
+refused_case signed-other-version "plugin 'fixture-transport' refused: the descriptor says version 1.0, the signature version 2.0"
+
+d=$(case_dir signed-as-stage)
+"$SIGN" --key "$KEY" --kind stage --role control --version 1.0 --abi "$ABI_MAJOR.$ABI_MINOR" \
+	"$d/plugins/fixture-transport.so"
+refused_case signed-as-stage "plugin 'fixture-transport' refused: plugin is a stage, configured as a transport"
+
+d=$(case_dir legacy-signature)
+"$SIGN" --key "$KEY" --format 1 "$d/plugins/fixture-transport.so"
+refused_case legacy-signature "plugin 'fixture-transport' refused: its signature has the legacy format 1, .* set allow_legacy_signatures = true"
+echo 'allow_legacy_signatures = true;' >>"$d/quorum.conf"
+"$QUORUMD" --check-config --config "$d/quorum.conf" >"$d/check-allowed.log" 2>&1
+check "legacy-signature: accepted with allow_legacy_signatures = true" test $? -eq 0
+start_quorumd "$d/allowed.log" --config "$d/quorum.conf"
+check "legacy-signature: ... and loaded with a warning" \
+	wait_log "$d/allowed.log" "level=warning .*plugin.verified kind=transport name=fixture-transport version=1.0 .*signature=v1-legacy"
+kill -TERM "$QPID"
+wait_exit "$QPID"
 
 d=$(case_dir group-writable)
 chmod 0664 "$d/plugins/fixture-transport.so"

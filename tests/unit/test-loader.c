@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "loader-internal.h"
+#include "plugin-sig-internal.h"
 #include "testutil.h"
 #include "util-internal.h"
 
@@ -53,15 +54,36 @@ static char *signed_fixture(struct fixture *f, const char *fixture, const char *
 	return path;
 }
 
-static int load(struct fixture *f, const char *path, const char *name, uint32_t kind,
-		const struct loader_options *options, struct plugin_module **out)
+static int load_with(struct fixture *f, const char *path, const char *name, uint32_t kind,
+		     int allow_legacy, const struct loader_options *options,
+		     struct plugin_module **out)
 {
 	struct plugin_policy policy = { .trusted = &f->ring,
 					.service_uid = geteuid(),
-					.check_paths = 1 };
+					.check_paths = 1,
+					.allow_legacy = allow_legacy };
 
 	f->why[0] = '\0';
 	return plugin_load(path, name, kind, &policy, options, out, f->why, sizeof(f->why));
+}
+
+static int load(struct fixture *f, const char *path, const char *name, uint32_t kind,
+		const struct loader_options *options, struct plugin_module **out)
+{
+	return load_with(f, path, name, kind, 0, options, out);
+}
+
+/* What the fixture transport's descriptor says, as a statement to sign. */
+static struct plugin_statement transport_statement(const char *version)
+{
+	struct plugin_statement st = { .name = "fixture-transport",
+				       .kind = QUORUM_PLUGIN_TRANSPORT,
+				       .role = QUORUM_ROLE_NONE,
+				       .abi_major = QUORUM_ABI_MAJOR,
+				       .abi_minor = QUORUM_ABI_MINOR };
+
+	snprintf(st.version, sizeof(st.version), "%s", version);
+	return st;
 }
 
 static void assert_refused(struct fixture *f, const char *path, const char *name, uint32_t kind,
@@ -175,8 +197,11 @@ static void test_refuses_untrusted_key(struct fixture *f, gconstpointer data)
 
 static void test_refuses_bad_magic(struct fixture *f, gconstpointer data)
 {
-	char *path = signed_fixture(f, "fixture-bad-magic", "fixture-transport");
+	char *path = testutil_fixture(f->dir, "fixture-bad-magic", "fixture-transport");
+	struct plugin_statement st = transport_statement("1.0");
 
+	/* quorum-sign cannot read such a descriptor: signed with an explicit statement. */
+	testutil_sign_statement(f->key, path, 2, &st);
 	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPROTO,
 		       "bad descriptor magic 0x12345678");
 	g_free(path);
@@ -205,6 +230,82 @@ static void test_refuses_newer_minor(struct fixture *f, gconstpointer data)
 	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPROTO,
 		       expected);
 	g_free(expected);
+	g_free(path);
+}
+
+static void mark_loaded(void *arg)
+{
+	*(int *)arg = 1;
+}
+
+/* A signed ABI the host cannot load, or a signed kind other than the configured one, is
+ * refused from the signature, before any of the plugin's code is loaded. */
+static void test_refuses_before_loading(struct fixture *f, gconstpointer data)
+{
+	char *major = signed_fixture(f, "fixture-bad-major", "fixture-transport");
+	char *stage = signed_fixture(f, "fixture-stage", "fixture-stage");
+	int loaded = 0;
+	struct loader_options options = { .after_verify = mark_loaded, .arg = &loaded };
+	struct plugin_module *module = NULL;
+
+	g_assert_cmpint(
+		load(f, major, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, &options, &module),
+		==, -EPROTO);
+	g_assert_nonnull(strstr(f->why, "the major versions differ"));
+	g_assert_cmpint(
+		load(f, stage, "fixture-stage", QUORUM_PLUGIN_TRANSPORT, &options, &module), ==,
+		-EINVAL);
+	g_assert_nonnull(strstr(f->why, "plugin is a stage, configured as a transport"));
+	g_assert_false(loaded);
+	g_assert_null(module);
+	g_free(stage);
+	g_free(major);
+}
+
+/* The loaded descriptor must say what was signed; else the code is unloaded and refused. */
+static void test_refuses_descriptor_other_than_signed(struct fixture *f, gconstpointer data)
+{
+	char *path = testutil_fixture(f->dir, "fixture-transport", "fixture-transport");
+	struct plugin_statement st = transport_statement("2.0");
+	int loaded = 0;
+	struct loader_options options = { .after_verify = mark_loaded, .arg = &loaded };
+	struct plugin_module *module = NULL;
+
+	testutil_sign_statement(f->key, path, 2, &st);
+	g_assert_cmpint(
+		load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, &options, &module),
+		==, -EBADMSG);
+	g_assert_true(loaded); /* it took loading the code to see it */
+	g_assert_null(module);
+	g_assert_nonnull(strstr(f->why, "the descriptor says version 1.0, the signature "
+					"version 2.0"));
+	st = transport_statement("1.0");
+	st.abi_minor = 0;
+	testutil_sign_statement(f->key, path, 2, &st);
+	g_assert_cmpint(
+		load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, NULL, &module), ==,
+		-EBADMSG);
+	g_assert_nonnull(strstr(f->why, "the signature ABI 1.0"));
+	g_free(path);
+}
+
+/* A format-1 signature is refused unless allowed; allowed, the plugin loads. */
+static void test_legacy_signature(struct fixture *f, gconstpointer data)
+{
+	char *path = testutil_fixture(f->dir, "fixture-transport", "fixture-transport");
+	struct plugin_statement st = transport_statement("1.0");
+	struct plugin_module *module = NULL;
+
+	testutil_sign_statement(f->key, path, 1, &st);
+	assert_refused(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, -EPERM,
+		       "legacy format 1");
+	g_assert_nonnull(strstr(f->why, "allow_legacy_signatures = true"));
+	g_assert_cmpint(load_with(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, 1,
+				  NULL, &module),
+			==, 0);
+	g_assert_cmpuint(module->sig_format, ==, 1);
+	g_assert_cmpstr(module->descriptor->version, ==, "1.0");
+	plugin_module_unload(module);
 	g_free(path);
 }
 
@@ -425,6 +526,10 @@ int main(int argc, char **argv)
 	ADD("/loader/refuses/not-regular-file/fifo", test_refuses_fifo);
 	ADD("/loader/refuses/symlink", test_refuses_symlink);
 	ADD("/loader/refuses/wrong-kind", test_refuses_wrong_kind);
+	ADD("/loader/refuses/before-loading/signed-abi-or-kind", test_refuses_before_loading);
+	ADD("/loader/refuses/descriptor-other-than-signed",
+	    test_refuses_descriptor_other_than_signed);
+	ADD("/loader/refuses/legacy-signature-unless-allowed", test_legacy_signature);
 	ADD("/loader/loads-verified-bytes-when-file-replaced-after-verification",
 	    test_loads_verified_bytes_not_replaced_file);
 	ADD("/loader/private-copy-fallback-for-noexec-memfd", test_private_copy_fallback);

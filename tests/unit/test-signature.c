@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include <quorum/plugin.h>
+
 #include "keys-internal.h"
 #include "plugin-sig-internal.h"
 #include "testutil.h"
@@ -19,9 +21,28 @@ struct fixture {
 	EVP_PKEY *key;
 	struct keyring ring;
 	uint8_t file[4096];
+	struct plugin_statement st;
 	char *sig;
 	size_t sig_len;
 };
+
+static const struct plugin_statement rest_statement = {
+	.name = "rest",
+	.kind = QUORUM_PLUGIN_TRANSPORT,
+	.role = QUORUM_ROLE_NONE,
+	.version = "1.2.3",
+	.abi_major = QUORUM_ABI_MAJOR,
+	.abi_minor = QUORUM_ABI_MINOR,
+};
+
+static int create(EVP_PKEY *key, unsigned format, const struct plugin_statement *st,
+		  const uint8_t *file, size_t len, char **sig, size_t *sig_len)
+{
+	char why[ERRBUF_SIZE];
+
+	return plugin_signature_create(key, format, st, file, len, sig, sig_len, why,
+				       sizeof(why));
+}
 
 static void setup(struct fixture *f, gconstpointer data)
 {
@@ -35,9 +56,10 @@ static void setup(struct fixture *f, gconstpointer data)
 	g_free(pub);
 	for (size_t i = 0; i < sizeof(f->file); i++)
 		f->file[i] = (uint8_t)g_random_int();
-	g_assert_cmpint(plugin_signature_create(f->key, "rest", f->file, sizeof(f->file),
-						&f->sig, &f->sig_len, why, sizeof(why)),
-			==, 0);
+	f->st = rest_statement;
+	g_assert_cmpint(
+		create(f->key, 2, &f->st, f->file, sizeof(f->file), &f->sig, &f->sig_len), ==,
+		0);
 }
 
 static void teardown(struct fixture *f, gconstpointer data)
@@ -57,21 +79,150 @@ static int verify(struct fixture *f, const char *sig, size_t sig_len, const uint
 
 static void test_roundtrip(struct fixture *f, gconstpointer data)
 {
-	char why[ERRBUF_SIZE], id[KEY_ID_HEX_LEN + 1], key_id_out[KEY_ID_HEX_LEN + 1];
-	struct plugin_signature parsed;
+	char why[ERRBUF_SIZE], id[KEY_ID_HEX_LEN + 1], *expected;
+	struct plugin_signature verified;
 
 	g_assert_cmpint(plugin_signature_verify((const uint8_t *)f->sig, f->sig_len, f->file,
-						sizeof(f->file), "rest", &f->ring, key_id_out,
+						sizeof(f->file), "rest", &f->ring, &verified,
 						why, sizeof(why)),
 			==, 0);
 	g_assert_cmpint(key_id(f->key, id), ==, 0);
-	g_assert_cmpstr(key_id_out, ==, id);
-	g_assert_cmpint(plugin_signature_parse((const uint8_t *)f->sig, f->sig_len, &parsed,
-					       why, sizeof(why)),
+	g_assert_cmpstr(verified.key_id, ==, id);
+	g_assert_cmpuint(verified.format, ==, 2);
+	g_assert_cmpstr(verified.statement.name, ==, "rest");
+	g_assert_cmpuint(verified.statement.kind, ==, QUORUM_PLUGIN_TRANSPORT);
+	g_assert_cmpuint(verified.statement.role, ==, QUORUM_ROLE_NONE);
+	g_assert_cmpstr(verified.statement.version, ==, "1.2.3");
+	g_assert_cmpuint(verified.statement.abi_major, ==, QUORUM_ABI_MAJOR);
+	g_assert_cmpuint(verified.statement.abi_minor, ==, QUORUM_ABI_MINOR);
+	expected = g_strdup_printf("quorum-plugin-signature-v2\nalgorithm ed25519\nkey-id %s\n"
+				   "name rest\nkind transport\nrole none\nversion 1.2.3\n"
+				   "abi %d.%d\nfile-sha256 ",
+				   id, QUORUM_ABI_MAJOR, QUORUM_ABI_MINOR);
+	g_assert_true(g_str_has_prefix(f->sig, expected));
+	g_free(expected);
+}
+
+/* The legacy format still parses and verifies (quorumd decides whether to accept it), and
+ * any changed bit of it is refused too. */
+static void test_legacy_format(struct fixture *f, gconstpointer data)
+{
+	struct plugin_signature verified;
+	char why[ERRBUF_SIZE], *sig;
+	size_t sig_len;
+
+	g_assert_cmpint(create(f->key, 1, &f->st, f->file, sizeof(f->file), &sig, &sig_len), ==,
+			0);
+	g_assert_true(g_str_has_prefix(sig, "quorum-plugin-signature-v1\nalgorithm ed25519\n"));
+	g_assert_cmpint(plugin_signature_verify((const uint8_t *)sig, sig_len, f->file,
+						sizeof(f->file), "rest", &f->ring, &verified,
+						why, sizeof(why)),
 			==, 0);
-	g_assert_cmpstr(parsed.name, ==, "rest");
-	g_assert_true(
-		g_str_has_prefix(f->sig, "quorum-plugin-signature-v1\nalgorithm ed25519\n"));
+	g_assert_cmpuint(verified.format, ==, 1);
+	g_assert_cmpstr(verified.statement.version, ==, "");
+	for (size_t i = 0; i < sig_len; i++) {
+		for (unsigned bit = 0; bit < 8; bit++) {
+			sig[i] ^= (char)(1u << bit);
+			if (plugin_signature_verify((const uint8_t *)sig, sig_len, f->file,
+						    sizeof(f->file), "rest", &f->ring, NULL,
+						    why, sizeof(why)) == 0)
+				g_error("legacy: bit %u of byte %zu flipped, accepted", bit, i);
+			sig[i] ^= (char)(1u << bit);
+		}
+	}
+	free(sig);
+}
+
+/* A statement changed after signing, still well-formed, fails the signature; one that no
+ * longer makes sense is refused as malformed. */
+static void test_changed_statement_refused(struct fixture *f, gconstpointer data)
+{
+	static const struct {
+		const char *from, *to;
+		int expected;
+	} edits[] = {
+		{ "version 1.2.3\n", "version 1.2.4\n", -EBADMSG },
+		{ "version 1.2.3\n", "version 9.2.3\n", -EBADMSG },
+		{ "\nabi ", "\nabi 1", -EBADMSG },
+		{ "kind transport\nrole none", "kind stage\nrole vault", -EBADMSG },
+		{ "kind transport\n", "kind stage\n", -EINVAL },    /* a stage without a role */
+		{ "role none\n", "role vault\n", -EINVAL },	    /* a transport with one */
+		{ "version 1.2.3\n", "version 1.2.3a\n", -EINVAL }, /* not a version */
+		{ "version 1.2.3\n", "version 01.2.3\n", -EINVAL }, /* not canonical */
+		{ "\nabi ", "\nabi 0", -EINVAL }, /* abi 01.7: not canonical */
+	};
+	char why[ERRBUF_SIZE];
+
+	for (size_t i = 0; i < G_N_ELEMENTS(edits); i++) {
+		char *at = strstr(f->sig, edits[i].from), *copy;
+		int err;
+
+		g_assert_nonnull(at);
+		copy = g_strdup_printf("%.*s%s%s", (int)(at - f->sig), f->sig, edits[i].to,
+				       at + strlen(edits[i].from));
+		err = plugin_signature_verify((const uint8_t *)copy, strlen(copy), f->file,
+					      sizeof(f->file), "rest", &f->ring, NULL, why,
+					      sizeof(why));
+		if (err != edits[i].expected)
+			g_error("'%s' -> '%s': %d (%s), expected %d", edits[i].from,
+				edits[i].to, err, why, edits[i].expected);
+		g_free(copy);
+	}
+}
+
+/* Only a statement that makes sense can be signed. */
+static void test_statement_checked_at_signing(struct fixture *f, gconstpointer data)
+{
+	static const char *const bad_versions[] = {
+		"",	"1.0-rc1",    "v2",   "1..2",
+		"01.2", "1.2.",	      ".1",   "1.2.3.4.5",
+		"-1",	"1000000000", "1 .2", "1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16"
+	};
+	struct plugin_statement st = f->st;
+	char *sig, why[ERRBUF_SIZE];
+	size_t len;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(bad_versions); i++) {
+		snprintf(st.version, sizeof(st.version), "%s", bad_versions[i]);
+		g_assert_cmpint(plugin_signature_create(f->key, 2, &st, f->file, 16, &sig, &len,
+							why, sizeof(why)),
+				==, -EINVAL);
+		g_assert_nonnull(strstr(why, "dotted decimal numbers"));
+	}
+	st = f->st;
+	st.kind = QUORUM_PLUGIN_STAGE;
+	g_assert_cmpint(create(f->key, 2, &st, f->file, 16, &sig, &len), ==, -EINVAL);
+	st.role = QUORUM_ROLE_CONTROL;
+	g_assert_cmpint(create(f->key, 2, &st, f->file, 16, &sig, &len), ==, 0);
+	free(sig);
+	st.kind = QUORUM_PLUGIN_TRANSPORT;
+	g_assert_cmpint(create(f->key, 2, &st, f->file, 16, &sig, &len), ==, -EINVAL);
+	st.kind = 7;
+	g_assert_cmpint(create(f->key, 2, &st, f->file, 16, &sig, &len), ==, -EINVAL);
+}
+
+static void test_versions(void)
+{
+	/* Each older than the next. */
+	static const char *const ordered[] = { "0",    "0.1",  "0.1.1",	   "0.2",
+					       "0.10", "1",    "1.0.0.1",  "1.2",
+					       "2",    "10.0", "999999999" };
+	struct plugin_version a, b;
+
+	for (size_t i = 0; i + 1 < G_N_ELEMENTS(ordered); i++) {
+		g_assert_cmpint(plugin_version_parse(ordered[i], &a), ==, 0);
+		g_assert_cmpint(plugin_version_parse(ordered[i + 1], &b), ==, 0);
+		g_assert_cmpint(plugin_version_compare(&a, &b), <, 0);
+		g_assert_cmpint(plugin_version_compare(&b, &a), >, 0);
+		g_assert_cmpint(plugin_version_compare(&a, &a), ==, 0);
+	}
+	g_assert_cmpint(plugin_version_parse("1.0", &a), ==, 0);
+	g_assert_cmpint(plugin_version_parse("1.0.0", &b), ==, 0);
+	g_assert_cmpint(plugin_version_compare(&a, &b), ==, 0);
+	g_assert_cmpint(plugin_version_parse("1.2.3.4", &a), ==, 0);
+	g_assert_cmpint(plugin_version_parse("1.2.3.4.5", &a), ==, -EINVAL);
+	g_assert_cmpint(plugin_version_parse("1.", &a), ==, -EINVAL);
+	g_assert_cmpint(plugin_version_parse("+1", &a), ==, -EINVAL);
 }
 
 /* Every single-bit change anywhere in the .sig is refused (format, canonical form, key id,
@@ -126,9 +277,8 @@ static void test_untrusted_key_refused(struct fixture *f, gconstpointer data)
 	char why[ERRBUF_SIZE], *sig, id[KEY_ID_HEX_LEN + 1];
 	size_t sig_len;
 
-	g_assert_cmpint(plugin_signature_create(other, "rest", f->file, sizeof(f->file), &sig,
-						&sig_len, why, sizeof(why)),
-			==, 0);
+	g_assert_cmpint(create(other, 2, &f->st, f->file, sizeof(f->file), &sig, &sig_len), ==,
+			0);
 	g_assert_cmpint(verify(f, sig, sig_len, f->file, sizeof(f->file), "rest", why), ==,
 			-ENOKEY);
 	key_id(other, id);
@@ -147,9 +297,8 @@ static void test_signature_checked_with_named_key(struct fixture *f, gconstpoint
 	size_t sig_len;
 
 	g_assert_cmpint(keyring_add_file(&f->ring, pub, why, sizeof(why)), ==, 0);
-	g_assert_cmpint(plugin_signature_create(second, "rest", f->file, sizeof(f->file), &sig,
-						&sig_len, why, sizeof(why)),
-			==, 0);
+	g_assert_cmpint(create(second, 2, &f->st, f->file, sizeof(f->file), &sig, &sig_len), ==,
+			0);
 	key_id(f->key, id1);
 	key_id(second, id2);
 	at = strstr(sig, id2);
@@ -171,7 +320,8 @@ static void test_uppercase_hex_refused(struct fixture *f, gconstpointer data)
 		*p = g_ascii_toupper(*p);
 	g_assert_cmpint(verify(f, copy, f->sig_len, f->file, sizeof(f->file), "rest", why), ==,
 			-EINVAL);
-	g_assert_nonnull(strstr(why, "line 6"));
+	if (strstr(why, "line 10") == NULL)
+		g_error("%s", why);
 	g_free(copy);
 }
 
@@ -181,7 +331,7 @@ static void test_trailing_bytes_refused(struct fixture *f, gconstpointer data)
 
 	g_assert_cmpint(verify(f, copy, f->sig_len + 1, f->file, sizeof(f->file), "rest", why),
 			==, -EINVAL);
-	g_assert_nonnull(strstr(why, "after line 6"));
+	g_assert_nonnull(strstr(why, "after line 10"));
 	g_free(copy);
 }
 
@@ -262,6 +412,10 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 #define ADD(path, fn) g_test_add(path, struct fixture, NULL, setup, fn, teardown)
 	ADD("/signature/roundtrip", test_roundtrip);
+	ADD("/signature/legacy-format-1-parses-and-verifies", test_legacy_format);
+	ADD("/signature/refuses/changed-statement", test_changed_statement_refused);
+	ADD("/signature/statement-checked-at-signing", test_statement_checked_at_signing);
+	g_test_add_func("/signature/versions/parse-and-order", test_versions);
 	ADD("/signature/refuses/every-flipped-bit-of-the-sig",
 	    test_every_flipped_sig_bit_refused);
 	ADD("/signature/refuses/a-flipped-bit-in-every-byte-of-the-plugin",

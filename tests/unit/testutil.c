@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "keys-internal.h"
+#include "plugin-describe.h"
 #include "plugin-sig-internal.h"
 #include "testutil.h"
 #include "util-internal.h"
@@ -105,6 +106,18 @@ EVP_PKEY *testutil_key(const char *dir, const char *name)
 
 void testutil_sign(EVP_PKEY *key, const char *path, const char *name)
 {
+	struct plugin_statement st;
+	char why[ERRBUF_SIZE];
+
+	if (plugin_describe(path, &st, why, sizeof(why)) != 0)
+		g_error("%s", why);
+	snprintf(st.name, sizeof(st.name), "%s", name);
+	testutil_sign_statement(key, path, 2, &st);
+}
+
+void testutil_sign_statement(EVP_PKEY *key, const char *path, unsigned format,
+			     const struct plugin_statement *st)
+{
 	char *data, *text, *sig_path = g_strdup_printf("%s.sig", path), why[ERRBUF_SIZE];
 	gsize len;
 	size_t text_len;
@@ -112,9 +125,9 @@ void testutil_sign(EVP_PKEY *key, const char *path, const char *name)
 
 	g_file_get_contents(path, &data, &len, &error);
 	g_assert_no_error(error);
-	g_assert_cmpint(plugin_signature_create(key, name, (const uint8_t *)data, len, &text,
-						&text_len, why, sizeof(why)),
-			==, 0);
+	if (plugin_signature_create(key, format, st, (const uint8_t *)data, len, &text,
+				    &text_len, why, sizeof(why)) != 0)
+		g_error("%s", why);
 	g_file_set_contents(sig_path, text, (gssize)text_len, &error);
 	g_assert_no_error(error);
 	g_assert_cmpint(chmod(sig_path, 0644), ==, 0);

@@ -26,8 +26,15 @@ char *testutil_fixture(const char *dir, const char *fixture, const char *as);
  * half to DIR/NAME.key (0600). Returns the key (EVP_PKEY_free). */
 EVP_PKEY *testutil_key(const char *dir, const char *name);
 
-/* testutil_sign: writes PATH.sig signing PATH as plugin NAME with KEY. */
+/* testutil_sign: writes PATH.sig signing PATH (format 2) with KEY: the statement its
+ * descriptor gives (quorum-sign's plugin_describe), but with plugin name NAME. */
 void testutil_sign(EVP_PKEY *key, const char *path, const char *name);
+
+struct plugin_statement;
+
+/* testutil_sign_statement: writes PATH.sig signing PATH with KEY in FORMAT, stating ST. */
+void testutil_sign_statement(EVP_PKEY *key, const char *path, unsigned format,
+			     const struct plugin_statement *st);
 
 /* testutil_flip_bit: flips bit BIT of byte OFFSET of the file PATH. */
 void testutil_flip_bit(const char *path, size_t offset, unsigned bit);
