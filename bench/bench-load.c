@@ -122,7 +122,8 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			t1 = now_us();
-			if (plugin_module_load(&image, kind, NULL, &module, why, sizeof(why)) != 0) {
+			if (plugin_module_load(&image, kind, &policy, NULL, &module, why,
+					       sizeof(why)) != 0) {
 				fprintf(stderr, "bench-load: %s\n", why);
 				return 1;
 			}

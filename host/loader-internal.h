@@ -13,6 +13,7 @@
 #include <quorum/plugin.h>
 
 #include "keys-internal.h"
+#include "plugin-floor-internal.h"
 #include "plugin-sig-internal.h"
 
 #define PLUGIN_FILE_MAX (64u << 20) /* bound on a plugin's size */
@@ -35,6 +36,7 @@ struct plugin_policy {
 	uid_t service_uid; /* the file, its .sig and their folders belong to root or it */
 	int check_paths;   /* 1: trust_path_check on both (quorumd); 0: the signature only */
 	int allow_legacy;  /* 1: accept format-1 signatures (allow_legacy_signatures) */
+	const struct plugin_floors *floors; /* version floors (rollbacks), or NULL: none */
 };
 
 /*
@@ -42,8 +44,8 @@ struct plugin_policy {
  * writable by group or others; with POLICY->check_paths, StrictModes on both paths) and
  * verifies that the signature names plugin NAME, comes from a key in POLICY->trusted and
  * covers exactly the bytes read. Before any of the plugin's code runs, a format-2
- * statement must give KIND (0: any) and an ABI this host loads; a format-1 signature is
- * refused unless POLICY->allow_legacy.
+ * statement must give KIND (0: any), an ABI this host loads and a version not below NAME's
+ * floor in POLICY->floors; a format-1 signature is refused unless POLICY->allow_legacy.
  * RETURN VALUE: 0 with OUT filled (plugin_image_release), or -errno with WHY.
  */
 int plugin_image_read(const char *path, const char *name, uint32_t kind,
@@ -83,12 +85,13 @@ void loader_exit(void);
  * plugin_module_load: loads IMAGE's verified bytes and checks the descriptor against
  * the expected KIND and the image's name, and against the signed statement (format 2):
  * kind, role, version and ABI must be the ones signed, else the code is unloaded again.
- * OPTIONS may be NULL.
+ * A format-1 image, whose version is known only now, is checked against POLICY->floors
+ * here (POLICY may be NULL: no floors). OPTIONS may be NULL.
  * RETURN VALUE: 0 with *OUT (new; plugin_module_unload), or -errno with WHY.
  */
 int plugin_module_load(const struct plugin_image *image, uint32_t kind,
-		       const struct loader_options *options, struct plugin_module **out,
-		       char *why, size_t why_size);
+		       const struct plugin_policy *policy, const struct loader_options *options,
+		       struct plugin_module **out, char *why, size_t why_size);
 
 /* plugin_module_unload: unloads and frees MODULE; NULL is a no-op. Call only after the
  * plugin's fini, once nothing can call into its code. */

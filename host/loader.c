@@ -148,6 +148,9 @@ int plugin_image_read(const char *path, const char *name, uint32_t kind,
 	out->sig_format = verified.format;
 	out->statement = verified.statement;
 	err = image_statement_check(out, kind, policy, detail, sizeof(detail));
+	if (err == 0 && out->sig_format == 2 && policy->floors != NULL)
+		err = plugin_floor_check(policy->floors, name, out->statement.version, detail,
+					 sizeof(detail));
 	if (err != 0) {
 		errbuf_set(why, why_size, "plugin '%s' refused: %s (%s)", name, detail,
 			   sig_path);
@@ -363,8 +366,8 @@ static int descriptor_matches_statement(const struct quorum_plugin *d,
 }
 
 int plugin_module_load(const struct plugin_image *image, uint32_t kind,
-		       const struct loader_options *options, struct plugin_module **out,
-		       char *why, size_t why_size)
+		       const struct plugin_policy *policy, const struct loader_options *options,
+		       struct plugin_module **out, char *why, size_t why_size)
 {
 	struct plugin_module *module;
 	char proc_path[64], detail[ERRBUF_SIZE] = "";
@@ -423,6 +426,9 @@ int plugin_module_load(const struct plugin_image *image, uint32_t kind,
 	if (err == 0 && image->sig_format == 2)
 		err = descriptor_matches_statement(module->descriptor, &image->statement,
 						   detail, sizeof(detail));
+	if (err == 0 && image->sig_format == 1 && policy != NULL && policy->floors != NULL)
+		err = plugin_floor_check(policy->floors, image->name,
+					 module->descriptor->version, detail, sizeof(detail));
 	if (err != 0) {
 		errbuf_set(why, why_size, "plugin '%s' refused: %s", image->name, detail);
 		goto out_free;
@@ -455,7 +461,7 @@ int plugin_load(const char *path, const char *name, uint32_t kind,
 	err = plugin_image_read(path, name, kind, policy, &image, why, why_size);
 	if (err != 0)
 		return err;
-	err = plugin_module_load(&image, kind, options, out, why, why_size);
+	err = plugin_module_load(&image, kind, policy, options, out, why, why_size);
 	plugin_image_release(&image);
 	return err;
 }

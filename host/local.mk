@@ -21,7 +21,11 @@ host_libquorumhost_la_SOURCES = \
 	host/authorities.c host/nodestate.c host/clock.c client/clock-page.h \
 	host/refusals.c host/refusals-internal.h \
 	common/ratelimit.c common/ratelimit.h common/dedup.c common/dedup.h \
-	host/trustpath.c host/trustpath-internal.h
+	host/trustpath.c host/trustpath-internal.h \
+	host/plugin-floor.c host/plugin-floor-internal.h \
+	plugins/stages/common/statefile.c plugins/stages/common/statefile.h
+# The plugin version floors are written with the stages' atomic state-file code.
+host_libquorumhost_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common
 host_libquorumhost_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBCONFIG_CFLAGS) $(PROTOBUF_C_CFLAGS)
 host_libquorumhost_la_LIBADD = proto/libquorumproto.la $(OPENSSL_LIBS) $(LIBEVENT_LIBS) \

@@ -14,6 +14,7 @@
 #include "log-internal.h"
 #include "notify-internal.h"
 #include "pidfile-internal.h"
+#include "plugin-floor-internal.h"
 #include "privileges-internal.h"
 #include "runtime-internal.h"
 #include "util-internal.h"
@@ -37,6 +38,9 @@ static void usage(FILE *out)
 		"  -c, --config FILE    configuration file (default %s)\n"
 		"  -t, --check-config   verify the configuration and every plugin, then exit\n"
 		"  -p, --pidfile FILE   write the pid to FILE (overrides the pidfile setting)\n"
+		"      --set-plugin-floor NAME=VERSION\n"
+		"                       set the lowest version of plugin NAME this node loads\n"
+		"                       (lower it to allow an older build), then exit\n"
 		"  -h, --help           show this help\n"
 		"  -V, --version        show the version and plugin ABI\n"
 		"\n"
@@ -48,17 +52,61 @@ static void usage(FILE *out)
 
 #define MMAP_THRESHOLD_BYTES (32 * 1024)
 
+/* --set-plugin-floor NAME=VERSION: the operator lowers (or raises) a version floor. */
+static int set_plugin_floor(const struct conf *conf, const char *spec)
+{
+	char name[PLUGIN_NAME_MAX + 1], previous[PLUGIN_VERSION_MAX + 1], why[ERRBUF_SIZE];
+	const char *eq = strchr(spec, '=');
+	struct plugin_floors floors;
+	uid_t uid;
+	gid_t gid;
+	int err;
+
+	if (eq == NULL || (size_t)(eq - spec) > PLUGIN_NAME_MAX) {
+		fprintf(stderr, "quorumd: --set-plugin-floor wants NAME=VERSION\n");
+		return 2;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(eq - spec), spec);
+	if (conf->state_dir == NULL) {
+		log_msg(QUORUM_LOG_ERROR, "host",
+			"plugin.floor.failed name=%s error=\"%s: node.state_dir is not set: "
+			"the floors live in memory and a restart forgets them\"",
+			name, conf->path);
+		return 1;
+	}
+	uid = geteuid();
+	gid = getegid();
+	err = conf->user != NULL ? privileges_lookup(conf->user, &uid, &gid, why, sizeof(why))
+				 : 0;
+	if (err == 0)
+		err = plugin_floors_open(&floors, conf->state_dir, 1, uid, gid, why,
+					 sizeof(why));
+	if (err == 0) {
+		err = plugin_floor_set(&floors, name, eq + 1, previous, why, sizeof(why));
+		plugin_floors_release(&floors);
+	}
+	if (err != 0) {
+		log_msg(QUORUM_LOG_ERROR, "host", "plugin.floor.failed name=%s error=\"%s\"",
+			name, why);
+		return 1;
+	}
+	log_msg(QUORUM_LOG_NOTICE, "host", "plugin.floor.set name=%s version=%s previous=%s",
+		name, eq + 1, previous[0] != '\0' ? previous : "none");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 't' },
 		{ "pidfile", required_argument, NULL, 'p' },
+		{ "set-plugin-floor", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = DEFAULT_CONFIG, *pidfile = NULL;
+	const char *config_path = DEFAULT_CONFIG, *pidfile = NULL, *set_floor = NULL;
 	char why[ERRBUF_SIZE];
 	struct runtime rt;
 	struct conf *conf;
@@ -79,6 +127,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			pidfile = optarg;
+			break;
+		case 'F':
+			set_floor = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -110,6 +161,11 @@ int main(int argc, char **argv)
 	if (err != 0) {
 		log_msg(QUORUM_LOG_ERROR, "config", "config.invalid error=\"%s\"", why);
 		return 1;
+	}
+	if (set_floor != NULL) {
+		status = set_plugin_floor(conf, set_floor);
+		conf_unref(conf);
+		return status;
 	}
 	if (check_only) {
 		err = runtime_check_config(conf, NULL, why, sizeof(why));

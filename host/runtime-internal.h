@@ -179,6 +179,8 @@ struct runtime {
 	struct refusals refusals;    /* unauthenticated refusals, summarised */
 	struct event *refusal_timer; /* every log.refusal_summary_s */
 	uid_t service_uid; /* trust material belongs to root or this user (trustpath) */
+	gid_t service_gid;
+	struct plugin_floors floors; /* the highest version of each plugin loaded */
 };
 
 /*

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -18,6 +19,7 @@
 #include "log-internal.h"
 #include "notify-internal.h"
 #include "runtime-internal.h"
+#include "privileges-internal.h"
 #include "signals-internal.h"
 #include "timecore-internal.h"
 #include "trustpath-internal.h"
@@ -201,14 +203,48 @@ static int keyring_load(struct keyring *ring, const struct conf *conf, char *why
 }
 
 /* What quorumd requires of a plugin: signed by a key of RING (in format 2 unless CONF allows
- * the legacy one), and StrictModes. */
+ * the legacy one), StrictModes, and no version below its floor in FLOORS. */
 static struct plugin_policy runtime_policy(const struct conf *conf, const struct keyring *ring,
-					   uid_t service_uid)
+					   uid_t service_uid,
+					   const struct plugin_floors *floors)
 {
 	return (struct plugin_policy){ .trusted = ring,
 				       .service_uid = service_uid,
 				       .check_paths = 1,
-				       .allow_legacy = conf->allow_legacy_signatures };
+				       .allow_legacy = conf->allow_legacy_signatures,
+				       .floors = floors };
+}
+
+/* The service user's uid and gid (the `user` setting's, else ours). */
+static int service_user(const struct conf *conf, uid_t *uid, gid_t *gid, char *why,
+			size_t why_size)
+{
+	if (conf->user != NULL)
+		return privileges_lookup(conf->user, uid, gid, why, why_size);
+	*uid = geteuid();
+	*gid = getegid();
+	return 0;
+}
+
+/* MODULE, just loaded as ENTRY, raises its name's version floor: from now on an older
+ * version is a rollback. RETURN VALUE: 0, or -errno with WHY (MODULE then unloaded). */
+static int runtime_raise_floor(struct runtime *rt, const struct conf_plugin *entry,
+			       struct plugin_module *module, char *why, size_t why_size)
+{
+	char detail[ERRBUF_SIZE];
+	int err = plugin_floor_raise(&rt->floors, entry->name, module->descriptor->version,
+				     detail, sizeof(detail));
+
+	if (err == 1)
+		log_msg(QUORUM_LOG_NOTICE, "host", "plugin.floor.raised name=%s version=%s%s",
+			entry->name, module->descriptor->version,
+			rt->floors.dir != NULL ? "" : " persisted=no");
+	if (err >= 0)
+		return 0;
+	errbuf_set(why, why_size, "plugin '%s' not loaded: cannot record its version floor: %s",
+		   entry->name, detail);
+	plugin_module_unload(module);
+	return err;
 }
 
 /* Verifies, loads and checks the settings of ENTRY. */
@@ -216,13 +252,15 @@ static int runtime_load_plugin(struct runtime *rt, const struct keyring *ring,
 			       struct conf *conf, const struct conf_plugin *entry,
 			       struct instance **out, char *why, size_t why_size)
 {
-	struct plugin_policy policy = runtime_policy(conf, ring, rt->service_uid);
+	struct plugin_policy policy = runtime_policy(conf, ring, rt->service_uid, &rt->floors);
 	struct plugin_module *module;
 	struct instance *inst;
 	int err;
 
 	err = plugin_load(entry->path, entry->name, entry->kind, &policy, rt->loader_options,
 			  &module, why, why_size);
+	if (err == 0)
+		err = runtime_raise_floor(rt, entry, module, why, why_size);
 	if (err != 0)
 		return err;
 	inst = instance_new(rt, module, conf, entry);
@@ -394,7 +432,10 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 		errbuf_set(why, why_size, "cannot initialise libltdl");
 		return -EIO;
 	}
-	err = trust_service_uid(conf->user, &rt->service_uid, why, why_size);
+	err = service_user(conf, &rt->service_uid, &rt->service_gid, why, why_size);
+	if (err == 0)
+		err = plugin_floors_open(&rt->floors, conf->state_dir, 1, rt->service_uid,
+					 rt->service_gid, why, why_size);
 	if (err == 0)
 		err = keyring_load(&rt->keyring, conf, why, why_size);
 	if (err != 0)
@@ -498,7 +539,7 @@ static int plan_transport(struct runtime *rt, const struct keyring *ring, struct
 {
 	const struct conf_plugin *entry = item->entry;
 	struct instance *old = runtime_find_transport(rt, entry->name);
-	struct plugin_policy policy = runtime_policy(next, ring, rt->service_uid);
+	struct plugin_policy policy = runtime_policy(next, ring, rt->service_uid, &rt->floors);
 	struct plugin_image image;
 	int err, same_code;
 
@@ -523,9 +564,11 @@ static int plan_transport(struct runtime *rt, const struct keyring *ring, struct
 	{
 		struct plugin_module *module;
 
-		err = plugin_module_load(&image, entry->kind, rt->loader_options, &module, why,
-					 why_size);
+		err = plugin_module_load(&image, entry->kind, &policy, rt->loader_options,
+					 &module, why, why_size);
 		plugin_image_release(&image);
+		if (err == 0)
+			err = runtime_raise_floor(rt, entry, module, why, why_size);
 		if (err != 0)
 			return err;
 		item->fresh = instance_new(rt, module, next, entry);
@@ -730,6 +773,7 @@ void runtime_release(struct runtime *rt)
 			rt->base); /* runs the last finalizers, some in plugins' libraries */
 	runtime_unload_retired(rt, 1);
 	keyring_release(&rt->keyring);
+	plugin_floors_release(&rt->floors);
 	EVP_PKEY_free(rt->node_key);
 	while (rt->services != NULL) { /* none left once every plugin is finished */
 		struct service *svc = rt->services;
@@ -748,16 +792,26 @@ int runtime_check_config(struct conf *conf, const struct loader_options *options
 			 size_t why_size)
 {
 	struct keyring ring = { 0 };
+	struct plugin_floors floors;
 	struct plugin_policy policy;
 	uid_t service_uid;
+	gid_t service_gid;
 	int err;
 
-	err = trust_service_uid(conf->user, &service_uid, why, why_size);
-	if (err == 0)
-		err = keyring_load(&ring, conf, why, why_size);
+	err = service_user(conf, &service_uid, &service_gid, why, why_size);
 	if (err != 0)
 		return err;
-	policy = runtime_policy(conf, &ring, service_uid);
+	/* The floors are read, never raised or created: a check loads nothing for good. */
+	err = plugin_floors_open(&floors, conf->state_dir, 0, service_uid, service_gid, why,
+				 why_size);
+	if (err != 0)
+		return err;
+	err = keyring_load(&ring, conf, why, why_size);
+	if (err != 0) {
+		plugin_floors_release(&floors);
+		return err;
+	}
+	policy = runtime_policy(conf, &ring, service_uid, &floors);
 	err = loader_init() != 0 ? -EIO : 0;
 	for (size_t kind = 0; err == 0 && kind < 2; kind++) {
 		const struct conf_plugin *list = kind == 0 ? conf->stages : conf->transports;
@@ -776,6 +830,7 @@ int runtime_check_config(struct conf *conf, const struct loader_options *options
 	}
 	loader_exit();
 	keyring_release(&ring);
+	plugin_floors_release(&floors);
 	if (err == 0 && conf->has_peer_link) {
 		/* The time core's keys: the node's own and every authority's. */
 		struct authority_table table;

@@ -76,7 +76,8 @@ UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-co
 	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
 	tests/unit/test-modes tests/unit/test-sharedstate \
 	tests/unit/test-commands tests/unit/test-malfeasance tests/unit/test-refusals \
-	tests/unit/test-trustpath
+	tests/unit/test-trustpath \
+	tests/unit/test-floor
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -91,6 +92,10 @@ tests_unit_test_loader_LDADD = $(UNIT_LDADD)
 tests_unit_test_trustpath_SOURCES = tests/unit/test-trustpath.c
 tests_unit_test_trustpath_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_trustpath_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_floor_SOURCES = tests/unit/test-floor.c
+tests_unit_test_floor_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_floor_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_config_SOURCES = tests/unit/test-config.c
 tests_unit_test_config_CFLAGS = $(UNIT_CFLAGS)

@@ -55,7 +55,7 @@ refused_case() {
 	fi
 }
 
-plan 56
+plan 63
 
 d=$(case_dir control)
 "$QUORUMD" --check-config --config "$d/quorum.conf" >"$d/check.log" 2>&1
@@ -123,6 +123,32 @@ check "legacy-signature: accepted with allow_legacy_signatures = true" test $? -
 start_quorumd "$d/allowed.log" --config "$d/quorum.conf"
 check "legacy-signature: ... and loaded with a warning" \
 	wait_log "$d/allowed.log" "level=warning .*plugin.verified kind=transport name=fixture-transport version=1.0 .*signature=v1-legacy"
+kill -TERM "$QPID"
+wait_exit "$QPID"
+
+# Rollback: a version below the highest this node has loaded (its floor, kept in
+# node.state_dir) is refused, on a reload and at start, until the operator lowers the floor.
+d=$(case_dir rollback)
+sed -i 's|^node = { id = "refusal"; };|node = { id = "refusal"; state_dir = "state"; };|' "$d/quorum.conf"
+stage_fixture fixture-transport-v2 "$d/plugins" fixture-transport "$KEY" >/dev/null
+stage_fixture fixture-transport "$d/plugins/old" fixture-transport "$KEY" >/dev/null
+start_quorumd "$d/v2.log" --config "$d/quorum.conf"
+check "rollback: version 2.0 starts and raises its floor" \
+	wait_log "$d/v2.log" "plugin.floor.raised name=fixture-transport version=2.0"
+sed -i 's|path = "fixture-transport.so"|path = "old/fixture-transport.so"|' "$d/quorum.conf"
+kill -HUP "$QPID"
+check "rollback: a reload to the validly signed 1.0 is rejected as a rollback" \
+	wait_log "$d/v2.log" "reload.rejected generation=1 kept=1 error=\"plugin 'fixture-transport' refused: version 1.0 is older than 2.0, the highest version of 'fixture-transport' this node has loaded"
+check "rollback: ... and 2.0 keeps serving" wait_http "http://127.0.0.1:$PORT/" '"version":"2.0"'
+kill -TERM "$QPID"
+wait_exit "$QPID"
+refused_case rollback "plugin 'fixture-transport' refused: version 1.0 is older than 2.0, .*--set-plugin-floor fixture-transport=1.0"
+"$QUORUMD" --config "$d/quorum.conf" --set-plugin-floor fixture-transport=1.0 >"$d/floor.log" 2>&1
+check "rollback: the operator lowers the floor (quorumd --set-plugin-floor)" \
+	grep -q "plugin.floor.set name=fixture-transport version=1.0 previous=2.0" "$d/floor.log"
+start_quorumd "$d/v1.log" --config "$d/quorum.conf"
+check "rollback: ... and then 1.0 starts and serves" \
+	wait_http "http://127.0.0.1:$PORT/" '"version":"1.0"'
 kill -TERM "$QPID"
 wait_exit "$QPID"
 

@@ -289,6 +289,50 @@ static void test_refuses_descriptor_other_than_signed(struct fixture *f, gconstp
 	g_free(path);
 }
 
+/* Rollback: a version below the floor is refused from its signature, before loading; with
+ * a legacy signature (allowed), from its descriptor, once loaded. */
+static void test_refuses_rollback(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	struct plugin_floors floors;
+	struct plugin_policy policy = { .trusted = &f->ring,
+					.service_uid = geteuid(),
+					.check_paths = 1,
+					.floors = &floors };
+	struct plugin_statement st = transport_statement("1.0");
+	int loaded = 0;
+	struct loader_options options = { .after_verify = mark_loaded, .arg = &loaded };
+	struct plugin_module *module = NULL;
+
+	g_assert_cmpint(plugin_floors_open(&floors, NULL, 1, geteuid(), getegid(), f->why,
+					   sizeof(f->why)),
+			==, 0);
+	g_assert_cmpint(plugin_load(path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, &policy,
+				    NULL, &module, f->why, sizeof(f->why)),
+			==, 0);
+	plugin_module_unload(module);
+	module = NULL;
+	g_assert_cmpint(
+		plugin_floor_raise(&floors, "fixture-transport", "2.0", f->why, sizeof(f->why)),
+		==, 1);
+	g_assert_cmpint(plugin_load(path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, &policy,
+				    &options, &module, f->why, sizeof(f->why)),
+			==, -ESTALE);
+	g_assert_false(loaded);
+	g_assert_nonnull(strstr(f->why, "plugin 'fixture-transport' refused: version 1.0 is "
+					"older than 2.0"));
+	testutil_sign_statement(f->key, path, 1, &st);
+	policy.allow_legacy = 1;
+	g_assert_cmpint(plugin_load(path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, &policy,
+				    &options, &module, f->why, sizeof(f->why)),
+			==, -ESTALE);
+	g_assert_true(loaded);
+	g_assert_null(module);
+	g_assert_nonnull(strstr(f->why, "version 1.0 is older than 2.0"));
+	plugin_floors_release(&floors);
+	g_free(path);
+}
+
 /* A format-1 signature is refused unless allowed; allowed, the plugin loads. */
 static void test_legacy_signature(struct fixture *f, gconstpointer data)
 {
@@ -530,6 +574,7 @@ int main(int argc, char **argv)
 	ADD("/loader/refuses/descriptor-other-than-signed",
 	    test_refuses_descriptor_other_than_signed);
 	ADD("/loader/refuses/legacy-signature-unless-allowed", test_legacy_signature);
+	ADD("/loader/refuses/rollback-below-the-version-floor", test_refuses_rollback);
 	ADD("/loader/loads-verified-bytes-when-file-replaced-after-verification",
 	    test_loads_verified_bytes_not_replaced_file);
 	ADD("/loader/private-copy-fallback-for-noexec-memfd", test_private_copy_fallback);
