@@ -62,7 +62,8 @@ struct plugin_module {
 	char key_id[KEY_ID_HEX_LEN + 1];
 	unsigned sig_format; /* the image's signature format */
 	int fd; /* the memfd (or private copy) dlopen'd as /proc/self/fd/N; kept open until
-		   after lt_dlclose, as a reused fd number would make ltdl return this handle */
+		   after lt_dlclose (for good if the object stays loaded), as a reused fd
+		   number would make ltdl and glibc return this object */
 	int private_copy; /* 1 when the no-exec-memfd fallback was used */
 	lt_dlhandle handle;
 	const struct quorum_plugin *descriptor;
@@ -82,9 +83,11 @@ int loader_init(void);
 void loader_exit(void);
 
 /*
- * plugin_module_load: loads IMAGE's verified bytes and checks the descriptor against
- * the expected KIND and the image's name, and against the signed statement (format 2):
- * kind, role, version and ABI must be the ones signed, else the code is unloaded again.
+ * plugin_module_load: loads IMAGE's verified bytes, checks that the object loaded is the
+ * image (its descriptor mapped from the memfd, not from an object left loaded under the
+ * same /proc/self/fd name), then checks the descriptor against the expected KIND and the
+ * image's name, and against the signed statement (format 2): kind, role, version and ABI
+ * must be the ones signed, else the code is unloaded again.
  * A format-1 image, whose version is known only now, is checked against POLICY->floors
  * here (POLICY may be NULL: no floors). OPTIONS may be NULL.
  * RETURN VALUE: 0 with *OUT (new; plugin_module_unload), or -errno with WHY.
@@ -94,7 +97,9 @@ int plugin_module_load(const struct plugin_image *image, uint32_t kind,
 		       struct plugin_module **out, char *why, size_t why_size);
 
 /* plugin_module_unload: unloads and frees MODULE; NULL is a no-op. Call only after the
- * plugin's fini, once nothing can call into its code. */
+ * plugin's fini, once nothing can call into its code. When the code stays loaded anyway
+ * (a plugin linked with -z nodelete), its memfd is kept open for good, so that the number
+ * it was loaded by never names a later plugin (logged as plugin.unload.kept). */
 void plugin_module_unload(struct plugin_module *module);
 
 /*

@@ -2,6 +2,7 @@
  * those bytes, load those bytes (a sealed memfd), then check the descriptor's ABI. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,9 +11,11 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "loader-internal.h"
+#include "log-internal.h"
 #include "settings-internal.h"
 #include "trustpath-internal.h"
 #include "util-internal.h"
@@ -365,6 +368,67 @@ static int descriptor_matches_statement(const struct quorum_plugin *d,
 	return 0;
 }
 
+/* Device and inode of the file mapped at ADDR in this process, from /proc/self/maps. */
+static int mapping_identity(const void *addr, dev_t *dev, ino_t *ino)
+{
+	FILE *maps = fopen("/proc/self/maps", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	int err = -ENOENT;
+
+	if (maps == NULL)
+		return -errno;
+	while (getline(&line, &cap, maps) > 0) {
+		unsigned long start, end, inode;
+		unsigned dev_major, dev_minor;
+
+		if (sscanf(line, "%lx-%lx %*s %*x %x:%x %lu", &start, &end, &dev_major,
+			   &dev_minor, &inode) != 5)
+			continue;
+		if ((uintptr_t)addr >= start && (uintptr_t)addr < end) {
+			*dev = makedev(dev_major, dev_minor);
+			*ino = (ino_t)inode;
+			err = 0;
+			break;
+		}
+	}
+	free(line);
+	fclose(maps);
+	return err;
+}
+
+/*
+ * The object dlopen answered with must be the verified image in MODULE->fd. glibc (and ltdl)
+ * answer a name already loaded with the object loaded under it: a plugin linked with
+ * -z nodelete outlives its dlclose as "/proc/self/fd/N", and a later image in a memfd that
+ * reused N would run the old code. Its descriptor must lie in a mapping of our file.
+ */
+static int module_is_image(const struct plugin_module *module, const char *proc_path, char *why,
+			   size_t why_size)
+{
+	struct stat st;
+	dev_t dev = 0;
+	ino_t ino = 0;
+
+	if (fstat(module->fd, &st) != 0 ||
+	    mapping_identity(module->descriptor, &dev, &ino) != 0) {
+		errbuf_set(why, why_size,
+			   "cannot tell which file its descriptor is mapped from");
+		return -ENOEXEC;
+	}
+	if (dev != st.st_dev || ino != st.st_ino) {
+		errbuf_set(why, why_size,
+			   "the object loaded as %s is not the verified image (its descriptor "
+			   "lies "
+			   "in device %u:%u inode %lu, the image is inode %lu): an object left "
+			   "loaded under that name (linked with -z nodelete?)",
+			   proc_path, major(dev), minor(dev), (unsigned long)ino,
+			   (unsigned long)st.st_ino);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
 int plugin_module_load(const struct plugin_image *image, uint32_t kind,
 		       const struct plugin_policy *policy, const struct loader_options *options,
 		       struct plugin_module **out, char *why, size_t why_size)
@@ -421,8 +485,10 @@ int plugin_module_load(const struct plugin_image *image, uint32_t kind,
 			   image->name, QUORUM_PLUGIN_SYMBOL);
 		goto out_free;
 	}
-	err = plugin_descriptor_check(module->descriptor, image->name, kind, detail,
-				      sizeof(detail));
+	err = module_is_image(module, proc_path, detail, sizeof(detail));
+	if (err == 0)
+		err = plugin_descriptor_check(module->descriptor, image->name, kind, detail,
+					      sizeof(detail));
 	if (err == 0 && image->sig_format == 2)
 		err = descriptor_matches_statement(module->descriptor, &image->statement,
 						   detail, sizeof(detail));
@@ -440,13 +506,38 @@ out_free:
 	return err;
 }
 
+/* Whether an object is still loaded under the name "/proc/self/fd/FD" (after dlclose). */
+static int object_still_loaded(int fd)
+{
+	char proc_path[64];
+	void *handle;
+
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
+	handle = dlopen(proc_path, RTLD_LAZY | RTLD_LOCAL | RTLD_NOLOAD);
+	if (handle == NULL)
+		return 0;
+	dlclose(handle);
+	return 1;
+}
+
 void plugin_module_unload(struct plugin_module *module)
 {
+	int kept = 0;
+
 	if (module == NULL)
 		return;
-	if (module->handle != NULL)
+	if (module->handle != NULL) {
 		lt_dlclose(module->handle);
-	if (module->fd >= 0)
+		kept = module->fd >= 0 && object_still_loaded(module->fd);
+	}
+	/* An object that could not be unloaded (-z nodelete) keeps its name, so its number must
+	 * never name another image: the descriptor stays open for the process's life, as the
+	 * object's mapping does anyway. */
+	if (kept)
+		log_msg(QUORUM_LOG_WARNING, "host",
+			"plugin.unload.kept name=%s fd=%d reason=still_loaded", module->name,
+			module->fd);
+	else if (module->fd >= 0)
 		close(module->fd);
 	free(module);
 }

@@ -40,6 +40,20 @@ tests_fixtures_fixture_replace_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_NO_RELOAD
 tests_fixtures_fixture_replace_la_LDFLAGS = $(FIXTURE_LDFLAGS)
 tests_fixtures_fixture_replace_la_LIBADD = $(FIXTURE_LIBS)
 
+# Linked with -z nodelete: the code stays mapped after dlclose, under the name it was
+# opened by (/proc/self/fd/N); two versions, to see which one runs.
+check_LTLIBRARIES += tests/fixtures/fixture-nodelete.la
+tests_fixtures_fixture_nodelete_la_SOURCES = tests/fixtures/fixture-transport.c
+tests_fixtures_fixture_nodelete_la_CFLAGS = $(FIXTURE_CFLAGS)
+tests_fixtures_fixture_nodelete_la_LDFLAGS = $(FIXTURE_LDFLAGS) -Wl,-z,nodelete
+tests_fixtures_fixture_nodelete_la_LIBADD = $(FIXTURE_LIBS)
+
+check_LTLIBRARIES += tests/fixtures/fixture-nodelete-v2.la
+tests_fixtures_fixture_nodelete_v2_la_SOURCES = tests/fixtures/fixture-transport.c
+tests_fixtures_fixture_nodelete_v2_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_VERSION='"2.0"'
+tests_fixtures_fixture_nodelete_v2_la_LDFLAGS = $(FIXTURE_LDFLAGS) -Wl,-z,nodelete
+tests_fixtures_fixture_nodelete_v2_la_LIBADD = $(FIXTURE_LIBS)
+
 # ABI mismatches, each otherwise a valid "fixture-transport".
 check_LTLIBRARIES += tests/fixtures/fixture-bad-magic.la
 tests_fixtures_fixture_bad_magic_la_SOURCES = tests/fixtures/fixture-transport.c

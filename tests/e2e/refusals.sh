@@ -55,7 +55,7 @@ refused_case() {
 	fi
 }
 
-plan 63
+plan 67
 
 d=$(case_dir control)
 "$QUORUMD" --check-config --config "$d/quorum.conf" >"$d/check.log" 2>&1
@@ -151,6 +151,38 @@ check "rollback: ... and then 1.0 starts and serves" \
 	wait_http "http://127.0.0.1:$PORT/" '"version":"1.0"'
 kill -TERM "$QPID"
 wait_exit "$QPID"
+
+# A plugin linked with -z nodelete stays loaded after dlclose under the name it was opened
+# by, /proc/self/fd/N: a later load whose sealed memfd reused N was answered with the old
+# object (the log said the new version was verified; the old code ran). Here 1.0 is
+# replaced by 2.0, which is replaced by another copy of 2.0 after 1.0's code was unloaded
+# (10 s after its instance ended), and once more: the last load must run 2.0.
+d=$(case_dir nodelete)
+for v in a b c; do
+	stage_fixture fixture-nodelete-v2 "$d/plugins/$v" fixture-transport "$KEY" >/dev/null
+done
+stage_fixture fixture-nodelete "$d/plugins" fixture-transport "$KEY" >/dev/null
+start_quorumd "$d/start.log" --config "$d/quorum.conf"
+wait_http "http://127.0.0.1:$PORT/" '"version":"1.0"'
+for v in a b c; do
+	sed -i "s|path = \"[abc/]*fixture-transport.so\"|path = \"$v/fixture-transport.so\"|" "$d/quorum.conf"
+	kill -HUP "$QPID"
+	wait_log "$d/start.log" "reload\.(done|rejected) generation=[0-9]+ .*" 5 >/dev/null
+	case $v in
+	a) wait_log "$d/start.log" "plugin.stopped kind=transport name=fixture-transport" 5 >/dev/null
+	   sleep 10.5 ;; # RETIRE_GRACE_NS: 1.0's code is unloaded at the next retirement
+	esac
+	sleep 0.5
+done
+check "nodelete: every reload to 2.0 was applied (none rejected)" \
+	test "$(count_log "$d/start.log" "reload.done")" -eq 3 -a "$(count_log "$d/start.log" "reload.rejected")" -eq 0
+check "nodelete: ... and the code running is 2.0, as verified" \
+	wait_http "http://127.0.0.1:$PORT/" '"version":"2.0"'
+check "nodelete: the descriptor number of the object left loaded was not reused" \
+	wait_log "$d/start.log" "plugin.unload.kept name=fixture-transport fd=[0-9]+ reason=still_loaded"
+kill -TERM "$QPID"
+wait_exit "$QPID"
+check "nodelete: ... and quorumd stops with status 0" test "$EXIT_STATUS" -eq 0
 
 d=$(case_dir group-writable)
 chmod 0664 "$d/plugins/fixture-transport.so"

@@ -2,6 +2,7 @@
  * code that runs is the code that was verified, even if the file is replaced meanwhile. */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -546,6 +547,63 @@ static void test_independent_loads(struct fixture *f, gconstpointer data)
 	g_free(path);
 }
 
+/* A plugin linked with -z nodelete stays loaded after its unload, under the name it was
+ * opened by: that descriptor number stays taken, and the next load runs its own code. */
+static void test_nodelete_reload_runs_new_code(struct fixture *f, gconstpointer data)
+{
+	char *v1 = signed_fixture(f, "fixture-nodelete", "fixture-transport");
+	char *v2 = testutil_fixture(f->dir, "fixture-nodelete-v2", "v2");
+	struct plugin_module *module = NULL;
+	int fd;
+
+	testutil_sign(f->key, v2, "fixture-transport");
+	g_assert_cmpint(
+		load(f, v1, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, NULL, &module), ==,
+		0);
+	g_assert_cmpstr(module->descriptor->version, ==, "1.0");
+	fd = module->fd;
+	plugin_module_unload(module);
+	g_assert_cmpint(fcntl(fd, F_GETFD), !=, -1); /* kept: the object is still there */
+	g_assert_cmpint(
+		load(f, v2, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, NULL, &module), ==,
+		0);
+	g_assert_cmpint(module->fd, !=, fd);
+	g_assert_cmpstr(module->descriptor->version, ==, "2.0");
+	plugin_module_unload(module);
+	g_free(v2);
+	g_free(v1);
+}
+
+/* Should an object be loaded under the name of the memfd's descriptor number anyway, the
+ * loader sees that the code it got is not the image it verified, and refuses it. */
+static void test_refuses_object_left_under_the_name(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-transport", "fixture-transport");
+	char *other = testutil_fixture(f->dir, "fixture-transport-v2", "other");
+	char proc_path[64];
+	struct plugin_module *module = NULL;
+	void *stale;
+	int fd = open(other, O_RDONLY | O_CLOEXEC);
+
+	/* What the host's loader did before: dlopen by /proc/self/fd/N, then N closed. */
+	g_assert_cmpint(fd, >=, 0);
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
+	stale = dlopen(proc_path, RTLD_NOW | RTLD_LOCAL);
+	g_assert_nonnull(stale);
+	g_assert_cmpint(close(fd), ==, 0);
+	/* The next memfd takes the lowest free number: N. */
+	g_assert_cmpint(
+		load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, NULL, &module), ==,
+		-ENOEXEC);
+	g_assert_null(module);
+	if (strstr(f->why, "is not the verified image") == NULL)
+		g_error("%s", f->why);
+	g_assert_nonnull(strstr(f->why, proc_path));
+	dlclose(stale);
+	g_free(other);
+	g_free(path);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -579,5 +637,9 @@ int main(int argc, char **argv)
 	    test_loads_verified_bytes_not_replaced_file);
 	ADD("/loader/private-copy-fallback-for-noexec-memfd", test_private_copy_fallback);
 	ADD("/loader/loads-are-independent-copies", test_independent_loads);
+	ADD("/loader/nodelete-plugin-reload-runs-the-new-code",
+	    test_nodelete_reload_runs_new_code);
+	ADD("/loader/refuses/object-left-loaded-under-the-memfd-name",
+	    test_refuses_object_left_under_the_name);
 	return g_test_run();
 }
