@@ -79,6 +79,14 @@ struct conf {
 	char **trusted_keys; /* absolute paths of the trusted plugin public keys */
 	size_t trusted_key_count;
 	int allow_legacy_signatures; /* accept format-1 plugin signatures (default no) */
+	struct conf_key_scope {
+		char *key;	    /* absolute path of a key also in trusted_plugin_keys */
+		const char **names; /* the only plugin names it may sign (borrowed strings) */
+		size_t name_count;
+		char *file;
+		int line;
+	} * key_scopes; /* plugin_key_scopes */
+	size_t key_scope_count;
 
 	struct conf_plugin *stages; /* enabled stages, in the order written */
 	size_t stage_count;

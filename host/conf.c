@@ -106,6 +106,18 @@ static const struct quorum_setting authorities_schema[] = {
 	{ .type = QUORUM_SETTING_END },
 };
 
+static const struct quorum_setting key_scope_schema[] = {
+	{ .name = "key",
+	  .type = QUORUM_SETTING_STRING,
+	  .flags = QUORUM_SETTING_REQUIRED,
+	  .help = "a public key listed in trusted_plugin_keys" },
+	{ .name = "names",
+	  .type = QUORUM_SETTING_STRINGS,
+	  .flags = QUORUM_SETTING_REQUIRED,
+	  .help = "the only plugin names it may sign" },
+	{ .type = QUORUM_SETTING_END },
+};
+
 static const struct quorum_setting log_schema[] = {
 	{ .name = "destination",
 	  .type = QUORUM_SETTING_STRING,
@@ -161,6 +173,10 @@ static const struct quorum_setting top_schema[] = {
 	{ .name = "allow_legacy_signatures",
 	  .type = QUORUM_SETTING_BOOL,
 	  .help = "also accept plugin signatures of format 1 (no version, kind, role or ABI)" },
+	{ .name = "plugin_key_scopes",
+	  .type = QUORUM_SETTING_LIST,
+	  .children = key_scope_schema,
+	  .help = "trusted plugin keys that may sign only some plugin names" },
 	{ .name = "peer_link", .type = QUORUM_SETTING_GROUP, .children = peer_link_schema },
 	{ .name = "authority", .type = QUORUM_SETTING_GROUP, .children = authority_schema },
 	{ .name = "rounds", .type = QUORUM_SETTING_GROUP, .children = rounds_schema },
@@ -261,6 +277,47 @@ static int conf_read_plugins(struct conf *conf, const char *list_name, uint32_t 
 			return -ENOMEM;
 		p->line = (int)config_setting_source_line(entry);
 		(*count)++;
+	}
+	return 0;
+}
+
+/* plugin_key_scopes: each a key (resolved like trusted_plugin_keys) and its plugin names. */
+static int conf_read_key_scopes(struct conf *conf, char *why, size_t why_size)
+{
+	const config_setting_t *list = config_lookup(&conf->cfg, "plugin_key_scopes");
+	int n = list != NULL ? config_setting_length(list) : 0;
+
+	conf->key_scopes = calloc((size_t)n + 1, sizeof(*conf->key_scopes));
+	if (conf->key_scopes == NULL)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *entry = config_setting_get_elem(list, (unsigned)i);
+		const config_setting_t *names = config_setting_get_member(entry, "names");
+		struct conf_key_scope *scope = &conf->key_scopes[conf->key_scope_count++];
+		const char *key;
+		int count = config_setting_length(names);
+
+		settings_get_string(entry, "key", &key);
+		scope->key = conf_resolve_dup(conf->dir, key);
+		scope->file =
+			conf_resolve_dup(conf->dir, settings_file_name(entry, conf->path));
+		scope->line = (int)config_setting_source_line(entry);
+		scope->names = calloc((size_t)count + 1, sizeof(*scope->names));
+		if (scope->key == NULL || scope->file == NULL || scope->names == NULL)
+			return -ENOMEM;
+		if (count == 0)
+			return conf_error(
+				conf, entry, why, why_size,
+				"plugin_key_scopes: '%s' may sign no plugin: list its names",
+				key);
+		for (int j = 0; j < count; j++) {
+			scope->names[j] = config_setting_get_string_elem(names, j);
+			if (!plugin_name_valid(scope->names[j]))
+				return conf_error(conf, entry, why, why_size,
+						  "plugin_key_scopes: invalid plugin name '%s'",
+						  scope->names[j]);
+			scope->name_count++;
+		}
 	}
 	return 0;
 }
@@ -473,6 +530,9 @@ static int conf_read(struct conf *conf, const char *default_plugin_dir, char *wh
 			return -ENAMETOOLONG;
 	}
 
+	err = conf_read_key_scopes(conf, why, why_size);
+	if (err != 0)
+		return err;
 	err = conf_read_time(conf, why, why_size);
 	if (err != 0)
 		return err;
@@ -623,6 +683,12 @@ void conf_unref(struct conf *conf)
 	for (size_t i = 0; conf->trusted_keys != NULL && i < conf->trusted_key_count; i++)
 		free(conf->trusted_keys[i]);
 	free(conf->trusted_keys);
+	for (size_t i = 0; conf->key_scopes != NULL && i < conf->key_scope_count; i++) {
+		free(conf->key_scopes[i].key);
+		free(conf->key_scopes[i].file);
+		free(conf->key_scopes[i].names);
+	}
+	free(conf->key_scopes);
 	for (size_t i = 0; conf->authorities != NULL && i < conf->authority_count; i++) {
 		free(conf->authorities[i].key);
 		free(conf->authorities[i].file);

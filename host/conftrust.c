@@ -60,6 +60,16 @@ int conf_check_trust(const struct conf *conf, uid_t *service_uid, char *why, siz
 			return err;
 		}
 	}
+	for (size_t i = 0; i < conf->key_scope_count; i++) {
+		const struct conf_key_scope *scope = &conf->key_scopes[i];
+
+		err = trust_path_check(scope->key, uid, 0, detail, sizeof(detail));
+		if (err != 0) {
+			errbuf_set(why, why_size, "%s:%d: plugin_key_scopes: %s", scope->file,
+				   scope->line, detail);
+			return err;
+		}
+	}
 	for (size_t i = 0; i < conf->authority_count; i++) {
 		const struct conf_authority *a = &conf->authorities[i];
 

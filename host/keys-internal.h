@@ -49,6 +49,8 @@ struct keyring {
 		char id[KEY_ID_HEX_LEN + 1];
 		char *source; /* file the key came from */
 		EVP_PKEY *key;
+		char **names; /* the only plugin names it may sign, or NULL: any */
+		size_t name_count;
 	} * entries;
 };
 
@@ -58,6 +60,16 @@ int keyring_add_file(struct keyring *ring, const char *path, char *why, size_t w
 
 /* keyring_find: the key with id ID, borrowed from RING, or NULL. */
 EVP_PKEY *keyring_find(const struct keyring *ring, const char *id);
+
+/* keyring_scope: restricts the key with id ID to signing the COUNT plugin NAMES (copied).
+ * RETURN VALUE: 0, -ENOENT (no such key), -EEXIST (already scoped) or -ENOMEM. */
+int keyring_scope(struct keyring *ring, const char *id, const char *const *names, size_t count);
+
+/* keyring_may_sign: 1 when the key with id ID may sign plugin NAME (unscoped, or NAME is
+ * among its names), else 0. When not, *SCOPE (may be NULL) receives its names, joined by
+ * ", " into SCOPE_SIZE bytes. */
+int keyring_may_sign(const struct keyring *ring, const char *id, const char *name, char *scope,
+		     size_t scope_size);
 
 /* keyring_release: frees the contents of RING (not RING itself); RING is empty after. */
 void keyring_release(struct keyring *ring);

@@ -192,6 +192,8 @@ int keyring_add_file(struct keyring *ring, const char *path, char *why, size_t w
 	memcpy(grown[ring->count].id, id, sizeof(id));
 	grown[ring->count].source = strdup(path);
 	grown[ring->count].key = key;
+	grown[ring->count].names = NULL;
+	grown[ring->count].name_count = 0;
 	if (grown[ring->count].source == NULL) {
 		err = -ENOMEM;
 		goto out_free_key;
@@ -212,11 +214,68 @@ EVP_PKEY *keyring_find(const struct keyring *ring, const char *id)
 	return NULL;
 }
 
+static struct keyring_entry *keyring_entry(const struct keyring *ring, const char *id)
+{
+	for (size_t i = 0; i < ring->count; i++) {
+		if (strcmp(ring->entries[i].id, id) == 0)
+			return &ring->entries[i];
+	}
+	return NULL;
+}
+
+int keyring_scope(struct keyring *ring, const char *id, const char *const *names, size_t count)
+{
+	struct keyring_entry *entry = keyring_entry(ring, id);
+
+	if (entry == NULL)
+		return -ENOENT;
+	if (entry->names != NULL)
+		return -EEXIST;
+	entry->names = calloc(count + 1, sizeof(*entry->names));
+	if (entry->names == NULL)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		entry->names[i] = strdup(names[i]);
+		if (entry->names[i] == NULL)
+			return -ENOMEM; /* freed with the ring: the list ends at the first NULL
+					 */
+		entry->name_count++;
+	}
+	return 0;
+}
+
+int keyring_may_sign(const struct keyring *ring, const char *id, const char *name, char *scope,
+		     size_t scope_size)
+{
+	const struct keyring_entry *entry = keyring_entry(ring, id);
+	size_t used = 0;
+
+	if (entry == NULL)
+		return 0;
+	if (entry->names == NULL)
+		return 1;
+	for (size_t i = 0; i < entry->name_count; i++) {
+		if (strcmp(entry->names[i], name) == 0)
+			return 1;
+	}
+	for (size_t i = 0; scope != NULL && i < entry->name_count && used < scope_size; i++) {
+		int n = snprintf(scope + used, scope_size - used, "%s%s", i > 0 ? ", " : "",
+				 entry->names[i]);
+
+		used += n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
 void keyring_release(struct keyring *ring)
 {
 	for (size_t i = 0; i < ring->count; i++) {
 		EVP_PKEY_free(ring->entries[i].key);
 		free(ring->entries[i].source);
+		for (size_t j = 0;
+		     ring->entries[i].names != NULL && ring->entries[i].names[j] != NULL; j++)
+			free(ring->entries[i].names[j]);
+		free(ring->entries[i].names);
 	}
 	free(ring->entries);
 	ring->entries = NULL;

@@ -402,6 +402,13 @@ int plugin_signature_verify(const uint8_t *sig_text, size_t sig_len, const uint8
 			   "signed by key %s, which is not in trusted_plugin_keys", sig.key_id);
 		return -ENOKEY;
 	}
+	if (!keyring_may_sign(trusted, sig.key_id, expected_name, detail, sizeof(detail))) {
+		errbuf_set(why, why_size,
+			   "signed by key %s, which may sign only %s (plugin_key_scopes), not "
+			   "'%s'",
+			   sig.key_id, detail, expected_name);
+		return -EACCES;
+	}
 	SHA256(file, file_len, sha);
 	if (CRYPTO_memcmp(sha, sig.file_sha256, sizeof(sha)) != 0) {
 		errbuf_set(why, why_size,

@@ -185,21 +185,48 @@ static void orchestrator_refused_hook(void *arg, const char *what, const char *r
 	runtime_refused(arg, what, reason, peer);
 }
 
+/* SCOPE's key, which must be a trusted one, may sign only SCOPE's names. */
+static int keyring_apply_scope(struct keyring *ring, const struct conf_key_scope *scope,
+			       char *why, size_t why_size)
+{
+	char id[KEY_ID_HEX_LEN + 1], detail[ERRBUF_SIZE];
+	EVP_PKEY *key = NULL;
+	int err = key_load_public(scope->key, &key, detail, sizeof(detail));
+
+	if (err == 0 && key_id(key, id) != 0)
+		err = -EINVAL;
+	EVP_PKEY_free(key);
+	if (err == 0)
+		err = keyring_scope(ring, id, scope->names, scope->name_count);
+	if (err == -ENOENT)
+		errbuf_set(detail, sizeof(detail), "%s is not in trusted_plugin_keys",
+			   scope->key);
+	else if (err == -EEXIST)
+		errbuf_set(detail, sizeof(detail), "the key in %s is scoped twice", scope->key);
+	if (err != 0)
+		errbuf_set(why, why_size, "%s:%d: plugin_key_scopes: %s", scope->file,
+			   scope->line, err == -ENOMEM ? "out of memory" : detail);
+	return err;
+}
+
 static int keyring_load(struct keyring *ring, const struct conf *conf, char *why,
 			size_t why_size)
 {
-	for (size_t i = 0; i < conf->trusted_key_count; i++) {
-		char detail[ERRBUF_SIZE];
-		int err = keyring_add_file(ring, conf->trusted_keys[i], detail, sizeof(detail));
+	int err = 0;
 
-		if (err != 0) {
+	for (size_t i = 0; err == 0 && i < conf->trusted_key_count; i++) {
+		char detail[ERRBUF_SIZE];
+
+		err = keyring_add_file(ring, conf->trusted_keys[i], detail, sizeof(detail));
+		if (err != 0)
 			errbuf_set(why, why_size, "%s: trusted_plugin_keys: %s", conf->path,
 				   detail);
-			keyring_release(ring);
-			return err;
-		}
 	}
-	return 0;
+	for (size_t i = 0; err == 0 && i < conf->key_scope_count; i++)
+		err = keyring_apply_scope(ring, &conf->key_scopes[i], why, why_size);
+	if (err != 0)
+		keyring_release(ring);
+	return err;
 }
 
 /* What quorumd requires of a plugin: signed by a key of RING (in format 2 unless CONF allows

@@ -137,9 +137,11 @@ build_example() {
 }
 check "examples/vendor-stage builds with its Makefile and the installed SDK, and is signed" \
 	build_example
-# with_example MIN: the solo quorum with the example stage requiring MIN sources
+# with_example MIN: the solo quorum with the example stage requiring MIN sources (the
+# vendor key may sign that stage only)
 with_example() {
 	sed -e "s|^trusted_plugin_keys = \[|trusted_plugin_keys = [ \"$W/vendor.pub\",|" \
+		-e "/^trusted_plugin_keys/a plugin_key_scopes = ( { key = \"$W/vendor.pub\"; names = [ \"min-sources\" ]; } );" \
 		-e "s|{ name = \"control\"; path = \"stages/control.so\"; } );|{ name = \"control\"; path = \"stages/control.so\"; },\n           { name = \"min-sources\"; path = \"$W/example/min-sources.so\"; settings = { min_accepted = $1; }; } );|" \
 		"$W/solo.conf" >"$W/example.conf"
 }

@@ -55,7 +55,7 @@ refused_case() {
 	fi
 }
 
-plan 67
+plan 71
 
 d=$(case_dir control)
 "$QUORUMD" --check-config --config "$d/quorum.conf" >"$d/check.log" 2>&1
@@ -125,6 +125,16 @@ check "legacy-signature: ... and loaded with a warning" \
 	wait_log "$d/allowed.log" "level=warning .*plugin.verified kind=transport name=fixture-transport version=1.0 .*signature=v1-legacy"
 kill -TERM "$QPID"
 wait_exit "$QPID"
+
+# A key scoped to some plugin names (plugin_key_scopes) signs no other; a scope must name a
+# trusted key.
+d=$(case_dir key-scope)
+echo "plugin_key_scopes = ( { key = \"$W/keys/trusted.pub\"; names = [ \"fixture-stage\" ]; } );" >>"$d/quorum.conf"
+refused_case key-scope "plugin 'fixture-transport' refused: signed by key [0-9a-f]{16}, which may sign only fixture-stage \(plugin_key_scopes\), not 'fixture-transport'"
+
+d=$(case_dir key-scope-untrusted)
+echo "plugin_key_scopes = ( { key = \"$W/keys/stranger.pub\"; names = [ \"fixture-stage\" ]; } );" >>"$d/quorum.conf"
+refused_case key-scope-untrusted "plugin_key_scopes: $W/keys/stranger.pub is not in trusted_plugin_keys"
 
 # Rollback: a version below the highest this node has loaded (its floor, kept in
 # node.state_dir) is refused, on a reload and at start, until the operator lowers the floor.

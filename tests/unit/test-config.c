@@ -575,6 +575,24 @@ static void test_trust_owner_and_user(struct fixture *f, gconstpointer data)
 	g_free(pub);
 }
 
+/* plugin_key_scopes: a key and the plugin names it alone may sign. */
+static void test_key_scopes(struct fixture *f, gconstpointer data)
+{
+	g_assert_cmpint(load_text(f, MINIMAL "plugin_key_scopes = ( { key = \"v.pub\"; "
+					     "names = [ \"min-sources\", \"other\" ]; } );\n"),
+			==, 0);
+	g_assert_cmpuint(f->conf->key_scope_count, ==, 1);
+	g_assert_true(g_str_has_suffix(f->conf->key_scopes[0].key, "/v.pub"));
+	g_assert_cmpuint(f->conf->key_scopes[0].name_count, ==, 2);
+	g_assert_cmpstr(f->conf->key_scopes[0].names[1], ==, "other");
+	assert_error(f,
+		     MINIMAL
+		     "plugin_key_scopes = ( { key = \"v.pub\"; names = [ \"Bad\" ]; } );\n",
+		     "3: plugin_key_scopes: invalid plugin name 'Bad'");
+	assert_error(f, MINIMAL "plugin_key_scopes = ( { key = \"v.pub\"; names = [ ]; } );\n",
+		     "3: plugin_key_scopes: 'v.pub' may sign no plugin: list its names");
+}
+
 /* The shipped sample and the build-tree configuration are valid. */
 static void test_shipped_configs(struct fixture *f, gconstpointer data)
 {
@@ -618,6 +636,7 @@ int main(int argc, char **argv)
 	ADD("/config/reload-may-change-only-transports-and-log", test_reload_compatibility);
 	ADD("/config/trust/material-named-by-the-configuration", test_trust_material_checked);
 	ADD("/config/trust/owner-and-service-user", test_trust_owner_and_user);
+	ADD("/config/plugin-key-scopes", test_key_scopes);
 	ADD("/settings/plugin-schema-strict", test_plugin_schema);
 	ADD("/settings/absent-group-missing-required", test_absent_group_with_required);
 	ADD("/settings/schema-itself-checked", test_schema_check);

@@ -44,16 +44,21 @@ static int create(EVP_PKEY *key, unsigned format, const struct plugin_statement 
 				       sizeof(why));
 }
 
-static void setup(struct fixture *f, gconstpointer data)
+/* F->ring: the trusted key alone. */
+static void setup_ring(struct fixture *f)
 {
-	char why[ERRBUF_SIZE], *pub;
+	char why[ERRBUF_SIZE], *pub = testutil_path(f->dir, "trusted.pub");
 
-	f->dir = testutil_scratch_new();
-	f->key = testutil_key(f->dir, "trusted");
-	pub = testutil_path(f->dir, "trusted.pub");
 	memset(&f->ring, 0, sizeof(f->ring));
 	g_assert_cmpint(keyring_add_file(&f->ring, pub, why, sizeof(why)), ==, 0);
 	g_free(pub);
+}
+
+static void setup(struct fixture *f, gconstpointer data)
+{
+	f->dir = testutil_scratch_new();
+	f->key = testutil_key(f->dir, "trusted");
+	setup_ring(f);
 	for (size_t i = 0; i < sizeof(f->file); i++)
 		f->file[i] = (uint8_t)g_random_int();
 	f->st = rest_statement;
@@ -311,6 +316,30 @@ static void test_signature_checked_with_named_key(struct fixture *f, gconstpoint
 	EVP_PKEY_free(second);
 }
 
+/* A scoped key signs only the names it is given (plugin_key_scopes). */
+static void test_scoped_key(struct fixture *f, gconstpointer data)
+{
+	static const char *const grpc[] = { "grpc" }, *const both[] = { "grpc", "rest" };
+	char why[ERRBUF_SIZE], id[KEY_ID_HEX_LEN + 1], *expected;
+
+	key_id(f->key, id);
+	g_assert_cmpint(keyring_scope(&f->ring, "0000000000000000", grpc, 1), ==, -ENOENT);
+	g_assert_cmpint(keyring_scope(&f->ring, id, grpc, 1), ==, 0);
+	g_assert_cmpint(keyring_scope(&f->ring, id, both, 2), ==, -EEXIST);
+	g_assert_cmpint(verify(f, f->sig, f->sig_len, f->file, sizeof(f->file), "rest", why),
+			==, -EACCES);
+	expected = g_strdup_printf("signed by key %s, which may sign only grpc "
+				   "(plugin_key_scopes), not 'rest'",
+				   id);
+	g_assert_cmpstr(why, ==, expected);
+	g_free(expected);
+	keyring_release(&f->ring);
+	setup_ring(f);
+	g_assert_cmpint(keyring_scope(&f->ring, id, both, 2), ==, 0);
+	g_assert_cmpint(verify(f, f->sig, f->sig_len, f->file, sizeof(f->file), "rest", why),
+			==, 0);
+}
+
 static void test_uppercase_hex_refused(struct fixture *f, gconstpointer data)
 {
 	char why[ERRBUF_SIZE], *copy = g_strndup(f->sig, f->sig_len);
@@ -425,6 +454,7 @@ int main(int argc, char **argv)
 	ADD("/signature/refuses/key-id-of-another-trusted-key",
 	    test_signature_checked_with_named_key);
 	ADD("/signature/refuses/uppercase-hex", test_uppercase_hex_refused);
+	ADD("/signature/refuses/name-outside-the-key-scope", test_scoped_key);
 	ADD("/signature/refuses/trailing-bytes", test_trailing_bytes_refused);
 	ADD("/signature/refuses/every-truncation", test_truncated_refused);
 	g_test_add_func("/signature/plugin-names", test_plugin_names);
