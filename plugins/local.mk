@@ -25,7 +25,7 @@ QUORUM_SIGN = tools/quorum-sign$(EXEEXT)
 STAGE_PLUGIN = $(SHELL) $(srcdir)/tools/stage-plugin.sh
 
 $(DEV_KEY).key: | tools/quorum-keygen$(EXEEXT)
-	$(AM_V_GEN)$(MKDIR_P) keys && rm -f $(DEV_KEY).key $(DEV_KEY).pub && \
+	$(AM_V_GEN)umask 022 && $(MKDIR_P) keys && rm -f $(DEV_KEY).key $(DEV_KEY).pub && \
 	tools/quorum-keygen$(EXEEXT) --out $(DEV_KEY) >/dev/null
 $(DEV_KEY).pub: $(DEV_KEY).key
 

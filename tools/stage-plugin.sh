@@ -4,6 +4,7 @@
 # plugin folder and by `make install` for the installed one.
 # Usage: stage-plugin.sh QUORUM_SIGN KEY NAME.la|NAME.so DEST_DIR
 set -eu
+umask 022 # quorumd refuses plugins in folders writable by group or others
 sign=$1 key=$2 src=$3 dest=$4
 name=$(basename "$src")
 name=${name%.la}

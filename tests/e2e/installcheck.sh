@@ -11,6 +11,7 @@
 # Environment: SANITIZE_CFLAGS, the flags the installed libraries were built with.
 # Usage: installcheck.sh DESTDIR PREFIX BINDIR SBINDIR LIBDIR SYSCONFDIR SRCDIR PKGLIBDIR
 set -u
+umask 022 # quorumd refuses trust material writable by group or others
 DESTDIR=$1 BINDIR=$1$3 SBINDIR=$1$4 LIBDIR=$1$5 SYSCONFDIR=$1$6 SRCDIR=$7 PKGLIBDIR=$1$8
 W=$(mktemp -d "${TMPDIR:-/tmp}/quorum-installcheck.XXXXXX")
 trap 'rm -rf "$W"' EXIT

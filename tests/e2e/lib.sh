@@ -3,6 +3,9 @@
 # Sourced by tests/e2e/*.sh; needs QUORUM_BUILDDIR (set by `make check`).
 
 set -u
+# quorumd refuses trust material writable by group or others (StrictModes): what the tests
+# write must not be, whatever the caller's umask.
+umask 022
 : "${QUORUM_BUILDDIR:?run through make check, or set QUORUM_BUILDDIR}"
 : "${QUORUM_FIXTURES:=$QUORUM_BUILDDIR/tests/fixtures/.libs}"
 QUORUMD=$QUORUM_BUILDDIR/host/quorumd
