@@ -18,8 +18,8 @@
 #include "failsafe-internal.h"
 #include "log-internal.h"
 #include "notify-internal.h"
-#include "runtime-internal.h"
 #include "privileges-internal.h"
+#include "runtime-internal.h"
 #include "signals-internal.h"
 #include "timecore-internal.h"
 #include "trustpath-internal.h"
@@ -796,8 +796,8 @@ void runtime_release(struct runtime *rt)
 	if (rt->refusal_timer != NULL)
 		event_free(rt->refusal_timer);
 	if (rt->base != NULL)
-		event_base_free(
-			rt->base); /* runs the last finalizers, some in plugins' libraries */
+		/* runs the last finalizers, some in plugins' libraries */
+		event_base_free(rt->base);
 	runtime_unload_retired(rt, 1);
 	keyring_release(&rt->keyring);
 	plugin_floors_release(&rt->floors);

@@ -25,7 +25,7 @@ P3=$(free_port)
 write_conf() {
 	cat >"$1" <<EOF
 node = { id = "e2e-node"; };
-log = { level = "info"; };
+log = { level = "info"; refusal_summary_s = 1; };
 plugin_dir = "plugins";
 drain_timeout_ms = 5000;
 trusted_plugin_keys = [ "keys/trusted.pub" ];
@@ -124,7 +124,9 @@ printf '\xff\xff\xff' >"$W/garbage.bin"
 body=$(curl -sS --max-time 5 --data-binary "@$W/garbage.bin" "http://127.0.0.1:$P1/ingest")
 check "a malformed envelope is rejected by the host before any stage" \
 	test "$(json_field "$body" stage):$(json_field "$body" reason)" = host:envelope_decode_failed
-check "... and audited" wait_log "$LOG" "verdict=reject stage=host reason=envelope_decode_failed"
+check "... and counted: summarised within a second, never audited one by one" \
+	eval 'wait_log "$LOG" "refused.summary what=pipeline reason=envelope_decode_failed count=1 " 3 &&
+	! grep -q "verdict=reject stage=host reason=envelope_decode_failed" "$LOG"'
 
 # ---- a bad new configuration changes nothing ----
 cp "$CONF" "$W/good.conf"
