@@ -511,8 +511,11 @@ static void handle_ntp(struct timecore *c, const uint8_t *packet, size_t len,
 	p->ntp.authority_id = (char *)source->id;
 	p->ntp.midpoint_ns = t2;
 	p->ntp.processing_ns = (uint64_t)(t3 - t2);
-	/* The server's own distance to true time: its dispersion plus half its delay. */
-	p->ntp.radius_ns = (uint64_t)(reply.root_dispersion_ns + reply.root_delay_ns / 2);
+	/* The server's own distance to true time, as it claims it (unauthenticated: only the
+	 * NTP sources' fault budget makes it count, docs/time-core.md): its dispersion plus
+	 * its whole root delay, not the half RFC 5905's root distance takes, since nothing
+	 * says its path to its reference was symmetric. */
+	p->ntp.radius_ns = (uint64_t)(reply.root_dispersion_ns + reply.root_delay_ns);
 	p->ntp.status = leap == 3 || stratum >= 16
 				? UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_UNSYNCHRONISED
 				: UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_SYNCHRONISED;

@@ -120,7 +120,15 @@ static const struct table_case table[] = {
 	  "insufficient_quorum", 0, 0 },
 	{ "n4 two colluding liars far away", 4, 0, 0, 4, { -10, -5, 1000000, 1000001 },
 	  { 10, 30, 1000050, 1000040 }, "empty_cluster_after_trim", 0, 0 },
-	{ "n4 skew over the limit", 4, 0, 5 * US, 4, { -10, -5, -20, -8 }, { 10, 30, 5, 12 },
+	/* midpoints 0, 12.5, -7.5, 2: the trimmed spread (0 to 2) is within 5 us ... */
+	{ "n4 one extreme midpoint is trimmed", 4, 0, 5 * US, 4, { -10, -5, -20, -8 },
+	  { 10, 30, 5, 12 }, NULL, 4, 0 },
+	/* ... and of 0, 2, 20, 0 (0 to 2 after the trim): one imprecise source, its midpoint
+	 * far off but its interval overlapping, does not stop the others ... */
+	{ "n4 one imprecise source far off but overlapping", 4, 0, 5 * US, 4,
+	  { -10, -8, -1000, -10 }, { 10, 12, 1040, 10 }, NULL, 4, 0 },
+	/* ... but two of four far apart do: -20, -10, 10, 20 (-10 to 10 after the trim) */
+	{ "n4 skew over the limit", 4, 0, 5 * US, 4, { -40, -20, 0, 0 }, { 0, 0, 20, 40 },
 	  "cluster_skew_exceeded", 0, 0 },
 	{ "n7 two liars on either side", 7, 0, 0, 7, { -10, -5, -20, -8, -3, -500000, 400000 },
 	  { 10, 30, 5, 12, 4, -499000, 401000 }, NULL, 5, 2 },
@@ -317,31 +325,93 @@ static void test_narrow(void)
 	struct agreement_result base = { .lo = TRUTH - 100, .estimate = TRUTH + 60,
 					 .hi = TRUTH + 100 };
 	struct agreement_result r;
-	void *scratch = g_malloc(AGREEMENT_SCRATCH(4));
+	void *scratch = g_malloc(AGREEMENT_SCRATCH(8));
 
-	/* 3 configured: all 3 must cover a point (3 - 0): [TRUTH-30, TRUTH+5]. */
+	/* 3 configured, one may be faulty: 2 must cover a point: [TRUTH-35, TRUTH+8]. */
+	g_assert_cmpuint(agreement_ntp_max_faulty(3), ==, 1);
 	r = base;
-	g_assert_cmpuint(agreement_narrow(ntp, 3, 3, scratch, &r), ==, 3);
-	g_assert_cmpint(r.lo, ==, TRUTH - 30);
-	g_assert_cmpint(r.hi, ==, TRUTH + 5);
-	g_assert_cmpint(r.estimate, ==, TRUTH + 5); /* kept inside */
+	g_assert_cmpuint(agreement_narrow(ntp, 3, 3, 1, scratch, &r), ==, 3);
+	g_assert_cmpint(r.lo, ==, TRUTH - 35);
+	g_assert_cmpint(r.hi, ==, TRUTH + 8);
+	g_assert_cmpint(r.estimate, ==, TRUTH + 8); /* kept inside */
 	g_assert_cmpint(r.lo, <=, TRUTH);
 	/* Disjoint from the agreement: ignored. */
 	r = base;
-	g_assert_cmpuint(agreement_narrow(far, 3, 3, scratch, &r), ==, 0);
+	g_assert_cmpuint(agreement_narrow(far, 3, 3, 1, scratch, &r), ==, 0);
 	g_assert_cmpint(r.lo, ==, base.lo);
 	g_assert_cmpint(r.hi, ==, base.hi);
 	/* Fewer answers than their threshold: ignored. */
 	r = base;
-	g_assert_cmpuint(agreement_narrow(ntp, 2, 3, scratch, &r), ==, 0);
+	g_assert_cmpuint(agreement_narrow(ntp, 1, 3, 1, scratch, &r), ==, 0);
 	g_assert_cmpint(r.hi, ==, base.hi);
 	/* Never widened: NTP hull wider than the agreement leaves it as it is. */
 	r = base;
 	r.lo = TRUTH - 10;
 	r.hi = TRUTH + 1;
-	g_assert_cmpuint(agreement_narrow(ntp, 3, 3, scratch, &r), ==, 3);
+	g_assert_cmpuint(agreement_narrow(ntp, 3, 3, 1, scratch, &r), ==, 3);
 	g_assert_cmpint(r.lo, ==, TRUTH - 10);
 	g_assert_cmpint(r.hi, ==, TRUTH + 1);
+	/* No fault model with fewer than 2f + 1 sources, or f = 0: one or two sources never
+	 * narrow, however precise they claim to be. */
+	r = base;
+	g_assert_cmpuint(agreement_narrow(ntp, 1, 1, agreement_ntp_max_faulty(1), scratch, &r),
+			 ==, 0);
+	g_assert_cmpuint(agreement_narrow(ntp, 2, 2, agreement_ntp_max_faulty(2), scratch, &r),
+			 ==, 0);
+	g_assert_cmpuint(agreement_narrow(ntp, 3, 3, 0, scratch, &r), ==, 0);
+	g_assert_cmpint(r.lo, ==, base.lo);
+	g_assert_cmpint(r.hi, ==, base.hi);
+	g_free(scratch);
+}
+
+/* What issue 13 showed: NTP sources claiming no dispersion and 10 us fast, one of them
+ * alone, then 2 of 7: the narrowed agreement always contains the truth. */
+static void test_narrow_liars_within_budget(void)
+{
+	struct agreement_result base = { .lo = TRUTH - 80 * US, .estimate = TRUTH,
+					 .hi = TRUTH + 70 * US };
+	struct interval ntp[7];
+	void *scratch = g_malloc(AGREEMENT_SCRATCH(8));
+
+	for (int trial = 0; trial < 1000; trial++) {
+		struct agreement_result r = base;
+		/* a liar's interval: [its reading - 0, its reading + rtt], reading 10 us fast,
+		 * seen a random network leg after the truth */
+		int64_t leg = g_test_rand_int_range(0, 20 * US);
+		int64_t rtt = 2 * leg + g_test_rand_int_range(0, 5 * US);
+		struct interval liar = iv(TRUTH - leg + 10 * US, TRUTH - leg + 10 * US + rtt);
+
+		g_assert_cmpuint(agreement_narrow(&liar, 1, 1, agreement_ntp_max_faulty(1), scratch,
+						  &r),
+				 ==, 0);
+		g_assert_true(r.lo <= TRUTH && TRUTH <= r.hi);
+		for (int i = 0; i < 7; i++) {
+			int64_t radius = 15 * US + g_test_rand_int_range(0, 50 * US);
+
+			ntp[i] = i < 2 ? liar
+				       : iv(TRUTH - radius - g_test_rand_int_range(0, 10 * US),
+					    TRUTH + radius + g_test_rand_int_range(0, 40 * US));
+		}
+		r = base;
+		agreement_narrow(ntp, 7, 7, agreement_ntp_max_faulty(7), scratch, &r);
+		g_assert_true(r.lo <= TRUTH && TRUTH <= r.hi);
+	}
+	g_free(scratch);
+}
+
+/* A failed round names its culprits: the stretch most intervals share. */
+static void test_best_cluster(void)
+{
+	struct interval v[4] = { iv(0, 100), iv(10, 90), iv(5000, 6000), iv(7000, 8000) };
+	void *scratch = g_malloc(AGREEMENT_SCRATCH(4));
+	int64_t lo, hi;
+	uint32_t coverage;
+
+	g_assert_cmpint(agreement_best_cluster(v, 4, scratch, &lo, &hi, &coverage), ==, 0);
+	g_assert_cmpint(lo, ==, 10);
+	g_assert_cmpint(hi, ==, 90);
+	g_assert_cmpuint(coverage, ==, 2);
+	g_assert_cmpint(agreement_best_cluster(v, 0, scratch, &lo, &hi, &coverage), ==, -ENOENT);
 	g_free(scratch);
 }
 
@@ -360,5 +430,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/agreement/random/no-agreement-with-f-plus-1-colluding-liars",
 			test_random_colluding_beyond_f);
 	g_test_add_func("/agreement/ntp/narrows-never-widens-never-decides", test_narrow);
+	g_test_add_func("/agreement/ntp/liars-within-the-ntp-budget-never-exclude-truth",
+			test_narrow_liars_within_budget);
+	g_test_add_func("/agreement/failed-round/best-cluster-names-the-culprits",
+			test_best_cluster);
 	return g_test_run();
 }

@@ -98,9 +98,9 @@ int agreement_compute(const struct interval *iv, size_t k, const struct agreemen
 		      void *scratch, struct agreement_result *out)
 {
 	uint32_t needed = p->n - p->f;
-	int64_t *mids = scratch, lo_mid = INT64_MAX, hi_mid = INT64_MIN;
+	int64_t *mids = scratch, lo_mid, hi_mid;
 	struct edge *edges = scratch;
-	size_t f = p->f;
+	size_t f = p->f, trim;
 
 	memset(out, 0, sizeof(*out));
 	out->threshold = p->n - p->f;
@@ -114,19 +114,23 @@ int agreement_compute(const struct interval *iv, size_t k, const struct agreemen
 		out->reason = "empty_cluster_after_trim";
 		return -EAGAIN;
 	}
+	/* The agreeing midpoints, sorted; the skew is judged without the f most extreme on
+	 * each side: one faulty source may overlap the agreement and still sit far off. */
 	for (size_t i = 0; i < k; i++) {
 		if (iv[i].hi < out->lo || iv[i].lo > out->hi) {
 			out->outliers++;
 			continue;
 		}
-		out->inside++;
-		if (iv[i].mid < lo_mid)
-			lo_mid = iv[i].mid;
-		if (iv[i].mid > hi_mid)
-			hi_mid = iv[i].mid;
+		mids[out->inside++] = iv[i].mid;
 	}
+	qsort(mids, out->inside, sizeof(*mids), int64_compare);
+	trim = out->inside > 2 * f ? f : (out->inside - 1) / 2;
+	lo_mid = mids[trim];
+	hi_mid = mids[out->inside - 1 - trim];
 	if (p->max_cluster_skew_ns > 0 && hi_mid - lo_mid > p->max_cluster_skew_ns) {
 		out->reason = "cluster_skew_exceeded";
+		out->skew_lo = lo_mid;
+		out->skew_hi = hi_mid;
 		return -EAGAIN;
 	}
 	/* Welch-Lynch: drop the f lowest and f highest midpoints, halve the range left. */
@@ -143,14 +147,21 @@ int agreement_compute(const struct interval *iv, size_t k, const struct agreemen
 	return 0;
 }
 
-uint32_t agreement_narrow(const struct interval *ntp, size_t m, uint32_t configured,
-			  void *scratch, struct agreement_result *out)
+uint32_t agreement_ntp_max_faulty(uint32_t configured)
 {
-	uint32_t threshold = configured - (configured > 0 ? (configured - 1) / 3 : 0), used = 0;
+	return configured > 4 ? (configured - 1) / 3 : 1;
+}
+
+uint32_t agreement_narrow(const struct interval *ntp, size_t m, uint32_t configured,
+			  uint32_t max_faulty, void *scratch, struct agreement_result *out)
+{
+	uint32_t threshold, used = 0;
 	int64_t lo, hi;
 
-	if (configured == 0 || m < threshold ||
-	    coverage_hull(ntp, m, threshold, scratch, &lo, &hi) != 0)
+	if (max_faulty == 0 || configured < 2 * max_faulty + 1)
+		return 0; /* no fault model holds: NTP sources decide nothing */
+	threshold = configured - max_faulty;
+	if (m < threshold || coverage_hull(ntp, m, threshold, scratch, &lo, &hi) != 0)
 		return 0;
 	if (lo > out->hi || hi < out->lo)
 		return 0; /* they disagree with the authorities: the authorities decide */
@@ -165,4 +176,30 @@ uint32_t agreement_narrow(const struct interval *ntp, size_t m, uint32_t configu
 	for (size_t i = 0; i < m; i++)
 		used += !(ntp[i].hi < out->lo || ntp[i].lo > out->hi);
 	return used;
+}
+
+int agreement_best_cluster(const struct interval *iv, size_t k, void *scratch, int64_t *lo,
+			   int64_t *hi, uint32_t *coverage)
+{
+	struct edge *edges = scratch;
+	int64_t count = 0, best = 0;
+
+	if (k == 0)
+		return -ENOENT;
+	for (size_t i = 0; i < k; i++) {
+		edges[2 * i] = (struct edge){ iv[i].lo, +1 };
+		edges[2 * i + 1] = (struct edge){ iv[i].hi, -1 };
+	}
+	qsort(edges, 2 * k, sizeof(*edges), edge_compare);
+	for (size_t i = 0; i < 2 * k; i++) {
+		count += edges[i].delta;
+		if (edges[i].delta > 0 && count > best) {
+			best = count;
+			*lo = edges[i].at;
+			/* it lasts until the next edge, which closes one (opens come first) */
+			*hi = edges[i + 1].at;
+		}
+	}
+	*coverage = (uint32_t)best;
+	return 0;
 }

@@ -15,6 +15,8 @@ struct convergence {
 	const struct quorum_api *api;
 	int64_t min_quorum;
 	int64_t max_cluster_skew_ns;
+	int64_t max_radius_ns;
+	int64_t ntp_max_faulty; /* 0: agreement_ntp_max_faulty of the configured */
 	int use_ntp;
 	struct interval *counted, *ntp;
 	void *scratch;
@@ -23,6 +25,7 @@ struct convergence {
 	struct quorum_source_report *reports;
 	struct interval *report_iv;
 	int *report_has_iv;
+	int *report_counted; /* a quorumd authority's interval, counted in the agreement */
 	size_t report_count;
 	uint64_t proposed, rejected;
 };
@@ -40,9 +43,12 @@ static int convergence_init(struct quorum_host *host, const struct quorum_api *a
 	c->host = host;
 	c->api = api;
 	c->max_cluster_skew_ns = 1000000000; /* 1 s */
+	c->max_radius_ns = 1000000000;	     /* 1 s */
 	c->use_ntp = 1;
 	api->config_int(host, "min_quorum", &c->min_quorum);
 	api->config_int(host, "max_cluster_skew_ns", &c->max_cluster_skew_ns);
+	api->config_int(host, "max_radius_ns", &c->max_radius_ns);
+	api->config_int(host, "ntp_max_faulty", &c->ntp_max_faulty);
 	api->config_bool(host, "use_ntp", &c->use_ntp);
 	c->counted = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->counted));
 	c->ntp = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->ntp));
@@ -50,11 +56,13 @@ static int convergence_init(struct quorum_host *host, const struct quorum_api *a
 	c->reports = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->reports));
 	c->report_iv = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->report_iv));
 	c->report_has_iv = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->report_has_iv));
+	c->report_counted = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->report_counted));
 	if (c->counted == NULL || c->ntp == NULL || c->scratch == NULL || c->reports == NULL ||
-	    c->report_iv == NULL || c->report_has_iv == NULL) {
+	    c->report_iv == NULL || c->report_has_iv == NULL || c->report_counted == NULL) {
 		free(c->reports);
 		free(c->report_iv);
 		free(c->report_has_iv);
+		free(c->report_counted);
 		free(c->counted);
 		free(c->ntp);
 		free(c->scratch);
@@ -77,9 +85,11 @@ static int reject(struct convergence *c, const struct quorum_round *round, const
 	return QUORUM_REJECT;
 }
 
-/* Adds a report for SOURCE; IV (may be NULL) is its interval, judged once the round is. */
+/* Adds a report for SOURCE; IV (may be NULL) is its interval, judged once the round is,
+ * COUNTED whether it counts in the agreement (a quorumd authority's). */
 static void report_add(struct convergence *c, const char *source, uint32_t state,
-		       const char *problem, const struct interval *iv, int64_t rtt_ns)
+		       const char *problem, const struct interval *iv, int counted,
+		       int64_t rtt_ns)
 {
 	size_t i = c->report_count;
 
@@ -88,13 +98,49 @@ static void report_add(struct convergence *c, const char *source, uint32_t state
 	c->reports[i] = (struct quorum_source_report){ .source_id = source, .state = state,
 						       .problem = problem, .rtt_ns = rtt_ns };
 	c->report_has_iv[i] = iv != NULL;
+	c->report_counted[i] = iv != NULL && counted;
 	if (iv != NULL)
 		c->report_iv[i] = *iv;
 	c->report_count++;
 }
 
+/*
+ * For a round with no agreement, names the sources that kept it from one: with RESULT's
+ * skew refused, those whose midpoint lies outside the central max_cluster_skew_ns of the
+ * trimmed spread ("midpoint_skewed"); otherwise those that miss the stretch most intervals
+ * overlap ("outside_cluster").
+ */
+static void report_culprits(struct convergence *c, const struct agreement_result *result,
+			    size_t counted)
+{
+	int64_t lo, hi;
+	uint32_t coverage;
+	int skew = result->reason != NULL && strcmp(result->reason, "cluster_skew_exceeded") == 0;
+
+	if (skew) {
+		int64_t centre = result->skew_lo + (result->skew_hi - result->skew_lo) / 2;
+
+		lo = centre - c->max_cluster_skew_ns / 2;
+		hi = centre + c->max_cluster_skew_ns / 2;
+	} else if (agreement_best_cluster(c->counted, counted, c->scratch, &lo, &hi,
+					  &coverage) != 0) {
+		return;
+	}
+	for (size_t i = 0; i < c->report_count; i++) {
+		const struct interval *iv = &c->report_iv[i];
+
+		if (!c->report_has_iv[i] || !c->report_counted[i])
+			continue;
+		if (skew && (iv->mid < lo || iv->mid > hi))
+			c->reports[i].problem = "midpoint_skewed";
+		else if (!skew && (iv->hi < lo || iv->lo > hi))
+			c->reports[i].problem = "outside_cluster";
+	}
+}
+
 /* Tells the host what this node's own ROUND made of each source: counted intervals that
- * overlap the agreement [LO, HI] are accepted, the others outliers (AGREED 0: no agreement). */
+ * overlap the agreement [LO, HI] are accepted, the others outliers (AGREED 0: no agreement,
+ * with the sources that kept it from one named). */
 static void report_sources(struct convergence *c, const struct quorum_event *event,
 			   const struct quorum_round *round, int agreed, int64_t lo, int64_t hi,
 			   int64_t estimate)
@@ -106,7 +152,7 @@ static void report_sources(struct convergence *c, const struct quorum_event *eve
 			   round->rejected_reasons != NULL && round->rejected_reasons[i] != NULL
 				   ? round->rejected_reasons[i]
 				   : "refused_on_arrival",
-			   NULL, 0);
+			   NULL, 0, 0);
 	for (size_t i = 0; i < c->report_count; i++) {
 		const struct interval *iv = &c->report_iv[i];
 
@@ -148,7 +194,7 @@ static int convergence_process(void *state, const struct quorum_event *event,
 
 		if (o->problem != NULL) {
 			rejected++;
-			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED, o->problem, NULL,
+			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED, o->problem, NULL, 0,
 				   o->rtt_ns);
 			/* The node that asked audited its own answers on arrival. */
 			if (!round->local)
@@ -159,15 +205,27 @@ static int convergence_process(void *state, const struct quorum_event *event,
 		}
 		if (o->attestation.status != QUORUM_AUTHORITY_SYNCHRONISED) {
 			/* it says so itself: not counted */
-			report_add(c, o->source_id, QUORUM_SOURCE_UNSYNCHRONISED, NULL, NULL,
+			report_add(c, o->source_id, QUORUM_SOURCE_UNSYNCHRONISED, NULL, NULL, 0,
 				   o->rtt_ns);
+			continue;
+		}
+		if (c->max_radius_ns > 0 && o->attestation.radius_ns > (uint64_t)c->max_radius_ns) {
+			/* however honest, an interval this wide says too little to count */
+			rejected++;
+			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED, "radius_exceeded", NULL,
+				   0, o->rtt_ns);
+			c->api->audit(c->host, "bft.observation.reject",
+				      "reason=radius_exceeded source=%s node=%s round=%" PRIu64
+				      " radius_ns=%" PRIu64 " max_radius_ns=%" PRId64,
+				      o->source_id, round->node_id, round->round,
+				      o->attestation.radius_ns, c->max_radius_ns);
 			continue;
 		}
 		if (agreement_interval(&o->attestation, o->rtt_ns, o->age_ns, o->sending_hint_ns,
 				       round->drift_ppm, &iv) != 0) {
 			rejected++;
 			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED, "interval_inconsistent",
-				   NULL, o->rtt_ns);
+				   NULL, 0, o->rtt_ns);
 			c->api->audit(c->host, "bft.observation.reject",
 				      "reason=interval_inconsistent source=%s node=%s round=%" PRIu64,
 				      o->source_id, round->node_id, round->round);
@@ -178,7 +236,8 @@ static int convergence_process(void *state, const struct quorum_event *event,
 			    " rtt_ns=%" PRId64 " processing_ns=%" PRIu64 " radius_ns=%" PRIu64,
 			    round->node_id, round->round, o->source_id, iv.hi - iv.lo, o->rtt_ns,
 			    o->attestation.processing_ns, o->attestation.radius_ns);
-		report_add(c, o->source_id, QUORUM_SOURCE_NO_AGREEMENT, NULL, &iv, o->rtt_ns);
+		report_add(c, o->source_id, QUORUM_SOURCE_NO_AGREEMENT, NULL, &iv,
+			   o->type == QUORUM_AUTHORITY_QUORUMD, o->rtt_ns);
 		if (o->type == QUORUM_AUTHORITY_QUORUMD)
 			c->counted[counted++] = iv;
 		else
@@ -188,6 +247,7 @@ static int convergence_process(void *state, const struct quorum_event *event,
 					    .min_quorum = (uint32_t)c->min_quorum,
 					    .max_cluster_skew_ns = c->max_cluster_skew_ns };
 	if (agreement_compute(c->counted, counted, &params, c->scratch, &result) != 0) {
+		report_culprits(c, &result, counted);
 		verdict = reject(c, round, result.reason, counted, &set, reason);
 		goto out_free;
 	}
@@ -195,8 +255,11 @@ static int convergence_process(void *state, const struct quorum_event *event,
 	hull_lo = result.lo;
 	hull_hi = result.hi;
 	if (c->use_ntp && ntp > 0)
-		agreement.ntp_used = agreement_narrow(c->ntp, ntp, set.ntp_sources, c->scratch,
-						      &result);
+		agreement.ntp_used = agreement_narrow(
+			c->ntp, ntp, set.ntp_sources,
+			c->ntp_max_faulty > 0 ? (uint32_t)c->ntp_max_faulty
+					      : agreement_ntp_max_faulty(set.ntp_sources),
+			c->scratch, &result);
 	agreement.n = set.n;
 	agreement.f = set.f;
 	agreement.threshold = result.threshold;
@@ -242,6 +305,7 @@ static void convergence_fini(void *state)
 	free(c->reports);
 	free(c->report_iv);
 	free(c->report_has_iv);
+	free(c->report_counted);
 	free(c);
 }
 
@@ -250,8 +314,15 @@ static const struct quorum_setting convergence_settings[] = {
 	  .help = "counted answers needed, when more than n - f" },
 	{ .name = "max_cluster_skew_ns", .type = QUORUM_SETTING_INT, .min = 0,
 	  .max = 3600000000000LL, .help = "widest spread of agreeing midpoints (0: off)" },
+	{ .name = "max_radius_ns", .type = QUORUM_SETTING_INT, .min = 0,
+	  .max = 3600000000000LL,
+	  .help = "answers claiming a wider radius are not counted (default 1 s; 0: off)" },
 	{ .name = "use_ntp", .type = QUORUM_SETTING_BOOL,
 	  .help = "let NTP sources narrow an agreement the authorities reached" },
+	{ .name = "ntp_max_faulty", .type = QUORUM_SETTING_INT, .min = 0,
+	  .max = QUORUM_AUTHORITIES_MAX,
+	  .help = "NTP sources that may be wrong or silent (0: floor((m-1)/3), at least 1); "
+		  "fewer than 2 * this + 1 configured never narrow" },
 	{ .type = QUORUM_SETTING_END },
 };
 
