@@ -593,6 +593,21 @@ static void test_key_scopes(struct fixture *f, gconstpointer data)
 		     "3: plugin_key_scopes: 'v.pub' may sign no plugin: list its names");
 }
 
+/* Authorities that are all NTP sources: no round could ever agree, so the configuration is
+ * refused (it passed --check-config and then failed every round, silently). */
+static void test_ntp_sources_only(struct fixture *f, gconstpointer data)
+{
+	assert_error(f,
+		     "node = { id = \"n1\"; key = \"node.key\"; state_dir = \"s\"; };\n"
+		     "trusted_plugin_keys = [ \"k.pub\" ];\n"
+		     "peer_link = { address = \"127.0.0.1\"; port = 7101; };\n"
+		     "authorities = ( { id = \"pool\"; type = \"ntp\"; address = \"192.0.2.1\";"
+		     " port = 123; } );\n",
+		     "4: authorities: only NTP sources (1); they can narrow an agreement but "
+		     "never reach one, so this node would never serve time: add quorumd "
+		     "authorities (n >= 1; n >= 4 tolerates a faulty one)");
+}
+
 /* The shipped sample and the build-tree configuration are valid. */
 static void test_shipped_configs(struct fixture *f, gconstpointer data)
 {
@@ -637,6 +652,7 @@ int main(int argc, char **argv)
 	ADD("/config/trust/material-named-by-the-configuration", test_trust_material_checked);
 	ADD("/config/trust/owner-and-service-user", test_trust_owner_and_user);
 	ADD("/config/plugin-key-scopes", test_key_scopes);
+	ADD("/config/refuses/ntp-sources-only", test_ntp_sources_only);
 	ADD("/settings/plugin-schema-strict", test_plugin_schema);
 	ADD("/settings/absent-group-missing-required", test_absent_group_with_required);
 	ADD("/settings/schema-itself-checked", test_schema_check);
