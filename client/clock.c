@@ -187,7 +187,8 @@ void quorum_clock_close(struct quorum_clock *clock)
 	free(clock);
 }
 
-int quorum_clock_now(struct quorum_clock *clock, struct quorum_now *out)
+int quorum_clock_now_agreement(struct quorum_clock *clock, struct quorum_now *out,
+			       struct quorum_agreement_info *agreement)
 {
 	const struct quorum_clock_page *page = clock->page;
 	struct quorum_clock_page copy;
@@ -205,6 +206,12 @@ int quorum_clock_now(struct quorum_clock *clock, struct quorum_now *out)
 		after = __atomic_load_n(&page->generation, __ATOMIC_RELAXED);
 		if (before != after)
 			continue;
+		/* One snapshot: the time and the agreement it extrapolates belong together. */
+		if (agreement != NULL)
+			*agreement = (struct quorum_agreement_info){
+				.round = copy.round, .n = copy.n, .f = copy.f,
+				.accepted = copy.accepted
+			};
 		quorum_clock_page_eval(&copy, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
 				       &eval);
 		if (!eval.synchronised) {
@@ -218,7 +225,14 @@ int quorum_clock_now(struct quorum_clock *clock, struct quorum_now *out)
 		return 0;
 	}
 	*out = (struct quorum_now){ .status = QUORUM_NOW_UNSYNCHRONISED };
+	if (agreement != NULL)
+		memset(agreement, 0, sizeof(*agreement));
 	return -EAGAIN;
+}
+
+int quorum_clock_now(struct quorum_clock *clock, struct quorum_now *out)
+{
+	return quorum_clock_now_agreement(clock, out, NULL);
 }
 
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;

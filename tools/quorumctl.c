@@ -84,26 +84,6 @@ static void format_time(int64_t ns, char *buf, size_t size)
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns % 1000000000);
 }
 
-/* Reads the page once more for the agreement's details (round, n, f): same tree, same
- * layout, so the tool may look inside. Only after libquorum-clock accepted the page, and
- * never through a link. */
-static void page_details(const char *path, struct quorum_clock_page *out)
-{
-	int fd;
-
-	memset(out, 0, sizeof(*out));
-	if (path == NULL)
-		path = secure_getenv("QUORUM_CLOCK");
-	if (path == NULL || path[0] == '\0')
-		path = QUORUM_CLOCK_DEFAULT_PATH;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return;
-	if (read(fd, out, sizeof(*out)) != (ssize_t)sizeof(*out))
-		memset(out, 0, sizeof(*out));
-	close(fd);
-}
-
 static int cmd_time(int argc, char **argv)
 {
 	static const struct option options[] = { { "clock", required_argument, NULL, 'c' },
@@ -111,7 +91,7 @@ static int cmd_time(int argc, char **argv)
 						 { NULL, 0, NULL, 0 } };
 	const char *path = NULL;
 	struct quorum_clock *clock;
-	struct quorum_clock_page page;
+	struct quorum_agreement_info page;
 	struct quorum_now now;
 	char when[64], lo[64], hi[64], why[512];
 	int json = 0, opt, err;
@@ -129,9 +109,9 @@ static int cmd_time(int argc, char **argv)
 		fprintf(stderr, "quorumctl: cannot open the clock page: %s\n", why);
 		return 2;
 	}
-	err = quorum_clock_now(clock, &now);
+	/* The agreement's round, n, f and accepted from the very snapshot of the time. */
+	err = quorum_clock_now_agreement(clock, &now, &page);
 	quorum_clock_close(clock);
-	page_details(path, &page);
 	if (err != 0 && err != -EAGAIN) {
 		fprintf(stderr, "quorumctl: cannot read the clock: %s\n", strerror(-err));
 		return 2;

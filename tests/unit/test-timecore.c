@@ -1107,10 +1107,41 @@ static void *concurrent_reader_main(void *arg)
 	return NULL;
 }
 
+/* A libquorum-clock reader beside them: the agreement a reading comes from (round,
+ * accepted) is read in the same snapshot as the time (quorumctl time --json used a second,
+ * separate read of the page). The writer commits round R with R % 4 + 1 accepted. */
+struct library_reader {
+	const char *path;
+	int *stop;
+	unsigned long checked;
+	int mismatched;
+};
+
+static void *library_reader_main(void *arg)
+{
+	struct library_reader *r = arg;
+	struct quorum_clock *clock;
+
+	g_assert_cmpint(quorum_clock_open(r->path, &clock), ==, 0);
+	while (!__atomic_load_n(r->stop, __ATOMIC_ACQUIRE)) {
+		struct quorum_agreement_info info;
+		struct quorum_now now;
+
+		if (quorum_clock_now_agreement(clock, &now, &info) != 0 ||
+		    now.status != QUORUM_NOW_SYNCHRONISED || info.round < 2)
+			continue;
+		r->checked++;
+		r->mismatched |= info.accepted != info.round % 4 + 1;
+	}
+	quorum_clock_close(clock);
+	return NULL;
+}
+
 static void test_clock_concurrent_readers(struct clock_fixture *f, gconstpointer data)
 {
 	struct concurrent_reader readers[2];
-	pthread_t threads[2];
+	struct library_reader library;
+	pthread_t threads[2], library_thread;
 	int stop = 0;
 	int64_t t0 = mono_now();
 	struct quorum_agreement a = agreement_at(t0, 4000 * 1000000000LL, 20 * US);
@@ -1124,6 +1155,9 @@ static void test_clock_concurrent_readers(struct clock_fixture *f, gconstpointer
 			pthread_create(&threads[i], NULL, concurrent_reader_main, &readers[i]),
 			==, 0);
 	}
+	library = (struct library_reader){ .path = f->path, .stop = &stop };
+	g_assert_cmpint(pthread_create(&library_thread, NULL, library_reader_main, &library), ==,
+			0);
 	/* 5,000 commits 100 us apart (a round a second in service), each 30 us ahead of or
 	 * behind the served clock (slewed back). */
 	for (uint64_t round = 2; round < 5002; round++) {
@@ -1134,11 +1168,16 @@ static void test_clock_concurrent_readers(struct clock_fixture *f, gconstpointer
 		g_assert_cmpuint(now.status, ==, QUORUM_CLOCK_SYNCHRONISED);
 		a = agreement_at(mono, now.estimate_ns + (round % 2 ? 30 : -30) * US, 20 * US);
 		a.round = round;
+		a.accepted = (uint32_t)(round % 4 + 1);
 		memset(a.quorum_hash, (int)(uint8_t)round, sizeof(a.quorum_hash));
 		served_clock_commit(f->clock, &a, 0, &outcome);
 		g_usleep(100);
 	}
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	g_assert_cmpint(pthread_join(library_thread, NULL), ==, 0);
+	g_test_message("library reader: %lu synchronised readings checked", library.checked);
+	g_assert_cmpuint(library.checked, >, 0);
+	g_assert_false(library.mismatched);
 	for (int i = 0; i < 2; i++) {
 		g_assert_cmpint(pthread_join(threads[i], NULL), ==, 0);
 		g_test_message("reader %d: %lu reads, %lu synchronised, %lu busy", i,

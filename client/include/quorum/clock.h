@@ -63,6 +63,21 @@ void quorum_clock_close(struct quorum_clock *clock);
  */
 int quorum_clock_now(struct quorum_clock *clock, struct quorum_now *out);
 
+/* The agreement a reading extrapolates (all 0 when unsynchronised before any agreement). */
+struct quorum_agreement_info {
+	uint64_t round;	   /* the asking node's round that produced it */
+	uint32_t n, f;	   /* configured authorities, and how many may be faulty */
+	uint32_t accepted; /* authorities whose intervals were inside it */
+};
+
+/*
+ * quorum_clock_now_agreement: quorum_clock_now, and the agreement that reading comes from
+ * into *AGREEMENT (may be NULL), read in the same snapshot of the page: never the time of
+ * one agreement with the round of another. RETURN VALUE: as quorum_clock_now.
+ */
+int quorum_clock_now_agreement(struct quorum_clock *clock, struct quorum_now *out,
+			       struct quorum_agreement_info *agreement);
+
 /*
  * quorum_now: quorum_clock_now on a process-wide clock opened at the first call.
  * RETURN VALUE: 0, or -errno from quorum_clock_open / quorum_clock_now; *OUT always filled
