@@ -156,9 +156,10 @@ static void put_ntp_time(uint8_t *p, int64_t ns)
 
 /* An NTPv4 server answer to REQUEST: its receive and transmit times shifted by OFFSET. */
 static void ntp_answer(int fd, const uint8_t *request, int64_t arrived, int64_t offset, int kod,
-		       const struct sockaddr *to, socklen_t to_len)
+		       int64_t dispersion_ns, const struct sockaddr *to, socklen_t to_len)
 {
 	uint8_t reply[48] = { 0 };
+	uint32_t dispersion = (uint32_t)(dispersion_ns * 65536 / 1000000000);
 
 	reply[0] = (0 << 6) | (4 << 3) | 4; /* LI 0, version 4, mode 4 (server) */
 	reply[1] = kod ? 0 : 2;             /* stratum (0: kiss-of-death) */
@@ -166,7 +167,11 @@ static void ntp_answer(int fd, const uint8_t *request, int64_t arrived, int64_t 
 	reply[3] = (uint8_t)-20;
 	if (kod)
 		memcpy(reply + 12, "RATE", 4);
-	reply[11] = 1; /* root dispersion 1/65536 s, about 15 us */
+	/* root dispersion, 16.16 s (--dispersion-ns; default 1/65536 s, about 15 us) */
+	reply[8] = (uint8_t)(dispersion >> 24);
+	reply[9] = (uint8_t)(dispersion >> 16);
+	reply[10] = (uint8_t)(dispersion >> 8);
+	reply[11] = (uint8_t)dispersion;
 	memcpy(reply + 24, request + 40, 8); /* origin: the client's transmit */
 	put_ntp_time(reply + 16, arrived + offset);
 	put_ntp_time(reply + 32, arrived + offset);
@@ -378,8 +383,11 @@ int main(int argc, char **argv)
 		{ "gossip-kind", required_argument, NULL, 'g' },
 		{ "target-id", required_argument, NULL, 'T' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "radius-ns", required_argument, NULL, 'r' },
+		{ "dispersion-ns", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int64_t radius_ns = 1000, dispersion_ns = 15259;
 	const char *id = NULL, *key_path = NULL, *listen_at = NULL, *mode = "honest";
 	const char *to_at = NULL, *gossip_kind = "forged", *target_id = "node-1";
 	long count = 1000;
@@ -403,7 +411,8 @@ int main(int argc, char **argv)
 	const char *colon;
 	int opt, fd, known = 0, ntp = 0;
 
-	while ((opt = getopt_long(argc, argv, "i:k:l:m:o:d:p:t:g:T:c:", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:k:l:m:o:d:p:t:g:T:c:r:D:", options, NULL)) !=
+	       -1) {
 		switch (opt) {
 		case 'i':
 			id = optarg;
@@ -437,6 +446,12 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			count = strtol(optarg, NULL, 10);
+			break;
+		case 'r':
+			radius_ns = strtoll(optarg, NULL, 10);
+			break;
+		case 'D':
+			dispersion_ns = strtoll(optarg, NULL, 10);
 			break;
 		default:
 			return 2;
@@ -517,7 +532,8 @@ int main(int argc, char **argv)
 		if (ntp) {
 			if (n >= 48 && (buf[0] & 7) == 3 && strcmp(mode, "silent") != 0)
 				ntp_answer(fd, buf, arrived, strcmp(mode, "offset") == 0 ? offset : 0,
-					   strcmp(mode, "kod") == 0, (struct sockaddr *)&from, from_len);
+					   strcmp(mode, "kod") == 0, dispersion_ns,
+					   (struct sockaddr *)&from, from_len);
 			continue;
 		}
 		if (n < 0 || datagram_decode(buf, (size_t)n, &d, &reason) != 0)
@@ -536,7 +552,7 @@ int main(int argc, char **argv)
 		fields.nonce.data = d.nonce;
 		fields.nonce.len = QUORUM_NONCE_LEN;
 		fields.midpoint_ns = arrived;
-		fields.radius_ns = 1000;
+		fields.radius_ns = (uint64_t)radius_ns;
 		fields.sequence = strcmp(mode, "stale") == 0 ? 1 : sequence++;
 		if (strcmp(mode, "reuse-sequence") == 0) {
 			/* Each asker's k-th question gets sequence base + k: every asker sees its
