@@ -208,10 +208,11 @@ int quorum_clock_now_agreement(struct quorum_clock *clock, struct quorum_now *ou
 			continue;
 		/* One snapshot: the time and the agreement it extrapolates belong together. */
 		if (agreement != NULL)
-			*agreement = (struct quorum_agreement_info){
-				.round = copy.round, .n = copy.n, .f = copy.f,
-				.accepted = copy.accepted
-			};
+			*agreement =
+				(struct quorum_agreement_info){ .round = copy.round,
+								.n = copy.n,
+								.f = copy.f,
+								.accepted = copy.accepted };
 		quorum_clock_page_eval(&copy, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec,
 				       &eval);
 		if (!eval.synchronised) {

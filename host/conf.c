@@ -441,12 +441,13 @@ static int conf_read_time(struct conf *conf, char *why, size_t why_size)
 		/* NTP sources only narrow what the authorities agreed: with none, every round
 		 * would fail (insufficient_quorum) for ever. */
 		if (quorumd == 0)
-			return conf_error(conf, list, why, why_size,
-					  "authorities: only NTP sources (%zu); they can narrow an "
-					  "agreement but never reach one, so this node would never serve "
-					  "time: add quorumd authorities (n >= 1; n >= 4 tolerates a "
-					  "faulty one)",
-					  conf->authority_count);
+			return conf_error(
+				conf, list, why, why_size,
+				"authorities: only NTP sources (%zu); they can narrow an "
+				"agreement but never reach one, so this node would never serve "
+				"time: add quorumd authorities (n >= 1; n >= 4 tolerates a "
+				"faulty one)",
+				conf->authority_count);
 	}
 	{
 		/* Everything above must stay as it is across a reload. */

@@ -39,8 +39,8 @@
 #define NTP_UNIX_OFFSET 2208988800ULL /* seconds from 1900 to 1970 */
 #define GOSSIP_RATE 200             /* gossip events per second ingested from one peer */
 #define GOSSIP_BURST 400            /* ... and at most this many at once */
-#define GOSSIP_SEEN_MAX 65536	       /* fingerprints of gossip ingested, to drop copies */
-#define VERIFICATIONS_PER_QUESTION 8 /* signature checks for the answers to one nonce */
+#define GOSSIP_SEEN_MAX		   65536 /* fingerprints of gossip ingested, to drop copies */
+#define VERIFICATIONS_PER_QUESTION 8	 /* signature checks for the answers to one nonce */
 
 /* One source's question in the current round, and its accepted answer. */
 struct pending {

@@ -531,7 +531,8 @@ int main(int argc, char **argv)
 
 		if (ntp) {
 			if (n >= 48 && (buf[0] & 7) == 3 && strcmp(mode, "silent") != 0)
-				ntp_answer(fd, buf, arrived, strcmp(mode, "offset") == 0 ? offset : 0,
+				ntp_answer(fd, buf, arrived,
+					   strcmp(mode, "offset") == 0 ? offset : 0,
 					   strcmp(mode, "kod") == 0, dispersion_ns,
 					   (struct sockaddr *)&from, from_len);
 			continue;

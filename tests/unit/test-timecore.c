@@ -1156,8 +1156,8 @@ static void test_clock_concurrent_readers(struct clock_fixture *f, gconstpointer
 			==, 0);
 	}
 	library = (struct library_reader){ .path = f->path, .stop = &stop };
-	g_assert_cmpint(pthread_create(&library_thread, NULL, library_reader_main, &library), ==,
-			0);
+	g_assert_cmpint(pthread_create(&library_thread, NULL, library_reader_main, &library),
+			==, 0);
 	/* 5,000 commits 100 us apart (a round a second in service), each 30 us ahead of or
 	 * behind the served clock (slewed back). */
 	for (uint64_t round = 2; round < 5002; round++) {

@@ -115,7 +115,8 @@ static void report_culprits(struct convergence *c, const struct agreement_result
 {
 	int64_t lo, hi;
 	uint32_t coverage;
-	int skew = result->reason != NULL && strcmp(result->reason, "cluster_skew_exceeded") == 0;
+	int skew =
+		result->reason != NULL && strcmp(result->reason, "cluster_skew_exceeded") == 0;
 
 	if (skew) {
 		int64_t centre = result->skew_lo + (result->skew_hi - result->skew_lo) / 2;
@@ -209,11 +210,12 @@ static int convergence_process(void *state, const struct quorum_event *event,
 				   o->rtt_ns);
 			continue;
 		}
-		if (c->max_radius_ns > 0 && o->attestation.radius_ns > (uint64_t)c->max_radius_ns) {
+		if (c->max_radius_ns > 0 &&
+		    o->attestation.radius_ns > (uint64_t)c->max_radius_ns) {
 			/* however honest, an interval this wide says too little to count */
 			rejected++;
-			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED, "radius_exceeded", NULL,
-				   0, o->rtt_ns);
+			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED, "radius_exceeded",
+				   NULL, 0, o->rtt_ns);
 			c->api->audit(c->host, "bft.observation.reject",
 				      "reason=radius_exceeded source=%s node=%s round=%" PRIu64
 				      " radius_ns=%" PRIu64 " max_radius_ns=%" PRId64,
@@ -224,8 +226,8 @@ static int convergence_process(void *state, const struct quorum_event *event,
 		if (agreement_interval(&o->attestation, o->rtt_ns, o->age_ns, o->sending_hint_ns,
 				       round->drift_ppm, &iv) != 0) {
 			rejected++;
-			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED, "interval_inconsistent",
-				   NULL, 0, o->rtt_ns);
+			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED,
+				   "interval_inconsistent", NULL, 0, o->rtt_ns);
 			c->api->audit(c->host, "bft.observation.reject",
 				      "reason=interval_inconsistent source=%s node=%s round=%" PRIu64,
 				      o->source_id, round->node_id, round->round);
@@ -310,16 +312,27 @@ static void convergence_fini(void *state)
 }
 
 static const struct quorum_setting convergence_settings[] = {
-	{ .name = "min_quorum", .type = QUORUM_SETTING_INT, .min = 0, .max = QUORUM_AUTHORITIES_MAX,
+	{ .name = "min_quorum",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = QUORUM_AUTHORITIES_MAX,
 	  .help = "counted answers needed, when more than n - f" },
-	{ .name = "max_cluster_skew_ns", .type = QUORUM_SETTING_INT, .min = 0,
-	  .max = 3600000000000LL, .help = "widest spread of agreeing midpoints (0: off)" },
-	{ .name = "max_radius_ns", .type = QUORUM_SETTING_INT, .min = 0,
+	{ .name = "max_cluster_skew_ns",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 3600000000000LL,
+	  .help = "widest spread of agreeing midpoints (0: off)" },
+	{ .name = "max_radius_ns",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
 	  .max = 3600000000000LL,
 	  .help = "answers claiming a wider radius are not counted (default 1 s; 0: off)" },
-	{ .name = "use_ntp", .type = QUORUM_SETTING_BOOL,
+	{ .name = "use_ntp",
+	  .type = QUORUM_SETTING_BOOL,
 	  .help = "let NTP sources narrow an agreement the authorities reached" },
-	{ .name = "ntp_max_faulty", .type = QUORUM_SETTING_INT, .min = 0,
+	{ .name = "ntp_max_faulty",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
 	  .max = QUORUM_AUTHORITIES_MAX,
 	  .help = "NTP sources that may be wrong or silent (0: floor((m-1)/3), at least 1); "
 		  "fewer than 2 * this + 1 configured never narrow" },
