@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_ASSERT(size >= 48 && r.origin == data + 24 && r.mode <= 7 && r.leap <= 3);
 	FUZZ_ASSERT(r.root_delay_ns >= 0 && r.root_dispersion_ns >= 0);
-	radius = r.root_dispersion_ns + r.root_delay_ns / 2; /* as handle_ntp */
+	radius = r.root_dispersion_ns + r.root_delay_ns; /* as handle_ntp */
 	FUZZ_ASSERT(radius >= 0);
 	if (r.transmit_ns >= r.receive_ns && r.receive_ns > 0) {
 		processing = r.transmit_ns - r.receive_ns;

@@ -6,7 +6,7 @@
 # build's sanitizers, so a fixed bug stays fixed in every build.
 FUZZ_TARGETS = fuzz/fuzz-envelope fuzz/fuzz-datagram fuzz/fuzz-ntp fuzz/fuzz-http1 \
 	fuzz/fuzz-rest-bodies fuzz/fuzz-ws fuzz/fuzz-grpc fuzz/fuzz-passport fuzz/fuzz-conf \
-	fuzz/fuzz-vault-recovery fuzz/fuzz-checkpoint fuzz/fuzz-ntp-reply
+	fuzz/fuzz-vault-recovery fuzz/fuzz-checkpoint fuzz/fuzz-ntp-reply fuzz/fuzz-query
 FUZZ_SECONDS = 60
 FUZZ_RESULTS = fuzz-results
 
@@ -67,6 +67,12 @@ fuzz_fuzz_http1_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports
 	-I$(top_srcdir)/plugins/transports/common
 fuzz_fuzz_http1_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_http1_LDFLAGS = $(FUZZ_LINK_FLAGS)
+
+fuzz_fuzz_query_SOURCES = fuzz/fuzz-query.c fuzz/fuzz.h \
+	plugins/transports/common/query.c plugins/transports/common/query.h $(FUZZ_MAIN)
+fuzz_fuzz_query_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/common
+fuzz_fuzz_query_CFLAGS = $(AM_CFLAGS)
+fuzz_fuzz_query_LDFLAGS = $(FUZZ_LINK_FLAGS)
 
 fuzz_fuzz_rest_bodies_SOURCES = fuzz/fuzz-rest-bodies.c fuzz/fuzz.h \
 	plugins/transports/rest/sharedstate-body.c plugins/transports/rest/sharedstate-body.h \

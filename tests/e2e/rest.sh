@@ -10,7 +10,7 @@
 # unknown leader, from the future, ...), shown in /v1/status, refused again as a replay
 # after a restart, and audited in the vault. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 62
+plan 66
 
 W=$SCRATCH
 SCHEMAS=$QUORUM_SRCDIR/schemas
@@ -104,6 +104,22 @@ check "the json answer carries the node's signed time, which quorumctl verifies 
 	eval '"$CTL" verify --key "$W/node/node.pub" --nonce "$NONCE" "$W/answer.att" | sed "s/^/# /"; [ "${PIPESTATUS[0]}" -eq 0 ]'
 check "... and refuses with another nonce" \
 	test "$("$CTL" verify --key "$W/node/node.pub" --nonce "$(printf '0%.0s' $(seq 64))" "$W/answer.att" >/dev/null 2>&1; echo $?)" -eq 1
+# Queries are read strictly: a valueless parameter hides nothing, malformed ones are 400.
+get "/v1/time?format=json&nonce=$NONCE&x" "${AUTH[@]}" >/dev/null
+"$PYTHON" -c 'import base64,json,sys; open(sys.argv[2],"wb").write(base64.b64decode(json.load(open(sys.argv[1]))["attestation"]))' "$W/body" "$W/valueless.att"
+check "?format=json&nonce=N&x: the nonce is honoured (the valueless x hides nothing)" \
+	"$CTL" verify --key "$W/node/node.pub" --nonce "$NONCE" "$W/valueless.att"
+check "?format=unix&pretty serves unix" is 200 time-unix.json "/v1/time?format=unix&pretty" "${AUTH[@]}"
+check "?flag&format=xml is 400 (an unknown format, no longer hidden)" \
+	test "$(get "/v1/time?flag&format=xml" "${AUTH[@]}")" = 400
+bad_queries=0
+for q in "format=unix%00xml" "format=unix&&x=1" "format=%zz" "nonce=$NONCE&NONCE=$NONCE" \
+	"format=unix&nonce=$NONCE" "nonce=${NONCE}00" "format=json&nonce=$(printf 'a%.0s' $(seq 200))"; do
+	st=$(get "/v1/time?$q" "${AUTH[@]}")
+	[ "$st" = 400 ] || { diag "?$q got $st"; bad_queries=1; }
+done
+check "%00, an empty parameter, a bad escape, a name twice, a nonce that cannot be honoured: 400" \
+	test "$bad_queries" -eq 0
 check "json answers without a nonce share a signed answer within attestation_cache_us, each saying its age; it verifies" \
 	"$PYTHON" - "$HTTP" "$TOKEN" "$W/shared.att" "$CTL" "$W/node/node.pub" <<'PY'
 import base64, http.client, json, subprocess, sys

@@ -8,7 +8,7 @@
 # oversized message closed with 1009, a client that never reads dropped, and a SIGHUP that
 # changes the push interval. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 22
 
 W=$SCRATCH
 CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/ws-client.py"
@@ -144,6 +144,11 @@ check "with query_token = true the token is taken from ?token=" \
 	"$(WS_TOKEN= $CLIENT stream "$URL?token=$TOKEN" 1 2>&1)"
 check "... but the header still wins: a wrong header with the right ?token= gets 401" \
 	pyjudge 'd["status"] == 401' "$(WS_TOKEN=x$TOKEN $CLIENT refused "$URL?token=$TOKEN" 2>&1)"
+check "?token=T&x: a valueless parameter hides nothing, the token is read" \
+	pyjudge '"unix_seconds" in d["messages"][0] or "timestamp" in d["messages"][0]' \
+	"$(WS_TOKEN= $CLIENT stream "$URL?token=$TOKEN&x" 1 2>&1)"
+check "... a malformed query (%00) is 400 once authorised" \
+	pyjudge 'd["status"] == 400' "$($CLIENT refused "$URL?format=unix%00xml" 2>&1)"
 # A client that never reads, while frames go out every 10 ms with a 4 KiB backlog limit.
 sed -i "s/push_interval_ms = 50;/push_interval_ms = 10; max_backlog_bytes = 4096;/" "$W/node/quorum.conf"
 kill -HUP "$QPID"

@@ -34,7 +34,7 @@ plugins_transports_rest_test_http1_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddi
 plugins_transports_rest_test_http1_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_transports_rest_test_http1_LDADD = $(GLIB_LIBS) $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
-	$(LIBEVENT_EXTRA_LIBS) $(OPENSSL_LIBS)
+	$(OPENSSL_LIBS)
 plugins_transports_rest_test_jsontext_SOURCES = plugins/transports/rest/test-jsontext.c \
 	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h

@@ -54,6 +54,7 @@
 #include "connlimit.h"
 #include "ratelimit.h"
 #include "http1.h"
+#include "query.h"
 #include "jsontext.h"
 #include "sharedstate-body.h"
 #include "timejson.h"
@@ -275,11 +276,13 @@ static void hex(const uint8_t *p, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-/* The query parameter NAME of REQ, decoded into OUT; 0, or -ENOENT (absent, malformed or
- * too long: the caller treats all three as absent). */
+/* The query parameter NAME of REQ, decoded into OUT: 0, -ENOENT (absent) or -ENOSPC (given
+ * but too long: never to be taken as absent). The query as a whole was checked (handle). */
 static int request_param(struct http1_request *req, const char *name, char *out, size_t size)
 {
-	return http1_query_param(req, name, out, size) == 0 ? 0 : -ENOENT;
+	int err = http1_query_param(req, name, out, size);
+
+	return err == 0 || err == -ENOENT ? err : -ENOSPC;
 }
 
 /* Decodes 64 hex digits into 32 bytes. 0 or -1. */
@@ -395,21 +398,34 @@ static void handle_time(struct rest *r, struct http1_request *req)
 			    "unsynchronised: no agreement within the error bound; no time is served");
 		return;
 	}
-	request_param(req, "format", asked, sizeof(asked));
-	if (timejson_format(asked, format) != 0) {
+	if (request_param(req, "format", asked, sizeof(asked)) == -ENOSPC ||
+	    timejson_format(asked, format) != 0) {
 		char msg[128];
 
 		timejson_unknown_format(asked, msg, sizeof(msg));
 		reply_error(r, req, ROUTE_TIME, 400, "error", msg);
 		return;
 	}
-	if (request_param(req, "nonce", nonce_hex, sizeof(nonce_hex)) == 0) {
-		if (nonce_decode(nonce_hex, nonce) != 0) {
-			reply_error(r, req, ROUTE_TIME, 400, "error",
-				    "nonce must be 64 lowercase hex digits (32 bytes)");
-			return;
+	/* A nonce given is honoured or refused, never dropped: the client relies on it. */
+	switch (request_param(req, "nonce", nonce_hex, sizeof(nonce_hex))) {
+	case -ENOENT:
+		break;
+	case 0:
+		if (nonce_decode(nonce_hex, nonce) == 0) {
+			has_nonce = 1;
+			break;
 		}
-		has_nonce = 1;
+		/* fall through */
+	default:
+		reply_error(r, req, ROUTE_TIME, 400, "error",
+			    "nonce must be 64 lowercase hex digits (32 bytes)");
+		return;
+	}
+	if (has_nonce &&
+	    (strcmp(format, "json") != 0 || !QUORUM_API_HAS(r->api, attest_time))) {
+		reply_error(r, req, ROUTE_TIME, 400, "error",
+			    "a nonce is answered only by format=json, whose answer is signed");
+		return;
 	}
 	if (strcmp(format, "json") == 0 && QUORUM_API_HAS(r->api, attest_time)) {
 		signed_err = signed_answer(r, has_nonce ? nonce : NULL, &now, signed_b64,
@@ -1089,7 +1105,7 @@ static void handle(struct http1_request *req, void *arg)
 {
 	struct rest *r = arg;
 	enum route route = route_of(req->path);
-	const char *allow;
+	const char *allow, *malformed;
 
 	/* The gate comes first, on every route and every method: what it refuses costs a
 	 * counter and an error answer, nothing more. */
@@ -1101,6 +1117,13 @@ static void handle(struct http1_request *req, void *arg)
 	}
 	if (!method_allowed(route, req->method, &allow)) {
 		reply_error_with(r, req, route, 405, allow, "error", "method not allowed");
+		return;
+	}
+	if (query_check(req->query, &malformed) != 0) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "malformed query: %s", malformed);
+		reply_error(r, req, route, 400, "error", msg);
 		return;
 	}
 	switch (route) {

@@ -15,9 +15,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
-#include <sys/queue.h>
 #include <glib.h>
 
 #include "http1-internal.h"
@@ -211,77 +208,72 @@ static void test_parse_limits(void)
 	g_string_free(head, TRUE);
 }
 
+/* Queries are read strictly: a parameter without '=' has the empty value and never hides
+ * the others; anything malformed makes the whole query malformed (-EINVAL: 400), never
+ * "no parameters" or a value cut short. */
 static void test_query_rules(void)
 {
+	static const struct {
+		const char *query, *why;
+	} malformed[] = {
+		{ "format=unix&&x=1", "an empty parameter" },
+		{ "format=unix&", "an empty parameter" },
+		{ "&format=unix", "an empty parameter" },
+		{ "=1&format=unix", "a parameter without a name" },
+		{ "format=unix%00xml", "an escaped NUL (%00)" },
+		{ "pct=%zz", "'%' not followed by two hex digits" },
+		{ "pct=%4", "'%' not followed by two hex digits" },
+		{ "token=a%2", "'%' not followed by two hex digits" },
+		{ "format=unix&FORMAT=json", "a parameter given twice" },
+		{ "f%6Frmat=unix&format=json", "a parameter given twice" },
+		{ "x=\x01", "a byte that is not printable ASCII" },
+	};
 	struct http1_request req = { 0 };
+	const char *why;
 	char out[16];
 
-	req.query = "format=unix&Nonce=a%2Fb+c&format=json&pct=%zz%4";
+	req.query = "format=unix&Nonce=a%2Fb+c&pretty&x=";
+	g_assert_cmpint(query_check(req.query, &why), ==, 0);
 	g_assert_cmpint(http1_query_param(&req, "format", out, sizeof(out)), ==, 0);
-	g_assert_cmpstr(out, ==, "unix"); /* the first wins */
+	g_assert_cmpstr(out, ==, "unix"); /* "pretty" hides nothing */
 	g_assert_cmpint(http1_query_param(&req, "NONCE", out, sizeof(out)), ==, 0);
 	g_assert_cmpstr(out, ==, "a/b c");
-	g_assert_cmpint(http1_query_param(&req, "pct", out, sizeof(out)), ==, 0);
-	g_assert_cmpstr(out, ==, "%zz%4"); /* not escapes: kept */
+	g_assert_cmpint(http1_query_param(&req, "pretty", out, sizeof(out)), ==, 0);
+	g_assert_cmpstr(out, ==, "");
+	g_assert_cmpint(http1_query_param(&req, "x", out, sizeof(out)), ==, 0);
+	g_assert_cmpstr(out, ==, "");
 	g_assert_cmpint(http1_query_param(&req, "absent", out, sizeof(out)), ==, -ENOENT);
 	g_assert_cmpint(http1_query_param(&req, "nonce", out, 5), ==, -ENOSPC);
-	/* evhttp_parse_query_str's rule: one malformed parameter, and there are none. */
-	req.query = "format=unix&flag";
-	g_assert_cmpint(http1_query_param(&req, "format", out, sizeof(out)), ==, -ENOENT);
-	req.query = "format=unix&&x=1";
-	g_assert_cmpint(http1_query_param(&req, "format", out, sizeof(out)), ==, -ENOENT);
-	req.query = "=1&format=unix";
-	g_assert_cmpint(http1_query_param(&req, "format", out, sizeof(out)), ==, -ENOENT);
-	req.query = "format=unix&";
+	req.query = "flag&format=xml"; /* format is read: xml, which the caller refuses */
 	g_assert_cmpint(http1_query_param(&req, "format", out, sizeof(out)), ==, 0);
-	req.query = "format=";
+	g_assert_cmpstr(out, ==, "xml");
+	req.query = "format=%41%42";
 	g_assert_cmpint(http1_query_param(&req, "format", out, sizeof(out)), ==, 0);
-	g_assert_cmpstr(out, ==, "");
+	g_assert_cmpstr(out, ==, "AB");
 	req.query = "";
+	g_assert_cmpint(query_check(req.query, &why), ==, 0);
 	g_assert_cmpint(http1_query_param(&req, "format", out, sizeof(out)), ==, -ENOENT);
-}
+	for (size_t i = 0; i < G_N_ELEMENTS(malformed); i++) {
+		req.query = malformed[i].query;
+		g_test_message("%s", malformed[i].query);
+		g_assert_cmpint(query_check(req.query, &why), ==, -EINVAL);
+		g_assert_cmpstr(why, ==, malformed[i].why);
+		g_assert_cmpint(http1_query_param(&req, "format", out, sizeof(out)), ==,
+				-EINVAL);
+		g_assert_cmpint(http1_query_param(&req, "absent", out, sizeof(out)), ==,
+				-EINVAL);
+	}
+	/* at most QUERY_PARAMS_MAX parameters */
+	{
+		GString *q = g_string_new("");
 
-/* query_param (REST's and the WebSocket transport's reading) gives exactly what libevent's
- * evhttp_parse_query_str + evhttp_find_header gave the WebSocket transport before: the same
- * value or the same absence, for every query below and every name. */
-static void test_query_as_evhttp(void)
-{
-	static const char *const queries[] = {
-		"format=unix&token=abc+def%2B%3D",
-		"token=a%2",
-		"Token=x&token=y",
-		"format=unix&flag",
-		"format=unix&&x=1",
-		"=1&format=unix",
-		"format=unix&",
-		"format=",
-		"&format=unix",
-		"format==a=b&token=%41%42%4",
-		"token=%zz+%20",
-		"a=1&b=2&c=3&format=iso8601",
-	};
-	static const char *const names[] = { "format", "token", "a", "c", "flag", "x" };
-
-	for (size_t i = 0; i < G_N_ELEMENTS(queries); i++) {
-		for (size_t k = 0; k < G_N_ELEMENTS(names); k++) {
-			struct evkeyvalq params;
-			const char *theirs = NULL;
-			char ours[256];
-			int rc, parsed;
-
-			TAILQ_INIT(&params);
-			parsed = evhttp_parse_query_str(queries[i], &params) == 0;
-			if (parsed)
-				theirs = evhttp_find_header(&params, names[k]);
-			rc = query_param(queries[i], names[k], ours, sizeof(ours));
-			if (theirs == NULL) {
-				g_assert_cmpint(rc, ==, -ENOENT);
-			} else {
-				g_assert_cmpint(rc, ==, 0);
-				g_assert_cmpstr(ours, ==, theirs);
-			}
-			evhttp_clear_headers(&params);
-		}
+		for (int i = 0; i < QUERY_PARAMS_MAX; i++)
+			g_string_append_printf(q, "%sp%d=%d", i ? "&" : "", i, i);
+		g_assert_cmpint(query_check(q->str, &why), ==, 0);
+		g_string_append(q, "&one=more");
+		g_assert_cmpint(query_check(q->str, &why), ==, -EINVAL);
+		g_assert_cmpstr(why, ==, "too many parameters");
+		g_string_free(q, TRUE);
 	}
 }
 
@@ -870,8 +862,7 @@ int main(int argc, char **argv)
 			test_parse_refusals);
 	g_test_add_func("/http1/parse/content-length-and-expect", test_parse_bodies_and_expect);
 	g_test_add_func("/http1/parse/limits-headers-and-head-size", test_parse_limits);
-	g_test_add_func("/http1/query/evhttp-rules", test_query_rules);
-	g_test_add_func("/http1/query/same-as-evhttp", test_query_as_evhttp);
+	g_test_add_func("/http1/query/strict-whole-query", test_query_rules);
 	g_test_add_func("/http1/query/too-long-keeps-what-fits", test_query_too_long);
 	g_test_add_func("/http1/serve/keep-alive-pipelining-in-order-head",
 			test_keep_alive_pipelining);

@@ -362,6 +362,8 @@ static void conn_handshake(struct ws_conn *c)
 	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 	char head[HANDSHAKE_MAX + 1], target[1024], key[64], value[256], token[TOKEN_MAX];
 	char query_token[TOKEN_MAX] = "";
+	const char *malformed = NULL;
+	int query_malformed;
 	char accept_src[128], format[16] = "json", asked[64] = "json";
 	unsigned char digest[SHA_DIGEST_LENGTH], accept[64];
 	struct quorum_clock_reading now;
@@ -393,14 +395,18 @@ static void conn_handshake(struct ws_conn *c)
 	}
 	token[0] = '\0';
 	query = strchr(target, '?');
-	if (query != NULL) {
-		/* As evhttp_parse_query_str read them; too long: truncated, as before. */
+	/* A malformed query is read as nothing (its token cannot count) and refused with 400
+	 * once the caller is authorised; a format too long is no format we serve. */
+	query_malformed = query != NULL && query_check(query + 1, &malformed) != 0;
+	if (query != NULL && !query_malformed) {
 		char wanted[sizeof(asked)];
+		int err = query_param(query + 1, "format", wanted, sizeof(wanted));
 
-		if (query_param(query + 1, "format", wanted, sizeof(wanted)) != -ENOENT)
+		if (err == 0)
 			memcpy(asked, wanted, sizeof(asked));
-		if (query_param(query + 1, "token", query_token, sizeof(query_token)) ==
-		    -ENOENT)
+		else if (err == -ENOSPC)
+			snprintf(asked, sizeof(asked), "%s", "(too long)");
+		if (query_param(query + 1, "token", query_token, sizeof(query_token)) != 0)
 			query_token[0] = '\0';
 	}
 	/* The header wins; ?token= counts only without one, and only when allowed. */
@@ -428,6 +434,13 @@ static void conn_handshake(struct ws_conn *c)
 			s->api->refused(s->host, "unauthorised", c->peer);
 		http_refuse(c, 401, "Unauthorized", "{\"detail\":\"Unauthorized\"}",
 			    "WWW-Authenticate: Bearer\r\n");
+		return;
+	}
+	if (query_malformed) {
+		char body[160];
+
+		snprintf(body, sizeof(body), "{\"error\":\"malformed query: %s\"}", malformed);
+		http_refuse(c, 400, "Bad Request", body, "");
 		return;
 	}
 	if (strncmp(target, "/v1/stream", 10) != 0 ||
