@@ -815,6 +815,38 @@ void runtime_release(struct runtime *rt)
 	memset(rt, 0, sizeof(*rt));
 }
 
+/*
+ * What start would do with a transport, short of serving: its init reads and checks all it
+ * will use (mode and address, TLS certificate, key and client CA, token files) and opens
+ * nothing (start binds its listeners, starts its threads), so --check-config runs it, then
+ * its fini, on a throwaway event base. Takes MODULE.
+ */
+static int check_transport_init(struct conf *conf, struct plugin_module *module,
+				const struct conf_plugin *entry, char *why, size_t why_size)
+{
+	struct runtime rt;
+	struct instance *inst;
+	int err;
+
+	memset(&rt, 0, sizeof(rt));
+	pthread_mutex_init(&rt.lock, NULL);
+	rt.conf = conf;
+	rt.node_id = (char *)conf->node_id; /* borrowed: not freed here */
+	rt.base = event_base_new();
+	if (rt.base == NULL) {
+		plugin_module_unload(module);
+		pthread_mutex_destroy(&rt.lock);
+		return -ENOMEM;
+	}
+	inst = instance_new(&rt, module, conf, entry);
+	err = inst == NULL ? -ENOMEM : instance_init(inst, why, why_size);
+	instance_finish(inst);
+	event_base_free(rt.base);
+	runtime_unload_retired(&rt, 1);
+	pthread_mutex_destroy(&rt.lock);
+	return err;
+}
+
 int runtime_check_config(struct conf *conf, const struct loader_options *options, char *why,
 			 size_t why_size)
 {
@@ -852,7 +884,11 @@ int runtime_check_config(struct conf *conf, const struct loader_options *options
 			if (err != 0)
 				break;
 			err = instance_check_settings(module, conf, &list[i], why, why_size);
-			plugin_module_unload(module);
+			if (err == 0 && kind == 1)
+				err = check_transport_init(conf, module, &list[i], why,
+							   why_size);
+			else
+				plugin_module_unload(module);
 		}
 	}
 	loader_exit();
