@@ -8,7 +8,7 @@
 # rate limit), UNAUTHENTICATED; TLS with ALPN h2 and mutual TLS in production mode.
 # Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 21
 
 "$PYTHON" -c 'import grpc, grpc_tools' 2>/dev/null ||
 	{ echo "1..0 # SKIP python3-grpcio / python3-grpc-tools are not installed"; exit 0; }
@@ -135,8 +135,17 @@ print(json.dumps(codes))' "$QUORUM_SRCDIR/proto" "127.0.0.1:$PORT" >"$W/flood" 2
 diag "120 calls at once: $(cat "$W/flood")"
 check "past its burst a client gets RESOURCE_EXHAUSTED (rate limit)" \
 	judge 'd.get("RESOURCE_EXHAUSTED", 0) > 0 and d.get("OK", 0) >= 30' "$(cat "$W/flood")"
+sleep 2 # the rate limit's bucket refills
+$CALL 127.0.0.1:$PORT watch 100000 60 >"$W/watch-drain" 2>>"$W/client.err" &
+WATCH=$!
+sleep 1
 unset GRPC_TOKEN
 kill -TERM "$QPID"; wait_exit "$QPID" 10
+wait "$WATCH"
+diag "a WatchTime stream through SIGTERM: $(cat "$W/watch-drain")"
+check "a drain says goodbye: a WatchTime stream ends with UNAVAILABLE \"server reloading\"" \
+	judge 'd["code"] == "UNAVAILABLE" and d["details"] == "server reloading" and len(d["rounds"]) > 0' \
+	"$(cat "$W/watch-drain")"
 check "quorumd stops with status 0" test "$EXIT_STATUS" -eq 0
 
 # ---- TLS with ALPN h2, mutual TLS, production mode ----

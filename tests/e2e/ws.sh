@@ -8,7 +8,7 @@
 # oversized message closed with 1009, a client that never reads dropped, and a SIGHUP that
 # changes the push interval. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 23
 
 W=$SCRATCH
 CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/ws-client.py"
@@ -157,7 +157,15 @@ r=$($CLIENT slow "ws://127.0.0.1:$PORT/v1/stream?format=json" 6 2>&1)
 diag "slow client: $r"
 check "a client that never reads is dropped once its backlog passes the limit" \
 	eval 'pyjudge "d[\"dropped\"]" "$r" && grep -q "ws.slow_consumer_dropped" "$W/node.log"'
+$CLIENT close "$URL?format=unix" >"$W/drain-close" 2>&1 &
+CLOSER=$!
+sleep 1
 kill -TERM "$QPID"
 wait_exit "$QPID" 10
+wait "$CLOSER"
+diag "a stream through SIGTERM: $(head -c 200 "$W/drain-close")"
+check "a drain says goodbye: the client sees close 1001 \"server reload\", not 1006" \
+	pyjudge 'd["code"] == 1001 and d["reason"] == "server reload" and len(d["messages"]) > 0' \
+	"$(cat "$W/drain-close")"
 check "quorumd stops with status 0" test "$EXIT_STATUS" -eq 0
 finish

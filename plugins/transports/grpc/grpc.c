@@ -128,9 +128,13 @@ struct conn {
 	struct stream *shead;
 };
 
+/* Where a drain stands: goodbyes being queued, waiting for them to go out, done. */
+enum drain_state { DRAIN_NONE, DRAIN_STARTED, DRAIN_WAITING, DRAIN_DONE };
+
 struct grpc_server {
 	struct quorum_host *host;
 	const struct quorum_api *api;
+	enum drain_state draining;
 	struct evconnlistener *listener;
 	struct event *accept_retry;
 	char address[64];
@@ -847,6 +851,12 @@ static void conn_free(struct conn *c)
 		event_free(c->timer);
 	bufferevent_free(c->bev);
 	free(c);
+	/* A drain ends once the last connection has flushed its goodbye (trailers, GOAWAY),
+	 * or at the host's drain timeout. */
+	if (s->draining == DRAIN_WAITING && s->conns == NULL) {
+		s->draining = DRAIN_DONE;
+		s->api->drained(s->host);
+	}
 }
 
 static int conn_flush(struct conn *c);
@@ -1294,16 +1304,24 @@ static int grpc_drain(void *state)
 		next = st->next;
 		stream_finish(st, GRPC_UNAVAILABLE, "server reloading");
 	}
+	s->draining = DRAIN_STARTED;
 	for (struct conn *c = s->conns, *next; c != NULL; c = next) {
 		next = c->next;
 		if (c->h2 == NULL) { /* it has sent nothing: nothing to tell it */
 			conn_free(c);
 			continue;
 		}
+		/* Out go the streams' trailers first: once GOAWAY is sent (a control frame, so
+		 * ahead of any queued stream frame), nghttp2 sends nothing more. */
+		if (conn_flush(c) != 0)
+			continue;
 		nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
 		conn_flush(c);
 	}
-	return 0;
+	if (s->conns == NULL)
+		return 0;
+	s->draining = DRAIN_WAITING;
+	return QUORUM_AGAIN;
 }
 
 static void grpc_fini(void *state)

@@ -72,9 +72,13 @@ struct ws_conn {
 	struct ws_conn *prev, *next;
 };
 
+/* Where a drain stands: goodbyes being queued, waiting for them to go out, done. */
+enum drain_state { DRAIN_NONE, DRAIN_STARTED, DRAIN_WAITING, DRAIN_DONE };
+
 struct ws_server {
 	struct quorum_host *host;
 	const struct quorum_api *api;
+	enum drain_state draining;
 	struct evconnlistener *listener;
 	struct event *accept_retry;
 	char address[64];
@@ -125,6 +129,11 @@ static void conn_free(struct ws_conn *c)
 		wslay_event_context_free(c->ctx);
 	bufferevent_free(c->bev);
 	free(c);
+	/* A drain ends with the last goodbye delivered (or the host's drain timeout). */
+	if (s->draining == DRAIN_WAITING && s->conns == NULL) {
+		s->draining = DRAIN_DONE;
+		s->api->drained(s->host);
+	}
 }
 
 /* Lets wslay write what it queued; closes the connection when the exchange is over. */
@@ -865,16 +874,24 @@ static int ws_drain(void *state)
 		s->listener = NULL;
 	}
 	event_del(s->accept_retry);
-	/* Streams never end by themselves: tell each client, going away (1001). */
+	/* Streams never end by themselves: tell each client, going away (1001), and finish
+	 * once every close frame is out and answered (the host's drain_timeout_ms bounds
+	 * the wait for clients that never answer). A connection still upgrading is closed. */
+	s->draining = DRAIN_STARTED;
 	for (struct ws_conn *c = s->conns, *next; c != NULL; c = next) {
 		next = c->next;
-		if (c->ctx != NULL && !c->closing) {
+		if (c->ctx == NULL)
+			conn_free(c);
+		else if (!c->closing) {
 			wslay_event_queue_close(c->ctx, 1001, (const uint8_t *)"server reload",
 						13);
 			conn_flush(c);
 		}
 	}
-	return 0;
+	if (s->conns == NULL)
+		return 0;
+	s->draining = DRAIN_WAITING;
+	return QUORUM_AGAIN;
 }
 
 static void ws_fini(void *state)
