@@ -163,8 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(s->limit != NULL && s->h2_callbacks != NULL && s->sources != NULL &&
 		    s->source_ids != NULL);
 	if (data[0] & 2) {
-		strcpy(s->tokens[0], "fuzz-token");
-		s->token_count = 1;
+		strcpy(s->tokens.tokens[0], "fuzz-token");
+		s->tokens.count = 1;
 	}
 	c->s = s;
 	snprintf(c->peer, sizeof(c->peer), "127.0.0.1");

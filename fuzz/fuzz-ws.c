@@ -64,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s->limit = ratelimit_new(0, 0);
 	FUZZ_ASSERT(s->limit != NULL);
 	if (data[0] & 2) {
-		strcpy(s->tokens[0], "fuzz-token");
-		s->token_count = 1;
+		strcpy(s->tokens.tokens[0], "fuzz-token");
+		s->tokens.count = 1;
 	}
 	c->s = s;
 	c->bev = bufferevent_socket_new(base, -1, 0);

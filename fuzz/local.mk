@@ -111,7 +111,8 @@ fuzz_fuzz_ws_SOURCES = fuzz/fuzz-ws.c fuzz/fuzz.h $(FUZZ_MOCK) \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	common/ratelimit.c common/ratelimit.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h $(FUZZ_MAIN)
+	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
+	plugins/transports/common/bearer.c plugins/transports/common/bearer.h $(FUZZ_MAIN)
 fuzz_fuzz_ws_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ws \
 	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)/proto
 fuzz_fuzz_ws_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
@@ -124,7 +125,8 @@ fuzz_fuzz_grpc_SOURCES = fuzz/fuzz-grpc.c fuzz/fuzz.h $(FUZZ_MOCK) \
 	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	common/ratelimit.c common/ratelimit.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h $(FUZZ_MAIN)
+	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
+	plugins/transports/common/bearer.c plugins/transports/common/bearer.h $(FUZZ_MAIN)
 fuzz_fuzz_grpc_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/grpc \
 	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)/proto
 fuzz_fuzz_grpc_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \

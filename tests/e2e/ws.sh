@@ -19,7 +19,7 @@ mkdir -p "$W/node" "$W/lone"
 UDP=$(free_port)
 PORT=$(free_port)
 TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-printf '%s\n' "$TOKEN" >"$W/node/token"
+printf '%s\n' "$TOKEN" >"$W/node/token" && chmod 0600 "$W/node/token"
 ws_conf() { # FILE WS-SETTINGS AUTHORITIES
 	cat >"$1" <<END
 node = { id = "solo"; key = "node.key"; state_dir = "state"; };

@@ -50,11 +50,11 @@
 #include "clock_service.pb-c.h"
 #include "signed_state.pb-c.h"
 #include "connlimit.h"
+#include "bearer.h"
 #include "ratelimit.h"
 #include "tlsconf.h"
 
-#define TOKENS_MAX	 16
-#define TOKEN_MAX	 256
+#define TOKEN_MAX	 (BEARER_TOKEN_MAX + 1)
 #define MESSAGE_MAX	 65536
 #define WATCH_MS	 20
 #define ATTESTATION_MAX	 1024
@@ -145,8 +145,7 @@ struct grpc_server {
 	uint64_t idle_timeouts;
 	int production;
 	SSL_CTX *tls;
-	char tokens[TOKENS_MAX][TOKEN_MAX];
-	size_t token_count;
+	struct bearer_tokens tokens;
 	struct ratelimit *limit;
 	struct conn *conns;
 	struct stream *watchers;
@@ -620,24 +619,7 @@ static void method_watch_time(struct stream *st, const uint8_t *msg, size_t len)
 
 static int authorised(struct grpc_server *s, const char *auth)
 {
-	char padded[TOKEN_MAX] = { 0 };
-	const char *token;
-	size_t len;
-	int ok = 0;
-
-	if (s->token_count == 0)
-		return 1;
-	if (strncasecmp(auth, "Bearer ", 7) != 0)
-		return 0;
-	token = auth + 7;
-	len = strlen(token);
-	if (len == 0 || len >= TOKEN_MAX)
-		return 0;
-	memcpy(padded, token, len);
-	for (size_t i = 0; i < s->token_count; i++)
-		ok |= strlen(s->tokens[i]) == len &&
-		      CRYPTO_memcmp(padded, s->tokens[i], TOKEN_MAX) == 0;
-	return ok;
+	return bearer_allowed(&s->tokens, auth);
 }
 
 static void handle_request(struct stream *st)
@@ -1169,42 +1151,6 @@ static void watch_cb(void *arg)
 
 /* ---- settings and lifecycle ---- */
 
-static int load_tokens(struct grpc_server *s)
-{
-	int n = s->api->config_length(s->host, "bearer_token_files");
-
-	for (int i = 0; i < n && i < TOKENS_MAX; i++) {
-		char key[64], path[4096], buf[TOKEN_MAX + 2];
-		const char *file;
-		FILE *f;
-		size_t got;
-
-		snprintf(key, sizeof(key), "bearer_token_files.[%d]", i);
-		if (s->api->config_string(s->host, key, &file) != 0 ||
-		    s->api->config_path(s->host, file, path, sizeof(path)) != 0)
-			return -EINVAL;
-		f = fopen(path, "re");
-		if (f == NULL) {
-			s->api->log(s->host, QUORUM_LOG_ERROR,
-				    "grpc.token_unreadable file=\"%s\" error=\"%s\"", path,
-				    strerror(errno));
-			return -EINVAL;
-		}
-		got = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[got] = '\0';
-		buf[strcspn(buf, "\r\n")] = '\0';
-		if (strlen(buf) < 16 || strlen(buf) >= TOKEN_MAX) {
-			s->api->log(s->host, QUORUM_LOG_ERROR,
-				    "grpc.token_invalid file=\"%s\" reason=\"16 to 255 characters\"",
-				    path);
-			return -EINVAL;
-		}
-		memcpy(s->tokens[s->token_count++], buf, strlen(buf) + 1);
-	}
-	return 0;
-}
-
 static int grpc_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
 	struct grpc_server *s;
@@ -1236,10 +1182,10 @@ static int grpc_init(struct quorum_host *host, const struct quorum_api *api, voi
 	err = s->limit == NULL || s->h2_callbacks == NULL || s->sources == NULL ||
 			      s->source_ids == NULL || s->accept_retry == NULL
 		      ? -ENOMEM
-		      : load_tokens(s);
+		      : bearer_load(host, api, "grpc", s->production, &s->tokens);
 	if (err == 0)
 		err = transport_tls_setup(host, api, "grpc", s->address, s->production,
-					  s->token_count, &s->tls);
+					  s->tokens.count, &s->tls);
 	if (err != 0) {
 		if (s->accept_retry != NULL)
 			event_free(s->accept_retry);
@@ -1280,10 +1226,10 @@ static int grpc_start(void *state)
 		    "rate_limit=%" PRId64 " mode=%s max_connections=%zu"
 		    " header_timeout_ms=%" PRId64 " idle_timeout_s=%" PRId64,
 		    s->address, s->port,
-		    s->tls == NULL ? "off (h2c)"
+		    s->tls == NULL					? "off (h2c)"
 		    : SSL_CTX_get_verify_mode(s->tls) & SSL_VERIFY_PEER ? "mtls"
 									: "on",
-		    s->token_count, s->rate, s->production ? "production" : "dev",
+		    s->tokens.count, s->rate, s->production ? "production" : "dev",
 		    s->limits.max_connections, s->limits.header_timeout_ms,
 		    s->limits.idle_timeout_s);
 	return 0;
@@ -1345,6 +1291,7 @@ static void grpc_fini(void *state)
 	free(s->sources);
 	free(s->source_ids);
 	ratelimit_free(s->limit);
+	bearer_clear(&s->tokens);
 	free(s);
 }
 

@@ -4,7 +4,8 @@ plugins_transports_grpc_grpc_la_SOURCES = plugins/transports/grpc/grpc.c \
 	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	common/ratelimit.c common/ratelimit.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h
+	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
+	plugins/transports/common/bearer.c plugins/transports/common/bearer.h
 plugins_transports_grpc_grpc_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir)/proto \
 	-I$(top_srcdir)/plugins/transports/common
 plugins_transports_grpc_grpc_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \

@@ -10,7 +10,8 @@ plugins_transports_rest_rest_la_SOURCES = plugins/transports/rest/rest.c \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
 	common/ratelimit.c common/ratelimit.h \
-	plugins/transports/common/query.c plugins/transports/common/query.h
+	plugins/transports/common/query.c plugins/transports/common/query.h \
+	plugins/transports/common/bearer.c plugins/transports/common/bearer.h
 plugins_transports_rest_rest_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/common
 plugins_transports_rest_rest_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
 	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
@@ -28,7 +29,8 @@ plugins_transports_rest_test_http1_SOURCES = plugins/transports/rest/test-http1.
 	plugins/transports/rest/http1.c plugins/transports/rest/http1.h \
 	plugins/transports/rest/http1-parse.c plugins/transports/rest/http1-internal.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
-	plugins/transports/common/query.c plugins/transports/common/query.h
+	plugins/transports/common/query.c plugins/transports/common/query.h \
+	plugins/transports/common/bearer.c plugins/transports/common/bearer.h
 plugins_transports_rest_test_http1_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir) \
 	-I$(top_srcdir)/plugins/transports/common
 plugins_transports_rest_test_http1_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(LIBEVENT_CFLAGS) \

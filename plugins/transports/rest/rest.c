@@ -54,14 +54,13 @@
 #include "connlimit.h"
 #include "ratelimit.h"
 #include "http1.h"
+#include "bearer.h"
 #include "query.h"
 #include "jsontext.h"
 #include "sharedstate-body.h"
 #include "timejson.h"
 #include "tlsconf.h"
 
-#define TOKENS_MAX   16
-#define TOKEN_MAX    256
 #define PROOF_MAX    64
 /* Open client connections at most unless max_connections says otherwise (within a quarter
  * of the descriptors: connlimit.h). An idle connection costs about 0.5 KiB here (its buffers
@@ -102,8 +101,7 @@ struct rest {
 	int64_t port;
 	int64_t rate, burst, max_body;
 	struct connlimit limits;
-	char tokens[TOKENS_MAX][TOKEN_MAX];
-	size_t token_count;
+	struct bearer_tokens tokens;
 	struct ratelimit *limit; /* per client address */
 	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX, for /v1/status */
 	uint64_t requests[ROUTE_COUNT][6]; /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
@@ -211,28 +209,7 @@ static int64_t mono_ns(void)
 /* 1 when no token is configured, or the request carries "Bearer <one of them>". */
 static int authorised(struct rest *r, const struct http1_request *req)
 {
-	const char *v = http1_header(req, "Authorization");
-	const char *token;
-	size_t len;
-	int ok = 0;
-
-	if (r->token_count == 0)
-		return 1;
-	if (v == NULL || strncasecmp(v, "Bearer ", 7) != 0)
-		return 0;
-	token = v + 7;
-	len = strlen(token);
-	if (len == 0 || len >= TOKEN_MAX || strchr(token, ' ') != NULL)
-		return 0;
-	for (size_t i = 0; i < r->token_count; i++) {
-		/* constant time over the candidate: every token is compared, whatever matched */
-		char padded[TOKEN_MAX] = { 0 };
-
-		memcpy(padded, token, len);
-		ok |= strlen(r->tokens[i]) == len &&
-		      CRYPTO_memcmp(padded, r->tokens[i], TOKEN_MAX) == 0;
-	}
-	return ok;
+	return bearer_allowed(&r->tokens, http1_header(req, "Authorization"));
 }
 
 /* Counts a refused request: summarised by the host (api->refused), never audited one by
@@ -1175,39 +1152,9 @@ static void handle(struct http1_request *req, void *arg)
 
 /* ---- settings and lifecycle ---- */
 
-/* Reads one bearer token from PATH (one line; the file must not be readable by others). */
-static int load_token(struct rest *r, const char *name, char *out)
-{
-	char path[4096], buf[TOKEN_MAX + 2];
-	FILE *f;
-	size_t n;
-
-	if (r->api->config_path(r->host, name, path, sizeof(path)) != 0)
-		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (f == NULL) {
-		r->api->log(r->host, QUORUM_LOG_ERROR, "rest.token_unreadable file=\"%s\" error=\"%s\"",
-			    path, strerror(errno));
-		return -errno;
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	if (strlen(buf) < 16 || strlen(buf) >= TOKEN_MAX || strchr(buf, ' ') != NULL) {
-		r->api->log(r->host, QUORUM_LOG_ERROR,
-			    "rest.token_invalid file=\"%s\" reason=\"16 to 255 characters, no spaces\"",
-			    path);
-		return -EINVAL;
-	}
-	memcpy(out, buf, strlen(buf) + 1);
-	return 0;
-}
-
 static int read_settings(struct rest *r)
 {
 	const char *address = "127.0.0.1";
-	int n;
 
 	r->port = 8080;
 	r->rate = 100;
@@ -1227,28 +1174,13 @@ static int read_settings(struct rest *r)
 	if (strlen(address) >= sizeof(r->address))
 		return -EINVAL;
 	snprintf(r->address, sizeof(r->address), "%s", address);
-	r->token_count = 0;
-	n = r->api->config_length(r->host, "bearer_token_files");
-	for (int i = 0; i < n && i < TOKENS_MAX; i++) {
-		char key[64];
-		const char *file;
-		int err;
-
-		snprintf(key, sizeof(key), "bearer_token_files.[%d]", i);
-		if (r->api->config_string(r->host, key, &file) != 0)
-			return -EINVAL;
-		err = load_token(r, file, r->tokens[r->token_count]);
-		if (err != 0)
-			return err;
-		r->token_count++;
-	}
-	return 0;
+	return bearer_load(r->host, r->api, "rest", r->production, &r->tokens);
 }
 
 static int tls_setup(struct rest *r)
 {
 	return transport_tls_setup(r->host, r->api, "rest", r->address, r->production,
-				   r->token_count, &r->tls);
+				   r->tokens.count, &r->tls);
 }
 
 static int rest_init(struct quorum_host *host, const struct quorum_api *api, void **state)
@@ -1289,6 +1221,7 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 		if (r->tls != NULL)
 			SSL_CTX_free(r->tls);
 		ratelimit_free(r->limit);
+		bearer_clear(&r->tokens);
 		free(r->sources);
 		free(r);
 		return err;
@@ -1313,14 +1246,16 @@ static int rest_start(void *state)
 	}
 	r->api->log(r->host, QUORUM_LOG_NOTICE,
 		    "rest.listening address=%s port=%" PRId64 " tls=%s bearer_tokens=%zu "
-		    "rate_limit=%" PRId64 " mode=%s max_connections=%zu header_timeout_ms=%" PRId64
+		    "rate_limit=%" PRId64
+		    " mode=%s max_connections=%zu header_timeout_ms=%" PRId64
 		    " idle_timeout_s=%" PRId64,
 		    r->address, r->port,
-		    r->tls == NULL ? "off"
+		    r->tls == NULL					? "off"
 		    : SSL_CTX_get_verify_mode(r->tls) & SSL_VERIFY_PEER ? "mtls"
 									: "on",
-		    r->token_count, r->rate, r->production ? "production" : "dev",
-		    r->limits.max_connections, r->limits.header_timeout_ms, r->limits.idle_timeout_s);
+		    r->tokens.count, r->rate, r->production ? "production" : "dev",
+		    r->limits.max_connections, r->limits.header_timeout_ms,
+		    r->limits.idle_timeout_s);
 	return 0;
 }
 
@@ -1349,6 +1284,7 @@ static void rest_fini(void *state)
 	if (r->tls != NULL)
 		SSL_CTX_free(r->tls);
 	ratelimit_free(r->limit);
+	bearer_clear(&r->tokens);
 	free(r->sources);
 	free(r);
 }

@@ -42,14 +42,14 @@
 #include <quorum/plugin.h>
 
 #include "connlimit.h"
+#include "bearer.h"
 #include "query.h"
 #include "ratelimit.h"
 #include "timejson.h"
 #include "tlsconf.h"
 
 #define HANDSHAKE_MAX 8192
-#define TOKENS_MAX    16
-#define TOKEN_MAX     256
+#define TOKEN_MAX     (BEARER_TOKEN_MAX + 1)
 #define WATCH_MS      20 /* how often agreements and checkpoints are looked for */
 /* Streams at most by default: each may hold max_backlog_bytes (256 KiB) for a slow client,
  * so 1024 bound that at 256 MiB. */
@@ -87,8 +87,7 @@ struct ws_server {
 	struct connlimit_log refused_at_cap, upgrade_timeouts;
 	uint64_t idle_timeouts;
 	struct ratelimit *limit; /* upgrades per client address */
-	char tokens[TOKENS_MAX][TOKEN_MAX];
-	size_t token_count;
+	struct bearer_tokens tokens;
 	struct ws_conn *conns;
 	size_t nconns;
 	struct quorum_timer *watch;
@@ -346,23 +345,6 @@ static int header_value(const char *head, const char *name, char *out, size_t si
 	return -1;
 }
 
-static int token_ok(struct ws_server *s, const char *token)
-{
-	char padded[TOKEN_MAX] = { 0 };
-	size_t len = token != NULL ? strlen(token) : 0;
-	int ok = 0;
-
-	if (s->token_count == 0)
-		return 1;
-	if (len == 0 || len >= TOKEN_MAX)
-		return 0;
-	memcpy(padded, token, len);
-	for (size_t i = 0; i < s->token_count; i++)
-		ok |= strlen(s->tokens[i]) == len &&
-		      CRYPTO_memcmp(padded, s->tokens[i], TOKEN_MAX) == 0;
-	return ok;
-}
-
 /* Parses the request head once it is complete; accepts or refuses the upgrade. */
 static void conn_handshake(struct ws_conn *c)
 {
@@ -424,7 +406,7 @@ static void conn_handshake(struct ws_conn *c)
 		snprintf(token, sizeof(token), "%s", value + 7);
 	else if (query_token[0] != '\0' && s->query_token)
 		snprintf(token, sizeof(token), "%s", query_token);
-	if (token[0] == '\0' && query_token[0] != '\0' && s->token_count > 0 &&
+	if (token[0] == '\0' && query_token[0] != '\0' && s->tokens.count > 0 &&
 	    !s->query_token) {
 		if (QUORUM_API_HAS(s->api, refused))
 			s->api->refused(s->host, "query_token_refused", c->peer);
@@ -437,7 +419,7 @@ static void conn_handshake(struct ws_conn *c)
 			    "Authorization: Bearer header\"\r\n");
 		return;
 	}
-	if (!token_ok(s, token)) {
+	if (!bearer_token_allowed(&s->tokens, token)) {
 		/* Counted and summarised by the host, never audited one by one. */
 		if (QUORUM_API_HAS(s->api, refused))
 			s->api->refused(s->host, "unauthorised", c->peer);
@@ -744,43 +726,6 @@ static void watch_cb(void *arg)
 
 /* ---- settings and lifecycle ---- */
 
-static int load_tokens(struct ws_server *s)
-{
-	int n = s->api->config_length(s->host, "bearer_token_files");
-
-	for (int i = 0; i < n && i < TOKENS_MAX; i++) {
-		char key[64], path[4096], buf[TOKEN_MAX + 2];
-		const char *file;
-		FILE *f;
-		size_t got;
-
-		snprintf(key, sizeof(key), "bearer_token_files.[%d]", i);
-		if (s->api->config_string(s->host, key, &file) != 0 ||
-		    s->api->config_path(s->host, file, path, sizeof(path)) != 0)
-			return -EINVAL;
-		f = fopen(path, "re");
-		if (f == NULL) {
-			s->api->log(s->host, QUORUM_LOG_ERROR,
-				    "ws.token_unreadable file=\"%s\" error=\"%s\"", path,
-				    strerror(errno));
-			return -EINVAL;
-		}
-		got = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[got] = '\0';
-		buf[strcspn(buf, "\r\n")] = '\0';
-		if (strlen(buf) < 16 || strlen(buf) >= TOKEN_MAX) {
-			s->api->log(
-				s->host, QUORUM_LOG_ERROR,
-				"ws.token_invalid file=\"%s\" reason=\"16 to 255 characters\"",
-				path);
-			return -EINVAL;
-		}
-		memcpy(s->tokens[s->token_count++], buf, strlen(buf) + 1);
-	}
-	return 0;
-}
-
 static int ws_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
 	struct ws_server *s;
@@ -815,10 +760,12 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 	api->config_bool(host, "query_token", &s->query_token);
 	s->limit = ratelimit_new(s->rate, s->burst);
 	s->accept_retry = evtimer_new(api->event_base(host), accept_retry_cb, s);
-	err = s->limit == NULL || s->accept_retry == NULL ? -ENOMEM : load_tokens(s);
+	err = s->limit == NULL || s->accept_retry == NULL
+		      ? -ENOMEM
+		      : bearer_load(host, api, "ws", s->production, &s->tokens);
 	if (err == 0)
 		err = transport_tls_setup(host, api, "ws", s->address, s->production,
-					  s->token_count, &s->tls);
+					  s->tokens.count, &s->tls);
 	if (err != 0) {
 		if (s->accept_retry != NULL)
 			event_free(s->accept_retry);
@@ -855,7 +802,7 @@ static int ws_start(void *state)
 		    " bearer_tokens=%zu query_token=%s rate_limit=%" PRId64 " tls=%s mode=%s"
 		    " max_connections=%zu header_timeout_ms=%" PRId64
 		    " idle_timeout_s=%" PRId64,
-		    s->address, s->port, s->push_ms, s->token_count,
+		    s->address, s->port, s->push_ms, s->tokens.count,
 		    s->query_token ? "on" : "off", s->rate,
 		    s->tls == NULL					? "off"
 		    : SSL_CTX_get_verify_mode(s->tls) & SSL_VERIFY_PEER ? "mtls"
@@ -912,6 +859,7 @@ static void ws_fini(void *state)
 		    s->accepted, s->refused, s->messages, s->slow_dropped, s->rate_limited,
 		    s->refused_at_cap.total, s->upgrade_timeouts.total, s->idle_timeouts);
 	ratelimit_free(s->limit);
+	bearer_clear(&s->tokens);
 	free(s);
 }
 
