@@ -4,9 +4,21 @@
 # every fuzz corpus input replayed), then `make distcheck` with AddressSanitizer and UBSan
 # (the tarball builds out of tree, passes the whole suite under the sanitizers, installs to
 # a DESTDIR and uninstalls cleanly).
+# --loaded: the same with a busy loop on every core for the whole run, so that timing
+# assumptions show (the suite must hold on a busy machine as on an idle one).
 set -eu
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
+if [ "${1:-}" = "--loaded" ]; then
+	loaders=""
+	for i in $(seq "$jobs"); do
+		sh -c 'while :; do :; done' &
+		loaders="$loaders $!"
+	done
+	# shellcheck disable=SC2064
+	trap "kill $loaders 2>/dev/null" EXIT INT TERM
+	echo "test-all: $jobs busy loops running beside the suite (pids$loaders)"
+fi
 [ ! -f Makefile ] || make distclean >/dev/null 2>&1 || true
 ./autogen.sh
 # The libFuzzer targets, 10 s each (`make fuzz` runs them longer): clang, in their own build
