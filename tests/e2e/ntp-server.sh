@@ -133,8 +133,15 @@ diag "queued 0.3 s, arrival timestamps on: $q"
 check "a request that waited in the socket is stamped received when it arrived (rx - t1 < 50 ms)" \
 	"$PYTHON" -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["answered"] == 10 and -10**6 < r["min_rx_minus_t1_ns"] and r["max_rx_minus_t1_ns"] < 5 * 10**7 else 1)' "$q"
 ntp_conf "$W/node/quorum.conf" "port = $NTPP; stratum = 3; workers = 2; rate_limit = 0; arrival_timestamps = false;" "$SELF"
+stopped=$(count_log "$W/node.log" "event=ntp.stopped")
 kill -HUP "$QPID"
 wait_log "$W/node.log" "ntp.listening address=127.0.0.1 port=$NTPP stratum=3 .* arrival_timestamps=0" 5 >/dev/null
+# The old generation shares the inherited sockets until it has drained: wait for its stop,
+# or one of its workers (arrival timestamps on) could answer the queued requests.
+for i in $(seq 100); do
+	[ "$(count_log "$W/node.log" "event=ntp.stopped")" -gt "$stopped" ] && break
+	sleep 0.05
+done
 q=$($PROBE queued 127.0.0.1 "$NTPP" "$QPID" 10 0.3 2>&1)
 diag "queued 0.3 s, arrival timestamps off: $q"
 check "... and with arrival_timestamps = false, when it was read (rx - t1 >= 0.25 s)" \

@@ -96,6 +96,19 @@ def main() -> int:
         pid, n, wait = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
         sent = {}
         os.kill(pid, signal.SIGSTOP)
+        # kill() returns before every thread has stopped: a worker on another core could
+        # still answer the first requests. Wait until each thread says stopped ('T').
+        for _ in range(500):
+            states = []
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                try:
+                    with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                        states.append(f.read().rsplit(")", 1)[1].split()[0])
+                except OSError:
+                    pass
+            if states and all(st in "Tt" for st in states):
+                break
+            time.sleep(0.01)
         try:
             for i in range(n):
                 xmit = struct.pack("!Q", 0x5155455545440000 + i)
