@@ -777,8 +777,20 @@ static int control_process(void *state, const struct quorum_event *event, const 
 	return QUORUM_CONTINUE;
 }
 
+/* Whether VERDICT refused a round only because the operator's mode says commit nothing
+ * (ISOLATED, HITL_HOLD, RECOVERY): the agreement itself did not fail. */
+static int blocked_by_mode(const struct quorum_verdict *verdict)
+{
+	return strcmp(verdict->stage, "control") == 0 &&
+	       (strcmp(verdict->reason, "mode_isolated_blocked") == 0 ||
+		strcmp(verdict->reason, "hitl_hold_blocked") == 0 ||
+		strcmp(verdict->reason, "recovery_write_blocked") == 0);
+}
+
 /* The final verdict of each of this node's rounds feeds the circuit breaker (held ones are
- * not counted). Events from outside (operator commands, leaders' shared states, anything a
+ * not counted, nor those the operator's mode blocks: eight rounds spent in RECOVERY waiting
+ * for the operator's epoch are no failing agreements, and tripping would throw the node out
+ * of RECOVERY). Events from outside (operator commands, leaders' shared states, anything a
  * client posts) do not: eight unsigned posts must not degrade a node. */
 static void control_observe(void *state, const struct quorum_event *event,
 			    const struct quorum_verdict *verdict)
@@ -791,7 +803,7 @@ static void control_observe(void *state, const struct quorum_event *event,
 	    strcmp(event->source, "timecore") != 0)
 		return; /* neither clients' posts nor peers' gossiped rounds: the node's own */
 	judge_sources(c);
-	if (verdict->code == QUORUM_HOLD)
+	if (verdict->code == QUORUM_HOLD || blocked_by_mode(verdict))
 		return;
 	change = modes_observe(&c->modes, verdict->code == QUORUM_REJECT);
 	if (change == BREAKER_SAME)
