@@ -133,8 +133,10 @@ PY
 )
 read -r N_REQ N_OK PCT P50 P99 PMAX <<<"$STATS"
 diag "REST /v1/time during the flood: $N_OK of $N_REQ answered 200 ($PCT%), latency p50 $P50 ms, p99 $P99 ms, max $PMAX ms"
+# How many requests fit in the 10 s depends on how busy the machine is (40 on a loaded CI
+# run, 100+ idle): 20 are enough to judge the share answered.
 check "REST kept answering during the flood: >= 95% of the requests 200 (synchronised answers)" \
-	"$PYTHON" -c 'import sys; sys.exit(0 if int(sys.argv[2]) >= 50 and float(sys.argv[1]) >= 95 else 1)' "$PCT" "$N_REQ"
+	"$PYTHON" -c 'import sys; sys.exit(0 if int(sys.argv[2]) >= 20 and float(sys.argv[1]) >= 95 else 1)' "$PCT" "$N_REQ"
 check "... with a p99 latency under 300 ms" \
 	"$PYTHON" -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 300 else 1)' "$P99"
 diag "node-1's agreement round: $R0 before the flood, $R1 after (one round per 500 ms)"
