@@ -173,12 +173,12 @@ E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/clockstep.sh tests/e2e/gossip.sh tests/e2e/overload.sh \
 	tests/e2e/peer-attacks.sh tests/e2e/unauth-flood.sh tests/e2e/trust-files.sh \
 	tests/e2e/stop.sh tests/e2e/time-promise.sh tests/e2e/check-config.sh \
-	tests/e2e/tokens.sh
+	tests/e2e/tokens.sh tests/e2e/durable-acks.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
 	tests/tools/grpc-client.py tests/tools/check-schemas.py tests/tools/conn-hold.py \
-	tests/tools/unauth-flood.py \
+	tests/tools/unauth-flood.py tests/tools/ack-kill.py \
 	schemas/README.md \
 	schemas/time-unix.json schemas/time-iso8601.json schemas/time-json.json schemas/error.json \
 	schemas/status.json schemas/proof-inclusion.json schemas/proof-consistency.json \

@@ -33,6 +33,18 @@ extern "C" {
  * RECORD (LEN bytes: the stored bytes, the Merkle leaf's data) is borrowed for the call. */
 typedef void (*quorum_record_fn)(void *arg, uint64_t index, const uint8_t *record, size_t len);
 
+/* Called once by await_durable: STATUS 0 when the records are durable, -EIO when the vault
+ * failed before they were (they may be lost), -ESHUTDOWN when it closed first. */
+typedef void (*quorum_durable_fn)(void *arg, int status);
+
+/* What the vault's own checks found (verification). */
+struct quorum_vault_check {
+	uint64_t verified;  /* records the background verification has checked, from 0 */
+	uint64_t passes;    /* complete passes over the whole log */
+	int corrupt;	    /* 1: a check failed; WHY says where (file, offset, what) */
+	char why[256];
+};
+
 /* The vault service. VAULT is the state published with it. */
 struct quorum_vault_ops {
 	uint32_t size; /* sizeof(struct quorum_vault_ops) as the vault was built */
@@ -62,7 +74,18 @@ struct quorum_vault_ops {
 	 * the log once a second and resumes when it can write again. Taken from the reserved
 	 * slots: a vault built before it leaves it NULL. */
 	int (*failing)(void *vault, char *why, size_t size);
-	void *reserved[7];
+	/* Runs CB(ARG, 0) once the first COUNT records are durable (before returning when they
+	 * already are), or CB(ARG, -EIO) as soon as the vault fails before that, or
+	 * CB(ARG, -ESHUTDOWN) when it closes first: exactly once, unless cancelled. Every
+	 * answer that acknowledges a write is sent from CB, and only with STATUS 0.
+	 * 0 or -ENOMEM (CB is not called). NULL in a vault built before it. */
+	int (*await_durable)(void *vault, uint64_t count, quorum_durable_fn cb, void *arg);
+	/* Forgets every await_durable waiter with ARG without calling it (its owner goes). */
+	void (*await_cancel)(void *vault, void *arg);
+	/* What the background verification of the whole log found so far into OUT. 0, or
+	 * -ENOTSUP when it does not run. NULL in a vault built before it. */
+	int (*verification)(void *vault, struct quorum_vault_check *out);
+	void *reserved[4];
 };
 
 /* The merkle service. TREE is the state published with it. */

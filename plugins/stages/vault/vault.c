@@ -21,7 +21,8 @@
 
 struct waiter {
 	uint64_t count;
-	quorum_callback cb;
+	quorum_callback cb;	 /* when_durable's, or ... */
+	quorum_durable_fn await; /* ... await_durable's: also told of a failure */
 	void *arg;
 	struct waiter *next;
 };
@@ -67,6 +68,7 @@ static int64_t mono_ns(void)
 }
 
 static void retry_cb(void *arg);
+static void fail_awaiters(struct vault_stage *v, int status);
 
 static void vault_log_cb(void *arg, int level, const char *msg)
 {
@@ -88,6 +90,7 @@ static void vault_fail(struct vault_stage *v, const char *what, int err)
 	snprintf(v->failure, sizeof(v->failure), "vault %s failed: %s", what, strerror(-err));
 	v->failed = 1;
 	v->failed_mono_ns = mono_ns();
+	fail_awaiters(v, -EIO);
 	if (v->retry == NULL)
 		v->retry = v->api->timer_start(v->host, 1000, 1000, retry_cb, v);
 	if (QUORUM_API_HAS(v->api, audit_changed))
@@ -103,7 +106,27 @@ static void run_waiters(struct vault_stage *v)
 		struct waiter *w = v->waiters;
 
 		v->waiters = w->next;
-		w->cb(w->arg);
+		if (w->await != NULL)
+			w->await(w->arg, 0);
+		else
+			w->cb(w->arg);
+		free(w);
+	}
+}
+
+/* Tells the await_durable waiters that their records may never be durable (STATUS): their
+ * answers fail now rather than wait for a reopen. when_durable's stay (see retry_cb). */
+static void fail_awaiters(struct vault_stage *v, int status)
+{
+	for (struct waiter **pp = &v->waiters; *pp != NULL;) {
+		struct waiter *w = *pp;
+
+		if (w->await == NULL) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		w->await(w->arg, status);
 		free(w);
 	}
 }
@@ -316,6 +339,48 @@ static int svc_when_durable(void *state, uint64_t count, quorum_callback cb, voi
 	return 0;
 }
 
+static int svc_await_durable(void *state, uint64_t count, quorum_durable_fn cb, void *arg)
+{
+	struct vault_stage *v = state;
+	struct waiter *w, **pp;
+
+	if (v->log != NULL && vault_durable(v->log) >= count) {
+		cb(arg, 0);
+		return 0;
+	}
+	if (v->failed) {
+		cb(arg, -EIO);
+		return 0;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->count = count;
+	w->await = cb;
+	w->arg = arg;
+	for (pp = &v->waiters; *pp != NULL && (*pp)->count <= count; pp = &(*pp)->next)
+		;
+	w->next = *pp;
+	*pp = w;
+	return 0;
+}
+
+static void svc_await_cancel(void *state, void *arg)
+{
+	struct vault_stage *v = state;
+
+	for (struct waiter **pp = &v->waiters; *pp != NULL;) {
+		struct waiter *w = *pp;
+
+		if (w->await == NULL || w->arg != arg) {
+			pp = &w->next;
+			continue;
+		}
+		*pp = w->next;
+		free(w);
+	}
+}
+
 static int svc_subscribe(void *state, quorum_record_fn cb, void *arg)
 {
 	struct vault_stage *v = state;
@@ -375,6 +440,8 @@ static const struct quorum_vault_ops vault_service = {
 	.replay = svc_replay,
 	.event_record = svc_event_record,
 	.failing = svc_failing,
+	.await_durable = svc_await_durable,
+	.await_cancel = svc_await_cancel,
 };
 
 /* ---- the stage ---- */
@@ -494,6 +561,7 @@ static void vault_stage_fini(void *state)
 	if (v->retry != NULL)
 		v->api->timer_stop(v->host, v->retry);
 	vault_commit(v);
+	fail_awaiters(v, -ESHUTDOWN);
 	while (v->waiters != NULL) { /* never durable: they are dropped, and said so */
 		struct waiter *w = v->waiters;
 

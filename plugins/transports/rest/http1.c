@@ -68,6 +68,10 @@ struct http1_conn {
 	char *out; /* answers not yet sent (cleartext): out[out_sent, out_len) */
 	size_t out_len, out_sent, out_cap;
 	size_t lingered;
+	/* A deferred answer (http1_defer): nothing is read or handled until http1_resume,
+	 * whose work runs from RESUME on a fresh turn of the loop. */
+	struct http1_deferred *deferred;
+	struct event *resume;
 	char peer[INET6_ADDRSTRLEN];
 };
 
@@ -144,7 +148,8 @@ static void log_limited(struct http1_server *s, int level, const char *event, co
 /* Between requests, with nothing buffered either way. */
 static int conn_idle(const struct http1_conn *c)
 {
-	if (c->state != CONN_OPEN || c->paused || c->in_len > 0 || c->out_len > c->out_sent)
+	if (c->state != CONN_OPEN || c->paused || c->deferred != NULL || c->in_len > 0 ||
+	    c->out_len > c->out_sent)
 		return 0;
 	return c->bev == NULL || (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
 				  evbuffer_get_length(bufferevent_get_output(c->bev)) == 0);
@@ -163,6 +168,10 @@ static void conn_free(struct http1_conn *c)
 	s->conn_count--;
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	if (c->resume != NULL)
+		event_free(c->resume);
+	if (c->deferred != NULL)
+		c->deferred->req.conn = NULL; /* its owner still resumes it: it is only freed */
 	if (c->bev != NULL) {
 		bufferevent_free(c->bev); /* closes the socket, frees the SSL */
 	} else {
@@ -208,7 +217,8 @@ static void conn_release_buffers(struct http1_conn *c)
 /* A request (or the TLS handshake) is under way: its deadline runs. */
 static int conn_receiving(const struct http1_conn *c)
 {
-	return c->handshaking || (c->state == CONN_OPEN && !c->paused && c->in_len > 0);
+	return c->handshaking ||
+	       (c->state == CONN_OPEN && !c->paused && c->deferred == NULL && c->in_len > 0);
 }
 
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -312,8 +322,15 @@ int http1_reply(struct http1_request *req, int status, const char *content_type,
 							   : "";
 	int n;
 
+	if (c == NULL)
+		return -ENOTCONN;
 	if (req->answered)
 		return -EALREADY;
+	if (c->server->draining &&
+	    req->keep_alive) { /* a deferred answer, given while draining */
+		req->keep_alive = 0;
+		connection = "Connection: close\r\n";
+	}
 	if (head_max + body_out > HTTP1_ANSWER_MAX)
 		return -EMSGSIZE;
 	if (out_reserve(c, head_max + body_out) != 0)
@@ -369,6 +386,8 @@ static void conn_dispatch(struct http1_conn *c, struct http1_request *req)
 	if (s->draining)
 		req->keep_alive = 0;
 	s->config.handler(req, s->config.handler_arg);
+	if (c->deferred != NULL)
+		return; /* answered, and its connection's fate decided, at http1_resume */
 	if (!req->answered) {
 		s->config.api->log(s->config.host, QUORUM_LOG_ERROR,
 				   "%s.http_unanswered peer=%s method=%s path=%s; answered 500",
@@ -419,7 +438,7 @@ static void conn_process(struct http1_conn *c)
 
 	if (c->in == NULL)
 		return; /* nothing received since the last request */
-	while (c->state == CONN_OPEN && !c->paused && !c->dead) {
+	while (c->state == CONN_OPEN && !c->paused && c->deferred == NULL && !c->dead) {
 		char *p = c->in + off;
 		size_t avail = c->in_len - off, head_len, parsed, total;
 		const char *why = "bad request";
@@ -509,12 +528,13 @@ static void conn_resume(struct http1_conn *c)
 
 	c->paused = 0;
 	if (c->bev != NULL) {
-		if (c->state == CONN_OPEN)
+		if (c->state == CONN_OPEN && c->deferred == NULL)
 			bufferevent_enable(c->bev, EV_READ);
 		return;
 	}
 	event_del(c->write_event);
-	if (c->state == CONN_OPEN && event_add(c->read_event, s->idle) != 0)
+	if (c->state == CONN_OPEN && c->deferred == NULL &&
+	    event_add(c->read_event, s->idle) != 0)
 		c->dead = 1;
 }
 
@@ -675,7 +695,7 @@ static void tls_pump(struct http1_conn *c)
 
 		conn_process(c);
 		conn_flush(c);
-		if (c->dead || c->state != CONN_OPEN || c->paused)
+		if (c->dead || c->state != CONN_OPEN || c->paused || c->deferred != NULL)
 			return;
 		if (evbuffer_get_length(input) == 0)
 			return;
@@ -746,6 +766,78 @@ static void tls_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_TIMEOUT)
 		c->server->idle_timeouts++;
 	conn_free(c); /* EOF, error, or idle for idle_timeout_s */
+}
+
+/* ---- deferred answers ---- */
+
+/* After http1_resume, on a fresh turn of the loop: the answer goes out, then the connection
+ * reads and handles requests again (or closes, when the answer was its last). */
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http1_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_flush(c);
+	if (!c->dead && !c->paused && c->state == CONN_OPEN) {
+		if (c->bev != NULL) {
+			bufferevent_enable(c->bev, EV_READ);
+			tls_pump(c);
+		} else if (event_add(c->read_event, c->server->idle) != 0) {
+			c->dead = 1;
+		} else {
+			conn_process(c); /* requests that came pipelined behind */
+			conn_flush(c);
+		}
+	}
+	conn_settle(c);
+}
+
+struct http1_deferred *http1_defer(struct http1_request *req)
+{
+	struct http1_conn *c = req->conn;
+	struct http1_deferred *d;
+
+	if (c == NULL || c->deferred != NULL || req->answered)
+		return NULL;
+	if (c->resume == NULL)
+		c->resume = evtimer_new(c->server->base, resume_cb, c);
+	d = calloc(1, sizeof(*d));
+	if (c->resume == NULL || d == NULL) {
+		free(d);
+		return NULL;
+	}
+	d->req.conn = c;
+	d->req.version_minor = req->version_minor;
+	d->req.keep_alive = req->keep_alive;
+	d->req.head_only = req->head_only;
+	d->req.query = "";
+	c->deferred = d;
+	/* Nothing more is read until the answer: the bytes behind wait in the socket. */
+	if (c->bev != NULL)
+		bufferevent_disable(c->bev, EV_READ);
+	else if (!c->paused)
+		event_del(c->read_event);
+	return d;
+}
+
+void http1_resume(struct http1_deferred *d)
+{
+	static const char internal[] = "{\"error\":\"internal error: no answer\"}";
+	struct http1_conn *c = d->req.conn;
+
+	if (c != NULL) {
+		if (!d->req.answered &&
+		    http1_reply(&d->req, 500, "application/json", "Cache-Control: no-store\r\n",
+				internal, sizeof(internal) - 1) != 0)
+			c->dead = 1;
+		if (!d->req.keep_alive)
+			c->state = CONN_CLOSING;
+		c->deferred = NULL;
+		c->progressed = 1;
+		event_active(c->resume, EV_TIMEOUT, 0);
+	}
+	free(d);
 }
 
 /* ---- accepting ---- */

@@ -134,11 +134,36 @@ void http1_server_free(struct http1_server *server);
  * put bytes from the client there; "" for none) and the body BODY (LEN bytes; dropped for
  * HEAD). Date, Content-Length and Connection are added here. Everything is copied.
  * RETURN VALUE: 0 (queued, sent as soon as the client takes it), -EALREADY (already
- * answered), -EMSGSIZE (over HTTP1_ANSWER_MAX) or -ENOMEM; after an error the client gets a
- * 500 once the handler returns.
+ * answered), -EMSGSIZE (over HTTP1_ANSWER_MAX), -ENOTCONN (a deferred request whose
+ * connection is gone) or -ENOMEM; after an error the client gets a 500 once the handler
+ * returns (or at http1_resume).
  */
 int http1_reply(struct http1_request *req, int status, const char *content_type,
 		const char *extra_headers, const void *body, size_t len);
+
+/* An answer given later (http1_defer). REQ is a copy of the request's answering part only:
+ * its method, path, query, peer, body and headers are NULL/empty. */
+struct http1_deferred {
+	struct http1_request req;
+};
+
+/*
+ * http1_defer: from the handler, instead of answering now: the handler returns, and the
+ * answer is given later with http1_reply(&D->req, ...) then http1_resume(D), from the event
+ * loop (e.g. once what it acknowledges is durable). Meanwhile the connection reads and
+ * handles nothing else (requests pipelined behind wait), and no timeout closes it: the one
+ * who deferred must resume. When the connection closes first (the server is freed),
+ * http1_reply on D returns -ENOTCONN and http1_resume only frees D.
+ * RETURN VALUE: a new handle (given back by http1_resume), or NULL (out of memory: the
+ * handler answers now instead).
+ */
+struct http1_deferred *http1_defer(struct http1_request *req);
+
+/*
+ * http1_resume: sends D's answer (a 500 when none was given) and goes on with the requests
+ * behind it on a fresh turn of the loop (never from inside the caller). Frees D.
+ */
+void http1_resume(struct http1_deferred *d);
 
 /* http1_header: the value of REQ's first header field named NAME (case-insensitive),
  * borrowed from REQ; NULL when there is none. */

@@ -16,7 +16,9 @@
  *   POST /time/sync                         403: nothing mutates the clock but the pipeline
  *   POST /v1/events                         an encoded, signed SignedState (operator commands,
  *                                           passport updates) through the pipeline: 200
- *                                           accepted, 202 held, 403 refused (JSON verdict)
+ *                                           accepted, 202 held, 403 refused (JSON verdict);
+ *                                           200 and 202 only once the vault has made the
+ *                                           records durable (else 503)
  *   POST /time/shared-state                 a leader's signed shared state (also under /v1),
  *                                           checked in the reference's order: rate limit
  *                                           (429), bearer (401), size (413), body (400: bad
@@ -24,7 +26,8 @@
  *                                           field, wrong type); then ingested as
  *                                           uml001.rest.time.shared_state, whose verdict
  *                                           answers: 200 applied (recorded by the control
- *                                           stage; the clock never moves) or 403 with why
+ *                                           stage; the clock never moves; sent once the
+ *                                           records are durable, else 503) or 403 with why
  * Errors are JSON with their status. Bearer tokens come from files and are compared in
  * constant time; rate limiting is a token bucket per client address in a bounded table.
  * TLS (OpenSSL through libevent_openssl) with an optional client CA (mTLS). mode =
@@ -119,6 +122,24 @@ struct rest {
 		int64_t signed_mono_ns, estimate_ns;
 	} att;
 	uint64_t signatures; /* made by this instance */
+	/* Answers that acknowledge a write, waiting for the vault to say it is durable. */
+	struct ack_wait *acks;
+	size_t ack_count;
+	uint64_t acks_failed; /* answered 503: the vault failed before the record was durable */
+};
+
+/* An acknowledging answer (200 for POST /v1/events, ...) held until the vault has made
+ * every record written for it durable (await_durable): a crash right after the answer
+ * never loses what it acknowledged. */
+struct ack_wait {
+	struct rest *r;
+	struct http1_deferred *deferred;
+	const struct quorum_vault_ops *vault; /* what it waits on (cancelled at fini) */
+	void *vault_state;
+	enum route route;
+	int status;
+	json_t *body;
+	struct ack_wait *prev, *next;
 };
 
 /* ---- answers ---- */
@@ -601,6 +622,85 @@ static void handle_status(struct rest *r, struct http1_request *req)
 	reply_json(r, req, ROUTE_STATUS, 200, body);
 }
 
+/* ---- acknowledging a write only once it is durable ---- */
+
+static void ack_unlink(struct rest *r, struct ack_wait *w)
+{
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		r->acks = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	r->ack_count--;
+}
+
+/* The vault's word on the records an answer acknowledges: 0 durable (the answer goes out),
+ * else they may be lost (503: not acknowledged). Runs from the vault's commit or failure. */
+static void ack_durable(void *arg, int status)
+{
+	struct ack_wait *w = arg;
+	struct rest *r = w->r;
+
+	ack_unlink(r, w);
+	if (status == 0) {
+		reply_json(r, &w->deferred->req, w->route, w->status, w->body);
+	} else {
+		json_decref(w->body);
+		r->acks_failed++;
+		r->api->log(r->host, QUORUM_LOG_ERROR,
+			    "rest.ack_failed route=%s error=\"%s\" effect=answered_503",
+			    route_names[w->route], strerror(-status));
+		reply_error(r, &w->deferred->req, w->route, 503, "error",
+			    "not acknowledged: the vault could not make the record durable");
+	}
+	http1_resume(w->deferred);
+	free(w);
+}
+
+/* Answers STATUS with BODY (stolen), which acknowledges a write, once every record the vault
+ * holds now is durable: at once with fsync = "every" (or without a vault: nothing is
+ * written then), else from the vault's next group commit, the request staying open; never
+ * blocking the loop. */
+static void reply_acknowledged(struct rest *r, struct http1_request *req, enum route route,
+			       int status, json_t *body)
+{
+	const struct quorum_vault_ops *vault;
+	const struct quorum_merkle_ops *merkle;
+	void *vs = NULL, *ms = NULL;
+	struct ack_wait *w;
+
+	audit_services(r, &vault, &vs, &merkle, &ms);
+	if (vault == NULL || vault->size < sizeof(struct quorum_vault_ops) ||
+	    vault->await_durable == NULL || vault->durable(vs) >= vault->count(vs)) {
+		reply_json(r, req, route, status, body);
+		return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (w != NULL)
+		w->deferred = http1_defer(req);
+	if (w == NULL || w->deferred == NULL) {
+		free(w);
+		json_decref(body);
+		reply_error(r, req, route, 503, "error", "out of memory; try again");
+		return;
+	}
+	*w = (struct ack_wait){ .r = r,
+				.deferred = w->deferred,
+				.vault = vault,
+				.vault_state = vs,
+				.route = route,
+				.status = status,
+				.body = body,
+				.next = r->acks };
+	if (r->acks != NULL)
+		r->acks->prev = w;
+	r->acks = w;
+	r->ack_count++;
+	if (vault->await_durable(vs, vault->count(vs), ack_durable, w) != 0)
+		ack_durable(w, -ENOMEM);
+}
+
 /* ---- a leader's shared state ---- */
 
 static void reply_rejected(struct rest *r, struct http1_request *req, const char *reason)
@@ -654,8 +754,8 @@ static void handle_shared_state(struct rest *r, struct http1_request *req)
 			    "Shared-state not decided: the pipeline is busy");
 	} else if (err == 0 && v.code == QUORUM_CONTINUE) {
 		if (decided && last[0] == '\0')
-			reply_json(r, req, ROUTE_SHARED_STATE, 200,
-				   json_pack("{s:s}", "status", "applied"));
+			reply_acknowledged(r, req, ROUTE_SHARED_STATE, 200,
+					   json_pack("{s:s}", "status", "applied"));
 		else /* accepted, but no control stage recorded it: never say applied */
 			reply_error(r, req, ROUTE_SHARED_STATE, 503, "error",
 				    "Shared-state not applied: no control stage decided it");
@@ -733,6 +833,8 @@ static int envelope_event_id(const uint8_t *data, size_t len, char *out, size_t 
 	return out[0] != '\0' ? 0 : -1;
 }
 
+/* The verdict on a posted event; an accepted or held one (written to the vault) is answered
+ * once it is durable. */
 static void reply_verdict(struct rest *r, struct http1_request *req, int status,
 			  const char *event_id, const struct quorum_verdict *v)
 {
@@ -745,7 +847,10 @@ static void reply_verdict(struct rest *r, struct http1_request *req, int status,
 		json_object_set_new(body, "stage", json_string(v->stage));
 	if (v->code != QUORUM_CONTINUE && v->reason[0] != '\0')
 		json_object_set_new(body, "reason", json_string(v->reason));
-	reply_json(r, req, ROUTE_EVENTS, status, body);
+	if (status == 200 || status == 202)
+		reply_acknowledged(r, req, ROUTE_EVENTS, status, body);
+	else
+		reply_json(r, req, ROUTE_EVENTS, status, body);
 }
 
 /* POST /v1/events: one encoded SignedState (application/x-protobuf), as `quorumctl control`
@@ -1281,6 +1386,15 @@ static void rest_fini(void *state)
 	struct rest *r = state;
 
 	http1_server_free(r->server);
+	while (r->acks != NULL) { /* their connections are closed: never answered */
+		struct ack_wait *w = r->acks;
+
+		ack_unlink(r, w);
+		w->vault->await_cancel(w->vault_state, w);
+		http1_resume(w->deferred);
+		json_decref(w->body);
+		free(w);
+	}
 	if (r->tls != NULL)
 		SSL_CTX_free(r->tls);
 	ratelimit_free(r->limit);
