@@ -100,7 +100,7 @@ int checkpoint_parse(const char *text, size_t len, struct checkpoint *cp, const 
 {
 	char line[512];
 	unsigned char raw[48];
-	size_t pos = 0;
+	size_t pos = 0, raw_len = 0;
 
 	memset(cp, 0, sizeof(*cp));
 	if (memchr(text, '\0', len) != NULL) {
@@ -117,9 +117,9 @@ int checkpoint_parse(const char *text, size_t len, struct checkpoint *cp, const 
 		*why = "checkpoint_size_invalid";
 		return -EINVAL;
 	}
-	if (next_line(text, len, &pos, line, sizeof(line)) != 0 || strlen(line) != 44 ||
-	    EVP_DecodeBlock(raw, (const unsigned char *)line, 44) != 33 || line[43] != '=' ||
-	    line[42] == '=') {
+	if (next_line(text, len, &pos, line, sizeof(line)) != 0 ||
+	    note_base64_decode(line, strlen(line), raw, sizeof(raw), &raw_len) != 0 ||
+	    raw_len != NOTE_HASH_LEN) {
 		*why = "checkpoint_root_invalid";
 		return -EINVAL;
 	}
@@ -148,8 +148,8 @@ uint32_t note_key_hash(const char *name, const uint8_t pub[NOTE_PUB_LEN])
 	buf[n + 1] = 0x01; /* the Ed25519 algorithm byte */
 	memcpy(buf + n + 2, pub, NOTE_PUB_LEN);
 	SHA256(buf, n + 2 + NOTE_PUB_LEN, digest);
-	return (uint32_t)digest[0] << 24 | (uint32_t)digest[1] << 16 | (uint32_t)digest[2] << 8 |
-	       digest[3];
+	return (uint32_t)digest[0] << 24 | (uint32_t)digest[1] << 16 |
+	       (uint32_t)digest[2] << 8 | digest[3];
 }
 
 int note_format(const char *text, size_t len, const char *name, const uint8_t pub[NOTE_PUB_LEN],
@@ -176,14 +176,117 @@ int note_format(const char *text, size_t len, const char *name, const uint8_t pu
 
 int note_text_length(const char *note, size_t len, size_t *text_len)
 {
-	/* The text ends at the first empty line: "\n\n" (the text is non-empty). */
-	for (size_t i = 0; i + 1 < len; i++) {
+	/* The text ends at the LAST empty line (C2SP signed-note): the text itself may hold
+	 * empty lines, signature lines never do. The text is non-empty and ends in '\n'. */
+	for (size_t i = len >= 2 ? len - 2 : 0; len >= 2; i--) {
 		if (note[i] == '\n' && note[i + 1] == '\n') {
+			if (i == 0)
+				return -EBADMSG;
 			*text_len = i + 1;
 			return 0;
 		}
+		if (i == 0)
+			break;
 	}
 	return -EBADMSG;
+}
+
+/* Whether NOTE (LEN bytes) is valid UTF-8 without ASCII control characters but '\n' (C2SP
+ * signed-note: no NUL, no CR, no tab). */
+static int note_chars_valid(const char *note, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)note, *end = p + len;
+
+	while (p < end) {
+		unsigned char b = *p;
+		uint32_t cp;
+		size_t more;
+
+		if (b < 0x80) {
+			if (b < 0x20 && b != '\n')
+				return 0;
+			p++;
+			continue;
+		}
+		if (b >= 0xc2 && b <= 0xdf)
+			more = 1, cp = b & 0x1f;
+		else if (b >= 0xe0 && b <= 0xef)
+			more = 2, cp = b & 0x0f;
+		else if (b >= 0xf0 && b <= 0xf4)
+			more = 3, cp = b & 0x07;
+		else
+			return 0;
+		if ((size_t)(end - p) <= more)
+			return 0;
+		for (size_t k = 1; k <= more; k++) {
+			if ((p[k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[k] & 0x3f);
+		}
+		/* overlong forms, surrogates, beyond U+10FFFF; C1 controls (U+0080..U+009F) */
+		if ((more == 2 && cp < 0x800) ||
+		    (more == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+			return 0;
+		p += more + 1;
+	}
+	return 1;
+}
+
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int note_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+	size_t n = 0;
+
+	if (len == 0 || len % 4 != 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i += 4) {
+		int v[4], pad = 0;
+		uint32_t bits;
+
+		for (int k = 0; k < 4; k++) {
+			unsigned char c = (unsigned char)in[i + k];
+
+			if (c == '=' && i + 4 == len && k >= 2) {
+				v[k] = 0;
+				pad++;
+				continue;
+			}
+			if (pad > 0) /* a character after '=' */
+				return -EINVAL;
+			v[k] = b64_value(c);
+			if (v[k] < 0)
+				return -EINVAL;
+		}
+		bits = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+		       (uint32_t)v[3];
+		/* canonical: the bits a padded group leaves over are zero */
+		if ((pad == 1 && (bits & 0xff) != 0) || (pad == 2 && (bits & 0xffff) != 0))
+			return -EINVAL;
+		if (n + 3 - (size_t)pad > cap)
+			return -ENOSPC;
+		out[n++] = (uint8_t)(bits >> 16);
+		if (pad < 2)
+			out[n++] = (uint8_t)(bits >> 8);
+		if (pad < 1)
+			out[n++] = (uint8_t)bits;
+	}
+	*out_len = n;
+	return 0;
 }
 
 static int ed25519_verify(const uint8_t pub[NOTE_PUB_LEN], const void *msg, size_t len,
@@ -200,71 +303,107 @@ static int ed25519_verify(const uint8_t pub[NOTE_PUB_LEN], const void *msg, size
 	return ok;
 }
 
-/* Walks NOTE's signature lines by NAME; CHECK(ARG, key hash, signature, text, text length)
- * says whether a line is the signer's: 1 verified, 0 another key, -1 not its signature. */
-typedef int (*note_check_fn)(void *arg, uint32_t key_hash, const uint8_t sig[NOTE_SIG_LEN],
+/* Says whether a signature line by the signer's name is the signer's: CHECK(ARG, key hash,
+ * signature (SIG_LEN bytes), text, text length) returns 1 verified, 0 another key's
+ * (ignored), -1 the signer's key but not a valid signature (the note is refused). */
+typedef int (*note_check_fn)(void *arg, uint32_t key_hash, const uint8_t *sig, size_t sig_len,
 			     const char *text, size_t text_len);
+
+/* Whether the UTF-8 character at P (N bytes left) is a Unicode space (Zs) other than
+ * U+0020, or a line or paragraph separator: none may be in a key name. */
+static int unicode_space(const unsigned char *p, size_t n)
+{
+	if (n >= 2 && p[0] == 0xc2 && p[1] == 0xa0) /* U+00A0 */
+		return 1;
+	if (n >= 3 && p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80) /* U+1680 */
+		return 1;
+	if (n >= 3 && p[0] == 0xe2 && p[1] == 0x80 &&
+	    (p[2] <= 0x8a || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf)) /* U+2000.. */
+		return 1;
+	if (n >= 3 && p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0x9f) /* U+205F */
+		return 1;
+	return n >= 3 && p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80; /* U+3000 */
+}
+
+/* One signature line (without its newline) into its name and decoded blob. 0 or -1. */
+static int signature_line_parse(const char *line, size_t n, const char **name, size_t *name_len,
+				uint8_t *blob, size_t cap, size_t *blob_len)
+{
+	const char *sp;
+
+	if (n < 4 || memcmp(line, EM_DASH " ", 4) != 0)
+		return -1;
+	line += 4;
+	n -= 4;
+	sp = memchr(line, ' ', n);
+	if (sp == NULL || sp == line)
+		return -1;
+	*name = line;
+	*name_len = (size_t)(sp - line);
+	for (size_t i = 0; i < *name_len; i++) /* no spaces, no '+' in a key name */
+		if (line[i] == '+' ||
+		    unicode_space((const unsigned char *)line + i, *name_len - i))
+			return -1;
+	n -= *name_len + 1;
+	/* base64 of the 4-byte key hash and at least one signature byte, canonical only */
+	if (note_base64_decode(sp + 1, n, blob, cap, blob_len) != 0 || *blob_len < 5)
+		return -1;
+	return 0;
+}
 
 static int note_walk(const char *note, size_t len, const char *name, note_check_fn check,
 		     void *arg, size_t *text_len, const char **why)
 {
-	size_t pos, tlen;
-	int seen_lines = 0;
+	size_t pos, tlen, name_len = strlen(name);
+	int lines = 0, invalid = 0, verified = 0;
 
-	if (len == 0 || note[len - 1] != '\n' || memchr(note, '\0', len) != NULL ||
+	if (len == 0 || note[len - 1] != '\n' || !note_chars_valid(note, len) ||
 	    note_text_length(note, len, &tlen) != 0) {
 		*why = "note_malformed";
 		return -EBADMSG;
 	}
 	pos = tlen + 1; /* past the empty line */
 	while (pos < len) {
-		const char *line = note + pos, *nl = memchr(line, '\n', len - pos);
-		size_t n = (size_t)(nl - line), name_len;
-		const char *sp;
-		unsigned char blob[80];
-		int dec, verdict;
+		const char *line = note + pos, *nl = memchr(line, '\n', len - pos), *lname;
+		size_t n = (size_t)(nl - line), lname_len, blob_len;
+		uint8_t blob[NOTE_MAX];
+		int verdict;
 		uint32_t kh;
 
 		pos += n + 1;
-		seen_lines++;
-		if (n < 4 || memcmp(line, EM_DASH " ", 4) != 0) {
+		if (++lines > NOTE_SIGNATURES_MAX) {
+			*why = "note_too_many_signatures";
+			return -EBADMSG;
+		}
+		if (signature_line_parse(line, n, &lname, &lname_len, blob, sizeof(blob),
+					 &blob_len) != 0) {
 			*why = "note_signature_line_malformed";
 			return -EBADMSG;
 		}
-		line += 4;
-		n -= 4;
-		sp = memchr(line, ' ', n);
-		if (sp == NULL) {
-			*why = "note_signature_line_malformed";
-			return -EBADMSG;
-		}
-		name_len = (size_t)(sp - line);
-		if (name_len != strlen(name) || memcmp(line, name, name_len) != 0)
+		if (lname_len != name_len || memcmp(lname, name, name_len) != 0)
 			continue; /* another signer's line */
-		n -= name_len + 1;
-		/* 4 + 64 bytes encode to 92 base64 characters with no padding beyond "==" */
-		if (n != 92) {
-			*why = "note_signature_malformed";
-			return -EBADMSG;
-		}
-		dec = EVP_DecodeBlock(blob, (const unsigned char *)sp + 1, (int)n);
-		if (dec != 69) { /* 68 bytes and one pad byte */
-			*why = "note_signature_malformed";
-			return -EBADMSG;
-		}
-		kh = (uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 | (uint32_t)blob[2] << 8 |
-		     blob[3];
-		verdict = check(arg, kh, blob + 4, note, tlen);
+		kh = (uint32_t)blob[0] << 24 | (uint32_t)blob[1] << 16 |
+		     (uint32_t)blob[2] << 8 | blob[3];
+		verdict = check(arg, kh, blob + 4, blob_len - 4, note, tlen);
 		if (verdict == 0)
-			continue;
+			continue; /* same name, another key: unknown, ignored */
 		if (verdict < 0) {
-			*why = "note_signature_invalid";
-			return -EPERM;
+			/* A known key's signature that fails refuses the note (C2SP: SHOULD),
+			 * wherever it is, also when another line verifies. */
+			invalid = 1;
+			continue;
 		}
+		verified = 1;
+	}
+	if (invalid) {
+		*why = "note_signature_invalid";
+		return -EPERM;
+	}
+	if (verified) {
 		*text_len = tlen;
 		return 0;
 	}
-	*why = seen_lines == 0 ? "note_unsigned" : "note_no_signature_by_key";
+	*why = lines == 0 ? "note_unsigned" : "note_no_signature_by_key";
 	return -ENOKEY;
 }
 
@@ -273,13 +412,15 @@ struct pub_check {
 	uint32_t key_hash;
 };
 
-static int check_with_pub(void *arg, uint32_t key_hash, const uint8_t sig[NOTE_SIG_LEN],
+static int check_with_pub(void *arg, uint32_t key_hash, const uint8_t *sig, size_t sig_len,
 			  const char *text, size_t text_len)
 {
 	struct pub_check *pc = arg;
 
 	if (key_hash != pc->key_hash)
-		return 0;
+		return 0; /* another key of the same name: ignored */
+	if (sig_len != NOTE_SIG_LEN)
+		return -1;
 	return ed25519_verify(pc->pub, text, text_len, sig) ? 1 : -1;
 }
 
@@ -296,13 +437,17 @@ struct fn_check {
 	void *arg;
 };
 
-static int check_with_fn(void *arg, uint32_t key_hash, const uint8_t sig[NOTE_SIG_LEN],
+static int check_with_fn(void *arg, uint32_t key_hash, const uint8_t *sig, size_t sig_len,
 			 const char *text, size_t text_len)
 {
 	struct fn_check *fc = arg;
 
 	(void)key_hash;
-	return fc->verify(fc->arg, text, text_len, sig) == 0 ? 1 : -1;
+	if (sig_len != NOTE_SIG_LEN)
+		return 0; /* not an Ed25519 signature: another key's */
+	/* Without the key its hash cannot be compared: a line whose signature does not verify
+	 * under the signer's key is taken as another key's (ignored). */
+	return fc->verify(fc->arg, text, text_len, sig) == 0 ? 1 : 0;
 }
 
 int note_verify_by(const char *note, size_t len, const char *name, note_verify_fn verify,

@@ -13,11 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NOTE_ORIGIN_MAX 128
-#define NOTE_MAX	4096 /* bytes of a whole signed checkpoint */
-#define NOTE_HASH_LEN	32
-#define NOTE_PUB_LEN	32
-#define NOTE_SIG_LEN	64
+#define NOTE_ORIGIN_MAX	    128
+#define NOTE_MAX	    4096 /* bytes of a whole signed checkpoint */
+#define NOTE_HASH_LEN	    32
+#define NOTE_PUB_LEN	    32
+#define NOTE_SIG_LEN	    64
+#define NOTE_SIGNATURES_MAX 100 /* signature lines in one note at most */
 
 struct checkpoint {
 	char origin[NOTE_ORIGIN_MAX]; /* printable ASCII, no spaces, non-empty */
@@ -47,11 +48,18 @@ int note_format(const char *text, size_t len, const char *name, const uint8_t pu
 		const uint8_t sig[NOTE_SIG_LEN], char *out, size_t cap);
 
 /*
- * note_verify: checks that NOTE (LEN bytes) is a well-formed signed note with a signature
- * line by NAME whose key hash matches PUB and whose Ed25519 signature over the text
- * verifies. *TEXT_LEN gets the length of the signed text (the note's first bytes).
+ * note_verify: checks that NOTE (LEN bytes) is a well-formed C2SP signed note with a
+ * signature line by NAME whose key hash matches PUB and whose Ed25519 signature over the
+ * text verifies. Well-formed: valid UTF-8 with no ASCII control character but '\n', ending in
+ * '\n'; the text ends at the LAST empty line; then 1 to NOTE_SIGNATURES_MAX lines
+ * "\u2014 NAME BASE64", each name without spaces or '+', each BASE64 canonical (RFC 4648,
+ * padded, unused bits zero) of a 4-byte key hash and a signature. A line counts only when
+ * its name AND key hash are NAME's and PUB's: lines by other names or keys (also a
+ * same-name line from another key, wherever it is) are ignored.
+ * *TEXT_LEN gets the length of the signed text (the note's first bytes).
  * RETURN VALUE: 0; -EBADMSG malformed (*WHY says how); -ENOKEY no signature by that
- * name and key; -EPERM the signature does not verify.
+ * name and key; -EPERM a line by that name and key whose signature does not verify
+ * (C2SP: a known key's failed signature refuses the note, wherever the line is).
  */
 int note_verify(const char *note, size_t len, const char *name, const uint8_t pub[NOTE_PUB_LEN],
 		size_t *text_len, const char **why);
@@ -61,12 +69,20 @@ typedef int (*note_verify_fn)(void *arg, const void *text, size_t len,
 			      const uint8_t sig[NOTE_SIG_LEN]);
 
 /* note_verify_by: as note_verify, for a signer whose key the caller cannot hand over (a
- * plugin asking the host to check an authority's signature): the first signature line by
- * NAME is checked with VERIFY(ARG, ...), whatever its key hash. Same return values. */
+ * plugin asking the host to check an authority's signature): every Ed25519-sized
+ * signature line by NAME is checked with VERIFY(ARG, ...) until one verifies; as the key
+ * hash cannot be compared, lines that do not verify count as other keys' (ignored), and
+ * none verifying is -ENOKEY. Same return values otherwise. */
 int note_verify_by(const char *note, size_t len, const char *name, note_verify_fn verify,
 		   void *arg, size_t *text_len, const char **why);
 
-/* note_text_length: the length of NOTE's signed text (up to the empty line), or -EBADMSG. */
+/* note_text_length: the length of NOTE's signed text (through the newline before the LAST
+ * empty line, C2SP), or -EBADMSG when there is none. */
 int note_text_length(const char *note, size_t len, size_t *text_len);
+
+/* note_base64_decode: strict, canonical RFC 4648 base64 (padded; no whitespace; the bits
+ * a padded group leaves over zero) of IN (LEN characters) into OUT (CAP bytes).
+ * RETURN VALUE: 0 with *OUT_LEN, -EINVAL (not canonical base64) or -ENOSPC. */
+int note_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
 #endif /* QUORUM_NOTE_H */
