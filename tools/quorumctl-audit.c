@@ -37,7 +37,9 @@ static void audit_usage(FILE *out)
 		"       quorumctl vault dump DIR [--json] [--vault-key FILE] [--from N] [--count N]\n"
 		"       quorumctl vault proof DIR (--index I | --consistency OLD_SIZE)\n"
 		"                             [--vault-key FILE]\n"
-		"       quorumctl proof verify --node-key NODE.pub PROOF.json\n"
+		"       quorumctl proof verify --node-key NODE.pub (--record FILE | --leaf-hash HEX)\n"
+		"                              PROOF.json\n"
+		"       quorumctl proof verify --node-key NODE.pub --old-checkpoint FILE PROOF.json\n"
 		"\n"
 		"vault verify  checks a vault folder offline: segment headers, every record's hash\n"
 		"              and chain link from the first record, and every checkpoint against\n"
@@ -47,7 +49,12 @@ static void audit_usage(FILE *out)
 		"vault proof   prints (JSON) the inclusion proof of record I, or the consistency\n"
 		"              proof from tree size OLD_SIZE, against the vault's latest checkpoint.\n"
 		"proof verify  checks a proof from `vault proof` (or a transport) and the signature\n"
-		"              of the checkpoint it names. Exit status 0 valid, 1 invalid.\n");
+		"              of the checkpoint it names, against what you hold, never against\n"
+		"              what the proof says of itself: an inclusion proof against the record\n"
+		"              (its stored bytes, FILE) or its leaf hash (64 hex digits); a\n"
+		"              consistency proof against your own earlier signed checkpoint (FILE,\n"
+		"              e.g. a saved GET /v1/checkpoint), signed by the same key. Prints the\n"
+		"              roots it compared. Exit status 0 valid, 1 invalid.\n");
 }
 
 static const char *record_type_name(uint16_t type)
@@ -558,20 +565,166 @@ static int hex_hashes(json_t *arr, uint8_t (*out)[MTREE_HASH_LEN], size_t *n)
 	return 0;
 }
 
+/* Reads the whole of PATH (at most CAP - 1 bytes, NUL-terminated) into BUF. Length or -1. */
+static long read_small_file(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	if (f == NULL) {
+		fprintf(stderr, "quorumctl: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, cap, f);
+	if (ferror(f) || n == cap) {
+		fprintf(stderr, "quorumctl: %s: %s\n", path,
+			ferror(f) ? "read failed" : "too large");
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	return (long)n;
+}
+
+/* NOTE (a signed checkpoint) parsed and its signature by its origin with PUB checked into
+ * CP; WHAT names it in messages. 0, or 1 (said why). */
+static int checkpoint_checked(const char *note, size_t len, const uint8_t pub[NOTE_PUB_LEN],
+			      const char *what, struct checkpoint *cp)
+{
+	const char *why = "";
+	size_t tl;
+
+	if (note == NULL || note_text_length(note, len, &tl) != 0 ||
+	    checkpoint_parse(note, tl, cp, &why) != 0) {
+		printf("invalid: %s is no well-formed signed checkpoint (%s)\n", what, why);
+		return 1;
+	}
+	if (note_verify(note, len, cp->origin, pub, &tl, &why) != 0) {
+		printf("invalid: %s: signature by %s: %s\n", what, cp->origin, why);
+		return 1;
+	}
+	return 0;
+}
+
+/* What the client brings: the record or its leaf hash, or its own old checkpoint. */
+struct proof_inputs {
+	const char *record, *leaf_hex, *old_checkpoint;
+};
+
+static int verify_inclusion(json_t *doc, const struct proof_inputs *in,
+			    const struct checkpoint *cp)
+{
+	uint8_t leaf[MTREE_HASH_LEN], claimed[MTREE_HASH_LEN];
+	uint8_t proof[MTREE_PROOF_MAX][MTREE_HASH_LEN];
+	json_t *idx = json_object_get(doc, "index");
+	char hex[65];
+	size_t n;
+	int ok;
+
+	if (in->record != NULL) {
+		static char buf[VAULT_PAYLOAD_MAX + 4096];
+		long len = read_small_file(in->record, buf, sizeof(buf));
+
+		if (len < 0)
+			return 2;
+		mtree_leaf_hash(buf, (size_t)len, leaf);
+	} else if (in->leaf_hex == NULL || strlen(in->leaf_hex) != 64 ||
+		   hex_decode(in->leaf_hex, 64, leaf, MTREE_HASH_LEN) != 0) {
+		fprintf(stderr, "quorumctl: --leaf-hash takes 64 hex digits\n");
+		return 2;
+	}
+	if (!json_is_integer(idx) || json_integer_value(idx) < 0 ||
+	    hex_hashes(json_object_get(doc, "inclusion"), proof, &n) != 0) {
+		printf("invalid: the inclusion proof is malformed\n");
+		return 1;
+	}
+	hex32(leaf, hex);
+	printf("leaf hash (yours, record %" JSON_INTEGER_FORMAT "): %s\n",
+	       json_integer_value(idx), hex);
+	if (hex_hash(json_object_get(doc, "leaf_hash"), claimed) == 0 &&
+	    memcmp(claimed, leaf, MTREE_HASH_LEN) != 0) {
+		hex32(claimed, hex);
+		printf("leaf hash the proof names: %s (not yours: not used)\n", hex);
+	}
+	hex32(cp->root, hex);
+	printf("root (the proof's checkpoint, size %" PRIu64 ", signed by %s): %s\n", cp->size,
+	       cp->origin, hex);
+	ok = mtree_verify_inclusion((uint64_t)json_integer_value(idx), cp->size, leaf, proof, n,
+				    cp->root);
+	printf("%s: record %" JSON_INTEGER_FORMAT " %s the tree of %" PRIu64
+	       " records signed by %s\n",
+	       ok ? "valid" : "invalid", json_integer_value(idx),
+	       ok ? "is in" : "is not proven to be in", cp->size, cp->origin);
+	return ok ? 0 : 1;
+}
+
+static int verify_consistency(json_t *doc, const struct proof_inputs *in,
+			      const uint8_t pub[NOTE_PUB_LEN], const struct checkpoint *cp)
+{
+	static char note[NOTE_MAX + 1];
+	uint8_t proof[MTREE_PROOF_MAX][MTREE_HASH_LEN], claimed[MTREE_HASH_LEN];
+	json_t *old = json_object_get(doc, "old_size");
+	struct checkpoint mine;
+	char hex[65];
+	long len;
+	size_t n;
+	int ok;
+
+	len = read_small_file(in->old_checkpoint, note, sizeof(note));
+	if (len < 0)
+		return 2;
+	if (checkpoint_checked(note, (size_t)len, pub, "your old checkpoint", &mine) != 0)
+		return 1;
+	if (strcmp(mine.origin, cp->origin) != 0) {
+		printf("invalid: your old checkpoint is %s's, the proof's is %s's\n",
+		       mine.origin, cp->origin);
+		return 1;
+	}
+	if (!json_is_integer(old) || (uint64_t)json_integer_value(old) != mine.size) {
+		printf("invalid: the proof starts at tree size %" JSON_INTEGER_FORMAT
+		       ", your old checkpoint is of size %" PRIu64 "\n",
+		       json_is_integer(old) ? json_integer_value(old) : -1, mine.size);
+		return 1;
+	}
+	if (hex_hashes(json_object_get(doc, "consistency"), proof, &n) != 0) {
+		printf("invalid: the consistency proof is malformed\n");
+		return 1;
+	}
+	hex32(mine.root, hex);
+	printf("old root (your checkpoint, size %" PRIu64 "): %s\n", mine.size, hex);
+	if (hex_hash(json_object_get(doc, "old_root"), claimed) == 0 &&
+	    memcmp(claimed, mine.root, MTREE_HASH_LEN) != 0) {
+		hex32(claimed, hex);
+		printf("old root the proof names: %s (not yours: not used)\n", hex);
+	}
+	hex32(cp->root, hex);
+	printf("new root (the proof's checkpoint, size %" PRIu64 ", signed by %s): %s\n",
+	       cp->size, cp->origin, hex);
+	ok = mtree_verify_consistency(mine.size, cp->size, mine.root, cp->root, proof, n);
+	printf("%s: your tree of %" PRIu64 " records %s the tree of %" PRIu64
+	       " records signed by %s\n",
+	       ok ? "valid" : "invalid", mine.size,
+	       ok ? "is a prefix of" : "is not proven a prefix of", cp->size, cp->origin);
+	return ok ? 0 : 1;
+}
+
 int cmd_proof(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "node-key", required_argument, NULL, 'n' },
+		{ "record", required_argument, NULL, 'r' },
+		{ "leaf-hash", required_argument, NULL, 'l' },
+		{ "old-checkpoint", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *node_key = NULL, *note, *why = "";
-	uint8_t pub[NOTE_PUB_LEN], h[MTREE_HASH_LEN], old_root[MTREE_HASH_LEN];
-	uint8_t proof[MTREE_PROOF_MAX][MTREE_HASH_LEN];
+	struct proof_inputs in = { 0 };
+	const char *node_key = NULL, *note;
+	uint8_t pub[NOTE_PUB_LEN];
 	struct checkpoint cp;
 	json_error_t jerr;
 	json_t *doc, *incl, *cons;
-	size_t tl, n;
-	int opt, ok, err;
+	int opt, rc;
 
 	if (argc < 2 || strcmp(argv[1], "verify") != 0) {
 		audit_usage(stderr);
@@ -579,13 +732,21 @@ int cmd_proof(int argc, char **argv)
 	}
 	optind = 2;
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt != 'n') {
+		if (opt == 'n')
+			node_key = optarg;
+		else if (opt == 'r')
+			in.record = optarg;
+		else if (opt == 'l')
+			in.leaf_hex = optarg;
+		else if (opt == 'o')
+			in.old_checkpoint = optarg;
+		else {
 			audit_usage(stderr);
 			return 2;
 		}
-		node_key = optarg;
 	}
-	if (node_key == NULL || optind + 1 != argc) {
+	if (node_key == NULL || optind + 1 != argc ||
+	    (in.record != NULL && in.leaf_hex != NULL)) {
 		audit_usage(stderr);
 		return 2;
 	}
@@ -596,54 +757,37 @@ int cmd_proof(int argc, char **argv)
 		fprintf(stderr, "quorumctl: %s:%d: %s\n", argv[optind], jerr.line, jerr.text);
 		return 2;
 	}
+	incl = json_object_get(doc, "inclusion");
+	cons = json_object_get(doc, "consistency");
+	if ((incl != NULL && in.record == NULL && in.leaf_hex == NULL) ||
+	    (cons != NULL && in.old_checkpoint == NULL)) {
+		fprintf(stderr,
+			"quorumctl: proof verify checks a proof against what you hold: "
+			"--record FILE or --leaf-hash HEX (inclusion), --old-checkpoint "
+			"FILE (consistency)\n");
+		json_decref(doc);
+		return 2;
+	}
 	note = json_string_value(json_object_get(doc, "checkpoint"));
-	if (note == NULL || note_text_length(note, strlen(note), &tl) != 0 ||
-	    checkpoint_parse(note, tl, &cp, &why) != 0) {
-		printf("invalid: the proof names no well-formed checkpoint (%s)\n", why);
+	if (checkpoint_checked(note, note != NULL ? strlen(note) : 0, pub,
+			       "the proof's checkpoint", &cp) != 0) {
 		json_decref(doc);
 		return 1;
 	}
-	err = note_verify(note, strlen(note), cp.origin, pub, &tl, &why);
-	if (err != 0) {
-		printf("invalid: checkpoint signature by %s: %s\n", cp.origin, why);
-		json_decref(doc);
-		return 1;
-	}
-	if ((uint64_t)json_integer_value(json_object_get(doc, "tree_size")) != cp.size) {
+	if (!json_is_integer(json_object_get(doc, "tree_size")) ||
+	    (uint64_t)json_integer_value(json_object_get(doc, "tree_size")) != cp.size) {
 		printf("invalid: the proof is for another tree size than its checkpoint's\n");
 		json_decref(doc);
 		return 1;
 	}
-	incl = json_object_get(doc, "inclusion");
-	cons = json_object_get(doc, "consistency");
 	if (incl != NULL) {
-		json_t *idx = json_object_get(doc, "index");
-
-		ok = json_is_integer(idx) && json_integer_value(idx) >= 0 &&
-		     hex_hash(json_object_get(doc, "leaf_hash"), h) == 0 &&
-		     hex_hashes(incl, proof, &n) == 0 &&
-		     mtree_verify_inclusion((uint64_t)json_integer_value(idx), cp.size, h, proof, n,
-					    cp.root);
-		printf("%s: record %" JSON_INTEGER_FORMAT " %s the tree of %" PRIu64
-		       " records signed by %s\n",
-		       ok ? "valid" : "invalid", json_integer_value(idx),
-		       ok ? "is in" : "is not proven to be in", cp.size, cp.origin);
+		rc = verify_inclusion(doc, &in, &cp);
 	} else if (cons != NULL) {
-		json_t *old = json_object_get(doc, "old_size");
-
-		ok = json_is_integer(old) && json_integer_value(old) >= 0 &&
-		     hex_hash(json_object_get(doc, "old_root"), old_root) == 0 &&
-		     hex_hashes(cons, proof, &n) == 0 &&
-		     mtree_verify_consistency((uint64_t)json_integer_value(old), cp.size, old_root,
-					      cp.root, proof, n);
-		printf("%s: the tree of %" JSON_INTEGER_FORMAT " records %s the tree of %" PRIu64
-		       " records signed by %s\n",
-		       ok ? "valid" : "invalid", json_integer_value(old),
-		       ok ? "is a prefix of" : "is not proven a prefix of", cp.size, cp.origin);
+		rc = verify_consistency(doc, &in, pub, &cp);
 	} else {
 		printf("invalid: neither an inclusion nor a consistency proof\n");
-		ok = 0;
+		rc = 1;
 	}
 	json_decref(doc);
-	return ok ? 0 : 1;
+	return rc;
 }

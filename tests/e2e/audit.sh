@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 CRASHES=${AUDIT_CRASHES:-20}
-plan 17
+plan 19
 
 W=$SCRATCH
 CTL=$QUORUM_BUILDDIR/tools/quorumctl
@@ -149,13 +149,53 @@ check "every record \`quorumctl vault dump --json\` prints fits schemas/vault-re
 # ---- proofs against the signed checkpoint ----
 last=$("$PYTHON" -c 'import json,sys; print(sum(1 for _ in open(sys.argv[1])))' "$W/dump.json")
 "$CTL" vault proof "$W/node/vault" --index 7 >"$W/incl.json" 2>"$W/incl.err"
+# What a client holds, taken from the files, not from the proof: record 7's stored bytes,
+# and the first checkpoint the node signed (its record in the vault).
+"$PYTHON" - "$W/dump.json" "$W/node/vault" "$W/record-7.bin" "$W/old.note" <<'PY'
+import json, struct, sys
+dump, vault, rec_out, note_out = sys.argv[1:5]
+first_cp = None
+for line in open(dump):
+    r = json.loads(line)
+    if r["index"] == 7:
+        with open("%s/segment-%012d.qv" % (vault, r["segment"]), "rb") as f:
+            f.seek(r["offset"])
+            n = struct.unpack("<I", f.read(4))[0]
+            f.seek(r["offset"])
+            open(rec_out, "wb").write(f.read(n))
+    if r["type"] == "checkpoint" and first_cp is None:
+        first_cp = r["text"]
+open(note_out, "w").write(first_cp)
+PY
+OLD_SIZE=$(sed -n 2p "$W/old.note")
 # quiet COMMAND...: runs it with its output as TAP comments.
 quiet() { "$@" >"$W/quiet.out" 2>&1; local rc=$?; sed 's/^/# /' "$W/quiet.out"; return $rc; }
-check "an inclusion proof of record 7 verifies against the vault's signed checkpoint" \
-	quiet "$CTL" proof verify --node-key "$W/keys/node.pub" "$W/incl.json"
-"$CTL" vault proof "$W/node/vault" --consistency 5 >"$W/cons.json" 2>"$W/cons.err"
-check "a consistency proof from tree size 5 verifies too" \
-	quiet "$CTL" proof verify --node-key "$W/keys/node.pub" "$W/cons.json"
+check "an inclusion proof of record 7 verifies against its stored bytes and the signed checkpoint" \
+	quiet "$CTL" proof verify --node-key "$W/keys/node.pub" --record "$W/record-7.bin" "$W/incl.json"
+"$CTL" vault proof "$W/node/vault" --consistency "$OLD_SIZE" >"$W/cons.json" 2>"$W/cons.err"
+check "a consistency proof from the first signed checkpoint (size $OLD_SIZE) verifies, roots printed" \
+	eval 'quiet "$CTL" proof verify --node-key "$W/keys/node.pub" --old-checkpoint "$W/old.note" "$W/cons.json" &&
+	grep -q "^old root (your checkpoint, size $OLD_SIZE): [0-9a-f]\{64\}$" "$W/quiet.out" &&
+	grep -q "^new root (the proof.s checkpoint" "$W/quiet.out"'
+# A proof from a root the client never saw: the proof's old_root and leaf_hash are not used.
+"$PYTHON" - "$W/cons.json" "$W/incl.json" "$W/cons-forged.json" "$W/incl-forged.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["old_root"] = "ab" * 32
+json.dump(c, open(sys.argv[3], "w"))
+i = json.load(open(sys.argv[2]))
+i["leaf_hash"] = "cd" * 32
+json.dump(i, open(sys.argv[4], "w"))
+PY
+check "... the proof's own old_root and leaf_hash are not trusted (printed, not used)" \
+	eval 'quiet "$CTL" proof verify --node-key "$W/keys/node.pub" --old-checkpoint "$W/old.note" "$W/cons-forged.json" &&
+	grep -q "not yours: not used" "$W/quiet.out" &&
+	quiet "$CTL" proof verify --node-key "$W/keys/node.pub" --record "$W/record-7.bin" "$W/incl-forged.json"'
+printf 'not record 7' >"$W/other.bin"
+check "... a record the proof is not about, or no record at all, is refused" \
+	eval '[ "$("$CTL" proof verify --node-key "$W/keys/node.pub" --record "$W/other.bin" "$W/incl.json" >/dev/null 2>&1; echo $?)" -eq 1 ] &&
+	[ "$("$CTL" proof verify --node-key "$W/keys/node.pub" "$W/incl.json" >/dev/null 2>&1; echo $?)" -eq 2 ] &&
+	[ "$("$CTL" proof verify --node-key "$W/keys/node.pub" "$W/cons.json" >/dev/null 2>&1; echo $?)" -eq 2 ]'
 "$PYTHON" - "$W/incl.json" "$W/incl-bad.json" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
@@ -164,9 +204,9 @@ doc["inclusion"][0] = ("0" if h[0] != "0" else "1") + h[1:]
 json.dump(doc, open(sys.argv[2], "w"))
 PY
 check "a proof with one altered hash is invalid" \
-	test "$("$CTL" proof verify --node-key "$W/keys/node.pub" "$W/incl-bad.json" >/dev/null 2>&1; echo $?)" -eq 1
+	test "$("$CTL" proof verify --node-key "$W/keys/node.pub" --record "$W/record-7.bin" "$W/incl-bad.json" >/dev/null 2>&1; echo $?)" -eq 1
 check "a proof checked with another node's key is refused" \
-	test "$("$CTL" proof verify --node-key "$W/keys/trusted.pub" "$W/incl.json" >/dev/null 2>&1; echo $?)" -eq 1
+	test "$("$CTL" proof verify --node-key "$W/keys/trusted.pub" --record "$W/record-7.bin" "$W/incl.json" >/dev/null 2>&1; echo $?)" -eq 1
 
 # ---- tampering ----
 # record_at INDEX: "SEGMENT_NUMBER OFFSET" of a record, from the dump.
