@@ -1214,6 +1214,76 @@ static int load_headers(struct vault *v, const uint64_t *numbers, size_t n, char
 	return 0;
 }
 
+/* Checks that segment I (not the last) ends with a complete, valid record whose index is
+ * the one before segment I+1's first and whose hash is the previous hash segment I+1's
+ * header names: the chain's linkage across the two files. The last record is found from
+ * the end of the file (its length field says how far back it starts). */
+static int segment_link_check(struct vault *v, size_t i, char *why, size_t why_size)
+{
+	const struct vault_segment *seg = &v->segments[i], *next = &v->segments[i + 1];
+	uint64_t body = seg->size - VAULT_SEGMENT_HEADER, want = next->first_index - 1;
+	uint8_t hash[VAULT_HASH_LEN], *buf = NULL;
+	char name[NAME_SIZE];
+	size_t window = 65536;
+	int fd, err = 0, found = 0;
+
+	segment_name(name, seg->number);
+	if (next->first_index <= seg->first_index || body < VAULT_RECORD_MIN)
+		return corrupt(why, why_size,
+			       "%s: no record before segment %" PRIu64 "'s first", name,
+			       next->number);
+	fd = statedir_openat(&v->folder, name, O_RDONLY, 0, why, why_size);
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		ssize_t got;
+
+		if (window > body)
+			window = (size_t)body;
+		free(buf);
+		buf = malloc(window);
+		if (buf == NULL) {
+			err = -ENOMEM;
+			break;
+		}
+		got = pread_full(fd, buf, window, seg->size - window);
+		if (got < 0 || (size_t)got != window) {
+			err = got < 0 ? (int)got : -EIO;
+			set_why(why, why_size, "%s: %s", name, strerror(-err));
+			break;
+		}
+		for (size_t back = VAULT_RECORD_MIN; back <= window && !found; back++) {
+			const uint8_t *p = buf + window - back;
+
+			if (get_le32(p) != back || get_le64(p + 8) != want)
+				continue;
+			found = 1;
+			err = record_check(v, seg, seg->size - back, p, (uint32_t)back, want,
+					   NULL, hash, why, why_size);
+		}
+		if (found || window == body || window >= RECORD_MAX)
+			break;
+		window *= 16;
+	}
+	free(buf);
+	close(fd);
+	if (err)
+		return err;
+	if (!found)
+		return corrupt(why, why_size,
+			       "%s: does not end with record %" PRIu64
+			       " (the one before segment %" PRIu64
+			       "'s first): the chain does not link",
+			       name, want, next->number);
+	if (memcmp(hash, next->prev_hash, VAULT_HASH_LEN) != 0)
+		return corrupt(
+			why, why_size,
+			"%s: its last record's hash is not the previous hash segment %" PRIu64
+			"'s header names: the chain does not link",
+			name, next->number);
+	return 0;
+}
+
 /* Verifies segments from START (0-based) to the last, from the checkpoint ST when
  * FROM_STATE; *STATE_MET tells whether the record ST names was met on the way, and
  * *LAST_SCAN is the last segment's scan (its torn tail, if any, is noted, not cut). */
@@ -1229,6 +1299,11 @@ static int verify_segments(struct vault *v, size_t start, const struct vault_sta
 		v->segments[i].count =
 			v->segments[i + 1].first_index - v->segments[i].first_index;
 		memcpy(v->segments[i].last_hash, v->segments[i + 1].prev_hash, VAULT_HASH_LEN);
+		/* Not verified record by record (vault.state is later): the link to the next
+		 * segment is, which costs one read and one hash per segment. */
+		err = segment_link_check(v, i, why, why_size);
+		if (err)
+			return err;
 	}
 	for (size_t i = start; i < v->nseg; i++) {
 		struct vault_segment *seg = &v->segments[i];
@@ -1980,4 +2055,175 @@ out_wipe:
 out_close:
 	close(fd);
 	return err;
+}
+
+/* ---- background verification ---- */
+
+struct vault_verifier {
+	uint64_t next;	 /* the next record to verify */
+	uint64_t passes; /* complete passes */
+	size_t seg;	 /* its segment (index into the vault's table) */
+	uint64_t off;	 /* its offset there; 0: the segment is not open yet */
+	uint8_t prev[VAULT_HASH_LEN];
+	int fd;
+	struct reader rd;
+};
+
+int vault_verifier_new(struct vault *vault, struct vault_verifier **out)
+{
+	struct vault_verifier *c = calloc(1, sizeof(*c));
+
+	(void)vault;
+	if (c == NULL)
+		return -ENOMEM;
+	c->fd = -1;
+	*out = c;
+	return 0;
+}
+
+static void verifier_close(struct vault_verifier *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	c->off = 0;
+	reader_reset(&c->rd, -1, 0);
+}
+
+void vault_verifier_free(struct vault_verifier *c)
+{
+	if (c == NULL)
+		return;
+	verifier_close(c);
+	free(c->rd.buf);
+	free(c);
+}
+
+void vault_verifier_progress(const struct vault_verifier *c, uint64_t *next, uint64_t *passes)
+{
+	*next = c->next;
+	*passes = c->passes;
+}
+
+/* Opens segment C->seg and checks its header against the table and the chain so far. */
+static int verifier_open_segment(struct vault *v, struct vault_verifier *c, char *why,
+				 size_t why_size)
+{
+	const struct vault_segment *seg = &v->segments[c->seg];
+	uint8_t raw[VAULT_SEGMENT_HEADER];
+	struct segment_header h;
+	char name[NAME_SIZE];
+	ssize_t got;
+	int err;
+
+	segment_name(name, seg->number);
+	c->fd = statedir_openat(&v->folder, name, O_RDONLY, 0, why, why_size);
+	if (c->fd < 0) {
+		err = c->fd;
+		c->fd = -1;
+		return err;
+	}
+	got = pread_full(c->fd, raw, sizeof(raw), 0);
+	if (got < 0) {
+		set_why(why, why_size, "%s: %s", name, strerror((int)-got));
+		return (int)got;
+	}
+	if (got < VAULT_SEGMENT_HEADER)
+		return corrupt(why, why_size, "%s offset 0: segment header truncated", name);
+	err = header_check(v, raw, seg->number, &h, why, why_size);
+	if (err)
+		return err;
+	if (h.first_index != c->next || memcmp(h.prev_hash, c->prev, VAULT_HASH_LEN) != 0)
+		return corrupt(
+			why, why_size,
+			"%s offset 16: the header does not continue the chain (first index "
+			"%" PRIu64 " where %" PRIu64 " was expected, or its previous hash)",
+			name, h.first_index, c->next);
+	c->off = VAULT_SEGMENT_HEADER;
+	return 0;
+}
+
+int vault_verifier_step(struct vault *vault, struct vault_verifier *c, uint64_t max, char *why,
+			size_t why_size)
+{
+	struct vault *v = vault;
+	uint64_t done = 0;
+	char name[NAME_SIZE];
+	int err;
+
+	set_why(why, why_size, "%s", "");
+	if (v->nseg == 0)
+		return 0;
+	if (c->next == 0 && c->off == 0 && c->seg == 0) /* a pass starts */
+		memcpy(c->prev, v->segments[0].prev_hash, VAULT_HASH_LEN),
+			c->next = v->segments[0].first_index;
+	while (done < max) {
+		const struct vault_segment *seg;
+		uint64_t end;
+		const uint8_t *p;
+		uint8_t hash[VAULT_HASH_LEN];
+		uint32_t len;
+
+		if (c->next >= v->durable) { /* every durable record checked: a pass is done */
+			verifier_close(c);
+			c->passes++;
+			c->seg = 0;
+			c->next = v->segments[0].first_index;
+			memcpy(c->prev, v->segments[0].prev_hash, VAULT_HASH_LEN);
+			break;
+		}
+		if (c->seg >= v->nseg)
+			return corrupt(why, why_size, "record %" PRIu64 " is in no segment",
+				       c->next);
+		seg = &v->segments[c->seg];
+		segment_name(name, seg->number);
+		if (c->off == 0) {
+			err = verifier_open_segment(v, c, why, why_size);
+			if (err)
+				return err;
+		}
+		/* bytes on disk: the last segment's write-behind buffer is not */
+		end = seg->size - (c->seg + 1 == v->nseg ? v->wbuf_len : 0);
+		if (c->next == seg->first_index + seg->count && c->seg + 1 < v->nseg) {
+			if (c->off != end)
+				return corrupt(why, why_size,
+					       "%s offset %" PRIu64 ": %" PRIu64
+					       " bytes after the last record",
+					       name, c->off, end - c->off);
+			verifier_close(c);
+			c->seg++;
+			continue;
+		}
+		if (c->rd.fd != c->fd)
+			reader_reset(&c->rd, c->fd, end);
+		c->rd.end = end;
+		err = reader_map(&c->rd, c->off, 4, &p);
+		if (err == 0) {
+			len = get_le32(p);
+			if (len < VAULT_RECORD_MIN || len > RECORD_MAX || len > end - c->off)
+				return corrupt(why, why_size,
+					       "%s offset %" PRIu64 ": record %" PRIu64
+					       " length %" PRIu32 " out of range",
+					       name, c->off, c->next, len);
+			err = reader_map(&c->rd, c->off, len, &p);
+		}
+		if (err == -ENODATA)
+			return corrupt(why, why_size,
+				       "%s offset %" PRIu64 ": record %" PRIu64
+				       " missing before the end of the segment",
+				       name, c->off, c->next);
+		if (err) {
+			set_why(why, why_size, "%s: %s", name, strerror(-err));
+			return err;
+		}
+		err = record_check(v, seg, c->off, p, len, c->next, c->prev, hash, why,
+				   why_size);
+		if (err)
+			return err;
+		memcpy(c->prev, hash, VAULT_HASH_LEN);
+		c->off += len;
+		c->next++;
+		done++;
+	}
+	return (int)(done > INT32_MAX ? INT32_MAX : done);
 }

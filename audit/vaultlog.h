@@ -35,9 +35,12 @@
  * Recovery at open: segment headers are checked (magic, hash, number, first index and
  * previous hash against the previous segment's end); records are verified (length, index,
  * previous hash, hash) from the last checkpoint to the end, or from record 0 when there is
- * none or the options ask for a full verification. A torn tail -- the last segment ending
- * inside a record (fewer bytes than its length says, or a zero length) -- is truncated and
- * logged. Any other failure is corruption: the open fails, naming the segment file, the
+ * none or the options ask for a full verification. Each segment before the checkpoint's
+ * has its last record found from the file's end and checked (index, hash) against the
+ * next segment's header: the chain links across every file. What lies inside those older
+ * segments is checked in the background (vault_verifier_step). A torn tail -- the last segment
+ * ending inside a record (fewer bytes than its length says, or a zero length) -- is truncated
+ * and logged. Any other failure is corruption: the open fails, naming the segment file, the
  * byte offset and what failed; nothing is changed on disk.
  * Not thread-safe; one writer per directory (the open takes an exclusive flock). */
 #ifndef QUORUM_VAULTLOG_H
@@ -151,6 +154,25 @@ int vault_mark_checkpoint(struct vault *vault, uint64_t index);
 
 /* vault_segment_count: the number of segment files. */
 uint64_t vault_segment_count(const struct vault *vault);
+
+/*
+ * The background verification of the whole log, a step at a time (the caller bounds the
+ * rate): every durable record from the first is read back with its own file handle and
+ * buffer and checked (segment headers, length, index, previous hash, hash, the bytes
+ * between records); at the end of the durable records a pass is complete and the next
+ * starts over. vault_verifier_new: a verifier for VAULT (new: vault_verifier_free; 0 or
+ * -ENOMEM). vault_verifier_step: verifies up to MAX more records.
+ * RETURN VALUE: the records verified (>= 0); -EBADMSG corruption (WHY names the segment
+ * file, the offset and what failed), -errno. vault_verifier_progress: the next record to
+ * verify and the complete passes.
+ */
+struct vault_verifier;
+int vault_verifier_new(struct vault *vault, struct vault_verifier **out);
+int vault_verifier_step(struct vault *vault, struct vault_verifier *verifier, uint64_t max,
+			char *why, size_t why_size);
+void vault_verifier_progress(const struct vault_verifier *verifier, uint64_t *next,
+			     uint64_t *passes);
+void vault_verifier_free(struct vault_verifier *verifier);
 
 /* vault_load_key: reads a 32-byte key from PATH: 32 raw bytes, or 64 hex digits and an
  * optional newline. The file must be a regular file not readable by group or others.

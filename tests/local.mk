@@ -173,7 +173,7 @@ E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/clockstep.sh tests/e2e/gossip.sh tests/e2e/overload.sh \
 	tests/e2e/peer-attacks.sh tests/e2e/unauth-flood.sh tests/e2e/trust-files.sh \
 	tests/e2e/stop.sh tests/e2e/time-promise.sh tests/e2e/check-config.sh \
-	tests/e2e/tokens.sh tests/e2e/durable-acks.sh
+	tests/e2e/tokens.sh tests/e2e/durable-acks.sh tests/e2e/audit-tamper.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \

@@ -1174,6 +1174,81 @@ static void test_checkpoint_detects_damage_after(struct fixture *f, gconstpointe
 	g_ptr_array_unref(all);
 }
 
+/* Before vault.state, each segment's last record is checked against the next header: a
+ * segment whose last record went (or whose last record is another one) stops the open. */
+static void test_checkpoint_checks_linkage_before_state(struct fixture *f, gconstpointer data)
+{
+	GPtrArray *all = checkpoint_setup(f, -3);
+	struct vault_options o = options(f);
+	char *path = seg_path(f, 2), *got;
+	struct copy *last = NULL;
+
+	for (guint i = 0; i < all->len; i++)
+		if (COPY(all, i)->segment == 2)
+			last = COPY(all, i);
+	g_assert_nonnull(last);
+	g_assert_cmpuint(COPY(all, all->len - 3)->segment, >, 3);
+	/* the last record's hash field: the record no longer verifies */
+	flip_bit(path, (uint64_t)file_size(path) - 1, 0);
+	got = open_fails(&o, -EBADMSG);
+	g_assert_nonnull(strstr(got, "segment-000000000002.qv offset"));
+	g_assert_nonnull(strstr(got, "hash mismatch"));
+	g_free(got);
+	flip_bit(path, (uint64_t)file_size(path) - 1, 0);
+	/* the last record cut off */
+	cut_bytes(path, last->offset, (uint64_t)file_size(path) - last->offset);
+	got = open_fails(&o, -EBADMSG);
+	g_assert_nonnull(strstr(got, "segment-000000000002.qv: does not end with record"));
+	g_assert_nonnull(strstr(got, "the chain does not link"));
+	g_free(got);
+	g_free(path);
+	g_ptr_array_unref(all);
+}
+
+/* The background verifier reads back every durable record from the first, a bounded step
+ * at a time, and finds what the open (from vault.state) did not read. */
+static void test_verifier_finds_old_damage(struct fixture *f, gconstpointer data)
+{
+	GPtrArray *all = checkpoint_setup(f, -3);
+	struct vault_options o = options(f);
+	struct vault_verifier *c;
+	struct copy *rec = COPY(all, 5);
+	char why[WHY_SIZE], *path = seg_path(f, rec->segment), *want;
+	uint64_t next = 0, passes = 0, total = 0;
+	struct vault *v;
+	int n;
+
+	/* intact: steps of 7 records make complete passes */
+	v = open_ok(&o);
+	g_assert_cmpint(vault_verifier_new(v, &c), ==, 0);
+	for (int i = 0; i < 40 && passes == 0; i++) {
+		n = vault_verifier_step(v, c, 7, why, sizeof(why));
+		g_assert_cmpint(n, >=, 0);
+		g_assert_cmpint(n, <=, 7);
+		total += (uint64_t)n;
+		vault_verifier_progress(c, &next, &passes);
+	}
+	g_assert_cmpuint(passes, ==, 1);
+	g_assert_cmpuint(total, ==, all->len);
+	vault_verifier_free(c);
+	vault_close(v);
+
+	flip_bit(path, rec->offset + VAULT_RECORD_HEADER + 2, 3);
+	want = g_strdup_printf("segment-%012" PRIu64 ".qv offset %" PRIu64
+			       ": record 5 hash mismatch",
+			       rec->segment, rec->offset);
+	v = open_ok(&o); /* before vault.state: not re-read at open */
+	g_assert_cmpint(vault_verifier_new(v, &c), ==, 0);
+	g_assert_cmpint(vault_verifier_step(v, c, 5, why, sizeof(why)), ==, 5);
+	g_assert_cmpint(vault_verifier_step(v, c, 5, why, sizeof(why)), ==, -EBADMSG);
+	g_assert_cmpstr(why, ==, want);
+	vault_verifier_free(c);
+	vault_close(v);
+	g_free(want);
+	g_free(path);
+	g_ptr_array_unref(all);
+}
+
 /* vault.state copied from a vault of the same shape names a record with another hash. */
 static void test_checkpoint_state_hash_mismatch(struct fixture *f, gconstpointer data)
 {
@@ -1483,6 +1558,9 @@ int main(int argc, char **argv)
 	ADD("/vault/tamper/segment-header-bit", test_tamper_segment_header_bit);
 	ADD("/vault/tamper/iterate-checks-hash", test_tamper_iterate_checks_hash);
 	ADD("/vault/checkpoint/skips-verified-prefix", test_checkpoint_skips_verified_prefix);
+	ADD("/vault/checkpoint/checks-linkage-before-state",
+	    test_checkpoint_checks_linkage_before_state);
+	ADD("/vault/verifier/finds-old-damage", test_verifier_finds_old_damage);
 	ADD("/vault/checkpoint/detects-damage-after", test_checkpoint_detects_damage_after);
 	ADD("/vault/checkpoint/state-hash-mismatch", test_checkpoint_state_hash_mismatch);
 	ADD("/vault/checkpoint/state-damaged", test_checkpoint_state_damaged);

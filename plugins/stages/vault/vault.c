@@ -57,6 +57,12 @@ struct vault_stage {
 	char dir_path[4096], boot[160];
 	uint8_t key[VAULT_KEY_LEN];
 	uint64_t appended, syncs;
+	/* the background verification of the whole log, verify_rate records a second */
+	int64_t verify_rate;
+	struct vault_verifier *verifier;
+	struct quorum_timer *verify_timer;
+	struct quorum_vault_check check;
+	int64_t pass_done_mono_ns; /* the last complete pass ended then (0: none yet) */
 };
 
 static int64_t mono_ns(void)
@@ -69,6 +75,7 @@ static int64_t mono_ns(void)
 
 static void retry_cb(void *arg);
 static void fail_awaiters(struct vault_stage *v, int status);
+static void verifier_restart(struct vault_stage *v);
 
 static void vault_log_cb(void *arg, int level, const char *msg)
 {
@@ -159,6 +166,7 @@ static void retry_cb(void *arg)
 	v->failed = 0;
 	v->api->timer_stop(v->host, v->retry);
 	v->retry = NULL;
+	verifier_restart(v); /* its handle belonged to the old log */
 	/* Waiters for records the log no longer has will never see them: said, and dropped. */
 	for (struct waiter **pp = &v->waiters; *pp != NULL;) {
 		struct waiter *w = *pp;
@@ -283,6 +291,69 @@ static int vault_put(struct vault_stage *v, uint16_t type, const void *payload, 
 			return vault_commit(v); /* no timer: commit now rather than never */
 	}
 	return 0;
+}
+
+/* ---- the background verification ---- */
+
+#define VERIFY_TICK_MS 100
+/* After a complete pass, the next one starts this much later: a small log is not read
+ * over and over, and the log says so at most once per pause. */
+#define VERIFY_PASS_PAUSE_NS (600 * 1000000000LL)
+
+/* One step of the background verification: VERIFY_TICK_MS worth of verify_rate. A
+ * corruption is an error in the log and in the service's verification() (REST
+ * /v1/status), once; the verification then stops (what it found stays reported). */
+static void verify_tick(void *arg)
+{
+	struct vault_stage *v = arg;
+	uint64_t max = (uint64_t)(v->verify_rate * VERIFY_TICK_MS / 1000), passes;
+	char why[512] = "";
+	int n;
+
+	if (v->failed || v->log == NULL || v->verifier == NULL || v->check.corrupt)
+		return;
+	if (v->pass_done_mono_ns != 0 && mono_ns() - v->pass_done_mono_ns < VERIFY_PASS_PAUSE_NS)
+		return;
+	n = vault_verifier_step(v->log, v->verifier, max > 0 ? max : 1, why, sizeof(why));
+	if (n >= 0) {
+		passes = v->check.passes;
+		vault_verifier_progress(v->verifier, &v->check.verified, &v->check.passes);
+		if (v->check.passes != passes) {
+			v->pass_done_mono_ns = mono_ns();
+			v->api->log(v->host, QUORUM_LOG_INFO,
+				    "vault.verified records=%" PRIu64 " passes=%" PRIu64
+				    " rate=%" PRId64 " next_pass_s=%lld",
+				    vault_durable(v->log), v->check.passes, v->verify_rate,
+				    (long long)(VERIFY_PASS_PAUSE_NS / 1000000000LL));
+		}
+		return;
+	}
+	v->check.corrupt = 1;
+	snprintf(v->check.why, sizeof(v->check.why), "%s",
+		 why[0] != '\0' ? why : strerror(-n));
+	v->api->log(v->host, QUORUM_LOG_ERROR,
+		    "vault.verify_failed error=\"%s\" effect=reported_in_status "
+		    "check=\"quorumctl vault verify %s\"",
+		    v->check.why, v->dir_path);
+	if (v->verify_timer != NULL) {
+		v->api->timer_stop(v->host, v->verify_timer);
+		v->verify_timer = NULL;
+	}
+}
+
+/* A fresh verifier over the current log (at start and after each reopen). */
+static void verifier_restart(struct vault_stage *v)
+{
+	vault_verifier_free(v->verifier);
+	v->verifier = NULL;
+	if (v->verify_rate <= 0 || v->log == NULL)
+		return;
+	if (vault_verifier_new(v->log, &v->verifier) != 0)
+		v->api->log(v->host, QUORUM_LOG_WARNING,
+			    "vault.verify_not_started error=\"%s\"", strerror(ENOMEM));
+	if (v->verifier != NULL && v->verify_timer == NULL && !v->check.corrupt)
+		v->verify_timer = v->api->timer_start(v->host, VERIFY_TICK_MS, VERIFY_TICK_MS,
+						      verify_tick, v);
 }
 
 /* ---- the service ---- */
@@ -430,6 +501,16 @@ static int svc_event_record(void *state, const struct quorum_event *event, uint6
 	return 0;
 }
 
+static int svc_verification(void *state, struct quorum_vault_check *out)
+{
+	struct vault_stage *v = state;
+
+	if (v->verify_rate <= 0)
+		return -ENOTSUP;
+	*out = v->check;
+	return 0;
+}
+
 static const struct quorum_vault_ops vault_service = {
 	.size = sizeof(struct quorum_vault_ops),
 	.append = svc_append,
@@ -442,6 +523,7 @@ static const struct quorum_vault_ops vault_service = {
 	.failing = svc_failing,
 	.await_durable = svc_await_durable,
 	.await_cancel = svc_await_cancel,
+	.verification = svc_verification,
 };
 
 /* ---- the stage ---- */
@@ -497,6 +579,8 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	api->config_int(host, "segment_max_bytes", &max_bytes);
 	api->config_int(host, "segment_max_age_s", &max_age_s);
 	api->config_string(host, "key_file", &key_file);
+	v->verify_rate = 2000;
+	api->config_int(host, "verify_rate", &v->verify_rate);
 	v->batch = strcmp(fsync, "batch") == 0;
 	if (dir == NULL || api->config_path(host, dir, v->dir_path, sizeof(v->dir_path)) != 0) {
 		api->log(host, QUORUM_LOG_ERROR, "vault.config_invalid setting=dir");
@@ -537,9 +621,10 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	}
 	api->log(host, QUORUM_LOG_NOTICE,
 		 "vault.opened dir=\"%s\" records=%" PRIu64 " segments=%" PRIu64
-		 " fsync=%s sealed=%s",
+		 " fsync=%s sealed=%s verify_rate=%" PRId64,
 		 v->dir_path, vault_count(v->log), vault_segment_count(v->log),
-		 v->batch ? "batch" : "every", key_file != NULL ? "yes" : "no");
+		 v->batch ? "batch" : "every", key_file != NULL ? "yes" : "no", v->verify_rate);
+	verifier_restart(v);
 	*state = v;
 	return 0;
 }
@@ -560,6 +645,9 @@ static void vault_stage_fini(void *state)
 		v->api->timer_stop(v->host, v->timer);
 	if (v->retry != NULL)
 		v->api->timer_stop(v->host, v->retry);
+	if (v->verify_timer != NULL)
+		v->api->timer_stop(v->host, v->verify_timer);
+	vault_verifier_free(v->verifier);
 	vault_commit(v);
 	fail_awaiters(v, -ESHUTDOWN);
 	while (v->waiters != NULL) { /* never durable: they are dropped, and said so */
@@ -591,6 +679,9 @@ static const struct quorum_setting vault_settings[] = {
 	  .max = 1LL << 40, .help = "rotate a segment at this size (default 10 MiB)" },
 	{ .name = "segment_max_age_s", .type = QUORUM_SETTING_INT, .min = 1,
 	  .max = 31536000, .help = "rotate a segment at this age (default 86400)" },
+	{ .name = "verify_rate", .type = QUORUM_SETTING_INT, .min = 0, .max = 10000000,
+	  .help = "records a second the background verification of the whole log reads back "
+		  "and checks, a pass every 10 minutes at most (default 2000; 0: off)" },
 	{ .name = "key_file", .type = QUORUM_SETTING_STRING,
 	  .help = "AES-256-GCM key (32 bytes raw or 64 hex digits, mode 0600) to seal payloads" },
 	{ .type = QUORUM_SETTING_END },

@@ -594,11 +594,27 @@ static void handle_status(struct rest *r, struct http1_request *req)
 			 "n", (int)now.n, "f", (int)now.f, "accepted", (int)now.accepted, "round",
 			 (json_int_t)now.round, "agreement_age_ns", (json_int_t)now.agreement_age_ns,
 			 "uncertainty_ms", (double)now.error_bound_ns / 1e6);
-	if (vault != NULL)
-		json_object_set_new(body, "vault",
-				    json_pack("{s:I, s:I}", "records",
-					      (json_int_t)vault->count(vs), "durable",
-					      (json_int_t)vault->durable(vs)));
+	if (vault != NULL) {
+		json_t *v = json_pack("{s:I, s:I}", "records", (json_int_t)vault->count(vs),
+				      "durable", (json_int_t)vault->durable(vs));
+
+		if (v != NULL && vault->size >= sizeof(struct quorum_vault_ops) &&
+		    vault->verification != NULL) {
+			struct quorum_vault_check check;
+
+			if (vault->verification(vs, &check) == 0) {
+				json_t *c = json_pack("{s:I, s:I, s:b}", "verified",
+						      (json_int_t)check.verified, "passes",
+						      (json_int_t)check.passes, "corrupt",
+						      check.corrupt != 0);
+
+				if (c != NULL && check.corrupt)
+					json_object_set_new(c, "error", json_string(check.why));
+				json_object_set_new(v, "verification", c);
+			}
+		}
+		json_object_set_new(body, "vault", v);
+	}
 	if (merkle != NULL)
 		json_object_set_new(body, "merkle",
 				    json_pack("{s:I}", "tree_size",
