@@ -10,7 +10,8 @@
  *
  * Level files: DIR/level-KK, 32 bytes per entry, entry j at byte offset 32 * j. Entries are
  * written with pwrite() at their own offset, so a failed or partial write leaves nothing
- * the next write of that entry does not overwrite; no fsync (the log can rebuild them).
+ * the next write of that entry does not overwrite; fsynced by mtree_sync (the merkle stage
+ * calls it before it signs a checkpoint over them).
  * The folder and its files are opened by statedir.h's trust rule: no symbolic link, no
  * folder or file another user could have planted (level files are only ever created new).
  * Bounds: 64 bytes of memory per leaf (the levels sum to < 2n entries) and one file
@@ -41,6 +42,7 @@ struct mtree_level {
 	uint64_t len; /* entries valid in memory and in the file */
 	uint64_t cap; /* entries allocated */
 	int fd;	      /* DIR/level-KK, or -1 (in memory, or not created yet) */
+	int dirty;    /* written since the last mtree_sync */
 };
 
 struct mtree {
@@ -216,6 +218,7 @@ static int level_file_write(struct mtree *t, int k, const uint8_t hash[MTREE_HAS
 		if (err != 0)
 			return err;
 	}
+	l->dirty = 1;
 	return write_at(l->fd, hash, MTREE_HASH_LEN, l->len * MTREE_HASH_LEN);
 }
 
@@ -453,6 +456,81 @@ int mtree_truncate(struct mtree *tree, uint64_t size)
 	}
 	tree->poisoned = err;
 	return err;
+}
+
+int mtree_sync(struct mtree *tree)
+{
+	int err = 0;
+
+	for (int k = 0; k < LEVELS; k++) {
+		struct mtree_level *l = &tree->level[k];
+
+		if (l->fd < 0 || !l->dirty)
+			continue;
+		if (fdatasync(l->fd) != 0) {
+			if (err == 0)
+				err = -errno;
+			continue;
+		}
+		l->dirty = 0;
+	}
+	if (err == 0 && tree->folder.fd >= 0 && fsync(tree->folder.fd) != 0)
+		err = -errno; /* a level file created since: its name too */
+	return err;
+}
+
+/* Replaces entry J of level K with HASH, in memory and in its file. */
+static int level_entry_fix(struct mtree *t, int k, uint64_t j,
+			   const uint8_t hash[MTREE_HASH_LEN])
+{
+	struct mtree_level *l = &t->level[k];
+	int err;
+
+	if (t->dir != NULL) {
+		if (l->fd < 0)
+			return -EIO; /* cannot be: the entry was read from it */
+		err = write_at(l->fd, hash, MTREE_HASH_LEN, j * MTREE_HASH_LEN);
+		if (err != 0)
+			return err;
+		l->dirty = 1;
+	}
+	memcpy(l->hash[j], hash, MTREE_HASH_LEN);
+	return 0;
+}
+
+int mtree_recheck(struct mtree *tree, uint64_t from, const uint8_t (*leaves)[MTREE_HASH_LEN],
+		  uint64_t count, uint64_t *repaired)
+{
+	uint8_t h[MTREE_HASH_LEN];
+	int err;
+
+	*repaired = 0;
+	if (from > tree->size || count != tree->size - from)
+		return -EINVAL;
+	for (uint64_t i = 0; i < count; i++) {
+		if (hash_equal(tree->level[0].hash[from + i], leaves[i]))
+			continue;
+		err = level_entry_fix(tree, 0, from + i, leaves[i]);
+		if (err != 0)
+			return err;
+		(*repaired)++;
+	}
+	/* Level by level upwards, every entry whose subtree holds a leaf from FROM on, from
+	 * the level below (already checked where it covers such leaves). */
+	for (int k = 1; k < LEVELS && (tree->size >> k) > 0; k++) {
+		const struct mtree_level *below = &tree->level[k - 1];
+
+		for (uint64_t j = from >> k; j < tree->level[k].len; j++) {
+			mtree_node_hash(below->hash[2 * j], below->hash[2 * j + 1], h);
+			if (hash_equal(tree->level[k].hash[j], h))
+				continue;
+			err = level_entry_fix(tree, k, j, h);
+			if (err != 0)
+				return err;
+			(*repaired)++;
+		}
+	}
+	return 0;
 }
 
 int mtree_leaf(const struct mtree *tree, uint64_t index, uint8_t out[MTREE_HASH_LEN])

@@ -5,7 +5,8 @@
  * 2^k leaves (level 0 is the leaf hashes), so a root or a proof for any size costs
  * O(log n) lookups and no rehashing. With a directory, level k lives in the append-only file
  * DIR/level-KK (32 bytes per hash); they are derived data (the log can rebuild them), written
- * without fsync, and restored at open without rehashing the log.
+ * without fsync until mtree_sync, and restored at open without rehashing the log
+ * (mtree_recheck compares them with leaves recomputed from the log and repairs them).
  *
  * Hashes are SHA-256: leaf = H(0x00 || data), node = H(0x01 || left || right), and the
  * root of the empty tree is H(""). Proofs are arrays of 32-byte hashes in RFC 9162 order.
@@ -60,6 +61,22 @@ int mtree_append(struct mtree *tree, const uint8_t leaf_hash[MTREE_HASH_LEN]);
  * (the tree is unchanged), or an upper level's could not (the tree has SIZE leaves but
  * refuses appends until a later mtree_truncate succeeds). */
 int mtree_truncate(struct mtree *tree, uint64_t size);
+
+/* mtree_sync: makes every hash written so far durable (fdatasync of each level file
+ * written since the last call, fsync of the folder). RETURN VALUE: 0 or -errno. */
+int mtree_sync(struct mtree *tree);
+
+/*
+ * mtree_recheck: compares every stored hash that covers a leaf from FROM on with what LEAVES
+ * (COUNT = mtree_size - FROM leaf hashes, recomputed by the caller from its log) imply:
+ * level 0's entries from FROM, then at each level every entry whose subtree holds one of
+ * them, from the level below. Hashes of subtrees wholly before FROM are taken as they are.
+ * A differing entry is repaired in memory and in its file; *REPAIRED counts them.
+ * RETURN VALUE: 0, -EINVAL (COUNT does not match), -errno (a repair could not be written:
+ * the tree is then not to be used).
+ */
+int mtree_recheck(struct mtree *tree, uint64_t from, const uint8_t (*leaves)[MTREE_HASH_LEN],
+		  uint64_t count, uint64_t *repaired);
 
 /* mtree_leaf: the leaf hash at INDEX. RETURN VALUE: 0 or -ERANGE. */
 int mtree_leaf(const struct mtree *tree, uint64_t index, uint8_t out[MTREE_HASH_LEN]);

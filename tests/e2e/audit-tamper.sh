@@ -4,11 +4,15 @@
 # chain's linkage across every segment is checked at start (each segment's last record
 # against the next segment's header), and a background verification at a bounded rate
 # (verify_rate) reads the whole log back and reports corruption as an error in the log and
-# in GET /v1/status. One node of scripts/local-quorum.sh with small segments; each tamper
-# on a copy of its folder. Speaks TAP.
+# in GET /v1/status. The Merkle files are not trusted either: a flipped bit in a level-NN
+# hash after the latest checkpoint, or in merkle/checkpoint's signature, is repaired from
+# the vault with an error logged, and the next checkpoint is consistent with the previous
+# one; a vault that disagrees with a validly signed checkpoint stops the start. One node of
+# scripts/local-quorum.sh with small segments; each tamper on a copy of its folder. Speaks
+# TAP.
 . "$(dirname "$0")/lib.sh"
 
-plan 8
+plan 15
 
 W=$SCRATCH
 PID=()
@@ -128,4 +132,71 @@ check "the untouched vault: quorumd starts and its verification completes passes
 stop_node 1
 check "... and quorumctl vault verify agrees" \
 	eval '"$CTL" vault verify "$W/t/node-1/vault" >/dev/null 2>&1'
+
+# ---- the Merkle files ----
+M=$W/a/node-1/merkle
+cp "$M/checkpoint" "$W/old.note"
+OLD_SIZE=$(sed -n 2p "$W/old.note")
+leaves=$(($(stat -c %s "$M/level-00") / 32))
+# next_checkpoint_consistent: the tampered node signs a checkpoint beyond the old one, and a
+# consistency proof from the old one (the client's copy) to it verifies
+next_checkpoint_consistent() {
+	local i
+	for i in $(seq 100); do
+		size=$(http_get "$T_URL/v1/checkpoint" | sed -n 2p)
+		[ -n "$size" ] && [ "$size" -gt "$leaves" ] && break
+		sleep 0.1
+	done
+	http_get "$T_URL/v1/proof/consistency?old=$OLD_SIZE" >"$W/cons.json" &&
+		"$CTL" proof verify --node-key "$W/a/keys/node-1.pub" --old-checkpoint "$W/old.note" \
+			"$W/cons.json" >"$W/cons.out" 2>&1
+}
+check "the last leaf ($((leaves - 1))) comes after the latest checkpoint (size $OLD_SIZE)" \
+	test "$((leaves - 1))" -ge "$OLD_SIZE"
+
+copy
+flip_bit "$W/t/node-1/merkle/level-00" $(((leaves - 1) * 32 + 7))
+start_t
+check "a flipped bit in merkle/level-00 after the checkpoint: repaired from the vault, an error logged" \
+	eval 'wait_http "$T_URL/healthz" . 10 >/dev/null &&
+	wait_log "$W/t/node-1/quorumd.log" "level=error .*merkle.tree_repaired .*hashes=[1-9]" 5'
+diag "$(grep -m1 -o 'merkle.tree_repaired.*' "$W/t/node-1/quorumd.log")"
+check "... its next checkpoint is consistent with the previous one (consistency proof verifies)" \
+	next_checkpoint_consistent
+sed 's/^/# /' "$W/cons.out"
+stop_node 1
+check "... and every checkpoint in its vault matches the log (quorumctl vault verify)" \
+	eval '"$CTL" vault verify "$W/t/node-1/vault" --node-key "$W/a/keys/node-1.pub" >"$W/v.out" 2>&1'
+
+copy
+# a bit of the signature (the last line's base64, before its final '=' or newline)
+sz=$(stat -c %s "$W/t/node-1/merkle/checkpoint")
+flip_bit "$W/t/node-1/merkle/checkpoint" $((sz - 10))
+start_t
+check "a flipped bit in merkle/checkpoint's signature: refused, repaired from the vault, an error logged" \
+	eval 'wait_http "$T_URL/healthz" . 10 >/dev/null &&
+	wait_log "$W/t/node-1/quorumd.log" "level=error .*merkle.checkpoint_file_invalid .*action=repair_from_vault" 5 &&
+	wait_log "$W/t/node-1/quorumd.log" "level=error .*merkle.checkpoint_file_repaired size=$OLD_SIZE source=vault" 5 &&
+	cmp -s "$W/t/node-1/merkle/checkpoint" "$W/old.note"'
+check "... its next checkpoint is consistent with the previous one" next_checkpoint_consistent
+stop_node 1
+
+# A vault that disagrees with a validly signed checkpoint: two runs of the same node from one
+# snapshot fork after it; fork 1's checkpoint with fork 2's vault.
+for fork in 1 2; do
+	rm -rf "$W/fork$fork" && cp -a "$W/a" "$W/fork$fork"
+	QUORUM_DIR=$W/fork$fork start_node 1
+	sleep 2
+	stop_node 1
+done
+copy
+rm -rf "$W/t/node-1/vault" "$W/t/node-1/merkle"
+cp -a "$W/fork2/node-1/vault" "$W/t/node-1/vault"
+cp -a "$W/fork1/node-1/merkle" "$W/t/node-1/merkle"
+start_t
+wait_exit "${NODE_PID[1]}" 10 || kill -KILL "${NODE_PID[1]}"
+check "a vault that disagrees with its validly signed checkpoint stops the start (exit $EXIT_STATUS)" \
+	eval '[ "$EXIT_STATUS" -ne 0 ] && [ "$EXIT_STATUS" -ne 124 ] &&
+	grep -q "merkle.vault_disagrees_with_checkpoint" "$W/t/node-1/quorumd.log"'
+diag "$(grep -m1 -o 'merkle.vault_disagrees_with_checkpoint.*' "$W/t/node-1/quorumd.log")"
 finish

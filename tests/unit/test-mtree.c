@@ -919,6 +919,56 @@ static void test_reopen(void)
 	}
 }
 
+/* Flips bit 0 of entry J of level K's file. */
+static void flip_entry(const char *dir, int k, uint64_t j)
+{
+	char *path = level_path(dir, k);
+	int fd = open(path, O_RDWR);
+	uint8_t b;
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(pread(fd, &b, 1, (off_t)(j * H + 5)), ==, 1);
+	b ^= 1;
+	g_assert_cmpint(pwrite(fd, &b, 1, (off_t)(j * H + 5)), ==, 1);
+	close(fd);
+	g_free(path);
+}
+
+/* Stored hashes covering leaves from FROM on are compared with the leaves the log gives
+ * and repaired, in memory and in the files; those wholly before FROM are left alone. */
+static void test_recheck(void)
+{
+	struct persisted s;
+	struct mtree *t = NULL;
+	char why[256] = "";
+	uint64_t repaired = 99, from = 600;
+
+	persisted_init(&s, 1000);
+	flip_entry(s.dir, 0, 700);	    /* a leaf after FROM */
+	flip_entry(s.dir, 3, 1000 / 8 - 1); /* an upper hash after FROM */
+	flip_entry(s.dir, 4, 600 / 16);	    /* leaves 592..607: partly after FROM */
+	g_assert_cmpint(mtree_open(s.dir, &t, why, sizeof(why)), ==, 0);
+	g_assert_cmpint(mtree_recheck(t, from, (const uint8_t(*)[H])s.leaves + from, s.n - from,
+				      &repaired),
+			==, 0);
+	g_assert_cmpuint(repaired, ==, 3);
+	assert_same_tree(t, s.roots, s.leaves, s.n);
+	g_assert_cmpint(mtree_sync(t), ==, 0);
+	mtree_close(t);
+	/* repaired in the files too */
+	g_assert_cmpint(mtree_open(s.dir, &t, why, sizeof(why)), ==, 0);
+	assert_same_tree(t, s.roots, s.leaves, s.n);
+	g_assert_cmpint(mtree_recheck(t, from, (const uint8_t(*)[H])s.leaves + from, s.n - from,
+				      &repaired),
+			==, 0);
+	g_assert_cmpuint(repaired, ==, 0);
+	g_assert_cmpint(
+		mtree_recheck(t, from, (const uint8_t(*)[H])s.leaves + from, 3, &repaired), ==,
+		-EINVAL);
+	mtree_close(t);
+	persisted_free(&s);
+}
+
 static void test_repair(void)
 {
 	struct persisted s;
@@ -1363,6 +1413,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mtree/files/reopen-gives-the-same-tree", test_reopen);
 	g_test_add_func("/mtree/files/repairs-torn-and-missing-levels", test_repair);
 	g_test_add_func("/mtree/files/truncate-persists", test_truncate);
+	g_test_add_func("/mtree/files/recheck-repairs-hashes-after-a-point", test_recheck);
 	g_test_add_func("/mtree/files/failed-append-leaves-no-trace", test_write_failure);
 	g_test_add_func("/mtree/trust/refuses-symlinked-level-file",
 			test_refuses_symlinked_level);

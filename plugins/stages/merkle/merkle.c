@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include <quorum/plugin.h>
 
 #include "mtree.h"
@@ -44,10 +46,19 @@ struct merkle_stage {
 	struct quorum_timer *retry; /* reopens the tree once a second while failed */
 	uint64_t retries;
 	uint64_t checkpoints;
+	/* The latest checkpoint goes to DIR/checkpoint only once its vault record is durable:
+	 * the file never names a checkpoint the log could lose (start-up looks for it there).
+	 */
+	char file_note[NOTE_MAX];
+	size_t file_len;
+	uint64_t file_index; /* its record */
+	int file_pending;
 };
 
 static void retry_cb(void *arg);
 static int merkle_reconcile(struct merkle_stage *m);
+static int checkpoint_signed_by_node(struct merkle_stage *m, const char *note, size_t len,
+				     const struct checkpoint *cp, const char **why);
 
 /* ---- following the vault ---- */
 
@@ -134,12 +145,28 @@ out_close:
 	return err;
 }
 
+/* The vault made a checkpoint's record durable (STATUS 0): the latest such checkpoint
+ * replaces DIR/checkpoint. A record the vault failed to keep leaves the file as it was. */
+static void checkpoint_file_durable(void *arg, int status)
+{
+	struct merkle_stage *m = arg;
+	char why[512] = "";
+
+	if (status != 0 || !m->file_pending ||
+	    (m->vault->durable(m->vault_state) <= m->file_index && m->vault->await_durable))
+		return; /* a later checkpoint's own waiter writes it */
+	m->file_pending = 0;
+	if (write_checkpoint_file(m, m->file_note, m->file_len, why, sizeof(why)) != 0)
+		m->api->log(m->host, QUORUM_LOG_WARNING,
+			    "merkle.checkpoint_file_failed error=\"%s\"", why);
+}
+
 /* Signs and publishes the checkpoint of the first SIZE records (all durable). */
 static void make_checkpoint(struct merkle_stage *m, uint64_t size)
 {
 	struct checkpoint cp = { 0 };
 	struct quorum_clock_reading now;
-	char body[1024], note[NOTE_MAX], why[512] = "";
+	char body[1024], note[NOTE_MAX];
 	uint8_t sig[NOTE_SIG_LEN], pub[NOTE_PUB_LEN];
 	uint64_t index;
 	int blen, nlen, err;
@@ -148,6 +175,14 @@ static void make_checkpoint(struct merkle_stage *m, uint64_t size)
 	cp.size = size;
 	if (mtree_root(m->tree, size, cp.root) != 0)
 		return;
+	/* The tree files a signed checkpoint covers are on disk before it is signed. */
+	err = mtree_sync(m->tree);
+	if (err != 0) {
+		m->api->log(m->host, QUORUM_LOG_ERROR, "merkle.sync_failed error=\"%s\"",
+			    strerror(-err));
+		merkle_fail(m, "sync");
+		return;
+	}
 	if (m->api->clock_read(m->host, &now) == 0) {
 		cp.has_time = 1;
 		cp.synchronised = now.status == QUORUM_CLOCK_SYNCHRONISED;
@@ -178,10 +213,14 @@ static void make_checkpoint(struct merkle_stage *m, uint64_t size)
 			    size, strerror(-err));
 		return;
 	}
-	err = write_checkpoint_file(m, note, (size_t)nlen, why, sizeof(why));
-	if (err != 0)
-		m->api->log(m->host, QUORUM_LOG_WARNING,
-			    "merkle.checkpoint_file_failed error=\"%s\"", why);
+	memcpy(m->file_note, note, (size_t)nlen + 1);
+	m->file_len = (size_t)nlen;
+	m->file_index = index;
+	m->file_pending = 1;
+	if (m->vault->size < sizeof(struct quorum_vault_ops) ||
+	    m->vault->await_durable == NULL ||
+	    m->vault->await_durable(m->vault_state, index + 1, checkpoint_file_durable, m) != 0)
+		checkpoint_file_durable(m, 0); /* an older vault: written at once, as before */
 	memcpy(m->checkpoint, note, (size_t)nlen + 1);
 	m->checkpoint_size = size;
 	m->checkpoint_end = index + 1;
@@ -395,18 +434,194 @@ static int load_checkpoint(struct merkle_stage *m, struct checkpoint *cp)
 	}
 	m->checkpoint[n] = '\0';
 	if (note_text_length(m->checkpoint, (size_t)n, &text_len) != 0 ||
-	    checkpoint_parse(m->checkpoint, text_len, cp, &why) != 0) {
+	    checkpoint_parse(m->checkpoint, text_len, cp, &why) != 0 ||
+	    checkpoint_signed_by_node(m, m->checkpoint, (size_t)n, cp, &why) != 0) {
 		m->api->log(m->host, QUORUM_LOG_ERROR,
-			    "merkle.checkpoint_file_invalid file=\"%s\" reason=%s", path, why);
+			    "merkle.checkpoint_file_invalid file=\"%s\" reason=%s "
+			    "action=repair_from_vault",
+			    path, why);
 		m->checkpoint[0] = '\0';
 		return -EBADMSG;
 	}
 	return 0;
 }
 
-struct replay_state {
-	struct merkle_stage *m;
+/* Whether NOTE (LEN bytes, text parsed into CP) carries a valid signature by this node's
+ * key under CP's origin. The key comes with a signature by it: Ed25519 signs
+ * deterministically, and sign_checkpoint gives the public key with each. 0, or -1 with
+ * *WHY. */
+static int checkpoint_signed_by_node(struct merkle_stage *m, const char *note, size_t len,
+				     const struct checkpoint *cp, const char **why)
+{
+	uint8_t sig[NOTE_SIG_LEN], pub[NOTE_PUB_LEN];
+	size_t text_len;
+
+	if (note_text_length(note, len, &text_len) != 0 ||
+	    m->api->sign_checkpoint(m->host, note, text_len, sig, pub) != 0) {
+		*why = "node_key_unavailable";
+		return -1;
+	}
+	OPENSSL_cleanse(sig, sizeof(sig));
+	return note_verify(note, len, cp->origin, pub, &text_len, why) == 0 ? 0 : -1;
+}
+
+/* Leaf hashes recomputed from the vault's records (mtree_recheck). */
+struct leaves_ctx {
+	uint8_t (*leaves)[MTREE_HASH_LEN];
+	uint64_t from, count;
 };
+
+static void collect_leaf(void *arg, uint64_t index, const uint8_t *record, size_t len)
+{
+	struct leaves_ctx *c = arg;
+
+	if (index >= c->from && index - c->from < c->count)
+		mtree_leaf_hash(record, len, c->leaves[index - c->from]);
+}
+
+/* Recomputes every stored hash that covers a leaf from FROM on from the vault's records and
+ * repairs those that differ (an error logged: the level files were changed or damaged).
+ * 0, or -errno. */
+static int recheck_from_vault(struct merkle_stage *m, uint64_t from)
+{
+	struct leaves_ctx c = { .from = from, .count = mtree_size(m->tree) - from };
+	uint64_t repaired = 0;
+	int err;
+
+	if (c.count == 0)
+		return 0;
+	c.leaves = malloc((size_t)c.count * MTREE_HASH_LEN);
+	if (c.leaves == NULL)
+		return -ENOMEM;
+	err = m->vault->replay(m->vault_state, from, from + c.count, collect_leaf, &c);
+	if (err == 0)
+		err = mtree_recheck(m->tree, from, (const uint8_t(*)[MTREE_HASH_LEN])c.leaves,
+				    c.count, &repaired);
+	free(c.leaves);
+	if (err != 0) {
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.recheck_failed from=%" PRIu64 " error=\"%s\"", from,
+			    strerror(-err));
+		return err;
+	}
+	if (repaired > 0)
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.tree_repaired from=%" PRIu64 " to=%" PRIu64
+			    " hashes=%" PRIu64 " source=vault reason=\"stored hashes differed "
+					       "from the vault's records\"",
+			    from, from + c.count, repaired);
+	return 0;
+}
+
+/* The latest checkpoint record of the vault (an unsealed one: its text is readable). */
+struct last_checkpoint {
+	char note[NOTE_MAX];
+	size_t len;
+	int found;
+};
+
+static void find_checkpoint(void *arg, uint64_t index, const uint8_t *record, size_t len)
+{
+	struct last_checkpoint *c = arg;
+	const size_t header = 56, trailer = 32; /* audit/vaultlog.h's record layout */
+
+	(void)index;
+	if (len < header + trailer ||
+	    (record[4] | record[5] << 8) != QUORUM_RECORD_CHECKPOINT ||
+	    ((record[6] | record[7] << 8) & 1) != 0 ||
+	    len - header - trailer >= sizeof(c->note))
+		return;
+	c->len = len - header - trailer;
+	memcpy(c->note, record + header, c->len);
+	c->note[c->len] = '\0';
+	c->found = 1;
+}
+
+/* Whether the vault holds NOTE (LEN bytes, a checkpoint of SIZE records) as a checkpoint
+ * record: its record comes after the SIZE records it covers. 0 found, -ENOENT not there
+ * (the log is not the one the checkpoint was signed over), 1 cannot tell (a sealed vault:
+ * the merkle stage cannot read its payloads). */
+struct note_search {
+	const char *note;
+	size_t len;
+	int found, sealed;
+};
+
+static void search_note(void *arg, uint64_t index, const uint8_t *record, size_t len)
+{
+	struct note_search *c = arg;
+	const size_t header = 56, trailer = 32; /* audit/vaultlog.h's record layout */
+
+	(void)index;
+	if (len < header + trailer || (record[4] | record[5] << 8) != QUORUM_RECORD_CHECKPOINT)
+		return;
+	if (((record[6] | record[7] << 8) & 1) != 0)
+		c->sealed = 1;
+	else if (len - header - trailer == c->len &&
+		 memcmp(record + header, c->note, c->len) == 0)
+		c->found = 1;
+}
+
+static int checkpoint_in_log(struct merkle_stage *m, const char *note, uint64_t size,
+			     uint64_t records)
+{
+	struct note_search c = { .note = note, .len = strlen(note) };
+	uint64_t from = size, window = 256;
+
+	while (from < records && !c.found) { /* usually the record right after them */
+		uint64_t to = records - from > window ? from + window : records;
+
+		if (m->vault->replay(m->vault_state, from, to, search_note, &c) != 0)
+			return -EIO;
+		from = to;
+		window *= 4;
+	}
+	if (c.found)
+		return 0;
+	return c.sealed ? 1 : -ENOENT;
+}
+
+/* After DIR/checkpoint was refused: the latest checkpoint the vault holds, signed by this
+ * node, into m->checkpoint and CP (the file is rewritten from it). 0 when one was found,
+ * -ENOENT when none (sealed vault, or none yet). */
+static int checkpoint_from_vault(struct merkle_stage *m, uint64_t records,
+				 struct checkpoint *cp)
+{
+	struct last_checkpoint *c = calloc(1, sizeof(*c));
+	char why_file[512] = "";
+	const char *why = "";
+	uint64_t window = 4096, from;
+	size_t text_len;
+	int err = -ENOENT;
+
+	if (c == NULL)
+		return -ENOMEM;
+	for (;;) { /* backwards, in growing windows */
+		from = records > window ? records - window : 0;
+		if (m->vault->replay(m->vault_state, from, records, find_checkpoint, c) != 0 ||
+		    c->found || from == 0)
+			break;
+		records = from;
+		window *= 4;
+	}
+	if (c->found && note_text_length(c->note, c->len, &text_len) == 0 &&
+	    checkpoint_parse(c->note, text_len, cp, &why) == 0 &&
+	    checkpoint_signed_by_node(m, c->note, c->len, cp, &why) == 0) {
+		memcpy(m->checkpoint, c->note, c->len + 1);
+		if (write_checkpoint_file(m, c->note, c->len, why_file, sizeof(why_file)) != 0)
+			m->api->log(m->host, QUORUM_LOG_WARNING,
+				    "merkle.checkpoint_file_failed error=\"%s\"", why_file);
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.checkpoint_file_repaired size=%" PRIu64 " source=vault",
+			    cp->size);
+		err = 0;
+	} else if (c->found) {
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.vault_checkpoint_invalid reason=%s", why);
+	}
+	free(c);
+	return err;
+}
 
 /* Brings the tree to the vault's records: drops leaves the vault no longer has, adds the
  * ones it lacks, and checks the latest checkpoint's root; a tree that disagrees with it is
@@ -416,12 +631,13 @@ static int merkle_reconcile(struct merkle_stage *m)
 	struct checkpoint cp;
 	uint64_t records = m->vault->count(m->vault_state), size = mtree_size(m->tree);
 	uint8_t root[MTREE_HASH_LEN];
-	int has_cp, err;
+	int has_cp, repair_cp, err;
 
 	err = load_checkpoint(m, &cp);
 	if (err != 0 && err != -ENOENT && err != -EBADMSG)
 		return err; /* a checkpoint file someone else could have planted */
 	has_cp = err == 0;
+	repair_cp = err == -EBADMSG;
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (size > records) {
 			m->api->log(m->host, QUORUM_LOG_WARNING,
@@ -445,6 +661,17 @@ static int merkle_reconcile(struct merkle_stage *m)
 				    "merkle.caught_up from=%" PRIu64 " to=%" PRIu64, size,
 				    records);
 		}
+		/* The stored hashes the latest signed checkpoint does not vouch for (all of
+		 * them without one) are recomputed from the vault, and repaired. */
+		err = recheck_from_vault(m, has_cp && cp.size <= records ? cp.size : 0);
+		if (err != 0)
+			return err;
+		if (repair_cp && attempt == 0) {
+			err = checkpoint_from_vault(m, records, &cp);
+			if (err != 0 && err != -ENOENT)
+				return err;
+			has_cp = err == 0;
+		}
 		if (!has_cp)
 			return 0;
 		if (cp.size > records) {
@@ -453,6 +680,20 @@ static int merkle_reconcile(struct merkle_stage *m)
 				    " records=%" PRIu64,
 				    cp.size, records);
 			return -EBADMSG;
+		}
+		if (attempt == 0) {
+			err = checkpoint_in_log(m, m->checkpoint, cp.size, records);
+			if (err == -ENOENT) {
+				m->api->log(
+					m->host, QUORUM_LOG_ERROR,
+					"merkle.vault_disagrees_with_checkpoint "
+					"checkpoint_size=%" PRIu64
+					" reason=\"the signed checkpoint is not in the vault\"",
+					cp.size);
+				return -EBADMSG;
+			}
+			if (err < 0)
+				return err;
 		}
 		if (mtree_root(m->tree, cp.size, root) == 0 &&
 		    memcmp(root, cp.root, MTREE_HASH_LEN) == 0) {
@@ -577,6 +818,8 @@ static void merkle_fini(void *state)
 {
 	struct merkle_stage *m = state;
 
+	if (m->vault->size >= sizeof(struct quorum_vault_ops) && m->vault->await_cancel != NULL)
+		m->vault->await_cancel(m->vault_state, m);
 	m->api->log(m->host, QUORUM_LOG_INFO,
 		    "merkle.stopped tree_size=%" PRIu64 " checkpoints=%" PRIu64,
 		    mtree_size(m->tree), m->checkpoints);
