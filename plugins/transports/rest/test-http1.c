@@ -299,6 +299,7 @@ struct fixture {
 	int drained;  /* drained callbacks */
 	size_t big;   /* the size of /big's answer */
 	char last_body[64];
+	struct http1_deferred *deferred; /* /defer's answer, given later */
 };
 
 static struct fixture *the; /* the mock API's host: one fixture at a time */
@@ -333,6 +334,12 @@ static void handler(struct http1_request *req, void *arg)
 	f->handled++;
 	if (strcmp(req->path, "/none") == 0)
 		return;
+	if (strcmp(req->path, "/defer") == 0) {
+		g_assert_null(f->deferred);
+		f->deferred = http1_defer(req);
+		g_assert_nonnull(f->deferred);
+		return;
+	}
 	if (strcmp(req->path, "/big") == 0) {
 		char *body = g_malloc(f->big);
 
@@ -528,6 +535,88 @@ static void test_keep_alive_pipelining(void)
 	g_assert_nonnull(strstr(got->str, "GET /d? n=0"));
 	g_assert_cmpint(f->handled, ==, 4);
 	g_string_free(got, TRUE);
+	close(fd);
+	fixture_free(f);
+}
+
+/* An answer given later: the connection handles nothing behind it meanwhile, then the
+ * answers go out in order; pipelined requests run after the resume. */
+static void test_deferred_answer(void)
+{
+	struct fixture *f = fixture_new(1024, 16);
+	int fd = client(f), eof;
+	GString *got;
+
+	send_str(fd, "GET /defer HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+	got = receive(f, fd, &eof);
+	g_assert_false(eof);
+	g_assert_cmpuint(got->len, ==, 0); /* nothing yet, and /b waits behind */
+	g_assert_cmpint(f->handled, ==, 1);
+	g_assert_nonnull(f->deferred);
+	g_string_free(got, TRUE);
+	g_assert_cmpint(http1_reply(&f->deferred->req, 200, "text/plain", "", "later", 5), ==,
+			0);
+	http1_resume(f->deferred);
+	f->deferred = NULL;
+	got = receive(f, fd, &eof);
+	g_assert_false(eof);
+	g_assert_cmpint(count_of(got->str, "HTTP/1.1 200 OK\r\n"), ==, 2);
+	g_assert_nonnull(strstr(got->str, "later"));
+	g_assert_true(strstr(got->str, "later") < strstr(got->str, "GET /b? n=0"));
+	g_assert_cmpint(f->handled, ==, 2);
+	g_string_free(got, TRUE);
+	/* resumed without an answer: 500, and the connection serves on */
+	send_str(fd, "GET /defer HTTP/1.1\r\n\r\n");
+	pump(f, 20);
+	http1_resume(f->deferred);
+	f->deferred = NULL;
+	got = receive(f, fd, &eof);
+	g_assert_nonnull(strstr(got->str, "HTTP/1.1 500 "));
+	g_assert_false(eof);
+	g_string_free(got, TRUE);
+	close(fd);
+	fixture_free(f);
+}
+
+/* Draining waits for a deferred answer, which then closes its connection; a server freed
+ * under a deferred answer leaves a handle that only frees. */
+static void test_deferred_drain_and_free(void)
+{
+	struct fixture *f = fixture_new(1024, 16);
+	struct http1_deferred *d;
+	int fd = client(f), eof;
+	GString *got;
+
+	send_str(fd, "GET /defer HTTP/1.1\r\n\r\n");
+	pump(f, 20);
+	g_assert_nonnull(f->deferred);
+	g_assert_cmpint(http1_server_drain(f->server, on_drained, f), ==, QUORUM_AGAIN);
+	pump(f, 400); /* past the drain's grace: a deferred connection is not idle */
+	g_assert_cmpint(f->drained, ==, 0);
+	g_assert_cmpint(http1_reply(&f->deferred->req, 200, "text/plain", "", "done", 4), ==,
+			0);
+	http1_resume(f->deferred);
+	f->deferred = NULL;
+	got = receive(f, fd, &eof);
+	g_assert_true(eof);
+	g_assert_nonnull(strstr(got->str, "Connection: close\r\n"));
+	g_assert_nonnull(strstr(got->str, "done"));
+	g_string_free(got, TRUE);
+	close(fd); /* the lingering close ends: the last connection is gone */
+	pump(f, 50);
+	g_assert_cmpint(f->drained, ==, 1);
+	fixture_free(f);
+
+	f = fixture_new(1024, 16);
+	fd = client(f);
+	send_str(fd, "GET /defer HTTP/1.1\r\n\r\n");
+	pump(f, 20);
+	d = f->deferred;
+	g_assert_nonnull(d);
+	http1_server_free(f->server);
+	f->server = NULL;
+	g_assert_cmpint(http1_reply(&d->req, 200, "text/plain", "", "x", 1), ==, -ENOTCONN);
+	http1_resume(d);
 	close(fd);
 	fixture_free(f);
 }
@@ -867,6 +956,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/http1/serve/keep-alive-pipelining-in-order-head",
 			test_keep_alive_pipelining);
 	g_test_add_func("/http1/serve/connection-close-and-http10", test_close_rules);
+	g_test_add_func("/http1/serve/deferred-answer-holds-the-connection-in-order",
+			test_deferred_answer);
+	g_test_add_func("/http1/serve/deferred-answer-drain-and-free",
+			test_deferred_drain_and_free);
 	g_test_add_func("/http1/serve/body-in-pieces-after-100-continue", test_bodies);
 	g_test_add_func("/http1/serve/refusals-answer-close-and-log", test_refusals);
 	g_test_add_func("/http1/serve/unanswered-request-is-500", test_unanswered_is_500);
