@@ -65,11 +65,14 @@ check "... no authority is quarantined on any node" test "$(quarantines)" -eq 0
 answers=$(refusal_count "$METRICS" peer "nonce_mismatch|answer_too_old|signature_invalid")
 limited=$(refusal_count "$METRICS" peer "rate_limited_source|rate_limited")
 diag "node-1 refused: $answers forged or replayed answers, $limited requests over budget"
+# (How many of the datagrams sent reach the node depends on how busy the machine is: the
+# kernel drops what overflows the socket. What is judged is that those read are refused.)
 check "... the forged and the replayed answers were refused without being held against anyone" \
-	eval '[ "$answers" -ge $((ATTACK_S * 20 * 4 * 2 * 9 / 10)) ] &&
+	eval '[ "$answers" -ge 1000 ] &&
 	! grep -Eq "bft.observation.reject reason=(signature_invalid|key_id_mismatch|nonce_mismatch|duplicate)" "$W/node-1/quorumd.log"'
-check "... the flood was cut by the per-source budget (over 90 % of it refused)" \
-	test "$limited" -ge $((ATTACK_S * 30000 * 9 / 10))
+flood_answers=$(sed -n 's/.* answers=\([0-9]*\) .*/\1/p' "$W/flood.txt")
+check "... the flood was cut by the per-source budget: at most 20/s answered (+ its burst)" \
+	eval '[ "$limited" -ge 100000 ] && [ "${flood_answers:-999999}" -le $((ATTACK_S * 20 * 11 / 10 + 40)) ]'
 # One summary record and one log line per kind of refusal per interval; the attack's
 # span touches at most span/SUMMARY_S + 2 intervals
 attack_ms=$((t2 - t1))
