@@ -7,11 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/evp.h>
 
+#include <quorum/audit.h>
+
+#include "envelope-internal.h"
 #include "failsafe-internal.h"
 #include "log-internal.h"
 #include "runtime-internal.h"
@@ -677,14 +681,44 @@ static int gossip_role(const struct instance *inst)
 	return inst->plugin->kind == QUORUM_PLUGIN_STAGE && inst->plugin->role == QUORUM_ROLE_GOSSIP;
 }
 
+/* Whether INST is the stage of the merkle role: it witnesses its peers' logs (ABI 1.9). */
+static int merkle_role(const struct instance *inst)
+{
+	return inst->plugin->kind == QUORUM_PLUGIN_STAGE &&
+	       inst->plugin->role == QUORUM_ROLE_MERKLE;
+}
+
+/* Whether the merkle role may sign (SIGN) or send EVENT_ID: its witnessed-checkpoint
+ * events; the evidence it finds is ingested and gossiped by the gossip stage, not sent. */
+static int merkle_event(const char *event_id, int sign)
+{
+	return event_id != NULL &&
+	       (strcmp(event_id, QUORUM_EVENT_CHECKPOINT) == 0 ||
+		strcmp(event_id, QUORUM_EVENT_COSIGNATURE) == 0 ||
+		(sign && strcmp(event_id, QUORUM_EVENT_LOG_MALFEASANCE) == 0));
+}
+
+/* The merkle role sends its witnessed-checkpoint events only. */
+static int merkle_may_send(const void *data, size_t len)
+{
+	const char *reason = NULL;
+	struct envelope *e = data != NULL ? envelope_decode(data, len, &reason) : NULL;
+	int ok = e != NULL && merkle_event(e->view.event_id, 0);
+
+	envelope_free(e);
+	return ok;
+}
+
 static int api_gossip_send(struct quorum_host *host, const void *encoded_signed_state,
 			   size_t len, const char *peer_id)
 {
 	struct instance *inst = instance_of(host);
 
-	if (!gossip_role(inst)) {
+	if (!gossip_role(inst) &&
+	    !(merkle_role(inst) && merkle_may_send(encoded_signed_state, len))) {
 		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.gossip_send.refused reason=not_the_gossip_role");
+			"api.gossip_send.refused reason=%s",
+			merkle_role(inst) ? "event_id_not_sendable" : "not_the_gossip_role");
 		return -EPERM;
 	}
 	if (inst->rt->timecore == NULL)
@@ -699,12 +733,14 @@ static int api_sign_event(struct quorum_host *host, struct quorum_signed_state *
 	int err;
 
 	/* The node key vouches for this node's rounds and answers: a plugin may have it sign
-	 * its evidence, nothing else. */
-	if (!gossip_role(inst) || state == NULL || state->event_id == NULL ||
-	    strcmp(state->event_id, QUORUM_EVENT_MALFEASANCE) != 0) {
+	 * its evidence (and the merkle role its witnessed checkpoints), nothing else. */
+	if (state == NULL || state->event_id == NULL ||
+	    !((gossip_role(inst) && strcmp(state->event_id, QUORUM_EVENT_MALFEASANCE) == 0) ||
+	      (merkle_role(inst) && merkle_event(state->event_id, 1)))) {
 		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
 			"api.sign_event.refused reason=%s",
-			gossip_role(inst) ? "event_id_not_signable" : "not_the_gossip_role");
+			gossip_role(inst) || merkle_role(inst) ? "event_id_not_signable"
+							       : "not_the_gossip_role");
 		return -EPERM;
 	}
 	if (inst->rt->node_key == NULL)
@@ -877,6 +913,46 @@ static int api_sign_checkpoint(struct quorum_host *host, const char *body, size_
 	return key_sign(inst->rt->node_key, body, len, sig) == 0 ? 0 : -EIO;
 }
 
+static int api_cosign_checkpoint(struct quorum_host *host, const char *body, size_t len,
+				 uint64_t *timestamp, uint8_t sig[64], uint8_t pub[32])
+{
+	static const char header[] = "cosignature/v1\ntime ";
+	struct instance *inst = instance_of(host);
+	struct timespec now;
+	size_t pub_len = 32;
+	char *msg;
+	int n, err;
+
+	if (!merkle_role(inst)) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.cosign_checkpoint.refused reason=not_the_merkle_role");
+		return -EPERM;
+	}
+	if (inst->rt->node_key == NULL)
+		return -ENOKEY;
+	if (body == NULL || timestamp == NULL || !checkpoint_body_valid(body, len)) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.cosign_checkpoint.refused reason=not_a_checkpoint_body");
+		return -EINVAL;
+	}
+	if (EVP_PKEY_get_raw_public_key(inst->rt->node_key, pub, &pub_len) != 1 ||
+	    pub_len != 32)
+		return -EIO;
+	/* C2SP tlog-cosignature/v1: a header line (domain separation from the node's own
+	 * checkpoints, whose second line is a decimal size), a time line, the body. */
+	clock_gettime(CLOCK_REALTIME, &now);
+	*timestamp = (uint64_t)now.tv_sec;
+	msg = malloc(sizeof(header) + 24 + len);
+	if (msg == NULL)
+		return -ENOMEM;
+	n = snprintf(msg, sizeof(header) + 24, "%s%llu\n", header,
+		     (unsigned long long)*timestamp);
+	memcpy(msg + n, body, len);
+	err = key_sign(inst->rt->node_key, msg, (size_t)n + len, sig) == 0 ? 0 : -EIO;
+	free(msg);
+	return err;
+}
+
 static int api_attest_time(struct quorum_host *host, const uint8_t *nonce, size_t nonce_len,
 			   struct quorum_clock_reading *reading, uint8_t *out, size_t cap,
 			   size_t *len)
@@ -960,4 +1036,5 @@ const struct quorum_api host_api = {
 	.audit_changed = api_audit_changed,
 	.refused = api_refused,
 	.refusal_counts = api_refusal_counts,
+	.cosign_checkpoint = api_cosign_checkpoint,
 };

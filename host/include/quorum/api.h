@@ -238,7 +238,9 @@ struct quorum_api {
 				size_t sig_len);
 
 	/* ---- gossip (ABI 1.6; names and bounds in <quorum/gossip.h>) ---- */
-	/* Gossip role only: sends ENCODED_SIGNED_STATE (LEN bytes, a SignedState in its
+	/* Gossip role only (and, since ABI 1.9, the merkle role for the witnessed-checkpoint
+	 * events of <quorum/audit.h>, QUORUM_EVENT_CHECKPOINT and _COSIGNATURE): sends
+	 * ENCODED_SIGNED_STATE (LEN bytes, a SignedState in its
 	 * canonical encoding; borrowed) in one peer-link datagram (PeerDatagram.gossip) to the
 	 * configured quorumd authority PEER_ID, or, with PEER_ID NULL, to every configured
 	 * quorumd authority but this node; never to an NTP source. The receiving host ingests
@@ -253,6 +255,8 @@ struct quorum_api {
 	 * quorum_signed_state_message, so that the node's own evidence passes the passport
 	 * stage like any event. Only STATE->event_id QUORUM_EVENT_MALFEASANCE may be signed:
 	 * the node key vouches for the node's rounds and answers, which no plugin may forge.
+	 * Since ABI 1.9 the merkle role may sign QUORUM_EVENT_CHECKPOINT, _COSIGNATURE and
+	 * _LOG_MALFEASANCE (<quorum/audit.h>) too.
 	 * Sets STATE->key_id (host-owned, valid for the process lifetime) and
 	 * STATE->signature (pointing at SIG, caller-owned, 64 bytes). 0, -EPERM (not the
 	 * gossip role, or another event id), -ENOKEY (no node.key), -EINVAL or -ENOMEM. */
@@ -297,6 +301,18 @@ struct quorum_api {
 	 * RETURN VALUE: how many kinds there are (may exceed CAP). */
 	size_t (*refusal_counts)(struct quorum_host *host, struct quorum_refusal_count *out,
 				 size_t cap);
+
+	/* ---- witnessed checkpoints (ABI 1.9; <quorum/audit.h>) ---- */
+	/* Merkle role only: signs a C2SP tlog-cosignature/v1 of a peer's checkpoint with the
+	 * node's Ed25519 key: the signature over "cosignature/v1\n" "time T\n" followed by
+	 * BODY (LEN bytes, a checkpoint body as for sign_checkpoint), where T is the host's
+	 * CLOCK_REALTIME in whole seconds, written to *TIMESTAMP. Writes the 64-byte signature
+	 * to SIG and the node's raw 32-byte public key to PUB (the cosignature line's key hash
+	 * is computed from it). The caller states with it that BODY is consistent with every
+	 * checkpoint of that log it cosigned before. 0, -EPERM (not the merkle role), -EINVAL
+	 * (not a checkpoint body), -ENOKEY (no node.key). */
+	int (*cosign_checkpoint)(struct quorum_host *host, const char *body, size_t len,
+				 uint64_t *timestamp, uint8_t sig[64], uint8_t pub[32]);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

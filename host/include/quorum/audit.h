@@ -29,6 +29,20 @@ extern "C" {
 				       (rejections, agreements, mode changes, key rotations) */
 #define QUORUM_RECORD_CHECKPOINT 18 /* a signed checkpoint: C2SP signed note text */
 
+/* Witnessed checkpoints (ABI 1.9): events the merkle stages of the quorum send each other
+ * over the peer link (api->gossip_send, one hop), each signed by its sender's node key.
+ * CHECKPOINT: a log asks a peer to witness its checkpoint; the payload is a C2SP
+ *   tlog-witness add-checkpoint body (old size, consistency proof, signed checkpoint).
+ * COSIGNATURE: a witness's answer; the payload is the log's latest checkpoint the witness
+ *   cosigned, as a signed note carrying the log's signature and the witness's C2SP
+ *   tlog-cosignature/v1 line.
+ * LOG_MALFEASANCE: evidence that a log signed two checkpoints no append-only log can have
+ *   (audit/cosign.h's format), which the control stage checks before it quarantines the
+ *   log's node; gossiped like uml001.gossip.malfeasance. */
+#define QUORUM_EVENT_CHECKPOINT	     "uml001.merkle.checkpoint"
+#define QUORUM_EVENT_COSIGNATURE     "uml001.merkle.cosignature"
+#define QUORUM_EVENT_LOG_MALFEASANCE "uml001.merkle.malfeasance"
+
 /* Called for every record appended, right after the write (before it is durable).
  * RECORD (LEN bytes: the stored bytes, the Merkle leaf's data) is borrowed for the call. */
 typedef void (*quorum_record_fn)(void *arg, uint64_t index, const uint8_t *record, size_t len);

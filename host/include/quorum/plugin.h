@@ -41,10 +41,14 @@ extern "C" {
  *        audit plane's failure suspends the served clock at once).
  *   1.8  api refused and refusal_counts (what nobody can be held to is counted and
  *        summarised, never audited one record per refusal).
+ *   1.9  api cosign_checkpoint (the merkle role witnesses its peers' logs: C2SP
+ *        tlog-cosignature/v1 with the node key); the merkle role may also gossip_send and
+ *        sign_event the witnessed-checkpoint events of <quorum/audit.h>
+ *        (uml001.merkle.checkpoint, .cosignature, .malfeasance).
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    8
+#define QUORUM_ABI_MINOR    9
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"
