@@ -830,6 +830,10 @@ static int api_clock_commit(struct quorum_host *host, const struct quorum_agreem
 			"api.clock_commit.refused reason=not_the_pipeline_proposal");
 		return -EPERM;
 	}
+	/* Nothing served while the audit plane fails: not even the agreement of a round its
+	 * stages let through (the merkle stage waiting for its witnesses, or rolled back). */
+	if (failsafe_check(inst->rt))
+		return -EAGAIN;
 	return timecore_commit(inst->rt->timecore, agreement, max_step_ns);
 }
 

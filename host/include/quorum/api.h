@@ -169,8 +169,8 @@ struct quorum_api {
 	 * applies it to the served clock, moving the estimate by at most MAX_STEP_NS (0: no
 	 * limit); the clock never goes backwards (a backwards correction is slewed) and its
 	 * bound always contains the agreement. 0, -EPERM (not the control role, not from the
-	 * pipeline, or not this node's round), -EINVAL, or -EIO (the state could not be saved;
-	 * nothing changed). */
+	 * pipeline, or not this node's round), -EINVAL, -EIO (the state could not be saved;
+	 * nothing changed), or -EAGAIN (the audit plane is failing: no time is served). */
 	int (*clock_commit)(struct quorum_host *host, const struct quorum_agreement *agreement,
 			    int64_t max_step_ns);
 

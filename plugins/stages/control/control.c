@@ -758,8 +758,10 @@ static int control_process(void *state, const struct quorum_event *event, const 
 	}
 	err = c->api->clock_commit(c->host, &a, step);
 	if (err != 0)
-		return refuse(c, &a, err == -EIO ? "worker_sync_state_not_saved"
-						 : "worker_sync_quorum_rejected",
+		return refuse(c, &a,
+			      err == -EIO      ? "worker_sync_state_not_saved"
+			      : err == -EAGAIN ? "worker_sync_audit_failing"
+					       : "worker_sync_quorum_rejected",
 			      reason);
 	c->committed++;
 	c->have_last = 1;
