@@ -670,8 +670,8 @@ static int api_authority_verify(struct quorum_host *host, const char *authority_
 
 	if (inst->rt->timecore == NULL)
 		return -ENOENT; /* no time core, no authorities */
-	return authorities_verify(timecore_authorities(inst->rt->timecore), authority_id, key_id,
-				  msg, len, sig, sig_len);
+	return timecore_authority_verify(inst->rt->timecore, authority_id, key_id, msg, len, sig,
+					 sig_len);
 }
 
 /* Whether INST is the stage of the gossip role (in or out of the pipeline: it forwards

@@ -198,6 +198,12 @@ int timecore_commit(struct timecore *core, const struct quorum_agreement *agreem
 int timecore_gossip_send(struct timecore *core, const void *encoded, size_t len,
 			 const char *peer_id);
 
+/* timecore_authority_verify: authorities_verify, and for a KEY_ID that is not the configured
+ * key's, the key the passport stage vouches for under that id (a rotated key), as the peer
+ * link accepts it. Same return values. */
+int timecore_authority_verify(struct timecore *core, const char *id, const char *key_id,
+			      const void *msg, size_t len, const void *sig, size_t sig_len);
+
 /* timecore_round_decode: decodes a sync round payload against the configured sources. */
 int timecore_round_decode(struct timecore *core, const struct quorum_bytes *payload,
 			  struct round_view **out, const char **reason);

@@ -1216,6 +1216,24 @@ static int lookup_source(void *arg, const char *id, const char *claimed_key_id,
 	return 0;
 }
 
+int timecore_authority_verify(struct timecore *c, const char *id, const char *key_id,
+			      const void *msg, size_t len, const void *sig, size_t sig_len)
+{
+	struct authority *a = id != NULL ? authorities_find(&c->authorities, id) : NULL;
+	EVP_PKEY *rotated;
+	int err = authorities_verify(&c->authorities, id, key_id, msg, len, sig, sig_len);
+
+	if (err != -ENOENT || a == NULL || key_id == NULL)
+		return err;
+	rotated = passport_key(c, a, key_id);
+	if (rotated == NULL)
+		return -ENOENT;
+	if ((msg == NULL && len > 0) || sig == NULL)
+		return -EBADMSG;
+	err = key_verify(rotated, msg != NULL ? msg : "", len, sig, sig_len);
+	return err == -ENOMEM ? -ENOMEM : err != 0 ? -EBADMSG : 0;
+}
+
 int timecore_round_decode(struct timecore *c, const struct quorum_bytes *payload,
 			  struct round_view **out, const char **reason)
 {

@@ -232,7 +232,8 @@ struct quorum_api {
 	 * key, whatever its id, as for a C2SP signed note that names only a key hash; an NTP
 	 * source has no key). Any plugin; everything is borrowed for the call. 0, -ENOENT (no such quorumd
 	 * authority, or KEY_ID is not its key), -EBADMSG (not its signature of MSG: wrong
-	 * length included) or -ENOMEM. */
+	 * length included) or -ENOMEM. Since ABI 1.9 a KEY_ID the passport stage vouches for
+	 * as the authority's (a rotated key) is its key too, as on the peer link. */
 	int (*authority_verify)(struct quorum_host *host, const char *authority_id,
 				const char *key_id, const void *msg, size_t len, const void *sig,
 				size_t sig_len);

@@ -44,7 +44,8 @@ extern "C" {
  *   1.9  api cosign_checkpoint (the merkle role witnesses its peers' logs: C2SP
  *        tlog-cosignature/v1 with the node key); the merkle role may also gossip_send and
  *        sign_event the witnessed-checkpoint events of <quorum/audit.h>
- *        (uml001.merkle.checkpoint, .cosignature, .malfeasance).
+ *        (uml001.merkle.checkpoint, .cosignature, .malfeasance); authority_verify takes a
+ *        key id the passport stage vouches for (a rotated key).
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
