@@ -413,7 +413,8 @@ static void gossip_free(struct gossip_stage *s)
 	free(s);
 }
 
-/* The forward list: the setting, or the rounds and the malfeasance reports. */
+/* The forward list: the setting, or the rounds, the malfeasance reports and the merkle
+ * stages' witnessed checkpoints (sent one hop: only their evidence travels further). */
 static int forward_load(struct gossip_stage *s)
 {
 	int count = s->api->config_length(s->host, "forward");
@@ -421,7 +422,8 @@ static int forward_load(struct gossip_stage *s)
 	if (count < 0) {
 		s->forward[0] = QUORUM_EVENT_SYNC_ROUND;
 		s->forward[1] = QUORUM_EVENT_MALFEASANCE;
-		s->forward_count = 2;
+		s->forward[2] = "uml001.merkle.*";
+		s->forward_count = 3;
 		return 0;
 	}
 	if (count > FORWARD_MAX) {
@@ -524,7 +526,8 @@ static const struct quorum_setting gossip_settings[] = {
 	{ .name = "forward",
 	  .type = QUORUM_SETTING_STRINGS,
 	  .help = "event ids forwarded and accepted from peers; \"prefix*\" matches a prefix "
-		  "(default: uml001.worker.ntp_sync, uml001.gossip.malfeasance)" },
+		  "(default: uml001.worker.ntp_sync, uml001.gossip.malfeasance, "
+		  "uml001.merkle.*)" },
 	{ .name = "dedup_window",
 	  .type = QUORUM_SETTING_INT,
 	  .min = 1,

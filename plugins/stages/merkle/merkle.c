@@ -6,7 +6,10 @@
  * A checkpoint covers only durable records; it is itself appended to the vault and kept in
  * DIR/checkpoint (DIR and its files opened by audit/statedir.h's trust rule, as the tree's
  * level files are). As a stage, it rejects an event the vault did not record
- * (vault_binding_missing). */
+ * (vault_binding_missing). With peers, its log is witnessed and it witnesses theirs
+ * (witness.h): it signs no checkpoint until its witnesses answered at start, publishes the
+ * checkpoint it submitted to them with their cosignatures, and stops signing (and the host
+ * serving time) when a witness holds a checkpoint its log contradicts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -23,6 +26,7 @@
 #include "mtree.h"
 #include "note.h"
 #include "statedir.h"
+#include "witness.h"
 
 struct merkle_stage {
 	struct quorum_host *host;
@@ -53,6 +57,8 @@ struct merkle_stage {
 	size_t file_len;
 	uint64_t file_index; /* its record */
 	int file_pending;
+	struct witness_settings witness_settings;
+	struct witness *witness; /* NULL: witnessing off */
 };
 
 static void retry_cb(void *arg);
@@ -171,6 +177,8 @@ static void make_checkpoint(struct merkle_stage *m, uint64_t size)
 	uint64_t index;
 	int blen, nlen, err;
 
+	if (m->witness != NULL && !witness_may_sign(m->witness))
+		return; /* waiting for the witnesses, or rolled back */
 	memcpy(cp.origin, m->origin, sizeof(cp.origin));
 	cp.size = size;
 	if (mtree_root(m->tree, size, cp.root) != 0)
@@ -225,6 +233,8 @@ static void make_checkpoint(struct merkle_stage *m, uint64_t size)
 	m->checkpoint_size = size;
 	m->checkpoint_end = index + 1;
 	m->checkpoints++;
+	if (m->witness != NULL)
+		witness_signed(m->witness, note, (size_t)nlen);
 	m->api->log(m->host, QUORUM_LOG_INFO, "merkle.checkpoint size=%" PRIu64 " time=%s",
 		    size, cp.synchronised ? "synchronised" : "unsynchronised");
 }
@@ -255,7 +265,7 @@ static void checkpoint_maybe(struct merkle_stage *m)
 
 	/* Nothing new but our own checkpoint record: no checkpoint of the checkpoint. */
 	if (m->failed || m->checkpoint_waiting || size == m->checkpoint_size ||
-	    size == m->checkpoint_end)
+	    size == m->checkpoint_end || (m->witness != NULL && !witness_may_sign(m->witness)))
 		return;
 	m->checkpoint_waiting = 1;
 	m->checkpoint_target = size;
@@ -346,7 +356,7 @@ static int svc_failing(void *state, char *why, size_t size)
 	struct merkle_stage *m = state;
 
 	if (!m->failed)
-		return 0;
+		return m->witness != NULL && witness_failing(m->witness, why, size);
 	snprintf(why, size, "%s", m->failure);
 	return 1;
 }
@@ -383,7 +393,11 @@ static int svc_consistency(void *state, uint64_t old_size, uint64_t new_size,
 static const char *svc_checkpoint(void *state)
 {
 	struct merkle_stage *m = state;
+	const char *published = m->witness != NULL ? witness_published(m->witness) : NULL;
 
+	/* With witnesses: the latest checkpoint submitted to them, with their cosignatures. */
+	if (published != NULL)
+		return published;
 	return m->checkpoint[0] != '\0' ? m->checkpoint : NULL;
 }
 
@@ -728,6 +742,8 @@ static int merkle_process(void *state, const struct quorum_event *event, const c
 		*reason = "merkle_leaf_missing";
 		return QUORUM_REJECT;
 	}
+	if (m->witness != NULL && witness_handles(event->state->event_id))
+		return witness_process(m->witness, event, reason);
 	return QUORUM_CONTINUE;
 }
 
@@ -751,6 +767,12 @@ static int merkle_init(struct quorum_host *host, const struct quorum_api *api, v
 	api->config_string(host, "origin", &origin);
 	api->config_int(host, "checkpoint_every", &m->every);
 	api->config_int(host, "checkpoint_ms", &m->period_ms);
+	m->witness_settings =
+		(struct witness_settings){ .enabled = 1, .interval_ms = 10000, .quorum = -1 };
+	api->config_bool(host, "witness", &m->witness_settings.enabled);
+	api->config_int(host, "witness_interval_ms", &m->witness_settings.interval_ms);
+	api->config_int(host, "witness_quorum", &m->witness_settings.quorum);
+	api->config_string(host, "witness_name", &m->witness_settings.name);
 	if (origin != NULL)
 		snprintf(m->origin, sizeof(m->origin), "%s", origin);
 	else
@@ -763,6 +785,19 @@ static int merkle_init(struct quorum_host *host, const struct quorum_api *api, v
 			free(m);
 			return -EINVAL;
 		}
+	}
+	if (m->witness_settings.name != NULL &&
+	    (strlen(m->witness_settings.name) >= NOTE_ORIGIN_MAX ||
+	     strspn(m->witness_settings.name,
+		    "!\"#$%&'()*,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRST"
+		    "UVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~") !=
+		     strlen(m->witness_settings.name) ||
+	     m->witness_settings.name[0] == '\0')) {
+		api->log(host, QUORUM_LOG_ERROR,
+			 "merkle.config_invalid setting=witness_name "
+			 "reason=not_printable_without_spaces_or_plus");
+		free(m);
+		return -EINVAL;
 	}
 	if (dir == NULL || api->config_path(host, dir, m->dir, sizeof(m->dir)) != 0) {
 		free(m);
@@ -785,6 +820,34 @@ static int merkle_init(struct quorum_host *host, const struct quorum_api *api, v
 	return 0;
 }
 
+/* Witnessing needs a host that cosigns (ABI 1.9) and the setting `witness` (default on). */
+static int merkle_witness_start(struct merkle_stage *m)
+{
+	struct witness_env env = {
+		.host = m->host,
+		.api = m->api,
+		.dir = m->dir,
+		.origin = m->origin,
+		.tree = m,
+		.tree_size = svc_tree_size,
+		.root = svc_root,
+		.consistency = svc_consistency,
+	};
+	char why[512] = "";
+	int err;
+
+	if (!m->witness_settings.enabled || !QUORUM_API_HAS(m->api, cosign_checkpoint))
+		return 0;
+	err = witness_new(&env, &m->witness_settings, &m->witness, why, sizeof(why));
+	if (err == 0)
+		err = witness_start(m->witness);
+	if (err != 0)
+		m->api->log(m->host, QUORUM_LOG_ERROR,
+			    "merkle.witness_state_refused error=\"%s\"",
+			    why[0] != '\0' ? why : strerror(-err));
+	return err;
+}
+
 static int merkle_start(void *state)
 {
 	struct merkle_stage *m = state;
@@ -799,6 +862,9 @@ static int merkle_start(void *state)
 	}
 	m->vault = ops;
 	err = merkle_reconcile(m);
+	if (err != 0)
+		return err;
+	err = merkle_witness_start(m);
 	if (err != 0)
 		return err;
 	err = m->vault->subscribe(m->vault_state, follow_record, m);
@@ -823,6 +889,7 @@ static void merkle_fini(void *state)
 	m->api->log(m->host, QUORUM_LOG_INFO,
 		    "merkle.stopped tree_size=%" PRIu64 " checkpoints=%" PRIu64,
 		    mtree_size(m->tree), m->checkpoints);
+	witness_free(m->witness);
 	mtree_close(m->tree);
 	free(m);
 }
@@ -847,6 +914,26 @@ static const struct quorum_setting merkle_settings[] = {
 	  .min = 10,
 	  .max = 86400000,
 	  .help = "and at least this often while records arrive (default 1000)" },
+	{ .name = "witness",
+	  .type = QUORUM_SETTING_BOOL,
+	  .help = "witness the peers' logs and have this one witnessed by them (default "
+		  "true)" },
+	{ .name = "witness_interval_ms",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 100,
+	  .max = 86400000,
+	  .help = "ask the witnesses to cosign the latest checkpoint at most this often "
+		  "(default 10000)" },
+	{ .name = "witness_quorum",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = QUORUM_AUTHORITIES_MAX,
+	  .help = "witnesses that must answer at start before a checkpoint is signed and time "
+		  "served (default: peers - f)" },
+	{ .name = "witness_name",
+	  .type = QUORUM_SETTING_STRING,
+	  .help = "the cosigner name of this node's cosignatures "
+		  "(default quorum-time/NODE_ID/witness)" },
 	{ .type = QUORUM_SETTING_END },
 };
 
