@@ -160,9 +160,10 @@ tests_unit_test_commands_LDADD = $(UNIT_LDADD) $(JANSSON_LIBS) $(OPENSSL_LIBS)
 tests_unit_test_malfeasance_SOURCES = tests/unit/test-malfeasance.c \
 	plugins/stages/control/malfeasance.c plugins/stages/common/malfeasance-report.c
 tests_unit_test_malfeasance_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control \
-	-I$(top_srcdir)/plugins/stages/common -I$(top_srcdir)/host -I$(top_builddir)/proto
+	-I$(top_srcdir)/plugins/stages/common -I$(top_srcdir)/host -I$(top_builddir)/proto \
+	-I$(top_srcdir)/audit
 tests_unit_test_malfeasance_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_malfeasance_LDADD = $(UNIT_LDADD) $(OPENSSL_LIBS)
+tests_unit_test_malfeasance_LDADD = $(UNIT_LDADD) audit/libquorumaudit.la $(OPENSSL_LIBS)
 
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \

@@ -2,7 +2,9 @@
  * host API: a report of two attestations validly signed by one authority for one sequence
  * quarantines it (audited, cause equivocation); a report that does not verify with this
  * node's keys is refused; an authority already quarantined is not quarantined again; with
- * quarantine off the report is only recorded. */
+ * quarantine off the report is only recorded. The same for evidence that a node's log forked
+ * (two checkpoints it signed, one size, two roots): its node is quarantined (cause log_fork),
+ * not on evidence signed by another key, and never this node itself. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <quorum/gossip.h>
 #include <quorum/plugin.h>
 
+#include "cosign.h"
 #include "keys-internal.h"
 #include "malfeasance-report.h"
 #include "malfeasance.h"
@@ -52,7 +55,9 @@ static int mock_authority_verify(struct quorum_host *host, const char *authority
 	char id[KEY_ID_HEX_LEN + 1];
 
 	key_id(mock.key, id);
-	if (strcmp(authority_id, "node-4") != 0 || strcmp(claimed_key_id, id) != 0)
+	/* No key id: the authority's configured key (a signed note names only a key hash). */
+	if ((strcmp(authority_id, "node-4") != 0 && strcmp(authority_id, "node-1") != 0) ||
+	    (claimed_key_id != NULL && strcmp(claimed_key_id, id) != 0))
 		return -ENOENT;
 	return key_verify(mock.key, msg, len, sig, sig_len) == 0 ? 0 : -EBADMSG;
 }
@@ -78,6 +83,11 @@ static int mock_source_quarantine(struct quorum_host *host, const char *id, int6
 	return 0;
 }
 
+static const char *mock_node_id(struct quorum_host *host)
+{
+	return "node-1";
+}
+
 static const struct quorum_api mock_api = {
 	.size = sizeof(struct quorum_api),
 	.abi_major = QUORUM_ABI_MAJOR,
@@ -87,6 +97,7 @@ static const struct quorum_api mock_api = {
 	.sources_status = mock_sources_status,
 	.source_quarantine = mock_source_quarantine,
 	.authority_verify = mock_authority_verify,
+	.node_id = mock_node_id,
 };
 
 /* A signed attestation of node-4 (KEY) for SEQUENCE at MIDPOINT: its SignedState. */
@@ -192,10 +203,119 @@ static void test_malfeasance(void)
 	EVP_PKEY_free(other);
 }
 
+/* A checkpoint of ORIGIN, SIZE, root all BYTE, signed by KEY: its signed note into OUT. */
+static size_t checkpoint_note(EVP_PKEY *key, const char *origin, uint64_t size, uint8_t byte,
+			      char out[NOTE_MAX])
+{
+	struct checkpoint cp = { .size = size };
+	uint8_t sig[64], pub[32];
+	size_t pub_len = sizeof(pub);
+	char body[512];
+	int blen, n;
+
+	g_strlcpy(cp.origin, origin, sizeof(cp.origin));
+	memset(cp.root, byte, sizeof(cp.root));
+	blen = checkpoint_format(&cp, body, sizeof(body));
+	g_assert_cmpint(blen, >, 0);
+	g_assert_cmpint(key_sign(key, body, (size_t)blen, sig), ==, 0);
+	g_assert_cmpint(EVP_PKEY_get_raw_public_key(key, pub, &pub_len), ==, 1);
+	n = note_format(body, (size_t)blen, origin, pub, sig, out, NOTE_MAX);
+	g_assert_cmpint(n, >, 0);
+	return (size_t)n;
+}
+
+/* Evidence against LOG: two checkpoints of 500 records signed by KEY, roots 1s and 2s. */
+static char *fork_evidence(EVP_PKEY *key, const char *log, size_t *len)
+{
+	char a[NOTE_MAX], b[NOTE_MAX], origin[64], *payload;
+	struct log_evidence e = { .kind = LOG_EVIDENCE_SAME_SIZE };
+
+	snprintf(origin, sizeof(origin), "quorum-time/%s", log);
+	g_strlcpy(e.log, log, sizeof(e.log));
+	g_strlcpy(e.reporter, "node-2", sizeof(e.reporter));
+	e.first = a;
+	e.first_len = checkpoint_note(key, origin, 500, 1, a);
+	e.second = b;
+	e.second_len = checkpoint_note(key, origin, 500, 2, b);
+	g_assert_cmpint(log_evidence_format(&e, &payload, len), ==, 0);
+	return payload;
+}
+
+static int run_log(struct malfeasance *m, const char *payload, size_t len,
+		   int64_t quarantine_after, const char **reason)
+{
+	static const uint8_t sig[64];
+	struct quorum_signed_state st = { .event_id = QUORUM_EVENT_LOG_MALFEASANCE,
+					  .payload = { (const uint8_t *)payload, len },
+					  .signature = { sig, sizeof(sig) },
+					  .key_id = "node-2-key" };
+	struct quorum_event event = { .magic = QUORUM_EVENT_MAGIC,
+				      .size = sizeof(event),
+				      .state = &st,
+				      .source = QUORUM_GOSSIP_SOURCE,
+				      .peer = "node-2" };
+
+	*reason = NULL;
+	mock.audit[0] = '\0';
+	return log_malfeasance_process(m, NULL, &mock_api, &event, quarantine_after, 300,
+				       reason);
+}
+
+static void test_log_fork(void)
+{
+	EVP_PKEY *key = key_generate(), *other = key_generate();
+	struct malfeasance m = { 0 };
+	const char *reason;
+	char *evidence;
+	size_t len;
+
+	memset(&mock, 0, sizeof(mock));
+	evidence = fork_evidence(key, "node-4", &len);
+
+	/* signed by a key this node does not know as node-4's: nothing against node-4 */
+	mock.key = other;
+	g_assert_cmpint(run_log(&m, evidence, len, 3, &reason), ==, QUORUM_REJECT);
+	g_assert_cmpstr(reason, ==, LOG_MALFEASANCE_INVALID);
+	g_assert_nonnull(strstr(mock.audit, "merkle.malfeasance.reject reason="
+					    "evidence_checkpoint_not_signed_by_log"));
+	g_assert_cmpint(mock.quarantine_calls, ==, 0);
+
+	/* node-4's key: quarantined for quarantine_s, audited with the sizes */
+	mock.key = key;
+	g_assert_cmpint(run_log(&m, evidence, len, 3, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.quarantine_calls, ==, 1);
+	g_assert_cmpstr(mock.quarantine_id, ==, "node-4");
+	g_assert_cmpstr(mock.quarantine_reason, ==, "log_fork");
+	g_assert_nonnull(strstr(mock.audit,
+				"pipeline.quarantine source=node-4 "
+				"reason=quarantine_logged cause=log_fork kind=same_size "
+				"origin=quorum-time/node-4 size=500 other_size=500 "
+				"reporter=node-2"));
+	/* again while quarantined: no second quarantine */
+	g_assert_cmpint(run_log(&m, evidence, len, 3, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.quarantine_calls, ==, 1);
+	/* one byte off: not canonical, refused */
+	evidence[len - 2] ^= 1;
+	g_assert_cmpint(run_log(&m, evidence, len, 3, &reason), ==, QUORUM_REJECT);
+	free(evidence);
+
+	/* evidence against this node itself: recorded, nobody quarantines itself */
+	mock.quarantined = 0;
+	evidence = fork_evidence(key, "node-1", &len);
+	g_assert_cmpint(run_log(&m, evidence, len, 3, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.quarantine_calls, ==, 1);
+	g_assert_nonnull(strstr(mock.audit, "merkle.malfeasance.recorded log=node-1 "));
+	free(evidence);
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(other);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/control/malfeasance/evidence-quarantines-once-refuses-unproven",
 			test_malfeasance);
+	g_test_add_func("/control/malfeasance/log-fork-quarantines-its-node-refuses-unproven",
+			test_log_fork);
 	return g_test_run();
 }

@@ -28,6 +28,7 @@
 
 #include <openssl/sha.h>
 
+#include <quorum/audit.h>
 #include <quorum/control.h>
 #include <quorum/gossip.h>
 #include <quorum/plugin.h>
@@ -719,6 +720,10 @@ static int control_process(void *state, const struct quorum_event *event, const 
 	if (strcmp(event->state->event_id, QUORUM_EVENT_MALFEASANCE) == 0)
 		return malfeasance_process(&c->malfeasance, c->host, c->api, event,
 					   c->quarantine_after, c->quarantine_s, reason);
+	/* Evidence that a log forked: checked again here, then its node quarantined. */
+	if (strcmp(event->state->event_id, QUORUM_EVENT_LOG_MALFEASANCE) == 0)
+		return log_malfeasance_process(&c->malfeasance, c->host, c->api, event,
+					       c->quarantine_after, c->quarantine_s, reason);
 	/* A leader's shared state: verified and recorded, never committed to the clock. */
 	if (strcmp(event->state->event_id, QUORUM_EVENT_SHARED_STATE) == 0)
 		return sharedstate_process(&c->shared, c->host, c->api, event,

@@ -8,6 +8,7 @@
 
 #include <quorum/time.h>
 
+#include "cosign.h"
 #include "malfeasance-report.h"
 #include "malfeasance.h"
 
@@ -92,5 +93,66 @@ int malfeasance_process(struct malfeasance *m, struct quorum_host *host,
 		   "source=%s reason=quarantine_logged cause=equivocation sequence=%" PRIu64
 		   " reporter=%s first_digest=%s second_digest=%s duration_s=%" PRId64,
 		   sum.authority_id, sum.sequence, sum.reporter, first, second, quarantine_s);
+	return QUORUM_CONTINUE;
+}
+
+static int log_verify_cb(void *arg, const char *log, const char *key_id, const void *msg,
+			 size_t len, const void *sig, size_t sig_len)
+{
+	struct verifier *v = arg;
+
+	return v->api->authority_verify(v->host, log, key_id, msg, len, sig, sig_len);
+}
+
+int log_malfeasance_process(struct malfeasance *m, struct quorum_host *host,
+			    const struct quorum_api *api, const struct quorum_event *event,
+			    int64_t quarantine_after, int64_t quarantine_s, const char **reason)
+{
+	const struct quorum_signed_state *st = event->state;
+	struct verifier v = { host, api };
+	struct log_evidence_summary sum;
+	const char *why = NULL, *kind;
+	int err;
+
+	if (log_evidence_check(st->payload.data, st->payload.len, log_verify_cb, &v, &sum,
+			       &why) != 0) {
+		m->refused++;
+		api->audit(host, "merkle.malfeasance.reject", "reason=%s source=%s peer=\"%s\"",
+			   why, event->source, event->peer);
+		*reason = LOG_MALFEASANCE_INVALID;
+		return QUORUM_REJECT;
+	}
+	kind = sum.first.size == sum.second.size ? "same_size" : "proof";
+	/* This node's own log: its merkle stage stops signing; nobody quarantines itself. */
+	if (strcmp(sum.log, api->node_id(host)) == 0 || quarantine_after <= 0 ||
+	    !QUORUM_API_HAS(api, source_quarantine)) {
+		api->audit(host, "merkle.malfeasance.recorded",
+			   "log=%s origin=%s kind=%s size=%" PRIu64 " other_size=%" PRIu64
+			   " reporter=%s quarantine=off",
+			   sum.log, sum.first.origin, kind, sum.first.size, sum.second.size,
+			   sum.reporter);
+		return QUORUM_CONTINUE;
+	}
+	if (quarantined(host, api, sum.log)) {
+		m->known++;
+		api->log(
+			host, QUORUM_LOG_INFO,
+			"control.log_malfeasance log=%s reporter=%s effect=already_quarantined",
+			sum.log, sum.reporter);
+		return QUORUM_CONTINUE;
+	}
+	err = api->source_quarantine(host, sum.log, quarantine_s * 1000000000LL, "log_fork");
+	if (err != 0) {
+		api->log(host, QUORUM_LOG_ERROR,
+			 "control.log_malfeasance log=%s effect=not_quarantined error=\"%s\"",
+			 sum.log, strerror(-err));
+		return QUORUM_CONTINUE;
+	}
+	m->acted++;
+	api->audit(host, "pipeline.quarantine",
+		   "source=%s reason=quarantine_logged cause=log_fork kind=%s origin=%s"
+		   " size=%" PRIu64 " other_size=%" PRIu64 " reporter=%s duration_s=%" PRId64,
+		   sum.log, kind, sum.first.origin, sum.first.size, sum.second.size,
+		   sum.reporter, quarantine_s);
 	return QUORUM_CONTINUE;
 }

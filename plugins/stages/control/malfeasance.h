@@ -31,4 +31,21 @@ int malfeasance_process(struct malfeasance *m, struct quorum_host *host,
 			const struct quorum_api *api, const struct quorum_event *event,
 			int64_t quarantine_after, int64_t quarantine_s, const char **reason);
 
+/* The pipeline reason of log evidence that proves nothing. */
+#define LOG_MALFEASANCE_INVALID "log_malfeasance_invalid"
+
+/*
+ * log_malfeasance_process: the same for EVENT, a uml001.merkle.malfeasance: evidence that a
+ * node's log signed two checkpoints no append-only log can have (audit/cosign.h), checked
+ * here with the authorities' keys. Invalid: refused (LOG_MALFEASANCE_INVALID, audited as
+ * merkle.malfeasance.reject). Valid: the log's node is quarantined as for equivocation
+ * (pipeline.quarantine cause=log_fork), unless quarantine is off or it is this node (its
+ * merkle stage stops signing; merkle.malfeasance.recorded).
+ * RETURN VALUE: QUORUM_CONTINUE, or QUORUM_REJECT with *REASON.
+ */
+int log_malfeasance_process(struct malfeasance *m, struct quorum_host *host,
+			    const struct quorum_api *api, const struct quorum_event *event,
+			    int64_t quarantine_after, int64_t quarantine_s,
+			    const char **reason);
+
 #endif /* QUORUM_CONTROL_MALFEASANCE_H */
