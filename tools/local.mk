@@ -15,6 +15,7 @@ bin_PROGRAMS += tools/quorumctl
 tools_quorumctl_SOURCES = tools/quorumctl.c tools/quorumctl-audit.c tools/quorumctl-audit.h \
 	tools/quorumctl-control.c tools/quorumctl-control.h \
 	tools/quorumctl-passport.c tools/quorumctl-passport.h \
+	tools/quorumctl-witness.c tools/quorumctl-witness.h \
 	plugins/stages/passport/passportdoc.c plugins/stages/passport/passportdoc.h
 # The passport commands parse and sign with the passport stage's own code.
 tools_quorumctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport

@@ -4,6 +4,8 @@
  *   quorumctl verify   check a saved attestation offline against the authority's key
  *   quorumctl vault    verify, dump or prove from a vault folder (quorumctl-audit.c)
  *   quorumctl proof    verify a proof against a signed checkpoint (quorumctl-audit.c)
+ *   quorumctl checkpoint verify   a checkpoint's signature, its witnesses' cosignatures,
+ *                      and whether a vault still extends it (quorumctl-witness.c)
  *   quorumctl shared-state sign   a leader's signed shared state, as POST /time/shared-state's
  *                      body
  *   quorumctl control  sign an operator's control event (quorumctl-control.c) */
@@ -30,6 +32,7 @@
 #include "quorumctl-audit.h"
 #include "quorumctl-control.h"
 #include "quorumctl-passport.h"
+#include "quorumctl-witness.h"
 #include "quorum/clock.h"
 #include "quorum/sharedstate.h"
 #include "timecodec-internal.h"
@@ -68,6 +71,7 @@ static void usage(FILE *out)
 		"        leader's configured key and records it; it never moves the node's "
 		"clock.\n"
 		"vault, proof: see `quorumctl vault --help`.\n"
+		"checkpoint: a checkpoint's cosignatures, see `quorumctl checkpoint --help`.\n"
 		"control: an operator's signed control event, see `quorumctl control --help`.\n"
 		"passport: create, verify and publish passports, see `quorumctl passport "
 		"--help`.\n",
@@ -541,6 +545,8 @@ int main(int argc, char **argv)
 		return cmd_vault(argc - 1, argv + 1);
 	if (strcmp(argv[1], "proof") == 0)
 		return cmd_proof(argc - 1, argv + 1);
+	if (strcmp(argv[1], "checkpoint") == 0)
+		return cmd_checkpoint(argc - 1, argv + 1);
 	if (strcmp(argv[1], "shared-state") == 0)
 		return cmd_shared_state(argc - 1, argv + 1);
 	if (strcmp(argv[1], "control") == 0)
