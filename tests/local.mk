@@ -175,6 +175,9 @@ E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/peer-attacks.sh tests/e2e/unauth-flood.sh tests/e2e/trust-files.sh \
 	tests/e2e/stop.sh tests/e2e/time-promise.sh tests/e2e/check-config.sh \
 	tests/e2e/tokens.sh tests/e2e/durable-acks.sh tests/e2e/audit-tamper.sh
+# Witnessed checkpoints: cosignatures, a rolled-back node, evidence of a fork.
+E2E_TESTS += tests/e2e/witness.sh
+EXTRA_DIST += tests/tools/witness-tool.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
