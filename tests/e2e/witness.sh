@@ -83,9 +83,15 @@ PY
 check "a tampered cosignature is not counted" \
 	eval '! "$CTL" checkpoint verify --witness-key "$KEYS/node-2.pub" --min 1 "$W/cp-bad" >/dev/null &&
 	      "$CTL" checkpoint verify --witness-key "$KEYS/node-3.pub" --min 1 "$W/cp-bad" >/dev/null'
-check "the checkpoint's proofs still verify (GET /v1/proof/consistency)" \
-	eval 'http_get "$(url 1 /v1/proof/consistency?old=2)" >"$W/cons.json" &&
-	      "$CTL" proof verify --node-key "$KEYS/node-1.pub" "$W/cons.json" >/dev/null'
+# The client holds $W/cp; a later checkpoint must prove it extends that one.
+OLD_SIZE=$(sed -n 2p "$W/cp")
+for i in $(seq 60); do
+	[ "$(http_get "$(url 1 /v1/checkpoint)" | sed -n 2p)" -gt "$OLD_SIZE" ] 2>/dev/null && break
+	sleep 0.5
+done
+check "the checkpoint's proofs still verify (GET /v1/proof/consistency from the one held)" \
+	eval 'http_get "$(url 1 "/v1/proof/consistency?old=$OLD_SIZE")" >"$W/cons.json" &&
+	      "$CTL" proof verify --node-key "$KEYS/node-1.pub" --old-checkpoint "$W/cp" "$W/cons.json" >/dev/null'
 
 # ---- the rollback ----
 # A copy of node-1's whole folder taken at one moment, as a snapshot would be.
