@@ -1,5 +1,5 @@
-/* instance.c -- one plugin instance: its lifecycle calls, the resources the host keeps for
- * it (timers, pending run_on_loop calls, listeners), and the host API table it is given. */
+/* instance.c -- one plugin instance: its lifecycle calls and the resources the host keeps
+ * for it (timers, pending run_on_loop calls, listeners). */
 #include "config.h"
 
 #include <errno.h>
@@ -11,16 +11,9 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <openssl/evp.h>
 
-#include <quorum/audit.h>
-
-#include "envelope-internal.h"
-#include "failsafe-internal.h"
+#include "instance-internal.h"
 #include "log-internal.h"
-#include "runtime-internal.h"
-#include "timecodec-internal.h"
-#include "timecore-internal.h"
 #include "settings-internal.h"
 #include "util-internal.h"
 
@@ -43,8 +36,7 @@ struct deferred {
 	struct deferred *prev, *next;
 };
 
-/* Varnish miniobj style: a handle that is not ours is a plugin bug; stop loudly. */
-static struct instance *instance_of(struct quorum_host *host)
+struct instance *instance_of(struct quorum_host *host)
 {
 	if (host == NULL || host->magic != QUORUM_HOST_MAGIC) {
 		log_msg(QUORUM_LOG_ERROR, "host", "api.bad_handle handle=%p", (void *)host);
@@ -58,7 +50,7 @@ const char *instance_name(const struct instance *inst)
 	return inst->entry->name;
 }
 
-static const char *kind_of(const struct instance *inst)
+const char *instance_kind(const struct instance *inst)
 {
 	return plugin_kind_name(inst->entry->kind);
 }
@@ -68,7 +60,7 @@ static void instance_finish_cb(evutil_socket_t fd, short what, void *arg)
 	instance_finish(arg);
 }
 
-struct instance *instance_new(struct runtime *rt, struct plugin_module *module,
+struct instance *instance_new(const struct instance_env *env, struct plugin_module *module,
 			      struct conf *conf, const struct conf_plugin *entry)
 {
 	struct instance *inst = calloc(1, sizeof(*inst));
@@ -79,13 +71,13 @@ struct instance *instance_new(struct runtime *rt, struct plugin_module *module,
 	}
 	inst->handle.magic = QUORUM_HOST_MAGIC;
 	inst->handle.instance = inst;
-	inst->rt = rt;
+	inst->env = env;
 	inst->module = module;
 	inst->plugin = module->descriptor;
 	inst->phase = INSTANCE_LOADED;
 	inst->conf = conf_ref(conf);
 	inst->entry = entry;
-	inst->finish_event = event_new(rt->base, -1, 0, instance_finish_cb, inst);
+	inst->finish_event = event_new(env->base, -1, 0, instance_finish_cb, inst);
 	if (inst->finish_event == NULL) {
 		instance_finish(inst);
 		return NULL;
@@ -111,10 +103,11 @@ int instance_init(struct instance *inst, char *why, size_t why_size)
 	err = instance_check_settings(inst->module, inst->conf, inst->entry, why, why_size);
 	if (err != 0)
 		return err;
-	err = inst->plugin->init(&inst->handle, &host_api, &inst->state);
+	err = inst->plugin->init(&inst->handle, inst->env->api, &inst->state);
 	if (err != 0) {
-		errbuf_set(why, why_size, "%s '%s' failed to initialise: %s", kind_of(inst),
-			   instance_name(inst), strerror(err < 0 ? -err : EIO));
+		errbuf_set(why, why_size, "%s '%s' failed to initialise: %s",
+			   instance_kind(inst), instance_name(inst),
+			   strerror(err < 0 ? -err : EIO));
 		return err < 0 ? err : -EIO;
 	}
 	inst->phase = INSTANCE_INITIALISED;
@@ -126,13 +119,13 @@ int instance_start(struct instance *inst, char *why, size_t why_size)
 	int err = inst->plugin->start != NULL ? inst->plugin->start(inst->state) : 0;
 
 	if (err != 0) {
-		errbuf_set(why, why_size, "%s '%s' failed to start: %s", kind_of(inst),
+		errbuf_set(why, why_size, "%s '%s' failed to start: %s", instance_kind(inst),
 			   instance_name(inst), strerror(err < 0 ? -err : EIO));
 		return err < 0 ? err : -EIO;
 	}
 	inst->phase = INSTANCE_STARTED;
 	log_msg(QUORUM_LOG_INFO, "host", "plugin.started kind=%s name=%s version=%s key_id=%s",
-		kind_of(inst), instance_name(inst), inst->plugin->version,
+		instance_kind(inst), instance_name(inst), inst->plugin->version,
 		inst->module->key_id);
 	return 0;
 }
@@ -154,8 +147,9 @@ int instance_reload(struct instance *inst, struct conf *conf, const struct conf_
 		inst->conf = old_conf;
 		inst->entry = old_entry;
 		conf_unref(conf);
-		errbuf_set(why, why_size, "%s '%s' refused its new settings: %s", kind_of(inst),
-			   instance_name(inst), strerror(err < 0 ? -err : EIO));
+		errbuf_set(why, why_size, "%s '%s' refused its new settings: %s",
+			   instance_kind(inst), instance_name(inst),
+			   strerror(err < 0 ? -err : EIO));
 		return err < 0 ? err : -EIO;
 	}
 	conf_unref(old_conf);
@@ -169,17 +163,17 @@ static void instance_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	log_msg(QUORUM_LOG_WARNING, "host",
 		"plugin.drain.timeout kind=%s name=%s timeout_ms=%lld; finalising with work in "
 		"flight",
-		kind_of(inst), instance_name(inst), (long long)inst->conf->drain_timeout_ms);
+		instance_kind(inst), instance_name(inst),
+		(long long)inst->conf->drain_timeout_ms);
 	instance_finish(inst);
 }
 
 void instance_drain(struct instance *inst)
 {
-	struct runtime *rt = inst->rt;
 	int rc = 0;
 
-	inst->next_draining = rt->draining;
-	rt->draining = inst;
+	inst->next_draining = *inst->env->draining;
+	*inst->env->draining = inst;
 	if (inst->phase == INSTANCE_STARTED && inst->plugin->drain != NULL) {
 		inst->phase = INSTANCE_DRAINING;
 		rc = inst->plugin->drain(inst->state);
@@ -190,8 +184,9 @@ void instance_drain(struct instance *inst)
 				      .tv_usec = (inst->conf->drain_timeout_ms % 1000) * 1000 };
 
 		log_msg(QUORUM_LOG_INFO, "host", "plugin.draining kind=%s name=%s",
-			kind_of(inst), instance_name(inst));
-		inst->drain_timer = evtimer_new(rt->base, instance_drain_timeout_cb, inst);
+			instance_kind(inst), instance_name(inst));
+		inst->drain_timer =
+			evtimer_new(inst->env->base, instance_drain_timeout_cb, inst);
 		if (inst->drain_timer != NULL && evtimer_add(inst->drain_timer, &tv) == 0)
 			return;
 		log_msg(QUORUM_LOG_ERROR, "host", "plugin.drain.timer_failed name=%s",
@@ -201,6 +196,13 @@ void instance_drain(struct instance *inst)
 			instance_name(inst), strerror(-rc));
 	}
 	/* Finish from the loop, not here: the caller may be the plugin itself. */
+	event_active(inst->finish_event, EV_TIMEOUT, 1);
+}
+
+void instance_drained(struct instance *inst)
+{
+	if (inst->phase != INSTANCE_DRAINING)
+		return;
 	event_active(inst->finish_event, EV_TIMEOUT, 1);
 }
 
@@ -220,14 +222,15 @@ static void timer_free(struct quorum_timer *t)
 
 void instance_finish(struct instance *inst)
 {
-	struct runtime *rt;
+	const struct instance_env *env;
+	struct plugin_module *module;
 	int was_draining;
 
 	if (inst == NULL)
 		return;
-	rt = inst->rt;
+	env = inst->env;
 	was_draining = 0;
-	for (struct instance **pp = &rt->draining; *pp != NULL; pp = &(*pp)->next_draining) {
+	for (struct instance **pp = env->draining; *pp != NULL; pp = &(*pp)->next_draining) {
 		if (*pp == inst) {
 			*pp = inst->next_draining;
 			was_draining = 1;
@@ -235,12 +238,13 @@ void instance_finish(struct instance *inst)
 		}
 	}
 	/* Its services go first: nobody may call into a plugin that is finishing. */
-	runtime_services_withdraw(rt, inst);
+	if (env->finishing != NULL)
+		env->finishing(env->rt, inst);
 	if (inst->phase >= INSTANCE_INITIALISED)
 		inst->plugin->fini(inst->state);
 	while (inst->timers != NULL)
 		timer_free(inst->timers);
-	pthread_mutex_lock(&rt->lock);
+	pthread_mutex_lock(env->lock);
 	while (inst->deferred != NULL) {
 		struct deferred *d = inst->deferred;
 
@@ -248,12 +252,12 @@ void instance_finish(struct instance *inst)
 		event_free(d->event);
 		free(d);
 	}
-	pthread_mutex_unlock(&rt->lock);
+	pthread_mutex_unlock(env->lock);
 	while (inst->listeners != NULL) {
 		struct listener_ref *ref = inst->listeners;
 
 		inst->listeners = ref->next;
-		listener_release(rt, ref->listener);
+		listener_release(env->listeners, ref->listener);
 		free(ref);
 	}
 	if (inst->drain_timer != NULL)
@@ -262,67 +266,14 @@ void instance_finish(struct instance *inst)
 		event_free(inst->finish_event);
 	if (inst->phase >= INSTANCE_INITIALISED)
 		log_msg(QUORUM_LOG_INFO, "host", "plugin.stopped kind=%s name=%s",
-			kind_of(inst), instance_name(inst));
-	runtime_retire_module(rt, inst->module);
+			instance_kind(inst), instance_name(inst));
+	module = inst->module;
 	conf_unref(inst->conf);
 	free(inst);
-	if (was_draining)
-		runtime_instance_finished(rt);
-}
-
-/* ---------------------------- the host API table ---------------------------- */
-
-static void api_vlog(struct quorum_host *host, int level, const char *fmt, va_list ap)
-{
-	log_vmsg(level, instance_name(instance_of(host)), fmt, ap);
-}
-
-static void api_log(struct quorum_host *host, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	api_vlog(host, level, fmt, ap);
-	va_end(ap);
-}
-
-static int api_config_string(struct quorum_host *host, const char *path, const char **out)
-{
-	return settings_get_string(instance_of(host)->entry->settings, path, out);
-}
-
-static int api_config_int(struct quorum_host *host, const char *path, int64_t *out)
-{
-	return settings_get_int(instance_of(host)->entry->settings, path, out);
-}
-
-static int api_config_float(struct quorum_host *host, const char *path, double *out)
-{
-	return settings_get_float(instance_of(host)->entry->settings, path, out);
-}
-
-static int api_config_bool(struct quorum_host *host, const char *path, int *out)
-{
-	return settings_get_bool(instance_of(host)->entry->settings, path, out);
-}
-
-static int api_config_length(struct quorum_host *host, const char *path)
-{
-	const struct instance *inst = instance_of(host);
-
-	if (inst->entry->settings == NULL)
-		return -ENOENT;
-	return settings_length(inst->entry->settings, path);
-}
-
-static int api_config_path(struct quorum_host *host, const char *name, char *out, size_t size)
-{
-	return conf_resolve(instance_of(host)->conf->dir, name, out, size);
-}
-
-static struct event_base *api_event_base(struct quorum_host *host)
-{
-	return instance_of(host)->rt->base;
+	if (env->finished != NULL)
+		env->finished(env->rt, module, was_draining);
+	else
+		plugin_module_unload(module);
 }
 
 static struct timeval ms_to_timeval(uint64_t ms)
@@ -351,10 +302,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(t->event, &period);
 }
 
-static struct quorum_timer *api_timer_start(struct quorum_host *host, uint64_t after_ms,
-					    uint64_t every_ms, quorum_callback cb, void *arg)
+struct quorum_timer *instance_timer_start(struct instance *inst, uint64_t after_ms,
+					  uint64_t every_ms, quorum_callback cb, void *arg)
 {
-	struct instance *inst = instance_of(host);
 	struct timeval first = ms_to_timeval(after_ms);
 	struct quorum_timer *t;
 
@@ -367,7 +317,7 @@ static struct quorum_timer *api_timer_start(struct quorum_host *host, uint64_t a
 	t->cb = cb;
 	t->arg = arg;
 	t->every_ms = every_ms;
-	t->event = event_new(inst->rt->base, -1, 0, timer_cb, t);
+	t->event = event_new(inst->env->base, -1, 0, timer_cb, t);
 	if (t->event == NULL || event_add(t->event, &first) != 0) {
 		if (t->event != NULL)
 			event_free(t->event);
@@ -381,9 +331,8 @@ static struct quorum_timer *api_timer_start(struct quorum_host *host, uint64_t a
 	return t;
 }
 
-static void api_timer_stop(struct quorum_host *host, struct quorum_timer *timer)
+void instance_timer_stop(struct quorum_timer *timer)
 {
-	instance_of(host);
 	if (timer == NULL)
 		return;
 	if (timer->in_callback) {
@@ -399,22 +348,21 @@ static void deferred_cb(evutil_socket_t fd, short what, void *arg)
 	struct deferred *d = arg;
 	struct instance *inst = d->owner;
 
-	pthread_mutex_lock(&inst->rt->lock);
+	pthread_mutex_lock(inst->env->lock);
 	if (d->prev != NULL)
 		d->prev->next = d->next;
 	else
 		inst->deferred = d->next;
 	if (d->next != NULL)
 		d->next->prev = d->prev;
-	pthread_mutex_unlock(&inst->rt->lock);
+	pthread_mutex_unlock(inst->env->lock);
 	d->cb(d->arg);
 	event_free(d->event);
 	free(d);
 }
 
-static int api_run_on_loop(struct quorum_host *host, quorum_callback cb, void *arg)
+int instance_run_on_loop(struct instance *inst, quorum_callback cb, void *arg)
 {
-	struct instance *inst = instance_of(host);
 	struct deferred *d = calloc(1, sizeof(*d));
 
 	if (d == NULL)
@@ -422,58 +370,24 @@ static int api_run_on_loop(struct quorum_host *host, quorum_callback cb, void *a
 	d->owner = inst;
 	d->cb = cb;
 	d->arg = arg;
-	d->event = event_new(inst->rt->base, -1, 0, deferred_cb, d);
+	d->event = event_new(inst->env->base, -1, 0, deferred_cb, d);
 	if (d->event == NULL) {
 		free(d);
 		return -ENOMEM;
 	}
-	pthread_mutex_lock(&inst->rt->lock);
+	pthread_mutex_lock(inst->env->lock);
 	d->next = inst->deferred;
 	if (inst->deferred != NULL)
 		inst->deferred->prev = d;
 	inst->deferred = d;
 	/* With evthread locking on, event_active wakes the loop from any thread. */
 	event_active(d->event, EV_TIMEOUT, 1);
-	pthread_mutex_unlock(&inst->rt->lock);
+	pthread_mutex_unlock(inst->env->lock);
 	return 0;
 }
 
-static int api_ingest(struct quorum_host *host, const struct quorum_signed_state *state,
-		      const char *peer, struct quorum_verdict *out)
-{
-	struct instance *inst = instance_of(host);
-
-	return orchestrator_ingest_view(inst->rt->orch, state, instance_name(inst),
-					peer != NULL ? peer : "", out);
-}
-
-static int api_ingest_encoded(struct quorum_host *host, const void *data, size_t len,
-			      const char *peer, struct quorum_verdict *out)
-{
-	struct instance *inst = instance_of(host);
-
-	return orchestrator_ingest_encoded(inst->rt->orch, data, len, instance_name(inst),
-					   peer != NULL ? peer : "", out);
-}
-
-static int api_audit(struct quorum_host *host, const char *type, const char *fmt, ...)
-{
-	struct instance *inst = instance_of(host);
-	char fields[1024];
-	int n;
-	va_list ap;
-
-	n = snprintf(fields, sizeof(fields), "plugin=%s ", instance_name(inst));
-	va_start(ap, fmt);
-	vsnprintf(fields + n, sizeof(fields) - (size_t)n, fmt, ap);
-	va_end(ap);
-	runtime_audit(inst->rt, type, fields);
-	return 0;
-}
-
-/* Binds (or inherits) GROUP's sockets for INST and hands the plugin a duplicate of each. */
-static int instance_listen(struct instance *inst, int type, const char *addr, uint16_t port,
-			   unsigned group, int *fds_out)
+int instance_listen(struct instance *inst, int type, const char *addr, uint16_t port,
+		    unsigned group, int *fds_out)
 {
 	struct listener_ref *ref;
 	char why[ERRBUF_SIZE];
@@ -483,8 +397,8 @@ static int instance_listen(struct instance *inst, int type, const char *addr, ui
 	ref = calloc(1, sizeof(*ref));
 	if (ref == NULL)
 		return -ENOMEM;
-	err = listener_acquire(inst->rt, type, addr, port, group, &ref->listener, why,
-			       sizeof(why));
+	err = listener_acquire(inst->env->listeners, type, addr, port, group, &ref->listener,
+			       why, sizeof(why));
 	if (err != 0) {
 		log_msg(QUORUM_LOG_ERROR, instance_name(inst), "listen.failed error=\"%s\"",
 			why);
@@ -497,7 +411,7 @@ static int instance_listen(struct instance *inst, int type, const char *addr, ui
 			err = -errno;
 			while (i-- > 0)
 				close(fds_out[i]);
-			listener_release(inst->rt, ref->listener);
+			listener_release(inst->env->listeners, ref->listener);
 			free(ref);
 			return err;
 		}
@@ -506,539 +420,3 @@ static int instance_listen(struct instance *inst, int type, const char *addr, ui
 	inst->listeners = ref;
 	return 0;
 }
-
-static int api_listen(struct quorum_host *host, int type, const char *addr, uint16_t port,
-		      int *fd_out)
-{
-	return instance_listen(instance_of(host), type, addr, port, 0, fd_out);
-}
-
-static int api_listen_group(struct quorum_host *host, int type, const char *addr,
-			    uint16_t port, unsigned count, int *fds_out)
-{
-	if (count < 1 || count > QUORUM_LISTEN_GROUP_MAX || fds_out == NULL)
-		return -EINVAL;
-	return instance_listen(instance_of(host), type, addr, port, count, fds_out);
-}
-
-static void api_drained(struct quorum_host *host)
-{
-	struct instance *inst = instance_of(host);
-
-	if (inst->phase != INSTANCE_DRAINING)
-		return;
-	event_active(inst->finish_event, EV_TIMEOUT, 1);
-}
-
-static const char *api_node_id(struct quorum_host *host)
-{
-	return instance_of(host)->rt->node_id;
-}
-
-static const char *api_plugin_name(struct quorum_host *host)
-{
-	return instance_name(instance_of(host));
-}
-
-static int api_authority_set(struct quorum_host *host, struct quorum_authority_set *out)
-{
-	struct instance *inst = instance_of(host);
-
-	memset(out, 0, sizeof(*out));
-	if (inst->rt->timecore != NULL) {
-		const struct authority_table *t = timecore_authorities(inst->rt->timecore);
-
-		out->n = t->n;
-		out->f = t->f;
-		out->ntp_sources = t->ntp;
-	}
-	return 0;
-}
-
-static int api_round_decode(struct quorum_host *host, const struct quorum_event *event,
-			    struct quorum_round **out, const char **reason)
-{
-	struct instance *inst = instance_of(host);
-	struct round_view *view;
-	int err;
-
-	if (inst->rt->timecore == NULL || event == NULL || event->state == NULL ||
-	    strcmp(event->state->event_id, QUORUM_EVENT_SYNC_ROUND) != 0) {
-		*reason = "round_not_a_sync_event";
-		return -EINVAL;
-	}
-	err = timecore_round_decode(inst->rt->timecore, &event->state->payload, &view, reason);
-	if (err != 0)
-		return err;
-	*out = &view->round; /* the first member: round_free finds the view again */
-	return 0;
-}
-
-static void api_round_free(struct quorum_host *host, struct quorum_round *round)
-{
-	instance_of(host);
-	round_view_free((struct round_view *)round);
-}
-
-/* Whether INST is a stage of ROLE processing EVENT right now. */
-static int in_pipeline(const struct instance *inst, const struct quorum_event *event,
-		       uint32_t role)
-{
-	return inst->plugin->kind == QUORUM_PLUGIN_STAGE && inst->plugin->role == role &&
-	       orchestrator_in_process(inst->rt->orch, event, inst->state);
-}
-
-static int api_propose(struct quorum_host *host, const struct quorum_event *event,
-		       const struct quorum_agreement *agreement)
-{
-	struct instance *inst = instance_of(host);
-
-	if (!in_pipeline(inst, event, QUORUM_ROLE_CONVERGENCE)) {
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.propose.refused reason=not_convergence_in_process");
-		return -EPERM;
-	}
-	if (agreement->size != sizeof(*agreement) ||
-	    agreement->earliest_ns > agreement->estimate_ns ||
-	    agreement->estimate_ns > agreement->latest_ns)
-		return -EINVAL;
-	return orchestrator_propose(inst->rt->orch, event, agreement);
-}
-
-static int api_sources_report(struct quorum_host *host, const struct quorum_event *event,
-			      uint64_t round, const struct quorum_source_report *reports,
-			      size_t count)
-{
-	struct instance *inst = instance_of(host);
-
-	if (!in_pipeline(inst, event, QUORUM_ROLE_CONVERGENCE)) {
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.sources_report.refused reason=not_convergence_in_process");
-		return -EPERM;
-	}
-	if (inst->rt->timecore == NULL)
-		return 0;
-	if (authorities_report(timecore_authorities_mut(inst->rt->timecore), round, reports,
-			       count) != 0) {
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.sources_report.refused reason=state_out_of_range");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int api_sources_status(struct quorum_host *host, struct quorum_source_status *out,
-			      size_t cap, size_t *count)
-{
-	struct instance *inst = instance_of(host);
-
-	*count = 0;
-	if (inst->rt->timecore != NULL)
-		authorities_status(timecore_authorities(inst->rt->timecore), out, cap, count);
-	return 0;
-}
-
-static int api_source_quarantine(struct quorum_host *host, const char *id, int64_t duration_ns,
-				 const char *reason)
-{
-	struct instance *inst = instance_of(host);
-	int err;
-
-	if (inst->plugin->kind != QUORUM_PLUGIN_STAGE ||
-	    inst->plugin->role != QUORUM_ROLE_CONTROL) {
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.source_quarantine.refused reason=not_the_control_role");
-		return -EPERM;
-	}
-	if (inst->rt->timecore == NULL)
-		return -ENOENT;
-	err = authorities_quarantine(timecore_authorities_mut(inst->rt->timecore), id,
-				     duration_ns, reason);
-	if (err == 0)
-		log_msg(QUORUM_LOG_NOTICE, "timecore",
-			"source.quarantine source=%s duration_ms=%lld reason=%s by=%s", id,
-			(long long)(duration_ns / 1000000), reason != NULL ? reason : "-",
-			instance_name(inst));
-	return err;
-}
-
-static int api_authority_verify(struct quorum_host *host, const char *authority_id,
-				const char *key_id, const void *msg, size_t len, const void *sig,
-				size_t sig_len)
-{
-	struct instance *inst = instance_of(host);
-
-	if (inst->rt->timecore == NULL)
-		return -ENOENT; /* no time core, no authorities */
-	return timecore_authority_verify(inst->rt->timecore, authority_id, key_id, msg, len, sig,
-					 sig_len);
-}
-
-/* Whether INST is the stage of the gossip role (in or out of the pipeline: it forwards
- * from observe, after the verdict). */
-static int gossip_role(const struct instance *inst)
-{
-	return inst->plugin->kind == QUORUM_PLUGIN_STAGE && inst->plugin->role == QUORUM_ROLE_GOSSIP;
-}
-
-/* Whether INST is the stage of the merkle role: it witnesses its peers' logs (ABI 1.9). */
-static int merkle_role(const struct instance *inst)
-{
-	return inst->plugin->kind == QUORUM_PLUGIN_STAGE &&
-	       inst->plugin->role == QUORUM_ROLE_MERKLE;
-}
-
-/* Whether the merkle role may sign (SIGN) or send EVENT_ID: its witnessed-checkpoint
- * events; the evidence it finds is ingested and gossiped by the gossip stage, not sent. */
-static int merkle_event(const char *event_id, int sign)
-{
-	return event_id != NULL &&
-	       (strcmp(event_id, QUORUM_EVENT_CHECKPOINT) == 0 ||
-		strcmp(event_id, QUORUM_EVENT_COSIGNATURE) == 0 ||
-		(sign && strcmp(event_id, QUORUM_EVENT_LOG_MALFEASANCE) == 0));
-}
-
-/* The merkle role sends its witnessed-checkpoint events only. */
-static int merkle_may_send(const void *data, size_t len)
-{
-	const char *reason = NULL;
-	struct envelope *e = data != NULL ? envelope_decode(data, len, &reason) : NULL;
-	int ok = e != NULL && merkle_event(e->view.event_id, 0);
-
-	envelope_free(e);
-	return ok;
-}
-
-static int api_gossip_send(struct quorum_host *host, const void *encoded_signed_state,
-			   size_t len, const char *peer_id)
-{
-	struct instance *inst = instance_of(host);
-
-	if (!gossip_role(inst) &&
-	    !(merkle_role(inst) && merkle_may_send(encoded_signed_state, len))) {
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.gossip_send.refused reason=%s",
-			merkle_role(inst) ? "event_id_not_sendable" : "not_the_gossip_role");
-		return -EPERM;
-	}
-	if (inst->rt->timecore == NULL)
-		return -ENOTCONN;
-	return timecore_gossip_send(inst->rt->timecore, encoded_signed_state, len, peer_id);
-}
-
-static int api_sign_event(struct quorum_host *host, struct quorum_signed_state *state,
-			  uint8_t sig[64])
-{
-	struct instance *inst = instance_of(host);
-	int err;
-
-	/* The node key vouches for this node's rounds and answers: a plugin may have it sign
-	 * its evidence (and the merkle role its witnessed checkpoints), nothing else. */
-	if (state == NULL || state->event_id == NULL ||
-	    !((gossip_role(inst) && strcmp(state->event_id, QUORUM_EVENT_MALFEASANCE) == 0) ||
-	      (merkle_role(inst) && merkle_event(state->event_id, 1)))) {
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.sign_event.refused reason=%s",
-			gossip_role(inst) || merkle_role(inst) ? "event_id_not_signable"
-							       : "not_the_gossip_role");
-		return -EPERM;
-	}
-	if (inst->rt->node_key == NULL)
-		return -ENOKEY;
-	if (state->payload.len > QUORUM_PAYLOAD_MAX ||
-	    (state->payload.data == NULL && state->payload.len > 0))
-		return -EINVAL;
-	state->key_id = inst->rt->node_key_id;
-	err = signed_state_sign(inst->rt->node_key, state, sig);
-	return err == -ENOMEM ? -ENOMEM : err != 0 ? -EIO : 0;
-}
-
-static int api_proposal(struct quorum_host *host, const struct quorum_event *event,
-			struct quorum_agreement *out)
-{
-	return orchestrator_proposal(instance_of(host)->rt->orch, event, out);
-}
-
-static int api_clock_read(struct quorum_host *host, struct quorum_clock_reading *out)
-{
-	struct instance *inst = instance_of(host);
-
-	if (inst->rt->timecore == NULL) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
-	failsafe_check(inst->rt); /* nothing served the moment the audit log cannot write */
-	served_clock_read(timecore_clock(inst->rt->timecore), out);
-	return 0;
-}
-
-static int api_clock_read_concurrent(struct quorum_host *host, struct quorum_clock_reading *out)
-{
-	struct instance *inst = instance_of(host);
-
-	/* No failsafe check here (it is the loop's): the loop suspends the page itself the
-	 * moment the audit plane reports a failure (api audit_changed), every read on the
-	 * loop, and every 100 ms. */
-	if (inst->rt->timecore == NULL) {
-		memset(out, 0, sizeof(*out));
-		return 0;
-	}
-	return served_clock_read_concurrent(timecore_clock(inst->rt->timecore), out);
-}
-
-static void api_audit_changed(struct quorum_host *host)
-{
-	failsafe_check(instance_of(host)->rt);
-}
-
-static void api_refused(struct quorum_host *host, const char *reason, const char *peer)
-{
-	struct instance *inst = instance_of(host);
-
-	runtime_refused(inst->rt, instance_name(inst), reason, peer);
-}
-
-static size_t api_refusal_counts(struct quorum_host *host, struct quorum_refusal_count *out,
-				 size_t cap)
-{
-	const struct refusals *r = &instance_of(host)->rt->refusals;
-
-	for (size_t i = 0; i < r->count && i < cap; i++) {
-		snprintf(out[i].what, sizeof(out[i].what), "%s", r->kinds[i].what);
-		snprintf(out[i].reason, sizeof(out[i].reason), "%s", r->kinds[i].reason);
-		out[i].total = r->kinds[i].total;
-	}
-	return r->count;
-}
-
-static int api_clock_commit(struct quorum_host *host, const struct quorum_agreement *agreement,
-			    int64_t max_step_ns)
-{
-	struct instance *inst = instance_of(host);
-	const struct quorum_event *event = NULL;
-	struct quorum_agreement proposed;
-
-	/* Only the control stage, only for the event in flight, only what convergence
-	 * proposed for it: nothing reaches the served clock but through the pipeline. */
-	if (inst->plugin->kind == QUORUM_PLUGIN_STAGE && inst->plugin->role == QUORUM_ROLE_CONTROL)
-		event = orchestrator_current_event(inst->rt->orch);
-	if (event == NULL || !in_pipeline(inst, event, QUORUM_ROLE_CONTROL) ||
-	    orchestrator_proposal(inst->rt->orch, event, &proposed) != 0 ||
-	    memcmp(&proposed, agreement, sizeof(proposed)) != 0 || !agreement->local ||
-	    inst->rt->timecore == NULL || max_step_ns < 0) {
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.clock_commit.refused reason=not_the_pipeline_proposal");
-		return -EPERM;
-	}
-	/* Nothing served while the audit plane fails: not even the agreement of a round its
-	 * stages let through (the merkle stage waiting for its witnesses, or rolled back). */
-	if (failsafe_check(inst->rt))
-		return -EAGAIN;
-	return timecore_commit(inst->rt->timecore, agreement, max_step_ns);
-}
-
-static int api_service_publish(struct quorum_host *host, const char *name, const void *ops,
-			       void *state)
-{
-	struct instance *inst = instance_of(host);
-	int err = runtime_service_publish(inst->rt, inst, name, ops, state);
-
-	if (err != 0)
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"service.publish_refused service=%s error=\"%s\"", name != NULL ? name : "-",
-			strerror(-err));
-	else
-		log_msg(QUORUM_LOG_INFO, instance_name(inst), "service.published service=%s",
-			name);
-	return err;
-}
-
-static int api_service_find(struct quorum_host *host, const char *name, const void **ops,
-			    void **state)
-{
-	struct instance *inst = instance_of(host);
-
-	if (name == NULL)
-		return -ENOENT;
-	return runtime_service_find(inst->rt, name, ops, state);
-}
-
-/* Whether BODY is a C2SP tlog-checkpoint body: origin, decimal size, base64 root of 32
- * bytes, optional extension lines; printable ASCII, each line ending in a newline. */
-static int checkpoint_body_valid(const char *body, size_t len)
-{
-	size_t line = 0, start = 0;
-
-	if (len == 0 || len > 8192 || body[len - 1] != '\n')
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		size_t n;
-
-		if (body[i] != '\n') {
-			if ((unsigned char)body[i] < 0x20 || (unsigned char)body[i] > 0x7e)
-				return 0;
-			continue;
-		}
-		n = i - start;
-		if (n == 0)
-			return 0; /* an empty line would end the note's text */
-		if (line == 1) {
-			if (n > 20 || (n > 1 && body[start] == '0'))
-				return 0;
-			for (size_t k = start; k < i; k++) {
-				if (body[k] < '0' || body[k] > '9')
-					return 0;
-			}
-		} else if (line == 2 && (n != 44 || body[i - 1] != '=')) {
-			return 0;
-		}
-		line++;
-		start = i + 1;
-	}
-	return line >= 3;
-}
-
-static int api_sign_checkpoint(struct quorum_host *host, const char *body, size_t len,
-			       uint8_t sig[64], uint8_t pub[32])
-{
-	struct instance *inst = instance_of(host);
-	size_t pub_len = 32;
-
-	if (inst->rt->node_key == NULL)
-		return -ENOKEY;
-	if (body == NULL || !checkpoint_body_valid(body, len)) {
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.sign_checkpoint.refused reason=not_a_checkpoint_body");
-		return -EINVAL;
-	}
-	if (EVP_PKEY_get_raw_public_key(inst->rt->node_key, pub, &pub_len) != 1 ||
-	    pub_len != 32)
-		return -EIO;
-	return key_sign(inst->rt->node_key, body, len, sig) == 0 ? 0 : -EIO;
-}
-
-static int api_cosign_checkpoint(struct quorum_host *host, const char *body, size_t len,
-				 uint64_t *timestamp, uint8_t sig[64], uint8_t pub[32])
-{
-	static const char header[] = "cosignature/v1\ntime ";
-	struct instance *inst = instance_of(host);
-	struct timespec now;
-	size_t pub_len = 32;
-	char *msg;
-	int n, err;
-
-	if (!merkle_role(inst)) {
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.cosign_checkpoint.refused reason=not_the_merkle_role");
-		return -EPERM;
-	}
-	if (inst->rt->node_key == NULL)
-		return -ENOKEY;
-	if (body == NULL || timestamp == NULL || !checkpoint_body_valid(body, len)) {
-		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
-			"api.cosign_checkpoint.refused reason=not_a_checkpoint_body");
-		return -EINVAL;
-	}
-	if (EVP_PKEY_get_raw_public_key(inst->rt->node_key, pub, &pub_len) != 1 ||
-	    pub_len != 32)
-		return -EIO;
-	/* C2SP tlog-cosignature/v1: a header line (domain separation from the node's own
-	 * checkpoints, whose second line is a decimal size), a time line, the body. */
-	clock_gettime(CLOCK_REALTIME, &now);
-	*timestamp = (uint64_t)now.tv_sec;
-	msg = malloc(sizeof(header) + 24 + len);
-	if (msg == NULL)
-		return -ENOMEM;
-	n = snprintf(msg, sizeof(header) + 24, "%s%llu\n", header,
-		     (unsigned long long)*timestamp);
-	memcpy(msg + n, body, len);
-	err = key_sign(inst->rt->node_key, msg, (size_t)n + len, sig) == 0 ? 0 : -EIO;
-	free(msg);
-	return err;
-}
-
-static int api_attest_time(struct quorum_host *host, const uint8_t *nonce, size_t nonce_len,
-			   struct quorum_clock_reading *reading, uint8_t *out, size_t cap,
-			   size_t *len)
-{
-	struct instance *inst = instance_of(host);
-	struct quorum_clock_reading now;
-	char id[KEY_ID_HEX_LEN + 1];
-	uint8_t *encoded;
-	size_t n;
-	int err;
-
-	if (inst->rt->node_key == NULL)
-		return -ENOKEY;
-	if (nonce_len > 64 || (nonce == NULL && nonce_len > 0))
-		return -EINVAL;
-	if (inst->rt->timecore == NULL)
-		return -EAGAIN;
-	failsafe_check(inst->rt);
-	served_clock_read(timecore_clock(inst->rt->timecore), &now);
-	if (reading != NULL)
-		*reading = now;
-	if (now.status != QUORUM_CLOCK_SYNCHRONISED)
-		return -EAGAIN; /* never sign a time we would not serve */
-	key_id(inst->rt->node_key, id);
-	err = served_time_sign(inst->rt->node_key, id, inst->rt->node_id, nonce, nonce_len, &now,
-			       &encoded, &n);
-	if (err != 0)
-		return err;
-	if (n > cap) {
-		free(encoded);
-		return -ENOSPC;
-	}
-	memcpy(out, encoded, n);
-	*len = n;
-	free(encoded);
-	return 0;
-}
-
-const struct quorum_api host_api = {
-	.size = sizeof(struct quorum_api),
-	.abi_major = QUORUM_ABI_MAJOR,
-	.abi_minor = QUORUM_ABI_MINOR,
-	.log = api_log,
-	.vlog = api_vlog,
-	.config_string = api_config_string,
-	.config_int = api_config_int,
-	.config_float = api_config_float,
-	.config_bool = api_config_bool,
-	.config_length = api_config_length,
-	.config_path = api_config_path,
-	.event_base = api_event_base,
-	.timer_start = api_timer_start,
-	.timer_stop = api_timer_stop,
-	.run_on_loop = api_run_on_loop,
-	.ingest = api_ingest,
-	.ingest_encoded = api_ingest_encoded,
-	.audit = api_audit,
-	.listen = api_listen,
-	.drained = api_drained,
-	.node_id = api_node_id,
-	.plugin_name = api_plugin_name,
-	.authority_set = api_authority_set,
-	.round_decode = api_round_decode,
-	.round_free = api_round_free,
-	.propose = api_propose,
-	.proposal = api_proposal,
-	.clock_read = api_clock_read,
-	.clock_commit = api_clock_commit,
-	.service_publish = api_service_publish,
-	.service_find = api_service_find,
-	.sign_checkpoint = api_sign_checkpoint,
-	.attest_time = api_attest_time,
-	.sources_report = api_sources_report,
-	.sources_status = api_sources_status,
-	.source_quarantine = api_source_quarantine,
-	.authority_verify = api_authority_verify,
-	.gossip_send = api_gossip_send,
-	.sign_event = api_sign_event,
-	.listen_group = api_listen_group,
-	.clock_read_concurrent = api_clock_read_concurrent,
-	.audit_changed = api_audit_changed,
-	.refused = api_refused,
-	.refusal_counts = api_refusal_counts,
-	.cosign_checkpoint = api_cosign_checkpoint,
-};

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "log-internal.h"
-#include "runtime-internal.h"
+#include "listeners-internal.h"
 #include "util-internal.h"
 
 #define LISTEN_BACKLOG 511
@@ -70,32 +70,34 @@ out_free:
 /* After EADDRINUSE: when a group of another size holds the address, says why a new group
  * cannot join it (the kernel shares an SO_REUSEPORT port only between sockets of the user
  * that bound the first one) and what to do. */
-static void explain_group_conflict(const struct runtime *rt, int type, const char *addr,
+static void explain_group_conflict(const struct listener_set *set, int type, const char *addr,
 				   uint16_t port, unsigned group, char *why, size_t why_size)
 {
-	for (const struct listener *l = rt->listeners; l != NULL; l = l->next) {
+	for (const struct listener *l = set->head; l != NULL; l = l->next) {
 		if (l->type != type || l->port != port || strcmp(l->addr, addr) != 0 ||
 		    l->group == group)
 			continue;
 		if (l->group > 0 && group > 0 && l->owner != geteuid())
-			errbuf_set(why, why_size,
-				   "cannot listen on %s %s port %u with %u sockets: the %u bound "
-				   "by uid %u hold it, and the kernel lets only that user join "
-				   "them (quorumd runs as uid %u since it dropped its privileges): "
-				   "restart quorumd to change the number of workers",
-				   type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port, group,
-				   l->count, (unsigned)l->owner, (unsigned)geteuid());
+			errbuf_set(
+				why, why_size,
+				"cannot listen on %s %s port %u with %u sockets: the %u bound "
+				"by uid %u hold it, and the kernel lets only that user join "
+				"them (quorumd runs as uid %u since it dropped its "
+				"privileges): "
+				"restart quorumd to change the number of workers",
+				type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port, group,
+				l->count, (unsigned)l->owner, (unsigned)geteuid());
 		else
 			errbuf_set(why, why_size,
 				   "cannot listen on %s %s port %u: a listener of another kind "
 				   "(%u sockets%s) holds it until the old generation stops",
-				   type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port, l->count,
-				   l->group > 0 ? ", SO_REUSEPORT" : "");
+				   type == QUORUM_LISTEN_TCP ? "tcp" : "udp", addr, port,
+				   l->count, l->group > 0 ? ", SO_REUSEPORT" : "");
 		return;
 	}
 }
 
-int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t port,
+int listener_acquire(struct listener_set *set, int type, const char *addr, uint16_t port,
 		     unsigned group, struct listener **out, char *why, size_t why_size)
 {
 	struct listener *l;
@@ -114,7 +116,7 @@ int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t po
 		errbuf_set(why, why_size, "invalid listen address");
 		return -EINVAL;
 	}
-	for (l = rt->listeners; port != 0 && l != NULL; l = l->next) {
+	for (l = set->head; port != 0 && l != NULL; l = l->next) {
 		if (l->type == type && l->port == port && l->group == group &&
 		    strcmp(l->addr, addr) == 0) {
 			l->refs++;
@@ -133,7 +135,8 @@ int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t po
 				close(l->fds[i]);
 			free(l);
 			if (fd == -EADDRINUSE)
-				explain_group_conflict(rt, type, addr, port, group, why, why_size);
+				explain_group_conflict(set, type, addr, port, group, why,
+						       why_size);
 			return fd;
 		}
 		l->fds[i] = fd;
@@ -145,8 +148,8 @@ int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t po
 	l->group = group;
 	l->count = count;
 	l->refs = 1;
-	l->next = rt->listeners;
-	rt->listeners = l;
+	l->next = set->head;
+	set->head = l;
 	if (group > 0)
 		log_msg(QUORUM_LOG_INFO, "host",
 			"listener.bound proto=%s addr=%s port=%u sockets=%u reuseport=1",
@@ -158,13 +161,13 @@ int listener_acquire(struct runtime *rt, int type, const char *addr, uint16_t po
 	return 0;
 }
 
-void listener_release(struct runtime *rt, struct listener *listener)
+void listener_release(struct listener_set *set, struct listener *listener)
 {
 	struct listener **pp;
 
 	if (--listener->refs > 0)
 		return;
-	for (pp = &rt->listeners; *pp != NULL; pp = &(*pp)->next) {
+	for (pp = &set->head; *pp != NULL; pp = &(*pp)->next) {
 		if (*pp == listener) {
 			*pp = listener->next;
 			break;

@@ -13,7 +13,8 @@ host_libquorumhost_la_SOURCES = \
 	host/protodecode.c host/protodecode-internal.h \
 	host/envelope.c host/envelope-internal.h \
 	host/orchestrator.c host/orchestrator-internal.h \
-	host/listeners.c host/instance.c host/runtime.c host/runtime-internal.h \
+	host/listeners.c host/listeners-internal.h host/instance.c host/instance-internal.h \
+	host/hostapi.c host/hostapi-internal.h host/runtime.c host/runtime-internal.h \
 	host/pidfile.c host/pidfile-internal.h host/signals.c host/signals-internal.h \
 	host/privileges.c host/privileges-internal.h host/notify.c host/notify-internal.h \
 	host/failsafe.c host/failsafe-internal.h \

@@ -16,6 +16,7 @@
 #include <event2/thread.h>
 
 #include "failsafe-internal.h"
+#include "hostapi-internal.h"
 #include "log-internal.h"
 #include "notify-internal.h"
 #include "privileges-internal.h"
@@ -120,6 +121,36 @@ void runtime_retire_module(struct runtime *rt, struct plugin_module *module)
 	r->since_ns = mono_now_ns();
 	r->next = rt->retired;
 	rt->retired = r;
+}
+
+static void runtime_instance_finished(struct runtime *rt);
+
+/* instance_env hooks: a finishing instance's services go before its fini; a finished one's
+ * code is retired, and the last draining one may complete a stop. */
+static void instance_finishing_hook(struct runtime *rt, const struct instance *inst)
+{
+	runtime_services_withdraw(rt, inst);
+}
+
+static void instance_finished_hook(struct runtime *rt, struct plugin_module *module,
+				   int was_draining)
+{
+	runtime_retire_module(rt, module);
+	if (was_draining)
+		runtime_instance_finished(rt);
+}
+
+/* runtime_instance_env: the environment RT's plugin instances share. */
+static void runtime_instance_env(struct runtime *rt)
+{
+	rt->instance_env = (struct instance_env){ .base = rt->base,
+						  .lock = &rt->lock,
+						  .listeners = &rt->listeners,
+						  .api = &host_api,
+						  .draining = &rt->draining,
+						  .rt = rt,
+						  .finishing = instance_finishing_hook,
+						  .finished = instance_finished_hook };
 }
 
 int runtime_service_publish(struct runtime *rt, struct instance *owner, const char *name,
@@ -290,7 +321,7 @@ static int runtime_load_plugin(struct runtime *rt, const struct keyring *ring,
 		err = runtime_raise_floor(rt, entry, module, why, why_size);
 	if (err != 0)
 		return err;
-	inst = instance_new(rt, module, conf, entry);
+	inst = instance_new(&rt->instance_env, module, conf, entry);
 	if (inst == NULL) {
 		errbuf_set(why, why_size, "out of memory loading '%s'", entry->name);
 		return -ENOMEM;
@@ -406,6 +437,21 @@ static int runtime_init_signals(struct runtime *rt)
 	return signal_watch_start(rt->signal_events, stop_budget_ms(rt->conf), &rt->signals);
 }
 
+/* The failsafe watches the vault's and the merkle stage's services (found once: stages are
+ * not reloaded) and suspends the time core's clock while either fails. */
+static int runtime_failsafe_start(struct runtime *rt)
+{
+	const void *vault = NULL, *merkle = NULL;
+	void *vault_state = NULL, *merkle_state = NULL;
+
+	if (runtime_service_find(rt, QUORUM_VAULT_SERVICE, &vault, &vault_state) != 0)
+		vault = NULL;
+	if (runtime_service_find(rt, QUORUM_MERKLE_SERVICE, &merkle, &merkle_state) != 0)
+		merkle = NULL;
+	return failsafe_start(&rt->failsafe, rt->base, vault, vault_state, merkle, merkle_state,
+			      rt->timecore != NULL ? timecore_clock(rt->timecore) : NULL);
+}
+
 int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_options *options,
 		 char *why, size_t why_size)
 {
@@ -438,6 +484,7 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 		errbuf_set(why, why_size, "cannot create the event loop");
 		return -EIO;
 	}
+	runtime_instance_env(rt);
 	err = runtime_init_signals(rt);
 	if (err != 0) {
 		errbuf_set(why, why_size, "cannot install signal handlers");
@@ -516,7 +563,7 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 	err = timecore_start(rt, &rt->timecore, why, why_size);
 	if (err != 0)
 		return err;
-	if (failsafe_start(rt) != 0) {
+	if (runtime_failsafe_start(rt) != 0) {
 		errbuf_set(why, why_size, "cannot start the audit failsafe timer");
 		return -ENOMEM;
 	}
@@ -598,7 +645,7 @@ static int plan_transport(struct runtime *rt, const struct keyring *ring, struct
 			err = runtime_raise_floor(rt, entry, module, why, why_size);
 		if (err != 0)
 			return err;
-		item->fresh = instance_new(rt, module, next, entry);
+		item->fresh = instance_new(&rt->instance_env, module, next, entry);
 	}
 	if (item->fresh == NULL) {
 		errbuf_set(why, why_size, "out of memory loading '%s'", entry->name);
@@ -719,7 +766,9 @@ out_drop:
 
 static void runtime_stop_stages(struct runtime *rt)
 {
-	/* No more rounds: nothing may reach the stages once they begin to stop. */
+	/* No more rounds: nothing may reach the stages once they begin to stop, and the
+	 * failsafe lets go of their services and of the clock. */
+	failsafe_stop(&rt->failsafe);
 	timecore_stop(rt->timecore);
 	rt->timecore = NULL;
 	/* Stages stop once no transport can ingest, in the reverse of the pipeline's order
@@ -742,7 +791,7 @@ static void runtime_stop_stages(struct runtime *rt)
 	rt->stage_count = 0;
 }
 
-void runtime_instance_finished(struct runtime *rt)
+static void runtime_instance_finished(struct runtime *rt)
 {
 	if (!rt->stopping || rt->draining != NULL)
 		return;
@@ -783,7 +832,6 @@ void runtime_release(struct runtime *rt)
 		instance_finish(rt->draining);
 	while (rt->transport_count > 0)
 		runtime_abort_instance(rt->transports[--rt->transport_count]);
-	failsafe_stop(rt);
 	runtime_stop_stages(rt);
 	free(rt->transports);
 	free(rt->stages);
@@ -838,7 +886,8 @@ static int check_transport_init(struct conf *conf, struct plugin_module *module,
 		pthread_mutex_destroy(&rt.lock);
 		return -ENOMEM;
 	}
-	inst = instance_new(&rt, module, conf, entry);
+	runtime_instance_env(&rt);
+	inst = instance_new(&rt.instance_env, module, conf, entry);
 	err = inst == NULL ? -ENOMEM : instance_init(inst, why, why_size);
 	instance_finish(inst);
 	event_base_free(rt.base);

@@ -1018,7 +1018,7 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 		c->state.has_agreement ? "loaded" : "fresh", c->state.last_round,
 		c->state.last_estimate_ns, c->state.last_drift_ns);
 	/* The peer link socket is the host's, shared by address like every listener. */
-	err = listener_acquire(rt, QUORUM_LISTEN_UDP, conf->peer_address, conf->peer_port, 0,
+	err = listener_acquire(&rt->listeners, QUORUM_LISTEN_UDP, conf->peer_address, conf->peer_port, 0,
 			       &listener, why, why_size);
 	if (err != 0)
 		goto out_stop;
@@ -1107,7 +1107,7 @@ void timecore_stop(struct timecore *c)
 	if (c->ntp_fd >= 0)
 		close(c->ntp_fd);
 	if (c->listener != NULL)
-		listener_release(c->rt, c->listener);
+		listener_release(&c->rt->listeners, c->listener);
 	for (size_t i = 0; c->pending != NULL && i < c->authorities.count; i++)
 		pending_clear(&c->pending[i]);
 	free(c->pending);
