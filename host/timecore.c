@@ -25,6 +25,7 @@
 #include <quorum/passport.h>
 #include <quorum/sharedstate.h>
 
+#include "clocks.h"
 #include "dedup.h"
 #include "log-internal.h"
 #include "protodecode-internal.h"
@@ -105,14 +106,6 @@ struct timecore {
 	struct source_budget *budgets; /* one per configured source */
 	struct dedup *gossip_seen;     /* events ingested: later copies are dropped */
 };
-
-static int64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static const char *address_text(const struct sockaddr *sa, socklen_t len, char *buf,
 				size_t size)
@@ -240,7 +233,7 @@ static void answer(struct timecore *c, const struct datagram *d, const struct so
 	fields.midpoint_ns = recv_real;
 	fields.sequence = c->next_sequence++;
 	answer_quality(c, &fields.status, &fields.radius_ns);
-	processing_mono = clock_ns(CLOCK_MONOTONIC);
+	processing_mono = clock_now_ns(CLOCK_MONOTONIC);
 	fields.processing_ns = (uint64_t)(processing_mono - recv_mono);
 	if (attestation_response(c->key, c->key_id, &fields, &out, &len) != 0) {
 		log_msg(QUORUM_LOG_ERROR, "timecore", "authority.sign_failed");
@@ -248,8 +241,8 @@ static void answer(struct timecore *c, const struct datagram *d, const struct so
 	}
 	/* Signing is not in the signed figure; say how long it took, unsigned, so the asker
 	 * can place its estimate (not its bound) better. */
-	len = datagram_append_sending(out, len,
-				      (uint64_t)(clock_ns(CLOCK_MONOTONIC) - processing_mono));
+	len = datagram_append_sending(
+		out, len, (uint64_t)(clock_now_ns(CLOCK_MONOTONIC) - processing_mono));
 	/* A failed send goes to the summaries: the address may be anybody's forgery. */
 	if (sendto(c->fd, out, len, 0, from, from_len) < 0)
 		peer_refused(c, "peer",
@@ -292,9 +285,10 @@ static EVP_PKEY *passport_key(struct timecore *c, struct authority *a, const cha
 	if (a->type != QUORUM_AUTHORITY_QUORUMD || strcmp(key_id_text, a->key_id) == 0 ||
 	    runtime_service_find(c->rt, QUORUM_PASSPORT_SERVICE, (const void **)&ops, &state) != 0)
 		return NULL;
-	if (ops->size < offsetof(struct quorum_passport_ops, key_lookup) + sizeof(ops->key_lookup) ||
+	if (ops->size < offsetof(struct quorum_passport_ops, key_lookup) +
+				sizeof(ops->key_lookup) ||
 	    ops->key_lookup == NULL ||
-	    ops->key_lookup(state, a->id, key_id_text, clock_ns(CLOCK_REALTIME),
+	    ops->key_lookup(state, a->id, key_id_text, clock_now_ns(CLOCK_REALTIME),
 			    QUORUM_CAPABILITY_ATTEST_TIME, pub) != 0)
 		return NULL;
 	if (a->passport_key != NULL && strcmp(a->passport_key_id, key_id_text) == 0)
@@ -446,7 +440,7 @@ static void ntp_send(struct timecore *c, struct authority *a, struct pending *p)
 	memcpy(p->prev_ntp_origin, p->ntp_origin, sizeof(p->ntp_origin));
 	RAND_bytes(p->ntp_origin, sizeof(p->ntp_origin));
 	memcpy(packet + 40, p->ntp_origin, sizeof(p->ntp_origin));
-	p->sent_mono = clock_ns(CLOCK_MONOTONIC);
+	p->sent_mono = clock_now_ns(CLOCK_MONOTONIC);
 	if (sendto(c->ntp_fd, packet, sizeof(packet), 0, (struct sockaddr *)&a->address,
 		   a->address_len) < 0)
 		log_msg(QUORUM_LOG_WARNING, "timecore", "ntp.send_failed source=%s error=\"%s\"",
@@ -625,7 +619,16 @@ static void round_finish(struct timecore *c)
 		return;
 	c->round_open = 0;
 	event_del(c->deadline_timer);
-	round_ingest(c, clock_ns(CLOCK_MONOTONIC), clock_ns(CLOCK_REALTIME));
+	{
+		/* The round's reference instant on both clocks, read as one pair: the
+		 * agreement is stated at the monotonic instant, and its drift from the system
+		 * clock is only as good as the pair (two reads in argument order, unspecified,
+		 * were 5 us apart on a busy machine). */
+		int64_t t_ref = 0, real_ref = 0;
+
+		clock_pair_ns(&t_ref, &real_ref);
+		round_ingest(c, t_ref, real_ref);
+	}
 	for (size_t i = 0; i < c->authorities.count; i++)
 		pending_clear(&c->pending[i]);
 	if (c->state_dirty) {
@@ -656,7 +659,7 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 		int len;
 
 		if (a->quarantine_until_ns != 0) {
-			if (authorities_quarantined(a, clock_ns(CLOCK_MONOTONIC))) {
+			if (authorities_quarantined(a, clock_now_ns(CLOCK_MONOTONIC))) {
 				/* Not asked; a fresh unsent nonce, so nothing it says counts. */
 				p->has_prev = 0;
 				RAND_bytes(p->nonce, sizeof(p->nonce));
@@ -679,7 +682,7 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		len = datagram_encode_request(p->nonce, c->conf->node_id, p->request_len, buf,
 					      sizeof(buf));
-		p->sent_mono = clock_ns(CLOCK_MONOTONIC);
+		p->sent_mono = clock_now_ns(CLOCK_MONOTONIC);
 		if (len < 0 || sendto(c->fd, buf, (size_t)len, 0, (struct sockaddr *)&a->address,
 				      a->address_len) < 0)
 			log_msg(QUORUM_LOG_WARNING, "timecore",
@@ -733,8 +736,8 @@ static ssize_t receive_stamped(int fd, uint8_t *buf, size_t size, struct sockadd
 	 * safe side for both uses: an answer's processing figure comes out smaller (the
 	 * asker's interval starts earlier) and an asker's round trip longer (it ends later).
 	 * The other order once made processing exceed the round trip under load. */
-	now_real = clock_ns(CLOCK_REALTIME);
-	now_mono = clock_ns(CLOCK_MONOTONIC);
+	now_real = clock_now_ns(CLOCK_REALTIME);
+	now_mono = clock_now_ns(CLOCK_MONOTONIC);
 	*from_len = msg.msg_namelen;
 	*arrival_mono = now_mono;
 	*arrival_real = now_real;
@@ -1006,7 +1009,7 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 	{
 		/* Strictly increasing across restarts: past every sequence that may have been
 		 * used, and past the time in microseconds in case the state was lost. */
-		uint64_t floor_us = (uint64_t)(clock_ns(CLOCK_REALTIME) / 1000);
+		uint64_t floor_us = (uint64_t)(clock_now_ns(CLOCK_REALTIME) / 1000);
 
 		c->next_sequence = c->state.sequence_lease + 1;
 		if (c->next_sequence < floor_us)
