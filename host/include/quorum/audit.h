@@ -94,7 +94,8 @@ struct quorum_vault_ops {
 	 * answer that acknowledges a write is sent from CB, and only with STATUS 0.
 	 * 0 or -ENOMEM (CB is not called). NULL in a vault built before it. */
 	int (*await_durable)(void *vault, uint64_t count, quorum_durable_fn cb, void *arg);
-	/* Forgets every await_durable waiter with ARG without calling it (its owner goes). */
+	/* Forgets every waiter with ARG, await_durable's and when_durable's, without calling
+	 * it: its owner goes (a stage's fini; the vault outlives the stages after it). */
 	void (*await_cancel)(void *vault, void *arg);
 	/* What the background verification of the whole log found so far into OUT. 0, or
 	 * -ENOTSUP when it does not run. NULL in a vault built before it. */

@@ -443,7 +443,7 @@ static void svc_await_cancel(void *state, void *arg)
 	for (struct waiter **pp = &v->waiters; *pp != NULL;) {
 		struct waiter *w = *pp;
 
-		if (w->await == NULL || w->arg != arg) {
+		if (w->arg != arg) {
 			pp = &w->next;
 			continue;
 		}
