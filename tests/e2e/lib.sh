@@ -9,6 +9,10 @@ umask 022
 : "${QUORUM_BUILDDIR:?run through make check, or set QUORUM_BUILDDIR}"
 : "${QUORUM_FIXTURES:=$QUORUM_BUILDDIR/tests/fixtures/.libs}"
 QUORUMD=$QUORUM_BUILDDIR/host/quorumd
+# ASAN: 1 when quorumd is built with AddressSanitizer (its allocator's RSS and its speed are
+# not the product's: tests report such figures without judging them).
+ASAN=
+{ ldd "$QUORUMD" 2>/dev/null | grep -q libasan || grep -aq __asan_init "$QUORUMD"; } && ASAN=1
 KEYGEN=$QUORUM_BUILDDIR/tools/quorum-keygen
 SIGN=$QUORUM_BUILDDIR/tools/quorum-sign
 PYTHON=/usr/bin/python3

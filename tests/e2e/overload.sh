@@ -1,7 +1,7 @@
 #!/bin/bash
 # overload.sh -- overload and faults on a real local quorum of 4 (scripts/local-quorum.sh),
 # node-1 serving NTP (rate limit off: every request it can take is answered), REST, WebSocket
-# and gRPC with short timeouts (header_timeout_ms 2000, idle_timeout_s 15).
+# and gRPC with short timeouts (header_timeout_ms 2000, idle_timeout_s 15; 40 under ASan).
 #  (a) an NTP flood from another process (tests/tools/ntp-flood) at several times the rate
 #      node-1 can answer, for 10 s: REST /v1/time keeps answering (curl every 50 ms), node-1
 #      keeps agreeing with the others, its RSS does not grow; node-2 (rate limit on) flooded
@@ -27,11 +27,10 @@ GRPC_CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/grpc-client.py $QUORUM_SRCDIR/pr
 # up to 256 MiB, every block has redzones), not the daemon: memory bounds are checked in
 # plain builds only, and the numbers reported either way. Requests are slower there too:
 # 10 000 connections each making a request take seconds to open, so idle ones live longer.
-ASAN=
-{ ldd "$QUORUMD" 2>/dev/null | grep -q libasan || grep -aq __asan_init "$QUORUMD"; } && ASAN=1
-# 15 s: opening 10 000 connections takes over 5 s on a busy two-core machine, and the
-# first of them must still be open when the last is.
+# 15 s (40 under ASan): opening 10 000 connections took 5.4 s on a busy two-core machine
+# (13.9 s under ASan), and the first of them must still be open when the last is.
 IDLE_S=15
+[ -z "$ASAN" ] || IDLE_S=40
 REST_IDLE=10000 WS_IDLE=2000 WS_MAX=1500 GRPC_IDLE=2000
 NEED_FDS=$((REST_IDLE + WS_MAX + GRPC_IDLE + 1000))
 
@@ -134,10 +133,11 @@ PY
 )
 read -r N_REQ N_OK PCT P50 P99 PMAX <<<"$STATS"
 diag "REST /v1/time during the flood: $N_OK of $N_REQ answered 200 ($PCT%), latency p50 $P50 ms, p99 $P99 ms, max $PMAX ms"
-# How many requests fit in the 10 s depends on how busy the machine is (40 on a loaded CI
-# run, 100+ idle): 20 are enough to judge the share answered.
+# How many requests fit in the 10 s depends on how busy the machine is (14 under ASan on a
+# busy machine, 40 on a loaded CI run, 100+ idle): 10 are enough to judge the share answered
+# (with 10, every one must be).
 check "REST kept answering during the flood: >= 95% of the requests 200 (synchronised answers)" \
-	"$PYTHON" -c 'import sys; sys.exit(0 if int(sys.argv[2]) >= 20 and float(sys.argv[1]) >= 95 else 1)' "$PCT" "$N_REQ"
+	"$PYTHON" -c 'import sys; sys.exit(0 if int(sys.argv[2]) >= 10 and float(sys.argv[1]) >= 95 else 1)' "$PCT" "$N_REQ"
 check "... with a p99 latency under 300 ms" \
 	"$PYTHON" -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 300 else 1)' "$P99"
 diag "node-1's agreement round: $R0 before the flood, $R1 after (one round per 500 ms)"

@@ -37,10 +37,12 @@ check "the generated node configurations pass --check-config" \
 start=$(date +%s%N)
 for k in 1 2 3 4; do start_node "$k"; done
 all=1
-for k in 1 2 3 4; do wait_synced "$k" 5 || all=0; done
+# How long it takes is reported, not judged (about 2 s on an idle machine; ASan on a busy
+# one takes several times that): bench/ measures speed, tests check behaviour.
+for k in 1 2 3 4; do wait_synced "$k" 30 || all=0; done
 elapsed_ms=$((($(date +%s%N) - start) / 1000000))
 diag "all four nodes synchronised after ${elapsed_ms} ms"
-check "4 nodes reach agreement within 5 s (${elapsed_ms} ms)" test "$all" -eq 1 -a "$elapsed_ms" -le 5000
+check "4 nodes reach agreement (${elapsed_ms} ms)" test "$all" -eq 1
 check "the first commit moved each node from COLD_START to QUORUM_ACTIVE (audited)" \
 	wait_log "$W/node-2/quorumd.log" "runtime.mode.transition plugin=control from=COLD_START to=QUORUM_ACTIVE reason=first_agreement_committed" 5
 check "their agreement counts all 4 authorities (n=4, f=1)" \
@@ -114,8 +116,8 @@ start_node 4
 check "node-3 restarts from its saved state, serving nothing until a fresh agreement" \
 	wait_log "$W/node-3/quorumd.log" "bft.resume.startup status=loaded .* served=unsynchronised"
 all=1
-for k in 1 2 3 4; do wait_synced "$k" 5 || all=0; done
-check "restarted, all four agree again within 5 s" test "$all" -eq 1
+for k in 1 2 3 4; do wait_synced "$k" 30 || all=0; done
+check "restarted, all four agree again" test "$all" -eq 1
 check "... and a run of 8 accepted rounds closes the breaker: QUORUM_ACTIVE again" \
 	wait_log "$W/node-1/quorumd.log" "runtime.mode.transition plugin=control from=DEGRADED to=QUORUM_ACTIVE reason=circuit_breaker_closed" 15
 out=$("$READS" --clock "$W/node-4/clock" --reads 1000 --require-sync)

@@ -100,10 +100,13 @@ check "... $refused refusals counted" test "$refused" -ge 100000
 check "... the vault grew no more than idle (+10 %) plus one summary per kind per interval" \
 	test $((r2 - r1)) -le $((idle_scaled * 11 / 10 + allowance))
 check "... and the log" test $((l2 - l1)) -le $((lines_scaled * 11 / 10 + allowance))
-check "an authorised REST client's median answer time stays within 3x of idle" \
+# Under ASan the flood's cost is the sanitizer's: every answer must still be 200, the 3x is
+# reported, not judged.
+check "an authorised REST client's median answer time stays within 3x of idle${ASAN:+ (not judged under ASan)}" \
 	"$PYTHON" -c 'import json, sys
 i, u = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-sys.exit(0 if u["statuses"] == {"200": u["answers"]} and u["p50_ms"] <= 3 * max(i["p50_ms"], 0.2) else 1)' "$idle" "$under"
+fast = sys.argv[3] == "1" or u["p50_ms"] <= 3 * max(i["p50_ms"], 0.2)
+sys.exit(0 if u["statuses"] == {"200": u["answers"]} and fast else 1)' "$idle" "$under" "${ASAN:-0}"
 kill -TERM "$QPID"
 wait_exit "$QPID" 10
 check "quorumd stops with status 0" test "$EXIT_STATUS" -eq 0
