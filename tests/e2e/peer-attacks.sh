@@ -107,8 +107,10 @@ if [ "$(id -u)" -eq 0 ]; then
 	diag "$(cat "$W/reask.txt")" "node-1: $(cat "$W/reads-reask.txt")" \
 		"node-1 counted $((d1 - d0)) second or late answers to its own questions," \
 		"$((s1 - s0)) forgeries carrying their nonce"
+	# At least one forwarded answer a second (3 a second on an idle machine; ASan on a busy
+	# one sniffs and forwards fewer), 90 % of them counted as second answers.
 	check "an on-path attacker re-asks each authority with node-1's nonces and forwards the answers" \
-		eval '[ "$reask_status" -eq 0 ] && [ "${forwarded:-0}" -ge $((ATTACK_S * 3)) ] &&
+		eval '[ "$reask_status" -eq 0 ] && [ "${forwarded:-0}" -ge "$ATTACK_S" ] &&
 		[ $((d1 - d0)) -ge $((forwarded * 9 / 10)) ]'
 	check "... node-1 stays synchronised, every read inside its bound" test "$reads_status" -eq 0
 	check "... a forgery carrying the nonce counts against nobody, a second genuine answer is a duplicate: no equivocation, no quarantine" \
