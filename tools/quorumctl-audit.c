@@ -291,12 +291,12 @@ static int dump_one(void *arg, const struct vault_record *rec)
 
 	hex32(rec->hash, hash);
 	if (a->json) {
-		obj = json_pack("{s:I, s:s, s:i, s:I, s:s, s:b, s:I, s:I}", "index",
+		obj = json_pack("{s:I, s:s, s:i, s:I, s:s, s:b, s:I, s:I, s:I}", "index",
 				(json_int_t)rec->index, "type", record_type_name(rec->type),
 				"type_code", rec->type, "timestamp_ns",
 				(json_int_t)rec->timestamp_ns, "hash", hash, "sealed", rec->sealed,
 				"segment", (json_int_t)rec->segment, "offset",
-				(json_int_t)rec->offset);
+				(json_int_t)rec->offset, "bytes", (json_int_t)rec->raw_len);
 		if (obj == NULL)
 			return -ENOMEM;
 	}
