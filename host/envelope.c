@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <quorum/time.h>
+
 #include "envelope-internal.h"
 #include "protodecode-internal.h"
 
@@ -48,6 +50,12 @@ const char *envelope_check(const Uml001__SignedState *m)
 		return "envelope_signature_too_large";
 	if (m->gossip != NULL && !id_valid(m->gossip->origin_node_id, QUORUM_NODE_ID_MAX, 1))
 		return "envelope_gossip_origin_invalid";
+	if (m->gossip != NULL && m->gossip->n_sent_to > QUORUM_AUTHORITIES_MAX)
+		return "envelope_gossip_sent_to_invalid";
+	for (size_t i = 0; m->gossip != NULL && i < m->gossip->n_sent_to; i++) {
+		if (!id_valid(m->gossip->sent_to[i], QUORUM_NODE_ID_MAX, 0))
+			return "envelope_gossip_sent_to_invalid";
+	}
 	if (m->anchor_proof != NULL && (!text_valid(m->anchor_proof->observation_hash) ||
 					!text_valid(m->anchor_proof->authority_set) ||
 					!text_valid(m->anchor_proof->event_id) ||
@@ -101,8 +109,8 @@ struct envelope *envelope_decode(const void *data, size_t len, const char **reas
 		*reason = "host_out_of_memory";
 		return NULL;
 	}
-	e->message = (Uml001__SignedState *)proto_decode_strict(&uml001__signed_state__descriptor,
-								 data, len, "envelope", reason);
+	e->message = (Uml001__SignedState *)proto_decode_strict(
+		&uml001__signed_state__descriptor, data, len, "envelope", reason);
 	if (e->message == NULL)
 		goto out_free;
 	*reason = envelope_check(e->message);

@@ -220,7 +220,8 @@ static void answer(struct timecore *c, const struct datagram *d, const struct so
 		if (nodestate_save(&c->state, c->conf->node_id, c->key, &c->authorities, why,
 				   sizeof(why)) != 0) {
 			log_msg(QUORUM_LOG_ERROR, "timecore",
-				"authority.unavailable reason=state_not_saved error=\"%s\"", why);
+				"authority.unavailable reason=state_not_saved error=\"%s\"",
+				why);
 			c->state.sequence_lease = old_lease;
 			return;
 		}
@@ -283,7 +284,8 @@ static EVP_PKEY *passport_key(struct timecore *c, struct authority *a, const cha
 	EVP_PKEY *key;
 
 	if (a->type != QUORUM_AUTHORITY_QUORUMD || strcmp(key_id_text, a->key_id) == 0 ||
-	    runtime_service_find(c->rt, QUORUM_PASSPORT_SERVICE, (const void **)&ops, &state) != 0)
+	    runtime_service_find(c->rt, QUORUM_PASSPORT_SERVICE, (const void **)&ops, &state) !=
+		    0)
 		return NULL;
 	if (ops->size < offsetof(struct quorum_passport_ops, key_lookup) +
 				sizeof(ops->key_lookup) ||
@@ -301,8 +303,8 @@ static EVP_PKEY *passport_key(struct timecore *c, struct authority *a, const cha
 	EVP_PKEY_free(a->passport_key);
 	a->passport_key = key;
 	memcpy(a->passport_key_id, id, sizeof(id));
-	log_msg(QUORUM_LOG_INFO, "timecore", "authority.passport_key source=%s key_id=%s", a->id,
-		id);
+	log_msg(QUORUM_LOG_INFO, "timecore", "authority.passport_key source=%s key_id=%s",
+		a->id, id);
 	return key;
 }
 
@@ -443,8 +445,8 @@ static void ntp_send(struct timecore *c, struct authority *a, struct pending *p)
 	p->sent_mono = clock_now_ns(CLOCK_MONOTONIC);
 	if (sendto(c->ntp_fd, packet, sizeof(packet), 0, (struct sockaddr *)&a->address,
 		   a->address_len) < 0)
-		log_msg(QUORUM_LOG_WARNING, "timecore", "ntp.send_failed source=%s error=\"%s\"",
-			a->id, strerror(errno));
+		log_msg(QUORUM_LOG_WARNING, "timecore",
+			"ntp.send_failed source=%s error=\"%s\"", a->id, strerror(errno));
 }
 
 static void handle_ntp(struct timecore *c, const uint8_t *packet, size_t len,
@@ -496,8 +498,10 @@ static void handle_ntp(struct timecore *c, const uint8_t *packet, size_t len,
 	}
 	t2 = reply.receive_ns;
 	t3 = reply.transmit_ns;
-	if (t3 < t2 || t2 <= 0 || recv_mono - p->sent_mono > c->conf->round_timeout_ms * 1000000) {
-		observation_reject(c, source, t3 < t2 || t2 <= 0 ? "ntp_malformed" : "answer_too_old",
+	if (t3 < t2 || t2 <= 0 ||
+	    recv_mono - p->sent_mono > c->conf->round_timeout_ms * 1000000) {
+		observation_reject(c, source,
+				   t3 < t2 || t2 <= 0 ? "ntp_malformed" : "answer_too_old",
 				   peer);
 		return;
 	}
@@ -555,7 +559,8 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 
 		if (p->rejected || p->excluded) {
 			reasons[r.n_rejected_sources] =
-				(char *)(p->reject_reason != NULL ? p->reject_reason : "equivocation");
+				(char *)(p->reject_reason != NULL ? p->reject_reason
+								  : "equivocation");
 			rejected[r.n_rejected_sources++] = (char *)c->authorities.items[i].id;
 		}
 		if (!p->answered || p->excluded)
@@ -586,7 +591,8 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 	view.payload.data = payload;
 	view.payload.len = payload_len;
 	if (signed_state_sign(c->key, &view, sig) != 0) {
-		log_msg(QUORUM_LOG_ERROR, "timecore", "round.sign_failed round=%" PRIu64, c->round);
+		log_msg(QUORUM_LOG_ERROR, "timecore", "round.sign_failed round=%" PRIu64,
+			c->round);
 		goto out_free;
 	}
 	{
@@ -600,7 +606,8 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 	orchestrator_ingest_view(c->rt->orch, &view, "timecore", "", &verdict);
 	c->decoding_own_round = 0;
 	log_msg(QUORUM_LOG_DEBUG, "timecore",
-		"round.done round=%" PRIu64 " observations=%zu rejected=%zu verdict=%s reason=%s",
+		"round.done round=%" PRIu64
+		" observations=%zu rejected=%zu verdict=%s reason=%s",
 		c->round, r.n_observations, r.n_rejected_sources,
 		verdict.code == QUORUM_CONTINUE ? "accept" : "reject", verdict.reason);
 out_free:
@@ -634,7 +641,8 @@ static void round_finish(struct timecore *c)
 	if (c->state_dirty) {
 		if (nodestate_save(&c->state, c->conf->node_id, c->key, &c->authorities, why,
 				   sizeof(why)) != 0)
-			log_msg(QUORUM_LOG_ERROR, "timecore", "state.save_failed error=\"%s\"", why);
+			log_msg(QUORUM_LOG_ERROR, "timecore", "state.save_failed error=\"%s\"",
+				why);
 		else
 			c->state_dirty = 0;
 	}
@@ -716,15 +724,19 @@ static void first_round_cb(evutil_socket_t fd, short what, void *arg)
  * RETURN VALUE: the datagram's length, or -1 when the socket is drained.
  */
 static ssize_t receive_stamped(int fd, uint8_t *buf, size_t size, struct sockaddr_storage *from,
-			       socklen_t *from_len, int64_t *arrival_mono, int64_t *arrival_real)
+			       socklen_t *from_len, int64_t *arrival_mono,
+			       int64_t *arrival_real)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(struct timespec))];
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { .iov_base = buf, .iov_len = size };
-	struct msghdr msg = { .msg_name = from, .msg_namelen = *from_len, .msg_iov = &iov,
-			      .msg_iovlen = 1, .msg_control = control.buf,
+	struct msghdr msg = { .msg_name = from,
+			      .msg_namelen = *from_len,
+			      .msg_iov = &iov,
+			      .msg_iovlen = 1,
+			      .msg_control = control.buf,
 			      .msg_controllen = sizeof(control.buf) };
 	ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT);
 	int64_t now_real, now_mono;
@@ -822,7 +834,8 @@ static void handle_gossip(struct timecore *c, const struct datagram *d,
 	struct quorum_gossip gossip;
 	struct quorum_anchor_proof anchor;
 	struct quorum_verdict verdict;
-	uint8_t fp[DEDUP_FINGERPRINT_LEN];
+	uint8_t fp[DEDUP_FINGERPRINT_LEN], *encoded;
+	size_t encoded_len;
 	const char *refusal;
 
 	if (a == NULL) {
@@ -846,7 +859,13 @@ static void handle_gossip(struct timecore *c, const struct datagram *d,
 		peer_refused(c, "gossip", refusal, from, from_len);
 		return;
 	}
-	orchestrator_ingest_view(c->rt->orch, &view, QUORUM_GOSSIP_SOURCE, a->id, &verdict);
+	/* The stages get the copy as it came (its canonical bytes), gossip metadata and all:
+	 * the gossip stage reads whom it was sent to already. */
+	if (proto_encode(&d->message->gossip->base, &encoded, &encoded_len) != 0)
+		return;
+	orchestrator_ingest_encoded(c->rt->orch, encoded, encoded_len, QUORUM_GOSSIP_SOURCE,
+				    a->id, &verdict);
+	free(encoded);
 	/* Judged: later copies are dropped, unless the passport stage refused it unheard (an
 	 * unknown key may be known after a passport update). */
 	if (verdict.code == QUORUM_CONTINUE ||
@@ -880,7 +899,8 @@ int timecore_gossip_send(struct timecore *c, const void *data, size_t len, const
 	for (size_t i = 0; i < c->authorities.count; i++) {
 		struct authority *a = &c->authorities.items[i];
 
-		if (a->type != QUORUM_AUTHORITY_QUORUMD || strcmp(a->id, c->conf->node_id) == 0 ||
+		if (a->type != QUORUM_AUTHORITY_QUORUMD ||
+		    strcmp(a->id, c->conf->node_id) == 0 ||
 		    (peer_id != NULL && strcmp(a->id, peer_id) != 0))
 			continue;
 		sent++;
@@ -961,7 +981,8 @@ static int ntp_socket(struct timecore *c, char *why, size_t why_size)
 	}
 	c->ntp_fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->ntp_fd < 0) {
-		errbuf_set(why, why_size, "cannot open the NTP client socket: %s", strerror(errno));
+		errbuf_set(why, why_size, "cannot open the NTP client socket: %s",
+			   strerror(errno));
 		return -errno;
 	}
 	socket_timestamps(c->ntp_fd);
@@ -987,8 +1008,8 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 	c->fd = -1;
 	c->ntp_fd = -1;
 	err = served_clock_open(conf->clock_shm, (uint32_t)conf->clock_max_drift_ppm,
-				(uint32_t)conf->clock_slew_ppm, conf->clock_max_error_ns, &c->clock,
-				why, why_size);
+				(uint32_t)conf->clock_slew_ppm, conf->clock_max_error_ns,
+				&c->clock, why, why_size);
 	if (err != 0)
 		goto out_stop;
 	if (!conf->has_peer_link) {
@@ -1046,7 +1067,8 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 	}
 	if (c->authorities.count > 0) {
 		struct timeval interval = { .tv_sec = conf->round_interval_ms / 1000,
-					    .tv_usec = (conf->round_interval_ms % 1000) * 1000 };
+					    .tv_usec =
+						    (conf->round_interval_ms % 1000) * 1000 };
 
 		c->pending = calloc(c->authorities.count, sizeof(*c->pending));
 		c->round_timer = event_new(rt->base, -1, EV_PERSIST, round_cb, c);
@@ -1065,8 +1087,8 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 				goto out_stop;
 		}
 		{
-			/* The first round at a random phase of the interval, so that the nodes of
-			 * a cluster do not all ask (and answer) in the same instant. */
+			/* The first round at a random phase of the interval, so that the nodes
+			 * of a cluster do not all ask (and answer) in the same instant. */
 			uint32_t r = 0;
 			int64_t phase_ms;
 			struct timeval first;
@@ -1083,9 +1105,11 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 		}
 	}
 	log_msg(QUORUM_LOG_NOTICE, "timecore",
-		"timecore.started node=%s key_id=%s peer_link=%s:%u n=%u f=%u ntp_sources=%u shm=%s",
+		"timecore.started node=%s key_id=%s peer_link=%s:%u n=%u f=%u ntp_sources=%u "
+		"shm=%s",
 		conf->node_id, c->key_id, conf->peer_address, conf->peer_port, c->authorities.n,
-		c->authorities.f, c->authorities.ntp, conf->clock_shm ? conf->clock_shm : "none");
+		c->authorities.f, c->authorities.ntp,
+		conf->clock_shm ? conf->clock_shm : "none");
 	*out = c;
 	return 0;
 out_stop:
@@ -1123,7 +1147,8 @@ void timecore_stop(struct timecore *c)
 
 		if (nodestate_save(&c->state, c->conf->node_id, c->key, &c->authorities, why,
 				   sizeof(why)) != 0)
-			log_msg(QUORUM_LOG_ERROR, "timecore", "state.save_failed error=\"%s\"", why);
+			log_msg(QUORUM_LOG_ERROR, "timecore", "state.save_failed error=\"%s\"",
+				why);
 	}
 	nodestate_release(&c->state);
 	authorities_release(&c->authorities);
@@ -1171,7 +1196,8 @@ int timecore_commit(struct timecore *c, const struct quorum_agreement *a, int64_
 		if (nodestate_save(&c->state, c->conf->node_id, c->key, &c->authorities, why,
 				   sizeof(why)) != 0) {
 			c->state = saved;
-			log_msg(QUORUM_LOG_ERROR, "timecore", "clock.commit_refused reason=state_not_saved error=\"%s\"",
+			log_msg(QUORUM_LOG_ERROR, "timecore",
+				"clock.commit_refused reason=state_not_saved error=\"%s\"",
 				why);
 			return -EIO;
 		}
@@ -1183,9 +1209,10 @@ int timecore_commit(struct timecore *c, const struct quorum_agreement *a, int64_
 		" served_width_ns=%" PRId64 " drift_ns=%" PRId64 " step_ns=%" PRId64
 		" first=%d slewed=%d clamped=%d narrowed=%d disjoint=%d accepted=%u n=%u f=%u"
 		" ntp_used=%u",
-		a->round, a->estimate_ns, a->latest_ns - a->earliest_ns, outcome.served_width_ns,
-		a->drift_ns, outcome.step_ns, outcome.first, outcome.slewed, outcome.clamped,
-		outcome.narrowed, outcome.disjoint, a->accepted, a->n, a->f, a->ntp_used);
+		a->round, a->estimate_ns, a->latest_ns - a->earliest_ns,
+		outcome.served_width_ns, a->drift_ns, outcome.step_ns, outcome.first,
+		outcome.slewed, outcome.clamped, outcome.narrowed, outcome.disjoint,
+		a->accepted, a->n, a->f, a->ntp_used);
 	return 0;
 }
 
@@ -1213,7 +1240,8 @@ static int lookup_source(void *arg, const char *id, const char *claimed_key_id,
 	if (c->decoding_own_round && c->pending != NULL) {
 		const struct pending *p = &c->pending[a - c->authorities.items];
 
-		*verified = p->answered && memcmp(p->verified_digest, zero, sizeof(zero)) != 0 &&
+		*verified = p->answered &&
+			    memcmp(p->verified_digest, zero, sizeof(zero)) != 0 &&
 			    memcmp(p->verified_digest, digest, SHA256_DIGEST_LENGTH) == 0;
 	}
 	return 0;

@@ -155,31 +155,60 @@ static void test_rules_next_hop(void)
 static void test_rules_pick(void)
 {
 	static const char *const peers[] = { "node-2", "node-3", "node-4" };
+	static const char *const held[] = { "node-4", "node-9" };
 	size_t out[3], n;
 
-	n = gossip_pick(peers, 3, NULL, "node-1", 0, 0, out);
+	n = gossip_pick(peers, 3, NULL, "node-1", NULL, 0, 0, 0, out);
 	g_assert_cmpuint(n, ==, 3);
 	/* never back to the sender nor to the origin */
-	n = gossip_pick(peers, 3, "node-2", "node-3", 0, 0, out);
+	n = gossip_pick(peers, 3, "node-2", "node-3", NULL, 0, 0, 0, out);
 	g_assert_cmpuint(n, ==, 1);
 	g_assert_cmpstr(peers[out[0]], ==, "node-4");
-	n = gossip_pick(peers, 3, "node-2", "node-2", 0, 0, out);
+	n = gossip_pick(peers, 3, "node-2", "node-2", NULL, 0, 0, 0, out);
 	g_assert_cmpuint(n, ==, 2);
+	/* nor to a node the copy says has it already */
+	n = gossip_pick(peers, 3, "node-2", "node-1", held, 2, 0, 0, out);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_cmpstr(peers[out[0]], ==, "node-3");
+	n = gossip_pick(peers, 3, "node-2", "node-3", held, 2, 0, 0, out);
+	g_assert_cmpuint(n, ==, 0);
 	/* fanout limits, and the start spreads successive copies */
-	n = gossip_pick(peers, 3, NULL, "node-1", 1, 0, out);
+	n = gossip_pick(peers, 3, NULL, "node-1", NULL, 0, 1, 0, out);
 	g_assert_cmpuint(n, ==, 1);
 	g_assert_cmpstr(peers[out[0]], ==, "node-2");
-	n = gossip_pick(peers, 3, NULL, "node-1", 1, 1, out);
+	n = gossip_pick(peers, 3, NULL, "node-1", NULL, 0, 1, 1, out);
 	g_assert_cmpstr(peers[out[0]], ==, "node-3");
-	n = gossip_pick(peers, 3, NULL, "node-1", 2, 2, out);
+	n = gossip_pick(peers, 3, NULL, "node-1", NULL, 0, 2, 2, out);
 	g_assert_cmpuint(n, ==, 2);
 	g_assert_cmpstr(peers[out[0]], ==, "node-4");
 	g_assert_cmpstr(peers[out[1]], ==, "node-2");
 	/* the excluded ones do not use up the fanout */
-	n = gossip_pick(peers, 3, "node-2", NULL, 1, 0, out);
+	n = gossip_pick(peers, 3, "node-2", NULL, held, 2, 1, 0, out);
 	g_assert_cmpuint(n, ==, 1);
 	g_assert_cmpstr(peers[out[0]], ==, "node-3");
-	g_assert_cmpuint(gossip_pick(peers, 0, NULL, NULL, 0, 0, out), ==, 0);
+	g_assert_cmpuint(gossip_pick(peers, 0, NULL, NULL, NULL, 0, 0, 0, out), ==, 0);
+}
+
+static void test_rules_holders(void)
+{
+	static const char *const peers[] = { "node-2", "node-3", "node-4" };
+	static const char *const held[] = { "node-3", "node-2" };
+	const size_t picked[] = { 2, 1 };
+	const char *out[8];
+
+	/* what came, this node, then the peers it sends to, each once */
+	g_assert_cmpuint(gossip_holders(held, 2, "node-1", peers, picked, 2, out, 8), ==, 4);
+	g_assert_cmpstr(out[0], ==, "node-3");
+	g_assert_cmpstr(out[1], ==, "node-2");
+	g_assert_cmpstr(out[2], ==, "node-1");
+	g_assert_cmpstr(out[3], ==, "node-4");
+	/* an origin's copy: itself and every peer */
+	g_assert_cmpuint(gossip_holders(NULL, 0, "node-1", peers, picked, 2, out, 8), ==, 3);
+	g_assert_cmpstr(out[0], ==, "node-1");
+	g_assert_cmpstr(out[1], ==, "node-4");
+	g_assert_cmpstr(out[2], ==, "node-3");
+	/* bounded by CAP */
+	g_assert_cmpuint(gossip_holders(held, 2, "node-1", peers, picked, 2, out, 3), ==, 3);
 }
 
 /* ------------------------------ the dedup set ------------------------------ */
@@ -529,7 +558,13 @@ static void test_wire_forward_copy(void)
 	uint8_t *a, *copy;
 	size_t a_len, len;
 	struct quorum_bytes enc;
-	struct gossip_hop hop = { .hops = 2, .ttl = 2, .origin = "node-3" };
+	static const char *const holders[] = { "node-3", "node-1" };
+	struct gossip_hop hop = {
+		.hops = 2, .ttl = 2, .origin = "node-3", .sent_to = holders, .sent_to_count = 2
+	};
+	const char *ids[4];
+	size_t held;
+	void *owner;
 	Uml001__SignedState *in, *out;
 	uint8_t din[32], dout[32];
 
@@ -544,6 +579,18 @@ static void test_wire_forward_copy(void)
 	g_assert_cmpuint(out->gossip->ttl, ==, 2);
 	g_assert_true(out->gossip->validated);
 	g_assert_cmpstr(out->gossip->origin_node_id, ==, "node-3");
+	g_assert_cmpuint(out->gossip->n_sent_to, ==, 2);
+	g_assert_cmpstr(out->gossip->sent_to[1], ==, "node-1");
+	/* ... which the next node reads back */
+	g_assert_cmpint(
+		wire_holders(&(struct quorum_bytes){ copy, len }, ids, 4, &held, &owner), ==,
+		0);
+	g_assert_cmpuint(held, ==, 2);
+	g_assert_cmpstr(ids[0], ==, "node-3");
+	wire_holders_free(owner);
+	g_assert_cmpint(wire_holders(&enc, ids, 4, &held, &owner), ==, 0);
+	g_assert_cmpuint(held, ==, 0);
+	wire_holders_free(owner);
 	/* the signed part is untouched: the copy needs no key */
 	g_assert_cmpstr(out->event_id, ==, in->event_id);
 	g_assert_cmpstr(out->key_id, ==, in->key_id);
@@ -853,6 +900,9 @@ struct test_event {
 	uint8_t sig[64];
 };
 
+/* The sent_to list event_make gives a copy with gossip metadata (NULL-terminated). */
+static const char *const *event_sent_to;
+
 static void event_make(struct test_event *t, const char *event_id, const char *payload,
 		       const char *source, const char *peer, const struct quorum_gossip *g)
 {
@@ -881,6 +931,11 @@ static void event_make(struct test_event *t, const char *event_id, const char *p
 		gs.hops = g->hops;
 		gs.ttl = g->ttl;
 		gs.origin_node_id = (char *)g->origin_node_id;
+		for (gs.n_sent_to = 0;
+		     event_sent_to != NULL && event_sent_to[gs.n_sent_to] != NULL;
+		     gs.n_sent_to++)
+			;
+		gs.sent_to = (char **)event_sent_to;
 		s.gossip = &gs;
 	}
 	g_assert_cmpint(proto_encode(&s.base, &t->encoded, &len), ==, 0);
@@ -989,6 +1044,10 @@ static void test_stage_forwarding(void)
 	assert_sent(0, "node-2", 1, 3, "node-1");
 	assert_sent(1, "node-3", 1, 3, "node-1");
 	assert_sent(2, "node-4", 1, 3, "node-1");
+	/* ... each saying who has it now: this node and the three it went to */
+	g_assert_cmpuint(mock.sent_state[0]->gossip->n_sent_to, ==, 4);
+	g_assert_cmpstr(mock.sent_state[0]->gossip->sent_to[0], ==, "node-1");
+	g_assert_cmpstr(mock.sent_state[0]->gossip->sent_to[3], ==, "node-4");
 	/* the copy is the event itself: same signature, same payload */
 	g_assert_cmpmem(mock.sent_state[0]->signature.data, 64, t.sig, 64);
 	free(t.encoded);
@@ -999,6 +1058,18 @@ static void test_stage_forwarding(void)
 	observe(s, &t, QUORUM_CONTINUE);
 	g_assert_cmpint(mock.sent, ==, 1);
 	assert_sent(0, "node-4", 2, 2, "node-3");
+	g_assert_cmpuint(mock.sent_state[0]->gossip->n_sent_to, ==, 2);
+	g_assert_cmpstr(mock.sent_state[0]->gossip->sent_to[0], ==, "node-1");
+	g_assert_cmpstr(mock.sent_state[0]->gossip->sent_to[1], ==, "node-4");
+	free(t.encoded);
+	/* the same from a copy node-3 already sent to node-4: nobody is left to tell */
+	sent_clear();
+	event_sent_to = (const char *const[]){ "node-3", "node-1", "node-2", "node-4", NULL };
+	event_make(&t, QUORUM_EVENT_SYNC_ROUND, "B", QUORUM_GOSSIP_SOURCE, "node-2", &from2);
+	event_sent_to = NULL;
+	g_assert_cmpint(process(s, &t, &reason), ==, QUORUM_CONTINUE);
+	observe(s, &t, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.sent, ==, 0);
 	free(t.encoded);
 	/* refused by a later stage: not forwarded; ttl spent: not forwarded */
 	event_make(&t, QUORUM_EVENT_SYNC_ROUND, "c", QUORUM_GOSSIP_SOURCE, "node-2", &from2);
@@ -1014,7 +1085,7 @@ static void test_stage_forwarding(void)
 	g_assert_cmpint(process(s, &t, &reason), ==, QUORUM_CONTINUE);
 	observe(s, &t, QUORUM_CONTINUE);
 	free(t.encoded);
-	g_assert_cmpint(mock.sent, ==, 1);
+	g_assert_cmpint(mock.sent, ==, 0);
 	/* what the service says about the peers */
 	{
 		const struct quorum_gossip_ops *g = mock.service;
@@ -1022,8 +1093,8 @@ static void test_stage_forwarding(void)
 
 		g_assert_cmpuint(g->peers_heard(mock.service_state, peers, 4), ==, 3);
 		g_assert_cmpstr(peers[0].id, ==, "node-2");
-		g_assert_cmpuint(peers[0].received, ==, 3);
-		g_assert_cmpuint(peers[0].accepted, ==, 2);
+		g_assert_cmpuint(peers[0].received, ==, 4);
+		g_assert_cmpuint(peers[0].accepted, ==, 3);
 		g_assert_cmpint(peers[0].last_seen_ns, >, 0);
 		g_assert_cmpuint(peers[1].received, ==, 0);
 		g_assert_cmpint(peers[1].last_seen_ns, ==, 0);
@@ -1283,9 +1354,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/gossip/rules/copy-without-origin-is-policy",
 			test_rules_origin_missing);
 	g_test_add_func("/gossip/rules/forward-list-exact-and-prefix", test_rules_forward_list);
+	g_test_add_func("/gossip/rules/holders-this-node-and-picked-once", test_rules_holders);
 	g_test_add_func("/gossip/rules/next-hop-keeps-origin-hops-up-ttl-down",
 			test_rules_next_hop);
-	g_test_add_func("/gossip/rules/pick-skips-sender-and-origin-within-fanout",
+	g_test_add_func("/gossip/rules/pick-skips-sender-origin-and-holders-within-fanout",
 			test_rules_pick);
 	g_test_add_func("/gossip/dedup/bounded-window-evicts-oldest", test_dedup_window);
 	g_test_add_func("/gossip/evidence/index-finds-conflicting-attestation",

@@ -323,6 +323,11 @@ static void test_decode_refusals(struct fixture *f, gconstpointer data)
 	/* truncated length */
 	static const uint8_t truncated[] = { 0x12, 0x05, 'o', 'k' };
 	static const uint8_t empty_id[] = { 0x08, 0x01 };
+	/* gossip (field 6) naming a holder (sent_to, field 5) "a", then "" and "a b" */
+	static const uint8_t sent_to[] = { 0x12, 0x02, 'o', 'k', 0x32, 0x03, 0x2a, 0x01, 'a' };
+	static const uint8_t sent_to_empty[] = { 0x12, 0x02, 'o', 'k', 0x32, 0x02, 0x2a, 0x00 };
+	static const uint8_t sent_to_space[] = { 0x12, 0x02, 'o', 'k', 0x32, 0x05,
+						 0x2a, 0x03, 'a', ' ', 'b' };
 	const char *reason;
 	struct envelope *e = envelope_decode(good, sizeof(good), &reason);
 	uint8_t *big;
@@ -337,6 +342,13 @@ static void test_decode_refusals(struct fixture *f, gconstpointer data)
 	assert_decode_refused(space, sizeof(space), "envelope_event_id_invalid");
 	assert_decode_refused(truncated, sizeof(truncated), "envelope_decode_failed");
 	assert_decode_refused(empty_id, sizeof(empty_id), "envelope_event_id_invalid");
+	e = envelope_decode(sent_to, sizeof(sent_to), &reason);
+	g_assert_nonnull(e);
+	envelope_free(e);
+	assert_decode_refused(sent_to_empty, sizeof(sent_to_empty),
+			      "envelope_gossip_sent_to_invalid");
+	assert_decode_refused(sent_to_space, sizeof(sent_to_space),
+			      "envelope_gossip_sent_to_invalid");
 	big = g_malloc0(QUORUM_ENVELOPE_MAX + 1);
 	assert_decode_refused(big, QUORUM_ENVELOPE_MAX + 1, "envelope_too_large");
 	g_free(big);

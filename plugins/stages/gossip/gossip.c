@@ -1,13 +1,14 @@
 /* gossip.c -- the gossip stage, third of the pipeline: tells the peers. Every event this
  * node accepts whose id is in `forward` is sent to `fanout` configured quorumd authorities
  * over the host's peer link (api->gossip_send) with the seed's rules: a copy keeps its
- * origin, gains a hop and loses a ttl; copies that echo this node, had their hops reset,
- * overflow max_ttl, carry an id nobody forwards, or were seen already are refused with the
- * seed's reasons. It also reads every round it sees, this node's or a peer's: an authority
- * that signed two different attestations for one sequence is reported (a malfeasance
- * report, Roughtime's idea: an event signed by this node that the vault records, the control
- * stage acts on and the peers receive), and an epoch whose attestations come from n - f
- * distinct authorities has converged (published as QUORUM_GOSSIP_SERVICE). */
+ * origin, gains a hop and loses a ttl, and names the nodes it was sent to (sent_to), so
+ * that no node relays it to one that has it already; copies that echo this node, had their
+ * hops reset, overflow max_ttl, carry an id nobody forwards, or were seen already are
+ * refused with the seed's reasons. It also reads every round it sees, this node's or a peer's:
+ * an authority that signed two different attestations for one sequence is reported (a
+ * malfeasance report, Roughtime's idea: an event signed by this node that the vault records,
+ * the control stage acts on and the peers receive), and an epoch whose attestations come from n
+ * - f distinct authorities has converged (published as QUORUM_GOSSIP_SERVICE). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -58,6 +59,7 @@ struct gossip_stage {
 	int sources_loaded;
 	size_t rotate; /* where the next copy's choice of peers starts */
 	uint64_t local, refused, forwarded, send_failed, reports;
+	uint64_t spared; /* copies not sent: the peer was the sender or origin, or had it */
 	int send_failure_logged;
 };
 
@@ -309,11 +311,13 @@ static void gossip_observe(void *state, const struct quorum_event *event,
 	int peer = from_peer(event), local = 0, passport;
 	struct gossip_peer_state *p = NULL;
 	struct gossip_hop hop;
-	size_t picked[QUORUM_AUTHORITIES_MAX], n;
+	size_t picked[QUORUM_AUTHORITIES_MAX], n, held;
+	const char *holders[QUORUM_AUTHORITIES_MAX], *sent_to[2 * QUORUM_AUTHORITIES_MAX + 1];
 	uint8_t *copy, fp[DEDUP_FINGERPRINT_LEN];
 	size_t len;
 	const void *ops;
-	void *svc;
+	void *svc, *owner;
+	int err;
 
 	sources_load(s);
 	if (peer && (p = peer_find(s, event->peer)) != NULL) {
@@ -329,13 +333,23 @@ static void gossip_observe(void *state, const struct quorum_event *event,
 		return;
 	if (local && dedup_fingerprint(st, fp) == 0)
 		dedup_insert(s->dedup, fp); /* our own: never forwarded twice */
-	passport = s->api->service_find(s->host, QUORUM_PASSPORT_SERVICE, &ops, &svc) == 0;
-	if (wire_forward_copy(&event->encoded, &hop, passport, &copy, &len) != 0)
+	/* Nobody gets a copy it has: the sender, the origin and whoever the copy says it was
+	 * sent to already. */
+	if (wire_holders(&event->encoded, holders, QUORUM_AUTHORITIES_MAX, &held, &owner) != 0)
 		return;
 	n = gossip_pick(s->peer_ids, s->peer_count, peer ? event->peer : NULL, hop.origin,
-			s->fanout, s->rotate++ % s->peer_count, picked);
+			holders, held, s->fanout, s->rotate++ % s->peer_count, picked);
+	s->spared += s->peer_count - n;
+	hop.sent_to = sent_to;
+	hop.sent_to_count = gossip_holders(holders, held, s->node_id, s->peer_ids, picked, n,
+					   sent_to, 2 * QUORUM_AUTHORITIES_MAX + 1);
+	passport = s->api->service_find(s->host, QUORUM_PASSPORT_SERVICE, &ops, &svc) == 0;
+	err = n > 0 ? wire_forward_copy(&event->encoded, &hop, passport, &copy, &len) : -ENOENT;
+	wire_holders_free(owner);
+	if (err != 0)
+		return;
 	for (size_t i = 0; i < n; i++) {
-		int err = s->api->gossip_send(s->host, copy, len, s->peer_ids[picked[i]]);
+		err = s->api->gossip_send(s->host, copy, len, s->peer_ids[picked[i]]);
 
 		if (err == 0) {
 			s->forwarded++;
@@ -506,9 +520,10 @@ static void gossip_fini(void *state)
 
 	s->api->log(s->host, QUORUM_LOG_INFO,
 		    "gossip.stopped local=%" PRIu64 " refused=%" PRIu64 " forwarded=%" PRIu64
-		    " send_failed=%" PRIu64 " epochs_converged=%" PRIu64 " reports=%" PRIu64,
-		    s->local, s->refused, s->forwarded, s->send_failed, s->epochs.converged,
-		    s->reports);
+		    " spared=%" PRIu64 " send_failed=%" PRIu64 " epochs_converged=%" PRIu64
+		    " reports=%" PRIu64,
+		    s->local, s->refused, s->forwarded, s->spared, s->send_failed,
+		    s->epochs.converged, s->reports);
 	gossip_free(s);
 }
 

@@ -1,5 +1,6 @@
 /* rules.c -- the gossip stage's pure rules (see rules.h): the seed's checks on gossip
- * metadata, the forward list, the next hop's metadata and the choice of peers. */
+ * metadata, the forward list, the next hop's metadata, the choice of peers and the nodes a
+ * copy is known to have reached. */
 #include <string.h>
 
 #include "rules.h"
@@ -69,8 +70,18 @@ static int same(const char *a, const char *b)
 	return a != NULL && b != NULL && strcmp(a, b) == 0;
 }
 
+static int listed(const char *id, const char *const *list, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (same(id, list[i]))
+			return 1;
+	}
+	return 0;
+}
+
 size_t gossip_pick(const char *const *peers, size_t count, const char *sender,
-		   const char *origin, uint32_t fanout, size_t start, size_t *out)
+		   const char *origin, const char *const *holders, size_t holder_count,
+		   uint32_t fanout, size_t start, size_t *out)
 {
 	size_t n = 0;
 
@@ -79,9 +90,27 @@ size_t gossip_pick(const char *const *peers, size_t count, const char *sender,
 
 		if (fanout > 0 && n >= fanout)
 			break;
-		if (same(peers[i], sender) || same(peers[i], origin))
+		if (same(peers[i], sender) || same(peers[i], origin) ||
+		    listed(peers[i], holders, holder_count))
 			continue;
 		out[n++] = i;
 	}
 	return n;
+}
+
+size_t gossip_holders(const char *const *holders, size_t holder_count, const char *node_id,
+		      const char *const *peers, const size_t *picked, size_t n,
+		      const char **out, size_t cap)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < holder_count + 1 + n && count < cap; i++) {
+		const char *id = i < holder_count    ? holders[i]
+				 : i == holder_count ? node_id
+						     : peers[picked[i - holder_count - 1]];
+
+		if (!listed(id, out, count))
+			out[count++] = id;
+	}
+	return count;
 }

@@ -1,6 +1,7 @@
 /* rules.h -- the gossip stage's pure rules: the seed's checks on a copy's gossip metadata
  * (self-echo, hop reset, overflow), which event ids travel, what a forwarded copy carries
- * (origin kept, hops + 1, ttl - 1) and to which peers it goes (fanout). No I/O. */
+ * (origin kept, hops + 1, ttl - 1, the nodes known to hold it) and to which peers it goes
+ * (fanout, none that holds it already). No I/O. */
 #ifndef QUORUM_GOSSIP_RULES_H
 #define QUORUM_GOSSIP_RULES_H
 
@@ -36,6 +37,9 @@ const char *gossip_check(uint32_t max_ttl, const char *node_id, const struct quo
 struct gossip_hop {
 	uint32_t hops, ttl;
 	const char *origin; /* borrowed from NODE_ID or from the event */
+	/* GossipState.sent_to of the copy: the nodes known to hold it (borrowed) */
+	const char *const *sent_to;
+	size_t sent_to_count;
 };
 
 /*
@@ -53,12 +57,24 @@ int gossip_forwarded(const char *const *patterns, size_t count, const char *even
 
 /*
  * gossip_pick: the peers a copy goes to, out of PEERS (COUNT ids, this node excluded by the
- * caller): never SENDER or ORIGIN (either may be NULL or ""), at most FANOUT of them (0:
- * all), taken in order from index START (modulo COUNT) so that successive copies spread
- * over the peers. Writes their indexes into OUT (COUNT entries).
+ * caller): never SENDER or ORIGIN (either may be NULL or "") nor a node of HOLDERS
+ * (HOLDER_COUNT ids: the copy's sent_to, nodes known to have it), at most FANOUT of them
+ * (0: all), taken in order from index START (modulo COUNT) so that successive copies
+ * spread over the peers. Writes their indexes into OUT (COUNT entries).
  * RETURN VALUE: how many.
  */
 size_t gossip_pick(const char *const *peers, size_t count, const char *sender,
-		   const char *origin, uint32_t fanout, size_t start, size_t *out);
+		   const char *origin, const char *const *holders, size_t holder_count,
+		   uint32_t fanout, size_t start, size_t *out);
+
+/*
+ * gossip_holders: the sent_to of a copy this node sends to PICKED (N indexes of PEERS):
+ * the HOLDERS it came with (HOLDER_COUNT), this node (NODE_ID) and the picked peers, each
+ * once, into OUT (CAP entries, borrowed pointers).
+ * RETURN VALUE: how many (at most CAP; the rest is left out).
+ */
+size_t gossip_holders(const char *const *holders, size_t holder_count, const char *node_id,
+		      const char *const *peers, const size_t *picked, size_t n,
+		      const char **out, size_t cap);
 
 #endif /* QUORUM_GOSSIP_RULES_H */

@@ -21,6 +21,8 @@ int wire_forward_copy(const struct quorum_bytes *encoded, const struct gossip_ho
 	g.ttl = hop->ttl;
 	g.validated = validated ? 1 : 0;
 	g.origin_node_id = (char *)hop->origin;
+	g.n_sent_to = hop->sent_to_count;
+	g.sent_to = (char **)hop->sent_to;
 	kept = s->gossip;
 	s->gossip = &g;
 	*len = uml001__signed_state__get_packed_size(s);
@@ -30,6 +32,28 @@ int wire_forward_copy(const struct quorum_bytes *encoded, const struct gossip_ho
 	s->gossip = kept; /* freed with the message it came in */
 	uml001__signed_state__free_unpacked(s, NULL);
 	return *out != NULL ? 0 : -ENOMEM;
+}
+
+int wire_holders(const struct quorum_bytes *encoded, const char **ids, size_t cap,
+		 size_t *count, void **owner)
+{
+	Uml001__SignedState *s =
+		uml001__signed_state__unpack(NULL, encoded->len, encoded->data);
+
+	*count = 0;
+	*owner = NULL;
+	if (s == NULL)
+		return -EINVAL;
+	for (size_t i = 0; s->gossip != NULL && i < s->gossip->n_sent_to && i < cap; i++)
+		ids[(*count)++] = s->gossip->sent_to[i];
+	*owner = s;
+	return 0;
+}
+
+void wire_holders_free(void *owner)
+{
+	if (owner != NULL)
+		uml001__signed_state__free_unpacked(owner, NULL);
 }
 
 static int attestation_of(const Uml001__SignedState *s, struct wire_attestation *out)

@@ -13,11 +13,23 @@
 
 /*
  * wire_forward_copy: ENCODED (an envelope's canonical encoding) with its GossipState set to
- * HOP (VALIDATED: this node's passport stage checked it), re-encoded into *OUT (new,
- * free()) and *LEN. RETURN VALUE: 0, -EINVAL (not a SignedState) or -ENOMEM.
+ * HOP, its sent_to included (VALIDATED: this node's passport stage checked it), re-encoded
+ * into *OUT (new, free()) and *LEN. RETURN VALUE: 0, -EINVAL (not a SignedState) or
+ * -ENOMEM.
  */
 int wire_forward_copy(const struct quorum_bytes *encoded, const struct gossip_hop *hop,
 		      int validated, uint8_t **out, size_t *len);
+
+/*
+ * wire_holders: the sent_to list of the envelope ENCODED (the nodes its sender says hold it
+ * already), at most CAP ids into IDS, *COUNT of them. They are borrowed from *OWNER (new:
+ * wire_holders_free). RETURN VALUE: 0 or -EINVAL (not a SignedState).
+ */
+int wire_holders(const struct quorum_bytes *encoded, const char **ids, size_t cap,
+		 size_t *count, void **owner);
+
+/* wire_holders_free: frees what wire_holders returned; NULL is a no-op. */
+void wire_holders_free(void *owner);
 
 /* One authority's signed answer inside a round, as the asker received it. */
 struct wire_attestation {
