@@ -22,6 +22,7 @@ host_libquorumhost_la_SOURCES = \
 	host/authorities.c host/nodestate.c host/clock.c client/clock-page.h \
 	host/refusals.c host/refusals-internal.h \
 	common/ratelimit.c common/ratelimit.h common/dedup.c common/dedup.h common/clocks.h \
+	common/roundnonce.c common/roundnonce.h \
 	host/trustpath.c host/trustpath-internal.h \
 	host/plugin-floor.c host/plugin-floor-internal.h \
 	plugins/stages/common/statefile.c plugins/stages/common/statefile.h

@@ -73,8 +73,8 @@ int datagram_decode(const void *data, size_t len, struct datagram *out, const ch
 		*reason = "datagram_too_large";
 		return -EINVAL;
 	}
-	m = (Uml001__PeerDatagram *)proto_decode_strict(&uml001__peer_datagram__descriptor, data,
-							 len, "datagram", reason);
+	m = (Uml001__PeerDatagram *)proto_decode_strict(&uml001__peer_datagram__descriptor,
+							data, len, "datagram", reason);
 	if (m == NULL)
 		return -EINVAL;
 	out->message = m;
@@ -92,7 +92,8 @@ int datagram_decode(const void *data, size_t len, struct datagram *out, const ch
 			*reason = "request_malformed";
 			goto out_release;
 		}
-		if (r->nonce.len != QUORUM_NONCE_LEN || strlen(r->asker_id) > QUORUM_NODE_ID_MAX) {
+		if (r->nonce.len != QUORUM_NONCE_LEN ||
+		    strlen(r->asker_id) > QUORUM_NODE_ID_MAX) {
 			*reason = "request_malformed";
 			goto out_release;
 		}
@@ -403,7 +404,7 @@ size_t attestation_response_max_len(const char *authority_id)
 size_t datagram_append_sending(uint8_t *datagram, size_t len, uint64_t sending_ns)
 {
 	if (sending_ns == 0)
-		return len; /* proto3: a zero is not written */
+		return len;	       /* proto3: a zero is not written */
 	datagram[len++] = 10 << 3 | 0; /* field 10, varint */
 	while (sending_ns >= 0x80) {
 		datagram[len++] = (uint8_t)(sending_ns | 0x80);
@@ -452,8 +453,8 @@ static const char *round_observation(const Uml001__Observation *m, struct quorum
 	if (m->attestation != NULL && attestation_digest(m->attestation, digest) != 0)
 		return "host_out_of_memory";
 	if (lookup(lookup_arg, m->source_id,
-		   m->attestation != NULL ? m->attestation->key_id : NULL, digest, &type, &key_id,
-		   &key, &verified) != 0)
+		   m->attestation != NULL ? m->attestation->key_id : NULL, digest, &type,
+		   &key_id, &key, &verified) != 0)
 		return "untrusted_authority";
 	o->type = type;
 	if (m->ntp != NULL) {
@@ -469,10 +470,10 @@ static const char *round_observation(const Uml001__Observation *m, struct quorum
 			.key_id = "",
 			.midpoint_ns = n->midpoint_ns,
 			.radius_ns = n->radius_ns,
-			.status = n->status ==
-						  UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_SYNCHRONISED
-					  ? QUORUM_AUTHORITY_SYNCHRONISED
-					  : QUORUM_AUTHORITY_UNSYNCHRONISED,
+			.status =
+				n->status == UML001__AUTHORITY_STATUS__AUTHORITY_STATUS_SYNCHRONISED
+					? QUORUM_AUTHORITY_SYNCHRONISED
+					: QUORUM_AUTHORITY_UNSYNCHRONISED,
 			.processing_ns = n->processing_ns,
 		};
 		return NULL;
@@ -496,15 +497,15 @@ int round_decode(const struct quorum_bytes *payload, const char *local_node_id,
 		*reason = "host_out_of_memory";
 		return -ENOMEM;
 	}
-	v->message = (Uml001__SyncRound *)proto_decode_strict(&uml001__sync_round__descriptor,
-							       payload->data, payload->len, "round",
-							       reason);
+	v->message = (Uml001__SyncRound *)proto_decode_strict(
+		&uml001__sync_round__descriptor, payload->data, payload->len, "round", reason);
 	if (v->message == NULL)
 		goto out_free;
 	m = v->message;
 	if (!id_token(m->node_id, QUORUM_NODE_ID_MAX) ||
 	    m->n_observations > QUORUM_AUTHORITIES_MAX ||
 	    m->n_rejected_sources > QUORUM_AUTHORITIES_MAX || m->drift_ppm > 100000 ||
+	    (m->nonce_seed.len != 0 && m->nonce_seed.len != QUORUM_NONCE_LEN) ||
 	    (m->n_rejected_reasons != 0 && m->n_rejected_reasons != m->n_rejected_sources)) {
 		*reason = "round_malformed";
 		goto out_free;
@@ -520,22 +521,23 @@ int round_decode(const struct quorum_bytes *payload, const char *local_node_id,
 	}
 	v->round.observation_count = m->n_observations;
 	for (size_t i = 0; i < m->n_observations; i++) {
-		v->observations[i].problem = round_observation(m->observations[i],
-							       &v->observations[i],
-							       &v->attestations[i], lookup,
-							       lookup_arg);
+		v->observations[i].problem =
+			round_observation(m->observations[i], &v->observations[i],
+					  &v->attestations[i], lookup, lookup_arg);
 		for (size_t j = 0; j < i && v->observations[i].problem == NULL; j++) {
-			if (strcmp(v->observations[j].source_id, m->observations[i]->source_id) == 0)
+			if (strcmp(v->observations[j].source_id,
+				   m->observations[i]->source_id) == 0)
 				v->observations[i].problem = "duplicate_in_round";
 		}
 	}
 	for (size_t i = 0; i < m->n_rejected_sources; i++) {
 		v->rejected[i] = m->rejected_sources[i];
 		/* A reason is a short token; anything else is not repeated to operators. */
-		v->rejected_reasons[i] = i < m->n_rejected_reasons &&
-						 id_token(m->rejected_reasons[i], REASON_MAX)
-					 ? m->rejected_reasons[i]
-					 : NULL;
+		v->rejected_reasons[i] =
+			i < m->n_rejected_reasons &&
+					id_token(m->rejected_reasons[i], REASON_MAX)
+				? m->rejected_reasons[i]
+				: NULL;
 	}
 	v->round.node_id = m->node_id;
 	v->round.round = m->round;
@@ -623,7 +625,8 @@ int served_time_decode(const Uml001__SignedState *state, Uml001__ServedTime **ou
 	if (t == NULL)
 		return -EINVAL;
 	if (t->earliest_ns > t->estimate_ns || t->estimate_ns > t->latest_ns ||
-	    t->nonce.len > 64 || state->key_id == NULL || strcmp(t->key_id, state->key_id) != 0 ||
+	    t->nonce.len > 64 || state->key_id == NULL ||
+	    strcmp(t->key_id, state->key_id) != 0 ||
 	    (uint64_t)t->estimate_ns != state->logical_time_ns) {
 		*reason = "served_time_inconsistent";
 		uml001__served_time__free_unpacked(t, NULL);
@@ -635,7 +638,7 @@ int served_time_decode(const Uml001__SignedState *state, Uml001__ServedTime **ou
 
 /* ---------------------------------- NTP replies ---------------------------------- */
 
-#define NTP_PACKET_MIN 48
+#define NTP_PACKET_MIN	48
 #define NTP_UNIX_OFFSET 2208988800ULL /* seconds from 1900 to 1970 */
 
 static uint32_t be32(const uint8_t *p)

@@ -30,6 +30,7 @@
 #include "log-internal.h"
 #include "protodecode-internal.h"
 #include "ratelimit.h"
+#include "roundnonce.h"
 #include "runtime-internal.h"
 #include "timecore-internal.h"
 #include "util-internal.h"
@@ -42,6 +43,8 @@
 #define GOSSIP_BURST 400            /* ... and at most this many at once */
 #define GOSSIP_SEEN_MAX		   65536 /* fingerprints of gossip ingested, to drop copies */
 #define VERIFICATIONS_PER_QUESTION 8	 /* signature checks for the answers to one nonce */
+
+_Static_assert(ROUND_NONCE_LEN == QUORUM_NONCE_LEN, "a round's nonces are the asker's nonces");
 
 /* One source's question in the current round, and its accepted answer. */
 struct pending {
@@ -98,6 +101,7 @@ struct timecore {
 	struct timeval interval;
 	struct event *deadline_timer;
 	uint64_t round;
+	uint8_t round_seed[ROUND_SEED_LEN]; /* this round's nonces derive from it */
 	int round_open;
 	int decoding_own_round; /* our round is in the pipeline right now */
 	struct pending *pending;
@@ -553,6 +557,8 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 	r.reference_mono_ns = t_ref;
 	r.reference_realtime_ns = real_ref;
 	r.drift_ppm = (uint32_t)c->conf->clock_max_drift_ppm;
+	r.nonce_seed.data = c->round_seed; /* the round is over: it may be shown now */
+	r.nonce_seed.len = sizeof(c->round_seed);
 	for (size_t i = 0; i < count; i++) {
 		struct pending *p = &c->pending[i];
 		Uml001__Observation *o = &obs[r.n_observations];
@@ -661,6 +667,11 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 	round_finish(c); /* a round never outlives the next one's start */
 	c->round++;
 	c->round_open = 1;
+	if (RAND_bytes(c->round_seed, sizeof(c->round_seed)) != 1) {
+		log_msg(QUORUM_LOG_ERROR, "timecore", "round.random_failed");
+		c->round_open = 0;
+		return;
+	}
 	for (size_t i = 0; i < c->authorities.count; i++) {
 		struct authority *a = &c->authorities.items[i];
 		struct pending *p = &c->pending[i];
@@ -684,10 +695,7 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		memcpy(p->prev_nonce, p->nonce, sizeof(p->nonce));
 		p->has_prev = c->round > 1;
-		if (RAND_bytes(p->nonce, sizeof(p->nonce)) != 1) {
-			log_msg(QUORUM_LOG_ERROR, "timecore", "round.random_failed");
-			continue;
-		}
+		round_nonce(c->round_seed, a->id, p->nonce);
 		len = datagram_encode_request(p->nonce, c->conf->node_id, p->request_len, buf,
 					      sizeof(buf));
 		p->sent_mono = clock_now_ns(CLOCK_MONOTONIC);

@@ -17,6 +17,7 @@
 
 #include "protodecode-internal.h"
 #include "quorum/clock.h"
+#include "roundnonce.h"
 #include "testutil.h"
 #include "timecore-internal.h"
 #include "util-internal.h"
@@ -444,11 +445,50 @@ static void test_round_problems(void)
 			-EINVAL);
 	g_assert_cmpstr(reason, ==, "round_decode_failed");
 	free(bytes);
+	/* A nonce seed is 32 bytes, or none (a node drawing each nonce on its own). */
+	{
+		static const uint8_t seed[33] = { 1 };
+
+		r.nonce_seed.data = (uint8_t *)seed;
+		r.nonce_seed.len = 32;
+		g_assert_cmpint(proto_encode(&r.base, &bytes, &len), ==, 0);
+		payload = (struct quorum_bytes){ bytes, len };
+		g_assert_cmpint(round_decode(&payload, "node-1", lookup, &s, &view, &reason),
+				==, 0);
+		round_view_free(view);
+		free(bytes);
+		r.nonce_seed.len = 33;
+		g_assert_cmpint(proto_encode(&r.base, &bytes, &len), ==, 0);
+		payload = (struct quorum_bytes){ bytes, len };
+		g_assert_cmpint(round_decode(&payload, "node-1", lookup, &s, &view, &reason),
+				==, -EINVAL);
+		g_assert_cmpstr(reason, ==, "round_malformed");
+		free(bytes);
+	}
 	datagram_release(&a1);
 	datagram_release(&a2);
 	datagram_release(&forged);
 	EVP_PKEY_free(s.key1);
 	EVP_PKEY_free(s.key2);
+}
+
+/* A round's nonces: one per authority from the round's seed, none predictable from another,
+ * and this exact function (the round log rebuilds them with it). */
+static void test_round_nonces(void)
+{
+	static const uint8_t seed[ROUND_SEED_LEN] = { 0x42 };
+	static const char domain[] = "quorum-round-nonce-v1";
+	uint8_t a[ROUND_NONCE_LEN], b[ROUND_NONCE_LEN], want[ROUND_NONCE_LEN];
+	uint8_t msg[sizeof(domain) + ROUND_SEED_LEN + 6];
+
+	round_nonce(seed, "node-1", a);
+	round_nonce(seed, "node-2", b);
+	g_assert_cmpint(memcmp(a, b, sizeof(a)), !=, 0);
+	memcpy(msg, domain, sizeof(domain));
+	memcpy(msg + sizeof(domain), seed, ROUND_SEED_LEN);
+	memcpy(msg + sizeof(domain) + ROUND_SEED_LEN, "node-1", 6);
+	SHA256(msg, sizeof(msg), want);
+	g_assert_cmpmem(a, sizeof(a), want, sizeof(want));
 }
 
 /* ---- the served clock ---- */
@@ -1206,6 +1246,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/timecodec/gossip-datagram-carries-an-event-within-bounds",
 			test_gossip_datagrams);
 	g_test_add_func("/timecodec/refuses-bad-attestations", test_attestation_refusals);
+	g_test_add_func("/timecodec/round-nonces-derive-from-the-seed", test_round_nonces);
 	g_test_add_func("/timecodec/round-reports-every-observation-problem",
 			test_round_problems);
 #define ADD(path, fn)                                                                          \
