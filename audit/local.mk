@@ -12,6 +12,7 @@ audit_libquorumaudit_la_LIBADD = $(OPENSSL_LIBS)
 
 include audit/mtree.mk
 include audit/vaultlog.mk
+include audit/roundlog.mk
 
 check_PROGRAMS += tests/unit/test-note
 TESTS += tests/unit/test-note
