@@ -40,6 +40,9 @@ sleep "$seconds"
 t1=$(date +%s%N)
 declare -A after
 for k in 1 2 3 4; do after[$k]=$(bytes "$k"); done
+for k in 1 2 3 4; do
+	kill -0 "${pids[$((k - 1))]}" 2>/dev/null || { echo "node-$k stopped: $(tail -n 3 "$W/node-$k/quorumd.log")"; exit 1; }
+done
 for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
 pids=()

@@ -250,4 +250,5 @@ EXTRA_DIST += schemas/control-set-mode.json schemas/control-hitl.json \
 EXTRA_DIST += schemas/quorumctl-time.json schemas/vault-record.json \
 	schemas/examples/quorumctl-time.example.json \
 	schemas/examples/quorumctl-time.unsynchronised.example.json \
-	schemas/examples/vault-record.example.json schemas/examples/vault-record.audit.example.json
+	schemas/examples/vault-record.example.json schemas/examples/vault-record.audit.example.json \
+	schemas/examples/vault-record.rounds.example.json

@@ -16,7 +16,8 @@ tools_quorumctl_SOURCES = tools/quorumctl.c tools/quorumctl-audit.c tools/quorum
 	tools/quorumctl-control.c tools/quorumctl-control.h \
 	tools/quorumctl-passport.c tools/quorumctl-passport.h \
 	tools/quorumctl-witness.c tools/quorumctl-witness.h \
-	plugins/stages/passport/passportdoc.c plugins/stages/passport/passportdoc.h
+	plugins/stages/passport/passportdoc.c plugins/stages/passport/passportdoc.h \
+	audit/roundlog.c audit/roundlog.h
 # The passport commands parse and sign with the passport stage's own code.
 tools_quorumctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport
 tools_quorumctl_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS)

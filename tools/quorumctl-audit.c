@@ -27,6 +27,7 @@
 #include "mtree.h"
 #include "note.h"
 #include "quorumctl-audit.h"
+#include "roundlog.h"
 #include "util-internal.h"
 #include "vaultlog.h"
 
@@ -70,6 +71,8 @@ static const char *record_type_name(uint16_t type)
 		return "audit";
 	case QUORUM_RECORD_CHECKPOINT:
 		return "checkpoint";
+	case QUORUM_RECORD_ROUNDS:
+		return "rounds";
 	default:
 		return "unknown";
 	}
@@ -282,12 +285,94 @@ static void describe_event(const struct vault_record *rec, json_t *obj, char *te
 	envelope_free(env);
 }
 
+static const char *verdict_name(uint32_t verdict)
+{
+	return verdict == ROUNDLOG_VERDICT_ACCEPT   ? "accept"
+	       : verdict == ROUNDLOG_VERDICT_REJECT ? "reject"
+	       : verdict == ROUNDLOG_VERDICT_HOLD   ? "hold"
+						    : "unknown";
+}
+
+/* A round log record: a summary line, and with OBJ every round (its SyncRound's SHA-256 is
+ * the quorum_hash of the answers served from it). */
+static void describe_rounds(const struct vault_record *rec, json_t *obj, char *text,
+			    size_t size)
+{
+	struct roundlog_view *v = NULL;
+	char why[256], hex[65];
+	size_t committed = 0, rejected = 0, held = 0, shrunk = 0, lines = 0, n;
+	json_t *rounds, *peers;
+
+	if (roundlog_decode(rec->payload, rec->payload_len, &v, why, sizeof(why)) != 0) {
+		snprintf(text, size, "undecodable round log (%s)", why);
+		if (obj != NULL)
+			json_object_set_new(obj, "decode_error", json_string(why));
+		return;
+	}
+	rounds = json_array();
+	for (size_t i = 0; i < v->count; i++) {
+		const struct roundlog_round *r = &v->rounds[i];
+		uint8_t digest[32];
+		json_t *one, *audit = json_array();
+
+		committed += r->committed != 0;
+		rejected += r->verdict == ROUNDLOG_VERDICT_REJECT;
+		held += r->verdict == ROUNDLOG_VERDICT_HOLD;
+		shrunk += r->shrunk != 0;
+		lines += r->audit_count;
+		if (obj == NULL)
+			continue;
+		EVP_Digest(r->payload, r->len, digest, NULL, EVP_sha256(), NULL);
+		hex32(digest, hex);
+		for (size_t j = 0; j < r->audit_count; j++)
+			json_array_append_new(audit, json_string(r->audit[j]));
+		one = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:I, s:o}", "round",
+				(json_int_t)r->round, "quorum_hash", hex, "verdict",
+				verdict_name(r->verdict), "reason", r->reason, "shrunk",
+				r->shrunk, "committed", r->committed, "bytes",
+				(json_int_t)r->len, "audit", audit);
+		if (r->committed) {
+			json_object_set_new(one, "earliest_ns", json_integer(r->earliest_ns));
+			json_object_set_new(one, "estimate_ns", json_integer(r->estimate_ns));
+			json_object_set_new(one, "latest_ns", json_integer(r->latest_ns));
+		}
+		json_array_append_new(rounds, one);
+	}
+	n = (size_t)snprintf(
+		text, size,
+		"node=%s rounds=%zu first=%" PRIu64 " last=%" PRIu64
+		" committed=%zu rejected=%zu held=%zu shrunk=%zu audit_lines=%zu peers=",
+		v->node_id, v->count, v->count > 0 ? v->rounds[0].round : 0,
+		v->count > 0 ? v->rounds[v->count - 1].round : 0, committed, rejected, held,
+		shrunk, lines);
+	peers = json_array();
+	for (size_t i = 0; i < v->peer_count && n < size; i++) {
+		n += (size_t)snprintf(text + n, size - n, "%s%s:%" PRIu64, i > 0 ? "," : "",
+				      v->peers[i].node_id, v->peers[i].rounds);
+		json_array_append_new(peers,
+				      json_pack("{s:s, s:I}", "node_id", v->peers[i].node_id,
+						"rounds", (json_int_t)v->peers[i].rounds));
+	}
+	if (v->peer_count == 0 && n < size)
+		snprintf(text + n, size - n, "-");
+	if (obj != NULL) {
+		json_object_set_new(obj, "node_id", json_string(v->node_id));
+		json_object_set_new(obj, "rounds", rounds);
+		json_object_set_new(obj, "peer_rounds", peers);
+	} else {
+		json_decref(rounds);
+		json_decref(peers);
+	}
+	roundlog_view_free(v);
+}
+
 static int dump_one(void *arg, const struct vault_record *rec)
 {
 	const struct vault_args *a = arg;
 	char hash[65], text[2048];
 	json_t *obj = NULL;
-	int is_text = rec->type != QUORUM_RECORD_EVENT && !rec->sealed;
+	int is_text = rec->type != QUORUM_RECORD_EVENT && rec->type != QUORUM_RECORD_ROUNDS &&
+		      !rec->sealed;
 
 	hex32(rec->hash, hash);
 	if (a->json) {
@@ -305,6 +390,8 @@ static int dump_one(void *arg, const struct vault_record *rec)
 		snprintf(text, sizeof(text), "(sealed, %zu bytes)", rec->payload_len);
 	} else if (rec->type == QUORUM_RECORD_EVENT) {
 		describe_event(rec, obj, text, sizeof(text));
+	} else if (rec->type == QUORUM_RECORD_ROUNDS) {
+		describe_rounds(rec, obj, text, sizeof(text));
 	} else if (is_text) {
 		snprintf(text, sizeof(text), "%.*s", (int)rec->payload_len,
 			 (const char *)rec->payload);

@@ -29,7 +29,7 @@ peer_link = { address = "127.0.0.1"; port = $UDP; };
 authority = { radius_ns = 1000; kernel_status = false; };
 rounds = { interval_ms = 100; timeout_ms = 25; };
 authorities = ( { id = "solo"; address = "127.0.0.1"; port = $UDP; key = "node.pub"; } );
-stages = ( { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; }; },
+stages = ( { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; round_log_s = 0; }; },
            { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "merkle"; $1 }; },
            { name = "convergence"; path = "stages/convergence.so"; },
            { name = "control"; path = "stages/control.so"; }${2:-} );
@@ -63,7 +63,8 @@ conf "checkpoint_every = 1;"
 check "checkpoint_every = 1 is refused (each checkpoint is a record that triggered the next)" \
 	grep -q "setting 'checkpoint_every' is 1; it must lie between 10 and" "$W/check.log"
 
-# Busy: a checkpoint every 10 records (the least allowed; by count only), rounds every 100 ms.
+# Busy: a checkpoint every 10 records (the least allowed; by count only), rounds every 100 ms,
+# each its own record (round_log_s = 0).
 conf "checkpoint_every = 10; checkpoint_ms = 86400000;"
 start "$W/busy.log"
 check "a busy node starts and serves time" wait_http "http://127.0.0.1:$HTTP/readyz" ok 10

@@ -28,6 +28,8 @@ extern "C" {
 #define QUORUM_RECORD_AUDIT	 17 /* a security decision: "type key=value ..." text
 				       (rejections, agreements, mode changes, key rotations) */
 #define QUORUM_RECORD_CHECKPOINT 18 /* a signed checkpoint: C2SP signed note text */
+#define QUORUM_RECORD_ROUNDS	 19 /* the vault stage's round log: this node's rounds with
+				       their verdicts and audit lines (proto/roundlog.proto) */
 
 /* Witnessed checkpoints (ABI 1.9): events the merkle stages of the quorum send each other
  * over the peer link (api->gossip_send, one hop), each signed by its sender's node key.
@@ -64,7 +66,9 @@ struct quorum_vault_ops {
 	uint32_t size; /* sizeof(struct quorum_vault_ops) as the vault was built */
 	/* Appends a record of TYPE (QUORUM_RECORD_AUDIT or _CHECKPOINT from other plugins).
 	 * *INDEX (may be NULL) gets its index. Durable after the next sync (at once with
-	 * fsync = "every"). 0 or -errno. */
+	 * fsync = "every"). An audit record written while one of this node's rounds is in the
+	 * pipeline goes into that round's entry of the round log instead (*INDEX gets
+	 * UINT64_MAX). 0 or -errno. */
 	int (*append)(void *vault, uint16_t type, const void *payload, size_t len,
 		      uint64_t *index);
 	/* Records appended so far / known durable (fsynced). */
@@ -80,7 +84,9 @@ struct quorum_vault_ops {
 	 * against its hash as it is read. 0, -ERANGE, -EBADMSG (a record failed; logged). */
 	int (*replay)(void *vault, uint64_t from, uint64_t to, quorum_record_fn cb, void *arg);
 	/* The index of the record the vault stage appended for EVENT (the event in flight).
-	 * 0 or -ENOENT (the vault never saw it). */
+	 * 0, -ENOENT (the vault never saw it), or -EINPROGRESS: a sync round the vault keeps
+	 * in its round log (this node's, written with the next QUORUM_RECORD_ROUNDS record,
+	 * its verdict and audit records inside) or only counts there (a peer's). */
 	int (*event_record)(void *vault, const struct quorum_event *event, uint64_t *index);
 	/* Whether the vault cannot write (disk full, read-only, I/O error): 1 with WHY (SIZE
 	 * bytes) saying what failed, else 0. While it fails every event is refused and the host

@@ -733,8 +733,16 @@ static int merkle_process(void *state, const struct quorum_event *event, const c
 {
 	struct merkle_stage *m = state;
 	uint64_t index;
+	int err = m->vault->event_record(m->vault_state, event, &index);
 
-	if (m->vault->event_record(m->vault_state, event, &index) != 0) {
+	/* A round of the vault's round log becomes a leaf with its record, later. */
+	if (err == -EINPROGRESS && !m->failed)
+		return QUORUM_CONTINUE;
+	if (err == -EINPROGRESS) {
+		*reason = "merkle_leaf_missing";
+		return QUORUM_REJECT;
+	}
+	if (err != 0) {
 		*reason = "vault_binding_missing";
 		return QUORUM_REJECT;
 	}

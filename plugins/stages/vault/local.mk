@@ -1,6 +1,12 @@
-# plugins/stages/vault/local.mk -- the vault stage plugin (with libquorumaudit inside).
+# plugins/stages/vault/local.mk -- the vault stage plugin (with libquorumaudit inside, and
+# the round log's protobuf-c code).
 stages_LTLIBRARIES += plugins/stages/vault/vault.la
-plugins_stages_vault_vault_la_SOURCES = plugins/stages/vault/vault.c
-plugins_stages_vault_vault_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/audit
+plugins_stages_vault_vault_la_SOURCES = plugins/stages/vault/vault.c \
+	audit/roundlog.c audit/roundlog.h audit/roundjournal.c audit/roundjournal.h \
+	common/roundnonce.c common/roundnonce.h
+plugins_stages_vault_vault_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/audit \
+	-I$(top_builddir)/proto
+plugins_stages_vault_vault_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_stages_vault_vault_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_stages_vault_vault_la_LIBADD = audit/libquorumaudit.la $(OPENSSL_LIBS)
+plugins_stages_vault_vault_la_LIBADD = audit/libquorumaudit.la proto/libquorumproto.la \
+	$(PROTOBUF_C_LIBS) $(OPENSSL_LIBS)

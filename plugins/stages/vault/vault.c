@@ -2,10 +2,13 @@
  * It appends each event that reaches it (its canonical SignedState bytes) to the
  * hash-chained segment log (audit/vaultlog), records every audit record the host routes to
  * it (rejections with their reasons, agreements, mode changes, key rotations), and commits
- * them with fsync: at once ("every") or in groups ("batch", one fsync per window). It
- * publishes QUORUM_VAULT_SERVICE so the merkle stage can follow the log and transports can
- * give an answer only once the records it depends on are durable. After an I/O error the
- * vault fails closed: every later event is rejected. */
+ * them with fsync: at once ("every") or in groups ("batch", one fsync per window). This
+ * node's own sync rounds go to the round log instead (audit/roundlog): each shrunk to
+ * what an auditor needs, with its verdict and the audit records its run wrote, several
+ * rounds to a record (round_log_s); the peers' rounds are only counted there (their own
+ * vaults keep them). It publishes QUORUM_VAULT_SERVICE so the merkle stage can follow the
+ * log and transports can give an answer only once the records it depends on are durable.
+ * After an I/O error the vault fails closed: every later event is rejected. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -15,9 +18,17 @@
 
 #include <openssl/crypto.h>
 
+#include <quorum/gossip.h>
 #include <quorum/plugin.h>
 
+#include "roundjournal.h"
+#include "roundlog.h"
 #include "vaultlog.h"
+
+#define TIMECORE_SOURCE "timecore" /* the host's own rounds are ingested as it */
+#define ROUND_LOG_BYTES_MAX                                                                    \
+	(VAULT_PAYLOAD_MAX / 2) /* a round log record is written earlier                       \
+				 */
 
 struct waiter {
 	uint64_t count;
@@ -45,6 +56,13 @@ struct vault_stage {
 	uint64_t event_sequence;     /* the last event appended (host ingest counter) ... */
 	uint64_t event_index;	     /* ... and its record */
 	int has_event;
+	int event_in_round_log;	      /* ... or it went to the round log */
+	struct roundlog *rounds;      /* rounds waiting for their record ... */
+	struct roundjournal *journal; /* ... and as they came, in rounds.journal */
+	int64_t round_log_ms;	      /* how long a round waits at most (0: written at once) */
+	struct quorum_timer *round_timer; /* writes the round log when its wait is over */
+	uint64_t round_in_flight; /* sequence of this node's round in the pipeline, or 0 */
+	uint64_t rounds_logged, round_records, peer_rounds;
 	uint64_t checkpoint_index;   /* a checkpoint record awaiting its fsync */
 	int checkpoint_pending;
 	int failed;		     /* an I/O error: fail closed */
@@ -76,6 +94,8 @@ static int64_t mono_ns(void)
 static void retry_cb(void *arg);
 static void fail_awaiters(struct vault_stage *v, int status);
 static void verifier_restart(struct vault_stage *v);
+static int round_log_write(struct vault_stage *v);
+static int round_journal_restart(struct vault_stage *v);
 
 static void vault_log_cb(void *arg, int level, const char *msg)
 {
@@ -155,6 +175,13 @@ static void retry_cb(void *arg)
 	vault_close(v->log);
 	v->log = NULL;
 	err = vault_open(&v->opt, &log, why, sizeof(why));
+	if (err == 0) {
+		roundjournal_close(v->journal);
+		v->journal = NULL;
+		err = roundjournal_open(v->dir_path, &v->journal, why, sizeof(why));
+		if (err != 0)
+			vault_close(log);
+	}
 	if (err != 0) {
 		if (v->retries == 1 || v->retries % 60 == 0)
 			v->api->log(v->host, QUORUM_LOG_WARNING,
@@ -177,15 +204,21 @@ static void retry_cb(void *arg)
 		}
 		*pp = w->next;
 		v->api->log(v->host, QUORUM_LOG_WARNING,
-			    "vault.waiter_dropped count=%" PRIu64 " reason=record_lost", w->count);
+			    "vault.waiter_dropped count=%" PRIu64 " reason=record_lost",
+			    w->count);
 		free(w);
 	}
 	v->api->log(v->host, QUORUM_LOG_NOTICE,
-		    "vault.recovered after_ms=%" PRId64 " records=%" PRIu64 " lost_unsynced=%" PRIu64
-		    " retries=%" PRIu64,
+		    "vault.recovered after_ms=%" PRId64 " records=%" PRIu64
+		    " lost_unsynced=%" PRIu64 " retries=%" PRIu64,
 		    (mono_ns() - v->failed_mono_ns) / 1000000, vault_count(v->log),
-		    before > vault_count(v->log) ? before - vault_count(v->log) : 0, v->retries);
+		    before > vault_count(v->log) ? before - vault_count(v->log) : 0,
+		    v->retries);
 	v->retries = 0;
+	/* The rounds held meanwhile (their journal may have lost its tail) go now, and the
+	 * journal starts afresh. */
+	if (round_log_write(v) != 0 || round_journal_restart(v) != 0)
+		return;
 	if (QUORUM_API_HAS(v->api, audit_changed))
 		v->api->audit_changed(v->host);
 	run_waiters(v);
@@ -197,6 +230,13 @@ static int vault_commit(struct vault_stage *v)
 
 	if (v->failed)
 		return -EIO;
+	if (roundjournal_dirty(v->journal)) {
+		err = roundjournal_sync(v->journal);
+		if (err != 0) {
+			vault_fail(v, "round_journal_fsync", err);
+			return err;
+		}
+	}
 	if (vault_durable(v->log) == vault_count(v->log))
 		return 0;
 	err = vault_sync(v->log);
@@ -210,7 +250,8 @@ static int vault_commit(struct vault_stage *v)
 		err = vault_mark_checkpoint(v->log, v->checkpoint_index);
 		if (err != 0)
 			v->api->log(v->host, QUORUM_LOG_WARNING,
-				    "vault.checkpoint_mark_failed index=%" PRIu64 " error=\"%s\"",
+				    "vault.checkpoint_mark_failed index=%" PRIu64
+				    " error=\"%s\"",
 				    v->checkpoint_index, strerror(-err));
 	}
 	run_waiters(v);
@@ -223,6 +264,20 @@ static void batch_timer_cb(void *arg)
 
 	v->timer = NULL; /* a one-shot timer's handle ends with its callback */
 	vault_commit(v);
+}
+
+/* Commits now with fsync = "every", else within the group-commit window. */
+static int commit_soon(struct vault_stage *v)
+{
+	if (!v->batch)
+		return vault_commit(v);
+	if (v->timer == NULL) {
+		v->timer = v->api->timer_start(v->host, (uint64_t)v->batch_ms, 0,
+					       batch_timer_cb, v);
+		if (v->timer == NULL)
+			return vault_commit(v); /* no timer: commit now rather than never */
+	}
+	return 0;
 }
 
 static int notify_one(void *arg, const struct vault_record *rec)
@@ -283,14 +338,235 @@ static int vault_put(struct vault_stage *v, uint16_t type, const void *payload, 
 		if (err != 0)
 			return err;
 	}
-	if (!v->batch)
-		return vault_commit(v);
-	if (v->timer == NULL) {
-		v->timer = v->api->timer_start(v->host, (uint64_t)v->batch_ms, 0, batch_timer_cb, v);
-		if (v->timer == NULL)
-			return vault_commit(v); /* no timer: commit now rather than never */
+	return commit_soon(v);
 	}
+
+/* ---- the round log ---- */
+
+/* The journal holds nothing the log does not: it starts afresh at the log's end. */
+static int round_journal_restart(struct vault_stage *v)
+{
+	int err = roundjournal_start(v->journal, vault_count(v->log));
+
+	if (err != 0)
+		vault_fail(v, "round_journal", err);
+	return err;
+}
+
+/* A journal write that failed fails the vault closed, as a log write would. */
+static int round_journal_check(struct vault_stage *v, int err)
+{
+	if (err != 0 && !v->failed)
+		vault_fail(v, "round_journal", err);
+	return err;
+}
+
+/* Writes the rounds waiting, with the peers' rounds counted meanwhile, as one record. */
+static int round_log_write(struct vault_stage *v)
+{
+	size_t rounds = roundlog_count(v->rounds), len;
+	uint8_t *payload;
+	int err;
+
+	if (v->round_timer != NULL) {
+		v->api->timer_stop(v->host, v->round_timer);
+		v->round_timer = NULL;
+	}
+	if (roundlog_empty(v->rounds))
 	return 0;
+	err = roundlog_encode(v->rounds, &payload, &len);
+	if (err != 0) {
+		vault_fail(v, "round_log", err);
+		return err;
+	}
+	err = vault_put(v, QUORUM_RECORD_ROUNDS, payload, len, NULL);
+	free(payload);
+	if (err != 0) {
+		v->api->log(v->host, QUORUM_LOG_ERROR,
+			    "vault.rounds_lost rounds=%zu error=\"%s\"", rounds,
+			    strerror(-err));
+		return err;
+	}
+	v->round_records++;
+	/* Durable now, whatever the fsync mode: then the journal of these rounds can go. */
+	err = vault_commit(v);
+	if (err != 0)
+		return err;
+	return round_journal_restart(v);
+}
+
+static void round_timer_cb(void *arg)
+{
+	struct vault_stage *v = arg;
+
+	v->round_timer = NULL; /* a one-shot timer's handle ends with its callback */
+	round_log_write(v);
+}
+
+/* Starts the wait of the round log's first entry (a peer's round only waits a second
+ * when rounds are written at once). */
+static void round_log_wait(struct vault_stage *v)
+{
+	int64_t ms = v->round_log_ms > 0 ? v->round_log_ms : 1000;
+
+	if (v->round_timer == NULL)
+		v->round_timer =
+			v->api->timer_start(v->host, (uint64_t)ms, 0, round_timer_cb, v);
+}
+
+/* A sync round: this node's goes to the round log (its record written later, with what
+ * becomes of it), a peer's is counted there. 1 when it went, 0 when it is to be recorded
+ * as an event, -ENOMEM. */
+static int round_log_take(struct vault_stage *v, const struct quorum_event *event)
+{
+	const struct quorum_signed_state *st = event->state;
+	int was_empty = roundlog_empty(v->rounds), err;
+
+	if (strcmp(st->event_id, QUORUM_EVENT_SYNC_ROUND) != 0)
+		return 0;
+	if (strcmp(event->source, TIMECORE_SOURCE) == 0 && event->peer[0] == '\0') {
+		err = roundlog_add(v->rounds, st->payload.data, st->payload.len);
+		if (err == -EINVAL)
+			return 0; /* not a round of this node: an event like any */
+		if (err != 0)
+			return err;
+		v->round_in_flight = event->sequence;
+		v->rounds_logged++;
+		/* On disk before the later stages act on it with fsync = "every". */
+		err = round_journal_check(
+			v, roundjournal_round(v->journal, st->payload.data, st->payload.len));
+		if (err == 0 && !v->batch)
+			err = vault_commit(v);
+		if (err != 0)
+			return err;
+	} else if (strcmp(event->source, QUORUM_GOSSIP_SOURCE) == 0 && event->peer[0] != '\0') {
+		const char *origin = st->gossip != NULL && st->gossip->origin_node_id != NULL &&
+						     st->gossip->origin_node_id[0] != '\0'
+					     ? st->gossip->origin_node_id
+					     : event->peer;
+
+		err = roundlog_peer(v->rounds, origin);
+		if (err != 0)
+			return err;
+		v->peer_rounds++;
+	} else {
+		return 0;
+	}
+	if (was_empty)
+		round_log_wait(v);
+	return 1;
+}
+
+/* The final verdict on this node's round in flight closes its entry; the record is written
+ * at once with round_log_s = 0, or when it would grow too large. */
+static void vault_stage_observe(void *state, const struct quorum_event *event,
+				const struct quorum_verdict *verdict)
+{
+	struct vault_stage *v = state;
+	uint32_t code = verdict->code == QUORUM_REJECT ? ROUNDLOG_VERDICT_REJECT
+			: verdict->code == QUORUM_HOLD ? ROUNDLOG_VERDICT_HOLD
+						       : ROUNDLOG_VERDICT_ACCEPT;
+
+	if (v->round_in_flight == 0 || event->sequence != v->round_in_flight)
+		return;
+	v->round_in_flight = 0;
+	if (roundlog_verdict(v->rounds, code, verdict->stage, verdict->reason) != 0)
+		v->api->log(v->host, QUORUM_LOG_WARNING,
+			    "vault.round_verdict_lost reason=out_of_memory");
+	if (v->failed)
+		return; /* kept in memory: written when the log recovers */
+	if (round_journal_check(v, roundjournal_verdict(v->journal, code, verdict->stage,
+							verdict->reason)) != 0 ||
+	    commit_soon(v) != 0)
+		return;
+	if (v->round_log_ms == 0 || roundlog_bytes(v->rounds) >= ROUND_LOG_BYTES_MAX)
+		round_log_write(v);
+}
+
+/* ---- the round journal at start: what the last run held is written now ---- */
+
+static int replay_round(void *arg, const uint8_t *payload, size_t len)
+{
+	struct vault_stage *v = arg;
+	int err = roundlog_add(v->rounds, payload, len);
+
+	if (err == -EINVAL) { /* another node's: not this log's */
+		v->api->log(v->host, QUORUM_LOG_WARNING,
+			    "vault.round_journal_skipped reason=not_this_node_round");
+		return 0;
+	}
+	return err;
+}
+
+static int replay_audit(void *arg, const char *text, size_t len)
+{
+	struct vault_stage *v = arg;
+	int err = roundlog_audit(v->rounds, text, len);
+
+	return err == -ENOENT ? 0 : err;
+}
+
+static int replay_verdict(void *arg, uint32_t verdict, const char *stage, const char *reason)
+{
+	struct vault_stage *v = arg;
+	int err = roundlog_verdict(v->rounds, verdict, stage, reason);
+
+	return err == -ENOENT ? 0 : err;
+}
+
+static int find_round_log(void *arg, const struct vault_record *rec)
+{
+	return rec->type == QUORUM_RECORD_ROUNDS ? 1 : 0;
+}
+
+/* Writes the rounds the journal holds unless the log has them already (the run stopped
+ * between writing their record and emptying the journal), then starts the journal afresh. */
+static int round_journal_recover(struct vault_stage *v, char *why, size_t why_size)
+{
+	static const struct roundjournal_sink sink = { replay_round, replay_audit,
+						       replay_verdict };
+	uint64_t base, dropped;
+	size_t rounds;
+	char note[256] = "";
+	int err;
+
+	err = roundjournal_replay(v->journal, &sink, v, &base, &rounds, &dropped, note,
+				  sizeof(note));
+	if (err != 0) {
+		snprintf(why, why_size, "%s", note[0] != '\0' ? note : strerror(-err));
+		return err < 0 ? err : -EIO;
+	}
+	if (dropped != 0)
+		v->api->log(v->host, QUORUM_LOG_WARNING,
+			    "vault.round_journal_torn_tail bytes=%" PRIu64 " detail=\"%s\"",
+			    dropped, note);
+	if (rounds > 0 && base <= vault_count(v->log) &&
+	    vault_iterate(v->log, base, vault_count(v->log), find_round_log, NULL, note,
+			  sizeof(note)) == 1) {
+		uint8_t *payload;
+		size_t len;
+
+		/* Their record is in the log: drop them (encoding empties the log). */
+		if (roundlog_encode(v->rounds, &payload, &len) == 0)
+			free(payload);
+		v->api->log(v->host, QUORUM_LOG_INFO,
+			    "vault.round_journal_already_logged rounds=%zu", rounds);
+	} else if (rounds > 0) {
+		err = round_log_write(v);
+		if (err != 0) {
+			snprintf(why, why_size, "cannot write %zu rounds of the journal: %s",
+				 rounds, strerror(-err));
+			return err;
+		}
+		v->api->log(v->host, QUORUM_LOG_NOTICE,
+			    "vault.rounds_recovered rounds=%zu from=%s", rounds,
+			    ROUNDJOURNAL_NAME);
+	}
+	err = roundjournal_start(v->journal, vault_count(v->log));
+	if (err != 0)
+		snprintf(why, why_size, "%.200s/%s: %s", v->dir_path, ROUNDJOURNAL_NAME,
+			 strerror(-err));
+	return err;
 }
 
 /* ---- the background verification ---- */
@@ -365,6 +641,13 @@ static int svc_append(void *state, uint16_t type, const void *payload, size_t le
 
 	if (type != QUORUM_RECORD_AUDIT && type != QUORUM_RECORD_CHECKPOINT)
 		return -EINVAL; /* events come through the pipeline only */
+	/* What this node's round in flight made the stages write goes with the round. */
+	if (type == QUORUM_RECORD_AUDIT && v->round_in_flight != 0 && !v->failed &&
+	    roundlog_audit(v->rounds, payload, len) == 0) {
+		if (index != NULL)
+			*index = UINT64_MAX;
+		return round_journal_check(v, roundjournal_audit(v->journal, payload, len));
+	}
 	return vault_put(v, type, payload, len, index);
 }
 
@@ -497,6 +780,8 @@ static int svc_event_record(void *state, const struct quorum_event *event, uint6
 
 	if (!v->has_event || event == NULL || event->sequence != v->event_sequence)
 		return -ENOENT;
+	if (v->event_in_round_log)
+		return -EINPROGRESS;
 	*index = v->event_index;
 	return 0;
 }
@@ -543,25 +828,40 @@ static int vault_stage_process(void *state, const struct quorum_event *event,
 		*reason = "vault_unavailable";
 		return QUORUM_REJECT;
 	}
-	err = vault_put(v, QUORUM_RECORD_EVENT, event->encoded.data, event->encoded.len, &index);
+	err = round_log_take(v, event);
+	if (err < 0) {
+		*reason = "vault_append_failed";
+		return QUORUM_REJECT;
+	}
+	if (err == 1) {
+		v->has_event = 1;
+		v->event_sequence = event->sequence;
+		v->event_in_round_log = 1;
+		return QUORUM_CONTINUE;
+	}
+	err = vault_put(v, QUORUM_RECORD_EVENT, event->encoded.data, event->encoded.len,
+			&index);
 	if (err != 0) {
-		*reason = err == -EINVAL ? "signed_state_serialize_failed" : "vault_append_failed";
+		*reason = err == -EINVAL ? "signed_state_serialize_failed"
+					 : "vault_append_failed";
 		return QUORUM_REJECT;
 	}
 	v->has_event = 1;
 	v->event_sequence = event->sequence;
 	v->event_index = index;
+	v->event_in_round_log = 0;
 	return QUORUM_CONTINUE;
 }
 
-static int vault_stage_init(struct quorum_host *host, const struct quorum_api *api, void **state)
+static int vault_stage_init(struct quorum_host *host, const struct quorum_api *api,
+			    void **state)
 {
 	static const char *const fsync_default = "every";
 	struct vault_options *opt;
 	struct vault_stage *v;
 	const char *dir = NULL, *fsync = fsync_default, *key_file = NULL;
 	char key_path[4096], why[512] = "";
-	int64_t max_bytes = 10 * 1024 * 1024, max_age_s = 86400;
+	int64_t max_bytes = 10 * 1024 * 1024, max_age_s = 86400, round_log_s = 10;
 	int err;
 
 	if (!QUORUM_API_HAS(api, service_publish))
@@ -581,6 +881,8 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	api->config_string(host, "key_file", &key_file);
 	v->verify_rate = 2000;
 	api->config_int(host, "verify_rate", &v->verify_rate);
+	api->config_int(host, "round_log_s", &round_log_s);
+	v->round_log_ms = round_log_s * 1000;
 	v->batch = strcmp(fsync, "batch") == 0;
 	if (dir == NULL || api->config_path(host, dir, v->dir_path, sizeof(v->dir_path)) != 0) {
 		api->log(host, QUORUM_LOG_ERROR, "vault.config_invalid setting=dir");
@@ -596,7 +898,8 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 			free(v);
 			return -EINVAL;
 		}
-		opt->key = v->key; /* kept (and wiped at fini): reopening after a failure needs it */
+		opt->key = v->key; /* kept (and wiped at fini): reopening after a failure needs
+				      it */
 	}
 	snprintf(v->boot, sizeof(v->boot), "vault.initial_boot node=%s", api->node_id(host));
 	opt->dir = v->dir_path;
@@ -605,34 +908,66 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	opt->boot_text = v->boot;
 	opt->log = vault_log_cb;
 	opt->log_arg = v;
+	v->rounds = roundlog_new(api->node_id(host));
+	if (v->rounds == NULL) {
+		OPENSSL_cleanse(v->key, sizeof(v->key));
+		free(v);
+		return -ENOMEM;
+	}
 	err = vault_open(opt, &v->log, why, sizeof(why));
 	if (err != 0) {
 		api->log(host, QUORUM_LOG_ERROR, "vault.open_failed dir=\"%s\" error=\"%s\"",
 			 v->dir_path, why);
 		OPENSSL_cleanse(v->key, sizeof(v->key));
+		roundlog_free(v->rounds);
 		free(v);
 		return err;
+	}
+	err = roundjournal_open(v->dir_path, &v->journal, why, sizeof(why));
+	if (err == 0)
+		err = round_journal_recover(v, why, sizeof(why));
+	if (err != 0) {
+		api->log(host, QUORUM_LOG_ERROR, "vault.open_failed dir=\"%s\" error=\"%s\"",
+			 v->dir_path, why);
+		goto out_close;
 	}
 	err = api->service_publish(host, QUORUM_VAULT_SERVICE, &vault_service, v);
-	if (err != 0) {
-		vault_close(v->log);
-		free(v);
-		return err;
-	}
+	if (err != 0)
+		goto out_close;
 	api->log(host, QUORUM_LOG_NOTICE,
 		 "vault.opened dir=\"%s\" records=%" PRIu64 " segments=%" PRIu64
-		 " fsync=%s sealed=%s verify_rate=%" PRId64,
+		 " fsync=%s sealed=%s round_log_s=%" PRId64 " verify_rate=%" PRId64,
 		 v->dir_path, vault_count(v->log), vault_segment_count(v->log),
-		 v->batch ? "batch" : "every", key_file != NULL ? "yes" : "no", v->verify_rate);
+		 v->batch ? "batch" : "every", key_file != NULL ? "yes" : "no", round_log_s,
+		 v->verify_rate);
 	verifier_restart(v);
 	*state = v;
 	return 0;
+out_close:
+	if (v->timer != NULL)
+		api->timer_stop(host, v->timer);
+	roundjournal_close(v->journal);
+	vault_close(v->log);
+	roundlog_free(v->rounds);
+	OPENSSL_cleanse(v->key, sizeof(v->key));
+	free(v);
+	return err;
+}
+
+/* The host stops the stages in reverse order: by now the later ones (the merkle stage
+ * among them) are finished, so the last round log record is written without telling them;
+ * the merkle stage adds it to its tree at its next start, as any record it missed. */
+static void round_log_write_last(struct vault_stage *v)
+{
+	v->sub_count = 0;
+	round_log_write(v);
 }
 
 static int vault_stage_drain(void *state)
 {
 	struct vault_stage *v = state;
 
+	round_log_write_last(v);
 	vault_commit(v);
 	return 0;
 }
@@ -647,6 +982,7 @@ static void vault_stage_fini(void *state)
 		v->api->timer_stop(v->host, v->retry);
 	if (v->verify_timer != NULL)
 		v->api->timer_stop(v->host, v->verify_timer);
+	round_log_write_last(v);
 	vault_verifier_free(v->verifier);
 	vault_commit(v);
 	fail_awaiters(v, -ESHUTDOWN);
@@ -654,14 +990,18 @@ static void vault_stage_fini(void *state)
 		struct waiter *w = v->waiters;
 
 		v->waiters = w->next;
-		v->api->log(v->host, QUORUM_LOG_WARNING,
-			    "vault.waiter_dropped count=%" PRIu64, w->count);
+		v->api->log(v->host, QUORUM_LOG_WARNING, "vault.waiter_dropped count=%" PRIu64,
+			    w->count);
 		free(w);
 	}
 	v->api->log(v->host, QUORUM_LOG_INFO,
-		    "vault.closed records=%" PRIu64 " appended=%" PRIu64 " fsyncs=%" PRIu64,
-		    vault_count(v->log), v->appended, v->syncs);
+		    "vault.closed records=%" PRIu64 " appended=%" PRIu64 " fsyncs=%" PRIu64
+		    " rounds_logged=%" PRIu64 " round_records=%" PRIu64 " peer_rounds=%" PRIu64,
+		    vault_count(v->log), v->appended, v->syncs, v->rounds_logged,
+		    v->round_records, v->peer_rounds);
 	vault_close(v->log);
+	roundjournal_close(v->journal);
+	roundlog_free(v->rounds);
 	OPENSSL_cleanse(v->key, sizeof(v->key));
 	free(v);
 }
@@ -669,11 +1009,18 @@ static void vault_stage_fini(void *state)
 static const char *const fsync_choices[] = { "every", "batch", NULL };
 
 static const struct quorum_setting vault_settings[] = {
-	{ .name = "dir", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED,
+	{ .name = "dir",
+	  .type = QUORUM_SETTING_STRING,
+	  .flags = QUORUM_SETTING_REQUIRED,
 	  .help = "folder of the segment files (relative to quorum.conf's folder)" },
-	{ .name = "fsync", .type = QUORUM_SETTING_STRING, .choices = fsync_choices,
+	{ .name = "fsync",
+	  .type = QUORUM_SETTING_STRING,
+	  .choices = fsync_choices,
 	  .help = "every: fsync each record; batch: one fsync per batch_ms window" },
-	{ .name = "batch_ms", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000,
+	{ .name = "batch_ms",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 1000,
 	  .help = "group-commit window with fsync = \"batch\" (default 5)" },
 	{ .name = "segment_max_bytes", .type = QUORUM_SETTING_INT, .min = 4096,
 	  .max = 1LL << 40, .help = "rotate a segment at this size (default 10 MiB)" },
@@ -684,12 +1031,16 @@ static const struct quorum_setting vault_settings[] = {
 		  "and checks, a pass every 10 minutes at most (default 2000; 0: off)" },
 	{ .name = "key_file", .type = QUORUM_SETTING_STRING,
 	  .help = "AES-256-GCM key (32 bytes raw or 64 hex digits, mode 0600) to seal payloads" },
+	{ .name = "round_log_s", .type = QUORUM_SETTING_INT, .min = 0, .max = 3600,
+	  .help = "this node's rounds wait at most this long to be written together "
+		  "(default 10; 0: each at once)" },
 	{ .type = QUORUM_SETTING_END },
 };
 
 static const struct quorum_stage_ops vault_stage_ops = {
 	.size = sizeof(struct quorum_stage_ops),
 	.process = vault_stage_process,
+	.observe = vault_stage_observe,
 };
 
 QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
