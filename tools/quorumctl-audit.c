@@ -27,6 +27,7 @@
 #include "mtree.h"
 #include "note.h"
 #include "quorumctl-audit.h"
+#include "quorumctl-rounds.h"
 #include "roundlog.h"
 #include "util-internal.h"
 #include "vaultlog.h"
@@ -35,6 +36,7 @@ static void audit_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: quorumctl vault verify DIR [--vault-key FILE] [--node-key NODE.pub]\n"
+		"                              [--authority-key AUTHORITY.pub]...\n"
 		"       quorumctl vault dump DIR [--json] [--vault-key FILE] [--from N] [--count N]\n"
 		"       quorumctl vault proof DIR (--index I | --consistency OLD_SIZE)\n"
 		"                             [--vault-key FILE]\n"
@@ -45,6 +47,9 @@ static void audit_usage(FILE *out)
 		"vault verify  checks a vault folder offline: segment headers, every record's hash\n"
 		"              and chain link from the first record, and every checkpoint against\n"
 		"              the Merkle tree of the log (their signatures too with --node-key).\n"
+		"              Every round of the round log is rebuilt; with --authority-key\n"
+		"              its attestations are verified and each committed agreement\n"
+		"              computed again from them.\n"
 		"              Exit status 0 intact, 1 not.\n"
 		"vault dump    prints the records (--json: one JSON object per line).\n"
 		"vault proof   prints (JSON) the inclusion proof of record I, or the consistency\n"
@@ -102,10 +107,14 @@ static int load_node_key(const char *path, uint8_t pub[NOTE_PUB_LEN])
 	return ok ? 0 : -1;
 }
 
+#define AUTHORITY_KEYS_MAX 512
+
 struct vault_args {
 	const char *dir;
 	const char *vault_key;
 	const char *node_key;
+	const char *authority_keys[AUTHORITY_KEYS_MAX];
+	size_t authority_key_count;
 	int json;
 	uint64_t from, count;
 	int has_index, has_old;
@@ -148,6 +157,7 @@ struct verify_ctx {
 	uint64_t checkpoints, signed_ok, failures;
 	struct checkpoint last;
 	int has_last;
+	struct rounds_check *rounds;
 };
 
 static int verify_checkpoint_record(struct verify_ctx *c, const struct vault_record *rec)
@@ -208,6 +218,8 @@ static int verify_one(void *arg, const struct vault_record *rec)
 	/* The checkpoint covers records before it: check it before adding it. */
 	if (rec->type == QUORUM_RECORD_CHECKPOINT && verify_checkpoint_record(c, rec) != 0)
 		c->failures++;
+	if (rec->type == QUORUM_RECORD_ROUNDS && !rec->sealed)
+		rounds_check_record(c->rounds, rec->index, rec->payload, rec->payload_len);
 	mtree_leaf_hash(rec->raw, rec->raw_len, leaf);
 	return mtree_append(c->tree, leaf);
 }
@@ -225,11 +237,17 @@ static int vault_verify(const struct vault_args *a)
 			return 2;
 		c.have_key = 1;
 	}
+	c.rounds = rounds_check_new(a->authority_keys, a->authority_key_count);
+	if (c.rounds == NULL)
+		return 2;
 	rc = open_vault(a, &v);
-	if (rc != 0)
+	if (rc != 0) {
+		rounds_check_free(c.rounds);
 		return rc;
+	}
 	if (mtree_open(NULL, &c.tree, why, sizeof(why)) != 0) {
 		vault_close(v);
+		rounds_check_free(c.rounds);
 		return 2;
 	}
 	err = vault_iterate(v, 0, vault_count(v), verify_one, &c, why, sizeof(why));
@@ -253,6 +271,11 @@ static int vault_verify(const struct vault_args *a)
 			rc = 1;
 		printf("tree: size %" PRIu64 " root %s\n", mtree_size(c.tree), root_hex);
 	}
+	if (err == 0 && rounds_check_report(c.rounds, stdout) != 0) {
+		printf("vault %s: the round log has problems (above)\n", a->dir);
+		rc = 1;
+	}
+	rounds_check_free(c.rounds);
 	mtree_close(c.tree);
 	vault_close(v);
 	return rc;
@@ -558,6 +581,7 @@ int cmd_vault(int argc, char **argv)
 	static const struct option options[] = {
 		{ "vault-key", required_argument, NULL, 'k' },
 		{ "node-key", required_argument, NULL, 'n' },
+		{ "authority-key", required_argument, NULL, 'a' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "from", required_argument, NULL, 'f' },
 		{ "count", required_argument, NULL, 'c' },
@@ -584,6 +608,14 @@ int cmd_vault(int argc, char **argv)
 			break;
 		case 'n':
 			a.node_key = optarg;
+			break;
+		case 'a':
+			if (a.authority_key_count == AUTHORITY_KEYS_MAX) {
+				fprintf(stderr, "quorumctl: at most %d --authority-key\n",
+					AUTHORITY_KEYS_MAX);
+				return 2;
+			}
+			a.authority_keys[a.authority_key_count++] = optarg;
 			break;
 		case 'j':
 			a.json = 1;

@@ -11,10 +11,13 @@
 #include <sys/stat.h>
 
 #include <glib.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "agreement.h"
 #include "keys-internal.h"
 #include "protodecode-internal.h"
+#include "quorumctl-rounds.h"
 #include "roundjournal.h"
 #include "roundlog.h"
 #include "roundlog.pb-c.h"
@@ -489,6 +492,156 @@ static void test_journal_replays(void)
 	testutil_scratch_free(dir);
 }
 
+/* ---- quorumctl vault verify's check of the round log ---- */
+
+static int check_lookup(void *arg, const char *id, const char *claimed_key_id,
+			const uint8_t digest[SHA256_DIGEST_LENGTH], uint32_t *type,
+			const char **key_id_out, EVP_PKEY **key, int *verified)
+{
+	struct fixture *f = arg;
+
+	*verified = 0;
+	*type = claimed_key_id == NULL ? QUORUM_AUTHORITY_NTP : QUORUM_AUTHORITY_QUORUMD;
+	*key_id_out = "";
+	*key = NULL;
+	for (int i = 0; claimed_key_id != NULL && i < AUTHORITIES; i++) {
+		if (strcmp(f->key_id[i], claimed_key_id) == 0) {
+			*key_id_out = f->key_id[i];
+			*key = f->key[i];
+		}
+	}
+	return 0;
+}
+
+/* The commit line the node writes for ROUND (PAYLOAD): the agreement of its attestations,
+ * its estimate moved by SHIFT ns. */
+static char *agreed_line(struct fixture *f, const struct added *round, int64_t shift)
+{
+	struct quorum_bytes bytes = { round->payload, round->len };
+	struct round_view *v = NULL;
+	struct interval iv[AUTHORITIES];
+	struct agreement_params params = { .n = 4, .f = 1 };
+	struct agreement_result res;
+	uint8_t scratch[AGREEMENT_SCRATCH(AUTHORITIES)];
+	const char *reason = NULL;
+	size_t k = 0;
+	char *line;
+
+	g_assert_cmpint(round_decode(&bytes, "node-1", check_lookup, f, &v, &reason), ==, 0);
+	for (size_t i = 0; i < v->round.observation_count; i++) {
+		const struct quorum_observation *o = &v->round.observations[i];
+
+		if (o->type != QUORUM_AUTHORITY_QUORUMD)
+			continue;
+		g_assert_null(o->problem);
+		g_assert_cmpint(agreement_interval(&o->attestation, o->rtt_ns, o->age_ns,
+						   o->sending_hint_ns, v->round.drift_ppm,
+						   &iv[k++]),
+				==, 0);
+	}
+	g_assert_cmpint(agreement_compute(iv, k, &params, scratch, &res), ==, 0);
+	line = g_strdup_printf(
+		"bft.sync.commit plugin=control round=%" PRIu64 " earliest_ns=%" PRId64
+		" estimate_ns=%" PRId64 " latest_ns=%" PRId64
+		" n=4 f=1 accepted=%u outliers=%u ntp_used=0 drift_ns=%" PRId64
+		" warp_score=%.3f",
+		v->round.round, res.lo, res.estimate + shift, res.hi, res.inside, res.outliers,
+		res.estimate + shift - v->round.reference_realtime_ns,
+		(double)(4 - res.inside) / 4.0);
+	round_view_free(v);
+	return line;
+}
+
+/* Runs the check with the fixture's keys (or none) over REC; its report into *REPORT. */
+static unsigned check_record(struct fixture *f, const char *dir, int with_keys,
+			     const uint8_t *rec, size_t len, char **report)
+{
+	char *files[AUTHORITIES];
+	struct rounds_check *c;
+	size_t size = 0;
+	unsigned problems;
+	FILE *out;
+
+	for (int i = 0; i < AUTHORITIES; i++) {
+		char name[32];
+		BIO *bio;
+
+		snprintf(name, sizeof(name), "a%d.pub", i);
+		files[i] = testutil_path(dir, name);
+		bio = BIO_new_file(files[i], "w");
+		g_assert_nonnull(bio);
+		g_assert_cmpint(PEM_write_bio_PUBKEY(bio, f->key[i]), ==, 1);
+		BIO_free(bio);
+	}
+	c = rounds_check_new((const char *const *)files, with_keys ? AUTHORITIES : 0);
+	g_assert_nonnull(c);
+	problems = rounds_check_record(c, 3, rec, len);
+	out = open_memstream(report, &size);
+	g_assert_cmpuint(rounds_check_report(c, out), ==, problems);
+	fclose(out);
+	rounds_check_free(c);
+	for (int i = 0; i < AUTHORITIES; i++)
+		g_free(files[i]);
+	return problems;
+}
+
+static void test_check_rechecks_agreements(void)
+{
+	struct fixture f;
+	struct shape shape = { 0 };
+	struct roundlog *log = roundlog_new("node-1");
+	struct added a[3];
+	char *dir = testutil_scratch_new(), *report, *line;
+	uint8_t *rec;
+	size_t len;
+
+	fixture_init(&f);
+	for (int i = 0; i < 3; i++) {
+		round_payload(&f, 40 + (uint64_t)i, REAL0 + i * 1000000000LL, &shape,
+			      &a[i].payload, &a[i].len);
+		g_assert_cmpint(roundlog_add(log, a[i].payload, a[i].len), ==, 0);
+		line = agreed_line(&f, &a[i], 0);
+		g_assert_cmpint(roundlog_audit(log, line, strlen(line)), ==, 0);
+		g_free(line);
+	}
+	g_assert_cmpint(roundlog_encode(log, &rec, &len), ==, 0);
+	/* with the keys: every attestation verified, every agreement the same again */
+	g_assert_cmpuint(check_record(&f, dir, 1, rec, len, &report), ==, 0);
+	g_assert_nonnull(
+		strstr(report, "rounds: 3 in 1 round log records (3 shrunk), 3 committed"));
+	g_assert_nonnull(strstr(report, "attestations: 12 verified, 0 not checked"));
+	g_assert_nonnull(strstr(report, "agreements: 3 computed again"));
+	free(report);
+	/* without them: nothing verified, nothing computed again, no problem either */
+	g_assert_cmpuint(check_record(&f, dir, 0, rec, len, &report), ==, 0);
+	g_assert_nonnull(strstr(report, "attestations: 0 verified, 12 not checked"));
+	g_assert_nonnull(strstr(report, "agreements: 0 computed again from their attestations "
+					"and equal, 3 not"));
+	free(report);
+	free(rec);
+	/* a commit its attestations do not give (the estimate 1 ns off) */
+	g_assert_cmpint(roundlog_add(log, a[0].payload, a[0].len), ==, 0);
+	line = agreed_line(&f, &a[0], 1);
+	g_assert_cmpint(roundlog_audit(log, line, strlen(line)), ==, 0);
+	g_free(line);
+	/* an attestation whose signature was changed */
+	a[1].payload[a[1].len / 3] ^= 0x01;
+	g_assert_cmpint(roundlog_add(log, a[1].payload, a[1].len), ==, 0);
+	g_assert_cmpint(roundlog_encode(log, &rec, &len), ==, 0);
+	g_assert_cmpuint(check_record(&f, dir, 1, rec, len, &report), >=, 2);
+	free(report);
+	/* not a round log at all */
+	g_assert_cmpuint(check_record(&f, dir, 1, (const uint8_t *)"\xff\xff", 2, &report), ==,
+			 1);
+	free(report);
+	free(rec);
+	for (int i = 0; i < 3; i++)
+		free(a[i].payload);
+	roundlog_free(log);
+	testutil_scratch_free(dir);
+	fixture_release(&f);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -498,5 +651,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/roundlog/refuses-broken-records", test_refuses_broken_records);
 	g_test_add_func("/roundlog/journal/replays-up-to-a-torn-or-damaged-item",
 			test_journal_replays);
+	g_test_add_func("/roundlog/verify/attestations-and-agreements-computed-again",
+			test_check_rechecks_agreements);
 	return g_test_run();
 }
