@@ -10,3 +10,7 @@ tests_unit_test_roundlog_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools \
 	-I$(top_srcdir)/plugins/stages/convergence
 tests_unit_test_roundlog_CFLAGS = $(UNIT_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_test_roundlog_LDADD = $(UNIT_LDADD) $(OPENSSL_LIBS)
+
+# End to end on a local quorum: rounds kept, verified, recovered after SIGKILL.
+TESTS += tests/e2e/round-log.sh
+EXTRA_DIST += tests/e2e/round-log.sh
