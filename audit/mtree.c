@@ -38,9 +38,10 @@
 #define LEVEL_MIN_CAP 64
 
 struct mtree_level {
-	uint8_t (*hash)[MTREE_HASH_LEN];
+	uint8_t (*hash)[MTREE_HASH_LEN]; /* entry j at hash[j - first] */
 	uint64_t len; /* entries valid in memory and in the file */
 	uint64_t cap; /* entries allocated */
+	uint64_t first; /* the first entry held: 0 but in a tree from a compact range */
 	int fd;	      /* DIR/level-KK, or -1 (in memory, or not created yet) */
 	int dirty;    /* written since the last mtree_sync */
 };
@@ -49,6 +50,7 @@ struct mtree {
 	char *dir;		/* NULL: in memory */
 	struct statedir folder; /* fd -1: in memory */
 	uint64_t size;
+	uint64_t base; /* leaves before it are known only by their compact range */
 	/* Nonzero (a -errno) when a level file may hold hashes past its level's length that
 	 * a cleanup could not cut: appends then fail with it, since a crash in a later append
 	 * could let open take such a stale hash for a new one. A successful mtree_truncate
@@ -115,6 +117,12 @@ void mtree_node_hash(const uint8_t left[MTREE_HASH_LEN], const uint8_t right[MTR
 static int hash_equal(const uint8_t a[MTREE_HASH_LEN], const uint8_t b[MTREE_HASH_LEN])
 {
 	return CRYPTO_memcmp(a, b, MTREE_HASH_LEN) == 0;
+}
+
+/* Entry J of level L, which must hold it (J >= L->first). */
+static uint8_t *entry(const struct mtree_level *l, uint64_t j)
+{
+	return l->hash[j - l->first];
 }
 
 /* ---- level files ---- */
@@ -384,6 +392,82 @@ uint64_t mtree_size(const struct mtree *tree)
 	return tree->size;
 }
 
+uint64_t mtree_base(const struct mtree *tree)
+{
+	return tree->base;
+}
+
+/* ---- compact ranges ---- */
+
+void mtree_range_init(struct mtree_range *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void mtree_range_append(struct mtree_range *r, const uint8_t leaf[MTREE_HASH_LEN])
+{
+	uint8_t h[MTREE_HASH_LEN];
+
+	/* The new leaf merges with the subtrees of the size's lowest set bits, smallest
+	 * (last) first, as appending it to a tree completes them. */
+	memcpy(h, leaf, MTREE_HASH_LEN);
+	for (uint64_t size = r->size; size & 1; size >>= 1)
+		mtree_node_hash(r->hash[--r->count], h, h);
+	memcpy(r->hash[r->count++], h, MTREE_HASH_LEN);
+	r->size++;
+}
+
+void mtree_range_root(const struct mtree_range *r, uint8_t out[MTREE_HASH_LEN])
+{
+	if (r->count == 0) {
+		sha256_oneshot("", 0, out);
+		return;
+	}
+	memcpy(out, r->hash[r->count - 1], MTREE_HASH_LEN);
+	for (size_t i = r->count - 1; i-- > 0;)
+		mtree_node_hash(r->hash[i], out, out);
+}
+
+int mtree_range_valid(const struct mtree_range *r)
+{
+	return r->size < SIZE_MAX_TREE && r->count == (size_t)__builtin_popcountll(r->size);
+}
+
+int mtree_open_range(const struct mtree_range *r, struct mtree **out)
+{
+	struct mtree *t;
+	size_t next = 0;
+
+	if (!mtree_range_valid(r))
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	t->folder.fd = -1;
+	/* Level k holds, of the first SIZE leaves, only the compact range's subtree of 2^k
+	 * leaves when bit k of SIZE is set: what later appends and proofs of later leaves
+	 * need. The largest subtree comes first in R. */
+	for (int k = LEVELS - 1; k >= 0; k--) {
+		struct mtree_level *l = &t->level[k];
+		uint64_t n = r->size >> k;
+
+		l->fd = -1;
+		l->len = n;
+		l->first = n;
+		if ((n & 1) == 0)
+			continue;
+		l->first = n - 1;
+		if (level_reserve(l, 1) != 0) {
+			mtree_close(t);
+			return -ENOMEM;
+		}
+		memcpy(l->hash[0], r->hash[next++], MTREE_HASH_LEN);
+	}
+	t->size = t->base = r->size;
+	*out = t;
+	return 0;
+}
+
 /* ---- append, truncate ---- */
 
 int mtree_append(struct mtree *tree, const uint8_t leaf_hash[MTREE_HASH_LEN])
@@ -400,12 +484,13 @@ int mtree_append(struct mtree *tree, const uint8_t leaf_hash[MTREE_HASH_LEN])
 	 * up to the first where that subtree is a left child. */
 	memcpy(add[0], leaf_hash, MTREE_HASH_LEN);
 	while (index & 1) {
-		mtree_node_hash(tree->level[top].hash[index - 1], add[top], add[top + 1]);
+		mtree_node_hash(entry(&tree->level[top], index - 1), add[top], add[top + 1]);
 		index >>= 1;
 		top++;
 	}
 	for (k = 0; k <= top; k++) {
-		err = level_reserve(&tree->level[k], tree->level[k].len + 1);
+		err = level_reserve(&tree->level[k],
+				    tree->level[k].len - tree->level[k].first + 1);
 		if (err != 0)
 			return err;
 	}
@@ -415,7 +500,8 @@ int mtree_append(struct mtree *tree, const uint8_t leaf_hash[MTREE_HASH_LEN])
 			goto out_undo;
 	}
 	for (k = 0; k <= top; k++) {
-		memcpy(tree->level[k].hash[tree->level[k].len], add[k], MTREE_HASH_LEN);
+		memcpy(tree->level[k].hash[tree->level[k].len - tree->level[k].first], add[k],
+		       MTREE_HASH_LEN);
 		tree->level[k].len++;
 	}
 	tree->size++;
@@ -435,7 +521,7 @@ int mtree_truncate(struct mtree *tree, uint64_t size)
 {
 	int err;
 
-	if (size > tree->size)
+	if (size > tree->size || size < tree->base)
 		return -EINVAL;
 	/* Level 0 first: it alone decides the size at the next open, so if it cannot be cut
 	 * nothing changes. Every file is cut, also those already short enough, so that a
@@ -446,6 +532,8 @@ int mtree_truncate(struct mtree *tree, uint64_t size)
 	for (int k = 0; k < LEVELS; k++) {
 		if (tree->level[k].len > size >> k)
 			tree->level[k].len = size >> k;
+		if (tree->level[k].len < tree->level[k].first) /* below a compact range's */
+			tree->level[k].len = tree->level[k].first;
 	}
 	tree->size = size;
 	for (int k = 1; k < LEVELS; k++) {
@@ -535,9 +623,9 @@ int mtree_recheck(struct mtree *tree, uint64_t from, const uint8_t (*leaves)[MTR
 
 int mtree_leaf(const struct mtree *tree, uint64_t index, uint8_t out[MTREE_HASH_LEN])
 {
-	if (index >= tree->size)
+	if (index >= tree->size || index < tree->base)
 		return -ERANGE;
-	memcpy(out, tree->level[0].hash[index], MTREE_HASH_LEN);
+	memcpy(out, entry(&tree->level[0], index), MTREE_HASH_LEN);
 	return 0;
 }
 
@@ -553,7 +641,7 @@ static uint64_t split_point(uint64_t n)
  * >= LEN, as every range of the RFC's recursion is. D[start:start+len] is the run of
  * complete subtrees of LEN's set bits, largest first; the recursion nests them to the
  * right, so they are folded from the smallest (rightmost) one. */
-static void range_hash(const struct mtree *t, uint64_t start, uint64_t len,
+static int range_hash(const struct mtree *t, uint64_t start, uint64_t len,
 		       uint8_t out[MTREE_HASH_LEN])
 {
 	uint64_t end = start + len;
@@ -563,22 +651,26 @@ static void range_hash(const struct mtree *t, uint64_t start, uint64_t len,
 		if (((len >> k) & 1) == 0)
 			continue;
 		end -= UINT64_C(1) << k;
+		/* A subtree inside a compact range, not one of its own: not held. */
+		if ((end >> k) < t->level[k].first)
+			return -ERANGE;
 		if (first)
-			memcpy(out, t->level[k].hash[end >> k], MTREE_HASH_LEN);
+			memcpy(out, entry(&t->level[k], end >> k), MTREE_HASH_LEN);
 		else
-			mtree_node_hash(t->level[k].hash[end >> k], out, out);
+			mtree_node_hash(entry(&t->level[k], end >> k), out, out);
 		first = 0;
 	}
+	return 0;
 }
 
 int mtree_root(const struct mtree *tree, uint64_t size, uint8_t out[MTREE_HASH_LEN])
 {
-	if (size > tree->size)
+	if (size > tree->size || size < tree->base)
 		return -ERANGE;
 	if (size == 0)
 		sha256_oneshot("", 0, out);
-	else
-		range_hash(tree, 0, size, out);
+	else if (range_hash(tree, 0, size, out) != 0)
+		return -ERANGE;
 	return 0;
 }
 
@@ -602,22 +694,25 @@ int mtree_inclusion_proof(const struct mtree *tree, uint64_t index, uint64_t siz
 	size_t n = 0;
 
 	*count = 0;
-	if (size > tree->size || index >= size)
+	if (size > tree->size || index >= size || index < tree->base)
 		return -ERANGE;
 	/* PATH(m, D[start:start+len]) (RFC 9162 2.1.3.1), unrolled from the top. Once the
 	 * leaf is in a left part, LEN is a power of two and every later node a lookup. */
 	while (len > 1) {
 		uint64_t k = split_point(len);
+		int err;
 
 		if (m < k) {
-			range_hash(tree, start + k, len - k, nodes[n++]);
+			err = range_hash(tree, start + k, len - k, nodes[n++]);
 			len = k;
 		} else {
-			range_hash(tree, start, k, nodes[n++]);
+			err = range_hash(tree, start, k, nodes[n++]);
 			start += k;
 			m -= k;
 			len -= k;
 		}
+		if (err != 0)
+			return err;
 	}
 	return proof_out(nodes, n, out, cap, count);
 }
@@ -631,27 +726,31 @@ int mtree_consistency_proof(const struct mtree *tree, uint64_t old_size, uint64_
 	size_t n = 0;
 
 	*count = 0;
-	if (old_size > new_size || new_size > tree->size)
+	if (old_size > new_size || new_size > tree->size ||
+	    (old_size != 0 && old_size < tree->base))
 		return -ERANGE;
 	if (old_size == 0 || old_size == new_size)
 		return 0;
 	/* SUBPROOF(m, D[start:start+len], whole) (RFC 9162 2.1.4.1), unrolled. */
 	while (m != len) {
 		uint64_t k = split_point(len);
+		int err;
 
 		if (m <= k) {
-			range_hash(tree, start + k, len - k, nodes[n++]);
+			err = range_hash(tree, start + k, len - k, nodes[n++]);
 			len = k;
 		} else {
-			range_hash(tree, start, k, nodes[n++]);
+			err = range_hash(tree, start, k, nodes[n++]);
 			start += k;
 			m -= k;
 			len -= k;
 			whole = 0;
 		}
+		if (err != 0)
+			return err;
 	}
-	if (!whole)
-		range_hash(tree, start, len, nodes[n++]);
+	if (!whole && range_hash(tree, start, len, nodes[n++]) != 0)
+		return -ERANGE;
 	return proof_out(nodes, n, out, cap, count);
 }
 

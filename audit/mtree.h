@@ -48,6 +48,43 @@ void mtree_close(struct mtree *tree);
 /* mtree_size: the number of leaves. */
 uint64_t mtree_size(const struct mtree *tree);
 
+/* mtree_base: the leaves before it are known only by their compact range (a tree from
+ * mtree_open_range); 0 for any other tree. */
+uint64_t mtree_base(const struct mtree *tree);
+
+/*
+ * The compact range of the first SIZE leaves of a log: the roots of the complete subtrees
+ * they make up, one per set bit of SIZE, the largest first (the "left frontier"). It is all
+ * a tree needs of leaves a log no longer keeps: the root of every later size, and the proofs
+ * of every later leaf and from every later size.
+ */
+struct mtree_range {
+	uint64_t size;
+	size_t count;
+	uint8_t hash[MTREE_PROOF_MAX][MTREE_HASH_LEN];
+};
+
+/* mtree_range_init: the compact range of no leaf. mtree_range_append: adds leaf LEAF_HASH
+ * (mtree_leaf_hash of the record). mtree_range_root: the root of the first SIZE leaves. */
+void mtree_range_init(struct mtree_range *r);
+void mtree_range_append(struct mtree_range *r, const uint8_t leaf_hash[MTREE_HASH_LEN]);
+void mtree_range_root(const struct mtree_range *r, uint8_t out[MTREE_HASH_LEN]);
+
+/* mtree_range_valid: 1 when R has one hash per set bit of its size (one read from a file
+ * must be checked with it), else 0. */
+int mtree_range_valid(const struct mtree_range *r);
+
+/*
+ * mtree_open_range: an in-memory tree whose first R->size leaves are known only by their
+ * compact range R (borrowed): leaves appended next take the indexes from R->size on. Its
+ * roots of sizes >= R->size, inclusion proofs of leaves >= R->size and consistency proofs
+ * from sizes >= R->size (or 0) are those of the whole log; anything that would need a leaf
+ * or a subtree before R->size is -ERANGE (mtree_leaf, mtree_root, the proofs).
+ * RETURN VALUE: 0 with *OUT (mtree_close), -EINVAL (R is not a valid compact range), or
+ * -ENOMEM.
+ */
+int mtree_open_range(const struct mtree_range *r, struct mtree **out);
+
 /* mtree_append: adds one leaf by its leaf hash (mtree_leaf_hash of the record), writing
  * the new level-0 hash and every upper-level hash it completes.
  * RETURN VALUE: 0, or -errno (a level file could not be written, or -ENOMEM; the tree is
@@ -105,7 +142,8 @@ int mtree_consistency_proof(const struct mtree *tree, uint64_t old_size, uint64_
 
 /* mtree_verify_inclusion: RFC 9162 section 2.1.3.2. 1 when PROOF (COUNT hashes) proves that
  * LEAF_HASH is leaf INDEX of the tree of SIZE leaves whose root is ROOT, else 0. */
-int mtree_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[MTREE_HASH_LEN],
+int mtree_verify_inclusion(uint64_t index, uint64_t size,
+			   const uint8_t leaf_hash[MTREE_HASH_LEN],
 			   const uint8_t (*proof)[MTREE_HASH_LEN], size_t count,
 			   const uint8_t root[MTREE_HASH_LEN]);
 

@@ -763,6 +763,93 @@ static void test_random_trees(void)
 
 /* ---- level files ---- */
 
+/* A tree started from the compact range of its first B leaves answers, for everything from
+ * B on, exactly as the whole tree does, and refuses what would need a leaf before B. */
+static void test_compact_range(void)
+{
+	enum { MAX = 70 };
+	hash_t leaves[MAX], p[MTREE_PROOF_MAX], q[MTREE_PROOF_MAX];
+	struct mtree *full = NULL;
+	uint8_t a[H], b[H];
+	size_t np, nq;
+
+	for (uint64_t i = 0; i < MAX; i++)
+		random_leaf(leaves, i);
+	g_assert_cmpint(mtree_open(NULL, &full, NULL, 0), ==, 0);
+	for (uint64_t i = 0; i < MAX; i++)
+		g_assert_cmpint(mtree_append(full, leaves[i]), ==, 0);
+	for (uint64_t base = 0; base <= MAX; base++) {
+		struct mtree_range r;
+		struct mtree *t = NULL;
+
+		mtree_range_init(&r);
+		for (uint64_t i = 0; i < base; i++)
+			mtree_range_append(&r, leaves[i]);
+		g_assert_true(mtree_range_valid(&r));
+		mtree_range_root(&r, a);
+		g_assert_cmpint(mtree_root(full, base, b), ==, 0);
+		g_assert_cmpmem(a, H, b, H);
+		g_assert_cmpint(mtree_open_range(&r, &t), ==, 0);
+		g_assert_cmpuint(mtree_base(t), ==, base);
+		for (uint64_t i = base; i < MAX; i++)
+			g_assert_cmpint(mtree_append(t, leaves[i]), ==, 0);
+		for (uint64_t n = base; n <= MAX; n++) {
+			g_assert_cmpint(mtree_root(t, n, a), ==, 0);
+			g_assert_cmpint(mtree_root(full, n, b), ==, 0);
+			g_assert_cmpmem(a, H, b, H);
+			for (uint64_t i = 0; i < n; i++) {
+				int err =
+					mtree_inclusion_proof(t, i, n, p, MTREE_PROOF_MAX, &np);
+
+				if (i < base) {
+					g_assert_cmpint(err, ==, -ERANGE);
+					continue;
+				}
+				g_assert_cmpint(err, ==, 0);
+				g_assert_cmpint(mtree_inclusion_proof(full, i, n, q,
+								      MTREE_PROOF_MAX, &nq),
+						==, 0);
+				g_assert_true(same_proof(p, np, q, nq));
+			}
+			for (uint64_t m = 1; m <= n; m++) {
+				int err = mtree_consistency_proof(t, m, n, p, MTREE_PROOF_MAX,
+								  &np);
+
+				if (m < base) {
+					g_assert_cmpint(err, ==, -ERANGE);
+					continue;
+				}
+				g_assert_cmpint(err, ==, 0);
+				g_assert_cmpint(mtree_consistency_proof(full, m, n, q,
+									MTREE_PROOF_MAX, &nq),
+						==, 0);
+				g_assert_true(same_proof(p, np, q, nq));
+			}
+		}
+		if (base > 0) {
+			g_assert_cmpint(mtree_leaf(t, base - 1, a), ==, -ERANGE);
+			g_assert_cmpint(mtree_root(t, base - 1, a), ==, -ERANGE);
+			g_assert_cmpint(mtree_truncate(t, base - 1), ==, -EINVAL);
+		}
+		g_assert_cmpint(mtree_truncate(t, base), ==, 0);
+		g_assert_cmpint(mtree_root(t, base, a), ==, 0);
+		mtree_close(t);
+	}
+	/* a range with a hash too many or too few is no compact range */
+	{
+		struct mtree_range r;
+		struct mtree *t = NULL;
+
+		mtree_range_init(&r);
+		for (uint64_t i = 0; i < 5; i++)
+			mtree_range_append(&r, leaves[i]);
+		r.count = 3;
+		g_assert_false(mtree_range_valid(&r));
+		g_assert_cmpint(mtree_open_range(&r, &t), ==, -EINVAL);
+	}
+	mtree_close(full);
+}
+
 static char *level_path(const char *dir, int k)
 {
 	return g_strdup_printf("%s/level-%02d", dir, k);
@@ -1410,6 +1497,8 @@ int main(int argc, char **argv)
 			test_small_consistency);
 	g_test_add_func("/mtree/proofs/range-and-space-errors", test_proof_errors);
 	g_test_add_func("/mtree/proofs/random-trees-match-the-reference", test_random_trees);
+	g_test_add_func("/mtree/range/tree-from-a-compact-range-answers-as-the-whole",
+			test_compact_range);
 	g_test_add_func("/mtree/files/reopen-gives-the-same-tree", test_reopen);
 	g_test_add_func("/mtree/files/repairs-torn-and-missing-levels", test_repair);
 	g_test_add_func("/mtree/files/truncate-persists", test_truncate);
