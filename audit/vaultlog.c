@@ -15,6 +15,21 @@
  * entry (~100 bytes) per segment file, whose numbers have 12 digits. At most one segment
  * file descriptor is kept open (the writer's last segment).
  *
+ * vault.anchor, what retention removed (present once segments were removed; replaced
+ * atomically before any segment goes), little-endian:
+ *    0 u8[8]  magic "QVANCHR1"
+ *    8 u64    the first segment kept
+ *   16 u64    the first record kept (every record before it was removed)
+ *   24 u8[32] the hash of the record before it (the first kept segment's previous hash)
+ *   56 u64    tree base B (<= the first record kept)
+ *   64 u32    R, the compact range's hashes (popcount(B)); 68 u32 L (first record - B)
+ *   72 u8[32 * R] the compact range of the first B Merkle leaves, largest subtree first,
+ *      then u8[32 * L] the leaf hashes of records B .. first - 1
+ *   .. u8[32] SHA-256("quorum-vault-anchor-v1\0" || everything before)
+ * Segment files numbered below the first kept one that are still there (a crash between
+ * the anchor's replacement and their removal) are not part of the log; the next retention
+ * removes them.
+ *
  * Failure policy: a failed fdatasync/fsync of a segment or of the directory poisons the
  * handle (every later write returns the same error): after such a failure Linux may have
  * dropped the dirty pages, so a retry could report success for data that is gone. The
@@ -45,6 +60,12 @@
 #define SEGMENT_DOMAIN	     "quorum-vault-segment-v1" /* hashed with its NUL */
 #define RECORD_DOMAIN	     "quorum-vault-record-v1"
 #define STATE_DOMAIN	     "quorum-vault-state-v1"
+#define ANCHOR_DOMAIN	     "quorum-vault-anchor-v1"
+#define ANCHOR_MAGIC	     "QVANCHR1"
+#define ANCHOR_NAME	     "vault.anchor"
+#define ANCHOR_TMP_NAME	     "vault.anchor.tmp"
+#define ANCHOR_HEAD	     72
+#define ANCHOR_LEAVES_MAX    65536u
 #define STATE_MAGIC	     "QVSTATE1"
 #define STATE_NAME	     "vault.state"
 #define STATE_TMP_NAME	     "vault.state.tmp"
@@ -116,6 +137,8 @@ struct vault {
 
 	struct vault_segment *segments;
 	size_t nseg, seg_cap;
+	uint64_t first_segment;	     /* the number of segments[0]: 1, or the anchor's */
+	struct vault_anchor *anchor; /* what retention removed, or NULL */
 	uint64_t count;
 	uint64_t durable;
 	uint64_t last_offset; /* of the last record, in the last segment */
@@ -635,6 +658,9 @@ static int state_read(struct vault *v, struct vault_state *st, int *present, cha
 }
 
 /* Replaces vault.state atomically: temporary file, fsync, rename, directory fsync. */
+static int list_segments(struct vault *v, uint64_t **out, size_t *n_out, char *why,
+			 size_t why_size);
+
 static int state_write(struct vault *v, const struct vault_state *st)
 {
 	uint8_t raw[STATE_SIZE];
@@ -665,6 +691,286 @@ static int state_write(struct vault *v, const struct vault_state *st)
 		return err;
 	}
 	return sync_fd(v->folder.fd, 0);
+}
+
+/* ---- vault.anchor: what retention removed ---- */
+
+static size_t anchor_size(const struct vault_anchor *a)
+{
+	return ANCHOR_HEAD + (a->range_count + a->leaf_count) * VAULT_HASH_LEN + VAULT_HASH_LEN;
+}
+
+/* Checks A's counts against each other: one range hash per set bit of the tree base, one
+ * leaf hash per record from it to the first kept. */
+static int anchor_consistent(const struct vault_anchor *a)
+{
+	return a->segment > 1 && a->first_index > 0 && a->tree_base <= a->first_index &&
+	       a->range_count == (size_t)__builtin_popcountll(a->tree_base) &&
+	       a->leaf_count == a->first_index - a->tree_base &&
+	       a->leaf_count <= ANCHOR_LEAVES_MAX;
+}
+
+/* Reads vault.anchor, when there is one, into v->anchor and v->first_segment. */
+static int anchor_read(struct vault *v, char *why, size_t why_size)
+{
+	struct vault_anchor *a = NULL;
+	uint8_t *raw = NULL, hash[VAULT_HASH_LEN];
+	struct stat sb;
+	ssize_t n;
+	size_t len;
+	int fd, err;
+
+	fd = statedir_openat(&v->folder, ANCHOR_NAME, O_RDONLY, 0, why, why_size);
+	if (fd == -ENOENT) {
+		set_why(why, why_size, "%s", "");
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &sb) != 0) {
+		err = -errno;
+		goto out;
+	}
+	len = (size_t)sb.st_size;
+	err = -EBADMSG;
+	if (len < ANCHOR_HEAD + VAULT_HASH_LEN ||
+	    len > ANCHOR_HEAD + (64 + ANCHOR_LEAVES_MAX) * VAULT_HASH_LEN + VAULT_HASH_LEN)
+		goto out_corrupt;
+	raw = malloc(len);
+	a = calloc(1, sizeof(*a));
+	if (raw == NULL || a == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	n = pread_full(fd, raw, len, 0);
+	if (n != (ssize_t)len) {
+		err = n < 0 ? (int)n : -EBADMSG;
+		goto out_corrupt;
+	}
+	if (memcmp(raw, ANCHOR_MAGIC, 8) != 0)
+		goto out_corrupt;
+	a->segment = get_le64(raw + 8);
+	a->first_index = get_le64(raw + 16);
+	memcpy(a->prev_hash, raw + 24, VAULT_HASH_LEN);
+	a->tree_base = get_le64(raw + 56);
+	a->range_count = get_le32(raw + 64);
+	a->leaf_count = get_le32(raw + 68);
+	if (a->range_count > 64 || a->leaf_count > ANCHOR_LEAVES_MAX || anchor_size(a) != len ||
+	    !anchor_consistent(a))
+		goto out_corrupt;
+	err = HASH(v, ANCHOR_DOMAIN, raw, len - VAULT_HASH_LEN, hash);
+	if (err)
+		goto out;
+	err = -EBADMSG;
+	if (memcmp(hash, raw + len - VAULT_HASH_LEN, VAULT_HASH_LEN) != 0)
+		goto out_corrupt;
+	memcpy(a->range, raw + ANCHOR_HEAD, a->range_count * VAULT_HASH_LEN);
+	a->leaves = malloc(a->leaf_count * VAULT_HASH_LEN + 1);
+	if (a->leaves == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(a->leaves, raw + ANCHOR_HEAD + a->range_count * VAULT_HASH_LEN,
+	       a->leaf_count * VAULT_HASH_LEN);
+	v->anchor = a;
+	v->first_segment = a->segment;
+	a = NULL;
+	err = 0;
+	goto out;
+out_corrupt:
+	err = corrupt(why, why_size, "%s: not a valid anchor (%zu bytes)", ANCHOR_NAME, len);
+out:
+	if (a != NULL)
+		free(a->leaves);
+	free(a);
+	free(raw);
+	close(fd);
+	if (err != 0 && err != -EBADMSG && why != NULL && why[0] == '\0')
+		set_why(why, why_size, "%s: %s", ANCHOR_NAME, strerror(-err));
+	return err;
+}
+
+/* Replaces vault.anchor with A atomically: temporary file, fsync, rename, folder fsync. */
+static int anchor_write(struct vault *v, const struct vault_anchor *a)
+{
+	size_t len = anchor_size(a);
+	uint8_t *raw = malloc(len);
+	int fd, err;
+
+	if (raw == NULL)
+		return -ENOMEM;
+	memcpy(raw, ANCHOR_MAGIC, 8);
+	put_le64(raw + 8, a->segment);
+	put_le64(raw + 16, a->first_index);
+	memcpy(raw + 24, a->prev_hash, VAULT_HASH_LEN);
+	put_le64(raw + 56, a->tree_base);
+	put_le32(raw + 64, (uint32_t)a->range_count);
+	put_le32(raw + 68, (uint32_t)a->leaf_count);
+	memcpy(raw + ANCHOR_HEAD, a->range, a->range_count * VAULT_HASH_LEN);
+	if (a->leaf_count > 0)
+		memcpy(raw + ANCHOR_HEAD + a->range_count * VAULT_HASH_LEN, a->leaves,
+		       a->leaf_count * VAULT_HASH_LEN);
+	err = HASH(v, ANCHOR_DOMAIN, raw, len - VAULT_HASH_LEN, raw + len - VAULT_HASH_LEN);
+	if (err)
+		goto out;
+	unlinkat(v->folder.fd, ANCHOR_TMP_NAME, 0);
+	fd = statedir_openat(&v->folder, ANCHOR_TMP_NAME, O_WRONLY | O_CREAT | O_EXCL, 0600,
+			     NULL, 0);
+	if (fd < 0) {
+		err = fd;
+		goto out;
+	}
+	err = write_full(fd, raw, len);
+	if (!err)
+		err = sync_fd(fd, 0);
+	close(fd);
+	if (!err && renameat(v->folder.fd, ANCHOR_TMP_NAME, v->folder.fd, ANCHOR_NAME) < 0)
+		err = -errno;
+	if (err)
+		unlinkat(v->folder.fd, ANCHOR_TMP_NAME, 0);
+	else
+		err = sync_fd(v->folder.fd, 0);
+out:
+	free(raw);
+	return err;
+}
+
+/* Removes segment file NUMBER, or moves it into ARCHIVE (a folder of the same file
+ * system) when not NULL. */
+static int segment_retire(struct vault *v, uint64_t number, const struct statedir *archive)
+{
+	char name[NAME_SIZE];
+
+	segment_name(name, number);
+	if (archive != NULL)
+		return renameat(v->folder.fd, name, archive->fd, name) < 0 ? -errno : 0;
+	return unlinkat(v->folder.fd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int vault_retain(struct vault *vault, const struct vault_anchor *next, const char *archive_dir,
+		 char *why, size_t why_size)
+{
+	struct vault *v = vault;
+	struct vault_anchor *a;
+	struct statedir archive = { .fd = -1 };
+	struct vault_state st;
+	uint64_t *numbers = NULL;
+	size_t keep, n = 0;
+	int err, have_state;
+
+	set_why(why, why_size, "%s", "");
+	if (v == NULL || next == NULL)
+		return -EINVAL;
+	if (v->read_only)
+		return -EROFS;
+	if (v->failed)
+		return v->failed;
+	if (next->segment <= v->first_segment || next->segment >= v->first_segment + v->nseg) {
+		set_why(why, why_size,
+			"segment %" PRIu64 " cannot start the log (it has %" PRIu64
+			" to %" PRIu64 "; the last one stays)",
+			next->segment, v->first_segment, v->first_segment + v->nseg - 1);
+		return -ERANGE;
+	}
+	keep = (size_t)(next->segment - v->first_segment);
+	err = state_read(v, &st, &have_state, why, why_size);
+	if (err)
+		return err;
+	if (have_state && st.segment < next->segment) {
+		set_why(why, why_size, "%s names segment %" PRIu64 ": it stays", STATE_NAME,
+			st.segment);
+		return -ERANGE;
+	}
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return -ENOMEM;
+	*a = *next;
+	a->first_index = v->segments[keep].first_index;
+	memcpy(a->prev_hash, v->segments[keep].prev_hash, VAULT_HASH_LEN);
+	a->leaves = NULL;
+	if (!anchor_consistent(a)) {
+		set_why(why, why_size,
+			"an anchor at record %" PRIu64 " needs %d range hashes and %" PRIu64
+			" leaf hashes from tree base %" PRIu64,
+			a->first_index, __builtin_popcountll(a->tree_base),
+			a->first_index - a->tree_base, a->tree_base);
+		free(a);
+		return -EINVAL;
+	}
+	a->leaves = malloc(a->leaf_count * VAULT_HASH_LEN + 1);
+	if (a->leaves == NULL) {
+		free(a);
+		return -ENOMEM;
+	}
+	if (a->leaf_count > 0)
+		memcpy(a->leaves, next->leaves, a->leaf_count * VAULT_HASH_LEN);
+	if (archive_dir != NULL) {
+		err = statedir_open(&archive, archive_dir, STATEDIR_CREATE, why, why_size);
+		if (err)
+			goto fail;
+	}
+	/* The anchor first: from now on the log starts at its segment, whatever is left. */
+	err = anchor_write(v, a);
+	if (err) {
+		set_why(why, why_size, "%s/%s: %s", v->dir, ANCHOR_NAME, strerror(-err));
+		goto fail;
+	}
+	err = list_segments(v, &numbers, &n, why, why_size);
+	for (size_t i = 0; err == 0 && i < n && numbers[i] < a->segment; i++) {
+		err = segment_retire(v, numbers[i], archive_dir != NULL ? &archive : NULL);
+		if (err)
+			set_why(why, why_size, "segment %" PRIu64 " (to %s): %s", numbers[i],
+				archive_dir != NULL ? archive_dir : "nowhere", strerror(-err));
+	}
+	if (err == 0)
+		err = sync_fd(v->folder.fd, 0);
+	if (err == 0 && archive_dir != NULL)
+		err = sync_fd(archive.fd, 0);
+	/* The anchor is in place: the log is the kept segments, whatever failed after it. */
+	memmove(v->segments, v->segments + keep, (v->nseg - keep) * sizeof(*v->segments));
+	v->nseg -= keep;
+	v->first_segment = a->segment;
+	if (v->anchor != NULL)
+		free(v->anchor->leaves);
+	free(v->anchor);
+	v->anchor = a;
+	vault_log(v, 5,
+		  "vault.retained first_segment=%" PRIu64 " first_index=%" PRIu64
+		  " tree_base=%" PRIu64 " archive=%s",
+		  a->segment, a->first_index, a->tree_base, archive_dir != NULL ? "yes" : "no");
+	free(numbers);
+	statedir_close(&archive);
+	return err;
+fail:
+	free(a->leaves);
+	free(a);
+	statedir_close(&archive);
+	return err;
+}
+
+const struct vault_anchor *vault_anchor(const struct vault *vault)
+{
+	return vault != NULL ? vault->anchor : NULL;
+}
+
+uint64_t vault_first(const struct vault *vault)
+{
+	return vault != NULL && vault->anchor != NULL ? vault->anchor->first_index : 0;
+}
+
+int vault_segment_info(const struct vault *vault, size_t i, struct vault_segment_info *out)
+{
+	const struct vault_segment *seg;
+
+	if (vault == NULL || i >= vault->nseg)
+		return -ERANGE;
+	seg = &vault->segments[i];
+	out->number = seg->number;
+	out->first_index = seg->first_index;
+	out->count = seg->count;
+	out->bytes = seg->size;
+	out->created_ns = seg->created_ns;
+	return 0;
 }
 
 /* ---- segments ---- */
@@ -1128,6 +1434,7 @@ static void remove_leftovers(struct vault *v)
 			break;
 		len = strlen(de->d_name);
 		is_tmp = strcmp(de->d_name, STATE_TMP_NAME) == 0 ||
+			 strcmp(de->d_name, ANCHOR_TMP_NAME) == 0 ||
 			 (strncmp(de->d_name, ".segment-", 9) == 0 && len > 13 &&
 			  strcmp(de->d_name + len - 4, ".tmp") == 0);
 		if (!is_tmp)
@@ -1154,19 +1461,21 @@ static int load_headers(struct vault *v, const uint64_t *numbers, size_t n, char
 		return err;
 	for (size_t i = 0; i < n; i++) {
 		struct vault_segment *seg = &v->segments[i];
+		uint64_t number = v->first_segment + i;
 		struct segment_header h;
 		struct stat sb;
 		ssize_t got;
 		int fd;
 
-		segment_name(name, i + 1);
+		segment_name(name, number);
 		if (numbers[i] == 0)
 			return corrupt(why, why_size,
 				       "segment-%012d.qv: segment number 0 is not valid", 0);
-		if (numbers[i] != i + 1)
+		if (numbers[i] != number)
 			return corrupt(why, why_size,
-				       "%s: segment %zu missing (found segment %" PRIu64 ")",
-				       name, i + 1, numbers[i]);
+				       "%s: segment %" PRIu64 " missing (found segment %" PRIu64
+				       ")",
+				       name, number, numbers[i]);
 		fd = statedir_openat(&v->folder, name, O_RDONLY, 0, why, why_size);
 		if (fd == -EINVAL || fd == -EISDIR)
 			return corrupt(why, why_size, "%s: not a regular file", name);
@@ -1184,23 +1493,30 @@ static int load_headers(struct vault *v, const uint64_t *numbers, size_t n, char
 			return corrupt(why, why_size,
 				       "%s offset 0: %zd bytes, shorter than a segment header",
 				       name, got);
-		err = header_check(v, raw, i + 1, &h, why, why_size);
+		err = header_check(v, raw, number, &h, why, why_size);
 		if (err)
 			return err;
-		if (i == 0 && h.first_index != 0)
+		/* The first segment starts the log, or where retention left it off. */
+		if (i == 0 && h.first_index != (v->anchor ? v->anchor->first_index : 0))
 			return corrupt(why, why_size,
-				       "%s offset 16: first index %" PRIu64
-				       " where 0 was expected",
-				       name, h.first_index);
-		if (i == 0 && CRYPTO_memcmp(h.prev_hash, (uint8_t[VAULT_HASH_LEN]){ 0 },
+				       "%s offset 16: first index %" PRIu64 " where %" PRIu64
+				       " was expected%s",
+				       name, h.first_index,
+				       v->anchor ? v->anchor->first_index : 0,
+				       v->anchor ? " (" ANCHOR_NAME ")" : "");
+		if (i == 0 && CRYPTO_memcmp(h.prev_hash,
+					    v->anchor ? v->anchor->prev_hash
+						      : (uint8_t[VAULT_HASH_LEN]){ 0 },
 					    VAULT_HASH_LEN) != 0)
-			return corrupt(why, why_size, "%s offset 24: previous hash is not zero",
-				       name);
+			return corrupt(why, why_size, "%s offset 24: previous hash is not %s",
+				       name,
+				       v->anchor ? "the one " ANCHOR_NAME " names" : "zero");
 		if (i > 0 && h.first_index <= v->segments[i - 1].first_index)
 			return corrupt(why, why_size,
 				       "%s offset 16: first index %" PRIu64
-				       " is not after segment %zu's %" PRIu64,
-				       name, h.first_index, i, v->segments[i - 1].first_index);
+				       " is not after segment %" PRIu64 "'s %" PRIu64,
+				       name, h.first_index, number - 1,
+				       v->segments[i - 1].first_index);
 		seg->number = h.number;
 		seg->first_index = h.first_index;
 		seg->count = 0;
@@ -1371,12 +1687,26 @@ static int recover(struct vault *v, char *why, size_t why_size)
 	size_t n = 0, start = 0;
 	int err, have_state, from_state, state_met;
 
+	err = anchor_read(v, why, why_size);
+	if (err)
+		return err;
 	err = list_segments(v, &numbers, &n, why, why_size);
 	if (err)
 		return err;
+	/* Segments below the first kept one: the rest of a retention a crash cut short. */
+	while (n > 0 && numbers[0] < v->first_segment) {
+		vault_log(v, 5, "vault.recover.retained_segment_ignored segment=%" PRIu64,
+			  numbers[0]);
+		memmove(numbers, numbers + 1, --n * sizeof(*numbers));
+	}
 	err = state_read(v, &st, &have_state, why, why_size);
 	if (err)
 		goto out;
+	if (n == 0 && v->anchor != NULL) {
+		err = corrupt(why, why_size, "%s names segment %" PRIu64 ", which is missing",
+			      ANCHOR_NAME, v->first_segment);
+		goto out;
+	}
 	if (n == 0) {
 		if (have_state) {
 			err = corrupt(why, why_size, "%s exists but there is no segment file",
@@ -1394,15 +1724,22 @@ static int recover(struct vault *v, char *why, size_t why_size)
 	if (err)
 		goto out;
 	from_state = have_state && !v->full_verify;
-	if (from_state) {
-		if (st.segment > n) {
+	if (have_state && st.segment < v->first_segment) {
 			err = corrupt(why, why_size,
 				      "%s names segment %" PRIu64
-				      " but the last is segment %zu",
-				      STATE_NAME, st.segment, n);
+			      ", before the first one kept (%" PRIu64 ")",
+			      STATE_NAME, st.segment, v->first_segment);
 			goto out;
 		}
-		start = (size_t)st.segment - 1;
+	if (from_state) {
+		if (st.segment - v->first_segment >= n) {
+			err = corrupt(why, why_size,
+				      "%s names segment %" PRIu64
+				      " but the last is segment %" PRIu64,
+				      STATE_NAME, st.segment, v->first_segment + n - 1);
+			goto out;
+		}
+		start = (size_t)(st.segment - v->first_segment);
 	}
 	err = verify_segments(v, start, have_state ? &st : NULL, from_state, &state_met, &last,
 			      why, why_size);
@@ -1532,6 +1869,9 @@ static void vault_free(struct vault *v)
 	free(v->wbuf);
 	free(v->rd.buf);
 	free(v->segments);
+	if (v->anchor != NULL)
+		free(v->anchor->leaves);
+	free(v->anchor);
 	free(v->dir);
 	free(v);
 }
@@ -1556,6 +1896,7 @@ int vault_open(const struct vault_options *opt, struct vault **out, char *why, s
 		return -ENOMEM;
 	v->folder.fd = v->lock_fd = v->seg_fd = -1;
 	v->rd.fd = -1;
+	v->first_segment = 1;
 	v->dir = strdup(opt->dir);
 	v->read_only = opt->read_only != 0;
 	v->full_verify = opt->full_verify != 0;
@@ -1891,7 +2232,7 @@ int vault_iterate(struct vault *vault, uint64_t from, uint64_t to,
 	set_why(why, why_size, "%s", "");
 	if (v == NULL || cb == NULL)
 		return -EINVAL;
-	if (from > v->count)
+	if (from > v->count || (from < vault_first(v) && from < to))
 		return -ERANGE;
 	err = vault_flush(v); /* read back what was appended, not only what was flushed */
 	if (err) {

@@ -10,6 +10,10 @@
  *   vault.state               the last checkpoint: position and hash of a durable record the
  *                             chain was verified up to (written atomically by
  *                             vault_mark_checkpoint); recovery verifies from there.
+ *   vault.anchor              once retention removed the oldest segments (vault_retain): the
+ *                             first segment and record kept, the hash the chain continues
+ *                             from, and what the Merkle tree needs of the removed records
+ *                             (format in vaultlog.c).
  *
  * Segment header (little-endian):
  *    0 u8[8]  magic "QVAULT1\n"
@@ -31,6 +35,8 @@
  *   56 u8[]   payload (length - 88 bytes)
  *  L-32 u8[32] hash = SHA-256("quorum-vault-record-v1\0" || bytes 0..L-33)
  * Record 0 has type VAULT_RECORD_BOOT; every later segment starts with VAULT_RECORD_ROTATE.
+ * After retention the log starts at the anchor's segment: its header's first index and
+ * previous hash must be the anchor's, and the segments are numbered on from it.
  *
  * Recovery at open: segment headers are checked (magic, hash, number, first index and
  * previous hash against the previous segment's end); records are verified (length, index,
@@ -58,12 +64,14 @@
 
 /* Record types written by the log itself; callers use their own values from 16 up. */
 #define VAULT_RECORD_BOOT   1 /* record 0: payload "vault.initial_boot" text */
-#define VAULT_RECORD_ROTATE 2 /* first record of each later segment: "vault.rotate_boundary" */
+#define VAULT_RECORD_ROTATE 2 /* first record of each later segment: "vault.rotate_boundary"   \
+			       */
 
 #define VAULT_FLAG_SEALED 0x0001
 
 /* Log callback: LEVEL is a syslog level (3 error .. 7 debug), MSG one line of key=value
- * fields, e.g. "vault.recover.torn_tail segment=segment-000000000003.qv offset=1234 bytes=17". */
+ * fields, e.g. "vault.recover.torn_tail segment=segment-000000000003.qv offset=1234 bytes=17".
+ */
 typedef void (*vault_log_fn)(void *arg, int level, const char *msg);
 
 struct vault_options {
@@ -140,7 +148,8 @@ int vault_sync(struct vault *vault);
  * vault_iterate: calls CB for each record with index in [FROM, TO) (TO clamped to
  * vault_count), in order, each read back from its segment and checked against its hash.
  * CB returns 0 to go on, anything else to stop (returned).
- * RETURN VALUE: 0, CB's value, -ERANGE (FROM > count), -EBADMSG (a record failed its
+ * RETURN VALUE: 0, CB's value, -ERANGE (FROM > count, or FROM before vault_first and the
+ * range not empty), -EBADMSG (a record failed its
  * check; WHY says where), -errno.
  */
 int vault_iterate(struct vault *vault, uint64_t from, uint64_t to,
@@ -173,6 +182,56 @@ int vault_verifier_step(struct vault *vault, struct vault_verifier *verifier, ui
 void vault_verifier_progress(const struct vault_verifier *verifier, uint64_t *next,
 			     uint64_t *passes);
 void vault_verifier_free(struct vault_verifier *verifier);
+
+/* One segment of the log, for retention. */
+struct vault_segment_info {
+	uint64_t number;
+	uint64_t first_index;
+	uint64_t count; /* records */
+	uint64_t bytes; /* header included */
+	int64_t created_ns;
+};
+
+/* vault_segment_info: segment I (0: the first kept) into *OUT. 0 or -ERANGE. */
+int vault_segment_info(const struct vault *vault, size_t i, struct vault_segment_info *out);
+
+/*
+ * What retention removed: the records before FIRST_INDEX, and what a Merkle tree over the
+ * log needs of them (audit/mtree.h): the compact range of its first TREE_BASE leaves and
+ * the leaf hashes of the records from TREE_BASE to FIRST_INDEX (TREE_BASE is at most
+ * FIRST_INDEX: the size of a signed checkpoint the kept log holds, so that every kept
+ * checkpoint can be checked).
+ */
+struct vault_anchor {
+	uint64_t segment;		   /* the first segment kept */
+	uint64_t first_index;		   /* its first record */
+	uint8_t prev_hash[VAULT_HASH_LEN]; /* the hash of the record before it */
+	uint64_t tree_base;
+	size_t range_count; /* popcount(tree_base) */
+	uint8_t range[64][VAULT_HASH_LEN];
+	size_t leaf_count; /* first_index - tree_base, at most 65536 */
+	uint8_t (*leaves)[VAULT_HASH_LEN];
+};
+
+/* vault_anchor: what retention removed (borrowed, valid until the next vault_retain), or
+ * NULL when the log still starts at record 0. vault_first: the first record kept (0 without
+ * an anchor); vault_iterate refuses a range that starts before it. */
+const struct vault_anchor *vault_anchor(const struct vault *vault);
+uint64_t vault_first(const struct vault *vault);
+
+/*
+ * vault_retain: removes the segments before NEXT->segment (which becomes the first; the last
+ * segment and the one vault.state names always stay), or moves them into ARCHIVE_DIR (a
+ * folder on the same file system, created 0700 when missing; NULL: removed). NEXT gives the
+ * tree base, its compact range and the leaf hashes from it to the new first record (whose
+ * index and previous hash the log fills in). vault.anchor is replaced first, then the files
+ * go: a crash in between leaves files the next open ignores and the next retention removes.
+ * RETURN VALUE: 0; -ERANGE (that segment cannot start the log; WHY says why), -EINVAL (the
+ * counts do not fit the new first record), -EROFS, or -errno (WHY says what failed; when
+ * the anchor was written the log starts at NEXT->segment all the same).
+ */
+int vault_retain(struct vault *vault, const struct vault_anchor *next, const char *archive_dir,
+		 char *why, size_t why_size);
 
 /* vault_load_key: reads a 32-byte key from PATH: 32 raw bytes, or 64 hex digits and an
  * optional newline. The file must be a regular file not readable by group or others.

@@ -1530,6 +1530,152 @@ static void test_load_key(struct fixture *f, gconstpointer data)
 	g_free(path);
 }
 
+/* ---- retention ---- */
+
+/* An anchor for a log that keeps segment NUMBER on: tree base LEAVES records before its first
+ * record, with made-up hashes (the log keeps them, it does not compute them). */
+static struct vault_anchor anchor_for(struct vault *v, uint64_t number, uint64_t leaves,
+				      uint8_t (*leaf_buf)[VAULT_HASH_LEN])
+{
+	struct vault_anchor a = { .segment = number };
+	struct vault_segment_info seg;
+
+	for (size_t i = 0; vault_segment_info(v, i, &seg) == 0; i++) {
+		if (seg.number == number)
+			break;
+	}
+	g_assert_cmpuint(seg.number, ==, number);
+	a.tree_base = seg.first_index - leaves;
+	a.range_count = (size_t)__builtin_popcountll(a.tree_base);
+	memset(a.range, 0xa5, sizeof(a.range));
+	a.leaf_count = leaves;
+	memset(leaf_buf, 0x5a, leaves * VAULT_HASH_LEN);
+	a.leaves = leaf_buf;
+	return a;
+}
+
+static void test_retain(struct fixture *f, gconstpointer data)
+{
+	struct vault_options o = options(f);
+	char *parent = g_path_get_dirname(f->dir),
+	     *archive = g_build_filename(parent, "archive", NULL);
+	uint8_t leaves[4][VAULT_HASH_LEN];
+	struct vault_anchor a;
+	struct vault_segment_info seg3;
+	char why[WHY_SIZE], *path, *text;
+	struct vault *v;
+	GPtrArray *all;
+	uint64_t segments, first, count;
+
+	o.segment_max_bytes = 1024;
+	v = open_ok(&o);
+	append_n(v, 60, 200);
+	segments = vault_segment_count(v);
+	g_assert_cmpuint(segments, >=, 10);
+	g_assert_null(vault_anchor(v));
+	g_assert_cmpuint(vault_first(v), ==, 0);
+	/* What cannot start the log: the first, one past the last, or counts that do not
+	 * fit. */
+	a = anchor_for(v, 1, 0, leaves);
+	g_assert_cmpint(vault_retain(v, &a, NULL, why, sizeof(why)), ==, -ERANGE);
+	a = anchor_for(v, segments, 2, leaves);
+	a.segment = segments + 1;
+	g_assert_cmpint(vault_retain(v, &a, NULL, why, sizeof(why)), ==, -ERANGE);
+	g_assert_nonnull(strstr(why, "cannot start the log"));
+	a = anchor_for(v, 3, 2, leaves);
+	a.leaf_count = 1;
+	g_assert_cmpint(vault_retain(v, &a, NULL, why, sizeof(why)), ==, -EINVAL);
+	/* Segments 1 and 2 go to the archive; the log starts at segment 3. */
+	g_assert_cmpint(vault_segment_info(v, 2, &seg3), ==, 0);
+	a = anchor_for(v, 3, 2, leaves);
+	g_assert_cmpint(vault_retain(v, &a, archive, why, sizeof(why)), ==, 0);
+	first = seg3.first_index;
+	g_assert_cmpuint(vault_first(v), ==, first);
+	g_assert_cmpuint(vault_segment_count(v), ==, segments - 2);
+	g_assert_cmpuint(vault_anchor(v)->tree_base, ==, first - 2);
+	g_assert_cmpmem(vault_anchor(v)->leaves[1], VAULT_HASH_LEN, leaves[1], VAULT_HASH_LEN);
+	for (uint64_t n = 1; n <= 2; n++) {
+		char *name = seg_name(n), *moved = g_build_filename(archive, name, NULL);
+
+		path = seg_path(f, n);
+		g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+		g_assert_true(g_file_test(moved, G_FILE_TEST_EXISTS));
+		g_free(path);
+		g_free(moved);
+		g_free(name);
+	}
+	g_assert_cmpint(vault_iterate(v, 0, vault_count(v), collect_cb, NULL, why, sizeof(why)),
+			==, -ERANGE);
+	all = collect(v, first, UINT64_MAX);
+	g_assert_cmpuint(COPY(all, 0)->index, ==, first);
+	g_assert_cmpmem(COPY(all, 0)->prev, VAULT_HASH_LEN, vault_anchor(v)->prev_hash,
+			VAULT_HASH_LEN);
+	g_ptr_array_unref(all);
+	append_n(v, 5, 200);
+	count = vault_count(v);
+	vault_close(v);
+	/* It reopens from there, in full, and read-only. */
+	o.full_verify = 1;
+	v = open_ok(&o);
+	g_assert_cmpuint(vault_first(v), ==, first);
+	g_assert_cmpuint(vault_count(v), ==, count);
+	vault_close(v);
+	o.read_only = 1;
+	v = open_ok(&o);
+	all = collect(v, first, UINT64_MAX);
+	g_assert_cmpuint(all->len, ==, count - first);
+	g_ptr_array_unref(all);
+	vault_close(v);
+	o.read_only = 0;
+	/* A segment a crash left behind the anchor is ignored, and the next retention (here
+	 * without an archive) removes it with the others. */
+	{
+		char *name = seg_name(2), *moved = g_build_filename(archive, name, NULL);
+		gchar *bytes;
+		gsize len;
+
+		g_assert_true(g_file_get_contents(moved, &bytes, &len, NULL));
+		path = seg_path(f, 2);
+		g_assert_true(g_file_set_contents(path, bytes, (gssize)len, NULL));
+		g_assert_cmpint(chmod(path, 0600), ==, 0);
+		g_free(bytes);
+		g_free(moved);
+		g_free(name);
+	}
+	v = open_ok(&o);
+	g_assert_true(has_log(f, "5 vault.recover.retained_segment_ignored segment=2"));
+	a = anchor_for(v, 5, 0, leaves);
+	g_assert_cmpint(vault_retain(v, &a, NULL, why, sizeof(why)), ==, 0);
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+	g_free(path);
+	path = seg_path(f, 4);
+	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
+	g_free(path);
+	/* The segment vault.state names stays. */
+	g_assert_cmpint(vault_sync(v), ==, 0);
+	g_assert_cmpint(vault_mark_checkpoint(v, vault_first(v) + 1), ==, 0);
+	a = anchor_for(v, 7, 0, leaves);
+	g_assert_cmpint(vault_retain(v, &a, NULL, why, sizeof(why)), ==, -ERANGE);
+	g_assert_nonnull(strstr(why, "vault.state names segment 5"));
+	vault_close(v);
+	/* A damaged anchor, or a missing first segment, stops the open. */
+	path = g_build_filename(f->dir, "vault.anchor", NULL);
+	flip_bit(path, 20, 0);
+	text = open_fails(&o, -EBADMSG);
+	g_assert_nonnull(strstr(text, "vault.anchor"));
+	g_free(text);
+	flip_bit(path, 20, 0);
+	g_free(path);
+	path = seg_path(f, 5);
+	g_assert_cmpint(unlink(path), ==, 0);
+	text = open_fails(&o, -EBADMSG);
+	g_assert_nonnull(strstr(text, "segment 5"));
+	g_free(text);
+	g_free(path);
+	g_free(archive);
+	g_free(parent);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1569,5 +1715,6 @@ int main(int argc, char **argv)
 	ADD("/vault/open/read-only-needs-a-vault", test_open_read_only_missing);
 	ADD("/vault/open/refuses-planted-links-and-folders", test_open_refuses_planted_files);
 	ADD("/vault/key/load", test_load_key);
+	ADD("/vault/retain/removes-old-segments-and-starts-at-the-anchor", test_retain);
 	return g_test_run();
 }
