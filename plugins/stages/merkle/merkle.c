@@ -664,6 +664,17 @@ static int merkle_reconcile(struct merkle_stage *m)
 		size = mtree_size(m->tree);
 		if (size < records) {
 			err = m->vault->replay(m->vault_state, size, records, add_record, m);
+			if (err == -ERANGE) {
+				/* Retention removed them: the tree keeps their hashes. */
+				m->api->log(
+					m->host, QUORUM_LOG_ERROR,
+					"merkle.catch_up_failed from=%" PRIu64 " to=%" PRIu64
+					" reason=records_removed_by_retention action=\"restore "
+					"the merkle folder (its hashes of the removed "
+					"records)\"",
+					size, records);
+				return -EIO;
+			}
 			if (err != 0 || m->failed || mtree_size(m->tree) != records) {
 				m->api->log(m->host, QUORUM_LOG_ERROR,
 					    "merkle.catch_up_failed from=%" PRIu64

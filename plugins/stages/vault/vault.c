@@ -21,14 +21,18 @@
 #include <quorum/gossip.h>
 #include <quorum/plugin.h>
 
+#include "mtree.h"
+#include "note.h"
 #include "roundjournal.h"
 #include "roundlog.h"
 #include "vaultlog.h"
 
-#define TIMECORE_SOURCE "timecore" /* the host's own rounds are ingested as it */
-#define ROUND_LOG_BYTES_MAX                                                                    \
-	(VAULT_PAYLOAD_MAX / 2) /* a round log record is written earlier                       \
-				 */
+/* The host ingests its own rounds as this source. */
+#define TIMECORE_SOURCE "timecore"
+/* A round log record is written before it grows past this. */
+#define ROUND_LOG_BYTES_MAX (VAULT_PAYLOAD_MAX / 2)
+/* retain_days is checked this often (and after each rotation). */
+#define RETENTION_CHECK_MS 60000
 
 struct waiter {
 	uint64_t count;
@@ -63,6 +67,13 @@ struct vault_stage {
 	struct quorum_timer *round_timer; /* writes the round log when its wait is over */
 	uint64_t round_in_flight; /* sequence of this node's round in the pipeline, or 0 */
 	uint64_t rounds_logged, round_records, peer_rounds;
+	int64_t retain_ns;	/* retain_days, in ns (0: no limit) */
+	int64_t retain_bytes;	/* 0: no limit */
+	char archive_dir[4096]; /* where removed segments go ("": removed) */
+	struct quorum_timer *retention_timer;
+	uint64_t segments_seen;
+	int retention_queued;
+	uint64_t retention_waits;
 	uint64_t checkpoint_index;   /* a checkpoint record awaiting its fsync */
 	int checkpoint_pending;
 	int failed;		     /* an I/O error: fail closed */
@@ -83,6 +94,14 @@ struct vault_stage {
 	int64_t pass_done_mono_ns; /* the last complete pass ended then (0: none yet) */
 };
 
+static int64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -94,6 +113,7 @@ static int64_t mono_ns(void)
 static void retry_cb(void *arg);
 static void fail_awaiters(struct vault_stage *v, int status);
 static void verifier_restart(struct vault_stage *v);
+static void retention_after_rotation(struct vault_stage *v);
 static int round_log_write(struct vault_stage *v);
 static int round_journal_restart(struct vault_stage *v);
 
@@ -324,6 +344,7 @@ static int vault_put(struct vault_stage *v, uint16_t type, const void *payload, 
 		return err;
 	}
 	v->appended++;
+	retention_after_rotation(v);
 	if (index != NULL)
 		*index = rec.index;
 	if (type == QUORUM_RECORD_CHECKPOINT) {
@@ -481,6 +502,199 @@ static void vault_stage_observe(void *state, const struct quorum_event *event,
 		return;
 	if (v->round_log_ms == 0 || roundlog_bytes(v->rounds) >= ROUND_LOG_BYTES_MAX)
 		round_log_write(v);
+}
+
+/* ---- retention: the oldest segments go, the log stays verifiable ---- */
+
+struct first_checkpoint {
+	uint64_t size;
+	int found;
+	uint64_t seen;
+};
+
+#define RETENTION_SCAN_MAX 100000 /* records looked at for the first kept checkpoint */
+
+static int first_checkpoint_cb(void *arg, const struct vault_record *rec)
+{
+	struct first_checkpoint *c = arg;
+	struct checkpoint cp;
+	const char *why = NULL;
+	size_t text_len;
+
+	if (++c->seen > RETENTION_SCAN_MAX)
+		return 1;
+	if (rec->type != QUORUM_RECORD_CHECKPOINT || rec->sealed)
+		return 0;
+	if (note_text_length((const char *)rec->payload, rec->payload_len, &text_len) != 0 ||
+	    checkpoint_parse((const char *)rec->payload, text_len, &cp, &why) != 0)
+		return 0; /* not a checkpoint this log could check: look further */
+	c->size = cp.size;
+	c->found = 1;
+	return 1;
+}
+
+/* Folds leaves into a compact range until it has BASE leaves, keeps the rest as the new
+ * anchor's leaf hashes. */
+struct fold {
+	struct mtree_range range;
+	uint64_t base, next;
+	uint8_t (*leaves)[MTREE_HASH_LEN];
+	size_t leaf_count;
+};
+
+static void fold_leaf(struct fold *f, const uint8_t leaf[MTREE_HASH_LEN])
+{
+	if (f->range.size < f->base)
+		mtree_range_append(&f->range, leaf);
+	else
+		memcpy(f->leaves[f->leaf_count++], leaf, MTREE_HASH_LEN);
+	f->next++;
+}
+
+static int fold_record(void *arg, const struct vault_record *rec)
+{
+	uint8_t leaf[MTREE_HASH_LEN];
+
+	mtree_leaf_hash(rec->raw, rec->raw_len, leaf);
+	fold_leaf(arg, leaf);
+	return 0;
+}
+
+/* The segments expired by retain_days and retain_bytes, the oldest first: the index of the
+ * first one kept (0: none expired). The last segment always stays. */
+static size_t retention_cut(struct vault_stage *v, uint64_t *bytes_removed)
+{
+	size_t n = (size_t)vault_segment_count(v->log), cut = 0;
+	struct vault_segment_info seg, next;
+	uint64_t total = 0, removed = 0;
+	int64_t now = realtime_ns();
+
+	for (size_t i = 0; i < n && vault_segment_info(v->log, i, &seg) == 0; i++)
+		total += seg.bytes;
+	for (size_t i = 0; i + 1 < n; i++) {
+		int expired;
+
+		if (vault_segment_info(v->log, i, &seg) != 0 ||
+		    vault_segment_info(v->log, i + 1, &next) != 0)
+			break;
+		/* A segment ends when the next begins; it expires once that is old enough. */
+		expired = (v->retain_ns > 0 && next.created_ns <= now - v->retain_ns) ||
+			  (v->retain_bytes > 0 && total - removed > (uint64_t)v->retain_bytes);
+		if (!expired)
+			break;
+		removed += seg.bytes;
+		cut = i + 1;
+	}
+	*bytes_removed = removed;
+	return cut;
+}
+
+/* Removes (or archives) the expired segments. The kept log must start at a signed
+ * checkpoint: the tree base is the size of the first checkpoint the kept log holds (or its
+ * first record, if smaller), so every kept checkpoint can be checked from the anchor. */
+static void retention_run(struct vault_stage *v)
+{
+	const struct vault_anchor *prev;
+	struct vault_segment_info first;
+	struct first_checkpoint cp = { 0 };
+	struct vault_anchor next = { 0 };
+	struct fold fold = { 0 };
+	uint64_t removed_bytes, was_first;
+	char why[512] = "";
+	size_t cut;
+	int err;
+
+	if ((v->retain_ns == 0 && v->retain_bytes == 0) || v->failed || v->log == NULL)
+		return;
+	cut = retention_cut(v, &removed_bytes);
+	if (cut == 0 || vault_segment_info(v->log, cut, &first) != 0)
+		return;
+	err = vault_iterate(v->log, first.first_index, vault_count(v->log), first_checkpoint_cb,
+			    &cp, why, sizeof(why));
+	if (err < 0 || !cp.found) {
+		if (v->retention_waits++ == 0)
+			v->api->log(v->host, QUORUM_LOG_INFO,
+				    "vault.retention_waits first_index=%" PRIu64
+				    " reason=no_checkpoint_after_it",
+				    first.first_index);
+		return;
+	}
+	v->retention_waits = 0;
+	prev = vault_anchor(v->log);
+	was_first = vault_first(v->log);
+	mtree_range_init(&fold.range);
+	if (prev != NULL) {
+		fold.range.size = prev->tree_base;
+		fold.range.count = prev->range_count;
+		memcpy(fold.range.hash, prev->range, prev->range_count * MTREE_HASH_LEN);
+	}
+	fold.base = cp.size < first.first_index ? cp.size : first.first_index;
+	fold.next = fold.range.size;
+	fold.leaves = malloc((first.first_index - fold.base + 1) * MTREE_HASH_LEN);
+	if (fold.leaves == NULL)
+		return;
+	for (size_t i = 0; prev != NULL && i < prev->leaf_count; i++)
+		fold_leaf(&fold, prev->leaves[i]);
+	err = vault_iterate(v->log, was_first, first.first_index, fold_record, &fold, why,
+			    sizeof(why));
+	if (err == 0 && (fold.next != first.first_index || fold.range.size != fold.base)) {
+		snprintf(why, sizeof(why), "the removed records do not lead to record %" PRIu64,
+			 first.first_index);
+		err = -EBADMSG;
+	}
+	if (err == 0) {
+		next.segment = first.number;
+		next.tree_base = fold.base;
+		next.range_count = fold.range.count;
+		memcpy(next.range, fold.range.hash, fold.range.count * MTREE_HASH_LEN);
+		next.leaf_count = fold.leaf_count;
+		next.leaves = fold.leaves;
+		err = vault_retain(v->log, &next,
+				   v->archive_dir[0] != '\0' ? v->archive_dir : NULL, why,
+				   sizeof(why));
+	}
+	free(fold.leaves);
+	if (vault_first(v->log) != was_first) {
+		char line[256];
+
+		snprintf(line, sizeof(line),
+			 "vault.retention first_segment=%" PRIu64 " first_index=%" PRIu64
+			 " tree_base=%" PRIu64 " removed_records=%" PRIu64
+			 " removed_bytes=%" PRIu64 " archive=%s",
+			 first.number, first.first_index, fold.base,
+			 first.first_index - was_first, removed_bytes,
+			 v->archive_dir[0] != '\0' ? "yes" : "no");
+		v->api->log(v->host, QUORUM_LOG_NOTICE, "%s", line);
+		vault_put(v, QUORUM_RECORD_AUDIT, line, strlen(line), NULL);
+	}
+	if (err != 0)
+		v->api->log(v->host, QUORUM_LOG_WARNING, "vault.retention_failed error=\"%s\"",
+			    why[0] != '\0' ? why : strerror(-err));
+}
+
+static void retention_cb(void *arg)
+{
+	struct vault_stage *v = arg;
+
+	v->retention_queued = 0;
+	retention_run(v);
+}
+
+/* After a rotation, on a fresh turn of the loop (not inside the append that rotated). */
+static void retention_after_rotation(struct vault_stage *v)
+{
+	uint64_t segments = vault_segment_count(v->log);
+
+	if (segments == v->segments_seen || (v->retain_ns == 0 && v->retain_bytes == 0))
+		return;
+	v->segments_seen = segments;
+	if (!v->retention_queued && v->api->run_on_loop(v->host, retention_cb, v) == 0)
+		v->retention_queued = 1;
+}
+
+static void retention_timer_cb(void *arg)
+{
+	retention_run(arg);
 }
 
 /* ---- the round journal at start: what the last run held is written now ---- */
@@ -862,6 +1076,8 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	const char *dir = NULL, *fsync = fsync_default, *key_file = NULL;
 	char key_path[4096], why[512] = "";
 	int64_t max_bytes = 10 * 1024 * 1024, max_age_s = 86400, round_log_s = 10;
+	int64_t retain_days = 0;
+	const char *archive_dir = NULL;
 	int err;
 
 	if (!QUORUM_API_HAS(api, service_publish))
@@ -883,9 +1099,19 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	api->config_int(host, "verify_rate", &v->verify_rate);
 	api->config_int(host, "round_log_s", &round_log_s);
 	v->round_log_ms = round_log_s * 1000;
+	api->config_int(host, "retain_days", &retain_days);
+	api->config_int(host, "retain_bytes", &v->retain_bytes);
+	api->config_string(host, "archive_dir", &archive_dir);
+	v->retain_ns = retain_days * 86400LL * 1000000000LL;
 	v->batch = strcmp(fsync, "batch") == 0;
 	if (dir == NULL || api->config_path(host, dir, v->dir_path, sizeof(v->dir_path)) != 0) {
 		api->log(host, QUORUM_LOG_ERROR, "vault.config_invalid setting=dir");
+		free(v);
+		return -EINVAL;
+	}
+	if (archive_dir != NULL &&
+	    api->config_path(host, archive_dir, v->archive_dir, sizeof(v->archive_dir)) != 0) {
+		api->log(host, QUORUM_LOG_ERROR, "vault.config_invalid setting=archive_dir");
 		free(v);
 		return -EINVAL;
 	}
@@ -926,6 +1152,14 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	err = roundjournal_open(v->dir_path, &v->journal, why, sizeof(why));
 	if (err == 0)
 		err = round_journal_recover(v, why, sizeof(why));
+	if (err == 0 && (v->retain_ns > 0 || v->retain_bytes > 0)) {
+		v->segments_seen = vault_segment_count(v->log);
+		retention_run(v);
+		v->retention_timer = api->timer_start(
+			host, RETENTION_CHECK_MS, RETENTION_CHECK_MS, retention_timer_cb, v);
+		if (v->retention_timer == NULL)
+			err = -ENOMEM;
+	}
 	if (err != 0) {
 		api->log(host, QUORUM_LOG_ERROR, "vault.open_failed dir=\"%s\" error=\"%s\"",
 			 v->dir_path, why);
@@ -946,6 +1180,8 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 out_close:
 	if (v->timer != NULL)
 		api->timer_stop(host, v->timer);
+	if (v->retention_timer != NULL)
+		api->timer_stop(host, v->retention_timer);
 	roundjournal_close(v->journal);
 	vault_close(v->log);
 	roundlog_free(v->rounds);
@@ -982,6 +1218,8 @@ static void vault_stage_fini(void *state)
 		v->api->timer_stop(v->host, v->retry);
 	if (v->verify_timer != NULL)
 		v->api->timer_stop(v->host, v->verify_timer);
+	if (v->retention_timer != NULL)
+		v->api->timer_stop(v->host, v->retention_timer);
 	round_log_write_last(v);
 	vault_verifier_free(v->verifier);
 	vault_commit(v);
@@ -1031,6 +1269,14 @@ static const struct quorum_setting vault_settings[] = {
 		  "and checks, a pass every 10 minutes at most (default 2000; 0: off)" },
 	{ .name = "key_file", .type = QUORUM_SETTING_STRING,
 	  .help = "AES-256-GCM key (32 bytes raw or 64 hex digits, mode 0600) to seal payloads" },
+	{ .name = "retain_days", .type = QUORUM_SETTING_INT, .min = 0, .max = 36500,
+	  .help = "remove (or archive) segments this many days after they ended (default 0: "
+		  "keep them)" },
+	{ .name = "retain_bytes", .type = QUORUM_SETTING_INT, .min = 0, .max = 1LL << 50,
+	  .help = "remove (or archive) the oldest segments while the vault holds more "
+		  "(default 0: no limit)" },
+	{ .name = "archive_dir", .type = QUORUM_SETTING_STRING,
+	  .help = "move removed segments into this folder (the vault's file system) instead" },
 	{ .name = "round_log_s", .type = QUORUM_SETTING_INT, .min = 0, .max = 3600,
 	  .help = "this node's rounds wait at most this long to be written together "
 		  "(default 10; 0: each at once)" },
