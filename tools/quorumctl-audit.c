@@ -148,6 +148,31 @@ static int open_vault(const struct vault_args *a, struct vault **out)
 	return 0;
 }
 
+/* The Merkle tree of V's records, before any is added: an empty one, or when retention
+ * removed the first records, one from the compact range and leaf hashes of its anchor (so
+ * that the kept records are added at their own indexes). 0 or -errno. */
+static int tree_of(struct vault *v, struct mtree **out)
+{
+	const struct vault_anchor *a = vault_anchor(v);
+	struct mtree_range r;
+	int err;
+
+	if (a == NULL)
+		return mtree_open(NULL, out, NULL, 0);
+	mtree_range_init(&r);
+	r.size = a->tree_base;
+	r.count = a->range_count;
+	memcpy(r.hash, a->range, a->range_count * MTREE_HASH_LEN);
+	err = mtree_open_range(&r, out);
+	for (size_t i = 0; err == 0 && i < a->leaf_count; i++)
+		err = mtree_append(*out, a->leaves[i]);
+	if (err != 0) {
+		mtree_close(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
 /* ---- vault verify ---- */
 
 struct verify_ctx {
@@ -185,7 +210,12 @@ static int verify_checkpoint_record(struct verify_ctx *c, const struct vault_rec
 		       rec->index, cp.size, rec->index);
 		return -1;
 	}
-	mtree_root(c->tree, cp.size, root);
+	if (mtree_root(c->tree, cp.size, root) != 0) {
+		printf("record %" PRIu64 ": checkpoint of size %" PRIu64
+		       " predates what retention kept of the tree (from size %" PRIu64 ")\n",
+		       rec->index, cp.size, mtree_base(c->tree));
+		return -1;
+	}
 	if (memcmp(root, cp.root, MTREE_HASH_LEN) != 0) {
 		hex32(cp.root, want);
 		hex32(root, got);
@@ -245,12 +275,15 @@ static int vault_verify(const struct vault_args *a)
 		rounds_check_free(c.rounds);
 		return rc;
 	}
-	if (mtree_open(NULL, &c.tree, why, sizeof(why)) != 0) {
+	if (tree_of(v, &c.tree) != 0) {
+		printf("vault %s: %s: its tree data is not a compact range\n", a->dir,
+		       "vault.anchor");
 		vault_close(v);
 		rounds_check_free(c.rounds);
-		return 2;
+		return 1;
 	}
-	err = vault_iterate(v, 0, vault_count(v), verify_one, &c, why, sizeof(why));
+	err = vault_iterate(v, vault_first(v), vault_count(v), verify_one, &c, why,
+			    sizeof(why));
 	if (err != 0) {
 		printf("vault %s: %s\n", a->dir, why[0] ? why : strerror(err < 0 ? -err : EIO));
 		rc = 1;
@@ -258,13 +291,32 @@ static int vault_verify(const struct vault_args *a)
 		printf("vault %s: %" PRIu64 " checkpoint(s) do not match the log\n", a->dir,
 		       c.failures);
 		rc = 1;
+	} else if (vault_anchor(v) != NULL && c.checkpoints == 0) {
+		/* Only a signed checkpoint over the kept records vouches for the removed ones.
+		 */
+		printf("vault %s: retention removed records 0 to %" PRIu64
+		       ", and no checkpoint the vault kept covers its anchor\n",
+		       a->dir, vault_first(v) - 1);
+		rc = 1;
 	} else {
 		mtree_root(c.tree, mtree_size(c.tree), root);
 		hex32(root, root_hex);
+		if (vault_anchor(v) == NULL)
 		printf("vault %s: intact: %" PRIu64 " records in %" PRIu64
 		       " segments, chain verified from record 0\n",
 		       a->dir, vault_count(v), vault_segment_count(v));
-		printf("checkpoints: %" PRIu64 " match the log; signatures: %s\n", c.checkpoints,
+		else
+			printf("vault %s: intact: records %" PRIu64 " to %" PRIu64
+			       " in %" PRIu64 " segments, chain verified from record %" PRIu64
+			       " (retention removed the records before it; the tree goes on "
+			       "from "
+			       "their compact range at size %" PRIu64
+			       ", checked by the signed checkpoints kept)\n",
+			       a->dir, vault_first(v), vault_count(v) - 1,
+			       vault_segment_count(v), vault_first(v),
+			       vault_anchor(v)->tree_base);
+		printf("checkpoints: %" PRIu64 " match the log; signatures: %s\n",
+		       c.checkpoints,
 		       c.have_key ? "all verified with the node key"
 				  : "not checked (give --node-key)");
 		if (c.have_key && c.signed_ok != c.checkpoints)
@@ -450,15 +502,16 @@ static int vault_dump(const struct vault_args *a)
 {
 	struct vault *v;
 	char why[512] = "";
-	uint64_t to;
+	uint64_t from, to;
 	int rc, err;
 
 	rc = open_vault(a, &v);
 	if (rc != 0)
 		return rc;
-	to = a->count != 0 && a->from + a->count < vault_count(v) ? a->from + a->count
+	from = a->from > vault_first(v) ? a->from : vault_first(v); /* the rest was removed */
+	to = a->count != 0 && from + a->count < vault_count(v) ? from + a->count
 								 : vault_count(v);
-	err = vault_iterate(v, a->from, to, dump_one, (void *)a, why, sizeof(why));
+	err = vault_iterate(v, from, to, dump_one, (void *)a, why, sizeof(why));
 	vault_close(v);
 	if (err != 0) {
 		fprintf(stderr, "quorumctl: vault %s: %s\n", a->dir, why[0] ? why : strerror(-err));
@@ -520,8 +573,33 @@ static int vault_proof(const struct vault_args *a)
 	rc = open_vault(a, &v);
 	if (rc != 0)
 		return rc;
-	mtree_open(NULL, &c.tree, why, sizeof(why));
-	err = vault_iterate(v, 0, vault_count(v), proof_one, &c, why, sizeof(why));
+	if (tree_of(v, &c.tree) != 0) {
+		fprintf(stderr, "quorumctl: vault %s: vault.anchor: no compact range\n",
+			a->dir);
+		vault_close(v);
+		return 1;
+	}
+	if (a->has_index && a->index < vault_first(v)) {
+		fprintf(stderr,
+			"quorumctl: record %" PRIu64
+			" was removed by retention (the vault keeps "
+			"records from %" PRIu64 ")\n",
+			a->index, vault_first(v));
+		rc = 2;
+	} else if (a->has_old && a->old_size != 0 && a->old_size < mtree_base(c.tree)) {
+		fprintf(stderr,
+			"quorumctl: tree size %" PRIu64
+			" predates what retention kept (from size "
+			"%" PRIu64 ")\n",
+			a->old_size, mtree_base(c.tree));
+		rc = 2;
+	}
+	if (rc != 0) {
+		vault_close(v);
+		mtree_close(c.tree);
+		return rc;
+	}
+	err = vault_iterate(v, vault_first(v), vault_count(v), proof_one, &c, why, sizeof(why));
 	vault_close(v);
 	if (err != 0 || !c.has_cp) {
 		fprintf(stderr, "quorumctl: vault %s: %s\n", a->dir,
