@@ -12,3 +12,7 @@ bench_bench_vault_SOURCES = bench/bench-vault.c audit/vaultlog.c audit/vaultlog.
 	audit/statedir.c audit/statedir.h
 bench_bench_vault_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(SQLITE3_CFLAGS) -O2
 bench_bench_vault_LDADD = $(OPENSSL_LIBS) $(SQLITE3_LIBS) -lpthread
+
+# End to end: a node with a tiny retention for two minutes; what stays verifies.
+TESTS += tests/e2e/retention.sh
+EXTRA_DIST += tests/e2e/retention.sh
