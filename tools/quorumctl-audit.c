@@ -429,6 +429,21 @@ static void describe_rounds(const struct vault_record *rec, json_t *obj, char *t
 						"rounds", (json_int_t)v->peers[i].rounds));
 	}
 	if (v->peer_count == 0 && n < size)
+		n += (size_t)snprintf(text + n, size - n, "-");
+	/* Why rounds were refused or held, each reason once: what a reader looks for first. */
+	if (n < size)
+		n += (size_t)snprintf(text + n, size - n, " reasons=");
+	for (size_t i = 0, said = 0; i < v->count && n < size; i++) {
+		const char *reason = v->rounds[i].reason;
+		int seen = reason[0] == '\0';
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(v->rounds[j].reason, reason) == 0;
+		if (!seen)
+			n += (size_t)snprintf(text + n, size - n, "%s%s", said++ > 0 ? "," : "",
+					      reason);
+	}
+	if (n < size && text[n - 1] == '=')
 		snprintf(text + n, size - n, "-");
 	if (obj != NULL) {
 		json_object_set_new(obj, "node_id", json_string(v->node_id));

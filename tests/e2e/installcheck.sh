@@ -26,7 +26,7 @@ check() {
 		failed=$((failed + 1))
 	fi
 }
-echo "1..14"
+echo "1..16"
 
 # Under DESTDIR the sample names the final prefix: check a copy pointing into DESTDIR.
 SAMPLE=$SYSCONFDIR/quorum/quorum.conf
@@ -185,4 +185,39 @@ check "the installed quorumctl reads the page (the node stopped: unsynchronised)
 	stopped_unsynchronised
 check "the installed quorumctl verifies the node's vault and its signed checkpoints" \
 	env LD_LIBRARY_PATH="$LIBDIR" "$BINDIR/quorumctl" vault verify "$W/vault" --node-key "$W/node.pub"
+
+# A packaged node audits: the sample enables the vault and merkle stages, their folders in
+# the state folder `make install` made (systemd's StateDirectory=quorum).
+STATE=$(sed -n 's|.*name = "vault"; path = "stages/vault.so"; settings = { dir = "\(.*\)/vault"; }.*|\1|p' \
+	"$SYSCONFDIR/quorum/quorum.conf")
+sample_audits() {
+	grep -q "name = \"merkle\"; path = \"stages/merkle.so\"; settings = { dir = \"$STATE/merkle\"; }" \
+		"$SYSCONFDIR/quorum/quorum.conf" &&
+		case $STATE in */lib/quorum) true ;; *) false ;; esac &&
+		test -d "$DESTDIR$STATE" && test "$(stat -c %a "$DESTDIR$STATE")" = 700
+}
+check "the installed sample enables the vault and merkle stages in the state folder ($STATE)" \
+	sample_audits
+# Started from the sample as installed (a node key set, the state folder in the scratch
+# folder): it writes and signs its audit log.
+sed -e "s|^plugin_dir = .*|plugin_dir = \"$PKGLIBDIR\";|" \
+	-e "s|\"keys/plugin-dev.pub\"|\"$SYSCONFDIR/quorum/keys/plugin-dev.pub\"|" \
+	-e "s|^  # key = \"keys/node.key\";|  key = \"$W/node.key\";|" \
+	-e "s|dir = \"$STATE/|dir = \"$W/state/|" \
+	"$SYSCONFDIR/quorum/quorum.conf" >"$W/packaged.conf"
+mkdir -m 0700 "$W/state"
+packaged_audits() {
+	"$SBINDIR/quorumd" --config "$W/packaged.conf" 2>"$W/packaged.log" &
+	local pid=$! i rc=1
+	for i in $(seq 100); do
+		grep -q "merkle.checkpoint size=" "$W/packaged.log" && { rc=0; break; }
+		sleep 0.05
+	done
+	kill -TERM "$pid"
+	wait "$pid" || rc=1
+	[ "$rc" -eq 0 ] && LD_LIBRARY_PATH="$LIBDIR" "$BINDIR/quorumctl" vault verify "$W/state/vault" \
+		--node-key "$W/node.pub"
+}
+check "a node started from the installed sample keeps a vault its checkpoints sign" \
+	packaged_audits
 [ "$failed" -eq 0 ]
