@@ -1075,7 +1075,7 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	struct vault_stage *v;
 	const char *dir = NULL, *fsync = fsync_default, *key_file = NULL;
 	char key_path[4096], why[512] = "";
-	int64_t max_bytes = 10 * 1024 * 1024, max_age_s = 86400, round_log_s = 10;
+	int64_t max_bytes = 10 * 1024 * 1024, max_age_s = 86400, round_log_s = 30;
 	int64_t retain_days = 0;
 	const char *archive_dir = NULL;
 	int err;
@@ -1279,7 +1279,7 @@ static const struct quorum_setting vault_settings[] = {
 	  .help = "move removed segments into this folder (the vault's file system) instead" },
 	{ .name = "round_log_s", .type = QUORUM_SETTING_INT, .min = 0, .max = 3600,
 	  .help = "this node's rounds wait at most this long to be written together "
-		  "(default 10; 0: each at once)" },
+		  "(default 30; 0: each at once)" },
 	{ .type = QUORUM_SETTING_END },
 };
 
