@@ -699,32 +699,92 @@ static void retention_timer_cb(void *arg)
 
 /* ---- the round journal at start: what the last run held is written now ---- */
 
+/* What the last run's journal held, kept to be journaled again once it starts afresh. */
+struct replayed_item {
+	int kind; /* 1 round, 2 audit line, 3 verdict */
+	uint8_t *data;
+	size_t len;
+	uint32_t verdict;
+	char *stage, *reason;
+	struct replayed_item *next;
+};
+
+struct replay {
+	struct vault_stage *v;
+	struct replayed_item *head, **tail;
+	int failed; /* out of memory */
+};
+
+static void replay_keep(struct replay *r, int kind, const void *data, size_t len,
+			uint32_t verdict, const char *stage, const char *reason)
+{
+	struct replayed_item *it = calloc(1, sizeof(*it));
+
+	if (it == NULL || (len > 0 && (it->data = malloc(len)) == NULL) ||
+	    (stage != NULL &&
+	     ((it->stage = strdup(stage)) == NULL || (it->reason = strdup(reason)) == NULL))) {
+		if (it != NULL) {
+			free(it->data);
+			free(it->stage);
+		}
+		free(it);
+		r->failed = 1;
+		return;
+	}
+	it->kind = kind;
+	if (len > 0)
+		memcpy(it->data, data, len);
+	it->len = len;
+	it->verdict = verdict;
+	*r->tail = it;
+	r->tail = &it->next;
+}
+
+static void replay_release(struct replay *r)
+{
+	while (r->head != NULL) {
+		struct replayed_item *it = r->head;
+
+		r->head = it->next;
+		free(it->data);
+		free(it->stage);
+		free(it->reason);
+		free(it);
+	}
+}
+
 static int replay_round(void *arg, const uint8_t *payload, size_t len)
 {
-	struct vault_stage *v = arg;
-	int err = roundlog_add(v->rounds, payload, len);
+	struct replay *r = arg;
+	int err = roundlog_add(r->v->rounds, payload, len);
 
 	if (err == -EINVAL) { /* another node's: not this log's */
-		v->api->log(v->host, QUORUM_LOG_WARNING,
+		r->v->api->log(r->v->host, QUORUM_LOG_WARNING,
 			    "vault.round_journal_skipped reason=not_this_node_round");
 		return 0;
 	}
+	if (err == 0)
+		replay_keep(r, 1, payload, len, 0, NULL, NULL);
 	return err;
 }
 
 static int replay_audit(void *arg, const char *text, size_t len)
 {
-	struct vault_stage *v = arg;
-	int err = roundlog_audit(v->rounds, text, len);
+	struct replay *r = arg;
+	int err = roundlog_audit(r->v->rounds, text, len);
 
+	if (err == 0)
+		replay_keep(r, 2, text, len, 0, NULL, NULL);
 	return err == -ENOENT ? 0 : err;
 }
 
 static int replay_verdict(void *arg, uint32_t verdict, const char *stage, const char *reason)
 {
-	struct vault_stage *v = arg;
-	int err = roundlog_verdict(v->rounds, verdict, stage, reason);
+	struct replay *r = arg;
+	int err = roundlog_verdict(r->v->rounds, verdict, stage, reason);
 
+	if (err == 0)
+		replay_keep(r, 3, NULL, 0, verdict, stage, reason);
 	return err == -ENOENT ? 0 : err;
 }
 
@@ -733,21 +793,30 @@ static int find_round_log(void *arg, const struct vault_record *rec)
 	return rec->type == QUORUM_RECORD_ROUNDS ? 1 : 0;
 }
 
-/* Writes the rounds the journal holds unless the log has them already (the run stopped
- * between writing their record and emptying the journal), then starts the journal afresh. */
+/*
+ * Takes back the rounds the last run journaled, unless the log already has them (it stopped
+ * between writing their record and emptying the journal): they wait in memory, and in the
+ * journal started afresh, for the next round log record. Nothing is appended to the log
+ * here: the later stages (the merkle stage's tree) follow the log only once they start.
+ */
 static int round_journal_recover(struct vault_stage *v, char *why, size_t why_size)
 {
 	static const struct roundjournal_sink sink = { replay_round, replay_audit,
 						       replay_verdict };
+	struct replay r = { .v = v };
 	uint64_t base, dropped;
 	size_t rounds;
 	char note[256] = "";
 	int err;
 
-	err = roundjournal_replay(v->journal, &sink, v, &base, &rounds, &dropped, note,
+	r.tail = &r.head;
+	err = roundjournal_replay(v->journal, &sink, &r, &base, &rounds, &dropped, note,
 				  sizeof(note));
+	if (err == 0 && r.failed)
+		err = -ENOMEM;
 	if (err != 0) {
 		snprintf(why, why_size, "%s", note[0] != '\0' ? note : strerror(-err));
+		replay_release(&r);
 		return err < 0 ? err : -EIO;
 	}
 	if (dropped != 0)
@@ -763,24 +832,32 @@ static int round_journal_recover(struct vault_stage *v, char *why, size_t why_si
 		/* Their record is in the log: drop them (encoding empties the log). */
 		if (roundlog_encode(v->rounds, &payload, &len) == 0)
 			free(payload);
+		replay_release(&r);
 		v->api->log(v->host, QUORUM_LOG_INFO,
 			    "vault.round_journal_already_logged rounds=%zu", rounds);
-	} else if (rounds > 0) {
-		err = round_log_write(v);
-		if (err != 0) {
-			snprintf(why, why_size, "cannot write %zu rounds of the journal: %s",
-				 rounds, strerror(-err));
-			return err;
-		}
-		v->api->log(v->host, QUORUM_LOG_NOTICE,
-			    "vault.rounds_recovered rounds=%zu from=%s", rounds,
-			    ROUNDJOURNAL_NAME);
 	}
 	err = roundjournal_start(v->journal, vault_count(v->log));
-	if (err != 0)
+	for (struct replayed_item *it = r.head; err == 0 && it != NULL; it = it->next)
+		err = it->kind == 1 ? roundjournal_round(v->journal, it->data, it->len)
+		      : it->kind == 2
+			      ? roundjournal_audit(v->journal, (const char *)it->data, it->len)
+			      : roundjournal_verdict(v->journal, it->verdict, it->stage,
+						     it->reason);
+	if (err == 0)
+		err = roundjournal_sync(v->journal);
+	replay_release(&r);
+	if (err != 0) {
 		snprintf(why, why_size, "%.200s/%s: %s", v->dir_path, ROUNDJOURNAL_NAME,
 			 strerror(-err));
 	return err;
+}
+	if (!roundlog_empty(v->rounds)) {
+		round_log_wait(v);
+		v->api->log(v->host, QUORUM_LOG_NOTICE,
+			    "vault.rounds_recovered rounds=%zu from=%s",
+			    roundlog_count(v->rounds), ROUNDJOURNAL_NAME);
+	}
+	return 0;
 }
 
 /* ---- the background verification ---- */
@@ -1152,9 +1229,10 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	err = roundjournal_open(v->dir_path, &v->journal, why, sizeof(why));
 	if (err == 0)
 		err = round_journal_recover(v, why, sizeof(why));
+	/* Retention's first check comes with the timer: nothing is appended before the later
+	 * stages follow the log. */
 	if (err == 0 && (v->retain_ns > 0 || v->retain_bytes > 0)) {
 		v->segments_seen = vault_segment_count(v->log);
-		retention_run(v);
 		v->retention_timer = api->timer_start(
 			host, RETENTION_CHECK_MS, RETENTION_CHECK_MS, retention_timer_cb, v);
 		if (v->retention_timer == NULL)
