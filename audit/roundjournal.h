@@ -1,8 +1,9 @@
 /* roundjournal.h -- the round log's journal: what the vault stage holds for its next round
  * log record (roundlog.h), written to VAULT_DIR/rounds.journal as it arrives and made
  * durable with the vault's own fsyncs, so that a crash loses no round the log would have
- * kept (the next start writes them as a record) and a full disk is found at the first round,
- * not when the record is due. Once the record is durable the journal starts afresh.
+ * kept (the next start takes them back for its first record) and a full disk is found at
+ * the first round, not when the record is due. Once the record is durable the journal
+ * starts afresh.
  *
  * File: a 48-byte header (magic "QVRJRNL1", u64 little-endian BASE: the vault's record count
  * when the journal started, SHA-256("quorum-round-journal-v1" NUL || bytes 0..15)), then
