@@ -31,7 +31,7 @@ authority = { radius_ns = 1000; kernel_status = false; };
 rounds = { interval_ms = 200; timeout_ms = 50; };
 clock = { shm = "clock"; };
 authorities = ( $3 );
-stages = ( { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; }; },
+stages = ( { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; round_log_s = 0; }; },
            { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "merkle"; checkpoint_ms = 100; }; },
            { name = "convergence"; path = "stages/convergence.so"; },
            { name = "control"; path = "stages/control.so"; } );
