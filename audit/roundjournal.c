@@ -13,7 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "roundjournal.h"
 #include "statedir.h"
@@ -25,6 +27,9 @@
 #define ITEM_HEAD     8
 #define ITEM_CHECK    8
 #define ITEM_MAX      (1u << 20)
+#define ITEM_SEALED   0x01 /* flags, byte 1 of an item */
+#define SEAL_NONCE    12
+#define SEAL_TAG      16
 #define READ_MAX      (64u << 20)
 
 enum { ITEM_ROUND = 1, ITEM_AUDIT = 2, ITEM_VERDICT = 3 };
@@ -34,6 +39,8 @@ struct roundjournal {
 	struct statedir folder;
 	int fd;
 	int dirty;
+	int has_key;
+	uint8_t key[ROUNDJOURNAL_KEY_LEN];
 };
 
 static void set_why(char *why, size_t size, const char *fmt, ...)
@@ -103,7 +110,8 @@ static int write_full(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-int roundjournal_open(const char *dir, struct roundjournal **out, char *why, size_t why_size)
+int roundjournal_open(const char *dir, const uint8_t *key, struct roundjournal **out, char *why,
+		      size_t why_size)
 {
 	struct roundjournal *j = calloc(1, sizeof(*j));
 	int err;
@@ -111,6 +119,10 @@ int roundjournal_open(const char *dir, struct roundjournal **out, char *why, siz
 	*out = NULL;
 	if (j == NULL)
 		return -ENOMEM;
+	if (key != NULL) {
+		memcpy(j->key, key, ROUNDJOURNAL_KEY_LEN);
+		j->has_key = 1;
+	}
 	j->fd = -1;
 	j->folder.fd = -1;
 	j->dir = strdup(dir);
@@ -139,8 +151,51 @@ void roundjournal_close(struct roundjournal *j)
 	if (j->fd >= 0)
 		close(j->fd);
 	statedir_close(&j->folder);
+	OPENSSL_cleanse(j->key, sizeof(j->key));
 	free(j->dir);
 	free(j);
+}
+
+/* AES-256-GCM of LEN bytes IN into OUT (nonce, ciphertext, tag), HEAD (the item's first
+ * ITEM_HEAD bytes) authenticated with it. 0 or -EIO. */
+static int seal(const struct roundjournal *j, const uint8_t *head, const uint8_t *in,
+		size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int n, ok = c != NULL && RAND_bytes(out, SEAL_NONCE) == 1 &&
+		    EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, j->key, out) == 1 &&
+		    EVP_EncryptUpdate(c, NULL, &n, head, ITEM_HEAD) == 1 &&
+		    (len == 0 ||
+		     EVP_EncryptUpdate(c, out + SEAL_NONCE, &n, in, (int)len) == 1) &&
+		    EVP_EncryptFinal_ex(c, out + SEAL_NONCE + len, &n) == 1 &&
+		    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SEAL_TAG,
+					out + SEAL_NONCE + len) == 1;
+
+	EVP_CIPHER_CTX_free(c);
+	return ok ? 0 : -EIO;
+}
+
+/* Opens a sealed item's LEN bytes IN into OUT (LEN - nonce - tag bytes). 0 or -EBADMSG. */
+static int unseal(const struct roundjournal *j, const uint8_t *head, const uint8_t *in,
+		  size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c;
+	uint8_t tag[SEAL_TAG];
+	size_t pt;
+	int n, ok;
+
+	if (len < SEAL_NONCE + SEAL_TAG)
+		return -EBADMSG;
+	pt = len - SEAL_NONCE - SEAL_TAG;
+	memcpy(tag, in + len - SEAL_TAG, SEAL_TAG);
+	c = EVP_CIPHER_CTX_new();
+	ok = c != NULL && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, j->key, in) == 1 &&
+	     EVP_DecryptUpdate(c, NULL, &n, head, ITEM_HEAD) == 1 &&
+	     (pt == 0 || EVP_DecryptUpdate(c, out, &n, in + SEAL_NONCE, (int)pt) == 1) &&
+	     EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, tag) == 1 &&
+	     EVP_DecryptFinal_ex(c, out + pt, &n) == 1;
+	EVP_CIPHER_CTX_free(c);
+	return ok ? 0 : -EBADMSG;
 }
 
 /* Reads the whole file (at most READ_MAX bytes) into *BUF. */
@@ -206,7 +261,7 @@ int roundjournal_replay(struct roundjournal *j, const struct roundjournal_sink *
 			uint64_t *base, size_t *rounds, uint64_t *dropped, char *why,
 			size_t why_size)
 {
-	uint8_t *buf = NULL, check[32];
+	uint8_t *buf = NULL, *plain = NULL, check[32];
 	size_t len = 0, off = HEADER_LEN;
 	int err;
 
@@ -221,6 +276,11 @@ int roundjournal_replay(struct roundjournal *j, const struct roundjournal_sink *
 	}
 	if (len == 0)
 		goto out;
+	plain = malloc(ITEM_MAX + 1);
+	if (plain == NULL) {
+		err = -ENOMEM;
+		goto out;
+	}
 	if (len < HEADER_LEN || memcmp(buf, MAGIC, 8) != 0 ||
 	    digest(HEADER_DOMAIN, buf, 16, NULL, 0, check) != 0 ||
 	    memcmp(check, buf + 16, 32) != 0) {
@@ -230,33 +290,51 @@ int roundjournal_replay(struct roundjournal *j, const struct roundjournal_sink *
 	}
 	*base = get_le64(buf + 8);
 	while (off < len) {
-		uint32_t item_len;
-		unsigned kind;
+		const uint8_t *data;
+		uint32_t item_len, stored;
+		unsigned kind, flags;
 
 		if (len - off < ITEM_HEAD + ITEM_CHECK)
 			break;
 		kind = buf[off];
-		item_len = get_le32(buf + off + 4);
-		if (buf[off + 1] != 0 || buf[off + 2] != 0 || buf[off + 3] != 0 ||
+		flags = buf[off + 1];
+		item_len = stored = get_le32(buf + off + 4);
+		if ((flags & ~ITEM_SEALED) != 0 || buf[off + 2] != 0 || buf[off + 3] != 0 ||
 		    item_len > ITEM_MAX || len - off - ITEM_HEAD - ITEM_CHECK < item_len)
 			break;
 		if (digest(ITEM_DOMAIN, buf + off, ITEM_HEAD + item_len, NULL, 0, check) != 0 ||
 		    memcmp(check, buf + off + ITEM_HEAD + item_len, ITEM_CHECK) != 0)
 			break;
-		err = item_hand(sink, arg, kind, buf + off + ITEM_HEAD, item_len, rounds);
+		data = buf + off + ITEM_HEAD;
+		if (flags & ITEM_SEALED) {
+			if (!j->has_key || unseal(j, buf + off, data, item_len, plain) != 0) {
+				set_why(why, why_size, "%s/%s offset %zu: a sealed item %s",
+					j->dir, ROUNDJOURNAL_NAME, off,
+					j->has_key ? "the key does not open" : "and no key");
+				break;
+			}
+			data = plain;
+			item_len -= SEAL_NONCE + SEAL_TAG;
+		}
+		err = item_hand(sink, arg, kind, data, item_len, rounds);
 		if (err == 1)
 			break;
 		if (err != 0)
 			goto out;
-		off += ITEM_HEAD + item_len + ITEM_CHECK;
+		off += ITEM_HEAD + stored + ITEM_CHECK;
 	}
 	if (off < len) {
 		*dropped = len - off;
-		set_why(why, why_size, "%s/%s offset %zu: %zu bytes that are not a whole item",
-			j->dir, ROUNDJOURNAL_NAME, off, len - off);
+		if (why == NULL || why[0] == '\0')
+			set_why(why, why_size,
+				"%s/%s offset %zu: %zu bytes that are not a whole item", j->dir,
+				ROUNDJOURNAL_NAME, off, len - off);
 	}
 	err = 0;
 out:
+	if (plain != NULL)
+		OPENSSL_cleanse(plain, ITEM_MAX + 1);
+	free(plain);
 	free(buf);
 	return err;
 }
@@ -284,23 +362,37 @@ int roundjournal_start(struct roundjournal *j, uint64_t base)
 static int item_write(struct roundjournal *j, unsigned kind, const uint8_t *head,
 		      size_t head_len, const uint8_t *data, size_t len)
 {
-	size_t item_len = head_len + len;
-	uint8_t *buf, check[32];
-	int err;
+	size_t plain_len = head_len + len;
+	size_t item_len = plain_len + (j->has_key ? SEAL_NONCE + SEAL_TAG : 0);
+	uint8_t *buf, *plain, check[32];
+	int err = 0;
 
 	if (item_len > ITEM_MAX)
 		return -EMSGSIZE;
 	buf = malloc(ITEM_HEAD + item_len + ITEM_CHECK);
-	if (buf == NULL)
+	plain = malloc(plain_len + 1);
+	if (buf == NULL || plain == NULL) {
+		free(buf);
+		free(plain);
 		return -ENOMEM;
+	}
 	memset(buf, 0, ITEM_HEAD);
 	buf[0] = (uint8_t)kind;
+	buf[1] = j->has_key ? ITEM_SEALED : 0;
 	put_le32(buf + 4, (uint32_t)item_len);
 	if (head_len > 0)
-		memcpy(buf + ITEM_HEAD, head, head_len);
+		memcpy(plain, head, head_len);
 	if (len > 0)
-		memcpy(buf + ITEM_HEAD + head_len, data, len);
-	err = digest(ITEM_DOMAIN, buf, ITEM_HEAD + item_len, NULL, 0, check);
+		memcpy(plain + head_len, data, len);
+	/* With the vault's key the journal keeps nothing in clear either. */
+	if (j->has_key)
+		err = seal(j, buf, plain, plain_len, buf + ITEM_HEAD);
+	else
+		memcpy(buf + ITEM_HEAD, plain, plain_len);
+	OPENSSL_cleanse(plain, plain_len);
+	free(plain);
+	if (err == 0)
+		err = digest(ITEM_DOMAIN, buf, ITEM_HEAD + item_len, NULL, 0, check);
 	if (err == 0) {
 		memcpy(buf + ITEM_HEAD + item_len, check, ITEM_CHECK);
 		err = write_full(j->fd, buf, ITEM_HEAD + item_len + ITEM_CHECK);

@@ -8,9 +8,12 @@
  * File: a 48-byte header (magic "QVRJRNL1", u64 little-endian BASE: the vault's record count
  * when the journal started, SHA-256("quorum-round-journal-v1" NUL || bytes 0..15)), then
  * items: u8 kind (1 a round's SyncRound payload, 2 an audit line, 3 a verdict: u32 code,
- * stage NUL, reason NUL), u8[3] zero, u32 LEN, LEN bytes, u8[8] the first 8 bytes of
- * SHA-256("quorum-round-journal-item-v1" NUL || kind..data). A torn or damaged tail (a
- * crash inside a write) ends the replay there. The folder and file are opened by
+ * stage NUL, reason NUL), u8 flags (bit 0: sealed), u8[2] zero, u32 LEN, LEN bytes, u8[8]
+ * the first 8 bytes of SHA-256("quorum-round-journal-item-v1" NUL || kind..data). With the
+ * vault's key an item's data is sealed as its records are: AES-256-GCM, a random 12-byte
+ * nonce first, the 16-byte tag last, the item's first 8 bytes authenticated with it. A torn
+ * or damaged tail (a crash inside a write), or an item the key does not open, ends the
+ * replay there. The folder and file are opened by
  * statedir.h's rule. Not thread-safe; one writer. */
 #ifndef QUORUM_ROUNDJOURNAL_H
 #define QUORUM_ROUNDJOURNAL_H
@@ -18,7 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ROUNDJOURNAL_NAME "rounds.journal"
+#define ROUNDJOURNAL_NAME    "rounds.journal"
+#define ROUNDJOURNAL_KEY_LEN 32 /* the vault's AES-256-GCM key */
 
 struct roundjournal;
 
@@ -31,10 +35,12 @@ struct roundjournal_sink {
 
 /*
  * roundjournal_open: opens DIR/rounds.journal (DIR borrowed and copied), creating it when
- * missing. RETURN VALUE: 0 with *OUT (roundjournal_close), or -errno with WHY naming the
- * file (statedir.h's refusals among them).
+ * missing; KEY (ROUNDJOURNAL_KEY_LEN bytes, copied; NULL: none) seals what is written.
+ * RETURN VALUE: 0 with *OUT (roundjournal_close), or -errno with WHY naming the file
+ * (statedir.h's refusals among them).
  */
-int roundjournal_open(const char *dir, struct roundjournal **out, char *why, size_t why_size);
+int roundjournal_open(const char *dir, const uint8_t *key, struct roundjournal **out, char *why,
+		      size_t why_size);
 
 /* roundjournal_close: NULL is a no-op. Nothing is buffered. */
 void roundjournal_close(struct roundjournal *j);

@@ -413,13 +413,14 @@ static int sink_verdict(void *arg, uint32_t verdict, const char *stage, const ch
 
 static const struct roundjournal_sink sink = { sink_round, sink_audit, sink_verdict };
 
-static char *replay(const char *dir, uint64_t *base, size_t *rounds, uint64_t *dropped)
+static char *replay_with(const char *dir, const uint8_t *key, uint64_t *base, size_t *rounds,
+			 uint64_t *dropped)
 {
 	struct roundjournal *j = NULL;
 	struct replayed r = { g_string_new("") };
 	char why[256];
 
-	g_assert_cmpint(roundjournal_open(dir, &j, why, sizeof(why)), ==, 0);
+	g_assert_cmpint(roundjournal_open(dir, key, &j, why, sizeof(why)), ==, 0);
 	g_assert_cmpint(
 		roundjournal_replay(j, &sink, &r, base, rounds, dropped, why, sizeof(why)), ==,
 		0);
@@ -427,9 +428,15 @@ static char *replay(const char *dir, uint64_t *base, size_t *rounds, uint64_t *d
 	return g_string_free(r.items, FALSE);
 }
 
+static char *replay(const char *dir, uint64_t *base, size_t *rounds, uint64_t *dropped)
+{
+	return replay_with(dir, NULL, base, rounds, dropped);
+}
+
 static void test_journal_replays(void)
 {
 	static const uint8_t payload[300] = { 1, 2, 3 };
+	const uint8_t *key = NULL;
 	char *dir = testutil_scratch_new(), *path = testutil_path(dir, ROUNDJOURNAL_NAME),
 	     why[256], *got;
 	struct roundjournal *j = NULL;
@@ -438,7 +445,7 @@ static void test_journal_replays(void)
 	FILE *f;
 
 	g_assert_cmpint(chmod(dir, 0700), ==, 0);
-	g_assert_cmpint(roundjournal_open(dir, &j, why, sizeof(why)), ==, 0);
+	g_assert_cmpint(roundjournal_open(dir, key, &j, why, sizeof(why)), ==, 0);
 	g_assert_false(roundjournal_dirty(j));
 	g_assert_cmpint(roundjournal_start(j, 7), ==, 0);
 	g_assert_cmpint(roundjournal_round(j, payload, sizeof(payload)), ==, 0);
@@ -474,7 +481,7 @@ static void test_journal_replays(void)
 	g_assert_cmpuint(dropped, >, 300);
 	g_free(got);
 	/* Started afresh: empty, with its new base. */
-	g_assert_cmpint(roundjournal_open(dir, &j, why, sizeof(why)), ==, 0);
+	g_assert_cmpint(roundjournal_open(dir, key, &j, why, sizeof(why)), ==, 0);
 	g_assert_cmpint(roundjournal_start(j, 42), ==, 0);
 	roundjournal_close(j);
 	got = replay(dir, &base, &rounds, &dropped);
@@ -642,6 +649,47 @@ static void test_check_rechecks_agreements(void)
 	fixture_release(&f);
 }
 
+/* With the vault's key nothing of a round is in clear on disk, and only that key reads it. */
+static void test_journal_sealed(void)
+{
+	static const uint8_t key[ROUNDJOURNAL_KEY_LEN] = { 7, 7, 7 };
+	static const uint8_t other[ROUNDJOURNAL_KEY_LEN] = { 8 };
+	static const char secret[] = "bft.sync.commit round=4 secret";
+	char *dir = testutil_scratch_new(), *path = testutil_path(dir, ROUNDJOURNAL_NAME),
+	     why[256], *got, *bytes;
+	struct roundjournal *j = NULL;
+	uint64_t base, dropped;
+	size_t rounds;
+	gsize len;
+
+	g_assert_cmpint(chmod(dir, 0700), ==, 0);
+	g_assert_cmpint(roundjournal_open(dir, key, &j, why, sizeof(why)), ==, 0);
+	g_assert_cmpint(roundjournal_start(j, 3), ==, 0);
+	g_assert_cmpint(roundjournal_round(j, (const uint8_t *)"round-payload", 13), ==, 0);
+	g_assert_cmpint(roundjournal_audit(j, secret, strlen(secret)), ==, 0);
+	g_assert_cmpint(roundjournal_verdict(j, 0, "", ""), ==, 0);
+	g_assert_cmpint(roundjournal_sync(j), ==, 0);
+	roundjournal_close(j);
+	g_assert_true(g_file_get_contents(path, &bytes, &len, NULL));
+	g_assert_null(g_strstr_len(bytes, (gssize)len, "secret"));
+	g_assert_null(g_strstr_len(bytes, (gssize)len, "round-payload"));
+	g_free(bytes);
+	got = replay_with(dir, key, &base, &rounds, &dropped);
+	g_assert_cmpstr(got, ==, "R13 Abft.sync.commit round=4 secret V0// ");
+	g_assert_cmpuint(dropped, ==, 0);
+	g_free(got);
+	/* another key, or none, reads nothing of it */
+	got = replay_with(dir, other, &base, &rounds, &dropped);
+	g_assert_cmpstr(got, ==, "");
+	g_assert_cmpuint(dropped, >, 0);
+	g_free(got);
+	got = replay_with(dir, NULL, &base, &rounds, &dropped);
+	g_assert_cmpstr(got, ==, "");
+	g_free(got);
+	g_free(path);
+	testutil_scratch_free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -651,6 +699,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/roundlog/refuses-broken-records", test_refuses_broken_records);
 	g_test_add_func("/roundlog/journal/replays-up-to-a-torn-or-damaged-item",
 			test_journal_replays);
+	g_test_add_func("/roundlog/journal/sealed-with-the-vault-key", test_journal_sealed);
 	g_test_add_func("/roundlog/verify/attestations-and-agreements-computed-again",
 			test_check_rechecks_agreements);
 	return g_test_run();

@@ -198,7 +198,7 @@ static void retry_cb(void *arg)
 	if (err == 0) {
 		roundjournal_close(v->journal);
 		v->journal = NULL;
-		err = roundjournal_open(v->dir_path, &v->journal, why, sizeof(why));
+		err = roundjournal_open(v->dir_path, v->opt.key, &v->journal, why, sizeof(why));
 		if (err != 0)
 			vault_close(log);
 	}
@@ -1226,7 +1226,7 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 		free(v);
 		return err;
 	}
-	err = roundjournal_open(v->dir_path, &v->journal, why, sizeof(why));
+	err = roundjournal_open(v->dir_path, v->opt.key, &v->journal, why, sizeof(why));
 	if (err == 0)
 		err = round_journal_recover(v, why, sizeof(why));
 	/* Retention's first check comes with the timer: nothing is appended before the later
