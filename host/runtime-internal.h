@@ -58,7 +58,8 @@ struct runtime {
 	struct instance *draining;
 	struct timecore *timecore; /* the served clock, the peer link, rounds */
 	struct service *services;  /* published by plugins, withdrawn before their fini */
-	EVP_PKEY *node_key;	   /* node.key, signs checkpoints; NULL when not configured */
+	EVP_PKEY *node_key; /* node.key (loaded once: the time core and checkpoints); NULL
+			       without one */
 	char node_key_id[KEY_ID_HEX_LEN + 1]; /* its key id ("" without one) */
 	struct retired_module *retired;	      /* finished plugins' code, unloaded later */
 	unsigned generation;

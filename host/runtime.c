@@ -205,15 +205,39 @@ void runtime_services_withdraw(struct runtime *rt, const struct instance *owner)
 	}
 }
 
-static void orchestrator_audit_hook(void *arg, const char *type, const char *fields)
+static void runtime_audit_hook(void *arg, const char *type, const char *fields)
 {
 	runtime_audit(arg, type, fields);
 }
 
-static void orchestrator_refused_hook(void *arg, const char *what, const char *reason,
-				      const char *peer)
+static void runtime_refused_hook(void *arg, const char *what, const char *reason,
+				 const char *peer)
 {
 	runtime_refused(arg, what, reason, peer);
+}
+
+static int timecore_service_find_hook(void *arg, const char *name, const void **ops,
+				      void **state)
+{
+	return runtime_service_find(arg, name, ops, state);
+}
+
+/* The time core gets what it needs of the runtime, and nothing else (timecore_env). */
+static int runtime_timecore_start(struct runtime *rt, char *why, size_t why_size)
+{
+	const struct timecore_env env = {
+		.base = rt->base,
+		.conf = rt->conf,
+		.node_key = rt->node_key,
+		.orch = rt->orch,
+		.listeners = &rt->listeners,
+		.host = rt,
+		.audit = runtime_audit_hook,
+		.refused = runtime_refused_hook,
+		.service_find = timecore_service_find_hook,
+	};
+
+	return timecore_start(&env, &rt->timecore, why, why_size);
 }
 
 /* SCOPE's key, which must be a trusted one, may sign only SCOPE's names. */
@@ -490,11 +514,11 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 		errbuf_set(why, why_size, "cannot install signal handlers");
 		return err;
 	}
-	rt->orch = orchestrator_new(orchestrator_audit_hook, rt);
+	rt->orch = orchestrator_new(runtime_audit_hook, rt);
 	if (rt->orch == NULL)
 		return -ENOMEM;
 	refusals_init(&rt->refusals);
-	orchestrator_set_refused(rt->orch, orchestrator_refused_hook, rt);
+	orchestrator_set_refused(rt->orch, runtime_refused_hook, rt);
 	{
 		struct timeval every = { .tv_sec = conf->refusal_summary_s };
 
@@ -560,7 +584,7 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 			orchestrator_stage_name(rt->orch, i));
 
 	/* The time core ingests rounds into the stages, and transports read its clock. */
-	err = timecore_start(rt, &rt->timecore, why, why_size);
+	err = runtime_timecore_start(rt, why, why_size);
 	if (err != 0)
 		return err;
 	if (runtime_failsafe_start(rt) != 0) {

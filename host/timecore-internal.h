@@ -17,8 +17,10 @@
 #include "keys-internal.h"
 #include "timecodec-internal.h"
 
-struct runtime;
 struct event;
+struct event_base;
+struct listener_set;
+struct orchestrator;
 
 /* ---- authorities.c: the configured sources ---- */
 
@@ -168,12 +170,35 @@ void served_clock_close(struct served_clock *clock, int mark_unsynchronised);
 struct timecore;
 
 /*
- * timecore_start: the time core of RT's configuration: loads the node key, the authorities
- * and the state, opens the served clock, binds the peer link, starts answering and (with
- * authorities configured) asking in rounds. A configuration without a peer_link gets a
- * served clock only (always unsynchronised). RETURN VALUE: 0 or -errno with WHY.
+ * What the time core needs of the host, and nothing more (the runtime fills it; everything
+ * is borrowed and must outlive the core): the event loop, the settings (the core takes a
+ * reference), the node key (NULL without a peer link), the pipeline it ingests rounds and
+ * gossip into, the host's listeners (the peer link's socket is shared by address like every
+ * listener), and three callbacks with HOST as first argument: AUDIT writes a
+ * security-relevant record, REFUSED counts an unauthenticated datagram (summarised, never
+ * audited one by one), SERVICE_FIND looks a stage's service up (0 or -ENOENT).
  */
-int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t why_size);
+struct timecore_env {
+	struct event_base *base;
+	struct conf *conf;
+	EVP_PKEY *node_key;
+	struct orchestrator *orch;
+	struct listener_set *listeners;
+	void *host;
+	void (*audit)(void *host, const char *type, const char *fields);
+	void (*refused)(void *host, const char *what, const char *reason, const char *peer);
+	int (*service_find)(void *host, const char *name, const void **ops, void **state);
+};
+
+/*
+ * timecore_start: the time core of ENV's configuration (ENV is copied; what it points to is
+ * borrowed): loads the authorities and the state, opens the served clock, binds the peer
+ * link, starts answering and (with authorities configured) asking in rounds. A
+ * configuration without a peer_link gets a served clock only (always unsynchronised).
+ * RETURN VALUE: 0 or -errno with WHY.
+ */
+int timecore_start(const struct timecore_env *env, struct timecore **out, char *why,
+		   size_t why_size);
 
 /* timecore_stop: stops answering and asking, marks the clock unsynchronised, frees. */
 void timecore_stop(struct timecore *core);

@@ -27,11 +27,12 @@
 
 #include "clocks.h"
 #include "dedup.h"
+#include "listeners-internal.h"
 #include "log-internal.h"
+#include "orchestrator-internal.h"
 #include "protodecode-internal.h"
 #include "ratelimit.h"
 #include "roundnonce.h"
-#include "runtime-internal.h"
 #include "timecore-internal.h"
 #include "util-internal.h"
 
@@ -77,9 +78,9 @@ struct source_budget {
 };
 
 struct timecore {
-	struct runtime *rt;
+	struct timecore_env env;
 	struct conf *conf; /* reference: time settings cannot change on reload */
-	EVP_PKEY *key;
+	EVP_PKEY *key;	   /* env.node_key */
 	char key_id[KEY_ID_HEX_LEN + 1];
 	struct authority_table authorities;
 	struct nodestate state;
@@ -133,7 +134,8 @@ static void peer_refused(struct timecore *c, const char *what, const char *reaso
 {
 	char peer[96];
 
-	runtime_refused(c->rt, what, reason, address_text(from, from_len, peer, sizeof(peer)));
+	c->env.refused(c->env.host, what, reason,
+		       address_text(from, from_len, peer, sizeof(peer)));
 }
 
 /* ------------------------------- answering ------------------------------- */
@@ -288,8 +290,8 @@ static EVP_PKEY *passport_key(struct timecore *c, struct authority *a, const cha
 	EVP_PKEY *key;
 
 	if (a->type != QUORUM_AUTHORITY_QUORUMD || strcmp(key_id_text, a->key_id) == 0 ||
-	    runtime_service_find(c->rt, QUORUM_PASSPORT_SERVICE, (const void **)&ops, &state) !=
-		    0)
+	    c->env.service_find(c->env.host, QUORUM_PASSPORT_SERVICE, (const void **)&ops,
+				&state) != 0)
 		return NULL;
 	if (ops->size < offsetof(struct quorum_passport_ops, key_lookup) +
 				sizeof(ops->key_lookup) ||
@@ -330,7 +332,7 @@ static void observation_reject(struct timecore *c, struct authority *a, const ch
 		p->reject_reason = reason;
 	snprintf(fields, sizeof(fields), "reason=%s source=%s round=%" PRIu64 " peer=%s",
 		 reason, a->id, c->round, peer);
-	runtime_audit(c->rt, "bft.observation.reject", fields);
+	c->env.audit(c->env.host, "bft.observation.reject", fields);
 }
 
 /* Whether NONCE is the question open to P right now. */
@@ -609,7 +611,7 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 			dedup_insert(c->gossip_seen, fp);
 	}
 	c->decoding_own_round = 1;
-	orchestrator_ingest_view(c->rt->orch, &view, "timecore", "", &verdict);
+	orchestrator_ingest_view(c->env.orch, &view, "timecore", "", &verdict);
 	c->decoding_own_round = 0;
 	log_msg(QUORUM_LOG_DEBUG, "timecore",
 		"round.done round=%" PRIu64
@@ -871,13 +873,13 @@ static void handle_gossip(struct timecore *c, const struct datagram *d,
 	 * the gossip stage reads whom it was sent to already. */
 	if (proto_encode(&d->message->gossip->base, &encoded, &encoded_len) != 0)
 		return;
-	orchestrator_ingest_encoded(c->rt->orch, encoded, encoded_len, QUORUM_GOSSIP_SOURCE,
+	orchestrator_ingest_encoded(c->env.orch, encoded, encoded_len, QUORUM_GOSSIP_SOURCE,
 				    a->id, &verdict);
 	free(encoded);
 	/* Judged: later copies are dropped, unless the passport stage refused it unheard (an
 	 * unknown key may be known after a passport update). */
 	if (verdict.code == QUORUM_CONTINUE ||
-	    orchestrator_stage_role(c->rt->orch, verdict.stage) != QUORUM_ROLE_PASSPORT)
+	    orchestrator_stage_role(c->env.orch, verdict.stage) != QUORUM_ROLE_PASSPORT)
 		dedup_insert(c->gossip_seen, fp);
 	log_msg(QUORUM_LOG_DEBUG, "timecore",
 		"peer.gossip source=%s event_id=%s verdict=%s reason=%s", a->id, view.event_id,
@@ -994,7 +996,7 @@ static int ntp_socket(struct timecore *c, char *why, size_t why_size)
 		return -errno;
 	}
 	socket_timestamps(c->ntp_fd);
-	c->ntp_event = event_new(c->rt->base, c->ntp_fd, EV_READ | EV_PERSIST, ntp_read_cb, c);
+	c->ntp_event = event_new(c->env.base, c->ntp_fd, EV_READ | EV_PERSIST, ntp_read_cb, c);
 	if (c->ntp_event == NULL || event_add(c->ntp_event, NULL) != 0)
 		return -ENOMEM;
 	return 0;
@@ -1002,17 +1004,18 @@ static int ntp_socket(struct timecore *c, char *why, size_t why_size)
 
 /* ------------------------------- life cycle ------------------------------- */
 
-int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t why_size)
+int timecore_start(const struct timecore_env *env, struct timecore **out, char *why,
+		   size_t why_size)
 {
-	const struct conf *conf = rt->conf;
+	const struct conf *conf = env->conf;
 	struct timecore *c = calloc(1, sizeof(*c));
 	struct listener *listener;
 	int err;
 
 	if (c == NULL)
 		return -ENOMEM;
-	c->rt = rt;
-	c->conf = conf_ref(rt->conf);
+	c->env = *env;
+	c->conf = conf_ref(env->conf);
 	c->fd = -1;
 	c->ntp_fd = -1;
 	err = served_clock_open(conf->clock_shm, (uint32_t)conf->clock_max_drift_ppm,
@@ -1024,9 +1027,12 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 		*out = c;
 		return 0;
 	}
-	err = key_load_private(conf->node_key, &c->key, why, why_size);
-	if (err != 0)
+	if (env->node_key == NULL) {
+		errbuf_set(why, why_size, "the peer link needs the node key (node.key)");
+		err = -EINVAL;
 		goto out_stop;
+	}
+	c->key = env->node_key;
 	key_id(c->key, c->key_id);
 	err = authorities_load(&c->authorities, conf, why, why_size);
 	if (err != 0)
@@ -1050,8 +1056,8 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 		c->state.has_agreement ? "loaded" : "fresh", c->state.last_round,
 		c->state.last_estimate_ns, c->state.last_drift_ns);
 	/* The peer link socket is the host's, shared by address like every listener. */
-	err = listener_acquire(&rt->listeners, QUORUM_LISTEN_UDP, conf->peer_address, conf->peer_port, 0,
-			       &listener, why, why_size);
+	err = listener_acquire(env->listeners, QUORUM_LISTEN_UDP, conf->peer_address,
+			       conf->peer_port, 0, &listener, why, why_size);
 	if (err != 0)
 		goto out_stop;
 	c->listener = listener;
@@ -1068,7 +1074,7 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 		goto out_stop;
 	}
 	c->answer_max_len = attestation_response_max_len(conf->node_id);
-	c->read_event = event_new(rt->base, c->fd, EV_READ | EV_PERSIST, peer_read_cb, c);
+	c->read_event = event_new(env->base, c->fd, EV_READ | EV_PERSIST, peer_read_cb, c);
 	if (c->read_event == NULL || event_add(c->read_event, NULL) != 0) {
 		err = -ENOMEM;
 		goto out_stop;
@@ -1079,8 +1085,8 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 						    (conf->round_interval_ms % 1000) * 1000 };
 
 		c->pending = calloc(c->authorities.count, sizeof(*c->pending));
-		c->round_timer = event_new(rt->base, -1, EV_PERSIST, round_cb, c);
-		c->deadline_timer = evtimer_new(rt->base, deadline_cb, c);
+		c->round_timer = event_new(env->base, -1, EV_PERSIST, round_cb, c);
+		c->deadline_timer = evtimer_new(env->base, deadline_cb, c);
 		c->interval = interval;
 		if (c->pending == NULL || c->round_timer == NULL || c->deadline_timer == NULL) {
 			err = -ENOMEM;
@@ -1105,7 +1111,7 @@ int timecore_start(struct runtime *rt, struct timecore **out, char *why, size_t 
 			phase_ms = (int64_t)(r % (uint32_t)conf->round_interval_ms);
 			first = (struct timeval){ .tv_sec = phase_ms / 1000,
 						  .tv_usec = (phase_ms % 1000) * 1000 };
-			c->first_round = evtimer_new(rt->base, first_round_cb, c);
+			c->first_round = evtimer_new(env->base, first_round_cb, c);
 			if (c->first_round == NULL || event_add(c->first_round, &first) != 0) {
 				err = -ENOMEM;
 				goto out_stop;
@@ -1142,7 +1148,7 @@ void timecore_stop(struct timecore *c)
 	if (c->ntp_fd >= 0)
 		close(c->ntp_fd);
 	if (c->listener != NULL)
-		listener_release(&c->rt->listeners, c->listener);
+		listener_release(c->env.listeners, c->listener);
 	for (size_t i = 0; c->pending != NULL && i < c->authorities.count; i++)
 		pending_clear(&c->pending[i]);
 	free(c->pending);
@@ -1161,7 +1167,6 @@ void timecore_stop(struct timecore *c)
 	nodestate_release(&c->state);
 	authorities_release(&c->authorities);
 	served_clock_close(c->clock, 1);
-	EVP_PKEY_free(c->key);
 	conf_unref(c->conf);
 	free(c);
 }
