@@ -302,9 +302,9 @@ static int vault_verify(const struct vault_args *a)
 		mtree_root(c.tree, mtree_size(c.tree), root);
 		hex32(root, root_hex);
 		if (vault_anchor(v) == NULL)
-		printf("vault %s: intact: %" PRIu64 " records in %" PRIu64
-		       " segments, chain verified from record 0\n",
-		       a->dir, vault_count(v), vault_segment_count(v));
+			printf("vault %s: intact: %" PRIu64 " records in %" PRIu64
+			       " segments, chain verified from record 0\n",
+			       a->dir, vault_count(v), vault_segment_count(v));
 		else
 			printf("vault %s: intact: records %" PRIu64 " to %" PRIu64
 			       " in %" PRIu64 " segments, chain verified from record %" PRIu64
