@@ -35,6 +35,16 @@ int signed_state_message(const struct quorum_signed_state *state, uint8_t **out,
 int signed_state_sign(EVP_PKEY *key, struct quorum_signed_state *state,
 		      uint8_t sig[KEY_SIGNATURE_LEN]);
 
+/*
+ * signed_state_wrap: signs PAYLOAD (LEN bytes, an encoded message) as an EVENT_ID event at
+ * LOGICAL_TIME_NS with KEY (KEY_ID) into SIG, and fills *OUT (initialised by the caller) as
+ * the SignedState that carries it; *OUT borrows PAYLOAD, EVENT_ID, KEY_ID and SIG. The one
+ * place the host builds a signed envelope for the wire. RETURN VALUE: signed_state_sign's.
+ */
+int signed_state_wrap(EVP_PKEY *key, const char *key_id, const char *event_id,
+		      uint64_t logical_time_ns, uint8_t *payload, size_t len,
+		      uint8_t sig[KEY_SIGNATURE_LEN], Uml001__SignedState *out);
+
 /* signed_state_verify: 0 when STATE carries KEY's valid signature, else -EBADMSG. */
 int signed_state_verify(EVP_PKEY *key, const struct quorum_signed_state *state);
 

@@ -46,6 +46,28 @@ int signed_state_sign(EVP_PKEY *key, struct quorum_signed_state *state,
 	return err;
 }
 
+int signed_state_wrap(EVP_PKEY *key, const char *key_id, const char *event_id,
+		      uint64_t logical_time_ns, uint8_t *payload, size_t len,
+		      uint8_t sig[KEY_SIGNATURE_LEN], Uml001__SignedState *out)
+{
+	struct quorum_signed_state view = { .logical_time_ns = logical_time_ns,
+					    .event_id = event_id,
+					    .key_id = key_id,
+					    .payload = { .data = payload, .len = len } };
+	int err = signed_state_sign(key, &view, sig);
+
+	if (err != 0)
+		return err;
+	out->logical_time_ns = logical_time_ns;
+	out->event_id = (char *)event_id;
+	out->key_id = (char *)key_id;
+	out->payload.data = payload;
+	out->payload.len = len;
+	out->signature.data = sig;
+	out->signature.len = KEY_SIGNATURE_LEN;
+	return 0;
+}
+
 int signed_state_verify(EVP_PKEY *key, const struct quorum_signed_state *state)
 {
 	uint8_t *msg;
@@ -310,7 +332,6 @@ int attestation_response(EVP_PKEY *key, const char *key_id,
 	Uml001__TimeAttestation t = UML001__TIME_ATTESTATION__INIT;
 	Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
 	Uml001__PeerDatagram d = UML001__PEER_DATAGRAM__INIT;
-	struct quorum_signed_state view = { 0 };
 	uint8_t sig[KEY_SIGNATURE_LEN], *payload;
 	size_t payload_len;
 	int err;
@@ -329,20 +350,9 @@ int attestation_response(EVP_PKEY *key, const char *key_id,
 	err = proto_encode(&t.base, &payload, &payload_len);
 	if (err != 0)
 		return err;
-	view.logical_time_ns = (uint64_t)fields->midpoint_ns;
-	view.event_id = QUORUM_EVENT_ATTESTATION;
-	view.key_id = key_id;
-	view.payload.data = payload;
-	view.payload.len = payload_len;
-	err = signed_state_sign(key, &view, sig);
+	err = signed_state_wrap(key, key_id, QUORUM_EVENT_ATTESTATION,
+				(uint64_t)fields->midpoint_ns, payload, payload_len, sig, &s);
 	if (err == 0) {
-		s.logical_time_ns = view.logical_time_ns;
-		s.event_id = (char *)view.event_id;
-		s.key_id = (char *)key_id;
-		s.payload.data = payload;
-		s.payload.len = payload_len;
-		s.signature.data = sig;
-		s.signature.len = sizeof(sig);
 		d.body_case = UML001__PEER_DATAGRAM__BODY_TIME_RESPONSE;
 		d.time_response = &s;
 		err = proto_encode(&d.base, out, len);
@@ -565,7 +575,6 @@ int served_time_sign(EVP_PKEY *key, const char *key_id, const char *node_id,
 {
 	Uml001__ServedTime t = UML001__SERVED_TIME__INIT;
 	Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
-	struct quorum_signed_state view = { 0 };
 	uint8_t sig[KEY_SIGNATURE_LEN], *payload;
 	size_t payload_len;
 	int err;
@@ -590,22 +599,10 @@ int served_time_sign(EVP_PKEY *key, const char *key_id, const char *node_id,
 	err = proto_encode(&t.base, &payload, &payload_len);
 	if (err != 0)
 		return err;
-	view.logical_time_ns = (uint64_t)reading->estimate_ns;
-	view.event_id = QUORUM_EVENT_SERVED_TIME;
-	view.key_id = key_id;
-	view.payload.data = payload;
-	view.payload.len = payload_len;
-	err = signed_state_sign(key, &view, sig);
-	if (err == 0) {
-		s.logical_time_ns = view.logical_time_ns;
-		s.event_id = (char *)view.event_id;
-		s.key_id = (char *)key_id;
-		s.payload.data = payload;
-		s.payload.len = payload_len;
-		s.signature.data = sig;
-		s.signature.len = sizeof(sig);
+	err = signed_state_wrap(key, key_id, QUORUM_EVENT_SERVED_TIME,
+				(uint64_t)reading->estimate_ns, payload, payload_len, sig, &s);
+	if (err == 0)
 		err = proto_encode(&s.base, out, len);
-	}
 	free(payload);
 	return err;
 }
