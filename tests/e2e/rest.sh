@@ -33,7 +33,7 @@ authority = { radius_ns = 1000; kernel_status = false; };
 rounds = { interval_ms = 200; timeout_ms = 50; };
 clock = { shm = "clock"; };
 authorities = ( $3 );
-stages = ( { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; }; },
+stages = ( { name = "vault"; path = "stages/vault.so"; settings = { dir = "vault"; fsync = "batch"; round_log_s = 1; }; },
            { name = "merkle"; path = "stages/merkle.so"; settings = { dir = "merkle"; checkpoint_ms = 100; }; },
            { name = "convergence"; path = "stages/convergence.so"; },
            { name = "control"; path = "stages/control.so"; } );
@@ -164,7 +164,11 @@ check "GET /healthz and /readyz pass the same gate as every route (401 without t
 	[ "$(get /healthz "${AUTH[@]}")" = 200 ] && [ "$(get /readyz "${AUTH[@]}")" = 200 ]'
 
 # ---- the audit plane over HTTP ----
-sleep 0.5
+# Record 3 must be under a checkpoint (a round log record a second, a checkpoint every 100 ms).
+for i in $(seq 100); do
+	[ "$(curl -sS "${AUTH[@]}" "$URL/v1/checkpoint" 2>/dev/null | sed -n 2p)" -ge 4 ] 2>/dev/null && break
+	sleep 0.1
+done
 check "GET /v1/checkpoint is the signed checkpoint (C2SP note)" \
 	eval 'is 200 "" /v1/checkpoint "${AUTH[@]}" && head -1 "$W/body" | grep -qx "quorum-time/solo" && grep -q "^— quorum-time/solo " "$W/body"'
 cp "$W/body" "$W/old.note"
