@@ -19,6 +19,7 @@ host_libquorumhost_la_SOURCES = \
 	host/privileges.c host/privileges-internal.h host/notify.c host/notify-internal.h \
 	host/failsafe.c host/failsafe-internal.h \
 	host/timecodec.c host/timecodec-internal.h host/timecore.c host/timecore-internal.h \
+	host/timecore-parts-internal.h host/peerlink.c host/answer.c host/rounds.c \
 	host/authorities.c host/nodestate.c host/clock.c client/clock-page.h \
 	host/refusals.c host/refusals-internal.h \
 	common/ratelimit.c common/ratelimit.h common/dedup.c common/dedup.h common/clocks.h \
