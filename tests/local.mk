@@ -91,7 +91,7 @@ UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-co
 	tests/unit/test-modes tests/unit/test-sharedstate \
 	tests/unit/test-commands tests/unit/test-malfeasance tests/unit/test-refusals \
 	tests/unit/test-trustpath \
-	tests/unit/test-floor
+	tests/unit/test-floor tests/unit/test-rounds
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -122,6 +122,10 @@ tests_unit_test_orchestrator_LDADD = $(UNIT_LDADD)
 tests_unit_test_refusals_SOURCES = tests/unit/test-refusals.c
 tests_unit_test_refusals_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_refusals_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_rounds_SOURCES = tests/unit/test-rounds.c
+tests_unit_test_rounds_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_rounds_LDADD = $(UNIT_LDADD)
 
 tests_unit_test_timecore_SOURCES = tests/unit/test-timecore.c
 tests_unit_test_timecore_CFLAGS = $(UNIT_CFLAGS)
