@@ -158,10 +158,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Unlimited: the limiter's clock would make runs differ. */
 	s->limit = ratelimit_new(0, 0);
 	s->h2_callbacks = callbacks_new();
-	s->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->sources));
-	s->source_ids = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*s->source_ids));
-	FUZZ_ASSERT(s->limit != NULL && s->h2_callbacks != NULL && s->sources != NULL &&
-		    s->source_ids != NULL);
+	FUZZ_ASSERT(s->limit != NULL && s->h2_callbacks != NULL &&
+		    timefields_init(&s->fields) == 0);
 	if (data[0] & 2) {
 		strcpy(s->tokens.tokens[0], "fuzz-token");
 		s->tokens.count = 1;
@@ -205,8 +203,7 @@ out:
 		conn_free(s->conns);
 	FUZZ_ASSERT(s->conns == NULL && s->watchers == NULL);
 	nghttp2_session_callbacks_del(s->h2_callbacks);
-	free(s->sources);
-	free(s->source_ids);
+	timefields_release(&s->fields);
 	ratelimit_free(s->limit);
 	free(s);
 	/* libevent finishes freeing a bufferevent from the loop. */

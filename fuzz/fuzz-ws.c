@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s->limits.idle_timeout_s = 60;
 	/* Unlimited: the limiter's clock would make runs differ. */
 	s->limit = ratelimit_new(0, 0);
-	FUZZ_ASSERT(s->limit != NULL);
+	FUZZ_ASSERT(s->limit != NULL && timefields_init(&s->fields) == 0);
 	if (data[0] & 2) {
 		strcpy(s->tokens.tokens[0], "fuzz-token");
 		s->tokens.count = 1;
@@ -90,6 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		conn_free(c);
 	FUZZ_ASSERT(s->nconns == 0 && s->conns == NULL);
 	ratelimit_free(s->limit);
+	timefields_release(&s->fields);
 	free(s);
 	/* libevent finishes freeing a bufferevent from the loop. */
 	event_base_loop(base, EVLOOP_NONBLOCK);

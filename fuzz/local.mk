@@ -109,6 +109,7 @@ fuzz_fuzz_ntp_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS
 fuzz_fuzz_ws_SOURCES = fuzz/fuzz-ws.c fuzz/fuzz.h $(FUZZ_MOCK) \
 	plugins/transports/common/query.c plugins/transports/common/query.h \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
+	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	common/ratelimit.c common/ratelimit.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
@@ -123,6 +124,7 @@ fuzz_fuzz_ws_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL
 
 fuzz_fuzz_grpc_SOURCES = fuzz/fuzz-grpc.c fuzz/fuzz.h $(FUZZ_MOCK) \
 	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
+	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	common/ratelimit.c common/ratelimit.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \

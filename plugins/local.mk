@@ -12,6 +12,7 @@ include plugins/stages/control/local.mk
 include plugins/stages/gossip/local.mk
 include plugins/stages/vault/local.mk
 include plugins/stages/merkle/local.mk
+include plugins/transports/common/local.mk
 include plugins/transports/ntp/local.mk
 include plugins/transports/rest/local.mk
 include plugins/transports/ws/local.mk

@@ -186,7 +186,7 @@ TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
 	tests/tools/grpc-client.py tests/tools/check-schemas.py tests/tools/conn-hold.py \
-	tests/tools/unauth-flood.py tests/tools/ack-kill.py \
+	tests/tools/unauth-flood.py tests/tools/ack-kill.py tests/tools/iso8601-check.py \
 	schemas/README.md \
 	schemas/time-unix.json schemas/time-iso8601.json schemas/time-json.json schemas/error.json \
 	schemas/status.json schemas/proof-inclusion.json schemas/proof-consistency.json \

@@ -10,7 +10,7 @@
 # unknown leader, from the future, ...), shown in /v1/status, refused again as a replay
 # after a restart, and audited in the vault. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 66
+plan 69
 
 W=$SCRATCH
 SCHEMAS=$QUORUM_SRCDIR/schemas
@@ -139,6 +139,19 @@ sys.exit(0 if ok else 1)
 PY
 check "format=unix fits time-unix.json (unix_nanos the remainder)" is 200 time-unix.json "/v1/time?format=unix" "${AUTH[@]}"
 check "format=iso8601 fits time-iso8601.json" is 200 time-iso8601.json "/v1/time?format=iso8601" "${AUTH[@]}"
+ISO_CHECK="$PYTHON $QUORUM_SRCDIR/tests/tools/iso8601-check.py"
+field() { "$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$W/body" "$1"; }
+check "... its timestamp is estimate_ns to the microsecond: strptime %f and fromisoformat read it (also before 3.11)" \
+	eval '$ISO_CHECK "$(field "d[\"timestamp\"]")" "$(field "d[\"estimate_ns\"]")"'
+check "json: iso8601 is unix_seconds.unix_nanos to the microsecond, read the same ways" \
+	eval 'is 200 time-json.json /v1/time "${AUTH[@]}" &&
+	$ISO_CHECK "$(field "d[\"iso8601\"]")" "$(field "d[\"unix_seconds\"] * 10**9 + d[\"unix_nanos\"]")"'
+check "json: quorum.accepted_sources / rejected_sources name the sources (as on gRPC), quorum.accepted counts" \
+	"$PYTHON" -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+q = d["quorum"]
+sys.exit(0 if (q["accepted_sources"], q["rejected_sources"], q["accepted"]) == (["solo"], [], 1)
+         and isinstance(d["drift_ppm"], float) else 1)' "$W/body"
 check "aliases: format=RFC3339 is iso8601, format=Envelope is json" \
 	eval 'is 200 time-iso8601.json "/v1/time?format=RFC3339" "${AUTH[@]}" && is 200 time-json.json "/v1/time?format=Envelope" "${AUTH[@]}"'
 check "an unknown format is 400 with the reference's message" \

@@ -8,7 +8,7 @@
 # oversized message closed with 1009, a client that never reads dropped, and a SIGHUP that
 # changes the push interval. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 23
+plan 24
 
 W=$SCRATCH
 CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/ws-client.py"
@@ -75,6 +75,14 @@ r=$($CLIENT stream "$URL" 1 2>&1)
 echo "$r" | "$PYTHON" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["messages"][0]))' >"$W/frame.json"
 check "the default format is json (schemas/time-json.json)" \
 	$VALIDATE "$QUORUM_SRCDIR/schemas/time-json.json" "$W/frame.json"
+check "... with REST's meanings: sources by name, drift_ppm, iso8601 to the microsecond (Python reads it)" \
+	eval '"$PYTHON" -c "import json, sys
+d = json.load(open(sys.argv[1])); q = d[\"quorum\"]
+sys.exit(0 if (q[\"accepted_sources\"], q[\"rejected_sources\"], q[\"accepted\"]) == ([\"solo\"], [], 1)
+         and isinstance(d[\"drift_ppm\"], float) else 1)" "$W/frame.json" &&
+	"$PYTHON" "$QUORUM_SRCDIR/tests/tools/iso8601-check.py" \
+		"$("$PYTHON" -c "import json,sys; print(json.load(open(sys.argv[1]))[\"iso8601\"])" "$W/frame.json")" \
+		"$("$PYTHON" -c "import json,sys; d=json.load(open(sys.argv[1])); print(d[\"unix_seconds\"] * 10**9 + d[\"unix_nanos\"])" "$W/frame.json")"'
 check "no token: the upgrade is refused with 401" \
 	pyjudge 'd["status"] == 401' "$(WS_TOKEN= $CLIENT refused "$URL" 2>&1)"
 check "... a wrong one too, counted and summarised (refused.summary what=ws), not audited each" \

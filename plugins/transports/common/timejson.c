@@ -10,8 +10,8 @@
 int timejson_format(const char *name, char out[16])
 {
 	static const char *const aliases[][2] = {
-		{ "unix", "unix" }, { "iso8601", "iso8601" }, { "iso", "iso8601" },
-		{ "rfc3339", "iso8601" }, { "json", "json" }, { "full", "json" },
+		{ "unix", "unix" },	  { "iso8601", "iso8601" }, { "iso", "iso8601" },
+		{ "rfc3339", "iso8601" }, { "json", "json" },	    { "full", "json" },
 		{ "envelope", "json" },
 	};
 
@@ -39,28 +39,33 @@ void timejson_unknown_format(const char *name, char *out, size_t size)
 	snprintf(out, size, "Unknown format '%s'. Valid: unix, iso8601, json", shown);
 }
 
-static void iso8601(int64_t ns, char *buf, size_t size)
+static json_t *id_list(const char *const *ids, size_t n)
 {
-	time_t sec = (time_t)(ns / 1000000000);
-	struct tm tm;
+	json_t *list = json_array();
 
-	gmtime_r(&sec, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09" PRId64 "Z", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ns % 1000000000);
+	for (size_t i = 0; list != NULL && i < n; i++) {
+		if (json_array_append_new(list, json_string(ids[i])) != 0) {
+			json_decref(list);
+			return NULL;
+		}
+	}
+	return list;
 }
 
-json_t *timejson_body(const struct quorum_clock_reading *now, const char *format)
+json_t *timejson_body(const struct quorum_clock_reading *now, const struct timefields *fields,
+		      const char *format)
 {
 	static const char digits[] = "0123456789abcdef";
-	char iso[48], qhash[2 * QUORUM_DIGEST_LEN + 1];
+	char iso[TIMEFIELDS_ISO8601_LEN], qhash[2 * QUORUM_DIGEST_LEN + 1];
 	double uncertainty_ms = (double)now->error_bound_ns / 1e6;
+	json_t *accepted, *rejected;
 
 	for (size_t i = 0; i < QUORUM_DIGEST_LEN; i++) {
 		qhash[2 * i] = digits[now->quorum_hash[i] >> 4];
 		qhash[2 * i + 1] = digits[now->quorum_hash[i] & 15];
 	}
 	qhash[2 * QUORUM_DIGEST_LEN] = '\0';
-	iso8601(now->estimate_ns, iso, sizeof(iso));
+	timefields_iso8601(now->estimate_ns, iso);
 	if (strcmp(format, "unix") == 0)
 		return json_pack("{s:I, s:I, s:f, s:I, s:I}", "unix_seconds",
 				 (json_int_t)(now->estimate_ns / 1000000000), "unix_nanos",
@@ -68,20 +73,30 @@ json_t *timejson_body(const struct quorum_clock_reading *now, const char *format
 				 uncertainty_ms, "earliest_ns", (json_int_t)now->earliest_ns,
 				 "latest_ns", (json_int_t)now->latest_ns);
 	if (strcmp(format, "iso8601") == 0)
-		return json_pack("{s:s, s:f, s:I, s:s, s:I, s:I}", "timestamp", iso,
-				 "uncertainty_ms", uncertainty_ms, "drift_ns",
-				 (json_int_t)now->drift_ns, "quorum_hash", qhash, "earliest_ns",
-				 (json_int_t)now->earliest_ns, "latest_ns",
+		return json_pack("{s:s, s:I, s:f, s:I, s:f, s:s, s:I, s:I}", "timestamp", iso,
+				 "estimate_ns", (json_int_t)now->estimate_ns, "uncertainty_ms",
+				 uncertainty_ms, "drift_ns", (json_int_t)now->drift_ns,
+				 "drift_ppm", fields->drift_ppm, "quorum_hash", qhash,
+				 "earliest_ns", (json_int_t)now->earliest_ns, "latest_ns",
 				 (json_int_t)now->latest_ns);
-	return json_pack("{s:I, s:I, s:s, s:f, s:I, s:I, s:I, s:I, s:s,"
-			 " s:{s:i, s:i, s:i, s:i, s:s, s:I}}",
-			 "unix_seconds", (json_int_t)(now->estimate_ns / 1000000000), "unix_nanos",
-			 (json_int_t)(now->estimate_ns % 1000000000), "iso8601", iso,
-			 "uncertainty_ms", uncertainty_ms, "earliest_ns",
+	accepted = id_list(fields->accepted, fields->n_accepted);
+	rejected = id_list(fields->rejected, fields->n_rejected);
+	if (accepted == NULL || rejected == NULL) {
+		json_decref(accepted);
+		json_decref(rejected);
+		return NULL;
+	}
+	/* "o" steals the lists, also when json_pack fails */
+	return json_pack("{s:I, s:I, s:s, s:f, s:I, s:I, s:I, s:f, s:I, s:s,"
+			 " s:{s:i, s:i, s:i, s:o, s:o, s:s, s:I}}",
+			 "unix_seconds", (json_int_t)(now->estimate_ns / 1000000000),
+			 "unix_nanos", (json_int_t)(now->estimate_ns % 1000000000), "iso8601",
+			 iso, "uncertainty_ms", uncertainty_ms, "earliest_ns",
 			 (json_int_t)now->earliest_ns, "latest_ns", (json_int_t)now->latest_ns,
-			 "drift_ns", (json_int_t)now->drift_ns, "agreement_age_ns",
-			 (json_int_t)now->agreement_age_ns, "status", "synchronised", "quorum", "n",
-			 (int)now->n, "f", (int)now->f, "accepted_sources", (int)now->accepted,
-			 "rejected_sources", (int)(now->n - now->accepted), "quorum_hash", qhash,
-			 "round", (json_int_t)now->round);
+			 "drift_ns", (json_int_t)now->drift_ns, "drift_ppm", fields->drift_ppm,
+			 "agreement_age_ns", (json_int_t)now->agreement_age_ns, "status",
+			 "synchronised", "quorum", "n", (int)now->n, "f", (int)now->f,
+			 "accepted", (int)now->accepted, "accepted_sources", accepted,
+			 "rejected_sources", rejected, "quorum_hash", qhash, "round",
+			 (json_int_t)now->round);
 }

@@ -151,9 +151,7 @@ struct grpc_server {
 	struct stream *watchers;
 	struct quorum_timer *watch;
 	nghttp2_session_callbacks *h2_callbacks; /* owned; shared by every session */
-	struct quorum_source_status *sources;    /* QUORUM_AUTHORITIES_MAX, for the bridge */
-	char **source_ids;                       /* 2 x QUORUM_AUTHORITIES_MAX, ditto */
-	struct bridge_drift drift;
+	struct timefields fields;		 /* drift_ppm and the sources, for the bridge */
 	uint64_t calls, errors, rate_limited, auth_failures;
 };
 
@@ -427,7 +425,7 @@ static void method_bridge_get_time(struct stream *st)
 	struct grpc_server *s = st->conn->s;
 	Aegisbridge__TimeResponse r = AEGISBRIDGE__TIME_RESPONSE__INIT;
 	struct quorum_clock_reading now;
-	char iso[40];
+	char iso[TIMEFIELDS_ISO8601_LEN];
 
 	s->api->clock_read(s->host, &now);
 	if (now.status != QUORUM_CLOCK_SYNCHRONISED) {
@@ -450,8 +448,8 @@ static void method_bridge_get_time_attested(struct stream *st)
 	Aegisbridge__AttestedTimeResponse r = AEGISBRIDGE__ATTESTED_TIME_RESPONSE__INIT;
 	struct quorum_clock_reading now;
 	uint8_t att[ATTESTATION_MAX];
-	size_t att_len = 0, count = 0;
-	char iso[40], hash[2 * QUORUM_DIGEST_LEN + 1];
+	size_t att_len = 0;
+	char iso[TIMEFIELDS_ISO8601_LEN], hash[2 * QUORUM_DIGEST_LEN + 1];
 	int err = s->api->attest_time(s->host, NULL, 0, &now, att, sizeof(att), &att_len);
 
 	if (err != 0) {
@@ -460,12 +458,8 @@ static void method_bridge_get_time_attested(struct stream *st)
 					   : "the time could not be signed");
 		return;
 	}
-	if (QUORUM_API_HAS(s->api, sources_status))
-		s->api->sources_status(s->host, s->sources, QUORUM_AUTHORITIES_MAX, &count);
-	if (count > QUORUM_AUTHORITIES_MAX)
-		count = QUORUM_AUTHORITIES_MAX;
-	bridge_attested(&now, s->sources, count, &s->drift, &r, iso, s->source_ids,
-			s->source_ids + QUORUM_AUTHORITIES_MAX, hash);
+	timefields_update(&s->fields, s->host, s->api, &now, 1);
+	bridge_attested(&now, &s->fields, &r, iso, hash);
 	r.attestation.data = att;
 	r.attestation.len = att_len;
 	if (stream_queue(st, &r.base) != 0) {
@@ -1126,8 +1120,7 @@ static void watch_cb(void *arg)
 	int64_t t = mono_ns();
 
 	s->api->clock_read(s->host, &now);
-	if (now.status == QUORUM_CLOCK_SYNCHRONISED)
-		bridge_drift_ppm(&s->drift, &now); /* the drift's baseline, taken early */
+	timefields_drift_observe(&s->fields.drift, &now); /* drift samples, taken early */
 	if (s->watchers == NULL)
 		return;
 	for (struct stream *st = s->watchers, *next; st != NULL; st = next) {
@@ -1177,10 +1170,8 @@ static int grpc_init(struct quorum_host *host, const struct quorum_api *api, voi
 	snprintf(s->address, sizeof(s->address), "%s", address);
 	s->production = transport_mode_production(host, api);
 	s->h2_callbacks = callbacks_new();
-	s->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->sources));
-	s->source_ids = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*s->source_ids));
-	err = s->limit == NULL || s->h2_callbacks == NULL || s->sources == NULL ||
-			      s->source_ids == NULL || s->accept_retry == NULL
+	err = s->limit == NULL || s->h2_callbacks == NULL || s->accept_retry == NULL ||
+			      timefields_init(&s->fields) != 0
 		      ? -ENOMEM
 		      : bearer_load(host, api, "grpc", s->production, &s->tokens);
 	if (err == 0)
@@ -1190,8 +1181,7 @@ static int grpc_init(struct quorum_host *host, const struct quorum_api *api, voi
 		if (s->accept_retry != NULL)
 			event_free(s->accept_retry);
 		nghttp2_session_callbacks_del(s->h2_callbacks);
-		free(s->sources);
-		free(s->source_ids);
+		timefields_release(&s->fields);
 		ratelimit_free(s->limit);
 		free(s);
 		return err;
@@ -1288,8 +1278,7 @@ static void grpc_fini(void *state)
 		    s->calls, s->errors, s->rate_limited, s->auth_failures,
 		    s->refused_at_cap.total, s->header_timeouts.total, s->idle_timeouts);
 	nghttp2_session_callbacks_del(s->h2_callbacks);
-	free(s->sources);
-	free(s->source_ids);
+	timefields_release(&s->fields);
 	ratelimit_free(s->limit);
 	bearer_clear(&s->tokens);
 	free(s);

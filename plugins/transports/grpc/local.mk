@@ -2,6 +2,7 @@
 transports_LTLIBRARIES += plugins/transports/grpc/grpc.la
 plugins_transports_grpc_grpc_la_SOURCES = plugins/transports/grpc/grpc.c \
 	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
+	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	common/ratelimit.c common/ratelimit.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \

@@ -7,6 +7,7 @@ plugins_transports_rest_rest_la_SOURCES = plugins/transports/rest/rest.c \
 	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h \
 	plugins/transports/rest/sharedstate-body.c plugins/transports/rest/sharedstate-body.h \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
+	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
 	common/ratelimit.c common/ratelimit.h \
@@ -39,7 +40,8 @@ plugins_transports_rest_test_http1_LDADD = $(GLIB_LIBS) $(LIBEVENT_LIBS) $(LIBEV
 	$(OPENSSL_LIBS)
 plugins_transports_rest_test_jsontext_SOURCES = plugins/transports/rest/test-jsontext.c \
 	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h \
-	plugins/transports/common/timejson.c plugins/transports/common/timejson.h
+	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
+	plugins/transports/common/timefields.c plugins/transports/common/timefields.h
 plugins_transports_rest_test_jsontext_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
 	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)
 plugins_transports_rest_test_jsontext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS)

@@ -61,6 +61,7 @@
 #include "query.h"
 #include "jsontext.h"
 #include "sharedstate-body.h"
+#include "timefields.h"
 #include "timejson.h"
 #include "tlsconf.h"
 
@@ -107,6 +108,8 @@ struct rest {
 	struct bearer_tokens tokens;
 	struct ratelimit *limit; /* per client address */
 	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX, for /v1/status */
+	struct timefields fields;	      /* drift_ppm and the sources of time answers */
+	struct quorum_timer *drift_timer;     /* samples the drift between requests too */
 	uint64_t requests[ROUTE_COUNT][6]; /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
 	uint64_t auth_failures, rate_limited;
 	int draining;
@@ -361,9 +364,17 @@ static void reply_time_attested(struct rest *r, struct http1_request *req, json_
 
 	if (len == -EILSEQ) /* not for jsontext: jansson, into the same place */
 		len = (long)json_dumpb(body, text, JSON_SMALL - 1, JSON_COMPACT);
+	if (body != NULL && (len == -ENOSPC || len >= JSON_SMALL - 1)) {
+		/* large (hundreds of sources): jansson writes it all, on the heap; the same
+		 * bytes, since its objects keep their order */
+		json_object_set_new(body, "attestation", json_stringn(b64, b64_len));
+		json_object_set_new(body, "attestation_age_ns", json_integer(age_ns));
+		reply_json(r, req, ROUTE_TIME, 200, body);
+		return;
+	}
 	json_decref(body);
 	n = len > 0 ? (size_t)len : 0;
-	if (n < 3 || n >= JSON_SMALL - 1 || text[n - 1] != '}') { /* timejson's is ~400 bytes */
+	if (n < 3 || n >= JSON_SMALL - 1 || text[n - 1] != '}') { /* timejson's is ~500 bytes */
 		reply_text(r, req, ROUTE_TIME, 500, "application/json", "",
 			   "{\"error\":\"out of memory\"}");
 		return;
@@ -435,7 +446,8 @@ static void handle_time(struct rest *r, struct http1_request *req)
 			return;
 		}
 	}
-	body = timejson_body(&now, format);
+	timefields_update(&r->fields, r->host, r->api, &now, strcmp(format, "json") == 0);
+	body = timejson_body(&now, &r->fields, format);
 	if (signed_err == 0)
 		reply_time_attested(r, req, body, signed_b64, signed_len, age_ns);
 	else
@@ -1080,24 +1092,30 @@ static void handle_metrics(struct rest *r, struct http1_request *req)
 		return;
 	}
 	r->requests[ROUTE_METRICS][0]++; /* this answer */
-	evbuffer_add_printf(out,
-			    "# HELP quorum_clock_synchronised 1 when the served clock is synchronised.\n"
-			    "# TYPE quorum_clock_synchronised gauge\n"
-			    "quorum_clock_synchronised %d\n"
-			    "# HELP quorum_clock_uncertainty_seconds Half-width of the served bound.\n"
-			    "# TYPE quorum_clock_uncertainty_seconds gauge\n"
-			    "quorum_clock_uncertainty_seconds %.9f\n"
-			    "# HELP quorum_clock_agreement_age_seconds Since the last agreement.\n"
-			    "# TYPE quorum_clock_agreement_age_seconds gauge\n"
-			    "quorum_clock_agreement_age_seconds %.9f\n"
-			    "# HELP quorum_clock_accepted_sources Authorities inside the agreement.\n"
-			    "# TYPE quorum_clock_accepted_sources gauge\n"
-			    "quorum_clock_accepted_sources %u\n"
-			    "# HELP quorum_clock_round The agreement round served.\n"
-			    "# TYPE quorum_clock_round gauge\n"
-			    "quorum_clock_round %" PRIu64 "\n",
-			    now.status == QUORUM_CLOCK_SYNCHRONISED, (double)now.error_bound_ns / 1e9,
-			    (double)now.agreement_age_ns / 1e9, now.accepted, now.round);
+	evbuffer_add_printf(
+		out,
+		"# HELP quorum_clock_synchronised 1 when the served clock is synchronised.\n"
+		"# TYPE quorum_clock_synchronised gauge\n"
+		"quorum_clock_synchronised %d\n"
+		"# HELP quorum_clock_uncertainty_seconds Half-width of the served bound.\n"
+		"# TYPE quorum_clock_uncertainty_seconds gauge\n"
+		"quorum_clock_uncertainty_seconds %.9f\n"
+		"# HELP quorum_clock_agreement_age_seconds Since the last agreement.\n"
+		"# TYPE quorum_clock_agreement_age_seconds gauge\n"
+		"quorum_clock_agreement_age_seconds %.9f\n"
+		"# HELP quorum_clock_accepted_sources Authorities inside the agreement.\n"
+		"# TYPE quorum_clock_accepted_sources gauge\n"
+		"quorum_clock_accepted_sources %u\n"
+		"# HELP quorum_clock_round The agreement round served.\n"
+		"# TYPE quorum_clock_round gauge\n"
+		"quorum_clock_round %" PRIu64 "\n"
+		"# HELP quorum_clock_drift_ppm The system clock's rate against agreed "
+		"time (+: fast; 0 until measured over 10 s).\n"
+		"# TYPE quorum_clock_drift_ppm gauge\n"
+		"quorum_clock_drift_ppm %.6f\n",
+		now.status == QUORUM_CLOCK_SYNCHRONISED, (double)now.error_bound_ns / 1e9,
+		(double)now.agreement_age_ns / 1e9, now.accepted, now.round,
+		timefields_drift_ppm(&r->fields.drift, &now));
 	evbuffer_add_printf(out, "# HELP quorum_rest_requests_total Answers by route and status.\n"
 				 "# TYPE quorum_rest_requests_total counter\n");
 	for (int i = 0; i < ROUTE_COUNT; i++)
@@ -1317,7 +1335,9 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 	r->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*r->sources));
 	r->host = host;
 	r->api = api;
-	err = r->sources == NULL ? -ENOMEM : read_settings(r);
+	err = r->sources == NULL ? -ENOMEM : timefields_init(&r->fields);
+	if (err == 0)
+		err = read_settings(r);
 	if (err == 0 && (r->limit = ratelimit_new(r->rate, r->burst)) == NULL)
 		err = -ENOMEM;
 	if (err == 0)
@@ -1343,6 +1363,7 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 			SSL_CTX_free(r->tls);
 		ratelimit_free(r->limit);
 		bearer_clear(&r->tokens);
+		timefields_release(&r->fields);
 		free(r->sources);
 		free(r);
 		return err;
@@ -1351,10 +1372,24 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 	return 0;
 }
 
+/* Once a second: the agreement served, a sample for drift_ppm even while nobody asks. */
+static void drift_tick(void *arg)
+{
+	struct rest *r = arg;
+	struct quorum_clock_reading now;
+
+	r->api->clock_read(r->host, &now);
+	timefields_drift_observe(&r->fields.drift, &now);
+}
+
 static int rest_start(void *state)
 {
 	struct rest *r = state;
 	int fd, err;
+
+	r->drift_timer = r->api->timer_start(r->host, 1000, 1000, drift_tick, r);
+	if (r->drift_timer == NULL)
+		return -ENOMEM;
 
 	err = r->api->listen(r->host, QUORUM_LISTEN_TCP, r->address, (uint16_t)r->port, &fd);
 	if (err == 0) /* the server owns FD from here, also when it fails */
@@ -1415,6 +1450,7 @@ static void rest_fini(void *state)
 		SSL_CTX_free(r->tls);
 	ratelimit_free(r->limit);
 	bearer_clear(&r->tokens);
+	timefields_release(&r->fields);
 	free(r->sources);
 	free(r);
 }

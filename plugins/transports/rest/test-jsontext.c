@@ -139,6 +139,8 @@ static void test_every_real_shape(void)
 static void test_served_time_shapes(void)
 {
 	static const char *const formats[] = { "json", "unix", "iso8601" };
+	static const char *ids[] = { "node-1", "ntp:\"quoted\"", "b\\c", "d\te" };
+	struct timefields fields = { .accepted = ids, .rejected = ids + 1 };
 	GRand *rng = g_rand_new_with_seed(42);
 
 	for (int i = 0; i < 3000; i++) {
@@ -158,7 +160,10 @@ static void test_served_time_shapes(void)
 		now.round = g_rand_int(rng);
 		for (size_t b = 0; b < sizeof(now.quorum_hash); b++)
 			now.quorum_hash[b] = (uint8_t)g_rand_int(rng);
-		assert_same(timejson_body(&now, formats[i % 3]));
+		fields.drift_ppm = random_real(rng);
+		fields.n_accepted = (size_t)g_rand_int_range(rng, 0, 4);
+		fields.n_rejected = (size_t)g_rand_int_range(rng, 0, 4);
+		assert_same(timejson_body(&now, &fields, formats[i % 3]));
 	}
 	g_rand_free(rng);
 }

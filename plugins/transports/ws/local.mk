@@ -2,6 +2,7 @@
 transports_LTLIBRARIES += plugins/transports/ws/ws.la
 plugins_transports_ws_ws_la_SOURCES = plugins/transports/ws/ws.c \
 	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
+	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	common/ratelimit.c common/ratelimit.h \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \

@@ -45,6 +45,7 @@
 #include "bearer.h"
 #include "query.h"
 #include "ratelimit.h"
+#include "timefields.h"
 #include "timejson.h"
 #include "tlsconf.h"
 
@@ -98,7 +99,8 @@ struct ws_server {
 	uint64_t accepted, refused, slow_dropped, messages, rate_limited;
 	SSL_CTX *tls; /* NULL: cleartext (ws://) */
 	int production;
-	int query_token; /* ?token= accepted (without an Authorization header) */
+	int query_token;	  /* ?token= accepted (without an Authorization header) */
+	struct timefields fields; /* drift_ppm and the sources of the time frames */
 };
 
 static int64_t mono_ns(void)
@@ -172,7 +174,8 @@ static void conn_send_json(struct ws_conn *c, json_t *json)
 	}
 }
 
-/* The current time in C's format, or the fail-closed status. */
+/* The current time in C's format (the fields beside it as timefields_update last made
+ * them for NOW), or the fail-closed status. */
 static void conn_send_snapshot(struct ws_conn *c, const struct quorum_clock_reading *now)
 {
 	if (now->status != QUORUM_CLOCK_SYNCHRONISED)
@@ -180,7 +183,7 @@ static void conn_send_snapshot(struct ws_conn *c, const struct quorum_clock_read
 			c, json_pack("{s:s, s:s}", "status", "unsynchronised", "error",
 				     "no agreement within the error bound; no time is served"));
 	else
-		conn_send_json(c, timejson_body(now, c->format));
+		conn_send_json(c, timejson_body(now, &c->s->fields, c->format));
 }
 
 /* The control stage's service (mode, breaker), when one runs. 0 or -ENOENT. */
@@ -481,6 +484,8 @@ static void conn_handshake(struct ws_conn *c)
 	}
 	memcpy(c->format, format, sizeof(c->format));
 	s->api->clock_read(s->host, &now);
+	if (now.status == QUORUM_CLOCK_SYNCHRONISED)
+		timefields_update(&s->fields, s->host, s->api, &now, 1);
 	conn_send_snapshot(c, &now);
 	conn_flush(c);
 }
@@ -697,10 +702,14 @@ static void watch_cb(void *arg)
 		s->last_round = now.round;
 	if (checkpoint)
 		memcpy(s->last_checkpoint, head, sizeof(head));
+	timefields_drift_observe(&s->fields.drift, &now);
 	if (!agreement && !checkpoint && !periodic && !mode)
 		return;
 	if (agreement || periodic)
 		s->last_push_ns = t;
+	if ((agreement || periodic) && now.status == QUORUM_CLOCK_SYNCHRONISED &&
+	    s->conns != NULL)
+		timefields_update(&s->fields, s->host, s->api, &now, 1);
 	for (struct ws_conn *c = s->conns, *next; c != NULL; c = next) {
 		next = c->next;
 		if (c->ctx == NULL || c->closing)
@@ -760,7 +769,7 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 	api->config_bool(host, "query_token", &s->query_token);
 	s->limit = ratelimit_new(s->rate, s->burst);
 	s->accept_retry = evtimer_new(api->event_base(host), accept_retry_cb, s);
-	err = s->limit == NULL || s->accept_retry == NULL
+	err = s->limit == NULL || s->accept_retry == NULL || timefields_init(&s->fields) != 0
 		      ? -ENOMEM
 		      : bearer_load(host, api, "ws", s->production, &s->tokens);
 	if (err == 0)
@@ -770,6 +779,7 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 		if (s->accept_retry != NULL)
 			event_free(s->accept_retry);
 		ratelimit_free(s->limit);
+		timefields_release(&s->fields);
 		free(s);
 		return err;
 	}
@@ -860,6 +870,7 @@ static void ws_fini(void *state)
 		    s->refused_at_cap.total, s->upgrade_timeouts.total, s->idle_timeouts);
 	ratelimit_free(s->limit);
 	bearer_clear(&s->tokens);
+	timefields_release(&s->fields);
 	free(s);
 }
 
