@@ -10,7 +10,7 @@
 # unknown leader, from the future, ...), shown in /v1/status, refused again as a replay
 # after a restart, and audited in the vault. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 69
+plan 70
 
 W=$SCRATCH
 SCHEMAS=$QUORUM_SRCDIR/schemas
@@ -282,11 +282,16 @@ for i in range(700):
     conn.request("GET", "/v1/time")  # no token: 401 until the bucket is empty, then 429
     r = conn.getresponse(); r.read()
     codes[r.status] = codes.get(r.status, 0) + 1
-print(" ".join(f"{k}={v}" for k, v in sorted(codes.items())))
+    if r.status == 429:
+        retry = r.getheader("Retry-After", "none")
+        codes["retry_after"] = retry if codes.get("retry_after", retry) == retry else "varies"
+print(" ".join(f"{k}={v}" for k, v in sorted(codes.items(), key=str)))
 PY
 diag "700 requests without a token: $(cat "$W/flood")"
 check "past the burst the rate limit answers 429 (before the token is even looked at)" \
 	grep -Eq "429=[1-9]" "$W/flood"
+check "... with Retry-After: 1 (a token is back within a second), as the reference's clients expect" \
+	grep -q "retry_after=1\b" "$W/flood"
 kill -TERM "$QPID"
 wait_exit "$QPID" 10
 check "quorumd stops with status 0" test "$EXIT_STATUS" -eq 0

@@ -5,8 +5,9 @@
  *                                           which `quorumctl verify` checks: signed for this
  *                                           request when it has a nonce, else shared by the
  *                                           answers of attestation_cache_us), checked in
- *                                           the reference's order: rate limit (429), bearer
- *                                           (401), synchronised (503), format (400)
+ *                                           the reference's order: rate limit (429, with
+ *                                           Retry-After), bearer (401), synchronised (503),
+ *                                           format (400)
  *   GET /healthz, /readyz, /metrics         liveness, readiness (503 when unsynchronised),
  *                                           Prometheus text with real counters
  *   GET /v1/status                          the served clock, n, f, the vault and the tree
@@ -251,7 +252,9 @@ static int gate(struct rest *r, struct http1_request *req, enum route route)
 	if (!ratelimit_allow(r->limit, req->peer, mono_ns())) {
 		r->rate_limited++;
 		refused(r, req, "rate_limited");
-		reply_error(r, req, route, 429, "detail", "Rate limit exceeded");
+		/* a rate is at least 1/s: a token is back within a second */
+		reply_error_with(r, req, route, 429, "Retry-After: 1\r\n", "detail",
+				 "Rate limit exceeded");
 		return -1;
 	}
 	if (!authorised(r, req)) {
