@@ -124,6 +124,7 @@ fuzz_fuzz_ws_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL
 
 fuzz_fuzz_grpc_SOURCES = fuzz/fuzz-grpc.c fuzz/fuzz.h $(FUZZ_MOCK) \
 	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
+	plugins/transports/grpc/compress.c plugins/transports/grpc/compress.h \
 	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	common/ratelimit.c common/ratelimit.h \
@@ -132,10 +133,10 @@ fuzz_fuzz_grpc_SOURCES = fuzz/fuzz-grpc.c fuzz/fuzz.h $(FUZZ_MOCK) \
 fuzz_fuzz_grpc_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/grpc \
 	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)/proto
 fuzz_fuzz_grpc_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
-	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS)
+	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) $(ZLIB_CFLAGS)
 fuzz_fuzz_grpc_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_grpc_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
-	$(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS)
+	$(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
 
 # ---- the seeds: fuzz/make-corpus.sh builds and runs this (never part of `make`) ----
 EXTRA_PROGRAMS += fuzz/make-seeds

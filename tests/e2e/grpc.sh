@@ -8,7 +8,7 @@
 # rate limit), UNAUTHENTICATED; TLS with ALPN h2 and mutual TLS in production mode.
 # Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 27
 
 "$PYTHON" -c 'import grpc, grpc_tools' 2>/dev/null ||
 	{ echo "1..0 # SKIP python3-grpcio / python3-grpc-tools are not installed"; exit 0; }
@@ -140,6 +140,45 @@ diag "120 calls at once: $(cat "$W/flood")"
 check "past its burst a client gets RESOURCE_EXHAUSTED (rate limit)" \
 	judge 'd.get("RESOURCE_EXHAUSTED", 0) > 0 and d.get("OK", 0) >= 30' "$(cat "$W/flood")"
 sleep 2 # the rate limit's bucket refills
+
+# ---- message encodings: gzip (and deflate) through zlib ----
+r=$($CALL 127.0.0.1:$PORT gzip 2>>"$W/client.err")
+diag "a channel with compression=grpc.Compression.Gzip: $r"
+check "a channel-wide gzip client: every method of both services answers OK" \
+	judge 'len(d["calls"]) == 6 and all(v == "OK" for v in d["calls"].values())' "$r"
+r=$($CALL 127.0.0.1:$PORT bomb 2>>"$W/client.err")
+diag "a gzip bomb: $r"
+check "a gzip bomb (32 MiB of zeros, ~32 KiB on the wire) is RESOURCE_EXHAUSTED; the node serves on" \
+	eval 'judge "d[\"code\"] == \"RESOURCE_EXHAUSTED\" and \"decompressed\" in d[\"details\"]" "$r" &&
+	judge "d[\"code\"] == \"OK\"" "$($CALL 127.0.0.1:$PORT status 2>>"$W/client.err")"'
+"$PYTHON" -c 'import gzip, struct, sys
+m = gzip.compress(b"")
+sys.stdout.buffer.write(b"\x01" + struct.pack(">I", len(m)) + m)' >"$W/gzip-frame"
+# raw GetTime [ENCODING [ACCEPT]]: a gzip-compressed empty request through curl (h2c), the
+# answer's headers and trailers into $W/h2-headers, its body into $W/h2-body
+raw() {
+	curl -sS --max-time 5 --http2-prior-knowledge -H "content-type: application/grpc" \
+		-H "te: trailers" -H "authorization: Bearer $TOKEN" -H "grpc-encoding: $1" \
+		${2:+-H "grpc-accept-encoding: $2"} --data-binary @"$W/gzip-frame" \
+		-D "$W/h2-headers" -o "$W/h2-body" "http://127.0.0.1:$PORT/uml001.ClockService/GetTime"
+}
+# body_is FLAG: the answer is one message with compressed flag FLAG that decodes
+body_is() {
+	"$PYTHON" -c 'import gzip, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack(">I", b[1:5])[0]
+ok = b[0] == int(sys.argv[2]) and len(b) == 5 + n and (b[0] == 0 or len(gzip.decompress(b[5:])) > n)
+sys.exit(0 if ok else 1)' "$W/h2-body" "$1"
+}
+check "the answer is gzip-compressed when the client reads gzip (grpc-accept-encoding), grpc-status 0" \
+	eval 'raw gzip "identity,gzip" && grep -qi "^grpc-encoding: gzip" "$W/h2-headers" &&
+	grep -qi "^grpc-status: 0" "$W/h2-headers" && body_is 1'
+check "... and plain when it does not say so (the request still read)" \
+	eval 'raw gzip && ! grep -qi "^grpc-encoding:" "$W/h2-headers" &&
+	grep -qi "^grpc-status: 0" "$W/h2-headers" && body_is 0'
+check "an unknown grpc-encoding is UNIMPLEMENTED, naming in grpc-accept-encoding what is read" \
+	eval 'raw snappy && grep -qi "^grpc-status: 12" "$W/h2-headers" &&
+	grep -qi "^grpc-accept-encoding: identity,deflate,gzip" "$W/h2-headers"'
 $CALL 127.0.0.1:$PORT watch 100000 60 >"$W/watch-drain" 2>>"$W/client.err" &
 WATCH=$!
 sleep 1

@@ -5,6 +5,10 @@ from proto/clock_service.proto and proto/bridge_service.proto into a scratch fol
 "details": ..., "response": {...}}.
   grpc-client.py PROTO_DIR TARGET gettime | status | align PEER ANCHOR_HEX | watch N TIMEOUT_S
                                   | unknown | bigrequest | bridge-time | bridge-attested
+                                  | gzip | bomb
+gzip: every method once on a channel with compression=grpc.Compression.Gzip ("calls": each
+method's status name); bomb: 32 MiB of zeros as one AlignTime message on such a channel
+(about 32 KiB on the wire).
 Environment: GRPC_TOKEN (bearer metadata), GRPC_CA (TLS: trust this CA; else h2c),
 GRPC_CERT / GRPC_KEY (a client certificate)."""
 import base64
@@ -38,15 +42,15 @@ def stubs(proto_dir):
         shutil.rmtree(out, ignore_errors=True)
 
 
-def channel(target):
+def channel(target, **kwargs):
     if os.environ.get("GRPC_CA"):
         cert = key = None
         if os.environ.get("GRPC_CERT"):
             cert = open(os.environ["GRPC_CERT"], "rb").read()
             key = open(os.environ["GRPC_KEY"], "rb").read()
         creds = grpc.ssl_channel_credentials(open(os.environ["GRPC_CA"], "rb").read(), key, cert)
-        return grpc.secure_channel(target, creds)
-    return grpc.insecure_channel(target)
+        return grpc.secure_channel(target, creds, **kwargs)
+    return grpc.insecure_channel(target, **kwargs)
 
 
 def main():
@@ -54,7 +58,8 @@ def main():
     pb, pb_grpc, bridge, bridge_grpc = stubs(proto_dir)
     md = [("authorization", "Bearer " + os.environ["GRPC_TOKEN"])] if os.environ.get("GRPC_TOKEN") else []
     out = {"code": "OK"}
-    with channel(target) as ch:
+    gzip = {"compression": grpc.Compression.Gzip} if cmd in ("gzip", "bomb") else {}
+    with channel(target, **gzip) as ch:
         stub = pb_grpc.ClockServiceStub(ch)
         try:
             if cmd == "gettime":
@@ -91,6 +96,29 @@ def main():
             elif cmd == "unknown":
                 call = ch.unary_unary("/uml001.ClockService/Nope")
                 call(b"", metadata=md, timeout=5)
+            elif cmd == "gzip":
+                bridge_stub = bridge_grpc.BridgeTimeServiceStub(ch)
+                calls = {}
+                for name, call in (
+                        ("GetTime", lambda: stub.GetTime(pb.GetTimeRequest(), metadata=md, timeout=5)),
+                        ("GetStatus", lambda: stub.GetStatus(pb.GetStatusRequest(), metadata=md, timeout=5)),
+                        ("AlignTime", lambda: stub.AlignTime(pb.AlignTimeRequest(
+                            peer_id="p" * 200, local_anchor=b"a" * 300), metadata=md, timeout=5)),
+                        ("WatchTime", lambda: list(stub.WatchTime(pb.WatchTimeRequest(max_updates=2),
+                                                                  metadata=md, timeout=10))),
+                        ("BridgeGetTime", lambda: bridge_stub.GetTime(bridge.GetTimeRequest(),
+                                                                      metadata=md, timeout=5)),
+                        ("BridgeGetTimeAttested", lambda: bridge_stub.GetTimeAttested(
+                            bridge.GetTimeRequest(), metadata=md, timeout=5))):
+                    try:
+                        call()
+                        calls[name] = "OK"
+                    except grpc.RpcError as e:
+                        calls[name] = e.code().name + ": " + str(e.details())
+                out["calls"] = calls
+            elif cmd == "bomb":
+                call = ch.unary_unary("/uml001.ClockService/AlignTime")
+                call(bytes(32 << 20), metadata=md, timeout=10)
             elif cmd == "bigrequest":
                 stub.AlignTime(pb.AlignTimeRequest(peer_id="p", local_anchor=b"x" * 100000),
                                metadata=md, timeout=5)

@@ -14,7 +14,10 @@
  *                    those it did not, the quorum hash and the system clock's drift
  * Unsynchronised: UNAVAILABLE, never a time. Bearer tokens in the authorization metadata
  * (UNAUTHENTICATED), a per-address rate limit (RESOURCE_EXHAUSTED), unknown methods
- * UNIMPLEMENTED, messages framed and bounded (64 KiB). Each answer ends with grpc-status
+ * UNIMPLEMENTED, messages framed and bounded (64 KiB, also once decompressed: requests may
+ * be gzip or deflate encoded, and answers are in the request's encoding when the client's
+ * grpc-accept-encoding names it; another grpc-encoding is UNIMPLEMENTED, with
+ * grpc-accept-encoding saying what is read). Each answer ends with grpc-status
  * trailers. Connections: at most max_connections (beyond, closed at once); the connection
  * preface with the client's SETTINGS, and each request (its header block through its last
  * DATA frame), must arrive within header_timeout_ms of their first byte (under TLS the
@@ -47,6 +50,7 @@
 #include <quorum/plugin.h>
 
 #include "bridge.h"
+#include "compress.h"
 #include "clock_service.pb-c.h"
 #include "signed_state.pb-c.h"
 #include "connlimit.h"
@@ -85,6 +89,9 @@ struct stream {
 	char auth[TOKEN_MAX + 16];
 	char timeout[24];
 	char content_type[64];
+	char encoding[32];	   /* grpc-encoding: the request message's */
+	char accept_encoding[128]; /* grpc-accept-encoding: what the client reads */
+	int out_encoding;	   /* our messages' (enum grpc_encoding) */
 	uint8_t *body;
 	size_t body_len;
 	int too_big;
@@ -153,6 +160,7 @@ struct grpc_server {
 	nghttp2_session_callbacks *h2_callbacks; /* owned; shared by every session */
 	struct timefields fields;		 /* drift_ppm and the sources, for the bridge */
 	uint64_t calls, errors, rate_limited, auth_failures;
+	uint64_t compressed_in, compressed_out; /* messages decoded / sent compressed */
 };
 
 static int64_t mono_ns(void)
@@ -165,10 +173,12 @@ static int64_t mono_ns(void)
 
 /* ---- the answer of a stream ---- */
 
-/* Appends one gRPC-framed message (flag 0, 4-byte length, bytes). 0 or -ENOMEM. */
+/* Appends one gRPC-framed message (compressed flag, 4-byte length, bytes): compressed in
+ * the stream's out_encoding when that makes it smaller, else as it is. 0 or -ENOMEM. */
 static int stream_queue(struct stream *st, const ProtobufCMessage *msg)
 {
-	size_t n = protobuf_c_message_get_packed_size(msg);
+	size_t n = protobuf_c_message_get_packed_size(msg), len = n;
+	uint8_t *frame, flag = 0;
 
 	if (st->out_len + n + 5 > st->out_cap) {
 		size_t cap = (st->out_len + n + 5) * 2;
@@ -179,13 +189,31 @@ static int stream_queue(struct stream *st, const ProtobufCMessage *msg)
 		st->out = p;
 		st->out_cap = cap;
 	}
-	st->out[st->out_len] = 0;
-	st->out[st->out_len + 1] = (uint8_t)(n >> 24);
-	st->out[st->out_len + 2] = (uint8_t)(n >> 16);
-	st->out[st->out_len + 3] = (uint8_t)(n >> 8);
-	st->out[st->out_len + 4] = (uint8_t)n;
-	protobuf_c_message_pack(msg, st->out + st->out_len + 5);
-	st->out_len += n + 5;
+	frame = st->out + st->out_len;
+	if (st->out_encoding != GRPC_ENCODING_IDENTITY && n > 0) {
+		uint8_t *plain = malloc(n);
+
+		if (plain == NULL)
+			return -ENOMEM;
+		protobuf_c_message_pack(msg, plain);
+		/* only what comes out smaller than the message goes compressed */
+		if (grpc_deflate(st->out_encoding, plain, n, frame + 5, n - 1, &len) == 0) {
+			flag = 1;
+			st->conn->s->compressed_out++;
+		} else {
+			memcpy(frame + 5, plain, n);
+			len = n;
+		}
+		free(plain);
+	} else {
+		protobuf_c_message_pack(msg, frame + 5);
+	}
+	frame[0] = flag;
+	frame[1] = (uint8_t)(len >> 24);
+	frame[2] = (uint8_t)(len >> 16);
+	frame[3] = (uint8_t)(len >> 8);
+	frame[4] = (uint8_t)len;
+	st->out_len += len + 5;
 	return 0;
 }
 
@@ -281,27 +309,34 @@ static ssize_t data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t
 	{ (uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, strlen(value),              \
 	  NGHTTP2_NV_FLAG_NONE }
 
-/* Starts the answer: headers, then the queued messages and trailers through data_read_cb. */
+/* Starts the answer: headers (the encodings we read, and our messages' when not identity),
+ * then the queued messages and trailers through data_read_cb. */
 static void stream_respond(struct stream *st)
 {
-	nghttp2_nv headers[] = { NV(":status", "200"), NV("content-type", "application/grpc") };
+	nghttp2_nv headers[4] = { NV(":status", "200"), NV("content-type", "application/grpc"),
+				  NV("grpc-accept-encoding", GRPC_ACCEPT_ENCODING) };
 	nghttp2_data_provider provider = { .source.ptr = st, .read_callback = data_read_cb };
+	size_t n = 3;
 
-	nghttp2_submit_response(st->conn->h2, st->id, headers, 2, &provider);
+	if (st->out_encoding != GRPC_ENCODING_IDENTITY)
+		headers[n++] =
+			(nghttp2_nv)NV("grpc-encoding", grpc_encoding_name(st->out_encoding));
+	nghttp2_submit_response(st->conn->h2, st->id, headers, n, &provider);
 }
 
 /* A Trailers-Only answer: the status in the one HEADERS frame that ends the stream. */
 static void stream_fail(struct stream *st, int code, const char *message)
 {
 	char status[16];
-	nghttp2_nv headers[4] = { NV(":status", "200"), NV("content-type", "application/grpc") };
+	nghttp2_nv headers[5] = { NV(":status", "200"), NV("content-type", "application/grpc"),
+				  NV("grpc-accept-encoding", GRPC_ACCEPT_ENCODING) };
 
 	snprintf(status, sizeof(status), "%d", code);
-	headers[2] = (nghttp2_nv)NV("grpc-status", status);
-	headers[3] = (nghttp2_nv)NV("grpc-message", message);
+	headers[3] = (nghttp2_nv)NV("grpc-status", status);
+	headers[4] = (nghttp2_nv)NV("grpc-message", message);
 	st->conn->s->errors++;
 	stream_unwatch(st);
-	nghttp2_submit_response(st->conn->h2, st->id, headers, 4, NULL);
+	nghttp2_submit_response(st->conn->h2, st->id, headers, 5, NULL);
 }
 
 /* Ends a started answer with CODE after what is queued. */
@@ -616,11 +651,70 @@ static int authorised(struct grpc_server *s, const char *auth)
 	return bearer_allowed(&s->tokens, auth);
 }
 
+/* The request's one message, decoded from its grpc-encoding into *MSG (*LEN bytes; *OWNED
+ * is what the caller frees, NULL when *MSG points into the body). Our messages go out in
+ * the same encoding when the client reads it (grpc-accept-encoding). 0, or -1 when the
+ * call was answered with an error. */
+static int request_message(struct stream *st, const uint8_t **msg, size_t *len, uint8_t **owned)
+{
+	struct grpc_server *s = st->conn->s;
+	int encoding = grpc_encoding_parse(st->encoding);
+	size_t framed;
+
+	*owned = NULL;
+	if (encoding < 0) { /* the answer's grpc-accept-encoding says what we read */
+		stream_fail(st, GRPC_UNIMPLEMENTED, "grpc-encoding not supported");
+		return -1;
+	}
+	if (st->body_len < 5 || st->body[0] > 1) {
+		stream_fail(st, GRPC_INVALID_ARGUMENT, "one length-prefixed message expected");
+		return -1;
+	}
+	framed = (size_t)st->body[1] << 24 | (size_t)st->body[2] << 16 |
+		 (size_t)st->body[3] << 8 | st->body[4];
+	if (framed != st->body_len - 5) {
+		stream_fail(st, GRPC_INVALID_ARGUMENT, "one length-prefixed message expected");
+		return -1;
+	}
+	if (st->body[0] == 0) {
+		*msg = st->body + 5;
+		*len = framed;
+	} else if (encoding == GRPC_ENCODING_IDENTITY) {
+		stream_fail(st, GRPC_INTERNAL, "compressed message without a grpc-encoding");
+		return -1;
+	} else {
+		/* bounded like an uncompressed one: a bomb stops at MESSAGE_MAX + 1 bytes */
+		int err;
+
+		*owned = malloc(MESSAGE_MAX);
+		err = *owned == NULL ? -ENOMEM
+				     : grpc_inflate(encoding, st->body + 5, framed, *owned,
+						    MESSAGE_MAX, len);
+		if (err != 0) {
+			free(*owned);
+			*owned = NULL;
+			stream_fail(
+				st, err == -EMSGSIZE ? GRPC_RESOURCE_EXHAUSTED : GRPC_INTERNAL,
+				err == -EMSGSIZE ? "request message too large (decompressed)"
+				: err == -ENOMEM ? "out of memory"
+						 : "the message could not be decompressed");
+			return -1;
+		}
+		*msg = *owned;
+		s->compressed_in++;
+	}
+	if (encoding != GRPC_ENCODING_IDENTITY &&
+	    grpc_encoding_accepted(st->accept_encoding, encoding))
+		st->out_encoding = encoding;
+	return 0;
+}
+
 static void handle_request(struct stream *st)
 {
 	struct grpc_server *s = st->conn->s;
-	const uint8_t *msg = st->body != NULL ? st->body + 5 : NULL;
-	size_t len;
+	const uint8_t *msg = NULL;
+	uint8_t *owned;
+	size_t len = 0;
 
 	s->calls++;
 	if (!ratelimit_allow(s->limit, st->conn->peer, mono_ns())) {
@@ -646,18 +740,8 @@ static void handle_request(struct stream *st)
 		stream_fail(st, GRPC_RESOURCE_EXHAUSTED, "request message too large");
 		return;
 	}
-	if (st->body_len < 5 || st->body[0] != 0) {
-		stream_fail(st, st->body_len >= 5 ? GRPC_UNIMPLEMENTED : GRPC_INVALID_ARGUMENT,
-			    st->body_len >= 5 ? "compressed messages are not supported"
-					      : "one length-prefixed message expected");
+	if (request_message(st, &msg, &len, &owned) != 0)
 		return;
-	}
-	len = (size_t)st->body[1] << 24 | (size_t)st->body[2] << 16 | (size_t)st->body[3] << 8 |
-	      st->body[4];
-	if (len != st->body_len - 5) {
-		stream_fail(st, GRPC_INVALID_ARGUMENT, "one length-prefixed message expected");
-		return;
-	}
 	if (strcmp(st->path, "/uml001.ClockService/GetTime") == 0)
 		method_get_time(st);
 	else if (strcmp(st->path, "/uml001.ClockService/GetStatus") == 0)
@@ -672,6 +756,7 @@ static void handle_request(struct stream *st)
 		method_bridge_get_time_attested(st);
 	else
 		stream_fail(st, GRPC_UNIMPLEMENTED, "unknown method");
+	free(owned);
 }
 
 /* ---- HTTP/2 ---- */
@@ -742,6 +827,10 @@ static int h2_header_cb(nghttp2_session *session, const nghttp2_frame *frame,
 		copy_value(st->timeout, sizeof(st->timeout), value, valuelen);
 	else if (namelen == 12 && memcmp(name, "content-type", 12) == 0)
 		copy_value(st->content_type, sizeof(st->content_type), value, valuelen);
+	else if (namelen == 13 && memcmp(name, "grpc-encoding", 13) == 0)
+		copy_value(st->encoding, sizeof(st->encoding), value, valuelen);
+	else if (namelen == 20 && memcmp(name, "grpc-accept-encoding", 20) == 0)
+		copy_value(st->accept_encoding, sizeof(st->accept_encoding), value, valuelen);
 	return 0;
 }
 
@@ -1274,9 +1363,11 @@ static void grpc_fini(void *state)
 	s->api->log(s->host, QUORUM_LOG_INFO,
 		    "grpc.stopped calls=%" PRIu64 " errors=%" PRIu64 " rate_limited=%" PRIu64
 		    " auth_failures=%" PRIu64 " refused_at_cap=%" PRIu64
-		    " header_timeouts=%" PRIu64 " idle_timeouts=%" PRIu64,
+		    " header_timeouts=%" PRIu64 " idle_timeouts=%" PRIu64
+		    " compressed_in=%" PRIu64 " compressed_out=%" PRIu64,
 		    s->calls, s->errors, s->rate_limited, s->auth_failures,
-		    s->refused_at_cap.total, s->header_timeouts.total, s->idle_timeouts);
+		    s->refused_at_cap.total, s->header_timeouts.total, s->idle_timeouts,
+		    s->compressed_in, s->compressed_out);
 	nghttp2_session_callbacks_del(s->h2_callbacks);
 	timefields_release(&s->fields);
 	ratelimit_free(s->limit);
