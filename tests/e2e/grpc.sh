@@ -1,6 +1,6 @@
 #!/bin/bash
 # grpc.sh -- the gRPC transport with Debian's python3-grpcio (stubs generated in the test from
-# proto/clock_service.proto and proto/bridge_service.proto): UNAVAILABLE while
+# proto/clock_service.proto, proto/bridge_service.proto, proto/health.proto): UNAVAILABLE while
 # unsynchronised; GetTime with every field real and its signed answer verified offline by
 # quorumctl; the bridge's GetTime and GetTimeAttested; GetStatus; AlignTime bound to its
 # caller, and INVALID_ARGUMENT with the reference's message; a WatchTime stream per agreement
@@ -8,7 +8,7 @@
 # rate limit), UNAUTHENTICATED; TLS with ALPN h2 and mutual TLS in production mode.
 # Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 27
+plan 32
 
 "$PYTHON" -c 'import grpc, grpc_tools' 2>/dev/null ||
 	{ echo "1..0 # SKIP python3-grpcio / python3-grpc-tools are not installed"; exit 0; }
@@ -44,6 +44,9 @@ grpc_conf "$W/lone/quorum.conf" "" "$SELF,
   { id = \"b\"; address = \"127.0.0.2\"; port = $UDP; key = \"node.pub\"; },
   { id = \"c\"; address = \"127.0.0.3\"; port = $UDP; key = \"node.pub\"; },
   { id = \"d\"; address = \"127.0.0.4\"; port = $UDP; key = \"node.pub\"; }"
+# the bound grows 2 % of the time since the last agreement: past max_error_ns (10 ms) half a
+# second after the node loses its quorum
+sed -i 's|^clock = { shm = "clock"; };|clock = { shm = "clock"; max_drift_ppm = 20000; };|' "$W/lone/quorum.conf"
 start_quorumd "$W/lone.log" --config "$W/lone/quorum.conf"
 wait_log "$W/lone.log" "grpc.listening" 10 >/dev/null
 check "unsynchronised: GetTime is UNAVAILABLE, never a time" \
@@ -53,6 +56,44 @@ check "... and GetStatus says operational = false" \
 	"$($CALL 127.0.0.1:$PORT status 2>>"$W/client.err")"
 check "... the bridge's GetTime and GetTimeAttested are UNAVAILABLE too" \
 	eval 'judge "d[\"code\"] == \"UNAVAILABLE\"" "$($CALL 127.0.0.1:$PORT bridge-time 2>>"$W/client.err")" && judge "d[\"code\"] == \"UNAVAILABLE\"" "$($CALL 127.0.0.1:$PORT bridge-attested 2>>"$W/client.err")"'
+
+# ---- grpc.health.v1.Health (the stubs generated from proto/health.proto) ----
+health() { $CALL 127.0.0.1:$PORT health-check "$1" 2>>"$W/client.err"; }
+# health_all STATUS: Check says STATUS for the server and both time services
+health_all() {
+	local sv
+	for sv in "" uml001.ClockService aegisbridge.BridgeTimeService; do
+		judge "d[\"code\"] == \"OK\" and d[\"status\"] == \"$1\"" "$(health "$sv")" || return 1
+	done
+}
+check "Health/Check is NOT_SERVING while unsynchronised: the server and both time services" \
+	health_all NOT_SERVING
+check "... NOT_FOUND for a service it does not serve; Watch says SERVICE_UNKNOWN for it" \
+	eval 'judge "d[\"code\"] == \"NOT_FOUND\"" "$(health nope.Service)" &&
+	judge "d[\"statuses\"] == [\"SERVICE_UNKNOWN\"]" "$($CALL 127.0.0.1:$PORT health-watch nope.Service 1 5 2>>"$W/client.err" | tail -1)"'
+$CALL 127.0.0.1:$PORT health-watch "" 3 30 >"$W/health-watch" 2>>"$W/client.err" &
+HWATCH=$!
+wait_log "$W/health-watch" NOT_SERVING 10 >/dev/null
+# b and c answer too (same key, their own addresses): 3 of n = 4, the node synchronises
+declare -A HELPER
+for k in b c; do
+	n=$([ "$k" = b ] && echo 2 || echo 3)
+	mkdir -p "$W/$k" && cp -p "$W/lone/node.key" "$W/lone/node.pub" "$W/$k/"
+	sed -e "s|id = \"solo\"; key|id = \"$k\"; key|" \
+		-e "s|^peer_link = { address = \"127.0.0.1\"|peer_link = { address = \"127.0.0.$n\"|" \
+		-e '/^transports/d' "$W/lone/quorum.conf" >"$W/$k/quorum.conf"
+	(cd "$W/$k" && exec "$QUORUMD" --config quorum.conf 2>"$W/$k.log") &
+	HELPER[$k]=$!
+	PIDS="$PIDS ${HELPER[$k]}"
+done
+for i in $(seq 100); do "$CTL" time --clock "$W/lone/clock" >/dev/null 2>&1 && break; sleep 0.1; done
+check "Health/Check is SERVING once synchronised (b and c answer)" health_all SERVING
+for k in b c; do kill -TERM "${HELPER[$k]}"; wait_exit "${HELPER[$k]}" 10; done
+wait "$HWATCH"
+diag "Health/Watch through it: $(tail -1 "$W/health-watch")"
+check "Health/Watch streamed each change: NOT_SERVING, SERVING, NOT_SERVING once b and c stopped" \
+	judge 'd["code"] == "OK" and d["statuses"] == ["NOT_SERVING", "SERVING", "NOT_SERVING"]' \
+	"$(tail -1 "$W/health-watch")"
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 
 # ---- synchronised, bearer token, rate limit ----
@@ -61,6 +102,9 @@ start_quorumd "$W/node.log" --config "$W/node/quorum.conf"
 wait_log "$W/node.log" "grpc.listening" 10 >/dev/null
 for i in $(seq 50); do "$CTL" time --clock "$W/node/clock" >/dev/null 2>&1 && break; sleep 0.1; done
 check "no token: UNAUTHENTICATED" judge 'd["code"] == "UNAUTHENTICATED"' "$($CALL 127.0.0.1:$PORT gettime 2>>"$W/client.err")"
+check "... the health service passes the same gate: UNAUTHENTICATED without, SERVING with the token" \
+	eval 'judge "d[\"code\"] == \"UNAUTHENTICATED\"" "$(health "")" &&
+	judge "d[\"status\"] == \"SERVING\"" "$(GRPC_TOKEN=$TOKEN health "")"'
 export GRPC_TOKEN=$TOKEN
 r=$($CALL 127.0.0.1:$PORT gettime 2>>"$W/client.err")
 check "GetTime: every field real (time now, round, node, key id, 64-byte signature, quorum hash, bound)" \

@@ -1,14 +1,18 @@
 #!/usr/bin/python3
 """grpc-client.py -- Debian's python3-grpcio against the grpc transport. Generates the stubs
-from proto/clock_service.proto and proto/bridge_service.proto into a scratch folder
+from proto/clock_service.proto, proto/bridge_service.proto and proto/health.proto (Debian's
+python3-grpcio ships no grpc_health module) into a scratch folder
 (grpc_tools.protoc; removed once imported), calls one method and prints one JSON line: {"code": grpc status name,
 "details": ..., "response": {...}}.
   grpc-client.py PROTO_DIR TARGET gettime | status | align PEER ANCHOR_HEX | watch N TIMEOUT_S
                                   | unknown | bigrequest | bridge-time | bridge-attested
-                                  | gzip | bomb
+                                  | gzip | bomb | health-check SERVICE
+                                  | health-watch SERVICE N TIMEOUT_S
 gzip: every method once on a channel with compression=grpc.Compression.Gzip ("calls": each
 method's status name); bomb: 32 MiB of zeros as one AlignTime message on such a channel
-(about 32 KiB on the wire).
+(about 32 KiB on the wire); health-check: grpc.health.v1.Health/Check ("status": the name);
+health-watch: Health/Watch until N messages or TIMEOUT_S ("statuses": their names, one
+JSON line printed as each arrives, then the final one).
 Environment: GRPC_TOKEN (bearer metadata), GRPC_CA (TLS: trust this CA; else h2c),
 GRPC_CERT / GRPC_KEY (a client certificate)."""
 import base64
@@ -26,7 +30,7 @@ from grpc_tools import protoc
 
 def stubs(proto_dir):
     out = tempfile.mkdtemp(prefix="grpc-stubs-")
-    for proto in ("clock_service.proto", "bridge_service.proto"):
+    for proto in ("clock_service.proto", "bridge_service.proto", "health.proto"):
         rc = protoc.main(["protoc", f"-I{proto_dir}", f"--python_out={out}",
                           f"--grpc_python_out={out}", os.path.join(proto_dir, proto)])
         if rc != 0:
@@ -36,7 +40,9 @@ def stubs(proto_dir):
         return (importlib.import_module("clock_service_pb2"),
                 importlib.import_module("clock_service_pb2_grpc"),
                 importlib.import_module("bridge_service_pb2"),
-                importlib.import_module("bridge_service_pb2_grpc"))
+                importlib.import_module("bridge_service_pb2_grpc"),
+                importlib.import_module("health_pb2"),
+                importlib.import_module("health_pb2_grpc"))
     finally:  # imported: the scratch folder is no longer needed
         sys.path.remove(out)
         shutil.rmtree(out, ignore_errors=True)
@@ -55,7 +61,7 @@ def channel(target, **kwargs):
 
 def main():
     proto_dir, target, cmd = sys.argv[1], sys.argv[2], sys.argv[3]
-    pb, pb_grpc, bridge, bridge_grpc = stubs(proto_dir)
+    pb, pb_grpc, bridge, bridge_grpc, health, health_grpc = stubs(proto_dir)
     md = [("authorization", "Bearer " + os.environ["GRPC_TOKEN"])] if os.environ.get("GRPC_TOKEN") else []
     out = {"code": "OK"}
     gzip = {"compression": grpc.Compression.Gzip} if cmd in ("gzip", "bomb") else {}
@@ -119,6 +125,20 @@ def main():
             elif cmd == "bomb":
                 call = ch.unary_unary("/uml001.ClockService/AlignTime")
                 call(bytes(32 << 20), metadata=md, timeout=10)
+            elif cmd == "health-check":
+                r = health_grpc.HealthStub(ch).Check(
+                    health.HealthCheckRequest(service=sys.argv[4]), metadata=md, timeout=5)
+                out["status"] = health.HealthCheckResponse.ServingStatus.Name(r.status)
+            elif cmd == "health-watch":
+                statuses = []
+                for r in health_grpc.HealthStub(ch).Watch(
+                        health.HealthCheckRequest(service=sys.argv[4]), metadata=md,
+                        timeout=float(sys.argv[6])):
+                    statuses.append(health.HealthCheckResponse.ServingStatus.Name(r.status))
+                    print(json.dumps({"statuses": statuses}), flush=True)
+                    if len(statuses) >= int(sys.argv[5]):
+                        break
+                out["statuses"] = statuses
             elif cmd == "bigrequest":
                 stub.AlignTime(pb.AlignTimeRequest(peer_id="p", local_anchor=b"x" * 100000),
                                metadata=md, timeout=5)
@@ -127,6 +147,8 @@ def main():
             out["details"] = e.details()
             if cmd == "watch":
                 out["rounds"] = rounds
+            if cmd == "health-watch":
+                out["statuses"] = statuses
     print(json.dumps(out))
 
 

@@ -8,6 +8,10 @@
  *               message); a signed answer bound to them
  *   WatchTime   a server stream: one TimeResponse per agreement, until max_updates, the
  *               grpc-timeout deadline (DEADLINE_EXCEEDED) or loss of sync (UNAVAILABLE)
+ * the standard grpc.health.v1.Health (proto/health.proto), for the server ("") and both
+ * time services: SERVING while synchronised, NOT_SERVING otherwise:
+ *   Check       the status (NOT_FOUND for another service)
+ *   Watch       the status, then each change (SERVICE_UNKNOWN for another service)
  * and the reference bridge's aegisbridge.BridgeTimeService (proto/bridge_service.proto):
  *   GetTime          seconds, remainder, RFC 3339, uncertainty_ms (and the bound)
  *   GetTimeAttested  the same, signed, with the sources the last agreement accepted and
@@ -52,6 +56,7 @@
 #include "bridge.h"
 #include "compress.h"
 #include "clock_service.pb-c.h"
+#include "health.pb-c.h"
 #include "signed_state.pb-c.h"
 #include "connlimit.h"
 #include "bearer.h"
@@ -72,6 +77,7 @@ enum grpc_code {
 	GRPC_OK = 0,
 	GRPC_INVALID_ARGUMENT = 3,
 	GRPC_DEADLINE_EXCEEDED = 4,
+	GRPC_NOT_FOUND = 5,
 	GRPC_RESOURCE_EXHAUSTED = 8,
 	GRPC_UNIMPLEMENTED = 12,
 	GRPC_INTERNAL = 13,
@@ -101,7 +107,10 @@ struct stream {
 	int done;		 /* no more messages: trailers after what is queued */
 	int status;		 /* grpc-status of the trailers */
 	char message[160];	 /* grpc-message */
-	int watching;		 /* a WatchTime stream */
+	int watching;		 /* a WatchTime or Health/Watch stream */
+	int health;		 /* a Health/Watch stream: whether its service is known, */
+	int health_known;
+	int health_status; /* and the status it was last sent */
 	uint32_t max_updates, sent;
 	uint64_t last_round;
 	int64_t deadline_ns;	 /* CLOCK_MONOTONIC, 0: none */
@@ -616,6 +625,19 @@ static void watch_send(struct stream *st)
 		nghttp2_session_resume_data(st->conn->h2, st->id);
 }
 
+/* ST into the server's list of streams watch_cb updates, until TIMEOUT (ns; 0: none). */
+static void stream_watch(struct stream *st, int64_t timeout)
+{
+	struct grpc_server *s = st->conn->s;
+
+	st->deadline_ns = timeout > 0 ? mono_ns() + timeout : 0;
+	st->watching = 1;
+	st->next = s->watchers;
+	if (s->watchers != NULL)
+		s->watchers->prev = st;
+	s->watchers = st;
+}
+
 static void method_watch_time(struct stream *st, const uint8_t *msg, size_t len)
 {
 	struct grpc_server *s = st->conn->s;
@@ -634,14 +656,101 @@ static void method_watch_time(struct stream *st, const uint8_t *msg, size_t len)
 		stream_fail(st, GRPC_UNAVAILABLE, "unsynchronised: no agreement within the error bound");
 		return;
 	}
-	st->deadline_ns = timeout > 0 ? mono_ns() + timeout : 0;
-	st->watching = 1;
-	st->next = s->watchers;
-	if (s->watchers != NULL)
-		s->watchers->prev = st;
-	s->watchers = st;
+	stream_watch(st, timeout);
 	stream_respond(st);
 	watch_send(st);
+}
+
+/* ---- grpc.health.v1.Health ---- */
+
+/* Whether a health request names what this server serves: the server as a whole ("") or
+ * one of its time services. */
+static int health_service_known(const char *service)
+{
+	return service[0] == '\0' || strcmp(service, "uml001.ClockService") == 0 ||
+	       strcmp(service, "aegisbridge.BridgeTimeService") == 0;
+}
+
+/* A known service is SERVING exactly while the node serves time (NOW synchronised). */
+static int health_status(int known, const struct quorum_clock_reading *now)
+{
+	if (!known)
+		return GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
+	return now->status == QUORUM_CLOCK_SYNCHRONISED
+		       ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+		       : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+}
+
+/* Queues STATUS on the stream. 0 or -ENOMEM. */
+static int health_queue(struct stream *st, int status)
+{
+	Grpc__Health__V1__HealthCheckResponse r = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+
+	r.status = status;
+	st->health_status = status;
+	return stream_queue(st, &r.base);
+}
+
+/* The service a health request names: 0 known, 1 unknown, -1 not such a request (the
+ * call is answered then). */
+static int health_request(struct stream *st, const uint8_t *msg, size_t len)
+{
+	Grpc__Health__V1__HealthCheckRequest *req =
+		grpc__health__v1__health_check_request__unpack(NULL, len, msg);
+	int known;
+
+	if (req == NULL) {
+		stream_fail(st, GRPC_INVALID_ARGUMENT,
+			    "request is not a grpc.health.v1.HealthCheckRequest");
+		return -1;
+	}
+	known = health_service_known(req->service);
+	grpc__health__v1__health_check_request__free_unpacked(req, NULL);
+	return known ? 0 : 1;
+}
+
+/* Health/Check: the status now; NOT_FOUND for an unknown service (the protocol's rule). */
+static void method_health_check(struct stream *st, const uint8_t *msg, size_t len)
+{
+	struct grpc_server *s = st->conn->s;
+	struct quorum_clock_reading now;
+	int unknown = health_request(st, msg, len);
+
+	if (unknown < 0)
+		return;
+	if (unknown) {
+		stream_fail(st, GRPC_NOT_FOUND, "unknown service");
+		return;
+	}
+	s->api->clock_read(s->host, &now);
+	if (health_queue(st, health_status(1, &now)) != 0) {
+		stream_fail(st, GRPC_INTERNAL, "out of memory");
+		return;
+	}
+	st->done = 1;
+	stream_respond(st);
+}
+
+/* Health/Watch: the status now, then each change (watch_cb), until the client ends the
+ * call, its deadline passes or a drain ends it; an unknown service is SERVICE_UNKNOWN, not
+ * an error. */
+static void method_health_watch(struct stream *st, const uint8_t *msg, size_t len)
+{
+	struct grpc_server *s = st->conn->s;
+	struct quorum_clock_reading now;
+	int unknown = health_request(st, msg, len);
+
+	if (unknown < 0)
+		return;
+	st->health = 1;
+	st->health_known = !unknown;
+	s->api->clock_read(s->host, &now);
+	if (health_queue(st, health_status(st->health_known, &now)) != 0) {
+		stream_fail(st, GRPC_INTERNAL, "out of memory");
+		return;
+	}
+	stream_watch(st, parse_timeout(st->timeout));
+	stream_respond(st);
 }
 
 /* ---- requests ---- */
@@ -754,6 +863,10 @@ static void handle_request(struct stream *st)
 		method_bridge_get_time(st);
 	else if (strcmp(st->path, "/aegisbridge.BridgeTimeService/GetTimeAttested") == 0)
 		method_bridge_get_time_attested(st);
+	else if (strcmp(st->path, "/grpc.health.v1.Health/Check") == 0)
+		method_health_check(st, msg, len);
+	else if (strcmp(st->path, "/grpc.health.v1.Health/Watch") == 0)
+		method_health_watch(st, msg, len);
 	else
 		stream_fail(st, GRPC_UNIMPLEMENTED, "unknown method");
 	free(owned);
@@ -1201,7 +1314,8 @@ static int alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *ou
 	return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
-/* Every WATCH_MS: a new agreement goes to each watch stream; deadlines end them. */
+/* Every WATCH_MS: a new agreement goes to each WatchTime stream, a change of status to each
+ * Health/Watch stream; deadlines end them. */
 static void watch_cb(void *arg)
 {
 	struct grpc_server *s = arg;
@@ -1218,6 +1332,14 @@ static void watch_cb(void *arg)
 		next = st->next;
 		if (st->deadline_ns != 0 && t >= st->deadline_ns)
 			stream_finish(st, GRPC_DEADLINE_EXCEEDED, "deadline exceeded");
+		else if (st->health &&
+			 health_status(st->health_known, &now) == st->health_status)
+			continue;
+		else if (st->health &&
+			 health_queue(st, health_status(st->health_known, &now)) != 0)
+			stream_finish(st, GRPC_INTERNAL, "out of memory");
+		else if (st->health) /* a change, queued */
+			nghttp2_session_resume_data(c->h2, st->id);
 		else if (now.status != QUORUM_CLOCK_SYNCHRONISED)
 			stream_finish(st, GRPC_UNAVAILABLE, "unsynchronised: the watch ends");
 		else if (now.round != st->last_round)
