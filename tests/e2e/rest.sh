@@ -10,7 +10,7 @@
 # unknown leader, from the future, ...), shown in /v1/status, refused again as a replay
 # after a restart, and audited in the vault. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 70
+plan 71
 
 W=$SCRATCH
 SCHEMAS=$QUORUM_SRCDIR/schemas
@@ -272,6 +272,17 @@ check "GET /metrics needs the token" test "$(get /metrics)" = 401
 get /metrics "${AUTH[@]}" >/dev/null
 check "GET /metrics is Prometheus text with real counters" \
 	eval 'grep -q "^quorum_clock_synchronised 1$" "$W/body" && grep -Eq "^quorum_rest_requests_total\{route=\"time\",status=\"2xx\"\} [1-9]" "$W/body" && grep -Eq "^quorum_rest_auth_failures_total [1-9]" "$W/body" && grep -Eq "^quorum_vault_records [1-9]" "$W/body"'
+# metrics_have NAME...: each NAME is a sample with a number
+metrics_have() {
+	local m
+	for m in "$@"; do
+		grep -Eq "^$m -?[0-9.]+(e[-+]?[0-9]+)?$" "$W/body" || { diag "no $m"; return 1; }
+	done
+}
+check "... with a metric for each of the reference's (docs/migrating.md maps them)" \
+	metrics_have quorum_clock_synchronised quorum_clock_agreement_age_seconds \
+	quorum_control_rejection_streak quorum_clock_uncertainty_seconds quorum_clock_drift_ppm \
+	quorum_clock_drift_seconds quorum_clock_accepted_sources
 
 # ---- rate limit: 429 comes before 401 ----
 "$PYTHON" - "$HTTP" >"$W/flood" <<'PY'

@@ -1081,6 +1081,8 @@ static void handle_metrics(struct rest *r, struct http1_request *req)
 	const struct quorum_vault_ops *vault;
 	const struct quorum_merkle_ops *merkle;
 	static const char *const classes[6] = { "2xx", "3xx", "4xx", "5xx", "401", "429" };
+	const struct quorum_control_ops *ctl;
+	void *cs = NULL;
 	struct quorum_clock_reading now;
 	struct evbuffer *out;
 	const char *text;
@@ -1115,10 +1117,22 @@ static void handle_metrics(struct rest *r, struct http1_request *req)
 		"# HELP quorum_clock_drift_ppm The system clock's rate against agreed "
 		"time (+: fast; 0 until measured over 10 s).\n"
 		"# TYPE quorum_clock_drift_ppm gauge\n"
-		"quorum_clock_drift_ppm %.6f\n",
+		"quorum_clock_drift_ppm %.6f\n"
+		"# HELP quorum_clock_drift_seconds The served agreement's estimate minus this "
+		"node's system clock.\n"
+		"# TYPE quorum_clock_drift_seconds gauge\n"
+		"quorum_clock_drift_seconds %.9f\n",
 		now.status == QUORUM_CLOCK_SYNCHRONISED, (double)now.error_bound_ns / 1e9,
 		(double)now.agreement_age_ns / 1e9, now.accepted, now.round,
-		timefields_drift_ppm(&r->fields.drift, &now));
+		timefields_drift_ppm(&r->fields.drift, &now), (double)now.drift_ns / 1e9);
+	ctl = control_service(r, &cs);
+	if (ctl != NULL)
+		evbuffer_add_printf(out,
+				    "# HELP quorum_control_rejection_streak This node's rounds "
+				    "refused in a row (0 once one is committed).\n"
+				    "# TYPE quorum_control_rejection_streak gauge\n"
+				    "quorum_control_rejection_streak %u\n",
+				    ctl->rejection_streak(cs));
 	evbuffer_add_printf(out, "# HELP quorum_rest_requests_total Answers by route and status.\n"
 				 "# TYPE quorum_rest_requests_total counter\n");
 	for (int i = 0; i < ROUTE_COUNT; i++)
