@@ -154,8 +154,8 @@ sys.exit(0 if (q["accepted_sources"], q["rejected_sources"], q["accepted"]) == (
          and isinstance(d["drift_ppm"], float) else 1)' "$W/body"
 check "aliases: format=RFC3339 is iso8601, format=Envelope is json" \
 	eval 'is 200 time-iso8601.json "/v1/time?format=RFC3339" "${AUTH[@]}" && is 200 time-json.json "/v1/time?format=Envelope" "${AUTH[@]}"'
-check "an unknown format is 400 with the reference's message" \
-	eval 'is 400 error.json "/v1/time?format=xml" "${AUTH[@]}" && grep -q "Unknown format .xml.. Valid: unix, iso8601, json" "$W/body"'
+check "an unknown format is 400 with the reference's message (the name lowercased, as it did)" \
+	eval 'is 400 error.json "/v1/time?format=XmL" "${AUTH[@]}" && grep -q "Unknown format .xml.. Valid: unix, iso8601, json" "$W/body"'
 check "no token: 401 {\"detail\":\"Unauthorized\"} with WWW-Authenticate: Bearer" \
 	eval 'curl -sS -D "$W/headers" -o "$W/body" "$URL/v1/time" && grep -qi "^WWW-Authenticate: Bearer" "$W/headers" && grep -q "\"detail\": *\"Unauthorized\"" "$W/body" && grep -q " 401 " "$W/headers"'
 check "a wrong token is 401, a wrong scheme too" \

@@ -31,10 +31,13 @@ void timejson_unknown_format(const char *name, char *out, size_t size)
 	char shown[41];
 	size_t i;
 
-	/* Echoed as printable ASCII (anything else becomes '?'), so the error is always valid
-	 * UTF-8 JSON, whatever bytes the client sent. */
+	/* Echoed lowercased, as the reference did (it matched formats case-insensitively), and
+	 * as printable ASCII (anything else becomes '?'), so the error is always valid UTF-8
+	 * JSON, whatever bytes the client sent. */
 	for (i = 0; i < sizeof(shown) - 1 && name[i] != '\0'; i++)
-		shown[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+		shown[i] = name[i] >= 'A' && name[i] <= 'Z'    ? (char)(name[i] - 'A' + 'a')
+			   : name[i] >= 0x20 && name[i] < 0x7f ? name[i]
+							       : '?';
 	shown[i] = '\0';
 	snprintf(out, size, "Unknown format '%s'. Valid: unix, iso8601, json", shown);
 }
