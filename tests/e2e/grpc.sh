@@ -223,9 +223,9 @@ check "... and plain when it does not say so (the request still read)" \
 check "an unknown grpc-encoding is UNIMPLEMENTED, naming in grpc-accept-encoding what is read" \
 	eval 'raw snappy && grep -qi "^grpc-status: 12" "$W/h2-headers" &&
 	grep -qi "^grpc-accept-encoding: identity,deflate,gzip" "$W/h2-headers"'
-$CALL 127.0.0.1:$PORT watch 100000 60 >"$W/watch-drain" 2>>"$W/client.err" &
+$CALL 127.0.0.1:$PORT watch 100000 60 >"$W/watch-drain" 2>"$W/watch-drain.err" &
 WATCH=$!
-sleep 1
+wait_log "$W/watch-drain.err" "watch: round" 20 >/dev/null # it streams: now stop
 unset GRPC_TOKEN
 kill -TERM "$QPID"; wait_exit "$QPID" 10
 wait "$WATCH"

@@ -12,7 +12,8 @@ gzip: every method once on a channel with compression=grpc.Compression.Gzip ("ca
 method's status name); bomb: 32 MiB of zeros as one AlignTime message on such a channel
 (about 32 KiB on the wire); health-check: grpc.health.v1.Health/Check ("status": the name);
 health-watch: Health/Watch until N messages or TIMEOUT_S ("statuses": their names, one
-JSON line printed as each arrives, then the final one).
+JSON line printed as each arrives, then the final one); watch says each round on stderr as
+it arrives.
 Environment: GRPC_TOKEN (bearer metadata), GRPC_CA (TLS: trust this CA; else h2c),
 GRPC_CERT / GRPC_KEY (a client certificate)."""
 import base64
@@ -87,6 +88,7 @@ def main():
                 for r in stub.WatchTime(pb.WatchTimeRequest(max_updates=int(sys.argv[4])),
                                         metadata=md, timeout=float(sys.argv[5])):
                     rounds.append(r.monotonic_version)
+                    print("watch: round %d" % r.monotonic_version, file=sys.stderr, flush=True)
                 out["rounds"] = rounds
             elif cmd == "bridge-time":
                 r = bridge_grpc.BridgeTimeServiceStub(ch).GetTime(bridge.GetTimeRequest(),
