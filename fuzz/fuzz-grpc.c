@@ -152,31 +152,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_host_set(base, (data[0] & 4) != 0);
 	s = calloc(1, sizeof(*s));
-	c = calloc(1, sizeof(*c));
-	FUZZ_ASSERT(s != NULL && c != NULL);
+	FUZZ_ASSERT(s != NULL);
 	s->api = &fuzz_api;
 	/* Unlimited: the limiter's clock would make runs differ. */
-	s->limit = ratelimit_new(0, 0);
+	s->t.limit = ratelimit_new(0, 0);
 	s->h2_callbacks = callbacks_new();
-	FUZZ_ASSERT(s->limit != NULL && s->h2_callbacks != NULL &&
-		    timefields_init(&s->fields) == 0);
+	FUZZ_ASSERT(s->t.limit != NULL && s->h2_callbacks != NULL &&
+		    timefields_init(&s->t.fields) == 0);
 	if (data[0] & 2) {
-		strcpy(s->tokens.tokens[0], "fuzz-token");
-		s->tokens.count = 1;
+		strcpy(s->t.tokens.tokens[0], "fuzz-token");
+		s->t.tokens.count = 1;
 	}
-	c->s = s;
-	snprintf(c->peer, sizeof(c->peer), "127.0.0.1");
-	c->bev = bufferevent_socket_new(base, -1, 0);
-	c->timer = evtimer_new(base, conn_timer_cb, c); /* the deadlines' timer, as accept_cb */
-	FUZZ_ASSERT(c->bev != NULL && c->timer != NULL &&
-		    nghttp2_session_server_new(&c->h2, s->h2_callbacks, c) == 0);
-	s->limits.max_connections = 16;
-	s->limits.header_timeout.tv_sec = 10;
-	s->limits.header_timeout_ms = 10000;
-	s->limits.idle_timeout.tv_sec = 60;
-	s->limits.idle_timeout_s = 60;
-	s->conns = c;
-	s->nconns = 1;
+	s->t.api = &fuzz_api;
+	s->t.name = "grpc";
+	s->t.limits.max_connections = 16;
+	s->t.limits.header_timeout.tv_sec = 10;
+	s->t.limits.header_timeout_ms = 10000;
+	s->t.limits.idle_timeout.tv_sec = 60;
+	s->t.limits.idle_timeout_s = 60;
+	FUZZ_ASSERT(transport_server_new(&s->t, &conn_ops, s) == 0);
+	/* One connection as the core accepts it, on no socket, its session begun. */
+	c = (struct conn *)tcp_server_adopt(s->t.tcp, -1, "127.0.0.1");
+	FUZZ_ASSERT(c != NULL && nghttp2_session_server_new(&c->h2, s->h2_callbacks, c) == 0);
 	nghttp2_submit_settings(c->h2, NGHTTP2_FLAG_NONE, settings, 1);
 	if (conn_flush(c) != 0)
 		goto out;
@@ -191,20 +188,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	conn_read_cb(c->bev, c);
 	/* What a watch stream sends on the next agreement, while the connection lives. */
-	for (struct stream *st = s->watchers, *next; s->conns != NULL && st != NULL;
-	     st = next) {
+	for (struct stream *st = s->watchers, *next;
+	     tcp_server_first(s->t.tcp) != NULL && st != NULL; st = next) {
 		next = st->next;
 		watch_send(st);
 	}
-	if (s->conns != NULL)
-		conn_flush(s->conns);
+	if (tcp_server_first(s->t.tcp) != NULL)
+		conn_flush((struct conn *)tcp_server_first(s->t.tcp));
 out:
-	if (s->conns != NULL)
-		conn_free(s->conns);
-	FUZZ_ASSERT(s->conns == NULL && s->watchers == NULL);
+	if (tcp_server_first(s->t.tcp) != NULL)
+		conn_free((struct conn *)tcp_server_first(s->t.tcp));
+	FUZZ_ASSERT(tcp_server_first(s->t.tcp) == NULL && s->watchers == NULL);
+	transport_release(&s->t);
 	nghttp2_session_callbacks_del(s->h2_callbacks);
-	timefields_release(&s->fields);
-	ratelimit_free(s->limit);
 	free(s);
 	/* libevent finishes freeing a bufferevent from the loop. */
 	event_base_loop(base, EVLOOP_NONBLOCK);

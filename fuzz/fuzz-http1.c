@@ -1,18 +1,22 @@
-/* fuzz-http1.c -- libFuzzer target: the REST transport's HTTP/1.1 request heads
- * (plugins/transports/rest/http1-parse.c), bytes as a connection receives them, walked as
- * http1.c's conn_process does: empty lines skipped, each complete head parsed from a copy of
- * exactly its bytes, its body (Content-Length) skipped, the next pipelined request after
- * it. Each parsed request is queried as rest.c does (header fields, query parameters).
- * Properties: the head length is the one http1_head_length found, at most HTTP1_HEAD_MAX,
- * and every string of the request lies inside the head (but a constant "/" or ""). */
+/* fuzz-http1.c -- libFuzzer target: all HTTP/1.1 request parsing, the one parser
+ * (plugins/transports/common/http1-parse.c) that REST's server and the WebSocket upgrade
+ * both read requests with: bytes as a connection receives them, walked as rest/http1.c's
+ * conn_process does: empty lines skipped, each complete head parsed from a copy of exactly
+ * its bytes, its body (Content-Length) skipped, the next pipelined request after it. Each
+ * parsed request is queried as rest.c does (header fields, query parameters) and read as
+ * the WebSocket transport reads an upgrade (plugins/transports/ws/upgrade.c). Properties:
+ * the head length is the one http1_head_length found, at most HTTP1_HEAD_MAX, every string
+ * of the request lies inside the head (but a constant "/" or ""), and an accepted upgrade
+ * is a GET over HTTP/1.1 without a body, answered with a 28-character accept. */
 #include "config.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "fuzz.h"
-#include "http1-internal.h"
+#include "http1-parse.h"
 #include "query.h"
+#include "upgrade.h"
 
 static int inside(const char *s, const char *head, size_t len)
 {
@@ -51,6 +55,21 @@ static void query(const struct http1_request *req, const char *head, size_t head
 	(void)http1_reason(req->version_minor == 1 ? 200 : 505);
 }
 
+/* The WebSocket transport's reading of the same request as an upgrade. */
+static void upgrade(const struct http1_request *req)
+{
+	char accept[WS_ACCEPT_LEN];
+	const char *why = NULL;
+	int status = ws_upgrade_check(req, accept, &why);
+
+	if (status != 0) {
+		FUZZ_ASSERT((status == 400 || status == 426) && why != NULL);
+		return;
+	}
+	FUZZ_ASSERT(strcmp(req->method, "GET") == 0 && req->version_minor == 1 &&
+		    req->content_length == 0 && strlen(accept) == WS_ACCEPT_LEN - 1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data;
@@ -83,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		FUZZ_ASSERT(parsed == head_len);
 		query(&req, head, head_len);
+		upgrade(&req);
 		free(head);
 		if (req.content_length > avail - head_len)
 			break; /* waits for its body */

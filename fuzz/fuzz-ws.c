@@ -1,7 +1,8 @@
 /* fuzz-ws.c -- libFuzzer target: the WebSocket transport (plugins/transports/ws/ws.c,
  * compiled in whole so its static callbacks run as libevent would call them) on one
- * connection whose received bytes are the input: the upgrade request head (conn_handshake:
- * the request line, the query's format and token, the headers), then client frames through
+ * connection, adopted by the TCP server core, whose received bytes are the input: the
+ * upgrade request head (conn_handshake: the one HTTP/1 parser, common/http1-parse.c, the
+ * query's format and token, the gate, upgrade.c's checks), then client frames through
  * wslay's server context with the transport's callbacks (masking, fragmentation, control
  * frames, the 4 KiB message bound, close) and each text message through the subscription
  * parser (ws_msg_cb). No socket: the connection's bufferevent has no descriptor, its input
@@ -51,31 +52,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fuzz_host_set(base, (data[0] & 4) != 0);
 	s = calloc(1, sizeof(*s));
-	c = calloc(1, sizeof(*c));
-	FUZZ_ASSERT(s != NULL && c != NULL);
+	FUZZ_ASSERT(s != NULL);
 	s->api = &fuzz_api;
 	s->max_backlog = (data[0] & 8) ? 512 : 1 << 20;
-	s->limits.max_connections = 16;
-	s->limits.header_timeout.tv_sec = 10;
-	s->limits.header_timeout_ms = 10000;
-	s->limits.idle_timeout.tv_sec = 60;
-	s->limits.idle_timeout_s = 60;
+	s->t.api = &fuzz_api;
+	s->t.name = "ws";
+	s->t.limits.max_connections = 16;
+	s->t.limits.header_timeout.tv_sec = 10;
+	s->t.limits.header_timeout_ms = 10000;
+	s->t.limits.idle_timeout.tv_sec = 60;
+	s->t.limits.idle_timeout_s = 60;
 	/* Unlimited: the limiter's clock would make runs differ. */
-	s->limit = ratelimit_new(0, 0);
-	FUZZ_ASSERT(s->limit != NULL && timefields_init(&s->fields) == 0);
+	s->t.limit = ratelimit_new(0, 0);
+	FUZZ_ASSERT(s->t.limit != NULL && timefields_init(&s->t.fields) == 0);
 	if (data[0] & 2) {
-		strcpy(s->tokens.tokens[0], "fuzz-token");
-		s->tokens.count = 1;
+		strcpy(s->t.tokens.tokens[0], "fuzz-token");
+		s->t.tokens.count = 1;
 	}
-	c->s = s;
-	c->bev = bufferevent_socket_new(base, -1, 0);
-	FUZZ_ASSERT(c->bev != NULL);
-	snprintf(c->peer, sizeof(c->peer), "127.0.0.1");
-	s->conns = c;
-	s->nconns = 1;
+	FUZZ_ASSERT(transport_server_new(&s->t, &conn_ops, s) == 0);
+	/* One connection as the core accepts it, on no socket. */
+	c = (struct ws_conn *)tcp_server_adopt(s->t.tcp, -1, "127.0.0.1");
+	FUZZ_ASSERT(c != NULL);
 	if (data[0] & 1)
 		receive(c->bev, upgrade, sizeof(upgrade) - 1);
-	for (int reads = 0; reads < 4 && s->nconns == 1 && !c->closing; reads++) {
+	for (int reads = 0; reads < 4 && tcp_server_first(s->t.tcp) != NULL && !c->closing;
+	     reads++) {
 		const uint8_t *cut =
 			off < size ? memmem(data + off, size - off, "\xff\xfe", 2) : NULL;
 		size_t end = cut != NULL && reads < 3 ? (size_t)(cut - data) : size;
@@ -86,11 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		conn_read_cb(c->bev, c);
 	}
-	if (s->nconns == 1)
+	if (tcp_server_first(s->t.tcp) != NULL)
 		conn_free(c);
-	FUZZ_ASSERT(s->nconns == 0 && s->conns == NULL);
-	ratelimit_free(s->limit);
-	timefields_release(&s->fields);
+	FUZZ_ASSERT(tcp_server_first(s->t.tcp) == NULL);
+	transport_release(&s->t);
 	free(s);
 	/* libevent finishes freeing a bufferevent from the loop. */
 	event_base_loop(base, EVLOOP_NONBLOCK);

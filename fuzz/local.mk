@@ -60,13 +60,14 @@ fuzz_fuzz_checkpoint_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_checkpoint_LDADD = $(OPENSSL_LIBS)
 
 # ---- plugins: their parsers' sources compiled in (the SDK headers only, as a plugin) ----
-fuzz_fuzz_http1_SOURCES = fuzz/fuzz-http1.c fuzz/fuzz.h plugins/transports/rest/http1-parse.c \
-	plugins/transports/rest/http1-internal.h \
-	plugins/transports/common/query.c plugins/transports/common/query.h $(FUZZ_MAIN)
-fuzz_fuzz_http1_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/rest \
-	-I$(top_srcdir)/plugins/transports/common
+# All HTTP/1 parsing: the one parser (plugins/transports/common/http1-parse.c, REST's and the
+# WebSocket upgrade's) with the query parser, and the upgrade's reading of a request.
+fuzz_fuzz_http1_SOURCES = fuzz/fuzz-http1.c fuzz/fuzz.h \
+	plugins/transports/ws/upgrade.c plugins/transports/ws/upgrade.h $(FUZZ_MAIN)
+fuzz_fuzz_http1_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ws
 fuzz_fuzz_http1_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_http1_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_http1_LDADD = $(TRANSPORT_LIBS) $(OPENSSL_LIBS)
 
 fuzz_fuzz_query_SOURCES = fuzz/fuzz-query.c fuzz/fuzz.h \
 	plugins/transports/common/query.c plugins/transports/common/query.h $(FUZZ_MAIN)
@@ -107,36 +108,26 @@ fuzz_fuzz_ntp_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_ntp_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS)
 
 fuzz_fuzz_ws_SOURCES = fuzz/fuzz-ws.c fuzz/fuzz.h $(FUZZ_MOCK) \
-	plugins/transports/common/query.c plugins/transports/common/query.h \
-	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
-	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
-	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
-	common/ratelimit.c common/ratelimit.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
-	plugins/transports/common/bearer.c plugins/transports/common/bearer.h $(FUZZ_MAIN)
-fuzz_fuzz_ws_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ws \
-	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)/proto
+	plugins/transports/ws/upgrade.c plugins/transports/ws/upgrade.h $(FUZZ_MAIN)
+fuzz_fuzz_ws_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ws \
+	-I$(top_builddir)/proto
 fuzz_fuzz_ws_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
 	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
 fuzz_fuzz_ws_LDFLAGS = $(FUZZ_LINK_FLAGS)
-fuzz_fuzz_ws_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
-	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(WSLAY_LIBS) $(PROTOBUF_C_LIBS) -lm
+fuzz_fuzz_ws_LDADD = $(TRANSPORT_LIBS) plugins/transports/common/libtransportjson.la \
+	proto/libquorumproto.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) $(JANSSON_LIBS) \
+	$(OPENSSL_LIBS) $(WSLAY_LIBS) $(PROTOBUF_C_LIBS) -lm
 
 fuzz_fuzz_grpc_SOURCES = fuzz/fuzz-grpc.c fuzz/fuzz.h $(FUZZ_MOCK) \
 	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
-	plugins/transports/grpc/compress.c plugins/transports/grpc/compress.h \
-	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
-	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
-	common/ratelimit.c common/ratelimit.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
-	plugins/transports/common/bearer.c plugins/transports/common/bearer.h $(FUZZ_MAIN)
-fuzz_fuzz_grpc_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/grpc \
-	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)/proto
+	plugins/transports/grpc/compress.c plugins/transports/grpc/compress.h $(FUZZ_MAIN)
+fuzz_fuzz_grpc_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_srcdir)/plugins/transports/grpc \
+	-I$(top_builddir)/proto
 fuzz_fuzz_grpc_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
 	$(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) $(ZLIB_CFLAGS)
 fuzz_fuzz_grpc_LDFLAGS = $(FUZZ_LINK_FLAGS)
-fuzz_fuzz_grpc_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
-	$(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
+fuzz_fuzz_grpc_LDADD = $(TRANSPORT_LIBS) proto/libquorumproto.la $(LIBEVENT_LIBS) \
+	$(LIBEVENT_OPENSSL_LIBS) $(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
 
 # ---- the seeds: fuzz/make-corpus.sh builds and runs this (never part of `make`) ----
 EXTRA_PROGRAMS += fuzz/make-seeds

@@ -27,6 +27,8 @@ printf 'GET /v1/time?format=json&nonce=00112233445566778899aabbccddeeff001122334
 printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nHEAD /v1/status HTTP/1.0\r\nConnection: keep-alive\r\n\r\n' >"$d/pipelined"
 printf 'POST /time/shared-state HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n{}GET /v1/proof/inclusion?index=3&size=9 HTTP/1.1\r\n\r\n' >"$d/post-body"
 printf 'GET http://127.0.0.1/v1/time?format=unix#frag HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n' >"$d/absolute-chunked"
+# The WebSocket upgrade, read by the same parser (python3-websockets' head).
+printf 'GET /v1/stream?format=json HTTP/1.1\r\nHost: 127.0.0.1:8081\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nUser-Agent: Python/3.11 websockets/10.4\r\nAuthorization: Bearer fuzz-token\r\n\r\n' >"$d/ws-upgrade"
 
 # Bodies: the schemas' examples of what clients post.
 d=$corpus/rest-bodies

@@ -94,7 +94,7 @@ kill -TERM "$QPID"; wait_exit "$QPID" 10
 PROD="mode = \"production\"; tls_cert = \"../pki/server.pem\"; tls_key = \"../pki/server.key\"; tls_client_ca = \"../pki/ca.pem\"; bearer_token_files = [ \"token\" ];"
 conf "$PROD" "$PROD"
 start_quorumd "$W/mtls.log" --config "$W/node/quorum.conf"
-wait_log "$W/mtls.log" "rest.listening .* tls=mtls .* mode=production" 10 >/dev/null
+wait_log "$W/mtls.log" "rest.listening .* tls=mtls mode=production" 10 >/dev/null
 wait_log "$W/mtls.log" "ws.listening .* tls=mtls mode=production" 10 >/dev/null
 wait_http "$URL/readyz" ok 1 >/dev/null 2>&1
 MT=(--cacert "$P/ca.pem" --cert "$P/client.pem" --key "$P/client.key")

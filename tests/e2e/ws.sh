@@ -8,7 +8,7 @@
 # oversized message closed with 1009, a client that never reads dropped, and a SIGHUP that
 # changes the push interval. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 27
 
 W=$SCRATCH
 CLIENT="$PYTHON $QUORUM_SRCDIR/tests/tools/ws-client.py"
@@ -101,6 +101,23 @@ check "the header wins: the right header with a wrong ?token= is let in" \
 	"$($CLIENT stream "$URL?token=wrong$TOKEN" 1 2>&1)"
 check "another path is 404 before any upgrade" \
 	pyjudge 'd["status"] == 404' "$($CLIENT refused "ws://127.0.0.1:$PORT/v2/other" 2>&1)"
+# upgrade VERSION CONNECTION: the head of the answer to an upgrade asking VERSION with
+# Connection: CONNECTION (read by the one HTTP/1 parser, then by RFC 6455's rules); a
+# switched one is cut after its head
+upgrade() {
+	curl -s -i --http1.1 --max-time 2 -H "Authorization: Bearer $TOKEN" \
+		-H "Upgrade: websocket" -H "Connection: $2" -H "Sec-WebSocket-Version: $1" \
+		-H "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==" "http://127.0.0.1:$PORT/v1/stream" |
+		tr -d '\r' | sed '/^$/q'
+}
+r=$(upgrade 8 Upgrade)
+diag "version 8: $(echo "$r" | head -1)"
+check "another WebSocket version is 426, naming version 13 (RFC 6455 section 4.4)" \
+	eval 'echo "$r" | grep -q "^HTTP/1.1 426 " && echo "$r" | grep -qx "Sec-WebSocket-Version: 13"'
+check "... and an upgrade without Connection: Upgrade is 400" \
+	eval 'upgrade 13 keep-alive | grep -q "^HTTP/1.1 400 "'
+check "... while the same head with it is switched (101)" \
+	eval 'upgrade 13 "keep-alive, Upgrade" | grep -q "^HTTP/1.1 101 "'
 r=$($CLIENT close "$URL?format=xml" 2>&1)
 diag "bad format: $r"
 check "a bad format gets an error frame, then close 1008" \

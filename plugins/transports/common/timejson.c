@@ -58,16 +58,11 @@ static json_t *id_list(const char *const *ids, size_t n)
 json_t *timejson_body(const struct quorum_clock_reading *now, const struct timefields *fields,
 		      const char *format)
 {
-	static const char digits[] = "0123456789abcdef";
 	char iso[TIMEFIELDS_ISO8601_LEN], qhash[2 * QUORUM_DIGEST_LEN + 1];
 	double uncertainty_ms = (double)now->error_bound_ns / 1e6;
 	json_t *accepted, *rejected;
 
-	for (size_t i = 0; i < QUORUM_DIGEST_LEN; i++) {
-		qhash[2 * i] = digits[now->quorum_hash[i] >> 4];
-		qhash[2 * i + 1] = digits[now->quorum_hash[i] & 15];
-	}
-	qhash[2 * QUORUM_DIGEST_LEN] = '\0';
+	timefields_hex(now->quorum_hash, QUORUM_DIGEST_LEN, qhash);
 	timefields_iso8601(now->estimate_ns, iso);
 	if (strcmp(format, "unix") == 0)
 		return json_pack("{s:I, s:I, s:f, s:I, s:I}", "unix_seconds",

@@ -141,3 +141,10 @@ int transport_tls_setup(struct quorum_host *host, const struct quorum_api *api,
 	*out = ctx;
 	return 0;
 }
+
+const char *transport_tls_name(SSL_CTX *tls)
+{
+	if (tls == NULL)
+		return "off";
+	return SSL_CTX_get_verify_mode(tls) & SSL_VERIFY_PEER ? "mtls" : "on";
+}

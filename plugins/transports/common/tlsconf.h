@@ -13,15 +13,20 @@
 
 /* The settings a transport declares to use transport_tls_setup (append to its schema). */
 #define TRANSPORT_TLS_SETTINGS                                                                 \
-	{ .name = "tls_cert", .type = QUORUM_SETTING_STRING,                                   \
-	  .help = "server certificate chain (PEM); with tls_key: TLS" },                         \
-		{ .name = "tls_key", .type = QUORUM_SETTING_STRING,                            \
+	{ .name = "tls_cert",                                                                  \
+	  .type = QUORUM_SETTING_STRING,                                                       \
+	  .help = "server certificate chain (PEM); with tls_key: TLS" },                       \
+		{ .name = "tls_key",                                                           \
+		  .type = QUORUM_SETTING_STRING,                                               \
 		  .help = "server private key (PEM)" },                                        \
-		{ .name = "tls_client_ca", .type = QUORUM_SETTING_STRING,                      \
+		{ .name = "tls_client_ca",                                                     \
+		  .type = QUORUM_SETTING_STRING,                                               \
 		  .help = "CA (PEM) client certificates must chain to: mutual TLS" },          \
-		{ .name = "mode", .type = QUORUM_SETTING_STRING, .choices = transport_modes,   \
-		  .help = "production: TLS, a client CA and a bearer token required; dev "     \
-			  "(default): cleartext on loopback allowed" }
+	{                                                                                      \
+		.name = "mode", .type = QUORUM_SETTING_STRING, .choices = transport_modes,     \
+		.help = "production: TLS, a client CA and a bearer token required; dev "       \
+			"(default): cleartext on loopback allowed"                             \
+	}
 
 extern const char *const transport_modes[]; /* "dev", "production", NULL */
 
@@ -38,5 +43,9 @@ int transport_tls_setup(struct quorum_host *host, const struct quorum_api *api,
 
 /* transport_mode_production: 1 when the plugin's "mode" setting is "production". */
 int transport_mode_production(struct quorum_host *host, const struct quorum_api *api);
+
+/* transport_tls_name: what a listening log line says of TLS: "off", "on" or "mtls" (a
+ * client certificate is verified). */
+const char *transport_tls_name(SSL_CTX *tls);
 
 #endif /* QUORUM_TLSCONF_H */

@@ -23,8 +23,6 @@ void bridge_attested(const struct quorum_clock_reading *now, const struct timefi
 		     Aegisbridge__AttestedTimeResponse *r, char iso[TIMEFIELDS_ISO8601_LEN],
 		     char hash[65])
 {
-	static const char hex[] = "0123456789abcdef";
-
 	timefields_iso8601(now->estimate_ns, iso);
 	r->unix_seconds = now->estimate_ns / 1000000000;
 	r->unix_nanos = now->estimate_ns % 1000000000;
@@ -36,11 +34,7 @@ void bridge_attested(const struct quorum_clock_reading *now, const struct timefi
 	r->accepted_sources = (char **)fields->accepted;
 	r->n_rejected_sources = fields->n_rejected;
 	r->rejected_sources = (char **)fields->rejected;
-	for (size_t i = 0; i < QUORUM_DIGEST_LEN; i++) {
-		hash[2 * i] = hex[now->quorum_hash[i] >> 4];
-		hash[2 * i + 1] = hex[now->quorum_hash[i] & 15];
-	}
-	hash[2 * QUORUM_DIGEST_LEN] = '\0';
+	timefields_hex(now->quorum_hash, QUORUM_DIGEST_LEN, hash);
 	r->quorum_hash = hash;
 	r->earliest_ns = now->earliest_ns;
 	r->latest_ns = now->latest_ns;

@@ -44,7 +44,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <nghttp2/nghttp2.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
@@ -61,17 +60,18 @@
 #include "connlimit.h"
 #include "bearer.h"
 #include "ratelimit.h"
+#include "tcpserver.h"
+#include "transport.h"
 #include "tlsconf.h"
 
-#define TOKEN_MAX	 (BEARER_TOKEN_MAX + 1)
-#define MESSAGE_MAX	 65536
-#define WATCH_MS	 20
-#define ATTESTATION_MAX	 1024
+#define TOKEN_MAX	(BEARER_TOKEN_MAX + 1)
+#define MESSAGE_MAX	65536
+#define WATCH_MS	20
+#define ATTESTATION_MAX 1024
 /* Connections at most by default: a client multiplexes its calls on one (100 streams), and
  * each holds an HTTP/2 session (~15 KiB idle after a call) and its streams' messages (64 KiB
  * at most each). */
 #define CONNECTIONS_DEFAULT 1024
-#define ACCEPT_RETRY_MS	    100 /* after accept() failed for want of descriptors */
 
 enum grpc_code {
 	GRPC_OK = 0,
@@ -104,17 +104,17 @@ struct stream {
 	/* the answer: framed messages waiting to be sent, then the trailers */
 	uint8_t *out;
 	size_t out_len, out_off, out_cap;
-	int done;		 /* no more messages: trailers after what is queued */
-	int status;		 /* grpc-status of the trailers */
-	char message[160];	 /* grpc-message */
-	int watching;		 /* a WatchTime or Health/Watch stream */
-	int health;		 /* a Health/Watch stream: whether its service is known, */
+	int done;	   /* no more messages: trailers after what is queued */
+	int status;	   /* grpc-status of the trailers */
+	char message[160]; /* grpc-message */
+	int watching;	   /* a WatchTime or Health/Watch stream */
+	int health;	   /* a Health/Watch stream: whether its service is known, */
 	int health_known;
 	int health_status; /* and the status it was last sent */
 	uint32_t max_updates, sent;
 	uint64_t last_round;
-	int64_t deadline_ns;	 /* CLOCK_MONOTONIC, 0: none */
-	struct stream *next;	 /* the server's list of watch streams */
+	int64_t deadline_ns; /* CLOCK_MONOTONIC, 0: none */
+	struct stream *next; /* the server's list of watch streams */
 	struct stream *prev;
 	/* The request is arriving (HEADERS seen, not END_STREAM): in its connection's list,
 	 * oldest first, since BEGUN_NS. */
@@ -125,15 +125,13 @@ struct stream {
 };
 
 struct conn {
+	struct tcp_conn tcp; /* first: the core's (socket, peer, deadline) */
 	struct grpc_server *s;
 	struct bufferevent *bev;
 	nghttp2_session *h2; /* NULL until the client's first byte */
-	char peer[64];
+	const char *peer;    /* tcp.peer */
 	int closing;
-	struct conn *next, *prev;
-	/* Deadlines (CLOCK_MONOTONIC ns), all on one timer armed for the earliest. */
-	struct event *timer;
-	int64_t timer_ns; /* when the timer is armed for; 0: not armed */
+	/* Deadlines (CLOCK_MONOTONIC ns), on the core's timer armed for the earliest. */
 	int64_t first_ns; /* the preface's first byte (TLS: the connection); 0: none */
 	int64_t idle_ns;  /* since when no call is under way (preface or last call) */
 	int preface_done; /* the client's SETTINGS came */
@@ -144,41 +142,16 @@ struct conn {
 	struct stream *shead;
 };
 
-/* Where a drain stands: goodbyes being queued, waiting for them to go out, done. */
-enum drain_state { DRAIN_NONE, DRAIN_STARTED, DRAIN_WAITING, DRAIN_DONE };
-
 struct grpc_server {
+	/* first: address, limits, rate limit, tokens, TLS, the TCP server */
+	struct transport t;
 	struct quorum_host *host;
 	const struct quorum_api *api;
-	enum drain_state draining;
-	struct evconnlistener *listener;
-	struct event *accept_retry;
-	char address[64];
-	int64_t port, rate, burst;
-	struct connlimit limits;
-	size_t nconns;
-	struct connlimit_log refused_at_cap, header_timeouts;
-	uint64_t idle_timeouts;
-	int production;
-	SSL_CTX *tls;
-	struct bearer_tokens tokens;
-	struct ratelimit *limit;
-	struct conn *conns;
 	struct stream *watchers;
-	struct quorum_timer *watch;
 	nghttp2_session_callbacks *h2_callbacks; /* owned; shared by every session */
-	struct timefields fields;		 /* drift_ppm and the sources, for the bridge */
-	uint64_t calls, errors, rate_limited, auth_failures;
+	uint64_t calls, errors;
 	uint64_t compressed_in, compressed_out; /* messages decoded / sent compressed */
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- the answer of a stream ---- */
 
@@ -315,8 +288,10 @@ static ssize_t data_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t
 }
 
 #define NV(name, value)                                                                        \
-	{ (uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, strlen(value),              \
-	  NGHTTP2_NV_FLAG_NONE }
+	{                                                                                      \
+		(uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, strlen(value),        \
+			NGHTTP2_NV_FLAG_NONE                                                   \
+	}
 
 /* Starts the answer: headers (the encodings we read, and our messages' when not identity),
  * then the queued messages and trailers through data_read_cb. */
@@ -360,17 +335,6 @@ static void stream_finish(struct stream *st, int code, const char *message)
 
 /* ---- the methods ---- */
 
-static void hexify(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* Fills R from a fresh signed reading (NONCE bound into it). 0, or a gRPC code. */
 static int time_response(struct grpc_server *s, const uint8_t *nonce, size_t nonce_len,
 			 Uml001__TimeResponse *r, uint8_t *att, size_t *att_len, char *sig_hex,
@@ -387,13 +351,14 @@ static int time_response(struct grpc_server *s, const uint8_t *nonce, size_t non
 	signed_state = uml001__signed_state__unpack(NULL, *att_len, att);
 	if (signed_state == NULL || signed_state->signature.len != 64)
 		return GRPC_INTERNAL;
-	hexify(signed_state->signature.data, 64, sig_hex);
+	timefields_hex(signed_state->signature.data, 64, sig_hex);
 	uml001__signed_state__free_unpacked(signed_state, NULL);
-	hexify(now->quorum_hash, QUORUM_DIGEST_LEN, hash_hex);
+	timefields_hex(now->quorum_hash, QUORUM_DIGEST_LEN, hash_hex);
 	r->unix_timestamp = (uint64_t)(now->estimate_ns / 1000000000);
 	r->unix_nanos = now->estimate_ns % 1000000000;
 	r->drift_applied = now->drift_ns;
-	r->last_updated_unix = (uint64_t)((now->estimate_ns - now->agreement_age_ns) / 1000000000);
+	r->last_updated_unix =
+		(uint64_t)((now->estimate_ns - now->agreement_age_ns) / 1000000000);
 	r->monotonic_version = now->round;
 	r->signature = sig_hex;
 	r->leader_id = (char *)s->api->node_id(s->host);
@@ -426,9 +391,10 @@ static void method_get_time(struct stream *st)
 	int code = time_response(s, NULL, 0, &r, att, &att_len, sig, hash, &now);
 
 	if (code != GRPC_OK) {
-		stream_fail(st, code, code == GRPC_UNAVAILABLE
-					      ? "unsynchronised: no agreement within the error bound"
-					      : "the time could not be signed");
+		stream_fail(st, code,
+			    code == GRPC_UNAVAILABLE
+				    ? "unsynchronised: no agreement within the error bound"
+				    : "the time could not be signed");
 		return;
 	}
 	fill_key_id(att, att_len, key, sizeof(key));
@@ -473,7 +439,8 @@ static void method_bridge_get_time(struct stream *st)
 
 	s->api->clock_read(s->host, &now);
 	if (now.status != QUORUM_CLOCK_SYNCHRONISED) {
-		stream_fail(st, GRPC_UNAVAILABLE, "unsynchronised: no agreement within the error bound");
+		stream_fail(st, GRPC_UNAVAILABLE,
+			    "unsynchronised: no agreement within the error bound");
 		return;
 	}
 	bridge_time(&now, &r, iso);
@@ -498,12 +465,13 @@ static void method_bridge_get_time_attested(struct stream *st)
 
 	if (err != 0) {
 		stream_fail(st, err == -EAGAIN ? GRPC_UNAVAILABLE : GRPC_INTERNAL,
-			    err == -EAGAIN ? "unsynchronised: no agreement within the error bound"
-					   : "the time could not be signed");
+			    err == -EAGAIN
+				    ? "unsynchronised: no agreement within the error bound"
+				    : "the time could not be signed");
 		return;
 	}
-	timefields_update(&s->fields, s->host, s->api, &now, 1);
-	bridge_attested(&now, &s->fields, &r, iso, hash);
+	timefields_update(&s->t.fields, s->host, s->api, &now, 1);
+	bridge_attested(&now, &s->t.fields, &r, iso, hash);
 	r.attestation.data = att;
 	r.attestation.len = att_len;
 	if (stream_queue(st, &r.base) != 0) {
@@ -527,7 +495,8 @@ static void method_align_time(struct stream *st, const uint8_t *msg, size_t len)
 	int code;
 
 	if (req == NULL) {
-		stream_fail(st, GRPC_INVALID_ARGUMENT, "request is not a uml001.AlignTimeRequest");
+		stream_fail(st, GRPC_INVALID_ARGUMENT,
+			    "request is not a uml001.AlignTimeRequest");
 		return;
 	}
 	if (req->peer_id == NULL || req->peer_id[0] == '\0' || req->local_anchor.len == 0) {
@@ -554,13 +523,14 @@ static void method_align_time(struct stream *st, const uint8_t *msg, size_t len)
 	uml001__align_time_request__free_unpacked(req, NULL);
 	code = time_response(s, nonce, sizeof(nonce), &t, att, &att_len, sig, hash, &now);
 	if (code != GRPC_OK) {
-		stream_fail(st, code, code == GRPC_UNAVAILABLE
-					      ? "unsynchronised: no agreement within the error bound"
-					      : "the time could not be signed");
+		stream_fail(st, code,
+			    code == GRPC_UNAVAILABLE
+				    ? "unsynchronised: no agreement within the error bound"
+				    : "the time could not be signed");
 		return;
 	}
 	RAND_bytes(session, sizeof(session));
-	hexify(session, sizeof(session), session_hex);
+	timefields_hex(session, sizeof(session), session_hex);
 	for (int i = 0; i < 8; i++)
 		anchor[i] = (uint8_t)((uint64_t)now.estimate_ns >> (56 - 8 * i));
 	r.session_id = session_hex;
@@ -585,13 +555,26 @@ static int64_t parse_timeout(const char *v)
 	if (digits == 0 || digits > 8 || v[digits] == '\0' || v[digits + 1] != '\0')
 		return 0;
 	switch (v[digits]) {
-	case 'H': unit = 3600000000000LL; break;
-	case 'M': unit = 60000000000LL; break;
-	case 'S': unit = 1000000000LL; break;
-	case 'm': unit = 1000000LL; break;
-	case 'u': unit = 1000LL; break;
-	case 'n': unit = 1; break;
-	default: return 0;
+	case 'H':
+		unit = 3600000000000LL;
+		break;
+	case 'M':
+		unit = 60000000000LL;
+		break;
+	case 'S':
+		unit = 1000000000LL;
+		break;
+	case 'm':
+		unit = 1000000LL;
+		break;
+	case 'u':
+		unit = 1000LL;
+		break;
+	case 'n':
+		unit = 1;
+		break;
+	default:
+		return 0;
 	}
 	for (size_t i = 0; i < digits; i++)
 		n = n * 10 + (v[i] - '0');
@@ -630,7 +613,7 @@ static void stream_watch(struct stream *st, int64_t timeout)
 {
 	struct grpc_server *s = st->conn->s;
 
-	st->deadline_ns = timeout > 0 ? mono_ns() + timeout : 0;
+	st->deadline_ns = timeout > 0 ? tcp_mono_ns() + timeout : 0;
 	st->watching = 1;
 	st->next = s->watchers;
 	if (s->watchers != NULL)
@@ -646,14 +629,16 @@ static void method_watch_time(struct stream *st, const uint8_t *msg, size_t len)
 	int64_t timeout = parse_timeout(st->timeout);
 
 	if (req == NULL) {
-		stream_fail(st, GRPC_INVALID_ARGUMENT, "request is not a uml001.WatchTimeRequest");
+		stream_fail(st, GRPC_INVALID_ARGUMENT,
+			    "request is not a uml001.WatchTimeRequest");
 		return;
 	}
 	st->max_updates = req->max_updates;
 	uml001__watch_time_request__free_unpacked(req, NULL);
 	s->api->clock_read(s->host, &now);
 	if (now.status != QUORUM_CLOCK_SYNCHRONISED) {
-		stream_fail(st, GRPC_UNAVAILABLE, "unsynchronised: no agreement within the error bound");
+		stream_fail(st, GRPC_UNAVAILABLE,
+			    "unsynchronised: no agreement within the error bound");
 		return;
 	}
 	stream_watch(st, timeout);
@@ -755,11 +740,6 @@ static void method_health_watch(struct stream *st, const uint8_t *msg, size_t le
 
 /* ---- requests ---- */
 
-static int authorised(struct grpc_server *s, const char *auth)
-{
-	return bearer_allowed(&s->tokens, auth);
-}
-
 /* The request's one message, decoded from its grpc-encoding into *MSG (*LEN bytes; *OWNED
  * is what the caller frees, NULL when *MSG points into the body). Our messages go out in
  * the same encoding when the client reads it (grpc-accept-encoding). 0, or -1 when the
@@ -826,18 +806,13 @@ static void handle_request(struct stream *st)
 	size_t len = 0;
 
 	s->calls++;
-	if (!ratelimit_allow(s->limit, st->conn->peer, mono_ns())) {
-		s->rate_limited++;
-		if (QUORUM_API_HAS(s->api, refused))
-			s->api->refused(s->host, "rate_limited", st->conn->peer);
+	/* The gate first (counted and summarised by the host, never audited one by one). */
+	if (!transport_rate_allow(&s->t, st->conn->peer)) {
 		stream_fail(st, GRPC_RESOURCE_EXHAUSTED, "Rate limit exceeded");
 		return;
 	}
-	if (!authorised(s, st->auth)) {
-		s->auth_failures++;
-		/* Counted and summarised by the host, never audited one by one. */
-		if (QUORUM_API_HAS(s->api, refused))
-			s->api->refused(s->host, "unauthorised", st->conn->peer);
+	if (!transport_token_allow(&s->t, st->conn->peer,
+				   st->auth[0] != '\0' ? st->auth : NULL)) {
 		stream_fail(st, GRPC_UNAUTHENTICATED, "Unauthorized");
 		return;
 	}
@@ -900,7 +875,7 @@ static int h2_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *fr
 	st->id = frame->hd.stream_id;
 	/* Its request's deadline runs from here (the end of the list: the newest). */
 	st->receiving = 1;
-	st->begun_ns = mono_ns();
+	st->begun_ns = tcp_mono_ns();
 	st->rprev = c->rtail;
 	if (c->rtail != NULL)
 		c->rtail->rnext = st;
@@ -925,8 +900,8 @@ static void copy_value(char *out, size_t size, const uint8_t *value, size_t len)
 }
 
 static int h2_header_cb(nghttp2_session *session, const nghttp2_frame *frame,
-			const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen,
-			uint8_t flags, void *user_data)
+			const uint8_t *name, size_t namelen, const uint8_t *value,
+			size_t valuelen, uint8_t flags, void *user_data)
 {
 	struct stream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
 
@@ -977,7 +952,7 @@ static int h2_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame
 	if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK) &&
 	    !c->preface_done) { /* the client's preface is complete: idle from now */
 		c->preface_done = 1;
-		c->idle_ns = mono_ns();
+		c->idle_ns = tcp_mono_ns();
 		return 0;
 	}
 	if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
@@ -1001,118 +976,89 @@ static int h2_stream_close_cb(nghttp2_session *session, int32_t stream_id, uint3
 		nghttp2_session_set_stream_user_data(session, stream_id, NULL);
 		stream_free(st);
 		if (--c->streams == 0)
-			c->idle_ns = mono_ns();
+			c->idle_ns = tcp_mono_ns();
 	}
 	return 0;
 }
 
 /* ---- connections ---- */
 
-static void conn_free(struct conn *c)
+/* The core's release: C's streams, HTTP/2 session and bufferevent (closing the socket). */
+static void conn_release(struct tcp_conn *tc, void *arg)
 {
-	struct grpc_server *s = c->s;
+	struct conn *c = (struct conn *)tc;
 
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	s->nconns--;
+	(void)arg;
 	/* Its streams first: a watch stream left in the server's list would be used after
 	 * this (a client gone in the middle of WatchTime). */
 	while (c->shead != NULL)
 		stream_free(c->shead);
 	if (c->h2 != NULL)
 		nghttp2_session_del(c->h2);
-	if (c->timer != NULL)
-		event_free(c->timer);
 	bufferevent_free(c->bev);
-	free(c);
-	/* A drain ends once the last connection has flushed its goodbye (trailers, GOAWAY),
-	 * or at the host's drain timeout. */
-	if (s->draining == DRAIN_WAITING && s->conns == NULL) {
-		s->draining = DRAIN_DONE;
-		s->api->drained(s->host);
-	}
+}
+
+/* Closes C; a drain ends once the last connection has flushed its goodbye (trailers,
+ * GOAWAY), or at the host's drain timeout. */
+static void conn_free(struct conn *c)
+{
+	tcp_conn_close(&c->tcp);
 }
 
 static int conn_flush(struct conn *c);
 
-/* When C's next deadline falls (CLOCK_MONOTONIC ns), 0 for none; *HEADER set when it is a
- * preface's or a request's (else the idle timeout's). */
-static int64_t conn_due(const struct conn *c, int *header)
+/* When C's next deadline falls (CLOCK_MONOTONIC ns), 0 for none, with its *KIND and *WHAT:
+ * the preface's or a request's (header), else the idle timeout's. */
+static int64_t conn_due(const struct conn *c, enum tcp_deadline *kind, const char **what)
 {
-	const struct connlimit *l = &c->s->limits;
+	const struct connlimit *l = &c->s->t.limits;
 	int64_t header_ns = l->header_timeout_ms * 1000000;
 
-	*header = 1;
+	*kind = TCP_DEADLINE_HEADER;
+	*what = c->preface_done ? "request" : "connection preface";
 	if (!c->preface_done && c->first_ns != 0)
 		return c->first_ns + header_ns;
 	if (c->rhead != NULL)
 		return c->rhead->begun_ns + header_ns;
-	*header = 0;
+	*kind = TCP_DEADLINE_IDLE;
+	*what = "idle";
 	if (!c->preface_done || c->streams == 0)
 		return c->idle_ns + l->idle_timeout_s * 1000000000;
 	return 0; /* calls under way, every request in: their answers' business */
 }
 
-/* Arms C's timer for its next deadline when it is earlier than the one armed (a later one
- * is found when the timer fires). 0, or -ENOMEM. */
-static int conn_schedule(struct conn *c)
+/* The core's due: C's deadline now. */
+static int64_t conn_due_op(struct tcp_conn *tc, enum tcp_deadline *kind, const char **what,
+			   void *arg)
 {
-	int header;
-	int64_t due = conn_due(c, &header), wait_us;
-	struct timeval tv;
-
-	if (due == 0 || (c->timer_ns != 0 && c->timer_ns <= due))
-		return 0;
-	wait_us = (due - mono_ns()) / 1000 + 1; /* never early: the deadline has passed then */
-	if (wait_us < 1)
-		wait_us = 1;
-	tv.tv_sec = (time_t)(wait_us / 1000000);
-	tv.tv_usec = (suseconds_t)(wait_us % 1000000);
-	if (evtimer_add(c->timer, &tv) != 0)
-		return -ENOMEM;
-	c->timer_ns = due;
-	return 0;
+	(void)arg;
+	return conn_due((struct conn *)tc, kind, what);
 }
 
-static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+/* Arms C's deadline when it is earlier than the one armed (a later one is found when the
+ * timer fires: conn_due_op). 0, or -ENOMEM. */
+static int conn_schedule(struct conn *c)
 {
-	struct conn *c = arg;
-	struct grpc_server *s = c->s;
-	int header;
-	int64_t due = conn_due(c, &header);
+	enum tcp_deadline kind;
+	const char *what;
+	int64_t due = conn_due(c, &kind, &what), armed = tcp_conn_deadline_due(&c->tcp);
 
-	(void)fd;
-	(void)what;
-	c->timer_ns = 0;
-	if (due == 0 || mono_ns() < due) {
-		if (conn_schedule(c) != 0)
-			conn_free(c);
-		return;
-	}
-	if (header) {
-		uint64_t n = connlimit_log_hit(&s->header_timeouts);
+	if (due == 0 || (armed != 0 && armed <= due))
+		return 0;
+	return tcp_conn_deadline_at(&c->tcp, kind, due, what);
+}
 
-		if (n > 0)
-			s->api->log(s->host, QUORUM_LOG_INFO,
-				    "grpc.header_timeout peer=%s reason=\"%s not complete "
-				    "within %" PRId64 " ms: closed\" count=%" PRIu64
-				    " total=%" PRIu64,
-				    c->peer, c->preface_done ? "request" : "connection preface",
-				    s->limits.header_timeout_ms, n, s->header_timeouts.total);
-	} else {
-		s->idle_timeouts++;
-		/* GOAWAY first: the client opens a new connection when it needs one. */
-		if (c->h2 != NULL) {
-			nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
-			if (conn_flush(c) != 0 || c->closing)
-				return; /* freed, or once GOAWAY is out */
-		}
-	}
-	conn_free(c);
+/* The core's expired: past the idle timeout the client gets GOAWAY first, and opens a new
+ * connection when it needs one. 1 when C closes once that is out (or was freed). */
+static int conn_expired(struct tcp_conn *tc, enum tcp_deadline kind, void *arg)
+{
+	struct conn *c = (struct conn *)tc;
+
+	(void)arg;
+	if (kind != TCP_DEADLINE_IDLE || c->h2 == NULL)
+		return 0;
+	nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
+	return conn_flush(c) != 0 || c->closing;
 }
 
 /* Sends what nghttp2 has; frees C when the session is over. 0, or -1 when C was freed. */
@@ -1156,7 +1102,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	if (c->closing)
 		return;
 	if (c->first_ns == 0)
-		c->first_ns = mono_ns(); /* the preface's deadline runs from here */
+		c->first_ns = tcp_mono_ns(); /* the preface's deadline runs from here */
 	if (c->h2 == NULL && conn_start_session(c) != 0) {
 		conn_free(c);
 		return;
@@ -1187,9 +1133,10 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 
+	(void)bev;
 	if (what & BEV_EVENT_TIMEOUT) /* the client took nothing for idle_timeout_s */
-		c->s->idle_timeouts++;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		tcp_conn_timed_out(&c->tcp, TCP_DEADLINE_IDLE, "idle");
+	else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 		conn_free(c);
 }
 
@@ -1210,95 +1157,39 @@ static nghttp2_session_callbacks *callbacks_new(void)
 	return cbs;
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
-		      int socklen, void *arg)
+/* The core's open: a bufferevent (TLS or not) for a new connection; its HTTP/2 session
+ * waits for the client's first byte. 0 or -ENOMEM. */
+static int conn_open(struct tcp_conn *tc, void *arg)
 {
+	struct conn *c = (struct conn *)tc;
 	struct grpc_server *s = arg;
-	struct conn *c;
 
-	if (s->nconns >= s->limits.max_connections) { /* closed at once, before any cost */
-		uint64_t n = connlimit_log_hit(&s->refused_at_cap);
-
-		if (n > 0)
-			s->api->log(s->host, QUORUM_LOG_INFO,
-				    "grpc.connection_refused reason=\"%zu connections open, "
-				    "max_connections\" count=%" PRIu64 " total=%" PRIu64,
-				    s->nconns, n, s->refused_at_cap.total);
-		evutil_closesocket(fd);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		evutil_closesocket(fd);
-		return;
-	}
 	c->s = s;
-	if (addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)addr)->sin_addr, c->peer, sizeof(c->peer));
-	else if (addr->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr, c->peer,
-			  sizeof(c->peer));
-	if (s->tls != NULL) {
-		SSL *ssl = SSL_new(s->tls);
-
-		c->bev = ssl == NULL ? NULL
-				     : bufferevent_openssl_socket_new(
-					       s->api->event_base(s->host), fd, ssl,
-					       BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-		if (c->bev == NULL && ssl != NULL)
-			SSL_free(ssl);
-	} else {
-		c->bev = bufferevent_socket_new(s->api->event_base(s->host), fd,
-						BEV_OPT_CLOSE_ON_FREE);
-	}
-	c->timer = c->bev != NULL ? evtimer_new(s->api->event_base(s->host), conn_timer_cb, c)
-				  : NULL;
-	if (c->timer == NULL) {
-		if (c->bev != NULL)
-			bufferevent_free(c->bev);
-		else
-			evutil_closesocket(fd);
-		free(c);
-		return;
-	}
-	c->next = s->conns;
-	if (s->conns != NULL)
-		s->conns->prev = c;
-	s->conns = c;
-	s->nconns++;
-	c->idle_ns = mono_ns();
-	if (s->tls != NULL) /* the handshake is part of the preface: from the connection */
+	c->peer = tc->peer;
+	c->bev = tcp_conn_bufferevent(tc, s->t.tls);
+	if (c->bev == NULL)
+		return -ENOMEM;
+	c->idle_ns = tcp_mono_ns();
+	if (s->t.tls != NULL) /* the handshake is part of the preface: from the connection */
 		c->first_ns = c->idle_ns;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	/* A client that takes nothing of our answers for so long is gone. */
-	bufferevent_set_timeouts(c->bev, NULL, &s->limits.idle_timeout);
-	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 || conn_schedule(c) != 0)
-		conn_free(c);
+	bufferevent_set_timeouts(c->bev, NULL, &s->t.limits.idle_timeout);
+	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 || conn_schedule(c) != 0) {
+		bufferevent_free(c->bev); /* it closed the socket */
+		tc->fd = -1;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct grpc_server *s = arg;
-
-	(void)fd;
-	(void)what;
-	if (s->listener != NULL)
-		evconnlistener_enable(s->listener);
-}
-
-/* Out of descriptors (or memory) the listening socket stays readable: pause, or the loop
- * spins on accept(). */
-static void accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	struct grpc_server *s = arg;
-	struct timeval retry = { 0, ACCEPT_RETRY_MS * 1000 };
-	int err = EVUTIL_SOCKET_ERROR();
-
-	s->api->log(s->host, QUORUM_LOG_WARNING, "grpc.accept_failed error=\"%s\"",
-		    strerror(err));
-	evconnlistener_disable(l);
-	event_add(s->accept_retry, &retry);
-}
+static const struct tcp_server_ops conn_ops = {
+	.conn_size = sizeof(struct conn),
+	.open = conn_open,
+	.release = conn_release,
+	.expired = conn_expired,
+	.due = conn_due_op,
+};
 
 /* ALPN: HTTP/2 only. */
 static int alpn_select_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
@@ -1320,10 +1211,10 @@ static void watch_cb(void *arg)
 {
 	struct grpc_server *s = arg;
 	struct quorum_clock_reading now;
-	int64_t t = mono_ns();
+	int64_t t = tcp_mono_ns();
 
 	s->api->clock_read(s->host, &now);
-	timefields_drift_observe(&s->fields.drift, &now); /* drift samples, taken early */
+	timefields_drift_observe(&s->t.fields.drift, &now); /* drift samples, taken early */
 	if (s->watchers == NULL)
 		return;
 	for (struct stream *st = s->watchers, *next; st != NULL; st = next) {
@@ -1358,47 +1249,26 @@ static void watch_cb(void *arg)
 static int grpc_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
 	struct grpc_server *s;
-	const char *address = "127.0.0.1";
 	int err;
 
 	if (!QUORUM_API_HAS(api, attest_time))
 		return -ENOTSUP;
-	s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return -ENOMEM;
+	err = transport_new(sizeof(*s), host, api, "grpc", 9090, CONNECTIONS_DEFAULT,
+			    (void **)&s);
+	if (err != 0)
+		return err;
 	s->host = host;
 	s->api = api;
-	s->port = 9090;
-	s->rate = 100;
-	s->burst = -1;
-	api->config_string(host, "address", &address);
-	api->config_int(host, "port", &s->port);
-	api->config_int(host, "rate_limit", &s->rate);
-	api->config_int(host, "rate_burst", &s->burst);
-	connlimit_read(host, api, CONNECTIONS_DEFAULT, &s->limits);
-	s->limit = ratelimit_new(s->rate, s->burst);
-	s->accept_retry = evtimer_new(api->event_base(host), accept_retry_cb, s);
-	snprintf(s->address, sizeof(s->address), "%s", address);
-	s->production = transport_mode_production(host, api);
+	/* nghttp2 copies the callbacks into each session: one table serves them all */
 	s->h2_callbacks = callbacks_new();
-	err = s->limit == NULL || s->h2_callbacks == NULL || s->accept_retry == NULL ||
-			      timefields_init(&s->fields) != 0
-		      ? -ENOMEM
-		      : bearer_load(host, api, "grpc", s->production, &s->tokens);
-	if (err == 0)
-		err = transport_tls_setup(host, api, "grpc", s->address, s->production,
-					  s->tokens.count, &s->tls);
+	err = s->h2_callbacks == NULL ? -ENOMEM : transport_server_new(&s->t, &conn_ops, s);
 	if (err != 0) {
-		if (s->accept_retry != NULL)
-			event_free(s->accept_retry);
 		nghttp2_session_callbacks_del(s->h2_callbacks);
-		timefields_release(&s->fields);
-		ratelimit_free(s->limit);
-		free(s);
+		transport_free(&s->t);
 		return err;
 	}
-	if (s->tls != NULL)
-		SSL_CTX_set_alpn_select_cb(s->tls, alpn_select_cb, NULL);
+	if (s->t.tls != NULL)
+		SSL_CTX_set_alpn_select_cb(s->t.tls, alpn_select_cb, NULL);
 	*state = s;
 	return 0;
 }
@@ -1406,54 +1276,28 @@ static int grpc_init(struct quorum_host *host, const struct quorum_api *api, voi
 static int grpc_start(void *state)
 {
 	struct grpc_server *s = state;
-	int fd, err;
+	int err = transport_start(&s->t, NULL, WATCH_MS, watch_cb, s);
 
-	err = s->api->listen(s->host, QUORUM_LISTEN_TCP, s->address, (uint16_t)s->port, &fd);
-	if (err != 0)
-		return err;
-	/* Backlog 0: the host's socket listens already (see http1.c). */
-	s->listener = evconnlistener_new(s->api->event_base(s->host), accept_cb, s,
-					 LEV_OPT_CLOSE_ON_FREE, 0, fd);
-	if (s->listener == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	evconnlistener_set_error_cb(s->listener, accept_error_cb);
-	s->watch = s->api->timer_start(s->host, WATCH_MS, WATCH_MS, watch_cb, s);
-	if (s->watch == NULL)
-		return -ENOMEM;
-	s->api->log(s->host, QUORUM_LOG_NOTICE,
-		    "grpc.listening address=%s port=%" PRId64 " tls=%s bearer_tokens=%zu "
-		    "rate_limit=%" PRId64 " mode=%s max_connections=%zu"
-		    " header_timeout_ms=%" PRId64 " idle_timeout_s=%" PRId64,
-		    s->address, s->port,
-		    s->tls == NULL					? "off (h2c)"
-		    : SSL_CTX_get_verify_mode(s->tls) & SSL_VERIFY_PEER ? "mtls"
-									: "on",
-		    s->tokens.count, s->rate, s->production ? "production" : "dev",
-		    s->limits.max_connections, s->limits.header_timeout_ms,
-		    s->limits.idle_timeout_s);
-	return 0;
+	if (err == 0)
+		transport_log_listening(&s->t, "%s", "");
+	return err;
 }
 
 static int grpc_drain(void *state)
 {
 	struct grpc_server *s = state;
 
-	if (s->listener != NULL) {
-		evconnlistener_free(s->listener);
-		s->listener = NULL;
-	}
-	event_del(s->accept_retry);
-	/* Watch streams end cleanly (UNAVAILABLE: the client retries elsewhere or later);
-	 * every connection gets GOAWAY, so clients open new ones on the successor. */
+	/* (Nothing is accepted meanwhile: this runs on the loop.) Watch streams end cleanly
+	 * (UNAVAILABLE: the client retries elsewhere or later); every connection gets GOAWAY,
+	 * so clients open new ones on the successor. */
 	for (struct stream *st = s->watchers, *next; st != NULL; st = next) {
 		next = st->next;
 		stream_finish(st, GRPC_UNAVAILABLE, "server reloading");
 	}
-	s->draining = DRAIN_STARTED;
-	for (struct conn *c = s->conns, *next; c != NULL; c = next) {
-		next = c->next;
+	for (struct tcp_conn *tc = tcp_server_first(s->t.tcp), *next; tc != NULL; tc = next) {
+		struct conn *c = (struct conn *)tc;
+
+		next = tcp_conn_next(tc);
 		if (c->h2 == NULL) { /* it has sent nothing: nothing to tell it */
 			conn_free(c);
 			continue;
@@ -1465,59 +1309,25 @@ static int grpc_drain(void *state)
 		nghttp2_session_terminate_session(c->h2, NGHTTP2_NO_ERROR);
 		conn_flush(c);
 	}
-	if (s->conns == NULL)
-		return 0;
-	s->draining = DRAIN_WAITING;
-	return QUORUM_AGAIN;
+	return tcp_server_drain(s->t.tcp, transport_drained, &s->t);
 }
 
 static void grpc_fini(void *state)
 {
 	struct grpc_server *s = state;
 
-	while (s->conns != NULL)
-		conn_free(s->conns);
-	if (s->listener != NULL)
-		evconnlistener_free(s->listener);
-	event_free(s->accept_retry);
-	if (s->tls != NULL)
-		SSL_CTX_free(s->tls);
-	s->api->log(s->host, QUORUM_LOG_INFO,
-		    "grpc.stopped calls=%" PRIu64 " errors=%" PRIu64 " rate_limited=%" PRIu64
-		    " auth_failures=%" PRIu64 " refused_at_cap=%" PRIu64
-		    " header_timeouts=%" PRIu64 " idle_timeouts=%" PRIu64
-		    " compressed_in=%" PRIu64 " compressed_out=%" PRIu64,
-		    s->calls, s->errors, s->rate_limited, s->auth_failures,
-		    s->refused_at_cap.total, s->header_timeouts.total, s->idle_timeouts,
-		    s->compressed_in, s->compressed_out);
-	nghttp2_session_callbacks_del(s->h2_callbacks);
-	timefields_release(&s->fields);
-	ratelimit_free(s->limit);
-	bearer_clear(&s->tokens);
-	free(s);
+	nghttp2_session_callbacks_del(s->h2_callbacks); /* the sessions hold copies */
+	transport_stop(&s->t, NULL,
+		       "calls=%" PRIu64 " errors=%" PRIu64 " compressed_in=%" PRIu64
+		       " compressed_out=%" PRIu64,
+		       s->calls, s->errors, s->compressed_in, s->compressed_out);
 }
 
 static const struct quorum_setting grpc_settings[] = {
-	{ .name = "address", .type = QUORUM_SETTING_STRING,
-	  .help = "listen address (default 127.0.0.1)" },
-	{ .name = "port", .type = QUORUM_SETTING_INT, .min = 1, .max = 65535,
-	  .help = "TCP port (default 9090)" },
-	{ .name = "bearer_token_files", .type = QUORUM_SETTING_STRINGS,
-	  .help = "files of accepted bearer tokens (authorization metadata); none: no auth" },
-	{ .name = "rate_limit", .type = QUORUM_SETTING_INT, .min = 0, .max = 10000000,
-	  .help = "calls per second per client address (default 100; 0: none)" },
-	{ .name = "rate_burst", .type = QUORUM_SETTING_INT, .min = 1, .max = 10000000,
-	  .help = "calls a client may make at once (default: rate_limit)" },
+	TRANSPORT_SETTINGS("TCP port (default 9090)", "authorization metadata", "calls"),
 	TRANSPORT_TLS_SETTINGS,
 	TRANSPORT_CONNECTION_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
 
-QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
-	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, "grpc", PACKAGE_VERSION, QUORUM_ROLE_NONE),
-	.settings = grpc_settings,
-	.init = grpc_init,
-	.start = grpc_start,
-	.drain = grpc_drain,
-	.fini = grpc_fini,
-};
+TRANSPORT_PLUGIN("grpc", grpc);

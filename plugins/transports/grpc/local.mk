@@ -1,21 +1,17 @@
-# plugins/transports/grpc/local.mk -- the gRPC transport plugin (nghttp2 + protobuf-c).
+# plugins/transports/grpc/local.mk -- the gRPC transport plugin (nghttp2 + protobuf-c, on the
+# transports' common core).
 transports_LTLIBRARIES += plugins/transports/grpc/grpc.la
 plugins_transports_grpc_grpc_la_SOURCES = plugins/transports/grpc/grpc.c \
 	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
-	plugins/transports/grpc/compress.c plugins/transports/grpc/compress.h \
-	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
-	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
-	common/ratelimit.c common/ratelimit.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
-	plugins/transports/common/bearer.c plugins/transports/common/bearer.h
-plugins_transports_grpc_grpc_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir)/proto \
-	-I$(top_srcdir)/plugins/transports/common
+	plugins/transports/grpc/compress.c plugins/transports/grpc/compress.h
+plugins_transports_grpc_grpc_la_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir)/proto
 plugins_transports_grpc_grpc_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBEVENT_OPENSSL_CFLAGS) $(NGHTTP2_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) \
 	$(ZLIB_CFLAGS)
 plugins_transports_grpc_grpc_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_transports_grpc_grpc_la_LIBADD = proto/libquorumproto.la $(LIBEVENT_LIBS) \
-	$(LIBEVENT_OPENSSL_LIBS) $(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) $(ZLIB_LIBS)
+plugins_transports_grpc_grpc_la_LIBADD = $(TRANSPORT_LIBS) proto/libquorumproto.la \
+	$(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) $(NGHTTP2_LIBS) $(PROTOBUF_C_LIBS) \
+	$(OPENSSL_LIBS) $(ZLIB_LIBS)
 
 # Unit tests (g_test): the message encodings (zlib), the decompressed size bound.
 check_PROGRAMS += plugins/transports/grpc/test-compress

@@ -1,8 +1,9 @@
-/* http1.c -- the REST transport's HTTP/1.1 server core: connections, their buffers, limits and
- * timeouts on libevent; cleartext on the socket itself, TLS through bufferevent_openssl.
- * The cleartext fast path costs one recv() and one send() per request: the read event stays
- * registered, and the write event is armed only while an answer waits for the client. */
-#include <arpa/inet.h>
+/* http1.c -- the REST transport's HTTP/1.1 server: its connections' buffers and I/O on
+ * libevent over the TCP server core (common/tcpserver.c: accepting, limits, deadlines),
+ * requests read by the one HTTP/1 parser (common/http1-parse.c); cleartext on the socket
+ * itself, TLS through bufferevent_openssl. The cleartext fast path costs one recv() and one
+ * send() per request: the read event stays registered, and the write event is armed only
+ * while an answer waits for the client. */
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -19,11 +20,10 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <openssl/err.h>
 
-#include "connlimit.h"
-#include "http1-internal.h"
+#include "http1.h"
+#include "tcpserver.h"
 
 /* After the last answer, the client's leftovers are read (and dropped) so long and so many
  * at most, then the socket is closed. */
@@ -31,8 +31,6 @@
 #define LINGER_BYTES 65536
 /* Connection-level refusals logged per second at most; the others are counted. */
 #define LOG_PER_SECOND 10
-/* After accept() failed for want of descriptors or memory, it is retried after this. */
-#define ACCEPT_RETRY_MS 100
 /* Draining: idle connections close after this (see http1_server_drain). */
 #define DRAIN_GRACE_MS	 250
 #define OUTPUT_MIN_ALLOC 4096
@@ -45,9 +43,9 @@ enum conn_state {
 };
 
 struct http1_conn {
+	struct tcp_conn tcp; /* first: the core's (socket, peer, deadline) */
 	struct http1_server *server;
-	struct http1_conn *prev, *next;
-	evutil_socket_t fd;			/* the socket (owned by bev under TLS) */
+	evutil_socket_t fd;			/* tcp.fd (owned by bev under TLS) */
 	struct event *read_event, *write_event; /* cleartext */
 	struct bufferevent *bev;		/* TLS; NULL: cleartext */
 	enum conn_state state;
@@ -57,10 +55,7 @@ struct http1_conn {
 	int continue_sent; /* "100 Continue" sent for the request in progress */
 	int handshaking;   /* TLS: the handshake is not done */
 	int progressed;	   /* a request was handled (or the handshake done) in this callback */
-	/* The header deadline: armed while a request (or handshake) is under way, from its
-	 * first byte; created the first time one is needed. */
-	struct event *deadline;
-	size_t body_wait; /* head and body length of the request whose body is arriving */
+	size_t body_wait;  /* head and body length of the request whose body is arriving */
 	/* Received, not yet handled: in[0, in_len). Both buffers are given back between
 	 * requests (NULL): an idle connection holds none. */
 	char *in;
@@ -72,34 +67,25 @@ struct http1_conn {
 	 * whose work runs from RESUME on a fresh turn of the loop. */
 	struct http1_deferred *deferred;
 	struct event *resume;
-	char peer[INET6_ADDRSTRLEN];
+	const char *peer; /* tcp.peer */
 };
 
 struct http1_server {
 	struct http1_config config;
+	struct tcp_server *tcp; /* accepting, the connections, their limits and deadlines */
 	struct event_base *base;
-	struct evconnlistener *listener;
-	struct event *accept_retry;
 	struct event *drain_grace;
-	struct timeval idle_tv;	  /* config.idle_timeout_s */
-	struct timeval header_tv; /* config.header_timeout_ms */
-	/* The same as common timeouts of the loop, when it has them: re-arming one is a queue
+	struct timeval idle_tv; /* config.idle_timeout_s, for bufferevents */
+	/* The same as a common timeout of the loop, when it has one: re-arming it is a queue
 	 * append, not a heap update. */
-	const struct timeval *idle, *header;
-	struct http1_conn *conns;
-	size_t conn_count;
+	const struct timeval *idle;
 	int draining;
-	int grace_over; /* draining, and idle connections are closed */
-	http1_drained_cb drained;
-	void *drained_arg;
+	int grace_over;	 /* draining, and idle connections are closed */
 	time_t date_sec; /* the Date header, formatted once per second */
 	char date[40];
 	time_t log_sec; /* refusals logged in that second, and since suppressed */
 	unsigned log_count;
 	uint64_t log_suppressed;
-	struct connlimit_log refused;	/* at max_connections */
-	struct connlimit_log timed_out; /* header deadlines */
-	uint64_t idle_timeouts;
 	/* The request being handled: answers are synchronous, so one for all connections.
 	 * Its head is parsed in SCRATCH, a copy, so that a connection's buffer keeps the bytes
 	 * as they came while a body is still arriving. */
@@ -155,19 +141,12 @@ static int conn_idle(const struct http1_conn *c)
 				  evbuffer_get_length(bufferevent_get_output(c->bev)) == 0);
 }
 
-static void conn_free(struct http1_conn *c)
+/* The core's release: C's I/O and buffers (the core unlinks and frees C). */
+static void conn_release(struct tcp_conn *tc, void *arg)
 {
-	struct http1_server *s = c->server;
+	struct http1_conn *c = (struct http1_conn *)tc;
 
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	s->conn_count--;
-	if (c->deadline != NULL)
-		event_free(c->deadline);
+	(void)arg;
 	if (c->resume != NULL)
 		event_free(c->resume);
 	if (c->deferred != NULL)
@@ -181,13 +160,11 @@ static void conn_free(struct http1_conn *c)
 	}
 	free(c->in);
 	free(c->out);
-	free(c);
-	if (s->draining && s->conn_count == 0 && s->drained != NULL) {
-		http1_drained_cb done = s->drained;
+}
 
-		s->drained = NULL;
-		done(s->drained_arg);
-	}
+static void conn_free(struct http1_conn *c)
+{
+	tcp_conn_close(&c->tcp);
 }
 
 /* The input buffer, allocated when bytes come. 0 or -ENOMEM. */
@@ -221,45 +198,23 @@ static int conn_receiving(const struct http1_conn *c)
 	       (c->state == CONN_OPEN && !c->paused && c->deferred == NULL && c->in_len > 0);
 }
 
-static void deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http1_conn *c = arg;
-	struct http1_server *s = c->server;
-	uint64_t n = connlimit_log_hit(&s->timed_out);
-
-	(void)fd;
-	(void)what;
-	if (n > 0)
-		s->config.api->log(s->config.host, QUORUM_LOG_INFO,
-				   "%s.header_timeout peer=%s reason=\"%s not complete within "
-				   "%lld ms: closed\" count=%" PRIu64 " total=%" PRIu64,
-				   s->config.log_prefix, c->peer,
-				   c->handshaking ? "TLS handshake" : "request",
-				   (long long)s->header_tv.tv_sec * 1000 +
-					   s->header_tv.tv_usec / 1000,
-				   n, s->timed_out.total);
-	conn_free(c);
-}
-
 /* Arms the header deadline when a request (or handshake) is under way and it is not armed
  * yet: bytes trickling in never extend it, only a request handled does (pipelined clients
  * keep theirs). Disarms it when nothing is under way. Marks C dead when it cannot. */
 static void conn_deadline(struct http1_conn *c)
 {
-	struct http1_server *s = c->server;
-	int armed = c->deadline != NULL && evtimer_pending(c->deadline, NULL);
+	int armed = tcp_conn_deadline_kind(&c->tcp) == TCP_DEADLINE_HEADER;
 	int receiving = conn_receiving(c);
 
 	if (armed && (c->progressed || !receiving)) {
-		evtimer_del(c->deadline);
+		tcp_conn_deadline_clear(&c->tcp);
 		armed = 0;
 	}
 	c->progressed = 0;
 	if (armed || !receiving)
 		return;
-	if (c->deadline == NULL)
-		c->deadline = evtimer_new(s->base, deadline_cb, c);
-	if (c->deadline == NULL || evtimer_add(c->deadline, s->header) != 0)
+	if (tcp_conn_deadline_start(&c->tcp, TCP_DEADLINE_HEADER,
+				    c->handshaking ? "TLS handshake" : "request") != 0)
 		c->dead = 1;
 }
 
@@ -635,8 +590,9 @@ static void read_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (what & EV_TIMEOUT) { /* idle, or the linger is over */
 		if (c->state == CONN_OPEN)
-			c->server->idle_timeouts++;
-		conn_free(c);
+			tcp_conn_timed_out(&c->tcp, TCP_DEADLINE_IDLE, "idle");
+		else
+			conn_free(c);
 		return;
 	}
 	if (c->state == CONN_LINGER) {
@@ -670,8 +626,7 @@ static void write_cb(evutil_socket_t fd, short what, void *arg)
 		log_limited(c->server, QUORUM_LOG_INFO, "http_refused",
 			    "peer=%s reason=\"client not reading its answers: closed\"",
 			    c->peer);
-		c->server->idle_timeouts++;
-		conn_free(c);
+		tcp_conn_timed_out(&c->tcp, TCP_DEADLINE_IDLE, "idle");
 		return;
 	}
 	conn_flush(c);
@@ -763,9 +718,10 @@ static void tls_event_cb(struct bufferevent *bev, short what, void *arg)
 		log_limited(c->server, QUORUM_LOG_INFO, "http_refused",
 			    "peer=%s reason=\"client not reading its answers: closed\"",
 			    c->peer);
-	if (what & BEV_EVENT_TIMEOUT)
-		c->server->idle_timeouts++;
-	conn_free(c); /* EOF, error, or idle for idle_timeout_s */
+	if (what & BEV_EVENT_TIMEOUT) /* idle, or not reading, for idle_timeout_s */
+		tcp_conn_timed_out(&c->tcp, TCP_DEADLINE_IDLE, "idle");
+	else
+		conn_free(c); /* EOF or error */
 }
 
 /* ---- deferred answers ---- */
@@ -842,34 +798,14 @@ void http1_resume(struct http1_deferred *d)
 
 /* ---- accepting ---- */
 
-static void format_peer(const struct sockaddr *addr, char out[INET6_ADDRSTRLEN])
-{
-	const void *a = NULL;
-
-	if (addr->sa_family == AF_INET)
-		a = &((const struct sockaddr_in *)addr)->sin_addr;
-	else if (addr->sa_family == AF_INET6)
-		a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
-	if (a == NULL || inet_ntop(addr->sa_family, a, out, INET6_ADDRSTRLEN) == NULL)
-		snprintf(out, INET6_ADDRSTRLEN, "-");
-}
-
 static int conn_start_tls(struct http1_conn *c)
 {
 	struct http1_server *s = c->server;
-	SSL *ssl = SSL_new(s->config.tls);
 
-	if (ssl == NULL)
+	c->bev = tcp_conn_bufferevent(&c->tcp, s->config.tls);
+	if (c->bev == NULL)
 		return -ENOMEM;
-	c->bev = bufferevent_openssl_socket_new(s->base, c->fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-						BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL) {
-		SSL_free(ssl);
-		return -ENOMEM;
-	}
 	c->handshaking = 1;
-	/* A client closing without close_notify ends its connection; it is not an error. */
-	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	bufferevent_setcb(c->bev, tls_read_cb, tls_write_cb, tls_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &s->idle_tv, &s->idle_tv);
 	/* What waits in the bufferevent is bounded too: it stops reading beyond this. */
@@ -894,82 +830,33 @@ static int conn_start_cleartext(struct http1_conn *c)
 	return 0;
 }
 
-static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
-		      struct sockaddr *addr, int socklen, void *arg)
+/* The core's open: a new connection's I/O, cleartext or TLS. 0 or -ENOMEM. */
+static int conn_open(struct tcp_conn *tc, void *arg)
 {
+	struct http1_conn *c = (struct http1_conn *)tc;
 	struct http1_server *s = arg;
-	struct http1_conn *c;
-	char peer[INET6_ADDRSTRLEN];
 	int one = 1, err;
 
-	(void)listener;
-	(void)socklen;
-	format_peer(addr, peer);
-	if (s->conn_count >= s->config.max_connections) {
-		uint64_t n = connlimit_log_hit(&s->refused);
-
-		if (n > 0)
-			s->config.api->log(
-				s->config.host, QUORUM_LOG_INFO,
-				"%s.connection_refused peer=%s reason=\"%zu connections "
-				"open, max_connections\" count=%" PRIu64 " total=%" PRIu64,
-				s->config.log_prefix, peer, s->conn_count, n, s->refused.total);
-		evutil_closesocket(fd);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		log_limited(s, QUORUM_LOG_WARNING, "connection_refused",
-			    "peer=%s reason=\"out of memory\"", peer);
-		evutil_closesocket(fd);
-		return;
-	}
 	c->server = s;
-	c->fd = fd;
-	memcpy(c->peer, peer, sizeof(peer));
+	c->fd = tc->fd;
+	c->peer = tc->peer;
 	/* Each answer goes out in one send(): never held back waiting for an ACK. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	err = s->config.tls != NULL ? conn_start_tls(c) : conn_start_cleartext(c);
-	if (err != 0) {
-		log_limited(s, QUORUM_LOG_WARNING, "connection_refused",
-			    "peer=%s reason=\"out of memory\"", peer);
-		if (c->bev == NULL)
-			evutil_closesocket(fd);
-		else
-			bufferevent_free(c->bev);
-		free(c);
-		return;
+	if (err == 0) {
+		conn_deadline(c); /* TLS: the handshake's */
+		if (!c->dead)
+			return 0;
+		err = -ENOMEM;
 	}
-	c->next = s->conns;
-	if (s->conns != NULL)
-		s->conns->prev = c;
-	s->conns = c;
-	s->conn_count++;
-	conn_deadline(c); /* TLS: the handshake's */
-	if (c->dead)
-		conn_free(c);
-}
-
-static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http1_server *s = arg;
-
-	(void)fd;
-	(void)what;
-	if (s->listener != NULL)
-		evconnlistener_enable(s->listener);
-}
-
-static void accept_error_cb(struct evconnlistener *listener, void *arg)
-{
-	struct http1_server *s = arg;
-	int err = EVUTIL_SOCKET_ERROR();
-	struct timeval retry = { 0, ACCEPT_RETRY_MS * 1000 };
-
-	log_limited(s, QUORUM_LOG_WARNING, "accept_failed", "error=\"%s\"", strerror(err));
-	/* Out of descriptors or memory the socket stays readable: pause, or the loop spins. */
-	evconnlistener_disable(listener);
-	event_add(s->accept_retry, &retry);
+	if (c->bev != NULL) {
+		bufferevent_free(c->bev); /* it closed the socket */
+		tc->fd = -1;
+	} else if (c->read_event != NULL) {
+		event_free(c->read_event);
+		event_free(c->write_event);
+	}
+	return err;
 }
 
 /* ---- the server ---- */
@@ -981,62 +868,63 @@ static void drain_grace_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	s->grace_over = 1;
-	for (struct http1_conn *c = s->conns, *next; c != NULL; c = next) {
-		next = c->next;
-		if (conn_idle(c))
-			conn_free(c); /* the last one calls s->drained */
+	for (struct tcp_conn *c = tcp_server_first(s->tcp), *next; c != NULL; c = next) {
+		next = tcp_conn_next(c);
+		if (conn_idle((struct http1_conn *)c))
+			tcp_conn_close(c); /* the last one ends the drain */
 	}
 }
+
+static const struct tcp_server_ops conn_ops = {
+	.conn_size = sizeof(struct http1_conn),
+	.open = conn_open,
+	.release = conn_release,
+};
 
 int http1_server_new(const struct http1_config *config, struct http1_server **out)
 {
 	struct http1_server *s = calloc(1, sizeof(*s));
+	struct tcp_server_config tcp = {
+		.host = config->host,
+		.api = config->api,
+		.log_prefix = config->log_prefix,
+		.ops = &conn_ops,
+		.arg = s,
+	};
 	int64_t ms;
+	int err;
 
 	if (s == NULL)
 		return -ENOMEM;
 	s->config = *config;
 	s->base = config->api->event_base(config->host);
-	s->idle_tv.tv_sec = config->idle_timeout_s > 0 ? (time_t)config->idle_timeout_s
-						       : HTTP1_IDLE_TIMEOUT_S;
+	tcp.limits.max_connections = config->max_connections;
+	tcp.limits.idle_timeout_s =
+		config->idle_timeout_s > 0 ? config->idle_timeout_s : CONNLIMIT_IDLE_TIMEOUT_S;
 	ms = config->header_timeout_ms > 0 ? config->header_timeout_ms
-					   : HTTP1_HEADER_TIMEOUT_MS;
-	s->header_tv.tv_sec = (time_t)(ms / 1000);
-	s->header_tv.tv_usec = (suseconds_t)(ms % 1000 * 1000);
-	/* Common timeouts: re-arming one on every read is a queue append, not a heap update. */
-	s->idle = event_base_init_common_timeout(s->base, &s->idle_tv);
-	if (s->idle == NULL)
-		s->idle = &s->idle_tv;
-	s->header = event_base_init_common_timeout(s->base, &s->header_tv);
-	if (s->header == NULL)
-		s->header = &s->header_tv;
-	s->accept_retry = evtimer_new(s->base, accept_retry_cb, s);
+					   : CONNLIMIT_HEADER_TIMEOUT_MS;
+	tcp.limits.header_timeout_ms = ms;
+	tcp.limits.header_timeout.tv_sec = (time_t)(ms / 1000);
+	tcp.limits.header_timeout.tv_usec = (suseconds_t)(ms % 1000 * 1000);
+	tcp.limits.idle_timeout.tv_sec = (time_t)tcp.limits.idle_timeout_s;
+	s->idle_tv = tcp.limits.idle_timeout;
 	s->drain_grace = evtimer_new(s->base, drain_grace_cb, s);
-	if (s->accept_retry == NULL || s->drain_grace == NULL) {
-		if (s->accept_retry != NULL)
-			event_free(s->accept_retry);
+	err = s->drain_grace == NULL ? -ENOMEM : tcp_server_new(&tcp, &s->tcp);
+	if (err != 0) {
+		if (s->drain_grace != NULL)
+			event_free(s->drain_grace);
 		free(s);
-		return -ENOMEM;
+		return err;
 	}
+	/* a common timeout: re-arming it on every read is a queue append, not a heap update */
+	s->idle = tcp_server_timeout(s->tcp, TCP_DEADLINE_IDLE);
 	*out = s;
 	return 0;
 }
 
 int http1_server_listen(struct http1_server *s, int fd)
 {
-	if (s->listener != NULL) {
-		close(fd);
-		return -EBUSY;
-	}
-	/* Backlog 0: the host's socket listens already, with its backlog (511); -1 would have
-	 * libevent listen() again with 128, and bursts of connections overflow that. */
-	s->listener = evconnlistener_new(s->base, accept_cb, s, LEV_OPT_CLOSE_ON_FREE, 0, fd);
-	if (s->listener == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	evconnlistener_set_error_cb(s->listener, accept_error_cb);
-	return 0;
+	return tcp_server_listen(s->tcp, fd);
 }
 
 int http1_server_drain(struct http1_server *s, http1_drained_cb done, void *arg)
@@ -1044,15 +932,8 @@ int http1_server_drain(struct http1_server *s, http1_drained_cb done, void *arg)
 	struct timeval grace = { 0, DRAIN_GRACE_MS * 1000 };
 
 	s->draining = 1;
-	if (s->listener != NULL) {
-		evconnlistener_free(s->listener);
-		s->listener = NULL;
-	}
-	event_del(s->accept_retry);
-	if (s->conn_count == 0)
+	if (tcp_server_drain(s->tcp, done, arg) == 0)
 		return 0;
-	s->drained = done;
-	s->drained_arg = arg;
 	/* Answers are synchronous, so right now every busy client is between two requests, its
 	 * next one perhaps already on the wire: closing at once would reset it. Requests that
 	 * arrive within the grace are answered ("Connection: close"); then idle ones close. */
@@ -1061,24 +942,27 @@ int http1_server_drain(struct http1_server *s, http1_drained_cb done, void *arg)
 	return QUORUM_AGAIN;
 }
 
+struct tcp_server *http1_server_tcp(struct http1_server *s)
+{
+	return s->tcp;
+}
+
 void http1_server_stats(const struct http1_server *s, struct http1_stats *out)
 {
-	out->open = s->conn_count;
-	out->refused = s->refused.total;
-	out->header_timeouts = s->timed_out.total;
-	out->idle_timeouts = s->idle_timeouts;
+	struct tcp_stats st;
+
+	tcp_server_stats(s->tcp, &st);
+	out->open = st.open;
+	out->refused = st.refused;
+	out->header_timeouts = st.header_timeouts;
+	out->idle_timeouts = st.idle_timeouts;
 }
 
 void http1_server_free(struct http1_server *s)
 {
 	if (s == NULL)
 		return;
-	s->drained = NULL;
-	if (s->listener != NULL)
-		evconnlistener_free(s->listener);
-	while (s->conns != NULL)
-		conn_free(s->conns);
-	event_free(s->accept_retry);
+	tcp_server_free(s->tcp);
 	event_free(s->drain_grace);
 	free(s);
 }

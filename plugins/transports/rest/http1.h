@@ -1,5 +1,6 @@
-/* http1.h -- the REST transport's HTTP/1.1 server core on libevent: accepts on a listening
- * socket it is given, parses each request strictly and calls one handler per request. */
+/* http1.h -- the REST transport's HTTP/1.1 server on libevent, over the TCP server core
+ * (common/tcpserver.c): reads each request with the one HTTP/1 parser (common/http1-parse.c)
+ * and calls one handler per request. */
 #ifndef QUORUM_REST_HTTP1_H
 #define QUORUM_REST_HTTP1_H
 
@@ -10,19 +11,11 @@
 
 #include <quorum/plugin.h>
 
-/* Bounds, each per connection. */
-/* The request line, the header fields and the blank line at most; beyond: 431. */
-#define HTTP1_HEAD_MAX 8192
-/* Header fields in one request at most; beyond: 431. */
-#define HTTP1_HEADERS_MAX 64
-/* The default of http1_config.idle_timeout_s: a connection that receives nothing (or whose
- * client takes nothing of our answers) for so many seconds is closed. */
-#define HTTP1_IDLE_TIMEOUT_S 60
-/* The default of http1_config.header_timeout_ms: a request, head and body, must have arrived
- * so many milliseconds after its first byte (or after the request before it was handled);
- * under TLS the handshake too, counted from the connection. Bytes trickling in do not
- * extend it (slowloris). */
-#define HTTP1_HEADER_TIMEOUT_MS 10000
+#include "connlimit.h"
+#include "http1-parse.h"
+#include "tcpserver.h"
+
+/* Bounds, each per connection: HTTP1_HEAD_MAX, HTTP1_HEADERS_MAX (http1-parse.h), and: */
 /* Answer bytes waiting for the client beyond which no further pipelined request is handled
  * and nothing is read until the client has taken them. */
 #define HTTP1_OUTPUT_PENDING 65536
@@ -30,38 +23,6 @@
 #define HTTP1_ANSWER_MAX (4 << 20)
 
 struct http1_server; /* opaque */
-struct http1_conn;   /* opaque */
-
-/* One header field of a request: name and value NUL-terminated, value without the spaces
- * around it. Borrowed from the request. */
-struct http1_header {
-	const char *name;
-	const char *value;
-};
-
-/*
- * One complete request, as the handler sees it. Every pointer is borrowed: valid until the
- * handler returns, never after. The strings are NUL-terminated.
- */
-struct http1_request {
-	const char *method;	   /* as sent, case-sensitive: "GET" */
-	const char *path;	   /* the target's path, not percent-decoded: "/v1/time" */
-	const char *query;	   /* the raw query after '?' ("" when none), no fragment */
-	const char *peer;	   /* the client's numeric address: "127.0.0.1", "::1" */
-	const unsigned char *body; /* Content-Length bytes; NULL when there are none */
-	size_t body_len;
-	int version_minor; /* 0: HTTP/1.0, 1: HTTP/1.1 */
-
-	/* ---- private to the http1 module ---- */
-	struct http1_conn *conn;
-	struct http1_header headers[HTTP1_HEADERS_MAX];
-	size_t header_count;
-	uint64_t content_length;
-	int keep_alive;	     /* the connection stays open after this answer */
-	int head_only;	     /* HEAD: the answer's head without its body */
-	int expect_continue; /* "Expect: 100-continue" */
-	int answered;
-};
 
 /* The callback answering each request: it must call http1_reply once before it returns
  * (when it does not, or the answer cannot be queued, the client gets a 500 and it is
@@ -80,11 +41,11 @@ struct http1_config {
 	 * PREFIX.header_timeout (info, at most one a second each, saying how many they stand
 	 * for); PREFIX.http_unanswered (error). */
 	const char *log_prefix;
-	SSL_CTX *tls;		/* borrowed, outlives the server; NULL: cleartext */
-	size_t max_body;	/* the largest request body; beyond: 413, and close */
-	size_t max_connections; /* open connections at most; beyond: accepted and closed */
-	int64_t header_timeout_ms; /* 0: HTTP1_HEADER_TIMEOUT_MS */
-	int64_t idle_timeout_s;	   /* 0: HTTP1_IDLE_TIMEOUT_S */
+	SSL_CTX *tls;		   /* borrowed, outlives the server; NULL: cleartext */
+	size_t max_body;	   /* the largest request body; beyond: 413, and close */
+	size_t max_connections;	   /* open connections at most; beyond: accepted and closed */
+	int64_t header_timeout_ms; /* 0: CONNLIMIT_HEADER_TIMEOUT_MS (connlimit.h) */
+	int64_t idle_timeout_s;	   /* 0: CONNLIMIT_IDLE_TIMEOUT_S */
 	http1_handler handler;
 	void *handler_arg;
 };
@@ -120,6 +81,9 @@ int http1_server_listen(struct http1_server *server, int fd);
  * from the event loop, when the last one has closed (never if the server is freed first).
  */
 int http1_server_drain(struct http1_server *server, http1_drained_cb done, void *arg);
+
+/* http1_server_tcp: SERVER's TCP server core (borrowed), to listen on. */
+struct tcp_server *http1_server_tcp(struct http1_server *server);
 
 /* http1_server_stats: SERVER's counts into OUT. */
 void http1_server_stats(const struct http1_server *server, struct http1_stats *out);

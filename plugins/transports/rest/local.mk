@@ -1,51 +1,37 @@
-# plugins/transports/rest/local.mk -- the REST transport plugin (our HTTP/1.1 core on libevent,
-# libevent_openssl for TLS, jansson) and its unit tests.
+# plugins/transports/rest/local.mk -- the REST transport plugin (our HTTP/1.1 server on the
+# transports' common core, libevent_openssl for TLS, jansson) and its unit tests.
 transports_LTLIBRARIES += plugins/transports/rest/rest.la
 plugins_transports_rest_rest_la_SOURCES = plugins/transports/rest/rest.c \
 	plugins/transports/rest/http1.c plugins/transports/rest/http1.h \
-	plugins/transports/rest/http1-parse.c plugins/transports/rest/http1-internal.h \
 	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h \
-	plugins/transports/rest/sharedstate-body.c plugins/transports/rest/sharedstate-body.h \
-	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
-	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
-	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
-	common/ratelimit.c common/ratelimit.h \
-	plugins/transports/common/query.c plugins/transports/common/query.h \
-	plugins/transports/common/bearer.c plugins/transports/common/bearer.h
-plugins_transports_rest_rest_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/common
+	plugins/transports/rest/sharedstate-body.c plugins/transports/rest/sharedstate-body.h
+plugins_transports_rest_rest_la_CPPFLAGS = $(TRANSPORT_CPPFLAGS)
 plugins_transports_rest_rest_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBEVENT_OPENSSL_CFLAGS) \
 	$(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_transports_rest_rest_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_transports_rest_rest_la_LIBADD = $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) $(JANSSON_LIBS) \
-	$(OPENSSL_LIBS)
+plugins_transports_rest_rest_la_LIBADD = $(TRANSPORT_LIBS) \
+	plugins/transports/common/libtransportjson.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS)
 
-# Unit tests (g_test; GLib prints TAP itself): the HTTP/1.1 core through a mock host API, and
-# the JSON writer against jansson, the shared-state body's checks.
+# Unit tests (g_test; GLib prints TAP itself): the HTTP/1.1 server and parser through a mock
+# host API, and the JSON writer against jansson, the shared-state body's checks.
 REST_UNIT_TESTS = plugins/transports/rest/test-http1 plugins/transports/rest/test-jsontext \
 	plugins/transports/rest/test-sharedstate-body
 check_PROGRAMS += $(REST_UNIT_TESTS)
 TESTS += $(REST_UNIT_TESTS)
 plugins_transports_rest_test_http1_SOURCES = plugins/transports/rest/test-http1.c \
-	plugins/transports/rest/http1.c plugins/transports/rest/http1.h \
-	plugins/transports/rest/http1-parse.c plugins/transports/rest/http1-internal.h \
-	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
-	plugins/transports/common/query.c plugins/transports/common/query.h \
-	plugins/transports/common/bearer.c plugins/transports/common/bearer.h
-plugins_transports_rest_test_http1_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir) \
-	-I$(top_srcdir)/plugins/transports/common
+	plugins/transports/rest/http1.c plugins/transports/rest/http1.h
+plugins_transports_rest_test_http1_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir)
 plugins_transports_rest_test_http1_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS)
-plugins_transports_rest_test_http1_LDADD = $(GLIB_LIBS) $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
-	$(OPENSSL_LIBS)
+plugins_transports_rest_test_http1_LDADD = $(TRANSPORT_LIBS) $(GLIB_LIBS) $(LIBEVENT_LIBS) \
+	$(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS)
 plugins_transports_rest_test_jsontext_SOURCES = plugins/transports/rest/test-jsontext.c \
-	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h \
-	plugins/transports/common/timejson.c plugins/transports/common/timejson.h \
-	plugins/transports/common/timefields.c plugins/transports/common/timefields.h
-plugins_transports_rest_test_jsontext_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
-	-I$(top_srcdir)/plugins/transports/common -I$(top_builddir)
+	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h
+plugins_transports_rest_test_jsontext_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir)
 plugins_transports_rest_test_jsontext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS)
-plugins_transports_rest_test_jsontext_LDADD = $(GLIB_LIBS) $(JANSSON_LIBS) -lm
+plugins_transports_rest_test_jsontext_LDADD = plugins/transports/common/libtransportjson.la \
+	$(TRANSPORT_LIBS) $(GLIB_LIBS) $(JANSSON_LIBS) -lm
 plugins_transports_rest_test_sharedstate_body_SOURCES = \
 	plugins/transports/rest/test-sharedstate-body.c \
 	plugins/transports/rest/sharedstate-body.c plugins/transports/rest/sharedstate-body.h

@@ -65,14 +65,15 @@
 #include "timefields.h"
 #include "timejson.h"
 #include "tlsconf.h"
+#include "transport.h"
 
-#define PROOF_MAX    64
+#define PROOF_MAX 64
 /* Open client connections at most unless max_connections says otherwise (within a quarter
  * of the descriptors: connlimit.h). An idle connection costs about 0.5 KiB here (its buffers
  * are given back between requests) and a few KiB in the kernel. */
 #define CONNECTIONS_DEFAULT 10000
 
-#define NO_STORE "Cache-Control: no-store\r\n"
+#define NO_STORE   "Cache-Control: no-store\r\n"
 #define JSON_SMALL 4096 /* JSON answers up to this size are written on the stack */
 
 enum route {
@@ -91,37 +92,29 @@ enum route {
 };
 
 static const char *const route_names[ROUTE_COUNT] = {
-	"time", "healthz", "readyz", "metrics", "status", "checkpoint", "proof", "sync",
-	"shared_state", "events", "other",
+	"time",	 "healthz", "readyz",	    "metrics", "status", "checkpoint",
+	"proof", "sync",    "shared_state", "events",  "other",
 };
 
-#define ATTESTATION_MAX 1024                             /* api->attest_time's output */
+#define ATTESTATION_MAX	    1024 /* api->attest_time's output */
 #define ATTESTATION_B64_MAX (4 * ((ATTESTATION_MAX + 2) / 3) + 1)
 
 struct rest {
+	/* first: address, limits, rate limit, tokens, TLS (the server is http1's) */
+	struct transport t;
 	struct quorum_host *host;
 	const struct quorum_api *api;
 	struct http1_server *server;
-	char address[64];
-	int64_t port;
-	int64_t rate, burst, max_body;
-	struct connlimit limits;
-	struct bearer_tokens tokens;
-	struct ratelimit *limit; /* per client address */
+	int64_t max_body;
 	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX, for /v1/status */
-	struct timefields fields;	      /* drift_ppm and the sources of time answers */
-	struct quorum_timer *drift_timer;     /* samples the drift between requests too */
-	uint64_t requests[ROUTE_COUNT][6]; /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
-	uint64_t auth_failures, rate_limited;
+	uint64_t requests[ROUTE_COUNT][6];    /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
 	int draining;
-	int production;
-	SSL_CTX *tls; /* NULL: cleartext */
 	/* The signed answer shared by nonce-less json answers (attestation_cache_us; 0: each
 	 * answer signs its own). Renewed with every new agreement. */
 	int64_t attestation_cache_us;
 	struct {
 		char b64[ATTESTATION_B64_MAX]; /* base64 of the SignedState */
-		size_t len;                    /* of b64; 0: none */
+		size_t len;		       /* of b64; 0: none */
 		uint64_t round;
 		int64_t signed_mono_ns, estimate_ns;
 	} att;
@@ -158,8 +151,8 @@ static void count(struct rest *r, enum route route, int status)
 
 /* Answers with BODY, uncacheable, plus HEADERS (complete lines, "" for none). When http1
  * cannot queue the answer it answers 500 itself and logs why. */
-static void reply_text(struct rest *r, struct http1_request *req, enum route route,
-		       int status, const char *type, const char *headers, const char *body)
+static void reply_text(struct rest *r, struct http1_request *req, enum route route, int status,
+		       const char *type, const char *headers, const char *body)
 {
 	char lines[128];
 
@@ -215,8 +208,8 @@ static void reply_error_with(struct rest *r, struct http1_request *req, enum rou
 	reply_json_with(r, req, route, status, headers, json_pack("{s:s}", key, message));
 }
 
-static void reply_error(struct rest *r, struct http1_request *req, enum route route,
-			int status, const char *key, const char *message)
+static void reply_error(struct rest *r, struct http1_request *req, enum route route, int status,
+			const char *key, const char *message)
 {
 	reply_error_with(r, req, route, status, "", key, message);
 }
@@ -231,35 +224,24 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* 1 when no token is configured, or the request carries "Bearer <one of them>". */
-static int authorised(struct rest *r, const struct http1_request *req)
-{
-	return bearer_allowed(&r->tokens, http1_header(req, "Authorization"));
-}
-
 /* Counts a refused request: summarised by the host (api->refused), never audited one by
  * one, since nobody can be held to an unauthenticated request. */
 static void refused(struct rest *r, struct http1_request *req, const char *reason)
 {
-	if (QUORUM_API_HAS(r->api, refused))
-		r->api->refused(r->host, reason, req->peer);
+	transport_refused(&r->t, req->peer, reason);
 }
 
 /* The reference's checks, before anything else on every route: 429, then 401. 0 when
  * allowed; a refusal leaves counters only. */
 static int gate(struct rest *r, struct http1_request *req, enum route route)
 {
-	if (!ratelimit_allow(r->limit, req->peer, mono_ns())) {
-		r->rate_limited++;
-		refused(r, req, "rate_limited");
+	if (!transport_rate_allow(&r->t, req->peer)) {
 		/* a rate is at least 1/s: a token is back within a second */
 		reply_error_with(r, req, route, 429, "Retry-After: 1\r\n", "detail",
 				 "Rate limit exceeded");
 		return -1;
 	}
-	if (!authorised(r, req)) {
-		r->auth_failures++;
-		refused(r, req, "unauthorised");
+	if (!transport_token_allow(&r->t, req->peer, http1_header(req, "Authorization"))) {
 		reply_error_with(r, req, route, 401, "WWW-Authenticate: Bearer\r\n", "detail",
 				 "Unauthorized");
 		return -1;
@@ -268,17 +250,6 @@ static int gate(struct rest *r, struct http1_request *req, enum route route)
 }
 
 /* ---- time ---- */
-
-static void hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
 
 /* The query parameter NAME of REQ, decoded into OUT: 0, -ENOENT (absent) or -ENOSPC (given
  * but too long: never to be taken as absent). The query as a whole was checked (handle). */
@@ -335,12 +306,13 @@ static int signed_answer(struct rest *r, const uint8_t *nonce, struct quorum_clo
 	if (r->att.len == 0 || r->att.round != now->round ||
 	    t - r->att.signed_mono_ns > r->attestation_cache_us * 1000) {
 		r->att.len = 0;
-		err = r->api->attest_time(r->host, NULL, 0, &signed_reading, bytes, sizeof(bytes),
-					  &n);
+		err = r->api->attest_time(r->host, NULL, 0, &signed_reading, bytes,
+					  sizeof(bytes), &n);
 		if (err != 0)
 			return err;
 		r->signatures++;
-		r->att.len = (size_t)EVP_EncodeBlock((unsigned char *)r->att.b64, bytes, (int)n);
+		r->att.len =
+			(size_t)EVP_EncodeBlock((unsigned char *)r->att.b64, bytes, (int)n);
 		r->att.round = signed_reading.round;
 		r->att.signed_mono_ns = t;
 		r->att.estimate_ns = signed_reading.estimate_ns;
@@ -407,7 +379,8 @@ static void handle_time(struct rest *r, struct http1_request *req)
 	r->api->clock_read(r->host, &now);
 	if (now.status != QUORUM_CLOCK_SYNCHRONISED) {
 		reply_error(r, req, ROUTE_TIME, 503, "error",
-			    "unsynchronised: no agreement within the error bound; no time is served");
+			    "unsynchronised: no agreement within the error bound; no time is "
+			    "served");
 		return;
 	}
 	if (request_param(req, "format", asked, sizeof(asked)) == -ENOSPC ||
@@ -443,14 +416,15 @@ static void handle_time(struct rest *r, struct http1_request *req)
 		signed_err = signed_answer(r, has_nonce ? nonce : NULL, &now, signed_b64,
 					   &signed_len, &age_ns);
 		if (signed_err == -EAGAIN) {
-			reply_error(r, req, ROUTE_TIME, 503, "error",
-				    "unsynchronised: no agreement within the error bound; no time "
-				    "is served");
+			reply_error(
+				r, req, ROUTE_TIME, 503, "error",
+				"unsynchronised: no agreement within the error bound; no time "
+				"is served");
 			return;
 		}
 	}
-	timefields_update(&r->fields, r->host, r->api, &now, strcmp(format, "json") == 0);
-	body = timejson_body(&now, &r->fields, format);
+	timefields_update(&r->t.fields, r->host, r->api, &now, strcmp(format, "json") == 0);
+	body = timejson_body(&now, &r->t.fields, format);
 	if (signed_err == 0)
 		reply_time_attested(r, req, body, signed_b64, signed_len, age_ns);
 	else
@@ -499,8 +473,8 @@ static json_t *shared_state_json(const struct quorum_control_ops *ctl, void *cs,
 	return json_pack("{s:I, s:I, s:I, s:I, s:f, s:I}", "version", (json_int_t)a.version,
 			 "agreed_time_ns", (json_int_t)a.agreed_time_ns, "applied_drift_ns",
 			 (json_int_t)a.applied_drift_ns, "leader_time_ns",
-			 (json_int_t)a.leader_time_ns, "warp_score", a.warp_score, "applied_at_ns",
-			 (json_int_t)a.applied_at_ns);
+			 (json_int_t)a.leader_time_ns, "warp_score", a.warp_score,
+			 "applied_at_ns", (json_int_t)a.applied_at_ns);
 }
 
 /* Each configured source and what the last local round made of it; for a leader whose
@@ -513,15 +487,13 @@ static json_t *sources_json(struct rest *r, const struct quorum_control_ops *ctl
 
 	r->api->sources_status(r->host, st, QUORUM_AUTHORITIES_MAX, &count);
 	for (size_t i = 0; i < count && i < QUORUM_AUTHORITIES_MAX; i++) {
-		json_t *a = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "id", st[i].id,
-				      "type",
-				      st[i].type == QUORUM_AUTHORITY_NTP ? "ntp" : "quorumd",
-				      "state", quorum_source_state_name(st[i].state), "round",
-				      (json_int_t)st[i].round, "offset_ns",
-				      (json_int_t)st[i].offset_ns, "rtt_ns",
-				      (json_int_t)st[i].rtt_ns, "report_age_ns",
-				      (json_int_t)st[i].age_ns, "quarantined",
-				      st[i].quarantined != 0);
+		json_t *a = json_pack(
+			"{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b}", "id", st[i].id, "type",
+			st[i].type == QUORUM_AUTHORITY_NTP ? "ntp" : "quorumd", "state",
+			quorum_source_state_name(st[i].state), "round", (json_int_t)st[i].round,
+			"offset_ns", (json_int_t)st[i].offset_ns, "rtt_ns",
+			(json_int_t)st[i].rtt_ns, "report_age_ns", (json_int_t)st[i].age_ns,
+			"quarantined", st[i].quarantined != 0);
 
 		if (a != NULL && st[i].problem[0] != '\0')
 			json_object_set_new(a, "problem", json_string(st[i].problem));
@@ -603,12 +575,13 @@ static void handle_status(struct rest *r, struct http1_request *req)
 
 	r->api->clock_read(r->host, &now);
 	audit_services(r, &vault, &vs, &merkle, &ms);
-	body = json_pack("{s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:f}", "node", r->api->node_id(r->host),
-			 "status",
-			 now.status == QUORUM_CLOCK_SYNCHRONISED ? "synchronised" : "unsynchronised",
-			 "n", (int)now.n, "f", (int)now.f, "accepted", (int)now.accepted, "round",
-			 (json_int_t)now.round, "agreement_age_ns", (json_int_t)now.agreement_age_ns,
-			 "uncertainty_ms", (double)now.error_bound_ns / 1e6);
+	body = json_pack(
+		"{s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:f}", "node", r->api->node_id(r->host),
+		"status",
+		now.status == QUORUM_CLOCK_SYNCHRONISED ? "synchronised" : "unsynchronised",
+		"n", (int)now.n, "f", (int)now.f, "accepted", (int)now.accepted, "round",
+		(json_int_t)now.round, "agreement_age_ns", (json_int_t)now.agreement_age_ns,
+		"uncertainty_ms", (double)now.error_bound_ns / 1e6);
 	if (vault != NULL) {
 		json_t *v = json_pack("{s:I, s:I}", "records", (json_int_t)vault->count(vs),
 				      "durable", (json_int_t)vault->durable(vs));
@@ -631,9 +604,9 @@ static void handle_status(struct rest *r, struct http1_request *req)
 		json_object_set_new(body, "vault", v);
 	}
 	if (merkle != NULL)
-		json_object_set_new(body, "merkle",
-				    json_pack("{s:I}", "tree_size",
-					      (json_int_t)merkle->tree_size(ms)));
+		json_object_set_new(
+			body, "merkle",
+			json_pack("{s:I}", "tree_size", (json_int_t)merkle->tree_size(ms)));
 	ctl = control_service(r, &cs);
 	if (ctl != NULL) {
 		json_object_set_new(body, "mode", json_string(ctl->mode_name(cs)));
@@ -803,7 +776,8 @@ static void handle_shared_state(struct rest *r, struct http1_request *req)
  * client fills the vault with events no stage would act on). */
 static int event_id_postable(const char *id)
 {
-	return strncmp(id, "uml001.control.", 15) == 0 || strcmp(id, "uml001.passport.update") == 0;
+	return strncmp(id, "uml001.control.", 15) == 0 ||
+	       strcmp(id, "uml001.passport.update") == 0;
 }
 
 /* Reads a protobuf varint at *P (below END). 0, or -1 when truncated or too long. */
@@ -895,7 +869,8 @@ static void handle_events(struct rest *r, struct http1_request *req)
 	int err;
 
 	if (req->body_len > QUORUM_ENVELOPE_MAX) {
-		reply_error(r, req, ROUTE_EVENTS, 413, "error", "content too large for an event");
+		reply_error(r, req, ROUTE_EVENTS, 413, "error",
+			    "content too large for an event");
 		return;
 	}
 	if (envelope_event_id((const uint8_t *)req->body, req->body_len, event_id,
@@ -908,16 +883,21 @@ static void handle_events(struct rest *r, struct http1_request *req)
 	if (!event_id_postable(event_id)) {
 		refused(r, req, "event_not_postable");
 		reply_error(r, req, ROUTE_EVENTS, 403, "error",
-			    "only uml001.control.* and uml001.passport.update events may be posted");
+			    "only uml001.control.* and uml001.passport.update events may be "
+			    "posted");
 		return;
 	}
 	err = r->api->ingest_encoded(r->host, req->body, req->body_len, req->peer, &v);
 	if (err == QUORUM_AGAIN || err == -EBUSY)
-		reply_error(r, req, ROUTE_EVENTS, 503, "error", "the pipeline is busy; try again");
+		reply_error(r, req, ROUTE_EVENTS, 503, "error",
+			    "the pipeline is busy; try again");
 	else if (err != 0)
 		reply_verdict(r, req, 400, event_id, &v);
 	else
-		reply_verdict(r, req, v.code == QUORUM_CONTINUE ? 200 : v.code == QUORUM_HOLD ? 202 : 403,
+		reply_verdict(r, req,
+			      v.code == QUORUM_CONTINUE ? 200
+			      : v.code == QUORUM_HOLD	? 202
+							: 403,
 			      event_id, &v);
 }
 
@@ -955,7 +935,8 @@ static void handle_checkpoint(struct rest *r, struct http1_request *req)
 	note = merkle != NULL ? merkle->checkpoint(ms) : NULL;
 	if (note == NULL) {
 		reply_error(r, req, ROUTE_CHECKPOINT, 404, "error",
-			    merkle == NULL ? "no merkle stage on this node" : "no checkpoint yet");
+			    merkle == NULL ? "no merkle stage on this node"
+					   : "no checkpoint yet");
 		return;
 	}
 	reply_text(r, req, ROUTE_CHECKPOINT, 200, "text/plain; charset=utf-8", "", note);
@@ -983,7 +964,8 @@ static void handle_proof(struct rest *r, struct http1_request *req, const char *
 	note = merkle != NULL ? merkle->checkpoint(ms) : NULL;
 	if (note == NULL || checkpoint_size(note, &size) != 0) {
 		reply_error(r, req, ROUTE_PROOF, 404, "error",
-			    merkle == NULL ? "no merkle stage on this node" : "no checkpoint yet");
+			    merkle == NULL ? "no merkle stage on this node"
+					   : "no checkpoint yet");
 		return;
 	}
 	if (request_param(req, inclusion ? "index" : "old", arg, sizeof(arg)) != 0 ||
@@ -997,14 +979,14 @@ static void handle_proof(struct rest *r, struct http1_request *req, const char *
 	if (inclusion) {
 		err = merkle->inclusion_proof(ms, n, size, proof, PROOF_MAX, &count);
 		if (err == 0 && merkle->leaf_hash(ms, n, h) == 0) {
-			hex(h, QUORUM_HASH_LEN, hx);
+			timefields_hex(h, QUORUM_HASH_LEN, hx);
 			json_object_set_new(body, "index", json_integer((json_int_t)n));
 			json_object_set_new(body, "leaf_hash", json_string(hx));
 		}
 	} else {
 		err = merkle->consistency_proof(ms, n, size, proof, PROOF_MAX, &count);
 		if (err == 0 && merkle->root(ms, n, h) == 0) {
-			hex(h, QUORUM_HASH_LEN, hx);
+			timefields_hex(h, QUORUM_HASH_LEN, hx);
 			json_object_set_new(body, "old_size", json_integer((json_int_t)n));
 			json_object_set_new(body, "old_root", json_string(hx));
 		}
@@ -1013,15 +995,15 @@ static void handle_proof(struct rest *r, struct http1_request *req, const char *
 		char msg[128];
 
 		json_decref(body);
-		snprintf(msg, sizeof(msg), "out of range: the latest checkpoint covers %" PRIu64
-					   " records",
+		snprintf(msg, sizeof(msg),
+			 "out of range: the latest checkpoint covers %" PRIu64 " records",
 			 size);
 		reply_error(r, req, ROUTE_PROOF, 404, "error", msg);
 		return;
 	}
 	hashes = json_array();
 	for (size_t i = 0; i < count; i++) {
-		hex(proof[i], QUORUM_HASH_LEN, hx);
+		timefields_hex(proof[i], QUORUM_HASH_LEN, hx);
 		json_array_append_new(hashes, json_string(hx));
 	}
 	json_object_set_new(body, inclusion ? "inclusion" : "consistency", hashes);
@@ -1034,24 +1016,23 @@ static void metrics_connections(struct rest *r, struct evbuffer *out)
 	struct http1_stats st;
 
 	http1_server_stats(r->server, &st);
-	evbuffer_add_printf(out,
-			    "# HELP quorum_rest_connections_open Client connections open.\n"
-			    "# TYPE quorum_rest_connections_open gauge\n"
-			    "quorum_rest_connections_open %zu\n"
-			    "# HELP quorum_rest_connections_max The most open at once "
-			    "(max_connections).\n# TYPE quorum_rest_connections_max gauge\n"
-			    "quorum_rest_connections_max %zu\n"
-			    "# HELP quorum_rest_connections_closed_total Connections the server "
-			    "closed: refused at max_connections, a request not in by "
-			    "header_timeout_ms, idle for idle_timeout_s.\n"
-			    "# TYPE quorum_rest_connections_closed_total counter\n"
-			    "quorum_rest_connections_closed_total{reason=\"refused\"} %" PRIu64 "\n"
-			    "quorum_rest_connections_closed_total{reason=\"header_timeout\"} %" PRIu64
-			    "\n"
-			    "quorum_rest_connections_closed_total{reason=\"idle_timeout\"} %" PRIu64
-			    "\n",
-			    st.open, r->limits.max_connections, st.refused, st.header_timeouts,
-			    st.idle_timeouts);
+	evbuffer_add_printf(
+		out,
+		"# HELP quorum_rest_connections_open Client connections open.\n"
+		"# TYPE quorum_rest_connections_open gauge\n"
+		"quorum_rest_connections_open %zu\n"
+		"# HELP quorum_rest_connections_max The most open at once "
+		"(max_connections).\n# TYPE quorum_rest_connections_max gauge\n"
+		"quorum_rest_connections_max %zu\n"
+		"# HELP quorum_rest_connections_closed_total Connections the server "
+		"closed: refused at max_connections, a request not in by "
+		"header_timeout_ms, idle for idle_timeout_s.\n"
+		"# TYPE quorum_rest_connections_closed_total counter\n"
+		"quorum_rest_connections_closed_total{reason=\"refused\"} %" PRIu64 "\n"
+		"quorum_rest_connections_closed_total{reason=\"header_timeout\"} %" PRIu64 "\n"
+		"quorum_rest_connections_closed_total{reason=\"idle_timeout\"} %" PRIu64 "\n",
+		st.open, r->t.limits.max_connections, st.refused, st.header_timeouts,
+		st.idle_timeouts);
 }
 
 /* The node's refusals of what nobody can be held to, from the host (api->refusal_counts):
@@ -1124,7 +1105,7 @@ static void handle_metrics(struct rest *r, struct http1_request *req)
 		"quorum_clock_drift_seconds %.9f\n",
 		now.status == QUORUM_CLOCK_SYNCHRONISED, (double)now.error_bound_ns / 1e9,
 		(double)now.agreement_age_ns / 1e9, now.accepted, now.round,
-		timefields_drift_ppm(&r->fields.drift, &now), (double)now.drift_ns / 1e9);
+		timefields_drift_ppm(&r->t.fields.drift, &now), (double)now.drift_ns / 1e9);
 	ctl = control_service(r, &cs);
 	if (ctl != NULL)
 		evbuffer_add_printf(out,
@@ -1133,43 +1114,48 @@ static void handle_metrics(struct rest *r, struct http1_request *req)
 				    "# TYPE quorum_control_rejection_streak gauge\n"
 				    "quorum_control_rejection_streak %u\n",
 				    ctl->rejection_streak(cs));
-	evbuffer_add_printf(out, "# HELP quorum_rest_requests_total Answers by route and status.\n"
-				 "# TYPE quorum_rest_requests_total counter\n");
+	evbuffer_add_printf(out,
+			    "# HELP quorum_rest_requests_total Answers by route and status.\n"
+			    "# TYPE quorum_rest_requests_total counter\n");
 	for (int i = 0; i < ROUTE_COUNT; i++)
 		for (int k = 0; k < 6; k++)
 			if (r->requests[i][k] != 0)
 				evbuffer_add_printf(out,
 						    "quorum_rest_requests_total{route=\"%s\","
 						    "status=\"%s\"} %" PRIu64 "\n",
-						    route_names[i], classes[k], r->requests[i][k]);
-	evbuffer_add_printf(out,
-			    "# HELP quorum_rest_auth_failures_total Requests refused for their "
-			    "bearer token.\n# TYPE quorum_rest_auth_failures_total counter\n"
-			    "quorum_rest_auth_failures_total %" PRIu64 "\n"
-			    "# HELP quorum_rest_rate_limited_total Requests refused by the rate "
-			    "limit.\n# TYPE quorum_rest_rate_limited_total counter\n"
-			    "quorum_rest_rate_limited_total %" PRIu64 "\n"
-			    "# HELP quorum_rest_signatures_total Signed answers this instance made "
-			    "(nonce-less ones shared within attestation_cache_us).\n"
-			    "# TYPE quorum_rest_signatures_total counter\n"
-			    "quorum_rest_signatures_total %" PRIu64 "\n",
-			    r->auth_failures, r->rate_limited, r->signatures);
+						    route_names[i], classes[k],
+						    r->requests[i][k]);
+	evbuffer_add_printf(
+		out,
+		"# HELP quorum_rest_auth_failures_total Requests refused for their "
+		"bearer token.\n# TYPE quorum_rest_auth_failures_total counter\n"
+		"quorum_rest_auth_failures_total %" PRIu64 "\n"
+		"# HELP quorum_rest_rate_limited_total Requests refused by the rate "
+		"limit.\n# TYPE quorum_rest_rate_limited_total counter\n"
+		"quorum_rest_rate_limited_total %" PRIu64 "\n"
+		"# HELP quorum_rest_signatures_total Signed answers this instance made "
+		"(nonce-less ones shared within attestation_cache_us).\n"
+		"# TYPE quorum_rest_signatures_total counter\n"
+		"quorum_rest_signatures_total %" PRIu64 "\n",
+		r->t.auth_failures, r->t.rate_limited, r->signatures);
 	metrics_connections(r, out);
 	metrics_refusals(r, out);
 	if (vault != NULL)
-		evbuffer_add_printf(out,
-				    "# HELP quorum_vault_records Records in the vault.\n"
-				    "# TYPE quorum_vault_records gauge\nquorum_vault_records %" PRIu64
-				    "\n# HELP quorum_vault_durable_records Records fsynced.\n"
-				    "# TYPE quorum_vault_durable_records gauge\n"
-				    "quorum_vault_durable_records %" PRIu64 "\n",
-				    vault->count(vs), vault->durable(vs));
+		evbuffer_add_printf(
+			out,
+			"# HELP quorum_vault_records Records in the vault.\n"
+			"# TYPE quorum_vault_records gauge\nquorum_vault_records %" PRIu64
+			"\n# HELP quorum_vault_durable_records Records fsynced.\n"
+			"# TYPE quorum_vault_durable_records gauge\n"
+			"quorum_vault_durable_records %" PRIu64 "\n",
+			vault->count(vs), vault->durable(vs));
 	if (merkle != NULL)
-		evbuffer_add_printf(out,
-				    "# HELP quorum_merkle_tree_size Leaves of the Merkle tree.\n"
-				    "# TYPE quorum_merkle_tree_size gauge\nquorum_merkle_tree_size "
-				    "%" PRIu64 "\n",
-				    merkle->tree_size(ms));
+		evbuffer_add_printf(
+			out,
+			"# HELP quorum_merkle_tree_size Leaves of the Merkle tree.\n"
+			"# TYPE quorum_merkle_tree_size gauge\nquorum_merkle_tree_size "
+			"%" PRIu64 "\n",
+			merkle->tree_size(ms));
 	len = evbuffer_get_length(out);
 	text = (const char *)evbuffer_pullup(out, -1);
 	if (text == NULL) {
@@ -1308,37 +1294,6 @@ static void handle(struct http1_request *req, void *arg)
 
 /* ---- settings and lifecycle ---- */
 
-static int read_settings(struct rest *r)
-{
-	const char *address = "127.0.0.1";
-
-	r->port = 8080;
-	r->rate = 100;
-	r->burst = -1;
-	r->max_body = 65536;
-	r->attestation_cache_us = 1000;
-	r->api->config_string(r->host, "address", &address);
-	r->api->config_int(r->host, "port", &r->port);
-	r->api->config_int(r->host, "rate_limit", &r->rate);
-	r->api->config_int(r->host, "rate_burst", &r->burst);
-	r->api->config_int(r->host, "max_body_bytes", &r->max_body);
-	r->api->config_int(r->host, "attestation_cache_us", &r->attestation_cache_us);
-	connlimit_read(r->host, r->api, CONNECTIONS_DEFAULT, &r->limits);
-	if (r->burst < 0)
-		r->burst = r->rate > 0 ? r->rate : 1;
-	r->production = transport_mode_production(r->host, r->api);
-	if (strlen(address) >= sizeof(r->address))
-		return -EINVAL;
-	snprintf(r->address, sizeof(r->address), "%s", address);
-	return bearer_load(r->host, r->api, "rest", r->production, &r->tokens);
-}
-
-static int tls_setup(struct rest *r)
-{
-	return transport_tls_setup(r->host, r->api, "rest", r->address, r->production,
-				   r->tokens.count, &r->tls);
-}
-
 static int rest_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
 	struct rest *r;
@@ -1346,29 +1301,28 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 
 	if (!QUORUM_API_HAS(api, service_find))
 		return -ENOTSUP;
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return -ENOMEM;
+	err = transport_new(sizeof(*r), host, api, "rest", 8080, CONNECTIONS_DEFAULT,
+			    (void **)&r);
+	if (err != 0)
+		return err;
 	r->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*r->sources));
 	r->host = host;
 	r->api = api;
-	err = r->sources == NULL ? -ENOMEM : timefields_init(&r->fields);
-	if (err == 0)
-		err = read_settings(r);
-	if (err == 0 && (r->limit = ratelimit_new(r->rate, r->burst)) == NULL)
-		err = -ENOMEM;
-	if (err == 0)
-		err = tls_setup(r);
+	r->max_body = 65536;
+	r->attestation_cache_us = 1000;
+	api->config_int(host, "max_body_bytes", &r->max_body);
+	api->config_int(host, "attestation_cache_us", &r->attestation_cache_us);
+	err = r->sources == NULL ? -ENOMEM : 0;
 	if (err == 0) {
 		struct http1_config config = {
 			.host = host,
 			.api = api,
 			.log_prefix = "rest",
-			.tls = r->tls,
+			.tls = r->t.tls,
 			.max_body = (size_t)r->max_body,
-			.max_connections = r->limits.max_connections,
-			.header_timeout_ms = r->limits.header_timeout_ms,
-			.idle_timeout_s = r->limits.idle_timeout_s,
+			.max_connections = r->t.limits.max_connections,
+			.header_timeout_ms = r->t.limits.header_timeout_ms,
+			.idle_timeout_s = r->t.limits.idle_timeout_s,
 			.handler = handle,
 			.handler_arg = r,
 		};
@@ -1376,13 +1330,8 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 		err = http1_server_new(&config, &r->server);
 	}
 	if (err != 0) {
-		if (r->tls != NULL)
-			SSL_CTX_free(r->tls);
-		ratelimit_free(r->limit);
-		bearer_clear(&r->tokens);
-		timefields_release(&r->fields);
 		free(r->sources);
-		free(r);
+		transport_free(&r->t);
 		return err;
 	}
 	*state = r;
@@ -1396,47 +1345,17 @@ static void drift_tick(void *arg)
 	struct quorum_clock_reading now;
 
 	r->api->clock_read(r->host, &now);
-	timefields_drift_observe(&r->fields.drift, &now);
+	timefields_drift_observe(&r->t.fields.drift, &now);
 }
 
 static int rest_start(void *state)
 {
 	struct rest *r = state;
-	int fd, err;
+	int err = transport_start(&r->t, http1_server_tcp(r->server), 1000, drift_tick, r);
 
-	r->drift_timer = r->api->timer_start(r->host, 1000, 1000, drift_tick, r);
-	if (r->drift_timer == NULL)
-		return -ENOMEM;
-
-	err = r->api->listen(r->host, QUORUM_LISTEN_TCP, r->address, (uint16_t)r->port, &fd);
-	if (err == 0) /* the server owns FD from here, also when it fails */
-		err = http1_server_listen(r->server, fd);
-	if (err != 0) {
-		r->api->log(r->host, QUORUM_LOG_ERROR,
-			    "rest.listen_failed address=%s port=%" PRId64 " error=\"%s\"",
-			    r->address, r->port, strerror(-err));
-		return err;
-	}
-	r->api->log(r->host, QUORUM_LOG_NOTICE,
-		    "rest.listening address=%s port=%" PRId64 " tls=%s bearer_tokens=%zu "
-		    "rate_limit=%" PRId64
-		    " mode=%s max_connections=%zu header_timeout_ms=%" PRId64
-		    " idle_timeout_s=%" PRId64,
-		    r->address, r->port,
-		    r->tls == NULL					? "off"
-		    : SSL_CTX_get_verify_mode(r->tls) & SSL_VERIFY_PEER ? "mtls"
-									: "on",
-		    r->tokens.count, r->rate, r->production ? "production" : "dev",
-		    r->limits.max_connections, r->limits.header_timeout_ms,
-		    r->limits.idle_timeout_s);
-	return 0;
-}
-
-static void rest_drained(void *arg)
-{
-	struct rest *r = arg;
-
-	r->api->drained(r->host);
+	if (err == 0)
+		transport_log_listening(&r->t, "%s", "");
+	return err;
 }
 
 /* Stops accepting; idle keep-alive connections close now, the others once the request they
@@ -1446,7 +1365,7 @@ static int rest_drain(void *state)
 	struct rest *r = state;
 
 	r->draining = 1;
-	return http1_server_drain(r->server, rest_drained, r);
+	return http1_server_drain(r->server, transport_drained, &r->t);
 }
 
 static void rest_fini(void *state)
@@ -1463,41 +1382,27 @@ static void rest_fini(void *state)
 		json_decref(w->body);
 		free(w);
 	}
-	if (r->tls != NULL)
-		SSL_CTX_free(r->tls);
-	ratelimit_free(r->limit);
-	bearer_clear(&r->tokens);
-	timefields_release(&r->fields);
 	free(r->sources);
-	free(r);
+	transport_free(&r->t);
 }
 
 static const struct quorum_setting rest_settings[] = {
-	{ .name = "address", .type = QUORUM_SETTING_STRING,
-	  .help = "listen address (default 127.0.0.1)" },
-	{ .name = "port", .type = QUORUM_SETTING_INT, .min = 1, .max = 65535,
-	  .help = "TCP port (default 8080)" },
-	{ .name = "bearer_token_files", .type = QUORUM_SETTING_STRINGS,
-	  .help = "files of accepted bearer tokens (one each); none: no auth" },
-	{ .name = "rate_limit", .type = QUORUM_SETTING_INT, .min = 0, .max = 10000000,
-	  .help = "requests per second per client address (default 100; 0: none)" },
-	{ .name = "rate_burst", .type = QUORUM_SETTING_INT, .min = 1, .max = 10000000,
-	  .help = "requests a client may send at once (default: rate_limit)" },
-	{ .name = "max_body_bytes", .type = QUORUM_SETTING_INT, .min = 0, .max = 16777216,
+	TRANSPORT_SETTINGS("TCP port (default 8080)", "Authorization: Bearer", "requests"),
+	{ .name = "max_body_bytes",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 16777216,
 	  .help = "largest request body (413 beyond; default 65536)" },
-	{ .name = "attestation_cache_us", .type = QUORUM_SETTING_INT, .min = 0, .max = 1000000,
+	{ .name = "attestation_cache_us",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 1000000,
 	  .help = "json answers without a nonce share the signed answer made within this many "
-		  "microseconds for the current agreement (default 1000; 0: sign each answer)" },
+		  "microseconds for the current agreement (default 1000; 0: sign each "
+		  "answer)" },
 	TRANSPORT_TLS_SETTINGS,
 	TRANSPORT_CONNECTION_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
 
-QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
-	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, "rest", PACKAGE_VERSION, QUORUM_ROLE_NONE),
-	.settings = rest_settings,
-	.init = rest_init,
-	.start = rest_start,
-	.drain = rest_drain,
-	.fini = rest_fini,
-};
+TRANSPORT_PLUGIN("rest", rest);

@@ -17,7 +17,7 @@
 #include <event2/event.h>
 #include <glib.h>
 
-#include "http1-internal.h"
+#include "http1.h"
 #include "query.h"
 
 /* ---- the parser ---- */

@@ -12,10 +12,12 @@
  * error frame and close 1008; a message over 4 KiB closes with 1009; a consumer whose unsent
  * data passes max_backlog_bytes is disconnected, so no client can block the loop or grow our
  * memory without bound. TLS (wss://) and mutual TLS as REST, with the same production/dev
- * startup rules. Connections: at most max_connections (beyond, closed at once); the upgrade
- * request (under TLS with the handshake) must arrive within header_timeout_ms of its first
- * byte (of the connection under TLS), however it trickles; a connection that sends nothing
- * is closed after idle_timeout_s, and so is a stream whose client takes nothing for as long. */
+ * startup rules. Connections (the TCP server core, common/tcpserver.c): at most
+ * max_connections (beyond, closed at once); the upgrade request, read by the one HTTP/1
+ * parser (common/http1-parse.c) and upgrade.c, must arrive (under TLS with the handshake)
+ * within header_timeout_ms of its first byte (of the connection under TLS), however it
+ * trickles; a connection that sends nothing is closed after idle_timeout_s, and so is a
+ * stream whose client takes nothing for as long. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -30,12 +32,8 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/keyvalq_struct.h>
-#include <event2/listener.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <wslay/wslay.h>
 
 #include <quorum/control.h>
@@ -43,98 +41,68 @@
 
 #include "connlimit.h"
 #include "bearer.h"
+#include "http1-parse.h"
 #include "query.h"
 #include "ratelimit.h"
+#include "tcpserver.h"
 #include "timefields.h"
 #include "timejson.h"
 #include "tlsconf.h"
+#include "transport.h"
+#include "upgrade.h"
 
-#define HANDSHAKE_MAX 8192
-#define TOKEN_MAX     (BEARER_TOKEN_MAX + 1)
-#define WATCH_MS      20 /* how often agreements and checkpoints are looked for */
+#define TOKEN_MAX (BEARER_TOKEN_MAX + 1)
+#define WATCH_MS  20 /* how often agreements and checkpoints are looked for */
 /* Streams at most by default: each may hold max_backlog_bytes (256 KiB) for a slow client,
  * so 1024 bound that at 256 MiB. */
 #define CONNECTIONS_DEFAULT 1024
-#define ACCEPT_RETRY_MS	    100 /* after accept() failed for want of descriptors */
-#define WS_GUID		    "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 struct ws_server;
 
 struct ws_conn {
+	struct tcp_conn tcp; /* first: the core's (socket, peer, deadline) */
 	struct ws_server *s;
 	struct bufferevent *bev;
 	wslay_event_context_ptr ctx; /* NULL until the upgrade */
-	struct event *deadline;	     /* the upgrade's (header_timeout_ms); then NULL */
 	char format[16];
-	char peer[64];
+	const char *peer; /* tcp.peer */
 	int want_agreements, want_checkpoints, want_modes;
 	int closing;
 	int dropped; /* a slow consumer: closed at once, its backlog discarded */
-	struct ws_conn *prev, *next;
 };
 
-/* Where a drain stands: goodbyes being queued, waiting for them to go out, done. */
-enum drain_state { DRAIN_NONE, DRAIN_STARTED, DRAIN_WAITING, DRAIN_DONE };
-
 struct ws_server {
+	/* first: address, limits, rate limit (of upgrades), tokens, TLS, the TCP server */
+	struct transport t;
 	struct quorum_host *host;
 	const struct quorum_api *api;
-	enum drain_state draining;
-	struct evconnlistener *listener;
-	struct event *accept_retry;
-	char address[64];
-	int64_t port, push_ms, max_backlog, rate, burst;
-	struct connlimit limits;
-	struct connlimit_log refused_at_cap, upgrade_timeouts;
-	uint64_t idle_timeouts;
-	struct ratelimit *limit; /* upgrades per client address */
-	struct bearer_tokens tokens;
-	struct ws_conn *conns;
-	size_t nconns;
-	struct quorum_timer *watch;
+	int64_t push_ms, max_backlog;
 	int64_t last_push_ns;
 	uint64_t last_round;
 	uint64_t last_transitions; /* the control stage's count of mode transitions seen */
 	char last_checkpoint[80];  /* the first line + size of the latest checkpoint seen */
-	uint64_t accepted, refused, slow_dropped, messages, rate_limited;
-	SSL_CTX *tls; /* NULL: cleartext (ws://) */
-	int production;
-	int query_token;	  /* ?token= accepted (without an Authorization header) */
-	struct timefields fields; /* drift_ppm and the sources of the time frames */
+	uint64_t accepted, refused, slow_dropped, messages;
+	int query_token; /* ?token= accepted (without an Authorization header) */
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- connections ---- */
 
-static void conn_free(struct ws_conn *c)
+/* The core's release: C's WebSocket context and bufferevent (closing the socket). */
+static void conn_release(struct tcp_conn *tc, void *arg)
 {
-	struct ws_server *s = c->s;
+	struct ws_conn *c = (struct ws_conn *)tc;
 
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	s->nconns--;
-	if (c->deadline != NULL)
-		event_free(c->deadline);
+	(void)arg;
 	if (c->ctx != NULL)
 		wslay_event_context_free(c->ctx);
 	bufferevent_free(c->bev);
-	free(c);
-	/* A drain ends with the last goodbye delivered (or the host's drain timeout). */
-	if (s->draining == DRAIN_WAITING && s->conns == NULL) {
-		s->draining = DRAIN_DONE;
-		s->api->drained(s->host);
-	}
+}
+
+/* Closes C; the last one in a drain ends it (its goodbye delivered, or the host's
+ * drain_timeout_ms over). */
+static void conn_free(struct ws_conn *c)
+{
+	tcp_conn_close(&c->tcp);
 }
 
 /* Lets wslay write what it queued; closes the connection when the exchange is over. */
@@ -183,7 +151,7 @@ static void conn_send_snapshot(struct ws_conn *c, const struct quorum_clock_read
 			c, json_pack("{s:s, s:s}", "status", "unsynchronised", "error",
 				     "no agreement within the error bound; no time is served"));
 	else
-		conn_send_json(c, timejson_body(now, &c->s->fields, c->format));
+		conn_send_json(c, timejson_body(now, &c->s->t.fields, c->format));
 }
 
 /* The control stage's service (mode, breaker), when one runs. 0 or -ENOENT. */
@@ -313,149 +281,68 @@ static const struct wslay_event_callbacks ws_callbacks = {
 
 /* ---- the upgrade ---- */
 
-static void http_refuse(struct ws_conn *c, int status, const char *reason, const char *json,
+/* Refuses the upgrade with STATUS, the JSON body JSON and EXTRA_HEADER (complete lines, ""
+ * for none); the connection closes once it is out. */
+static void http_refuse(struct ws_conn *c, int status, const char *json,
 			const char *extra_header)
 {
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
 			    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 			    "Content-Length: %zu\r\nConnection: close\r\n%s\r\n%s",
-			    status, reason, strlen(json), extra_header, json);
+			    status, http1_reason(status), strlen(json), extra_header, json);
 	c->s->refused++;
 	c->closing = 1;
 }
 
-/* The value of header NAME in the request head HEAD (case-insensitive), into OUT. */
-static int header_value(const char *head, const char *name, char *out, size_t size)
-{
-	size_t n = strlen(name);
-
-	for (const char *line = strstr(head, "\r\n"); line != NULL;
-	     line = strstr(line + 2, "\r\n")) {
-		const char *p = line + 2, *end;
-
-		if (strncasecmp(p, name, n) != 0 || p[n] != ':')
-			continue;
-		p += n + 1;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		end = strstr(p, "\r\n");
-		if (end == NULL || (size_t)(end - p) >= size)
-			return -1;
-		memcpy(out, p, (size_t)(end - p));
-		out[end - p] = '\0';
-		return 0;
-	}
-	return -1;
-}
-
-/* Parses the request head once it is complete; accepts or refuses the upgrade. */
-static void conn_handshake(struct ws_conn *c)
+/* The gate, in the reference's order: the rate limit (429), then the token (401): from the
+ * Authorization header, or without one from ?token= (QUERY_TOKEN) where query_token allows
+ * it. 0 when the request may go on; else it was refused. */
+static int upgrade_gate(struct ws_conn *c, const struct http1_request *req,
+			const char *query_token)
 {
 	struct ws_server *s = c->s;
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	char head[HANDSHAKE_MAX + 1], target[1024], key[64], value[256], token[TOKEN_MAX];
-	char query_token[TOKEN_MAX] = "";
-	const char *malformed = NULL;
-	int query_malformed;
-	char accept_src[128], format[16] = "json", asked[64] = "json";
-	unsigned char digest[SHA_DIGEST_LENGTH], accept[64];
-	struct quorum_clock_reading now;
-	const char *query;
-	size_t len;
+	const char *auth = http1_header(req, "Authorization");
+	char bearer[TOKEN_MAX + 8];
 
-	if (end.pos < 0) {
-		if (evbuffer_get_length(in) > HANDSHAKE_MAX)
-			http_refuse(c, 431, "Request Header Fields Too Large",
-				    "{\"error\":\"request head too large\"}", "");
-		return;
-	}
-	len = (size_t)end.pos + 4;
-	evbuffer_remove(in, head, len);
-	head[len] = '\0';
-	if (sscanf(head, "GET %1023s HTTP/1.1\r\n", target) != 1) {
-		http_refuse(c, 400, "Bad Request", "{\"error\":\"expected GET ... HTTP/1.1\"}",
-			    "");
-		return;
-	}
-	/* The reference's order: the rate limit (429), then the token (401), then the rest. */
-	if (!ratelimit_allow(s->limit, c->peer, mono_ns())) {
-		s->rate_limited++;
-		if (QUORUM_API_HAS(s->api, refused))
-			s->api->refused(s->host, "rate_limited", c->peer);
-		http_refuse(c, 429, "Too Many Requests", "{\"detail\":\"Rate limit exceeded\"}",
+	if (!transport_rate_allow(&s->t, c->peer)) {
+		http_refuse(c, 429, "{\"detail\":\"Rate limit exceeded\"}",
 			    "Retry-After: 1\r\n");
-		return;
+		return -1;
 	}
-	token[0] = '\0';
-	query = strchr(target, '?');
-	/* A malformed query is read as nothing (its token cannot count) and refused with 400
-	 * once the caller is authorised; a format too long is no format we serve. */
-	query_malformed = query != NULL && query_check(query + 1, &malformed) != 0;
-	if (query != NULL && !query_malformed) {
-		char wanted[sizeof(asked)];
-		int err = query_param(query + 1, "format", wanted, sizeof(wanted));
-
-		if (err == 0)
-			memcpy(asked, wanted, sizeof(asked));
-		else if (err == -ENOSPC)
-			snprintf(asked, sizeof(asked), "%s", "(too long)");
-		if (query_param(query + 1, "token", query_token, sizeof(query_token)) != 0)
-			query_token[0] = '\0';
-	}
-	/* The header wins; ?token= counts only without one, and only when allowed. */
-	if (header_value(head, "Authorization", value, sizeof(value)) == 0 &&
-	    strncasecmp(value, "Bearer ", 7) == 0)
-		snprintf(token, sizeof(token), "%s", value + 7);
-	else if (query_token[0] != '\0' && s->query_token)
-		snprintf(token, sizeof(token), "%s", query_token);
-	if (token[0] == '\0' && query_token[0] != '\0' && s->tokens.count > 0 &&
+	if (auth == NULL && query_token[0] != '\0' && s->t.tokens.count > 0 &&
 	    !s->query_token) {
-		if (QUORUM_API_HAS(s->api, refused))
-			s->api->refused(s->host, "query_token_refused", c->peer);
-		http_refuse(c, 401, "Unauthorized",
+		transport_refused(&s->t, c->peer, "query_token_refused");
+		http_refuse(c, 401,
 			    "{\"detail\":\"Unauthorized: a token in the query string is not "
 			    "accepted (it ends up in logs and proxies); send it in an "
 			    "Authorization: Bearer header, or set query_token = true\"}",
 			    "WWW-Authenticate: Bearer error=\"invalid_request\", "
 			    "error_description=\"token in the query string refused; send an "
 			    "Authorization: Bearer header\"\r\n");
-		return;
+		return -1;
 	}
-	if (!bearer_token_allowed(&s->tokens, token)) {
-		/* Counted and summarised by the host, never audited one by one. */
-		if (QUORUM_API_HAS(s->api, refused))
-			s->api->refused(s->host, "unauthorised", c->peer);
-		http_refuse(c, 401, "Unauthorized", "{\"detail\":\"Unauthorized\"}",
+	/* the header wins; ?token= counts only without one */
+	if (auth == NULL && query_token[0] != '\0') {
+		snprintf(bearer, sizeof(bearer), "Bearer %s", query_token);
+		auth = bearer;
+	}
+	if (!transport_token_allow(&s->t, c->peer, auth)) {
+		http_refuse(c, 401, "{\"detail\":\"Unauthorized\"}",
 			    "WWW-Authenticate: Bearer\r\n");
-		return;
+		return -1;
 	}
-	if (query_malformed) {
-		char body[160];
+	return 0;
+}
 
-		snprintf(body, sizeof(body), "{\"error\":\"malformed query: %s\"}", malformed);
-		http_refuse(c, 400, "Bad Request", body, "");
-		return;
-	}
-	if (strncmp(target, "/v1/stream", 10) != 0 ||
-	    (target[10] != '\0' && target[10] != '?')) {
-		http_refuse(c, 404, "Not Found", "{\"error\":\"not found: use /v1/stream\"}",
-			    "");
-		return;
-	}
-	if (header_value(head, "Upgrade", value, sizeof(value)) != 0 ||
-	    strcasecmp(value, "websocket") != 0 ||
-	    header_value(head, "Sec-WebSocket-Version", value, sizeof(value)) != 0 ||
-	    strcmp(value, "13") != 0 ||
-	    header_value(head, "Sec-WebSocket-Key", key, sizeof(key)) != 0 ||
-	    strlen(key) != 24) {
-		http_refuse(c, 400, "Bad Request",
-			    "{\"error\":\"not a WebSocket upgrade (version 13)\"}", "");
-		return;
-	}
-	snprintf(accept_src, sizeof(accept_src), "%s" WS_GUID, key);
-	SHA1((const unsigned char *)accept_src, strlen(accept_src), digest);
-	EVP_EncodeBlock(accept, digest, SHA_DIGEST_LENGTH);
+/* Accepts the upgrade REQ (ACCEPT its Sec-WebSocket-Accept) in the format ASKED: the 101,
+ * then the stream's first snapshot (or, for an unknown format, an error frame and close
+ * 1008). */
+static void upgrade_accept(struct ws_conn *c, const char *accept, const char *asked)
+{
+	struct ws_server *s = c->s;
+	struct quorum_clock_reading now;
+	char format[16];
+
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
 			    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
 			    "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
@@ -465,11 +352,9 @@ static void conn_handshake(struct ws_conn *c)
 		return;
 	}
 	wslay_event_config_set_max_recv_msg_length(c->ctx, 4096);
-	if (c->deadline != NULL)
-		event_free(c->deadline);
-	c->deadline = NULL;
+	tcp_conn_deadline_clear(&c->tcp);
 	/* A stream may listen quietly for ever, but must take what it is sent. */
-	bufferevent_set_timeouts(c->bev, NULL, &s->limits.idle_timeout);
+	bufferevent_set_timeouts(c->bev, NULL, &s->t.limits.idle_timeout);
 	s->accepted++;
 	if (timejson_format(asked, format) != 0) {
 		char msg[128];
@@ -485,39 +370,71 @@ static void conn_handshake(struct ws_conn *c)
 	memcpy(c->format, format, sizeof(c->format));
 	s->api->clock_read(s->host, &now);
 	if (now.status == QUORUM_CLOCK_SYNCHRONISED)
-		timefields_update(&s->fields, s->host, s->api, &now, 1);
+		timefields_update(&s->t.fields, s->host, s->api, &now, 1);
 	conn_send_snapshot(c, &now);
 	conn_flush(c);
 }
 
-/* The upgrade was not complete by its deadline: slow (slowloris), or a refusal not taken. */
-static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+/* Reads the upgrade request once its head is in (the one HTTP/1 parser), then the gate, the
+ * query, the path and the handshake (upgrade.c), in that order; accepts or refuses. */
+static void conn_handshake(struct ws_conn *c)
 {
-	struct ws_conn *c = arg;
-	struct ws_server *s = c->s;
-	uint64_t n = connlimit_log_hit(&s->upgrade_timeouts);
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t len = evbuffer_get_length(in), head_len;
+	char head[HTTP1_HEAD_MAX], query_token[TOKEN_MAX] = "", asked[64] = "json";
+	char accept[WS_ACCEPT_LEN], body[160];
+	const char *why = NULL, *malformed = NULL;
+	struct http1_request req;
+	int status, query_malformed;
+	ev_ssize_t n;
 
-	(void)fd;
-	(void)what;
-	if (n > 0)
-		s->api->log(s->host, QUORUM_LOG_INFO,
-			    "ws.header_timeout peer=%s reason=\"upgrade not complete within "
-			    "%" PRId64 " ms: closed\" count=%" PRIu64 " total=%" PRIu64,
-			    c->peer, s->limits.header_timeout_ms, n, s->upgrade_timeouts.total);
-	conn_free(c);
-}
+	n = evbuffer_copyout(in, head, len < sizeof(head) ? len : sizeof(head));
+	status = n < 0 ? 400 : http1_parse_head(head, (size_t)n, &req, &head_len, &why);
+	if (status == HTTP1_INCOMPLETE) {
+		if (len >= HTTP1_HEAD_MAX)
+			http_refuse(c, 431, "{\"error\":\"request head too large\"}", "");
+		return;
+	}
+	if (status != 0) {
+		snprintf(body, sizeof(body), "{\"error\":\"%s\"}",
+			 why != NULL ? why : "bad request");
+		http_refuse(c, status, body, "");
+		return;
+	}
+	evbuffer_drain(in, head_len);
+	/* A malformed query is read as nothing (its token cannot count) and refused with 400
+	 * once the caller is authorised; a format too long is no format we serve. */
+	query_malformed = query_check(req.query, &malformed) != 0;
+	if (!query_malformed) {
+		char wanted[sizeof(asked)];
+		int err = query_param(req.query, "format", wanted, sizeof(wanted));
 
-/* Arms the upgrade's deadline (once: bytes trickling in never extend it). 0 or -ENOMEM. */
-static int conn_arm_deadline(struct ws_conn *c)
-{
-	struct ws_server *s = c->s;
-
-	if (c->deadline != NULL)
-		return 0;
-	c->deadline = evtimer_new(s->api->event_base(s->host), conn_deadline_cb, c);
-	if (c->deadline == NULL || evtimer_add(c->deadline, &s->limits.header_timeout) != 0)
-		return -ENOMEM;
-	return 0;
+		if (err == 0)
+			memcpy(asked, wanted, sizeof(asked));
+		else if (err == -ENOSPC)
+			snprintf(asked, sizeof(asked), "%s", "(too long)");
+		if (query_param(req.query, "token", query_token, sizeof(query_token)) != 0)
+			query_token[0] = '\0';
+	}
+	if (upgrade_gate(c, &req, query_token) != 0)
+		return;
+	if (query_malformed) {
+		snprintf(body, sizeof(body), "{\"error\":\"malformed query: %s\"}", malformed);
+		http_refuse(c, 400, body, "");
+		return;
+	}
+	if (strcmp(req.path, "/v1/stream") != 0) {
+		http_refuse(c, 404, "{\"error\":\"not found: use /v1/stream\"}", "");
+		return;
+	}
+	status = ws_upgrade_check(&req, accept, &why);
+	if (status != 0) {
+		snprintf(body, sizeof(body), "{\"error\":\"%s\"}", why);
+		http_refuse(c, status, body,
+			    status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "");
+		return;
+	}
+	upgrade_accept(c, accept, asked);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
@@ -527,7 +444,9 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	if (c->closing)
 		return;
 	if (c->ctx == NULL) {
-		if (conn_arm_deadline(c) != 0) { /* from the request's first byte */
+		/* the upgrade's deadline runs from its first byte; trickling never extends it
+		 */
+		if (tcp_conn_deadline_start(&c->tcp, TCP_DEADLINE_HEADER, "upgrade") != 0) {
 			conn_free(c);
 			return;
 		}
@@ -557,108 +476,47 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct ws_conn *c = arg;
 
+	(void)bev;
 	if (what & BEV_EVENT_TIMEOUT) /* silent before its upgrade, or not taking its stream */
-		c->s->idle_timeouts++;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		tcp_conn_timed_out(&c->tcp, TCP_DEADLINE_IDLE, "idle");
+	else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 		conn_free(c);
 }
 
-/* Token bucket per address is REST's job; here: a cap on clients and on handshake time. */
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *addr,
-		      int socklen, void *arg)
+/* The core's open: a bufferevent (TLS or not) for a new connection. 0 or -ENOMEM. */
+static int conn_open(struct tcp_conn *tc, void *arg)
 {
+	struct ws_conn *c = (struct ws_conn *)tc;
 	struct ws_server *s = arg;
-	struct ws_conn *c;
+	/* The kernel's share of a slow client's backlog is bounded too (no autotuning up to
+	 * megabytes): what it cannot take queues here, where the limit applies. */
+	int sndbuf = s->max_backlog > 1 << 20 ? 1 << 20 : (int)s->max_backlog;
 
-	if (s->nconns >= s->limits.max_connections) { /* closed at once, before any cost */
-		uint64_t n = connlimit_log_hit(&s->refused_at_cap);
-
-		if (n > 0)
-			s->api->log(s->host, QUORUM_LOG_INFO,
-				    "ws.connection_refused reason=\"%zu connections open, "
-				    "max_connections\" count=%" PRIu64 " total=%" PRIu64,
-				    s->nconns, n, s->refused_at_cap.total);
-		evutil_closesocket(fd);
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c == NULL) {
-		evutil_closesocket(fd);
-		return;
-	}
 	c->s = s;
-	{
-		/* The kernel's share of a slow client's backlog is bounded too (no autotuning
-		 * up to megabytes): what it cannot take queues here, where the limit applies.
-		 */
-		int sndbuf = s->max_backlog > 1 << 20 ? 1 << 20 : (int)s->max_backlog;
-
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-	}
-	if (s->tls != NULL) {
-		SSL *ssl = SSL_new(s->tls);
-
-		c->bev = ssl == NULL
-				 ? NULL
-				 : bufferevent_openssl_socket_new(
-					   s->api->event_base(s->host), fd, ssl,
-					   BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-		if (c->bev == NULL && ssl != NULL)
-			SSL_free(ssl);
-	} else {
-		c->bev = bufferevent_socket_new(s->api->event_base(s->host), fd,
-						BEV_OPT_CLOSE_ON_FREE);
-	}
-	if (c->bev == NULL) {
-		evutil_closesocket(fd);
-		free(c);
-		return;
-	}
-	if (addr->sa_family == AF_INET) {
-		const struct sockaddr_in *in4 = (const struct sockaddr_in *)addr;
-		const uint8_t *b = (const uint8_t *)&in4->sin_addr;
-
-		snprintf(c->peer, sizeof(c->peer), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-	} else {
-		snprintf(c->peer, sizeof(c->peer), "ipv6");
-	}
-	c->next = s->conns;
-	if (s->conns != NULL)
-		s->conns->prev = c;
-	s->conns = c;
-	s->nconns++;
+	c->peer = tc->peer;
+	setsockopt(tc->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	c->bev = tcp_conn_bufferevent(tc, s->t.tls);
+	if (c->bev == NULL)
+		return -ENOMEM;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
 	/* Silent until its first byte: idle. Under TLS the handshake is part of the upgrade,
 	 * whose deadline then runs from the connection. */
-	bufferevent_set_timeouts(c->bev, &s->limits.idle_timeout, &s->limits.idle_timeout);
+	bufferevent_set_timeouts(c->bev, &s->t.limits.idle_timeout, &s->t.limits.idle_timeout);
 	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) != 0 ||
-	    (s->tls != NULL && conn_arm_deadline(c) != 0))
-		conn_free(c);
+	    (s->t.tls != NULL &&
+	     tcp_conn_deadline_start(tc, TCP_DEADLINE_HEADER, "upgrade") != 0)) {
+		bufferevent_free(c->bev); /* it closed the socket */
+		tc->fd = -1;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-static void accept_retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct ws_server *s = arg;
-
-	(void)fd;
-	(void)what;
-	if (s->listener != NULL)
-		evconnlistener_enable(s->listener);
-}
-
-/* Out of descriptors (or memory) the listening socket stays readable: pause, or the loop
- * spins on accept(). */
-static void accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	struct ws_server *s = arg;
-	struct timeval retry = { 0, ACCEPT_RETRY_MS * 1000 };
-	int err = EVUTIL_SOCKET_ERROR();
-
-	s->api->log(s->host, QUORUM_LOG_WARNING, "ws.accept_failed error=\"%s\"",
-		    strerror(err));
-	evconnlistener_disable(l);
-	event_add(s->accept_retry, &retry);
-}
+static const struct tcp_server_ops conn_ops = {
+	.conn_size = sizeof(struct ws_conn),
+	.open = conn_open,
+	.release = conn_release,
+};
 
 /* ---- pushes ---- */
 
@@ -671,7 +529,7 @@ static void watch_cb(void *arg)
 	void *ms = NULL;
 	const char *note = NULL;
 	char head[sizeof(s->last_checkpoint)] = "";
-	int64_t t = mono_ns();
+	int64_t t = tcp_mono_ns();
 	int agreement, checkpoint, periodic, mode = 0;
 	const struct quorum_control_ops *control;
 	void *cs;
@@ -702,16 +560,18 @@ static void watch_cb(void *arg)
 		s->last_round = now.round;
 	if (checkpoint)
 		memcpy(s->last_checkpoint, head, sizeof(head));
-	timefields_drift_observe(&s->fields.drift, &now);
+	timefields_drift_observe(&s->t.fields.drift, &now);
 	if (!agreement && !checkpoint && !periodic && !mode)
 		return;
 	if (agreement || periodic)
 		s->last_push_ns = t;
 	if ((agreement || periodic) && now.status == QUORUM_CLOCK_SYNCHRONISED &&
-	    s->conns != NULL)
-		timefields_update(&s->fields, s->host, s->api, &now, 1);
-	for (struct ws_conn *c = s->conns, *next; c != NULL; c = next) {
-		next = c->next;
+	    tcp_server_first(s->t.tcp) != NULL)
+		timefields_update(&s->t.fields, s->host, s->api, &now, 1);
+	for (struct tcp_conn *tc = tcp_server_first(s->t.tcp), *next; tc != NULL; tc = next) {
+		struct ws_conn *c = (struct ws_conn *)tc;
+
+		next = tcp_conn_next(tc);
 		if (c->ctx == NULL || c->closing)
 			continue;
 		if (agreement || periodic)
@@ -738,49 +598,28 @@ static void watch_cb(void *arg)
 static int ws_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
 	struct ws_server *s;
-	const char *address = "127.0.0.1";
 	int64_t older = 0;
 	int err;
 
 	if (!QUORUM_API_HAS(api, service_find))
 		return -ENOTSUP;
-	s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		return -ENOMEM;
+	err = transport_new(sizeof(*s), host, api, "ws", 8081, CONNECTIONS_DEFAULT,
+			    (void **)&s);
+	if (err != 0)
+		return err;
 	s->host = host;
 	s->api = api;
-	s->port = 8081;
 	s->push_ms = 1000;
 	s->max_backlog = 256 * 1024;
-	s->rate = 100;
-	s->burst = -1;
-	api->config_string(host, "address", &address);
-	api->config_int(host, "rate_limit", &s->rate);
-	api->config_int(host, "rate_burst", &s->burst);
-	api->config_int(host, "port", &s->port);
 	api->config_int(host, "push_interval_ms", &s->push_ms);
 	api->config_int(host, "max_backlog_bytes", &s->max_backlog);
-	connlimit_read(host, api, CONNECTIONS_DEFAULT, &s->limits);
+	api->config_bool(host, "query_token", &s->query_token);
 	if (api->config_int(host, "max_connections", &older) == -ENOENT &&
 	    api->config_int(host, "max_clients", &older) == 0) /* its older name */
-		s->limits.max_connections = (size_t)older;
-	snprintf(s->address, sizeof(s->address), "%s", address);
-	s->production = transport_mode_production(host, api);
-	api->config_bool(host, "query_token", &s->query_token);
-	s->limit = ratelimit_new(s->rate, s->burst);
-	s->accept_retry = evtimer_new(api->event_base(host), accept_retry_cb, s);
-	err = s->limit == NULL || s->accept_retry == NULL || timefields_init(&s->fields) != 0
-		      ? -ENOMEM
-		      : bearer_load(host, api, "ws", s->production, &s->tokens);
-	if (err == 0)
-		err = transport_tls_setup(host, api, "ws", s->address, s->production,
-					  s->tokens.count, &s->tls);
+		s->t.limits.max_connections = (size_t)older;
+	err = transport_server_new(&s->t, &conn_ops, s);
 	if (err != 0) {
-		if (s->accept_retry != NULL)
-			event_free(s->accept_retry);
-		ratelimit_free(s->limit);
-		timefields_release(&s->fields);
-		free(s);
+		transport_free(&s->t);
 		return err;
 	}
 	*state = s;
@@ -790,35 +629,13 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 static int ws_start(void *state)
 {
 	struct ws_server *s = state;
-	int fd, err;
+	int err = transport_start(&s->t, NULL, WATCH_MS, watch_cb, s);
 
-	err = s->api->listen(s->host, QUORUM_LISTEN_TCP, s->address, (uint16_t)s->port, &fd);
 	if (err != 0)
 		return err;
-	/* Backlog 0: the host's socket listens already (see http1.c). */
-	s->listener = evconnlistener_new(s->api->event_base(s->host), accept_cb, s,
-					 LEV_OPT_CLOSE_ON_FREE, 0, fd);
-	if (s->listener == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	evconnlistener_set_error_cb(s->listener, accept_error_cb);
-	s->watch = s->api->timer_start(s->host, WATCH_MS, WATCH_MS, watch_cb, s);
-	if (s->watch == NULL)
-		return -ENOMEM;
-	s->last_push_ns = mono_ns();
-	s->api->log(s->host, QUORUM_LOG_NOTICE,
-		    "ws.listening address=%s port=%" PRId64 " push_interval_ms=%" PRId64
-		    " bearer_tokens=%zu query_token=%s rate_limit=%" PRId64 " tls=%s mode=%s"
-		    " max_connections=%zu header_timeout_ms=%" PRId64
-		    " idle_timeout_s=%" PRId64,
-		    s->address, s->port, s->push_ms, s->tokens.count,
-		    s->query_token ? "on" : "off", s->rate,
-		    s->tls == NULL					? "off"
-		    : SSL_CTX_get_verify_mode(s->tls) & SSL_VERIFY_PEER ? "mtls"
-									: "on",
-		    s->production ? "production" : "dev", s->limits.max_connections,
-		    s->limits.header_timeout_ms, s->limits.idle_timeout_s);
+	s->last_push_ns = tcp_mono_ns();
+	transport_log_listening(&s->t, "push_interval_ms=%" PRId64 " query_token=%s",
+				s->push_ms, s->query_token ? "on" : "off");
 	return 0;
 }
 
@@ -826,17 +643,14 @@ static int ws_drain(void *state)
 {
 	struct ws_server *s = state;
 
-	if (s->listener != NULL) {
-		evconnlistener_free(s->listener);
-		s->listener = NULL;
-	}
-	event_del(s->accept_retry);
 	/* Streams never end by themselves: tell each client, going away (1001), and finish
 	 * once every close frame is out and answered (the host's drain_timeout_ms bounds
-	 * the wait for clients that never answer). A connection still upgrading is closed. */
-	s->draining = DRAIN_STARTED;
-	for (struct ws_conn *c = s->conns, *next; c != NULL; c = next) {
-		next = c->next;
+	 * the wait for clients that never answer). A connection still upgrading is closed.
+	 * (Nothing is accepted meanwhile: this runs on the loop.) */
+	for (struct tcp_conn *tc = tcp_server_first(s->t.tcp), *next; tc != NULL; tc = next) {
+		struct ws_conn *c = (struct ws_conn *)tc;
+
+		next = tcp_conn_next(tc);
 		if (c->ctx == NULL)
 			conn_free(c);
 		else if (!c->closing) {
@@ -845,52 +659,26 @@ static int ws_drain(void *state)
 			conn_flush(c);
 		}
 	}
-	if (s->conns == NULL)
-		return 0;
-	s->draining = DRAIN_WAITING;
-	return QUORUM_AGAIN;
+	return tcp_server_drain(s->t.tcp, transport_drained, &s->t);
 }
 
 static void ws_fini(void *state)
 {
 	struct ws_server *s = state;
 
-	while (s->conns != NULL)
-		conn_free(s->conns);
-	if (s->listener != NULL)
-		evconnlistener_free(s->listener);
-	event_free(s->accept_retry);
-	if (s->tls != NULL)
-		SSL_CTX_free(s->tls);
-	s->api->log(s->host, QUORUM_LOG_INFO,
-		    "ws.stopped accepted=%" PRIu64 " refused=%" PRIu64 " messages=%" PRIu64
-		    " slow_dropped=%" PRIu64 " rate_limited=%" PRIu64 " refused_at_cap=%" PRIu64
-		    " header_timeouts=%" PRIu64 " idle_timeouts=%" PRIu64,
-		    s->accepted, s->refused, s->messages, s->slow_dropped, s->rate_limited,
-		    s->refused_at_cap.total, s->upgrade_timeouts.total, s->idle_timeouts);
-	ratelimit_free(s->limit);
-	bearer_clear(&s->tokens);
-	timefields_release(&s->fields);
-	free(s);
+	transport_stop(&s->t, NULL,
+		       "accepted=%" PRIu64 " refused=%" PRIu64 " messages=%" PRIu64
+		       " slow_dropped=%" PRIu64,
+		       s->accepted, s->refused, s->messages, s->slow_dropped);
 }
 
 static const struct quorum_setting ws_settings[] = {
-	{ .name = "address",
-	  .type = QUORUM_SETTING_STRING,
-	  .help = "listen address (default 127.0.0.1)" },
-	{ .name = "port",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 65535,
-	  .help = "TCP port (default 8081)" },
+	TRANSPORT_SETTINGS("TCP port (default 8081)", "Authorization: Bearer", "upgrades"),
 	{ .name = "push_interval_ms",
 	  .type = QUORUM_SETTING_INT,
 	  .min = 10,
 	  .max = 3600000,
 	  .help = "longest time between snapshots (default 1000; also one per agreement)" },
-	{ .name = "bearer_token_files",
-	  .type = QUORUM_SETTING_STRINGS,
-	  .help = "files of accepted bearer tokens (Authorization: Bearer); none: no auth" },
 	{ .name = "query_token",
 	  .type = QUORUM_SETTING_BOOL,
 	  .help = "also accept ?token= without an Authorization header (default false: it "
@@ -905,26 +693,9 @@ static const struct quorum_setting ws_settings[] = {
 	  .min = 1,
 	  .max = 1000000,
 	  .help = "max_connections' older name (max_connections wins)" },
-	{ .name = "rate_limit",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 10000000,
-	  .help = "upgrades per second per client address (default 100; 0: none)" },
-	{ .name = "rate_burst",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 10000000,
-	  .help = "upgrades a client may ask at once (default: rate_limit)" },
 	TRANSPORT_TLS_SETTINGS,
 	TRANSPORT_CONNECTION_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
 
-QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
-	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, "ws", PACKAGE_VERSION, QUORUM_ROLE_NONE),
-	.settings = ws_settings,
-	.init = ws_init,
-	.start = ws_start,
-	.drain = ws_drain,
-	.fini = ws_fini,
-};
+TRANSPORT_PLUGIN("ws", ws);

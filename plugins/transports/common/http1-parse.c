@@ -1,11 +1,12 @@
-/* http1-parse.c -- the REST transport's HTTP/1.1 request parser: the request head, its header
- * fields and the query string, from untrusted bytes into struct http1_request, strictly. */
+/* http1-parse.c -- the TCP transports' HTTP/1.1 request parser: the request head, its
+ * header fields and the query string, from untrusted bytes into struct http1_request,
+ * strictly (see http1-parse.h). */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
-#include "http1-internal.h"
+#include "http1-parse.h"
 #include "query.h"
 
 #define METHOD_MAX 32
@@ -275,6 +276,13 @@ const char *http1_header(const struct http1_request *req, const char *name)
 	return NULL;
 }
 
+int http1_header_has(const struct http1_request *req, const char *name, const char *token)
+{
+	const char *value = http1_header(req, name);
+
+	return value != NULL && list_has(value, token);
+}
+
 int http1_query_param(const struct http1_request *req, const char *name, char *out, size_t size)
 {
 	return query_param(req->query, name, out, size);
@@ -307,6 +315,8 @@ const char *http1_reason(int status)
 		return "Content Too Large";
 	case 417:
 		return "Expectation Failed";
+	case 426:
+		return "Upgrade Required";
 	case 429:
 		return "Too Many Requests";
 	case 431:
