@@ -182,9 +182,9 @@ r=$($CLIENT slow "ws://127.0.0.1:$PORT/v1/stream?format=json" 6 2>&1)
 diag "slow client: $r"
 check "a client that never reads is dropped once its backlog passes the limit" \
 	eval 'pyjudge "d[\"dropped\"]" "$r" && grep -q "ws.slow_consumer_dropped" "$W/node.log"'
-$CLIENT close "$URL?format=unix" >"$W/drain-close" 2>&1 &
+WS_READY_FILE="$W/drain-ready" $CLIENT close "$URL?format=unix" >"$W/drain-close" 2>&1 &
 CLOSER=$!
-sleep 1
+wait_log "$W/drain-ready" connected 20 >/dev/null # it streams: now stop
 kill -TERM "$QPID"
 wait_exit "$QPID" 10
 wait "$CLOSER"

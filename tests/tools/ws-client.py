@@ -10,7 +10,8 @@ one JSON line of what it saw, the shell test judges it.
   ws-client.py slow URL SECONDS      connects and never reads; reports whether it was dropped
   ws-client.py big URL               sends an 8 KiB message; the close code
 WS_TOKEN: sent as an Authorization: Bearer header. For wss:// URLs: WS_CA (the CA to
-trust), WS_CERT and WS_KEY (a client certificate)."""
+trust), WS_CERT and WS_KEY (a client certificate). WS_READY_FILE (close): written once the
+stream is open."""
 import asyncio
 import json
 import os
@@ -82,6 +83,9 @@ async def refused(url):
 
 async def close(url):
     async with websockets.connect(url, extra_headers=headers()) as ws:
+        if os.environ.get("WS_READY_FILE"):  # the stream is open: a test may act now
+            with open(os.environ["WS_READY_FILE"], "w") as f:
+                f.write("connected\n")
         msgs = []
         try:
             while True:
