@@ -93,6 +93,10 @@ int instance_start(struct instance *inst, char *why, size_t why_size);
 int instance_reload(struct instance *inst, struct conf *conf, const struct conf_plugin *entry,
 		    char *why, size_t why_size);
 
+/* instance_refresh: calls the transport's refresh (ABI 1.10; SIGHUP, settings unchanged).
+ * RETURN VALUE: 0, QUORUM_DECLINED (it has none) or -errno with WHY. */
+int instance_refresh(struct instance *inst, char *why, size_t why_size);
+
 /* instance_drain: asks INST to stop accepting and moves it to the draining list; it is
  * finished once drained (instance_drained), or after drain_timeout_ms. */
 void instance_drain(struct instance *inst);

@@ -156,6 +156,23 @@ int instance_reload(struct instance *inst, struct conf *conf, const struct conf_
 	return 0;
 }
 
+int instance_refresh(struct instance *inst, char *why, size_t why_size)
+{
+	const struct quorum_transport_ops *ops = inst->plugin->ops;
+	int err;
+
+	if (inst->plugin->kind != QUORUM_PLUGIN_TRANSPORT || ops == NULL ||
+	    ops->refresh == NULL)
+		return QUORUM_DECLINED;
+	err = ops->refresh(inst->state);
+	if (err != 0) {
+		errbuf_set(why, why_size, "%s '%s' could not read its files again: %s",
+			   kind_of(inst), instance_name(inst), strerror(err < 0 ? -err : EIO));
+		return err < 0 ? err : -EIO;
+	}
+	return 0;
+}
+
 static void instance_drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct instance *inst = arg;

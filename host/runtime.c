@@ -687,7 +687,7 @@ int runtime_reload(struct runtime *rt, char *why, size_t why_size)
 	struct keyring ring = { 0 };
 	struct plan_item *plan = NULL;
 	struct instance **transports = NULL;
-	size_t count = 0, kept = 0, reloaded = 0, started = 0, removed = 0;
+	size_t count = 0, kept = 0, reloaded = 0, started = 0, removed = 0, refreshed = 0;
 	int err;
 
 	err = conf_load(rt->conf->path, rt->conf->plugin_dir, &next, why, why_size);
@@ -727,6 +727,16 @@ int runtime_reload(struct runtime *rt, char *why, size_t why_size)
 			goto out_drop;
 		plan[i].reloaded = 1;
 	}
+	/* Unchanged transports read their files again (certificates): a failure rejects the
+	 * reload; a refresh that succeeded stays (it only read what the settings name). */
+	for (size_t i = 0; i < count; i++) {
+		if (plan[i].action != PLAN_KEEP)
+			continue;
+		err = instance_refresh(plan[i].old, why, why_size);
+		if (err < 0)
+			goto out_drop;
+		refreshed += err == 0;
+	}
 
 	/* Switch. */
 	for (size_t i = 0; i < count; i++) {
@@ -758,8 +768,8 @@ int runtime_reload(struct runtime *rt, char *why, size_t why_size)
 	rt->generation++;
 	log_msg(QUORUM_LOG_NOTICE, "host",
 		"reload.done generation=%u transports=%zu started=%zu reloaded=%zu "
-		"unchanged=%zu stopped=%zu",
-		rt->generation, count, started, reloaded, kept, removed);
+		"unchanged=%zu stopped=%zu refreshed=%zu",
+		rt->generation, count, started, reloaded, kept, removed, refreshed);
 	free(plan);
 	return 0;
 

@@ -604,9 +604,54 @@ static void test_refuses_object_left_under_the_name(struct fixture *f, gconstpoi
 	g_free(path);
 }
 
+static int fake_init(struct quorum_host *host, const struct quorum_api *api, void **state)
+{
+	(void)host;
+	(void)api;
+	*state = NULL;
+	return 0;
+}
+
+static void fake_fini(void *state)
+{
+	(void)state;
+}
+
+static int fake_refresh(void *state)
+{
+	(void)state;
+	return 0;
+}
+
+/* ABI 1.9: a transport's ops may carry refresh; the slots still reserved must stay NULL. */
+static void test_transport_refresh_slot(void)
+{
+	static const struct quorum_setting none[] = { { .type = QUORUM_SETTING_END } };
+	struct quorum_transport_ops ops = { .size = sizeof(ops), .refresh = fake_refresh };
+	struct quorum_plugin d = {
+		QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, "t", "1.0", QUORUM_ROLE_NONE),
+		.settings = none,
+		.init = fake_init,
+		.fini = fake_fini,
+		.ops = &ops,
+	};
+	char why[256] = "";
+
+	g_assert_cmpint(
+		plugin_descriptor_check(&d, "t", QUORUM_PLUGIN_TRANSPORT, why, sizeof(why)), ==,
+		0);
+	ops.reserved[0] = &ops;
+	g_assert_cmpint(
+		plugin_descriptor_check(&d, "t", QUORUM_PLUGIN_TRANSPORT, why, sizeof(why)), ==,
+		-EINVAL);
+	g_assert_nonnull(strstr(why, "reserved slots"));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/loader/descriptor/transport-refresh-slot",
+			test_transport_refresh_slot);
 #define ADD(path, fn) g_test_add(path, struct fixture, NULL, setup, fn, teardown)
 	ADD("/loader/loads-signed-plugin-from-sealed-memfd", test_loads_signed_plugin);
 	ADD("/loader/refuses/unsigned-plugin", test_refuses_unsigned);

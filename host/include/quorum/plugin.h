@@ -46,10 +46,13 @@ extern "C" {
  *        sign_event the witnessed-checkpoint events of <quorum/audit.h>
  *        (uml001.merkle.checkpoint, .cosignature, .malfeasance); authority_verify takes a
  *        key id the passport stage vouches for (a rotated key).
+ *   1.10 transport ops refresh (SIGHUP reaches an instance whose settings did not change:
+ *        it reads the files they name again, e.g. a TLS certificate), carved out of the
+ *        transport ops' reserved slots.
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    9
+#define QUORUM_ABI_MINOR    10
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"
@@ -110,7 +113,15 @@ struct quorum_stage_ops {
  * quorum_api.listen), so ABI 1.0 needs no transport callback; ops may be NULL. */
 struct quorum_transport_ops {
 	uint32_t size;
-	void *reserved[7]; /* must be NULL */
+	/*
+	 * refresh (optional, ABI 1.10): a SIGHUP reload keeps this instance because its
+	 * settings did not change; the files they name (a TLS certificate and key) may have.
+	 * Read them again, all or nothing, on the loop thread. RETURN VALUE: 0, or -errno:
+	 * the reload is then rejected and the instance keeps what it had (a refresh of
+	 * another instance that already succeeded in the same reload is not undone).
+	 */
+	int (*refresh)(void *state);
+	void *reserved[6]; /* must be NULL */
 };
 
 /*
