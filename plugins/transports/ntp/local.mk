@@ -1,16 +1,55 @@
-# plugins/transports/ntp/local.mk -- the NTP transport plugin (NTPv4 server, RFC 5905).
+# plugins/transports/ntp/local.mk -- the NTP transport plugin (NTPv4 server, RFC 5905) and
+# its unit tests, with the pure parts of Network Time Security (RFC 8915).
 transports_LTLIBRARIES += plugins/transports/ntp/ntp.la
 plugins_transports_ntp_ntp_la_SOURCES = plugins/transports/ntp/ntp.c
 plugins_transports_ntp_ntp_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_transports_ntp_ntp_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
 plugins_transports_ntp_ntp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_transports_ntp_ntp_la_LIBADD = $(LIBEVENT_LIBS) -lpthread
+NTS_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ntp -I$(top_srcdir)/audit
 
-# Unit tests (g_test): the arrival timestamps' rules, ntp.c compiled in whole.
-check_PROGRAMS += plugins/transports/ntp/test-ntp
-TESTS += plugins/transports/ntp/test-ntp
+# Unit tests (g_test): the arrival timestamps' rules (ntp.c compiled in whole), and the NTS
+# parts that are pure: AES-SIV, cookies and their keys, NTS-KE records, extension fields.
+NTP_UNIT_TESTS = plugins/transports/ntp/test-ntp plugins/transports/ntp/test-nts-aead \
+	plugins/transports/ntp/test-nts-cookie plugins/transports/ntp/test-nts-ke-records \
+	plugins/transports/ntp/test-nts-ext
+check_PROGRAMS += $(NTP_UNIT_TESTS)
+TESTS += $(NTP_UNIT_TESTS)
+NTP_TEST_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS)
+NTP_TEST_LDADD = $(GLIB_LIBS) $(OPENSSL_LIBS)
+
 plugins_transports_ntp_test_ntp_SOURCES = plugins/transports/ntp/test-ntp.c
 plugins_transports_ntp_test_ntp_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ntp \
 	-I$(top_builddir)
 plugins_transports_ntp_test_ntp_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(LIBEVENT_CFLAGS)
 plugins_transports_ntp_test_ntp_LDADD = $(GLIB_LIBS) $(LIBEVENT_LIBS) -lpthread
+
+plugins_transports_ntp_test_nts_aead_SOURCES = plugins/transports/ntp/test-nts-aead.c \
+	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-aead.h
+plugins_transports_ntp_test_nts_aead_CPPFLAGS = $(NTS_CPPFLAGS)
+plugins_transports_ntp_test_nts_aead_CFLAGS = $(NTP_TEST_CFLAGS)
+plugins_transports_ntp_test_nts_aead_LDADD = $(NTP_TEST_LDADD)
+
+plugins_transports_ntp_test_nts_cookie_SOURCES = plugins/transports/ntp/test-nts-cookie.c \
+	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-aead.h \
+	plugins/transports/ntp/nts-cookie.c plugins/transports/ntp/nts-cookie.h \
+	plugins/transports/ntp/nts-keystore.c plugins/transports/ntp/nts-keystore.h \
+	audit/statedir.c audit/statedir.h
+plugins_transports_ntp_test_nts_cookie_CPPFLAGS = $(NTS_CPPFLAGS)
+plugins_transports_ntp_test_nts_cookie_CFLAGS = $(NTP_TEST_CFLAGS)
+plugins_transports_ntp_test_nts_cookie_LDADD = $(NTP_TEST_LDADD)
+
+plugins_transports_ntp_test_nts_ke_records_SOURCES = \
+	plugins/transports/ntp/test-nts-ke-records.c \
+	plugins/transports/ntp/nts-ke-records.c plugins/transports/ntp/nts-ke-records.h
+plugins_transports_ntp_test_nts_ke_records_CPPFLAGS = $(NTS_CPPFLAGS)
+plugins_transports_ntp_test_nts_ke_records_CFLAGS = $(NTP_TEST_CFLAGS)
+plugins_transports_ntp_test_nts_ke_records_LDADD = $(NTP_TEST_LDADD)
+
+plugins_transports_ntp_test_nts_ext_SOURCES = plugins/transports/ntp/test-nts-ext.c \
+	plugins/transports/ntp/nts-ext.c plugins/transports/ntp/nts-ext.h \
+	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-aead.h \
+	plugins/transports/ntp/nts-cookie.c plugins/transports/ntp/nts-cookie.h
+plugins_transports_ntp_test_nts_ext_CPPFLAGS = $(NTS_CPPFLAGS)
+plugins_transports_ntp_test_nts_ext_CFLAGS = $(NTP_TEST_CFLAGS)
+plugins_transports_ntp_test_nts_ext_LDADD = $(NTP_TEST_LDADD)
