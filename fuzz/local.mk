@@ -100,12 +100,12 @@ fuzz_fuzz_passport_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
 # and runs it on a mock host API table (fuzz/mockhost.c).
 FUZZ_MOCK = fuzz/mockhost.c fuzz/mockhost.h
 
-fuzz_fuzz_ntp_SOURCES = fuzz/fuzz-ntp.c fuzz/fuzz.h $(FUZZ_MOCK) $(FUZZ_MAIN)
-fuzz_fuzz_ntp_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ntp \
-	-I$(top_builddir)/proto
-fuzz_fuzz_ntp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS)
+fuzz_fuzz_ntp_SOURCES = fuzz/fuzz-ntp.c fuzz/fuzz.h $(FUZZ_MOCK) $(NTS_SOURCES) $(FUZZ_MAIN)
+fuzz_fuzz_ntp_CPPFLAGS = $(NTS_CPPFLAGS) -I$(top_builddir)/proto
+fuzz_fuzz_ntp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_ntp_LDFLAGS = $(FUZZ_LINK_FLAGS)
-fuzz_fuzz_ntp_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS)
+fuzz_fuzz_ntp_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
+	$(OPENSSL_LIBS) -lpthread
 
 fuzz_fuzz_ws_SOURCES = fuzz/fuzz-ws.c fuzz/fuzz.h $(FUZZ_MOCK) \
 	plugins/transports/ws/upgrade.c plugins/transports/ws/upgrade.h $(FUZZ_MAIN)

@@ -182,6 +182,9 @@ E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 # Witnessed checkpoints: cosignatures, a rolled-back node, evidence of a fork.
 E2E_TESTS += tests/e2e/witness.sh
 EXTRA_DIST += tests/tools/witness-tool.py
+# Network Time Security: chronyd as the NTS client, openssl s_client, an on-path relay.
+E2E_TESTS += tests/e2e/nts.sh
+EXTRA_DIST += tests/tools/nts-relay.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \

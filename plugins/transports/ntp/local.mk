@@ -1,12 +1,22 @@
-# plugins/transports/ntp/local.mk -- the NTP transport plugin (NTPv4 server, RFC 5905) and
-# its unit tests, with the pure parts of Network Time Security (RFC 8915).
-transports_LTLIBRARIES += plugins/transports/ntp/ntp.la
-plugins_transports_ntp_ntp_la_SOURCES = plugins/transports/ntp/ntp.c
-plugins_transports_ntp_ntp_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
-plugins_transports_ntp_ntp_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS)
-plugins_transports_ntp_ntp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_transports_ntp_ntp_la_LIBADD = $(LIBEVENT_LIBS) -lpthread
+# plugins/transports/ntp/local.mk -- the NTP transport plugin (NTPv4 server, RFC 5905, with
+# Network Time Security, RFC 8915) and its unit tests.
+NTS_SOURCES = plugins/transports/ntp/nts.c plugins/transports/ntp/nts.h \
+	plugins/transports/ntp/nts-internal.h \
+	plugins/transports/ntp/nts-ke.c \
+	plugins/transports/ntp/nts-ke-records.c plugins/transports/ntp/nts-ke-records.h \
+	plugins/transports/ntp/nts-ext.c plugins/transports/ntp/nts-ext.h \
+	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-aead.h \
+	plugins/transports/ntp/nts-cookie.c plugins/transports/ntp/nts-cookie.h \
+	plugins/transports/ntp/nts-keystore.c plugins/transports/ntp/nts-keystore.h \
+	audit/statedir.c audit/statedir.h
 NTS_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ntp -I$(top_srcdir)/audit
+
+transports_LTLIBRARIES += plugins/transports/ntp/ntp.la
+plugins_transports_ntp_ntp_la_SOURCES = plugins/transports/ntp/ntp.c $(NTS_SOURCES)
+plugins_transports_ntp_ntp_la_CPPFLAGS = $(NTS_CPPFLAGS)
+plugins_transports_ntp_ntp_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS)
+plugins_transports_ntp_ntp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+plugins_transports_ntp_ntp_la_LIBADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS) -lpthread
 
 # Unit tests (g_test): the arrival timestamps' rules (ntp.c compiled in whole), and the NTS
 # parts that are pure: AES-SIV, cookies and their keys, NTS-KE records, extension fields.
@@ -18,11 +28,10 @@ TESTS += $(NTP_UNIT_TESTS)
 NTP_TEST_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS)
 NTP_TEST_LDADD = $(GLIB_LIBS) $(OPENSSL_LIBS)
 
-plugins_transports_ntp_test_ntp_SOURCES = plugins/transports/ntp/test-ntp.c
-plugins_transports_ntp_test_ntp_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ntp \
-	-I$(top_builddir)
-plugins_transports_ntp_test_ntp_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(LIBEVENT_CFLAGS)
-plugins_transports_ntp_test_ntp_LDADD = $(GLIB_LIBS) $(LIBEVENT_LIBS) -lpthread
+plugins_transports_ntp_test_ntp_SOURCES = plugins/transports/ntp/test-ntp.c $(NTS_SOURCES)
+plugins_transports_ntp_test_ntp_CPPFLAGS = $(NTS_CPPFLAGS) -I$(top_builddir)
+plugins_transports_ntp_test_ntp_CFLAGS = $(NTP_TEST_CFLAGS) $(LIBEVENT_CFLAGS)
+plugins_transports_ntp_test_ntp_LDADD = $(NTP_TEST_LDADD) $(LIBEVENT_LIBS) -lpthread
 
 plugins_transports_ntp_test_nts_aead_SOURCES = plugins/transports/ntp/test-nts-aead.c \
 	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-aead.h

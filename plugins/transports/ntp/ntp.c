@@ -10,7 +10,9 @@
  * group and the served clock from the shared page, so an answer never waits for the
  * loop's rounds, fsyncs or other transports (workers = 0: on the event loop instead).
  * Settings change by a fresh instance (no in-place reload): it inherits the socket group
- * when the address and the number of workers stay, so no datagram is refused. */
+ * when the address and the number of workers stay, so no datagram is refused. With an
+ * `nts` settings group, Network Time Security (RFC 8915, nts.c) answers NTS requests on
+ * the same sockets and serves NTS-KE; a SIGHUP reads its certificate again (refresh). */
 #define _GNU_SOURCE /* recvmmsg, sendmmsg */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,6 +31,8 @@
 #include <event2/event.h>
 
 #include <quorum/plugin.h>
+
+#include "nts.h"
 
 #define NTP_PACKET	48
 #define NTP_BATCH	64
@@ -96,8 +100,9 @@ struct ntp_worker {
 	struct iovec iov[NTP_BATCH], oiov[NTP_BATCH];
 	struct sockaddr_storage from[NTP_BATCH];
 	uint8_t in[NTP_BATCH][NTP_RECV_MAX];
-	uint8_t out[NTP_BATCH][NTP_PACKET];
-	union { /* aligned for struct cmsghdr */
+	uint8_t out[NTP_BATCH][NTP_RECV_MAX]; /* an NTS answer is as long as its request */
+	struct nts_worker *nts;		      /* NULL without NTS */
+	union {				      /* aligned for struct cmsghdr */
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(struct timespec))];
 	} ctrl[NTP_BATCH];
@@ -125,6 +130,7 @@ struct ntp_server {
 	uint64_t errors_reported;	   /* errors as of the last warning */
 	unsigned stats_ticks, stats_every; /* ticks so far, ticks a stats line (0: none) */
 	uint64_t stats_period_ms;
+	struct nts_server *nts; /* the `nts` group's server, or NULL */
 };
 
 static int64_t mono_ns(void)
@@ -378,6 +384,9 @@ static int ntp_serve_batch(struct ntp_worker *w)
 		size_t len = w->msgs[i].msg_len;
 		unsigned version = (req[0] >> 3) & 7, mode = req[0] & 7;
 		const char *kiss = NULL;
+		enum nts_verdict nts = NTS_PLAIN;
+		struct nts_exchange exchange;
+		size_t out_len = NTP_PACKET;
 
 		/* A client request: 48 bytes or more (extension fields, a MAC), version 1-4,
 		 * mode 3. Everything else gets no answer. */
@@ -398,6 +407,17 @@ static int ntp_serve_batch(struct ntp_worker *w)
 				COUNT(w, kod);
 			}
 		}
+		if (w->nts != NULL && len > NTP_PACKET) {
+			/* NTS (RFC 8915): checked before the time is read, sealed after. */
+			nts = nts_worker_check(w->nts, req, len, kiss != NULL, &w->from[i],
+					       &exchange);
+			if (nts == NTS_DROP) {
+				COUNT(w, dropped);
+				continue;
+			}
+			if (nts == NTS_NAK)
+				kiss = "NTSN";
+		}
 		{
 			struct quorum_clock_reading at;
 
@@ -407,13 +427,21 @@ static int ntp_serve_batch(struct ntp_worker *w)
 				COUNT(w, arrival);
 			build_reply(w, req, w->out[nout], &at, kiss);
 		}
+		if (nts != NTS_PLAIN) {
+			out_len = nts_worker_answer(w->nts, nts, &exchange, w->out[nout],
+						    sizeof(w->out[nout]), len);
+			if (out_len == 0) {
+				COUNT(w, errors);
+				continue;
+			}
+		}
 		if (kiss == NULL) {
 			if (rx.status == QUORUM_CLOCK_SYNCHRONISED)
 				COUNT(w, answered);
 			else
 				COUNT(w, unsynchronised);
 		}
-		w->oiov[nout] = (struct iovec){ w->out[nout], NTP_PACKET };
+		w->oiov[nout] = (struct iovec){ w->out[nout], out_len };
 		w->replies[nout].msg_hdr = (struct msghdr){ .msg_name = &w->from[i],
 							    .msg_namelen = w->msgs[i].msg_hdr.msg_namelen,
 							    .msg_iov = &w->oiov[nout],
@@ -516,6 +544,7 @@ static void ntp_stats_cb(void *arg)
 	struct ntp_server *s = arg;
 	struct ntp_counters now;
 	int last_error = 0;
+	char nts[160];
 
 	counters_now(s, &now);
 	for (unsigned i = 0; i < s->nworkers; i++) {
@@ -538,15 +567,19 @@ static void ntp_stats_cb(void *arg)
 	if (now.answered + now.unsynchronised + now.kod ==
 	    s->reported.answered + s->reported.unsynchronised + s->reported.kod)
 		return;
+	nts[0] = '\0';
+	if (s->nts != NULL)
+		nts_stats_line(s->nts, nts, sizeof(nts));
 	s->api->log(s->host, QUORUM_LOG_INFO,
-		    "ntp.stats answered=%" PRIu64 " per_second=%" PRIu64 " unsynchronised=%" PRIu64
-		    " rate_limited=%" PRIu64 " kod=%" PRIu64 " dropped=%" PRIu64
-		    " arrival_stamped=%" PRIu64 " errors=%" PRIu64 " workers=%u",
+		    "ntp.stats answered=%" PRIu64 " per_second=%" PRIu64
+		    " unsynchronised=%" PRIu64 " rate_limited=%" PRIu64 " kod=%" PRIu64
+		    " dropped=%" PRIu64 " arrival_stamped=%" PRIu64 " errors=%" PRIu64
+		    " workers=%u%s",
 		    now.answered,
 		    (now.answered - s->reported.answered) * 1000 /
 			    (s->stats_period_ms * s->stats_every),
 		    now.unsynchronised, now.rate_limited, now.kod, now.dropped, now.arrival,
-		    now.errors, s->nworkers);
+		    now.errors, s->nworkers, nts);
 	s->reported = now;
 }
 
@@ -560,6 +593,13 @@ static struct ntp_worker *worker_new(struct ntp_server *s, int fd, int threaded,
 	w->fd = fd;
 	w->threaded = threaded;
 	w->index = index;
+	if (s->nts != NULL) {
+		w->nts = nts_worker_new(s->nts);
+		if (w->nts == NULL) {
+			free(w);
+			return NULL;
+		}
+	}
 	return w;
 }
 
@@ -585,6 +625,7 @@ static void workers_stop(struct ntp_server *s)
 	}
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		counters_add(&s->total, &s->workers[i]->count);
+		nts_worker_free(s->workers[i]->nts);
 		free(s->workers[i]);
 		s->workers[i] = NULL;
 	}
@@ -628,6 +669,7 @@ static int workers_start(struct ntp_server *s)
 		}
 		rc = pthread_create(&w->thread, NULL, ntp_worker_main, w);
 		if (rc != 0) {
+			nts_worker_free(w->nts);
 			free(w);
 			err = -rc;
 			break;
@@ -710,6 +752,8 @@ static int ntp_init(struct quorum_host *host, const struct quorum_api *api, void
 	s->api = api;
 	s->stop_fd = -1;
 	err = read_settings(s, &s->cf);
+	if (err == 0)
+		err = nts_init(host, api, s->cf.address, s->cf.port, &s->nts);
 	if (err != 0) {
 		free(s->buckets);
 		free(s);
@@ -759,6 +803,8 @@ static int ntp_start(void *state)
 	struct ntp_server *s = state;
 	int err = ntp_bind(s);
 
+	if (err == 0)
+		err = nts_start(s->nts); /* before the readers: they copy its keys */
 	if (err != 0)
 		return err;
 	err = workers_start(s);
@@ -779,7 +825,8 @@ static int ntp_start(void *state)
 }
 
 /* Datagrams: nothing is ever in flight. Stops the readers (threads joined); the sockets
- * stay open for a successor that inherits them. */
+ * stay open for a successor that inherits them. NTS-KE connections in flight finish
+ * (QUORUM_AGAIN until they have). */
 static int ntp_drain(void *state)
 {
 	struct ntp_server *s = state;
@@ -790,7 +837,15 @@ static int ntp_drain(void *state)
 		s->stats_timer = NULL;
 	}
 	workers_stop(s);
-	return 0;
+	return nts_drain(s->nts);
+}
+
+/* SIGHUP with the settings unchanged: the NTS certificate and key are read again. */
+static int ntp_refresh(void *state)
+{
+	struct ntp_server *s = state;
+
+	return nts_refresh(s->nts);
 }
 
 static void ntp_fini(void *state)
@@ -807,6 +862,7 @@ static void ntp_fini(void *state)
 		    s->total.answered, s->total.unsynchronised, s->total.rate_limited,
 		    s->total.kod, s->total.dropped, s->total.errors, s->total.batches,
 		    s->total.arrival);
+	nts_fini(s->nts);
 	for (unsigned i = 0; i < s->nfds; i++)
 		close(s->fds[i]);
 	for (int i = 0; i < RATE_LOCKS; i++)
@@ -816,29 +872,60 @@ static void ntp_fini(void *state)
 }
 
 static const struct quorum_setting ntp_settings[] = {
-	{ .name = "address", .type = QUORUM_SETTING_STRING,
+	{ .name = "address",
+	  .type = QUORUM_SETTING_STRING,
 	  .help = "listen address (default 127.0.0.1)" },
-	{ .name = "port", .type = QUORUM_SETTING_INT, .min = 1, .max = 65535,
+	{ .name = "port",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 65535,
 	  .help = "UDP port (default 1123; 123 is NTP's own)" },
-	{ .name = "stratum", .type = QUORUM_SETTING_INT, .min = 1, .max = 15,
+	{ .name = "stratum",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 15,
 	  .help = "stratum announced while synchronised (default 1)" },
-	{ .name = "refid", .type = QUORUM_SETTING_STRING,
+	{ .name = "refid",
+	  .type = QUORUM_SETTING_STRING,
 	  .help = "reference id, 1-4 ASCII characters (default BFTQ)" },
-	{ .name = "rate_limit", .type = QUORUM_SETTING_INT, .min = 0, .max = 1000000,
+	{ .name = "rate_limit",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 1000000,
 	  .help = "requests per second per source before RATE kisses (0: none; default 64)" },
-	{ .name = "rate_burst", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,
+	{ .name = "rate_burst",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 1000000,
 	  .help = "requests a source may send at once (default 128)" },
-	{ .name = "workers", .type = QUORUM_SETTING_INT, .min = 0, .max = NTP_WORKERS_MAX,
+	{ .name = "workers",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = NTP_WORKERS_MAX,
 	  .help = "threads answering, each on its own SO_REUSEPORT socket (0: on the event "
 		  "loop; default 1; up to the number of cores for a busy public server)" },
-	{ .name = "arrival_timestamps", .type = QUORUM_SETTING_BOOL,
+	{ .name = "arrival_timestamps",
+	  .type = QUORUM_SETTING_BOOL,
 	  .help = "receive timestamps from the kernel's arrival time of each request "
 		  "(SO_TIMESTAMPNS), so a request that waited in the socket's queue is not "
 		  "stamped late (default true)" },
-	{ .name = "stats_interval_s", .type = QUORUM_SETTING_INT, .min = 0, .max = 86400,
+	{ .name = "stats_interval_s",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 86400,
 	  .help = "an ntp.stats line of the counters this often, when anything was answered "
 		  "(0: none; default 60); errors are reported within 10 s either way" },
+	{ .name = "nts",
+	  .type = QUORUM_SETTING_GROUP,
+	  .children = nts_settings,
+	  .help = "Network Time Security (RFC 8915): NTS-KE over TLS 1.3 and authenticated "
+		  "answers on this NTP port (absent: plain NTP only)" },
 	{ .type = QUORUM_SETTING_END },
+};
+
+static const struct quorum_transport_ops ntp_ops = {
+	.size = sizeof(struct quorum_transport_ops),
+	.refresh = ntp_refresh,
 };
 
 QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
@@ -848,4 +935,5 @@ QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
 	.start = ntp_start,
 	.drain = ntp_drain,
 	.fini = ntp_fini,
+	.ops = &ntp_ops,
 };
