@@ -7,6 +7,7 @@
 FUZZ_TARGETS = fuzz/fuzz-envelope fuzz/fuzz-datagram fuzz/fuzz-ntp fuzz/fuzz-http1 \
 	fuzz/fuzz-rest-bodies fuzz/fuzz-ws fuzz/fuzz-grpc fuzz/fuzz-passport fuzz/fuzz-conf \
 	fuzz/fuzz-vault-recovery fuzz/fuzz-checkpoint fuzz/fuzz-ntp-reply fuzz/fuzz-query
+FUZZ_TARGETS += fuzz/fuzz-ntske fuzz/fuzz-nts-ext
 FUZZ_SECONDS = 60
 FUZZ_RESULTS = fuzz-results
 
@@ -107,6 +108,23 @@ fuzz_fuzz_ntp_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_ntp_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
 	$(OPENSSL_LIBS) -lpthread
 
+# NTS (RFC 8915): the NTS-KE records and the NTS extension fields, their pure parsers.
+fuzz_fuzz_ntske_SOURCES = fuzz/fuzz-ntske.c fuzz/fuzz.h \
+	plugins/transports/ntp/nts-ke-records.c plugins/transports/ntp/nts-ke-records.h \
+	$(FUZZ_MAIN)
+fuzz_fuzz_ntske_CPPFLAGS = $(NTS_CPPFLAGS)
+fuzz_fuzz_ntske_CFLAGS = $(AM_CFLAGS)
+fuzz_fuzz_ntske_LDFLAGS = $(FUZZ_LINK_FLAGS)
+
+fuzz_fuzz_nts_ext_SOURCES = fuzz/fuzz-nts-ext.c fuzz/fuzz.h fuzz/nts-fuzz.h \
+	plugins/transports/ntp/nts-ext.c plugins/transports/ntp/nts-ext.h \
+	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-aead.h \
+	plugins/transports/ntp/nts-cookie.c plugins/transports/ntp/nts-cookie.h $(FUZZ_MAIN)
+fuzz_fuzz_nts_ext_CPPFLAGS = $(NTS_CPPFLAGS)
+fuzz_fuzz_nts_ext_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+fuzz_fuzz_nts_ext_LDFLAGS = $(FUZZ_LINK_FLAGS)
+fuzz_fuzz_nts_ext_LDADD = $(OPENSSL_LIBS)
+
 fuzz_fuzz_ws_SOURCES = fuzz/fuzz-ws.c fuzz/fuzz.h $(FUZZ_MOCK) \
 	plugins/transports/ws/upgrade.c plugins/transports/ws/upgrade.h $(FUZZ_MAIN)
 fuzz_fuzz_ws_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ws \
@@ -132,8 +150,11 @@ fuzz_fuzz_grpc_LDADD = $(TRANSPORT_LIBS) proto/libquorumproto.la $(LIBEVENT_LIBS
 # ---- the seeds: fuzz/make-corpus.sh builds and runs this (never part of `make`) ----
 EXTRA_PROGRAMS += fuzz/make-seeds
 fuzz_make_seeds_SOURCES = fuzz/make-seeds.c audit/note.c audit/vaultlog.c audit/statedir.c \
-	plugins/stages/passport/passportdoc.c
-fuzz_make_seeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport
+	plugins/stages/passport/passportdoc.c \
+	plugins/transports/ntp/nts-ke-records.c plugins/transports/ntp/nts-ext.c \
+	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-cookie.c
+fuzz_make_seeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport \
+	-I$(top_srcdir)/plugins/transports/ntp -I$(top_srcdir)/fuzz
 fuzz_make_seeds_CFLAGS = $(FUZZ_HOST_CFLAGS) $(JANSSON_CFLAGS) $(NGHTTP2_CFLAGS)
 fuzz_make_seeds_LDADD = host/libquorumhost.la $(JANSSON_LIBS) $(NGHTTP2_LIBS) $(OPENSSL_LIBS)
 

@@ -25,6 +25,9 @@
 #include "envelope-internal.h"
 #include "keys-internal.h"
 #include "note.h"
+#include "nts-ext.h"
+#include "nts-fuzz.h"
+#include "nts-ke-records.h"
 #include "protodecode-internal.h"
 #include "passportdoc.h"
 #include "timecodec-internal.h"
@@ -465,6 +468,81 @@ static void seeds_ntp(void)
 	put("ntp", "three-requests-rate-limited", in, sizeof(in));
 }
 
+/* NTS-KE: what clients send (chrony's request, offers without ours, broken requests). */
+static void seeds_ntske(void)
+{
+	static const struct {
+		const char *name;
+		const char *bytes;
+		size_t len;
+	} seeds[] = {
+#define SEED(name, lit) { name, lit, sizeof(lit) - 1 }
+		SEED("chrony-request", "\x80\x01\x00\x02\x00\x00\x80\x04\x00\x02\x00\x0f"
+				       "\x80\x00\x00\x00"),
+		SEED("server-and-port-wishes",
+		     "\x80\x01\x00\x02\x00\x00\x00\x06\x00\x04"
+		     "host\x00\x07\x00\x02\x00\x7b"
+		     "\x80\x04\x00\x04\x00\x01\x00\x0f\x80\x00\x00\x00"),
+		SEED("unknown-critical", "\x80\x01\x00\x02\x00\x00\xc1\x23\x00\x00"
+					 "\x80\x04\x00\x02\x00\x0f\x80\x00\x00\x00"),
+		SEED("no-aead", "\x80\x01\x00\x02\x00\x00\x80\x00\x00\x00"),
+		SEED("other-protocol", "\x80\x01\x00\x02\x80\x00\x80\x00\x00\x00"),
+		SEED("response", "\x80\x01\x00\x02\x00\x00\x80\x04\x00\x02\x00\x0f"
+				 "\x80\x07\x00\x02\x04\x57\x00\x05\x00\x04"
+				 "abcd\x80\x00\x00\x00"),
+#undef SEED
+	};
+
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+		put("ntske", seeds[i].name, seeds[i].bytes, seeds[i].len);
+}
+
+/* NTS requests under the fuzz target's fixed keys (nts-fuzz.h): a valid cookie, with and
+ * without placeholders; a cookie of another key; a plain request with a MAC. */
+static void seeds_nts_ext(void)
+{
+	struct nts_aead c2s, master;
+	struct nts_cookie_keys keys;
+	uint8_t key[32], uid[32], nts_nonce[16], cookie[NTS_COOKIE_LEN], pkt[1 + 1024];
+	int len;
+
+	if (nts_aead_init(&c2s) != 0 || nts_aead_init(&master) != 0)
+		die("nts_aead_init");
+	nts_fuzz_key(1, keys.c2s);
+	nts_fuzz_key(2, keys.s2c);
+	nts_fuzz_key(3, key);
+	memset(uid, 0x75, sizeof(uid));
+	memset(nts_nonce, 0x6e, sizeof(nts_nonce));
+	if (nts_aead_set_key(&c2s, keys.c2s) != 0 || nts_aead_set_key(&master, key) != 0 ||
+	    nts_cookie_seal(&master, NTS_FUZZ_KEY_ID, nts_nonce, &keys, cookie) != 0)
+		die("nts keys");
+	for (unsigned placeholders = 0; placeholders <= 2; placeholders += 2) {
+		memset(pkt, 0, sizeof(pkt));
+		pkt[1] = 0x23;
+		len = nts_client_request(&c2s, pkt + 1, sizeof(pkt) - 1, uid, cookie,
+					 sizeof(cookie), placeholders, nts_nonce);
+		if (len < 0)
+			die("nts_client_request");
+		put("nts-ext", placeholders ? "request-placeholders" : "request", pkt,
+		    (size_t)len + 1);
+		pkt[0] = 1; /* re-sealed by the target */
+		put("nts-ext",
+		    placeholders ? "request-placeholders-resealed" : "request-resealed", pkt,
+		    (size_t)len + 1);
+	}
+	cookie[3] ^= 0xff; /* another key id */
+	memset(pkt, 0, sizeof(pkt));
+	pkt[1] = 0x23;
+	len = nts_client_request(&c2s, pkt + 1, sizeof(pkt) - 1, uid, cookie, sizeof(cookie), 1,
+				 nts_nonce);
+	put("nts-ext", "request-unknown-key", pkt, (size_t)len + 1);
+	memset(pkt, 0, sizeof(pkt));
+	pkt[1] = 0x23;
+	put("nts-ext", "plain-with-mac", pkt, 1 + 48 + 20);
+	nts_aead_release(&c2s);
+	nts_aead_release(&master);
+}
+
 /* One masked client frame (RFC 6455 5.2). */
 static size_t ws_frame(uint8_t *out, int fin, int opcode, const char *payload, size_t len)
 {
@@ -633,6 +711,8 @@ int main(int argc, char **argv)
 	seeds_vault(1);
 	seeds_shared_state();
 	seeds_ntp();
+	seeds_ntske();
+	seeds_nts_ext();
 	seeds_ws();
 	seeds_grpc();
 	EVP_PKEY_free(node_key);
