@@ -8,12 +8,18 @@
 # Usage: scripts/local-quorum.sh [--nodes N] [--dir DIR] [--port P] [--interval-ms MS]
 #                                [--max-error-ns NS] [--max-drift-ppm PPM] [--timeout-ms MS]
 #                                [--setup-only] [--hitl-step-ns NS] [--refusal-summary-s S]
-#                                [--ntp-port P] [--rest-port P] [--builddir DIR]
+#                                [--ntp-port P] [--nts-port P] [--rest-port P]
+#                                [--builddir DIR]
 #   --nodes N        quorum size (default 4: n = 3f+1 with f = 1)
 #   --dir DIR        where keys, configs, state and logs go (default run/local-quorum)
 #   --port P         peer-link UDP port on every 127.0.0.K (default 7101)
 #   --ntp-port P     each node also serves NTP on 127.0.0.K:P (default 1123; 0: off, the
 #                    default with --setup-only)
+#   --nts-port P     each node also serves NTS-KE (RFC 8915) on 127.0.0.K:P and NTS on its
+#                    NTP port (default 0: off; needs --ntp-port). A local CA is generated
+#                    (keys/nts-ca.pem, its key keys/nts-ca.key) and signs each node's
+#                    certificate (keys/node-K-nts.pem, SAN IP:127.0.0.K); the chrony
+#                    configuration to use is written to chrony-nts.conf and printed
 #   --rest-port P    each node also serves REST on 127.0.0.K:P (default 0: off)
 #   --timeout-ms MS  how long a round waits for answers (default: a quarter of the interval)
 #   --hitl-step-ns NS  hold agreements stepping a node's clock further than NS for an
@@ -29,7 +35,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 nodes=4 dir=run/local-quorum port=7101 ntp_port= interval_ms=1000 max_error_ns=1000000 max_drift_ppm=50
-setup_only=0 builddir=$here rest_port=0 timeout_ms= hitl_step_ns=0 refusal_summary_s=60
+setup_only=0 builddir=$here rest_port=0 nts_port=0 timeout_ms= hitl_step_ns=0 refusal_summary_s=60
 while [ $# -gt 0 ]; do
 	case $1 in
 	--nodes) nodes=$2; shift 2 ;;
@@ -40,6 +46,7 @@ while [ $# -gt 0 ]; do
 	--max-drift-ppm) max_drift_ppm=$2; shift 2 ;;
 	--setup-only) setup_only=1; shift ;;
 	--ntp-port) ntp_port=$2; shift 2 ;;
+	--nts-port) nts_port=$2; shift 2 ;;
 	--rest-port) rest_port=$2; shift 2 ;;
 	--timeout-ms) timeout_ms=$2; shift 2 ;;
 	--hitl-step-ns) hitl_step_ns=$2; shift 2 ;;
@@ -51,6 +58,10 @@ while [ $# -gt 0 ]; do
 done
 if [ -z "$ntp_port" ]; then
 	if [ "$setup_only" -eq 1 ]; then ntp_port=0; else ntp_port=1123; fi
+fi
+if [ "$nts_port" -ne 0 ] && [ "$ntp_port" -eq 0 ]; then
+	echo "local-quorum.sh: --nts-port needs NTP: give --ntp-port too" >&2
+	exit 2
 fi
 [ "$nodes" -ge 1 ] && [ "$nodes" -le 250 ] || { echo "local-quorum.sh: --nodes 1..250" >&2; exit 2; }
 quorumd=$builddir/host/quorumd
@@ -81,6 +92,32 @@ done
 "$builddir/tools/quorumctl" passport create --root-key "$dir/keys/root.key" \
 	--authority operator --serial 1 --key "$dir/keys/operator.pub" \
 	--capability control >"$dir/passports/operator.json"
+# NTS: a local CA and, per node, a certificate for its address (chrony checks the SAN).
+nts_cert() { # K
+	local key=$dir/keys/node-$1-nts.key pem=$dir/keys/node-$1-nts.pem
+	[ -f "$pem" ] && [ -f "$key" ] && return 0
+	(umask 077 && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$key" -out "$dir/keys/node-$1-nts.csr" -subj "/CN=127.0.0.$1") 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.%s\n' "$1" >"$dir/keys/node-$1-nts.ext"
+	openssl x509 -req -in "$dir/keys/node-$1-nts.csr" -CA "$dir/keys/nts-ca.pem" \
+		-CAkey "$dir/keys/nts-ca.key" -CAcreateserial -days 365 \
+		-extfile "$dir/keys/node-$1-nts.ext" -out "$pem" 2>/dev/null
+	rm -f "$dir/keys/node-$1-nts.csr" "$dir/keys/node-$1-nts.ext"
+}
+if [ "$nts_port" -ne 0 ]; then
+	command -v openssl >/dev/null ||
+		{ echo "local-quorum.sh: --nts-port needs the openssl command" >&2; exit 1; }
+	if [ ! -f "$dir/keys/nts-ca.pem" ] || [ ! -f "$dir/keys/nts-ca.key" ]; then
+		(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-days 365 -keyout "$dir/keys/nts-ca.key" -out "$dir/keys/nts-ca.pem" \
+			-subj "/CN=quorum local NTS CA") 2>/dev/null
+		chmod 644 "$dir/keys/nts-ca.pem" # what clients trust: public
+		rm -f "$dir"/keys/node-*-nts.pem # signed by a CA that is gone
+	fi
+	for k in $(seq "$nodes"); do
+		nts_cert "$k" || { echo "local-quorum.sh: cannot make node-$k's NTS certificate" >&2; exit 1; }
+	done
+fi
 authorities=
 for k in $(seq "$nodes"); do
 	authorities="$authorities${authorities:+,
@@ -89,8 +126,11 @@ done
 for k in $(seq "$nodes"); do
 	mkdir -p "$dir/node-$k"
 	transports=
+	nts=
+	[ "$nts_port" -eq 0 ] ||
+		nts=" nts = { port = $nts_port; cert = \"$dir/keys/node-$k-nts.pem\"; key = \"$dir/keys/node-$k-nts.key\"; state_dir = \"nts\"; };"
 	[ "$ntp_port" -eq 0 ] ||
-		transports="{ name = \"ntp\"; path = \"transports/ntp.so\"; settings = { address = \"127.0.0.$k\"; port = $ntp_port; }; }"
+		transports="{ name = \"ntp\"; path = \"transports/ntp.so\"; settings = { address = \"127.0.0.$k\"; port = $ntp_port;$nts }; }"
 	[ "$rest_port" -eq 0 ] ||
 		transports="$transports${transports:+,
   }{ name = \"rest\"; path = \"transports/rest.so\"; settings = { address = \"127.0.0.$k\"; port = $rest_port; rate_limit = 0; }; }"
@@ -129,6 +169,22 @@ stages = (
 transports = ( $transports );
 EOF
 done
+# What chrony needs to take NTS time from every node (printed below).
+if [ "$nts_port" -ne 0 ]; then
+	mkdir -p "$dir/chrony"
+	chmod 700 "$dir/chrony"
+	{
+		echo "# chrony.conf: NTS (RFC 8915) from the local quorum under $dir"
+		for k in $(seq "$nodes"); do
+			echo "server 127.0.0.$k port $ntp_port nts ntsport $nts_port iburst minpoll -4 maxpoll -4"
+		done
+		echo "ntstrustedcerts $dir/keys/nts-ca.pem"
+		echo "ntsdumpdir $dir/chrony"
+		echo "cmdport 0"
+		echo "pidfile $dir/chrony/chronyd.pid"
+		echo "driftfile $dir/chrony/drift"
+	} >"$dir/chrony-nts.conf"
+fi
 [ "$setup_only" -eq 0 ] || { echo "configurations written under $dir"; exit 0; }
 
 # ---- start, wait for agreement, report ----
@@ -172,6 +228,12 @@ echo "  $ctl verify --key $dir/keys/node-1.pub /tmp/answer.att"
 [ "$ntp_port" -eq 0 ] || {
 	echo "Each node serves NTP on 127.0.0.K:$ntp_port; ask one with chrony as a client:"
 	echo "  chronyd -Q -u root -t 10 'server 127.0.0.1 port $ntp_port iburst minpoll -4 maxpoll -4'"
+}
+[ "$nts_port" -eq 0 ] || {
+	echo "Each node serves NTS-KE on 127.0.0.K:$nts_port (certificates from $dir/keys/nts-ca.pem)"
+	echo "and NTS on its NTP port; chrony as an NTS client, with $dir/chrony-nts.conf:"
+	sed 's/^/    /' "$dir/chrony-nts.conf"
+	echo "  chronyd -Q -u root -t 20 -f $dir/chrony-nts.conf   (one-shot; prints the offset)"
 }
 echo "Each node's passport (its key, signed by the trust root $dir/keys/root.key):"
 echo "  $ctl passport verify --root $dir/keys/root.pub $dir/passports/node-1.json"

@@ -183,7 +183,7 @@ E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 E2E_TESTS += tests/e2e/witness.sh
 EXTRA_DIST += tests/tools/witness-tool.py
 # Network Time Security: chronyd as the NTS client, openssl s_client, an on-path relay.
-E2E_TESTS += tests/e2e/nts.sh
+E2E_TESTS += tests/e2e/nts.sh tests/e2e/nts-quorum.sh
 EXTRA_DIST += tests/tools/nts-relay.py
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
