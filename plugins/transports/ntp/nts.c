@@ -31,8 +31,16 @@ static const char *const refusal_reasons[NTS_REFUSAL_KINDS] = {
 	[NTSKE_REFUSED_BUSY] = "ntske_busy",
 };
 
+/* Nonces are drawn from a per-reader pool refilled by one RAND_bytes: a call costs about
+ * 4 us here (the DRBG's fork check is a getpid system call), more than the rest of an
+ * answer's cryptography. Nonces are sent in the clear; they need only be unpredictable
+ * and unique, which the DRBG's output is however it is cut. */
+#define NONCE_POOL (256 * NTS_COOKIE_NONCE_LEN)
+
 struct nts_worker {
 	struct nts_server *s;
+	uint8_t nonce_pool[NONCE_POOL];
+	size_t nonce_left; /* unused bytes at the pool's end */
 	struct nts_aead c2s, s2c;
 	struct nts_aead master[NTS_KEYRING_MAX];
 	uint32_t ids[NTS_KEYRING_MAX];
@@ -516,6 +524,7 @@ void nts_worker_free(struct nts_worker *w)
 	for (unsigned i = 0; i < NTS_KEYRING_MAX; i++)
 		nts_aead_release(&w->master[i]);
 	OPENSSL_cleanse(w->plain, sizeof(w->plain));
+	OPENSSL_cleanse(w->nonce_pool, sizeof(w->nonce_pool));
 	free(w);
 }
 
@@ -574,6 +583,23 @@ enum nts_verdict nts_worker_check(struct nts_worker *w, const uint8_t *pkt, size
 	return NTS_VALID;
 }
 
+/* LEN (at most NONCE_POOL) fresh random bytes into OUT, from W's pool. 0 or -EIO. */
+static int worker_nonces(struct nts_worker *w, uint8_t *out, size_t len)
+{
+	uint8_t *from;
+
+	if (len > w->nonce_left) {
+		if (RAND_bytes(w->nonce_pool, NONCE_POOL) != 1)
+			return -EIO;
+		w->nonce_left = NONCE_POOL;
+	}
+	from = w->nonce_pool + NONCE_POOL - w->nonce_left;
+	memcpy(out, from, len);
+	OPENSSL_cleanse(from, len); /* each byte handed out once */
+	w->nonce_left -= len;
+	return 0;
+}
+
 size_t nts_worker_answer(struct nts_worker *w, enum nts_verdict v, struct nts_exchange *x,
 			 uint8_t *out, size_t cap, size_t request_len)
 {
@@ -599,7 +625,7 @@ size_t nts_worker_answer(struct nts_worker *w, enum nts_verdict v, struct nts_ex
 		break;
 	}
 	if (w->nkeys == 0 ||
-	    RAND_bytes(nonces, (int)((1 + x->cookies) * NTS_COOKIE_NONCE_LEN)) != 1)
+	    worker_nonces(w, nonces, (1 + x->cookies) * NTS_COOKIE_NONCE_LEN) != 0)
 		err = -EIO;
 	for (unsigned i = 0; err == 0 && i < x->cookies; i++)
 		err = nts_cookie_seal(&w->master[0], w->ids[0],
