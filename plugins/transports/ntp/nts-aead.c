@@ -1,5 +1,6 @@
 /* nts-aead.c -- AEAD_AES_SIV_CMAC_256 (RFC 5297 sections 2.4-2.7 and 6) on OpenSSL's AES:
- * S2V over CMAC (an AES-128-CBC chain with the CMAC subkeys) and CTR for the ciphertext.
+ * S2V over CMAC (an AES-128-CBC chain with the CMAC subkeys) and CTR for the ciphertext
+ * (counter blocks through an AES-128-ECB context, so that a message sets no IV).
  * OpenSSL 3.0's own "AES-128-SIV" computes no tag for an empty plaintext (which every NTS
  * request carries) and allocates per component; see docs/design-departures.md. */
 #include <errno.h>
@@ -36,10 +37,13 @@ int nts_aead_init(struct nts_aead *a)
 	memset(a, 0, sizeof(*a));
 	a->cbc = EVP_CIPHER_CTX_new();
 	a->ctr = EVP_CIPHER_CTX_new();
-	/* The ciphers are fetched once here; set_key then only schedules keys. */
+	/* The ciphers are fetched once here; set_key then only schedules keys. Only whole
+	 * blocks are encrypted and nothing is finalised: no padding. */
 	if (a->cbc == NULL || a->ctr == NULL ||
 	    EVP_EncryptInit_ex2(a->cbc, EVP_aes_128_cbc(), NULL, NULL, NULL) != 1 ||
-	    EVP_EncryptInit_ex2(a->ctr, EVP_aes_128_ctr(), NULL, NULL, NULL) != 1) {
+	    EVP_EncryptInit_ex2(a->ctr, EVP_aes_128_ecb(), NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(a->cbc, 0) != 1 ||
+	    EVP_CIPHER_CTX_set_padding(a->ctr, 0) != 1) {
 		nts_aead_release(a);
 		return -ENOMEM;
 	}
@@ -112,9 +116,9 @@ int nts_aead_set_key(struct nts_aead *a, const uint8_t *key)
 	int outl;
 
 	a->keyed = 0;
-	if (EVP_EncryptInit_ex2(a->cbc, NULL, key, zero, NULL) != 1 ||
-	    EVP_CIPHER_CTX_set_padding(a->cbc, 0) != 1 ||
-	    EVP_EncryptInit_ex2(a->ctr, NULL, key + BLOCK, zero, NULL) != 1)
+	/* EVP_EncryptInit_ex: the cipher kept, no parameters to look up (half ex2's cost). */
+	if (EVP_EncryptInit_ex(a->cbc, NULL, NULL, key, zero) != 1 ||
+	    EVP_EncryptInit_ex(a->ctr, NULL, NULL, key + BLOCK, NULL) != 1)
 		return -EIO;
 	/* L = AES(K1, 0): one CBC block from a zero chaining value. */
 	if (EVP_EncryptUpdate(a->cbc, l, &outl, zero, BLOCK) != 1 || outl != BLOCK)
@@ -161,22 +165,51 @@ static int s2v(struct nts_aead *a, const struct nts_aead_ad *ad, size_t nad,
 	return err;
 }
 
-/* CTR (RFC 5297 section 2.5) from V with bits 31 and 63 cleared, over IN into OUT. */
+/*
+ * CTR (RFC 5297 section 2.5) from Q = V with bits 31 and 63 cleared, over IN into OUT: the
+ * counter blocks Q, Q + 1, ... encrypted under K2 (ECB), CHUNK_BLOCKS at a time, and XORed
+ * in. With bit 31 of Q clear, a message shorter than 2^31 blocks only ever increments Q's
+ * last 32 bits, without a carry out of them.
+ */
 static int ctr(struct nts_aead *a, const uint8_t v[BLOCK], const uint8_t *in, size_t len,
 	       uint8_t *out)
 {
-	uint8_t q[BLOCK];
-	int outl;
+	uint8_t q[CHUNK_BLOCKS * BLOCK], pad[CHUNK_BLOCKS * BLOCK];
+	uint32_t counter;
+	size_t done = 0;
+	int outl, err = 0;
 
 	if (len == 0)
 		return 0;
-	memcpy(q, v, BLOCK);
-	q[8] &= 0x7f;
-	q[12] &= 0x7f;
-	if (len > (size_t)INT32_MAX || EVP_EncryptInit_ex2(a->ctr, NULL, NULL, q, NULL) != 1 ||
-	    EVP_EncryptUpdate(a->ctr, out, &outl, in, (int)len) != 1 || outl != (int)len)
+	if (len > (size_t)INT32_MAX)
 		return -EIO;
-	return 0;
+	counter = (uint32_t)(v[12] & 0x7f) << 24 | (uint32_t)v[13] << 16 |
+		  (uint32_t)v[14] << 8 | v[15];
+	while (done < len && err == 0) {
+		size_t n = len - done < sizeof(pad) ? len - done : sizeof(pad);
+		size_t blocks = (n + BLOCK - 1) / BLOCK;
+
+		for (size_t i = 0; i < blocks; i++, counter++) {
+			uint8_t *b = q + BLOCK * i;
+
+			memcpy(b, v, 12);
+			b[8] &= 0x7f;
+			b[12] = (uint8_t)(counter >> 24);
+			b[13] = (uint8_t)(counter >> 16);
+			b[14] = (uint8_t)(counter >> 8);
+			b[15] = (uint8_t)counter;
+		}
+		if (EVP_EncryptUpdate(a->ctr, pad, &outl, q, (int)(BLOCK * blocks)) != 1 ||
+		    outl != (int)(BLOCK * blocks)) {
+			err = -EIO;
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			out[done + i] = in[done + i] ^ pad[i];
+		done += n;
+	}
+	OPENSSL_cleanse(pad, sizeof(pad));
+	return err;
 }
 
 int nts_aead_seal(struct nts_aead *a, const struct nts_aead_ad *ad, size_t nad,

@@ -26,7 +26,7 @@ struct nts_aead_ad {
  */
 struct nts_aead {
 	EVP_CIPHER_CTX *cbc; /* AES-128-CBC under K1, no padding: the CMAC's chain */
-	EVP_CIPHER_CTX *ctr; /* AES-128-CTR under K2 */
+	EVP_CIPHER_CTX *ctr; /* AES-128-ECB under K2: CTR's counter blocks */
 	uint8_t chain[16];   /* the CBC context's current chaining value */
 	uint8_t sub1[16];    /* CMAC subkeys K1' = dbl(L), K1'' = dbl(dbl(L)), L = AES(K1, 0) */
 	uint8_t sub2[16];
