@@ -3,6 +3,7 @@
  * (counter blocks through an AES-128-ECB context, so that a message sets no IV).
  * OpenSSL 3.0's own "AES-128-SIV" computes no tag for an empty plaintext (which every NTS
  * request carries) and allocates per component; see docs/design-departures.md. */
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 
@@ -20,16 +21,29 @@ static void xor_block(uint8_t *to, const uint8_t *from)
 		to[i] ^= from[i];
 }
 
-/* dbl (RFC 5297 section 2.3): a left shift by one bit, folding 0x87 in on a carry. */
+static uint64_t load_be64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return be64toh(v);
+}
+
+static void store_be64(uint8_t *p, uint64_t v)
+{
+	v = htobe64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+/* dbl (RFC 5297 section 2.3): a left shift by one bit, folding 0x87 in on a carry; on two
+ * 64-bit words (a byte loop was 7 % of a message's instructions). */
 static void dbl(uint8_t *b)
 {
-	uint8_t carry = b[0] >> 7;
+	uint64_t hi = load_be64(b), lo = load_be64(b + 8);
+	uint64_t carry = hi >> 63;
 
-	for (int i = 0; i < BLOCK - 1; i++)
-		b[i] = (uint8_t)(b[i] << 1 | b[i + 1] >> 7);
-	b[BLOCK - 1] = (uint8_t)(b[BLOCK - 1] << 1);
-	if (carry)
-		b[BLOCK - 1] ^= 0x87;
+	store_be64(b, hi << 1 | lo >> 63);
+	store_be64(b + 8, lo << 1 ^ (0x87 & (0 - carry)));
 }
 
 int nts_aead_init(struct nts_aead *a)
@@ -77,13 +91,16 @@ static int cmac(struct nts_aead *a, const uint8_t *m, size_t len, const uint8_t 
 		uint8_t *b = in + BLOCK * k;
 		size_t off = BLOCK * i, have = len - off < BLOCK ? len - off : BLOCK;
 
-		memset(b, 0, BLOCK);
-		if (have > 0)
-			memcpy(b, m + off, have);
-		for (size_t j = 0; tail != NULL && j < have; j++) {
-			if (off + j >= tail_from)
-				b[j] ^= tail[off + j - tail_from];
+		if (have == BLOCK) {
+			memcpy(b, m + off, BLOCK);
+		} else {
+			memset(b, 0, BLOCK);
+			if (have > 0)
+				memcpy(b, m + off, have);
 		}
+		/* the bytes of this block from tail_from on get TAIL's */
+		for (size_t j = off > tail_from ? off : tail_from; j < off + have; j++)
+			b[j - off] ^= tail[j - tail_from];
 		if (i == blocks - 1) {
 			if (have == BLOCK) {
 				xor_block(b, a->sub1);
@@ -105,7 +122,8 @@ static int cmac(struct nts_aead *a, const uint8_t *m, size_t len, const uint8_t 
 		}
 	}
 	memcpy(mac, a->chain, BLOCK);
-	OPENSSL_cleanse(in, sizeof(in));
+	/* only what was written: a whole-buffer wipe per message showed in the profile */
+	OPENSSL_cleanse(in, BLOCK * (blocks < CHUNK_BLOCKS ? blocks : CHUNK_BLOCKS));
 	return err;
 }
 
@@ -165,6 +183,23 @@ static int s2v(struct nts_aead *a, const struct nts_aead_ad *ad, size_t nad,
 	return err;
 }
 
+/* OUT = IN ^ PAD over LEN bytes, eight at a time. */
+static void xor_bytes(uint8_t *out, const uint8_t *in, const uint8_t *pad, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t a, b;
+
+		memcpy(&a, in + i, 8);
+		memcpy(&b, pad + i, 8);
+		a ^= b;
+		memcpy(out + i, &a, 8);
+	}
+	for (; i < len; i++)
+		out[i] = in[i] ^ pad[i];
+}
+
 /*
  * CTR (RFC 5297 section 2.5) from Q = V with bits 31 and 63 cleared, over IN into OUT: the
  * counter blocks Q, Q + 1, ... encrypted under K2 (ECB), CHUNK_BLOCKS at a time, and XORed
@@ -176,7 +211,8 @@ static int ctr(struct nts_aead *a, const uint8_t v[BLOCK], const uint8_t *in, si
 {
 	uint8_t q[CHUNK_BLOCKS * BLOCK], pad[CHUNK_BLOCKS * BLOCK];
 	uint32_t counter;
-	size_t done = 0;
+	size_t done = 0,
+	       used = len < sizeof(pad) ? (len + BLOCK - 1) / BLOCK * BLOCK : sizeof(pad);
 	int outl, err = 0;
 
 	if (len == 0)
@@ -191,24 +227,21 @@ static int ctr(struct nts_aead *a, const uint8_t v[BLOCK], const uint8_t *in, si
 
 		for (size_t i = 0; i < blocks; i++, counter++) {
 			uint8_t *b = q + BLOCK * i;
+			uint32_t be = htobe32(counter);
 
 			memcpy(b, v, 12);
 			b[8] &= 0x7f;
-			b[12] = (uint8_t)(counter >> 24);
-			b[13] = (uint8_t)(counter >> 16);
-			b[14] = (uint8_t)(counter >> 8);
-			b[15] = (uint8_t)counter;
+			memcpy(b + 12, &be, sizeof(be));
 		}
 		if (EVP_EncryptUpdate(a->ctr, pad, &outl, q, (int)(BLOCK * blocks)) != 1 ||
 		    outl != (int)(BLOCK * blocks)) {
 			err = -EIO;
 			break;
 		}
-		for (size_t i = 0; i < n; i++)
-			out[done + i] = in[done + i] ^ pad[i];
+		xor_bytes(out + done, in + done, pad, n);
 		done += n;
 	}
-	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(pad, used);
 	return err;
 }
 
