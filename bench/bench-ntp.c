@@ -3,7 +3,9 @@
  * unanswered after 200 ms counts as lost and is replaced; the replacements go out in one
  * sendmmsg per socket), and prints the answers per
  * second and the loss. Used by bench/ntp-throughput.sh against quorumd's NTP transport and
- * chronyd in the same run. Usage: bench-ntp HOST PORT [SECONDS] */
+ * chronyd in the same run. Usage: bench-ntp HOST PORT [SECONDS] [SIZE]: SIZE pads each
+ * request with zeros to SIZE bytes (48-512, default 48), to load bench/ntp-reflector with
+ * datagrams the size of NTS requests. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,9 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SOCKETS 16
-#define WINDOW	16
-#define LOST_NS 200000000LL
+#define SOCKETS	    16
+#define WINDOW	    16
+#define LOST_NS	    200000000LL
+#define REQUEST_MAX 512
+
+static size_t request_size = 48;
 
 static int64_t now_ns(void)
 {
@@ -31,7 +36,7 @@ static int64_t now_ns(void)
  * RETURN VALUE: how many the kernel took. */
 static int send_batch(int fd, uint64_t *id, int count)
 {
-	static uint8_t reqs[WINDOW][48];
+	static uint8_t reqs[WINDOW][REQUEST_MAX];
 	struct mmsghdr msgs[WINDOW];
 	struct iovec iov[WINDOW];
 	int sent;
@@ -39,11 +44,11 @@ static int send_batch(int fd, uint64_t *id, int count)
 	for (int k = 0; k < count; k++) {
 		uint64_t v = (*id)++;
 
-		memset(reqs[k], 0, sizeof(reqs[k]));
+		memset(reqs[k], 0, request_size);
 		reqs[k][0] = 0x23; /* version 4, mode 3 */
 		for (int i = 0; i < 8; i++)
 			reqs[k][40 + i] = (uint8_t)(v >> (56 - 8 * i));
-		iov[k] = (struct iovec){ reqs[k], sizeof(reqs[k]) };
+		iov[k] = (struct iovec){ reqs[k], request_size };
 		msgs[k].msg_hdr = (struct msghdr){ .msg_iov = &iov[k], .msg_iovlen = 1 };
 	}
 	sent = sendmmsg(fd, msgs, (unsigned)count, MSG_DONTWAIT);
@@ -59,8 +64,11 @@ int main(int argc, char **argv)
 	int outstanding[SOCKETS];
 	double seconds = argc > 3 ? atof(argv[3]) : 3.0;
 
-	if (argc < 3 || inet_pton(AF_INET, argv[1], &to.sin_addr) != 1) {
-		fprintf(stderr, "usage: bench-ntp HOST PORT [SECONDS]\n");
+	if (argc > 4)
+		request_size = (size_t)atoi(argv[4]);
+	if (argc < 3 || inet_pton(AF_INET, argv[1], &to.sin_addr) != 1 || request_size < 48 ||
+	    request_size > REQUEST_MAX) {
+		fprintf(stderr, "usage: bench-ntp HOST PORT [SECONDS] [SIZE]\n");
 		return 2;
 	}
 	to.sin_port = htons((uint16_t)atoi(argv[2]));
@@ -87,22 +95,25 @@ int main(int argc, char **argv)
 		for (int s = 0; s < SOCKETS; s++) {
 			struct mmsghdr msgs[WINDOW];
 			struct iovec iov[WINDOW];
-			static uint8_t buf[WINDOW][128];
+			static uint8_t buf[WINDOW][REQUEST_MAX];
 			int n;
 
 			for (int i = 0; i < WINDOW; i++) {
 				iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
-				msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
+				msgs[i].msg_hdr =
+					(struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
 			}
-			n = (pfd[s].revents & POLLIN) ? recvmmsg(pfd[s].fd, msgs, WINDOW, MSG_DONTWAIT, NULL)
-						      : 0;
+			n = (pfd[s].revents & POLLIN)
+				    ? recvmmsg(pfd[s].fd, msgs, WINDOW, MSG_DONTWAIT, NULL)
+				    : 0;
 			if (n > 0) {
 				for (int i = 0; i < n; i++)
 					answered += msgs[i].msg_len >= 48 && buf[i][1] != 0;
 				outstanding[s] -= n;
 				last_answer[s] = t;
 			} else if (t - last_answer[s] > LOST_NS) {
-				lost += (uint64_t)outstanding[s]; /* unanswered: count, replace */
+				lost += (uint64_t)
+					outstanding[s]; /* unanswered: count, replace */
 				outstanding[s] = 0;
 				last_answer[s] = t;
 			}
@@ -114,7 +125,8 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	printf("%.0f answers/s over %.1f s (%llu answered, %llu sent, %llu lost, %.2f%% loss)\n",
+	printf("%.0f answers/s over %.1f s (%llu answered, %llu sent, %llu lost, %.2f%% "
+	       "loss)\n",
 	       (double)answered / ((double)(now_ns() - start) / 1e9), seconds,
 	       (unsigned long long)answered, (unsigned long long)sent, (unsigned long long)lost,
 	       sent ? 100.0 * (double)lost / (double)sent : 0.0);

@@ -1,10 +1,11 @@
 # bench/local.mk -- `make bench`: benchmarks, each printing its numbers against its target
 # (and, where an issue names a peer, against that peer in the same run).
 EXTRA_PROGRAMS = bench/bench-load bench/bench-agreement bench/bench-now bench/bench-vault \
-	bench/bench-proof bench/bench-ntp
+	bench/bench-proof bench/bench-ntp bench/bench-nts bench/ntp-reflector
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/idle-rss.sh bench/quorum-accuracy.sh bench/ntp-throughput.sh \
-	bench/rest-throughput.sh bench/grpc-throughput.sh bench/audit-growth.sh
+	bench/rest-throughput.sh bench/grpc-throughput.sh bench/audit-growth.sh \
+	bench/nts-throughput.sh
 
 bench_bench_load_SOURCES = bench/bench-load.c tools/plugin-describe.c tools/plugin-describe.h
 bench_bench_load_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools
@@ -17,6 +18,15 @@ bench_bench_agreement_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -O2
 bench_bench_agreement_LDADD = host/libquorumhost.la
 
 bench_bench_ntp_SOURCES = bench/bench-ntp.c
+bench_ntp_reflector_SOURCES = bench/ntp-reflector.c
+
+# NTS load: our own client of the NTS-KE records and NTS fields (the transport's pure parts).
+bench_bench_nts_SOURCES = bench/bench-nts.c plugins/transports/ntp/nts-ke-records.c \
+	plugins/transports/ntp/nts-ext.c plugins/transports/ntp/nts-aead.c \
+	plugins/transports/ntp/nts-cookie.c
+bench_bench_nts_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ntp
+bench_bench_nts_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -O2
+bench_bench_nts_LDADD = $(OPENSSL_LIBS) -lpthread
 
 bench_bench_now_SOURCES = bench/bench-now.c
 bench_bench_now_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) -O2
@@ -45,6 +55,8 @@ bench: all $(EXTRA_PROGRAMS) $(check_LTLIBRARIES) $(check_PROGRAMS)
 	@bench/bench-proof$(EXEEXT)
 	@echo "== NTP answers per second without loss against chronyd (target: >= 1.5x)"
 	@$(SHELL) $(srcdir)/bench/ntp-throughput.sh $(abs_builddir)
+	@echo "== NTS answers and NTS-KE handshakes per second against chronyd (target: answers per CPU-second >= 1.3x)"
+	@$(SHELL) $(srcdir)/bench/nts-throughput.sh $(abs_builddir)
 	@echo "== REST GET /v1/time under wrk against nginx serving the same JSON (target: >= 0.7x)"
 	@$(SHELL) $(srcdir)/bench/rest-throughput.sh $(abs_builddir)
 	@echo "== gRPC GetTime calls per second from a python3-grpcio client"
