@@ -16,6 +16,9 @@
 # transmit timestamp copied to the origin, sendmmsg; nothing else), loaded the same way,
 # measures what the kernel allows one thread here; both servers are reported as fractions
 # of its median (issue 17 saw about 335k/s for it, 318k for quorumd, 265k for chronyd).
+# On 2026-12-06, with the machine shared (load average 8-11), the medians were 105.6k/s
+# for the reflector, 105.4k for quorumd (1.00) and 79.2k for chronyd (0.75), each rate
+# moving by up to 2x between runs.
 #
 # On this project's machines (2 cores) the target is not met: 1.31-1.42x across runs of
 # 2026-11-27 (quorumd 264-330k answers/s, chronyd 198-233k; both move together with the

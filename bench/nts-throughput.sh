@@ -12,6 +12,14 @@
 # The limit line: bench/ntp-reflector on core 0, loaded by bench-ntp with datagrams of the
 # NTS requests' size and with plain 48-byte ones; NTS answers are reported as fractions of
 # both (issue 17's target: >= 0.8 of the plain limit).
+#
+# A run of 2026-12-06 on this project's 2-core machine, shared with two other builds (load
+# average 7.9 before, 7.1 after), so every rate moved by up to 2x from run to run: NTS
+# answers per CPU-second quorumd 236k, chronyd 124k (1.90x); answers/s medians 71.9k and
+# 55.2k; NTS-KE handshakes per CPU-second 2242 and 2246 (438/s and 617/s); the reflector
+# 79.2k/s with 48-byte datagrams (quorumd NTS 0.91 of it) and 97.9k/s NTS-sized (0.73).
+# Per CPU-second an NTS answer costs about 1.6x the reflector's bare echo (236k against
+# 364-392k): the two per-client AES-SIV keys and four AES-SIV messages per answer.
 # Usage: nts-throughput.sh BUILDDIR [SECONDS] [RUNS]
 set -u
 build=$1 seconds=${2:-3} runs=${3:-3}
