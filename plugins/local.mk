@@ -17,6 +17,7 @@ include plugins/transports/ntp/local.mk
 include plugins/transports/rest/local.mk
 include plugins/transports/ws/local.mk
 include plugins/transports/grpc/local.mk
+include plugins/transports/chrony/local.mk
 
 # The development key is generated into the build tree and never committed; the sample
 # and development configurations trust its public half.

@@ -1,0 +1,19 @@
+# plugins/transports/chrony/local.mk -- the chrony transport plugin (samples for chronyd's
+# SOCK refclock) and its unit tests.
+transports_LTLIBRARIES += plugins/transports/chrony/chrony.la
+plugins_transports_chrony_chrony_la_SOURCES = plugins/transports/chrony/chrony.c \
+	plugins/transports/chrony/sample.c plugins/transports/chrony/sample.h
+plugins_transports_chrony_chrony_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
+plugins_transports_chrony_chrony_la_CFLAGS = $(AM_CFLAGS)
+plugins_transports_chrony_chrony_la_LDFLAGS = $(PLUGIN_LDFLAGS)
+
+# Unit tests (g_test): the sample and the chrony.conf line, and the plugin (chrony.c compiled
+# in whole) on a mock host API sending to a real socket.
+check_PROGRAMS += plugins/transports/chrony/test-chrony
+TESTS += plugins/transports/chrony/test-chrony
+plugins_transports_chrony_test_chrony_SOURCES = plugins/transports/chrony/test-chrony.c \
+	plugins/transports/chrony/sample.c plugins/transports/chrony/sample.h
+plugins_transports_chrony_test_chrony_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
+	-I$(top_srcdir)/plugins/transports/chrony
+plugins_transports_chrony_test_chrony_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+plugins_transports_chrony_test_chrony_LDADD = $(GLIB_LIBS)
