@@ -18,11 +18,15 @@ tools_quorumctl_SOURCES = tools/quorumctl.c tools/quorumctl-audit.c tools/quorum
 	tools/quorumctl-witness.c tools/quorumctl-witness.h \
 	plugins/stages/passport/passportdoc.c plugins/stages/passport/passportdoc.h \
 	tools/quorumctl-rounds.c tools/quorumctl-rounds.h \
-	audit/roundlog.c audit/roundlog.h plugins/stages/convergence/agreement.c
+	audit/roundlog.c audit/roundlog.h plugins/stages/convergence/agreement.c \
+	tools/quorumctl-chrony.c tools/quorumctl-chrony.h \
+	plugins/transports/chrony/sample.c plugins/transports/chrony/sample.h
 # The passport commands parse and sign with the passport stage's own code; vault verify
-# reads the round log and re-checks its agreements with the convergence stage's.
+# reads the round log and re-checks its agreements with the convergence stage's; chrony-conf
+# derives its line with the chrony transport's.
 tools_quorumctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport \
-	-I$(top_srcdir)/plugins/stages/convergence
-tools_quorumctl_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS)
+	-I$(top_srcdir)/plugins/stages/convergence -I$(top_srcdir)/plugins/transports/chrony
+tools_quorumctl_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
+	$(LIBCONFIG_CFLAGS)
 tools_quorumctl_LDADD = host/libquorumhost.la client/libquorum-clock.la \
 	audit/libquorumaudit.la $(JANSSON_LIBS)

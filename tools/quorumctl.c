@@ -8,7 +8,9 @@
  *                      and whether a vault still extends it (quorumctl-witness.c)
  *   quorumctl shared-state sign   a leader's signed shared state, as POST /time/shared-state's
  *                      body
- *   quorumctl control  sign an operator's control event (quorumctl-control.c) */
+ *   quorumctl control  sign an operator's control event (quorumctl-control.c)
+ *   quorumctl chrony-conf  the chrony.conf line for the chrony transport (quorumctl-chrony.c)
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -30,6 +32,7 @@
 #include "keys-internal.h"
 #include "protodecode-internal.h"
 #include "quorumctl-audit.h"
+#include "quorumctl-chrony.h"
 #include "quorumctl-control.h"
 #include "quorumctl-passport.h"
 #include "quorumctl-witness.h"
@@ -74,7 +77,9 @@ static void usage(FILE *out)
 		"checkpoint: a checkpoint's cosignatures, see `quorumctl checkpoint --help`.\n"
 		"control: an operator's signed control event, see `quorumctl control --help`.\n"
 		"passport: create, verify and publish passports, see `quorumctl passport "
-		"--help`.\n",
+		"--help`.\n"
+		"chrony-conf: the chrony.conf line for the chrony transport, see\n"
+		"        `quorumctl chrony-conf --help`.\n",
 		QUORUM_CLOCK_DEFAULT_PATH);
 }
 
@@ -553,6 +558,8 @@ int main(int argc, char **argv)
 		return cmd_control(argc - 1, argv + 1);
 	if (strcmp(argv[1], "passport") == 0)
 		return cmd_passport(argc - 1, argv + 1);
+	if (strcmp(argv[1], "chrony-conf") == 0)
+		return cmd_chrony_conf(argc - 1, argv + 1);
 	fprintf(stderr, "quorumctl: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
