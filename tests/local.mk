@@ -185,6 +185,8 @@ EXTRA_DIST += tests/tools/witness-tool.py
 # Network Time Security: chronyd as the NTS client, openssl s_client, an on-path relay.
 E2E_TESTS += tests/e2e/nts.sh tests/e2e/nts-quorum.sh
 EXTRA_DIST += tests/tools/nts-relay.py
+# Issue 18: the system clock through chrony, quorumctl status, the Python client.
+E2E_TESTS += tests/e2e/chrony-refclock.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
