@@ -186,7 +186,7 @@ EXTRA_DIST += tests/tools/witness-tool.py
 E2E_TESTS += tests/e2e/nts.sh tests/e2e/nts-quorum.sh
 EXTRA_DIST += tests/tools/nts-relay.py
 # Issue 18: the system clock through chrony, quorumctl status, the Python client.
-E2E_TESTS += tests/e2e/chrony-refclock.sh
+E2E_TESTS += tests/e2e/chrony-refclock.sh tests/e2e/quorumctl-status.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
@@ -256,6 +256,8 @@ EXTRA_DIST += schemas/control-set-mode.json schemas/control-hitl.json \
 	schemas/examples/event-verdict.example.json \
 	schemas/examples/event-verdict.hold.example.json \
 	schemas/examples/event-verdict.reject.example.json
+EXTRA_DIST += schemas/quorumctl-status.json schemas/examples/quorumctl-status.example.json \
+	schemas/examples/quorumctl-status.unsynchronised.example.json
 EXTRA_DIST += schemas/quorumctl-time.json schemas/vault-record.json \
 	schemas/examples/quorumctl-time.example.json \
 	schemas/examples/quorumctl-time.unsynchronised.example.json \

@@ -20,6 +20,8 @@ tools_quorumctl_SOURCES = tools/quorumctl.c tools/quorumctl-audit.c tools/quorum
 	tools/quorumctl-rounds.c tools/quorumctl-rounds.h \
 	audit/roundlog.c audit/roundlog.h plugins/stages/convergence/agreement.c \
 	tools/quorumctl-chrony.c tools/quorumctl-chrony.h \
+	tools/quorumctl-status.c tools/quorumctl-status.h \
+	tools/quorumctl-http.c tools/quorumctl-http.h \
 	plugins/transports/chrony/sample.c plugins/transports/chrony/sample.h
 # The passport commands parse and sign with the passport stage's own code; vault verify
 # reads the round log and re-checks its agreements with the convergence stage's; chrony-conf
@@ -29,4 +31,4 @@ tools_quorumctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passpor
 tools_quorumctl_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBCONFIG_CFLAGS)
 tools_quorumctl_LDADD = host/libquorumhost.la client/libquorum-clock.la \
-	audit/libquorumaudit.la $(JANSSON_LIBS)
+	audit/libquorumaudit.la $(JANSSON_LIBS) $(OPENSSL_LIBS) -lm

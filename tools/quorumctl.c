@@ -9,6 +9,7 @@
  *   quorumctl shared-state sign   a leader's signed shared state, as POST /time/shared-state's
  *                      body
  *   quorumctl control  sign an operator's control event (quorumctl-control.c)
+ *   quorumctl status   a running node's view of its authorities (quorumctl-status.c)
  *   quorumctl chrony-conf  the chrony.conf line for the chrony transport (quorumctl-chrony.c)
  */
 #include "config.h"
@@ -36,6 +37,7 @@
 #include "quorumctl-control.h"
 #include "quorumctl-passport.h"
 #include "quorumctl-witness.h"
+#include "quorumctl-status.h"
 #include "quorum/clock.h"
 #include "quorum/sharedstate.h"
 #include "timecodec-internal.h"
@@ -78,6 +80,9 @@ static void usage(FILE *out)
 		"control: an operator's signed control event, see `quorumctl control --help`.\n"
 		"passport: create, verify and publish passports, see `quorumctl passport "
 		"--help`.\n"
+		"status: a running node's authorities, agreement, mode and checkpoint over "
+		"REST,\n"
+		"        see `quorumctl status --help`.\n"
 		"chrony-conf: the chrony.conf line for the chrony transport, see\n"
 		"        `quorumctl chrony-conf --help`.\n",
 		QUORUM_CLOCK_DEFAULT_PATH);
@@ -558,6 +563,8 @@ int main(int argc, char **argv)
 		return cmd_control(argc - 1, argv + 1);
 	if (strcmp(argv[1], "passport") == 0)
 		return cmd_passport(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "chrony-conf") == 0)
 		return cmd_chrony_conf(argc - 1, argv + 1);
 	fprintf(stderr, "quorumctl: unknown command '%s'\n", argv[1]);
