@@ -186,8 +186,16 @@ EXTRA_DIST += tests/tools/witness-tool.py
 E2E_TESTS += tests/e2e/nts.sh tests/e2e/nts-quorum.sh
 EXTRA_DIST += tests/tools/nts-relay.py
 # Issue 18: the system clock through chrony, quorumctl status, the Python client.
-E2E_TESTS += tests/e2e/chrony-refclock.sh tests/e2e/quorumctl-status.sh
+E2E_TESTS += tests/e2e/chrony-refclock.sh tests/e2e/quorumctl-status.sh \
+	tests/e2e/python-client.sh
 TESTS += $(E2E_TESTS)
+EXTRA_DIST += client/python/pyproject.toml client/python/README.md \
+	client/python/quorum_time/__init__.py client/python/quorum_time/attestation.py \
+	client/python/quorum_time/checkpoint.py client/python/quorum_time/clockpage.py \
+	client/python/quorum_time/grpc_client.py client/python/quorum_time/merkle.py \
+	client/python/quorum_time/protowire.py client/python/quorum_time/rest.py \
+	client/python/tests/test_offline.py client/python/tests/test_quorum.py \
+	client/python/tests/torn_writer.py
 EXTRA_DIST += $(E2E_TESTS) tests/e2e/lib.sh tests/tools/ingest-client.py tests/tools/make-event.py \
 	tests/tools/ntp-probe.py tests/tools/validate-json.py tests/tools/ws-client.py \
 	tests/tools/grpc-client.py tests/tools/check-schemas.py tests/tools/conn-hold.py \
@@ -234,7 +242,7 @@ installcheck-local:
 
 # ---- tools the end-to-end tests drive ----
 check_PROGRAMS += tests/tools/liar tests/tools/clock-reads tests/tools/ntp-flood \
-	tests/tools/peer-attack
+	tests/tools/peer-attack tests/tools/clock-page-layout
 tests_tools_liar_SOURCES = tests/tools/liar.c plugins/stages/common/malfeasance-report.c \
 	plugins/stages/common/malfeasance-report.h
 tests_tools_liar_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common
@@ -242,6 +250,7 @@ tests_tools_liar_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_tools_liar_LDADD = host/libquorumhost.la
 tests_tools_clock_reads_SOURCES = tests/tools/clock-reads.c
 tests_tools_clock_reads_LDADD = client/libquorum-clock.la
+tests_tools_clock_page_layout_SOURCES = tests/tools/clock-page-layout.c
 tests_tools_ntp_flood_SOURCES = tests/tools/ntp-flood.c
 tests_tools_peer_attack_SOURCES = tests/tools/peer-attack.c
 tests_tools_peer_attack_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
