@@ -169,6 +169,15 @@ tests_unit_test_malfeasance_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugin
 tests_unit_test_malfeasance_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_malfeasance_LDADD = $(UNIT_LDADD) audit/libquorumaudit.la $(OPENSSL_LIBS)
 
+# quorumctl's HTTP client (status) against a TCP server of the test's own.
+check_PROGRAMS += tests/unit/test-quorumctl-http
+TESTS += tests/unit/test-quorumctl-http
+tests_unit_test_quorumctl_http_SOURCES = tests/unit/test-quorumctl-http.c \
+	tools/quorumctl-http.c tools/quorumctl-http.h
+tests_unit_test_quorumctl_http_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools
+tests_unit_test_quorumctl_http_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_quorumctl_http_LDADD = $(UNIT_LDADD) $(OPENSSL_LIBS)
+
 # ---- end to end: real quorumd processes, real clients (curl) ----
 E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/quorum.sh tests/e2e/faults.sh tests/e2e/ntp.sh tests/e2e/audit.sh \

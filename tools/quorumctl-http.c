@@ -301,6 +301,23 @@ struct head {
 	char content_type[96];
 };
 
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* The value of hex digit C, or -1. */
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* 1 with *H when BUF (LEN bytes) holds a whole head, 0 when not yet, -1 when malformed. */
 static int head_parse(const char *buf, size_t len, struct head *h)
 {
@@ -317,8 +334,13 @@ static int head_parse(const char *buf, size_t len, struct head *h)
 	memset(h, 0, sizeof(*h));
 	h->len = (size_t)(end - buf);
 	h->content_length = -1;
+	/* "HTTP/1.x NNN" then a space or the line's end: the status read where it stands */
 	if (h->len < 14 || strncmp(buf, "HTTP/1.", 7) != 0 || buf[8] != ' ' ||
-	    sscanf(buf + 9, "%3d", &h->status) != 1 || h->status < 100 || h->status > 599)
+	    !is_digit(buf[9]) || !is_digit(buf[10]) || !is_digit(buf[11]) ||
+	    (buf[12] != ' ' && buf[12] != '\r'))
+		return -1;
+	h->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
+	if (h->status < 100 || h->status > 599)
 		return -1;
 	for (line = (const char *)memchr(buf, '\n', h->len) + 1; line < end - 2;
 	     line = next + 1) {
@@ -371,16 +393,19 @@ static int chunks_decode(const char *in, size_t len, char *out, size_t *out_len)
 
 	*out_len = 0;
 	for (;;) {
-		const char *nl = memchr(in + pos, '\n', len - pos);
-		unsigned long long size;
-		char *e;
+		const char *nl = memchr(in + pos, '\n', len - pos), *e;
+		size_t size = 0;
 
 		if (nl == NULL)
 			return 0;
-		errno = 0;
-		size = strtoull(in + pos, &e, 16);
-		if (errno != 0 || e == in + pos || (*e != '\r' && *e != ';' && *e != '\n') ||
-		    size > HTTP_BODY_MAX)
+		/* chunk-size = 1*HEXDIG, read within its line (no white space, sign or "0x"
+		 * first), then an extension or the line's end */
+		for (e = in + pos; e < nl && hex_value(*e) >= 0; e++) {
+			size = size * 16 + (size_t)hex_value(*e);
+			if (size > HTTP_BODY_MAX)
+				return -1;
+		}
+		if (e == in + pos || (*e != '\r' && *e != ';' && *e != '\n'))
 			return -1;
 		pos = (size_t)(nl - in) + 1;
 		if (size == 0) /* trailers, if any, then an empty line */
@@ -420,7 +445,8 @@ static int read_answer(struct conn *c, struct http_response *out, char *why, siz
 				err = -EMSGSIZE;
 				goto out;
 			}
-			cap *= 2;
+			cap = cap * 2 < HTTP_BODY_MAX + HEAD_MAX ? cap * 2
+								 : HTTP_BODY_MAX + HEAD_MAX;
 			grown = realloc(buf, cap + 1);
 			if (grown == NULL) {
 				err = -ENOMEM;
@@ -436,6 +462,7 @@ static int read_answer(struct conn *c, struct http_response *out, char *why, siz
 			goto out;
 		}
 		len += (size_t)n;
+		buf[len] = '\0'; /* a NUL after what arrived (cap + 1 bytes allocated) */
 		if (!have_head) {
 			int rc = head_parse(buf, len, &h);
 
@@ -445,6 +472,12 @@ static int read_answer(struct conn *c, struct http_response *out, char *why, siz
 				goto out;
 			}
 			have_head = rc == 1;
+			if (have_head && h.content_length > (long long)HTTP_BODY_MAX) {
+				say(why, why_size, "the answer exceeds %u bytes",
+				    HTTP_BODY_MAX);
+				err = -EMSGSIZE;
+				goto out;
+			}
 		}
 		if (have_head && h.content_length >= 0)
 			done = len >= h.len + (size_t)h.content_length;
@@ -498,6 +531,10 @@ static int read_answer(struct conn *c, struct http_response *out, char *why, siz
 		memcpy(out->body, buf + h.len, out->len);
 	}
 	out->body[out->len] = '\0';
+	if (out->len > HTTP_BODY_MAX) { /* chunked, or to the close: counted once whole */
+		say(why, why_size, "the answer exceeds %u bytes", HTTP_BODY_MAX);
+		err = -EMSGSIZE;
+	}
 out:
 	free(buf);
 	return err;
