@@ -3,11 +3,12 @@
 # installed with pip from client/python, its offline tests (a clock page torn by a writer
 # process of the tests' own, the page trust rule, tampered signed answers, notes and proofs,
 # real Ed25519 keys), then against a local quorum of 4 (scripts/local-quorum.sh; node-1 with
-# REST and gRPC): the clock page read under the seqlock, with the C layout, agreeing with
+# REST and gRPC, node-2's REST over mutual TLS with a bearer token): the clock page read under the seqlock, with the C layout, agreeing with
 # quorumctl time; REST and gRPC signed answers verified offline against node-1's key (and a
 # tampered one refused, as quorumctl refuses it); the latest checkpoint, an inclusion proof
 # of a record held and a consistency proof from an older checkpoint, verified as quorumctl
-# verifies them; and, the quorum lost, no time from the page, REST or gRPC. Speaks TAP.
+# verifies them; node-2 read with its token and a client certificate, and refused without
+# them; and, the quorum lost, no time from the page, REST or gRPC. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
 
 "$PYTHON" -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' 2>/dev/null ||
@@ -19,7 +20,8 @@ OFFLINE="TornPage PageEvaluation PageTrust SignedAnswers Checkpoints Proofs"
 LIVE="test_page_layout_is_the_c_one test_clock_page_agrees_with_quorumctl
 	test_rest_signed_answer_verifies_offline test_tampered_rest_attestation_refused
 	test_grpc_signed_answers_verify_offline test_checkpoint_verifies_against_the_node_key_only
-	test_inclusion_proof_of_a_record_held test_consistency_proof_from_an_older_checkpoint"
+	test_inclusion_proof_of_a_record_held test_consistency_proof_from_an_older_checkpoint
+	test_rest_over_mutual_tls_with_a_token"
 plan $((1 + $(echo $OFFLINE | wc -w) + $(echo $LIVE | wc -w) + 1))
 
 W=$SCRATCH
@@ -57,13 +59,36 @@ bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --dir "$W" --port "$P
 	--builddir "$QUORUM_BUILDDIR" >/dev/null
 sed -i "s|^transports = ( \(.*\) );\$|transports = ( \1, { name = \"grpc\"; path = \"transports/grpc.so\"; settings = { address = \"127.0.0.1\"; port = $GPORT; }; } );|" \
 	"$W/node-1/quorum.conf"
+# node-2's REST: HTTPS, client certificates from our CA only, and a bearer token
+P=$W/pki
+mkdir -p "$P"
+for ca in ca other-ca; do
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-keyout "$P/$ca.key" -out "$P/$ca.pem" -subj "/CN=quorum test $ca" 2>/dev/null
+done
+for c in "server 127.0.0.2 IP:127.0.0.2" "client operator"; do
+	set -- $c
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$P/$1.key" -subj "/CN=$2" -out "$P/$1.csr" 2>/dev/null
+	if [ -n "${3:-}" ]; then echo "subjectAltName=$3" >"$P/$1.ext"; else : >"$P/$1.ext"; fi
+	openssl x509 -req -in "$P/$1.csr" -CA "$P/ca.pem" -CAkey "$P/ca.key" -CAcreateserial \
+		-days 2 -extfile "$P/$1.ext" -out "$P/$1.pem" 2>/dev/null
+done
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$W/node-2/token"
+echo >>"$W/node-2/token"
+chmod 0600 "$W/node-2/token"
+sed -i "s|rate_limit = 0; }|rate_limit = 0; tls_cert = \"$P/server.pem\"; tls_key = \"$P/server.key\"; tls_client_ca = \"$P/ca.pem\"; bearer_token_files = [ \"token\" ]; }|" \
+	"$W/node-2/quorum.conf"
+grep -q tls_client_ca "$W/node-2/quorum.conf" || { diag "node-2's REST settings were not changed"; exit 1; }
 QT_GRPC_MISSING=1
 [ -n "$HAVE_GRPC" ] && QT_GRPC_MISSING=0
 export QT_GRPC_MISSING QT_DIR=$W QT_REST=http://127.0.0.1:$RPORT QT_GRPC=127.0.0.1:$GPORT QT_CTL=$CTL \
-	QT_LAYOUT=$QUORUM_BUILDDIR/tests/tools/clock-page-layout
+	QT_LAYOUT=$QUORUM_BUILDDIR/tests/tools/clock-page-layout \
+	QT_REST_TLS=https://127.0.0.2:$RPORT QT_PKI=$P
 for k in 1 2 3 4; do start_node "$k"; done
 for k in 1 2 3 4; do wait_synced "$k" 20; done
 wait_http "$QT_REST/v1/checkpoint" "^quorum-time/node-1" 20
+wait_http "http://127.0.0.3:$RPORT/v1/checkpoint" "^quorum-time/node-3" 20
 for t in $LIVE; do
 	case $t:$HAVE_GRPC in
 	*grpc*:) ok "quorum: ${t#test_} # SKIP python3-grpcio is not installed" ;;

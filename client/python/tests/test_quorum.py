@@ -3,6 +3,8 @@
 driven by tests/e2e/python-client.sh, which starts the nodes and says where they are:
   QT_DIR     the quorum's folder (node-K/clock, keys/node-K.pub, node-1/vault)
   QT_REST    node-1's REST URL;  QT_GRPC  node-1's gRPC address (HOST:PORT)
+  QT_REST_TLS  node-2's REST URL (https, client certificates from QT_PKI/ca.pem, the bearer
+             token in QT_DIR/node-2/token); QT_PKI  ca.pem, other-ca.pem, client.pem/.key
   QT_CTL     quorumctl, whose verdicts the client's must match
   QT_LAYOUT  tests/tools/clock-page-layout (the C compiler's layout of the page)
   QT_GRPC_MISSING  "1" when grpcio is not installed (the gRPC checks are skipped)
@@ -253,10 +255,57 @@ class Live(unittest.TestCase):
             qt.verify_consistency_proof(bad, old_note, key(1))
         self.assertEqual(e.exception.reason, "consistency_invalid")
         # node-2's checkpoint is no old checkpoint of node-1's log
-        node2 = qt.RestClient(ENV["QT_REST"].replace("127.0.0.1", "127.0.0.2")).checkpoint()
+        # node-3's checkpoint is no old checkpoint of node-1's log
+        node3 = qt.RestClient(ENV["QT_REST"].replace("127.0.0.1", "127.0.0.3")).checkpoint()
         with self.assertRaises(qt.ProofError) as e:
-            qt.verify_consistency_proof(doc, node2, key(1))
+            qt.verify_consistency_proof(doc, node3, key(1))
         self.assertEqual(e.exception.reason, "old_checkpoint_invalid")
+
+    # ---- a node behind TLS, client certificates and a bearer token ----
+
+    def test_rest_over_mutual_tls_with_a_token(self):
+        pki = ENV["QT_PKI"]
+        token_file = os.path.join(ENV["QT_DIR"], "node-2", "token")
+        tls = dict(cafile=os.path.join(pki, "ca.pem"),
+                   certfile=os.path.join(pki, "client.pem"),
+                   keyfile=os.path.join(pki, "client.key"))
+        node = qt.RestClient(ENV["QT_REST_TLS"], token_file=token_file, **tls)
+        status = node.status()
+        self.assertEqual(status["node"], "node-2")
+        self.assertEqual(status["status"], "synchronised")
+        served, _ = node.signed_time(key(2))
+        self.assertEqual(served.node_id, "node-2")
+        self.assertEqual(qt.verify_checkpoint(node.checkpoint(), key(2)).origin,
+                         "quorum-time/node-2")
+        # without the token: 401, and no time
+        with self.assertRaises(qt.RestError) as e:
+            qt.RestClient(ENV["QT_REST_TLS"], **tls).status()
+        self.assertEqual(e.exception.status, 401)
+        # another token: 401 too
+        with tempfile.NamedTemporaryFile("w", suffix=".token") as f:
+            f.write(os.urandom(24).hex() + "\n")
+            f.flush()
+            with self.assertRaises(qt.RestError) as e:
+                qt.RestClient(ENV["QT_REST_TLS"], token_file=f.name, **tls).status()
+            self.assertEqual(e.exception.status, 401)
+        # a node whose certificate another CA signed is not this one: no answer taken
+        with self.assertRaises(qt.RestError) as e:
+            qt.RestClient(ENV["QT_REST_TLS"], token_file=token_file,
+                          cafile=os.path.join(pki, "other-ca.pem"),
+                          certfile=tls["certfile"], keyfile=tls["keyfile"]).status()
+        self.assertEqual(e.exception.status, 0)
+        self.assertIn("CERTIFICATE_VERIFY_FAILED", str(e.exception))
+        # without a client certificate the TLS handshake is refused
+        with self.assertRaises(qt.RestError) as e:
+            qt.RestClient(ENV["QT_REST_TLS"], token_file=token_file,
+                          cafile=tls["cafile"]).status()
+        self.assertEqual(e.exception.status, 0)
+        # a token file that is not one token is refused before anything is sent
+        with tempfile.NamedTemporaryFile("w", suffix=".token") as f:
+            f.write("short\n")
+            f.flush()
+            with self.assertRaises(ValueError):
+                qt.RestClient(ENV["QT_REST_TLS"], token_file=f.name, **tls)
 
 
 def ctl_with_doc(doc, *args):
