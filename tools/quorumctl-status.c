@@ -526,6 +526,20 @@ static void draw(FILE *out, json_t *view, int verbose)
 
 /* ---- the command ---- */
 
+/* Makes TEXT safe to print on a terminal, in place: what a node sent (its name, the sources'
+ * ids and reasons, an error's detail) must not carry escape sequences that would redraw the
+ * operator's screen or retitle the window. Control characters but '\n' (C0, DEL, and the C1
+ * controls U+0080..U+009F in UTF-8) each become '?'. */
+static void defang(char *text)
+{
+	for (unsigned char *p = (unsigned char *)text; *p != '\0'; p++) {
+		if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
+			*p = '?';
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			p[0] = p[1] = '?';
+	}
+}
+
 /* One view drawn to stdout (in place when watching a terminal). 0, 1 or 2 as the exit. */
 static int show(const struct status_args *a, int in_place)
 {
@@ -536,6 +550,7 @@ static int show(const struct status_args *a, int in_place)
 	int rc;
 
 	if (view == NULL) {
+		defang(why);
 		fprintf(stderr, "quorumctl: %s\n", why);
 		if (in_place)
 			printf("\033[H\033[Jquorumctl: %s\n", why);
@@ -546,7 +561,9 @@ static int show(const struct status_args *a, int in_place)
 		     ? 0
 		     : 1;
 	if (a->json) {
-		char *line = json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS);
+		/* non-ASCII escaped too: no raw C1 control reaches a terminal */
+		char *line =
+			json_dumps(view, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
 
 		if (line != NULL)
 			printf("%s\n", line);
@@ -563,6 +580,7 @@ static int show(const struct status_args *a, int in_place)
 	draw(mem, view, a->verbose);
 	fclose(mem);
 	json_decref(view);
+	defang(text);
 	if (in_place) {
 		/* home, each line over the old one, then the rest of the screen cleared */
 		fputs("\033[H", stdout);

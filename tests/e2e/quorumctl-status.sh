@@ -6,13 +6,14 @@
 # checkpoint and its signature checked with the node key; --json valid against
 # schemas/quorumctl-status.json; --watch, one JSON line a view or redrawn in place on a
 # terminal; over HTTPS with mutual TLS and a bearer token (node-1), refused without them;
-# unsynchronised once the quorum is lost (exit status 1); a node not there (exit status 2).
+# unsynchronised once the quorum is lost (exit status 1); a node not there (exit status 2);
+# a node whose answers carry terminal escape sequences (each control character shown as ?).
 # Speaks TAP.
 . "$(dirname "$0")/lib.sh"
 
 "$PYTHON" -c 'import jsonschema' 2>/dev/null ||
 	{ echo "1..0 # SKIP python3-jsonschema is not installed"; exit 0; }
-plan 16
+plan 17
 
 W=$SCRATCH
 PORT=$(free_port) RPORT=$(free_port)
@@ -116,6 +117,48 @@ st --url "$N2" --node-key "$W/keys/node-3.pub" >"$W/wrongkey.out"
 check "another node's key does not verify node-2's checkpoint (said in text and JSON)" \
 	eval 'grep -q "\"signature_verified\":false" "$W/wrongkey.json" &&
 	$VALIDATE "$SCHEMA" "$W/wrongkey.json" && grep -q "SIGNATURE NOT VALID" "$W/wrongkey.out"'
+
+# ---- a node whose answers carry terminal escape sequences ----
+FPORT=$(free_port)
+"$PYTHON" - "$FPORT" >"$W/fake.log" 2>&1 <<'PY' &
+import http.server, json, sys
+status = {"node": "evil\u001b]0;pwned\u0007", "status": "unsynchronised", "n": 4, "f": 1,
+          "accepted": 0, "round": 0, "agreement_age_ns": 0, "uncertainty_ms": 0,
+          "mode": "M\u001b[31mRED\u009b0m",
+          "authorities": [{"id": "a\u001b[2Jb", "type": "quorumd", "state": "rejected",
+                           "round": 1, "offset_ns": 0, "rtt_ns": 0, "report_age_ns": 0,
+                           "quarantined": False, "problem": "x\u009b31my\u007f"}]}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps(status).encode() if self.path == "/v1/status" else b"none"
+        self.send_response(200 if self.path == "/v1/status" else 404)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+FAKE_PID=$!
+PIDS="$PIDS $FAKE_PID"
+wait_http "http://127.0.0.1:$FPORT/v1/status" evil 10
+st --url "http://127.0.0.1:$FPORT" -v >"$W/fake.out"
+rc=$?
+st --url "http://127.0.0.1:$FPORT" --json >"$W/fake.json"
+rcj=$?
+kill -TERM "$FAKE_PID" 2>/dev/null
+wait "$FAKE_PID" 2>/dev/null
+sed 's/^/# /' "$W/fake.out" | tr -d '\033\007'
+check "a node's escape sequences reach no terminal: each control character shown as ?" \
+	eval '[ $rc -eq 1 ] && [ $rcj -eq 1 ] &&
+	! LC_ALL=C grep -q $'"'"'[\x01-\x09\x0b-\x1f\x7f]\|\xc2[\x80-\x9f]'"'"' "$W/fake.out" &&
+	! LC_ALL=C grep -q $'"'"'[\x01-\x09\x0b-\x1f]\|\xc2[\x80-\x9f]'"'"' "$W/fake.json" &&
+	grep -q "^Node       evil?\]0;pwned? at " "$W/fake.out" &&
+	grep -q "^Mode       M?\[31mRED??0m," "$W/fake.out" &&
+	grep -q "^x   a?\[2Jb .*x??31my?$" "$W/fake.out" &&
+	"$PYTHON" -c "import json, sys
+v = json.load(open(sys.argv[1]))
+sys.exit(0 if v[\"node\"] == \"evil\x1b]0;pwned\x07\" and v[\"authorities\"][0][\"problem\"] == \"x\x9b31my\x7f\" else 1)" "$W/fake.json"'
 
 # ---- HTTPS, mutual TLS, bearer token (node-1) ----
 N1=https://127.0.0.1:$RPORT
