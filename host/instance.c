@@ -166,8 +166,8 @@ int instance_refresh(struct instance *inst, char *why, size_t why_size)
 		return QUORUM_DECLINED;
 	err = ops->refresh(inst->state);
 	if (err != 0) {
-		errbuf_set(why, why_size, "%s '%s' could not read its files again: %s",
-			   kind_of(inst), instance_name(inst), strerror(err < 0 ? -err : EIO));
+		errbuf_set(why, why_size, "transport '%s' could not read its files again: %s",
+			   instance_name(inst), strerror(err < 0 ? -err : EIO));
 		return err < 0 ? err : -EIO;
 	}
 	return 0;

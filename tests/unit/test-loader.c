@@ -623,7 +623,7 @@ static int fake_refresh(void *state)
 	return 0;
 }
 
-/* ABI 1.9: a transport's ops may carry refresh; the slots still reserved must stay NULL. */
+/* ABI 1.10: a transport's ops may carry refresh; the slots still reserved must stay NULL. */
 static void test_transport_refresh_slot(void)
 {
 	static const struct quorum_setting none[] = { { .type = QUORUM_SETTING_END } };
