@@ -23,14 +23,19 @@ setup() { # DIR: a one-node local quorum with small segments and a fast verifica
 	bash "$QUORUM_SRCDIR/scripts/local-quorum.sh" --setup-only --nodes 1 --dir "$1" \
 		--port "$port" --rest-port "$rport" --interval-ms 100 \
 		--builddir "$QUORUM_BUILDDIR" >/dev/null
-	sed -i 's|settings = { dir = "vault"; fsync = "batch"; }|settings = { dir = "vault"; fsync = "batch"; segment_max_bytes = 4096; verify_rate = 50000; }|' \
+	sed -i 's|settings = { dir = "vault"; fsync = "batch"; }|settings = { dir = "vault"; fsync = "batch"; segment_max_bytes = 4096; verify_rate = 50000; round_log_s = 0; }|' \
 		"$1/node-1/quorum.conf"
 	echo "$rport" >"$1/rest-port"
 }
 setup "$W/a"
 setup "$W/b"
 for d in a b; do QUORUM_DIR=$W/$d start_node 1; PID[${#PID[@]}]=${NODE_PID[1]}; done
-sleep 4
+# Until both vaults span 5 segments (each round a record: about 2 s idle, longer when busy).
+for i in $(seq 600); do
+	[ "$(ls "$W"/a/node-1/vault/segment-*.qv | wc -l)" -ge 5 ] &&
+		[ "$(ls "$W"/b/node-1/vault/segment-*.qv | wc -l)" -ge 5 ] && break
+	sleep 0.1
+done
 for p in "${PID[@]}"; do kill -TERM "$p"; wait_exit "$p" 10; done
 V=$W/a/node-1/vault
 nseg=$(ls "$V"/segment-*.qv | wc -l)
@@ -173,11 +178,21 @@ copy
 sz=$(stat -c %s "$W/t/node-1/merkle/checkpoint")
 flip_bit "$W/t/node-1/merkle/checkpoint" $((sz - 10))
 start_t
+# The repair takes the vault's latest checkpoint record: the file's own checkpoint, or a
+# later one whose record became durable only as the vault stopped (after the merkle stage,
+# which replaces the file once the record is durable).
+"$PYTHON" - "$W/dump.json" >"$W/last.note" <<'PY'
+import json, sys
+last = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["type"] == "checkpoint"][-1]
+sys.stdout.write(last["text"])
+PY
+LAST_SIZE=$(sed -n 2p "$W/last.note")
+diag "merkle/checkpoint: size $OLD_SIZE; the vault's latest checkpoint record: size $LAST_SIZE"
 check "a flipped bit in merkle/checkpoint's signature: refused, repaired from the vault, an error logged" \
 	eval 'wait_http "$T_URL/healthz" . 10 >/dev/null &&
 	wait_log "$W/t/node-1/quorumd.log" "level=error .*merkle.checkpoint_file_invalid .*action=repair_from_vault" 5 &&
-	wait_log "$W/t/node-1/quorumd.log" "level=error .*merkle.checkpoint_file_repaired size=$OLD_SIZE source=vault" 5 &&
-	cmp -s "$W/t/node-1/merkle/checkpoint" "$W/old.note"'
+	wait_log "$W/t/node-1/quorumd.log" "level=error .*merkle.checkpoint_file_repaired size=$LAST_SIZE source=vault" 5 &&
+	cmp -s "$W/t/node-1/merkle/checkpoint" "$W/last.note"'
 check "... its next checkpoint is consistent with the previous one" next_checkpoint_consistent
 stop_node 1
 
