@@ -5,7 +5,7 @@ EXTRA_PROGRAMS = bench/bench-load bench/bench-agreement bench/bench-now bench/be
 CLEANFILES += $(EXTRA_PROGRAMS)
 EXTRA_DIST += bench/idle-rss.sh bench/quorum-accuracy.sh bench/ntp-throughput.sh \
 	bench/rest-throughput.sh bench/grpc-throughput.sh bench/audit-growth.sh \
-	bench/nts-throughput.sh
+	bench/nts-throughput.sh bench/scale.sh
 
 bench_bench_load_SOURCES = bench/bench-load.c tools/plugin-describe.c tools/plugin-describe.h
 bench_bench_load_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools
@@ -65,5 +65,7 @@ bench: all $(EXTRA_PROGRAMS) $(check_LTLIBRARIES) $(check_PROGRAMS)
 	@$(SHELL) $(srcdir)/bench/quorum-accuracy.sh $(abs_srcdir) $(abs_builddir) $(BENCH_SECONDS)
 	@echo "== audit growth per node of a 4-node quorum with 1 s rounds over $(BENCH_SECONDS) s (target: <= 50 MB a day)"
 	@$(SHELL) $(srcdir)/bench/audit-growth.sh $(abs_srcdir) $(abs_builddir) $(BENCH_SECONDS)
+	@echo "== cost per node as the quorum grows, n = 4, 7, 16, 31, $(BENCH_SECONDS) s each (target at n = 31: <= 20 ms CPU per s, <= 50 KB/s, <= 100 MB audit a day)"
+	@$(SHELL) $(srcdir)/bench/scale.sh $(abs_srcdir) $(abs_builddir) $(BENCH_SECONDS)
 
 .PHONY: bench

@@ -135,7 +135,7 @@ void answer_request(struct timecore *c, const struct datagram *d, const struct s
 	len = datagram_append_sending(
 		out, len, (uint64_t)(clock_now_ns(CLOCK_MONOTONIC) - processing_mono));
 	/* A failed send goes to the summaries: the address may be anybody's forgery. */
-	if (sendto(c->fd, out, len, 0, from, from_len) < 0)
+	if (peer_sendto(c, out, len, from, from_len) < 0)
 		peer_refused(c, "peer",
 			     errno == EAGAIN ? "answer_send_busy" : "answer_send_failed", from,
 			     from_len);

@@ -62,6 +62,18 @@ void peer_refused(struct timecore *c, const char *what, const char *reason,
 		       peer_address_text(from, from_len, peer, sizeof(peer)));
 }
 
+ssize_t peer_sendto(struct timecore *c, const void *buf, size_t len, const struct sockaddr *to,
+		    socklen_t to_len)
+{
+	ssize_t n = sendto(c->fd, buf, len, 0, to, to_len);
+
+	if (n >= 0) {
+		c->bytes_out += (uint64_t)n;
+		c->datagrams_out++;
+	}
+	return n;
+}
+
 /* The configured source whose peer-link address is FROM, or NULL. */
 struct authority *peer_source_at(struct timecore *c, const struct sockaddr *from,
 				 socklen_t from_len)
@@ -265,8 +277,8 @@ int timecore_gossip_send(struct timecore *c, const void *data, size_t len, const
 		    (peer_id != NULL && strcmp(a->id, peer_id) != 0))
 			continue;
 		sent++;
-		if (sendto(c->fd, datagram, datagram_len, 0, (struct sockaddr *)&a->address,
-			   a->address_len) < 0) {
+		if (peer_sendto(c, datagram, datagram_len, (struct sockaddr *)&a->address,
+				a->address_len) < 0) {
 			err = -errno;
 			log_msg(QUORUM_LOG_WARNING, "timecore",
 				"peer.gossip_send_failed source=%s error=\"%s\"", a->id,
@@ -293,6 +305,8 @@ static void peer_read_cb(evutil_socket_t fd, short what, void *arg)
 
 		if (n < 0)
 			return; /* EAGAIN: drained */
+		c->bytes_in += (uint64_t)n;
+		c->datagrams_in++;
 		if (datagram_decode(buf, (size_t)n, &d, &reason) != 0) {
 			peer_refused(c, "peer", reason, (struct sockaddr *)&from, from_len);
 			continue;
@@ -346,6 +360,11 @@ int peerlink_open(struct timecore *c, char *why, size_t why_size)
 
 void peerlink_close(struct timecore *c)
 {
+	if (c->fd >= 0)
+		log_msg(QUORUM_LOG_INFO, "timecore",
+			"peer.traffic bytes_in=%" PRIu64 " bytes_out=%" PRIu64
+			" datagrams_in=%" PRIu64 " datagrams_out=%" PRIu64,
+			c->bytes_in, c->bytes_out, c->datagrams_in, c->datagrams_out);
 	if (c->read_event != NULL)
 		event_free(c->read_event);
 	if (c->listener != NULL)

@@ -439,8 +439,8 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 		len = datagram_encode_request(p->nonce, c->conf->node_id, p->request_len, buf,
 					      sizeof(buf));
 		p->sent_mono = clock_now_ns(CLOCK_MONOTONIC);
-		if (len < 0 || sendto(c->fd, buf, (size_t)len, 0,
-				      (struct sockaddr *)&a->address, a->address_len) < 0)
+		if (len < 0 || peer_sendto(c, buf, (size_t)len, (struct sockaddr *)&a->address,
+					   a->address_len) < 0)
 			log_msg(QUORUM_LOG_WARNING, "timecore",
 				"round.send_failed source=%s error=\"%s\"", a->id,
 				len < 0 ? "encoding" : strerror(errno));

@@ -97,6 +97,8 @@ struct timecore {
 	uint8_t *receive_buffer;       /* GOSSIP_DATAGRAM_MAX + 1 bytes */
 	struct source_budget *budgets; /* one per configured source */
 	struct dedup *gossip_seen;     /* events ingested: later copies are dropped */
+	/* peer-link traffic, logged at close (peer.traffic): what bench/scale.sh reads */
+	uint64_t bytes_in, bytes_out, datagrams_in, datagrams_out;
 };
 
 /* ---- peerlink.c ---- */
@@ -114,6 +116,11 @@ const char *peer_address_text(const struct sockaddr *sa, socklen_t len, char *bu
  * refused callback: summarised, never audited one by one). */
 void peer_refused(struct timecore *c, const char *what, const char *reason,
 		  const struct sockaddr *from, socklen_t from_len);
+
+/* peer_sendto: sendto(2) on the peer link, its bytes counted in C's traffic totals.
+ * RETURN VALUE: sendto's. */
+ssize_t peer_sendto(struct timecore *c, const void *buf, size_t len, const struct sockaddr *to,
+		    socklen_t to_len);
 
 /* peer_source_at: the configured quorumd source whose peer-link address is FROM, or NULL. */
 struct authority *peer_source_at(struct timecore *c, const struct sockaddr *from,
