@@ -372,7 +372,10 @@ static int api_sign_event(struct quorum_host *host, struct quorum_signed_state *
 	/* The node key vouches for this node's rounds and answers: a plugin may have it sign
 	 * its evidence (and the merkle role its witnessed checkpoints), nothing else. */
 	if (state == NULL || state->event_id == NULL ||
-	    !((gossip_role(inst) && strcmp(state->event_id, QUORUM_EVENT_MALFEASANCE) == 0) ||
+	    !((gossip_role(inst) &&
+	       (strcmp(state->event_id, QUORUM_EVENT_MALFEASANCE) == 0 ||
+		strcmp(state->event_id, QUORUM_EVENT_DIGEST) == 0 ||
+		strcmp(state->event_id, QUORUM_EVENT_GOSSIP_ATTESTATION) == 0)) ||
 	      (merkle_role(inst) && merkle_event(state->event_id, 1)))) {
 		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
 			"api.sign_event.refused reason=%s",

@@ -18,6 +18,7 @@
 
 #include "authority.pb-c.h"
 #include "dedup.h"
+#include "digest.h"
 #include "epochs.h"
 #include "evidence.h"
 #include "keys-internal.h"
@@ -686,7 +687,9 @@ static void test_wire_round_attestations(void)
 #define SENT_MAX 64
 
 static struct {
-	int64_t fanout, max_ttl;
+	int64_t fanout, max_ttl, digest_fanout;
+	int default_forward; /* 1: no forward setting (the stage's default list) */
+	int signed_own;	     /* digests and attestations this node signed */
 	struct quorum_source_status sources[4];
 	struct quorum_round *round; /* what round_decode answers (NULL: -EINVAL) */
 	EVP_PKEY *authority_key;    /* node-4's, for authority_verify */
@@ -731,11 +734,34 @@ static int mock_config_int(struct quorum_host *host, const char *path, int64_t *
 		*out = mock.max_ttl;
 		return 0;
 	}
+	if (strcmp(path, "digest_fanout") == 0) { /* 0 unless a test sets it */
+		*out = mock.digest_fanout;
+		return 0;
+	}
 	return -ENOENT;
 }
 
+/* Unless default_forward: forward = the rounds whole, the reports, the merkle events (the
+ * default before issue 19, still a configuration). */
+static const char *const mock_forward[] = { QUORUM_EVENT_SYNC_ROUND, QUORUM_EVENT_MALFEASANCE,
+					    "uml001.merkle.*" };
+
 static int mock_config_length(struct quorum_host *host, const char *path)
 {
+	return strcmp(path, "forward") == 0 && !mock.default_forward ? 3 : -ENOENT;
+}
+
+static int mock_config_string(struct quorum_host *host, const char *path, const char **out)
+{
+	for (int i = 0; i < 3; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "forward.[%d]", i);
+		if (strcmp(path, name) == 0 && !mock.default_forward) {
+			*out = mock_forward[i];
+			return 0;
+		}
+	}
 	return -ENOENT;
 }
 
@@ -812,11 +838,16 @@ static int mock_gossip_send(struct quorum_host *host, const void *data, size_t l
 static int mock_sign_event(struct quorum_host *host, struct quorum_signed_state *state,
 			   uint8_t sig[64])
 {
-	g_assert_cmpstr(state->event_id, ==, QUORUM_EVENT_MALFEASANCE);
 	memset(sig, 0x5a, 64);
 	state->key_id = "node-1-key";
 	state->signature.data = sig;
 	state->signature.len = 64;
+	if (strcmp(state->event_id, QUORUM_EVENT_DIGEST) == 0 ||
+	    strcmp(state->event_id, QUORUM_EVENT_GOSSIP_ATTESTATION) == 0) {
+		mock.signed_own++;
+		return 0;
+	}
+	g_assert_cmpstr(state->event_id, ==, QUORUM_EVENT_MALFEASANCE);
 	mock.signed_events++;
 	return 0;
 }
@@ -841,6 +872,7 @@ static const struct quorum_api mock_api = {
 	.vlog = mock_vlog,
 	.audit = mock_audit,
 	.config_int = mock_config_int,
+	.config_string = mock_config_string,
 	.config_length = mock_config_length,
 	.node_id = mock_node_id,
 	.ingest = mock_ingest,
@@ -1252,6 +1284,204 @@ static void test_stage_equivocation(void)
 	mock_reset();
 }
 
+/* ------------------------------ digests (issue 19) ------------------------------ */
+
+static void test_digest_encoding(void)
+{
+	struct digest_entry in[3] = { { "node-1", 1, { 1 } },
+				      { "node-22", UINT64_MAX, { 2 } },
+				      { "a", 0, { 3 } } },
+			    out[3];
+	uint8_t *p, bad[200];
+	size_t len, count = 0;
+	const char *why = NULL;
+
+	g_assert_cmpint(digest_encode(in, 3, &p, &len), ==, 0);
+	g_assert_cmpuint(len, ==, 3 + 3 * (1 + 8 + 32) + 6 + 7 + 1);
+	g_assert_cmpint(digest_decode(p, len, out, 3, &count, &why), ==, 0);
+	g_assert_cmpuint(count, ==, 3);
+	for (int i = 0; i < 3; i++) {
+		g_assert_cmpstr(out[i].authority, ==, in[i].authority);
+		g_assert_cmpuint(out[i].sequence, ==, in[i].sequence);
+		g_assert_cmpmem(out[i].hash, 32, in[i].hash, 32);
+	}
+	/* every shorter prefix is refused, and so is a byte more */
+	for (size_t cut = 0; cut < len; cut++)
+		g_assert_cmpint(digest_decode(p, cut, out, 3, &count, &why), ==, -EINVAL);
+	g_assert_cmpuint(len + 1, <=, sizeof(bad));
+	memcpy(bad, p, len);
+	bad[len] = 0;
+	g_assert_cmpint(digest_decode(bad, len + 1, out, 3, &count, &why), ==, -EINVAL);
+	g_assert_cmpstr(why, ==, "digest_trailing");
+	/* more entries than the caller has room for */
+	g_assert_cmpint(digest_decode(p, len, out, 2, &count, &why), ==, -EINVAL);
+	g_assert_cmpstr(why, ==, "digest_too_many");
+	/* another version; an authority that is not printable */
+	memcpy(bad, p, len);
+	bad[0] = DIGEST_VERSION + 1;
+	g_assert_cmpint(digest_decode(bad, len, out, 3, &count, &why), ==, -EINVAL);
+	g_assert_cmpstr(why, ==, "digest_version");
+	memcpy(bad, p, len);
+	bad[4] = '\n'; /* inside "node-1" */
+	g_assert_cmpint(digest_decode(bad, len, out, 3, &count, &why), ==, -EINVAL);
+	g_assert_cmpstr(why, ==, "digest_authority_invalid");
+	free(p);
+	/* nothing unencodable leaves */
+	strcpy(in[0].authority, "");
+	g_assert_cmpint(digest_encode(in, 1, &p, &len), ==, -EINVAL);
+}
+
+/* A digest event from PEER (origin ORIGIN) about node-4's SEQUENCE with the digest of
+ * ENCODED. */
+static void digest_event(struct test_event *t, struct quorum_gossip *g, const char *peer,
+			 const char *origin, uint64_t sequence, const uint8_t *encoded,
+			 size_t len, uint8_t **payload)
+{
+	struct digest_entry e = { "node-4", sequence, { 0 } };
+	size_t payload_len;
+
+	signed_digest(encoded, len, e.hash);
+	g_assert_cmpint(digest_encode(&e, 1, payload, &payload_len), ==, 0);
+	*g = (struct quorum_gossip){ 1, 0, 0, origin };
+	event_make(t, QUORUM_EVENT_DIGEST, "d", QUORUM_GOSSIP_SOURCE, peer, g);
+	t->st.payload = (struct quorum_bytes){ *payload, payload_len };
+}
+
+static void test_stage_digests(void)
+{
+	EVP_PKEY *key = key_generate();
+	const int64_t t0 = 1800000000000000000LL;
+	uint8_t *a, *b, *pd, *pd2, hash_a[32];
+	size_t a_len, b_len, count = 0;
+	struct test_round r1, r2;
+	struct test_event e1, e2, ed, ea, er;
+	struct quorum_gossip gd, ga = { 1, 0, 0, "node-2" }, from2 = { 1, 3, 0, "node-2" };
+	const char *const who[] = { "node-4" };
+	const uint64_t seq[] = { 7 };
+	const int64_t mid1[] = { t0 }, mid2[] = { t0 + 5000000 };
+	struct digest_entry entries[4];
+	struct malfeasance_summary sum;
+	struct keybook book = { "node-4", key, 0 };
+	const char *reason, *why = NULL;
+	void *s;
+
+	mock_reset();
+	mock.default_forward = 1;
+	mock.digest_fanout = 2;
+	mock.authority_key = key;
+	s = stage_new();
+	attestation(key, "node-4", 7, t0, &a, &a_len);
+	attestation(key, "node-4", 7, t0 + 5000000, &b, &b_len);
+	signed_digest(a, a_len, hash_a);
+	/* node-1's own round: its digest goes to two peers, one hop, signed by node-1 */
+	round_make(&r1, "node-1", &a, &a_len, who, seq, mid1, 1);
+	r1.round.local = 1; /* the host's view of this node's own round */
+	event_make(&e1, QUORUM_EVENT_SYNC_ROUND, "x", "timecore", "", NULL);
+	e1.st.payload = (struct quorum_bytes){ r1.payload, r1.len };
+	mock.round = &r1.round;
+	g_assert_cmpint(process(s, &e1, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.sent, ==, 2);
+	g_assert_cmpstr(mock.sent_to[0], !=, mock.sent_to[1]);
+	for (int i = 0; i < 2; i++) {
+		Uml001__SignedState *d = mock.sent_state[i];
+
+		g_assert_cmpstr(d->event_id, ==, QUORUM_EVENT_DIGEST);
+		g_assert_cmpstr(d->key_id, ==, "node-1-key");
+		g_assert_cmpuint(d->gossip->hops, ==, 1);
+		g_assert_cmpuint(d->gossip->ttl, ==, 0);
+		g_assert_cmpstr(d->gossip->origin_node_id, ==, "node-1");
+		g_assert_cmpint(digest_decode(d->payload.data, d->payload.len, entries, 4,
+					      &count, &why),
+				==, 0);
+		g_assert_cmpuint(count, ==, 1);
+		g_assert_cmpstr(entries[0].authority, ==, "node-4");
+		g_assert_cmpuint(entries[0].sequence, ==, 7);
+		g_assert_cmpmem(entries[0].hash, 32, hash_a, 32);
+	}
+	sent_clear();
+	/* a peer's whole round is no longer accepted by default: rounds travel as digests */
+	round_make(&r2, "node-2", &b, &b_len, who, seq, mid2, 1);
+	event_make(&e2, QUORUM_EVENT_SYNC_ROUND, "y", QUORUM_GOSSIP_SOURCE, "node-2", &from2);
+	e2.st.payload = (struct quorum_bytes){ r2.payload, r2.len };
+	mock.round = &r2.round;
+	g_assert_cmpint(process(s, &e2, &reason), ==, QUORUM_REJECT);
+	g_assert_cmpstr(reason, ==, "gossip_policy_rejected");
+	/* node-2's digest says node-4 signed other bytes for sequence 7: node-1's copy goes
+	 * back to node-2 alone, no report yet (a digest is no evidence) */
+	digest_event(&ed, &gd, "node-2", "node-2", 7, b, b_len, &pd);
+	g_assert_cmpint(process(s, &ed, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.sent, ==, 1);
+	g_assert_cmpstr(mock.sent_to[0], ==, "node-2");
+	g_assert_cmpstr(mock.sent_state[0]->event_id, ==, QUORUM_EVENT_GOSSIP_ATTESTATION);
+	g_assert_cmpmem(mock.sent_state[0]->payload.data, mock.sent_state[0]->payload.len, a,
+			a_len);
+	g_assert_cmpint(mock.signed_events, ==, 0);
+	g_assert_cmpint(mock.ingested, ==, 0);
+	/* ... and never forwarded */
+	observe(s, &ed, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.sent, ==, 1);
+	/* a digest relayed by someone else than its signer is refused */
+	free(ed.encoded);
+	free(pd);
+	digest_event(&ed, &gd, "node-3", "node-2", 8, b, b_len, &pd);
+	g_assert_cmpint(process(s, &ed, &reason), ==, QUORUM_REJECT);
+	g_assert_cmpstr(reason, ==, "gossip_digest_relayed");
+	/* node-2 answers with its signed attestation: both verify, a report is made */
+	event_make(&ea, QUORUM_EVENT_GOSSIP_ATTESTATION, "a", QUORUM_GOSSIP_SOURCE, "node-2",
+		   &ga);
+	ea.st.payload = (struct quorum_bytes){ b, b_len };
+	g_assert_cmpint(process(s, &ea, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.signed_events, ==, 1);
+	g_assert_cmpint(mock.ingested, ==, 1);
+	g_assert_cmpstr(mock.ingested_event, ==, QUORUM_EVENT_MALFEASANCE);
+	g_assert_cmpint(malfeasance_report_check(mock.ingested_payload, mock.ingested_len,
+						 keybook_verify, &book, &sum, &why),
+			==, 0);
+	g_assert_cmpstr(sum.reporter, ==, "node-1");
+	/* an attestation that is not one is refused */
+	free(ea.encoded);
+	event_make(&ea, QUORUM_EVENT_GOSSIP_ATTESTATION, "a", QUORUM_GOSSIP_SOURCE, "node-2",
+		   &ga);
+	g_assert_cmpint(process(s, &ea, &reason), ==, QUORUM_REJECT);
+	g_assert_cmpstr(reason, ==, "gossip_attestation_malformed");
+	quorum_plugin.fini(s);
+
+	/* a digest heard before this node's own round closed: compared when it closes */
+	mock_reset();
+	mock.default_forward = 1;
+	mock.authority_key = key;
+	s = stage_new();
+	free(ed.encoded);
+	free(pd);
+	digest_event(&ed, &gd, "node-2", "node-2", 7, b, b_len, &pd);
+	g_assert_cmpint(process(s, &ed, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.sent, ==, 0);
+	mock.round = &r1.round;
+	g_assert_cmpint(process(s, &e1, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.sent, ==, 1); /* digest_fanout 0 here: the attestation alone */
+	g_assert_cmpstr(mock.sent_to[0], ==, "node-2");
+	g_assert_cmpstr(mock.sent_state[0]->event_id, ==, QUORUM_EVENT_GOSSIP_ATTESTATION);
+	/* the same attestation in a digest is no disagreement */
+	sent_clear();
+	digest_event(&er, &gd, "node-3", "node-3", 7, a, a_len, &pd2);
+	g_assert_cmpint(process(s, &er, &reason), ==, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.sent, ==, 0);
+	quorum_plugin.fini(s);
+	free(er.encoded);
+	free(pd2);
+	free(ed.encoded);
+	free(pd);
+	free(ea.encoded);
+	free(e1.encoded);
+	free(e2.encoded);
+	free(r1.payload);
+	free(r2.payload);
+	free(a);
+	free(b);
+	EVP_PKEY_free(key);
+	mock_reset();
+}
+
 static void test_stage_epochs(void)
 {
 	EVP_PKEY *keys[4];
@@ -1372,6 +1602,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/gossip/stage/forwarding-decisions", test_stage_forwarding);
 	g_test_add_func("/gossip/stage/equivocation-reported-once", test_stage_equivocation);
 	g_test_add_func("/gossip/stage/epoch-converges-with-peer-round", test_stage_epochs);
+	g_test_add_func("/gossip/digest/encoding-is-strict", test_digest_encoding);
+	g_test_add_func("/gossip/stage/digests-exchange-attestations-on-disagreement",
+			test_stage_digests);
 	g_test_add_func("/gossip/stage/unverified-attestation-not-counted",
 			test_stage_unverified_not_counted);
 	return g_test_run();

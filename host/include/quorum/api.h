@@ -230,13 +230,14 @@ struct quorum_api {
 	/* Whether SIG (SIG_LEN bytes) is the Ed25519 signature of MSG (LEN bytes) by the
 	 * configured quorumd authority AUTHORITY_ID under its key KEY_ID (NULL: its configured
 	 * key, whatever its id, as for a C2SP signed note that names only a key hash; an NTP
-	 * source has no key). Any plugin; everything is borrowed for the call. 0, -ENOENT (no such quorumd
-	 * authority, or KEY_ID is not its key), -EBADMSG (not its signature of MSG: wrong
-	 * length included) or -ENOMEM. Since ABI 1.9 a KEY_ID the passport stage vouches for
-	 * as the authority's (a rotated key) is its key too, as on the peer link. */
+	 * source has no key). Any plugin; everything is borrowed for the call. 0, -ENOENT (no
+	 * such quorumd authority, or KEY_ID is not its key), -EBADMSG (not its signature of
+	 * MSG: wrong length included) or -ENOMEM. Since ABI 1.9 a KEY_ID the passport stage
+	 * vouches for as the authority's (a rotated key) is its key too, as on the peer link.
+	 */
 	int (*authority_verify)(struct quorum_host *host, const char *authority_id,
-				const char *key_id, const void *msg, size_t len, const void *sig,
-				size_t sig_len);
+				const char *key_id, const void *msg, size_t len,
+				const void *sig, size_t sig_len);
 
 	/* ---- gossip (ABI 1.6; names and bounds in <quorum/gossip.h>) ---- */
 	/* Gossip role only (and, since ABI 1.9, the merkle role for the witnessed-checkpoint
@@ -254,7 +255,9 @@ struct quorum_api {
 			   size_t len, const char *peer_id);
 	/* Gossip role only: signs STATE with the node's Ed25519 key over
 	 * quorum_signed_state_message, so that the node's own evidence passes the passport
-	 * stage like any event. Only STATE->event_id QUORUM_EVENT_MALFEASANCE may be signed:
+	 * stage like any event. Only STATE->event_id QUORUM_EVENT_MALFEASANCE (and, since the
+	 * scale issue, the gossip stage's QUORUM_EVENT_DIGEST and _GOSSIP_ATTESTATION, which
+	 * carry what the node asked and heard, never a statement of its own) may be signed:
 	 * the node key vouches for the node's rounds and answers, which no plugin may forge.
 	 * Since ABI 1.9 the merkle role may sign QUORUM_EVENT_CHECKPOINT, _COSIGNATURE and
 	 * _LOG_MALFEASANCE (<quorum/audit.h>) too.
@@ -274,15 +277,16 @@ struct quorum_api {
 	 * last user. FDS_OUT (COUNT slots) gets new non-blocking, close-on-exec descriptors
 	 * the plugin owns and closes. 0 or -errno (-EADDRINUSE; -EINVAL for a bad address or
 	 * COUNT). */
-	int (*listen_group)(struct quorum_host *host, int type, const char *addr,
-			    uint16_t port, unsigned count, int *fds_out);
+	int (*listen_group)(struct quorum_host *host, int type, const char *addr, uint16_t port,
+			    unsigned count, int *fds_out);
 	/* Reads the served clock like clock_read, but from any thread (a seqlock read of the
 	 * shared clock page), for a transport's workers. It does not itself check the audit
 	 * plane: the loop suspends the served clock the moment a stage reports a failure
 	 * (audit_changed), on every clock_read and every 100 ms. Valid between the caller's
 	 * start and the end of its drain. 0, or -EAGAIN when the writer kept the page busy
 	 * (then *OUT is unsynchronised). */
-	int (*clock_read_concurrent)(struct quorum_host *host, struct quorum_clock_reading *out);
+	int (*clock_read_concurrent)(struct quorum_host *host,
+				     struct quorum_clock_reading *out);
 	/* Loop thread: an audit-plane stage (vault, merkle) tells the host that its failing()
 	 * answer may have changed; the host checks at once and, while it fails, serves no
 	 * time (clock_read_concurrent readers included). */

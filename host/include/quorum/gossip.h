@@ -29,6 +29,12 @@ extern "C" {
  * payload is a proto uml001.MalfeasanceReport (proto/authority.proto), the envelope is
  * signed by the reporting node (api->sign_event). */
 #define QUORUM_EVENT_MALFEASANCE "uml001.gossip.malfeasance"
+/* A compact digest of a round (authority, sequence, SHA-256 of each attestation), signed by
+ * the node that asked, sent to a few peers and never relayed (issue 19). */
+#define QUORUM_EVENT_DIGEST "uml001.gossip.digest"
+/* One authority's signed attestation, payload its SignedState's encoding: sent, signed by
+ * the sender, to a peer whose digest disagrees with it about that authority's sequence. */
+#define QUORUM_EVENT_GOSSIP_ATTESTATION "uml001.gossip.attestation"
 
 /* What this node heard from one peer by gossip. */
 struct quorum_gossip_peer {

@@ -121,6 +121,12 @@ int evidence_offer(struct evidence *e, const char *authority, uint64_t sequence,
 	return EVIDENCE_NEW;
 }
 
+struct evidence_entry *evidence_find(const struct evidence *e, const char *authority,
+				     uint64_t sequence)
+{
+	return find(e, authority, sequence);
+}
+
 size_t evidence_count(const struct evidence *e)
 {
 	return e->count;

@@ -48,6 +48,11 @@ int evidence_offer(struct evidence *e, const char *authority, uint64_t sequence,
 		   const uint8_t digest[EVIDENCE_DIGEST_LEN], const uint8_t *encoded,
 		   size_t len, struct evidence_entry **previous);
 
+/* evidence_find: the attestation recorded for AUTHORITY and SEQUENCE (borrowed: valid until
+ * the next evidence_offer), or NULL. */
+struct evidence_entry *evidence_find(const struct evidence *e, const char *authority,
+				     uint64_t sequence);
+
 /* evidence_count: attestations held. */
 size_t evidence_count(const struct evidence *e);
 

@@ -17,12 +17,14 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <quorum/gossip.h>
 #include <quorum/passport.h>
 #include <quorum/plugin.h>
 
 #include "dedup.h"
+#include "digest.h"
 #include "epochs.h"
 #include "evidence.h"
 #include "malfeasance-report.h"
@@ -31,6 +33,8 @@
 
 #define FORWARD_MAX	  64
 #define REPORT_HOLDOFF_NS 10000000000LL /* one report per authority per 10 s at most */
+#define HEARD_MAX	  4096 /* digest entries of peers kept to compare later rounds with */
+#define PUSHES_PER_DIGEST 4    /* attestations sent back for one disagreeing digest */
 
 /* A configured quorumd authority but this node: a peer gossip goes to and comes from. */
 struct gossip_peer_state {
@@ -61,6 +65,18 @@ struct gossip_stage {
 	uint64_t local, refused, forwarded, send_failed, reports;
 	uint64_t spared; /* copies not sent: the peer was the sender or origin, or had it */
 	int send_failure_logged;
+	/* digests (issue 19): what this node asked, told to a few peers a round */
+	uint32_t digest_fanout;
+	size_t digest_rotate;
+	struct heard_entry *heard; /* HEARD_MAX entries of peers' digests not held here */
+	size_t heard_next;
+	uint64_t digests_sent, digests_heard, disagreements, pushed;
+};
+
+/* A peer's digest entry for an attestation this node did not hold when it came. */
+struct heard_entry {
+	struct digest_entry entry;
+	const char *peer; /* borrowed from peers; NULL: slot unused */
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -156,7 +172,6 @@ static void report(struct gossip_stage *s, struct evidence_entry *previous,
 	if (i < 0 || quarantined(s, i) ||
 	    (s->last_report_mono[i] != 0 && now - s->last_report_mono[i] < REPORT_HOLDOFF_NS))
 		return; /* already dealt with */
-	previous->reported = 1;
 	err = malfeasance_report_encode(authority, sequence, previous->encoded, previous->len,
 					current->encoded, current->len, s->node_id, &payload,
 					&len);
@@ -175,6 +190,7 @@ static void report(struct gossip_stage *s, struct evidence_entry *previous,
 			    authority, sequence, why);
 		goto out_free;
 	}
+	previous->reported = 1;
 	st.logical_time_ns = (uint64_t)clock_ns(CLOCK_REALTIME);
 	st.event_id = QUORUM_EVENT_MALFEASANCE;
 	st.payload.data = payload;
@@ -206,6 +222,179 @@ static void report(struct gossip_stage *s, struct evidence_entry *previous,
 			    verdict.reason);
 out_free:
 	free(payload);
+}
+
+/* ---- digests (issue 19) ---- */
+
+/* Signs an event EVENT_ID with PAYLOAD as this node and sends it to PEER_ID alone, one hop.
+ * RETURN VALUE: 0 or -errno. */
+static int send_own(struct gossip_stage *s, const char *event_id, const uint8_t *payload,
+		    size_t len, const char *peer_id)
+{
+	struct quorum_signed_state st = { 0 };
+	uint8_t sig[64], *copy;
+	size_t copy_len;
+	int err;
+
+	st.logical_time_ns = (uint64_t)clock_ns(CLOCK_REALTIME);
+	st.event_id = event_id;
+	st.payload.data = payload;
+	st.payload.len = len;
+	err = s->api->sign_event(s->host, &st, sig);
+	if (err == 0)
+		err = wire_own_event(&st, s->node_id, &copy, &copy_len);
+	if (err != 0)
+		return err;
+	err = s->api->gossip_send(s->host, copy, copy_len, peer_id);
+	free(copy);
+	if (err != 0) {
+		s->send_failed++;
+		if (!s->send_failure_logged)
+			s->api->log(s->host, QUORUM_LOG_WARNING,
+				    "gossip.send_failed peer=%s event_id=%s error=\"%s\"",
+				    peer_id, event_id, strerror(-err));
+		s->send_failure_logged = 1;
+	}
+	return err;
+}
+
+/* Sends this node's copy of an attestation (ENCODED, LEN bytes) to PEER_ID, whose digest
+ * says it holds another one for the same authority and sequence. */
+static void push_attestation(struct gossip_stage *s, const char *authority, uint64_t sequence,
+			     const uint8_t *encoded, size_t len, const char *peer_id)
+{
+	s->disagreements++;
+	s->api->log(s->host, QUORUM_LOG_NOTICE,
+		    "gossip.digest_disagrees authority=%s sequence=%" PRIu64
+		    " peer=%s effect=attestation_sent",
+		    authority, sequence, peer_id);
+	if (send_own(s, QUORUM_EVENT_GOSSIP_ATTESTATION, encoded, len, peer_id) == 0)
+		s->pushed++;
+}
+
+/* This node's round, as a digest of its quorumd attestations (RAW, COUNT of them, those
+ * the round's view ROUND verified), to digest_fanout peers, taken in turn. Peers' digest
+ * entries heard before this round closed are compared with it first. */
+static void send_digest(struct gossip_stage *s, const struct quorum_round *round,
+			const struct wire_attestation *raw, size_t count)
+{
+	struct digest_entry *entries = calloc(count + 1, sizeof(*entries));
+	size_t n = 0, picked[QUORUM_AUTHORITIES_MAX], k;
+	uint8_t *payload = NULL;
+	size_t len;
+
+	if (entries == NULL)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		const struct quorum_observation *o = &round->observations[i];
+
+		if (o->problem != NULL || o->type != QUORUM_AUTHORITY_QUORUMD ||
+		    raw[i].encoded == NULL ||
+		    strlen(o->attestation.authority_id) > QUORUM_NODE_ID_MAX)
+			continue;
+		strcpy(entries[n].authority, o->attestation.authority_id);
+		entries[n].sequence = o->attestation.sequence;
+		memcpy(entries[n].hash, raw[i].digest, DIGEST_HASH_LEN);
+		for (size_t h = 0; h < HEARD_MAX; h++) {
+			struct heard_entry *e = &s->heard[h];
+
+			if (e->peer == NULL || e->entry.sequence != entries[n].sequence ||
+			    strcmp(e->entry.authority, entries[n].authority) != 0)
+				continue;
+			if (memcmp(e->entry.hash, entries[n].hash, DIGEST_HASH_LEN) != 0)
+				push_attestation(s, entries[n].authority, entries[n].sequence,
+						 raw[i].encoded, raw[i].len, e->peer);
+			e->peer = NULL; /* compared: done with */
+		}
+		n++;
+	}
+	if (n == 0 || s->peer_count == 0 || s->digest_fanout == 0 ||
+	    digest_encode(entries, n, &payload, &len) != 0)
+		goto out_free;
+	k = gossip_pick(s->peer_ids, s->peer_count, NULL, NULL, NULL, 0, s->digest_fanout,
+			s->digest_rotate % s->peer_count, picked);
+	s->digest_rotate += k;
+	for (size_t i = 0; i < k; i++) {
+		if (send_own(s, QUORUM_EVENT_DIGEST, payload, len, s->peer_ids[picked[i]]) == 0)
+			s->digests_sent++;
+	}
+out_free:
+	free(payload);
+	free(entries);
+}
+
+/* A peer's digest: each entry this node holds another attestation for gets this node's
+ * copy sent back (a few a digest); an entry it does not hold is kept to compare with its
+ * next rounds. RETURN VALUE: NULL, or why the digest is refused. */
+static const char *digest_heard(struct gossip_stage *s, const struct quorum_event *event)
+{
+	const struct quorum_signed_state *st = event->state;
+	struct gossip_peer_state *p = peer_find(s, event->peer);
+	struct digest_entry *entries;
+	size_t count = 0, pushes = 0;
+	const char *why = NULL;
+
+	if (p == NULL)
+		return "gossip_digest_unknown_peer";
+	entries = calloc(DIGEST_ENTRIES_MAX, sizeof(*entries));
+	if (entries == NULL)
+		return "gossip_out_of_memory";
+	if (digest_decode(st->payload.data, st->payload.len, entries, DIGEST_ENTRIES_MAX,
+			  &count, &why) != 0) {
+		free(entries);
+		return why;
+	}
+	s->digests_heard++;
+	for (size_t i = 0; i < count; i++) {
+		struct evidence_entry *x =
+			evidence_find(s->evidence, entries[i].authority, entries[i].sequence);
+
+		if (x == NULL) {
+			s->heard[s->heard_next].entry = entries[i];
+			s->heard[s->heard_next].peer = p->id;
+			s->heard_next = (s->heard_next + 1) % HEARD_MAX;
+		} else if (memcmp(x->digest, entries[i].hash, DIGEST_HASH_LEN) != 0 &&
+			   !x->reported && pushes < PUSHES_PER_DIGEST) {
+			pushes++;
+			push_attestation(s, x->authority, x->sequence, x->encoded, x->len,
+					 p->id);
+		}
+	}
+	free(entries);
+	return NULL;
+}
+
+/* A peer's copy of an attestation this node holds another one of (it answered a digest of
+ * ours): when the two differ, the report is made here, after both signatures verify.
+ * Attestations this node does not hold are not kept: nothing here vouches for them. */
+static const char *attestation_heard(struct gossip_stage *s, const struct quorum_event *event)
+{
+	const struct quorum_signed_state *st = event->state;
+	struct wire_attestation current = { 0 };
+	struct evidence_entry *x;
+	char authority[QUORUM_NODE_ID_MAX + 1];
+	uint64_t sequence;
+
+	sources_load(s);
+	if (wire_attestation_parse(st->payload.data, st->payload.len, authority, &sequence,
+				   current.digest) != 0)
+		return "gossip_attestation_malformed";
+	if (source_index(s, authority) < 0)
+		return "gossip_attestation_unknown_authority";
+	x = evidence_find(s->evidence, authority, sequence);
+	if (x != NULL && memcmp(x->digest, current.digest, EVIDENCE_DIGEST_LEN) != 0 &&
+	    !x->reported) {
+		current.encoded = (uint8_t *)st->payload.data;
+		current.len = st->payload.len;
+		report(s, x, &current, authority, sequence);
+	}
+	return NULL;
+}
+
+static int own_protocol(const char *event_id)
+{
+	return strcmp(event_id, QUORUM_EVENT_DIGEST) == 0 ||
+	       strcmp(event_id, QUORUM_EVENT_GOSSIP_ATTESTATION) == 0;
 }
 
 /* Reads a round (this node's or a peer's): each verified attestation of a quorumd authority
@@ -256,6 +445,8 @@ static void examine_round(struct gossip_stage *s, const struct quorum_event *eve
 		if (r == EVIDENCE_CONFLICT && !previous->reported)
 			report(s, previous, &raw[i], a->authority_id, a->sequence);
 	}
+	if (round->local)
+		send_digest(s, round, raw, count);
 out_free:
 	wire_attestations_free(raw, count);
 	s->api->round_free(s->host, round);
@@ -277,7 +468,7 @@ static int gossip_process(void *state, const struct quorum_event *event, const c
 	const char *why =
 		gossip_check(s->max_ttl, s->node_id, st->gossip, from_peer(event), &local);
 
-	if (why == NULL && !local &&
+	if (why == NULL && !local && !own_protocol(st->event_id) &&
 	    !gossip_forwarded(s->forward, s->forward_count, st->event_id))
 		why = GOSSIP_POLICY_REJECTED; /* nobody here forwards what a peer may not send
 					       */
@@ -296,6 +487,23 @@ static int gossip_process(void *state, const struct quorum_event *event, const c
 		s->local++;
 		s->api->log(s->host, QUORUM_LOG_DEBUG, "gossip.pass event_id=%s reason=%s",
 			    st->event_id, GOSSIP_LOCAL_NOOP);
+	}
+	if (own_protocol(st->event_id)) {
+		/* Only the peer that signed it sends it: digests and attestations are never
+		 * relayed (ttl 0). */
+		sources_load(s);
+		if (local || strcmp(st->gossip->origin_node_id, event->peer) != 0)
+			why = "gossip_digest_relayed";
+		else if (strcmp(st->event_id, QUORUM_EVENT_DIGEST) == 0)
+			why = digest_heard(s, event);
+		else
+			why = attestation_heard(s, event);
+		if (why != NULL) {
+			s->refused++;
+			*reason = why;
+			return QUORUM_REJECT;
+		}
+		return QUORUM_CONTINUE;
 	}
 	if (strcmp(st->event_id, QUORUM_EVENT_SYNC_ROUND) == 0)
 		examine_round(s, event);
@@ -424,20 +632,22 @@ static void gossip_free(struct gossip_stage *s)
 	free(s->last_report_mono);
 	free(s->peers);
 	free(s->peer_ids);
+	free(s->heard);
 	free(s);
 }
 
-/* The forward list: the setting, or the rounds, the malfeasance reports and the merkle
+/* The forward list: the setting, or the malfeasance reports and the merkle
  * stages' witnessed checkpoints (sent one hop: only their evidence travels further). */
 static int forward_load(struct gossip_stage *s)
 {
 	int count = s->api->config_length(s->host, "forward");
 
 	if (count < 0) {
-		s->forward[0] = QUORUM_EVENT_SYNC_ROUND;
-		s->forward[1] = QUORUM_EVENT_MALFEASANCE;
-		s->forward[2] = "uml001.merkle.*";
-		s->forward_count = 3;
+		/* Rounds no longer travel whole: each node sends digests of its own (issue
+		 * 19); forward = [ "uml001.worker.ntp_sync", ... ] still relays them. */
+		s->forward[0] = QUORUM_EVENT_MALFEASANCE;
+		s->forward[1] = "uml001.merkle.*";
+		s->forward_count = 2;
 		return 0;
 	}
 	if (count > FORWARD_MAX) {
@@ -467,7 +677,8 @@ static int gossip_init(struct quorum_host *host, const struct quorum_api *api, v
 {
 	struct gossip_stage *s;
 	int64_t fanout = 0, max_ttl = 4, dedup_window = 50000, evidence_window = 4096;
-	int64_t epoch_ms = 1000;
+	int64_t epoch_ms = 1000, digest_fanout = 3;
+	uint32_t start = 0;
 	int err;
 
 	if (!QUORUM_API_HAS(api, sign_event))
@@ -483,6 +694,11 @@ static int gossip_init(struct quorum_host *host, const struct quorum_api *api, v
 	api->config_int(host, "dedup_window", &dedup_window);
 	api->config_int(host, "evidence_window", &evidence_window);
 	api->config_int(host, "epoch_ms", &epoch_ms);
+	api->config_int(host, "digest_fanout", &digest_fanout);
+	s->digest_fanout = (uint32_t)digest_fanout;
+	/* Each node starts its turns at its own place, so that a round's digests spread. */
+	RAND_bytes((uint8_t *)&start, sizeof(start));
+	s->digest_rotate = start;
 	s->fanout = (uint32_t)fanout;
 	s->max_ttl = (uint32_t)max_ttl;
 	epochs_init(&s->epochs, epoch_ms * 1000000);
@@ -495,7 +711,8 @@ static int gossip_init(struct quorum_host *host, const struct quorum_api *api, v
 	s->last_report_mono = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->last_report_mono));
 	s->peers = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->peers));
 	s->peer_ids = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*s->peer_ids));
-	if (s->dedup == NULL || s->evidence == NULL || s->sources == NULL ||
+	s->heard = calloc(HEARD_MAX, sizeof(*s->heard));
+	if (s->heard == NULL || s->dedup == NULL || s->evidence == NULL || s->sources == NULL ||
 	    s->last_report_mono == NULL || s->peers == NULL || s->peer_ids == NULL) {
 		err = -ENOMEM;
 		goto out_free;
@@ -504,9 +721,11 @@ static int gossip_init(struct quorum_host *host, const struct quorum_api *api, v
 	if (err != 0)
 		goto out_free;
 	api->log(host, QUORUM_LOG_NOTICE,
-		 "gossip.started fanout=%" PRId64 " max_ttl=%" PRId64 " forward=%zu"
+		 "gossip.started fanout=%" PRId64 " digest_fanout=%" PRId64 " max_ttl=%" PRId64
+		 " forward=%zu"
 		 " dedup_window=%" PRId64 " evidence_window=%" PRId64 " epoch_ms=%" PRId64,
-		 fanout, max_ttl, s->forward_count, dedup_window, evidence_window, epoch_ms);
+		 fanout, digest_fanout, max_ttl, s->forward_count, dedup_window,
+		 evidence_window, epoch_ms);
 	*state = s;
 	return 0;
 out_free:
@@ -521,9 +740,11 @@ static void gossip_fini(void *state)
 	s->api->log(s->host, QUORUM_LOG_INFO,
 		    "gossip.stopped local=%" PRIu64 " refused=%" PRIu64 " forwarded=%" PRIu64
 		    " spared=%" PRIu64 " send_failed=%" PRIu64 " epochs_converged=%" PRIu64
-		    " reports=%" PRIu64,
+		    " reports=%" PRIu64 " digests_sent=%" PRIu64 " digests_heard=%" PRIu64
+		    " disagreements=%" PRIu64 " attestations_sent=%" PRIu64,
 		    s->local, s->refused, s->forwarded, s->spared, s->send_failed,
-		    s->epochs.converged, s->reports);
+		    s->epochs.converged, s->reports, s->digests_sent, s->digests_heard,
+		    s->disagreements, s->pushed);
 	gossip_free(s);
 }
 
@@ -533,6 +754,11 @@ static const struct quorum_setting gossip_settings[] = {
 	  .min = 0,
 	  .max = QUORUM_AUTHORITIES_MAX,
 	  .help = "peers each forwarded event is sent to (default 0: all)" },
+	{ .name = "digest_fanout",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = QUORUM_AUTHORITIES_MAX,
+	  .help = "peers each round's digest is sent to, in turn (default 3; 0: none)" },
 	{ .name = "max_ttl",
 	  .type = QUORUM_SETTING_INT,
 	  .min = 1,
@@ -541,8 +767,7 @@ static const struct quorum_setting gossip_settings[] = {
 	{ .name = "forward",
 	  .type = QUORUM_SETTING_STRINGS,
 	  .help = "event ids forwarded and accepted from peers; \"prefix*\" matches a prefix "
-		  "(default: uml001.worker.ntp_sync, uml001.gossip.malfeasance, "
-		  "uml001.merkle.*)" },
+		  "(default: uml001.gossip.malfeasance, uml001.merkle.*)" },
 	{ .name = "dedup_window",
 	  .type = QUORUM_SETTING_INT,
 	  .min = 1,

@@ -5,6 +5,7 @@ GOSSIP_SOURCES = plugins/stages/gossip/rules.c plugins/stages/gossip/rules.h \
 	common/dedup.c common/dedup.h \
 	plugins/stages/gossip/evidence.c plugins/stages/gossip/evidence.h \
 	plugins/stages/gossip/epochs.c plugins/stages/gossip/epochs.h \
+	plugins/stages/gossip/digest.c plugins/stages/gossip/digest.h \
 	plugins/stages/gossip/wire.c plugins/stages/gossip/wire.h \
 	plugins/stages/common/malfeasance-report.c plugins/stages/common/malfeasance-report.h
 GOSSIP_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common \

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <quorum/time.h>
+
 #include "authority.pb-c.h"
 #include "malfeasance-report.h"
 #include "wire.h"
@@ -104,4 +106,56 @@ void wire_attestations_free(struct wire_attestation *list, size_t count)
 	for (size_t i = 0; i < count; i++)
 		free(list[i].encoded);
 	free(list);
+}
+
+int wire_own_event(const struct quorum_signed_state *st, const char *origin, uint8_t **out,
+		   size_t *len)
+{
+	Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
+	Uml001__GossipState g = UML001__GOSSIP_STATE__INIT;
+
+	s.logical_time_ns = st->logical_time_ns;
+	s.event_id = (char *)st->event_id;
+	s.payload.data = (uint8_t *)st->payload.data;
+	s.payload.len = st->payload.len;
+	s.signature.data = (uint8_t *)st->signature.data;
+	s.signature.len = st->signature.len;
+	s.key_id = (char *)st->key_id;
+	/* One hop, none further: a digest or an attestation is meant for its receiver. */
+	g.hops = 1;
+	g.ttl = 0;
+	g.origin_node_id = (char *)origin;
+	s.gossip = &g;
+	*len = uml001__signed_state__get_packed_size(&s);
+	*out = malloc(*len > 0 ? *len : 1);
+	if (*out == NULL)
+		return -ENOMEM;
+	uml001__signed_state__pack(&s, *out);
+	return 0;
+}
+
+int wire_attestation_parse(const uint8_t *data, size_t len,
+			   char authority[QUORUM_NODE_ID_MAX + 1], uint64_t *sequence,
+			   uint8_t digest[32])
+{
+	Uml001__SignedState *s = uml001__signed_state__unpack(NULL, len, data);
+	Uml001__TimeAttestation *a = NULL;
+	int err = -EINVAL;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (s->event_id == NULL || strcmp(s->event_id, QUORUM_EVENT_ATTESTATION) != 0)
+		goto out_free;
+	a = uml001__time_attestation__unpack(NULL, s->payload.len, s->payload.data);
+	if (a == NULL || a->authority_id == NULL || a->authority_id[0] == '\0' ||
+	    strlen(a->authority_id) > QUORUM_NODE_ID_MAX)
+		goto out_free;
+	strcpy(authority, a->authority_id);
+	*sequence = a->sequence;
+	err = malfeasance_attestation_digest(s, digest) == 0 ? 0 : -ENOMEM;
+out_free:
+	if (a != NULL)
+		uml001__time_attestation__free_unpacked(a, NULL);
+	uml001__signed_state__free_unpacked(s, NULL);
+	return err;
 }

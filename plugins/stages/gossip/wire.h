@@ -50,4 +50,23 @@ int wire_round_attestations(const struct quorum_bytes *payload, struct wire_atte
 /* wire_attestations_free: frees COUNT entries and the array; NULL is a no-op. */
 void wire_attestations_free(struct wire_attestation *list, size_t count);
 
+/*
+ * wire_own_event: ST (signed by this node) as an envelope for one peer: gossip metadata
+ * origin ORIGIN, hops 1, ttl 0 (no receiver relays it). RETURN VALUE: 0 with *OUT (new,
+ * free()) and *LEN, or -ENOMEM.
+ */
+int wire_own_event(const struct quorum_signed_state *st, const char *origin, uint8_t **out,
+		   size_t *len);
+
+/*
+ * wire_attestation_parse: DATA (LEN bytes) as an authority's signed attestation (a
+ * SignedState of event QUORUM_EVENT_ATTESTATION whose payload is a TimeAttestation): its
+ * AUTHORITY (QUORUM_NODE_ID_MAX + 1 bytes), *SEQUENCE and DIGEST (as the evidence index and
+ * a malfeasance report give it). Nothing is verified here.
+ * RETURN VALUE: 0, -EINVAL (not such an attestation) or -ENOMEM.
+ */
+int wire_attestation_parse(const uint8_t *data, size_t len,
+			   char authority[QUORUM_NODE_ID_MAX + 1], uint64_t *sequence,
+			   uint8_t digest[32]);
+
 #endif /* QUORUM_GOSSIP_WIRE_H */

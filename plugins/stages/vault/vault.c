@@ -51,14 +51,14 @@ struct vault_stage {
 	struct quorum_host *host;
 	const struct quorum_api *api;
 	struct vault *log;
-	int batch;		     /* fsync = "batch" */
-	int64_t batch_ms;	     /* the group-commit window */
-	struct quorum_timer *timer;  /* the pending group commit, or NULL */
-	struct waiter *waiters;	     /* sorted by count */
+	int batch;		    /* fsync = "batch" */
+	int64_t batch_ms;	    /* the group-commit window */
+	struct quorum_timer *timer; /* the pending group commit, or NULL */
+	struct waiter *waiters;	    /* sorted by count */
 	struct subscriber subs[8];
 	size_t sub_count;
-	uint64_t event_sequence;     /* the last event appended (host ingest counter) ... */
-	uint64_t event_index;	     /* ... and its record */
+	uint64_t event_sequence; /* the last event appended (host ingest counter) ... */
+	uint64_t event_index;	 /* ... and its record */
 	int has_event;
 	int event_in_round_log;	      /* ... or it went to the round log */
 	struct roundlog *rounds;      /* rounds waiting for their record ... */
@@ -74,11 +74,11 @@ struct vault_stage {
 	uint64_t segments_seen;
 	int retention_queued;
 	uint64_t retention_waits;
-	uint64_t checkpoint_index;   /* a checkpoint record awaiting its fsync */
+	uint64_t checkpoint_index; /* a checkpoint record awaiting its fsync */
 	int checkpoint_pending;
-	int failed;		     /* an I/O error: fail closed */
-	char failure[160];	     /* what failed, for the host and the log */
-	struct quorum_timer *retry;  /* reopens the log once a second while failed */
+	int failed;		    /* an I/O error: fail closed */
+	char failure[160];	    /* what failed, for the host and the log */
+	struct quorum_timer *retry; /* reopens the log once a second while failed */
 	int64_t failed_mono_ns;
 	uint64_t retries;
 	/* what reopening needs: the options, and the folder and key they point to */
@@ -360,7 +360,7 @@ static int vault_put(struct vault_stage *v, uint16_t type, const void *payload, 
 			return err;
 	}
 	return commit_soon(v);
-	}
+}
 
 /* ---- the round log ---- */
 
@@ -394,7 +394,7 @@ static int round_log_write(struct vault_stage *v)
 		v->round_timer = NULL;
 	}
 	if (roundlog_empty(v->rounds))
-	return 0;
+		return 0;
 	err = roundlog_encode(v->rounds, &payload, &len);
 	if (err != 0) {
 		vault_fail(v, "round_log", err);
@@ -436,16 +436,20 @@ static void round_log_wait(struct vault_stage *v)
 }
 
 /* A sync round: this node's goes to the round log (its record written later, with what
- * becomes of it), a peer's is counted there. 1 when it went, 0 when it is to be recorded
- * as an event, -ENOMEM. */
+ * becomes of it), a peer's (or a peer's digest of one) is counted there. 1 when it went, 0 when
+ * it is to be recorded as an event, -ENOMEM. */
 static int round_log_take(struct vault_stage *v, const struct quorum_event *event)
 {
 	const struct quorum_signed_state *st = event->state;
 	int was_empty = roundlog_empty(v->rounds), err;
 
-	if (strcmp(st->event_id, QUORUM_EVENT_SYNC_ROUND) != 0)
+	/* A peer's round digest (issue 19) is counted like a peer's round: one a round from
+	 * a few peers, each saying only what the peer's own vault keeps. */
+	if (strcmp(st->event_id, QUORUM_EVENT_SYNC_ROUND) != 0 &&
+	    strcmp(st->event_id, QUORUM_EVENT_DIGEST) != 0)
 		return 0;
-	if (strcmp(event->source, TIMECORE_SOURCE) == 0 && event->peer[0] == '\0') {
+	if (strcmp(st->event_id, QUORUM_EVENT_SYNC_ROUND) == 0 &&
+	    strcmp(event->source, TIMECORE_SOURCE) == 0 && event->peer[0] == '\0') {
 		err = roundlog_add(v->rounds, st->payload.data, st->payload.len);
 		if (err == -EINVAL)
 			return 0; /* not a round of this node: an event like any */
@@ -760,7 +764,7 @@ static int replay_round(void *arg, const uint8_t *payload, size_t len)
 
 	if (err == -EINVAL) { /* another node's: not this log's */
 		r->v->api->log(r->v->host, QUORUM_LOG_WARNING,
-			    "vault.round_journal_skipped reason=not_this_node_round");
+			       "vault.round_journal_skipped reason=not_this_node_round");
 		return 0;
 	}
 	if (err == 0)
@@ -849,8 +853,8 @@ static int round_journal_recover(struct vault_stage *v, char *why, size_t why_si
 	if (err != 0) {
 		snprintf(why, why_size, "%.200s/%s: %s", v->dir_path, ROUNDJOURNAL_NAME,
 			 strerror(-err));
-	return err;
-}
+		return err;
+	}
 	if (!roundlog_empty(v->rounds)) {
 		round_log_wait(v);
 		v->api->log(v->host, QUORUM_LOG_NOTICE,
@@ -879,7 +883,8 @@ static void verify_tick(void *arg)
 
 	if (v->failed || v->log == NULL || v->verifier == NULL || v->check.corrupt)
 		return;
-	if (v->pass_done_mono_ns != 0 && mono_ns() - v->pass_done_mono_ns < VERIFY_PASS_PAUSE_NS)
+	if (v->pass_done_mono_ns != 0 &&
+	    mono_ns() - v->pass_done_mono_ns < VERIFY_PASS_PAUSE_NS)
 		return;
 	n = vault_verifier_step(v->log, v->verifier, max > 0 ? max : 1, why, sizeof(why));
 	if (n >= 0) {
@@ -896,8 +901,7 @@ static void verify_tick(void *arg)
 		return;
 	}
 	v->check.corrupt = 1;
-	snprintf(v->check.why, sizeof(v->check.why), "%s",
-		 why[0] != '\0' ? why : strerror(-n));
+	snprintf(v->check.why, sizeof(v->check.why), "%s", why[0] != '\0' ? why : strerror(-n));
 	v->api->log(v->host, QUORUM_LOG_ERROR,
 		    "vault.verify_failed error=\"%s\" effect=reported_in_status "
 		    "check=\"quorumctl vault verify %s\"",
@@ -1338,24 +1342,45 @@ static const struct quorum_setting vault_settings[] = {
 	  .min = 1,
 	  .max = 1000,
 	  .help = "group-commit window with fsync = \"batch\" (default 5)" },
-	{ .name = "segment_max_bytes", .type = QUORUM_SETTING_INT, .min = 4096,
-	  .max = 1LL << 40, .help = "rotate a segment at this size (default 10 MiB)" },
-	{ .name = "segment_max_age_s", .type = QUORUM_SETTING_INT, .min = 1,
-	  .max = 31536000, .help = "rotate a segment at this age (default 86400)" },
-	{ .name = "verify_rate", .type = QUORUM_SETTING_INT, .min = 0, .max = 10000000,
+	{ .name = "segment_max_bytes",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 4096,
+	  .max = 1LL << 40,
+	  .help = "rotate a segment at this size (default 10 MiB)" },
+	{ .name = "segment_max_age_s",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 31536000,
+	  .help = "rotate a segment at this age (default 86400)" },
+	{ .name = "verify_rate",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 10000000,
 	  .help = "records a second the background verification of the whole log reads back "
 		  "and checks, a pass every 10 minutes at most (default 2000; 0: off)" },
-	{ .name = "key_file", .type = QUORUM_SETTING_STRING,
-	  .help = "AES-256-GCM key (32 bytes raw or 64 hex digits, mode 0600) to seal payloads" },
-	{ .name = "retain_days", .type = QUORUM_SETTING_INT, .min = 0, .max = 36500,
+	{ .name = "key_file",
+	  .type = QUORUM_SETTING_STRING,
+	  .help = "AES-256-GCM key (32 bytes raw or 64 hex digits, mode 0600) to seal "
+		  "payloads" },
+	{ .name = "retain_days",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 36500,
 	  .help = "remove (or archive) segments this many days after they ended (default 0: "
 		  "keep them)" },
-	{ .name = "retain_bytes", .type = QUORUM_SETTING_INT, .min = 0, .max = 1LL << 50,
+	{ .name = "retain_bytes",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 1LL << 50,
 	  .help = "remove (or archive) the oldest segments while the vault holds more "
 		  "(default 0: no limit)" },
-	{ .name = "archive_dir", .type = QUORUM_SETTING_STRING,
+	{ .name = "archive_dir",
+	  .type = QUORUM_SETTING_STRING,
 	  .help = "move removed segments into this folder (the vault's file system) instead" },
-	{ .name = "round_log_s", .type = QUORUM_SETTING_INT, .min = 0, .max = 3600,
+	{ .name = "round_log_s",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 3600,
 	  .help = "this node's rounds wait at most this long to be written together "
 		  "(default 30; 0: each at once)" },
 	{ .type = QUORUM_SETTING_END },
