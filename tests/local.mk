@@ -190,6 +190,8 @@ E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/tokens.sh tests/e2e/durable-acks.sh tests/e2e/audit-tamper.sh
 # Witnessed checkpoints: cosignatures, a rolled-back node, evidence of a fork.
 E2E_TESTS += tests/e2e/witness.sh
+# Scale (issue 19): n = 13 with digests, an equivocating authority detected by every node.
+E2E_TESTS += tests/e2e/scale.sh
 EXTRA_DIST += tests/tools/witness-tool.py
 # Network Time Security: chronyd as the NTS client, openssl s_client, an on-path relay.
 E2E_TESTS += tests/e2e/nts.sh tests/e2e/nts-quorum.sh
