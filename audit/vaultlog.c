@@ -55,6 +55,7 @@
 
 #include "statedir.h"
 #include "vaultlog.h"
+#include "clocks.h"
 
 #define SEGMENT_MAGIC	     "QVAULT1\n"
 #define SEGMENT_DOMAIN	     "quorum-vault-segment-v1" /* hashed with its NUL */
@@ -199,14 +200,6 @@ static uint64_t get_le64(const uint8_t *p)
 	for (int i = 7; i >= 0; i--)
 		v = v << 8 | p[i];
 	return v;
-}
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void segment_name(char name[NAME_SIZE], uint64_t number)
@@ -1018,7 +1011,7 @@ static int segment_create(struct vault *v, uint64_t number, uint64_t first_index
 	h.number = number;
 	h.first_index = first_index;
 	memcpy(h.prev_hash, prev, VAULT_HASH_LEN);
-	h.created_ns = realtime_ns();
+	h.created_ns = realtime_now_ns();
 	h.flags = v->has_key ? SEGMENT_SEALED : 0;
 	err = header_encode(v, &h, v->abuf);
 	if (!err)
@@ -2027,7 +2020,7 @@ int vault_append(struct vault *vault, uint16_t type, const void *payload, size_t
 	if (v->count == UINT64_MAX)
 		return -EOVERFLOW;
 	rec_len = record_length(v, len);
-	now = realtime_ns();
+	now = realtime_now_ns();
 	reason = rotation_reason(v, rec_len, now);
 	if (reason != NULL) {
 		err = segment_rotate(v, reason);

@@ -12,6 +12,7 @@
 #include "quorum/clock.h"
 #include "timecore-internal.h"
 #include "util-internal.h"
+#include "clocks.h"
 
 static double now_ns(void)
 {
@@ -48,10 +49,8 @@ int main(void)
 		fprintf(stderr, "bench-now: %s\n", why);
 		return 1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	a.reference_mono_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	a.estimate_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	a.reference_mono_ns = mono_now_ns();
+	a.estimate_ns = realtime_now_ns();
 	a.earliest_ns = a.estimate_ns - 50000;
 	a.latest_ns = a.estimate_ns + 50000;
 	served_clock_commit(served, &a, 0, &outcome);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "clocks.h"
 
 #define SOCKETS	    16
 #define WINDOW	    16
@@ -23,14 +24,6 @@
 #define REQUEST_MAX 512
 
 static size_t request_size = 48;
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Sends COUNT requests on FD in one sendmmsg (transmit timestamps *ID, *ID + 1, ...).
  * RETURN VALUE: how many the kernel took. */
@@ -82,16 +75,16 @@ int main(int argc, char **argv)
 		pfd[s] = (struct pollfd){ .fd = fd, .events = POLLIN };
 		outstanding[s] = send_batch(fd, &id, WINDOW);
 		sent += (uint64_t)outstanding[s];
-		last_answer[s] = now_ns();
+		last_answer[s] = mono_now_ns();
 	}
-	start = now_ns();
+	start = mono_now_ns();
 	end = start + (int64_t)(seconds * 1e9);
-	while (now_ns() < end) {
+	while (mono_now_ns() < end) {
 		int64_t t;
 
 		if (poll(pfd, SOCKETS, 10) < 0 && errno != EINTR)
 			return 1;
-		t = now_ns();
+		t = mono_now_ns();
 		for (int s = 0; s < SOCKETS; s++) {
 			struct mmsghdr msgs[WINDOW];
 			struct iovec iov[WINDOW];
@@ -127,7 +120,7 @@ int main(int argc, char **argv)
 	}
 	printf("%.0f answers/s over %.1f s (%llu answered, %llu sent, %llu lost, %.2f%% "
 	       "loss)\n",
-	       (double)answered / ((double)(now_ns() - start) / 1e9), seconds,
+	       (double)answered / ((double)(mono_now_ns() - start) / 1e9), seconds,
 	       (unsigned long long)answered, (unsigned long long)sent, (unsigned long long)lost,
 	       sent ? 100.0 * (double)lost / (double)sent : 0.0);
 	return 0;

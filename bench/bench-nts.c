@@ -37,6 +37,7 @@
 #include "nts-aead.h"
 #include "nts-ext.h"
 #include "nts-ke-records.h"
+#include "clocks.h"
 
 #define SOCKETS	 16
 #define WINDOW	 16
@@ -49,14 +50,6 @@
 static const char *host;
 static int ke_port;
 static const char *ca_file;
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* What one NTS-KE exchange yields. */
 struct ke_result {
@@ -163,7 +156,7 @@ static SSL_CTX *ke_ctx;
 static void *ke_thread(void *arg)
 {
 	(void)arg;
-	while (now_ns() < ke_end) {
+	while (mono_now_ns() < ke_end) {
 		if (ke_exchange(ke_ctx, NULL, 0) == 0)
 			atomic_fetch_add(&handshakes, 1);
 		else
@@ -182,15 +175,15 @@ static int run_ke(double seconds, int threads)
 	ke_ctx = client_ctx();
 	if (ke_exchange(ke_ctx, NULL, 1) != 0)
 		return 1;
-	start = now_ns();
+	start = mono_now_ns();
 	ke_end = start + (int64_t)(seconds * 1e9);
 	for (int i = 0; i < threads; i++)
 		pthread_create(&tid[i], NULL, ke_thread, NULL);
 	for (int i = 0; i < threads; i++)
 		pthread_join(tid[i], NULL);
 	printf("%.0f handshakes/s over %.1f s (%llu complete, %llu failed, %d threads)\n",
-	       (double)atomic_load(&handshakes) / ((double)(now_ns() - start) / 1e9), seconds,
-	       atomic_load(&handshakes), atomic_load(&handshake_failures), threads);
+	       (double)atomic_load(&handshakes) / ((double)(mono_now_ns() - start) / 1e9),
+	       seconds, atomic_load(&handshakes), atomic_load(&handshake_failures), threads);
 	SSL_CTX_free(ke_ctx);
 	return atomic_load(&handshake_failures) == 0 ? 0 : 1;
 }
@@ -297,16 +290,16 @@ static int run_ntp(double seconds)
 		pfd[s] = (struct pollfd){ .fd = fd, .events = POLLIN };
 		outstanding[s] = send_batch(fd, &next, WINDOW);
 		sent += (uint64_t)outstanding[s];
-		last_answer[s] = now_ns();
+		last_answer[s] = mono_now_ns();
 	}
-	start = now_ns();
+	start = mono_now_ns();
 	end = start + (int64_t)(seconds * 1e9);
-	while (now_ns() < end) {
+	while (mono_now_ns() < end) {
 		int64_t t;
 
 		if (poll(pfd, SOCKETS, 10) < 0 && errno != EINTR)
 			return 1;
-		t = now_ns();
+		t = mono_now_ns();
 		for (int s = 0; s < SOCKETS; s++) {
 			static uint8_t buf[WINDOW][PKT_MAX];
 			struct mmsghdr msgs[WINDOW];
@@ -349,7 +342,7 @@ static int run_ntp(double seconds)
 	}
 	printf("%.0f answers/s over %.1f s (%llu answered, %llu sent, %llu lost, %.2f%% loss; "
 	       "%zu-byte requests, first %llu verified)\n",
-	       (double)answered / ((double)(now_ns() - start) / 1e9), seconds,
+	       (double)answered / ((double)(mono_now_ns() - start) / 1e9), seconds,
 	       (unsigned long long)answered, (unsigned long long)sent, (unsigned long long)lost,
 	       sent ? 100.0 * (double)lost / (double)sent : 0.0, pool_len[0],
 	       (unsigned long long)checked);

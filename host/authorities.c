@@ -11,6 +11,7 @@
 
 #include "timecore-internal.h"
 #include "util-internal.h"
+#include "clocks.h"
 
 int authorities_load(struct authority_table *table, const struct conf *conf, char *why,
 		     size_t why_size)
@@ -55,18 +56,10 @@ int authorities_load(struct authority_table *table, const struct conf *conf, cha
 	return 0;
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int authorities_report(struct authority_table *table, uint64_t round,
 		       const struct quorum_source_report *reports, size_t count)
 {
-	int64_t now = mono_ns();
+	int64_t now = mono_now_ns();
 
 	for (size_t i = 0; i < count; i++)
 		if (reports[i].state > QUORUM_SOURCE_NO_AGREEMENT)
@@ -101,7 +94,7 @@ int authorities_report(struct authority_table *table, uint64_t round,
 void authorities_status(const struct authority_table *table, struct quorum_source_status *out,
 			size_t cap, size_t *count)
 {
-	int64_t now = mono_ns();
+	int64_t now = mono_now_ns();
 
 	for (size_t i = 0; i < table->count && i < cap; i++) {
 		const struct authority *a = &table->items[i];
@@ -128,7 +121,7 @@ int authorities_quarantine(struct authority_table *table, const char *id, int64_
 		return -ENOENT;
 	if (duration_ns < 0)
 		return -EINVAL;
-	a->quarantine_until_ns = duration_ns == 0 ? 0 : mono_ns() + duration_ns;
+	a->quarantine_until_ns = duration_ns == 0 ? 0 : mono_now_ns() + duration_ns;
 	snprintf(a->quarantine_reason, sizeof(a->quarantine_reason), "%s",
 		 duration_ns == 0 || reason == NULL ? "" : reason);
 	return 0;

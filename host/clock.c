@@ -18,6 +18,7 @@
 #include "log-internal.h"
 #include "timecore-internal.h"
 #include "util-internal.h"
+#include "clocks.h"
 
 /* An agreement older than this (by its reference instant) is not committed. */
 #define COMMIT_MAX_AGE_NS 60000000000LL
@@ -33,14 +34,6 @@ struct served_clock {
 	char *path;
 	int has_agreement;
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Opens the existing page NAME in folder DIR_FD, if it is quorumd's own (clock-page.h):
  * the descriptor, -ENOENT, or -errno with WHY. */
@@ -239,7 +232,7 @@ static void reading_of(const struct quorum_clock_page *p, int64_t mono,
 void served_clock_read(const struct served_clock *clock, struct quorum_clock_reading *out)
 {
 	/* The loop thread is the only writer: no seqlock needed on this side. */
-	reading_of(clock->page, mono_ns(), out);
+	reading_of(clock->page, mono_now_ns(), out);
 }
 
 int served_clock_read_concurrent(const struct served_clock *clock,
@@ -260,7 +253,7 @@ int served_clock_read_concurrent(const struct served_clock *clock,
 			/* The writer was preempted mid-update: give it the CPU (a sleep, since
 			 * sched_yield need not), for a while. */
 			struct timespec pause = { 0, CONCURRENT_READ_PAUSE_NS };
-			int64_t now = mono_ns();
+			int64_t now = mono_now_ns();
 
 			if (deadline == 0)
 				deadline = now + CONCURRENT_READ_BUDGET_NS;
@@ -271,7 +264,7 @@ int served_clock_read_concurrent(const struct served_clock *clock,
 		if (before & 1u)
 			continue; /* the writer is in the middle of an update */
 		memcpy(&copy, page, sizeof(copy));
-		mono = mono_ns();
+		mono = mono_now_ns();
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		after = __atomic_load_n(&page->generation, __ATOMIC_RELAXED);
 		if (before != after)
@@ -285,7 +278,7 @@ int served_clock_read_concurrent(const struct served_clock *clock,
 
 int served_clock_check(const struct served_clock *clock, const struct quorum_agreement *a)
 {
-	int64_t now = mono_ns();
+	int64_t now = mono_now_ns();
 
 	if (a->size != sizeof(*a) || !a->local || a->earliest_ns > a->estimate_ns ||
 	    a->estimate_ns > a->latest_ns || a->earliest_ns <= 0 ||
@@ -308,7 +301,7 @@ void served_clock_commit(struct served_clock *clock, const struct quorum_agreeme
 	 * clock before this instant, so the new page can start from the old value here. */
 	__atomic_store_n(&p->generation, generation + 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	t_commit = mono_ns();
+	t_commit = mono_now_ns();
 	quorum_clock_page_eval(p, t_commit, &old);
 	/* The bound served so far still holds true time at the agreement's reference instant
 	 * (widened by the drift since): both do, so the clock serves their intersection. A

@@ -13,6 +13,7 @@
 #include "log-internal.h"
 #include "orchestrator-internal.h"
 #include "util-internal.h"
+#include "clocks.h"
 
 struct queued_event {
 	struct envelope *envelope;
@@ -213,14 +214,6 @@ static void orchestrator_audit(struct orchestrator *orch, const char *event_id, 
 	orch->audit(orch->audit_arg, "pipeline.event", fields);
 }
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Runs one envelope through the stages; consumes ENVELOPE. */
 static void orchestrator_run(struct orchestrator *orch, struct envelope *envelope,
 			     const char *source, const char *peer, struct quorum_verdict *out)
@@ -232,7 +225,7 @@ static void orchestrator_run(struct orchestrator *orch, struct envelope *envelop
 		.encoded = { envelope->encoded, envelope->encoded_len },
 		.source = source,
 		.peer = peer,
-		.received_ns = realtime_ns(),
+		.received_ns = realtime_now_ns(),
 		.sequence = ++orch->sequence,
 	};
 	struct quorum_verdict verdict = { .code = QUORUM_CONTINUE };

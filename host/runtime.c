@@ -25,6 +25,7 @@
 #include "timecore-internal.h"
 #include "trustpath-internal.h"
 #include "util-internal.h"
+#include "clocks.h"
 
 void runtime_audit(struct runtime *rt, const char *type, const char *fields)
 {
@@ -78,14 +79,6 @@ static void refusal_timer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 #define RETIRE_GRACE_NS 10000000000LL /* 10 s: every deferred callback has run by then */
-
-static int64_t mono_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Unloads the retired modules older than the grace period (all of them when ALL). */
 static void runtime_unload_retired(struct runtime *rt, int all)

@@ -18,6 +18,7 @@
 
 #include "log-internal.h"
 #include "signals-internal.h"
+#include "clocks.h"
 
 static const int watched[SIGNAL_WATCH_COUNT] = {
 	[SIGNAL_WATCH_TERM] = SIGTERM,
@@ -32,14 +33,6 @@ struct signal_watch {
 	struct event *events[SIGNAL_WATCH_COUNT];
 	int64_t budget_ms; /* atomic */
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void signal_set(sigset_t *set)
 {
@@ -90,7 +83,7 @@ static void *watch_main(void *arg)
 		int timeout = -1, n;
 
 		if (deadline != 0) {
-			int64_t left = deadline - mono_ns();
+			int64_t left = deadline - mono_now_ns();
 
 			if (left <= 0)
 				stop_forced(budget);
@@ -108,7 +101,7 @@ static void *watch_main(void *arg)
 			return NULL;
 		if (signals_forward(w) && deadline == 0) {
 			budget = __atomic_load_n(&w->budget_ms, __ATOMIC_RELAXED);
-			deadline = mono_ns() + budget * 1000000;
+			deadline = mono_now_ns() + budget * 1000000;
 		}
 	}
 }

@@ -18,6 +18,7 @@
 #include "quorumctl-control.h"
 #include "timecodec-internal.h"
 #include "util-internal.h"
+#include "clocks.h"
 
 static const struct {
 	const char *command;
@@ -88,7 +89,6 @@ int cmd_control(int argc, char **argv)
 	EVP_PKEY *key = NULL;
 	json_t *doc = NULL;
 	size_t which;
-	struct timespec now;
 	FILE *out = stdout;
 	int opt, status = 1;
 
@@ -166,8 +166,7 @@ int cmd_control(int argc, char **argv)
 		fprintf(stderr, "quorumctl control: cannot encode the payload (not UTF-8?)\n");
 		goto out;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	view.logical_time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+	view.logical_time_ns = (uint64_t)realtime_now_ns();
 	view.event_id = commands[which].event_id;
 	view.key_id = kid;
 	view.payload.data = (const uint8_t *)payload;

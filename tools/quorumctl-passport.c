@@ -26,6 +26,7 @@
 #include "signed_state.pb-c.h"
 #include "timecodec-internal.h"
 #include "util-internal.h"
+#include "clocks.h"
 
 #define DEFAULT_BEFORE_NS (86400LL * 1000000000)	     /* valid from a day ago ... */
 #define DEFAULT_AFTER_NS  (315576000LL * 1000000000) /* ... for 10 (Julian) years */
@@ -58,14 +59,6 @@ static void passport_usage(FILE *out)
 		     "signed by\n"
 		     "        the trust root) that installs FILE on the nodes it is delivered "
 		     "to.\n");
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int parse_i64(const char *text, int64_t *out)
@@ -208,7 +201,7 @@ static int cmd_create(int argc, char **argv)
 	};
 	const char *root_path = NULL, *authority = NULL;
 	char why[ERRBUF_SIZE], *text = NULL;
-	int64_t serial = 0, now = now_ns(), issued = now;
+	int64_t serial = 0, now = realtime_now_ns(), issued = now;
 	int opt, status = 2, has_caps = 0;
 	json_t *keys = json_array(), *caps = json_array(), *doc = NULL;
 	EVP_PKEY *root = NULL;
@@ -353,7 +346,7 @@ static int cmd_event(int argc, char **argv)
 	key_id(root, root_id);
 	view.event_id = QUORUM_EVENT_PASSPORT_UPDATE;
 	view.key_id = root_id;
-	view.logical_time_ns = (uint64_t)now_ns();
+	view.logical_time_ns = (uint64_t)realtime_now_ns();
 	view.payload.data = data;
 	view.payload.len = len;
 	if (signed_state_sign(root, &view, sig) != 0) {

@@ -42,6 +42,7 @@
 #include "quorum/sharedstate.h"
 #include "timecodec-internal.h"
 #include "util-internal.h"
+#include "clocks.h"
 
 static void usage(FILE *out)
 {
@@ -433,14 +434,6 @@ static int parse_decimal(const char *text, int is_signed, int64_t *out)
 	return errno != 0 || *end != '\0' ? -1 : 0;
 }
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int cmd_shared_state(int argc, char **argv)
 {
 	static const struct option options[] = { { "key", required_argument, NULL, 'k' },
@@ -458,7 +451,7 @@ static int cmd_shared_state(int argc, char **argv)
 	char why[ERRBUF_SIZE], own_id[KEY_ID_HEX_LEN + 1], text[QUORUM_SHARED_STATE_TEXT_MAX];
 	char sig_hex[2 * KEY_SIGNATURE_LEN + 1], warp[32];
 	uint8_t sig[KEY_SIGNATURE_LEN];
-	int64_t version = -1, agreed = realtime_ns(), drift = 0, leader_time = agreed;
+	int64_t version = -1, agreed = realtime_now_ns(), drift = 0, leader_time = agreed;
 	EVP_PKEY *key = NULL;
 	int opt, len, bad = 0;
 

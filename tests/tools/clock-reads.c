@@ -11,14 +11,7 @@
 #include <time.h>
 
 #include "quorum/clock.h"
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "clocks.h"
 
 int main(int argc, char **argv)
 {
@@ -79,10 +72,10 @@ int main(int argc, char **argv)
 	}
 	for (done = 0; done < reads; done++) {
 		struct quorum_now now;
-		int64_t before = realtime_ns(), after, error;
+		int64_t before = realtime_now_ns(), after, error;
 
 		quorum_clock_now(clock, &now);
-		after = realtime_ns();
+		after = realtime_now_ns();
 		if (now.status != QUORUM_NOW_SYNCHRONISED) {
 			unsynced++;
 			last_estimate = INT64_MIN; /* monotonic only within a synchronised stretch */

@@ -25,6 +25,7 @@
 #include "protodecode-internal.h"
 #include "timecodec-internal.h"
 #include "util-internal.h"
+#include "clocks.h"
 
 static const char *const modes[] = {
 	"honest",       /* answers like a quorumd authority (the control case) */
@@ -79,14 +80,6 @@ static void on_signal(int signo)
 	stopping = 1;
 }
 
-static int64_t now_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Sends FIELDS signed by KEY; with DELAY_NS > 0, queues the answer until then. */
 static int send_answer_after(int fd, EVP_PKEY *key, const char *key_id,
 			     const struct quorum_attestation *fields, const struct sockaddr *to,
@@ -102,8 +95,12 @@ static int send_answer_after(int fd, EVP_PKEY *key, const char *key_id,
 		for (int i = 0; i < LATE_MAX; i++) {
 			if (late[i].data != NULL)
 				continue;
-			late[i] = (struct late_answer){ .due_mono = now_ns(CLOCK_MONOTONIC) + delay_ns,
-							.data = out, .len = len, .to_len = to_len };
+			late[i] = (struct late_answer){
+				.due_mono = clock_now_ns(CLOCK_MONOTONIC) + delay_ns,
+				.data = out,
+				.len = len,
+				.to_len = to_len
+			};
 			memcpy(&late[i].to, to, to_len);
 			return 0;
 		}
@@ -126,7 +123,7 @@ static int send_answer(int fd, EVP_PKEY *key, const char *key_id,
 /* Sends the held-back answers that are due; returns ms until the next one, or -1. */
 static int send_due(int fd)
 {
-	int64_t now = now_ns(CLOCK_MONOTONIC), next = -1;
+	int64_t now = clock_now_ns(CLOCK_MONOTONIC), next = -1;
 
 	for (int i = 0; i < LATE_MAX; i++) {
 		if (late[i].data == NULL)
@@ -175,7 +172,7 @@ static void ntp_answer(int fd, const uint8_t *request, int64_t arrived, int64_t 
 	memcpy(reply + 24, request + 40, 8); /* origin: the client's transmit */
 	put_ntp_time(reply + 16, arrived + offset);
 	put_ntp_time(reply + 32, arrived + offset);
-	put_ntp_time(reply + 40, now_ns(CLOCK_REALTIME) + offset);
+	put_ntp_time(reply + 40, clock_now_ns(CLOCK_REALTIME) + offset);
 	sendto(fd, reply, sizeof(reply), 0, to, to_len);
 }
 
@@ -193,7 +190,7 @@ static int gossip_send_one(int fd, EVP_PKEY *key, const char *key_id, const char
 	size_t len, datagram_len;
 	int err;
 
-	view.logical_time_ns = (uint64_t)now_ns(CLOCK_REALTIME);
+	view.logical_time_ns = (uint64_t)clock_now_ns(CLOCK_REALTIME);
 	view.event_id = event_id;
 	view.key_id = key_id;
 	view.payload.data = payload;
@@ -265,7 +262,7 @@ static int gossip_forge(int fd, EVP_PKEY *key, const char *key_id, EVP_PKEY *oth
 	int err = 0;
 
 	n = (size_t)snprintf(text, sizeof(text), "liar %s gossip %s %" PRId64, id, kind,
-			     now_ns(CLOCK_REALTIME));
+			     clock_now_ns(CLOCK_REALTIME));
 	if (strcmp(kind, "forged") == 0)
 		return gossip_send_one(fd, other, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 1, 3,
 				       id, to, to_len);
@@ -292,7 +289,7 @@ static int gossip_forge(int fd, EVP_PKEY *key, const char *key_id, EVP_PKEY *oth
 		uint8_t sig[KEY_SIGNATURE_LEN], *encoded = NULL, *datagram = NULL;
 		size_t len, datagram_len;
 
-		view.logical_time_ns = (uint64_t)now_ns(CLOCK_REALTIME);
+		view.logical_time_ns = (uint64_t)clock_now_ns(CLOCK_REALTIME);
 		view.event_id = QUORUM_EVENT_SYNC_ROUND;
 		view.key_id = key_id;
 		view.payload.data = payload;
@@ -325,8 +322,8 @@ static int gossip_forge(int fd, EVP_PKEY *key, const char *key_id, EVP_PKEY *oth
 	if (strcmp(kind, "bad-report") == 0) {
 		uint8_t *a = NULL, *b = NULL, *report = NULL;
 		size_t a_len = 0, b_len = 0, report_len = 0;
-		uint64_t sequence = (uint64_t)(now_ns(CLOCK_REALTIME) / 1000);
-		int64_t t = now_ns(CLOCK_REALTIME);
+		uint64_t sequence = (uint64_t)(clock_now_ns(CLOCK_REALTIME) / 1000);
+		int64_t t = clock_now_ns(CLOCK_REALTIME);
 
 		err = attestation_encoded(key, key_id, id, sequence, t, &a, &a_len);
 		if (err == 0)
@@ -359,15 +356,15 @@ static int gossip_forge(int fd, EVP_PKEY *key, const char *key_id, EVP_PKEY *oth
 	if (strcmp(kind, "flood") == 0) {
 		/* Paced by the clock, not by sleeps: on a busy machine a sleep of 250 us takes
 		 * far longer, and the flood would fall under the rate limit it tests. */
-		int64_t start = now_ns(CLOCK_MONOTONIC);
+		int64_t start = clock_now_ns(CLOCK_MONOTONIC);
 
 		for (long i = 0; i < count && err == 0; i++) {
-			int64_t ahead = start + i * 250000 - now_ns(CLOCK_MONOTONIC);
+			int64_t ahead = start + i * 250000 - clock_now_ns(CLOCK_MONOTONIC);
 
 			if (ahead > 0)
 				usleep((useconds_t)(ahead / 1000));
-			n = (size_t)snprintf(text, sizeof(text), "liar %s flood %ld %" PRId64, id, i,
-					     now_ns(CLOCK_REALTIME));
+			n = (size_t)snprintf(text, sizeof(text), "liar %s flood %ld %" PRId64,
+					     id, i, clock_now_ns(CLOCK_REALTIME));
 			err = gossip_send_one(fd, other, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n,
 					      1, 3, id, to, to_len);
 		}
@@ -404,7 +401,7 @@ int main(int argc, char **argv)
 		uint64_t asked;
 	} askers[16];
 	size_t asker_count = 0;
-	uint64_t reuse_base = (uint64_t)(now_ns(CLOCK_REALTIME) / 1000);
+	uint64_t reuse_base = (uint64_t)(clock_now_ns(CLOCK_REALTIME) / 1000);
 	int64_t offset = 1000000000, delay_ms = 2000;
 	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM,
 				  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE };
@@ -414,7 +411,7 @@ int main(int argc, char **argv)
 	EVP_PKEY *key = NULL, *other = NULL;
 	uint8_t *replay = NULL;
 	size_t replay_len = 0;
-	uint64_t sequence = (uint64_t)(now_ns(CLOCK_REALTIME) / 1000);
+	uint64_t sequence = (uint64_t)(clock_now_ns(CLOCK_REALTIME) / 1000);
 	const char *colon;
 	int opt, fd, known = 0, ntp = 0;
 
@@ -531,7 +528,8 @@ int main(int argc, char **argv)
 		if (poll(&pfd, 1, send_due(fd)) <= 0)
 			continue;
 		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &from_len);
-		int64_t arrived = now_ns(CLOCK_REALTIME), arrived_mono = now_ns(CLOCK_MONOTONIC);
+		int64_t arrived = clock_now_ns(CLOCK_REALTIME),
+			arrived_mono = clock_now_ns(CLOCK_MONOTONIC);
 		struct quorum_attestation fields = { 0 };
 		struct datagram d;
 		const char *reason;
@@ -589,7 +587,7 @@ int main(int argc, char **argv)
 			RAND_bytes((uint8_t *)&r, sizeof(r));
 			fields.midpoint_ns += (int64_t)(r % (uint64_t)(2 * offset + 1)) - offset;
 		}
-		fields.processing_ns = (uint64_t)(now_ns(CLOCK_MONOTONIC) - arrived_mono);
+		fields.processing_ns = (uint64_t)(clock_now_ns(CLOCK_MONOTONIC) - arrived_mono);
 		if (strcmp(mode, "late") == 0) {
 			send_answer_after(fd, key, key_id_text, &fields, (struct sockaddr *)&from,
 					  from_len, delay_ms * 1000000);

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "clocks.h"
 
 #define BATCH	    64
 #define SOCKETS_MAX 256
@@ -23,14 +24,6 @@
 struct counts {
 	uint64_t sent, unsent, answers, time_answers, kisses_rate, unsynchronised, other;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* A socket bound to SOURCE (any port) and connected to TO; -1 on error (printed). */
 static int open_socket(const struct sockaddr_in *source, const struct sockaddr_in *to)
@@ -175,9 +168,9 @@ int main(int argc, char **argv)
 		if (fds[i] < 0)
 			return 1;
 	}
-	start = now_ns();
+	start = mono_now_ns();
 	end = start + (int64_t)(seconds * 1e9);
-	for (int64_t t = start; t < end; t = now_ns()) {
+	for (int64_t t = start; t < end; t = mono_now_ns()) {
 		for (int i = 0; i < sockets; i++) {
 			int count = BATCH;
 
@@ -197,14 +190,14 @@ int main(int argc, char **argv)
 			nanosleep(&pause, NULL);
 		}
 	}
-	for (int64_t t = now_ns(); now_ns() - t < DRAIN_NS;) {
+	for (int64_t t = mono_now_ns(); mono_now_ns() - t < DRAIN_NS;) {
 		struct timespec pause = { 0, 5000000 };
 
 		for (int i = 0; i < sockets; i++)
 			drain_answers(fds[i], &c);
 		nanosleep(&pause, NULL);
 	}
-	seconds = (double)(now_ns() - start - DRAIN_NS) / 1e9;
+	seconds = (double)(mono_now_ns() - start - DRAIN_NS) / 1e9;
 	printf("sent=%" PRIu64 " unsent=%" PRIu64 " answers=%" PRIu64 " time_answers=%" PRIu64
 	       " rate_kisses=%" PRIu64 " unsynchronised=%" PRIu64 " other=%" PRIu64
 	       " seconds=%.2f sent_per_s=%.0f answers_per_s=%.0f sockets=%d sources=%d\n",

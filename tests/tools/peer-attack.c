@@ -29,6 +29,7 @@
 #include "keys-internal.h"
 #include "protodecode-internal.h"
 #include "timecodec-internal.h"
+#include "clocks.h"
 
 #define AUTHORITIES_MAX 16
 
@@ -47,14 +48,6 @@ struct options {
 	double seconds;	  /* how long */
 	const char *from; /* the address to send from (default 127.0.0.200) */
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int parse_address(const char *text, struct sockaddr_in *out)
 {
@@ -136,7 +129,7 @@ static ssize_t ask(int fd, const struct target *t, const uint8_t nonce[QUORUM_NO
 /* Paces a loop at RATE per second: sleeps until the I-th event is due after START. */
 static void pace(int64_t start, long i, double rate)
 {
-	int64_t due = start + (int64_t)((double)i * 1e9 / rate), now = mono_ns();
+	int64_t due = start + (int64_t)((double)i * 1e9 / rate), now = mono_now_ns();
 
 	if (due > now) {
 		struct timespec ts = { .tv_sec = (due - now) / 1000000000,
@@ -151,10 +144,10 @@ static int flood(const struct options *o)
 {
 	int fd = udp_socket(o->from);
 	uint8_t nonce[QUORUM_NONCE_LEN] = { 0 }, buf[1024], in[DATAGRAM_MAX];
-	int64_t start = mono_ns(), end = start + (int64_t)(o->seconds * 1e9);
+	int64_t start = mono_now_ns(), end = start + (int64_t)(o->seconds * 1e9);
 	long sent = 0, answers = 0;
 
-	for (long i = 0; mono_ns() < end; i++) {
+	for (long i = 0; mono_now_ns() < end; i++) {
 		size_t len;
 
 		memcpy(nonce, &i, sizeof(i)); /* a different nonce each time */
@@ -240,10 +233,10 @@ static int forge(const struct options *o)
 	int fd = udp_socket(o->from);
 	uint8_t genuine[AUTHORITIES_MAX][DATAGRAM_MAX], in[DATAGRAM_MAX];
 	size_t genuine_len[AUTHORITIES_MAX] = { 0 };
-	int64_t start = mono_ns(), end = start + (int64_t)(o->seconds * 1e9);
+	int64_t start = mono_now_ns(), end = start + (int64_t)(o->seconds * 1e9);
 	long forged = 0, replayed = 0;
 
-	for (long i = 0; mono_ns() < end; i++) {
+	for (long i = 0; mono_now_ns() < end; i++) {
 		for (size_t k = 0; k < o->authority_count; k++) {
 			const struct target *t = &o->authorities[k];
 			uint8_t nonce[QUORUM_NONCE_LEN], copy[DATAGRAM_MAX];
@@ -326,7 +319,7 @@ static int reask(const struct options *o)
 	int fd = udp_socket(o->from);
 	int raw = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_IP));
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP) };
-	int64_t end = mono_ns() + (int64_t)(o->seconds * 1e9);
+	int64_t end = mono_now_ns() + (int64_t)(o->seconds * 1e9);
 	uint8_t pkt[65536], answer[DATAGRAM_MAX], last[AUTHORITIES_MAX][DATAGRAM_MAX];
 	size_t last_len[AUTHORITIES_MAX] = { 0 };
 	long seen = 0, forwarded = 0, forged = 0;
@@ -338,7 +331,7 @@ static int reask(const struct options *o)
 			strerror(errno));
 		return 2;
 	}
-	while (mono_ns() < end) {
+	while (mono_now_ns() < end) {
 		struct pollfd p = { .fd = raw, .events = POLLIN };
 		struct sockaddr_ll from;
 		socklen_t from_len = sizeof(from);

@@ -28,6 +28,7 @@
 #include "registry.h"
 #include "replay.h"
 #include "testutil.h"
+#include "clocks.h"
 
 #define S 1000000000LL /* one second in ns */
 
@@ -141,14 +142,6 @@ static char *write_file(const char *dir, const char *name, const char *text)
 }
 
 static char *read_file(const char *path, gsize *len);
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * S + ts.tv_nsec;
-}
 
 /* ------------------------------- the document ------------------------------- */
 
@@ -650,7 +643,7 @@ static void test_registry_persistence(void)
 	EVP_PKEY *root = key_new(), *a = key_new(), *b = key_new(), *ka[] = { a, NULL },
 		 *kb[] = { b, NULL };
 	char *root_id = key_id_new(root), *a_id = key_id_new(a), *b_id = key_id_new(b);
-	int64_t now = realtime_ns();
+	int64_t now = realtime_now_ns();
 	json_t *doc;
 	struct registry r;
 	struct registry_match m;
@@ -1281,7 +1274,7 @@ static void test_stage_rules(void)
 		 *c = key_new(), *f = key_new(), *o = key_new(), *stranger = key_new();
 	EVP_PKEY *ka[] = { a, NULL }, *ka2[] = { a2, NULL }, *kc[] = { c, NULL },
 		 *kf[] = { f, NULL }, *ko[] = { o, NULL };
-	int64_t now = realtime_ns();
+	int64_t now = realtime_now_ns();
 	char *root_id = key_id_new(root), *a_id = key_id_new(a), *a2_id = key_id_new(a2);
 	struct mock *m = mock_new(dir);
 	struct test_event t, u;

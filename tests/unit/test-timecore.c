@@ -21,14 +21,7 @@
 #include "testutil.h"
 #include "timecore-internal.h"
 #include "util-internal.h"
-
-static int64_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "clocks.h"
 
 static const uint8_t test_nonce[QUORUM_NONCE_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
@@ -554,13 +547,13 @@ static void test_clock_unsynchronised_until_commit(struct clock_fixture *f, gcon
 	served_clock_read(f->clock, &reading);
 	g_assert_cmpuint(reading.status, ==, QUORUM_CLOCK_UNSYNCHRONISED);
 	g_assert_cmpint(reading.estimate_ns, ==, 0); /* never a wrong time */
-	eval_at(f->clock, f->path, mono_now(), &eval);
+	eval_at(f->clock, f->path, mono_now_ns(), &eval);
 	g_assert_false(eval.synchronised);
 }
 
 static void test_clock_bound_grows_with_drift(struct clock_fixture *f, gconstpointer data)
 {
-	int64_t t0 = mono_now();
+	int64_t t0 = mono_now_ns();
 	struct quorum_agreement a = agreement_at(t0, 1000 * 1000000000LL, 10 * US);
 	struct clock_commit_outcome outcome;
 	struct quorum_clock_eval eval;
@@ -585,7 +578,7 @@ static void test_clock_bound_grows_with_drift(struct clock_fixture *f, gconstpoi
 /* Fail closed when the bound passes max_error, and back after the next agreement: no latch. */
 static void test_clock_fails_closed_and_recovers(struct clock_fixture *f, gconstpointer data)
 {
-	int64_t t0 = mono_now() - 10000 * MS; /* an agreement 10 s old ... */
+	int64_t t0 = mono_now_ns() - 10000 * MS; /* an agreement 10 s old ... */
 	struct quorum_agreement a = agreement_at(t0, 2000 * 1000000000LL, 10 * US);
 	struct clock_commit_outcome outcome;
 	struct quorum_clock_eval eval;
@@ -602,7 +595,7 @@ static void test_clock_fails_closed_and_recovers(struct clock_fixture *f, gconst
 	g_assert_cmpuint(reading.status, ==, QUORUM_CLOCK_UNSYNCHRONISED);
 	/* A fresh agreement, in line with what was served, brings it back at once. */
 	{
-		int64_t now = mono_now();
+		int64_t now = mono_now_ns();
 
 		eval_at(f->clock, f->path, now, &eval);
 		a = agreement_at(now, eval.estimate_ns, 10 * US);
@@ -617,14 +610,14 @@ static void test_clock_fails_closed_and_recovers(struct clock_fixture *f, gconst
  * the estimate, and the agreement's line is reached at the slew rate. */
 static void test_clock_never_backwards(struct clock_fixture *f, gconstpointer data)
 {
-	int64_t t0 = mono_now() - 100 * MS, tc, prev = INT64_MIN;
+	int64_t t0 = mono_now_ns() - 100 * MS, tc, prev = INT64_MIN;
 	struct quorum_agreement a = agreement_at(t0, 3000 * 1000000000LL, 20 * US);
 	struct clock_commit_outcome outcome;
 	struct quorum_clock_eval eval;
 
 	served_clock_commit(f->clock, &a, 0, &outcome);
 	/* The next agreement says the clock ran 100 us fast. */
-	tc = mono_now();
+	tc = mono_now_ns();
 	a = agreement_at(tc, 3000 * 1000000000LL + (tc - t0) - 100 * US, 20 * US);
 	served_clock_commit(f->clock, &a, 0, &outcome);
 	g_assert_true(outcome.slewed);
@@ -644,13 +637,13 @@ static void test_clock_never_backwards(struct clock_fixture *f, gconstpointer da
 
 static void test_clock_forward_step_capped(struct clock_fixture *f, gconstpointer data)
 {
-	int64_t t0 = mono_now() - 50 * MS, tc;
+	int64_t t0 = mono_now_ns() - 50 * MS, tc;
 	struct quorum_agreement a = agreement_at(t0, 4000 * 1000000000LL, 20 * US);
 	struct clock_commit_outcome outcome;
 	struct quorum_clock_eval before, after;
 
 	served_clock_commit(f->clock, &a, 0, &outcome);
-	tc = mono_now();
+	tc = mono_now_ns();
 	eval_at(f->clock, f->path, tc, &before);
 	/* The next agreement is 1 s ahead, the step limit 1 ms. */
 	a = agreement_at(tc, before.estimate_ns + 1000 * MS, 20 * US);
@@ -669,7 +662,7 @@ static void test_clock_forward_step_capped(struct clock_fixture *f, gconstpointe
  * the clock serves the intersection. A disjoint agreement is served alone. */
 static void test_clock_keeps_the_tighter_bound(struct clock_fixture *f, gconstpointer data)
 {
-	int64_t t0 = mono_now() - 400 * MS, t1 = t0 + 400 * MS;
+	int64_t t0 = mono_now_ns() - 400 * MS, t1 = t0 + 400 * MS;
 	struct quorum_agreement a = agreement_at(t0, 6000 * 1000000000LL, 20 * US);
 	struct clock_commit_outcome outcome;
 	struct quorum_clock_eval eval;
@@ -710,24 +703,23 @@ static void test_clock_keeps_the_tighter_bound(struct clock_fixture *f, gconstpo
 
 static void test_clock_check_refuses(struct clock_fixture *f, gconstpointer data)
 {
-	struct quorum_agreement a = agreement_at(mono_now(), 5000 * 1000000000LL, 10 * US);
+	struct quorum_agreement a = agreement_at(mono_now_ns(), 5000 * 1000000000LL, 10 * US);
 
 	g_assert_cmpint(served_clock_check(f->clock, &a), ==, 0);
 	a.local = 0;
 	g_assert_cmpint(served_clock_check(f->clock, &a), ==, -EINVAL);
-	a = agreement_at(mono_now(), 5000 * 1000000000LL, 10 * US);
+	a = agreement_at(mono_now_ns(), 5000 * 1000000000LL, 10 * US);
 	a.earliest_ns = a.latest_ns + 1;
 	g_assert_cmpint(served_clock_check(f->clock, &a), ==, -EINVAL);
-	a = agreement_at(mono_now() - 120000 * MS, 5000 * 1000000000LL, 10 * US);
+	a = agreement_at(mono_now_ns() - 120000 * MS, 5000 * 1000000000LL, 10 * US);
 	g_assert_cmpint(served_clock_check(f->clock, &a), ==, -EINVAL);
-	a = agreement_at(mono_now() + 1000 * MS, 5000 * 1000000000LL, 10 * US);
+	a = agreement_at(mono_now_ns() + 1000 * MS, 5000 * 1000000000LL, 10 * US);
 	g_assert_cmpint(served_clock_check(f->clock, &a), ==, -EINVAL);
 }
 
 /* The page as a program sees it through libquorum-clock; a second writer is refused. */
 static void test_clock_page_through_client(struct clock_fixture *f, gconstpointer data)
 {
-	struct timespec ts;
 	struct quorum_clock *client;
 	struct quorum_now now;
 	struct served_clock *second;
@@ -739,9 +731,8 @@ static void test_clock_page_through_client(struct clock_fixture *f, gconstpointe
 	g_assert_cmpint(quorum_clock_open(f->path, &client), ==, 0);
 	g_assert_cmpint(quorum_clock_now(client, &now), ==, 0);
 	g_assert_cmpint(now.status, ==, QUORUM_NOW_UNSYNCHRONISED);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	real = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	a = agreement_at(mono_now(), real, 50 * US);
+	real = realtime_now_ns();
+	a = agreement_at(mono_now_ns(), real, 50 * US);
 	served_clock_commit(f->clock, &a, 0, &outcome);
 	g_assert_cmpint(quorum_clock_now(client, &now), ==, 0);
 	g_assert_cmpint(now.status, ==, QUORUM_NOW_SYNCHRONISED);
@@ -765,19 +756,17 @@ static void test_clock_page_through_client(struct clock_fixture *f, gconstpointe
 static void forge_page(const char *path, uid_t uid, mode_t mode)
 {
 	struct quorum_clock_page p = { 0 };
-	struct timespec ts;
 	int64_t ahead;
 	int fd;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ahead = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + 3600 * 1000000000LL;
+	ahead = realtime_now_ns() + 3600 * 1000000000LL;
 	p.magic = QUORUM_CLOCK_PAGE_MAGIC;
 	p.version = QUORUM_CLOCK_PAGE_VERSION;
 	p.size = sizeof(p);
 	p.generation = 2;
 	p.status = 1;
 	p.slew_ppm = 500;
-	p.ref_mono_ns = p.line_mono_ns = mono_now();
+	p.ref_mono_ns = p.line_mono_ns = mono_now_ns();
 	p.ref_estimate_ns = ahead;
 	p.ref_earliest_ns = ahead - 1000;
 	p.ref_latest_ns = ahead + 1000;
@@ -1183,7 +1172,7 @@ static void test_clock_concurrent_readers(struct clock_fixture *f, gconstpointer
 	struct library_reader library;
 	pthread_t threads[2], library_thread;
 	int stop = 0;
-	int64_t t0 = mono_now();
+	int64_t t0 = mono_now_ns();
 	struct quorum_agreement a = agreement_at(t0, 4000 * 1000000000LL, 20 * US);
 	struct clock_commit_outcome outcome;
 
@@ -1202,7 +1191,7 @@ static void test_clock_concurrent_readers(struct clock_fixture *f, gconstpointer
 	 * behind the served clock (slewed back). */
 	for (uint64_t round = 2; round < 5002; round++) {
 		struct quorum_clock_reading now;
-		int64_t mono = mono_now();
+		int64_t mono = mono_now_ns();
 
 		served_clock_read(f->clock, &now);
 		g_assert_cmpuint(now.status, ==, QUORUM_CLOCK_SYNCHRONISED);

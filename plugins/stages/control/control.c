@@ -38,6 +38,7 @@
 #include "modes.h"
 #include "sharedstate.h"
 #include "note.h"
+#include "clocks.h"
 
 /* A local agreement held for a human: its step from the served clock was over hitl_step_ns.
  * An approval lets agreements stepping the same way, up to twice as far, commit until the
@@ -93,22 +94,6 @@ struct control {
 	/* evidence of equivocation (malfeasance.c) */
 	struct malfeasance malfeasance;
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Why an answer was refused, as a strike toward quarantine: lies, not lateness. The host
  * reports a source rejected only for an answer that verified under its key and answered the
@@ -232,7 +217,7 @@ static const char *svc_shared_state_last(void *state, uint64_t *decisions)
 /* Drops the registered holds whose time ran out (audited: never approved). */
 static void event_holds_expire(struct control *c)
 {
-	int64_t now = mono_ns();
+	int64_t now = mono_now_ns();
 
 	for (size_t i = 0; i < c->event_hold_count;) {
 		struct event_hold *h = &c->event_holds[i];
@@ -282,7 +267,7 @@ static int svc_hold_register(void *state, const char *hold_id, const char *what)
 	for (char *p = h->what; *p != '\0'; p++)
 		if (*p < 0x20 || *p > 0x7e || *p == '"')
 			*p = '?';
-	h->deadline_mono_ns = mono_ns() + c->hitl_timeout_ns;
+	h->deadline_mono_ns = mono_now_ns() + c->hitl_timeout_ns;
 	c->api->audit(c->host, "hitl.hold", "hold_id=%s %s timeout_s=%" PRId64, h->id, h->what,
 		      (int64_t)(c->hitl_timeout_ns / 1000000000));
 	return 0;
@@ -466,7 +451,7 @@ static int64_t agreement_step(const struct control *c, const struct quorum_agree
 /* Ends the hold when its deadline passed (audited: the step was never approved). */
 static void hold_expire(struct control *c)
 {
-	if (!c->hold.active || mono_ns() < c->hold.deadline_mono_ns)
+	if (!c->hold.active || mono_now_ns() < c->hold.deadline_mono_ns)
 		return;
 	c->api->audit(c->host, c->hold.approved ? "hitl.approval_expired" : "hitl.expired",
 		      "hold_id=%s round=%" PRIu64 " step_ns=%" PRId64
@@ -500,7 +485,7 @@ static int hitl_gate(struct control *c, const struct quorum_event *event,
 	c->hold.approved = 0;
 	c->hold.round = a->round;
 	c->hold.step_ns = step;
-	c->hold.deadline_mono_ns = mono_ns() + c->hitl_timeout_ns;
+	c->hold.deadline_mono_ns = mono_now_ns() + c->hitl_timeout_ns;
 	c->api->audit(c->host, "hitl.hold",
 		      "hold_id=%s round=%" PRIu64 " step_ns=%" PRId64 " threshold_ns=%" PRId64
 		      " timeout_s=%" PRId64,
@@ -597,7 +582,7 @@ static int epoch_verify(struct control *c, const char *note, int64_t *earliest,
 		*why = "checkpoint carries no synchronised time";
 		return -1;
 	}
-	if (realtime_ns() - cp.latest_ns > c->recovery_epoch_max_age_ns) {
+	if (realtime_now_ns() - cp.latest_ns > c->recovery_epoch_max_age_ns) {
 		*why = "checkpoint is older than recovery_epoch_max_age_s";
 		return -1;
 	}
@@ -617,8 +602,8 @@ static int control_command(struct control *c, const struct quorum_event *event,
 	const char *why = NULL;
 	int moved;
 
-	v = operators_check(&c->operators, event->state, realtime_ns(), c->command_max_age_ns,
-			    &who);
+	v = operators_check(&c->operators, event->state, realtime_now_ns(),
+			    c->command_max_age_ns, &who);
 	if (v != OPERATOR_OK)
 		return command_reject(c, event,
 				      v == OPERATOR_UNSIGNED	? "passport_signature_missing"
@@ -663,7 +648,7 @@ static int control_command(struct control *c, const struct quorum_event *event,
 			      c->hold.id, c->hold.round, c->hold.step_ns, who->id, cmd.reason);
 		if (kind == COMMAND_HITL_APPROVE) {
 			c->hold.approved = 1;
-			c->hold.deadline_mono_ns = mono_ns() + c->hitl_timeout_ns;
+			c->hold.deadline_mono_ns = mono_now_ns() + c->hitl_timeout_ns;
 		} else {
 			c->hold.active = 0;
 		}

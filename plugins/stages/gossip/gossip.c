@@ -30,6 +30,7 @@
 #include "malfeasance-report.h"
 #include "rules.h"
 #include "wire.h"
+#include "clocks.h"
 
 #define FORWARD_MAX	  64
 #define REPORT_HOLDOFF_NS 10000000000LL /* one report per authority per 10 s at most */
@@ -78,14 +79,6 @@ struct heard_entry {
 	struct digest_entry entry;
 	const char *peer; /* borrowed from peers; NULL: slot unused */
 };
-
-static int64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* The configured sources and, among them, the peers. */
 static void sources_load(struct gossip_stage *s)
@@ -159,7 +152,7 @@ static void report(struct gossip_stage *s, struct evidence_entry *previous,
 		   uint64_t sequence)
 {
 	int i = source_index(s, authority);
-	int64_t now = clock_ns(CLOCK_MONOTONIC);
+	int64_t now = clock_now_ns(CLOCK_MONOTONIC);
 	struct quorum_signed_state st = { 0 };
 	struct malfeasance_summary sum;
 	struct quorum_verdict verdict;
@@ -191,7 +184,7 @@ static void report(struct gossip_stage *s, struct evidence_entry *previous,
 		goto out_free;
 	}
 	previous->reported = 1;
-	st.logical_time_ns = (uint64_t)clock_ns(CLOCK_REALTIME);
+	st.logical_time_ns = (uint64_t)clock_now_ns(CLOCK_REALTIME);
 	st.event_id = QUORUM_EVENT_MALFEASANCE;
 	st.payload.data = payload;
 	st.payload.len = len;
@@ -531,7 +524,7 @@ static void gossip_observe(void *state, const struct quorum_event *event,
 	if (peer && (p = peer_find(s, event->peer)) != NULL) {
 		p->received++;
 		p->accepted += verdict->code == QUORUM_CONTINUE;
-		p->last_seen_mono = clock_ns(CLOCK_MONOTONIC);
+		p->last_seen_mono = clock_now_ns(CLOCK_MONOTONIC);
 	}
 	if (verdict->code != QUORUM_CONTINUE ||
 	    !gossip_forwarded(s->forward, s->forward_count, st->event_id) ||

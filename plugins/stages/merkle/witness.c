@@ -24,6 +24,7 @@
 #include "signed_state.pb-c.h"
 #include "statedir.h"
 #include "witness.h"
+#include "clocks.h"
 
 #define STATE_NAME	  "witness-state"
 #define STATE_TMP_NAME	  ".witness-state.tmp"
@@ -104,14 +105,6 @@ struct witness {
 	int send_failure_logged;
 	uint64_t cosigned, answered, reports, submissions;
 };
-
-static int64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static struct witness_peer *peer_find(struct witness *w, const char *id)
 {
@@ -318,7 +311,7 @@ static int send_event(struct witness *w, const char *event_id, const void *paylo
 	size_t n;
 	int err;
 
-	st.logical_time_ns = (uint64_t)clock_ns(CLOCK_REALTIME);
+	st.logical_time_ns = (uint64_t)clock_now_ns(CLOCK_REALTIME);
 	st.event_id = event_id;
 	st.payload.data = payload;
 	st.payload.len = len;
@@ -445,7 +438,7 @@ static void publish(struct witness *w)
  * is the submitted one, and a recovering peer takes it as a time witness). */
 static void submit_maybe(struct witness *w)
 {
-	int64_t mono = clock_ns(CLOCK_MONOTONIC);
+	int64_t mono = clock_now_ns(CLOCK_MONOTONIC);
 	int now = w->submitted_len == 0 ||
 		  (w->latest_cp.synchronised && !w->submitted_cp.synchronised);
 
@@ -647,7 +640,7 @@ static void answer(struct witness *w, struct witness_peer *p, const struct held_
 static void report(struct witness *w, struct witness_peer *p, const struct log_evidence *e,
 		   const struct checkpoint *a, const struct checkpoint *b, const char *kind)
 {
-	int64_t now = clock_ns(CLOCK_MONOTONIC);
+	int64_t now = clock_now_ns(CLOCK_MONOTONIC);
 	struct quorum_signed_state st = { 0 };
 	struct quorum_verdict verdict;
 	uint8_t sig[64];
@@ -664,7 +657,7 @@ static void report(struct witness *w, struct witness_peer *p, const struct log_e
 	err = log_evidence_format(e, &payload, &len);
 	if (err != 0)
 		return;
-	st.logical_time_ns = (uint64_t)clock_ns(CLOCK_REALTIME);
+	st.logical_time_ns = (uint64_t)clock_now_ns(CLOCK_REALTIME);
 	st.event_id = QUORUM_EVENT_LOG_MALFEASANCE;
 	st.payload.data = (const uint8_t *)payload;
 	st.payload.len = len;

@@ -33,6 +33,7 @@
 #include "registry.h"
 #include "replay.h"
 #include "statefile.h"
+#include "clocks.h"
 
 #define TRUST_ROOT_FILE_MAX 16384
 #define SYNC_EVERY_MS	    1000 /* the replay window's appends reach the disk this often */
@@ -521,7 +522,6 @@ static int passport_init(struct quorum_host *host, const struct quorum_api *api,
 	char root_path[PATH_MAX], passports[PATH_MAX], sub[PATH_MAX], why[1024];
 	int64_t window = 50000; /* the seed's dedup FIFO */
 	size_t loaded = 0, from_state = 0, ignored = 0, restored = 0;
-	struct timespec now;
 	int err;
 
 	if (!QUORUM_API_HAS(api, service_publish))
@@ -579,11 +579,9 @@ static int passport_init(struct quorum_host *host, const struct quorum_api *api,
 	}
 	if (err == 0)
 		err = statefile_mkdir(sub, why, sizeof(why));
-	clock_gettime(CLOCK_REALTIME, &now);
 	if (err == 0)
 		err = registry_load_retired(&s->registry, s->state_dir, s->root, s->root_key_id,
-					    (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
-					    &restored, why, sizeof(why));
+					    realtime_now_ns(), &restored, why, sizeof(why));
 	if (err == 0)
 		err = replay_open(s->state_dir, (size_t)window, &s->replay, why, sizeof(why));
 	if (err != 0) {

@@ -26,6 +26,7 @@
 #include "roundjournal.h"
 #include "roundlog.h"
 #include "vaultlog.h"
+#include "clocks.h"
 
 /* The host ingests its own rounds as this source. */
 #define TIMECORE_SOURCE "timecore"
@@ -94,22 +95,6 @@ struct vault_stage {
 	int64_t pass_done_mono_ns; /* the last complete pass ended then (0: none yet) */
 };
 
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void retry_cb(void *arg);
 static void fail_awaiters(struct vault_stage *v, int status);
 static void verifier_restart(struct vault_stage *v);
@@ -136,7 +121,7 @@ static void vault_fail(struct vault_stage *v, const char *what, int err)
 		    what, strerror(-err));
 	snprintf(v->failure, sizeof(v->failure), "vault %s failed: %s", what, strerror(-err));
 	v->failed = 1;
-	v->failed_mono_ns = mono_ns();
+	v->failed_mono_ns = mono_now_ns();
 	fail_awaiters(v, -EIO);
 	if (v->retry == NULL)
 		v->retry = v->api->timer_start(v->host, 1000, 1000, retry_cb, v);
@@ -231,7 +216,7 @@ static void retry_cb(void *arg)
 	v->api->log(v->host, QUORUM_LOG_NOTICE,
 		    "vault.recovered after_ms=%" PRId64 " records=%" PRIu64
 		    " lost_unsynced=%" PRIu64 " retries=%" PRIu64,
-		    (mono_ns() - v->failed_mono_ns) / 1000000, vault_count(v->log),
+		    (mono_now_ns() - v->failed_mono_ns) / 1000000, vault_count(v->log),
 		    before > vault_count(v->log) ? before - vault_count(v->log) : 0,
 		    v->retries);
 	v->retries = 0;
@@ -571,7 +556,7 @@ static size_t retention_cut(struct vault_stage *v, uint64_t *bytes_removed)
 	size_t n = (size_t)vault_segment_count(v->log), cut = 0;
 	struct vault_segment_info seg, next;
 	uint64_t total = 0, removed = 0;
-	int64_t now = realtime_ns();
+	int64_t now = realtime_now_ns();
 
 	for (size_t i = 0; i < n && vault_segment_info(v->log, i, &seg) == 0; i++)
 		total += seg.bytes;
@@ -884,14 +869,14 @@ static void verify_tick(void *arg)
 	if (v->failed || v->log == NULL || v->verifier == NULL || v->check.corrupt)
 		return;
 	if (v->pass_done_mono_ns != 0 &&
-	    mono_ns() - v->pass_done_mono_ns < VERIFY_PASS_PAUSE_NS)
+	    mono_now_ns() - v->pass_done_mono_ns < VERIFY_PASS_PAUSE_NS)
 		return;
 	n = vault_verifier_step(v->log, v->verifier, max > 0 ? max : 1, why, sizeof(why));
 	if (n >= 0) {
 		passes = v->check.passes;
 		vault_verifier_progress(v->verifier, &v->check.verified, &v->check.passes);
 		if (v->check.passes != passes) {
-			v->pass_done_mono_ns = mono_ns();
+			v->pass_done_mono_ns = mono_now_ns();
 			v->api->log(v->host, QUORUM_LOG_INFO,
 				    "vault.verified records=%" PRIu64 " passes=%" PRIu64
 				    " rate=%" PRId64 " next_pass_s=%lld",

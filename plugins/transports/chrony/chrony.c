@@ -19,6 +19,7 @@
 #include <quorum/plugin.h>
 
 #include "sample.h"
+#include "clocks.h"
 
 #define CHRONY_WATCH_MS 20 /* how often the served clock is looked at for a new agreement */
 
@@ -34,14 +35,6 @@ struct chrony_feed {
 	int send_error;	     /* the errno of the last failing send, 0 while they succeed */
 	uint64_t sent, failed, retried;
 };
-
-static int64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Sends SAMPLE; logs the first failure of a run of them and the recovery. 0 or -errno. */
 static int feed_send(struct chrony_feed *c, const struct chrony_sock_sample *sample)
@@ -81,9 +74,9 @@ static void feed_watch_cb(void *arg)
 	int64_t before, after;
 	int err;
 
-	before = realtime_ns();
+	before = realtime_now_ns();
 	c->api->clock_read(c->host, &now);
-	after = realtime_ns();
+	after = realtime_now_ns();
 	if ((now.status == QUORUM_CLOCK_SYNCHRONISED) != c->synchronised) {
 		c->synchronised = now.status == QUORUM_CLOCK_SYNCHRONISED;
 		c->api->log(c->host, QUORUM_LOG_NOTICE, "chrony.%s socket=%s%s",

@@ -277,11 +277,6 @@ static int chronyd_receive(struct fixture *f, struct chrony_sock_sample *out)
 	return 1;
 }
 
-static int64_t now_real(void)
-{
-	return realtime_ns();
-}
-
 /* One sample per committed agreement; none for a look that finds the same round; none at
  * all while unsynchronised, even when the round moved. */
 static void test_feed_one_sample_per_agreement(struct fixture *f, gconstpointer data)
@@ -291,7 +286,7 @@ static void test_feed_one_sample_per_agreement(struct fixture *f, gconstpointer 
 
 	(void)data;
 	chronyd_bind(f);
-	t = now_real();
+	t = realtime_now_ns();
 	f->host.reading = synchronised(t + 40 * US, 11);
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 1);
@@ -303,7 +298,7 @@ static void test_feed_one_sample_per_agreement(struct fixture *f, gconstpointer 
 	g_assert_cmpint((int64_t)s.tv.tv_sec * S + s.tv.tv_usec * US, >=, t - US);
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 0);
-	f->host.reading = synchronised(now_real(), 12);
+	f->host.reading = synchronised(realtime_now_ns(), 12);
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 1);
 	f->host.reading = (struct quorum_clock_reading){ .status = QUORUM_CLOCK_UNSYNCHRONISED,
@@ -311,7 +306,7 @@ static void test_feed_one_sample_per_agreement(struct fixture *f, gconstpointer 
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 0);
 	g_assert_nonnull(strstr(f->host.log->str, "chrony.silent"));
-	f->host.reading = synchronised(now_real(), 14);
+	f->host.reading = synchronised(realtime_now_ns(), 14);
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 1);
 	g_assert_cmpuint(f->feed->sent, ==, 3);
@@ -326,7 +321,7 @@ static void test_feed_without_chronyd(struct fixture *f, gconstpointer data)
 
 	(void)data;
 	for (uint64_t round = 1; round <= 3; round++) {
-		f->host.reading = synchronised(now_real(), round);
+		f->host.reading = synchronised(realtime_now_ns(), round);
 		feed_watch_cb(f->feed);
 	}
 	g_assert_cmpuint(f->feed->failed, ==, 3);
@@ -335,7 +330,7 @@ static void test_feed_without_chronyd(struct fixture *f, gconstpointer data)
 	g_assert_null(strstr(strstr(f->host.log->str, "chrony.send_failed") + 1,
 			     "chrony.send_failed"));
 	chronyd_bind(f);
-	f->host.reading = synchronised(now_real(), 4);
+	f->host.reading = synchronised(realtime_now_ns(), 4);
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 1);
 	g_assert_nonnull(strstr(f->host.log->str, "chrony.send_recovered"));

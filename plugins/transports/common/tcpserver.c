@@ -30,14 +30,6 @@ struct tcp_server {
 	uint64_t idle_timeouts;
 };
 
-int64_t tcp_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void format_peer(const struct sockaddr *addr, char out[INET6_ADDRSTRLEN])
 {
 	const void *a = NULL;
@@ -130,7 +122,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 		if (kind == TCP_DEADLINE_NONE)
 			return;
 	}
-	if (tcp_mono_ns() < c->due_ns) { /* not yet (or a clock read ran ahead of the timer) */
+	if (mono_now_ns() < c->due_ns) { /* not yet (or a clock read ran ahead of the timer) */
 		if (tcp_conn_deadline_at(c, kind, c->due_ns, c->due_what) != 0)
 			tcp_conn_close(c);
 		return;
@@ -161,7 +153,7 @@ int tcp_conn_deadline_start(struct tcp_conn *c, enum tcp_deadline kind, const ch
 		return err;
 	c->due_kind = kind;
 	c->due_what = what;
-	c->due_ns = tcp_mono_ns() + tcp_server_timeout_ns(s, kind);
+	c->due_ns = mono_now_ns() + tcp_server_timeout_ns(s, kind);
 	return 0;
 }
 
@@ -169,7 +161,7 @@ int tcp_conn_deadline_at(struct tcp_conn *c, enum tcp_deadline kind, int64_t due
 			 const char *what)
 {
 	/* never early: the deadline has passed when the timer fires */
-	int64_t wait_us = (due_ns - tcp_mono_ns()) / 1000 + 1;
+	int64_t wait_us = (due_ns - mono_now_ns()) / 1000 + 1;
 	struct timeval tv;
 	int err;
 

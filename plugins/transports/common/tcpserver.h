@@ -17,6 +17,7 @@
 #include <quorum/plugin.h>
 
 #include "connlimit.h"
+#include "clocks.h" /* mono_now_ns */
 
 struct tcp_server;
 
@@ -88,9 +89,6 @@ struct tcp_stats {
 	uint64_t header_timeouts; /* closed: a request not in by its deadline */
 	uint64_t idle_timeouts;	  /* closed: idle, or not reading, for idle_timeout_s */
 };
-
-/* tcp_mono_ns: CLOCK_MONOTONIC in nanoseconds. */
-int64_t tcp_mono_ns(void);
 
 /*
  * tcp_server_new: a server for CONFIG (copied; its pointers are borrowed), not accepting

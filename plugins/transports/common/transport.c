@@ -172,7 +172,7 @@ void transport_refused(struct transport *t, const char *peer, const char *reason
 
 int transport_rate_allow(struct transport *t, const char *peer)
 {
-	if (ratelimit_allow(t->limit, peer, tcp_mono_ns()))
+	if (ratelimit_allow(t->limit, peer, mono_now_ns()))
 		return 1;
 	t->rate_limited++;
 	transport_refused(t, peer, "rate_limited");

@@ -613,7 +613,7 @@ static void stream_watch(struct stream *st, int64_t timeout)
 {
 	struct grpc_server *s = st->conn->s;
 
-	st->deadline_ns = timeout > 0 ? tcp_mono_ns() + timeout : 0;
+	st->deadline_ns = timeout > 0 ? mono_now_ns() + timeout : 0;
 	st->watching = 1;
 	st->next = s->watchers;
 	if (s->watchers != NULL)
@@ -875,7 +875,7 @@ static int h2_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *fr
 	st->id = frame->hd.stream_id;
 	/* Its request's deadline runs from here (the end of the list: the newest). */
 	st->receiving = 1;
-	st->begun_ns = tcp_mono_ns();
+	st->begun_ns = mono_now_ns();
 	st->rprev = c->rtail;
 	if (c->rtail != NULL)
 		c->rtail->rnext = st;
@@ -952,7 +952,7 @@ static int h2_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame
 	if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK) &&
 	    !c->preface_done) { /* the client's preface is complete: idle from now */
 		c->preface_done = 1;
-		c->idle_ns = tcp_mono_ns();
+		c->idle_ns = mono_now_ns();
 		return 0;
 	}
 	if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
@@ -976,7 +976,7 @@ static int h2_stream_close_cb(nghttp2_session *session, int32_t stream_id, uint3
 		nghttp2_session_set_stream_user_data(session, stream_id, NULL);
 		stream_free(st);
 		if (--c->streams == 0)
-			c->idle_ns = tcp_mono_ns();
+			c->idle_ns = mono_now_ns();
 	}
 	return 0;
 }
@@ -1102,7 +1102,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
 	if (c->closing)
 		return;
 	if (c->first_ns == 0)
-		c->first_ns = tcp_mono_ns(); /* the preface's deadline runs from here */
+		c->first_ns = mono_now_ns(); /* the preface's deadline runs from here */
 	if (c->h2 == NULL && conn_start_session(c) != 0) {
 		conn_free(c);
 		return;
@@ -1169,7 +1169,7 @@ static int conn_open(struct tcp_conn *tc, void *arg)
 	c->bev = tcp_conn_bufferevent(tc, s->t.tls);
 	if (c->bev == NULL)
 		return -ENOMEM;
-	c->idle_ns = tcp_mono_ns();
+	c->idle_ns = mono_now_ns();
 	if (s->t.tls != NULL) /* the handshake is part of the preface: from the connection */
 		c->first_ns = c->idle_ns;
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
@@ -1211,7 +1211,7 @@ static void watch_cb(void *arg)
 {
 	struct grpc_server *s = arg;
 	struct quorum_clock_reading now;
-	int64_t t = tcp_mono_ns();
+	int64_t t = mono_now_ns();
 
 	s->api->clock_read(s->host, &now);
 	timefields_drift_observe(&s->t.fields.drift, &now); /* drift samples, taken early */

@@ -33,6 +33,7 @@
 #include <quorum/plugin.h>
 
 #include "nts.h"
+#include "clocks.h"
 
 #define NTP_PACKET	48
 #define NTP_BATCH	64
@@ -132,22 +133,6 @@ struct ntp_server {
 	uint64_t stats_period_ms;
 	struct nts_server *nts; /* the `nts` group's server, or NULL */
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t real_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Unix ns -> 64-bit NTP timestamp (era 0), big-endian into P. */
 static void put_ntp_time(uint8_t *p, int64_t unix_ns)
@@ -374,10 +359,11 @@ static int ntp_serve_batch(struct ntp_worker *w)
 	if (n == 0)
 		return 0;
 	COUNT(w, batches);
-	read_real = real_ns();
+	read_real = realtime_now_ns();
 	worker_clock_read(w, &rx);
-	read_real += (real_ns() - read_real) / 2; /* the reading's instant, in CLOCK_REALTIME */
-	now = mono_ns();
+	read_real += (realtime_now_ns() - read_real) /
+		     2; /* the reading's instant, in CLOCK_REALTIME */
+	now = mono_now_ns();
 	trusted = s->cf.arrival && realtime_steady(w, read_real, now);
 	for (int i = 0; i < n; i++) {
 		const uint8_t *req = w->in[i];

@@ -25,6 +25,7 @@
 
 #include "nts-internal.h"
 #include "nts-ke-records.h"
+#include "clocks.h"
 
 #define KE_RESPONSE_MAX 2048 /* 8 cookie records and the rest: about 1.1 KiB */
 #define KE_EVENTS	64
@@ -79,10 +80,7 @@ struct nts_ke {
 
 static int64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return mono_now_ns() / 1000000;
 }
 
 /* ---- the TLS context ---- */

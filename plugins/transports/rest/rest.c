@@ -66,6 +66,7 @@
 #include "timejson.h"
 #include "tlsconf.h"
 #include "transport.h"
+#include "clocks.h"
 
 #define PROOF_MAX 64
 /* Open client connections at most unless max_connections says otherwise (within a quarter
@@ -216,14 +217,6 @@ static void reply_error(struct rest *r, struct http1_request *req, enum route ro
 
 /* ---- rate limit and bearer auth ---- */
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Counts a refused request: summarised by the host (api->refused), never audited one by
  * one, since nobody can be held to an unauthenticated request. */
 static void refused(struct rest *r, struct http1_request *req, const char *reason)
@@ -290,7 +283,7 @@ static int signed_answer(struct rest *r, const uint8_t *nonce, struct quorum_clo
 	struct quorum_clock_reading signed_reading;
 	uint8_t bytes[ATTESTATION_MAX];
 	size_t n = 0;
-	int64_t t = mono_ns();
+	int64_t t = mono_now_ns();
 	int err;
 
 	*age_ns = 0;
@@ -525,7 +518,6 @@ static json_t *gossip_json(struct rest *r)
 	void *gs;
 	json_t *body, *list;
 	size_t count;
-	struct timespec now;
 	int64_t now_ns;
 
 	if (r->api->service_find(r->host, QUORUM_GOSSIP_SERVICE, &ops, &gs) != 0 ||
@@ -535,8 +527,7 @@ static json_t *gossip_json(struct rest *r)
 	peers = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*peers));
 	if (peers == NULL)
 		return NULL;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	now_ns = mono_now_ns();
 	body = json_pack("{s:I, s:I}", "epochs_converged", (json_int_t)g->converged_epochs(gs),
 			 "malfeasance_reports", (json_int_t)g->reports(gs));
 	if (body != NULL && g->last_converged_epoch(gs, &last) == 0) {

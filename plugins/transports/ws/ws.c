@@ -529,7 +529,7 @@ static void watch_cb(void *arg)
 	void *ms = NULL;
 	const char *note = NULL;
 	char head[sizeof(s->last_checkpoint)] = "";
-	int64_t t = tcp_mono_ns();
+	int64_t t = mono_now_ns();
 	int agreement, checkpoint, periodic, mode = 0;
 	const struct quorum_control_ops *control;
 	void *cs;
@@ -633,7 +633,7 @@ static int ws_start(void *state)
 
 	if (err != 0)
 		return err;
-	s->last_push_ns = tcp_mono_ns();
+	s->last_push_ns = mono_now_ns();
 	transport_log_listening(&s->t, "push_interval_ms=%" PRId64 " query_token=%s",
 				s->push_ms, s->query_token ? "on" : "off");
 	return 0;
