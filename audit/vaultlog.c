@@ -56,6 +56,7 @@
 #include "statedir.h"
 #include "vaultlog.h"
 #include "clocks.h"
+#include "hex.h"
 
 #define SEGMENT_MAGIC	     "QVAULT1\n"
 #define SEGMENT_DOMAIN	     "quorum-vault-segment-v1" /* hashed with its NUL */
@@ -2312,17 +2313,6 @@ int vault_mark_checkpoint(struct vault *vault, uint64_t index)
 
 /* ---- keys ---- */
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int vault_load_key(const char *path, uint8_t key[VAULT_KEY_LEN], char *why, size_t why_size)
 {
 	uint8_t buf[2 * VAULT_KEY_LEN + 2];
@@ -2367,8 +2357,8 @@ int vault_load_key(const char *path, uint8_t key[VAULT_KEY_LEN], char *why, size
 	}
 	if (n == 2 * VAULT_KEY_LEN || (n == 2 * VAULT_KEY_LEN + 1 && buf[n - 1] == '\n')) {
 		for (int i = 0; i < VAULT_KEY_LEN; i++) {
-			int hi = hex_value((char)buf[2 * i]),
-			    lo = hex_value((char)buf[2 * i + 1]);
+			int hi = hex_digit_any((char)buf[2 * i]),
+			    lo = hex_digit_any((char)buf[2 * i + 1]);
 
 			if (hi < 0 || lo < 0) {
 				set_why(why, why_size, "%s: byte %d is not a hex digit", path,

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hex.h"
+
 /* Size of the caller-owned buffers that receive a one-line error description. */
 #define ERRBUF_SIZE 512
 
@@ -15,13 +17,8 @@
 void errbuf_set(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* hex_encode: writes 2*LEN lowercase hex digits and a NUL into OUT (2*LEN+1 bytes). */
-void hex_encode(const uint8_t *data, size_t len, char *out);
-
-/* hex_decode: decodes exactly 2*LEN lowercase hex digits from TEXT into OUT.
- * Uppercase is refused so that every text has one spelling (a flipped case bit is an error).
- * RETURN VALUE: 0, or -EINVAL. */
-int hex_decode(const char *text, size_t text_len, uint8_t *out, size_t len);
+/* hex_encode, hex_decode (strict lowercase: uppercase is refused so that every text has
+ * one spelling, a flipped case bit is an error): common/hex.h. */
 
 /* Flags for file_read_checked. */
 #define FILE_CHECK_NOT_GROUP_WRITABLE 0x1u /* refuse a file writable by group or others */

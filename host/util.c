@@ -25,41 +25,6 @@ void errbuf_set(char *buf, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-void hex_encode(const uint8_t *data, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[data[i] >> 4];
-		out[2 * i + 1] = digits[data[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-int hex_decode(const char *text, size_t text_len, uint8_t *out, size_t len)
-{
-	if (text_len != 2 * len)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		int hi = hex_digit(text[2 * i]);
-		int lo = hex_digit(text[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 int file_read_checked(const char *path, size_t max_size, unsigned flags, uint8_t **data,
 		      size_t *len, char *why, size_t why_size)
 {

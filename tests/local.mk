@@ -127,6 +127,13 @@ tests_unit_test_rounds_SOURCES = tests/unit/test-rounds.c
 tests_unit_test_rounds_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_rounds_LDADD = $(UNIT_LDADD)
 
+# common/ helpers, alone: no host library, only the header under test.
+check_PROGRAMS += tests/unit/test-hex
+TESTS += tests/unit/test-hex
+tests_unit_test_hex_SOURCES = tests/unit/test-hex.c common/hex.h
+tests_unit_test_hex_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+tests_unit_test_hex_LDADD = $(GLIB_LIBS)
+
 tests_unit_test_timecore_SOURCES = tests/unit/test-timecore.c
 tests_unit_test_timecore_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_timecore_LDADD = $(UNIT_LDADD) client/libquorum-clock.la

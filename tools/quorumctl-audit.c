@@ -83,11 +83,6 @@ static const char *record_type_name(uint16_t type)
 	}
 }
 
-static void hex32(const uint8_t *h, char out[65])
-{
-	hex_encode(h, 32, out);
-}
-
 /* The node's raw Ed25519 public key from its PEM file. 0 or -1 (reported). */
 static int load_node_key(const char *path, uint8_t pub[NOTE_PUB_LEN])
 {
@@ -217,8 +212,8 @@ static int verify_checkpoint_record(struct verify_ctx *c, const struct vault_rec
 		return -1;
 	}
 	if (memcmp(root, cp.root, MTREE_HASH_LEN) != 0) {
-		hex32(cp.root, want);
-		hex32(root, got);
+		hex_encode(cp.root, 32, want);
+		hex_encode(root, 32, got);
 		printf("record %" PRIu64 ": checkpoint of size %" PRIu64
 		       " has root %s, the log gives %s\n",
 		       rec->index, cp.size, want, got);
@@ -300,7 +295,7 @@ static int vault_verify(const struct vault_args *a)
 		rc = 1;
 	} else {
 		mtree_root(c.tree, mtree_size(c.tree), root);
-		hex32(root, root_hex);
+		hex_encode(root, 32, root_hex);
 		if (vault_anchor(v) == NULL)
 			printf("vault %s: intact: %" PRIu64 " records in %" PRIu64
 			       " segments, chain verified from record 0\n",
@@ -398,7 +393,7 @@ static void describe_rounds(const struct vault_record *rec, json_t *obj, char *t
 		if (obj == NULL)
 			continue;
 		EVP_Digest(r->payload, r->len, digest, NULL, EVP_sha256(), NULL);
-		hex32(digest, hex);
+		hex_encode(digest, 32, hex);
 		for (size_t j = 0; j < r->audit_count; j++)
 			json_array_append_new(audit, json_string(r->audit[j]));
 		one = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:I, s:o}", "round",
@@ -464,7 +459,7 @@ static int dump_one(void *arg, const struct vault_record *rec)
 	int is_text = rec->type != QUORUM_RECORD_EVENT && rec->type != QUORUM_RECORD_ROUNDS &&
 		      !rec->sealed;
 
-	hex32(rec->hash, hash);
+	hex_encode(rec->hash, 32, hash);
 	if (a->json) {
 		obj = json_pack("{s:I, s:s, s:i, s:I, s:s, s:b, s:I, s:I, s:I}", "index",
 				(json_int_t)rec->index, "type", record_type_name(rec->type),
@@ -569,7 +564,7 @@ static json_t *hashes_json(uint8_t (*h)[MTREE_HASH_LEN], size_t n)
 	char hex[65];
 
 	for (size_t i = 0; i < n; i++) {
-		hex32(h[i], hex);
+		hex_encode(h[i], 32, hex);
 		json_array_append_new(arr, json_string(hex));
 	}
 	return arr;
@@ -628,7 +623,7 @@ static int vault_proof(const struct vault_args *a)
 		err = mtree_inclusion_proof(c.tree, a->index, c.cp.size, proof, MTREE_PROOF_MAX, &n);
 		if (err == 0) {
 			mtree_leaf(c.tree, a->index, h);
-			hex32(h, hex);
+			hex_encode(h, 32, hex);
 			json_object_set_new(out, "index", json_integer((json_int_t)a->index));
 			json_object_set_new(out, "leaf_hash", json_string(hex));
 			json_object_set_new(out, "inclusion", hashes_json(proof, n));
@@ -638,7 +633,7 @@ static int vault_proof(const struct vault_args *a)
 					      MTREE_PROOF_MAX, &n);
 		if (err == 0) {
 			mtree_root(c.tree, a->old_size, h);
-			hex32(h, hex);
+			hex_encode(h, 32, hex);
 			json_object_set_new(out, "old_size", json_integer((json_int_t)a->old_size));
 			json_object_set_new(out, "old_root", json_string(hex));
 			json_object_set_new(out, "consistency", hashes_json(proof, n));
@@ -851,15 +846,15 @@ static int verify_inclusion(json_t *doc, const struct proof_inputs *in,
 		printf("invalid: the inclusion proof is malformed\n");
 		return 1;
 	}
-	hex32(leaf, hex);
+	hex_encode(leaf, 32, hex);
 	printf("leaf hash (yours, record %" JSON_INTEGER_FORMAT "): %s\n",
 	       json_integer_value(idx), hex);
 	if (hex_hash(json_object_get(doc, "leaf_hash"), claimed) == 0 &&
 	    memcmp(claimed, leaf, MTREE_HASH_LEN) != 0) {
-		hex32(claimed, hex);
+		hex_encode(claimed, 32, hex);
 		printf("leaf hash the proof names: %s (not yours: not used)\n", hex);
 	}
-	hex32(cp->root, hex);
+	hex_encode(cp->root, 32, hex);
 	printf("root (the proof's checkpoint, size %" PRIu64 ", signed by %s): %s\n", cp->size,
 	       cp->origin, hex);
 	ok = mtree_verify_inclusion((uint64_t)json_integer_value(idx), cp->size, leaf, proof, n,
@@ -903,14 +898,14 @@ static int verify_consistency(json_t *doc, const struct proof_inputs *in,
 		printf("invalid: the consistency proof is malformed\n");
 		return 1;
 	}
-	hex32(mine.root, hex);
+	hex_encode(mine.root, 32, hex);
 	printf("old root (your checkpoint, size %" PRIu64 "): %s\n", mine.size, hex);
 	if (hex_hash(json_object_get(doc, "old_root"), claimed) == 0 &&
 	    memcmp(claimed, mine.root, MTREE_HASH_LEN) != 0) {
-		hex32(claimed, hex);
+		hex_encode(claimed, 32, hex);
 		printf("old root the proof names: %s (not yours: not used)\n", hex);
 	}
-	hex32(cp->root, hex);
+	hex_encode(cp->root, 32, hex);
 	printf("new root (the proof's checkpoint, size %" PRIu64 ", signed by %s): %s\n",
 	       cp->size, cp->origin, hex);
 	ok = mtree_verify_consistency(mine.size, cp->size, mine.root, cp->root, proof, n);

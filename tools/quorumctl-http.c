@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "quorumctl-http.h"
+#include "hex.h"
 
 #define HEAD_MAX 16384 /* bytes of status line and headers */
 
@@ -307,17 +308,6 @@ static int is_digit(char c)
 }
 
 /* The value of hex digit C, or -1. */
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* 1 with *H when BUF (LEN bytes) holds a whole head, 0 when not yet, -1 when malformed. */
 static int head_parse(const char *buf, size_t len, struct head *h)
 {
@@ -400,8 +390,8 @@ static int chunks_decode(const char *in, size_t len, char *out, size_t *out_len)
 			return 0;
 		/* chunk-size = 1*HEXDIG, read within its line (no white space, sign or "0x"
 		 * first), then an extension or the line's end */
-		for (e = in + pos; e < nl && hex_value(*e) >= 0; e++) {
-			size = size * 16 + (size_t)hex_value(*e);
+		for (e = in + pos; e < nl && hex_digit_any(*e) >= 0; e++) {
+			size = size * 16 + (size_t)hex_digit_any(*e);
 			if (size > HTTP_BODY_MAX)
 				return -1;
 		}

@@ -387,7 +387,7 @@ static void test_report_two_attestations(void)
 			==, 0);
 	g_assert_cmpmem(swapped, swapped_len, report, len);
 	free(swapped);
-	malfeasance_digest_hex(sum.first_digest, hex);
+	hex_encode(sum.first_digest, MALFEASANCE_DIGEST_LEN, hex);
 	g_assert_cmpuint(strlen(hex), ==, 64);
 	/* another key's view: the signatures do not verify */
 	book.key = other;

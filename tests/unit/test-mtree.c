@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 #include <openssl/evp.h>
 
+#include "hex.h"
 #include "mtree.h"
 #include "statedir.h"
 
@@ -105,12 +106,7 @@ static size_t unhex(const char *hex, uint8_t *out, size_t cap)
 
 	g_assert_cmpuint(strlen(hex) % 2, ==, 0);
 	g_assert_cmpuint(n, <=, cap);
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		g_assert_cmpint(sscanf(hex + 2 * i, "%2x", &v), ==, 1);
-		out[i] = (uint8_t)v;
-	}
+	g_assert_cmpint(hex_decode(hex, strlen(hex), out, n), ==, 0);
 	return n;
 }
 

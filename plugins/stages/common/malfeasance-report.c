@@ -13,17 +13,6 @@
 #include "authority.pb-c.h"
 #include "malfeasance-report.h"
 
-void malfeasance_digest_hex(const uint8_t digest[MALFEASANCE_DIGEST_LEN], char out[65])
-{
-	static const char hex[] = "0123456789abcdef";
-
-	for (int i = 0; i < MALFEASANCE_DIGEST_LEN; i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 /* The signed-state bytes of S into a new buffer (*MSG, free()) and its SHA-256. */
 static int signed_bytes(const Uml001__SignedState *s, uint8_t **msg, size_t *len,
 			uint8_t digest[MALFEASANCE_DIGEST_LEN])

@@ -11,6 +11,8 @@
 
 #include <quorum/event.h>
 
+#include "hex.h" /* hex_encode */
+
 #define MALFEASANCE_DIGEST_LEN 32
 
 /* Verifies SIG (SIG_LEN bytes) over MSG (LEN bytes) as AUTHORITY_ID's Ed25519 signature
@@ -62,8 +64,5 @@ struct Uml001__SignedState;
  * RETURN VALUE: 0 or -ENOMEM. */
 int malfeasance_attestation_digest(const struct Uml001__SignedState *s,
 				   uint8_t digest[MALFEASANCE_DIGEST_LEN]);
-
-/* malfeasance_digest_hex: the 64 lowercase hex digits of DIGEST into OUT (65 bytes). */
-void malfeasance_digest_hex(const uint8_t digest[MALFEASANCE_DIGEST_LEN], char out[65]);
 
 #endif /* QUORUM_MALFEASANCE_REPORT_H */

@@ -62,8 +62,8 @@ int malfeasance_process(struct malfeasance *m, struct quorum_host *host,
 		*reason = MALFEASANCE_REPORT_INVALID;
 		return QUORUM_REJECT;
 	}
-	malfeasance_digest_hex(sum.first_digest, first);
-	malfeasance_digest_hex(sum.second_digest, second);
+	hex_encode(sum.first_digest, MALFEASANCE_DIGEST_LEN, first);
+	hex_encode(sum.second_digest, MALFEASANCE_DIGEST_LEN, second);
 	if (quarantine_after <= 0 || !QUORUM_API_HAS(api, source_quarantine)) {
 		api->audit(host, "gossip.malfeasance.recorded",
 			   "authority=%s sequence=%" PRIu64 " reporter=%s first_digest=%s"

@@ -198,8 +198,8 @@ static void report(struct gossip_stage *s, struct evidence_entry *previous,
 	}
 	s->last_report_mono[i] = now;
 	s->reports++;
-	malfeasance_digest_hex(sum.first_digest, first);
-	malfeasance_digest_hex(sum.second_digest, second);
+	hex_encode(sum.first_digest, MALFEASANCE_DIGEST_LEN, first);
+	hex_encode(sum.second_digest, MALFEASANCE_DIGEST_LEN, second);
 	s->api->audit(s->host, "gossip.malfeasance",
 		      "authority=%s sequence=%" PRIu64 " first_digest=%s second_digest=%s "
 		      "reporter=%s",

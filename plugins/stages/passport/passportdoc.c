@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "passportdoc.h"
+#include "hex.h"
 
 #define WHY(...) snprintf(why, why_size, __VA_ARGS__)
 
@@ -84,17 +85,6 @@ int passport_base64_decode(const char *text, uint8_t *out, size_t len)
 }
 
 /* ---------------------------------- keys ---------------------------------- */
-
-static void hex_encode(const uint8_t *data, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = digits[data[i] >> 4];
-		out[2 * i + 1] = digits[data[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
 
 void passport_key_id_of(const uint8_t public_key[PASSPORT_PUBLIC_LEN],
 			char out[PASSPORT_KEY_ID_LEN + 1])

@@ -5,17 +5,7 @@
 #include <string.h>
 
 #include "query.h"
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "hex.h"
 
 /* One piece of a parameter, [P, END), as it is on the wire. */
 struct span {
@@ -40,11 +30,12 @@ static int decode(struct span s, char *out, size_t size, size_t *len, const char
 		if (v == '+') {
 			v = ' ';
 		} else if (v == '%') {
-			if (s.end - c < 3 || hex_value(c[1]) < 0 || hex_value(c[2]) < 0) {
+			if (s.end - c < 3 || hex_digit_any(c[1]) < 0 ||
+			    hex_digit_any(c[2]) < 0) {
 				*why = "'%' not followed by two hex digits";
 				return -EINVAL;
 			}
-			v = hex_value(c[1]) * 16 + hex_value(c[2]);
+			v = hex_digit_any(c[1]) * 16 + hex_digit_any(c[2]);
 			c += 2;
 			if (v == 0) {
 				*why = "an escaped NUL (%00)";
@@ -75,7 +66,7 @@ static int next_byte(struct span *s)
 	if (v == '+')
 		return ' ';
 	if (v == '%') {
-		v = hex_value(s->p[0]) * 16 + hex_value(s->p[1]);
+		v = hex_digit_any(s->p[0]) * 16 + hex_digit_any(s->p[1]);
 		s->p += 2;
 	}
 	return v;

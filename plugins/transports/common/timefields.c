@@ -7,17 +7,6 @@
 
 #include "timefields.h"
 
-void timefields_hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 void timefields_iso8601(int64_t ns, char out[TIMEFIELDS_ISO8601_LEN])
 {
 	time_t secs = (time_t)(ns / 1000000000);

@@ -10,8 +10,7 @@
 #include <quorum/api.h>
 #include <quorum/time.h>
 
-/* timefields_hex: P (N bytes) as 2 * N lowercase hex digits and a NUL into OUT. */
-void timefields_hex(const uint8_t *p, size_t n, char *out);
+#include "hex.h" /* hex_encode */
 
 /* "YYYY-MM-DDTHH:MM:SS.ffffffZ" and its NUL. */
 #define TIMEFIELDS_ISO8601_LEN 28

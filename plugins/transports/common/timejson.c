@@ -62,7 +62,7 @@ json_t *timejson_body(const struct quorum_clock_reading *now, const struct timef
 	double uncertainty_ms = (double)now->error_bound_ns / 1e6;
 	json_t *accepted, *rejected;
 
-	timefields_hex(now->quorum_hash, QUORUM_DIGEST_LEN, qhash);
+	hex_encode(now->quorum_hash, QUORUM_DIGEST_LEN, qhash);
 	timefields_iso8601(now->estimate_ns, iso);
 	if (strcmp(format, "unix") == 0)
 		return json_pack("{s:I, s:I, s:f, s:I, s:I}", "unix_seconds",

@@ -34,7 +34,7 @@ void bridge_attested(const struct quorum_clock_reading *now, const struct timefi
 	r->accepted_sources = (char **)fields->accepted;
 	r->n_rejected_sources = fields->n_rejected;
 	r->rejected_sources = (char **)fields->rejected;
-	timefields_hex(now->quorum_hash, QUORUM_DIGEST_LEN, hash);
+	hex_encode(now->quorum_hash, QUORUM_DIGEST_LEN, hash);
 	r->quorum_hash = hash;
 	r->earliest_ns = now->earliest_ns;
 	r->latest_ns = now->latest_ns;

@@ -351,9 +351,9 @@ static int time_response(struct grpc_server *s, const uint8_t *nonce, size_t non
 	signed_state = uml001__signed_state__unpack(NULL, *att_len, att);
 	if (signed_state == NULL || signed_state->signature.len != 64)
 		return GRPC_INTERNAL;
-	timefields_hex(signed_state->signature.data, 64, sig_hex);
+	hex_encode(signed_state->signature.data, 64, sig_hex);
 	uml001__signed_state__free_unpacked(signed_state, NULL);
-	timefields_hex(now->quorum_hash, QUORUM_DIGEST_LEN, hash_hex);
+	hex_encode(now->quorum_hash, QUORUM_DIGEST_LEN, hash_hex);
 	r->unix_timestamp = (uint64_t)(now->estimate_ns / 1000000000);
 	r->unix_nanos = now->estimate_ns % 1000000000;
 	r->drift_applied = now->drift_ns;
@@ -530,7 +530,7 @@ static void method_align_time(struct stream *st, const uint8_t *msg, size_t len)
 		return;
 	}
 	RAND_bytes(session, sizeof(session));
-	timefields_hex(session, sizeof(session), session_hex);
+	hex_encode(session, sizeof(session), session_hex);
 	for (int i = 0; i < 8; i++)
 		anchor[i] = (uint8_t)((uint64_t)now.estimate_ns >> (56 - 8 * i));
 	r.session_id = session_hex;

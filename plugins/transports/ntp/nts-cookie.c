@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "nts-cookie.h"
+#include "hex.h"
 
 #define KEYRING_HEADER "quorum-nts-keys-v1\n"
 
@@ -110,15 +111,6 @@ int nts_keyring_format(const struct nts_keyring *r, char *out, size_t cap)
 	return (int)len;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* One "ID CREATED KEY" line (without its newline) into K. 0 or -EINVAL. */
 static int parse_key_line(const char *line, size_t len, struct nts_master_key *k)
 {
@@ -127,7 +119,7 @@ static int parse_key_line(const char *line, size_t len, struct nts_master_key *k
 	size_t i = 0;
 
 	for (; i < 8; i++) {
-		int v = i < len ? hex_value(line[i]) : -1;
+		int v = i < len ? hex_digit(line[i]) : -1;
 
 		if (v < 0)
 			return -EINVAL;
@@ -144,7 +136,7 @@ static int parse_key_line(const char *line, size_t len, struct nts_master_key *k
 	if (i >= len || line[i++] != ' ' || len - i != 2 * NTS_AEAD_KEY_LEN)
 		return -EINVAL;
 	for (size_t j = 0; j < NTS_AEAD_KEY_LEN; j++) {
-		int hi = hex_value(line[i + 2 * j]), lo = hex_value(line[i + 2 * j + 1]);
+		int hi = hex_digit(line[i + 2 * j]), lo = hex_digit(line[i + 2 * j + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -EINVAL;

@@ -970,14 +970,14 @@ static void handle_proof(struct rest *r, struct http1_request *req, const char *
 	if (inclusion) {
 		err = merkle->inclusion_proof(ms, n, size, proof, PROOF_MAX, &count);
 		if (err == 0 && merkle->leaf_hash(ms, n, h) == 0) {
-			timefields_hex(h, QUORUM_HASH_LEN, hx);
+			hex_encode(h, QUORUM_HASH_LEN, hx);
 			json_object_set_new(body, "index", json_integer((json_int_t)n));
 			json_object_set_new(body, "leaf_hash", json_string(hx));
 		}
 	} else {
 		err = merkle->consistency_proof(ms, n, size, proof, PROOF_MAX, &count);
 		if (err == 0 && merkle->root(ms, n, h) == 0) {
-			timefields_hex(h, QUORUM_HASH_LEN, hx);
+			hex_encode(h, QUORUM_HASH_LEN, hx);
 			json_object_set_new(body, "old_size", json_integer((json_int_t)n));
 			json_object_set_new(body, "old_root", json_string(hx));
 		}
@@ -994,7 +994,7 @@ static void handle_proof(struct rest *r, struct http1_request *req, const char *
 	}
 	hashes = json_array();
 	for (size_t i = 0; i < count; i++) {
-		timefields_hex(proof[i], QUORUM_HASH_LEN, hx);
+		hex_encode(proof[i], QUORUM_HASH_LEN, hx);
 		json_array_append_new(hashes, json_string(hx));
 	}
 	json_object_set_new(body, inclusion ? "inclusion" : "consistency", hashes);
