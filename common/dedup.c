@@ -105,6 +105,13 @@ size_t dedup_count(const struct dedup *d)
 	return d->count;
 }
 
+const uint8_t *dedup_at(const struct dedup *d, size_t i)
+{
+	if (i >= d->count)
+		return NULL;
+	return d->entries[(d->oldest + i) % d->capacity].fp;
+}
+
 void dedup_free(struct dedup *d)
 {
 	if (d == NULL)

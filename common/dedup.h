@@ -1,8 +1,7 @@
 /* dedup.h -- a bounded set of event fingerprints (SHA-256 of the signed bytes and the
  * signature): the last CAPACITY added, in a ring (the oldest evicted first) with a hash index.
- * The gossip stage's forwarding set and the host's set of gossip already ingested. In memory
- * only: after a restart the passport stage's persisted replay window still refuses what was
- * seen. */
+ * The gossip stage's forwarding set, the host's set of gossip already ingested, and the
+ * memory of the passport stage's replay window (which also persists it: replay.h). */
 #ifndef QUORUM_GOSSIP_DEDUP_H
 #define QUORUM_GOSSIP_DEDUP_H
 
@@ -34,6 +33,10 @@ int dedup_insert(struct dedup *d, const uint8_t fp[DEDUP_FINGERPRINT_LEN]);
 
 /* dedup_count: fingerprints held. */
 size_t dedup_count(const struct dedup *d);
+
+/* dedup_at: the I-th fingerprint held, oldest first (I = 0 is the next evicted), borrowed
+ * until the next dedup_insert; NULL when I >= dedup_count. */
+const uint8_t *dedup_at(const struct dedup *d, size_t i);
 
 /* dedup_free: NULL is a no-op. */
 void dedup_free(struct dedup *d);

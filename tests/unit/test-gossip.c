@@ -245,6 +245,14 @@ static void test_dedup_window(void)
 	g_assert_cmpint(dedup_insert(d, fp), ==, 1);
 	fp_of(900, fp); /* ... which evicted the oldest, 900 */
 	g_assert_cmpint(dedup_contains(d, fp), ==, 0);
+	/* oldest first: 901 .. 999, then 5 (the replay window's compaction order) */
+	for (uint32_t i = 0; i < 99; i++) {
+		fp_of(901 + i, fp);
+		g_assert_cmpmem(dedup_at(d, i), DEDUP_FINGERPRINT_LEN, fp, sizeof(fp));
+	}
+	fp_of(5, fp);
+	g_assert_cmpmem(dedup_at(d, 99), DEDUP_FINGERPRINT_LEN, fp, sizeof(fp));
+	g_assert_null(dedup_at(d, 100));
 	dedup_free(d);
 	dedup_free(NULL);
 }

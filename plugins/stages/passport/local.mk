@@ -4,6 +4,7 @@
 PASSPORT_SOURCES = plugins/stages/passport/passportdoc.c plugins/stages/passport/passportdoc.h \
 	plugins/stages/passport/registry.c plugins/stages/passport/registry.h \
 	plugins/stages/passport/replay.c plugins/stages/passport/replay.h \
+	common/dedup.c common/dedup.h \
 	plugins/stages/common/statefile.c plugins/stages/common/statefile.h
 
 stages_LTLIBRARIES += plugins/stages/passport/passport.la

@@ -1,5 +1,6 @@
-/* replay.c -- the replay window: a ring of fingerprints with chained hash buckets (eviction
- * unlinks the oldest), persisted append-only and compacted atomically at twice its size. */
+/* replay.c -- the replay window: a bounded fingerprint set (common/dedup.c: a ring with a
+ * hash index, the oldest evicted first), persisted append-only and compacted atomically at
+ * twice its size. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,70 +9,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dedup.h"
 #include "replay.h"
 #include "statefile.h"
 
 #define WHY(...) snprintf(why, why_size, __VA_ARGS__)
-/* Links (bucket heads, next) hold a slot's index + 1; 0 is the end of a chain, so the
- * bucket table starts as calloc's zeroes and a page costs memory only once written. */
-#define NONE	 0u
+
+_Static_assert(REPLAY_FINGERPRINT_LEN == DEDUP_FINGERPRINT_LEN, "one fingerprint size");
+_Static_assert(REPLAY_CAPACITY_MAX <= DEDUP_CAPACITY_MAX, "the window fits a dedup set");
 
 struct replay_window {
+	struct dedup *set; /* the window in memory: ring and hash index */
 	size_t capacity;
-	size_t count;
-	size_t head; /* the next slot written; the oldest slot once the ring is full */
-	uint8_t (*slots)[REPLAY_FINGERPRINT_LEN];
-	uint32_t *next;	   /* per slot: the next slot of its bucket's chain (index + 1) */
-	uint32_t *buckets; /* first slot of each chain (index + 1), or NONE */
-	size_t bucket_mask;
 	char *dir; /* NULL: memory only */
 	int fd;	   /* DIR/replay.window, O_APPEND; -1 when memory only or after an error */
 	uint64_t file_records;
 	int dirty; /* appended since the last sync */
 };
 
-/* Fingerprints are SHA-256 digests of authenticated events: their first bytes are as good
- * a hash as any. */
-static size_t bucket_of(const struct replay_window *w, const uint8_t *fp)
-{
-	uint32_t h;
-
-	memcpy(&h, fp, sizeof(h));
-	return h & w->bucket_mask;
-}
-
 int replay_contains(const struct replay_window *w,
 		    const uint8_t fingerprint[REPLAY_FINGERPRINT_LEN])
 {
-	for (uint32_t l = w->buckets[bucket_of(w, fingerprint)]; l != NONE; l = w->next[l - 1]) {
-		if (memcmp(w->slots[l - 1], fingerprint, REPLAY_FINGERPRINT_LEN) == 0)
-			return 1;
-	}
-	return 0;
+	return dedup_contains(w->set, fingerprint);
 }
 
 /* Adds to memory only: 1 added, 0 already present. */
 static int window_add(struct replay_window *w, const uint8_t *fp)
 {
-	size_t slot = w->head, b;
-
-	if (replay_contains(w, fp))
-		return 0;
-	if (w->count == w->capacity) { /* evict the oldest: unlink it from its chain */
-		uint32_t *link = &w->buckets[bucket_of(w, w->slots[slot])];
-
-		while (*link != (uint32_t)slot + 1)
-			link = &w->next[*link - 1];
-		*link = w->next[slot];
-	} else {
-		w->count++;
-	}
-	memcpy(w->slots[slot], fp, REPLAY_FINGERPRINT_LEN);
-	b = bucket_of(w, fp);
-	w->next[slot] = w->buckets[b];
-	w->buckets[b] = (uint32_t)slot + 1;
-	w->head = (slot + 1) % w->capacity;
-	return 1;
+	return dedup_insert(w->set, fp);
 }
 
 static char *file_path(const struct replay_window *w, const char *name)
@@ -103,8 +68,7 @@ static int open_append(struct replay_window *w, char *why, size_t why_size)
 /* Rewrites the file with the window's fingerprints, oldest first, atomically. */
 static int compact(struct replay_window *w, char *why, size_t why_size)
 {
-	size_t len = w->count * REPLAY_FINGERPRINT_LEN,
-	       oldest = w->count < w->capacity ? 0 : w->head;
+	size_t count = dedup_count(w->set), len = count * REPLAY_FINGERPRINT_LEN;
 	uint8_t *buf = malloc(len > 0 ? len : 1);
 	int err;
 
@@ -112,8 +76,8 @@ static int compact(struct replay_window *w, char *why, size_t why_size)
 		WHY("out of memory compacting the replay window");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < w->count; i++)
-		memcpy(buf + i * REPLAY_FINGERPRINT_LEN, w->slots[(oldest + i) % w->capacity],
+	for (size_t i = 0; i < count; i++)
+		memcpy(buf + i * REPLAY_FINGERPRINT_LEN, dedup_at(w->set, i),
 		       REPLAY_FINGERPRINT_LEN);
 	err = statefile_write_atomic(w->dir, REPLAY_FILE_NAME, buf, len, why, why_size);
 	free(buf);
@@ -122,7 +86,7 @@ static int compact(struct replay_window *w, char *why, size_t why_size)
 	w->fd = -1;
 	if (err != 0)
 		return err;
-	w->file_records = w->count;
+	w->file_records = count;
 	w->dirty = 0;
 	return open_append(w, why, why_size);
 }
@@ -179,7 +143,6 @@ int replay_open(const char *dir, size_t capacity, struct replay_window **out, ch
 		size_t why_size)
 {
 	struct replay_window *w;
-	size_t buckets = 1;
 	int err = -ENOMEM, torn = 0;
 
 	if (capacity == 0 || capacity > REPLAY_CAPACITY_MAX) {
@@ -187,20 +150,14 @@ int replay_open(const char *dir, size_t capacity, struct replay_window **out, ch
 		    REPLAY_CAPACITY_MAX);
 		return -EINVAL;
 	}
-	while (buckets < capacity)
-		buckets <<= 1;
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		goto out_nomem;
 	w->capacity = capacity;
-	w->bucket_mask = buckets - 1;
 	w->fd = -1;
-	w->slots = malloc(capacity * sizeof(*w->slots));
-	w->next = malloc(capacity * sizeof(*w->next));
-	w->buckets = calloc(buckets, sizeof(*w->buckets)); /* NONE everywhere */
+	w->set = dedup_new(capacity);
 	w->dir = dir != NULL ? strdup(dir) : NULL;
-	if (w->slots == NULL || w->next == NULL || w->buckets == NULL ||
-	    (dir != NULL && w->dir == NULL))
+	if (w->set == NULL || (dir != NULL && w->dir == NULL))
 		goto out_nomem;
 	if (dir != NULL) {
 		err = load(w, &torn, why, why_size);
@@ -261,7 +218,7 @@ int replay_sync(struct replay_window *w)
 
 size_t replay_count(const struct replay_window *w)
 {
-	return w->count;
+	return dedup_count(w->set);
 }
 
 uint64_t replay_file_records(const struct replay_window *w)
@@ -277,9 +234,7 @@ void replay_close(struct replay_window *w)
 		replay_sync(w);
 		close(w->fd);
 	}
-	free(w->slots);
-	free(w->next);
-	free(w->buckets);
+	dedup_free(w->set);
 	free(w->dir);
 	free(w);
 }
