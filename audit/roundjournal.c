@@ -19,6 +19,7 @@
 
 #include "roundjournal.h"
 #include "statedir.h"
+#include "byteorder.h"
 
 #define MAGIC	      "QVRJRNL1"
 #define HEADER_DOMAIN "quorum-round-journal-v1" /* hashed with its NUL */
@@ -55,27 +56,6 @@ static void set_why(char *why, size_t size, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, size, fmt, ap);
 	va_end(ap);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 /* SHA-256(DOMAIN NUL || A || B) into OUT. 0 or -EIO. */

@@ -10,6 +10,7 @@
 
 #include "protodecode-internal.h"
 #include "timecodec-internal.h"
+#include "byteorder.h"
 
 int signed_state_message(const struct quorum_signed_state *state, uint8_t **out, size_t *len)
 {
@@ -638,15 +639,10 @@ int served_time_decode(const Uml001__SignedState *state, Uml001__ServedTime **ou
 #define NTP_PACKET_MIN	48
 #define NTP_UNIX_OFFSET 2208988800ULL /* seconds from 1900 to 1970 */
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 /* An NTP timestamp (seconds since 1900, 32.32 fixed point) in ns since 1970 (era 0). */
 static int64_t ntp_time_ns(const uint8_t *p)
 {
-	uint64_t seconds = be32(p), fraction = be32(p + 4);
+	uint64_t seconds = get_be32(p), fraction = get_be32(p + 4);
 
 	return (int64_t)(seconds - NTP_UNIX_OFFSET) * 1000000000 +
 	       (int64_t)((fraction * 1000000000ULL) >> 32);
@@ -655,7 +651,7 @@ static int64_t ntp_time_ns(const uint8_t *p)
 /* A 16.16 fixed-point NTP short in ns. */
 static int64_t ntp_short_ns(const uint8_t *p)
 {
-	return (int64_t)(((uint64_t)be32(p) * 1000000000ULL) >> 16);
+	return (int64_t)(((uint64_t)get_be32(p) * 1000000000ULL) >> 16);
 }
 
 int ntp_reply_fields(const uint8_t *packet, size_t len, struct ntp_reply *out)

@@ -133,6 +133,11 @@ TESTS += tests/unit/test-hex
 tests_unit_test_hex_SOURCES = tests/unit/test-hex.c common/hex.h
 tests_unit_test_hex_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_unit_test_hex_LDADD = $(GLIB_LIBS)
+check_PROGRAMS += tests/unit/test-byteorder
+TESTS += tests/unit/test-byteorder
+tests_unit_test_byteorder_SOURCES = tests/unit/test-byteorder.c common/byteorder.h
+tests_unit_test_byteorder_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+tests_unit_test_byteorder_LDADD = $(GLIB_LIBS)
 
 tests_unit_test_timecore_SOURCES = tests/unit/test-timecore.c
 tests_unit_test_timecore_CFLAGS = $(UNIT_CFLAGS)

@@ -34,6 +34,7 @@
 
 #include "nts.h"
 #include "clocks.h"
+#include "byteorder.h"
 
 #define NTP_PACKET	48
 #define NTP_BATCH	64
@@ -156,14 +157,6 @@ static uint32_t ntp_short_ceil(int64_t ns)
 	if ((((uint64_t)ns << 16) % 1000000000ULL) != 0)
 		v++;
 	return v > 0xffffffffULL ? 0xffffffffU : (uint32_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 /* ---- per-source rate limit, shared by every reader ---- */

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "nts-aead.h"
+#include "byteorder.h"
 
 #define BLOCK	      16
 #define CHUNK_BLOCKS  32 /* blocks handed to the CBC context per call */
@@ -21,29 +22,15 @@ static void xor_block(uint8_t *to, const uint8_t *from)
 		to[i] ^= from[i];
 }
 
-static uint64_t load_be64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return be64toh(v);
-}
-
-static void store_be64(uint8_t *p, uint64_t v)
-{
-	v = htobe64(v);
-	memcpy(p, &v, sizeof(v));
-}
-
 /* dbl (RFC 5297 section 2.3): a left shift by one bit, folding 0x87 in on a carry; on two
  * 64-bit words (a byte loop was 7 % of a message's instructions). */
 static void dbl(uint8_t *b)
 {
-	uint64_t hi = load_be64(b), lo = load_be64(b + 8);
+	uint64_t hi = get_be64(b), lo = get_be64(b + 8);
 	uint64_t carry = hi >> 63;
 
-	store_be64(b, hi << 1 | lo >> 63);
-	store_be64(b + 8, lo << 1 ^ (0x87 & (0 - carry)));
+	put_be64(b, hi << 1 | lo >> 63);
+	put_be64(b + 8, lo << 1 ^ (0x87 & (0 - carry)));
 }
 
 int nts_aead_init(struct nts_aead *a)

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "nts-ext.h"
+#include "byteorder.h"
 
 #define EF_HEADER 4
 #define EF_MIN	  16 /* RFC 7822: the shortest extension field */
@@ -18,17 +19,6 @@ struct field {
 	const uint8_t *body;
 	size_t body_len;
 };
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put_be16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static size_t pad4(size_t n)
 {

@@ -4,17 +4,7 @@
 #include <string.h>
 
 #include "nts-ke-records.h"
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#include "byteorder.h"
 
 /* Whether the list of 16-bit values BODY (LEN bytes) holds WANT. */
 static int list_has(const uint8_t *body, size_t len, uint16_t want)
