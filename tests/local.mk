@@ -158,8 +158,10 @@ tests_unit_test_modes_LDADD = $(GLIB_LIBS)
 
 # A leader's shared state at the control stage: pure code and a mock host API table.
 tests_unit_test_sharedstate_SOURCES = tests/unit/test-sharedstate.c \
-	plugins/stages/control/sharedstate.c plugins/stages/common/statefile.c
+	plugins/stages/control/sharedstate.c plugins/stages/common/statefile.c \
+	tests/mockhost.c tests/mockhost.h
 tests_unit_test_sharedstate_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control \
+	-I$(top_srcdir)/tests \
 	-I$(top_srcdir)/plugins/stages/common
 tests_unit_test_sharedstate_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 tests_unit_test_sharedstate_LDADD = $(GLIB_LIBS) -lm
@@ -174,8 +176,10 @@ tests_unit_test_commands_LDADD = $(UNIT_LDADD) $(JANSSON_LIBS) $(OPENSSL_LIBS)
 
 # A malfeasance report at the control stage: the shared report check and a mock host API.
 tests_unit_test_malfeasance_SOURCES = tests/unit/test-malfeasance.c \
-	plugins/stages/control/malfeasance.c plugins/stages/common/malfeasance-report.c
+	plugins/stages/control/malfeasance.c plugins/stages/common/malfeasance-report.c \
+	tests/mockhost.c tests/mockhost.h
 tests_unit_test_malfeasance_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control \
+	-I$(top_srcdir)/tests \
 	-I$(top_srcdir)/plugins/stages/common -I$(top_srcdir)/host -I$(top_builddir)/proto \
 	-I$(top_srcdir)/audit
 tests_unit_test_malfeasance_CFLAGS = $(UNIT_CFLAGS)

@@ -19,86 +19,36 @@
 
 #include "cosign.h"
 #include "keys-internal.h"
+#include "mockhost.h"
 #include "malfeasance-report.h"
 #include "malfeasance.h"
 #include "protodecode-internal.h"
 #include "timecodec-internal.h"
 
-static struct {
-	EVP_PKEY *key; /* node-4's, as this node knows it */
-	int quarantined;
-	int quarantine_calls;
-	char quarantine_id[32], quarantine_reason[32];
-	int64_t quarantine_ns;
-	char audit[2048];
-} mock;
+/* The host: node-1, which knows node-4 (one source) by KEY. */
+static struct mockhost mock;
+static EVP_PKEY *mock_key; /* node-4's, as this node knows it */
 
-static void mock_log(struct quorum_host *host, int level, const char *fmt, ...)
-{
-}
-
-static int mock_audit(struct quorum_host *host, const char *type, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(mock.audit, sizeof(mock.audit), "%s ", type);
-
-	va_start(ap, fmt);
-	vsnprintf(mock.audit + n, sizeof(mock.audit) - (size_t)n, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-static int mock_authority_verify(struct quorum_host *host, const char *authority_id,
-				 const char *claimed_key_id, const void *msg, size_t len,
-				 const void *sig, size_t sig_len)
+static int verify(struct mockhost *m, const char *authority_id, const char *claimed_key_id,
+		  const void *msg, size_t len, const void *sig, size_t sig_len)
 {
 	char id[KEY_ID_HEX_LEN + 1];
 
-	key_id(mock.key, id);
+	key_id(mock_key, id);
 	/* No key id: the authority's configured key (a signed note names only a key hash). */
 	if ((strcmp(authority_id, "node-4") != 0 && strcmp(authority_id, "node-1") != 0) ||
 	    (claimed_key_id != NULL && strcmp(claimed_key_id, id) != 0))
 		return -ENOENT;
-	return key_verify(mock.key, msg, len, sig, sig_len) == 0 ? 0 : -EBADMSG;
+	return key_verify(mock_key, msg, len, sig, sig_len) == 0 ? 0 : -EBADMSG;
 }
 
-static int mock_sources_status(struct quorum_host *host, struct quorum_source_status *out,
-			       size_t cap, size_t *count)
+static void mock_reset(void)
 {
-	out[0] = (struct quorum_source_status){ .id = "node-4",
-						.type = QUORUM_AUTHORITY_QUORUMD,
-						.quarantined = (uint32_t)mock.quarantined };
-	*count = 1;
-	return 0;
+	mockhost_init(&mock);
+	g_assert_cmpint(mockhost_add_source(&mock, "node-4"), ==, 0);
+	mock.authority_verify = verify;
+	mock_key = NULL;
 }
-
-static int mock_source_quarantine(struct quorum_host *host, const char *id, int64_t duration_ns,
-				  const char *reason)
-{
-	mock.quarantine_calls++;
-	snprintf(mock.quarantine_id, sizeof(mock.quarantine_id), "%s", id);
-	snprintf(mock.quarantine_reason, sizeof(mock.quarantine_reason), "%s", reason);
-	mock.quarantine_ns = duration_ns;
-	mock.quarantined = 1;
-	return 0;
-}
-
-static const char *mock_node_id(struct quorum_host *host)
-{
-	return "node-1";
-}
-
-static const struct quorum_api mock_api = {
-	.size = sizeof(struct quorum_api),
-	.abi_major = QUORUM_ABI_MAJOR,
-	.abi_minor = QUORUM_ABI_MINOR,
-	.log = mock_log,
-	.audit = mock_audit,
-	.sources_status = mock_sources_status,
-	.source_quarantine = mock_source_quarantine,
-	.authority_verify = mock_authority_verify,
-	.node_id = mock_node_id,
-};
 
 /* A signed attestation of node-4 (KEY) for SEQUENCE at MIDPOINT: its SignedState. */
 static void attestation(EVP_PKEY *key, uint64_t sequence, int64_t midpoint, uint8_t **out,
@@ -143,7 +93,8 @@ static int run(struct malfeasance *m, const uint8_t *payload, size_t len,
 
 	*reason = NULL;
 	mock.audit[0] = '\0';
-	return malfeasance_process(m, NULL, &mock_api, &event, quarantine_after, 300, reason);
+	return malfeasance_process(m, mockhost_host(&mock), &mock.api, &event, quarantine_after,
+				   300, reason);
 }
 
 static void test_malfeasance(void)
@@ -154,6 +105,7 @@ static void test_malfeasance(void)
 	size_t a_len, b_len, len;
 	const char *reason;
 
+	mock_reset();
 	attestation(key, 42, 1800000000000000000LL, &a, &a_len);
 	attestation(key, 42, 1800000000007000000LL, &b, &b_len);
 	g_assert_cmpint(malfeasance_report_encode("node-4", 42, a, a_len, b, b_len, "node-2",
@@ -161,7 +113,7 @@ static void test_malfeasance(void)
 			==, 0);
 
 	/* this node does not know the key that signed them: a peer's word is not evidence */
-	mock.key = other;
+	mock_key = other;
 	g_assert_cmpint(run(&m, report, len, 3, &reason), ==, QUORUM_REJECT);
 	g_assert_cmpstr(reason, ==, MALFEASANCE_REPORT_INVALID);
 	g_assert_nonnull(strstr(mock.audit, "gossip.malfeasance.reject reason=unknown_key"));
@@ -169,7 +121,7 @@ static void test_malfeasance(void)
 	g_assert_cmpuint(m.refused, ==, 1);
 
 	/* with node-4's key: evidence, quarantine for quarantine_s, audited */
-	mock.key = key;
+	mock_key = key;
 	g_assert_cmpint(run(&m, report, len, 3, &reason), ==, QUORUM_CONTINUE);
 	g_assert_cmpint(mock.quarantine_calls, ==, 1);
 	g_assert_cmpstr(mock.quarantine_id, ==, "node-4");
@@ -186,7 +138,7 @@ static void test_malfeasance(void)
 	g_assert_cmpuint(m.known, ==, 1);
 
 	/* quarantine off (quarantine_after = 0): recorded only */
-	mock.quarantined = 0;
+	mock.sources[0].quarantined = 0;
 	g_assert_cmpint(run(&m, report, len, 0, &reason), ==, QUORUM_CONTINUE);
 	g_assert_cmpint(mock.quarantine_calls, ==, 1);
 	g_assert_nonnull(strstr(mock.audit, "gossip.malfeasance.recorded authority=node-4 "
@@ -257,8 +209,8 @@ static int run_log(struct malfeasance *m, const char *payload, size_t len,
 
 	*reason = NULL;
 	mock.audit[0] = '\0';
-	return log_malfeasance_process(m, NULL, &mock_api, &event, quarantine_after, 300,
-				       reason);
+	return log_malfeasance_process(m, mockhost_host(&mock), &mock.api, &event,
+				       quarantine_after, 300, reason);
 }
 
 static void test_log_fork(void)
@@ -269,11 +221,11 @@ static void test_log_fork(void)
 	char *evidence;
 	size_t len;
 
-	memset(&mock, 0, sizeof(mock));
+	mock_reset();
 	evidence = fork_evidence(key, "node-4", &len);
 
 	/* signed by a key this node does not know as node-4's: nothing against node-4 */
-	mock.key = other;
+	mock_key = other;
 	g_assert_cmpint(run_log(&m, evidence, len, 3, &reason), ==, QUORUM_REJECT);
 	g_assert_cmpstr(reason, ==, LOG_MALFEASANCE_INVALID);
 	g_assert_nonnull(strstr(mock.audit, "merkle.malfeasance.reject reason="
@@ -281,7 +233,7 @@ static void test_log_fork(void)
 	g_assert_cmpint(mock.quarantine_calls, ==, 0);
 
 	/* node-4's key: quarantined for quarantine_s, audited with the sizes */
-	mock.key = key;
+	mock_key = key;
 	g_assert_cmpint(run_log(&m, evidence, len, 3, &reason), ==, QUORUM_CONTINUE);
 	g_assert_cmpint(mock.quarantine_calls, ==, 1);
 	g_assert_cmpstr(mock.quarantine_id, ==, "node-4");
@@ -300,7 +252,7 @@ static void test_log_fork(void)
 	free(evidence);
 
 	/* evidence against this node itself: recorded, nobody quarantines itself */
-	mock.quarantined = 0;
+	mock.sources[0].quarantined = 0;
 	evidence = fork_evidence(key, "node-1", &len);
 	g_assert_cmpint(run_log(&m, evidence, len, 3, &reason), ==, QUORUM_CONTINUE);
 	g_assert_cmpint(mock.quarantine_calls, ==, 1);

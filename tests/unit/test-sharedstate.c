@@ -16,6 +16,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "mockhost.h"
 #include "sharedstate.h"
 
 static void assert_same(const struct quorum_shared_state_fields *a,
@@ -319,63 +320,14 @@ static void test_file_restart_and_tampering(void)
 
 /* ---- the stage's decision through a mock host API ---- */
 
-static struct {
-	char audit[1024];
-	int verify_result;
-	int verify_calls;
-	struct quorum_clock_reading clock;
-} mock;
+static struct mockhost mock;
+static int verify_result; /* what authority_verify answers */
 
-static void mock_vlog(struct quorum_host *host, int level, const char *fmt, va_list ap)
+static int verify(struct mockhost *m, const char *authority_id, const char *key_id,
+		  const void *msg, size_t len, const void *sig, size_t sig_len)
 {
-	(void)host;
-	(void)level;
-	(void)fmt;
-	(void)ap;
+	return verify_result;
 }
-
-static void mock_log(struct quorum_host *host, int level, const char *fmt, ...)
-{
-	(void)host;
-	(void)level;
-	(void)fmt;
-}
-
-static int mock_audit(struct quorum_host *host, const char *type, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(mock.audit, sizeof(mock.audit), "%s ", type);
-
-	va_start(ap, fmt);
-	vsnprintf(mock.audit + n, sizeof(mock.audit) - (size_t)n, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-static int mock_clock_read(struct quorum_host *host, struct quorum_clock_reading *out)
-{
-	*out = mock.clock;
-	return 0;
-}
-
-static int mock_authority_verify(struct quorum_host *host, const char *authority_id,
-				 const char *key_id, const void *msg, size_t len,
-				 const void *sig, size_t sig_len)
-{
-	mock.verify_calls++;
-	return mock.verify_result;
-}
-
-static const struct quorum_api mock_api = {
-	.size = sizeof(struct quorum_api),
-	.abi_major = QUORUM_ABI_MAJOR,
-	.abi_minor = QUORUM_ABI_MINOR,
-	.log = mock_log,
-	.vlog = mock_vlog,
-	.audit = mock_audit,
-	.clock_read = mock_clock_read,
-	.authority_verify = mock_authority_verify,
-};
 
 /* Runs TEXT (key id KEY_ID in the envelope) through sharedstate_process. */
 static int run(struct sharedstate *s, const char *text, const char *key_id, const char **reason)
@@ -395,7 +347,8 @@ static int run(struct sharedstate *s, const char *text, const char *key_id, cons
 
 	*reason = NULL;
 	mock.audit[0] = '\0';
-	return sharedstate_process(s, NULL, &mock_api, &event, 3600000000000LL, reason);
+	return sharedstate_process(s, mockhost_host(&mock), &mock.api, &event, 3600000000000LL,
+				   reason);
 }
 
 static void test_process(void)
@@ -410,6 +363,8 @@ static void test_process(void)
 	char why[512];
 	uint64_t decisions;
 
+	mockhost_init(&mock);
+	mock.authority_verify = verify;
 	mock.clock = (struct quorum_clock_reading){
 		.status = QUORUM_CLOCK_SYNCHRONISED,
 		.estimate_ns = (int64_t)f.leader_system_time_at_sync + 500,
@@ -431,16 +386,16 @@ static void test_process(void)
 	g_assert_cmpstr(s.last_reason, ==, "key_id_mismatch");
 	g_assert_cmpint(mock.verify_calls, ==, 0);
 	/* the host's verdict on the signature */
-	mock.verify_result = -ENOENT;
+	verify_result = -ENOENT;
 	g_assert_cmpint(run(&s, text, f.key_id, &reason), ==, QUORUM_REJECT);
 	g_assert_cmpstr(s.last_reason, ==, "unknown_leader");
 	g_assert_cmpstr(mock.audit, ==,
 			"bft.shared_state.reject reason=unknown_leader leader=node-2 "
 			"key_id=b257dde96ec7840b version=7 peer=\"127.0.0.1\"");
-	mock.verify_result = -EBADMSG;
+	verify_result = -EBADMSG;
 	g_assert_cmpint(run(&s, text, f.key_id, &reason), ==, QUORUM_REJECT);
 	g_assert_cmpstr(s.last_reason, ==, "bad_signature");
-	mock.verify_result = 0;
+	verify_result = 0;
 	/* applied: recorded, audited, in the file */
 	g_assert_cmpint(run(&s, text, f.key_id, &reason), ==, QUORUM_CONTINUE);
 	g_assert_null(reason);
