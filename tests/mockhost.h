@@ -4,7 +4,8 @@
  * A test declares a struct mockhost, calls mockhost_init, sets what it needs (settings,
  * node id, clock reading, sources, hooks for the answers only it knows), and hands
  * mockhost_host(m) and &m->api to the plugin. An entry the test wants absent it sets to NULL
- * in m->api (QUORUM_API_HAS then says so). No GLib: the fuzz targets can use it too. */
+ * in m->api (QUORUM_API_HAS then says so); an entry only it can answer (ingest, gossip_send,
+ * round_decode ...) it sets there too. No GLib: the fuzz targets can use it too. */
 #ifndef QUORUM_TESTS_MOCKHOST_H
 #define QUORUM_TESTS_MOCKHOST_H
 

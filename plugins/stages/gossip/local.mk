@@ -22,8 +22,8 @@ plugins_stages_gossip_gossip_la_LIBADD = proto/libquorumproto.la $(PROTOBUF_C_LI
 check_PROGRAMS += tests/unit/test-gossip
 TESTS += tests/unit/test-gossip
 tests_unit_test_gossip_SOURCES = tests/unit/test-gossip.c plugins/stages/gossip/gossip.c \
-	$(GOSSIP_SOURCES)
+	$(GOSSIP_SOURCES) tests/mockhost.c tests/mockhost.h
 tests_unit_test_gossip_CPPFLAGS = $(GOSSIP_CPPFLAGS) -I$(top_srcdir)/plugins/stages/gossip \
-	-I$(top_srcdir)/host
+	-I$(top_srcdir)/host -I$(top_srcdir)/tests
 tests_unit_test_gossip_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gossip_LDADD = $(UNIT_LDADD) $(OPENSSL_LIBS)
