@@ -53,13 +53,41 @@ static const char *setting(struct mockhost *m, const char *path)
 	return NULL;
 }
 
+void mockhost_release(struct mockhost *m)
+{
+	free(m->log_all);
+	m->log_all = NULL;
+	m->log_all_len = 0;
+}
+
+const char *mockhost_logs(const struct mockhost *m)
+{
+	return m->log_all != NULL ? m->log_all : "";
+}
+
+/* The line is kept whole in the history (out of memory: abort, this is a test). */
 static void mock_vlog(struct quorum_host *host, int level, const char *fmt, va_list ap)
 {
 	struct mockhost *m = mockhost_of(host);
+	va_list again;
+	int n;
 
 	(void)level;
 	m->logs++;
-	vsnprintf(m->log, sizeof(m->log), fmt, ap);
+	va_copy(again, ap);
+	n = vsnprintf(m->log, sizeof(m->log), fmt, ap);
+	if (n >= 0) {
+		char *grown = realloc(m->log_all, m->log_all_len + (size_t)n + 2);
+
+		if (grown == NULL)
+			abort();
+		m->log_all = grown;
+		vsnprintf(m->log_all + m->log_all_len, (size_t)n + 1, fmt, again);
+		m->log_all_len += (size_t)n;
+		m->log_all[m->log_all_len++] = '\n';
+		m->log_all[m->log_all_len] = '\0';
+	}
+	va_end(again);
 }
 
 static void mock_log(struct quorum_host *host, int level, const char *fmt, ...)

@@ -52,6 +52,8 @@ struct mockhost {
 	/* ---- what the plugin did ---- */
 	int logs;
 	char log[MOCKHOST_TEXT_MAX]; /* the last line */
+	char *log_all;		     /* every line, each ending in a newline (mockhost_logs) */
+	size_t log_all_len;
 	int audits;
 	char audit[MOCKHOST_TEXT_MAX]; /* the last record: "TYPE fields" */
 	int refusals;
@@ -73,6 +75,13 @@ struct mockhost {
 /* mockhost_init: M with every entry of the table, node "node-1", plugin "mock", nothing
  * configured and nothing recorded. */
 void mockhost_init(struct mockhost *m);
+
+/* mockhost_release: frees what M recorded on the heap (the log history); M may be reused
+ * after mockhost_init. */
+void mockhost_release(struct mockhost *m);
+
+/* mockhost_logs: every line logged so far, each ending in a newline ("" before the first). */
+const char *mockhost_logs(const struct mockhost *m);
 
 /* mockhost_host: M as the host handle a plugin receives (each entry finds M from it). */
 struct quorum_host *mockhost_host(struct mockhost *m);

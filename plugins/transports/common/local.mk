@@ -46,8 +46,9 @@ plugins_transports_common_test_timefields_LDADD = $(TRANSPORT_LIBS) $(GLIB_LIBS)
 check_PROGRAMS += plugins/transports/common/test-tcpserver
 TESTS += plugins/transports/common/test-tcpserver
 plugins_transports_common_test_tcpserver_SOURCES = \
-	plugins/transports/common/test-tcpserver.c
-plugins_transports_common_test_tcpserver_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir)
+	plugins/transports/common/test-tcpserver.c tests/mockhost.c tests/mockhost.h
+plugins_transports_common_test_tcpserver_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir) \
+	-I$(top_srcdir)/tests
 plugins_transports_common_test_tcpserver_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) \
 	$(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_transports_common_test_tcpserver_LDADD = $(TRANSPORT_LIBS) $(GLIB_LIBS) \

@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <glib.h>
 
+#include "mockhost.h"
 #include "tcpserver.h"
 
 struct test_conn {
@@ -24,9 +25,8 @@ struct test_conn {
 
 struct fixture {
 	struct event_base *base;
-	struct quorum_api api;
+	struct mockhost mock; /* the host: the event base, and every line logged */
 	struct tcp_server *server;
-	GString *log;
 	int opened, released, expired, drained;
 	enum tcp_deadline expired_kind;
 	int defer_close;       /* expired answers 1: the transport closes later */
@@ -34,26 +34,6 @@ struct fixture {
 	int64_t expired_at;    /* CLOCK_MONOTONIC ns of the last expiry */
 	struct tcp_conn *kept; /* the connection whose close was deferred */
 };
-
-static struct fixture *the;
-
-static void mock_log(struct quorum_host *host, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)host;
-	(void)level;
-	va_start(ap, fmt);
-	g_string_append_vprintf(the->log, fmt, ap);
-	va_end(ap);
-	g_string_append_c(the->log, '\n');
-}
-
-static struct event_base *mock_event_base(struct quorum_host *host)
-{
-	(void)host;
-	return the->base;
-}
 
 static int op_open(struct tcp_conn *c, void *arg)
 {
@@ -121,14 +101,11 @@ static struct fixture *fixture_new(const struct tcp_server_ops *ops, size_t max_
 	struct fixture *f = g_new0(struct fixture, 1);
 	struct tcp_server_config config = { 0 };
 
-	the = f;
 	f->base = event_base_new();
-	f->log = g_string_new("");
-	f->api.size = sizeof(f->api);
-	f->api.log = mock_log;
-	f->api.event_base = mock_event_base;
-	config.host = (struct quorum_host *)f;
-	config.api = &f->api;
+	mockhost_init(&f->mock);
+	f->mock.base = f->base;
+	config.host = mockhost_host(&f->mock);
+	config.api = &f->mock.api;
 	config.log_prefix = "test";
 	config.ops = ops;
 	config.arg = f;
@@ -147,9 +124,8 @@ static void fixture_free(struct fixture *f)
 	tcp_server_free(f->server);
 	g_assert_cmpint(f->released, ==, f->opened); /* every one opened was released */
 	event_base_free(f->base);
-	g_string_free(f->log, TRUE);
+	mockhost_release(&f->mock);
 	g_free(f);
-	the = NULL;
 }
 
 static void pump(struct fixture *f, int ms)
@@ -199,9 +175,10 @@ static void test_max_connections(void)
 	tcp_server_stats(f->server, &st);
 	g_assert_cmpuint(st.open, ==, 2);
 	g_assert_cmpuint(st.refused, ==, 1);
-	g_assert_nonnull(strstr(f->log->str, "test.connection_refused peer=192.0.2.3 "
-					     "reason=\"2 connections open, max_connections\" "
-					     "count=1 total=1"));
+	g_assert_nonnull(strstr(mockhost_logs(&f->mock),
+				"test.connection_refused peer=192.0.2.3 "
+				"reason=\"2 connections open, max_connections\" "
+				"count=1 total=1"));
 	tcp_conn_close(a); /* room again */
 	g_assert_true(peer_closed(pa));
 	g_assert_nonnull(tcp_server_adopt(f->server, socket_pair(&pc), "192.0.2.3"));
@@ -237,7 +214,7 @@ static void test_header_deadline(void)
 	tcp_server_stats(f->server, &st);
 	g_assert_cmpuint(st.open, ==, 1);
 	g_assert_cmpuint(st.header_timeouts, ==, 1);
-	g_assert_nonnull(strstr(f->log->str,
+	g_assert_nonnull(strstr(mockhost_logs(&f->mock),
 				"test.header_timeout peer=192.0.2.1 reason=\"request "
 				"not complete within 100 ms: closed\""));
 	close(pa);
@@ -300,7 +277,8 @@ static void test_due_op_moves_the_deadline(void)
 	g_assert_cmpint(f->expired, ==, 1);
 	g_assert_cmpint(f->expired_at, >=, later);
 	g_assert_true(peer_closed(pa));
-	g_assert_nonnull(strstr(f->log->str, "reason=\"header block not complete within"));
+	g_assert_nonnull(
+		strstr(mockhost_logs(&f->mock), "reason=\"header block not complete within"));
 	/* nothing due: the timer fires and nothing happens */
 	a = tcp_server_adopt(f->server, socket_pair(&pa), "192.0.2.1");
 	g_assert_cmpint(
@@ -380,10 +358,11 @@ static void test_accept_backs_off_without_descriptors(void)
 	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &saved), ==, 0);
 	tcp_server_stats(f->server, &st);
 	g_assert_cmpuint(st.open, ==, 0);
-	g_assert_nonnull(strstr(f->log->str, "test.accept_failed peer=- reason=\"Too many open "
-					     "files\" count=1 total=1"));
-	line = strrchr(f->log->str, '\n');
-	while (line > f->log->str && line[-1] != '\n')
+	g_assert_nonnull(strstr(mockhost_logs(&f->mock),
+				"test.accept_failed peer=- reason=\"Too many open "
+				"files\" count=1 total=1"));
+	line = strrchr(mockhost_logs(&f->mock), '\n');
+	while (line > mockhost_logs(&f->mock) && line[-1] != '\n')
 		line--; /* the last line */
 	g_assert_cmpint(sscanf(strstr(line, "count="), "count=%llu total=%llu", &count, &total),
 			==, 2);

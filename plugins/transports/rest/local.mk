@@ -20,8 +20,10 @@ REST_UNIT_TESTS = plugins/transports/rest/test-http1 plugins/transports/rest/tes
 check_PROGRAMS += $(REST_UNIT_TESTS)
 TESTS += $(REST_UNIT_TESTS)
 plugins_transports_rest_test_http1_SOURCES = plugins/transports/rest/test-http1.c \
-	plugins/transports/rest/http1.c plugins/transports/rest/http1.h
-plugins_transports_rest_test_http1_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir)
+	plugins/transports/rest/http1.c plugins/transports/rest/http1.h \
+	tests/mockhost.c tests/mockhost.h
+plugins_transports_rest_test_http1_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir) \
+	-I$(top_srcdir)/tests
 plugins_transports_rest_test_http1_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_transports_rest_test_http1_LDADD = $(TRANSPORT_LIBS) $(GLIB_LIBS) $(LIBEVENT_LIBS) \

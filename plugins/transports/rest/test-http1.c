@@ -18,6 +18,7 @@
 #include <glib.h>
 
 #include "http1.h"
+#include "mockhost.h"
 #include "query.h"
 
 /* ---- the parser ---- */
@@ -291,38 +292,18 @@ static void test_query_too_long(void)
 
 struct fixture {
 	struct event_base *base;
-	struct quorum_api api;
+	struct mockhost mock; /* the host: the event base, and every line logged */
 	struct http1_server *server;
 	int port;
-	int handled;  /* requests the handler saw */
-	GString *log; /* every log line */
-	int drained;  /* drained callbacks */
-	size_t big;   /* the size of /big's answer */
+	int handled; /* requests the handler saw */
+	int drained; /* drained callbacks */
+	size_t big;  /* the size of /big's answer */
 	char last_body[64];
 	struct http1_deferred *deferred; /* /defer's answer, given later */
 };
 
-static struct fixture *the; /* the mock API's host: one fixture at a time */
 /* The next fixture's header_timeout_ms and idle_timeout_s (0: http1's defaults). */
 static int64_t next_header_timeout_ms, next_idle_timeout_s;
-
-static void mock_log(struct quorum_host *host, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)host;
-	(void)level;
-	va_start(ap, fmt);
-	g_string_append_vprintf(the->log, fmt, ap);
-	va_end(ap);
-	g_string_append_c(the->log, '\n');
-}
-
-static struct event_base *mock_event_base(struct quorum_host *host)
-{
-	(void)host;
-	return the->base;
-}
 
 /* Answers "METHOD PATH?QUERY n=BODY-LENGTH"; /big with F->big bytes; /none not at all. */
 static void handler(struct http1_request *req, void *arg)
@@ -372,14 +353,11 @@ static struct fixture *fixture_new_with(size_t max_body, size_t max_connections,
 	struct http1_config config = { 0 };
 	int fd;
 
-	the = f;
 	f->base = event_base_new();
-	f->log = g_string_new("");
-	f->api.size = sizeof(f->api);
-	f->api.log = mock_log;
-	f->api.event_base = mock_event_base;
-	config.host = (struct quorum_host *)f;
-	config.api = &f->api;
+	mockhost_init(&f->mock);
+	f->mock.base = f->base;
+	config.host = mockhost_host(&f->mock);
+	config.api = &f->mock.api;
 	config.log_prefix = "test";
 	config.max_body = max_body;
 	config.max_connections = max_connections;
@@ -408,9 +386,8 @@ static void fixture_free(struct fixture *f)
 {
 	http1_server_free(f->server);
 	event_base_free(f->base);
-	g_string_free(f->log, TRUE);
+	mockhost_release(&f->mock);
 	g_free(f);
-	the = NULL;
 	next_header_timeout_ms = next_idle_timeout_s = 0;
 }
 
@@ -696,7 +673,7 @@ static void assert_refused(struct fixture *f, const char *text, size_t len, int 
 	g_assert_nonnull(strstr(got->str, "Content-Type: application/json\r\n"));
 	g_assert_nonnull(strstr(got->str, "\r\n\r\n{\"error\":\""));
 	snprintf(line, sizeof(line), "test.http_refused peer=127.0.0.1 status=%d ", status);
-	g_assert_nonnull(strstr(f->log->str, line));
+	g_assert_nonnull(strstr(mockhost_logs(&f->mock), line));
 	g_string_free(got, TRUE);
 	close(fd);
 }
@@ -732,7 +709,8 @@ static void test_unanswered_is_500(void)
 	send_str(fd, "GET /none HTTP/1.1\r\n\r\n");
 	got = receive(f, fd, &eof);
 	g_assert_true(g_str_has_prefix(got->str, "HTTP/1.1 500 Internal Server Error\r\n"));
-	g_assert_nonnull(strstr(f->log->str, "test.http_unanswered peer=127.0.0.1 method=GET"));
+	g_assert_nonnull(strstr(mockhost_logs(&f->mock),
+				"test.http_unanswered peer=127.0.0.1 method=GET"));
 	g_string_free(got, TRUE);
 	close(fd);
 	fixture_free(f);
@@ -747,7 +725,8 @@ static void test_connection_limit(void)
 	pump(f, 20);
 	got = receive(f, c, &eof);
 	g_assert_true(eof);
-	g_assert_nonnull(strstr(f->log->str, "test.connection_refused peer=127.0.0.1"));
+	g_assert_nonnull(
+		strstr(mockhost_logs(&f->mock), "test.connection_refused peer=127.0.0.1"));
 	g_string_free(got, TRUE);
 	send_str(a, "GET / HTTP/1.1\r\n\r\n");
 	got = receive(f, a, &eof);
@@ -785,7 +764,7 @@ static void test_slow_head_deadline(void)
 	}
 	g_assert_true(eof || sent < 40);
 	g_assert_cmpint(f->handled, ==, 0);
-	g_assert_nonnull(strstr(f->log->str,
+	g_assert_nonnull(strstr(mockhost_logs(&f->mock),
 				"test.header_timeout peer=127.0.0.1 reason=\"request "
 				"not complete within 300 ms: closed\" count=1"));
 	fast = client(f);
@@ -824,7 +803,7 @@ static void test_deadline_restarts_per_request(void)
 		g_assert_false(eof);
 	}
 	g_assert_cmpint(count_of(got->str, "HTTP/1.1 200 OK"), ==, 12);
-	g_assert_null(strstr(f->log->str, "header_timeout"));
+	g_assert_null(strstr(mockhost_logs(&f->mock), "header_timeout"));
 	g_string_free(got, TRUE);
 	close(fd);
 	fixture_free(f);
