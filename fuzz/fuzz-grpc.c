@@ -153,7 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_host_set(base, (data[0] & 4) != 0);
 	s = calloc(1, sizeof(*s));
 	FUZZ_ASSERT(s != NULL);
-	s->api = &fuzz_api;
+	s->api = &fuzz_mock.api;
+	s->host = mockhost_host(&fuzz_mock);
 	/* Unlimited: the limiter's clock would make runs differ. */
 	s->t.limit = ratelimit_new(0, 0);
 	s->h2_callbacks = callbacks_new();
@@ -163,7 +164,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		strcpy(s->t.tokens.tokens[0], "fuzz-token");
 		s->t.tokens.count = 1;
 	}
-	s->t.api = &fuzz_api;
+	s->t.api = &fuzz_mock.api;
+	s->t.host = mockhost_host(&fuzz_mock);
 	s->t.name = "grpc";
 	s->t.limits.max_connections = 16;
 	s->t.limits.header_timeout.tv_sec = 10;

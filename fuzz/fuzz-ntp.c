@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	fuzz_host_set(NULL, data[0] & 1);
-	FUZZ_ASSERT(ntp_init(NULL, &fuzz_api, &state) == 0);
+	FUZZ_ASSERT(ntp_init(mockhost_host(&fuzz_mock), &fuzz_mock.api, &state) == 0);
 	s = state;
 	if (data[0] & 2) {
 		s->cf.rate = 1;

@@ -53,9 +53,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_host_set(base, (data[0] & 4) != 0);
 	s = calloc(1, sizeof(*s));
 	FUZZ_ASSERT(s != NULL);
-	s->api = &fuzz_api;
+	s->api = &fuzz_mock.api;
+	s->host = mockhost_host(&fuzz_mock);
 	s->max_backlog = (data[0] & 8) ? 512 : 1 << 20;
-	s->t.api = &fuzz_api;
+	s->t.api = &fuzz_mock.api;
+	s->t.host = mockhost_host(&fuzz_mock);
 	s->t.name = "ws";
 	s->t.limits.max_connections = 16;
 	s->t.limits.header_timeout.tv_sec = 10;

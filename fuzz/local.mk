@@ -98,8 +98,8 @@ fuzz_fuzz_passport_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_passport_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
 
 # The transports' servers: each target #includes the plugin's .c (its callbacks are static)
-# and runs it on a mock host API table (fuzz/mockhost.c).
-FUZZ_MOCK = fuzz/mockhost.c fuzz/mockhost.h
+# and runs it on the tests' mock host, configured by fuzz/mockhost.c.
+FUZZ_MOCK = fuzz/mockhost.c fuzz/mockhost.h tests/mockhost.c tests/mockhost.h
 
 fuzz_fuzz_ntp_SOURCES = fuzz/fuzz-ntp.c fuzz/fuzz.h $(FUZZ_MOCK) $(NTS_SOURCES) $(FUZZ_MAIN)
 fuzz_fuzz_ntp_CPPFLAGS = $(NTS_CPPFLAGS) -I$(top_builddir)/proto
