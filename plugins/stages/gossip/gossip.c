@@ -229,7 +229,7 @@ static int send_own(struct gossip_stage *s, const char *event_id, const uint8_t 
 	size_t copy_len;
 	int err;
 
-	st.logical_time_ns = (uint64_t)clock_ns(CLOCK_REALTIME);
+	st.logical_time_ns = (uint64_t)clock_now_ns(CLOCK_REALTIME);
 	st.event_id = event_id;
 	st.payload.data = payload;
 	st.payload.len = len;
