@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -644,6 +645,72 @@ static int api_attest_time(struct quorum_host *host, const uint8_t *nonce, size_
 	return 0;
 }
 
+static struct quorum_metric *api_metric_register(struct quorum_host *host, int type,
+						 const char *name, const char *labels,
+						 const char *help, double scale)
+{
+	struct instance *inst = instance_of(host);
+	struct quorum_metric *m;
+	int err;
+
+	m = metrics_register(&runtime_of(inst)->metrics, inst, type, name, labels, help, scale,
+			     &err);
+	if (m == NULL)
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.metric_register.refused name=%s error=\"%s\"",
+			name != NULL ? name : "(null)",
+			err == -EINVAL ? "not a valid or consistent metric" : strerror(-err));
+	return m;
+}
+
+/* The host's view at the moment of a scrape: the served bound, then the refusals. */
+static void metrics_host_text(struct runtime *rt, const struct quorum_clock_reading *now,
+			      FILE *out)
+{
+	const struct refusals *r = &rt->refusals;
+
+	fprintf(out,
+		"# HELP quorum_clock_bound_width_seconds Width of the served bound "
+		"(latest - earliest); 0 when unsynchronised.\n"
+		"# TYPE quorum_clock_bound_width_seconds gauge\n"
+		"quorum_clock_bound_width_seconds %.9f\n",
+		now->status == QUORUM_CLOCK_SYNCHRONISED ? 2.0 * now->error_bound_ns / 1e9
+							 : 0.0);
+	fprintf(out, "# HELP quorum_refusals_total Unauthenticated datagrams and requests "
+		     "refused, by where and why (summarised, not audited one by one).\n"
+		     "# TYPE quorum_refusals_total counter\n");
+	for (size_t i = 0; i < r->count; i++)
+		fprintf(out, "quorum_refusals_total{what=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+			r->kinds[i].what, r->kinds[i].reason, r->kinds[i].total);
+}
+
+static int api_metrics_text(struct quorum_host *host, char **out, size_t *len)
+{
+	struct runtime *rt = runtime_of(instance_of(host));
+	struct quorum_clock_reading now;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f;
+	int err;
+
+	api_clock_read(host, &now);
+	f = open_memstream(&buf, &size);
+	if (f == NULL)
+		return -ENOMEM;
+	err = metrics_write(&rt->metrics, f);
+	if (err == 0)
+		metrics_host_text(rt, &now, f);
+	if (fclose(f) != 0 && err == 0)
+		err = -ENOMEM;
+	if (err != 0) {
+		free(buf);
+		return err;
+	}
+	*out = buf;
+	*len = size;
+	return 0;
+}
+
 const struct quorum_api host_api = {
 	.size = sizeof(struct quorum_api),
 	.abi_major = QUORUM_ABI_MAJOR,
@@ -690,4 +757,8 @@ const struct quorum_api host_api = {
 	.refused = api_refused,
 	.refusal_counts = api_refusal_counts,
 	.cosign_checkpoint = api_cosign_checkpoint,
+	.metric_register = api_metric_register,
+	.metric_add = metric_add,
+	.metric_set = metric_set,
+	.metrics_text = api_metrics_text,
 };

@@ -21,7 +21,7 @@ host_libquorumhost_la_SOURCES = \
 	host/timecodec.c host/timecodec-internal.h host/timecore.c host/timecore-internal.h \
 	host/timecore-parts-internal.h host/peerlink.c host/answer.c host/rounds.c \
 	host/authorities.c host/nodestate.c host/clock.c client/clock-page.h \
-	host/refusals.c host/refusals-internal.h \
+	host/refusals.c host/refusals-internal.h host/metrics.c host/metrics-internal.h \
 	common/ratelimit.c common/ratelimit.h common/dedup.c common/dedup.h common/clocks.h \
 	common/roundnonce.c common/roundnonce.h \
 	host/trustpath.c host/trustpath-internal.h \

@@ -18,6 +18,7 @@
 #include "listeners-internal.h"
 #include "loader-internal.h"
 #include "orchestrator-internal.h"
+#include "metrics-internal.h"
 #include "refusals-internal.h"
 
 struct event;
@@ -71,6 +72,7 @@ struct runtime {
 	struct failsafe failsafe;	/* no time served while the audit log fails */
 	const struct loader_options *loader_options;
 	struct refusals refusals;    /* unauthenticated refusals, summarised */
+	struct metrics metrics;	     /* the host's and every plugin's series */
 	struct event *refusal_timer; /* every log.refusal_summary_s */
 	uid_t service_uid; /* trust material belongs to root or this user (trustpath) */
 	gid_t service_gid;

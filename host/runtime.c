@@ -123,6 +123,7 @@ static void runtime_instance_finished(struct runtime *rt);
 static void instance_finishing_hook(struct runtime *rt, const struct instance *inst)
 {
 	runtime_services_withdraw(rt, inst);
+	metrics_withdraw(&rt->metrics, inst);
 }
 
 static void instance_finished_hook(struct runtime *rt, struct plugin_module *module,
@@ -228,6 +229,7 @@ static int runtime_timecore_start(struct runtime *rt, char *why, size_t why_size
 		.audit = runtime_audit_hook,
 		.refused = runtime_refused_hook,
 		.service_find = timecore_service_find_hook,
+		.metrics = &rt->metrics,
 	};
 
 	return timecore_start(&env, &rt->timecore, why, why_size);
@@ -477,6 +479,7 @@ int runtime_init(struct runtime *rt, struct conf *conf, const struct loader_opti
 
 	memset(rt, 0, sizeof(*rt));
 	pthread_mutex_init(&rt->lock, NULL);
+	metrics_init(&rt->metrics);
 	rt->loader_options = options;
 	rt->conf = conf_ref(conf);
 	rt->node_id = strdup(conf->node_id);
@@ -883,6 +886,7 @@ void runtime_release(struct runtime *rt)
 		rt->services = svc->next;
 		free(svc);
 	}
+	metrics_release(&rt->metrics);
 	conf_unref(rt->conf);
 	free(rt->node_id);
 	loader_exit();
@@ -905,6 +909,7 @@ static int check_transport_init(struct conf *conf, struct plugin_module *module,
 
 	memset(&rt, 0, sizeof(rt));
 	pthread_mutex_init(&rt.lock, NULL);
+	metrics_init(&rt.metrics);
 	rt.conf = conf;
 	rt.node_id = (char *)conf->node_id; /* borrowed: not freed here */
 	rt.base = event_base_new();
@@ -919,6 +924,7 @@ static int check_transport_init(struct conf *conf, struct plugin_module *module,
 	instance_finish(inst);
 	event_base_free(rt.base);
 	runtime_unload_retired(&rt, 1);
+	metrics_release(&rt.metrics);
 	pthread_mutex_destroy(&rt.lock);
 	return err;
 }

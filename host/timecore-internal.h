@@ -18,6 +18,7 @@
 #include "timecodec-internal.h"
 
 struct event;
+struct metrics;
 struct event_base;
 struct listener_set;
 struct orchestrator;
@@ -188,6 +189,7 @@ struct timecore_env {
 	void (*audit)(void *host, const char *type, const char *fields);
 	void (*refused)(void *host, const char *what, const char *reason, const char *peer);
 	int (*service_find)(void *host, const char *name, const void **ops, void **state);
+	struct metrics *metrics; /* the core registers its series as the host's (owner NULL) */
 };
 
 /*

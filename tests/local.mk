@@ -90,6 +90,7 @@ UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-co
 	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
 	tests/unit/test-modes tests/unit/test-sharedstate \
 	tests/unit/test-commands tests/unit/test-malfeasance tests/unit/test-refusals \
+	tests/unit/test-metrics \
 	tests/unit/test-trustpath \
 	tests/unit/test-floor tests/unit/test-rounds
 check_PROGRAMS += $(UNIT_TESTS)
@@ -118,6 +119,10 @@ tests_unit_test_config_LDADD = $(UNIT_LDADD)
 tests_unit_test_orchestrator_SOURCES = tests/unit/test-orchestrator.c
 tests_unit_test_orchestrator_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_orchestrator_LDADD = $(UNIT_LDADD)
+
+tests_unit_test_metrics_SOURCES = tests/unit/test-metrics.c
+tests_unit_test_metrics_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_metrics_LDADD = $(UNIT_LDADD) -lpthread
 
 tests_unit_test_refusals_SOURCES = tests/unit/test-refusals.c
 tests_unit_test_refusals_CFLAGS = $(UNIT_CFLAGS)

@@ -33,6 +33,10 @@ extern "C" {
 /* The most sockets quorum_api.listen_group binds for one address. */
 #define QUORUM_LISTEN_GROUP_MAX 64
 
+/* quorum_api.metric_register types. */
+#define QUORUM_METRIC_COUNTER 1
+#define QUORUM_METRIC_GAUGE   2
+
 #define QUORUM_REASON_MAX     64
 #define QUORUM_STAGE_NAME_MAX 33
 
@@ -49,6 +53,8 @@ struct quorum_verdict {
 struct quorum_host;
 /* Opaque timer handle; owned by the host. */
 struct quorum_timer;
+/* Opaque handle of one metric series (ABI 1.11); owned by the host. */
+struct quorum_metric;
 
 /* One kind of refusal and its count since start (api->refusal_counts). */
 struct quorum_refusal_count {
@@ -318,6 +324,30 @@ struct quorum_api {
 	 * (not a checkpoint body), -ENOKEY (no node.key). */
 	int (*cosign_checkpoint)(struct quorum_host *host, const char *body, size_t len,
 				 uint64_t *timestamp, uint8_t sig[64], uint8_t pub[32]);
+
+	/* ---- metrics (ABI 1.11) ---- */
+	/* Loop thread: registers the series NAME{LABELS} of TYPE (QUORUM_METRIC_COUNTER or
+	 * _GAUGE) with HELP, all copied. Names follow Prometheus' conventions: quorum_<plugin
+	 * or area>_<what>_<base unit>, a counter's ending in _total, a gauge's not; SCALE
+	 * turns the value kept into the base unit (1e-9 for a count of nanoseconds exposed in
+	 * seconds; 1 otherwise). LABELS is NULL or `key="value"` pairs separated by commas
+	 * (no '"', '\\' or line break in a value). Registering an existing series again
+	 * (same type, help and scale) returns that series: a reloaded plugin's counters go on.
+	 * The handle is borrowed and valid until the plugin's fini (the host then drops it).
+	 * RETURN VALUE: the handle, or NULL (a rule broken, or the bounds of 1024 series
+	 * reached; the host logs why). */
+	struct quorum_metric *(*metric_register)(struct quorum_host *host, int type,
+						 const char *name, const char *labels,
+						 const char *help, double scale);
+	/* Any thread: adds DELTA to the series (a counter ignores a negative DELTA). NULL is
+	 * a no-op. */
+	void (*metric_add)(struct quorum_metric *metric, int64_t delta);
+	/* Any thread: sets a gauge to VALUE (a counter ignores it). NULL is a no-op. */
+	void (*metric_set)(struct quorum_metric *metric, int64_t value);
+	/* Loop thread: every series of the node (the host's and every plugin's) in the
+	 * Prometheus text format 0.0.4, in *OUT (new: free()) of *LEN bytes, NUL-terminated.
+	 * 0, -ENOMEM or -EIO. */
+	int (*metrics_text)(struct quorum_host *host, char **out, size_t *len);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

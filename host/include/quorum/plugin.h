@@ -49,10 +49,12 @@ extern "C" {
  *   1.10 transport ops refresh (SIGHUP reaches an instance whose settings did not change:
  *        it reads the files they name again, e.g. a TLS certificate), carved out of the
  *        transport ops' reserved slots.
+ *   1.11 api metric_register, metric_add, metric_set and metrics_text: counters and
+ *        gauges of every plugin and the host, one Prometheus exposition (REST /metrics).
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    10
+#define QUORUM_ABI_MINOR    11
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"
