@@ -28,6 +28,7 @@
 #include "dedup.h"
 #include "listeners-internal.h"
 #include "log-internal.h"
+#include "metrics-internal.h"
 #include "orchestrator-internal.h"
 #include "protodecode-internal.h"
 #include "ratelimit.h"
@@ -139,5 +140,7 @@ void answer_request(struct timecore *c, const struct datagram *d, const struct s
 		peer_refused(c, "peer",
 			     errno == EAGAIN ? "answer_send_busy" : "answer_send_failed", from,
 			     from_len);
+	else
+		metric_add(c->metrics.sent[CORE_DATAGRAM_TIME_RESPONSE], 1);
 	free(out);
 }

@@ -29,6 +29,7 @@
 #include "dedup.h"
 #include "listeners-internal.h"
 #include "log-internal.h"
+#include "metrics-internal.h"
 #include "orchestrator-internal.h"
 #include "protodecode-internal.h"
 #include "ratelimit.h"
@@ -283,6 +284,8 @@ int timecore_gossip_send(struct timecore *c, const void *data, size_t len, const
 			log_msg(QUORUM_LOG_WARNING, "timecore",
 				"peer.gossip_send_failed source=%s error=\"%s\"", a->id,
 				strerror(errno));
+		} else {
+			metric_add(c->metrics.sent[CORE_DATAGRAM_GOSSIP], 1);
 		}
 	}
 	free(datagram);
@@ -308,9 +311,16 @@ static void peer_read_cb(evutil_socket_t fd, short what, void *arg)
 		c->bytes_in += (uint64_t)n;
 		c->datagrams_in++;
 		if (datagram_decode(buf, (size_t)n, &d, &reason) != 0) {
+			metric_add(c->metrics.received[CORE_DATAGRAM_MALFORMED], 1);
 			peer_refused(c, "peer", reason, (struct sockaddr *)&from, from_len);
 			continue;
 		}
+		metric_add(c->metrics.received[d.kind == DATAGRAM_TIME_REQUEST
+						       ? CORE_DATAGRAM_TIME_REQUEST
+					       : d.kind == DATAGRAM_GOSSIP
+						       ? CORE_DATAGRAM_GOSSIP
+						       : CORE_DATAGRAM_TIME_RESPONSE],
+			   1);
 		if (d.kind == DATAGRAM_TIME_REQUEST)
 			answer_request(c, &d, (struct sockaddr *)&from, from_len, recv_mono,
 				       recv_real);

@@ -29,6 +29,7 @@
 #include "dedup.h"
 #include "listeners-internal.h"
 #include "log-internal.h"
+#include "metrics-internal.h"
 #include "orchestrator-internal.h"
 #include "protodecode-internal.h"
 #include "ratelimit.h"
@@ -350,6 +351,12 @@ static void round_ingest(struct timecore *c, int64_t t_ref, int64_t real_ref)
 	c->decoding_own_round = 1;
 	orchestrator_ingest_view(c->env.orch, &view, "timecore", "", &verdict);
 	c->decoding_own_round = 0;
+	metric_add(c->metrics.rounds[verdict.code == QUORUM_CONTINUE ? CORE_ROUND_ACCEPTED
+				     : verdict.code == QUORUM_HOLD   ? CORE_ROUND_HELD
+								     : CORE_ROUND_REJECTED],
+		   1);
+	metric_add(c->metrics.observations_used, (int64_t)r.n_observations);
+	metric_add(c->metrics.observations_rejected, (int64_t)r.n_rejected_sources);
 	log_msg(QUORUM_LOG_DEBUG, "timecore",
 		"round.done round=%" PRIu64
 		" observations=%zu rejected=%zu verdict=%s reason=%s",
@@ -444,6 +451,8 @@ static void round_cb(evutil_socket_t fd, short what, void *arg)
 			log_msg(QUORUM_LOG_WARNING, "timecore",
 				"round.send_failed source=%s error=\"%s\"", a->id,
 				len < 0 ? "encoding" : strerror(errno));
+		else
+			metric_add(c->metrics.sent[CORE_DATAGRAM_TIME_REQUEST], 1);
 	}
 	{
 		struct timeval tv = { .tv_sec = c->conf->round_timeout_ms / 1000,

@@ -64,8 +64,34 @@ struct source_budget {
 	struct token_bucket gossip;
 };
 
+/* The core's series in the node's metrics (the host's: owner NULL); NULL without a
+ * registry (unit tests), which metric_add ignores. */
+enum core_datagram {
+	CORE_DATAGRAM_TIME_REQUEST,
+	CORE_DATAGRAM_TIME_RESPONSE,
+	CORE_DATAGRAM_GOSSIP,
+	CORE_DATAGRAM_MALFORMED, /* received only */
+	CORE_DATAGRAM_KINDS
+};
+enum core_round_outcome {
+	CORE_ROUND_ACCEPTED,
+	CORE_ROUND_REJECTED,
+	CORE_ROUND_HELD,
+	CORE_ROUND_OUTCOMES
+};
+struct core_metrics {
+	struct quorum_metric *received[CORE_DATAGRAM_KINDS];
+	struct quorum_metric *sent[CORE_DATAGRAM_KINDS];
+	struct quorum_metric *rounds[CORE_ROUND_OUTCOMES];
+	struct quorum_metric *observations_used, *observations_rejected;
+};
+
+/* core_metrics_register: the core's series in C's registry (none without one). */
+void core_metrics_register(struct timecore *c);
+
 struct timecore {
 	struct timecore_env env;
+	struct core_metrics metrics;
 	struct conf *conf; /* reference: time settings cannot change on reload */
 	EVP_PKEY *key;	   /* env.node_key */
 	char key_id[KEY_ID_HEX_LEN + 1];

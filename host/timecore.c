@@ -33,6 +33,7 @@
 #include "protodecode-internal.h"
 #include "ratelimit.h"
 #include "roundnonce.h"
+#include "metrics-internal.h"
 #include "timecore-internal.h"
 #include "timecore-parts-internal.h"
 #include "util-internal.h"
@@ -80,6 +81,57 @@ EVP_PKEY *timecore_passport_key(struct timecore *c, struct authority *a,
 
 /* ------------------------------- life cycle ------------------------------- */
 
+static struct quorum_metric *core_metric(struct timecore *c, int type, const char *name,
+					 const char *labels, const char *help)
+{
+	struct quorum_metric *m;
+	int err;
+
+	m = metrics_register(c->env.metrics, NULL, type, name, labels, help, 1.0, &err);
+	if (m == NULL)
+		log_msg(QUORUM_LOG_ERROR, "timecore",
+			"metrics.register_failed name=%s error=%d", name, err);
+	return m;
+}
+
+void core_metrics_register(struct timecore *c)
+{
+	static const char *const kinds[CORE_DATAGRAM_KINDS] = { "kind=\"time_request\"",
+								"kind=\"time_response\"",
+								"kind=\"gossip\"",
+								"kind=\"malformed\"" };
+	static const char *const outcomes[CORE_ROUND_OUTCOMES] = { "outcome=\"accepted\"",
+								   "outcome=\"rejected\"",
+								   "outcome=\"held\"" };
+	struct core_metrics *m = &c->metrics;
+
+	if (c->env.metrics == NULL)
+		return;
+	for (int k = 0; k < CORE_DATAGRAM_KINDS; k++)
+		m->received[k] = core_metric(
+			c, QUORUM_METRIC_COUNTER, "quorum_peer_datagrams_received_total",
+			kinds[k],
+			"Peer-link datagrams received, by kind (refused ones are also in "
+			"quorum_refusals_total with why).");
+	for (int k = 0; k < CORE_DATAGRAM_MALFORMED; k++)
+		m->sent[k] = core_metric(c, QUORUM_METRIC_COUNTER,
+					 "quorum_peer_datagrams_sent_total", kinds[k],
+					 "Peer-link datagrams sent, by kind.");
+	for (int o = 0; o < CORE_ROUND_OUTCOMES; o++)
+		m->rounds[o] = core_metric(
+			c, QUORUM_METRIC_COUNTER, "quorum_rounds_total", outcomes[o],
+			"This node's rounds through the pipeline, by the pipeline's verdict.");
+	m->observations_used = core_metric(
+		c, QUORUM_METRIC_COUNTER, "quorum_round_observations_total", "result=\"used\"",
+		"Authorities' answers in this node's rounds: used or "
+		"rejected by the round (late, bad signature, ...).");
+	m->observations_rejected =
+		core_metric(c, QUORUM_METRIC_COUNTER, "quorum_round_observations_total",
+			    "result=\"rejected\"",
+			    "Authorities' answers in this node's rounds: used or "
+			    "rejected by the round (late, bad signature, ...).");
+}
+
 int timecore_start(const struct timecore_env *env, struct timecore **out, char *why,
 		   size_t why_size)
 {
@@ -90,6 +142,7 @@ int timecore_start(const struct timecore_env *env, struct timecore **out, char *
 	if (c == NULL)
 		return -ENOMEM;
 	c->env = *env;
+	core_metrics_register(c);
 	c->conf = conf_ref(env->conf);
 	c->fd = -1;
 	c->ntp_fd = -1;
