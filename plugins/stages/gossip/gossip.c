@@ -64,6 +64,9 @@ struct gossip_stage {
 	int sources_loaded;
 	size_t rotate; /* where the next copy's choice of peers starts */
 	uint64_t local, refused, forwarded, send_failed, reports;
+	/* The same in the node's metrics (ABI 1.11; NULL on an older host). */
+	struct quorum_metric *metric_local, *metric_refused, *metric_forwarded,
+		*metric_send_failed, *metric_spared;
 	uint64_t spared; /* copies not sent: the peer was the sender or origin, or had it */
 	int send_failure_logged;
 	/* digests (issue 19): what this node asked, told to a few peers a round */
@@ -452,6 +455,39 @@ static int from_peer(const struct quorum_event *event)
 	return strcmp(event->source, QUORUM_GOSSIP_SOURCE) == 0 && event->peer[0] != '\0';
 }
 
+static void gossip_metric_add(struct gossip_stage *s, struct quorum_metric *m, int64_t delta)
+{
+	if (m != NULL)
+		s->api->metric_add(m, delta);
+}
+
+/* The stage's series in the node's metrics (ABI 1.11). */
+static void gossip_metrics_register(struct gossip_stage *s)
+{
+	static const char help[] = "Gossiped events by what the gossip stage did: passed this "
+				   "node's own, refused a peer's (duplicate, policy, TTL), "
+				   "forwarded a copy to a peer, or failed to send it.";
+	const struct quorum_api *api = s->api;
+
+	if (!QUORUM_API_HAS(api, metric_register))
+		return;
+	s->metric_local = api->metric_register(s->host, QUORUM_METRIC_COUNTER,
+					       "quorum_gossip_events_total", "result=\"local\"",
+					       help, 1.0);
+	s->metric_refused = api->metric_register(s->host, QUORUM_METRIC_COUNTER,
+						 "quorum_gossip_events_total",
+						 "result=\"refused\"", help, 1.0);
+	s->metric_forwarded = api->metric_register(s->host, QUORUM_METRIC_COUNTER,
+						   "quorum_gossip_events_total",
+						   "result=\"forwarded\"", help, 1.0);
+	s->metric_send_failed = api->metric_register(s->host, QUORUM_METRIC_COUNTER,
+						     "quorum_gossip_events_total",
+						     "result=\"send_failed\"", help, 1.0);
+	s->metric_spared = api->metric_register(
+		s->host, QUORUM_METRIC_COUNTER, "quorum_gossip_copies_spared_total", NULL,
+		"Copies not sent: the peer was the sender or the origin, or had it.", 1.0);
+}
+
 static int gossip_process(void *state, const struct quorum_event *event, const char **reason)
 {
 	struct gossip_stage *s = state;
@@ -473,11 +509,13 @@ static int gossip_process(void *state, const struct quorum_event *event, const c
 	}
 	if (why != NULL) {
 		s->refused++;
+		gossip_metric_add(s, s->metric_refused, 1);
 		*reason = why;
 		return QUORUM_REJECT;
 	}
 	if (local) { /* this node's own event: nothing to check */
 		s->local++;
+		gossip_metric_add(s, s->metric_local, 1);
 		s->api->log(s->host, QUORUM_LOG_DEBUG, "gossip.pass event_id=%s reason=%s",
 			    st->event_id, GOSSIP_LOCAL_NOOP);
 	}
@@ -541,6 +579,7 @@ static void gossip_observe(void *state, const struct quorum_event *event,
 	n = gossip_pick(s->peer_ids, s->peer_count, peer ? event->peer : NULL, hop.origin,
 			holders, held, s->fanout, s->rotate++ % s->peer_count, picked);
 	s->spared += s->peer_count - n;
+	gossip_metric_add(s, s->metric_spared, (int64_t)(s->peer_count - n));
 	hop.sent_to = sent_to;
 	hop.sent_to_count = gossip_holders(holders, held, s->node_id, s->peer_ids, picked, n,
 					   sent_to, 2 * QUORUM_AUTHORITIES_MAX + 1);
@@ -554,9 +593,11 @@ static void gossip_observe(void *state, const struct quorum_event *event,
 
 		if (err == 0) {
 			s->forwarded++;
+			gossip_metric_add(s, s->metric_forwarded, 1);
 			continue;
 		}
 		s->send_failed++;
+		gossip_metric_add(s, s->metric_send_failed, 1);
 		if (!s->send_failure_logged || err == -EMSGSIZE)
 			s->api->log(
 				s->host, QUORUM_LOG_WARNING,
@@ -681,6 +722,7 @@ static int gossip_init(struct quorum_host *host, const struct quorum_api *api, v
 		return -ENOMEM;
 	s->host = host;
 	s->api = api;
+	gossip_metrics_register(s);
 	s->node_id = api->node_id(host);
 	api->config_int(host, "fanout", &fanout);
 	api->config_int(host, "max_ttl", &max_ttl);

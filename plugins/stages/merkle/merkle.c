@@ -50,6 +50,8 @@ struct merkle_stage {
 	struct quorum_timer *retry; /* reopens the tree once a second while failed */
 	uint64_t retries;
 	uint64_t checkpoints;
+	/* The same in the node's metrics (ABI 1.11; NULL on an older host). */
+	struct quorum_metric *metric_checkpoints, *metric_checkpoint_size;
 	/* The latest checkpoint goes to DIR/checkpoint only once its vault record is durable:
 	 * the file never names a checkpoint the log could lose (start-up looks for it there).
 	 */
@@ -233,6 +235,10 @@ static void make_checkpoint(struct merkle_stage *m, uint64_t size)
 	m->checkpoint_size = size;
 	m->checkpoint_end = index + 1;
 	m->checkpoints++;
+	if (m->metric_checkpoints != NULL) {
+		m->api->metric_add(m->metric_checkpoints, 1);
+		m->api->metric_set(m->metric_checkpoint_size, (int64_t)size);
+	}
 	if (m->witness != NULL)
 		witness_signed(m->witness, note, (size_t)nlen);
 	m->api->log(m->host, QUORUM_LOG_INFO, "merkle.checkpoint size=%" PRIu64 " time=%s",
@@ -780,6 +786,15 @@ static int merkle_init(struct quorum_host *host, const struct quorum_api *api, v
 		return -ENOMEM;
 	m->host = host;
 	m->api = api;
+	if (QUORUM_API_HAS(api, metric_register)) {
+		m->metric_checkpoints = api->metric_register(
+			host, QUORUM_METRIC_COUNTER, "quorum_merkle_checkpoints_total", NULL,
+			"Checkpoints of the log this node signed since start.", 1.0);
+		m->metric_checkpoint_size = api->metric_register(
+			host, QUORUM_METRIC_GAUGE, "quorum_merkle_checkpoint_tree_size", NULL,
+			"Tree size (records) of the latest checkpoint signed since start.",
+			1.0);
+	}
 	m->every = 1000;
 	m->period_ms = 1000;
 	api->config_string(host, "dir", &dir);

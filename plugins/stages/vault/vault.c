@@ -87,6 +87,11 @@ struct vault_stage {
 	char dir_path[4096], boot[160];
 	uint8_t key[VAULT_KEY_LEN];
 	uint64_t appended, syncs;
+	/* The same in the node's metrics (ABI 1.11; NULL on an older host). */
+	struct {
+		struct quorum_metric *records, *bytes, *fsyncs, *round_records, *rounds_logged,
+			*peer_rounds;
+	} metric;
 	/* the background verification of the whole log, verify_rate records a second */
 	int64_t verify_rate;
 	struct vault_verifier *verifier;
@@ -229,6 +234,39 @@ static void retry_cb(void *arg)
 	run_waiters(v);
 }
 
+static void vault_metric_add(struct vault_stage *v, struct quorum_metric *m, int64_t delta)
+{
+	if (m != NULL)
+		v->api->metric_add(m, delta);
+}
+
+/* The stage's series in the node's metrics (ABI 1.11). */
+static void vault_metrics_register(struct vault_stage *v)
+{
+	const struct quorum_api *api = v->api;
+
+	if (!QUORUM_API_HAS(api, metric_register))
+		return;
+	v->metric.records = api->metric_register(
+		v->host, QUORUM_METRIC_COUNTER, "quorum_vault_appended_records_total", NULL,
+		"Records appended to the vault's segment log since start.", 1.0);
+	v->metric.bytes = api->metric_register(
+		v->host, QUORUM_METRIC_COUNTER, "quorum_vault_appended_bytes_total", NULL,
+		"Payload bytes of the records appended since start.", 1.0);
+	v->metric.fsyncs = api->metric_register(v->host, QUORUM_METRIC_COUNTER,
+						"quorum_vault_fsyncs_total", NULL,
+						"Commits of the segment log with fsync.", 1.0);
+	v->metric.round_records = api->metric_register(
+		v->host, QUORUM_METRIC_COUNTER, "quorum_vault_round_log_records_total", NULL,
+		"Round-log records written (each holds this node's rounds of a window).", 1.0);
+	v->metric.rounds_logged = api->metric_register(
+		v->host, QUORUM_METRIC_COUNTER, "quorum_vault_rounds_logged_total", NULL,
+		"This node's rounds taken into the round log.", 1.0);
+	v->metric.peer_rounds = api->metric_register(
+		v->host, QUORUM_METRIC_COUNTER, "quorum_vault_peer_rounds_total", NULL,
+		"Peers' rounds counted in the round log (not stored).", 1.0);
+}
+
 static int vault_commit(struct vault_stage *v)
 {
 	int err;
@@ -250,6 +288,7 @@ static int vault_commit(struct vault_stage *v)
 		return err;
 	}
 	v->syncs++;
+	vault_metric_add(v, v->metric.fsyncs, 1);
 	if (v->checkpoint_pending && vault_durable(v->log) > v->checkpoint_index) {
 		v->checkpoint_pending = 0;
 		err = vault_mark_checkpoint(v->log, v->checkpoint_index);
@@ -329,6 +368,8 @@ static int vault_put(struct vault_stage *v, uint16_t type, const void *payload, 
 		return err;
 	}
 	v->appended++;
+	vault_metric_add(v, v->metric.records, 1);
+	vault_metric_add(v, v->metric.bytes, (int64_t)len);
 	retention_after_rotation(v);
 	if (index != NULL)
 		*index = rec.index;
@@ -394,6 +435,7 @@ static int round_log_write(struct vault_stage *v)
 		return err;
 	}
 	v->round_records++;
+	vault_metric_add(v, v->metric.round_records, 1);
 	/* Durable now, whatever the fsync mode: then the journal of these rounds can go. */
 	err = vault_commit(v);
 	if (err != 0)
@@ -442,6 +484,7 @@ static int round_log_take(struct vault_stage *v, const struct quorum_event *even
 			return err;
 		v->round_in_flight = event->sequence;
 		v->rounds_logged++;
+		vault_metric_add(v, v->metric.rounds_logged, 1);
 		/* On disk before the later stages act on it with fsync = "every". */
 		err = round_journal_check(
 			v, roundjournal_round(v->journal, st->payload.data, st->payload.len));
@@ -459,6 +502,7 @@ static int round_log_take(struct vault_stage *v, const struct quorum_event *even
 		if (err != 0)
 			return err;
 		v->peer_rounds++;
+		vault_metric_add(v, v->metric.peer_rounds, 1);
 	} else {
 		return 0;
 	}
@@ -1154,6 +1198,7 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	v->host = host;
 	v->api = api;
 	v->batch_ms = 5;
+	vault_metrics_register(v);
 	opt = &v->opt;
 	api->config_string(host, "dir", &dir);
 	api->config_string(host, "fsync", &fsync);

@@ -28,7 +28,52 @@ struct tcp_server {
 	const struct timeval *header, *idle; /* the same, as common timeouts where possible */
 	struct connlimit_log refused, header_timeouts, accept_failures;
 	uint64_t idle_timeouts;
+	/* The same in the node's metrics, labelled with the transport (ABI 1.11; NULL on an
+	 * older host). A reloaded transport's server adds into the same series. */
+	struct quorum_metric *m_open, *m_accepted, *m_refused, *m_header, *m_idle;
 };
+
+static void server_metric_add(const struct tcp_server *s, struct quorum_metric *m, int64_t d)
+{
+	if (m != NULL)
+		s->config.api->metric_add(m, d);
+}
+
+/* S's series: quorum_transport_connections_*{transport="rest|ws|grpc"}. */
+static void server_metrics_register(struct tcp_server *s)
+{
+	static const char closed[] = "Client connections the server closed: refused at "
+				     "max_connections, a request not in by header_timeout_ms, "
+				     "idle for idle_timeout_s.";
+	const struct quorum_api *api = s->config.api;
+	struct quorum_host *host = s->config.host;
+	char labels[96];
+	size_t n;
+
+	if (!QUORUM_API_HAS(api, metric_register))
+		return;
+	n = (size_t)snprintf(labels, sizeof(labels), "transport=\"%s\"", s->config.log_prefix);
+	if (n >= sizeof(labels) - 32)
+		return;
+	s->m_open = api->metric_register(host, QUORUM_METRIC_GAUGE,
+					 "quorum_transport_connections_open", labels,
+					 "Client connections open now.", 1.0);
+	s->m_accepted = api->metric_register(host, QUORUM_METRIC_COUNTER,
+					     "quorum_transport_connections_accepted_total",
+					     labels, "Client connections taken on.", 1.0);
+	snprintf(labels + n, sizeof(labels) - n, ",reason=\"refused\"");
+	s->m_refused = api->metric_register(host, QUORUM_METRIC_COUNTER,
+					    "quorum_transport_connections_closed_total", labels,
+					    closed, 1.0);
+	snprintf(labels + n, sizeof(labels) - n, ",reason=\"header_timeout\"");
+	s->m_header = api->metric_register(host, QUORUM_METRIC_COUNTER,
+					   "quorum_transport_connections_closed_total", labels,
+					   closed, 1.0);
+	snprintf(labels + n, sizeof(labels) - n, ",reason=\"idle_timeout\"");
+	s->m_idle = api->metric_register(host, QUORUM_METRIC_COUNTER,
+					 "quorum_transport_connections_closed_total", labels,
+					 closed, 1.0);
+}
 
 static void format_peer(const struct sockaddr *addr, char out[INET6_ADDRSTRLEN])
 {
@@ -56,6 +101,7 @@ void tcp_conn_close(struct tcp_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	s->count--;
+	server_metric_add(s, s->m_open, -1);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	free(c);
@@ -72,6 +118,7 @@ static void count_expired(struct tcp_conn *c, enum tcp_deadline kind, const char
 {
 	struct tcp_server *s = c->server;
 
+	server_metric_add(s, kind == TCP_DEADLINE_HEADER ? s->m_header : s->m_idle, 1);
 	if (kind == TCP_DEADLINE_HEADER) {
 		uint64_t n = connlimit_log_hit(&s->header_timeouts);
 
@@ -248,6 +295,7 @@ struct tcp_conn *tcp_server_adopt(struct tcp_server *s, evutil_socket_t fd, cons
 			 s->count);
 		log_refusal(s, &s->refused, QUORUM_LOG_INFO, "connection_refused", peer,
 			    reason);
+		server_metric_add(s, s->m_refused, 1);
 		evutil_closesocket(fd);
 		return NULL;
 	}
@@ -276,6 +324,8 @@ struct tcp_conn *tcp_server_adopt(struct tcp_server *s, evutil_socket_t fd, cons
 		s->conns->prev = c;
 	s->conns = c;
 	s->count++;
+	server_metric_add(s, s->m_open, 1);
+	server_metric_add(s, s->m_accepted, 1);
 	return c;
 }
 
@@ -322,6 +372,7 @@ int tcp_server_new(const struct tcp_server_config *config, struct tcp_server **o
 	if (s == NULL)
 		return -ENOMEM;
 	s->config = *config;
+	server_metrics_register(s);
 	s->base = config->api->event_base(config->host);
 	s->header_tv = config->limits.header_timeout;
 	s->idle_tv = config->limits.idle_timeout;

@@ -83,8 +83,19 @@ struct ntp_counters {
 
 /* A worker's counters have one writer (its thread) and one reader besides it (the loop's
  * stats timer): relaxed atomic stores and loads, plain moves on the machines we run on. */
+/* The same counts are series of the node's metrics (ABI 1.11; NULL on an older host):
+ * metric_add is a relaxed atomic add on a series only this worker writes. */
+struct ntp_metrics {
+	struct quorum_metric *answered, *unsynchronised, *rate_limited, *kod, *dropped, *errors;
+	struct quorum_metric *batches, *arrival;
+};
+
 #define COUNT(w, field) \
-	__atomic_store_n(&(w)->count.field, (w)->count.field + 1, __ATOMIC_RELAXED)
+	do {                                                                                   \
+		__atomic_store_n(&(w)->count.field, (w)->count.field + 1, __ATOMIC_RELAXED);   \
+		if ((w)->metric.field != NULL)                                                 \
+			(w)->s->api->metric_add((w)->metric.field, 1);                         \
+	} while (0)
 
 struct ntp_server;
 
@@ -97,6 +108,7 @@ struct ntp_worker {
 	unsigned index;
 	pthread_t thread;
 	struct ntp_counters count;
+	struct ntp_metrics metric;
 	int last_error; /* atomic: the errno of the last error counted */
 	struct mmsghdr msgs[NTP_BATCH], replies[NTP_BATCH];
 	struct iovec iov[NTP_BATCH], oiov[NTP_BATCH];
@@ -562,6 +574,45 @@ static void ntp_stats_cb(void *arg)
 	s->reported = now;
 }
 
+/* One series of reader INDEX: NAME{worker="INDEX"[,EXTRA]}. NULL on a host before 1.11. */
+static struct quorum_metric *ntp_metric(struct ntp_server *s, unsigned index, const char *name,
+					const char *extra, const char *help)
+{
+	char labels[96];
+
+	if (!QUORUM_API_HAS(s->api, metric_register))
+		return NULL;
+	snprintf(labels, sizeof(labels), "worker=\"%u\"%s%s", index, extra != NULL ? "," : "",
+		 extra != NULL ? extra : "");
+	return s->api->metric_register(s->host, QUORUM_METRIC_COUNTER, name, labels, help, 1.0);
+}
+
+/* Reader INDEX's series in the node's metrics. */
+static void worker_metrics(struct ntp_server *s, unsigned index, struct ntp_metrics *m)
+{
+	static const char answers[] = "NTP requests answered with the time by reader and the "
+				      "clock's state (an unsynchronised answer says leap=3).";
+
+	m->answered = ntp_metric(s, index, "quorum_ntp_answers_total",
+				 "status=\"synchronised\"", answers);
+	m->unsynchronised = ntp_metric(s, index, "quorum_ntp_answers_total",
+				       "status=\"unsynchronised\"", answers);
+	m->rate_limited = ntp_metric(s, index, "quorum_ntp_rate_limited_total", NULL,
+				     "NTP requests over a source's rate (kissed or dropped).");
+	m->kod = ntp_metric(s, index, "quorum_ntp_kisses_total", "code=\"RATE\"",
+			    "Kiss-o'-Death answers sent, by kiss code.");
+	m->dropped = ntp_metric(s, index, "quorum_ntp_dropped_total", NULL,
+				"Datagrams dropped unanswered: not a client request, or an NTS "
+				"request that does not authenticate.");
+	m->errors = ntp_metric(s, index, "quorum_ntp_errors_total", NULL,
+			       "Answers lost and reads failed.");
+	m->batches = ntp_metric(s, index, "quorum_ntp_batches_total", NULL,
+				"recvmmsg calls that returned datagrams.");
+	m->arrival =
+		ntp_metric(s, index, "quorum_ntp_arrival_stamped_total", NULL,
+			   "Answers whose receive timestamp is the kernel's arrival time.");
+}
+
 static struct ntp_worker *worker_new(struct ntp_server *s, int fd, int threaded, unsigned index)
 {
 	struct ntp_worker *w = calloc(1, sizeof(*w));
@@ -572,8 +623,9 @@ static struct ntp_worker *worker_new(struct ntp_server *s, int fd, int threaded,
 	w->fd = fd;
 	w->threaded = threaded;
 	w->index = index;
+	worker_metrics(s, index, &w->metric);
 	if (s->nts != NULL) {
-		w->nts = nts_worker_new(s->nts);
+		w->nts = nts_worker_new(s->nts, index);
 		if (w->nts == NULL) {
 			free(w);
 			return NULL;

@@ -50,9 +50,35 @@ struct nts_worker {
 	uint8_t cookies[NTS_COOKIES_MAX * NTS_COOKIE_LEN];
 	struct nts_tally tally;
 	uint64_t answered, naks, kisses, unsealed; /* one writer, read by the loop */
+	/* The same in the node's metrics (ABI 1.11; NULL on an older host). */
+	struct quorum_metric *m_answered, *m_naks, *m_kisses, *m_unsealed;
 };
 
 #define BUMP(field) __atomic_store_n(&(field), (field) + 1, __ATOMIC_RELAXED)
+/* BUMP and the metric beside it (any thread). */
+#define BUMP_METRIC(w, field)                                                                  \
+	do {                                                                                   \
+		BUMP((w)->field);                                                              \
+		if ((w)->m_##field != NULL)                                                    \
+			(w)->s->api->metric_add((w)->m_##field, 1);                            \
+	} while (0)
+
+/* A reader's series: quorum_nts_answers_total{worker="INDEX",result=...}. */
+static struct quorum_metric *nts_metric(struct nts_server *s, unsigned index,
+					const char *result)
+{
+	char labels[64];
+
+	if (!QUORUM_API_HAS(s->api, metric_register))
+		return NULL;
+	snprintf(labels, sizeof(labels), "worker=\"%u\",result=\"%s\"", index, result);
+	return s->api->metric_register(
+		s->host, QUORUM_METRIC_COUNTER, "quorum_nts_answers_total", labels,
+		"Authenticated NTP (NTS) requests by reader and what they "
+		"got: sealed answer, NTS NAK, rate kiss, or nothing "
+		"(unsealed: an internal failure).",
+		1.0);
+}
 
 static int64_t real_seconds(void)
 {
@@ -473,7 +499,7 @@ void nts_fini(struct nts_server *s)
 
 /* ---- the NTP readers ---- */
 
-struct nts_worker *nts_worker_new(struct nts_server *s)
+struct nts_worker *nts_worker_new(struct nts_server *s, unsigned index)
 {
 	struct nts_worker *w;
 	int err;
@@ -484,6 +510,10 @@ struct nts_worker *nts_worker_new(struct nts_server *s)
 	if (w == NULL)
 		return NULL;
 	w->s = s;
+	w->m_answered = nts_metric(s, index, "answered");
+	w->m_naks = nts_metric(s, index, "nak");
+	w->m_kisses = nts_metric(s, index, "kiss");
+	w->m_unsealed = nts_metric(s, index, "unsealed");
 	tally_init(&w->tally);
 	err = nts_aead_init(&w->c2s);
 	if (err == 0)
@@ -617,9 +647,9 @@ size_t nts_worker_answer(struct nts_worker *w, enum nts_verdict v, struct nts_ex
 		if (len < 0)
 			return 0;
 		if (v == NTS_NAK)
-			BUMP(w->naks);
+			BUMP_METRIC(w, naks);
 		else
-			BUMP(w->kisses);
+			BUMP_METRIC(w, kisses);
 		return (size_t)len;
 	case NTS_VALID:
 		break;
@@ -638,9 +668,9 @@ size_t nts_worker_answer(struct nts_worker *w, enum nts_verdict v, struct nts_ex
 		       : nts_response_build(&w->s2c, out, cap, x->req.uid, x->req.uid_field_len,
 					    nonces, w->cookies, x->cookies);
 	if (len < 0 || (size_t)len > request_len) {
-		BUMP(w->unsealed);
+		BUMP_METRIC(w, unsealed);
 		return 0;
 	}
-	BUMP(w->answered);
+	BUMP_METRIC(w, answered);
 	return (size_t)len;
 }

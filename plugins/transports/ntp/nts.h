@@ -52,9 +52,10 @@ void nts_stats_line(struct nts_server *s, char *out, size_t size);
 
 /* ---- the NTP readers (each worker thread, or the loop) ---- */
 
-/* nts_worker_new: a reader's own AEAD contexts and counters (loop thread). NULL when S is
+/* nts_worker_new: reader INDEX's own AEAD contexts and counters (loop thread; its series in
+ * the node's metrics are registered, see api->metric_register). NULL when S is
  * NULL or on allocation failure (the caller then refuses to start). */
-struct nts_worker *nts_worker_new(struct nts_server *s);
+struct nts_worker *nts_worker_new(struct nts_server *s, unsigned index);
 
 /* nts_worker_free: counts what W saw into S's totals (and the host's refusal counters) and
  * frees W (loop thread, W's reader stopped). NULL is a no-op. */
