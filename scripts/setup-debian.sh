@@ -8,6 +8,7 @@ PACKAGES="
   libprotobuf-c-dev protobuf-c-compiler libglib2.0-dev libsqlite3-dev libwslay-dev libnghttp2-dev zlib1g-dev
   clang-14 libclang-rt-14-dev
   curl openssl python3 python3-jsonschema python3-websockets python3-grpcio python3-grpc-tools python3-protobuf chrony ntpsec-ntpdig wrk nginx-light faketime
+  python3-prometheus-client
 "
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive

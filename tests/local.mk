@@ -214,6 +214,9 @@ E2E_TESTS += tests/e2e/witness.sh
 # Scale (issue 19): n = 13 with digests, an equivocating authority detected by every node.
 E2E_TESTS += tests/e2e/scale.sh
 EXTRA_DIST += tests/tools/witness-tool.py
+# One /metrics for the node, checked with python3-prometheus-client's parser.
+E2E_TESTS += tests/e2e/metrics.sh
+EXTRA_DIST += tests/tools/check-metrics.py contrib/grafana/quorum-time.json
 # Network Time Security: chronyd as the NTS client, openssl s_client, an on-path relay.
 E2E_TESTS += tests/e2e/nts.sh tests/e2e/nts-quorum.sh
 EXTRA_DIST += tests/tools/nts-relay.py

@@ -1027,12 +1027,24 @@ static void metrics_connections(struct rest *r, struct evbuffer *out)
 }
 
 /* The node's refusals of what nobody can be held to, from the host (api->refusal_counts):
- * where (the peer link, gossip, the pipeline, a plugin) and why. */
+ * where (the peer link, gossip, the pipeline, a plugin) and why; since ABI 1.11 with every
+ * series the host and the plugins registered (api->metrics_text), refusals included. */
 static void metrics_refusals(struct rest *r, struct evbuffer *out)
 {
 	struct quorum_refusal_count counts[64];
 	size_t n;
 
+	if (QUORUM_API_HAS(r->api, metrics_text)) {
+		char *text = NULL;
+		size_t len = 0;
+
+		if (r->api->metrics_text(r->host, &text, &len) == 0)
+			evbuffer_add(out, text, len);
+		else
+			r->api->log(r->host, QUORUM_LOG_ERROR, "rest.metrics_failed");
+		free(text);
+		return;
+	}
 	if (!QUORUM_API_HAS(r->api, refusal_counts))
 		return;
 	n = r->api->refusal_counts(r->host, counts, sizeof(counts) / sizeof(counts[0]));
