@@ -40,6 +40,9 @@ struct instance_env {
 	 * (MODULE, to unload later) and whether it was draining. */
 	void (*finishing)(struct runtime *rt, const struct instance *inst);
 	void (*finished)(struct runtime *rt, struct plugin_module *module, int was_draining);
+	/* ... and finalised right after the plugin's fini (or its failed init): its threads
+	 * are joined, so what they used (its metric series) may go. INST is only compared. */
+	void (*finalised)(struct runtime *rt, const struct instance *inst);
 };
 
 enum instance_phase {

@@ -259,6 +259,8 @@ void instance_finish(struct instance *inst)
 		env->finishing(env->rt, inst);
 	if (inst->phase >= INSTANCE_INITIALISED)
 		inst->plugin->fini(inst->state);
+	if (env->finalised != NULL)
+		env->finalised(env->rt, inst);
 	while (inst->timers != NULL)
 		timer_free(inst->timers);
 	pthread_mutex_lock(env->lock);

@@ -123,6 +123,12 @@ static void runtime_instance_finished(struct runtime *rt);
 static void instance_finishing_hook(struct runtime *rt, const struct instance *inst)
 {
 	runtime_services_withdraw(rt, inst);
+}
+
+/* Its metric series go only after its fini: a transport's worker threads count into them
+ * until fini joins them. */
+static void instance_finalised_hook(struct runtime *rt, const struct instance *inst)
+{
 	metrics_withdraw(&rt->metrics, inst);
 }
 
@@ -144,7 +150,8 @@ static void runtime_instance_env(struct runtime *rt)
 						  .draining = &rt->draining,
 						  .rt = rt,
 						  .finishing = instance_finishing_hook,
-						  .finished = instance_finished_hook };
+						  .finished = instance_finished_hook,
+						  .finalised = instance_finalised_hook };
 }
 
 int runtime_service_publish(struct runtime *rt, struct instance *owner, const char *name,
