@@ -383,7 +383,7 @@ static void describe_rounds(const struct vault_record *rec, json_t *obj, char *t
 	for (size_t i = 0; i < v->count; i++) {
 		const struct roundlog_round *r = &v->rounds[i];
 		uint8_t digest[32];
-		json_t *one, *audit = json_array();
+		json_t *one, *audit;
 
 		committed += r->committed != 0;
 		rejected += r->verdict == ROUNDLOG_VERDICT_REJECT;
@@ -392,6 +392,7 @@ static void describe_rounds(const struct vault_record *rec, json_t *obj, char *t
 		lines += r->audit_count;
 		if (obj == NULL)
 			continue;
+		audit = json_array();
 		EVP_Digest(r->payload, r->len, digest, NULL, EVP_sha256(), NULL);
 		hex_encode(digest, 32, hex);
 		for (size_t j = 0; j < r->audit_count; j++)
