@@ -4,10 +4,27 @@
 # some, FUZZ_KEEP_CORPUS=1 to keep what they found); without it they link fuzz/replay.c
 # and `make check` replays every corpus input once (seeds and past findings) under the
 # build's sanitizers, so a fixed bug stays fixed in every build.
-FUZZ_TARGETS = fuzz/fuzz-envelope fuzz/fuzz-datagram fuzz/fuzz-ntp fuzz/fuzz-http1 \
-	fuzz/fuzz-rest-bodies fuzz/fuzz-ws fuzz/fuzz-grpc fuzz/fuzz-passport fuzz/fuzz-conf \
+FUZZ_TARGETS = fuzz/fuzz-envelope fuzz/fuzz-datagram fuzz/fuzz-conf \
 	fuzz/fuzz-vault-recovery fuzz/fuzz-checkpoint fuzz/fuzz-ntp-reply fuzz/fuzz-query
-FUZZ_TARGETS += fuzz/fuzz-ntske fuzz/fuzz-nts-ext
+# A plugin's targets are built with the plugin (configure --disable-NAME drops them, and
+# fuzz/replay.sh skips their corpus).
+if BUILD_PLUGIN_NTP
+FUZZ_TARGETS += fuzz/fuzz-ntp fuzz/fuzz-ntske fuzz/fuzz-nts-ext
+endif
+if BUILD_PLUGIN_WS
+FUZZ_TARGETS += fuzz/fuzz-http1 fuzz/fuzz-ws
+endif
+if BUILD_PLUGIN_REST
+if BUILD_PLUGIN_CONTROL
+FUZZ_TARGETS += fuzz/fuzz-rest-bodies
+endif
+endif
+if BUILD_PLUGIN_GRPC
+FUZZ_TARGETS += fuzz/fuzz-grpc
+endif
+if BUILD_PLUGIN_PASSPORT
+FUZZ_TARGETS += fuzz/fuzz-passport
+endif
 FUZZ_SECONDS = 60
 FUZZ_RESULTS = fuzz-results
 

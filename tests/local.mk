@@ -87,12 +87,18 @@ UNIT_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(OPENSSL_CFLAGS) $(LIBCONFIG_CFLAGS) 
 UNIT_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS)
 
 UNIT_TESTS = tests/unit/test-signature tests/unit/test-loader tests/unit/test-config \
-	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-agreement \
-	tests/unit/test-modes tests/unit/test-sharedstate \
-	tests/unit/test-commands tests/unit/test-malfeasance tests/unit/test-refusals \
+	tests/unit/test-orchestrator tests/unit/test-timecore tests/unit/test-refusals \
 	tests/unit/test-metrics \
 	tests/unit/test-trustpath \
 	tests/unit/test-floor tests/unit/test-rounds
+# The tests of a plugin's pure code are built with the plugin (configure --disable-NAME).
+if BUILD_PLUGIN_CONVERGENCE
+UNIT_TESTS += tests/unit/test-agreement
+endif
+if BUILD_PLUGIN_CONTROL
+UNIT_TESTS += tests/unit/test-modes tests/unit/test-sharedstate tests/unit/test-commands \
+	tests/unit/test-malfeasance
+endif
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 

@@ -6,6 +6,8 @@
 # fails with the same reason start gives, and a configuration that starts passes it. Speaks
 # TAP.
 . "$(dirname "$0")/lib.sh"
+# conf TRANSPORT names the plugin at run time: rest, ws and grpc below.
+require_plugins transports/rest transports/ws transports/grpc
 plan 16
 
 W=$SCRATCH

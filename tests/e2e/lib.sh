@@ -53,6 +53,38 @@ trap 'exit 1' INT TERM
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/quorum-e2e.XXXXXX")
 
+# require_plugins KIND/NAME...: skips the whole test (TAP "1..0 # SKIP", before any plan) when
+# one of these plugins is not in the build tree (configure --disable-NAME). Call it before
+# plan. Sourcing lib.sh already requires every plugin the test script names literally as
+# stages/NAME.so or transports/NAME.so, and those of scripts/local-quorum.sh when the test
+# runs it; a test that builds a plugin's name at run time calls require_plugins itself.
+require_plugins() {
+	local p missing=
+	for p in "$@"; do
+		[ -e "$QUORUM_BUILDDIR/lib/$p.so" ] || missing="$missing ${p#*/}"
+	done
+	[ -z "$missing" ] && return 0
+	echo "1..0 # SKIP plugin(s)$missing not built (configure --disable-NAME)"
+	exit 0
+}
+# plugins_named FILE...: the KIND/NAME of every built-in plugin (one with a folder under
+# plugins/) that the files name literally; fixtures and made-up names are not plugins.
+plugins_named() {
+	local p
+	for p in $(grep -ohE '(stages|transports)/[a-z0-9_-]+\.so' "$@" 2>/dev/null |
+		sed 's/\.so$//' | sort -u); do
+		[ -d "$QUORUM_SRCDIR/plugins/$p" ] && echo "$p"
+	done
+}
+if [ -f "$0" ] && [ "$(basename "$0")" != lib.sh ]; then
+	quorum_plugins_used=$(plugins_named "$0")
+	grep -q 'local-quorum\.sh' "$0" &&
+		quorum_plugins_used="$quorum_plugins_used $(plugins_named "$QUORUM_SRCDIR/scripts/local-quorum.sh")"
+	# shellcheck disable=SC2086 # one word per plugin
+	require_plugins $quorum_plugins_used
+	unset quorum_plugins_used
+fi
+
 # free_port: a TCP port nobody listens on right now.
 free_port() {
 	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -1,4 +1,6 @@
 # plugins/stages/control/local.mk -- the control stage plugin.
+# Built unless configure says --disable-control; so are its tests.
+if BUILD_PLUGIN_CONTROL
 stages_LTLIBRARIES += plugins/stages/control/control.la
 plugins_stages_control_control_la_SOURCES = plugins/stages/control/control.c \
 	plugins/stages/control/modes.c plugins/stages/control/modes.h \
@@ -13,3 +15,4 @@ plugins_stages_control_control_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/
 plugins_stages_control_control_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_stages_control_control_la_LIBADD = audit/libquorumaudit.la proto/libquorumproto.la \
 	$(JANSSON_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS)
+endif

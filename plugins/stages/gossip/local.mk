@@ -1,6 +1,8 @@
 # plugins/stages/gossip/local.mk -- the gossip stage plugin (protobuf-c, libcrypto) and its
 # unit test (the rules, the forwarding set, the evidence index, the epochs, the wire
 # helpers and the malfeasance report, without the host).
+# Built unless configure says --disable-gossip; so are its tests.
+if BUILD_PLUGIN_GOSSIP
 GOSSIP_SOURCES = plugins/stages/gossip/rules.c plugins/stages/gossip/rules.h \
 	common/dedup.c common/dedup.h \
 	plugins/stages/gossip/evidence.c plugins/stages/gossip/evidence.h \
@@ -27,3 +29,4 @@ tests_unit_test_gossip_CPPFLAGS = $(GOSSIP_CPPFLAGS) -I$(top_srcdir)/plugins/sta
 	-I$(top_srcdir)/host -I$(top_srcdir)/tests
 tests_unit_test_gossip_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_gossip_LDADD = $(UNIT_LDADD) $(OPENSSL_LIBS)
+endif

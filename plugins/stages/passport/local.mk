@@ -7,6 +7,8 @@ PASSPORT_SOURCES = plugins/stages/passport/passportdoc.c plugins/stages/passport
 	common/dedup.c common/dedup.h \
 	plugins/stages/common/statefile.c plugins/stages/common/statefile.h
 
+# Built unless configure says --disable-passport; so are its tests.
+if BUILD_PLUGIN_PASSPORT
 stages_LTLIBRARIES += plugins/stages/passport/passport.la
 plugins_stages_passport_passport_la_SOURCES = plugins/stages/passport/passport.c \
 	$(PASSPORT_SOURCES)
@@ -25,3 +27,4 @@ tests_unit_test_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/s
 tests_unit_test_passport_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_test_passport_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS) \
 	$(JANSSON_LIBS) $(OPENSSL_LIBS)
+endif

@@ -1,5 +1,7 @@
 # plugins/stages/vault/local.mk -- the vault stage plugin (with libquorumaudit inside, and
 # the round log's protobuf-c code).
+# Built unless configure says --disable-vault; so are its tests.
+if BUILD_PLUGIN_VAULT
 stages_LTLIBRARIES += plugins/stages/vault/vault.la
 plugins_stages_vault_vault_la_SOURCES = plugins/stages/vault/vault.c \
 	audit/roundlog.c audit/roundlog.h audit/roundjournal.c audit/roundjournal.h \
@@ -10,3 +12,4 @@ plugins_stages_vault_vault_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENS
 plugins_stages_vault_vault_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 plugins_stages_vault_vault_la_LIBADD = audit/libquorumaudit.la proto/libquorumproto.la \
 	$(PROTOBUF_C_LIBS) $(OPENSSL_LIBS)
+endif

@@ -1,5 +1,7 @@
 # plugins/transports/chrony/local.mk -- the chrony transport plugin (samples for chronyd's
 # SOCK refclock) and its unit tests.
+# Built unless configure says --disable-chrony; so are its tests.
+if BUILD_PLUGIN_CHRONY
 transports_LTLIBRARIES += plugins/transports/chrony/chrony.la
 plugins_transports_chrony_chrony_la_SOURCES = plugins/transports/chrony/chrony.c \
 	plugins/transports/chrony/sample.c plugins/transports/chrony/sample.h
@@ -17,3 +19,4 @@ plugins_transports_chrony_test_chrony_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
 	-I$(top_srcdir)/plugins/transports/chrony
 plugins_transports_chrony_test_chrony_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 plugins_transports_chrony_test_chrony_LDADD = $(GLIB_LIBS)
+endif

@@ -1,5 +1,7 @@
 # plugins/transports/grpc/local.mk -- the gRPC transport plugin (nghttp2 + protobuf-c, on the
 # transports' common core).
+# Built unless configure says --disable-grpc; so are its tests.
+if BUILD_PLUGIN_GRPC
 transports_LTLIBRARIES += plugins/transports/grpc/grpc.la
 plugins_transports_grpc_grpc_la_SOURCES = plugins/transports/grpc/grpc.c \
 	plugins/transports/grpc/bridge.c plugins/transports/grpc/bridge.h \
@@ -20,3 +22,4 @@ plugins_transports_grpc_test_compress_SOURCES = plugins/transports/grpc/test-com
 	plugins/transports/grpc/compress.c plugins/transports/grpc/compress.h
 plugins_transports_grpc_test_compress_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(ZLIB_CFLAGS)
 plugins_transports_grpc_test_compress_LDADD = $(GLIB_LIBS) $(ZLIB_LIBS)
+endif

@@ -11,6 +11,8 @@ NTS_SOURCES = plugins/transports/ntp/nts.c plugins/transports/ntp/nts.h \
 	audit/statedir.c audit/statedir.h
 NTS_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ntp -I$(top_srcdir)/audit
 
+# Built unless configure says --disable-ntp; so are its tests.
+if BUILD_PLUGIN_NTP
 transports_LTLIBRARIES += plugins/transports/ntp/ntp.la
 plugins_transports_ntp_ntp_la_SOURCES = plugins/transports/ntp/ntp.c $(NTS_SOURCES)
 plugins_transports_ntp_ntp_la_CPPFLAGS = $(NTS_CPPFLAGS)
@@ -62,3 +64,4 @@ plugins_transports_ntp_test_nts_ext_SOURCES = plugins/transports/ntp/test-nts-ex
 plugins_transports_ntp_test_nts_ext_CPPFLAGS = $(NTS_CPPFLAGS)
 plugins_transports_ntp_test_nts_ext_CFLAGS = $(NTP_TEST_CFLAGS)
 plugins_transports_ntp_test_nts_ext_LDADD = $(NTP_TEST_LDADD)
+endif

@@ -1,5 +1,7 @@
 # plugins/transports/rest/local.mk -- the REST transport plugin (our HTTP/1.1 server on the
 # transports' common core, libevent_openssl for TLS, jansson) and its unit tests.
+# Built unless configure says --disable-rest; so are its tests.
+if BUILD_PLUGIN_REST
 transports_LTLIBRARIES += plugins/transports/rest/rest.la
 plugins_transports_rest_rest_la_SOURCES = plugins/transports/rest/rest.c \
 	plugins/transports/rest/http1.c plugins/transports/rest/http1.h \
@@ -41,3 +43,4 @@ plugins_transports_rest_test_sharedstate_body_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(
 plugins_transports_rest_test_sharedstate_body_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) \
 	$(JANSSON_CFLAGS)
 plugins_transports_rest_test_sharedstate_body_LDADD = $(GLIB_LIBS) $(JANSSON_LIBS) -lm
+endif
