@@ -39,11 +39,11 @@
 
 struct mtree_level {
 	uint8_t (*hash)[MTREE_HASH_LEN]; /* entry j at hash[j - first] */
-	uint64_t len; /* entries valid in memory and in the file */
-	uint64_t cap; /* entries allocated */
+	uint64_t len;			 /* entries valid in memory and in the file */
+	uint64_t cap;			 /* entries allocated */
 	uint64_t first; /* the first entry held: 0 but in a tree from a compact range */
-	int fd;	      /* DIR/level-KK, or -1 (in memory, or not created yet) */
-	int dirty;    /* written since the last mtree_sync */
+	int fd;		/* DIR/level-KK, or -1 (in memory, or not created yet) */
+	int dirty;	/* written since the last mtree_sync */
 };
 
 struct mtree {
@@ -642,7 +642,7 @@ static uint64_t split_point(uint64_t n)
  * complete subtrees of LEN's set bits, largest first; the recursion nests them to the
  * right, so they are folded from the smallest (rightmost) one. */
 static int range_hash(const struct mtree *t, uint64_t start, uint64_t len,
-		       uint8_t out[MTREE_HASH_LEN])
+		      uint8_t out[MTREE_HASH_LEN])
 {
 	uint64_t end = start + len;
 	int first = 1;

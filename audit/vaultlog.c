@@ -1682,12 +1682,12 @@ static int recover(struct vault *v, char *why, size_t why_size)
 		goto out;
 	from_state = have_state && !v->full_verify;
 	if (have_state && st.segment < v->first_segment) {
-			err = corrupt(why, why_size,
-				      "%s names segment %" PRIu64
+		err = corrupt(why, why_size,
+			      "%s names segment %" PRIu64
 			      ", before the first one kept (%" PRIu64 ")",
 			      STATE_NAME, st.segment, v->first_segment);
-			goto out;
-		}
+		goto out;
+	}
 	if (from_state) {
 		if (st.segment - v->first_segment >= n) {
 			err = corrupt(why, why_size,

@@ -56,16 +56,17 @@
 #include <stdint.h>
 
 #define VAULT_HASH_LEN	     32
-#define VAULT_KEY_LEN	     32	       /* AES-256-GCM */
-#define VAULT_RECORD_HEADER  56	       /* bytes before the payload */
-#define VAULT_RECORD_MIN     88	       /* header + hash, empty payload */
+#define VAULT_KEY_LEN	     32		/* AES-256-GCM */
+#define VAULT_RECORD_HEADER  56		/* bytes before the payload */
+#define VAULT_RECORD_MIN     88		/* header + hash, empty payload */
 #define VAULT_PAYLOAD_MAX    (1u << 20) /* plaintext bytes */
 #define VAULT_SEGMENT_HEADER 104
 
 /* Record types written by the log itself; callers use their own values from 16 up. */
-#define VAULT_RECORD_BOOT   1 /* record 0: payload "vault.initial_boot" text */
-#define VAULT_RECORD_ROTATE 2 /* first record of each later segment: "vault.rotate_boundary"   \
-			       */
+#define VAULT_RECORD_BOOT 1 /* record 0: payload "vault.initial_boot" text */
+#define VAULT_RECORD_ROTATE                                                                    \
+	2 /* first record of each later segment: "vault.rotate_boundary"                       \
+	   */
 
 #define VAULT_FLAG_SEALED 0x0001
 
@@ -75,14 +76,14 @@
 typedef void (*vault_log_fn)(void *arg, int level, const char *msg);
 
 struct vault_options {
-	const char *dir;	     /* created (0700) when missing, unless read_only */
-	uint64_t segment_max_bytes;  /* rotate before a segment grows past this; 0: 10 MiB */
-	int64_t segment_max_age_ns;  /* rotate when the segment is older; 0: 86400 s */
-	const uint8_t *key;	     /* VAULT_KEY_LEN bytes to seal payloads, or NULL */
-	const char *boot_text;	     /* payload of the boot record; NULL: "vault.initial_boot" */
-	int read_only;		     /* open for reading and verifying: no repair, no writes */
-	int full_verify;	     /* verify every record, ignoring vault.state */
-	vault_log_fn log;	     /* may be NULL */
+	const char *dir;	    /* created (0700) when missing, unless read_only */
+	uint64_t segment_max_bytes; /* rotate before a segment grows past this; 0: 10 MiB */
+	int64_t segment_max_age_ns; /* rotate when the segment is older; 0: 86400 s */
+	const uint8_t *key;	    /* VAULT_KEY_LEN bytes to seal payloads, or NULL */
+	const char *boot_text;	    /* payload of the boot record; NULL: "vault.initial_boot" */
+	int read_only;		    /* open for reading and verifying: no repair, no writes */
+	int full_verify;	    /* verify every record, ignoring vault.state */
+	vault_log_fn log;	    /* may be NULL */
 	void *log_arg;
 };
 
@@ -97,8 +98,8 @@ struct vault_record {
 	const uint8_t *hash;	  /* VAULT_HASH_LEN bytes */
 	const uint8_t *payload;	  /* plaintext, or the sealed bytes when sealed is set */
 	size_t payload_len;
-	int sealed;		  /* payload is sealed and the vault has no key */
-	const uint8_t *raw;	  /* the stored bytes of the whole record (the Merkle leaf data) */
+	int sealed;	    /* payload is sealed and the vault has no key */
+	const uint8_t *raw; /* the stored bytes of the whole record (the Merkle leaf data) */
 	size_t raw_len;
 	uint64_t segment; /* segment number */
 	uint64_t offset;  /* byte offset of the record in its segment file */

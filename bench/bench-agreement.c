@@ -53,7 +53,8 @@ static void agreement_bench(uint32_t n)
 
 		for (int b = 0; b < batch; b++) {
 			for (uint32_t i = 0; i < n; i++)
-				agreement_interval(&obs[i], 80000 + (i % 7) * 1000, 1000, 0, 50, &iv[i]);
+				agreement_interval(&obs[i], 80000 + (i % 7) * 1000, 1000, 0, 50,
+						   &iv[i]);
 			failures += agreement_compute(iv, n, &params, scratch, &result) != 0;
 		}
 		samples[r] = (now_ns() - t0) / batch;

@@ -102,13 +102,15 @@ int main(int argc, char **argv)
 		eq = strchr(spec, '=');
 		colon = eq != NULL ? strchr(eq, ':') : NULL;
 		if (eq == NULL || colon == NULL) {
-			fprintf(stderr, "bench-load: want PLUGIN.so=NAME:KIND, got %s\n", argv[a]);
+			fprintf(stderr, "bench-load: want PLUGIN.so=NAME:KIND, got %s\n",
+				argv[a]);
 			return 2;
 		}
 		*eq = *colon = '\0';
 		name = eq + 1;
 		kind_name = colon + 1;
-		kind = strcmp(kind_name, "stage") == 0 ? QUORUM_PLUGIN_STAGE : QUORUM_PLUGIN_TRANSPORT;
+		kind = strcmp(kind_name, "stage") == 0 ? QUORUM_PLUGIN_STAGE
+						       : QUORUM_PLUGIN_TRANSPORT;
 		if (prepare(spec, dir, name, key, path, sizeof(path)) != 0)
 			return 1;
 		for (int r = 0; r < rounds; r++) {
@@ -136,8 +138,10 @@ int main(int argc, char **argv)
 			total[r] = t2 - t0;
 		}
 		printf("%-22s %9zu %12.0f %12.0f %12.0f %12.0f\n", name, bytes,
-		       percentile(verify, (size_t)rounds, 0.5), percentile(load, (size_t)rounds, 0.5),
-		       percentile(total, (size_t)rounds, 0.5), percentile(total, (size_t)rounds, 0.99));
+		       percentile(verify, (size_t)rounds, 0.5),
+		       percentile(load, (size_t)rounds, 0.5),
+		       percentile(total, (size_t)rounds, 0.5),
+		       percentile(total, (size_t)rounds, 0.99));
 		free(verify);
 		free(load);
 		free(total);

@@ -35,7 +35,9 @@ int main(void)
 	char dir[] = "/tmp/quorum-bench-now-XXXXXX", path[64], why[ERRBUF_SIZE];
 	struct served_clock *served;
 	struct clock_commit_outcome outcome;
-	struct quorum_agreement a = { .size = sizeof(a), .n = 4, .f = 1, .accepted = 4, .local = 1 };
+	struct quorum_agreement a = {
+		.size = sizeof(a), .n = 4, .f = 1, .accepted = 4, .local = 1
+	};
 	struct quorum_clock *clock;
 	struct quorum_now now;
 	struct timespec ts;

@@ -2,8 +2,9 @@
  * (WAL, synchronous=FULL) inserting the same records in the same run and file system
  * (target: at least 2x): first as quorumd uses it, many clients each waiting for its own
  * record to be durable (the vault commits whatever is pending with one fsync; SQLite commits
- * each client's insert), then with the same explicit batch on both sides; then its recovery time at 1,000,000 records: full verification,
- * from a checkpoint near the end, and after a crash that tore the last record. */
+ * each client's insert), then with the same explicit batch on both sides; then its recovery
+ * time at 1,000,000 records: full verification, from a checkpoint near the end, and after a
+ * crash that tore the last record. */
 #include "config.h"
 
 #include <errno.h>
@@ -144,17 +145,17 @@ static double bench_sqlite(const char *path, uint64_t n, uint64_t group)
 
 /* ---- many clients, each acknowledged only once its own record is durable ---- */
 
-#define CLIENTS		   16
-#define CLIENT_RECORDS	   250 /* each */
+#define CLIENTS	       16
+#define CLIENT_RECORDS 250 /* each */
 
 struct group_commit {
 	pthread_mutex_t mu;
 	pthread_cond_t arrived, durable;
 	struct vault *vault;
 	uint8_t (*queue)[APPEND_PAYLOAD];
-	uint64_t queued;     /* records enqueued so far (sequence of the last) */
-	uint64_t taken;	     /* records handed to the vault */
-	uint64_t synced;     /* records durable */
+	uint64_t queued; /* records enqueued so far (sequence of the last) */
+	uint64_t taken;	 /* records handed to the vault */
+	uint64_t synced; /* records durable */
 	int done;
 	uint64_t commits;
 };
@@ -273,7 +274,8 @@ static void *sqlite_client(void *arg)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		fill(payload, sizeof(payload), (uint64_t)(c->id * CLIENT_RECORDS + i));
 		sqlite3_bind_int(insert, 1, TYPE_BENCH);
-		sqlite3_bind_int64(insert, 2, (sqlite3_int64)ts.tv_sec * 1000000000 + ts.tv_nsec);
+		sqlite3_bind_int64(insert, 2,
+				   (sqlite3_int64)ts.tv_sec * 1000000000 + ts.tv_nsec);
 		sqlite3_bind_blob(insert, 3, payload, sizeof(payload), SQLITE_STATIC);
 		while ((rc = sqlite3_step(insert)) == SQLITE_BUSY)
 			sqlite3_reset(insert);
@@ -428,7 +430,8 @@ int main(void)
 		snprintf(db, sizeof(db), "%s/sqlite-clients.db", base);
 		rv = bench_vault_clients(dir, &commits);
 		rs = bench_sqlite_clients(db);
-		printf("%d clients x %d records, each acknowledged once durable: vault %.0f rec/s "
+		printf("%d clients x %d records, each acknowledged once durable: vault %.0f "
+		       "rec/s "
 		       "(%" PRIu64 " fsyncs, group commit), SQLite %.0f rec/s (a commit each): "
 		       "%.2fx %s\n",
 		       CLIENTS, CLIENT_RECORDS, rv, commits, rs, rv / rs,
@@ -448,7 +451,8 @@ int main(void)
 		snprintf(db, sizeof(db), "%s/sqlite-g%" PRIu64 ".db", base, g);
 		rv = bench_vault(dir, n, g);
 		rs = bench_sqlite(db, n, g);
-		printf("%-6" PRIu64 " %8" PRIu64 " %14.0f %14.0f %7.2fx\n", g, n, rv, rs, rv / rs);
+		printf("%-6" PRIu64 " %8" PRIu64 " %14.0f %14.0f %7.2fx\n", g, n, rv, rs,
+		       rv / rs);
 	}
 	bench_recovery(base);
 	if (nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)

@@ -33,8 +33,8 @@ int authorities_load(struct authority_table *table, const struct conf *conf, cha
 		a->type = c->type;
 		snprintf(port, sizeof(port), "%u", c->port);
 		if (getaddrinfo(c->address, port, &hints, &res) != 0) {
-			errbuf_set(why, why_size, "%s:%d: authority '%s': bad address %s", c->file,
-				   c->line, c->id, c->address);
+			errbuf_set(why, why_size, "%s:%d: authority '%s': bad address %s",
+				   c->file, c->line, c->id, c->address);
 			return -EINVAL;
 		}
 		memcpy(&a->address, res->ai_addr, res->ai_addrlen);
@@ -47,8 +47,8 @@ int authorities_load(struct authority_table *table, const struct conf *conf, cha
 		table->n++;
 		if (key_load_public(c->key, &a->key, detail, sizeof(detail)) != 0 ||
 		    key_id(a->key, a->key_id) != 0) {
-			errbuf_set(why, why_size, "%s:%d: authority '%s': %s", c->file, c->line, c->id,
-				   detail);
+			errbuf_set(why, why_size, "%s:%d: authority '%s': %s", c->file, c->line,
+				   c->id, detail);
 			return -EINVAL;
 		}
 	}

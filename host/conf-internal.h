@@ -26,8 +26,8 @@ struct conf_plugin {
 
 /* One entry of the `authorities` list: a source this node asks for the time. */
 struct conf_authority {
-	const char *id;      /* borrowed from the libconfig tree */
-	uint32_t type;       /* QUORUM_AUTHORITY_QUORUMD or QUORUM_AUTHORITY_NTP */
+	const char *id;	     /* borrowed from the libconfig tree */
+	uint32_t type;	     /* QUORUM_AUTHORITY_QUORUMD or QUORUM_AUTHORITY_NTP */
 	const char *address; /* numeric IPv4 or IPv6 */
 	uint16_t port;
 	char *key; /* absolute path of its Ed25519 public key (quorumd only), else NULL */
@@ -40,22 +40,22 @@ struct conf_authority {
 struct conf {
 	unsigned refs;
 	config_t cfg;
-	char *path; /* absolute path of quorum.conf */
-	char *dir;  /* its folder: relative file names are resolved against it */
+	char *path;	 /* absolute path of quorum.conf */
+	char *dir;	 /* its folder: relative file names are resolved against it */
 	char **includes; /* the files it @includes (absolute, as libconfig reads them) */
 	size_t include_count;
 
 	const char *node_id;
-	char *node_key;  /* absolute path of the node's private key, or NULL */
+	char *node_key;	 /* absolute path of the node's private key, or NULL */
 	char *state_dir; /* absolute path of the node's state folder, or NULL */
 
 	/* The time core; all of it is off when there is no peer_link. */
 	int has_peer_link;
 	const char *peer_address;
 	uint16_t peer_port;
-	int64_t authority_radius_ns;  /* what this node claims as its clock's uncertainty */
-	int authority_kernel_status;  /* also ask the kernel (adjtimex) whether it is synced */
-	int64_t authority_rate;	      /* answers per second to all others together, at most */
+	int64_t authority_radius_ns; /* what this node claims as its clock's uncertainty */
+	int authority_kernel_status; /* also ask the kernel (adjtimex) whether it is synced */
+	int64_t authority_rate;	     /* answers per second to all others together, at most */
 	int64_t authority_rate_per_source;    /* ... to one address of the others */
 	int64_t authority_rate_per_authority; /* ... to each configured authority */
 	int64_t round_interval_ms;
@@ -71,8 +71,8 @@ struct conf {
 	enum log_destination log_destination;
 	int log_level;
 	int64_t refusal_summary_s; /* interval of the refusal summaries */
-	char *pidfile; /* absolute, or NULL */
-	char *user;    /* the user to become once started, or NULL */
+	char *pidfile;		   /* absolute, or NULL */
+	char *user;		   /* the user to become once started, or NULL */
 	char *plugin_dir;
 	int64_t drain_timeout_ms;
 
@@ -126,8 +126,8 @@ int conf_resolve(const char *dir, const char *name, char *out, size_t size);
 
 /*
  * conf_reload_compatible: whether NEXT may replace CUR on SIGHUP, where only transports, the
- * log level and trusted keys may change (not the node, the stages or the time core). RETURN VALUE: 0, or -EBUSY with WHY naming the first
- * setting that needs a restart.
+ * log level and trusted keys may change (not the node, the stages or the time core). RETURN
+ * VALUE: 0, or -EBUSY with WHY naming the first setting that needs a restart.
  */
 int conf_reload_compatible(const struct conf *cur, const struct conf *next, char *why,
 			   size_t why_size);

@@ -37,10 +37,16 @@ static const struct quorum_setting node_schema[] = {
 };
 
 static const struct quorum_setting peer_link_schema[] = {
-	{ .name = "address", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED,
+	{ .name = "address",
+	  .type = QUORUM_SETTING_STRING,
+	  .flags = QUORUM_SETTING_REQUIRED,
 	  .help = "numeric address the peer link listens on" },
-	{ .name = "port", .type = QUORUM_SETTING_INT, .flags = QUORUM_SETTING_REQUIRED,
-	  .min = 1, .max = 65535, .help = "UDP port of the peer link" },
+	{ .name = "port",
+	  .type = QUORUM_SETTING_INT,
+	  .flags = QUORUM_SETTING_REQUIRED,
+	  .min = 1,
+	  .max = 65535,
+	  .help = "UDP port of the peer link" },
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -73,21 +79,37 @@ static const struct quorum_setting authority_schema[] = {
 };
 
 static const struct quorum_setting rounds_schema[] = {
-	{ .name = "interval_ms", .type = QUORUM_SETTING_INT, .min = 50, .max = 3600000,
+	{ .name = "interval_ms",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 50,
+	  .max = 3600000,
 	  .help = "how often this node asks its authorities" },
-	{ .name = "timeout_ms", .type = QUORUM_SETTING_INT, .min = 1, .max = 60000,
+	{ .name = "timeout_ms",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 60000,
 	  .help = "answers arriving later are too old" },
 	{ .type = QUORUM_SETTING_END },
 };
 
 static const struct quorum_setting clock_schema[] = {
-	{ .name = "shm", .type = QUORUM_SETTING_STRING,
+	{ .name = "shm",
+	  .type = QUORUM_SETTING_STRING,
 	  .help = "file of the shared-memory page quorum_now() reads" },
-	{ .name = "max_drift_ppm", .type = QUORUM_SETTING_INT, .min = 1, .max = 100000,
+	{ .name = "max_drift_ppm",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 100000,
 	  .help = "bound growth per second since the last agreement" },
-	{ .name = "max_error_ns", .type = QUORUM_SETTING_INT, .min = 1000, .max = 3600000000000LL,
+	{ .name = "max_error_ns",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1000,
+	  .max = 3600000000000LL,
 	  .help = "beyond this error bound the node is unsynchronised" },
-	{ .name = "slew_ppm", .type = QUORUM_SETTING_INT, .min = 1, .max = 100000,
+	{ .name = "slew_ppm",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 100000,
 	  .help = "rate at which a backwards correction is absorbed" },
 	{ .type = QUORUM_SETTING_END },
 };
@@ -96,12 +118,18 @@ static const char *const authority_types[] = { "quorumd", "ntp", NULL };
 
 static const struct quorum_setting authorities_schema[] = {
 	{ .name = "id", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED },
-	{ .name = "type", .type = QUORUM_SETTING_STRING, .choices = authority_types,
+	{ .name = "type",
+	  .type = QUORUM_SETTING_STRING,
+	  .choices = authority_types,
 	  .help = "quorumd (signed, counted in n) or ntp (unauthenticated)" },
 	{ .name = "address", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED },
-	{ .name = "port", .type = QUORUM_SETTING_INT, .flags = QUORUM_SETTING_REQUIRED, .min = 1,
+	{ .name = "port",
+	  .type = QUORUM_SETTING_INT,
+	  .flags = QUORUM_SETTING_REQUIRED,
+	  .min = 1,
 	  .max = 65535 },
-	{ .name = "key", .type = QUORUM_SETTING_STRING,
+	{ .name = "key",
+	  .type = QUORUM_SETTING_STRING,
 	  .help = "its Ed25519 public key (PEM); required for quorumd" },
 	{ .type = QUORUM_SETTING_END },
 };
@@ -356,14 +384,17 @@ static int conf_read_time(struct conf *conf, char *why, size_t why_size)
 		conf->peer_port = (uint16_t)port;
 		if (!address_numeric(conf->peer_address))
 			return conf_error(conf, settings_lookup(root, "peer_link.address"), why,
-					  why_size, "peer_link.address '%s' is not a numeric address",
+					  why_size,
+					  "peer_link.address '%s' is not a numeric address",
 					  conf->peer_address);
 		if (conf->node_key == NULL || conf->state_dir == NULL)
-			return conf_error(conf, settings_lookup(root, "peer_link"), why, why_size,
+			return conf_error(conf, settings_lookup(root, "peer_link"), why,
+					  why_size,
 					  "a peer_link needs node.key and node.state_dir");
 	} else if (count > 0) {
-		return conf_error(conf, list, why, why_size,
-				  "authorities are asked over the peer_link, which is not configured");
+		return conf_error(
+			conf, list, why, why_size,
+			"authorities are asked over the peer_link, which is not configured");
 	}
 	conf->authority_radius_ns = conf_int(root, "authority.radius_ns", 1000000);
 	conf->authority_kernel_status = 1;
@@ -376,7 +407,8 @@ static int conf_read_time(struct conf *conf, char *why, size_t why_size)
 	conf->round_interval_ms = conf_int(root, "rounds.interval_ms", 1000);
 	conf->round_timeout_ms = conf_int(root, "rounds.timeout_ms", 250);
 	if (conf->round_timeout_ms >= conf->round_interval_ms)
-		return conf_error(conf, settings_lookup(root, "rounds.timeout_ms"), why, why_size,
+		return conf_error(conf, settings_lookup(root, "rounds.timeout_ms"), why,
+				  why_size,
 				  "rounds.timeout_ms must be shorter than rounds.interval_ms");
 	conf->clock_max_drift_ppm = conf_int(root, "clock.max_drift_ppm", 50);
 	conf->clock_max_error_ns = conf_int(root, "clock.max_error_ns", 10000000);
@@ -403,7 +435,8 @@ static int conf_read_time(struct conf *conf, char *why, size_t why_size)
 		settings_get_int(entry, "port", &port);
 		settings_get_string(entry, "key", &key);
 		a->port = (uint16_t)port;
-		a->type = strcmp(type, "ntp") == 0 ? QUORUM_AUTHORITY_NTP : QUORUM_AUTHORITY_QUORUMD;
+		a->type = strcmp(type, "ntp") == 0 ? QUORUM_AUTHORITY_NTP
+						   : QUORUM_AUTHORITY_QUORUMD;
 		a->file = conf_resolve_dup(conf->dir, settings_file_name(entry, conf->path));
 		a->line = (int)config_setting_source_line(entry);
 		conf->authority_count++;
@@ -412,15 +445,18 @@ static int conf_read_time(struct conf *conf, char *why, size_t why_size)
 		if (a->id[0] == '\0' || strlen(a->id) > QUORUM_NODE_ID_MAX ||
 		    strpbrk(a->id, " \t\"=") != NULL)
 			return conf_error(conf, entry, why, why_size,
-					  "authorities: id '%s' must be 1 to 64 characters without spaces, quotes or '='",
+					  "authorities: id '%s' must be 1 to 64 characters "
+					  "without spaces, quotes or '='",
 					  a->id);
 		if (!address_numeric(a->address))
-			return conf_error(conf, entry, why, why_size,
-					  "authorities: '%s' has address '%s', which is not numeric", a->id,
-					  a->address);
+			return conf_error(
+				conf, entry, why, why_size,
+				"authorities: '%s' has address '%s', which is not numeric",
+				a->id, a->address);
 		if ((a->type == QUORUM_AUTHORITY_QUORUMD) != (key != NULL))
 			return conf_error(conf, entry, why, why_size,
-					  "authorities: '%s': a quorumd authority needs a key, an ntp source has none",
+					  "authorities: '%s': a quorumd authority needs a key, "
+					  "an ntp source has none",
 					  a->id);
 		if (key != NULL) {
 			a->key = conf_resolve_dup(conf->dir, key);
@@ -451,16 +487,18 @@ static int conf_read_time(struct conf *conf, char *why, size_t why_size)
 	}
 	{
 		/* Everything above must stay as it is across a reload. */
-		const char *groups[] = { "node", "peer_link", "authority", "rounds", "clock",
-					 "authorities" };
+		const char *groups[] = { "node",   "peer_link", "authority",
+					 "rounds", "clock",	"authorities" };
 		size_t len = 0;
 
 		conf->time_text = strdup("");
-		for (size_t i = 0; conf->time_text != NULL && i < sizeof(groups) / sizeof(*groups);
-		     i++) {
+		for (size_t i = 0;
+		     conf->time_text != NULL && i < sizeof(groups) / sizeof(*groups); i++) {
 			char *part = settings_canonical(config_lookup(&conf->cfg, groups[i]));
-			char *joined = part != NULL ? malloc(len + strlen(part) + strlen(groups[i]) + 3)
-						    : NULL;
+			char *joined =
+				part != NULL
+					? malloc(len + strlen(part) + strlen(groups[i]) + 3)
+					: NULL;
 
 			if (joined != NULL) {
 				sprintf(joined, "%s%s=%s;", conf->time_text, groups[i], part);

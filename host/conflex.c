@@ -13,7 +13,7 @@
 #include "conflex-internal.h"
 #include "util-internal.h"
 
-#define CONFLEX_FILE_MAX (4 << 20)
+#define CONFLEX_FILE_MAX  (4 << 20)
 #define CONFLEX_DEPTH_MAX 10
 
 static int ident_char(int c)
@@ -77,7 +77,8 @@ static int check_text(const struct conflex_scan *scan, const char *path, const c
 			while (i < n && s[i] != '\n')
 				i++;
 		} else if (c == '/' && i + 1 < n && s[i + 1] == '*') {
-			for (i += 2; i < n && !(s[i] == '*' && i + 1 < n && s[i + 1] == '/'); i++)
+			for (i += 2; i < n && !(s[i] == '*' && i + 1 < n && s[i + 1] == '/');
+			     i++)
 				line += s[i] == '\n';
 			i += 2;
 		} else if (c == '"') {
@@ -94,18 +95,20 @@ static int check_text(const struct conflex_scan *scan, const char *path, const c
 			struct stat st;
 			int err;
 
-			if (q == NULL || (e = memchr(q + 1, '"', (size_t)(s + n - q - 1))) == NULL)
+			if (q == NULL ||
+			    (e = memchr(q + 1, '"', (size_t)(s + n - q - 1))) == NULL)
 				return 0; /* malformed: libconfig reports it */
 			if (snprintf(name, sizeof(name), "%s%s%.*s", q[1] == '/' ? "" : dir,
-				     q[1] == '/' ? "" : "/", (int)(e - q - 1), q + 1) >=
-			    (int)sizeof(name))
+				     q[1] == '/' ? "" : "/", (int)(e - q - 1),
+				     q + 1) >= (int)sizeof(name))
 				return 0;
-			/* libconfig 1.5 exits the whole process ("input in flex scanner failed")
-			 * when it includes a folder: a reload must be refused instead. */
+			/* libconfig 1.5 exits the whole process ("input in flex scanner
+			 * failed") when it includes a folder: a reload must be refused instead.
+			 */
 			if (stat(name, &st) == 0 && !S_ISREG(st.st_mode)) {
 				errbuf_set(why, why_size,
-					   "%s:%d: @include \"%.*s\" is not a regular file", path,
-					   line, (int)(e - q - 1), q + 1);
+					   "%s:%d: @include \"%.*s\" is not a regular file",
+					   path, line, (int)(e - q - 1), q + 1);
 				return -EINVAL;
 			}
 			if (scan->on_include != NULL) {
@@ -117,8 +120,8 @@ static int check_text(const struct conflex_scan *scan, const char *path, const c
 			if (err == -EINVAL)
 				return err;
 			i = (size_t)(e - s) + 1;
-		} else if (isdigit((unsigned char)c) ||
-			   ((c == '-' || c == '+') && i + 1 < n && isdigit((unsigned char)s[i + 1]))) {
+		} else if (isdigit((unsigned char)c) || ((c == '-' || c == '+') && i + 1 < n &&
+							 isdigit((unsigned char)s[i + 1]))) {
 			size_t start = i++;
 
 			while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '.' ||
@@ -126,12 +129,14 @@ static int check_text(const struct conflex_scan *scan, const char *path, const c
 					  (s[i - 1] == 'e' || s[i - 1] == 'E'))))
 				i++;
 			if (wraps(s + start, i - start)) {
-				errbuf_set(why, why_size,
-					   "%s:%d: the integer %.*s does not fit in 32 bits, and "
-					   "libconfig would silently wrap it: write it with the L suffix "
-					   "(%.*sL)",
-					   path, line, (int)(i - start), s + start, (int)(i - start),
-					   s + start);
+				errbuf_set(
+					why, why_size,
+					"%s:%d: the integer %.*s does not fit in 32 bits, and "
+					"libconfig would silently wrap it: write it with the L "
+					"suffix "
+					"(%.*sL)",
+					path, line, (int)(i - start), s + start,
+					(int)(i - start), s + start);
 				return -EINVAL;
 			}
 		} else if (ident_char((unsigned char)c)) {

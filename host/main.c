@@ -196,7 +196,8 @@ int main(int argc, char **argv)
 		err = privileges_drop(conf->user, why, sizeof(why));
 		if (err == 0)
 			log_msg(QUORUM_LOG_NOTICE, "host",
-				"privileges.dropped user=%s uid=%u gid=%u kept=CAP_NET_BIND_SERVICE",
+				"privileges.dropped user=%s uid=%u gid=%u "
+				"kept=CAP_NET_BIND_SERVICE",
 				conf->user, (unsigned)getuid(), (unsigned)getgid());
 	}
 	if (err != 0) {

@@ -53,8 +53,10 @@ int privileges_drop(const char *user, char *why, size_t why_size)
 	if (geteuid() == uid && getuid() == uid)
 		return 0; /* started as that user (systemd's User=): nothing to drop */
 	if (geteuid() != 0) {
-		snprintf(why, why_size, "user '%s': quorumd runs as uid %u, not root: it cannot "
-			 "become another user", user, (unsigned)geteuid());
+		snprintf(why, why_size,
+			 "user '%s': quorumd runs as uid %u, not root: it cannot "
+			 "become another user",
+			 user, (unsigned)geteuid());
 		return -EPERM;
 	}
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || initgroups(user, gid) != 0 ||

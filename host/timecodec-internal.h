@@ -17,10 +17,10 @@
 #include "envelope-internal.h"
 #include "keys-internal.h"
 
-#define DATAGRAM_MAX 8192          /* a time request or answer never exceeds this */
-#define GOSSIP_DATAGRAM_MAX QUORUM_GOSSIP_DATAGRAM_MAX /* nor any peer-link datagram this */
-#define ROUND_RTT_MAX_NS 60000000000LL   /* bounds checked on every observation */
-#define ROUND_AGE_MAX_NS 3600000000000LL
+#define DATAGRAM_MAX		  8192 /* a time request or answer never exceeds this */
+#define GOSSIP_DATAGRAM_MAX	  QUORUM_GOSSIP_DATAGRAM_MAX /* nor any peer-link datagram this */
+#define ROUND_RTT_MAX_NS	  60000000000LL /* bounds checked on every observation */
+#define ROUND_AGE_MAX_NS	  3600000000000LL
 #define ATTESTATION_RADIUS_MAX_NS 3600000000000ULL
 
 /*

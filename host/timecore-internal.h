@@ -26,16 +26,16 @@ struct orchestrator;
 /* ---- authorities.c: the configured sources ---- */
 
 struct authority {
-	const char *id;   /* borrowed from the conf */
-	uint32_t type;    /* QUORUM_AUTHORITY_QUORUMD / QUORUM_AUTHORITY_NTP */
+	const char *id; /* borrowed from the conf */
+	uint32_t type;	/* QUORUM_AUTHORITY_QUORUMD / QUORUM_AUTHORITY_NTP */
 	struct sockaddr_storage address;
 	socklen_t address_len;
-	EVP_PKEY *key;    /* quorumd only */
+	EVP_PKEY *key; /* quorumd only */
 	char key_id[KEY_ID_HEX_LEN + 1];
-	uint64_t last_sequence; /* highest sequence accepted from it (persisted) */
+	uint64_t last_sequence;		    /* highest sequence accepted from it (persisted) */
 	struct quorum_source_status report; /* what the last local round made of it */
-	int64_t report_mono_ns;             /* when that was reported */
-	int64_t quarantine_until_ns;        /* CLOCK_MONOTONIC; 0: not quarantined */
+	int64_t report_mono_ns;		    /* when that was reported */
+	int64_t quarantine_until_ns;	    /* CLOCK_MONOTONIC; 0: not quarantined */
 	char quarantine_reason[48];
 	/* quorumd only: the last key the passport service gave for another key id than the
 	 * configured one (a rotated key), kept until another is asked for. */
@@ -92,10 +92,10 @@ void authorities_release(struct authority_table *table);
 /* ---- nodestate.c: what survives a restart, signed with the node key ---- */
 
 struct nodestate {
-	char *path;                /* STATE_DIR/node.state */
-	uint64_t sequence_lease;   /* this authority may have used sequences up to here */
+	char *path;		 /* STATE_DIR/node.state */
+	uint64_t sequence_lease; /* this authority may have used sequences up to here */
 	uint64_t last_round;
-	int64_t last_estimate_ns;  /* the last agreement committed to the served clock */
+	int64_t last_estimate_ns; /* the last agreement committed to the served clock */
 	int64_t last_error_ns;
 	int64_t last_drift_ns;
 	int has_agreement;
@@ -140,12 +140,12 @@ int served_clock_read_concurrent(const struct served_clock *clock,
 
 /* What a commit did. */
 struct clock_commit_outcome {
-	int64_t step_ns;  /* the agreement's estimate minus what was served, at the commit */
-	int slewed;       /* a backwards step: absorbed at slew_ppm */
-	int clamped;      /* a forward step beyond max_step: limited to it */
-	int first;        /* the first agreement this process serves */
-	int narrowed;     /* the bound served before (widened by drift) cut the agreement's */
-	int disjoint;     /* ... or did not overlap it at all: the agreement alone is served */
+	int64_t step_ns; /* the agreement's estimate minus what was served, at the commit */
+	int slewed;	 /* a backwards step: absorbed at slew_ppm */
+	int clamped;	 /* a forward step beyond max_step: limited to it */
+	int first;	 /* the first agreement this process serves */
+	int narrowed;	 /* the bound served before (widened by drift) cut the agreement's */
+	int disjoint;	 /* ... or did not overlap it at all: the agreement alone is served */
 	int64_t served_width_ns; /* the width served at the agreement's reference instant */
 };
 

@@ -37,29 +37,42 @@ static void audit_usage(FILE *out)
 	fprintf(out,
 		"Usage: quorumctl vault verify DIR [--vault-key FILE] [--node-key NODE.pub]\n"
 		"                              [--authority-key AUTHORITY.pub]...\n"
-		"       quorumctl vault dump DIR [--json] [--vault-key FILE] [--from N] [--count N]\n"
+		"       quorumctl vault dump DIR [--json] [--vault-key FILE] [--from N] "
+		"[--count N]\n"
 		"       quorumctl vault proof DIR (--index I | --consistency OLD_SIZE)\n"
 		"                             [--vault-key FILE]\n"
-		"       quorumctl proof verify --node-key NODE.pub (--record FILE | --leaf-hash HEX)\n"
+		"       quorumctl proof verify --node-key NODE.pub (--record FILE | "
+		"--leaf-hash HEX)\n"
 		"                              PROOF.json\n"
-		"       quorumctl proof verify --node-key NODE.pub --old-checkpoint FILE PROOF.json\n"
+		"       quorumctl proof verify --node-key NODE.pub --old-checkpoint FILE "
+		"PROOF.json\n"
 		"\n"
-		"vault verify  checks a vault folder offline: segment headers, every record's hash\n"
-		"              and chain link from the first record, and every checkpoint against\n"
-		"              the Merkle tree of the log (their signatures too with --node-key).\n"
+		"vault verify  checks a vault folder offline: segment headers, every record's "
+		"hash\n"
+		"              and chain link from the first record, and every checkpoint "
+		"against\n"
+		"              the Merkle tree of the log (their signatures too with "
+		"--node-key).\n"
 		"              Every round of the round log is rebuilt; with --authority-key\n"
 		"              its attestations are verified and each committed agreement\n"
 		"              computed again from them.\n"
 		"              Exit status 0 intact, 1 not.\n"
 		"vault dump    prints the records (--json: one JSON object per line).\n"
-		"vault proof   prints (JSON) the inclusion proof of record I, or the consistency\n"
-		"              proof from tree size OLD_SIZE, against the vault's latest checkpoint.\n"
-		"proof verify  checks a proof from `vault proof` (or a transport) and the signature\n"
-		"              of the checkpoint it names, against what you hold, never against\n"
-		"              what the proof says of itself: an inclusion proof against the record\n"
+		"vault proof   prints (JSON) the inclusion proof of record I, or the "
+		"consistency\n"
+		"              proof from tree size OLD_SIZE, against the vault's latest "
+		"checkpoint.\n"
+		"proof verify  checks a proof from `vault proof` (or a transport) and the "
+		"signature\n"
+		"              of the checkpoint it names, against what you hold, never "
+		"against\n"
+		"              what the proof says of itself: an inclusion proof against the "
+		"record\n"
 		"              (its stored bytes, FILE) or its leaf hash (64 hex digits); a\n"
-		"              consistency proof against your own earlier signed checkpoint (FILE,\n"
-		"              e.g. a saved GET /v1/checkpoint), signed by the same key. Prints the\n"
+		"              consistency proof against your own earlier signed checkpoint "
+		"(FILE,\n"
+		"              e.g. a saved GET /v1/checkpoint), signed by the same key. "
+		"Prints the\n"
 		"              roots it compared. Exit status 0 valid, 1 invalid.\n");
 }
 
@@ -137,7 +150,8 @@ static int open_vault(const struct vault_args *a, struct vault **out)
 	err = vault_open(&opt, out, why, sizeof(why));
 	memset(key, 0, sizeof(key));
 	if (err != 0) {
-		fprintf(stderr, "quorumctl: vault %s: %s\n", a->dir, why[0] ? why : strerror(-err));
+		fprintf(stderr, "quorumctl: vault %s: %s\n", a->dir,
+			why[0] ? why : strerror(-err));
 		return err == -EBADMSG || err == -ENOKEY ? 1 : 2;
 	}
 	return 0;
@@ -224,8 +238,8 @@ static int verify_checkpoint_record(struct verify_ctx *c, const struct vault_rec
 		int err = note_verify(note, rec->payload_len, cp.origin, c->pub, &tl, &why);
 
 		if (err != 0) {
-			printf("record %" PRIu64 ": checkpoint signature by %s: %s\n", rec->index,
-			       cp.origin, why);
+			printf("record %" PRIu64 ": checkpoint signature by %s: %s\n",
+			       rec->index, cp.origin, why);
 			return -1;
 		}
 		c->signed_ok++;
@@ -330,8 +344,7 @@ static int vault_verify(const struct vault_args *a)
 
 /* ---- vault dump ---- */
 
-static void describe_event(const struct vault_record *rec, json_t *obj, char *text,
-			   size_t size)
+static void describe_event(const struct vault_record *rec, json_t *obj, char *text, size_t size)
 {
 	const char *reason = NULL;
 	struct envelope *env = envelope_decode(rec->payload, rec->payload_len, &reason);
@@ -349,7 +362,8 @@ static void describe_event(const struct vault_record *rec, json_t *obj, char *te
 		json_object_set_new(obj, "event_id", json_string(env->view.event_id));
 		json_object_set_new(obj, "logical_time_ns",
 				    json_integer((json_int_t)env->view.logical_time_ns));
-		json_object_set_new(obj, "payload_len", json_integer((json_int_t)env->view.payload.len));
+		json_object_set_new(obj, "payload_len",
+				    json_integer((json_int_t)env->view.payload.len));
 		json_object_set_new(obj, "key_id", json_string(env->view.key_id));
 	}
 	envelope_free(env);
@@ -465,8 +479,8 @@ static int dump_one(void *arg, const struct vault_record *rec)
 		obj = json_pack("{s:I, s:s, s:i, s:I, s:s, s:b, s:I, s:I, s:I}", "index",
 				(json_int_t)rec->index, "type", record_type_name(rec->type),
 				"type_code", rec->type, "timestamp_ns",
-				(json_int_t)rec->timestamp_ns, "hash", hash, "sealed", rec->sealed,
-				"segment", (json_int_t)rec->segment, "offset",
+				(json_int_t)rec->timestamp_ns, "hash", hash, "sealed",
+				rec->sealed, "segment", (json_int_t)rec->segment, "offset",
 				(json_int_t)rec->offset, "bytes", (json_int_t)rec->raw_len);
 		if (obj == NULL)
 			return -ENOMEM;
@@ -486,8 +500,9 @@ static int dump_one(void *arg, const struct vault_record *rec)
 		char *line;
 
 		if (is_text)
-			json_object_set_new(obj, "text", json_stringn((const char *)rec->payload,
-								      rec->payload_len));
+			json_object_set_new(
+				obj, "text",
+				json_stringn((const char *)rec->payload, rec->payload_len));
 		line = json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII);
 		json_decref(obj);
 		if (line == NULL)
@@ -521,11 +536,12 @@ static int vault_dump(const struct vault_args *a)
 		return rc;
 	from = a->from > vault_first(v) ? a->from : vault_first(v); /* the rest was removed */
 	to = a->count != 0 && from + a->count < vault_count(v) ? from + a->count
-								 : vault_count(v);
+							       : vault_count(v);
 	err = vault_iterate(v, from, to, dump_one, (void *)a, why, sizeof(why));
 	vault_close(v);
 	if (err != 0) {
-		fprintf(stderr, "quorumctl: vault %s: %s\n", a->dir, why[0] ? why : strerror(-err));
+		fprintf(stderr, "quorumctl: vault %s: %s\n", a->dir,
+			why[0] ? why : strerror(-err));
 		return err == -EBADMSG ? 1 : 2;
 	}
 	return 0;
@@ -621,7 +637,8 @@ static int vault_proof(const struct vault_args *a)
 	out = json_pack("{s:s, s:I}", "checkpoint", c.checkpoint, "tree_size",
 			(json_int_t)c.cp.size);
 	if (a->has_index) {
-		err = mtree_inclusion_proof(c.tree, a->index, c.cp.size, proof, MTREE_PROOF_MAX, &n);
+		err = mtree_inclusion_proof(c.tree, a->index, c.cp.size, proof, MTREE_PROOF_MAX,
+					    &n);
 		if (err == 0) {
 			mtree_leaf(c.tree, a->index, h);
 			hex_encode(h, 32, hex);
@@ -635,7 +652,8 @@ static int vault_proof(const struct vault_args *a)
 		if (err == 0) {
 			mtree_root(c.tree, a->old_size, h);
 			hex_encode(h, 32, hex);
-			json_object_set_new(out, "old_size", json_integer((json_int_t)a->old_size));
+			json_object_set_new(out, "old_size",
+					    json_integer((json_int_t)a->old_size));
 			json_object_set_new(out, "old_root", json_string(hex));
 			json_object_set_new(out, "consistency", hashes_json(proof, n));
 		}
@@ -758,7 +776,7 @@ static int hex_hash(json_t *v, uint8_t out[MTREE_HASH_LEN])
 	const char *s = json_string_value(v);
 
 	return s != NULL && strlen(s) == 64 && hex_decode(s, 64, out, MTREE_HASH_LEN) == 0 ? 0
-											    : -1;
+											   : -1;
 }
 
 static int hex_hashes(json_t *arr, uint8_t (*out)[MTREE_HASH_LEN], size_t *n)

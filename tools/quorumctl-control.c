@@ -36,18 +36,23 @@ static const struct {
 static void control_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: quorumctl control COMMAND --key OPERATOR.key [--reason TEXT] [--out FILE]\n"
-		"  set-mode --mode MODE          COLD_START, QUORUM_ACTIVE, DEGRADED, ISOLATED,\n"
+		"Usage: quorumctl control COMMAND --key OPERATOR.key [--reason TEXT] [--out "
+		"FILE]\n"
+		"  set-mode --mode MODE          COLD_START, QUORUM_ACTIVE, DEGRADED, "
+		"ISOLATED,\n"
 		"                                RECOVERY or HITL_HOLD\n"
-		"  hitl-approve --hold-id ID     let the held step (hitl.hold in the log) commit\n"
+		"  hitl-approve --hold-id ID     let the held step (hitl.hold in the log) "
+		"commit\n"
 		"  hitl-reject --hold-id ID      refuse it\n"
 		"  recovery-begin                ISOLATED/DEGRADED/... -> RECOVERY\n"
 		"  recovery-epoch --checkpoint FILE\n"
 		"                                another authority's signed checkpoint (its\n"
-		"                                GET /v1/checkpoint) as the epoch to rejoin at\n"
+		"                                GET /v1/checkpoint) as the epoch to rejoin "
+		"at\n"
 		"  recovery-rejoin               RECOVERY -> QUORUM_ACTIVE once the epoch is\n"
 		"                                verified and a fresh agreement followed it\n"
-		"Writes the signed event (an encoded uml001.SignedState) to FILE or stdout; post it\n"
+		"Writes the signed event (an encoded uml001.SignedState) to FILE or stdout; "
+		"post it\n"
 		"with: curl --data-binary @FILE http://NODE:8080/v1/events\n");
 }
 
@@ -74,10 +79,14 @@ static char *read_text(const char *path)
 int cmd_control(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "key", required_argument, NULL, 'k' },     { "mode", required_argument, NULL, 'm' },
-		{ "hold-id", required_argument, NULL, 'i' }, { "checkpoint", required_argument, NULL, 'c' },
-		{ "reason", required_argument, NULL, 'r' },  { "out", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
+		{ "key", required_argument, NULL, 'k' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "hold-id", required_argument, NULL, 'i' },
+		{ "checkpoint", required_argument, NULL, 'c' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *key_path = NULL, *value = NULL, *reason = NULL, *out_path = NULL;
 	const char *checkpoint_path = NULL;
@@ -137,13 +146,13 @@ int cmd_control(int argc, char **argv)
 		return 2;
 	}
 	if (commands[which].field != NULL && value == NULL && checkpoint_path == NULL) {
-		fprintf(stderr, "quorumctl control %s: --%s is required\n", commands[which].command,
+		fprintf(stderr, "quorumctl control %s: --%s is required\n",
+			commands[which].command,
 			strcmp(commands[which].field, "hold_id") == 0 ? "hold-id"
 								      : commands[which].field);
 		return 2;
 	}
-	if (key_load_private(key_path, &key, why, sizeof(why)) != 0 ||
-	    key_id(key, kid) != 0) {
+	if (key_load_private(key_path, &key, why, sizeof(why)) != 0 || key_id(key, kid) != 0) {
 		fprintf(stderr, "quorumctl control: %s\n", why);
 		goto out;
 	}
@@ -171,7 +180,8 @@ int cmd_control(int argc, char **argv)
 	view.key_id = kid;
 	view.payload.data = (const uint8_t *)payload;
 	view.payload.len = strlen(payload);
-	if (signed_state_sign(key, &view, sig) != 0 || (env = envelope_build(&view, &bad)) == NULL) {
+	if (signed_state_sign(key, &view, sig) != 0 ||
+	    (env = envelope_build(&view, &bad)) == NULL) {
 		fprintf(stderr, "quorumctl control: cannot build the event: %s\n",
 			bad != NULL ? bad : "signing failed");
 		goto out;
@@ -180,7 +190,8 @@ int cmd_control(int argc, char **argv)
 		fprintf(stderr, "quorumctl control: %s: %s\n", out_path, strerror(errno));
 		goto out;
 	}
-	if (fwrite(env->encoded, 1, env->encoded_len, out) != env->encoded_len || fflush(out) != 0) {
+	if (fwrite(env->encoded, 1, env->encoded_len, out) != env->encoded_len ||
+	    fflush(out) != 0) {
 		fprintf(stderr, "quorumctl control: write failed: %s\n", strerror(errno));
 		goto out;
 	}

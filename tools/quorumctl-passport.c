@@ -28,7 +28,7 @@
 #include "util-internal.h"
 #include "clocks.h"
 
-#define DEFAULT_BEFORE_NS (86400LL * 1000000000)	     /* valid from a day ago ... */
+#define DEFAULT_BEFORE_NS (86400LL * 1000000000)     /* valid from a day ago ... */
 #define DEFAULT_AFTER_NS  (315576000LL * 1000000000) /* ... for 10 (Julian) years */
 
 static void passport_usage(FILE *out)

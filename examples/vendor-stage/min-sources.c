@@ -75,7 +75,10 @@ static void min_sources_fini(void *state)
 }
 
 static const struct quorum_setting min_sources_settings[] = {
-	{ .name = "min_accepted", .type = QUORUM_SETTING_INT, .min = 1, .max = 250,
+	{ .name = "min_accepted",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 250,
 	  .help = "authenticated sources an agreement needs (default 1)" },
 	{ .type = QUORUM_SETTING_END },
 };
@@ -86,7 +89,8 @@ static const struct quorum_stage_ops min_sources_ops = {
 };
 
 QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
-	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "min-sources", "1.0", QUORUM_ROLE_CONVERGENCE),
+	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "min-sources", "1.0",
+			     QUORUM_ROLE_CONVERGENCE),
 	.settings = min_sources_settings,
 	.init = min_sources_init,
 	.fini = min_sources_fini,

@@ -78,7 +78,8 @@ int main(int argc, char **argv)
 		after = realtime_now_ns();
 		if (now.status != QUORUM_NOW_SYNCHRONISED) {
 			unsynced++;
-			last_estimate = INT64_MIN; /* monotonic only within a synchronised stretch */
+			last_estimate =
+				INT64_MIN; /* monotonic only within a synchronised stretch */
 			if (until_unsync) {
 				done++;
 				break;
@@ -90,8 +91,10 @@ int main(int argc, char **argv)
 				if (violations++ == 0)
 					fprintf(stderr,
 						"clock-reads: read %ld: [%" PRId64 ", %" PRId64
-						"] misses true time [%" PRId64 ", %" PRId64 "]\n",
-						done, now.earliest_ns, now.latest_ns, before, after);
+						"] misses true time [%" PRId64 ", %" PRId64
+						"]\n",
+						done, now.earliest_ns, now.latest_ns, before,
+						after);
 			}
 			if (now.estimate_ns < last_estimate)
 				backwards++;

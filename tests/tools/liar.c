@@ -28,22 +28,22 @@
 #include "clocks.h"
 
 static const char *const modes[] = {
-	"honest",       /* answers like a quorumd authority (the control case) */
-	"offset",       /* validly signed, midpoint shifted by --offset-ns */
-	"random",       /* validly signed, midpoint shifted by a random amount in +-offset */
-	"replay",       /* answers once, then replays that first signed answer */
-	"equivocate",   /* two different validly signed answers to each question */
-	"duplicate",    /* the same valid answer twice */
-	"forge",        /* signed by another key, claiming the configured key id */
-	"wrong-key-id", /* signed by the right key, claiming another key id */
-	"stranger",     /* claims an authority id nobody configured */
-	"stale",        /* always sequence 1 */
-	"late",         /* answers after --delay-ms */
-	"silent",       /* never answers */
-	"kod",          /* NTP: a kiss-of-death (stratum 0) */
+	"honest",	  /* answers like a quorumd authority (the control case) */
+	"offset",	  /* validly signed, midpoint shifted by --offset-ns */
+	"random",	  /* validly signed, midpoint shifted by a random amount in +-offset */
+	"replay",	  /* answers once, then replays that first signed answer */
+	"equivocate",	  /* two different validly signed answers to each question */
+	"duplicate",	  /* the same valid answer twice */
+	"forge",	  /* signed by another key, claiming the configured key id */
+	"wrong-key-id",	  /* signed by the right key, claiming another key id */
+	"stranger",	  /* claims an authority id nobody configured */
+	"stale",	  /* always sequence 1 */
+	"late",		  /* answers after --delay-ms */
+	"silent",	  /* never answers */
+	"kod",		  /* NTP: a kiss-of-death (stratum 0) */
 	"reuse-sequence", /* each asker's k-th answer carries the same sequence: valid and
 			     increasing for every asker, yet one sequence signed many times */
-	"gossip-forge", /* sends --gossip-kind datagrams to --to once, then exits */
+	"gossip-forge",	  /* sends --gossip-kind datagrams to --to once, then exits */
 	NULL,
 };
 
@@ -57,10 +57,9 @@ static const char *const modes[] = {
  *   bad-report  a malfeasance report against --id whose first signature is broken
  *   flood       --count forged copies, paced 4000/s (the per-peer rate limit)
  *   valid       one valid copy (from an unconfigured address: refused by the peer link) */
-static const char *const gossip_kinds[] = { "forged",	  "self-echo", "hops-reset",
-					    "overflow",	  "policy",    "duplicate",
-					    "bad-report", "flood",     "valid",
-					    NULL };
+static const char *const gossip_kinds[] = { "forged", "self-echo", "hops-reset", "overflow",
+					    "policy", "duplicate", "bad-report", "flood",
+					    "valid",  NULL };
 
 static volatile sig_atomic_t stopping;
 
@@ -159,7 +158,7 @@ static void ntp_answer(int fd, const uint8_t *request, int64_t arrived, int64_t 
 	uint32_t dispersion = (uint32_t)(dispersion_ns * 65536 / 1000000000);
 
 	reply[0] = (0 << 6) | (4 << 3) | 4; /* LI 0, version 4, mode 4 (server) */
-	reply[1] = kod ? 0 : 2;             /* stratum (0: kiss-of-death) */
+	reply[1] = kod ? 0 : 2;		    /* stratum (0: kiss-of-death) */
 	reply[2] = 4;
 	reply[3] = (uint8_t)-20;
 	if (kod)
@@ -264,23 +263,23 @@ static int gossip_forge(int fd, EVP_PKEY *key, const char *key_id, EVP_PKEY *oth
 	n = (size_t)snprintf(text, sizeof(text), "liar %s gossip %s %" PRId64, id, kind,
 			     clock_now_ns(CLOCK_REALTIME));
 	if (strcmp(kind, "forged") == 0)
-		return gossip_send_one(fd, other, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 1, 3,
-				       id, to, to_len);
+		return gossip_send_one(fd, other, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n,
+				       1, 3, id, to, to_len);
 	if (strcmp(kind, "self-echo") == 0)
-		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 1, 3,
-				       target, to, to_len);
+		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 1,
+				       3, target, to, to_len);
 	if (strcmp(kind, "hops-reset") == 0)
-		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 0, 4,
-				       id, to, to_len);
+		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 0,
+				       4, id, to, to_len);
 	if (strcmp(kind, "overflow") == 0)
-		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 2, 3,
-				       id, to, to_len);
+		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 2,
+				       3, id, to, to_len);
 	if (strcmp(kind, "policy") == 0)
-		return gossip_send_one(fd, key, key_id, "uml001.liar.unlisted", payload, n, 1, 3,
-				       id, to, to_len);
+		return gossip_send_one(fd, key, key_id, "uml001.liar.unlisted", payload, n, 1,
+				       3, id, to, to_len);
 	if (strcmp(kind, "valid") == 0)
-		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 1, 3,
-				       id, to, to_len);
+		return gossip_send_one(fd, key, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n, 1,
+				       3, id, to, to_len);
 	if (strcmp(kind, "duplicate") == 0) {
 		/* The same bytes twice: one signature, one time. */
 		Uml001__SignedState s = UML001__SIGNED_STATE__INIT;
@@ -327,9 +326,11 @@ static int gossip_forge(int fd, EVP_PKEY *key, const char *key_id, EVP_PKEY *oth
 
 		err = attestation_encoded(key, key_id, id, sequence, t, &a, &a_len);
 		if (err == 0)
-			err = attestation_encoded(key, key_id, id, sequence, t + 5000000, &b, &b_len);
+			err = attestation_encoded(key, key_id, id, sequence, t + 5000000, &b,
+						  &b_len);
 		/* Break the last byte of the first one's signature (its encoding ends with the
-		 * signature's 64 bytes and then the key id field: find the signature instead). */
+		 * signature's 64 bytes and then the key id field: find the signature instead).
+		 */
 		if (err == 0) {
 			Uml001__SignedState *sa = uml001__signed_state__unpack(NULL, a_len, a);
 
@@ -343,11 +344,11 @@ static int gossip_forge(int fd, EVP_PKEY *key, const char *key_id, EVP_PKEY *oth
 			}
 		}
 		if (err == 0)
-			err = malfeasance_report_encode(id, sequence, a, a_len, b, b_len, id, &report,
-							&report_len);
+			err = malfeasance_report_encode(id, sequence, a, a_len, b, b_len, id,
+							&report, &report_len);
 		if (err == 0)
-			err = gossip_send_one(fd, key, key_id, "uml001.gossip.malfeasance", report,
-					      report_len, 1, 3, id, to, to_len);
+			err = gossip_send_one(fd, key, key_id, "uml001.gossip.malfeasance",
+					      report, report_len, 1, 3, id, to, to_len);
 		free(a);
 		free(b);
 		free(report);
@@ -365,8 +366,8 @@ static int gossip_forge(int fd, EVP_PKEY *key, const char *key_id, EVP_PKEY *oth
 				usleep((useconds_t)(ahead / 1000));
 			n = (size_t)snprintf(text, sizeof(text), "liar %s flood %ld %" PRId64,
 					     id, i, clock_now_ns(CLOCK_REALTIME));
-			err = gossip_send_one(fd, other, key_id, QUORUM_EVENT_SYNC_ROUND, payload, n,
-					      1, 3, id, to, to_len);
+			err = gossip_send_one(fd, other, key_id, QUORUM_EVENT_SYNC_ROUND,
+					      payload, n, 1, 3, id, to, to_len);
 		}
 		return err;
 	}
@@ -466,7 +467,8 @@ int main(int argc, char **argv)
 	colon = listen_at != NULL ? strrchr(listen_at, ':') : NULL;
 	if (id == NULL || key_path == NULL || colon == NULL || !known ||
 	    (size_t)(colon - listen_at) >= sizeof(host)) {
-		fprintf(stderr, "usage: liar --id ID --key KEY.key --listen ADDR:PORT --mode MODE\n");
+		fprintf(stderr,
+			"usage: liar --id ID --key KEY.key --listen ADDR:PORT --mode MODE\n");
 		return 2;
 	}
 	memcpy(host, listen_at, (size_t)(colon - listen_at));
@@ -504,11 +506,12 @@ int main(int argc, char **argv)
 		hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
 		if (getaddrinfo(host, port, &hints, &res) != 0)
 			return 1;
-		opt = gossip_forge(fd, key, key_id_text, other, id, gossip_kind, target_id, count,
-				   res->ai_addr, res->ai_addrlen);
+		opt = gossip_forge(fd, key, key_id_text, other, id, gossip_kind, target_id,
+				   count, res->ai_addr, res->ai_addrlen);
 		freeaddrinfo(res);
 		if (opt != 0)
-			fprintf(stderr, "liar: gossip-forge %s: %s\n", gossip_kind, strerror(-opt));
+			fprintf(stderr, "liar: gossip-forge %s: %s\n", gossip_kind,
+				strerror(-opt));
 		EVP_PKEY_free(other);
 		EVP_PKEY_free(key);
 		close(fd);
@@ -527,7 +530,8 @@ int main(int argc, char **argv)
 
 		if (poll(&pfd, 1, send_due(fd)) <= 0)
 			continue;
-		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &from_len);
+		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+			     &from_len);
 		int64_t arrived = clock_now_ns(CLOCK_REALTIME),
 			arrived_mono = clock_now_ns(CLOCK_MONOTONIC);
 		struct quorum_attestation fields = { 0 };
@@ -553,7 +557,8 @@ int main(int argc, char **argv)
 			datagram_release(&d);
 			continue;
 		}
-		fields.authority_id = strcmp(mode, "stranger") == 0 ? "nobody-configured-me" : id;
+		fields.authority_id =
+			strcmp(mode, "stranger") == 0 ? "nobody-configured-me" : id;
 		fields.key_id = key_id_text;
 		fields.nonce.data = d.nonce;
 		fields.nonce.len = QUORUM_NONCE_LEN;
@@ -561,15 +566,17 @@ int main(int argc, char **argv)
 		fields.radius_ns = (uint64_t)radius_ns;
 		fields.sequence = strcmp(mode, "stale") == 0 ? 1 : sequence++;
 		if (strcmp(mode, "reuse-sequence") == 0) {
-			/* Each asker's k-th question gets sequence base + k: every asker sees its
-			 * own increasing sequence; a third party that sees two askers' rounds sees
-			 * one sequence signed twice. */
+			/* Each asker's k-th question gets sequence base + k: every asker sees
+			 * its own increasing sequence; a third party that sees two askers'
+			 * rounds sees one sequence signed twice. */
 			size_t a = 0;
 
-			while (a < asker_count && (askers[a].len != from_len ||
-						   memcmp(&askers[a].addr, &from, from_len) != 0))
+			while (a < asker_count &&
+			       (askers[a].len != from_len ||
+				memcmp(&askers[a].addr, &from, from_len) != 0))
 				a++;
-			if (a == asker_count && asker_count < sizeof(askers) / sizeof(askers[0])) {
+			if (a == asker_count &&
+			    asker_count < sizeof(askers) / sizeof(askers[0])) {
 				memcpy(&askers[a].addr, &from, from_len);
 				askers[a].len = from_len;
 				askers[a].asked = 0;
@@ -585,26 +592,31 @@ int main(int argc, char **argv)
 			uint64_t r;
 
 			RAND_bytes((uint8_t *)&r, sizeof(r));
-			fields.midpoint_ns += (int64_t)(r % (uint64_t)(2 * offset + 1)) - offset;
+			fields.midpoint_ns +=
+				(int64_t)(r % (uint64_t)(2 * offset + 1)) - offset;
 		}
 		fields.processing_ns = (uint64_t)(clock_now_ns(CLOCK_MONOTONIC) - arrived_mono);
 		if (strcmp(mode, "late") == 0) {
-			send_answer_after(fd, key, key_id_text, &fields, (struct sockaddr *)&from,
-					  from_len, delay_ms * 1000000);
+			send_answer_after(fd, key, key_id_text, &fields,
+					  (struct sockaddr *)&from, from_len,
+					  delay_ms * 1000000);
 		} else if (strcmp(mode, "forge") == 0) {
-			send_answer(fd, other, key_id_text, &fields, (struct sockaddr *)&from, from_len);
+			send_answer(fd, other, key_id_text, &fields, (struct sockaddr *)&from,
+				    from_len);
 		} else if (strcmp(mode, "wrong-key-id") == 0) {
 			fields.key_id = other_id;
-			send_answer(fd, key, other_id, &fields, (struct sockaddr *)&from, from_len);
+			send_answer(fd, key, other_id, &fields, (struct sockaddr *)&from,
+				    from_len);
 		} else {
-			send_answer(fd, key, key_id_text, &fields, (struct sockaddr *)&from, from_len);
+			send_answer(fd, key, key_id_text, &fields, (struct sockaddr *)&from,
+				    from_len);
 			if (strcmp(mode, "duplicate") == 0) {
-				send_answer(fd, key, key_id_text, &fields, (struct sockaddr *)&from,
-					    from_len);
+				send_answer(fd, key, key_id_text, &fields,
+					    (struct sockaddr *)&from, from_len);
 			} else if (strcmp(mode, "equivocate") == 0) {
 				fields.midpoint_ns += 5000000; /* same sequence, another time */
-				send_answer(fd, key, key_id_text, &fields, (struct sockaddr *)&from,
-					    from_len);
+				send_answer(fd, key, key_id_text, &fields,
+					    (struct sockaddr *)&from, from_len);
 			}
 		}
 		if (strcmp(mode, "replay") == 0 && replay == NULL) {

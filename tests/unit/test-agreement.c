@@ -9,8 +9,8 @@
 
 #include "agreement.h"
 
-#define US 1000LL
-#define MS 1000000LL
+#define US    1000LL
+#define MS    1000000LL
 #define TRUTH 1795000000000000000LL
 
 static struct interval iv(int64_t lo, int64_t hi)
@@ -21,8 +21,9 @@ static struct interval iv(int64_t lo, int64_t hi)
 static int compute(const struct interval *v, size_t k, uint32_t n, uint32_t min_quorum,
 		   int64_t skew, struct agreement_result *out)
 {
-	struct agreement_params p = { .n = n, .f = (n - 1) / 3, .min_quorum = min_quorum,
-				      .max_cluster_skew_ns = skew };
+	struct agreement_params p = {
+		.n = n, .f = (n - 1) / 3, .min_quorum = min_quorum, .max_cluster_skew_ns = skew
+	};
 	void *scratch = g_malloc(AGREEMENT_SCRATCH(k + 1));
 	int err = agreement_compute(v, k, &p, scratch, out);
 
@@ -34,7 +35,8 @@ static int compute(const struct interval *v, size_t k, uint32_t n, uint32_t min_
 
 static void test_interval_arithmetic(void)
 {
-	struct quorum_attestation a = { .midpoint_ns = TRUTH, .radius_ns = 1000,
+	struct quorum_attestation a = { .midpoint_ns = TRUTH,
+					.radius_ns = 1000,
 					.processing_ns = 30 * US };
 	struct interval out;
 
@@ -46,7 +48,8 @@ static void test_interval_arithmetic(void)
 	g_assert_cmpint(agreement_interval(&a, 100 * US, 5 * MS, 0, 0, &out), ==, 0);
 	g_assert_cmpint(out.lo, ==, TRUTH - 1000 + 30 * US + 5 * MS);
 	g_assert_cmpint(out.hi, ==, TRUTH + 1000 + 100 * US + 5 * MS);
-	/* 50 ppm: processing shrinks by ceil(1.5 ns) = 2, rtt grows by 5, age by 250 each way. */
+	/* 50 ppm: processing shrinks by ceil(1.5 ns) = 2, rtt grows by 5, age by 250 each way.
+	 */
 	g_assert_cmpint(agreement_interval(&a, 100 * US, 5 * MS, 0, 50, &out), ==, 0);
 	g_assert_cmpint(out.lo, ==, TRUTH - 1000 + (30 * US - 2) + (5 * MS - 250));
 	g_assert_cmpint(out.hi, ==, TRUTH + 1000 + (100 * US + 5) + (5 * MS + 250));
@@ -55,7 +58,8 @@ static void test_interval_arithmetic(void)
 /* The unsigned sending hint moves the point estimate, never the bound. */
 static void test_interval_hint(void)
 {
-	struct quorum_attestation a = { .midpoint_ns = TRUTH, .radius_ns = 1000,
+	struct quorum_attestation a = { .midpoint_ns = TRUTH,
+					.radius_ns = 1000,
 					.processing_ns = 30 * US };
 	struct interval plain, hinted, forged;
 
@@ -75,7 +79,8 @@ static void test_interval_hint(void)
 
 static void test_interval_refusals(void)
 {
-	struct quorum_attestation a = { .midpoint_ns = TRUTH, .radius_ns = 0,
+	struct quorum_attestation a = { .midpoint_ns = TRUTH,
+					.radius_ns = 0,
 					.processing_ns = 200 * US };
 	struct interval out;
 
@@ -96,7 +101,7 @@ struct table_case {
 	int64_t skew;
 	size_t k;
 	int64_t lo[10], hi[10]; /* offsets from TRUTH, in us */
-	const char *reason;     /* NULL: must agree and contain TRUTH */
+	const char *reason;	/* NULL: must agree and contain TRUTH */
 	uint32_t inside, outliers;
 };
 
@@ -303,8 +308,15 @@ static int64_t rand_range(int64_t lo, int64_t hi)
 	return lo + (int64_t)(g_test_rand_double() * (double)(hi - lo));
 }
 
-enum liar_kind { LIAR_CONSTANT, LIAR_RANDOM, LIAR_LOW_EDGE, LIAR_HIGH_EDGE, LIAR_WIDE,
-		 LIAR_NARROW, LIAR_KINDS };
+enum liar_kind {
+	LIAR_CONSTANT,
+	LIAR_RANDOM,
+	LIAR_LOW_EDGE,
+	LIAR_HIGH_EDGE,
+	LIAR_WIDE,
+	LIAR_NARROW,
+	LIAR_KINDS
+};
 
 /* One trial: N authorities, SILENT of them silent, LIARS lying (SILENT + LIARS <= f). */
 static void trial(uint32_t n, uint32_t silent, uint32_t liars, enum liar_kind kind)
@@ -312,7 +324,8 @@ static void trial(uint32_t n, uint32_t silent, uint32_t liars, enum liar_kind ki
 	size_t k = n - silent, honest = k - liars;
 	struct interval *v = g_new0(struct interval, k);
 	int64_t truth = TRUTH + rand_range(-1000 * MS, 1000 * MS);
-	int64_t honest_lo = INT64_MAX, honest_hi = INT64_MIN, shared = rand_range(-5 * MS, 5 * MS);
+	int64_t honest_lo = INT64_MAX, honest_hi = INT64_MIN,
+		shared = rand_range(-5 * MS, 5 * MS);
 	struct agreement_result r;
 
 	for (size_t i = 0; i < honest; i++) {
@@ -362,8 +375,8 @@ static void trial(uint32_t n, uint32_t silent, uint32_t liars, enum liar_kind ki
 			"covered by %zu >= n-f honest intervals",
 			n, silent, liars, kind, r.reason, honest);
 	if (r.lo > truth || r.hi < truth)
-		g_error("n=%u silent=%u liars=%u kind=%d: [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
-			"] misses the truth %" G_GINT64_FORMAT,
+		g_error("n=%u silent=%u liars=%u kind=%d: [%" G_GINT64_FORMAT
+			", %" G_GINT64_FORMAT "] misses the truth %" G_GINT64_FORMAT,
 			n, silent, liars, kind, r.lo, r.hi, truth);
 	g_assert_cmpint(r.lo, <=, r.estimate);
 	g_assert_cmpint(r.estimate, <=, r.hi);
@@ -383,7 +396,8 @@ static void test_random_within_fault_model(void)
 
 		for (int t = 0; t < trials; t++) {
 			uint32_t faulty = (uint32_t)g_test_rand_int_range(0, (gint32)f + 1);
-			uint32_t silent = (uint32_t)g_test_rand_int_range(0, (gint32)faulty + 1);
+			uint32_t silent =
+				(uint32_t)g_test_rand_int_range(0, (gint32)faulty + 1);
 
 			trial(n, silent, faulty - silent,
 			      (enum liar_kind)g_test_rand_int_range(0, LIAR_KINDS));
@@ -406,12 +420,14 @@ static void test_random_colluding_beyond_f(void)
 			uint32_t silent = (uint32_t)g_test_rand_int_range(0, (gint32)f + 1);
 			size_t k = n - silent, liars = f + 1, honest = k - liars;
 			struct interval *v = g_new0(struct interval, k);
-			int64_t lie = TRUTH + (g_test_rand_bit() ? 1 : -1) * rand_range(10 * MS, 1000 * MS);
+			int64_t lie = TRUTH + (g_test_rand_bit() ? 1 : -1) *
+						      rand_range(10 * MS, 1000 * MS);
 			struct agreement_result r;
 
 			for (size_t i = 0; i < honest; i++) {
 				int64_t width = rand_range(1 * US, 1 * MS);
-				int64_t lo = TRUTH - (int64_t)(g_test_rand_double() * (double)width);
+				int64_t lo =
+					TRUTH - (int64_t)(g_test_rand_double() * (double)width);
 
 				v[i] = iv(lo, lo + width);
 			}
@@ -433,9 +449,11 @@ static void test_narrow(void)
 {
 	struct interval ntp[3] = { iv(TRUTH - 30, TRUTH + 5), iv(TRUTH - 40, TRUTH + 8),
 				   iv(TRUTH - 35, TRUTH + 50) };
-	struct interval far[3] = { iv(TRUTH + 1000, TRUTH + 1100), iv(TRUTH + 1000, TRUTH + 1100),
+	struct interval far[3] = { iv(TRUTH + 1000, TRUTH + 1100),
+				   iv(TRUTH + 1000, TRUTH + 1100),
 				   iv(TRUTH + 1000, TRUTH + 1100) };
-	struct agreement_result base = { .lo = TRUTH - 100, .estimate = TRUTH + 60,
+	struct agreement_result base = { .lo = TRUTH - 100,
+					 .estimate = TRUTH + 60,
 					 .hi = TRUTH + 100 };
 	struct agreement_result r;
 	void *scratch = g_malloc(AGREEMENT_SCRATCH(8));
@@ -539,7 +557,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/agreement/interval/sending-hint-moves-estimate-not-bound",
 			test_interval_hint);
 	g_test_add_func("/agreement/table/liars-silence-and-refusals", test_table);
-	g_test_add_func("/agreement/hull-and-fault-tolerant-midpoint-exact", test_hull_is_exact);
+	g_test_add_func("/agreement/hull-and-fault-tolerant-midpoint-exact",
+			test_hull_is_exact);
 	g_test_add_func("/agreement/random/contains-truth-with-up-to-f-faults",
 			test_random_within_fault_model);
 	g_test_add_func("/agreement/random/no-agreement-with-f-plus-1-colluding-liars",

@@ -22,7 +22,8 @@ static int decode(enum command_kind kind, const char *json, struct command *out,
 static void test_kinds(void)
 {
 	g_assert_cmpint(command_kind_of("uml001.control.set_mode"), ==, COMMAND_SET_MODE);
-	g_assert_cmpint(command_kind_of("uml001.control.hitl.approve"), ==, COMMAND_HITL_APPROVE);
+	g_assert_cmpint(command_kind_of("uml001.control.hitl.approve"), ==,
+			COMMAND_HITL_APPROVE);
 	g_assert_cmpint(command_kind_of("uml001.control.hitl.reject"), ==, COMMAND_HITL_REJECT);
 	g_assert_cmpint(command_kind_of("uml001.control.recovery.begin"), ==,
 			COMMAND_RECOVERY_BEGIN);
@@ -40,7 +41,8 @@ static void test_decode(void)
 	const char *why;
 
 	g_assert_cmpint(decode(COMMAND_SET_MODE, "{\"mode\":\"DEGRADED\",\"reason\":\"maint\"}",
-			       &c, &why), ==, 0);
+			       &c, &why),
+			==, 0);
 	g_assert_cmpuint(c.mode, ==, 2);
 	g_assert_cmpstr(c.reason, ==, "maint");
 	g_assert_cmpint(decode(COMMAND_SET_MODE, "{}", &c, &why), ==, -1);
@@ -48,31 +50,40 @@ static void test_decode(void)
 	g_assert_cmpint(decode(COMMAND_SET_MODE, "{\"mode\":\"SLEEPING\"}", &c, &why), ==, -1);
 	g_assert_cmpstr(why, ==, "mode is not one of the runtime modes");
 	g_assert_cmpint(decode(COMMAND_SET_MODE, "{\"mode\":2}", &c, &why), ==, -1);
-	g_assert_cmpint(decode(COMMAND_SET_MODE, "{\"mode\":\"DEGRADED\",\"force\":true}", &c,
-			       &why), ==, -1);
+	g_assert_cmpint(
+		decode(COMMAND_SET_MODE, "{\"mode\":\"DEGRADED\",\"force\":true}", &c, &why),
+		==, -1);
 	g_assert_cmpstr(why, ==, "payload has a field this command does not take");
-	g_assert_cmpint(decode(COMMAND_SET_MODE, "{\"mode\":\"DEGRADED\",\"mode\":\"ISOLATED\"}",
-			       &c, &why), ==, -1);
+	g_assert_cmpint(decode(COMMAND_SET_MODE,
+			       "{\"mode\":\"DEGRADED\",\"mode\":\"ISOLATED\"}", &c, &why),
+			==, -1);
 	g_assert_cmpstr(why, ==, "payload is not JSON (or repeats a key)");
 	g_assert_cmpint(decode(COMMAND_SET_MODE, "[\"DEGRADED\"]", &c, &why), ==, -1);
 	g_assert_cmpstr(why, ==, "payload is not a JSON object");
 	g_assert_cmpint(decode(COMMAND_SET_MODE, "{\"mode\":\"DEGRADED\",\"reason\":\"a\\nb\"}",
-			       &c, &why), ==, -1);
+			       &c, &why),
+			==, -1);
 
-	g_assert_cmpint(decode(COMMAND_HITL_APPROVE, "{\"hold_id\":\"0123456789abcdef\"}", &c,
-			       &why), ==, 0);
+	g_assert_cmpint(
+		decode(COMMAND_HITL_APPROVE, "{\"hold_id\":\"0123456789abcdef\"}", &c, &why),
+		==, 0);
 	g_assert_cmpstr(c.hold_id, ==, "0123456789abcdef");
-	g_assert_cmpint(decode(COMMAND_HITL_REJECT, "{\"hold_id\":\"0123456789ABCDEF\"}", &c,
-			       &why), ==, -1);
-	g_assert_cmpint(decode(COMMAND_HITL_REJECT, "{\"hold_id\":\"0123\"}", &c, &why), ==, -1);
-	g_assert_cmpint(decode(COMMAND_HITL_APPROVE, "{\"mode\":\"DEGRADED\"}", &c, &why), ==, -1);
+	g_assert_cmpint(
+		decode(COMMAND_HITL_REJECT, "{\"hold_id\":\"0123456789ABCDEF\"}", &c, &why), ==,
+		-1);
+	g_assert_cmpint(decode(COMMAND_HITL_REJECT, "{\"hold_id\":\"0123\"}", &c, &why), ==,
+			-1);
+	g_assert_cmpint(decode(COMMAND_HITL_APPROVE, "{\"mode\":\"DEGRADED\"}", &c, &why), ==,
+			-1);
 
 	g_assert_cmpint(decode(COMMAND_RECOVERY_BEGIN, "{}", &c, &why), ==, 0);
-	g_assert_cmpint(decode(COMMAND_RECOVERY_REJOIN, "{\"reason\":\"ok\"}", &c, &why), ==, 0);
+	g_assert_cmpint(decode(COMMAND_RECOVERY_REJOIN, "{\"reason\":\"ok\"}", &c, &why), ==,
+			0);
 	g_assert_cmpint(decode(COMMAND_RECOVERY_BEGIN, "{\"checkpoint\":\"x\"}", &c, &why), ==,
 			-1);
-	g_assert_cmpint(decode(COMMAND_RECOVERY_EPOCH, "{\"checkpoint\":\"a\\nb\\n\"}", &c, &why),
-			==, 0);
+	g_assert_cmpint(
+		decode(COMMAND_RECOVERY_EPOCH, "{\"checkpoint\":\"a\\nb\\n\"}", &c, &why), ==,
+		0);
 	g_assert_cmpstr(c.checkpoint, ==, "a\nb\n");
 	g_assert_cmpint(decode(COMMAND_RECOVERY_EPOCH, "{}", &c, &why), ==, -1);
 	g_assert_cmpstr(why, ==, "checkpoint is missing");
@@ -102,7 +113,8 @@ static void test_operators(void)
 {
 	char *dir = testutil_scratch_new(), why[256];
 	EVP_PKEY *ops_key = testutil_key(dir, "ops"), *other = testutil_key(dir, "other");
-	char *ops_pub = testutil_path(dir, "ops.pub"), *other_pub = testutil_path(dir, "other.pub");
+	char *ops_pub = testutil_path(dir, "ops.pub"),
+	     *other_pub = testutil_path(dir, "other.pub");
 	const int64_t now = 1800000000000000000LL, minute = 60000000000LL;
 	struct operators ops = { 0 };
 	struct operator_key *who;
@@ -112,8 +124,8 @@ static void test_operators(void)
 	g_assert_cmpint(operators_add(&ops, "ops", ops_pub, why, sizeof(why)), ==, 0);
 	g_assert_cmpint(operators_add(&ops, "ops", other_pub, why, sizeof(why)), ==, -1);
 	g_assert_cmpint(operators_add(&ops, "again", ops_pub, why, sizeof(why)), ==, -1);
-	g_assert_cmpint(operators_add(&ops, "missing", "/nonexistent.pub", why, sizeof(why)), ==,
-			-1);
+	g_assert_cmpint(operators_add(&ops, "missing", "/nonexistent.pub", why, sizeof(why)),
+			==, -1);
 	g_assert_nonnull(strstr(why, "/nonexistent.pub"));
 	g_assert_cmpuint(ops.count, ==, 1);
 
@@ -128,16 +140,19 @@ static void test_operators(void)
 	g_assert_cmpint(operators_check(&ops, &e.view, now, 5 * minute, &who), ==, OPERATOR_OK);
 
 	sign_event(ops_key, &e, (uint64_t)(now - 6 * minute), "{\"mode\":\"DEGRADED\"}");
-	g_assert_cmpint(operators_check(&ops, &e.view, now, 5 * minute, &who), ==, OPERATOR_STALE);
+	g_assert_cmpint(operators_check(&ops, &e.view, now, 5 * minute, &who), ==,
+			OPERATOR_STALE);
 	sign_event(ops_key, &e, (uint64_t)(now + 6 * minute), "{\"mode\":\"DEGRADED\"}");
-	g_assert_cmpint(operators_check(&ops, &e.view, now, 5 * minute, &who), ==, OPERATOR_STALE);
+	g_assert_cmpint(operators_check(&ops, &e.view, now, 5 * minute, &who), ==,
+			OPERATOR_STALE);
 
 	sign_event(other, &e, (uint64_t)now + 2, "{\"mode\":\"DEGRADED\"}");
 	g_assert_cmpint(operators_check(&ops, &e.view, now, 5 * minute, &who), ==,
 			OPERATOR_UNKNOWN_KEY);
 
 	sign_event(ops_key, &e, (uint64_t)now + 3, "{\"mode\":\"DEGRADED\"}");
-	e.view.payload.data = (const uint8_t *)"{\"mode\":\"ISOLATED\"}"; /* changed after signing */
+	e.view.payload.data =
+		(const uint8_t *)"{\"mode\":\"ISOLATED\"}"; /* changed after signing */
 	g_assert_cmpint(operators_check(&ops, &e.view, now, 5 * minute, &who), ==,
 			OPERATOR_BAD_SIGNATURE);
 	sign_event(ops_key, &e, (uint64_t)now + 4, "{\"mode\":\"DEGRADED\"}");

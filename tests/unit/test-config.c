@@ -110,9 +110,10 @@ static void test_wrapping_integer(struct fixture *f, gconstpointer data)
 	char *inc;
 	char *expected;
 
-	assert_error(f, MINIMAL "drain_timeout_ms = 7200000000000;\n",
-		     "3: the integer 7200000000000 does not fit in 32 bits, and libconfig would "
-		     "silently wrap it: write it with the L suffix (7200000000000L)");
+	assert_error(
+		f, MINIMAL "drain_timeout_ms = 7200000000000;\n",
+		"3: the integer 7200000000000 does not fit in 32 bits, and libconfig would "
+		"silently wrap it: write it with the L suffix (7200000000000L)");
 	assert_error(f, MINIMAL "# a comment\nclock = { max_error_ns = -3000000000; };\n",
 		     "4: the integer -3000000000 does not fit in 32 bits, and libconfig would "
 		     "silently wrap it: write it with the L suffix (-3000000000L)");
@@ -130,9 +131,11 @@ static void test_wrapping_integer(struct fixture *f, gconstpointer data)
 	g_assert_cmpint(f->conf->drain_timeout_ms, ==, 5000);
 	/* The same in an included file names that file. */
 	inc = testutil_write(f->dir, "big.inc", "\n\ndrain_timeout_ms = 99999999999;\n", 0644);
-	expected = g_strdup_printf("%s:3: the integer 99999999999 does not fit in 32 bits, and "
-				   "libconfig would silently wrap it: write it with the L suffix "
-				   "(99999999999L)", inc);
+	expected =
+		g_strdup_printf("%s:3: the integer 99999999999 does not fit in 32 bits, and "
+				"libconfig would silently wrap it: write it with the L suffix "
+				"(99999999999L)",
+				inc);
 	g_assert_cmpint(load_text(f, MINIMAL "@include \"big.inc\"\n"), ==, -EINVAL);
 	g_assert_cmpstr(f->why, ==, expected);
 	g_free(expected);

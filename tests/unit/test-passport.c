@@ -638,7 +638,8 @@ static void test_registry_rotation_overlap(void)
  * overrides the configured folder's, and the dropped key keeps its overlap. */
 static void test_registry_persistence(void)
 {
-	char *dir = testutil_scratch_new(), *conf_dir = g_build_filename(dir, "passports", NULL),
+	char *dir = testutil_scratch_new(),
+	     *conf_dir = g_build_filename(dir, "passports", NULL),
 	     *state = g_build_filename(dir, "state", NULL), *sub, *text, why[512];
 	EVP_PKEY *root = key_new(), *a = key_new(), *b = key_new(), *ka[] = { a, NULL },
 		 *kb[] = { b, NULL };
@@ -859,8 +860,8 @@ static char *read_file(const char *path, gsize *len)
 
 static void test_replay_persistence(void)
 {
-	char *dir = testutil_scratch_new(), *path = g_build_filename(dir, REPLAY_FILE_NAME, NULL),
-	     why[256];
+	char *dir = testutil_scratch_new(),
+	     *path = g_build_filename(dir, REPLAY_FILE_NAME, NULL), why[256];
 	struct replay_window *w;
 	uint8_t fp[REPLAY_FINGERPRINT_LEN];
 	gsize len;
@@ -1268,8 +1269,8 @@ static char *passport_file(const char *dir, const char *name, EVP_PKEY *root,
 
 static void test_stage_rules(void)
 {
-	char *dir = testutil_scratch_new(), *pdir = g_build_filename(dir, "passports", NULL), *path,
-	     *text;
+	char *dir = testutil_scratch_new(), *pdir = g_build_filename(dir, "passports", NULL),
+	     *path, *text;
 	EVP_PKEY *root = key_new(), *other = key_new(), *a = key_new(), *a2 = key_new(),
 		 *c = key_new(), *f = key_new(), *o = key_new(), *stranger = key_new();
 	EVP_PKEY *ka[] = { a, NULL }, *ka2[] = { a2, NULL }, *kc[] = { c, NULL },

@@ -21,15 +21,18 @@ extern "C" {
 #define QUORUM_HASH_LEN 32
 
 /* Record types (the vault's own: 1 boot, 2 rotate boundary). */
-#define QUORUM_RECORD_BOOT	 1  /* record 0: "vault.initial_boot node=..." */
-#define QUORUM_RECORD_ROTATE	 2  /* first record of a segment: "vault.rotate_boundary ..." */
-#define QUORUM_RECORD_EVENT	 16 /* an event the vault stage accepted: its canonical
-				       SignedState bytes */
-#define QUORUM_RECORD_AUDIT	 17 /* a security decision: "type key=value ..." text
+#define QUORUM_RECORD_BOOT   1 /* record 0: "vault.initial_boot node=..." */
+#define QUORUM_RECORD_ROTATE 2 /* first record of a segment: "vault.rotate_boundary ..." */
+#define QUORUM_RECORD_EVENT                                                                    \
+	16 /* an event the vault stage accepted: its canonical                                 \
+	      SignedState bytes */
+#define QUORUM_RECORD_AUDIT                                                                    \
+	17			    /* a security decision: "type key=value ..." text          \
 				       (rejections, agreements, mode changes, key rotations) */
 #define QUORUM_RECORD_CHECKPOINT 18 /* a signed checkpoint: C2SP signed note text */
-#define QUORUM_RECORD_ROUNDS	 19 /* the vault stage's round log: this node's rounds with
-				       their verdicts and audit lines (proto/roundlog.proto) */
+#define QUORUM_RECORD_ROUNDS                                                                   \
+	19 /* the vault stage's round log: this node's rounds with                             \
+	      their verdicts and audit lines (proto/roundlog.proto) */
 
 /* Witnessed checkpoints (ABI 1.9): events the merkle stages of the quorum send each other
  * over the peer link (api->gossip_send, one hop), each signed by its sender's node key.
@@ -55,9 +58,9 @@ typedef void (*quorum_durable_fn)(void *arg, int status);
 
 /* What the vault's own checks found (verification). */
 struct quorum_vault_check {
-	uint64_t verified;  /* records the background verification has checked, from 0 */
-	uint64_t passes;    /* complete passes over the whole log */
-	int corrupt;	    /* 1: a check failed; WHY says where (file, offset, what) */
+	uint64_t verified; /* records the background verification has checked, from 0 */
+	uint64_t passes;   /* complete passes over the whole log */
+	int corrupt;	   /* 1: a check failed; WHY says where (file, offset, what) */
 	char why[256];
 };
 

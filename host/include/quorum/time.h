@@ -13,17 +13,18 @@ extern "C" {
 #endif
 
 /* Event ids of the time core. */
-#define QUORUM_EVENT_SYNC_ROUND "uml001.worker.ntp_sync"
+#define QUORUM_EVENT_SYNC_ROUND	 "uml001.worker.ntp_sync"
 #define QUORUM_EVENT_ATTESTATION "uml001.authority.attestation"
 #define QUORUM_EVENT_SERVED_TIME "uml001.served_time" /* api->attest_time, ABI 1.3 */
 
-#define QUORUM_NONCE_LEN 32
-#define QUORUM_DIGEST_LEN 32
+#define QUORUM_NONCE_LEN       32
+#define QUORUM_DIGEST_LEN      32
 #define QUORUM_AUTHORITIES_MAX 512 /* configured sources, and observations in one round */
 
 enum quorum_authority_type {
-	QUORUM_AUTHORITY_QUORUMD = 1, /* another quorumd: Ed25519-signed answers, counted in n */
-	QUORUM_AUTHORITY_NTP = 2,     /* a plain NTP server: unauthenticated, never counted in n */
+	QUORUM_AUTHORITY_QUORUMD =
+		1,		  /* another quorumd: Ed25519-signed answers, counted in n */
+	QUORUM_AUTHORITY_NTP = 2, /* a plain NTP server: unauthenticated, never counted in n */
 };
 
 enum quorum_authority_status {
@@ -46,20 +47,21 @@ struct quorum_attestation {
 	const char *authority_id;
 	const char *key_id;
 	struct quorum_bytes nonce;
-	int64_t midpoint_ns;    /* its clock when the request arrived */
-	uint64_t radius_ns;     /* its uncertainty about that reading */
-	uint64_t sequence;      /* strictly increasing */
-	uint32_t status;        /* enum quorum_authority_status */
+	int64_t midpoint_ns;	/* its clock when the request arrived */
+	uint64_t radius_ns;	/* its uncertainty about that reading */
+	uint64_t sequence;	/* strictly increasing */
+	uint32_t status;	/* enum quorum_authority_status */
 	uint64_t processing_ns; /* from the reading to the answer's sending */
 };
 
 /* One answer in a round, checked by the host against the configured sources. */
 struct quorum_observation {
 	const char *source_id;
-	uint32_t type;       /* enum quorum_authority_type */
-	const char *problem; /* NULL when the host verified it (known source, its key id, a valid
-				signature over canonical bytes); else why it cannot count, e.g.
-				"untrusted_authority", "signature_invalid", "key_id_mismatch" */
+	uint32_t type; /* enum quorum_authority_type */
+	const char
+		*problem; /* NULL when the host verified it (known source, its key id, a valid
+			     signature over canonical bytes); else why it cannot count, e.g.
+			     "untrusted_authority", "signature_invalid", "key_id_mismatch" */
 	struct quorum_attestation attestation;
 	int64_t rtt_ns; /* the asker's CLOCK_MONOTONIC round trip */
 	int64_t age_ns; /* from the answer's receipt to the round's reference instant */
@@ -73,8 +75,8 @@ struct quorum_round {
 	uint64_t round;
 	int64_t reference_mono_ns;     /* the asker's CLOCK_MONOTONIC (only meaningful to it) */
 	int64_t reference_realtime_ns; /* the asker's CLOCK_REALTIME at the reference */
-	uint32_t drift_ppm;            /* rate error the asker assumes over rtt and age */
-	int local;                     /* 1 when the asker is this node */
+	uint32_t drift_ppm;	       /* rate error the asker assumes over rtt and age */
+	int local;		       /* 1 when the asker is this node */
 	size_t observation_count;
 	const struct quorum_observation *observations;
 	size_t rejected_count;
@@ -95,15 +97,15 @@ struct quorum_agreement {
 	uint32_t outliers;  /* counted observations whose interval missed the agreement */
 	uint32_t rejected;  /* observations that could not count */
 	uint32_t ntp_used;  /* NTP sources that narrowed the agreement */
-	uint32_t local;     /* 1: from this node's own round (its reference is our clock) */
+	uint32_t local;	    /* 1: from this node's own round (its reference is our clock) */
 	uint32_t reserved0;
 	uint64_t round;
 	int64_t reference_mono_ns;
 	int64_t earliest_ns;
 	int64_t estimate_ns;
 	int64_t latest_ns;
-	int64_t drift_ns;   /* estimate - the asker's CLOCK_REALTIME at the reference */
-	double warp_score;  /* 0..1: the share of the n authorities not inside the agreement */
+	int64_t drift_ns;  /* estimate - the asker's CLOCK_REALTIME at the reference */
+	double warp_score; /* 0..1: the share of the n authorities not inside the agreement */
 	uint8_t quorum_hash[QUORUM_DIGEST_LEN];
 	uint64_t reserved[4];
 };
@@ -120,9 +122,9 @@ struct quorum_clock_reading {
 	int64_t earliest_ns;
 	int64_t estimate_ns;
 	int64_t latest_ns;
-	int64_t error_bound_ns;   /* max(estimate - earliest, latest - estimate) */
+	int64_t error_bound_ns;	  /* max(estimate - earliest, latest - estimate) */
 	int64_t agreement_age_ns; /* since the agreement this reading extrapolates */
-	int64_t drift_ns;         /* the agreement's estimate - this node's CLOCK_REALTIME */
+	int64_t drift_ns;	  /* the agreement's estimate - this node's CLOCK_REALTIME */
 	uint64_t round;
 	double warp_score;
 	uint8_t quorum_hash[QUORUM_DIGEST_LEN];
@@ -131,46 +133,46 @@ struct quorum_clock_reading {
 
 /* What the last local round made of one source (ABI 1.4). */
 enum quorum_source_state {
-	QUORUM_SOURCE_UNKNOWN = 0,  /* no local round has reported it yet */
-	QUORUM_SOURCE_ACCEPTED = 1, /* counted, and its interval overlaps the agreement */
-	QUORUM_SOURCE_OUTLIER = 2,  /* counted, but its interval missed the agreement */
-	QUORUM_SOURCE_REJECTED = 3, /* its answer could not count: see problem */
+	QUORUM_SOURCE_UNKNOWN = 0,	  /* no local round has reported it yet */
+	QUORUM_SOURCE_ACCEPTED = 1,	  /* counted, and its interval overlaps the agreement */
+	QUORUM_SOURCE_OUTLIER = 2,	  /* counted, but its interval missed the agreement */
+	QUORUM_SOURCE_REJECTED = 3,	  /* its answer could not count: see problem */
 	QUORUM_SOURCE_UNSYNCHRONISED = 4, /* it answered that it is unsynchronised */
-	QUORUM_SOURCE_SILENT = 5,   /* no answer in the round */
-	QUORUM_SOURCE_NO_AGREEMENT = 6, /* valid answer, but the round reached no agreement */
+	QUORUM_SOURCE_SILENT = 5,	  /* no answer in the round */
+	QUORUM_SOURCE_NO_AGREEMENT = 6,	  /* valid answer, but the round reached no agreement */
 };
 
 /* One source in a round, as the convergence stage reports it (api sources_report). */
 struct quorum_source_report {
 	const char *source_id;
-	uint32_t state;      /* enum quorum_source_state */
+	uint32_t state;	     /* enum quorum_source_state */
 	const char *problem; /* REJECTED: the reason; else NULL */
 	int64_t offset_ns;   /* the source's point estimate - the agreed estimate (0 if none) */
-	int64_t rtt_ns;      /* the asker's round trip to it (0 if none) */
+	int64_t rtt_ns;	     /* the asker's round trip to it (0 if none) */
 };
 
 /* What the node knows of one configured source (api sources_status). */
 struct quorum_source_status {
-	const char *id;     /* borrowed; valid for the process lifetime */
-	uint32_t type;      /* enum quorum_authority_type */
-	uint32_t state;     /* enum quorum_source_state, from the last reported round */
-	char problem[48];   /* REJECTED: the reason; else "" */
-	uint64_t round;     /* that round (0: none yet) */
+	const char *id;	  /* borrowed; valid for the process lifetime */
+	uint32_t type;	  /* enum quorum_authority_type */
+	uint32_t state;	  /* enum quorum_source_state, from the last reported round */
+	char problem[48]; /* REJECTED: the reason; else "" */
+	uint64_t round;	  /* that round (0: none yet) */
 	int64_t offset_ns;
 	int64_t rtt_ns;
-	int64_t age_ns;     /* since that report (CLOCK_MONOTONIC); 0 when none */
+	int64_t age_ns;	      /* since that report (CLOCK_MONOTONIC); 0 when none */
 	uint32_t quarantined; /* 1 while the control plane keeps it out of rounds */
 	uint32_t reserved0;
 	int64_t quarantine_remaining_ns; /* while quarantined */
-	char quarantine_reason[48];      /* while quarantined: why */
+	char quarantine_reason[48];	 /* while quarantined: why */
 	uint64_t reserved[4];
 };
 
 /* The name of a source state: "accepted", "outlier", ... ("unknown" for anything else). */
 static inline const char *quorum_source_state_name(uint32_t state)
 {
-	static const char *const names[] = { "unknown",	   "accepted", "outlier",
-					     "rejected",   "unsynchronised", "silent",
+	static const char *const names[] = { "unknown",	    "accepted",	      "outlier",
+					     "rejected",    "unsynchronised", "silent",
 					     "no_agreement" };
 
 	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "unknown";

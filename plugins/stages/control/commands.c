@@ -101,8 +101,10 @@ int command_decode(enum command_kind kind, const uint8_t *payload, size_t len,
 		*why = "payload is not a JSON object";
 		goto out;
 	}
-	json_object_foreach(doc, key, value) {
-		if (strcmp(key, allowed[0]) != 0 && (allowed[1] == NULL || strcmp(key, allowed[1]) != 0)) {
+	json_object_foreach(doc, key, value)
+	{
+		if (strcmp(key, allowed[0]) != 0 &&
+		    (allowed[1] == NULL || strcmp(key, allowed[1]) != 0)) {
 			*why = "payload has a field this command does not take";
 			goto out;
 		}
@@ -115,7 +117,8 @@ int command_decode(enum command_kind kind, const uint8_t *payload, size_t len,
 	case COMMAND_SET_MODE:
 		got = copy_string(doc, "mode", mode, sizeof(mode), 0);
 		if (got != 0 || modes_parse(mode, &out->mode) != 0) {
-			*why = got == 1 ? "mode is missing" : "mode is not one of the runtime modes";
+			*why = got == 1 ? "mode is missing"
+					: "mode is not one of the runtime modes";
 			goto out;
 		}
 		break;
@@ -124,15 +127,18 @@ int command_decode(enum command_kind kind, const uint8_t *payload, size_t len,
 		got = copy_string(doc, "hold_id", out->hold_id, sizeof(out->hold_id), 0);
 		if (got != 0 || strlen(out->hold_id) != COMMAND_HOLD_ID_LEN ||
 		    strspn(out->hold_id, "0123456789abcdef") != COMMAND_HOLD_ID_LEN) {
-			*why = got == 1 ? "hold_id is missing" : "hold_id is not 16 lowercase hex digits";
+			*why = got == 1 ? "hold_id is missing"
+					: "hold_id is not 16 lowercase hex digits";
 			goto out;
 		}
 		break;
 	case COMMAND_RECOVERY_EPOCH:
-		got = copy_string(doc, "checkpoint", out->checkpoint, sizeof(out->checkpoint), 1);
+		got = copy_string(doc, "checkpoint", out->checkpoint, sizeof(out->checkpoint),
+				  1);
 		if (got != 0) {
 			*why = got == 1 ? "checkpoint is missing"
-					: "checkpoint is not a signed note of at most 4095 characters";
+					: "checkpoint is not a signed note of at most 4095 "
+					  "characters";
 			goto out;
 		}
 		break;
@@ -163,7 +169,8 @@ int operators_add(struct operators *ops, const char *id, const char *pem_path, c
 	k = &ops->keys[ops->count];
 	memset(k, 0, sizeof(*k));
 	if (strlen(id) == 0 || strlen(id) > QUORUM_NODE_ID_MAX) {
-		snprintf(why, size, "operator id must have 1 to %d characters", QUORUM_NODE_ID_MAX);
+		snprintf(why, size, "operator id must have 1 to %d characters",
+			 QUORUM_NODE_ID_MAX);
 		return -1;
 	}
 	f = fopen(pem_path, "r");
@@ -182,7 +189,8 @@ int operators_add(struct operators *ops, const char *id, const char *pem_path, c
 	}
 	EVP_PKEY_free(key);
 	for (size_t i = 0; i < ops->count; i++) {
-		if (memcmp(ops->keys[i].public_key, k->public_key, sizeof(k->public_key)) == 0 ||
+		if (memcmp(ops->keys[i].public_key, k->public_key, sizeof(k->public_key)) ==
+			    0 ||
 		    strcmp(ops->keys[i].id, id) == 0) {
 			snprintf(why, size, "operator %s: id or key given twice", id);
 			return -1;
@@ -234,12 +242,14 @@ enum operator_verdict operators_check(struct operators *ops,
 		free(msg);
 		return OPERATOR_BAD_SIGNATURE;
 	}
-	ok = ed25519_verify(k->public_key, msg, len, state->signature.data, state->signature.len);
+	ok = ed25519_verify(k->public_key, msg, len, state->signature.data,
+			    state->signature.len);
 	free(msg);
 	if (!ok)
 		return OPERATOR_BAD_SIGNATURE;
 	age = now_ns - (int64_t)state->logical_time_ns;
-	if (state->logical_time_ns > (uint64_t)INT64_MAX || age > max_age_ns || age < -max_age_ns)
+	if (state->logical_time_ns > (uint64_t)INT64_MAX || age > max_age_ns ||
+	    age < -max_age_ns)
 		return OPERATOR_STALE;
 	if (state->logical_time_ns <= k->last_logical_time_ns)
 		return OPERATOR_REPLAYED;

@@ -11,11 +11,11 @@
 #include <quorum/event.h>
 
 /* The reference's event ids. */
-#define CONTROL_EVENT_SET_MODE	     "uml001.control.set_mode"
-#define CONTROL_EVENT_HITL_APPROVE   "uml001.control.hitl.approve"
-#define CONTROL_EVENT_HITL_REJECT    "uml001.control.hitl.reject"
-#define CONTROL_EVENT_RECOVERY_BEGIN "uml001.control.recovery.begin"
-#define CONTROL_EVENT_RECOVERY_EPOCH "uml001.control.recovery.epoch_verified"
+#define CONTROL_EVENT_SET_MODE	      "uml001.control.set_mode"
+#define CONTROL_EVENT_HITL_APPROVE    "uml001.control.hitl.approve"
+#define CONTROL_EVENT_HITL_REJECT     "uml001.control.hitl.reject"
+#define CONTROL_EVENT_RECOVERY_BEGIN  "uml001.control.recovery.begin"
+#define CONTROL_EVENT_RECOVERY_EPOCH  "uml001.control.recovery.epoch_verified"
 #define CONTROL_EVENT_RECOVERY_REJOIN "uml001.control.recovery.rejoin"
 
 enum command_kind {
@@ -28,17 +28,17 @@ enum command_kind {
 	COMMAND_RECOVERY_REJOIN,
 };
 
-#define COMMAND_REASON_MAX 128
-#define COMMAND_HOLD_ID_LEN 16 /* hex characters */
+#define COMMAND_REASON_MAX     128
+#define COMMAND_HOLD_ID_LEN    16 /* hex characters */
 #define COMMAND_CHECKPOINT_MAX 4096
 
 /* A decoded command. Strings are NUL-terminated copies. */
 struct command {
 	enum command_kind kind;
-	uint32_t mode;				/* SET_MODE: enum quorum_mode */
-	char hold_id[COMMAND_HOLD_ID_LEN + 1];	/* HITL_APPROVE / HITL_REJECT */
+	uint32_t mode;				 /* SET_MODE: enum quorum_mode */
+	char hold_id[COMMAND_HOLD_ID_LEN + 1];	 /* HITL_APPROVE / HITL_REJECT */
 	char checkpoint[COMMAND_CHECKPOINT_MAX]; /* RECOVERY_EPOCH: a C2SP signed note */
-	char reason[COMMAND_REASON_MAX];	/* the operator's words; "" when absent */
+	char reason[COMMAND_REASON_MAX];	 /* the operator's words; "" when absent */
 };
 
 /* The command EVENT_ID names, or COMMAND_NONE. */
@@ -55,7 +55,7 @@ int command_decode(enum command_kind kind, const uint8_t *payload, size_t len,
 
 /* ---- operator keys ---- */
 
-#define OPERATORS_MAX 16
+#define OPERATORS_MAX	    16
 #define OPERATOR_KEY_ID_LEN 16 /* hex of the first 8 bytes of SHA-256 of the raw key */
 
 struct operator_key {
@@ -78,11 +78,11 @@ int operators_add(struct operators *ops, const char *id, const char *pem_path, c
 /* What operators_check found. */
 enum operator_verdict {
 	OPERATOR_OK = 0,
-	OPERATOR_UNSIGNED,     /* no signature or no key id */
-	OPERATOR_UNKNOWN_KEY,  /* key id of no configured operator */
+	OPERATOR_UNSIGNED,    /* no signature or no key id */
+	OPERATOR_UNKNOWN_KEY, /* key id of no configured operator */
 	OPERATOR_BAD_SIGNATURE,
-	OPERATOR_STALE,	       /* logical time outside +-MAX_AGE_NS of NOW_NS */
-	OPERATOR_REPLAYED,     /* not newer than the last command accepted from that key */
+	OPERATOR_STALE,	   /* logical time outside +-MAX_AGE_NS of NOW_NS */
+	OPERATOR_REPLAYED, /* not newer than the last command accepted from that key */
 };
 
 /* operators_check: whether STATE was signed by a configured operator, recently (its logical

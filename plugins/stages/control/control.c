@@ -5,20 +5,20 @@
  * mode (the seed's table, modes.c): COLD_START until the first commit, then QUORUM_ACTIVE;
  * its circuit breaker sees the final verdict of each of this node's rounds and a streak of
  * rejections moves the node to DEGRADED until a run of accepted rounds closes it; ISOLATED
- * and HITL_HOLD commit nothing, RECOVERY nothing until an operator's rejoin. Every transition is logged and audited (runtime.mode.transition). The mode and
- * the breaker are published as QUORUM_CONTROL_SERVICE for the transports. A source whose
- * answers were refused as invalid (bad signature, wrong key, replayed, stale, equivocating)
- * in quarantine_after of this node's rounds in a row is quarantined for quarantine_s: the
- * host stops asking it (audited as pipeline.quarantine, reason quarantine_logged). A leader's
- * shared state (uml001.rest.time.shared_state, sharedstate.c) is verified and recorded per
- * leader, never applied to the served clock. Operator commands (uml001.control.*,
- * commands.c) are obeyed only when signed by a configured operator key: set_mode, HITL
- * approve / reject of an agreement held because its step exceeded hitl_step_ns, and the
- * recovery path (begin, epoch_verified with another authority's signed checkpoint, rejoin
- * after a fresh agreement); other stages may register holds of the same gate (a passport
- * update). A malfeasance report (uml001.gossip.malfeasance, malfeasance.c), this node's or a
- * peer's, is checked again with this node's keys and quarantines the equivocating
- * authority. */
+ * and HITL_HOLD commit nothing, RECOVERY nothing until an operator's rejoin. Every transition
+ * is logged and audited (runtime.mode.transition). The mode and the breaker are published as
+ * QUORUM_CONTROL_SERVICE for the transports. A source whose answers were refused as invalid
+ * (bad signature, wrong key, replayed, stale, equivocating) in quarantine_after of this node's
+ * rounds in a row is quarantined for quarantine_s: the host stops asking it (audited as
+ * pipeline.quarantine, reason quarantine_logged). A leader's shared state
+ * (uml001.rest.time.shared_state, sharedstate.c) is verified and recorded per leader, never
+ * applied to the served clock. Operator commands (uml001.control.*, commands.c) are obeyed only
+ * when signed by a configured operator key: set_mode, HITL approve / reject of an agreement
+ * held because its step exceeded hitl_step_ns, and the recovery path (begin, epoch_verified
+ * with another authority's signed checkpoint, rejoin after a fresh agreement); other stages may
+ * register holds of the same gate (a passport update). A malfeasance report
+ * (uml001.gossip.malfeasance, malfeasance.c), this node's or a peer's, is checked again with
+ * this node's keys and quarantines the equivocating authority. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -64,7 +64,7 @@ struct control {
 	/* quarantine */
 	int64_t quarantine_after, quarantine_s;
 	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX */
-	uint32_t *strikes;                    /* per configured source, in order */
+	uint32_t *strikes;		      /* per configured source, in order */
 	uint64_t last_round_judged;
 	/* leaders' shared states (sharedstate.c) */
 	struct sharedstate shared;
@@ -159,8 +159,7 @@ static int mode_change(struct control *c, uint32_t to, const char *reason)
 			c->epoch_verified = 0;
 			c->have_fresh = 0;
 		}
-	}
-	else if (moved < 0)
+	} else if (moved < 0)
 		c->api->audit(c->host, "runtime.mode.reject", "from=%s to=%s reason=%s",
 			      modes_name(from), modes_name(to), "mode_transition_rejected");
 	return moved;
@@ -197,8 +196,9 @@ static int svc_shared_state(void *state, const char *leader_id,
 			    struct quorum_shared_state_applied *out)
 {
 	const struct sharedstate_entry *e =
-		leader_id == NULL ? NULL
-				  : sharedstate_find(&((struct control *)state)->shared, leader_id);
+		leader_id == NULL
+			? NULL
+			: sharedstate_find(&((struct control *)state)->shared, leader_id);
 
 	if (e == NULL)
 		return -ENOENT;
@@ -227,7 +227,8 @@ static void event_holds_expire(struct control *c)
 			continue;
 		}
 		c->api->audit(c->host, "hitl.expired",
-			      "hold_id=%s %s reason=hitl_required_not_approved", h->id, h->what);
+			      "hold_id=%s %s reason=hitl_required_not_approved", h->id,
+			      h->what);
 		memmove(h, h + 1, (c->event_hold_count - i - 1) * sizeof(*h));
 		c->event_hold_count--;
 	}
@@ -312,12 +313,14 @@ static int shared_state_open(struct control *c)
 		return -ENAMETOOLONG;
 	err = sharedstate_open(&c->shared, name != NULL ? path : NULL, why, sizeof(why));
 	if (err != 0)
-		c->api->log(c->host, QUORUM_LOG_ERROR, "control.shared_state.unreadable error=\"%s\"",
+		c->api->log(c->host, QUORUM_LOG_ERROR,
+			    "control.shared_state.unreadable error=\"%s\"",
 			    why[0] != '\0' ? why : strerror(-err));
 	else if (name == NULL)
-		c->api->log(c->host, QUORUM_LOG_NOTICE,
-			    "control.shared_state.off reason=no_shared_state_file; leaders' shared "
-			    "states are refused");
+		c->api->log(
+			c->host, QUORUM_LOG_NOTICE,
+			"control.shared_state.off reason=no_shared_state_file; leaders' shared "
+			"states are refused");
 	return err;
 }
 
@@ -345,7 +348,8 @@ static int operators_load(struct control *c, struct quorum_host *host,
 		api->config_string(host, path, &pub);
 		if (id == NULL || pub == NULL ||
 		    api->config_path(host, pub, file, sizeof(file)) != 0) {
-			api->log(host, QUORUM_LOG_ERROR, "control.operator_invalid index=%d", i);
+			api->log(host, QUORUM_LOG_ERROR, "control.operator_invalid index=%d",
+				 i);
 			return -EINVAL;
 		}
 		if (operators_add(&c->operators, id, file, why, sizeof(why)) != 0) {
@@ -370,7 +374,7 @@ static int control_init(struct quorum_host *host, const struct quorum_api *api, 
 		return -ENOMEM;
 	c->host = host;
 	c->api = api;
-	c->max_drift_step_ns = 60000000000LL;    /* the seed's 60 s */
+	c->max_drift_step_ns = 60000000000LL;	 /* the seed's 60 s */
 	c->max_total_drift_ns = 3600000000000LL; /* the seed's 3600 s */
 	c->warp_scaling = 1;
 	api->config_int(host, "max_drift_step_ns", &c->max_drift_step_ns);
@@ -409,13 +413,15 @@ static int control_init(struct quorum_host *host, const struct quorum_api *api, 
 		return err;
 	}
 	if (QUORUM_API_HAS(api, service_publish) &&
-	    (err = api->service_publish(host, QUORUM_CONTROL_SERVICE, &control_service, c)) != 0) {
+	    (err = api->service_publish(host, QUORUM_CONTROL_SERVICE, &control_service, c)) !=
+		    0) {
 		control_free(c);
 		return err;
 	}
 	api->log(host, QUORUM_LOG_NOTICE,
-		 "control.started mode=%s breaker_trip_after=%" PRId64 " breaker_close_after=%" PRId64
-		 " quarantine_after=%" PRId64 " quarantine_s=%" PRId64 " shared_state_leaders=%zu"
+		 "control.started mode=%s breaker_trip_after=%" PRId64
+		 " breaker_close_after=%" PRId64 " quarantine_after=%" PRId64
+		 " quarantine_s=%" PRId64 " shared_state_leaders=%zu"
 		 " operators=%zu hitl_step_ns=%" PRId64,
 		 modes_name(c->modes.mode), trip_after, close_after, c->quarantine_after,
 		 c->quarantine_s, c->shared.count, c->operators.count, c->hitl_step_ns);
@@ -428,8 +434,8 @@ static int refuse(struct control *c, const struct quorum_agreement *a, const cha
 {
 	c->refused++;
 	c->api->audit(c->host, "bft.sync.reject",
-		      "reason=%s round=%" PRIu64 " drift_ns=%" PRId64 " warp_score=%.3f", reason,
-		      a != NULL ? a->round : 0, a != NULL ? a->drift_ns : 0,
+		      "reason=%s round=%" PRIu64 " drift_ns=%" PRId64 " warp_score=%.3f",
+		      reason, a != NULL ? a->round : 0, a != NULL ? a->drift_ns : 0,
 		      a != NULL ? a->warp_score : 0.0);
 	*out = reason;
 	return QUORUM_REJECT;
@@ -445,7 +451,8 @@ static int64_t agreement_step(const struct control *c, const struct quorum_agree
 {
 	if (!c->have_last)
 		return 0;
-	return a->estimate_ns - (c->last_estimate_ns + (a->reference_mono_ns - c->last_mono_ns));
+	return a->estimate_ns -
+	       (c->last_estimate_ns + (a->reference_mono_ns - c->last_mono_ns));
 }
 
 /* Ends the hold when its deadline passed (audited: the step was never approved). */
@@ -549,7 +556,8 @@ static int note_signature_check(struct control *c, const char *note, const char 
 		*why = "the host cannot check an authority's signature (ABI < 1.5)";
 		return -1;
 	}
-	if (note_verify_by(note, strlen(note), origin, authority_signed, &ns, &text_len, why) != 0)
+	if (note_verify_by(note, strlen(note), origin, authority_signed, &ns, &text_len, why) !=
+	    0)
 		return -1;
 	return 0;
 }
@@ -606,10 +614,10 @@ static int control_command(struct control *c, const struct quorum_event *event,
 			    c->command_max_age_ns, &who);
 	if (v != OPERATOR_OK)
 		return command_reject(c, event,
-				      v == OPERATOR_UNSIGNED	? "passport_signature_missing"
-				      : v == OPERATOR_STALE	? "control_command_stale"
+				      v == OPERATOR_UNSIGNED   ? "passport_signature_missing"
+				      : v == OPERATOR_STALE    ? "control_command_stale"
 				      : v == OPERATOR_REPLAYED ? "control_command_replayed"
-								: "passport_signature_invalid",
+							       : "passport_signature_invalid",
 				      operator_verdict_name(v), reason);
 	if (command_decode(kind, event->state->payload.data, event->state->payload.len, &cmd,
 			   &why) != 0)
@@ -617,7 +625,8 @@ static int control_command(struct control *c, const struct quorum_event *event,
 	switch (kind) {
 	case COMMAND_SET_MODE:
 		/* RECOVERY is left for QUORUM_ACTIVE only through rejoin's checks. */
-		if (c->modes.mode == QUORUM_MODE_RECOVERY && cmd.mode == QUORUM_MODE_QUORUM_ACTIVE)
+		if (c->modes.mode == QUORUM_MODE_RECOVERY &&
+		    cmd.mode == QUORUM_MODE_QUORUM_ACTIVE)
 			return command_reject(c, event, "mode_transition_rejected",
 					      "leave RECOVERY through recovery.rejoin", reason);
 		moved = mode_change(c, cmd.mode, "manual_set_mode");
@@ -632,9 +641,10 @@ static int control_command(struct control *c, const struct quorum_event *event,
 		if (event_hold_take(c, cmd.hold_id, what)) {
 			/* another stage's hold: it acts on this event's final verdict */
 			c->api->audit(c->host,
-				      kind == COMMAND_HITL_APPROVE ? "hitl_approve" : "hitl_reject",
-				      "hold_id=%s %s operator=%s reason=\"%s\"", cmd.hold_id, what,
-				      who->id, cmd.reason);
+				      kind == COMMAND_HITL_APPROVE ? "hitl_approve"
+								   : "hitl_reject",
+				      "hold_id=%s %s operator=%s reason=\"%s\"", cmd.hold_id,
+				      what, who->id, cmd.reason);
 			break;
 		}
 		hold_expire(c);
@@ -642,7 +652,8 @@ static int control_command(struct control *c, const struct quorum_event *event,
 		    (kind == COMMAND_HITL_APPROVE && c->hold.approved))
 			return command_reject(c, event, "hitl_hold_unknown",
 					      "no open hold has this id", reason);
-		c->api->audit(c->host, kind == COMMAND_HITL_APPROVE ? "hitl_approve" : "hitl_reject",
+		c->api->audit(c->host,
+			      kind == COMMAND_HITL_APPROVE ? "hitl_approve" : "hitl_reject",
 			      "hold_id=%s round=%" PRIu64 " step_ns=%" PRId64 " operator=%s"
 			      " reason=\"%s\"",
 			      c->hold.id, c->hold.round, c->hold.step_ns, who->id, cmd.reason);
@@ -688,8 +699,9 @@ static int control_command(struct control *c, const struct quorum_event *event,
 		break;
 	}
 	operators_accept(who, event->state);
-	c->api->audit(c->host, "control.command", "event_id=%s operator=%s key_id=%s reason=\"%s\"",
-		      event->state->event_id, who->id, who->key_id, cmd.reason);
+	c->api->audit(c->host, "control.command",
+		      "event_id=%s operator=%s key_id=%s reason=\"%s\"", event->state->event_id,
+		      who->id, who->key_id, cmd.reason);
 	return QUORUM_CONTINUE;
 }
 
@@ -720,7 +732,8 @@ static int control_process(void *state, const struct quorum_event *event, const 
 	if (c->api->proposal(c->host, event, &a) != 0)
 		return refuse(c, NULL, "worker_sync_not_converged", reason);
 	if (!a.local)
-		return QUORUM_CONTINUE; /* another node's round: its reference is not our clock */
+		return QUORUM_CONTINUE; /* another node's round: its reference is not our clock
+					 */
 	/* By mode: an isolated node or one held for a human commits nothing. */
 	if (c->modes.mode == QUORUM_MODE_ISOLATED)
 		return refuse(c, &a, "mode_isolated_blocked", reason);
@@ -800,8 +813,9 @@ static void control_observe(void *state, const struct quorum_event *event,
 	change = modes_observe(&c->modes, verdict->code == QUORUM_REJECT);
 	if (change == BREAKER_SAME)
 		return;
-	c->api->audit(c->host, change == BREAKER_TRIPPED ? "circuit_breaker_trip"
-							 : "circuit_breaker_closed",
+	c->api->audit(c->host,
+		      change == BREAKER_TRIPPED ? "circuit_breaker_trip"
+						: "circuit_breaker_closed",
 		      "streak=%u last_reason=%s last_stage=%s",
 		      change == BREAKER_TRIPPED ? c->modes.trip_after : c->modes.close_after,
 		      verdict->reason[0] != '\0' ? verdict->reason : "-",
@@ -827,44 +841,81 @@ static void control_fini(void *state)
 }
 
 static const struct quorum_setting operator_settings[] = {
-	{ .name = "id", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED,
+	{ .name = "id",
+	  .type = QUORUM_SETTING_STRING,
+	  .flags = QUORUM_SETTING_REQUIRED,
 	  .help = "the operator's name, for the log" },
-	{ .name = "public_key", .type = QUORUM_SETTING_STRING, .flags = QUORUM_SETTING_REQUIRED,
+	{ .name = "public_key",
+	  .type = QUORUM_SETTING_STRING,
+	  .flags = QUORUM_SETTING_REQUIRED,
 	  .help = "the operator's Ed25519 public key (PEM, from quorum-keygen)" },
 	{ .type = QUORUM_SETTING_END },
 };
 
 static const struct quorum_setting control_settings[] = {
-	{ .name = "max_drift_step_ns", .type = QUORUM_SETTING_INT, .min = 0,
-	  .max = 86400000000000LL, .help = "largest forward step per agreement (0: none)" },
-	{ .name = "max_total_drift_ns", .type = QUORUM_SETTING_INT, .min = 0,
+	{ .name = "max_drift_step_ns",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 86400000000000LL,
+	  .help = "largest forward step per agreement (0: none)" },
+	{ .name = "max_total_drift_ns",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
 	  .max = 3153600000000000000LL,
 	  .help = "refuse agreements this far from the system clock (0: off)" },
-	{ .name = "warp_scaling", .type = QUORUM_SETTING_BOOL,
+	{ .name = "warp_scaling",
+	  .type = QUORUM_SETTING_BOOL,
 	  .help = "shrink both limits as fewer authorities agree" },
-	{ .name = "breaker_trip_after", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,
-	  .help = "rejected events in a row that trip the circuit breaker (DEGRADED; default 8)" },
-	{ .name = "breaker_close_after", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,
+	{ .name = "breaker_trip_after",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 1000000,
+	  .help = "rejected events in a row that trip the circuit breaker (DEGRADED; default "
+		  "8)" },
+	{ .name = "breaker_close_after",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 1000000,
 	  .help = "accepted events in a row that close it again (default 8)" },
-	{ .name = "quarantine_after", .type = QUORUM_SETTING_INT, .min = 0, .max = 1000000,
+	{ .name = "quarantine_after",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = 1000000,
 	  .help = "rounds in a row with an invalid answer that quarantine a source (default 3; "
 		  "0: never)" },
-	{ .name = "quarantine_s", .type = QUORUM_SETTING_INT, .min = 1, .max = 31536000,
+	{ .name = "quarantine_s",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 31536000,
 	  .help = "how long a quarantined source is not asked (default 300)" },
-	{ .name = "shared_state_file", .type = QUORUM_SETTING_STRING,
+	{ .name = "shared_state_file",
+	  .type = QUORUM_SETTING_STRING,
 	  .help = "where the last shared state applied from each leader is kept across "
 		  "restarts (none: leaders' shared states are refused)" },
-	{ .name = "operators", .type = QUORUM_SETTING_LIST, .children = operator_settings,
+	{ .name = "operators",
+	  .type = QUORUM_SETTING_LIST,
+	  .children = operator_settings,
 	  .help = "operator keys whose signed control events are obeyed" },
-	{ .name = "command_max_age_s", .type = QUORUM_SETTING_INT, .min = 1, .max = 86400,
+	{ .name = "command_max_age_s",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 86400,
 	  .help = "a control event's logical time must be this close to now (default 300)" },
-	{ .name = "hitl_step_ns", .type = QUORUM_SETTING_INT, .min = 0,
+	{ .name = "hitl_step_ns",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
 	  .max = 86400000000000LL,
 	  .help = "hold an agreement stepping the served clock further for a human (0: off)" },
-	{ .name = "hitl_timeout_s", .type = QUORUM_SETTING_INT, .min = 1, .max = 86400,
+	{ .name = "hitl_timeout_s",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 86400,
 	  .help = "a hold, or an approval, ends after this long (default 300)" },
-	{ .name = "recovery_epoch_max_age_s", .type = QUORUM_SETTING_INT, .min = 1,
-	  .max = 86400, .help = "how old a recovery epoch's checkpoint may be (default 300)" },
+	{ .name = "recovery_epoch_max_age_s",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 1,
+	  .max = 86400,
+	  .help = "how old a recovery epoch's checkpoint may be (default 300)" },
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -875,7 +926,8 @@ static const struct quorum_stage_ops control_ops = {
 };
 
 QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
-	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "control", PACKAGE_VERSION, QUORUM_ROLE_CONTROL),
+	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "control", PACKAGE_VERSION,
+			     QUORUM_ROLE_CONTROL),
 	.settings = control_settings,
 	.init = control_init,
 	.fini = control_fini,

@@ -6,7 +6,7 @@
 static const char *const names[] = { "COLD_START", "QUORUM_ACTIVE", "DEGRADED",
 				     "ISOLATED",   "RECOVERY",	    "HITL_HOLD" };
 #define MODE_COUNT (sizeof(names) / sizeof(names[0]))
-#define BIT(m) (1u << (m))
+#define BIT(m)	   (1u << (m))
 
 /* allowed[from]: the modes FROM may go to (spec/pipeline.md, "Runtime modes"). */
 static const uint32_t allowed[MODE_COUNT] = {

@@ -26,7 +26,8 @@ const char *modes_name(uint32_t mode);
 /* modes_parse: the mode named NAME into *MODE. 0 or -1. */
 int modes_parse(const char *name, uint32_t *mode);
 
-/* Whether the table allows FROM -> TO (a transition to the current mode is allowed: a no-op). */
+/* Whether the table allows FROM -> TO (a transition to the current mode is allowed: a no-op).
+ */
 int modes_allowed(uint32_t from, uint32_t to);
 
 /* modes_init: COLD_START, breaker closed. */

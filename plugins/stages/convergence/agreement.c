@@ -76,12 +76,14 @@ static int coverage_hull(const struct interval *iv, size_t k, uint32_t threshold
 		int64_t before = count;
 
 		count += edges[i].delta;
-		if (edges[i].delta > 0 && count >= (int64_t)threshold && before < (int64_t)threshold) {
+		if (edges[i].delta > 0 && count >= (int64_t)threshold &&
+		    before < (int64_t)threshold) {
 			if (!found)
 				*lo = edges[i].at;
 			found = 1;
 		}
-		if (edges[i].delta < 0 && before >= (int64_t)threshold && count < (int64_t)threshold)
+		if (edges[i].delta < 0 && before >= (int64_t)threshold &&
+		    count < (int64_t)threshold)
 			*hi = edges[i].at;
 	}
 	return found ? 0 : -ENOENT;

@@ -33,9 +33,9 @@ int agreement_interval(const struct quorum_attestation *a, int64_t rtt_ns, int64
 		       int64_t sending_hint_ns, uint32_t drift_ppm, struct interval *out);
 
 struct agreement_params {
-	uint32_t n;             /* configured authenticated authorities */
-	uint32_t f;             /* floor((n - 1) / 3) */
-	uint32_t min_quorum;    /* at least this many counted intervals (0: n - f) */
+	uint32_t n;		     /* configured authenticated authorities */
+	uint32_t f;		     /* floor((n - 1) / 3) */
+	uint32_t min_quorum;	     /* at least this many counted intervals (0: n - f) */
 	int64_t max_cluster_skew_ns; /* spread of the agreeing midpoints, the f most extreme
 				      * on each side left out (0: unchecked) */
 };
@@ -71,7 +71,7 @@ int agreement_compute(const struct interval *intervals, size_t k,
 		      struct agreement_result *out);
 
 /* Bytes of scratch agreement_compute needs for K intervals. */
-#define AGREEMENT_SCRATCH(k) ((k) * 2 * 2 * sizeof(int64_t) + 16)
+#define AGREEMENT_SCRATCH(k) ((k)*2 * 2 * sizeof(int64_t) + 16)
 
 /*
  * agreement_narrow: narrows OUT with M unauthenticated intervals (plain NTP sources, a

@@ -95,8 +95,9 @@ static void report_add(struct convergence *c, const char *source, uint32_t state
 
 	if (i >= 2 * QUORUM_AUTHORITIES_MAX)
 		return;
-	c->reports[i] = (struct quorum_source_report){ .source_id = source, .state = state,
-						       .problem = problem, .rtt_ns = rtt_ns };
+	c->reports[i] = (struct quorum_source_report){
+		.source_id = source, .state = state, .problem = problem, .rtt_ns = rtt_ns
+	};
 	c->report_has_iv[i] = iv != NULL;
 	c->report_counted[i] = iv != NULL && counted;
 	if (iv != NULL)
@@ -201,7 +202,8 @@ static int convergence_process(void *state, const struct quorum_event *event,
 			if (!round->local)
 				c->api->audit(c->host, "bft.observation.reject",
 					      "reason=%s source=%s node=%s round=%" PRIu64,
-					      o->problem, o->source_id, round->node_id, round->round);
+					      o->problem, o->source_id, round->node_id,
+					      round->round);
 			continue;
 		}
 		if (o->attestation.status != QUORUM_AUTHORITY_SYNCHRONISED) {
@@ -223,21 +225,23 @@ static int convergence_process(void *state, const struct quorum_event *event,
 				      o->attestation.radius_ns, c->max_radius_ns);
 			continue;
 		}
-		if (agreement_interval(&o->attestation, o->rtt_ns, o->age_ns, o->sending_hint_ns,
-				       round->drift_ppm, &iv) != 0) {
+		if (agreement_interval(&o->attestation, o->rtt_ns, o->age_ns,
+				       o->sending_hint_ns, round->drift_ppm, &iv) != 0) {
 			rejected++;
 			report_add(c, o->source_id, QUORUM_SOURCE_REJECTED,
 				   "interval_inconsistent", NULL, 0, o->rtt_ns);
-			c->api->audit(c->host, "bft.observation.reject",
-				      "reason=interval_inconsistent source=%s node=%s round=%" PRIu64,
-				      o->source_id, round->node_id, round->round);
+			c->api->audit(
+				c->host, "bft.observation.reject",
+				"reason=interval_inconsistent source=%s node=%s round=%" PRIu64,
+				o->source_id, round->node_id, round->round);
 			continue;
 		}
 		c->api->log(c->host, QUORUM_LOG_DEBUG,
-			    "observation.interval node=%s round=%" PRIu64 " source=%s width_ns=%" PRId64
-			    " rtt_ns=%" PRId64 " processing_ns=%" PRIu64 " radius_ns=%" PRIu64,
-			    round->node_id, round->round, o->source_id, iv.hi - iv.lo, o->rtt_ns,
-			    o->attestation.processing_ns, o->attestation.radius_ns);
+			    "observation.interval node=%s round=%" PRIu64
+			    " source=%s width_ns=%" PRId64 " rtt_ns=%" PRId64
+			    " processing_ns=%" PRIu64 " radius_ns=%" PRIu64,
+			    round->node_id, round->round, o->source_id, iv.hi - iv.lo,
+			    o->rtt_ns, o->attestation.processing_ns, o->attestation.radius_ns);
 		report_add(c, o->source_id, QUORUM_SOURCE_NO_AGREEMENT, NULL, &iv,
 			   o->type == QUORUM_AUTHORITY_QUORUMD, o->rtt_ns);
 		if (o->type == QUORUM_AUTHORITY_QUORUMD)
@@ -245,7 +249,8 @@ static int convergence_process(void *state, const struct quorum_event *event,
 		else
 			c->ntp[ntp++] = iv;
 	}
-	params = (struct agreement_params){ .n = set.n, .f = set.f,
+	params = (struct agreement_params){ .n = set.n,
+					    .f = set.f,
 					    .min_quorum = (uint32_t)c->min_quorum,
 					    .max_cluster_skew_ns = c->max_cluster_skew_ns };
 	if (agreement_compute(c->counted, counted, &params, c->scratch, &result) != 0) {
@@ -275,7 +280,8 @@ static int convergence_process(void *state, const struct quorum_event *event,
 	agreement.estimate_ns = result.estimate;
 	agreement.latest_ns = result.hi;
 	agreement.drift_ns = result.estimate - round->reference_realtime_ns;
-	agreement.warp_score = set.n > 0 ? (double)(set.n - result.inside) / (double)set.n : 1.0;
+	agreement.warp_score =
+		set.n > 0 ? (double)(set.n - result.inside) / (double)set.n : 1.0;
 	memcpy(agreement.quorum_hash, round->digest, sizeof(agreement.quorum_hash));
 	if (c->api->propose(c->host, event, &agreement) != 0) {
 		verdict = reject(c, round, "worker_sync_not_converged", counted, &set, reason);
@@ -299,8 +305,9 @@ static void convergence_fini(void *state)
 {
 	struct convergence *c = state;
 
-	c->api->log(c->host, QUORUM_LOG_INFO, "convergence.stopped proposed=%" PRIu64
-		    " rejected=%" PRIu64, c->proposed, c->rejected);
+	c->api->log(c->host, QUORUM_LOG_INFO,
+		    "convergence.stopped proposed=%" PRIu64 " rejected=%" PRIu64, c->proposed,
+		    c->rejected);
 	free(c->counted);
 	free(c->ntp);
 	free(c->scratch);

@@ -528,7 +528,7 @@ static int recheck_from_vault(struct merkle_stage *m, uint64_t from)
 		m->api->log(m->host, QUORUM_LOG_ERROR,
 			    "merkle.tree_repaired from=%" PRIu64 " to=%" PRIu64
 			    " hashes=%" PRIu64 " source=vault reason=\"stored hashes differed "
-					       "from the vault's records\"",
+			    "from the vault's records\"",
 			    from, from + c.count, repaired);
 	return 0;
 }

@@ -55,7 +55,8 @@ struct passport_stage {
 	/* hold_updates: passport updates wait for an operator's hitl.approve */
 	int hold_updates;
 	struct held_update {
-		char hold_id[17]; /* as the control stage names holds: SHA-256(event)[0..8] hex */
+		char hold_id[17]; /* as the control stage names holds: SHA-256(event)[0..8] hex
+				   */
 		struct passport *passport;
 		uint8_t fp[REPLAY_FINGERPRINT_LEN];
 	} held[PASSPORT_HELD_MAX];
@@ -231,8 +232,8 @@ static int install_update(struct passport_stage *s, const struct quorum_event *e
 	char why[512], text[256];
 	int err;
 
-	err = registry_install(&s->registry, p, judge_time(s, event), s->state_dir, &change, why,
-			       sizeof(why));
+	err = registry_install(&s->registry, p, judge_time(s, event), s->state_dir, &change,
+			       why, sizeof(why));
 	if (err != 0) {
 		/* A key of another authority, or no room for one more: the update is at fault;
 		 * else writing it failed, and nothing changed. */
@@ -347,26 +348,30 @@ static void passport_observe(void *state, const struct quorum_event *event,
 
 		if (strcmp(h.hold_id, id) != 0)
 			continue;
-		memmove(&s->held[i], &s->held[i + 1], (s->held_count - i - 1) * sizeof(s->held[0]));
+		memmove(&s->held[i], &s->held[i + 1],
+			(s->held_count - i - 1) * sizeof(s->held[0]));
 		s->held_count--;
 		if (!approve) {
 			s->api->audit(s->host, "passport.update.dropped",
-				      "authority=%s serial=%" PRId64 " hold_id=%s reason=hitl_reject",
+				      "authority=%s serial=%" PRId64
+				      " hold_id=%s reason=hitl_reject",
 				      h.passport->authority_id, h.passport->serial, id);
 			passport_free(h.passport);
 			return;
 		}
 		if (registry_check_update(&s->registry, h.passport) != REGISTRY_UPDATE_NEWER) {
 			s->api->audit(s->host, "passport.update.dropped",
-				      "authority=%s serial=%" PRId64 " hold_id=%s reason=serial_stale",
+				      "authority=%s serial=%" PRId64
+				      " hold_id=%s reason=serial_stale",
 				      h.passport->authority_id, h.passport->serial, id);
 			passport_free(h.passport);
 			return;
 		}
 		if (install_update(s, event, h.passport, h.fp, id, &reason) != QUORUM_CONTINUE)
-			s->api->log(s->host, QUORUM_LOG_ERROR,
-				    "passport.approved_update_not_installed hold_id=%s reason=%s", id,
-				    reason != NULL ? reason : "-");
+			s->api->log(
+				s->host, QUORUM_LOG_ERROR,
+				"passport.approved_update_not_installed hold_id=%s reason=%s",
+				id, reason != NULL ? reason : "-");
 		return;
 	}
 }
@@ -396,7 +401,8 @@ static int passport_process(void *state, const struct quorum_event *event, const
 		verdict = process_update(s, event, msg, len, reason);
 		goto out_free;
 	}
-	result = registry_lookup(&s->registry, NULL, st->key_id, judge_time(s, event), need, &m);
+	result =
+		registry_lookup(&s->registry, NULL, st->key_id, judge_time(s, event), need, &m);
 	if (result != REGISTRY_OK) {
 		verdict = refuse(s, event, registry_result_name(result), m.passport,
 				 "passport_signature_invalid", reason);
@@ -404,11 +410,11 @@ static int passport_process(void *state, const struct quorum_event *event, const
 	}
 	/* A leader's shared state is signed over its canonical text (the payload), which a
 	 * client can rebuild (<quorum/sharedstate.h>); every other event over the envelope. */
-	if (strcmp(st->event_id, QUORUM_EVENT_SHARED_STATE) == 0 ?
-		    passport_ed25519_verify(m.key->key, st->payload.data, st->payload.len,
-					    st->signature.data, st->signature.len) != 0 :
-		    passport_ed25519_verify(m.key->key, msg, len, st->signature.data,
-					    st->signature.len) != 0) {
+	if (strcmp(st->event_id, QUORUM_EVENT_SHARED_STATE) == 0
+		    ? passport_ed25519_verify(m.key->key, st->payload.data, st->payload.len,
+					      st->signature.data, st->signature.len) != 0
+		    : passport_ed25519_verify(m.key->key, msg, len, st->signature.data,
+					      st->signature.len) != 0) {
 		verdict = refuse(s, event, "bad_signature", m.passport,
 				 "passport_signature_invalid", reason);
 		goto out_free;

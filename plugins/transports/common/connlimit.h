@@ -20,18 +20,25 @@
 
 /* The settings a transport declares to use connlimit_read (append to its schema). */
 #define TRANSPORT_CONNECTION_SETTINGS                                                          \
-	{ .name = "max_connections", .type = QUORUM_SETTING_INT, .min = 1, .max = 1000000,     \
-	  .help = "client connections open at once; beyond, a new one is closed at once "       \
+	{ .name = "max_connections",                                                           \
+	  .type = QUORUM_SETTING_INT,                                                          \
+	  .min = 1,                                                                            \
+	  .max = 1000000,                                                                      \
+	  .help = "client connections open at once; beyond, a new one is closed at once "      \
 		  "(default: the transport's, within a quarter of the descriptor limit)" },    \
-		{ .name = "header_timeout_ms", .type = QUORUM_SETTING_INT, .min = 100,         \
+		{ .name = "header_timeout_ms",                                                 \
+		  .type = QUORUM_SETTING_INT,                                                  \
+		  .min = 100,                                                                  \
 		  .max = 600000,                                                               \
 		  .help = "a request head (with its body), a TLS handshake, a WebSocket "      \
-			  "upgrade, an HTTP/2 preface or header block must arrive within this "  \
+			  "upgrade, an HTTP/2 preface or header block must arrive within "     \
+			  "this "                                                              \
 			  "from its first byte, however it trickles (default 10000)" },        \
-		{ .name = "idle_timeout_s", .type = QUORUM_SETTING_INT, .min = 1,              \
-		  .max = 86400,                                                                \
-		  .help = "a connection with no request in progress is closed after this "     \
-			  "(default 60)" }
+	{                                                                                      \
+		.name = "idle_timeout_s", .type = QUORUM_SETTING_INT, .min = 1, .max = 86400,  \
+		.help = "a connection with no request in progress is closed after this "       \
+			"(default 60)"                                                         \
+	}
 
 struct connlimit {
 	size_t max_connections;

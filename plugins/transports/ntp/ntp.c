@@ -48,13 +48,13 @@
  * kernel's frequency and offset slews, 500 ppm each at most), which the bound absorbs;
  * between two batches CLOCK_REALTIME - CLOCK_MONOTONIC moves by at most MAX_SLEW_PPM
  * (adjtime's offset slew) plus REALTIME_JITTER_NS of sampling, or the clock was stepped. */
-#define NTP_STATS_MS	   10000 /* the loop looks at the workers' counters this often, */
-				 /* or every stats_interval_s when that is shorter */
+#define NTP_STATS_MS 10000 /* the loop looks at the workers' counters this often, */
+			   /* or every stats_interval_s when that is shorter */
 #define ARRIVAL_AGE_MAX_NS 1000000000LL
 #define AGE_RATE_ERROR_PPM 1000
 #define MAX_SLEW_PPM	   500
 #define REALTIME_JITTER_NS 20000LL
-#define KOD_INTERVAL_NS 1000000000LL
+#define KOD_INTERVAL_NS	   1000000000LL
 
 struct bucket {
 	uint8_t key[17]; /* family byte + address */
@@ -71,7 +71,7 @@ struct ntp_config {
 	int64_t rate;	 /* requests per second per source; 0: no limit */
 	int64_t burst;	 /* bucket size */
 	int64_t workers; /* 0: answered on the event loop; N: N threads, a socket each */
-	int arrival;	 /* receive timestamps from the kernel's arrival time (SO_TIMESTAMPNS) */
+	int arrival; /* receive timestamps from the kernel's arrival time (SO_TIMESTAMPNS) */
 	int64_t stats_interval_s; /* an ntp.stats line this often (0: none) */
 };
 
@@ -90,7 +90,7 @@ struct ntp_metrics {
 	struct quorum_metric *batches, *arrival;
 };
 
-#define COUNT(w, field) \
+#define COUNT(w, field)                                                                        \
 	do {                                                                                   \
 		__atomic_store_n(&(w)->count.field, (w)->count.field + 1, __ATOMIC_RELAXED);   \
 		if ((w)->metric.field != NULL)                                                 \
@@ -253,7 +253,7 @@ static void build_reply(struct ntp_worker *w, const uint8_t *req, uint8_t *out,
 	out[3] = (uint8_t)(int8_t)-20; /* ~1 us: the served clock's resolution in practice */
 	if (kiss != NULL || rx->status != QUORUM_CLOCK_SYNCHRONISED) {
 		out[0] = (uint8_t)(3u << 6 | version << 3 | 4u); /* LI 3: unsynchronised */
-		out[1] = 0;					  /* stratum 0: kiss-o'-death */
+		out[1] = 0;					 /* stratum 0: kiss-o'-death */
 		memcpy(out + 12, kiss != NULL ? kiss : "INIT", 4);
 		return; /* no timestamps: never a wrong time */
 	}
@@ -263,16 +263,16 @@ static void build_reply(struct ntp_worker *w, const uint8_t *req, uint8_t *out,
 	put_be32(out + 8, ntp_short_ceil(rx->error_bound_ns));
 	memcpy(out + 12, w->s->cf.refid, 4);
 	put_ntp_time(out + 16, rx->estimate_ns - rx->agreement_age_ns); /* the agreement */
-	put_ntp_time(out + 32, rx->estimate_ns);			 /* receive */
+	put_ntp_time(out + 32, rx->estimate_ns);			/* receive */
 	worker_clock_read(w, &tx);
 	if (tx.status != QUORUM_CLOCK_SYNCHRONISED) { /* it lapsed just now: no time */
 		build_reply(w, req, out, &tx, NULL);
 		return;
 	}
 	/* The bound grows with time: the dispersion covers the later of the two readings. */
-	put_be32(out + 8, ntp_short_ceil(tx.error_bound_ns > rx->error_bound_ns
-						 ? tx.error_bound_ns
-						 : rx->error_bound_ns));
+	put_be32(out + 8,
+		 ntp_short_ceil(tx.error_bound_ns > rx->error_bound_ns ? tx.error_bound_ns
+								       : rx->error_bound_ns));
 	put_ntp_time(out + 40, tx.estimate_ns); /* transmit */
 }
 
@@ -433,18 +433,21 @@ static int ntp_serve_batch(struct ntp_worker *w)
 				COUNT(w, unsynchronised);
 		}
 		w->oiov[nout] = (struct iovec){ w->out[nout], out_len };
-		w->replies[nout].msg_hdr = (struct msghdr){ .msg_name = &w->from[i],
-							    .msg_namelen = w->msgs[i].msg_hdr.msg_namelen,
-							    .msg_iov = &w->oiov[nout],
-							    .msg_iovlen = 1 };
+		w->replies[nout].msg_hdr =
+			(struct msghdr){ .msg_name = &w->from[i],
+					 .msg_namelen = w->msgs[i].msg_hdr.msg_namelen,
+					 .msg_iov = &w->oiov[nout],
+					 .msg_iovlen = 1 };
 		nout++;
 	}
 	for (int sent = 0; sent < nout;) {
-		int k = sendmmsg(w->fd, w->replies + sent, (unsigned)(nout - sent), MSG_DONTWAIT);
+		int k = sendmmsg(w->fd, w->replies + sent, (unsigned)(nout - sent),
+				 MSG_DONTWAIT);
 
 		if (k <= 0) {
 			/* a full socket buffer: those answers are lost */
-			__atomic_store_n(&w->last_error, k < 0 ? errno : EAGAIN, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->last_error, k < 0 ? errno : EAGAIN,
+					 __ATOMIC_RELAXED);
 			COUNT(w, errors);
 			break;
 		}
@@ -749,12 +752,14 @@ static int read_settings(struct ntp_server *s, struct ntp_config *cf)
 	s->api->config_int(s->host, "stats_interval_s", &cf->stats_interval_s);
 	if (strlen(address) >= sizeof(cf->address) || strlen(refid) == 0 || strlen(refid) > 4) {
 		s->api->log(s->host, QUORUM_LOG_ERROR,
-			    "ntp.config_invalid reason=\"address too long or refid not 1-4 characters\"");
+			    "ntp.config_invalid reason=\"address too long or refid not 1-4 "
+			    "characters\"");
 		return -EINVAL;
 	}
 	if (cf->workers < 0 || cf->workers > NTP_WORKERS_MAX) {
 		s->api->log(s->host, QUORUM_LOG_ERROR,
-			    "ntp.config_invalid reason=\"workers must be 0 to %d\"", NTP_WORKERS_MAX);
+			    "ntp.config_invalid reason=\"workers must be 0 to %d\"",
+			    NTP_WORKERS_MAX);
 		return -EINVAL;
 	}
 	snprintf(cf->address, sizeof(cf->address), "%s", address);
@@ -842,9 +847,11 @@ static int ntp_start(void *state)
 	if (err != 0)
 		return err;
 	s->stats_period_ms = NTP_STATS_MS;
-	if (s->cf.stats_interval_s > 0 && (uint64_t)s->cf.stats_interval_s * 1000 < NTP_STATS_MS)
+	if (s->cf.stats_interval_s > 0 &&
+	    (uint64_t)s->cf.stats_interval_s * 1000 < NTP_STATS_MS)
 		s->stats_period_ms = (uint64_t)s->cf.stats_interval_s * 1000;
-	s->stats_every = (unsigned)((uint64_t)s->cf.stats_interval_s * 1000 / s->stats_period_ms);
+	s->stats_every =
+		(unsigned)((uint64_t)s->cf.stats_interval_s * 1000 / s->stats_period_ms);
 	s->stats_timer = s->api->timer_start(s->host, s->stats_period_ms, s->stats_period_ms,
 					     ntp_stats_cb, s);
 	s->api->log(s->host, QUORUM_LOG_NOTICE,

@@ -49,14 +49,16 @@ static void test_arrival_refused(void)
 	g_assert_cmpint(reading_at_arrival(&rx, read_real, read_real + 1, 1, &at), ==, 0);
 	g_assert_cmpint(reading_at_arrival(&rx, read_real, read_real, 1, &at), ==, 0);
 	/* waited longer than ARRIVAL_AGE_MAX_NS */
-	g_assert_cmpint(reading_at_arrival(&rx, read_real, read_real - ARRIVAL_AGE_MAX_NS - 1, 1,
-					   &at), ==, 0);
+	g_assert_cmpint(
+		reading_at_arrival(&rx, read_real, read_real - ARRIVAL_AGE_MAX_NS - 1, 1, &at),
+		==, 0);
 	/* arrived before the agreement being served was committed */
 	rx.agreement_age_ns = 1 * MS;
 	g_assert_cmpint(reading_at_arrival(&rx, read_real, read_real - 2 * MS, 1, &at), ==, 0);
 	g_assert_cmpint(at.estimate_ns, ==, rx.estimate_ns);
 	/* unsynchronised: nothing to move */
-	g_assert_cmpint(reading_at_arrival(&unsync, read_real, read_real - 2 * MS, 1, &at), ==, 0);
+	g_assert_cmpint(reading_at_arrival(&unsync, read_real, read_real - 2 * MS, 1, &at), ==,
+			0);
 	g_assert_cmpuint(at.status, ==, QUORUM_CLOCK_UNSYNCHRONISED);
 }
 
@@ -89,8 +91,10 @@ static void test_realtime_steps_detected(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	g_test_add_func("/ntp/arrival/moves-the-reading-back", test_arrival_moves_the_reading_back);
-	g_test_add_func("/ntp/arrival/refused-when-the-age-is-untrustworthy", test_arrival_refused);
+	g_test_add_func("/ntp/arrival/moves-the-reading-back",
+			test_arrival_moves_the_reading_back);
+	g_test_add_func("/ntp/arrival/refused-when-the-age-is-untrustworthy",
+			test_arrival_refused);
 	g_test_add_func("/ntp/arrival/realtime-steps-detected", test_realtime_steps_detected);
 	return g_test_run();
 }
