@@ -1,5 +1,6 @@
 #!/bin/sh
-# test-all.sh -- builds from scratch and runs every test: each libFuzzer target briefly
+# test-all.sh -- builds from scratch and runs every test: the format check (.clang-format),
+# each libFuzzer target briefly
 # (clang, its own build folder), configure's plugin switches (scripts/build-options.sh, two
 # build folders of their own), a -Werror build with `make check` (unit and end-to-end, and
 # every fuzz corpus input replayed), then `make distcheck` with AddressSanitizer and UBSan
@@ -32,6 +33,7 @@ rm -rf _fuzz
 # SQLite) the rest builds and its unit tests pass; without GLib make check says why.
 scripts/build-options.sh
 ./configure --enable-werror
+make check-format
 make -j"$jobs"
 make -j"$jobs" check
 make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-asan --enable-werror"
