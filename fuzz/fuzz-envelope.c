@@ -2,7 +2,8 @@
  * every ingest_encoded caller hand it to the host (envelope_decode), then the payload codec
  * its event id names: an attestation (attestation_decode), a served time
  * (served_time_decode), a sync round (round_decode). Properties: a decoded envelope is its
- * own canonical encoding, and envelope_build gives back exactly the same bytes. */
+ * own canonical encoding, and envelope_build gives back exactly the same bytes (but for
+ * gossip's sent_to, which the view does not carry: then the same signed bytes). */
 #include "config.h"
 
 #include <string.h>
@@ -74,10 +75,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(e->encoded_len == size && memcmp(e->encoded, data, size) == 0);
 	rebuilt = envelope_build(&e->view, &reason);
 	FUZZ_ASSERT(rebuilt != NULL);
-	FUZZ_ASSERT(rebuilt->encoded_len == size && memcmp(rebuilt->encoded, data, size) == 0);
-	envelope_free(rebuilt);
-	if (signed_state_message(&e->view, &message, &message_len) == 0)
+	if (e->message->gossip != NULL && e->message->gossip->n_sent_to > 0) {
+		/* sent_to is the relays' bookkeeping (the gossip stage reads it from the
+		 * encoding), not part of the plugins' view (struct quorum_gossip, fixed by the
+		 * ABI): a rebuild from the view drops it and keeps every signed byte. */
+		uint8_t *again;
+		size_t again_len;
+
+		FUZZ_ASSERT(rebuilt->message->gossip != NULL &&
+			    rebuilt->message->gossip->n_sent_to == 0);
+		FUZZ_ASSERT(signed_state_message(&e->view, &message, &message_len) == 0);
+		FUZZ_ASSERT(signed_state_message(&rebuilt->view, &again, &again_len) == 0);
+		FUZZ_ASSERT(again_len == message_len &&
+			    memcmp(again, message, message_len) == 0);
+		free(again);
 		free(message);
+	} else {
+		FUZZ_ASSERT(rebuilt->encoded_len == size &&
+			    memcmp(rebuilt->encoded, data, size) == 0);
+		if (signed_state_message(&e->view, &message, &message_len) == 0)
+			free(message);
+	}
+	envelope_free(rebuilt);
 	payload_codecs(e);
 	envelope_free(e);
 	return 0;
