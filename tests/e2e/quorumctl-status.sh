@@ -75,6 +75,9 @@ print(json.dumps([a for a in json.load(sys.stdin)["authorities"] if a["id"] == "
 	return 1
 }
 wait_node4 '"state": "outlier"'
+# node-2's first checkpoint waits for its witnesses and a round log record: until it has one.
+wait_http "$N2/v1/checkpoint" "quorum-time/node-2" 30 >/dev/null ||
+	diag "node-2 signed no checkpoint within 30 s"
 st --url "$N2" -v --node-key "$W/keys/node-2.pub" >"$W/text.out"
 rc=$?
 sed 's/^/# /' "$W/text.out"
