@@ -206,20 +206,6 @@ struct pub_check {
 	const uint8_t *pub;
 };
 
-static int ed25519_ok(const uint8_t pub[NOTE_PUB_LEN], const void *msg, size_t len,
-		      const uint8_t sig[NOTE_SIG_LEN])
-{
-	EVP_PKEY *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, NOTE_PUB_LEN);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ok = 0;
-
-	if (key != NULL && ctx != NULL && EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1)
-		ok = EVP_DigestVerify(ctx, sig, NOTE_SIG_LEN, msg, len) == 1;
-	EVP_MD_CTX_free(ctx);
-	EVP_PKEY_free(key);
-	return ok;
-}
-
 static int check_pub(void *arg, const char *name, uint32_t key_hash, const void *msg,
 		     size_t len, const uint8_t sig[NOTE_SIG_LEN])
 {
@@ -228,7 +214,7 @@ static int check_pub(void *arg, const char *name, uint32_t key_hash, const void 
 	if ((pc->name != NULL && strcmp(pc->name, name) != 0) ||
 	    key_hash != cosig_key_hash(name, pc->pub))
 		return 0;
-	return ed25519_ok(pc->pub, msg, len, sig) ? 1 : -1;
+	return note_ed25519_verify(pc->pub, msg, len, sig) ? 1 : -1;
 }
 
 int cosig_verify(const char *note, size_t len, const char *name,

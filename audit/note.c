@@ -289,8 +289,8 @@ int note_base64_decode(const char *in, size_t len, uint8_t *out, size_t cap, siz
 	return 0;
 }
 
-static int ed25519_verify(const uint8_t pub[NOTE_PUB_LEN], const void *msg, size_t len,
-			  const uint8_t sig[NOTE_SIG_LEN])
+int note_ed25519_verify(const uint8_t pub[NOTE_PUB_LEN], const void *msg, size_t len,
+			const uint8_t sig[NOTE_SIG_LEN])
 {
 	EVP_PKEY *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, NOTE_PUB_LEN);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -421,7 +421,7 @@ static int check_with_pub(void *arg, uint32_t key_hash, const uint8_t *sig, size
 		return 0; /* another key of the same name: ignored */
 	if (sig_len != NOTE_SIG_LEN)
 		return -1;
-	return ed25519_verify(pc->pub, text, text_len, sig) ? 1 : -1;
+	return note_ed25519_verify(pc->pub, text, text_len, sig) ? 1 : -1;
 }
 
 int note_verify(const char *note, size_t len, const char *name, const uint8_t pub[NOTE_PUB_LEN],

@@ -76,6 +76,11 @@ typedef int (*note_verify_fn)(void *arg, const void *text, size_t len,
 int note_verify_by(const char *note, size_t len, const char *name, note_verify_fn verify,
 		   void *arg, size_t *text_len, const char **why);
 
+/* note_ed25519_verify: 1 when SIG is PUB's valid Ed25519 signature of MSG (LEN bytes), else
+ * 0. Shared by notes and cosignatures. */
+int note_ed25519_verify(const uint8_t pub[NOTE_PUB_LEN], const void *msg, size_t len,
+			const uint8_t sig[NOTE_SIG_LEN]);
+
 /* note_text_length: the length of NOTE's signed text (through the newline before the LAST
  * empty line, C2SP), or -EBADMSG when there is none. */
 int note_text_length(const char *note, size_t len, size_t *text_len);
