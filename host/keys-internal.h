@@ -31,6 +31,11 @@ int key_id(EVP_PKEY *key, char out[KEY_ID_HEX_LEN + 1]);
 int key_load_private(const char *path, EVP_PKEY **out, char *why, size_t why_size);
 int key_load_public(const char *path, EVP_PKEY **out, char *why, size_t why_size);
 
+/* key_load_public_raw: key_load_public, then the key's KEY_PUBLIC_LEN raw bytes into PUB.
+ * RETURN VALUE: 0, or -errno with a description in WHY. */
+int key_load_public_raw(const char *path, uint8_t pub[KEY_PUBLIC_LEN], char *why,
+			size_t why_size);
+
 /* key_save_private (mode 0600) / key_save_public (0644): write PEM to a new file; fails if
  * it exists unless REPLACE. RETURN VALUE: 0 or -errno with WHY. */
 int key_save_private(EVP_PKEY *key, const char *path, int replace, char *why, size_t why_size);

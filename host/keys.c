@@ -97,6 +97,23 @@ int key_load_public(const char *path, EVP_PKEY **out, char *why, size_t why_size
 	return key_load(path, 0, out, why, why_size);
 }
 
+int key_load_public_raw(const char *path, uint8_t pub[KEY_PUBLIC_LEN], char *why,
+			size_t why_size)
+{
+	EVP_PKEY *key = NULL;
+	size_t len = KEY_PUBLIC_LEN;
+	int err = key_load(path, 0, &key, why, why_size);
+
+	if (err != 0)
+		return err;
+	if (EVP_PKEY_get_raw_public_key(key, pub, &len) != 1 || len != KEY_PUBLIC_LEN) {
+		errbuf_set(why, why_size, "%s: not an Ed25519 public key", path);
+		err = -EINVAL;
+	}
+	EVP_PKEY_free(key);
+	return err;
+}
+
 static int key_save(EVP_PKEY *key, const char *path, int private, int replace, char *why,
 		    size_t why_size)
 {

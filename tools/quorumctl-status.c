@@ -611,16 +611,11 @@ static void on_interrupt(int sig)
 static int load_pub(struct status_args *a)
 {
 	char why[512];
-	EVP_PKEY *key = NULL;
-	size_t len = NOTE_PUB_LEN;
 
-	if (key_load_public(a->node_key, &key, why, sizeof(why)) != 0 ||
-	    EVP_PKEY_get_raw_public_key(key, a->node_pub, &len) != 1 || len != NOTE_PUB_LEN) {
-		fprintf(stderr, "quorumctl: %s\n", key == NULL ? why : "not an Ed25519 key");
-		EVP_PKEY_free(key);
+	if (key_load_public_raw(a->node_key, a->node_pub, why, sizeof(why)) != 0) {
+		fprintf(stderr, "quorumctl: %s\n", why);
 		return 2;
 	}
-	EVP_PKEY_free(key);
 	return 0;
 }
 
