@@ -24,47 +24,13 @@
 
 /* ---- base64, canonical only ---- */
 
-/* Decodes the LEN base64 characters at S into OUT (CAP bytes), accepting only the one
- * encoding EVP_EncodeBlock would write for the result. RETURN VALUE: the byte count, or -1. */
+/* Decodes the LEN base64 characters at S into OUT (CAP bytes), canonical encodings only
+ * (note_base64_decode, the signed notes' rule). RETURN VALUE: the byte count, or -1. */
 static long b64_decode(const char *s, size_t len, uint8_t *out, size_t cap)
 {
-	uint8_t *tmp;
-	char *again;
-	int n, pad = 0;
-	long result = -1;
+	size_t n;
 
-	if (len == 0 || len % 4 != 0 || len > 4 * ((size_t)INT32_MAX / 4))
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '=') {
-			if (i < len - 2)
-				return -1;
-			pad++;
-		} else if (pad != 0 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-					 (c >= '0' && c <= '9') || c == '+' || c == '/')) {
-			return -1;
-		}
-	}
-	tmp = malloc(len / 4 * 3);
-	again = malloc(len + 1);
-	if (tmp == NULL || again == NULL)
-		goto out_free;
-	n = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)len);
-	if (n < pad)
-		goto out_free;
-	n -= pad;
-	/* Non-zero bits in the padding would decode the same: only the canonical form. */
-	EVP_EncodeBlock((unsigned char *)again, tmp, n);
-	if (memcmp(again, s, len) != 0 || (size_t)n > cap)
-		goto out_free;
-	memcpy(out, tmp, (size_t)n);
-	result = n;
-out_free:
-	free(tmp);
-	free(again);
-	return result;
+	return note_base64_decode(s, len, out, cap, &n) == 0 ? (long)n : -1;
 }
 
 /* ---- cosignatures ---- */
