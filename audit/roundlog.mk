@@ -3,13 +3,13 @@
 # quorumctl vault verify's check of it.
 check_PROGRAMS += tests/unit/test-roundlog
 TESTS += tests/unit/test-roundlog
-tests_unit_test_roundlog_SOURCES = tests/unit/test-roundlog.c audit/roundlog.c audit/roundlog.h \
-	audit/roundjournal.c audit/roundjournal.h audit/statedir.c audit/statedir.h \
+tests_unit_test_roundlog_SOURCES = tests/unit/test-roundlog.c \
 	tools/quorumctl-rounds.c tools/quorumctl-rounds.h plugins/stages/convergence/agreement.c
 tests_unit_test_roundlog_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tools \
 	-I$(top_srcdir)/plugins/stages/convergence
 tests_unit_test_roundlog_CFLAGS = $(UNIT_CFLAGS) $(PROTOBUF_C_CFLAGS)
-tests_unit_test_roundlog_LDADD = $(UNIT_LDADD) $(OPENSSL_LIBS)
+tests_unit_test_roundlog_LDADD = audit/libroundlog.la audit/libstatedir.la $(UNIT_LDADD) \
+	$(OPENSSL_LIBS)
 
 # End to end on a local quorum: rounds kept, verified, recovered after SIGKILL.
 TESTS += tests/e2e/round-log.sh

@@ -65,17 +65,15 @@ fuzz_fuzz_conf_LDFLAGS = $(FUZZ_LINK_FLAGS)
 fuzz_fuzz_conf_LDADD = host/libquorumhost.la
 
 # ---- the audit plane: its sources compiled in ----
-fuzz_fuzz_vault_recovery_SOURCES = fuzz/fuzz-vault-recovery.c fuzz/fuzz.h audit/vaultlog.c \
-	audit/vaultlog.h audit/statedir.c audit/statedir.h $(FUZZ_MAIN)
+fuzz_fuzz_vault_recovery_SOURCES = fuzz/fuzz-vault-recovery.c fuzz/fuzz.h $(FUZZ_MAIN)
 fuzz_fuzz_vault_recovery_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_vault_recovery_LDFLAGS = $(FUZZ_LINK_FLAGS)
-fuzz_fuzz_vault_recovery_LDADD = $(OPENSSL_LIBS)
+fuzz_fuzz_vault_recovery_LDADD = audit/libquorumaudit.la $(OPENSSL_LIBS)
 
-fuzz_fuzz_checkpoint_SOURCES = fuzz/fuzz-checkpoint.c fuzz/fuzz.h audit/note.c audit/note.h \
-	$(FUZZ_MAIN)
+fuzz_fuzz_checkpoint_SOURCES = fuzz/fuzz-checkpoint.c fuzz/fuzz.h $(FUZZ_MAIN)
 fuzz_fuzz_checkpoint_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_checkpoint_LDFLAGS = $(FUZZ_LINK_FLAGS)
-fuzz_fuzz_checkpoint_LDADD = $(OPENSSL_LIBS)
+fuzz_fuzz_checkpoint_LDADD = audit/libquorumaudit.la $(OPENSSL_LIBS)
 
 # ---- plugins: their parsers' sources compiled in (the SDK headers only, as a plugin) ----
 # All HTTP/1 parsing: the one parser (plugins/transports/common/http1-parse.c, REST's and the
@@ -98,21 +96,21 @@ fuzz_fuzz_rest_bodies_SOURCES = fuzz/fuzz-rest-bodies.c fuzz/fuzz.h \
 	plugins/stages/control/commands.c plugins/stages/control/commands.h \
 	plugins/stages/control/modes.c plugins/stages/control/modes.h \
 	plugins/stages/control/sharedstate.c plugins/stages/control/sharedstate.h \
-	plugins/stages/common/statefile.c plugins/stages/common/statefile.h \
-	audit/note.c audit/note.h $(FUZZ_MAIN)
+	$(FUZZ_MAIN)
 fuzz_fuzz_rest_bodies_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/rest \
 	-I$(top_srcdir)/plugins/stages/common \
 	-I$(top_srcdir)/plugins/stages/control -I$(top_srcdir)/audit
 fuzz_fuzz_rest_bodies_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_rest_bodies_LDFLAGS = $(FUZZ_LINK_FLAGS)
-fuzz_fuzz_rest_bodies_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS) -lm
+fuzz_fuzz_rest_bodies_LDADD = plugins/stages/common/libstatefile.la audit/libquorumaudit.la \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) -lm
 
 fuzz_fuzz_passport_SOURCES = fuzz/fuzz-passport.c fuzz/fuzz.h $(PASSPORT_SOURCES) $(FUZZ_MAIN)
 fuzz_fuzz_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport \
 	-I$(top_srcdir)/plugins/stages/common
 fuzz_fuzz_passport_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_passport_LDFLAGS = $(FUZZ_LINK_FLAGS)
-fuzz_fuzz_passport_LDADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
+fuzz_fuzz_passport_LDADD = $(PASSPORT_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
 
 # The transports' servers: each target #includes the plugin's .c (its callbacks are static)
 # and runs it on the tests' mock host, configured by fuzz/mockhost.c.
@@ -122,7 +120,7 @@ fuzz_fuzz_ntp_SOURCES = fuzz/fuzz-ntp.c fuzz/fuzz.h $(FUZZ_MOCK) $(NTS_SOURCES) 
 fuzz_fuzz_ntp_CPPFLAGS = $(NTS_CPPFLAGS) -I$(top_builddir)/proto
 fuzz_fuzz_ntp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS)
 fuzz_fuzz_ntp_LDFLAGS = $(FUZZ_LINK_FLAGS)
-fuzz_fuzz_ntp_LDADD = proto/libquorumproto.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
+fuzz_fuzz_ntp_LDADD = $(NTS_LIBS) proto/libquorumproto.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
 	$(OPENSSL_LIBS) -lpthread
 
 # NTS (RFC 8915): the NTS-KE records and the NTS extension fields, their pure parsers.

@@ -22,16 +22,14 @@ host_libquorumhost_la_SOURCES = \
 	host/timecore-parts-internal.h host/peerlink.c host/answer.c host/rounds.c \
 	host/authorities.c host/nodestate.c host/clock.c client/clock-page.h \
 	host/refusals.c host/refusals-internal.h host/metrics.c host/metrics-internal.h \
-	common/ratelimit.c common/ratelimit.h common/dedup.c common/dedup.h common/clocks.h \
-	common/roundnonce.c common/roundnonce.h \
 	host/trustpath.c host/trustpath-internal.h \
-	host/plugin-floor.c host/plugin-floor-internal.h \
-	plugins/stages/common/statefile.c plugins/stages/common/statefile.h
+	host/plugin-floor.c host/plugin-floor-internal.h
 # The plugin version floors are written with the stages' atomic state-file code.
 host_libquorumhost_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common
 host_libquorumhost_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBCONFIG_CFLAGS) $(PROTOBUF_C_CFLAGS)
-host_libquorumhost_la_LIBADD = proto/libquorumproto.la $(OPENSSL_LIBS) $(LIBEVENT_LIBS) \
+host_libquorumhost_la_LIBADD = proto/libquorumproto.la common/libquorumcommon.la \
+	plugins/stages/common/libstatefile.la $(OPENSSL_LIBS) $(LIBEVENT_LIBS) \
 	$(LIBCONFIG_LIBS) $(PROTOBUF_C_LIBS) $(LTDL_LIBS) -lpthread
 
 sbin_PROGRAMS += host/quorumd

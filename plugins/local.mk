@@ -6,6 +6,8 @@
 # A plugin sees the SDK only: never the host's private headers, never another plugin's.
 PLUGIN_CPPFLAGS = -I$(top_srcdir)/host/include -I$(top_srcdir)/common -DPACKAGE_VERSION='"$(PACKAGE_VERSION)"'
 
+include common/local.mk
+include plugins/stages/common/local.mk
 include plugins/stages/passport/local.mk
 include plugins/stages/convergence/local.mk
 include plugins/stages/control/local.mk

@@ -171,13 +171,12 @@ tests_unit_test_modes_LDADD = $(GLIB_LIBS)
 
 # A leader's shared state at the control stage: pure code and a mock host API table.
 tests_unit_test_sharedstate_SOURCES = tests/unit/test-sharedstate.c \
-	plugins/stages/control/sharedstate.c plugins/stages/common/statefile.c \
-	tests/mockhost.c tests/mockhost.h
+	plugins/stages/control/sharedstate.c tests/mockhost.c tests/mockhost.h
 tests_unit_test_sharedstate_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control \
 	-I$(top_srcdir)/tests \
 	-I$(top_srcdir)/plugins/stages/common
 tests_unit_test_sharedstate_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-tests_unit_test_sharedstate_LDADD = $(GLIB_LIBS) -lm
+tests_unit_test_sharedstate_LDADD = plugins/stages/common/libstatefile.la $(GLIB_LIBS) -lm
 
 # Operator commands: payloads and signatures, pure code inside the control plugin.
 tests_unit_test_commands_SOURCES = tests/unit/test-commands.c \
@@ -189,14 +188,14 @@ tests_unit_test_commands_LDADD = $(UNIT_LDADD) $(JANSSON_LIBS) $(OPENSSL_LIBS)
 
 # A malfeasance report at the control stage: the shared report check and a mock host API.
 tests_unit_test_malfeasance_SOURCES = tests/unit/test-malfeasance.c \
-	plugins/stages/control/malfeasance.c plugins/stages/common/malfeasance-report.c \
-	tests/mockhost.c tests/mockhost.h
+	plugins/stages/control/malfeasance.c tests/mockhost.c tests/mockhost.h
 tests_unit_test_malfeasance_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/control \
 	-I$(top_srcdir)/tests \
 	-I$(top_srcdir)/plugins/stages/common -I$(top_srcdir)/host -I$(top_builddir)/proto \
 	-I$(top_srcdir)/audit
 tests_unit_test_malfeasance_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_malfeasance_LDADD = $(UNIT_LDADD) audit/libquorumaudit.la $(OPENSSL_LIBS)
+tests_unit_test_malfeasance_LDADD = plugins/stages/common/libmalreport.la $(UNIT_LDADD) \
+	audit/libquorumaudit.la $(OPENSSL_LIBS)
 
 # quorumctl's HTTP client (status) against a TCP server of the test's own.
 check_PROGRAMS += tests/unit/test-quorumctl-http
@@ -286,11 +285,10 @@ installcheck-local:
 # ---- tools the end-to-end tests drive ----
 check_PROGRAMS += tests/tools/liar tests/tools/clock-reads tests/tools/ntp-flood \
 	tests/tools/peer-attack tests/tools/clock-page-layout
-tests_tools_liar_SOURCES = tests/tools/liar.c plugins/stages/common/malfeasance-report.c \
-	plugins/stages/common/malfeasance-report.h
+tests_tools_liar_SOURCES = tests/tools/liar.c
 tests_tools_liar_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common
 tests_tools_liar_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
-tests_tools_liar_LDADD = host/libquorumhost.la
+tests_tools_liar_LDADD = plugins/stages/common/libmalreport.la host/libquorumhost.la
 tests_tools_clock_reads_SOURCES = tests/tools/clock-reads.c
 tests_tools_clock_reads_LDADD = client/libquorum-clock.la
 tests_tools_clock_page_layout_SOURCES = tests/tools/clock-page-layout.c

@@ -18,7 +18,7 @@ tools_quorumctl_SOURCES = tools/quorumctl.c tools/quorumctl-audit.c tools/quorum
 	tools/quorumctl-witness.c tools/quorumctl-witness.h \
 	plugins/stages/passport/passportdoc.c plugins/stages/passport/passportdoc.h \
 	tools/quorumctl-rounds.c tools/quorumctl-rounds.h \
-	audit/roundlog.c audit/roundlog.h plugins/stages/convergence/agreement.c \
+	plugins/stages/convergence/agreement.c \
 	tools/quorumctl-chrony.c tools/quorumctl-chrony.h \
 	tools/quorumctl-status.c tools/quorumctl-status.h \
 	tools/quorumctl-http.c tools/quorumctl-http.h \
@@ -30,5 +30,5 @@ tools_quorumctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passpor
 	-I$(top_srcdir)/plugins/stages/convergence -I$(top_srcdir)/plugins/transports/chrony
 tools_quorumctl_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBCONFIG_CFLAGS)
-tools_quorumctl_LDADD = host/libquorumhost.la client/libquorum-clock.la \
+tools_quorumctl_LDADD = audit/libroundlog.la host/libquorumhost.la client/libquorum-clock.la \
 	audit/libquorumaudit.la $(JANSSON_LIBS) $(OPENSSL_LIBS) -lm

@@ -4,12 +4,11 @@
 # Built unless configure says --disable-gossip; so are its tests.
 if BUILD_PLUGIN_GOSSIP
 GOSSIP_SOURCES = plugins/stages/gossip/rules.c plugins/stages/gossip/rules.h \
-	common/dedup.c common/dedup.h \
 	plugins/stages/gossip/evidence.c plugins/stages/gossip/evidence.h \
 	plugins/stages/gossip/epochs.c plugins/stages/gossip/epochs.h \
 	plugins/stages/gossip/digest.c plugins/stages/gossip/digest.h \
-	plugins/stages/gossip/wire.c plugins/stages/gossip/wire.h \
-	plugins/stages/common/malfeasance-report.c plugins/stages/common/malfeasance-report.h
+	plugins/stages/gossip/wire.c plugins/stages/gossip/wire.h
+GOSSIP_LIBS = plugins/stages/common/libmalreport.la common/libquorumcommon.la
 GOSSIP_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common \
 	-I$(top_builddir)/proto
 
@@ -18,7 +17,7 @@ plugins_stages_gossip_gossip_la_SOURCES = plugins/stages/gossip/gossip.c $(GOSSI
 plugins_stages_gossip_gossip_la_CPPFLAGS = $(GOSSIP_CPPFLAGS)
 plugins_stages_gossip_gossip_la_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_stages_gossip_gossip_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_stages_gossip_gossip_la_LIBADD = proto/libquorumproto.la $(PROTOBUF_C_LIBS) \
+plugins_stages_gossip_gossip_la_LIBADD = $(GOSSIP_LIBS) proto/libquorumproto.la $(PROTOBUF_C_LIBS) \
 	$(OPENSSL_LIBS)
 
 check_PROGRAMS += tests/unit/test-gossip
@@ -28,5 +27,5 @@ tests_unit_test_gossip_SOURCES = tests/unit/test-gossip.c plugins/stages/gossip/
 tests_unit_test_gossip_CPPFLAGS = $(GOSSIP_CPPFLAGS) -I$(top_srcdir)/plugins/stages/gossip \
 	-I$(top_srcdir)/host -I$(top_srcdir)/tests
 tests_unit_test_gossip_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_gossip_LDADD = $(UNIT_LDADD) $(OPENSSL_LIBS)
+tests_unit_test_gossip_LDADD = $(GOSSIP_LIBS) $(UNIT_LDADD) $(OPENSSL_LIBS)
 endif

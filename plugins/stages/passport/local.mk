@@ -3,9 +3,8 @@
 # host API).
 PASSPORT_SOURCES = plugins/stages/passport/passportdoc.c plugins/stages/passport/passportdoc.h \
 	plugins/stages/passport/registry.c plugins/stages/passport/registry.h \
-	plugins/stages/passport/replay.c plugins/stages/passport/replay.h \
-	common/dedup.c common/dedup.h \
-	plugins/stages/common/statefile.c plugins/stages/common/statefile.h
+	plugins/stages/passport/replay.c plugins/stages/passport/replay.h
+PASSPORT_LIBS = plugins/stages/common/libstatefile.la common/libquorumcommon.la
 
 # Built unless configure says --disable-passport; so are its tests.
 if BUILD_PLUGIN_PASSPORT
@@ -15,7 +14,7 @@ plugins_stages_passport_passport_la_SOURCES = plugins/stages/passport/passport.c
 plugins_stages_passport_passport_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common
 plugins_stages_passport_passport_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_stages_passport_passport_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_stages_passport_passport_la_LIBADD = $(JANSSON_LIBS) $(OPENSSL_LIBS)
+plugins_stages_passport_passport_la_LIBADD = $(PASSPORT_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS)
 
 check_PROGRAMS += tests/unit/test-passport
 TESTS += tests/unit/test-passport
@@ -25,6 +24,7 @@ tests_unit_test_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/s
 	-I$(top_srcdir)/plugins/stages/common \
 	-I$(top_srcdir)/tests/unit
 tests_unit_test_passport_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
-tests_unit_test_passport_LDADD = tests/unit/libtestutil.la host/libquorumhost.la $(GLIB_LIBS) \
+tests_unit_test_passport_LDADD = tests/unit/libtestutil.la $(PASSPORT_LIBS) host/libquorumhost.la \
+	$(GLIB_LIBS) \
 	$(JANSSON_LIBS) $(OPENSSL_LIBS)
 endif

@@ -12,13 +12,12 @@ plugins_transports_common_libtransport_la_SOURCES = \
 	plugins/transports/common/connlimit.c plugins/transports/common/connlimit.h \
 	plugins/transports/common/tlsconf.c plugins/transports/common/tlsconf.h \
 	plugins/transports/common/timefields.c plugins/transports/common/timefields.h \
-	plugins/transports/common/transport.c plugins/transports/common/transport.h \
-	common/ratelimit.c common/ratelimit.h
+	plugins/transports/common/transport.c plugins/transports/common/transport.h
 plugins_transports_common_libtransport_la_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
 	-I$(top_srcdir)/plugins/transports/common
 plugins_transports_common_libtransport_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS)
-plugins_transports_common_libtransport_la_LIBADD = $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
+plugins_transports_common_libtransport_la_LIBADD = common/libquorumcommon.la $(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) \
 	$(OPENSSL_LIBS)
 
 # The JSON shapes of the served time (REST and WebSocket: jansson).

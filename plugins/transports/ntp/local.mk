@@ -7,8 +7,8 @@ NTS_SOURCES = plugins/transports/ntp/nts.c plugins/transports/ntp/nts.h \
 	plugins/transports/ntp/nts-ext.c plugins/transports/ntp/nts-ext.h \
 	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-aead.h \
 	plugins/transports/ntp/nts-cookie.c plugins/transports/ntp/nts-cookie.h \
-	plugins/transports/ntp/nts-keystore.c plugins/transports/ntp/nts-keystore.h \
-	audit/statedir.c audit/statedir.h
+	plugins/transports/ntp/nts-keystore.c plugins/transports/ntp/nts-keystore.h
+NTS_LIBS = audit/libstatedir.la
 NTS_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ntp -I$(top_srcdir)/audit
 
 # Built unless configure says --disable-ntp; so are its tests.
@@ -18,7 +18,7 @@ plugins_transports_ntp_ntp_la_SOURCES = plugins/transports/ntp/ntp.c $(NTS_SOURC
 plugins_transports_ntp_ntp_la_CPPFLAGS = $(NTS_CPPFLAGS)
 plugins_transports_ntp_ntp_la_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS)
 plugins_transports_ntp_ntp_la_LDFLAGS = $(PLUGIN_LDFLAGS)
-plugins_transports_ntp_ntp_la_LIBADD = $(LIBEVENT_LIBS) $(OPENSSL_LIBS) -lpthread
+plugins_transports_ntp_ntp_la_LIBADD = $(NTS_LIBS) $(LIBEVENT_LIBS) $(OPENSSL_LIBS) -lpthread
 
 # Unit tests (g_test): the arrival timestamps' rules (ntp.c compiled in whole), and the NTS
 # parts that are pure: AES-SIV, cookies and their keys, NTS-KE records, extension fields.
@@ -33,7 +33,7 @@ NTP_TEST_LDADD = $(GLIB_LIBS) $(OPENSSL_LIBS)
 plugins_transports_ntp_test_ntp_SOURCES = plugins/transports/ntp/test-ntp.c $(NTS_SOURCES)
 plugins_transports_ntp_test_ntp_CPPFLAGS = $(NTS_CPPFLAGS) -I$(top_builddir)
 plugins_transports_ntp_test_ntp_CFLAGS = $(NTP_TEST_CFLAGS) $(LIBEVENT_CFLAGS)
-plugins_transports_ntp_test_ntp_LDADD = $(NTP_TEST_LDADD) $(LIBEVENT_LIBS) -lpthread
+plugins_transports_ntp_test_ntp_LDADD = $(NTS_LIBS) $(NTP_TEST_LDADD) $(LIBEVENT_LIBS) -lpthread
 
 plugins_transports_ntp_test_nts_aead_SOURCES = plugins/transports/ntp/test-nts-aead.c \
 	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-aead.h
@@ -44,11 +44,10 @@ plugins_transports_ntp_test_nts_aead_LDADD = $(NTP_TEST_LDADD)
 plugins_transports_ntp_test_nts_cookie_SOURCES = plugins/transports/ntp/test-nts-cookie.c \
 	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-aead.h \
 	plugins/transports/ntp/nts-cookie.c plugins/transports/ntp/nts-cookie.h \
-	plugins/transports/ntp/nts-keystore.c plugins/transports/ntp/nts-keystore.h \
-	audit/statedir.c audit/statedir.h
+	plugins/transports/ntp/nts-keystore.c plugins/transports/ntp/nts-keystore.h
 plugins_transports_ntp_test_nts_cookie_CPPFLAGS = $(NTS_CPPFLAGS)
 plugins_transports_ntp_test_nts_cookie_CFLAGS = $(NTP_TEST_CFLAGS)
-plugins_transports_ntp_test_nts_cookie_LDADD = $(NTP_TEST_LDADD)
+plugins_transports_ntp_test_nts_cookie_LDADD = $(NTS_LIBS) $(NTP_TEST_LDADD)
 
 plugins_transports_ntp_test_nts_ke_records_SOURCES = \
 	plugins/transports/ntp/test-nts-ke-records.c \
