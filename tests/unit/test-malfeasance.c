@@ -44,6 +44,7 @@ static int verify(struct mockhost *m, const char *authority_id, const char *clai
 
 static void mock_reset(void)
 {
+	mockhost_release(&mock); /* the log history of the run before */
 	mockhost_init(&mock);
 	g_assert_cmpint(mockhost_add_source(&mock, "node-4"), ==, 0);
 	mock.authority_verify = verify;
@@ -260,6 +261,7 @@ static void test_log_fork(void)
 	free(evidence);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(other);
+	mockhost_release(&mock);
 }
 
 int main(int argc, char **argv)

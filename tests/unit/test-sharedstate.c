@@ -431,6 +431,7 @@ static void test_process(void)
 	decisions = none.decisions;
 	g_assert_cmpuint(decisions, ==, 1);
 	sharedstate_release(&none);
+	mockhost_release(&mock);
 	g_unlink(path);
 	g_rmdir(dir);
 	g_free(path);
