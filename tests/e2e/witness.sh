@@ -4,14 +4,15 @@
 # proof from the last one it cosigned: node-1's /v1/checkpoint carries its peers'
 # cosignatures, which quorumctl and an independent verifier (tests/tools/witness-tool.py,
 # python3-cryptography) count. Then the rollback: node-1's whole folder is copied at one
-# moment (SIGSTOP, cp -a, SIGCONT), the node runs on for 25 s, is stopped and restarted on
-# the copy. It learns from its peers that they hold a checkpoint it signed that its log no
-# longer has: it signs no checkpoint and serves no time; the peers hold that checkpoint;
-# across everything node-1 ever signed and everything its peers hold, no size has two roots;
-# quorumctl shows the operator what happened and how to resolve it. A forged checkpoint of
-# node-1 (its key, a size a witness holds, another root) is signed evidence: every peer
-# quarantines node-1 for it. Resolved as documented (a new log, a new origin), node-1 serves
-# time again and its new checkpoints are witnessed. Speaks TAP.
+# moment (SIGSTOP, cp -a, SIGCONT), the node runs on until every peer holds a checkpoint of it
+# larger than the copy, is stopped and restarted on the copy. It learns from its peers that
+# they hold a checkpoint it signed that its log no longer has: it signs no checkpoint and
+# serves no time; the peers hold that checkpoint; across everything node-1 ever signed and
+# everything its peers hold, no size has two roots; quorumctl shows the operator what happened
+# and how to resolve it. A forged checkpoint of node-1 (its key, a size a witness holds,
+# another root) is signed evidence: every peer quarantines node-1 for it. Resolved as
+# documented (a new log, a new origin), node-1 serves time again and its new checkpoints are
+# witnessed. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
 
 plan 22
@@ -99,7 +100,18 @@ kill -STOP "${NODE_PID[1]}"
 cp -a "$N1" "$W/snapshot"
 kill -CONT "${NODE_PID[1]}"
 rm -f "$W/snapshot/quorumd.pid"
-sleep 25
+# It runs on until every peer holds a checkpoint of it larger than the copied log.
+SNAP=$("$CTL" vault dump "$W/snapshot/vault" --json | wc -l)
+held_past() {
+	for k in 2 3 4; do
+		$TOOL held "$QUORUM_DIR/node-$k/merkle/witness-state" node-1 "$W/held-$k" \
+			>/dev/null 2>&1 && [ "$(sed -n 2p "$W/held-$k")" -gt "$SNAP" ] || return 1
+	done
+}
+for i in $(seq 120); do
+	held_past && break
+	sleep 0.5
+done
 stop_node 1
 mv "$N1" "$W/node-1.lost"
 cp -a "$W/snapshot" "$N1"
