@@ -1,10 +1,12 @@
-/* roundlog.c -- the vault's round log (see roundlog.h): rounds shrunk as they are added,
- * each shrunk form rebuilt and compared with the original before it is kept, and records
- * read back into the rounds as they were.
+/* roundlog.c -- the vault's round log (see roundlog.h): rounds held as they are added and
+ * encoded into a record at once, each either summarised (its hash and what became of it)
+ * or shrunk, each shrunk form rebuilt and compared with the original before it is kept,
+ * and records read back into the rounds as they were.
  *
  * The deltas of a record (round number, reference instants, each authority's sequence and
- * radius) run from one shrunk round to the next: a round kept as it was neither uses nor
- * moves them, and every record starts afresh, so a record is read on its own. */
+ * radius) run from one shrunk round to the next (a summary moves the first three only): a
+ * round kept as it was neither uses nor moves them, and every record starts afresh, so a
+ * record is read on its own. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include <quorum/time.h>
 
@@ -49,11 +53,13 @@ struct slot {
 	char **audit;			/* entry.audit */
 	size_t audit_cap;
 	char *stage, *reason;
+	uint8_t hash[ROUNDLOG_HASH_LEN]; /* SHA-256 of the payload, for a summary */
 	size_t bytes;
 };
 
 struct roundlog {
 	char *node_id;
+	int keep_all; /* every round shrunk, none summarised */
 	char *commit_plugin;
 	Uml001__RoundLogAuthority **roster;
 	size_t roster_count, roster_cap;
@@ -257,6 +263,27 @@ static int entry_rebuild(const char *node_id, Uml001__RoundLogAuthority *const *
 	struct rebuild r = { 0 };
 	int err = 0;
 
+	if (e->round_hash.len > 0) { /* a summary: its numbers, no payload */
+		if (e->round_hash.len != ROUNDLOG_HASH_LEN || e->payload.len > 0 ||
+		    e->n_observations > 0 || e->nonce_seed.len > 0 ||
+		    e->n_rejected_sources > 0 || e->n_rejected_reasons > 0) {
+			set_why(why, why_size,
+				"a summarised round holds more than its summary");
+			return -EBADMSG;
+		}
+		*round = c->has_prev ? c->round + (uint64_t)e->round_delta
+				     : (uint64_t)e->round_delta;
+		c->mono = c->has_prev ? add_wrap(c->mono, e->reference_mono_delta_ns)
+				      : e->reference_mono_delta_ns;
+		*real = c->has_prev ? add_wrap(c->real, e->reference_realtime_delta_ns)
+				    : e->reference_realtime_delta_ns;
+		c->has_prev = 1;
+		c->round = *round;
+		c->real = *real;
+		*out = NULL;
+		*len = 0;
+		return 0;
+	}
 	if (e->payload.len > 0) {
 		Uml001__SyncRound *s =
 			uml001__sync_round__unpack(NULL, e->payload.len, e->payload.data);
@@ -403,15 +430,32 @@ struct roundlog *roundlog_new(const char *node_id)
 	return log;
 }
 
-static void slot_release(struct slot *s)
+void roundlog_keep_all(struct roundlog *log, int all)
+{
+	log->keep_all = all != 0;
+}
+
+/* Forgets what shrinking slot S made (its entry's observations point into it). */
+static void slot_unshrink(struct slot *s)
 {
 	for (size_t i = 0; i < s->ta_count; i++)
 		uml001__time_attestation__free_unpacked(s->ta[i], NULL);
 	free(s->ta);
-	if (s->src != NULL)
-		uml001__sync_round__free_unpacked(s->src, NULL);
 	free(s->obs);
 	free(s->obs_list);
+	s->ta = NULL;
+	s->ta_count = 0;
+	s->obs = NULL;
+	s->obs_list = NULL;
+	s->entry.n_observations = 0;
+	s->entry.observations = NULL;
+}
+
+static void slot_release(struct slot *s)
+{
+	slot_unshrink(s);
+	if (s->src != NULL)
+		uml001__sync_round__free_unpacked(s->src, NULL);
 	free(s->payload);
 	for (size_t i = 0; i < s->entry.n_audit; i++)
 		free(s->audit[i]);
@@ -555,6 +599,7 @@ static int slot_shrink(struct roundlog *log, struct slot *s)
 	int64_t real;
 	int err;
 
+	slot_unshrink(s);
 	if (chain_copy(&w, &log->chain) != 0)
 		return -ENOMEM;
 	e->round_delta = w.has_prev ? (int64_t)(r->round - w.round) : (int64_t)r->round;
@@ -605,7 +650,6 @@ static int slot_shrink(struct roundlog *log, struct slot *s)
 int roundlog_add(struct roundlog *log, const uint8_t *payload, size_t len)
 {
 	struct slot *grown, *s;
-	int err;
 
 	grown = grow(log->slots, &log->cap, log->count + 1, sizeof(*grown));
 	if (grown == NULL)
@@ -626,22 +670,78 @@ int roundlog_add(struct roundlog *log, const uint8_t *payload, size_t len)
 	}
 	memcpy(s->payload, payload, len);
 	s->payload_len = len;
-	err = slot_shrink(log, s);
-	if (err < 0) {
-		slot_release(s);
-		return err;
-	}
-	if (err == 1) { /* kept as it was */
-		Uml001__RoundLogEntry kept = UML001__ROUND_LOG_ENTRY__INIT;
-
-		kept.payload.data = s->payload;
-		kept.payload.len = s->payload_len;
-		s->entry = kept;
-	}
-	s->bytes = uml001__round_log_entry__get_packed_size(&s->entry) + ENTRY_OVERHEAD;
+	/* Shrunk or summarised when the record is encoded: by then its fate is known. */
+	s->bytes = len + ENTRY_OVERHEAD;
 	log->bytes += s->bytes;
 	log->count++;
 	return 0;
+}
+
+/* A round whose attestations are the evidence of a decision someone may dispute: not
+ * taken (rejected, held, not committed), or with a line besides its commit (an observation
+ * refused), an authority's answer rejected or an outlier left out of the agreement. */
+static int slot_disputed(const struct slot *s)
+{
+	return s->entry.verdict != ROUNDLOG_VERDICT_ACCEPT || s->commit == NULL ||
+	       s->entry.n_audit > 0 || s->commit->outliers > 0 ||
+	       s->src->n_rejected_sources > 0 || s->src->n_rejected_reasons > 0;
+}
+
+/* Keeps slot S as its summary: the round's numbers (moving the chain's), its hash, and
+ * what became of it (already in the entry). 0 or -ENOMEM. */
+static int slot_summarise(struct roundlog *log, struct slot *s)
+{
+	const Uml001__SyncRound *r = s->src;
+	Uml001__RoundLogEntry *e = &s->entry;
+	struct chain *c = &log->chain;
+
+	slot_unshrink(s);
+	if (EVP_Digest(s->payload, s->payload_len, s->hash, NULL, EVP_sha256(), NULL) != 1)
+		return -ENOMEM;
+	e->round_delta = c->has_prev ? (int64_t)(r->round - c->round) : (int64_t)r->round;
+	e->reference_mono_delta_ns =
+		c->has_prev ? sub_wrap(r->reference_mono_ns, c->mono) : r->reference_mono_ns;
+	e->reference_realtime_delta_ns = c->has_prev
+						 ? sub_wrap(r->reference_realtime_ns, c->real)
+						 : r->reference_realtime_ns;
+	e->round_hash.data = s->hash;
+	e->round_hash.len = ROUNDLOG_HASH_LEN;
+	c->has_prev = 1;
+	c->round = r->round;
+	c->mono = r->reference_mono_ns;
+	c->real = r->reference_realtime_ns;
+	return 0;
+}
+
+/* Keeps slot S's payload as it was, with what became of it. */
+static void slot_keep(struct slot *s)
+{
+	Uml001__RoundLogEntry kept = UML001__ROUND_LOG_ENTRY__INIT;
+
+	slot_unshrink(s);
+	kept.payload.data = s->payload;
+	kept.payload.len = s->payload_len;
+	kept.verdict = s->entry.verdict;
+	kept.verdict_stage = s->entry.verdict_stage;
+	kept.verdict_reason = s->entry.verdict_reason;
+	kept.commit = s->entry.commit;
+	kept.n_audit = s->entry.n_audit;
+	kept.audit = s->entry.audit;
+	s->entry = kept;
+}
+
+/* Makes slot S's entry: a summary, unless the log keeps all, it is the record's first
+ * (every record holds one round an auditor can check in full) or it is disputed. */
+static int slot_entry(struct roundlog *log, struct slot *s, int first)
+{
+	int err;
+
+	if (!log->keep_all && !first && !slot_disputed(s))
+		return slot_summarise(log, s);
+	err = slot_shrink(log, s);
+	if (err == 1)
+		slot_keep(s);
+	return err < 0 ? err : 0;
 }
 
 static struct slot *last_slot(struct roundlog *log)
@@ -652,7 +752,8 @@ static struct slot *last_slot(struct roundlog *log)
 /* Adds S->bytes' change to the log's total after the entry grew. */
 static void slot_resize(struct roundlog *log, struct slot *s)
 {
-	size_t bytes = uml001__round_log_entry__get_packed_size(&s->entry) + ENTRY_OVERHEAD;
+	size_t bytes = s->payload_len + uml001__round_log_entry__get_packed_size(&s->entry) +
+		       ENTRY_OVERHEAD;
 
 	log->bytes = log->bytes - s->bytes + bytes;
 	s->bytes = bytes;
@@ -782,8 +883,17 @@ int roundlog_encode(struct roundlog *log, uint8_t **out, size_t *len)
 
 	if (rounds == NULL)
 		return -ENOMEM;
-	for (size_t i = 0; i < log->count; i++)
+	chain_release(&log->chain); /* the record's deltas start afresh */
+	for (size_t i = 0; i < log->count; i++) {
+		int err = slot_entry(log, &log->slots[i], i == 0);
+
+		if (err != 0) {
+			chain_release(&log->chain);
+			free(rounds);
+			return err;
+		}
 		rounds[i] = &log->slots[i].entry;
+	}
 	m.node_id = log->node_id;
 	m.n_authorities = log->roster_count;
 	m.authorities = log->roster;
@@ -917,7 +1027,14 @@ int roundlog_decode(const uint8_t *data, size_t len, struct roundlog_view **out,
 			err = round_lines(m, e, r, why, why_size);
 		if (err != 0)
 			goto fail;
-		r->shrunk = e->payload.len == 0;
+		r->summary = e->round_hash.len > 0;
+		r->shrunk = e->payload.len == 0 && !r->summary;
+		if (r->summary)
+			memcpy(r->hash, e->round_hash.data, ROUNDLOG_HASH_LEN);
+		else if (EVP_Digest(r->payload, r->len, r->hash, NULL, EVP_sha256(), NULL) != 1)
+			err = -ENOMEM;
+		if (err != 0)
+			goto fail;
 		r->verdict = e->verdict;
 		r->stage = e->verdict_stage;
 		r->reason = e->verdict_reason;

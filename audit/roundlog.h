@@ -1,8 +1,10 @@
 /* roundlog.h -- the vault's round log: this node's sync rounds kept several to a record
  * (QUORUM_RECORD_ROUNDS, proto/roundlog.proto), each without what the record holds already
  * or what can be rebuilt exactly, with the pipeline's verdict on it and the audit lines its
- * run wrote. Reading a record gives back every round's SyncRound payload byte for byte
- * (its SHA-256 is the quorum_hash a served answer names) and every audit line as written:
+ * run wrote; undisputed rounds as their summary (roundlog_keep_all). Reading a record
+ * gives back every kept round's SyncRound payload byte for byte, every summarised round's
+ * hash (the SHA-256 of the payload is the quorum_hash a served answer names) and every
+ * audit line as written:
  * a round is kept shrunk only after its shrunk form was rebuilt and compared equal with the
  * original, so nothing that does not rebuild exactly is ever lost; it is kept as it was.
  *
@@ -19,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define ROUNDLOG_HASH_LEN 32 /* SHA-256 of a round's SyncRound payload */
+
 #define ROUNDLOG_VERDICT_ACCEPT 0
 #define ROUNDLOG_VERDICT_REJECT 1
 #define ROUNDLOG_VERDICT_HOLD	2
@@ -34,6 +38,16 @@ struct roundlog;
 /* roundlog_new: an empty log of the rounds of NODE_ID (copied).
  * RETURN VALUE: new (roundlog_free), or NULL when out of memory. */
 struct roundlog *roundlog_new(const char *node_id);
+
+/*
+ * roundlog_keep_all: with ALL non-zero, every round is kept in full (shrunk, or as it was).
+ * By default only the first round of each record and every disputed one are (a round not
+ * accepted or not committed, with an audit line besides its commit line, a rejected
+ * source or an outlier); every other round is kept as its summary: its round number,
+ * reference instants, the SHA-256 of its payload (the quorum_hash its answers name), its
+ * verdict and its commit line, but not its attestations (docs/audit.md).
+ */
+void roundlog_keep_all(struct roundlog *log, int all);
 
 /* roundlog_free: NULL is a no-op. */
 void roundlog_free(struct roundlog *log);
@@ -76,9 +90,11 @@ int roundlog_encode(struct roundlog *log, uint8_t **out, size_t *len);
 struct roundlog_round {
 	uint64_t round;
 	int64_t reference_realtime_ns;
-	uint8_t *payload; /* the SyncRound as it was added, LEN bytes */
+	uint8_t *payload; /* the SyncRound as it was added, LEN bytes; NULL for a summary */
 	size_t len;
-	int shrunk; /* 0: it was kept as it was */
+	int shrunk;			 /* 0: it was kept as it was (or summarised) */
+	int summary;			 /* 1: kept as its summary: no payload, its hash only */
+	uint8_t hash[ROUNDLOG_HASH_LEN]; /* SHA-256 of the payload (quorum_hash) */
 	uint32_t verdict;
 	const char *stage, *reason; /* "" when accepted */
 	char **audit;		    /* every line as written, the commit line in its place */

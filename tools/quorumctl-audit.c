@@ -18,7 +18,6 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include <quorum/audit.h>
 
@@ -377,7 +376,7 @@ static void describe_rounds(const struct vault_record *rec, json_t *obj, char *t
 {
 	struct roundlog_view *v = NULL;
 	char why[256], hex[65];
-	size_t committed = 0, rejected = 0, held = 0, shrunk = 0, lines = 0, n;
+	size_t committed = 0, rejected = 0, held = 0, shrunk = 0, summaries = 0, lines = 0, n;
 	json_t *rounds, *peers;
 
 	if (roundlog_decode(rec->payload, rec->payload_len, &v, why, sizeof(why)) != 0) {
@@ -389,26 +388,25 @@ static void describe_rounds(const struct vault_record *rec, json_t *obj, char *t
 	rounds = json_array();
 	for (size_t i = 0; i < v->count; i++) {
 		const struct roundlog_round *r = &v->rounds[i];
-		uint8_t digest[32];
 		json_t *one, *audit;
 
 		committed += r->committed != 0;
 		rejected += r->verdict == ROUNDLOG_VERDICT_REJECT;
 		held += r->verdict == ROUNDLOG_VERDICT_HOLD;
 		shrunk += r->shrunk != 0;
+		summaries += r->summary != 0;
 		lines += r->audit_count;
 		if (obj == NULL)
 			continue;
 		audit = json_array();
-		EVP_Digest(r->payload, r->len, digest, NULL, EVP_sha256(), NULL);
-		hex_encode(digest, 32, hex);
+		hex_encode(r->hash, ROUNDLOG_HASH_LEN, hex);
 		for (size_t j = 0; j < r->audit_count; j++)
 			json_array_append_new(audit, json_string(r->audit[j]));
-		one = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:I, s:o}", "round",
+		one = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:b, s:I, s:o}", "round",
 				(json_int_t)r->round, "quorum_hash", hex, "verdict",
 				verdict_name(r->verdict), "reason", r->reason, "shrunk",
-				r->shrunk, "committed", r->committed, "bytes",
-				(json_int_t)r->len, "audit", audit);
+				r->shrunk, "summary", r->summary, "committed", r->committed,
+				"bytes", (json_int_t)r->len, "audit", audit);
 		if (r->committed) {
 			json_object_set_new(one, "earliest_ns", json_integer(r->earliest_ns));
 			json_object_set_new(one, "estimate_ns", json_integer(r->estimate_ns));
@@ -419,10 +417,11 @@ static void describe_rounds(const struct vault_record *rec, json_t *obj, char *t
 	n = (size_t)snprintf(
 		text, size,
 		"node=%s rounds=%zu first=%" PRIu64 " last=%" PRIu64
-		" committed=%zu rejected=%zu held=%zu shrunk=%zu audit_lines=%zu peers=",
+		" committed=%zu rejected=%zu held=%zu shrunk=%zu summaries=%zu audit_lines=%zu"
+		" peers=",
 		v->node_id, v->count, v->count > 0 ? v->rounds[0].round : 0,
 		v->count > 0 ? v->rounds[v->count - 1].round : 0, committed, rejected, held,
-		shrunk, lines);
+		shrunk, summaries, lines);
 	peers = json_array();
 	for (size_t i = 0; i < v->peer_count && n < size; i++) {
 		n += (size_t)snprintf(text + n, size - n, "%s%s:%" PRIu64, i > 0 ? "," : "",

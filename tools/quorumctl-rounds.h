@@ -1,6 +1,7 @@
 /* quorumctl-rounds.h -- `quorumctl vault verify` on the round log (QUORUM_RECORD_ROUNDS):
- * every round rebuilt, every authority's attestation checked against the authorities'
- * public keys given, and every committed agreement computed again from them. */
+ * every kept round rebuilt, every authority's attestation checked against the
+ * authorities' public keys given, and every committed agreement computed again from them
+ * (a summarised round has its hash and decision only: counted, nothing to recheck). */
 #ifndef QUORUM_QUORUMCTL_ROUNDS_H
 #define QUORUM_QUORUMCTL_ROUNDS_H
 

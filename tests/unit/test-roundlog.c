@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <glib.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -58,6 +59,7 @@ struct shape {
 	int random_nonces; /* ask with random nonces instead of the seed's */
 	int gossip_on_one; /* one attestation carries gossip metadata (cannot be shrunk) */
 	int no_seed;	   /* the round carries no seed */
+	int no_rejected;   /* no source rejected (else one, node-9) */
 };
 
 /* Authority I's answer to NONCE at MIDPOINT, as the asker keeps it (decoded datagram). */
@@ -134,9 +136,9 @@ static void round_payload(struct fixture *f, uint64_t round, int64_t real,
 	r.drift_ppm = 50;
 	r.n_observations = AUTHORITIES + 1;
 	r.observations = list;
-	r.n_rejected_sources = 1;
+	r.n_rejected_sources = shape->no_rejected ? 0 : 1;
 	r.rejected_sources = rejected;
-	r.n_rejected_reasons = 1;
+	r.n_rejected_reasons = r.n_rejected_sources;
 	r.rejected_reasons = reasons;
 	if (!shape->no_seed) {
 		r.nonce_seed.data = seed;
@@ -181,6 +183,7 @@ static void test_rebuilds_rounds(void)
 	size_t len, total = 0;
 
 	fixture_init(&f);
+	roundlog_keep_all(log, 1); /* every round in full (the default: below) */
 	g_assert_nonnull(log);
 	g_assert_true(roundlog_empty(log));
 	g_assert_cmpint(roundlog_audit(log, "x", 1), ==, -ENOENT);
@@ -260,6 +263,7 @@ static void test_keeps_what_it_cannot_shrink(void)
 	size_t len;
 
 	fixture_init(&f);
+	roundlog_keep_all(log, 1); /* every round in full (the default: below) */
 	round_payload(&f, 7, REAL0, &random_nonces, &a[0].payload, &a[0].len);
 	round_payload(&f, 8, REAL0 + 1000000000, &gossip, &a[1].payload, &a[1].len);
 	round_payload(&f, 9, REAL0 + 2000000000, &seedless, &a[2].payload, &a[2].len);
@@ -369,6 +373,7 @@ static void test_refuses_broken_records(void)
 	size_t len;
 
 	fixture_init(&f);
+	roundlog_keep_all(log, 1); /* every round in full (the default: below) */
 	g_assert_cmpint(roundlog_decode((const uint8_t *)"\xff\xff", 2, &v, why, sizeof(why)),
 			==, -EBADMSG);
 	g_assert_cmpstr(why, ==, "not a round log");
@@ -384,6 +389,117 @@ static void test_refuses_broken_records(void)
 	free(a.payload);
 	g_free(commit);
 	roundlog_free(log);
+	fixture_release(&f);
+}
+
+static void edit_summary_hash(Uml001__RoundLog *m)
+{
+	m->rounds[1]->round_hash.len = ROUNDLOG_HASH_LEN - 1;
+}
+
+/* round 0's observations moved to the summary after it (the message still owns them) */
+static void edit_summary_with_observations(Uml001__RoundLog *m)
+{
+	m->rounds[1]->n_observations = m->rounds[0]->n_observations;
+	m->rounds[1]->observations = m->rounds[0]->observations;
+	m->rounds[0]->n_observations = 0;
+	m->rounds[0]->observations = NULL;
+}
+
+/* By default a round is kept as its summary (hash, numbers, verdict, commit line) unless it
+ * is the record's first or disputed; the disputed ones keep their attestations. */
+static void test_summarises_undisputed_rounds(void)
+{
+	static const char reject_line[] =
+		"bft.observation.reject plugin=control source=node-3 reason=radius_too_wide";
+	struct fixture f;
+	struct shape shape = { .no_rejected = 1 }, rejecting = { 0 };
+	struct roundlog *log = roundlog_new("node-1"), *all = roundlog_new("node-1");
+	struct roundlog_view *v = NULL;
+	struct added added[ROUNDS];
+	char *commit[ROUNDS], why[256];
+	uint8_t *rec, *rec_all, digest[ROUNDLOG_HASH_LEN];
+	size_t len, len_all;
+
+	fixture_init(&f);
+	roundlog_keep_all(all, 1);
+	for (int i = 0; i < ROUNDS; i++) {
+		int64_t real = REAL0 + (int64_t)i * 1000003217LL;
+		struct roundlog *both[2] = { log, all };
+
+		round_payload(&f, 100 + (uint64_t)i, real, i == 14 ? &rejecting : &shape,
+			      &added[i].payload, &added[i].len);
+		commit[i] = commit_text(100 + (uint64_t)i, real, 20000 + i);
+		if (i == 4) { /* an outlier left out */
+			char *o = strstr(commit[i], "outliers=0");
+
+			o[strlen("outliers=")] = '1';
+		}
+		for (int k = 0; k < 2; k++) {
+			g_assert_cmpint(roundlog_add(both[k], added[i].payload, added[i].len),
+					==, 0);
+			if (i != 9) /* round 109: no commit line */
+				g_assert_cmpint(
+					roundlog_audit(both[k], commit[i], strlen(commit[i])),
+					==, 0);
+			if (i == 6)
+				g_assert_cmpint(roundlog_audit(both[k], reject_line,
+							       strlen(reject_line)),
+						==, 0);
+			g_assert_cmpint(roundlog_verdict(both[k],
+							 i == 12 ? ROUNDLOG_VERDICT_REJECT
+								 : ROUNDLOG_VERDICT_ACCEPT,
+							 i == 12 ? "convergence" : "",
+							 i == 12 ? "no_agreement" : ""),
+					==, 0);
+		}
+	}
+	g_assert_cmpint(roundlog_encode(log, &rec, &len), ==, 0);
+	g_assert_cmpint(roundlog_encode(all, &rec_all, &len_all), ==, 0);
+	g_test_message("%d rounds: %zu bytes summarised, %zu kept in full", ROUNDS, len,
+		       len_all);
+	g_assert_cmpuint(len * 2, <, len_all);
+	g_assert_cmpint(roundlog_decode(rec, len, &v, why, sizeof(why)), ==, 0);
+	g_assert_cmpuint(v->count, ==, ROUNDS);
+	for (int i = 0; i < ROUNDS; i++) {
+		const struct roundlog_round *r = &v->rounds[i];
+		int full = i == 0 || i == 4 || i == 6 || i == 9 || i == 12 || i == 14;
+
+		g_assert_cmpuint(r->round, ==, 100 + (uint64_t)i);
+		g_assert_cmpint(r->reference_realtime_ns, ==,
+				REAL0 + (int64_t)i * 1000003217LL);
+		g_assert_cmpint(r->summary, ==, !full);
+		g_assert_cmpint(r->shrunk, ==, full);
+		g_assert_true(EVP_Digest(added[i].payload, added[i].len, digest, NULL,
+					 EVP_sha256(), NULL) == 1);
+		g_assert_cmpmem(r->hash, sizeof(r->hash), digest, sizeof(digest));
+		if (full)
+			g_assert_cmpmem(r->payload, r->len, added[i].payload, added[i].len);
+		else
+			g_assert_null(r->payload);
+		g_assert_cmpint(r->committed, ==, i != 9);
+		if (i != 9) {
+			g_assert_cmpstr(r->audit[0], ==, commit[i]);
+			g_assert_cmpint(r->latest_ns - r->earliest_ns, ==, 20000 + i - (i % 2));
+		}
+		g_assert_cmpuint(r->audit_count, ==, i == 9 ? 0 : i == 6 ? 2 : 1);
+		g_assert_cmpuint(r->verdict, ==,
+				 i == 12 ? ROUNDLOG_VERDICT_REJECT : ROUNDLOG_VERDICT_ACCEPT);
+	}
+	g_assert_cmpstr(v->rounds[6].audit[1], ==, reject_line);
+	g_assert_cmpstr(v->rounds[12].reason, ==, "no_agreement");
+	roundlog_view_free(v);
+	/* a summary that is not one is refused */
+	assert_refused(rec, len, edit_summary_hash, "holds more than its summary");
+	assert_refused(rec, len, edit_summary_with_observations, "holds more than its summary");
+	free(rec);
+	free(rec_all);
+	for (int i = 0; i < ROUNDS; i++) {
+		free(added[i].payload);
+		g_free(commit[i]);
+	}
+	roundlog_free(log);
+	roundlog_free(all);
 	fixture_release(&f);
 }
 
@@ -595,7 +711,7 @@ static unsigned check_record(struct fixture *f, const char *dir, int with_keys,
 static void test_check_rechecks_agreements(void)
 {
 	struct fixture f;
-	struct shape shape = { 0 };
+	struct shape shape = { .no_rejected = 1 };
 	struct roundlog *log = roundlog_new("node-1");
 	struct added a[3];
 	char *dir = testutil_scratch_new(), *report, *line;
@@ -603,6 +719,7 @@ static void test_check_rechecks_agreements(void)
 	size_t len;
 
 	fixture_init(&f);
+	roundlog_keep_all(log, 1); /* every round in full (the default: below) */
 	for (int i = 0; i < 3; i++) {
 		round_payload(&f, 40 + (uint64_t)i, REAL0 + i * 1000000000LL, &shape,
 			      &a[i].payload, &a[i].len);
@@ -614,8 +731,9 @@ static void test_check_rechecks_agreements(void)
 	g_assert_cmpint(roundlog_encode(log, &rec, &len), ==, 0);
 	/* with the keys: every attestation verified, every agreement the same again */
 	g_assert_cmpuint(check_record(&f, dir, 1, rec, len, &report), ==, 0);
-	g_assert_nonnull(
-		strstr(report, "rounds: 3 in 1 round log records (3 shrunk), 3 committed"));
+	g_assert_nonnull(strstr(report,
+				"rounds: 3 in 1 round log records (3 shrunk, 0 summaries: hash "
+				"and decision only), 3 committed"));
 	g_assert_nonnull(strstr(report, "attestations: 12 verified, 0 not checked"));
 	g_assert_nonnull(strstr(report, "agreements: 3 computed again"));
 	free(report);
@@ -640,6 +758,23 @@ static void test_check_rechecks_agreements(void)
 	/* not a round log at all */
 	g_assert_cmpuint(check_record(&f, dir, 1, (const uint8_t *)"\xff\xff", 2, &report), ==,
 			 1);
+	free(report);
+	free(rec);
+	/* by default the first round is checked in full, the others are summaries */
+	roundlog_keep_all(log, 0);
+	for (int i = 0; i < 3; i++) {
+		a[i].payload[a[i].len / 3] ^= i == 1 ? 0x01 : 0; /* the signature back */
+		g_assert_cmpint(roundlog_add(log, a[i].payload, a[i].len), ==, 0);
+		line = agreed_line(&f, &a[i], 0);
+		g_assert_cmpint(roundlog_audit(log, line, strlen(line)), ==, 0);
+		g_free(line);
+	}
+	g_assert_cmpint(roundlog_encode(log, &rec, &len), ==, 0);
+	g_assert_cmpuint(check_record(&f, dir, 1, rec, len, &report), ==, 0);
+	g_assert_nonnull(
+		strstr(report, "rounds: 3 in 1 round log records (1 shrunk, 2 summaries"));
+	g_assert_nonnull(strstr(report, "attestations: 4 verified, 0 not checked"));
+	g_assert_nonnull(strstr(report, "agreements: 1 computed again"));
 	free(report);
 	free(rec);
 	for (int i = 0; i < 3; i++)
@@ -697,6 +832,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/roundlog/keeps-what-it-cannot-shrink",
 			test_keeps_what_it_cannot_shrink);
 	g_test_add_func("/roundlog/refuses-broken-records", test_refuses_broken_records);
+	g_test_add_func("/roundlog/summarises-undisputed-rounds",
+			test_summarises_undisputed_rounds);
 	g_test_add_func("/roundlog/journal/replays-up-to-a-torn-or-damaged-item",
 			test_journal_replays);
 	g_test_add_func("/roundlog/journal/sealed-with-the-vault-key", test_journal_sealed);

@@ -1187,6 +1187,7 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	char key_path[4096], why[512] = "";
 	int64_t max_bytes = 10 * 1024 * 1024, max_age_s = 86400, round_log_s = 30;
 	int64_t retain_days = 0;
+	int keep_all = 0;
 	const char *archive_dir = NULL;
 	int err;
 
@@ -1210,6 +1211,7 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	api->config_int(host, "verify_rate", &v->verify_rate);
 	api->config_int(host, "round_log_s", &round_log_s);
 	v->round_log_ms = round_log_s * 1000;
+	api->config_bool(host, "round_log_keep_all", &keep_all);
 	api->config_int(host, "retain_days", &retain_days);
 	api->config_int(host, "retain_bytes", &v->retain_bytes);
 	api->config_string(host, "archive_dir", &archive_dir);
@@ -1251,6 +1253,7 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 		free(v);
 		return -ENOMEM;
 	}
+	roundlog_keep_all(v->rounds, keep_all);
 	err = vault_open(opt, &v->log, why, sizeof(why));
 	if (err != 0) {
 		api->log(host, QUORUM_LOG_ERROR, "vault.open_failed dir=\"%s\" error=\"%s\"",
@@ -1413,6 +1416,10 @@ static const struct quorum_setting vault_settings[] = {
 	  .max = 3600,
 	  .help = "this node's rounds wait at most this long to be written together "
 		  "(default 30; 0: each at once)" },
+	{ .name = "round_log_keep_all",
+	  .type = QUORUM_SETTING_BOOL,
+	  .help = "keep every round's attestations, not only the disputed rounds' and the "
+		  "first of each record (default false: the others as hash and decision)" },
 	{ .type = QUORUM_SETTING_END },
 };
 
