@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 N=13
-plan 8
+plan 9
 
 W=$SCRATCH
 PORT=$(free_port)
@@ -97,4 +97,11 @@ check "node-1's vault records no peer's round or digest one by one (counted in i
 	eval 'test "$rounds_ok" -eq 1 && ! grep -q "event_id=uml001.gossip.digest " "$W/dump-1.txt"'
 check "... and holds the malfeasance report (uml001.gossip.malfeasance)" \
 	grep -q "event .*event_id=uml001.gossip.malfeasance " "$W/dump-1.txt"
+# Each checkpoint goes to witness_fanout (3) of the 11 other honest nodes, in turn.
+witness=$(sed -n 's/.*merkle.witness_stopped submissions=\([0-9]*\) asked=\([0-9]*\).*/\1 \2/p' \
+	"$W"/node-*/quorumd.log)
+diag "witness submissions and peers asked per node: $(echo "$witness" | tr '\n' ',' | sed 's/,$//')"
+check "each node asked 3 witnesses per checkpoint submitted, not every peer" \
+	eval '[ "$(echo "$witness" | grep -c .)" -eq $((N - 1)) ] &&
+	      echo "$witness" | awk "\$1 < 1 || \$2 != 3 * \$1 {bad = 1} END {exit bad}"'
 finish

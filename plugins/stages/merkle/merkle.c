@@ -801,11 +801,13 @@ static int merkle_init(struct quorum_host *host, const struct quorum_api *api, v
 	api->config_string(host, "origin", &origin);
 	api->config_int(host, "checkpoint_every", &m->every);
 	api->config_int(host, "checkpoint_ms", &m->period_ms);
-	m->witness_settings =
-		(struct witness_settings){ .enabled = 1, .interval_ms = 10000, .quorum = -1 };
+	m->witness_settings = (struct witness_settings){
+		.enabled = 1, .interval_ms = 10000, .quorum = -1, .fanout = 3
+	};
 	api->config_bool(host, "witness", &m->witness_settings.enabled);
 	api->config_int(host, "witness_interval_ms", &m->witness_settings.interval_ms);
 	api->config_int(host, "witness_quorum", &m->witness_settings.quorum);
+	api->config_int(host, "witness_fanout", &m->witness_settings.fanout);
 	api->config_string(host, "witness_name", &m->witness_settings.name);
 	if (origin != NULL)
 		snprintf(m->origin, sizeof(m->origin), "%s", origin);
@@ -964,6 +966,12 @@ static const struct quorum_setting merkle_settings[] = {
 	  .max = QUORUM_AUTHORITIES_MAX,
 	  .help = "witnesses that must answer at start before a checkpoint is signed and time "
 		  "served (default: peers - f)" },
+	{ .name = "witness_fanout",
+	  .type = QUORUM_SETTING_INT,
+	  .min = 0,
+	  .max = QUORUM_AUTHORITIES_MAX,
+	  .help = "witnesses asked to cosign each checkpoint submitted, the peers in turn "
+		  "(default 3; 0: every peer)" },
 	{ .name = "witness_name",
 	  .type = QUORUM_SETTING_STRING,
 	  .help = "the cosigner name of this node's cosignatures "

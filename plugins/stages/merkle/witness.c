@@ -80,6 +80,8 @@ struct witness {
 	int64_t interval_ns;
 	int64_t quorum_setting;
 	size_t quorum;
+	size_t fanout; /* peers asked per submission (0: all) */
+	size_t next;   /* the first peer the next submission asks */
 	enum gate gate;
 	int peers_loaded;
 	struct witness_peer *peers;
@@ -103,7 +105,7 @@ struct witness {
 	struct quorum_timer *timer;
 	int waiting_logged;
 	int send_failure_logged;
-	uint64_t cosigned, answered, reports, submissions;
+	uint64_t cosigned, answered, reports, submissions, asked;
 };
 
 static struct witness_peer *peer_find(struct witness *w, const char *id)
@@ -433,7 +435,8 @@ static void publish(struct witness *w)
 	w->published[len] = '\0';
 }
 
-/* Submits the latest checkpoint to every peer, once witness_interval_ms has passed (at
+/* Submits the latest checkpoint to witness_fanout peers in turn (every peer by default),
+ * once witness_interval_ms has passed (at
  * once when it is the first, or the first to carry a synchronised time: what is published
  * is the submitted one, and a recovering peer takes it as a time witness). */
 static void submit_maybe(struct witness *w)
@@ -441,6 +444,7 @@ static void submit_maybe(struct witness *w)
 	int64_t mono = clock_now_ns(CLOCK_MONOTONIC);
 	int now = w->submitted_len == 0 ||
 		  (w->latest_cp.synchronised && !w->submitted_cp.synchronised);
+	size_t asked;
 
 	if (w->gate != GATE_OPEN || w->latest_len == 0 ||
 	    (w->submitted_len > 0 && w->latest_cp.size <= w->submitted_cp.size) ||
@@ -451,11 +455,19 @@ static void submit_maybe(struct witness *w)
 	w->submitted_cp = w->latest_cp;
 	w->submitted_mono = mono;
 	w->submissions++;
+	asked = w->fanout == 0 || w->fanout > w->peer_count ? w->peer_count : w->fanout;
 	for (size_t i = 0; i < w->peer_count; i++) {
 		w->peers[i].cosig[0] = '\0';
 		w->peers[i].resent = 0;
-		ask(w, &w->peers[i], w->submitted, w->submitted_len, &w->submitted_cp);
 	}
+	for (size_t k = 0; k < asked; k++) {
+		struct witness_peer *p = &w->peers[(w->next + k) % w->peer_count];
+
+		ask(w, p, w->submitted, w->submitted_len, &w->submitted_cp);
+		w->asked++;
+	}
+	if (w->peer_count > 0)
+		w->next = (w->next + asked) % w->peer_count;
 	publish(w);
 }
 
@@ -901,9 +913,12 @@ static int peers_load(struct witness *w)
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < count; i++) {
-		if (sources[i].type == QUORUM_AUTHORITY_QUORUMD &&
-		    strcmp(sources[i].id, w->node_id) != 0)
+		if (sources[i].type != QUORUM_AUTHORITY_QUORUMD)
+			continue;
+		if (strcmp(sources[i].id, w->node_id) != 0)
 			w->peers[w->peer_count++].id = sources[i].id;
+		else /* the peers after this node first: each node asks other ones in turn */
+			w->next = w->peer_count;
 	}
 	free(sources);
 	for (size_t i = 0; i < w->loaded_count; i++) {
@@ -1094,6 +1109,7 @@ int witness_new(const struct witness_env *env, const struct witness_settings *se
 	w->enabled = settings->enabled;
 	w->interval_ns = settings->interval_ms * 1000000;
 	w->quorum_setting = settings->quorum;
+	w->fanout = settings->fanout > 0 ? (size_t)settings->fanout : 0;
 	if (settings->name != NULL)
 		snprintf(w->name, sizeof(w->name), "%s", settings->name);
 	else
@@ -1125,9 +1141,9 @@ void witness_free(struct witness *w)
 		return;
 	if (w->peers_loaded)
 		w->env.api->log(w->env.host, QUORUM_LOG_INFO,
-				"merkle.witness_stopped submissions=%" PRIu64
+				"merkle.witness_stopped submissions=%" PRIu64 " asked=%" PRIu64
 				" cosigned=%" PRIu64 " answered=%" PRIu64 " reports=%" PRIu64,
-				w->submissions, w->cosigned, w->answered, w->reports);
+				w->submissions, w->asked, w->cosigned, w->answered, w->reports);
 	for (size_t i = 0; i < w->peer_count; i++)
 		for (size_t k = 0; k < w->peers[i].held_count; k++)
 			free(w->peers[i].held[k].note);

@@ -48,6 +48,7 @@ struct witness_settings {
 	int enabled;
 	int64_t interval_ms;
 	int64_t quorum;	  /* -1: peers - f */
+	int64_t fanout;	  /* peers asked per interval, in turn (0: every peer) */
 	const char *name; /* NULL: quorum-time/NODE_ID/witness */
 };
 
