@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <glib.h>
+#include <openssl/evp.h>
 
 #include <quorum/plugin.h>
 
@@ -436,6 +437,68 @@ static void test_keyring_refuses_duplicate(void)
 	testutil_scratch_free(dir);
 }
 
+/* Signs with KEY's own fresh context, as OpenSSL does without key_sign's kept one. */
+static void plain_sign(EVP_PKEY *key, const void *msg, size_t len, uint8_t sig[64])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t sig_len = 64;
+
+	g_assert_cmpint(EVP_DigestSignInit(ctx, NULL, NULL, NULL, key), ==, 1);
+	g_assert_cmpint(EVP_DigestSign(ctx, sig, &sig_len, msg, len), ==, 1);
+	EVP_MD_CTX_free(ctx);
+}
+
+static int plain_verify(EVP_PKEY *key, const void *msg, size_t len, const uint8_t sig[64])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
+		 EVP_DigestVerify(ctx, sig, 64, msg, len) == 1;
+
+	EVP_MD_CTX_free(ctx);
+	return ok;
+}
+
+/* key_sign and key_verify set each key's contexts up once and reuse them: every use gives
+ * what OpenSSL gives with fresh ones, for several keys, for a key's duplicate and after a
+ * key is freed. */
+static void test_kept_contexts(void)
+{
+	EVP_PKEY *a = key_generate(), *b = key_generate(), *dup;
+	uint8_t sig[KEY_SIGNATURE_LEN], plain[KEY_SIGNATURE_LEN];
+	char msg[64];
+
+	g_assert_nonnull(a);
+	g_assert_nonnull(b);
+	for (int i = 0; i < 50; i++) {
+		EVP_PKEY *k = i % 2 ? a : b, *other = i % 2 ? b : a;
+
+		snprintf(msg, sizeof(msg), "statement %d", i);
+		g_assert_cmpint(key_sign(k, msg, strlen(msg), sig), ==, 0);
+		plain_sign(k, msg, strlen(msg), plain);
+		g_assert_cmpmem(sig, sizeof(sig), plain,
+				sizeof(plain)); /* Ed25519: deterministic */
+		g_assert_true(plain_verify(k, msg, strlen(msg), sig));
+		g_assert_cmpint(key_verify(k, msg, strlen(msg), sig, sizeof(sig)), ==, 0);
+		g_assert_cmpint(key_verify(other, msg, strlen(msg), sig, sizeof(sig)), ==,
+				-EBADMSG);
+		sig[i % KEY_SIGNATURE_LEN] ^= 0x20;
+		g_assert_cmpint(key_verify(k, msg, strlen(msg), sig, sizeof(sig)), ==,
+				-EBADMSG);
+		msg[0] = 'S';
+		g_assert_cmpint(key_verify(k, msg, strlen(msg), plain, sizeof(plain)), ==,
+				-EBADMSG);
+	}
+	/* a duplicate has contexts of its own; each key frees its own */
+	dup = EVP_PKEY_dup(a);
+	g_assert_nonnull(dup);
+	EVP_PKEY_free(a);
+	g_assert_cmpint(key_sign(dup, "x", 1, sig), ==, 0);
+	g_assert_cmpint(key_verify(dup, "x", 1, sig, sizeof(sig)), ==, 0);
+	g_assert_true(plain_verify(dup, "x", 1, sig));
+	EVP_PKEY_free(dup);
+	EVP_PKEY_free(b);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -445,6 +508,8 @@ int main(int argc, char **argv)
 	ADD("/signature/refuses/changed-statement", test_changed_statement_refused);
 	ADD("/signature/statement-checked-at-signing", test_statement_checked_at_signing);
 	g_test_add_func("/signature/versions/parse-and-order", test_versions);
+	g_test_add_func("/signature/keys/kept-contexts-sign-and-verify-as-fresh-ones",
+			test_kept_contexts);
 	ADD("/signature/refuses/every-flipped-bit-of-the-sig",
 	    test_every_flipped_sig_bit_refused);
 	ADD("/signature/refuses/a-flipped-bit-in-every-byte-of-the-plugin",
