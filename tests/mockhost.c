@@ -163,9 +163,17 @@ static int mock_config_bool(struct quorum_host *host, const char *path, int *out
 
 static int mock_config_length(struct quorum_host *host, const char *path)
 {
-	(void)host;
-	(void)path;
-	return -ENOENT; /* no lists */
+	struct mockhost *m = mockhost_of(host);
+	char element[256];
+	int n = 0;
+
+	for (;; n++) {
+		int len = snprintf(element, sizeof(element), "%s.[%d]", path, n);
+
+		if (len < 0 || (size_t)len >= sizeof(element) || setting(m, element) == NULL)
+			break;
+	}
+	return n > 0 ? n : -ENOENT;
 }
 
 static struct event_base *mock_event_base(struct quorum_host *host)
@@ -192,6 +200,18 @@ static void mock_timer_stop(struct quorum_host *host, struct quorum_timer *timer
 	(void)host;
 	if (timer != NULL)
 		((struct mockhost_timer *)timer)->stopped = 1;
+}
+
+void *mockhost_service(const struct mockhost *m, const char *name, const void **ops)
+{
+	for (int i = m->service_count - 1; i >= 0; i--) {
+		if (strcmp(m->services[i].name, name) == 0) {
+			if (ops != NULL)
+				*ops = m->services[i].ops;
+			return m->services[i].state;
+		}
+	}
+	return NULL;
 }
 
 static const char *mock_node_id(struct quorum_host *host)
@@ -232,16 +252,14 @@ static int mock_service_publish(struct quorum_host *host, const char *name, cons
 static int mock_service_find(struct quorum_host *host, const char *name, const void **ops,
 			     void **state)
 {
-	struct mockhost *m = mockhost_of(host);
+	const void *found_ops = NULL;
+	void *found = mockhost_service(mockhost_of(host), name, &found_ops);
 
-	for (int i = 0; i < m->service_count; i++) {
-		if (strcmp(m->services[i].name, name) == 0) {
-			*ops = m->services[i].ops;
-			*state = m->services[i].state;
-			return 0;
-		}
-	}
-	return -ENOENT;
+	if (found_ops == NULL)
+		return -ENOENT;
+	*ops = found_ops;
+	*state = found;
+	return 0;
 }
 
 static int mock_sources_status(struct quorum_host *host, struct quorum_source_status *out,

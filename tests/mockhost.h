@@ -89,9 +89,15 @@ struct quorum_host *mockhost_host(struct mockhost *m);
 /* mockhost_of: the mock behind HOST, for a test's hooks. */
 struct mockhost *mockhost_of(struct quorum_host *host);
 
-/* mockhost_set: setting PATH is VALUE (both borrowed): config_string answers it, config_int
- * and config_bool parse it (a number; true/false), others answer -ENOENT. 0, or -ENOSPC. */
+/* mockhost_set: setting PATH is VALUE (both borrowed): config_string answers
+ * it, config_int and config_bool parse it (a number; true/false), others answer -ENOENT. A list
+ * is its elements "PATH.[0]", "PATH.[1]" ...: config_length("PATH") counts them from [0] (none
+ * set: -ENOENT). 0, or -ENOSPC. */
 int mockhost_set(struct mockhost *m, const char *path, const char *value);
+
+/* mockhost_service: the state last published under NAME (its ops in *OPS when not NULL),
+ * or NULL. */
+void *mockhost_service(const struct mockhost *m, const char *name, const void **ops);
 
 /* mockhost_add_source: a quorumd authority ID (borrowed) in sources_status. 0 or -ENOSPC. */
 int mockhost_add_source(struct mockhost *m, const char *id);

@@ -23,6 +23,7 @@
 #include "evidence.h"
 #include "keys-internal.h"
 #include "malfeasance-report.h"
+#include "mockhost.h"
 #include "protodecode-internal.h"
 #include "rules.h"
 #include "timecodec-internal.h"
@@ -694,11 +695,12 @@ static void test_wire_round_attestations(void)
 
 #define SENT_MAX 64
 
+/* The host: tests/mockhost, with the entries only these tests can answer (what was sent,
+ * signed and ingested, the round a sync event decodes to) recorded here. */
+static struct mockhost host;
+
 static struct {
-	int64_t fanout, max_ttl, digest_fanout;
-	int default_forward; /* 1: no forward setting (the stage's default list) */
-	int signed_own;	     /* digests and attestations this node signed */
-	struct quorum_source_status sources[4];
+	int signed_own;		    /* digests and attestations this node signed */
 	struct quorum_round *round; /* what round_decode answers (NULL: -EINVAL) */
 	EVP_PKEY *authority_key;    /* node-4's, for authority_verify */
 	int sent;
@@ -708,92 +710,11 @@ static struct {
 	char ingested_event[QUORUM_EVENT_ID_MAX + 1];
 	uint8_t *ingested_payload;
 	size_t ingested_len;
-	char audit[2048];
 	const void *service;
 	void *service_state;
 } mock;
 
-static void mock_vlog(struct quorum_host *host, int level, const char *fmt, va_list ap)
-{
-}
-
-static void mock_log(struct quorum_host *host, int level, const char *fmt, ...)
-{
-}
-
-static int mock_audit(struct quorum_host *host, const char *type, const char *fmt, ...)
-{
-	va_list ap;
-	int n = snprintf(mock.audit, sizeof(mock.audit), "%s ", type);
-
-	va_start(ap, fmt);
-	vsnprintf(mock.audit + n, sizeof(mock.audit) - (size_t)n, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-static int mock_config_int(struct quorum_host *host, const char *path, int64_t *out)
-{
-	if (strcmp(path, "fanout") == 0 && mock.fanout != 0) {
-		*out = mock.fanout;
-		return 0;
-	}
-	if (strcmp(path, "max_ttl") == 0 && mock.max_ttl != 0) {
-		*out = mock.max_ttl;
-		return 0;
-	}
-	if (strcmp(path, "digest_fanout") == 0) { /* 0 unless a test sets it */
-		*out = mock.digest_fanout;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-/* Unless default_forward: forward = the rounds whole, the reports, the merkle events (the
- * default before issue 19, still a configuration). */
-static const char *const mock_forward[] = { QUORUM_EVENT_SYNC_ROUND, QUORUM_EVENT_MALFEASANCE,
-					    "uml001.merkle.*" };
-
-static int mock_config_length(struct quorum_host *host, const char *path)
-{
-	return strcmp(path, "forward") == 0 && !mock.default_forward ? 3 : -ENOENT;
-}
-
-static int mock_config_string(struct quorum_host *host, const char *path, const char **out)
-{
-	for (int i = 0; i < 3; i++) {
-		char name[32];
-
-		snprintf(name, sizeof(name), "forward.[%d]", i);
-		if (strcmp(path, name) == 0 && !mock.default_forward) {
-			*out = mock_forward[i];
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-static const char *mock_node_id(struct quorum_host *host)
-{
-	return "node-1";
-}
-
-static int mock_sources_status(struct quorum_host *host, struct quorum_source_status *out,
-			       size_t cap, size_t *count)
-{
-	for (size_t i = 0; i < 4 && i < cap; i++)
-		out[i] = mock.sources[i];
-	*count = 4;
-	return 0;
-}
-
-static int mock_authority_set(struct quorum_host *host, struct quorum_authority_set *out)
-{
-	*out = (struct quorum_authority_set){ .n = 4, .f = 1 };
-	return 0;
-}
-
-static int mock_round_decode(struct quorum_host *host, const struct quorum_event *event,
+static int mock_round_decode(struct quorum_host *h, const struct quorum_event *event,
 			     struct quorum_round **out, const char **reason)
 {
 	if (mock.round == NULL) {
@@ -804,25 +725,11 @@ static int mock_round_decode(struct quorum_host *host, const struct quorum_event
 	return 0;
 }
 
-static void mock_round_free(struct quorum_host *host, struct quorum_round *round)
+static void mock_round_free(struct quorum_host *h, struct quorum_round *round)
 {
 }
 
-static int mock_service_publish(struct quorum_host *host, const char *name, const void *ops,
-				void *state)
-{
-	mock.service = ops;
-	mock.service_state = state;
-	return 0;
-}
-
-static int mock_service_find(struct quorum_host *host, const char *name, const void **ops,
-			     void **state)
-{
-	return -ENOENT;
-}
-
-static int mock_authority_verify(struct quorum_host *host, const char *authority_id,
+static int mock_authority_verify(struct mockhost *m, const char *authority_id,
 				 const char *claimed_key_id, const void *msg, size_t len,
 				 const void *sig, size_t sig_len)
 {
@@ -831,7 +738,7 @@ static int mock_authority_verify(struct quorum_host *host, const char *authority
 	return keybook_verify(&book, authority_id, claimed_key_id, msg, len, sig, sig_len);
 }
 
-static int mock_gossip_send(struct quorum_host *host, const void *data, size_t len,
+static int mock_gossip_send(struct quorum_host *h, const void *data, size_t len,
 			    const char *peer_id)
 {
 	g_assert_nonnull(peer_id);
@@ -843,7 +750,7 @@ static int mock_gossip_send(struct quorum_host *host, const void *data, size_t l
 	return 0;
 }
 
-static int mock_sign_event(struct quorum_host *host, struct quorum_signed_state *state,
+static int mock_sign_event(struct quorum_host *h, struct quorum_signed_state *state,
 			   uint8_t sig[64])
 {
 	memset(sig, 0x5a, 64);
@@ -860,7 +767,7 @@ static int mock_sign_event(struct quorum_host *host, struct quorum_signed_state 
 	return 0;
 }
 
-static int mock_ingest(struct quorum_host *host, const struct quorum_signed_state *state,
+static int mock_ingest(struct quorum_host *h, const struct quorum_signed_state *state,
 		       const char *peer, struct quorum_verdict *out)
 {
 	mock.ingested++;
@@ -872,29 +779,6 @@ static int mock_ingest(struct quorum_host *host, const struct quorum_signed_stat
 	return QUORUM_AGAIN; /* queued behind the event in flight */
 }
 
-static const struct quorum_api mock_api = {
-	.size = sizeof(struct quorum_api),
-	.abi_major = QUORUM_ABI_MAJOR,
-	.abi_minor = QUORUM_ABI_MINOR,
-	.log = mock_log,
-	.vlog = mock_vlog,
-	.audit = mock_audit,
-	.config_int = mock_config_int,
-	.config_string = mock_config_string,
-	.config_length = mock_config_length,
-	.node_id = mock_node_id,
-	.ingest = mock_ingest,
-	.authority_set = mock_authority_set,
-	.round_decode = mock_round_decode,
-	.round_free = mock_round_free,
-	.service_publish = mock_service_publish,
-	.service_find = mock_service_find,
-	.sources_status = mock_sources_status,
-	.authority_verify = mock_authority_verify,
-	.gossip_send = mock_gossip_send,
-	.sign_event = mock_sign_event,
-};
-
 extern const struct quorum_plugin quorum_plugin;
 
 static void sent_clear(void)
@@ -904,25 +788,48 @@ static void sent_clear(void)
 	mock.sent = 0;
 }
 
-static void mock_reset(void)
+/* Unless default_forward: forward = the rounds whole, the reports, the merkle events (the
+ * default before issue 19, still a configuration). digest_fanout is 0 unless DIGEST_FANOUT
+ * (a number) says otherwise; fanout and max_ttl are the stage's defaults unless set. */
+static void mock_setup(int default_forward, const char *digest_fanout)
 {
 	static const char *const ids[] = { "node-1", "node-2", "node-3", "node-4" };
 
 	sent_clear();
 	free(mock.ingested_payload);
 	memset(&mock, 0, sizeof(mock));
+	mockhost_release(&host);
+	mockhost_init(&host);
+	host.authorities = (struct quorum_authority_set){ .n = 4, .f = 1 };
+	host.authority_verify = mock_authority_verify;
+	host.api.ingest = mock_ingest;
+	host.api.round_decode = mock_round_decode;
+	host.api.round_free = mock_round_free;
+	host.api.gossip_send = mock_gossip_send;
+	host.api.sign_event = mock_sign_event;
 	for (int i = 0; i < 4; i++)
-		mock.sources[i] =
-			(struct quorum_source_status){ .id = ids[i],
-						       .type = QUORUM_AUTHORITY_QUORUMD };
+		g_assert_cmpint(mockhost_add_source(&host, ids[i]), ==, 0);
+	g_assert_cmpint(mockhost_set(&host, "digest_fanout", digest_fanout), ==, 0);
+	if (!default_forward) {
+		g_assert_cmpint(mockhost_set(&host, "forward.[0]", QUORUM_EVENT_SYNC_ROUND), ==,
+				0);
+		g_assert_cmpint(mockhost_set(&host, "forward.[1]", QUORUM_EVENT_MALFEASANCE),
+				==, 0);
+		g_assert_cmpint(mockhost_set(&host, "forward.[2]", "uml001.merkle.*"), ==, 0);
+	}
+}
+
+static void mock_reset(void)
+{
+	mock_setup(0, "0");
 }
 
 static void *stage_new(void)
 {
 	void *state = NULL;
 
-	g_assert_cmpint(quorum_plugin.init((struct quorum_host *)&mock, &mock_api, &state), ==,
-			0);
+	g_assert_cmpint(quorum_plugin.init(mockhost_host(&host), &host.api, &state), ==, 0);
+	mock.service_state = mockhost_service(&host, QUORUM_GOSSIP_SERVICE, &mock.service);
 	g_assert_nonnull(mock.service);
 	return state;
 }
@@ -1144,7 +1051,7 @@ static void test_stage_forwarding(void)
 
 	/* fanout 1: one peer per event, taking turns */
 	mock_reset();
-	mock.fanout = 1;
+	g_assert_cmpint(mockhost_set(&host, "fanout", "1"), ==, 0);
 	s = stage_new();
 	for (int i = 0; i < 3; i++) {
 		char payload[8];
@@ -1231,8 +1138,8 @@ static void test_stage_equivocation(void)
 	g_assert_cmpint(mock.signed_events, ==, 1);
 	g_assert_cmpint(mock.ingested, ==, 1);
 	g_assert_cmpstr(mock.ingested_event, ==, QUORUM_EVENT_MALFEASANCE);
-	g_assert_nonnull(strstr(mock.audit, "gossip.malfeasance authority=node-4 sequence=7 "));
-	g_assert_nonnull(strstr(mock.audit, " reporter=node-1"));
+	g_assert_nonnull(strstr(host.audit, "gossip.malfeasance authority=node-4 sequence=7 "));
+	g_assert_nonnull(strstr(host.audit, " reporter=node-1"));
 	why = NULL;
 	g_assert_cmpint(malfeasance_report_check(mock.ingested_payload, mock.ingested_len,
 						 keybook_verify, &book, &sum, &why),
@@ -1373,9 +1280,7 @@ static void test_stage_digests(void)
 	const char *reason, *why = NULL;
 	void *s;
 
-	mock_reset();
-	mock.default_forward = 1;
-	mock.digest_fanout = 2;
+	mock_setup(1, "2");
 	mock.authority_key = key;
 	s = stage_new();
 	attestation(key, "node-4", 7, t0, &a, &a_len);
@@ -1455,8 +1360,7 @@ static void test_stage_digests(void)
 	quorum_plugin.fini(s);
 
 	/* a digest heard before this node's own round closed: compared when it closes */
-	mock_reset();
-	mock.default_forward = 1;
+	mock_setup(1, "0");
 	mock.authority_key = key;
 	s = stage_new();
 	free(ed.encoded);
