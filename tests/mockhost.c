@@ -118,9 +118,9 @@ static void mock_refused(struct quorum_host *host, const char *reason, const cha
 {
 	struct mockhost *m = mockhost_of(host);
 
-	(void)peer;
 	m->refusals++;
 	snprintf(m->refusal, sizeof(m->refusal), "%s", reason);
+	snprintf(m->refusal_peer, sizeof(m->refusal_peer), "%s", peer != NULL ? peer : "");
 }
 
 static int mock_config_string(struct quorum_host *host, const char *path, const char **out)
@@ -176,6 +176,20 @@ static int mock_config_length(struct quorum_host *host, const char *path)
 	return n > 0 ? n : -ENOENT;
 }
 
+static int mock_config_path(struct quorum_host *host, const char *name, char *out, size_t size)
+{
+	struct mockhost *m = mockhost_of(host);
+	int n;
+
+	if (name[0] == '/')
+		n = snprintf(out, size, "%s", name);
+	else if (m->config_dir != NULL)
+		n = snprintf(out, size, "%s/%s", m->config_dir, name);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
 static struct event_base *mock_event_base(struct quorum_host *host)
 {
 	return mockhost_of(host)->base;
@@ -200,6 +214,15 @@ static void mock_timer_stop(struct quorum_host *host, struct quorum_timer *timer
 	(void)host;
 	if (timer != NULL)
 		((struct mockhost_timer *)timer)->stopped = 1;
+}
+
+int mockhost_timers_running(const struct mockhost *m)
+{
+	int n = 0;
+
+	for (int i = 0; i < m->timer_count; i++)
+		n += !m->timers[i].stopped;
+	return n;
 }
 
 void *mockhost_service(const struct mockhost *m, const char *name, const void **ops)
@@ -315,6 +338,7 @@ void mockhost_init(struct mockhost *m)
 		.config_int = mock_config_int,
 		.config_bool = mock_config_bool,
 		.config_length = mock_config_length,
+		.config_path = mock_config_path,
 		.event_base = mock_event_base,
 		.timer_start = mock_timer_start,
 		.timer_stop = mock_timer_stop,

@@ -42,6 +42,7 @@ struct mockhost {
 		const char *path, *value; /* borrowed */
 	} config[MOCKHOST_CONFIG_MAX];
 	size_t config_count;
+	const char *config_dir; /* config_path joins relative names to it (NULL: -ENOENT) */
 	/* Answers only the test knows; NULL: the entry answers -ENOENT (authority_verify) or
 	 * as described at mockhost_api's entries. */
 	int (*authority_verify)(struct mockhost *m, const char *authority_id,
@@ -57,7 +58,8 @@ struct mockhost {
 	int audits;
 	char audit[MOCKHOST_TEXT_MAX]; /* the last record: "TYPE fields" */
 	int refusals;
-	char refusal[64]; /* the last reason */
+	char refusal[64];			   /* the last reason */
+	char refusal_peer[QUORUM_NODE_ID_MAX + 1]; /* and its peer ("" for none) */
 	struct mockhost_timer timers[MOCKHOST_TIMERS_MAX];
 	int timer_count;
 	struct {
@@ -94,6 +96,9 @@ struct mockhost *mockhost_of(struct quorum_host *host);
  * is its elements "PATH.[0]", "PATH.[1]" ...: config_length("PATH") counts them from [0] (none
  * set: -ENOENT). 0, or -ENOSPC. */
 int mockhost_set(struct mockhost *m, const char *path, const char *value);
+
+/* mockhost_timers_running: the timers started and not stopped. */
+int mockhost_timers_running(const struct mockhost *m);
 
 /* mockhost_service: the state last published under NAME (its ops in *OPS when not NULL),
  * or NULL. */

@@ -25,6 +25,7 @@
 #include <quorum/plugin.h>
 
 #include "passportdoc.h"
+#include "mockhost.h"
 #include "registry.h"
 #include "replay.h"
 #include "testutil.h"
@@ -956,187 +957,54 @@ static void test_signed_state_message(void)
 /* ------------------------------- the stage, through a mock host
  * ------------------------------- */
 
-struct mock {
-	struct quorum_api api;
-	struct quorum_host *host;
-	GHashTable *strings; /* settings */
-	GHashTable *ints;
-	char dir[512];
-	GPtrArray *audits; /* "type fields" */
-	GPtrArray *logs;
-	GPtrArray *refusals; /* "reason peer": api->refused, counted by the host */
-	const struct quorum_passport_ops *service;
-	void *service_state;
-	int timers;
-	int64_t served_ns; /* the served clock's estimate; 0: unsynchronised */
-};
+static struct mockhost *the;
 
-static struct mock *the;
-
-static int mock_clock_read(struct quorum_host *host, struct quorum_clock_reading *out)
+/* The host: tests/mockhost with the stage's files under DIR (borrowed). */
+static struct mockhost *mock_new(const char *dir)
 {
-	memset(out, 0, sizeof(*out));
-	if (the->served_ns != 0) {
-		out->status = QUORUM_CLOCK_SYNCHRONISED;
-		out->earliest_ns = out->estimate_ns = out->latest_ns = the->served_ns;
-	}
-	return 0;
-}
+	struct mockhost *m = g_new0(struct mockhost, 1);
 
-static void mock_vlog(struct quorum_host *host, int level, const char *fmt, va_list ap)
-{
-	g_ptr_array_add(the->logs, g_strdup_vprintf(fmt, ap));
-}
-
-static void mock_log(struct quorum_host *host, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	mock_vlog(host, level, fmt, ap);
-	va_end(ap);
-}
-
-static int mock_config_string(struct quorum_host *host, const char *path, const char **out)
-{
-	const char *v = g_hash_table_lookup(the->strings, path);
-
-	if (v == NULL)
-		return -ENOENT;
-	*out = v;
-	return 0;
-}
-
-static int mock_config_int(struct quorum_host *host, const char *path, int64_t *out)
-{
-	int64_t *v = g_hash_table_lookup(the->ints, path);
-
-	if (v == NULL)
-		return -ENOENT;
-	*out = *v;
-	return 0;
-}
-
-static int mock_config_bool(struct quorum_host *host, const char *path, int *out)
-{
-	int64_t v;
-	int err = mock_config_int(host, path, &v);
-
-	if (err == 0)
-		*out = v != 0;
-	return err;
-}
-
-static int mock_config_path(struct quorum_host *host, const char *name, char *out, size_t size)
-{
-	int n = name[0] == '/' ? snprintf(out, size, "%s", name)
-			       : snprintf(out, size, "%s/%s", the->dir, name);
-
-	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-static int mock_audit(struct quorum_host *host, const char *type, const char *fmt, ...)
-{
-	va_list ap;
-	char *fields;
-
-	va_start(ap, fmt);
-	fields = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_ptr_array_add(the->audits, g_strdup_printf("%s %s", type, fields));
-	g_free(fields);
-	return 0;
-}
-
-static void mock_refused(struct quorum_host *host, const char *reason, const char *peer)
-{
-	g_ptr_array_add(the->refusals, g_strdup_printf("%s %s", reason, peer));
-}
-
-static int mock_service_publish(struct quorum_host *host, const char *name, const void *ops,
-				void *state)
-{
-	g_assert_cmpstr(name, ==, QUORUM_PASSPORT_SERVICE);
-	the->service = ops;
-	the->service_state = state;
-	return 0;
-}
-
-static struct quorum_timer *mock_timer_start(struct quorum_host *host, uint64_t after_ms,
-					     uint64_t every_ms, quorum_callback cb, void *arg)
-{
-	the->timers++;
-	return (struct quorum_timer *)&the->timers; /* never fires in these tests */
-}
-
-static void mock_timer_stop(struct quorum_host *host, struct quorum_timer *timer)
-{
-	if (timer != NULL)
-		the->timers--;
-}
-
-static struct mock *mock_new(const char *dir)
-{
-	struct mock *m = g_new0(struct mock, 1);
-
-	m->api.size = sizeof(m->api);
-	m->api.abi_major = QUORUM_ABI_MAJOR;
-	m->api.abi_minor = QUORUM_ABI_MINOR;
-	m->api.log = mock_log;
-	m->api.vlog = mock_vlog;
-	m->api.config_string = mock_config_string;
-	m->api.config_int = mock_config_int;
-	m->api.config_bool = mock_config_bool;
-	m->api.config_path = mock_config_path;
-	m->api.audit = mock_audit;
-	m->api.refused = mock_refused;
-	m->api.service_publish = mock_service_publish;
-	m->api.timer_start = mock_timer_start;
-	m->api.timer_stop = mock_timer_stop;
-	m->api.clock_read = mock_clock_read;
-	m->host = (struct quorum_host *)m;
-	m->strings = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
-	m->ints = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
-	snprintf(m->dir, sizeof(m->dir), "%s", dir);
-	m->audits = g_ptr_array_new_with_free_func(g_free);
-	m->logs = g_ptr_array_new_with_free_func(g_free);
-	m->refusals = g_ptr_array_new_with_free_func(g_free);
-	g_hash_table_insert(m->strings, "trust_root", g_strdup("root.pub"));
-	g_hash_table_insert(m->strings, "passports", g_strdup("passports"));
-	g_hash_table_insert(m->strings, "state_dir", g_strdup("state"));
+	mockhost_init(m);
+	m->config_dir = dir;
+	g_assert_cmpint(mockhost_set(m, "trust_root", "root.pub"), ==, 0);
+	g_assert_cmpint(mockhost_set(m, "passports", "passports"), ==, 0);
+	g_assert_cmpint(mockhost_set(m, "state_dir", "state"), ==, 0);
 	the = m;
 	return m;
 }
 
-static void mock_free(struct mock *m)
+static void mock_free(struct mockhost *m)
 {
-	g_hash_table_destroy(m->strings);
-	g_hash_table_destroy(m->ints);
-	g_ptr_array_free(m->audits, TRUE);
-	g_ptr_array_free(m->logs, TRUE);
-	g_ptr_array_free(m->refusals, TRUE);
+	mockhost_release(m);
 	g_free(m);
 	the = NULL;
+}
+
+/* The served clock: synchronised at NS, or (0) unsynchronised. */
+static void served_set(struct mockhost *m, int64_t ns)
+{
+	memset(&m->clock, 0, sizeof(m->clock));
+	if (ns != 0) {
+		m->clock.status = QUORUM_CLOCK_SYNCHRONISED;
+		m->clock.earliest_ns = m->clock.estimate_ns = m->clock.latest_ns = ns;
+	}
 }
 
 /* The last audit record, or "". */
 static const char *last_audit(void)
 {
-	return the->audits->len > 0 ? g_ptr_array_index(the->audits, the->audits->len - 1) : "";
+	return the->audit;
 }
 
 /* The last log line, or "". */
 static const char *last_log(void)
 {
-	return the->logs->len > 0 ? g_ptr_array_index(the->logs, the->logs->len - 1) : "";
+	return the->log;
 }
 
 static int logged(const char *needle)
 {
-	for (guint i = 0; i < the->logs->len; i++)
-		if (strstr(g_ptr_array_index(the->logs, i), needle) != NULL)
-			return 1;
-	return 0;
+	return strstr(mockhost_logs(the), needle) != NULL;
 }
 
 extern const struct quorum_plugin quorum_plugin;
@@ -1208,18 +1076,17 @@ static void expect_reject(void *state, struct test_event *t, const char *reason,
 {
 	const char *got;
 	char *needle = g_strdup_printf("passport.reject reason=%s ", why);
-	char *refusal = g_strdup_printf("%s peer-1", why);
-	guint audits = the->audits->len, refusals = the->refusals->len;
+	int audits = the->audits, refusals = the->refusals;
 
 	g_assert_cmpint(run(state, t, &got), ==, QUORUM_REJECT);
 	g_assert_cmpstr(got, ==, reason);
-	g_assert_cmpuint(the->refusals->len, ==, refusals + 1);
-	g_assert_cmpstr(g_ptr_array_index(the->refusals, refusals), ==, refusal);
-	g_assert_cmpuint(the->audits->len, ==, audits);
+	g_assert_cmpint(the->refusals, ==, refusals + 1);
+	g_assert_cmpstr(the->refusal, ==, why);
+	g_assert_cmpstr(the->refusal_peer, ==, "peer-1");
+	g_assert_cmpint(the->audits, ==, audits);
 	if (strstr(last_log(), needle) == NULL)
 		g_error("log \"%s\", expected \"%s\"", last_log(), needle);
 	g_free(needle);
-	g_free(refusal);
 }
 
 /* Expects T refused with REASON and audited as passport.reject with AUDIT_REASON: an update
@@ -1277,7 +1144,9 @@ static void test_stage_rules(void)
 		 *kf[] = { f, NULL }, *ko[] = { o, NULL };
 	int64_t now = realtime_now_ns();
 	char *root_id = key_id_new(root), *a_id = key_id_new(a), *a2_id = key_id_new(a2);
-	struct mock *m = mock_new(dir);
+	struct mockhost *m = mock_new(dir);
+	const struct quorum_passport_ops *service = NULL;
+	void *service_state;
 	struct test_event t, u;
 	void *state = NULL;
 	uint8_t pub[32], raw[32];
@@ -1296,10 +1165,11 @@ static void test_stage_rules(void)
 			     now - 7200 * S, now - 3600 * S));
 	g_assert_cmpint(quorum_plugin.role, ==, QUORUM_ROLE_PASSPORT);
 	g_assert_cmpstr(quorum_plugin.name, ==, "passport");
-	g_assert_cmpint(quorum_plugin.init(m->host, &m->api, &state), ==, 0);
+	g_assert_cmpint(quorum_plugin.init(mockhost_host(m), &m->api, &state), ==, 0);
 	g_assert_cmpint(quorum_plugin.start(state), ==, 0);
 	g_assert_true(logged("passport.started root_key_id="));
-	g_assert_nonnull(m->service);
+	service_state = mockhost_service(m, QUORUM_PASSPORT_SERVICE, (const void **)&service);
+	g_assert_nonnull(service);
 
 	/* accepted once; the same event again is a replay, never applied twice */
 	event_make(&t, "uml001.worker.ntp_sync", "round 1", a, NULL, now, now);
@@ -1329,14 +1199,14 @@ static void test_stage_rules(void)
 	event_free(&t);
 	/* synchronised, the window is judged at the served time, not on the system clock (a
 	 * system clock an hour and a half behind the served time) */
-	m->served_ns = now + 5400 * S;
+	served_set(m, now + 5400 * S);
 	event_make(&t, "uml001.worker.ntp_sync", "round 4b", f, NULL, now, now);
 	expect_accept(state, &t);
 	event_free(&t);
 	event_make(&t, "uml001.worker.ntp_sync", "round 4c", a, NULL, now, now);
 	expect_reject(state, &t, "passport_signature_invalid", "key_expired");
 	event_free(&t);
-	m->served_ns = 0;
+	served_set(m, 0);
 	/* capabilities: control events need "control", others "attest_time" */
 	event_make(&t, "uml001.control.set_mode", "DEGRADED", a, NULL, now, now);
 	expect_reject(state, &t, "passport_signature_invalid", "capability_missing");
@@ -1440,43 +1310,41 @@ static void test_stage_rules(void)
 
 	/* the service the host asks for rotated keys */
 	key_raw(a2, raw);
-	g_assert_cmpint(m->service->key_lookup(m->service_state, "node-1", a2_id, now,
-					       QUORUM_CAPABILITY_ATTEST_TIME, pub),
+	g_assert_cmpint(service->key_lookup(service_state, "node-1", a2_id, now,
+					    QUORUM_CAPABILITY_ATTEST_TIME, pub),
 			==, 0);
 	g_assert_cmpmem(pub, 32, raw, 32);
-	g_assert_cmpint(m->service->key_lookup(m->service_state, "node-1", a_id, now + 10 * S,
-					       "attest_time", pub),
+	g_assert_cmpint(service->key_lookup(service_state, "node-1", a_id, now + 10 * S,
+					    "attest_time", pub),
 			==, 0);
-	g_assert_cmpint(m->service->key_lookup(m->service_state, "node-1", a_id, now + 200 * S,
-					       "attest_time", pub),
+	g_assert_cmpint(service->key_lookup(service_state, "node-1", a_id, now + 200 * S,
+					    "attest_time", pub),
 			==, -EKEYEXPIRED);
 	g_assert_cmpint(
-		m->service->key_lookup(m->service_state, "node-1", a2_id, now, "control", pub),
-		==, -EPERM);
-	g_assert_cmpint(
-		m->service->key_lookup(m->service_state, "node-1", a2_id, now, "root", pub), ==,
+		service->key_lookup(service_state, "node-1", a2_id, now, "control", pub), ==,
 		-EPERM);
-	g_assert_cmpint(m->service->key_lookup(m->service_state, "ctl", a2_id, now, NULL, pub),
-			==, -ENOENT);
-	g_assert_cmpint(
-		m->service->key_lookup(m->service_state, "nobody", a2_id, now, NULL, pub), ==,
-		-ENOENT);
+	g_assert_cmpint(service->key_lookup(service_state, "node-1", a2_id, now, "root", pub),
+			==, -EPERM);
+	g_assert_cmpint(service->key_lookup(service_state, "ctl", a2_id, now, NULL, pub), ==,
+			-ENOENT);
+	g_assert_cmpint(service->key_lookup(service_state, "nobody", a2_id, now, NULL, pub), ==,
+			-ENOENT);
 	{
 		char *f_id = key_id_new(f);
 
-		g_assert_cmpint(m->service->key_lookup(m->service_state, "future", f_id, now,
-						       NULL, pub),
-				==, -EKEYEXPIRED);
+		g_assert_cmpint(
+			service->key_lookup(service_state, "future", f_id, now, NULL, pub), ==,
+			-EKEYEXPIRED);
 		g_free(f_id);
 	}
 	quorum_plugin.fini(state);
-	g_assert_cmpint(m->timers, ==, 0);
+	g_assert_cmpint(mockhost_timers_running(m), ==, 0);
 	g_assert_true(logged("passport.stopped accepted=7 rejected="));
 
 	/* a restart keeps the rotation and the replay window */
-	g_ptr_array_set_size(m->logs, 0);
+	mockhost_release(m);
 	state = NULL;
-	g_assert_cmpint(quorum_plugin.init(m->host, &m->api, &state), ==, 0);
+	g_assert_cmpint(quorum_plugin.init(mockhost_host(m), &m->api, &state), ==, 0);
 	g_assert_true(logged("from_state=1 superseded=0 retired_kept=1"));
 	g_assert_true(logged("replay_entries=7"));
 	event_make(&t, "uml001.worker.ntp_sync", "round 10", a2, NULL, now, now);
@@ -1494,12 +1362,12 @@ static void test_stage_rules(void)
 	/* an invalid passport in the folder stops the start, naming the file and the fault */
 	g_free(write_file(pdir, "zz-broken.json",
 			  "{\"format\":\"quorum-passport/1\",\"x\":1}"));
-	g_ptr_array_set_size(m->logs, 0);
-	g_assert_cmpint(quorum_plugin.init(m->host, &m->api, &state), ==, -EINVAL);
+	mockhost_release(m);
+	g_assert_cmpint(quorum_plugin.init(mockhost_host(m), &m->api, &state), ==, -EINVAL);
 	g_assert_true(logged("zz-broken.json: passport: unknown member"));
 	/* so does a missing trust root */
-	g_hash_table_insert(m->strings, "trust_root", g_strdup("missing.pub"));
-	g_assert_cmpint(quorum_plugin.init(m->host, &m->api, &state), ==, -ENOENT);
+	g_assert_cmpint(mockhost_set(m, "trust_root", "missing.pub"), ==, 0);
+	g_assert_cmpint(quorum_plugin.init(mockhost_host(m), &m->api, &state), ==, -ENOENT);
 	g_assert_true(logged("passport.trust_root_invalid file="));
 
 	mock_free(m);

@@ -19,10 +19,10 @@ plugins_stages_passport_passport_la_LIBADD = $(PASSPORT_LIBS) $(JANSSON_LIBS) $(
 check_PROGRAMS += tests/unit/test-passport
 TESTS += tests/unit/test-passport
 tests_unit_test_passport_SOURCES = tests/unit/test-passport.c plugins/stages/passport/passport.c \
-	$(PASSPORT_SOURCES)
+	$(PASSPORT_SOURCES) tests/mockhost.c tests/mockhost.h
 tests_unit_test_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport \
 	-I$(top_srcdir)/plugins/stages/common \
-	-I$(top_srcdir)/tests/unit
+	-I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests
 tests_unit_test_passport_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_test_passport_LDADD = tests/unit/libtestutil.la $(PASSPORT_LIBS) host/libquorumhost.la \
 	$(GLIB_LIBS) \
