@@ -91,10 +91,10 @@ struct quorum_host *mockhost_host(struct mockhost *m);
 /* mockhost_of: the mock behind HOST, for a test's hooks. */
 struct mockhost *mockhost_of(struct quorum_host *host);
 
-/* mockhost_set: setting PATH is VALUE (both borrowed): config_string answers
- * it, config_int and config_bool parse it (a number; true/false), others answer -ENOENT. A list
- * is its elements "PATH.[0]", "PATH.[1]" ...: config_length("PATH") counts them from [0] (none
- * set: -ENOENT). 0, or -ENOSPC. */
+/* mockhost_set: setting PATH is VALUE (both borrowed; VALUE NULL: unset): config_string
+ * answers it, config_int and config_bool parse it (a number; true/false), others answer
+ * -ENOENT. A list is its elements "PATH.[0]", "PATH.[1]" ...: config_length("PATH") counts
+ * them from [0] (none set: -ENOENT). 0, or -ENOSPC. */
 int mockhost_set(struct mockhost *m, const char *path, const char *value);
 
 /* mockhost_timers_running: the timers started and not stopped. */

@@ -14,9 +14,10 @@ plugins_transports_chrony_chrony_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 check_PROGRAMS += plugins/transports/chrony/test-chrony
 TESTS += plugins/transports/chrony/test-chrony
 plugins_transports_chrony_test_chrony_SOURCES = plugins/transports/chrony/test-chrony.c \
-	plugins/transports/chrony/sample.c plugins/transports/chrony/sample.h
+	plugins/transports/chrony/sample.c plugins/transports/chrony/sample.h \
+	tests/mockhost.c tests/mockhost.h
 plugins_transports_chrony_test_chrony_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
-	-I$(top_srcdir)/plugins/transports/chrony
+	-I$(top_srcdir)/plugins/transports/chrony -I$(top_srcdir)/tests
 plugins_transports_chrony_test_chrony_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
 plugins_transports_chrony_test_chrony_LDADD = $(GLIB_LIBS)
 endif

@@ -7,7 +7,8 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <stdarg.h>
+
+#include "mockhost.h"
 
 #define MS 1000000LL
 #define US 1000LL
@@ -133,90 +134,20 @@ static void test_line_refused(void)
 
 /* ---- the plugin on a mock host ---- */
 
-struct quorum_host {
-	const char *socket_setting;
-	struct quorum_clock_reading reading;
-	int timers;
-	GString *log;
-};
-
-struct quorum_timer {
-	int unused;
-};
-
-static struct quorum_timer the_timer;
-
-static void mock_vlog(struct quorum_host *host, int level, const char *fmt, va_list ap)
+/* tests/mockhost, answering the socket setting (SOCKET, borrowed; NULL: unset) and resolving
+ * relative names against /etc/quorum as if quorum.conf were there. */
+static void host_init(struct mockhost *m, const char *socket)
 {
-	(void)level;
-	g_string_append_vprintf(host->log, fmt, ap);
-	g_string_append_c(host->log, '\n');
+	mockhost_init(m);
+	m->config_dir = "/etc/quorum";
+	g_assert_cmpint(mockhost_set(m, "socket", socket), ==, 0);
 }
-
-static void mock_log(struct quorum_host *host, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	mock_vlog(host, level, fmt, ap);
-	va_end(ap);
-}
-
-static int mock_config_string(struct quorum_host *host, const char *path, const char **out)
-{
-	if (strcmp(path, "socket") != 0 || host->socket_setting == NULL)
-		return -ENOENT;
-	*out = host->socket_setting;
-	return 0;
-}
-
-static int mock_config_path(struct quorum_host *host, const char *name, char *out, size_t size)
-{
-	(void)host;
-	if (snprintf(out, size, "%s%s", name[0] == '/' ? "" : "/etc/quorum/", name) >=
-	    (int)size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-static struct quorum_timer *mock_timer_start(struct quorum_host *host, uint64_t after_ms,
-					     uint64_t every_ms, quorum_callback cb, void *arg)
-{
-	(void)after_ms, (void)every_ms, (void)cb, (void)arg;
-	host->timers++;
-	return &the_timer;
-}
-
-static void mock_timer_stop(struct quorum_host *host, struct quorum_timer *timer)
-{
-	if (timer != NULL)
-		host->timers--;
-}
-
-static int mock_clock_read(struct quorum_host *host, struct quorum_clock_reading *out)
-{
-	*out = host->reading;
-	return 0;
-}
-
-static const struct quorum_api mock_api = {
-	.size = sizeof(struct quorum_api),
-	.abi_major = QUORUM_ABI_MAJOR,
-	.abi_minor = QUORUM_ABI_MINOR,
-	.log = mock_log,
-	.vlog = mock_vlog,
-	.config_string = mock_config_string,
-	.config_path = mock_config_path,
-	.timer_start = mock_timer_start,
-	.timer_stop = mock_timer_stop,
-	.clock_read = mock_clock_read,
-};
 
 /* chronyd's end: a datagram socket bound at DIR/chrony.sock. */
 struct fixture {
 	char *dir, *path;
 	int chronyd; /* -1 while chronyd is "not running" */
-	struct quorum_host host;
+	struct mockhost host;
 	struct chrony_feed *feed;
 };
 
@@ -240,18 +171,18 @@ static void fixture_set_up(struct fixture *f, gconstpointer data)
 	g_assert_nonnull(f->dir);
 	f->path = g_build_filename(f->dir, "chrony.sock", NULL);
 	f->chronyd = -1;
-	f->host = (struct quorum_host){ .socket_setting = f->path, .log = g_string_new("") };
-	g_assert_cmpint(chrony_init(&f->host, &mock_api, &state), ==, 0);
+	host_init(&f->host, f->path);
+	g_assert_cmpint(chrony_init(mockhost_host(&f->host), &f->host.api, &state), ==, 0);
 	f->feed = state;
 	g_assert_cmpint(chrony_start(f->feed), ==, 0);
-	g_assert_cmpint(f->host.timers, ==, 1);
+	g_assert_cmpint(mockhost_timers_running(&f->host), ==, 1);
 }
 
 static void fixture_tear_down(struct fixture *f, gconstpointer data)
 {
 	(void)data;
 	g_assert_cmpint(chrony_drain(f->feed), ==, 0);
-	g_assert_cmpint(f->host.timers, ==, 0);
+	g_assert_cmpint(mockhost_timers_running(&f->host), ==, 0);
 	chrony_fini(f->feed);
 	if (f->chronyd >= 0)
 		close(f->chronyd);
@@ -259,7 +190,7 @@ static void fixture_tear_down(struct fixture *f, gconstpointer data)
 	g_rmdir(f->dir);
 	g_free(f->path);
 	g_free(f->dir);
-	g_string_free(f->host.log, TRUE);
+	mockhost_release(&f->host);
 }
 
 /* The next datagram chronyd has, into *OUT: 1, or 0 when there is none. */
@@ -287,7 +218,7 @@ static void test_feed_one_sample_per_agreement(struct fixture *f, gconstpointer 
 	(void)data;
 	chronyd_bind(f);
 	t = realtime_now_ns();
-	f->host.reading = synchronised(t + 40 * US, 11);
+	f->host.clock = synchronised(t + 40 * US, 11);
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 1);
 	g_assert_cmpint(s.magic, ==, CHRONY_SOCK_MAGIC);
@@ -298,15 +229,15 @@ static void test_feed_one_sample_per_agreement(struct fixture *f, gconstpointer 
 	g_assert_cmpint((int64_t)s.tv.tv_sec * S + s.tv.tv_usec * US, >=, t - US);
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 0);
-	f->host.reading = synchronised(realtime_now_ns(), 12);
+	f->host.clock = synchronised(realtime_now_ns(), 12);
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 1);
-	f->host.reading = (struct quorum_clock_reading){ .status = QUORUM_CLOCK_UNSYNCHRONISED,
-							 .round = 13 };
+	f->host.clock = (struct quorum_clock_reading){ .status = QUORUM_CLOCK_UNSYNCHRONISED,
+						       .round = 13 };
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 0);
-	g_assert_nonnull(strstr(f->host.log->str, "chrony.silent"));
-	f->host.reading = synchronised(realtime_now_ns(), 14);
+	g_assert_nonnull(strstr(mockhost_logs(&f->host), "chrony.silent"));
+	f->host.clock = synchronised(realtime_now_ns(), 14);
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 1);
 	g_assert_cmpuint(f->feed->sent, ==, 3);
@@ -321,45 +252,45 @@ static void test_feed_without_chronyd(struct fixture *f, gconstpointer data)
 
 	(void)data;
 	for (uint64_t round = 1; round <= 3; round++) {
-		f->host.reading = synchronised(realtime_now_ns(), round);
+		f->host.clock = synchronised(realtime_now_ns(), round);
 		feed_watch_cb(f->feed);
 	}
 	g_assert_cmpuint(f->feed->failed, ==, 3);
 	g_assert_cmpuint(f->feed->sent, ==, 0);
-	g_assert_nonnull(strstr(f->host.log->str, "chrony.send_failed"));
-	g_assert_null(strstr(strstr(f->host.log->str, "chrony.send_failed") + 1,
+	g_assert_nonnull(strstr(mockhost_logs(&f->host), "chrony.send_failed"));
+	g_assert_null(strstr(strstr(mockhost_logs(&f->host), "chrony.send_failed") + 1,
 			     "chrony.send_failed"));
 	chronyd_bind(f);
-	f->host.reading = synchronised(realtime_now_ns(), 4);
+	f->host.clock = synchronised(realtime_now_ns(), 4);
 	feed_watch_cb(f->feed);
 	g_assert_cmpint(chronyd_receive(f, &s), ==, 1);
-	g_assert_nonnull(strstr(f->host.log->str, "chrony.send_recovered"));
+	g_assert_nonnull(strstr(mockhost_logs(&f->host), "chrony.send_recovered"));
 }
 
 /* A socket path no Unix address can hold is refused at init, naming the setting. */
 static void test_init_refuses_long_path(void)
 {
-	struct quorum_host host = { .log = g_string_new("") };
+	struct mockhost host;
 	char *long_path = g_strnfill(200, 'a');
 	void *state = NULL;
 
 	long_path[0] = '/';
-	host.socket_setting = long_path;
-	g_assert_cmpint(chrony_init(&host, &mock_api, &state), ==, -EINVAL);
+	host_init(&host, long_path);
+	g_assert_cmpint(chrony_init(mockhost_host(&host), &host.api, &state), ==, -EINVAL);
 	g_assert_null(state);
-	g_assert_nonnull(strstr(host.log->str, "chrony.config_invalid setting=socket"));
+	g_assert_nonnull(strstr(mockhost_logs(&host), "chrony.config_invalid setting=socket"));
 	/* the default, and a relative name resolved against quorum.conf's folder */
-	host.socket_setting = NULL;
-	g_assert_cmpint(chrony_init(&host, &mock_api, &state), ==, 0);
+	g_assert_cmpint(mockhost_set(&host, "socket", NULL), ==, 0);
+	g_assert_cmpint(chrony_init(mockhost_host(&host), &host.api, &state), ==, 0);
 	g_assert_cmpstr(((struct chrony_feed *)state)->to.sun_path, ==, CHRONY_SOCKET_DEFAULT);
 	chrony_fini(state);
-	host.socket_setting = "chrony.sock";
-	g_assert_cmpint(chrony_init(&host, &mock_api, &state), ==, 0);
+	g_assert_cmpint(mockhost_set(&host, "socket", "chrony.sock"), ==, 0);
+	g_assert_cmpint(chrony_init(mockhost_host(&host), &host.api, &state), ==, 0);
 	g_assert_cmpstr(((struct chrony_feed *)state)->to.sun_path, ==,
 			"/etc/quorum/chrony.sock");
 	chrony_fini(state);
 	g_free(long_path);
-	g_string_free(host.log, TRUE);
+	mockhost_release(&host);
 }
 
 int main(int argc, char **argv)
