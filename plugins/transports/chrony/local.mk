@@ -11,13 +11,13 @@ plugins_transports_chrony_chrony_la_LDFLAGS = $(PLUGIN_LDFLAGS)
 
 # Unit tests (g_test): the sample and the chrony.conf line, and the plugin (chrony.c compiled
 # in whole) on a mock host API sending to a real socket.
-check_PROGRAMS += plugins/transports/chrony/test-chrony
-TESTS += plugins/transports/chrony/test-chrony
-plugins_transports_chrony_test_chrony_SOURCES = plugins/transports/chrony/test-chrony.c \
+check_PROGRAMS += tests/unit/test-chrony
+TESTS += tests/unit/test-chrony
+tests_unit_test_chrony_SOURCES = tests/unit/test-chrony.c \
 	plugins/transports/chrony/sample.c plugins/transports/chrony/sample.h \
 	tests/mockhost.c tests/mockhost.h
-plugins_transports_chrony_test_chrony_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
+tests_unit_test_chrony_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
 	-I$(top_srcdir)/plugins/transports/chrony -I$(top_srcdir)/tests
-plugins_transports_chrony_test_chrony_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-plugins_transports_chrony_test_chrony_LDADD = $(GLIB_LIBS)
+tests_unit_test_chrony_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+tests_unit_test_chrony_LDADD = $(GLIB_LIBS)
 endif

@@ -1,7 +1,7 @@
 /* http1-parse.h -- the one HTTP/1.1 request parser of the TCP transports: untrusted bytes
  * in, a typed struct http1_request out, strictly and in one place. REST's server (rest/http1.c)
  * reads every request with it, the WebSocket transport its upgrade request; unit-tested by
- * rest/test-http1.c, fuzzed by fuzz/fuzz-http1.c. */
+ * tests/unit/test-http1.c, fuzzed by fuzz/fuzz-http1.c. */
 #ifndef QUORUM_HTTP1_PARSE_H
 #define QUORUM_HTTP1_PARSE_H
 

@@ -33,22 +33,22 @@ TRANSPORT_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/transports/commo
 TRANSPORT_LIBS = plugins/transports/common/libtransport.la
 
 # Unit tests (g_test): the fields every time answer carries beside the time.
-check_PROGRAMS += plugins/transports/common/test-timefields
-TESTS += plugins/transports/common/test-timefields
-plugins_transports_common_test_timefields_SOURCES = \
-	plugins/transports/common/test-timefields.c
-plugins_transports_common_test_timefields_CPPFLAGS = $(TRANSPORT_CPPFLAGS)
-plugins_transports_common_test_timefields_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-plugins_transports_common_test_timefields_LDADD = $(TRANSPORT_LIBS) $(GLIB_LIBS)
+check_PROGRAMS += tests/unit/test-timefields
+TESTS += tests/unit/test-timefields
+tests_unit_test_timefields_SOURCES = \
+	tests/unit/test-timefields.c
+tests_unit_test_timefields_CPPFLAGS = $(TRANSPORT_CPPFLAGS)
+tests_unit_test_timefields_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+tests_unit_test_timefields_LDADD = $(TRANSPORT_LIBS) $(GLIB_LIBS)
 
 # Unit tests (g_test): the TCP server core on a real loop and real sockets.
-check_PROGRAMS += plugins/transports/common/test-tcpserver
-TESTS += plugins/transports/common/test-tcpserver
-plugins_transports_common_test_tcpserver_SOURCES = \
-	plugins/transports/common/test-tcpserver.c tests/mockhost.c tests/mockhost.h
-plugins_transports_common_test_tcpserver_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir) \
+check_PROGRAMS += tests/unit/test-tcpserver
+TESTS += tests/unit/test-tcpserver
+tests_unit_test_tcpserver_SOURCES = \
+	tests/unit/test-tcpserver.c tests/mockhost.c tests/mockhost.h
+tests_unit_test_tcpserver_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir) \
 	-I$(top_srcdir)/tests
-plugins_transports_common_test_tcpserver_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) \
+tests_unit_test_tcpserver_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) \
 	$(LIBEVENT_CFLAGS) $(OPENSSL_CFLAGS)
-plugins_transports_common_test_tcpserver_LDADD = $(TRANSPORT_LIBS) $(GLIB_LIBS) \
+tests_unit_test_tcpserver_LDADD = $(TRANSPORT_LIBS) $(GLIB_LIBS) \
 	$(LIBEVENT_LIBS) $(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS)

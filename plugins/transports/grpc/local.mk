@@ -16,10 +16,11 @@ plugins_transports_grpc_grpc_la_LIBADD = $(TRANSPORT_LIBS) proto/libquorumproto.
 	$(OPENSSL_LIBS) $(ZLIB_LIBS)
 
 # Unit tests (g_test): the message encodings (zlib), the decompressed size bound.
-check_PROGRAMS += plugins/transports/grpc/test-compress
-TESTS += plugins/transports/grpc/test-compress
-plugins_transports_grpc_test_compress_SOURCES = plugins/transports/grpc/test-compress.c \
+check_PROGRAMS += tests/unit/test-compress
+TESTS += tests/unit/test-compress
+tests_unit_test_compress_SOURCES = tests/unit/test-compress.c \
 	plugins/transports/grpc/compress.c plugins/transports/grpc/compress.h
-plugins_transports_grpc_test_compress_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(ZLIB_CFLAGS)
-plugins_transports_grpc_test_compress_LDADD = $(GLIB_LIBS) $(ZLIB_LIBS)
+tests_unit_test_compress_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/transports/grpc
+tests_unit_test_compress_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(ZLIB_CFLAGS)
+tests_unit_test_compress_LDADD = $(GLIB_LIBS) $(ZLIB_LIBS)
 endif

@@ -17,30 +17,33 @@ plugins_transports_rest_rest_la_LIBADD = $(TRANSPORT_LIBS) \
 
 # Unit tests (g_test; GLib prints TAP itself): the HTTP/1.1 server and parser through a mock
 # host API, and the JSON writer against jansson, the shared-state body's checks.
-REST_UNIT_TESTS = plugins/transports/rest/test-http1 plugins/transports/rest/test-jsontext \
-	plugins/transports/rest/test-sharedstate-body
+REST_UNIT_TESTS = tests/unit/test-http1 tests/unit/test-jsontext \
+	tests/unit/test-sharedstate-body
 check_PROGRAMS += $(REST_UNIT_TESTS)
 TESTS += $(REST_UNIT_TESTS)
-plugins_transports_rest_test_http1_SOURCES = plugins/transports/rest/test-http1.c \
+tests_unit_test_http1_SOURCES = tests/unit/test-http1.c \
 	plugins/transports/rest/http1.c plugins/transports/rest/http1.h \
 	tests/mockhost.c tests/mockhost.h
-plugins_transports_rest_test_http1_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir) \
+tests_unit_test_http1_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir) \
+	-I$(top_srcdir)/plugins/transports/rest \
 	-I$(top_srcdir)/tests
-plugins_transports_rest_test_http1_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(LIBEVENT_CFLAGS) \
+tests_unit_test_http1_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(LIBEVENT_OPENSSL_CFLAGS) $(OPENSSL_CFLAGS)
-plugins_transports_rest_test_http1_LDADD = $(TRANSPORT_LIBS) $(GLIB_LIBS) $(LIBEVENT_LIBS) \
+tests_unit_test_http1_LDADD = $(TRANSPORT_LIBS) $(GLIB_LIBS) $(LIBEVENT_LIBS) \
 	$(LIBEVENT_OPENSSL_LIBS) $(OPENSSL_LIBS)
-plugins_transports_rest_test_jsontext_SOURCES = plugins/transports/rest/test-jsontext.c \
+tests_unit_test_jsontext_SOURCES = tests/unit/test-jsontext.c \
 	plugins/transports/rest/jsontext.c plugins/transports/rest/jsontext.h
-plugins_transports_rest_test_jsontext_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir)
-plugins_transports_rest_test_jsontext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS)
-plugins_transports_rest_test_jsontext_LDADD = plugins/transports/common/libtransportjson.la \
+tests_unit_test_jsontext_CPPFLAGS = $(TRANSPORT_CPPFLAGS) -I$(top_builddir) \
+	-I$(top_srcdir)/plugins/transports/rest
+tests_unit_test_jsontext_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS)
+tests_unit_test_jsontext_LDADD = plugins/transports/common/libtransportjson.la \
 	$(TRANSPORT_LIBS) $(GLIB_LIBS) $(JANSSON_LIBS) -lm
-plugins_transports_rest_test_sharedstate_body_SOURCES = \
-	plugins/transports/rest/test-sharedstate-body.c \
+tests_unit_test_sharedstate_body_SOURCES = \
+	tests/unit/test-sharedstate-body.c \
 	plugins/transports/rest/sharedstate-body.c plugins/transports/rest/sharedstate-body.h
-plugins_transports_rest_test_sharedstate_body_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir)
-plugins_transports_rest_test_sharedstate_body_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) \
+tests_unit_test_sharedstate_body_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_builddir) \
+	-I$(top_srcdir)/plugins/transports/rest
+tests_unit_test_sharedstate_body_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) \
 	$(JANSSON_CFLAGS)
-plugins_transports_rest_test_sharedstate_body_LDADD = $(GLIB_LIBS) $(JANSSON_LIBS) -lm
+tests_unit_test_sharedstate_body_LDADD = $(GLIB_LIBS) $(JANSSON_LIBS) -lm
 endif
