@@ -3,17 +3,15 @@
  * second from a closed loop like bench-ntp's.
  *
  * Usage: bench-nts ntp HOST KE_PORT CA.pem [SECONDS]
- *          one NTS-KE exchange, then SOCKETS sockets each keep WINDOW authenticated requests
- *          in flight to the negotiated NTP port for SECONDS (a request unanswered after
- *          200 ms counts as lost and is replaced). The requests are sealed beforehand (a
- *          pool under the exchange's C2S key, with the eight cookies it gave), so the
- *          generator spends nothing on cryptography; the first 256 answers are checked in
- *          full (UID, authenticator, fresh cookies) and one that fails stops the run.
- *        bench-nts ke HOST KE_PORT CA.pem [SECONDS] [THREADS]
- *          THREADS threads each run complete NTS-KE exchanges one after the other (TLS 1.3,
- *          ALPN ntske/1, the certificate verified against CA.pem for HOST, the request, the
- *          eight cookies read, the keys exported).
- * Both print one line starting with the rate. */
+ *          one NTS-KE exchange, then udploop.h's closed loop (16 sockets each keep 16
+ *          authenticated requests in flight) to the negotiated NTP port for SECONDS (a
+ *          request unanswered after 200 ms counts as lost and is replaced). The requests are
+ * sealed beforehand (a pool under the exchange's C2S key, with the eight cookies it gave), so
+ * the generator spends nothing on cryptography; the first 256 answers are checked in full (UID,
+ * authenticator, fresh cookies) and one that fails stops the run. bench-nts ke HOST KE_PORT
+ * CA.pem [SECONDS] [THREADS] THREADS threads each run complete NTS-KE exchanges one after the
+ * other (TLS 1.3, ALPN ntske/1, the certificate verified against CA.pem for HOST, the request,
+ * the eight cookies read, the keys exported). Both print one line starting with the rate. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -38,12 +36,11 @@
 #include "nts-ext.h"
 #include "nts-ke-records.h"
 #include "clocks.h"
+#include "udploop.h"
 
-#define SOCKETS	 16
-#define WINDOW	 16
+#define WINDOW	 UDPLOOP_WINDOW
 #define POOL	 4096 /* distinct sealed requests, sent round robin */
 #define CHECKED	 256  /* answers verified in full */
-#define LOST_NS	 200000000LL
 #define PKT_MAX	 512
 #define EXPORTER "EXPORTER-network-time-security"
 
@@ -255,17 +252,40 @@ static int answer_checks(struct nts_aead *s2c, const uint8_t *pkt, size_t len)
 	return r == 1;
 }
 
+/* The NTS side of the loop: the pooled requests out, each answer counted, the first
+ * CHECKED verified in full (one that fails stops the run). */
+struct nts_loop {
+	unsigned next;
+	struct nts_aead *s2c;
+	uint64_t checked;
+};
+
+static int nts_send(void *arg, int fd, int count)
+{
+	return send_batch(fd, &((struct nts_loop *)arg)->next, count);
+}
+
+static int nts_answer(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct nts_loop *n = arg;
+
+	if (n->checked < CHECKED) {
+		if (!answer_checks(n->s2c, pkt, len))
+			return -1;
+		n->checked++;
+	}
+	return len > NTS_NTP_HEADER + 36 && pkt[1] != 0;
+}
+
 static int run_ntp(double seconds)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET };
-	struct pollfd pfd[SOCKETS];
-	int64_t last_answer[SOCKETS], start, end;
-	uint64_t answered = 0, lost = 0, sent = 0, checked = 0;
-	int outstanding[SOCKETS];
 	struct ke_result ke;
 	struct nts_aead c2s, s2c;
-	unsigned next = 0;
+	struct nts_loop n = { .s2c = &s2c };
+	struct udploop loop = { .send = nts_send, .answer = nts_answer, .arg = &n };
 	SSL_CTX *ctx = client_ctx();
+	int err;
 
 	if (ke_exchange(ctx, &ke, 1) != 0)
 		return 1;
@@ -280,75 +300,18 @@ static int run_ntp(double seconds)
 	to.sin_port = htons((uint16_t)(ke.ntp_port ? ke.ntp_port : 123));
 	fprintf(stderr, "bench-nts: NTS-KE gave %u cookies of %zu bytes, NTP port %d\n",
 		ke.ncookies, ke.cookie_len[0], ke.ntp_port ? ke.ntp_port : 123);
-	for (int s = 0; s < SOCKETS; s++) {
-		int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-		if (fd < 0 || connect(fd, (struct sockaddr *)&to, sizeof(to)) != 0) {
-			perror("bench-nts: socket");
-			return 1;
-		}
-		pfd[s] = (struct pollfd){ .fd = fd, .events = POLLIN };
-		outstanding[s] = send_batch(fd, &next, WINDOW);
-		sent += (uint64_t)outstanding[s];
-		last_answer[s] = mono_now_ns();
-	}
-	start = mono_now_ns();
-	end = start + (int64_t)(seconds * 1e9);
-	while (mono_now_ns() < end) {
-		int64_t t;
-
-		if (poll(pfd, SOCKETS, 10) < 0 && errno != EINTR)
-			return 1;
-		t = mono_now_ns();
-		for (int s = 0; s < SOCKETS; s++) {
-			static uint8_t buf[WINDOW][PKT_MAX];
-			struct mmsghdr msgs[WINDOW];
-			struct iovec iov[WINDOW];
-			int n;
-
-			for (int i = 0; i < WINDOW; i++) {
-				iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
-				msgs[i].msg_hdr =
-					(struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
-			}
-			n = (pfd[s].revents & POLLIN)
-				    ? recvmmsg(pfd[s].fd, msgs, WINDOW, MSG_DONTWAIT, NULL)
-				    : 0;
-			if (n > 0) {
-				for (int i = 0; i < n; i++) {
-					if (checked < CHECKED) {
-						if (!answer_checks(&s2c, buf[i],
-								   msgs[i].msg_len))
-							return 1;
-						checked++;
-					}
-					answered += msgs[i].msg_len > NTS_NTP_HEADER + 36 &&
-						    buf[i][1] != 0;
-				}
-				outstanding[s] -= n;
-				last_answer[s] = t;
-			} else if (t - last_answer[s] > LOST_NS) {
-				lost += (uint64_t)outstanding[s];
-				outstanding[s] = 0;
-				last_answer[s] = t;
-			}
-			if (outstanding[s] < WINDOW) {
-				int k = send_batch(pfd[s].fd, &next, WINDOW - outstanding[s]);
-
-				sent += (uint64_t)k;
-				outstanding[s] += k;
-			}
-		}
-	}
-	printf("%.0f answers/s over %.1f s (%llu answered, %llu sent, %llu lost, %.2f%% loss; "
-	       "%zu-byte requests, first %llu verified)\n",
-	       (double)answered / ((double)(mono_now_ns() - start) / 1e9), seconds,
-	       (unsigned long long)answered, (unsigned long long)sent, (unsigned long long)lost,
-	       sent ? 100.0 * (double)lost / (double)sent : 0.0, pool_len[0],
-	       (unsigned long long)checked);
+	err = udploop_run(&loop, &to, seconds, "bench-nts");
+	if (err == 0)
+		printf("%.0f answers/s over %.1f s (%llu answered, %llu sent, %llu lost, "
+		       "%.2f%% loss; %zu-byte requests, first %llu verified)\n",
+		       (double)loop.answered / loop.elapsed_s, seconds,
+		       (unsigned long long)loop.answered, (unsigned long long)loop.sent,
+		       (unsigned long long)loop.lost,
+		       loop.sent ? 100.0 * (double)loop.lost / (double)loop.sent : 0.0,
+		       pool_len[0], (unsigned long long)n.checked);
 	nts_aead_release(&c2s);
 	nts_aead_release(&s2c);
-	return checked > 0 ? 0 : 1;
+	return err == 0 && n.checked > 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)

@@ -24,11 +24,12 @@ bench_bench_agreement_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/c
 bench_bench_agreement_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) -O2
 bench_bench_agreement_LDADD = host/libquorumhost.la
 
-bench_bench_ntp_SOURCES = bench/bench-ntp.c
+bench_bench_ntp_SOURCES = bench/bench-ntp.c bench/udploop.c bench/udploop.h
 bench_ntp_reflector_SOURCES = bench/ntp-reflector.c
 
 # NTS load: our own client of the NTS-KE records and NTS fields (the transport's pure parts).
-bench_bench_nts_SOURCES = bench/bench-nts.c plugins/transports/ntp/nts-ke-records.c \
+bench_bench_nts_SOURCES = bench/bench-nts.c bench/udploop.c bench/udploop.h \
+	plugins/transports/ntp/nts-ke-records.c \
 	plugins/transports/ntp/nts-ext.c plugins/transports/ntp/nts-aead.c \
 	plugins/transports/ntp/nts-cookie.c
 bench_bench_nts_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/transports/ntp
