@@ -31,10 +31,12 @@ check_PROGRAMS += tests/unit/test-note
 TESTS += tests/unit/test-note
 tests_unit_test_note_SOURCES = tests/unit/test-note.c
 tests_unit_test_note_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GLIB_CFLAGS)
-tests_unit_test_note_LDADD = audit/libquorumaudit.la $(OPENSSL_LIBS) $(GLIB_LIBS)
+tests_unit_test_note_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_unit_test_note_LDADD = audit/libquorumaudit.la $(UNIT_LDADD) $(OPENSSL_LIBS)
 
 check_PROGRAMS += tests/unit/test-cosign
 TESTS += tests/unit/test-cosign
 tests_unit_test_cosign_SOURCES = tests/unit/test-cosign.c
 tests_unit_test_cosign_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(GLIB_CFLAGS)
-tests_unit_test_cosign_LDADD = audit/libquorumaudit.la $(OPENSSL_LIBS) $(GLIB_LIBS)
+tests_unit_test_cosign_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/unit
+tests_unit_test_cosign_LDADD = audit/libquorumaudit.la $(UNIT_LDADD) $(OPENSSL_LIBS)

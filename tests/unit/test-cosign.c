@@ -15,34 +15,7 @@
 #include "cosign.h"
 #include "mtree.h"
 #include "note.h"
-
-struct signer {
-	EVP_PKEY *key;
-	uint8_t pub[NOTE_PUB_LEN];
-};
-
-static void signer_new(struct signer *s)
-{
-	size_t len = NOTE_PUB_LEN;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
-
-	s->key = NULL;
-	g_assert_nonnull(ctx);
-	g_assert_cmpint(EVP_PKEY_keygen_init(ctx), ==, 1);
-	g_assert_cmpint(EVP_PKEY_keygen(ctx, &s->key), ==, 1);
-	EVP_PKEY_CTX_free(ctx);
-	g_assert_cmpint(EVP_PKEY_get_raw_public_key(s->key, s->pub, &len), ==, 1);
-}
-
-static void sign(const struct signer *s, const void *msg, size_t len, uint8_t sig[64])
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	size_t sig_len = 64;
-
-	g_assert_cmpint(EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key), ==, 1);
-	g_assert_cmpint(EVP_DigestSign(ctx, sig, &sig_len, msg, len), ==, 1);
-	EVP_MD_CTX_free(ctx);
-}
+#include "testutil.h"
 
 static int ed25519_ok(const uint8_t pub[32], const void *msg, size_t len, const uint8_t *sig,
 		      size_t sig_len)
@@ -76,7 +49,7 @@ static struct mtree *tree_of(uint64_t n)
 }
 
 /* The signed checkpoint of the first SIZE leaves of T by S as ORIGIN into NOTE. */
-static size_t signed_cp(const struct signer *s, const char *origin, struct mtree *t,
+static size_t signed_cp(const struct testutil_signer *s, const char *origin, struct mtree *t,
 			uint64_t size, struct checkpoint *cp, char note[NOTE_MAX])
 {
 	char body[1024];
@@ -89,15 +62,15 @@ static size_t signed_cp(const struct signer *s, const char *origin, struct mtree
 	g_assert_cmpint(mtree_root(t, size, cp->root), ==, 0);
 	blen = checkpoint_format(cp, body, sizeof(body));
 	g_assert_cmpint(blen, >, 0);
-	sign(s, body, (size_t)blen, sig);
+	testutil_signer_sign(s, body, (size_t)blen, sig);
 	nlen = note_format(body, (size_t)blen, origin, s->pub, sig, note, NOTE_MAX);
 	g_assert_cmpint(nlen, >, 0);
 	return (size_t)nlen;
 }
 
 /* NOTE with a cosignature by W (NAME) at TS appended; its length. */
-static size_t cosign(const struct signer *w, const char *name, uint64_t ts, const char *note,
-		     size_t len, char *out, size_t cap)
+static size_t cosign(const struct testutil_signer *w, const char *name, uint64_t ts,
+		     const char *note, size_t len, char *out, size_t cap)
 {
 	char msg[COSIG_HEADER_MAX + NOTE_MAX], line[COSIG_LINE_MAX];
 	uint8_t sig[64];
@@ -107,7 +80,7 @@ static size_t cosign(const struct signer *w, const char *name, uint64_t ts, cons
 	g_assert_cmpint(note_text_length(note, len, &tlen), ==, 0);
 	mlen = cosig_message(note, tlen, ts, msg, sizeof(msg));
 	g_assert_cmpint(mlen, >, 0);
-	sign(w, msg, (size_t)mlen, sig);
+	testutil_signer_sign(w, msg, (size_t)mlen, sig);
 	n = cosig_line(name, w->pub, ts, sig, line, sizeof(line));
 	g_assert_cmpint(n, >, 0);
 	g_assert_cmpuint(len + (size_t)n, <, cap);
@@ -132,7 +105,7 @@ static void test_message(void)
 
 static void test_cosignature(void)
 {
-	struct signer log, wit, other;
+	struct testutil_signer log, wit, other;
 	struct checkpoint cp;
 	struct mtree *t = tree_of(20);
 	char note[NOTE_MAX], co[NOTE_MAX + 2 * COSIG_LINE_MAX], co2[sizeof(co)];
@@ -140,9 +113,9 @@ static void test_cosignature(void)
 	const char *why = "";
 	size_t len, clen, tlen;
 
-	signer_new(&log);
-	signer_new(&wit);
-	signer_new(&other);
+	testutil_signer_new(&log);
+	testutil_signer_new(&wit);
+	testutil_signer_new(&other);
 	len = signed_cp(&log, "quorum-time/node-1", t, 17, &cp, note);
 	clen = cosign(&wit, "quorum-time/node-2/witness", 1700000000, note, len, co,
 		      sizeof(co));
@@ -325,12 +298,12 @@ static void test_judge(void)
 
 /* Evidence verification: node-1's configured key is LOG's pub (key id "k1"); ROTATED, when
  * set, is a key its passport vouches for under "k2" (api->authority_verify's contract). */
-static const struct signer *rotated;
+static const struct testutil_signer *rotated;
 
 static int verify_log(void *arg, const char *log, const char *key_id, const void *msg,
 		      size_t len, const void *sig, size_t sig_len)
 {
-	const struct signer *s = arg;
+	const struct testutil_signer *s = arg;
 
 	if (strcmp(log, "node-1") != 0)
 		return -ENOENT;
@@ -342,7 +315,7 @@ static int verify_log(void *arg, const char *log, const char *key_id, const void
 }
 
 /* BODY's envelope signature by S as key id KEY_ID at TIME into SIG. */
-static void sign_request(const struct signer *s, const char *key_id, uint64_t time,
+static void sign_request(const struct testutil_signer *s, const char *key_id, uint64_t time,
 			 const char *body, size_t len, uint8_t sig[64])
 {
 	struct quorum_signed_state st = { .logical_time_ns = time,
@@ -353,13 +326,13 @@ static void sign_request(const struct signer *s, const char *key_id, uint64_t ti
 	uint8_t *msg = g_malloc(mlen);
 
 	quorum_signed_state_message(&st, msg, mlen);
-	sign(s, msg, mlen, sig);
+	testutil_signer_sign(s, msg, mlen, sig);
 	g_free(msg);
 }
 
 static void test_evidence_rotated(void)
 {
-	struct signer log, next;
+	struct testutil_signer log, next;
 	struct mtree *t = tree_of(100), *fork = tree_of(60);
 	struct checkpoint a, b;
 	struct log_evidence e = { .kind = LOG_EVIDENCE_PROOF };
@@ -370,8 +343,8 @@ static void test_evidence_rotated(void)
 	size_t plen;
 	int blen;
 
-	signer_new(&log);
-	signer_new(&next);
+	testutil_signer_new(&log);
+	testutil_signer_new(&next);
 	mtree_truncate(fork, 40);
 	for (int i = 0; i < 20; i++) {
 		mtree_leaf_hash("other", 5, h);
@@ -414,7 +387,7 @@ static void test_evidence_rotated(void)
 
 static void test_evidence(void)
 {
-	struct signer log, other;
+	struct testutil_signer log, other;
 	struct mtree *t = tree_of(100), *fork = tree_of(60);
 	struct checkpoint a, b;
 	struct log_evidence e = { 0 };
@@ -425,8 +398,8 @@ static void test_evidence(void)
 	size_t la, lb, lc, plen, count;
 	int blen;
 
-	signer_new(&log);
-	signer_new(&other);
+	testutil_signer_new(&log);
+	testutil_signer_new(&other);
 	mtree_truncate(fork, 40);
 	for (int i = 0; i < 20; i++) {
 		mtree_leaf_hash("other", 5, h);
@@ -497,7 +470,7 @@ static void test_evidence(void)
 		uint8_t *msg = g_malloc(mlen);
 
 		quorum_signed_state_message(&st, msg, mlen);
-		sign(&log, msg, mlen, sig);
+		testutil_signer_sign(&log, msg, mlen, sig);
 		g_free(msg);
 	}
 	memset(&e, 0, sizeof(e));
@@ -546,7 +519,7 @@ static void test_evidence(void)
 		uint8_t *msg = g_malloc(mlen);
 
 		quorum_signed_state_message(&st, msg, mlen);
-		sign(&log, msg, mlen, sig);
+		testutil_signer_sign(&log, msg, mlen, sig);
 		g_free(msg);
 	}
 	e.logical_time_ns = 1700000000000000000ULL;

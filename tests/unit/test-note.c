@@ -7,40 +7,13 @@
 #include <openssl/evp.h>
 
 #include "note.h"
-
-struct signer {
-	EVP_PKEY *key;
-	uint8_t pub[NOTE_PUB_LEN];
-};
-
-static void signer_new(struct signer *s)
-{
-	size_t len = NOTE_PUB_LEN;
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
-
-	s->key = NULL;
-	g_assert_nonnull(ctx);
-	g_assert_cmpint(EVP_PKEY_keygen_init(ctx), ==, 1);
-	g_assert_cmpint(EVP_PKEY_keygen(ctx, &s->key), ==, 1);
-	EVP_PKEY_CTX_free(ctx);
-	g_assert_cmpint(EVP_PKEY_get_raw_public_key(s->key, s->pub, &len), ==, 1);
-}
-
-static void sign(const struct signer *s, const char *text, size_t len, uint8_t sig[64])
-{
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	size_t sig_len = 64;
-
-	g_assert_cmpint(EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key), ==, 1);
-	g_assert_cmpint(EVP_DigestSign(ctx, sig, &sig_len, (const uint8_t *)text, len), ==, 1);
-	EVP_MD_CTX_free(ctx);
-}
+#include "testutil.h"
 
 /* note_verify_fn: checks SIG with signer ARG's key (as the host would for a plugin). */
 static int verify_with_a(void *arg, const void *text, size_t len,
 			 const uint8_t sig[NOTE_SIG_LEN])
 {
-	const struct signer *s = arg;
+	const struct testutil_signer *s = arg;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_PKEY *key =
 		EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, s->pub, NOTE_PUB_LEN);
@@ -123,7 +96,7 @@ static void test_strict_parse(void)
 
 static void test_signed_note(void)
 {
-	struct signer a, b;
+	struct testutil_signer a, b;
 	struct checkpoint cp = sample();
 	char text[1024], note[NOTE_MAX], tampered[NOTE_MAX];
 	uint8_t sig[64];
@@ -131,10 +104,10 @@ static void test_signed_note(void)
 	size_t tl = 0;
 	int n, len;
 
-	signer_new(&a);
-	signer_new(&b);
+	testutil_signer_new(&a);
+	testutil_signer_new(&b);
 	n = checkpoint_format(&cp, text, sizeof(text));
-	sign(&a, text, (size_t)n, sig);
+	testutil_signer_sign(&a, text, (size_t)n, sig);
 	len = note_format(text, (size_t)n, cp.origin, a.pub, sig, note, sizeof(note));
 	g_assert_cmpint(len, >, n);
 	g_assert_nonnull(strstr(note, "\n\n\xe2\x80\x94 quorum-time/node-1 "));
@@ -190,18 +163,19 @@ static void add_line(GString *out, const char *name, uint32_t kh, const uint8_t 
 }
 
 /* TEXT signed by S as NAME: the note TEXT "\n" LINE. */
-static GString *signed_note(const struct signer *s, const char *name, const char *text)
+static GString *signed_note(const struct testutil_signer *s, const char *name, const char *text)
 {
 	GString *note = g_string_new(text);
 	uint8_t sig[64];
 
-	sign(s, text, strlen(text), sig);
+	testutil_signer_sign(s, text, strlen(text), sig);
 	g_string_append_c(note, '\n');
 	add_line(note, name, note_key_hash(name, s->pub), sig, sizeof(sig));
 	return note;
 }
 
-static int verify(const GString *note, const char *name, const struct signer *s, size_t *tl)
+static int verify(const GString *note, const char *name, const struct testutil_signer *s,
+		  size_t *tl)
 {
 	const char *why = NULL;
 	int err = note_verify(note->str, note->len, name, s->pub, tl, &why);
@@ -215,11 +189,11 @@ static int verify(const GString *note, const char *name, const struct signer *s,
 static void test_text_ends_at_last_blank_line(void)
 {
 	static const char text[] = "quorum-time/node-1\n7\n\nsecond paragraph\n";
-	struct signer a;
+	struct testutil_signer a;
 	GString *note;
 	size_t tl = 0, tl2 = 0;
 
-	signer_new(&a);
+	testutil_signer_new(&a);
 	note = signed_note(&a, "quorum-time/node-1", text);
 	g_assert_cmpint(verify(note, "quorum-time/node-1", &a, &tl), ==, 0);
 	g_assert_cmpuint(tl, ==, strlen(text));
@@ -240,10 +214,10 @@ static void test_control_characters_refused(void)
 	};
 	static const char *const good[] = { "origin\n5\x7fx\n",
 					    "origin\nna\xc3\xafve \xe2\x82\xac\n" };
-	struct signer a;
+	struct testutil_signer a;
 	size_t tl;
 
-	signer_new(&a);
+	testutil_signer_new(&a);
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		GString *note = signed_note(&a, "origin", bad[i]);
 
@@ -267,7 +241,7 @@ static void test_canonical_base64_only(void)
 					   "QUI=QUI=", "=QUI",	"QUI*" };
 	uint8_t out[16];
 	size_t n = 0;
-	struct signer a;
+	struct testutil_signer a;
 	GString *note, *bent;
 	char *eq;
 	size_t tl;
@@ -283,7 +257,7 @@ static void test_canonical_base64_only(void)
 	g_assert_cmpint(note_base64_decode("QUJD", 4, out, 2, &n), ==, -ENOSPC);
 
 	/* a signature whose base64 has a non-zero left-over bit refuses the note */
-	signer_new(&a);
+	testutil_signer_new(&a);
 	note = signed_note(&a, "origin", "origin\n5\n");
 	g_assert_cmpint(verify(note, "origin", &a, &tl), ==, 0);
 	bent = g_string_new(note->str);
@@ -307,15 +281,15 @@ static void test_unknown_keys_ignored(void)
 	static const char text[] =
 		"quorum-time/node-1\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
 	const char *name = "quorum-time/node-1", *why = NULL;
-	struct signer a, b;
+	struct testutil_signer a, b;
 	uint8_t sig_a[64], sig_b[64], pq[100];
 	GString *note = g_string_new(text);
 	size_t tl = 0;
 
-	signer_new(&a);
-	signer_new(&b);
-	sign(&a, text, strlen(text), sig_a);
-	sign(&b, text, strlen(text), sig_b);
+	testutil_signer_new(&a);
+	testutil_signer_new(&b);
+	testutil_signer_sign(&a, text, strlen(text), sig_a);
+	testutil_signer_sign(&b, text, strlen(text), sig_b);
 	memset(pq, 0x5a, sizeof(pq));
 	g_string_append_c(note, '\n');
 	add_line(note, name, note_key_hash(name, b.pub), sig_b, 64); /* same name, key b */
@@ -347,15 +321,15 @@ static void test_unknown_keys_ignored(void)
 static void test_known_key_failure_and_malformed_lines(void)
 {
 	static const char text[] = "origin\n5\n";
-	struct signer a, b;
+	struct testutil_signer a, b;
 	uint8_t sig_a[64], sig_b[64];
 	GString *note = g_string_new(NULL);
 	size_t tl;
 
-	signer_new(&a);
-	signer_new(&b);
-	sign(&a, text, strlen(text), sig_a);
-	sign(&b, text, strlen(text), sig_b);
+	testutil_signer_new(&a);
+	testutil_signer_new(&b);
+	testutil_signer_sign(&a, text, strlen(text), sig_a);
+	testutil_signer_sign(&b, text, strlen(text), sig_b);
 	g_string_printf(note, "%s\n", text);
 	add_line(note, "origin", note_key_hash("origin", a.pub), sig_a, 64);
 	add_line(note, "origin", note_key_hash("origin", a.pub), sig_b,

@@ -155,3 +155,28 @@ size_t testutil_file_size(const char *path)
 	g_assert_cmpint(stat(path, &st), ==, 0);
 	return (size_t)st.st_size;
 }
+
+void testutil_signer_new(struct testutil_signer *s)
+{
+	size_t len = sizeof(s->pub);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
+
+	s->key = NULL;
+	g_assert_nonnull(ctx);
+	g_assert_cmpint(EVP_PKEY_keygen_init(ctx), ==, 1);
+	g_assert_cmpint(EVP_PKEY_keygen(ctx, &s->key), ==, 1);
+	EVP_PKEY_CTX_free(ctx);
+	g_assert_cmpint(EVP_PKEY_get_raw_public_key(s->key, s->pub, &len), ==, 1);
+}
+
+void testutil_signer_sign(const struct testutil_signer *s, const void *msg, size_t len,
+			  uint8_t sig[64])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t sig_len = 64;
+
+	g_assert_nonnull(ctx);
+	g_assert_cmpint(EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key), ==, 1);
+	g_assert_cmpint(EVP_DigestSign(ctx, sig, &sig_len, msg, len), ==, 1);
+	EVP_MD_CTX_free(ctx);
+}

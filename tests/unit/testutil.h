@@ -36,6 +36,19 @@ struct plugin_statement;
 void testutil_sign_statement(EVP_PKEY *key, const char *path, unsigned format,
 			     const struct plugin_statement *st);
 
+/* An Ed25519 signer for the tests that sign raw messages (notes, cosignatures). */
+struct testutil_signer {
+	EVP_PKEY *key;
+	uint8_t pub[32]; /* the raw public key */
+};
+
+/* testutil_signer_new: S with a new key (EVP_PKEY_free(S->key) when done). */
+void testutil_signer_new(struct testutil_signer *s);
+
+/* testutil_signer_sign: SIG is S's signature of MSG (LEN bytes). */
+void testutil_signer_sign(const struct testutil_signer *s, const void *msg, size_t len,
+			  uint8_t sig[64]);
+
 /* testutil_flip_bit: flips bit BIT of byte OFFSET of the file PATH. */
 void testutil_flip_bit(const char *path, size_t offset, unsigned bit);
 
