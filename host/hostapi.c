@@ -76,6 +76,11 @@ static int api_config_length(struct quorum_host *host, const char *path)
 	return settings_length(inst->entry->settings, path);
 }
 
+static const void *api_settings(struct quorum_host *host)
+{
+	return settings_struct_data(instance_of(host)->settings);
+}
+
 static int api_config_path(struct quorum_host *host, const char *name, char *out, size_t size)
 {
 	return conf_resolve(instance_of(host)->conf->dir, name, out, size);
@@ -761,4 +766,5 @@ const struct quorum_api host_api = {
 	.metric_add = metric_add,
 	.metric_set = metric_set,
 	.metrics_text = api_metrics_text,
+	.settings = api_settings,
 };

@@ -66,10 +66,11 @@ struct instance {
 	const struct quorum_plugin *plugin;
 	void *state;
 	enum instance_phase phase;
-	struct conf *conf;		 /* reference: the conf holding entry */
-	const struct conf_plugin *entry; /* borrowed from conf */
-	struct quorum_timer *timers;	 /* owned, running */
-	struct deferred *deferred;	 /* owned, pending run_on_loop calls (env->lock) */
+	struct conf *conf;		  /* reference: the conf holding entry */
+	const struct conf_plugin *entry;  /* borrowed from conf */
+	struct settings_struct *settings; /* owned: the bound settings (api->settings) */
+	struct quorum_timer *timers;	  /* owned, running */
+	struct deferred *deferred;	  /* owned, pending run_on_loop calls (env->lock) */
 	struct listener_ref *listeners;
 	struct event *drain_timer;
 	struct event *finish_event;
@@ -82,10 +83,13 @@ struct instance {
 struct instance *instance_new(const struct instance_env *env, struct plugin_module *module,
 			      struct conf *conf, const struct conf_plugin *entry);
 
-/* instance_check_settings: ENTRY's settings group against MODULE's schema.
- * RETURN VALUE: 0 or -EINVAL with WHY as "file:line: ...". */
+/* instance_check_settings: ENTRY's settings group against MODULE's schema, and the
+ * settings struct it fills (*OUT: new, settings_struct_free; NULL when the plugin has
+ * none; OUT may be NULL to check only).
+ * RETURN VALUE: 0, or -EINVAL / -ENOMEM with WHY as "file:line: ...". */
 int instance_check_settings(const struct plugin_module *module, const struct conf *conf,
-			    const struct conf_plugin *entry, char *why, size_t why_size);
+			    const struct conf_plugin *entry, struct settings_struct **out,
+			    char *why, size_t why_size);
 
 /* instance_init / instance_start: the plugin's init and start. 0 or -errno with WHY. */
 int instance_init(struct instance *inst, char *why, size_t why_size);

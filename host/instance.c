@@ -86,21 +86,43 @@ struct instance *instance_new(const struct instance_env *env, struct plugin_modu
 }
 
 int instance_check_settings(const struct plugin_module *module, const struct conf *conf,
-			    const struct conf_plugin *entry, char *why, size_t why_size)
+			    const struct conf_plugin *entry, struct settings_struct **out,
+			    char *why, size_t why_size)
 {
-	char where[64];
+	const struct quorum_plugin *d = module->descriptor;
+	struct settings_struct *st = NULL;
+	char where[64], detail[ERRBUF_SIZE];
+	int err;
 
+	if (out != NULL)
+		*out = NULL;
 	snprintf(where, sizeof(where), "%s '%s' settings", plugin_kind_name(entry->kind),
 		 entry->name);
-	return settings_validate(entry->settings, module->descriptor->settings, where,
-				 conf->dir, entry->file, entry->line, why, why_size);
+	err = settings_validate(entry->settings, d->settings, where, conf->dir, entry->file,
+				entry->line, why, why_size);
+	if (err != 0)
+		return err;
+	/* What init will read is built here too, so --check-config proves it. */
+	err = settings_struct_new(entry->settings, d->settings, d->settings_size, &st, detail,
+				  sizeof(detail));
+	if (err != 0) {
+		errbuf_set(why, why_size, "%s:%d: %s: %s", entry->file, entry->line, where,
+			   detail);
+		return err;
+	}
+	if (out != NULL)
+		*out = st;
+	else
+		settings_struct_free(st);
+	return 0;
 }
 
 int instance_init(struct instance *inst, char *why, size_t why_size)
 {
 	int err;
 
-	err = instance_check_settings(inst->module, inst->conf, inst->entry, why, why_size);
+	err = instance_check_settings(inst->module, inst->conf, inst->entry, &inst->settings,
+				      why, why_size);
 	if (err != 0)
 		return err;
 	err = inst->plugin->init(&inst->handle, inst->env->api, &inst->state);
@@ -135,23 +157,28 @@ int instance_reload(struct instance *inst, struct conf *conf, const struct conf_
 {
 	struct conf *old_conf = inst->conf;
 	const struct conf_plugin *old_entry = inst->entry;
+	struct settings_struct *old_settings = inst->settings, *settings = NULL;
 	int err;
 
-	err = instance_check_settings(inst->module, conf, entry, why, why_size);
+	err = instance_check_settings(inst->module, conf, entry, &settings, why, why_size);
 	if (err != 0)
 		return err;
 	inst->conf = conf_ref(conf);
 	inst->entry = entry;
+	inst->settings = settings;
 	err = inst->plugin->reload(inst->state);
 	if (err != 0) {
 		inst->conf = old_conf;
 		inst->entry = old_entry;
+		inst->settings = old_settings;
+		settings_struct_free(settings);
 		conf_unref(conf);
 		errbuf_set(why, why_size, "%s '%s' refused its new settings: %s",
 			   instance_kind(inst), instance_name(inst),
 			   strerror(err < 0 ? -err : EIO));
 		return err < 0 ? err : -EIO;
 	}
+	settings_struct_free(old_settings);
 	conf_unref(old_conf);
 	return 0;
 }
@@ -287,6 +314,7 @@ void instance_finish(struct instance *inst)
 		log_msg(QUORUM_LOG_INFO, "host", "plugin.stopped kind=%s name=%s",
 			instance_kind(inst), instance_name(inst));
 	module = inst->module;
+	settings_struct_free(inst->settings);
 	conf_unref(inst->conf);
 	free(inst);
 	if (env->finished != NULL)

@@ -337,6 +337,19 @@ int plugin_descriptor_check(const struct quorum_plugin *d, const char *expected_
 		errbuf_set(why, why_size, "bad settings schema: %s", detail);
 		return -EINVAL;
 	}
+	/* What ABI 1.12 carved out of reserved slots must still be NULL in an older plugin. */
+	if (d->abi_minor < 12 &&
+	    (d->settings_size != 0 || settings_schema_bound(d->settings))) {
+		errbuf_set(why, why_size,
+			   "descriptor uses flags or reserved slots unknown to ABI %u.%u",
+			   d->abi_major, d->abi_minor);
+		return -EPROTO;
+	}
+	if (settings_bindings_check(d->settings, d->settings_size, detail, sizeof(detail)) !=
+	    0) {
+		errbuf_set(why, why_size, "bad settings schema: %s", detail);
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -972,7 +972,8 @@ int runtime_check_config(struct conf *conf, const struct loader_options *options
 					  options, &module, why, why_size);
 			if (err != 0)
 				break;
-			err = instance_check_settings(module, conf, &list[i], why, why_size);
+			err = instance_check_settings(module, conf, &list[i], NULL, why,
+						      why_size);
 			if (err == 0 && kind == 1)
 				err = check_transport_init(conf, module, &list[i], why,
 							   why_size);

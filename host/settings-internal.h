@@ -16,10 +16,62 @@
 
 /*
  * settings_schema_check: checks that a plugin's SCHEMA is well formed: names, known types,
- * children exactly for GROUP and LIST, sane bounds, reserved slots NULL, depth bounded.
+ * children exactly for GROUP and LIST, sane bounds, defaults that their own type, bounds
+ * and choices accept, bindings only for top-level scalars, depth bounded.
  * RETURN VALUE: 0, or -EINVAL with WHY.
  */
 int settings_schema_check(const struct quorum_setting *schema, char *why, size_t why_size);
+
+/* The largest settings struct a plugin may declare (struct quorum_plugin.settings_size). */
+#define SETTINGS_STRUCT_MAX 65536
+
+/* A default parsed by type: i for INT, f for FLOAT, b for BOOL, s for STRING (borrowed from
+ * the schema). */
+union settings_value {
+	int64_t i;
+	double f;
+	int b;
+	const char *s;
+};
+
+/*
+ * settings_default_parse: S's default_value (not NULL) read as S's type, checked against
+ * S's bounds or choices. RETURN VALUE: 0 with OUT, or -EINVAL with WHY.
+ */
+int settings_default_parse(const struct quorum_setting *s, union settings_value *out, char *why,
+			   size_t why_size);
+
+/*
+ * settings_bindings_check: every QUORUM_SETTING_BIND entry of SCHEMA (top level) names an
+ * aligned field inside a struct of STRUCT_SIZE bytes, no two overlap, and STRUCT_SIZE is
+ * at most SETTINGS_STRUCT_MAX. RETURN VALUE: 0, or -EINVAL with WHY.
+ */
+int settings_bindings_check(const struct quorum_setting *schema, size_t struct_size, char *why,
+			    size_t why_size);
+
+/* settings_schema_bound: 1 when an entry of SCHEMA (NULL: none; checked already by
+ * settings_schema_check, so of bounded depth), at any depth, has a default, a binding or an
+ * offset (ABI 1.12), else 0. */
+int settings_schema_bound(const struct quorum_setting *schema);
+
+/* A plugin's filled settings struct and the string copies it points to; opaque. */
+struct settings_struct;
+
+/*
+ * settings_struct_new: the settings struct of STRUCT_SIZE bytes for GROUP (validated
+ * against SCHEMA already; may be NULL): zeroed, each bound field set to its default, then
+ * to the configured value. Strings are copied. STRUCT_SIZE 0: *OUT = NULL and 0.
+ * RETURN VALUE: 0 with *OUT (new: settings_struct_free), -EINVAL or -ENOMEM with WHY.
+ */
+int settings_struct_new(const config_setting_t *group, const struct quorum_setting *schema,
+			size_t struct_size, struct settings_struct **out, char *why,
+			size_t why_size);
+
+/* settings_struct_data: the struct's bytes (borrowed from ST), or NULL for a NULL ST. */
+const void *settings_struct_data(const struct settings_struct *st);
+
+/* settings_struct_free: frees ST and its strings; NULL is a no-op. */
+void settings_struct_free(struct settings_struct *st);
 
 /*
  * settings_validate: checks GROUP against SCHEMA: every member is declared and of the declared

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,298 @@ const char *settings_location(const config_setting_t *s, const char *base_dir,
 	return buf;
 }
 
+static int setting_is_scalar(const struct quorum_setting *s)
+{
+	return s->type == QUORUM_SETTING_STRING || s->type == QUORUM_SETTING_INT ||
+	       s->type == QUORUM_SETTING_FLOAT || s->type == QUORUM_SETTING_BOOL;
+}
+
+int settings_default_parse(const struct quorum_setting *s, union settings_value *out, char *why,
+			   size_t why_size)
+{
+	const char *text = s->default_value;
+	char *end = NULL;
+
+	errno = 0;
+	switch (s->type) {
+	case QUORUM_SETTING_INT:
+		out->i = strtoll(text, &end, 10);
+		if (end == text || *end != '\0' || errno != 0)
+			break;
+		if (s->min < s->max && (out->i < s->min || out->i > s->max)) {
+			errbuf_set(why, why_size,
+				   "setting '%s': default %s lies outside [%" PRId64
+				   ", %" PRId64 "]",
+				   s->name, text, s->min, s->max);
+			return -EINVAL;
+		}
+		return 0;
+	case QUORUM_SETTING_FLOAT:
+		out->f = strtod(text, &end);
+		if (end == text || *end != '\0' || errno != 0 || !isfinite(out->f))
+			break;
+		return 0;
+	case QUORUM_SETTING_BOOL:
+		if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0)
+			break;
+		out->b = strcmp(text, "true") == 0;
+		return 0;
+	case QUORUM_SETTING_STRING:
+		for (size_t i = 0; s->choices != NULL && s->choices[i] != NULL; i++) {
+			if (strcmp(s->choices[i], text) == 0)
+				break;
+			if (s->choices[i + 1] == NULL) {
+				errbuf_set(
+					why, why_size,
+					"setting '%s': default \"%s\" is not among its choices",
+					s->name, text);
+				return -EINVAL;
+			}
+		}
+		out->s = text;
+		return 0;
+	default:
+		break;
+	}
+	errbuf_set(why, why_size, "setting '%s': default \"%s\" is not %s", s->name, text,
+		   setting_type_names[s->type]);
+	return -EINVAL;
+}
+
+/* A default only for a scalar that may be absent, and one that its own checks accept. */
+static int default_check(const struct quorum_setting *s, char *why, size_t why_size)
+{
+	union settings_value value;
+
+	if (s->default_value == NULL)
+		return 0;
+	if (!setting_is_scalar(s) || (s->flags & QUORUM_SETTING_REQUIRED)) {
+		errbuf_set(why, why_size,
+			   "setting '%s': a default is only for an optional string, integer, "
+			   "number or boolean",
+			   s->name);
+		return -EINVAL;
+	}
+	return settings_default_parse(s, &value, why, why_size);
+}
+
+/* Bindings only at the top level, only for scalars; an unbound entry has offset 0. The
+ * offset against the struct's size is settings_bindings_check's. */
+static int binding_check(const struct quorum_setting *s, int depth, char *why, size_t why_size)
+{
+	if (!(s->flags & QUORUM_SETTING_BIND)) {
+		if (s->offset == 0)
+			return 0;
+		errbuf_set(why, why_size, "setting '%s' has an offset but no binding", s->name);
+		return -EINVAL;
+	}
+	if (depth != 1 || !setting_is_scalar(s)) {
+		errbuf_set(why, why_size,
+			   "setting '%s': only top-level strings, integers, numbers and "
+			   "booleans can be bound",
+			   s->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static size_t binding_field_size(uint32_t type, size_t *align)
+{
+	switch (type) {
+	case QUORUM_SETTING_INT:
+		*align = _Alignof(int64_t);
+		return sizeof(int64_t);
+	case QUORUM_SETTING_FLOAT:
+		*align = _Alignof(double);
+		return sizeof(double);
+	case QUORUM_SETTING_BOOL:
+		*align = _Alignof(int);
+		return sizeof(int);
+	default:
+		*align = _Alignof(const char *);
+		return sizeof(const char *);
+	}
+}
+
+int settings_bindings_check(const struct quorum_setting *schema, size_t struct_size, char *why,
+			    size_t why_size)
+{
+	if (struct_size > SETTINGS_STRUCT_MAX) {
+		errbuf_set(why, why_size, "settings struct of %zu bytes (at most %d)",
+			   struct_size, SETTINGS_STRUCT_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; schema != NULL && schema[i].type != QUORUM_SETTING_END; i++) {
+		const struct quorum_setting *s = &schema[i];
+		size_t align, size = binding_field_size(s->type, &align);
+
+		if (!(s->flags & QUORUM_SETTING_BIND))
+			continue;
+		if (s->offset > struct_size || size > struct_size - s->offset ||
+		    s->offset % align != 0) {
+			errbuf_set(why, why_size,
+				   "setting '%s' is bound at offset %zu, outside or misaligned "
+				   "in a settings struct of %zu bytes",
+				   s->name, s->offset, struct_size);
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++) {
+			size_t other_align,
+				other = binding_field_size(schema[j].type, &other_align);
+
+			if ((schema[j].flags & QUORUM_SETTING_BIND) &&
+			    s->offset < schema[j].offset + other &&
+			    schema[j].offset < s->offset + size) {
+				errbuf_set(why, why_size,
+					   "settings '%s' and '%s' are bound to overlapping "
+					   "fields",
+					   schema[j].name, s->name);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int settings_schema_bound(const struct quorum_setting *schema)
+{
+	for (size_t i = 0; schema != NULL && schema[i].type != QUORUM_SETTING_END; i++) {
+		const struct quorum_setting *s = &schema[i];
+
+		if (s->default_value != NULL || s->offset != 0 ||
+		    (s->flags & QUORUM_SETTING_BIND) != 0)
+			return 1;
+		if ((s->type == QUORUM_SETTING_GROUP || s->type == QUORUM_SETTING_LIST) &&
+		    settings_schema_bound(s->children))
+			return 1;
+	}
+	return 0;
+}
+
+struct settings_struct {
+	void *data;
+	size_t size;
+	char **strings; /* the copies the struct's string fields point to */
+	size_t string_count;
+};
+
+void settings_struct_free(struct settings_struct *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < st->string_count; i++)
+		free(st->strings[i]);
+	free(st->strings);
+	free(st->data);
+	free(st);
+}
+
+const void *settings_struct_data(const struct settings_struct *st)
+{
+	return st != NULL ? st->data : NULL;
+}
+
+static int bind_string(struct settings_struct *st, size_t offset, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		return -ENOMEM;
+	st->strings[st->string_count++] = copy;
+	memcpy((char *)st->data + offset, &copy, sizeof(copy));
+	return 0;
+}
+
+/* One bound field: the configured value in GROUP when present (validated already), else
+ * the default, else the zero calloc left. */
+static int bind_one(struct settings_struct *st, const config_setting_t *group,
+		    const struct quorum_setting *s, char *why, size_t why_size)
+{
+	char *field = (char *)st->data + s->offset;
+	union settings_value value;
+	int present, err;
+
+	switch (s->type) {
+	case QUORUM_SETTING_INT:
+		present = settings_get_int(group, s->name, &value.i) == 0;
+		break;
+	case QUORUM_SETTING_FLOAT:
+		present = settings_get_float(group, s->name, &value.f) == 0;
+		break;
+	case QUORUM_SETTING_BOOL:
+		present = settings_get_bool(group, s->name, &value.b) == 0;
+		break;
+	default:
+		present = settings_get_string(group, s->name, &value.s) == 0;
+		break;
+	}
+	if (!present && s->default_value == NULL)
+		return 0;
+	if (!present) {
+		err = settings_default_parse(s, &value, why, why_size);
+		if (err != 0)
+			return err;
+	}
+	switch (s->type) {
+	case QUORUM_SETTING_INT:
+		memcpy(field, &value.i, sizeof(value.i));
+		return 0;
+	case QUORUM_SETTING_FLOAT:
+		memcpy(field, &value.f, sizeof(value.f));
+		return 0;
+	case QUORUM_SETTING_BOOL:
+		memcpy(field, &value.b, sizeof(value.b));
+		return 0;
+	default:
+		err = bind_string(st, s->offset, value.s);
+		if (err != 0)
+			errbuf_set(why, why_size, "out of memory for setting '%s'", s->name);
+		return err;
+	}
+}
+
+int settings_struct_new(const config_setting_t *group, const struct quorum_setting *schema,
+			size_t struct_size, struct settings_struct **out, char *why,
+			size_t why_size)
+{
+	struct settings_struct *st;
+	size_t count = 0;
+	int err;
+
+	*out = NULL;
+	if (struct_size == 0)
+		return 0;
+	err = settings_bindings_check(schema, struct_size, why, why_size);
+	if (err != 0)
+		return err;
+	for (size_t i = 0; schema != NULL && schema[i].type != QUORUM_SETTING_END; i++)
+		count++;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		goto out_nomem;
+	st->size = struct_size;
+	st->data = calloc(1, struct_size);
+	st->strings = calloc(count + 1, sizeof(*st->strings));
+	if (st->data == NULL || st->strings == NULL)
+		goto out_nomem;
+	for (size_t i = 0; i < count; i++) {
+		if (!(schema[i].flags & QUORUM_SETTING_BIND))
+			continue;
+		err = bind_one(st, group, &schema[i], why, why_size);
+		if (err != 0) {
+			settings_struct_free(st);
+			return err;
+		}
+	}
+	*out = st;
+	return 0;
+out_nomem:
+	settings_struct_free(st);
+	errbuf_set(why, why_size, "out of memory for a settings struct of %zu bytes",
+		   struct_size);
+	return -ENOMEM;
+}
+
 static int schema_check_level(const struct quorum_setting *schema, int depth, char *why,
 			      size_t why_size)
 {
@@ -97,14 +390,14 @@ static int schema_check_level(const struct quorum_setting *schema, int depth, ch
 				   s->type);
 			return -EINVAL;
 		}
-		if ((s->flags & ~QUORUM_SETTING_REQUIRED) != 0 || s->reserved[0] != NULL ||
-		    s->reserved[1] != NULL) {
+		if ((s->flags & ~(QUORUM_SETTING_REQUIRED | QUORUM_SETTING_BIND)) != 0) {
 			errbuf_set(why, why_size,
-				   "setting '%s' uses flags or reserved fields this host does "
-				   "not know",
-				   s->name);
+				   "setting '%s' uses flags this host does not know", s->name);
 			return -EINVAL;
 		}
+		if (default_check(s, why, why_size) != 0 ||
+		    binding_check(s, depth, why, why_size) != 0)
+			return -EINVAL;
 		if (nested != (s->children != NULL)) {
 			errbuf_set(why, why_size,
 				   "setting '%s': children must be given exactly for groups "

@@ -75,6 +75,13 @@ tests_fixtures_fixture_new_minor_la_CFLAGS = $(FIXTURE_CFLAGS) \
 tests_fixtures_fixture_new_minor_la_LDFLAGS = $(FIXTURE_LDFLAGS)
 tests_fixtures_fixture_new_minor_la_LIBADD = $(FIXTURE_LIBS)
 
+# Built against ABI 1.11 (no settings defaults, bindings or settings_size): still loads.
+check_LTLIBRARIES += tests/fixtures/fixture-old-minor.la
+tests_fixtures_fixture_old_minor_la_SOURCES = tests/fixtures/fixture-transport.c
+tests_fixtures_fixture_old_minor_la_CFLAGS = $(FIXTURE_CFLAGS) -DFIXTURE_ABI_MINOR=11
+tests_fixtures_fixture_old_minor_la_LDFLAGS = $(FIXTURE_LDFLAGS)
+tests_fixtures_fixture_old_minor_la_LIBADD = $(FIXTURE_LIBS)
+
 # ---- unit tests (g_test; GLib prints TAP itself) ----
 # Without GLib, configure makes GLIB_CFLAGS include this: each test stops saying why.
 EXTRA_DIST += tests/glib-missing.h

@@ -325,6 +325,11 @@ static int mock_authority_verify(struct quorum_host *host, const char *authority
 	return m->authority_verify(m, authority_id, claimed_key_id, msg, len, sig, sig_len);
 }
 
+static const void *mock_settings(struct quorum_host *host)
+{
+	return mockhost_of(host)->settings;
+}
+
 void mockhost_init(struct mockhost *m)
 {
 	memset(m, 0, sizeof(*m));
@@ -353,6 +358,7 @@ void mockhost_init(struct mockhost *m)
 		.source_quarantine = mock_source_quarantine,
 		.authority_verify = mock_authority_verify,
 		.refused = mock_refused,
+		.settings = mock_settings,
 	};
 	m->node_id = "node-1";
 	m->plugin_name = "mock";

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <sys/stat.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -400,6 +401,171 @@ static void test_schema_check(struct fixture *f, gconstpointer data)
 	g_assert_cmpint(settings_schema_check(bad_type, f->why, sizeof(f->why)), ==, -EINVAL);
 }
 
+/* ---- ABI 1.12: defaults and bindings ---- */
+
+struct bound_settings {
+	const char *dir;
+	const char *mode;
+	int64_t limit;
+	double ratio;
+	int on;
+	int64_t unset; /* bound, no default: stays zero when absent */
+};
+
+static const struct quorum_setting bound_schema[] = {
+	QUORUM_SETTING_STRING_REQUIRED_AT("dir", struct bound_settings, dir, "a folder"),
+	QUORUM_SETTING_STRING_AT("mode", struct bound_settings, mode, modes, "dev", "mode"),
+	QUORUM_SETTING_INT_AT("limit", struct bound_settings, limit, 1, 1000, "5", "limit"),
+	QUORUM_SETTING_FLOAT_AT("ratio", struct bound_settings, ratio, "0.25", "ratio"),
+	QUORUM_SETTING_BOOL_AT("on", struct bound_settings, on, "true", "on"),
+	QUORUM_SETTING_INT_AT("unset", struct bound_settings, unset, 0, 0, NULL, "unset"),
+	{ .name = "free", .type = QUORUM_SETTING_INT, .default_value = "7" },
+	{ .type = QUORUM_SETTING_END },
+};
+
+/* The struct the host fills for the group `settings` of TEXT, after validation (as
+ * instance_check_settings does). NULL when validation refused it (f->why says why). */
+static struct settings_struct *bound_fill(struct fixture *f, const char *text)
+{
+	struct settings_struct *st = NULL;
+	char *path = testutil_write(f->dir, "b.conf", text, 0644);
+	config_t cfg;
+	int err;
+
+	config_init(&cfg);
+	g_assert_cmpint(config_read_file(&cfg, path), ==, CONFIG_TRUE);
+	err = settings_validate(config_lookup(&cfg, "settings"), bound_schema, "stage 'b'",
+				NULL, path, 1, f->why, sizeof(f->why));
+	if (err == 0)
+		g_assert_cmpint(settings_struct_new(config_lookup(&cfg, "settings"),
+						    bound_schema, sizeof(struct bound_settings),
+						    &st, f->why, sizeof(f->why)),
+				==, 0);
+	/* The struct owns copies: nothing points into the parsed file. */
+	config_destroy(&cfg);
+	g_free(path);
+	return st;
+}
+
+static void test_bound_defaults(struct fixture *f, gconstpointer data)
+{
+	struct settings_struct *st = bound_fill(f, "settings = { dir = \"d\"; };\n");
+	const struct bound_settings *b = settings_struct_data(st);
+
+	g_assert_cmpint(settings_schema_check(bound_schema, f->why, sizeof(f->why)), ==, 0);
+	g_assert_nonnull(b);
+	g_assert_cmpstr(b->dir, ==, "d");
+	g_assert_cmpstr(b->mode, ==, "dev");
+	g_assert_cmpint(b->limit, ==, 5);
+	g_assert_cmpfloat(b->ratio, ==, 0.25);
+	g_assert_cmpint(b->on, ==, 1);
+	g_assert_cmpint(b->unset, ==, 0);
+	settings_struct_free(st);
+}
+
+static void test_bound_configured_override(struct fixture *f, gconstpointer data)
+{
+	struct settings_struct *st = bound_fill(
+		f, "settings = { dir = \"d2\"; mode = \"production\"; limit = 1000;\n"
+		   " ratio = 3; on = false; unset = -4; };\n");
+	const struct bound_settings *b = settings_struct_data(st);
+
+	g_assert_nonnull(b);
+	g_assert_cmpstr(b->dir, ==, "d2");
+	g_assert_cmpstr(b->mode, ==, "production");
+	g_assert_cmpint(b->limit, ==, 1000);
+	g_assert_cmpfloat(b->ratio, ==, 3.0);
+	g_assert_cmpint(b->on, ==, 0);
+	g_assert_cmpint(b->unset, ==, -4);
+	settings_struct_free(st);
+}
+
+static void test_bound_invalid_refused(struct fixture *f, gconstpointer data)
+{
+	g_assert_null(bound_fill(f, "settings = { dir = \"d\"; limit = 1001; };\n"));
+	g_assert_nonnull(strstr(f->why, "setting 'limit' is 1001; it must lie between 1 and "
+					"1000"));
+	g_assert_null(bound_fill(f, "settings = { dir = \"d\"; on = \"yes\"; };\n"));
+	g_assert_nonnull(strstr(f->why, "setting 'on' is a string"));
+	g_assert_null(bound_fill(f, "settings = { limit = 2; };\n"));
+	g_assert_nonnull(strstr(f->why, "setting 'dir' is required but missing"));
+}
+
+static void assert_schema_refused(struct fixture *f, const struct quorum_setting *schema,
+				  size_t struct_size, const char *expected)
+{
+	int err = settings_schema_check(schema, f->why, sizeof(f->why));
+
+	if (err == 0)
+		err = settings_bindings_check(schema, struct_size, f->why, sizeof(f->why));
+	g_assert_cmpint(err, ==, -EINVAL);
+	if (strstr(f->why, expected) == NULL)
+		g_error("expected \"%s\" in \"%s\"", expected, f->why);
+}
+
+static void test_bound_schema_checked(struct fixture *f, gconstpointer data)
+{
+	static const struct quorum_setting out_of_range[] = {
+		QUORUM_SETTING_INT_AT("a", struct bound_settings, limit, 1, 10, "11", "a"),
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting not_a_number[] = {
+		QUORUM_SETTING_FLOAT_AT("a", struct bound_settings, ratio, "0.5x", "a"),
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting bad_choice[] = {
+		QUORUM_SETTING_STRING_AT("a", struct bound_settings, mode, modes, "test", "a"),
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting required_default[] = {
+		{ .name = "a",
+		  .type = QUORUM_SETTING_INT,
+		  .flags = QUORUM_SETTING_REQUIRED,
+		  .default_value = "1" },
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting bound_child[] = {
+		QUORUM_SETTING_INT_AT("a", struct bound_settings, limit, 1, 10, "2", "a"),
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting nested_bind[] = {
+		{ .name = "g", .type = QUORUM_SETTING_GROUP, .children = bound_child },
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting overlap[] = {
+		QUORUM_SETTING_INT_AT("a", struct bound_settings, limit, 0, 0, NULL, "a"),
+		{ .name = "b",
+		  .type = QUORUM_SETTING_BOOL,
+		  .flags = QUORUM_SETTING_BIND,
+		  .offset = offsetof(struct bound_settings, limit) + 4 },
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting unknown_flag[] = {
+		{ .name = "a", .type = QUORUM_SETTING_INT, .flags = 0x80 },
+		{ .type = QUORUM_SETTING_END },
+	};
+
+	assert_schema_refused(f, out_of_range, sizeof(struct bound_settings),
+			      "setting 'a': default 11 lies outside [1, 10]");
+	assert_schema_refused(f, not_a_number, sizeof(struct bound_settings),
+			      "setting 'a': default \"0.5x\" is not a number");
+	assert_schema_refused(f, bad_choice, sizeof(struct bound_settings),
+			      "default \"test\" is not among its choices");
+	assert_schema_refused(f, required_default, 0, "a default is only for an optional");
+	assert_schema_refused(f, nested_bind, sizeof(struct bound_settings),
+			      "only top-level strings");
+	assert_schema_refused(f, overlap, sizeof(struct bound_settings), "overlapping");
+	assert_schema_refused(f, unknown_flag, 0, "flags this host does not know");
+	/* A bound schema without a struct to bind into, or a struct too small. */
+	assert_schema_refused(f, bound_schema, 0, "outside or misaligned");
+	assert_schema_refused(f, bound_schema, offsetof(struct bound_settings, unset),
+			      "setting 'unset' is bound at offset");
+	assert_schema_refused(f, bound_schema, SETTINGS_STRUCT_MAX + 1, "settings struct of");
+	/* An ABI 1.11 schema (no defaults, no bindings) needs no struct. */
+	g_assert_cmpint(settings_bindings_check(plugin_schema, 0, f->why, sizeof(f->why)), ==,
+			0);
+}
+
 static char *canonical_of(struct fixture *f, const char *text)
 {
 	config_t cfg;
@@ -659,6 +825,11 @@ int main(int argc, char **argv)
 	ADD("/settings/plugin-schema-strict", test_plugin_schema);
 	ADD("/settings/absent-group-missing-required", test_absent_group_with_required);
 	ADD("/settings/schema-itself-checked", test_schema_check);
+	ADD("/settings/bound/host-fills-defaults", test_bound_defaults);
+	ADD("/settings/bound/configured-value-overrides-default",
+	    test_bound_configured_override);
+	ADD("/settings/bound/invalid-refused-before-fill", test_bound_invalid_refused);
+	ADD("/settings/bound/schema-defaults-and-offsets-checked", test_bound_schema_checked);
 	ADD("/settings/canonical-text-ignores-order-and-layout", test_canonical);
 	ADD("/settings/lookup-by-path", test_lookup_paths);
 	return g_test_run();

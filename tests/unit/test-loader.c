@@ -234,6 +234,27 @@ static void test_refuses_newer_minor(struct fixture *f, gconstpointer data)
 	g_free(path);
 }
 
+/* ABI 1.12 carved settings_size and the schema's default_value and offset out of reserved
+ * slots: a plugin built against 1.11 (those slots NULL) loads unchanged. */
+static void test_loads_older_minor(struct fixture *f, gconstpointer data)
+{
+	char *path = signed_fixture(f, "fixture-old-minor", "fixture-transport");
+	struct plugin_module *module = NULL;
+
+	g_assert_cmpint(
+		load(f, path, "fixture-transport", QUORUM_PLUGIN_TRANSPORT, NULL, &module), ==,
+		0);
+	g_assert_cmpuint(module->descriptor->abi_minor, ==, 11);
+	g_assert_cmpuint(module->descriptor->settings_size, ==, 0);
+	g_assert_nonnull(module->descriptor->settings);
+	for (size_t i = 0; module->descriptor->settings[i].type != QUORUM_SETTING_END; i++) {
+		g_assert_null(module->descriptor->settings[i].default_value);
+		g_assert_cmpuint(module->descriptor->settings[i].offset, ==, 0);
+	}
+	plugin_module_unload(module);
+	g_free(path);
+}
+
 static void mark_loaded(void *arg)
 {
 	*(int *)arg = 1;
@@ -647,11 +668,68 @@ static void test_transport_refresh_slot(void)
 	g_assert_nonnull(strstr(why, "reserved slots"));
 }
 
+struct fake_settings {
+	int64_t limit;
+};
+
+/* ABI 1.12: settings_size and a schema's defaults and bindings are accepted from a 1.12
+ * plugin, checked against the struct, and refused from an older one (reserved slots). */
+static void test_settings_binding_slots(void)
+{
+	static const struct quorum_setting bound[] = {
+		QUORUM_SETTING_INT_AT("limit", struct fake_settings, limit, 1, 10, "5",
+				      "limit"),
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting child_default[] = {
+		{ .name = "x", .type = QUORUM_SETTING_INT, .default_value = "1" },
+		{ .type = QUORUM_SETTING_END },
+	};
+	static const struct quorum_setting nested[] = {
+		{ .name = "g", .type = QUORUM_SETTING_GROUP, .children = child_default },
+		{ .type = QUORUM_SETTING_END },
+	};
+	struct quorum_plugin d = {
+		QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, "t", "1.0", QUORUM_ROLE_NONE),
+		.settings = bound,
+		.settings_size = sizeof(struct fake_settings),
+		.init = fake_init,
+		.fini = fake_fini,
+	};
+	char why[256] = "";
+
+	g_assert_cmpint(
+		plugin_descriptor_check(&d, "t", QUORUM_PLUGIN_TRANSPORT, why, sizeof(why)), ==,
+		0);
+	d.settings_size = sizeof(int32_t); /* too small for the int64_t bound at offset 0 */
+	g_assert_cmpint(
+		plugin_descriptor_check(&d, "t", QUORUM_PLUGIN_TRANSPORT, why, sizeof(why)), ==,
+		-EINVAL);
+	g_assert_nonnull(strstr(why, "bad settings schema: setting 'limit' is bound"));
+	d.settings_size = sizeof(struct fake_settings);
+	d.abi_minor = 11;
+	g_assert_cmpint(
+		plugin_descriptor_check(&d, "t", QUORUM_PLUGIN_TRANSPORT, why, sizeof(why)), ==,
+		-EPROTO);
+	g_assert_nonnull(strstr(why, "reserved slots unknown to ABI 1.11"));
+	d.settings = nested; /* a default deep in an older plugin's schema */
+	d.settings_size = 0;
+	g_assert_cmpint(
+		plugin_descriptor_check(&d, "t", QUORUM_PLUGIN_TRANSPORT, why, sizeof(why)), ==,
+		-EPROTO);
+	d.abi_minor = QUORUM_ABI_MINOR;
+	g_assert_cmpint(
+		plugin_descriptor_check(&d, "t", QUORUM_PLUGIN_TRANSPORT, why, sizeof(why)), ==,
+		0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/loader/descriptor/transport-refresh-slot",
 			test_transport_refresh_slot);
+	g_test_add_func("/loader/descriptor/settings-binding-slots",
+			test_settings_binding_slots);
 #define ADD(path, fn) g_test_add(path, struct fixture, NULL, setup, fn, teardown)
 	ADD("/loader/loads-signed-plugin-from-sealed-memfd", test_loads_signed_plugin);
 	ADD("/loader/refuses/unsigned-plugin", test_refuses_unsigned);
@@ -682,6 +760,7 @@ int main(int argc, char **argv)
 	    test_loads_verified_bytes_not_replaced_file);
 	ADD("/loader/private-copy-fallback-for-noexec-memfd", test_private_copy_fallback);
 	ADD("/loader/loads-are-independent-copies", test_independent_loads);
+	ADD("/loader/loads-plugin-of-older-minor-abi", test_loads_older_minor);
 	ADD("/loader/nodelete-plugin-reload-runs-the-new-code",
 	    test_nodelete_reload_runs_new_code);
 	ADD("/loader/refuses/object-left-loaded-under-the-memfd-name",

@@ -348,6 +348,16 @@ struct quorum_api {
 	 * Prometheus text format 0.0.4, in *OUT (new: free()) of *LEN bytes, NUL-terminated.
 	 * 0, -ENOMEM or -EIO. */
 	int (*metrics_text)(struct quorum_host *host, char **out, size_t *len);
+
+	/* ---- settings struct (ABI 1.12) ---- */
+	/* The plugin's settings struct (struct quorum_plugin.settings_size bytes): every
+	 * field bound in the schema (QUORUM_SETTING_BIND) holds the configured value, else
+	 * the schema's default, else zero (NULL). Borrowed, read-only, owned by the host
+	 * with the strings it points to. Valid from init until fini; during a transport's
+	 * reload it already returns the new settings, and the previous struct stays valid
+	 * until reload returns (then it is freed when reload returned 0, kept as the current
+	 * one otherwise). NULL when the plugin declared no settings_size. */
+	const void *(*settings)(struct quorum_host *host);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

@@ -51,10 +51,23 @@ extern "C" {
  *        transport ops' reserved slots.
  *   1.11 api metric_register, metric_add, metric_set and metrics_text: counters and
  *        gauges of every plugin and the host, one Prometheus exposition (REST /metrics).
+ *   1.12 settings defaults and bindings: struct quorum_setting's default_value and offset
+ *        (flag QUORUM_SETTING_BIND), carved out of its reserved slots; the descriptor's
+ *        settings_size, carved out of its reserved slots; api settings (the settings
+ *        struct the host filled from the schema's defaults and the configured values).
+ *
+ * For the next major ABI (2.0), kept as they are until then:
+ *   - QUORUM_REJECT and QUORUM_HOLD take values no other return code uses: today
+ *     QUORUM_REJECT == QUORUM_AGAIN == 1 and QUORUM_HOLD == QUORUM_DECLINED == 2, so a
+ *     verdict cannot be told from a return code by its value.
+ *   - Role powers are handed to their role only: propose, clock_commit, gossip_send (and
+ *     sign_event, cosign_checkpoint) move out of the shared struct quorum_api into a
+ *     table only the role's stage receives, instead of the run-time -EPERM checks of
+ *     the functions today.
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    11
+#define QUORUM_ABI_MINOR    12
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"
@@ -130,7 +143,8 @@ struct quorum_transport_ops {
  * The descriptor. Identity and version first, reserved slots last; new fields are appended
  * before `reserved` only with a major bump, or carved out of `reserved` with a minor bump.
  * Lifecycle (all run on the event loop thread):
- *   init(host, api, &state)  parse settings, allocate; no traffic yet. 0 or -errno.
+ *   init(host, api, &state)  read settings (api->settings for bound ones), allocate; no
+ *                            traffic yet. 0 or -errno.
  *   start(state)             open listeners, arm timers. 0 or -errno.
  *   reload(state)            optional, transports only: the host has already pointed the
  *                            plugin's host handle at its new settings group; apply them all or
@@ -161,8 +175,30 @@ struct quorum_plugin {
 
 	const void *ops; /* struct quorum_stage_ops / struct quorum_transport_ops */
 
-	void *reserved[8]; /* must be NULL */
+	/*
+	 * settings_size (ABI 1.12, carved out of reserved[0]; 0 in older plugins): the size
+	 * of the plugin's settings struct, whose fields the entries of `settings` flagged
+	 * QUORUM_SETTING_BIND name by offset. Before init (and before reload) the host
+	 * allocates it zeroed, stores every bound setting's default, then the configured
+	 * values that passed the schema's checks; the plugin reads it with api->settings.
+	 * 0: no struct (a schema with bindings is then refused). At most 65536.
+	 */
+	size_t settings_size;
+	void *reserved[7]; /* must be NULL */
 };
+
+/* The descriptor of ABI 1.0 keeps its size and layout: settings_size fills reserved[0]. */
+#ifdef __cplusplus
+static_assert(sizeof(size_t) == sizeof(void *), "settings_size must fill a reserved slot");
+#else
+_Static_assert(sizeof(size_t) == sizeof(void *), "settings_size must fill a reserved slot");
+_Static_assert(offsetof(struct quorum_plugin, settings_size) ==
+		       offsetof(struct quorum_plugin, ops) + sizeof(void *),
+	       "struct quorum_plugin's settings_size is not reserved[0]");
+_Static_assert(sizeof(struct quorum_plugin) ==
+		       offsetof(struct quorum_plugin, settings_size) + 8 * sizeof(void *),
+	       "struct quorum_plugin changed size");
+#endif
 
 /* Fills the identity fields of a descriptor: use as the first initialisers. */
 #define QUORUM_PLUGIN_HEADER(kind_, name_, version_, role_)                                    \
