@@ -1177,46 +1177,55 @@ static int vault_stage_process(void *state, const struct quorum_event *event,
 	return QUORUM_CONTINUE;
 }
 
+/* The vault's settings, filled by the host from vault_schema (defaults live only there). */
+struct vault_settings {
+	const char *dir;
+	const char *fsync;
+	int64_t batch_ms;
+	int64_t segment_max_bytes;
+	int64_t segment_max_age_s;
+	int64_t verify_rate;
+	const char *key_file;
+	int64_t retain_days;
+	int64_t retain_bytes;
+	const char *archive_dir;
+	int64_t round_log_s;
+	int round_log_keep_all;
+};
+
 static int vault_stage_init(struct quorum_host *host, const struct quorum_api *api,
 			    void **state)
 {
-	static const char *const fsync_default = "every";
+	const struct vault_settings *cfg;
 	struct vault_options *opt;
 	struct vault_stage *v;
-	const char *dir = NULL, *fsync = fsync_default, *key_file = NULL;
+	const char *dir, *key_file, *archive_dir;
 	char key_path[4096], why[512] = "";
-	int64_t max_bytes = 10 * 1024 * 1024, max_age_s = 86400, round_log_s = 30;
-	int64_t retain_days = 0;
-	int keep_all = 0;
-	const char *archive_dir = NULL;
+	int64_t round_log_s;
 	int err;
 
-	if (!QUORUM_API_HAS(api, service_publish))
+	if (!QUORUM_API_HAS(api, service_publish) || !QUORUM_API_HAS(api, settings))
 		return -ENOTSUP;
+	cfg = api->settings(host);
+	if (cfg == NULL)
+		return -EINVAL;
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
 	v->host = host;
 	v->api = api;
-	v->batch_ms = 5;
 	vault_metrics_register(v);
 	opt = &v->opt;
-	api->config_string(host, "dir", &dir);
-	api->config_string(host, "fsync", &fsync);
-	api->config_int(host, "batch_ms", &v->batch_ms);
-	api->config_int(host, "segment_max_bytes", &max_bytes);
-	api->config_int(host, "segment_max_age_s", &max_age_s);
-	api->config_string(host, "key_file", &key_file);
-	v->verify_rate = 2000;
-	api->config_int(host, "verify_rate", &v->verify_rate);
-	api->config_int(host, "round_log_s", &round_log_s);
+	dir = cfg->dir;
+	key_file = cfg->key_file;
+	archive_dir = cfg->archive_dir;
+	v->batch_ms = cfg->batch_ms;
+	v->verify_rate = cfg->verify_rate;
+	round_log_s = cfg->round_log_s;
 	v->round_log_ms = round_log_s * 1000;
-	api->config_bool(host, "round_log_keep_all", &keep_all);
-	api->config_int(host, "retain_days", &retain_days);
-	api->config_int(host, "retain_bytes", &v->retain_bytes);
-	api->config_string(host, "archive_dir", &archive_dir);
-	v->retain_ns = retain_days * 86400LL * 1000000000LL;
-	v->batch = strcmp(fsync, "batch") == 0;
+	v->retain_bytes = cfg->retain_bytes;
+	v->retain_ns = cfg->retain_days * 86400LL * 1000000000LL;
+	v->batch = strcmp(cfg->fsync, "batch") == 0;
 	if (dir == NULL || api->config_path(host, dir, v->dir_path, sizeof(v->dir_path)) != 0) {
 		api->log(host, QUORUM_LOG_ERROR, "vault.config_invalid setting=dir");
 		free(v);
@@ -1242,8 +1251,8 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 	}
 	snprintf(v->boot, sizeof(v->boot), "vault.initial_boot node=%s", api->node_id(host));
 	opt->dir = v->dir_path;
-	opt->segment_max_bytes = (uint64_t)max_bytes;
-	opt->segment_max_age_ns = max_age_s * 1000000000LL;
+	opt->segment_max_bytes = (uint64_t)cfg->segment_max_bytes;
+	opt->segment_max_age_ns = cfg->segment_max_age_s * 1000000000LL;
 	opt->boot_text = v->boot;
 	opt->log = vault_log_cb;
 	opt->log_arg = v;
@@ -1253,7 +1262,7 @@ static int vault_stage_init(struct quorum_host *host, const struct quorum_api *a
 		free(v);
 		return -ENOMEM;
 	}
-	roundlog_keep_all(v->rounds, keep_all);
+	roundlog_keep_all(v->rounds, cfg->round_log_keep_all);
 	err = vault_open(opt, &v->log, why, sizeof(why));
 	if (err != 0) {
 		api->log(host, QUORUM_LOG_ERROR, "vault.open_failed dir=\"%s\" error=\"%s\"",
@@ -1361,65 +1370,43 @@ static void vault_stage_fini(void *state)
 
 static const char *const fsync_choices[] = { "every", "batch", NULL };
 
-static const struct quorum_setting vault_settings[] = {
-	{ .name = "dir",
-	  .type = QUORUM_SETTING_STRING,
-	  .flags = QUORUM_SETTING_REQUIRED,
-	  .help = "folder of the segment files (relative to quorum.conf's folder)" },
-	{ .name = "fsync",
-	  .type = QUORUM_SETTING_STRING,
-	  .choices = fsync_choices,
-	  .help = "every: fsync each record; batch: one fsync per batch_ms window" },
-	{ .name = "batch_ms",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 1000,
-	  .help = "group-commit window with fsync = \"batch\" (default 5)" },
-	{ .name = "segment_max_bytes",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 4096,
-	  .max = 1LL << 40,
-	  .help = "rotate a segment at this size (default 10 MiB)" },
-	{ .name = "segment_max_age_s",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 31536000,
-	  .help = "rotate a segment at this age (default 86400)" },
-	{ .name = "verify_rate",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 10000000,
-	  .help = "records a second the background verification of the whole log reads back "
-		  "and checks, a pass every 10 minutes at most (default 2000; 0: off)" },
-	{ .name = "key_file",
-	  .type = QUORUM_SETTING_STRING,
-	  .help = "AES-256-GCM key (32 bytes raw or 64 hex digits, mode 0600) to seal "
-		  "payloads" },
-	{ .name = "retain_days",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 36500,
-	  .help = "remove (or archive) segments this many days after they ended (default 0: "
-		  "keep them)" },
-	{ .name = "retain_bytes",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 1LL << 50,
-	  .help = "remove (or archive) the oldest segments while the vault holds more "
-		  "(default 0: no limit)" },
-	{ .name = "archive_dir",
-	  .type = QUORUM_SETTING_STRING,
-	  .help = "move removed segments into this folder (the vault's file system) instead" },
-	{ .name = "round_log_s",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 3600,
-	  .help = "this node's rounds wait at most this long to be written together "
-		  "(default 30; 0: each at once)" },
-	{ .name = "round_log_keep_all",
-	  .type = QUORUM_SETTING_BOOL,
-	  .help = "keep every round's attestations, not only the disputed rounds' and the "
-		  "first of each record (default false: the others as hash and decision)" },
+static const struct quorum_setting vault_schema[] = {
+	QUORUM_SETTING_STRING_REQUIRED_AT(
+		"dir", struct vault_settings, dir,
+		"folder of the segment files (relative to quorum.conf's folder)"),
+	QUORUM_SETTING_STRING_AT(
+		"fsync", struct vault_settings, fsync, fsync_choices, "every",
+		"every: fsync each record; batch: one fsync per batch_ms window"),
+	QUORUM_SETTING_INT_AT("batch_ms", struct vault_settings, batch_ms, 1, 1000, "5",
+			      "group-commit window with fsync = \"batch\""),
+	QUORUM_SETTING_INT_AT("segment_max_bytes", struct vault_settings, segment_max_bytes,
+			      4096, 1LL << 40, "10485760", "rotate a segment at this size"),
+	QUORUM_SETTING_INT_AT("segment_max_age_s", struct vault_settings, segment_max_age_s, 1,
+			      31536000, "86400", "rotate a segment at this age"),
+	QUORUM_SETTING_INT_AT(
+		"verify_rate", struct vault_settings, verify_rate, 0, 10000000, "2000",
+		"records a second the background verification of the whole log "
+		"reads back and checks, a pass every 10 minutes at most (0: off)"),
+	QUORUM_SETTING_STRING_AT("key_file", struct vault_settings, key_file, NULL, NULL,
+				 "AES-256-GCM key (32 bytes raw or 64 hex digits, mode 0600) "
+				 "to seal payloads"),
+	QUORUM_SETTING_INT_AT("retain_days", struct vault_settings, retain_days, 0, 36500, "0",
+			      "remove (or archive) segments this many days after they ended "
+			      "(0: keep them)"),
+	QUORUM_SETTING_INT_AT("retain_bytes", struct vault_settings, retain_bytes, 0, 1LL << 50,
+			      "0",
+			      "remove (or archive) the oldest segments while the vault holds "
+			      "more (0: no limit)"),
+	QUORUM_SETTING_STRING_AT("archive_dir", struct vault_settings, archive_dir, NULL, NULL,
+				 "move removed segments into this folder (the vault's file "
+				 "system) instead"),
+	QUORUM_SETTING_INT_AT("round_log_s", struct vault_settings, round_log_s, 0, 3600, "30",
+			      "this node's rounds wait at most this long to be written "
+			      "together (0: each at once)"),
+	QUORUM_SETTING_BOOL_AT(
+		"round_log_keep_all", struct vault_settings, round_log_keep_all, "false",
+		"keep every round's attestations, not only the disputed rounds' and "
+		"the first of each record (false: the others as hash and decision)"),
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -1431,7 +1418,8 @@ static const struct quorum_stage_ops vault_stage_ops = {
 
 QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
 	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "vault", PACKAGE_VERSION, QUORUM_ROLE_VAULT),
-	.settings = vault_settings,
+	.settings = vault_schema,
+	.settings_size = sizeof(struct vault_settings),
 	.init = vault_stage_init,
 	.drain = vault_stage_drain,
 	.fini = vault_stage_fini,
