@@ -60,6 +60,20 @@
 		.fini = PREFIX##_fini,                                                         \
 	}
 
+/* The same for a transport whose own settings the host fills into a struct SETTINGS_STRUCT
+ * (ABI 1.12 bindings in PREFIX_settings; read with api->settings). */
+#define TRANSPORT_PLUGIN_BOUND(NAME, PREFIX, SETTINGS_STRUCT)                                  \
+	QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {                      \
+		QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, NAME, PACKAGE_VERSION,           \
+				     QUORUM_ROLE_NONE),                                        \
+		.settings = PREFIX##_settings,                                                 \
+		.settings_size = sizeof(SETTINGS_STRUCT),                                      \
+		.init = PREFIX##_init,                                                         \
+		.start = PREFIX##_start,                                                       \
+		.drain = PREFIX##_drain,                                                       \
+		.fini = PREFIX##_fini,                                                         \
+	}
+
 struct transport {
 	struct quorum_host *host;     /* borrowed */
 	const struct quorum_api *api; /* borrowed */

@@ -1297,13 +1297,24 @@ static void handle(struct http1_request *req, void *arg)
 
 /* ---- settings and lifecycle ---- */
 
+/* REST's own settings, filled by the host from rest_settings (their defaults live only
+ * there); the transport's shared ones are transport_init's. */
+struct rest_settings {
+	int64_t max_body_bytes;
+	int64_t attestation_cache_us;
+};
+
 static int rest_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
+	const struct rest_settings *cfg;
 	struct rest *r;
 	int err;
 
-	if (!QUORUM_API_HAS(api, service_find))
+	if (!QUORUM_API_HAS(api, service_find) || !QUORUM_API_HAS(api, settings))
 		return -ENOTSUP;
+	cfg = api->settings(host);
+	if (cfg == NULL)
+		return -EINVAL;
 	err = transport_new(sizeof(*r), host, api, "rest", 8080, CONNECTIONS_DEFAULT,
 			    (void **)&r);
 	if (err != 0)
@@ -1311,10 +1322,8 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 	r->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*r->sources));
 	r->host = host;
 	r->api = api;
-	r->max_body = 65536;
-	r->attestation_cache_us = 1000;
-	api->config_int(host, "max_body_bytes", &r->max_body);
-	api->config_int(host, "attestation_cache_us", &r->attestation_cache_us);
+	r->max_body = cfg->max_body_bytes;
+	r->attestation_cache_us = cfg->attestation_cache_us;
 	err = r->sources == NULL ? -ENOMEM : 0;
 	if (err == 0) {
 		struct http1_config config = {
@@ -1391,21 +1400,17 @@ static void rest_fini(void *state)
 
 static const struct quorum_setting rest_settings[] = {
 	TRANSPORT_SETTINGS("TCP port (default 8080)", "Authorization: Bearer", "requests"),
-	{ .name = "max_body_bytes",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 16777216,
-	  .help = "largest request body (413 beyond; default 65536)" },
-	{ .name = "attestation_cache_us",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 1000000,
-	  .help = "json answers without a nonce share the signed answer made within this many "
-		  "microseconds for the current agreement (default 1000; 0: sign each "
-		  "answer)" },
+	QUORUM_SETTING_INT_AT("max_body_bytes", struct rest_settings, max_body_bytes, 0,
+			      16777216, "65536", "largest request body (413 beyond)"),
+	QUORUM_SETTING_INT_AT(
+		"attestation_cache_us", struct rest_settings, attestation_cache_us, 0, 1000000,
+		"1000",
+		"json answers without a nonce share the signed answer made within "
+		"this many microseconds for the current agreement (0: sign each "
+		"answer)"),
 	TRANSPORT_TLS_SETTINGS,
 	TRANSPORT_CONNECTION_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
 };
 
-TRANSPORT_PLUGIN("rest", rest);
+TRANSPORT_PLUGIN_BOUND("rest", rest, struct rest_settings);
