@@ -222,7 +222,8 @@ E2E_TESTS = tests/e2e/daemon.sh tests/e2e/refusals.sh tests/e2e/readme-ci.sh \
 	tests/e2e/clockstep.sh tests/e2e/gossip.sh tests/e2e/overload.sh \
 	tests/e2e/peer-attacks.sh tests/e2e/unauth-flood.sh tests/e2e/trust-files.sh \
 	tests/e2e/stop.sh tests/e2e/time-promise.sh tests/e2e/check-config.sh \
-	tests/e2e/tokens.sh tests/e2e/durable-acks.sh tests/e2e/audit-tamper.sh
+	tests/e2e/tokens.sh tests/e2e/durable-acks.sh tests/e2e/audit-tamper.sh \
+	tests/e2e/settings-doc.sh
 # Witnessed checkpoints: cosignatures, a rolled-back node, evidence of a fork.
 E2E_TESTS += tests/e2e/witness.sh
 # Scale (issue 19): n = 13 with digests, an equivocating authority detected by every node.
@@ -291,7 +292,7 @@ installcheck-local:
 
 # ---- tools the end-to-end tests drive ----
 check_PROGRAMS += tests/tools/liar tests/tools/clock-reads tests/tools/ntp-flood \
-	tests/tools/peer-attack tests/tools/clock-page-layout
+	tests/tools/peer-attack tests/tools/clock-page-layout tests/tools/settings-doc
 tests_tools_liar_SOURCES = tests/tools/liar.c
 tests_tools_liar_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/stages/common
 tests_tools_liar_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
@@ -299,6 +300,8 @@ tests_tools_liar_LDADD = plugins/stages/common/libmalreport.la host/libquorumhos
 tests_tools_clock_reads_SOURCES = tests/tools/clock-reads.c
 tests_tools_clock_reads_LDADD = client/libquorum-clock.la
 tests_tools_clock_page_layout_SOURCES = tests/tools/clock-page-layout.c
+tests_tools_settings_doc_SOURCES = tests/tools/settings-doc.c
+tests_tools_settings_doc_LDADD = -ldl
 tests_tools_ntp_flood_SOURCES = tests/tools/ntp-flood.c
 tests_tools_peer_attack_SOURCES = tests/tools/peer-attack.c
 tests_tools_peer_attack_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
