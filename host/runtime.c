@@ -21,6 +21,7 @@
 #include "notify-internal.h"
 #include "privileges-internal.h"
 #include "runtime-internal.h"
+#include "settings-internal.h"
 #include "signals-internal.h"
 #include "timecore-internal.h"
 #include "trustpath-internal.h"
@@ -936,6 +937,31 @@ static int check_transport_init(struct conf *conf, struct plugin_module *module,
 	return err;
 }
 
+/* --check-config: ENTRY's settings against MODULE's table, and the values init would
+ * read from its settings struct, with those the table's defaults gave. */
+static int check_plugin_settings(const struct plugin_module *module, const struct conf *conf,
+				 const struct conf_plugin *entry, char *why, size_t why_size)
+{
+	struct settings_struct *st = NULL;
+	char *text;
+	int err;
+
+	err = instance_check_settings(module, conf, entry, &st, why, why_size);
+	if (err != 0 || st == NULL)
+		return err;
+	text = settings_struct_text(st, entry->settings, module->descriptor->settings);
+	if (text == NULL) {
+		settings_struct_free(st);
+		errbuf_set(why, why_size, "out of memory");
+		return -ENOMEM;
+	}
+	log_msg(QUORUM_LOG_NOTICE, "config", "config.settings kind=%s name=%s %s",
+		plugin_kind_name(entry->kind), entry->name, text);
+	free(text);
+	settings_struct_free(st);
+	return 0;
+}
+
 int runtime_check_config(struct conf *conf, const struct loader_options *options, char *why,
 			 size_t why_size)
 {
@@ -972,8 +998,7 @@ int runtime_check_config(struct conf *conf, const struct loader_options *options
 					  options, &module, why, why_size);
 			if (err != 0)
 				break;
-			err = instance_check_settings(module, conf, &list[i], NULL, why,
-						      why_size);
+			err = check_plugin_settings(module, conf, &list[i], why, why_size);
 			if (err == 0 && kind == 1)
 				err = check_transport_init(conf, module, &list[i], why,
 							   why_size);

@@ -70,6 +70,13 @@ int settings_struct_new(const config_setting_t *group, const struct quorum_setti
 /* settings_struct_data: the struct's bytes (borrowed from ST), or NULL for a NULL ST. */
 const void *settings_struct_data(const struct settings_struct *st);
 
+/* settings_struct_text: the bound values of ST (filled from GROUP by SCHEMA) as
+ * `name=value ...` (strings quoted), then `defaults=a,b` naming those GROUP lacks, which
+ * took the table's default ("none"). RETURN VALUE: new string (free()), or NULL on
+ * allocation failure. */
+char *settings_struct_text(const struct settings_struct *st, const config_setting_t *group,
+			   const struct quorum_setting *schema);
+
 /* settings_struct_free: frees ST and its strings; NULL is a no-op. */
 void settings_struct_free(struct settings_struct *st);
 

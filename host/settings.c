@@ -849,3 +849,59 @@ char *settings_canonical(const config_setting_t *group)
 	}
 	return t.data;
 }
+
+char *settings_struct_text(const struct settings_struct *st, const config_setting_t *group,
+			   const struct quorum_setting *schema)
+{
+	struct text values = { .data = malloc(256), .cap = 256 };
+	struct text defaulted = { .data = malloc(64), .cap = 64 };
+	char *out = NULL;
+
+	if (values.data == NULL || defaulted.data == NULL)
+		goto out_free;
+	values.data[0] = defaulted.data[0] = '\0';
+	for (size_t i = 0; st != NULL && schema[i].type != QUORUM_SETTING_END; i++) {
+		const struct quorum_setting *s = &schema[i];
+		const char *field = (const char *)st->data + s->offset, *str;
+		int64_t i64;
+		double f;
+		int b;
+
+		if (!(s->flags & QUORUM_SETTING_BIND))
+			continue;
+		switch (s->type) {
+		case QUORUM_SETTING_INT:
+			memcpy(&i64, field, sizeof(i64));
+			text_append(&values, " %s=%" PRId64, s->name, i64);
+			break;
+		case QUORUM_SETTING_FLOAT:
+			memcpy(&f, field, sizeof(f));
+			text_append(&values, " %s=%g", s->name, f);
+			break;
+		case QUORUM_SETTING_BOOL:
+			memcpy(&b, field, sizeof(b));
+			text_append(&values, " %s=%s", s->name, b ? "true" : "false");
+			break;
+		default:
+			memcpy(&str, field, sizeof(str));
+			if (str == NULL)
+				continue; /* absent, no default */
+			text_append(&values, " %s=\"", s->name);
+			for (const char *p = str; *p != '\0'; p++)
+				text_append(&values, "%s%c",
+					    *p == '"' || *p == '\\' ? "\\" : "", *p);
+			text_append(&values, "\"");
+			break;
+		}
+		if (settings_lookup(group, s->name) == NULL)
+			text_append(&defaulted, "%s%s", defaulted.len > 0 ? "," : "", s->name);
+	}
+	text_append(&values, " defaults=%s", defaulted.len > 0 ? defaulted.data : "none");
+	if (values.failed || defaulted.failed)
+		goto out_free;
+	out = values.data[0] == ' ' ? strdup(values.data + 1) : strdup(values.data);
+out_free:
+	free(values.data);
+	free(defaulted.data);
+	return out;
+}

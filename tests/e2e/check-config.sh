@@ -3,12 +3,13 @@
 # transport configurations that cannot start (production mode without TLS, a client CA or a
 # token; a certificate that is not the key's; missing certificate, key, CA and token files; a
 # token file too short; cleartext off loopback; on REST, WebSocket and gRPC), the check
-# fails with the same reason start gives, and a configuration that starts passes it. Speaks
+# fails with the same reason start gives, and a configuration that starts passes it, printing
+# the values REST's settings struct gets: the configured one, or its table's default. Speaks
 # TAP.
 . "$(dirname "$0")/lib.sh"
 # conf TRANSPORT names the plugin at run time: rest, ws and grpc below.
 require_plugins transports/rest transports/ws transports/grpc
-plan 16
+plan 17
 
 W=$SCRATCH
 P=$W/pki
@@ -93,9 +94,12 @@ check "14 grpc: a certificate that is not the key's" \
 	refused grpc "tls_cert = \"$P/other.pem\"; tls_key = \"$P/server.key\";" "key|certificate"
 
 # A production configuration that starts passes the check.
-conf rest "$PROD $MTLS $TOK"
+conf rest "$PROD $MTLS $TOK max_body_bytes = 2048;"
 check "a production configuration that starts passes --check-config" \
 	eval '"$QUORUMD" --check-config --config "$W/node/quorum.conf" >"$W/good-check.log" 2>&1'
+check "... printing REST's bound settings, configured or the table's default" \
+	grep -q 'config.settings kind=transport name=rest max_body_bytes=2048 attestation_cache_us=1000 defaults=attestation_cache_us$' \
+	"$W/good-check.log"
 start_quorumd "$W/good.log" --config "$W/node/quorum.conf"
 check "... and starts" wait_log "$W/good.log" "rest.listening" 10
 kill -TERM "$QPID"
