@@ -302,6 +302,17 @@ tests_tools_clock_reads_LDADD = client/libquorum-clock.la
 tests_tools_clock_page_layout_SOURCES = tests/tools/clock-page-layout.c
 tests_tools_settings_doc_SOURCES = tests/tools/settings-doc.c
 tests_tools_settings_doc_LDADD = -ldl
+
+# Rewrites quorum.conf(5)'s generated settings blocks (tests/e2e/settings-doc.sh checks
+# them) from the tables of the plugins built here, before its EXAMPLE section.
+update-man-settings: all tests/tools/settings-doc$(EXEEXT)
+	$(AWK) '/^\.\\" settings of [a-z0-9_-]*: /{skip=1} \
+		!skip && /^\.SH EXAMPLE$$/{fflush(); system("$(top_builddir)/tests/tools/settings-doc \
+			$(top_builddir)/lib/stages/*.so $(top_builddir)/lib/transports/*.so")} \
+		!skip{print} /^\.\\" end of the settings of /{skip=0}' \
+		$(top_srcdir)/man/quorum.conf.5 >man/quorum.conf.5.tmp
+	mv man/quorum.conf.5.tmp $(top_srcdir)/man/quorum.conf.5
+.PHONY: update-man-settings
 tests_tools_ntp_flood_SOURCES = tests/tools/ntp-flood.c
 tests_tools_peer_attack_SOURCES = tests/tools/peer-attack.c
 tests_tools_peer_attack_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS) $(PROTOBUF_C_CFLAGS)
