@@ -30,26 +30,36 @@ struct convergence {
 	uint64_t proposed, rejected;
 };
 
+/* The stage's settings, filled by the host from convergence_settings (defaults there). */
+struct convergence_settings {
+	int64_t min_quorum;
+	int64_t max_cluster_skew_ns;
+	int64_t max_radius_ns;
+	int use_ntp;
+	int64_t ntp_max_faulty;
+};
+
 static int convergence_init(struct quorum_host *host, const struct quorum_api *api,
 			    void **state)
 {
+	const struct convergence_settings *cfg;
 	struct convergence *c;
 
-	if (!QUORUM_API_HAS(api, clock_commit))
-		return -ENOTSUP; /* a host without the time core (ABI < 1.1) */
+	if (!QUORUM_API_HAS(api, clock_commit) || !QUORUM_API_HAS(api, settings))
+		return -ENOTSUP; /* a host without the time core (ABI < 1.1) or bindings */
+	cfg = api->settings(host);
+	if (cfg == NULL)
+		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
 	c->host = host;
 	c->api = api;
-	c->max_cluster_skew_ns = 1000000000; /* 1 s */
-	c->max_radius_ns = 1000000000;	     /* 1 s */
-	c->use_ntp = 1;
-	api->config_int(host, "min_quorum", &c->min_quorum);
-	api->config_int(host, "max_cluster_skew_ns", &c->max_cluster_skew_ns);
-	api->config_int(host, "max_radius_ns", &c->max_radius_ns);
-	api->config_int(host, "ntp_max_faulty", &c->ntp_max_faulty);
-	api->config_bool(host, "use_ntp", &c->use_ntp);
+	c->min_quorum = cfg->min_quorum;
+	c->max_cluster_skew_ns = cfg->max_cluster_skew_ns;
+	c->max_radius_ns = cfg->max_radius_ns;
+	c->ntp_max_faulty = cfg->ntp_max_faulty;
+	c->use_ntp = cfg->use_ntp;
 	c->counted = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->counted));
 	c->ntp = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->ntp));
 	c->scratch = malloc(AGREEMENT_SCRATCH(QUORUM_AUTHORITIES_MAX));
@@ -319,30 +329,21 @@ static void convergence_fini(void *state)
 }
 
 static const struct quorum_setting convergence_settings[] = {
-	{ .name = "min_quorum",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = QUORUM_AUTHORITIES_MAX,
-	  .help = "counted answers needed, when more than n - f" },
-	{ .name = "max_cluster_skew_ns",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 3600000000000LL,
-	  .help = "widest spread of agreeing midpoints (0: off)" },
-	{ .name = "max_radius_ns",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 3600000000000LL,
-	  .help = "answers claiming a wider radius are not counted (default 1 s; 0: off)" },
-	{ .name = "use_ntp",
-	  .type = QUORUM_SETTING_BOOL,
-	  .help = "let NTP sources narrow an agreement the authorities reached" },
-	{ .name = "ntp_max_faulty",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = QUORUM_AUTHORITIES_MAX,
-	  .help = "NTP sources that may be wrong or silent (0: floor((m-1)/3), at least 1); "
-		  "fewer than 2 * this + 1 configured never narrow" },
+	QUORUM_SETTING_INT_AT("min_quorum", struct convergence_settings, min_quorum, 0,
+			      QUORUM_AUTHORITIES_MAX, "0",
+			      "counted answers needed, when more than n - f"),
+	QUORUM_SETTING_INT_AT("max_cluster_skew_ns", struct convergence_settings,
+			      max_cluster_skew_ns, 0, 3600000000000LL, "1000000000",
+			      "widest spread of agreeing midpoints (0: off)"),
+	QUORUM_SETTING_INT_AT("max_radius_ns", struct convergence_settings, max_radius_ns, 0,
+			      3600000000000LL, "1000000000",
+			      "answers claiming a wider radius are not counted (0: off)"),
+	QUORUM_SETTING_BOOL_AT("use_ntp", struct convergence_settings, use_ntp, "true",
+			       "let NTP sources narrow an agreement the authorities reached"),
+	QUORUM_SETTING_INT_AT("ntp_max_faulty", struct convergence_settings, ntp_max_faulty, 0,
+			      QUORUM_AUTHORITIES_MAX, "0",
+			      "NTP sources that may be wrong or silent (0: floor((m-1)/3), at "
+			      "least 1); fewer than 2 * this + 1 configured never narrow"),
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -355,6 +356,7 @@ QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
 	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "convergence", PACKAGE_VERSION,
 			     QUORUM_ROLE_CONVERGENCE),
 	.settings = convergence_settings,
+	.settings_size = sizeof(struct convergence_settings),
 	.init = convergence_init,
 	.fini = convergence_fini,
 	.ops = &convergence_ops,
