@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #include "mockhost.h"
 #include "protodecode-internal.h"
 #include "rules.h"
+#include "settings-internal.h"
+#include "testutil.h"
 #include "timecodec-internal.h"
 #include "wire.h"
 
@@ -712,6 +715,7 @@ static struct {
 	size_t ingested_len;
 	const void *service;
 	void *service_state;
+	struct settings_struct *settings; /* api->settings: made by stage_new */
 } mock;
 
 static int mock_round_decode(struct quorum_host *h, const struct quorum_event *event,
@@ -797,6 +801,7 @@ static void mock_setup(int default_forward, const char *digest_fanout)
 
 	sent_clear();
 	free(mock.ingested_payload);
+	settings_struct_free(mock.settings);
 	memset(&mock, 0, sizeof(mock));
 	mockhost_release(&host);
 	mockhost_init(&host);
@@ -827,6 +832,18 @@ static void mock_reset(void)
 static void *stage_new(void)
 {
 	void *state = NULL;
+	/* The struct the host fills: the table's defaults, then the scalars the test set with
+	 * mockhost_set (lists such as forward stay with config_length and config_string). */
+	GString *group = g_string_new(NULL);
+
+	for (size_t i = 0; i < host.config_count; i++)
+		if (strchr(host.config[i].path, '.') == NULL)
+			g_string_append_printf(group, "%s = %s; ", host.config[i].path,
+					       host.config[i].value);
+	settings_struct_free(mock.settings);
+	mock.settings = testutil_settings(&quorum_plugin, group->str);
+	g_string_free(group, TRUE);
+	host.settings = settings_struct_data(mock.settings);
 
 	g_assert_cmpint(quorum_plugin.init(mockhost_host(&host), &host.api, &state), ==, 0);
 	mock.service_state = mockhost_service(&host, QUORUM_GOSSIP_SERVICE, &mock.service);

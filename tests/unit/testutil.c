@@ -11,9 +11,12 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include <quorum/plugin.h>
+
 #include "keys-internal.h"
 #include "plugin-describe.h"
 #include "plugin-sig-internal.h"
+#include "settings-internal.h"
 #include "testutil.h"
 #include "util-internal.h"
 
@@ -179,4 +182,22 @@ void testutil_signer_sign(const struct testutil_signer *s, const void *msg, size
 	g_assert_cmpint(EVP_DigestSignInit(ctx, NULL, NULL, NULL, s->key), ==, 1);
 	g_assert_cmpint(EVP_DigestSign(ctx, sig, &sig_len, msg, len), ==, 1);
 	EVP_MD_CTX_free(ctx);
+}
+
+struct settings_struct *testutil_settings(const struct quorum_plugin *d, const char *group)
+{
+	struct settings_struct *st = NULL;
+	char *text = g_strdup_printf("settings = { %s };\n", group != NULL ? group : "");
+	char why[ERRBUF_SIZE] = "";
+	config_t cfg;
+
+	config_init(&cfg);
+	if (config_read_string(&cfg, text) != CONFIG_TRUE)
+		g_error("settings \"%s\": %s", text, config_error_text(&cfg));
+	if (settings_struct_new(config_lookup(&cfg, "settings"), d->settings, d->settings_size,
+				&st, why, sizeof(why)) != 0)
+		g_error("settings \"%s\": %s", text, why);
+	config_destroy(&cfg); /* the struct holds copies */
+	g_free(text);
+	return st;
 }

@@ -55,4 +55,13 @@ void testutil_flip_bit(const char *path, size_t offset, unsigned bit);
 /* testutil_file_size: the size of PATH. */
 size_t testutil_file_size(const char *path);
 
+struct quorum_plugin;
+struct settings_struct;
+/* testutil_settings: the settings struct (ABI 1.12) quorumd fills for plugin D from GROUP,
+ * the text inside its settings group ("fanout = 2;"; NULL: empty), by the host's own code;
+ * the group is not validated against the schema (a test's mock answers the settings read
+ * through accessors, such as required paths). The test fails on a syntax error or a fill
+ * error. RETURN VALUE: new (settings_struct_free), or NULL when D declares no struct. */
+struct settings_struct *testutil_settings(const struct quorum_plugin *d, const char *group);
+
 #endif

@@ -707,16 +707,36 @@ static int forward_load(struct gossip_stage *s)
 	return 0;
 }
 
+/* The stage's scalar settings, filled by the host from gossip_settings (defaults there);
+ * `forward`, a list, is read by forward_load. */
+struct gossip_settings {
+	int64_t fanout;
+	int64_t digest_fanout;
+	int64_t max_ttl;
+	int64_t dedup_window;
+	int64_t evidence_window;
+	int64_t epoch_ms;
+};
+
 static int gossip_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
+	const struct gossip_settings *cfg;
 	struct gossip_stage *s;
-	int64_t fanout = 0, max_ttl = 4, dedup_window = 50000, evidence_window = 4096;
-	int64_t epoch_ms = 1000, digest_fanout = 3;
+	int64_t fanout, max_ttl, dedup_window, evidence_window, epoch_ms, digest_fanout;
 	uint32_t start = 0;
 	int err;
 
-	if (!QUORUM_API_HAS(api, sign_event))
-		return -ENOTSUP; /* a host without gossip (ABI < 1.6) */
+	if (!QUORUM_API_HAS(api, sign_event) || !QUORUM_API_HAS(api, settings))
+		return -ENOTSUP; /* a host without gossip (ABI < 1.6) or bindings */
+	cfg = api->settings(host);
+	if (cfg == NULL)
+		return -EINVAL;
+	fanout = cfg->fanout;
+	max_ttl = cfg->max_ttl;
+	dedup_window = cfg->dedup_window;
+	evidence_window = cfg->evidence_window;
+	epoch_ms = cfg->epoch_ms;
+	digest_fanout = cfg->digest_fanout;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
@@ -724,12 +744,6 @@ static int gossip_init(struct quorum_host *host, const struct quorum_api *api, v
 	s->api = api;
 	gossip_metrics_register(s);
 	s->node_id = api->node_id(host);
-	api->config_int(host, "fanout", &fanout);
-	api->config_int(host, "max_ttl", &max_ttl);
-	api->config_int(host, "dedup_window", &dedup_window);
-	api->config_int(host, "evidence_window", &evidence_window);
-	api->config_int(host, "epoch_ms", &epoch_ms);
-	api->config_int(host, "digest_fanout", &digest_fanout);
 	s->digest_fanout = (uint32_t)digest_fanout;
 	/* Each node starts its turns at its own place, so that a round's digests spread. */
 	RAND_bytes((uint8_t *)&start, sizeof(start));
@@ -784,43 +798,30 @@ static void gossip_fini(void *state)
 }
 
 static const struct quorum_setting gossip_settings[] = {
-	{ .name = "fanout",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = QUORUM_AUTHORITIES_MAX,
-	  .help = "peers each forwarded event is sent to (default 0: all)" },
-	{ .name = "digest_fanout",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = QUORUM_AUTHORITIES_MAX,
-	  .help = "peers each round's digest is sent to, in turn (default 3; 0: none)" },
-	{ .name = "max_ttl",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = GOSSIP_MAX_TTL_LIMIT,
-	  .help = "hops an event may make; copies claiming more are refused (default 4)" },
+	QUORUM_SETTING_INT_AT("fanout", struct gossip_settings, fanout, 0,
+			      QUORUM_AUTHORITIES_MAX, "0",
+			      "peers each forwarded event is sent to (0: all)"),
+	QUORUM_SETTING_INT_AT("digest_fanout", struct gossip_settings, digest_fanout, 0,
+			      QUORUM_AUTHORITIES_MAX, "3",
+			      "peers each round's digest is sent to, in turn (0: none)"),
+	QUORUM_SETTING_INT_AT("max_ttl", struct gossip_settings, max_ttl, 1,
+			      GOSSIP_MAX_TTL_LIMIT, "4",
+			      "hops an event may make; copies claiming more are refused"),
 	{ .name = "forward",
 	  .type = QUORUM_SETTING_STRINGS,
 	  .help = "event ids forwarded and accepted from peers; \"prefix*\" matches a prefix "
 		  "(default: uml001.gossip.malfeasance, uml001.merkle.*)" },
-	{ .name = "dedup_window",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = DEDUP_CAPACITY_MAX,
-	  .help = "fingerprints of forwarded events kept to refuse a copy seen before "
-		  "(default 50000)" },
-	{ .name = "evidence_window",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = EVIDENCE_CAPACITY_MAX,
-	  .help = "attestations kept to catch an authority signing one sequence twice "
-		  "(default 4096)" },
-	{ .name = "epoch_ms",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 3600000,
-	  .help = "length of a convergence epoch; keep it equal to rounds.interval_ms "
-		  "(default 1000)" },
+	QUORUM_SETTING_INT_AT("dedup_window", struct gossip_settings, dedup_window, 1,
+			      DEDUP_CAPACITY_MAX, "50000",
+			      "fingerprints of forwarded events kept to refuse a copy seen "
+			      "before"),
+	QUORUM_SETTING_INT_AT("evidence_window", struct gossip_settings, evidence_window, 1,
+			      EVIDENCE_CAPACITY_MAX, "4096",
+			      "attestations kept to catch an authority signing one sequence "
+			      "twice"),
+	QUORUM_SETTING_INT_AT("epoch_ms", struct gossip_settings, epoch_ms, 1, 3600000, "1000",
+			      "length of a convergence epoch; keep it equal to "
+			      "rounds.interval_ms"),
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -834,6 +835,7 @@ QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
 	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "gossip", PACKAGE_VERSION,
 			     QUORUM_ROLE_GOSSIP),
 	.settings = gossip_settings,
+	.settings_size = sizeof(struct gossip_settings),
 	.init = gossip_init,
 	.fini = gossip_fini,
 	.ops = &gossip_ops,
