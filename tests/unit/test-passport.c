@@ -28,6 +28,7 @@
 #include "mockhost.h"
 #include "registry.h"
 #include "replay.h"
+#include "settings-internal.h"
 #include "testutil.h"
 #include "clocks.h"
 
@@ -957,7 +958,10 @@ static void test_signed_state_message(void)
 /* ------------------------------- the stage, through a mock host
  * ------------------------------- */
 
+extern const struct quorum_plugin quorum_plugin;
+
 static struct mockhost *the;
+static struct settings_struct *the_settings; /* api->settings: the table's defaults */
 
 /* The host: tests/mockhost with the stage's files under DIR (borrowed). */
 static struct mockhost *mock_new(const char *dir)
@@ -969,6 +973,8 @@ static struct mockhost *mock_new(const char *dir)
 	g_assert_cmpint(mockhost_set(m, "trust_root", "root.pub"), ==, 0);
 	g_assert_cmpint(mockhost_set(m, "passports", "passports"), ==, 0);
 	g_assert_cmpint(mockhost_set(m, "state_dir", "state"), ==, 0);
+	the_settings = testutil_settings(&quorum_plugin, NULL);
+	m->settings = settings_struct_data(the_settings);
 	the = m;
 	return m;
 }
@@ -976,6 +982,8 @@ static struct mockhost *mock_new(const char *dir)
 static void mock_free(struct mockhost *m)
 {
 	mockhost_release(m);
+	settings_struct_free(the_settings);
+	the_settings = NULL;
 	g_free(m);
 	the = NULL;
 }
@@ -1006,8 +1014,6 @@ static int logged(const char *needle)
 {
 	return strstr(mockhost_logs(the), needle) != NULL;
 }
-
-extern const struct quorum_plugin quorum_plugin;
 
 /* A signed event: EVENT_ID with PAYLOAD, signed by KEY under KEY_ID (NULL: KEY's id). */
 struct test_event {

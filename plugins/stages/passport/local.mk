@@ -22,7 +22,7 @@ tests_unit_test_passport_SOURCES = tests/unit/test-passport.c plugins/stages/pas
 	$(PASSPORT_SOURCES) tests/mockhost.c tests/mockhost.h
 tests_unit_test_passport_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/stages/passport \
 	-I$(top_srcdir)/plugins/stages/common \
-	-I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests
+	-I$(top_srcdir)/tests/unit -I$(top_srcdir)/tests -I$(top_srcdir)/host
 tests_unit_test_passport_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 tests_unit_test_passport_LDADD = tests/unit/libtestutil.la $(PASSPORT_LIBS) host/libquorumhost.la \
 	$(GLIB_LIBS) \

@@ -522,25 +522,36 @@ static void passport_free_stage(struct passport_stage *s)
 	free(s);
 }
 
+/* The stage's scalar settings, filled by the host from passport_settings (defaults there);
+ * the three required paths are read by setting_path. */
+struct passport_settings {
+	int64_t rotation_overlap_s;
+	int64_t replay_window;
+	int hold_updates;
+};
+
 static int passport_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
+	const struct passport_settings *cfg;
 	struct passport_stage *s;
 	char root_path[PATH_MAX], passports[PATH_MAX], sub[PATH_MAX], why[1024];
-	int64_t window = 50000; /* the seed's dedup FIFO */
+	int64_t window;
 	size_t loaded = 0, from_state = 0, ignored = 0, restored = 0;
 	int err;
 
-	if (!QUORUM_API_HAS(api, service_publish))
+	if (!QUORUM_API_HAS(api, service_publish) || !QUORUM_API_HAS(api, settings))
 		return -ENOTSUP;
+	cfg = api->settings(host);
+	if (cfg == NULL)
+		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
 	s->host = host;
 	s->api = api;
-	s->overlap_s = 180; /* the seed's key rotation overlap */
-	api->config_int(host, "rotation_overlap_s", &s->overlap_s);
-	api->config_int(host, "replay_window", &window);
-	api->config_bool(host, "hold_updates", &s->hold_updates);
+	s->overlap_s = cfg->rotation_overlap_s;
+	window = cfg->replay_window;
+	s->hold_updates = cfg->hold_updates;
 	err = registry_init(&s->registry, s->overlap_s * 1000000000LL);
 	if (err != 0)
 		goto out_free;
@@ -662,19 +673,14 @@ static const struct quorum_setting passport_settings[] = {
 	  .type = QUORUM_SETTING_STRING,
 	  .flags = QUORUM_SETTING_REQUIRED,
 	  .help = "rotated passports and the replay window (created 0700)" },
-	{ .name = "rotation_overlap_s",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 31536000,
-	  .help = "how long keys a passport update drops stay accepted (default 180)" },
-	{ .name = "replay_window",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = REPLAY_CAPACITY_MAX,
-	  .help = "fingerprints of accepted events kept to refuse replays (default 50000)" },
-	{ .name = "hold_updates",
-	  .type = QUORUM_SETTING_BOOL,
-	  .help = "passport updates wait for an operator's hitl.approve (default false)" },
+	QUORUM_SETTING_INT_AT("rotation_overlap_s", struct passport_settings,
+			      rotation_overlap_s, 0, 31536000, "180",
+			      "how long keys a passport update drops stay accepted"),
+	QUORUM_SETTING_INT_AT("replay_window", struct passport_settings, replay_window, 1,
+			      REPLAY_CAPACITY_MAX, "50000",
+			      "fingerprints of accepted events kept to refuse replays"),
+	QUORUM_SETTING_BOOL_AT("hold_updates", struct passport_settings, hold_updates, "false",
+			       "passport updates wait for an operator's hitl.approve"),
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -688,6 +694,7 @@ QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
 	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "passport", PACKAGE_VERSION,
 			     QUORUM_ROLE_PASSPORT),
 	.settings = passport_settings,
+	.settings_size = sizeof(struct passport_settings),
 	.init = passport_init,
 	.start = passport_start,
 	.fini = passport_fini,
