@@ -772,15 +772,33 @@ static int merkle_process(void *state, const struct quorum_event *event, const c
 	return QUORUM_CONTINUE;
 }
 
+/* The stage's settings the host fills from merkle_settings (defaults there). origin and
+ * witness_name default to names made of the node id (NULL here); witness_quorum's default
+ * (peers - f) is computed, so it keeps its reader. */
+struct merkle_settings {
+	const char *dir;
+	const char *origin;
+	int64_t checkpoint_every;
+	int64_t checkpoint_ms;
+	int witness;
+	int64_t witness_interval_ms;
+	int64_t witness_fanout;
+	const char *witness_name;
+};
+
 static int merkle_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
+	const struct merkle_settings *cfg;
 	struct merkle_stage *m;
-	const char *dir = NULL, *origin = NULL;
+	const char *dir, *origin;
 	char why[512] = "";
 	int err;
 
-	if (!QUORUM_API_HAS(api, sign_checkpoint))
+	if (!QUORUM_API_HAS(api, sign_checkpoint) || !QUORUM_API_HAS(api, settings))
 		return -ENOTSUP;
+	cfg = api->settings(host);
+	if (cfg == NULL)
+		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return -ENOMEM;
@@ -795,20 +813,17 @@ static int merkle_init(struct quorum_host *host, const struct quorum_api *api, v
 			"Tree size (records) of the latest checkpoint signed since start.",
 			1.0);
 	}
-	m->every = 1000;
-	m->period_ms = 1000;
-	api->config_string(host, "dir", &dir);
-	api->config_string(host, "origin", &origin);
-	api->config_int(host, "checkpoint_every", &m->every);
-	api->config_int(host, "checkpoint_ms", &m->period_ms);
-	m->witness_settings = (struct witness_settings){
-		.enabled = 1, .interval_ms = 10000, .quorum = -1, .fanout = 3
-	};
-	api->config_bool(host, "witness", &m->witness_settings.enabled);
-	api->config_int(host, "witness_interval_ms", &m->witness_settings.interval_ms);
+	dir = cfg->dir;
+	origin = cfg->origin;
+	m->every = cfg->checkpoint_every;
+	m->period_ms = cfg->checkpoint_ms;
+	m->witness_settings =
+		(struct witness_settings){ .enabled = cfg->witness,
+					   .interval_ms = cfg->witness_interval_ms,
+					   .quorum = -1,
+					   .fanout = cfg->witness_fanout,
+					   .name = cfg->witness_name };
 	api->config_int(host, "witness_quorum", &m->witness_settings.quorum);
-	api->config_int(host, "witness_fanout", &m->witness_settings.fanout);
-	api->config_string(host, "witness_name", &m->witness_settings.name);
 	if (origin != NULL)
 		snprintf(m->origin, sizeof(m->origin), "%s", origin);
 	else
@@ -931,51 +946,40 @@ static void merkle_fini(void *state)
 }
 
 static const struct quorum_setting merkle_settings[] = {
-	{ .name = "dir",
-	  .type = QUORUM_SETTING_STRING,
-	  .flags = QUORUM_SETTING_REQUIRED,
-	  .help = "folder of the tree's level files and the latest checkpoint" },
-	{ .name = "origin",
-	  .type = QUORUM_SETTING_STRING,
-	  .help = "checkpoint origin and signing key name (default quorum-time/NODE_ID)" },
+	QUORUM_SETTING_STRING_REQUIRED_AT(
+		"dir", struct merkle_settings, dir,
+		"folder of the tree's level files and the latest checkpoint"),
+	QUORUM_SETTING_STRING_AT("origin", struct merkle_settings, origin, NULL, NULL,
+				 "checkpoint origin and signing key name (default "
+				 "quorum-time/NODE_ID)"),
 	/* From 10: a checkpoint costs a signature, a vault record and three fsyncs, and its
 	 * record is a new record too; so at most one record in eleven is a checkpoint. */
-	{ .name = "checkpoint_every",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 10,
-	  .max = 100000000,
-	  .help = "sign a checkpoint after this many new records, 10 or more (default 1000)" },
-	{ .name = "checkpoint_ms",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 10,
-	  .max = 86400000,
-	  .help = "and at least this often while records arrive (default 1000)" },
-	{ .name = "witness",
-	  .type = QUORUM_SETTING_BOOL,
-	  .help = "witness the peers' logs and have this one witnessed by them (default "
-		  "true)" },
-	{ .name = "witness_interval_ms",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 100,
-	  .max = 86400000,
-	  .help = "ask the witnesses to cosign the latest checkpoint at most this often "
-		  "(default 10000)" },
+	QUORUM_SETTING_INT_AT("checkpoint_every", struct merkle_settings, checkpoint_every, 10,
+			      100000000, "1000",
+			      "sign a checkpoint after this many new records, 10 or more"),
+	QUORUM_SETTING_INT_AT("checkpoint_ms", struct merkle_settings, checkpoint_ms, 10,
+			      86400000, "1000", "and at least this often while records arrive"),
+	QUORUM_SETTING_BOOL_AT("witness", struct merkle_settings, witness, "true",
+			       "witness the peers' logs and have this one witnessed by them"),
+	QUORUM_SETTING_INT_AT("witness_interval_ms", struct merkle_settings,
+			      witness_interval_ms, 100, 86400000, "10000",
+			      "ask the witnesses to cosign the latest checkpoint at most this "
+			      "often"),
 	{ .name = "witness_quorum",
 	  .type = QUORUM_SETTING_INT,
 	  .min = 0,
 	  .max = QUORUM_AUTHORITIES_MAX,
 	  .help = "witnesses that must answer at start before a checkpoint is signed and time "
 		  "served (default: peers - f)" },
-	{ .name = "witness_fanout",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = QUORUM_AUTHORITIES_MAX,
-	  .help = "witnesses asked to cosign each checkpoint submitted, the peers in turn "
-		  "(default 3; 0: every peer)" },
-	{ .name = "witness_name",
-	  .type = QUORUM_SETTING_STRING,
-	  .help = "the cosigner name of this node's cosignatures "
-		  "(default quorum-time/NODE_ID/witness)" },
+	QUORUM_SETTING_INT_AT(
+		"witness_fanout", struct merkle_settings, witness_fanout, 0,
+		QUORUM_AUTHORITIES_MAX, "3",
+		"witnesses asked to cosign each checkpoint submitted, the peers in "
+		"turn (0: every peer)"),
+	QUORUM_SETTING_STRING_AT("witness_name", struct merkle_settings, witness_name, NULL,
+				 NULL,
+				 "the cosigner name of this node's cosignatures (default "
+				 "quorum-time/NODE_ID/witness)"),
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -988,6 +992,7 @@ QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
 	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "merkle", PACKAGE_VERSION,
 			     QUORUM_ROLE_MERKLE),
 	.settings = merkle_settings,
+	.settings_size = sizeof(struct merkle_settings),
 	.init = merkle_init,
 	.start = merkle_start,
 	.fini = merkle_fini,
