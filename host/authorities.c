@@ -112,6 +112,55 @@ void authorities_status(const struct authority_table *table, struct quorum_sourc
 	*count = table->count;
 }
 
+int authorities_report_intervals(struct authority_table *table,
+				 const struct quorum_round_intervals *round,
+				 const struct quorum_source_interval *sources, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		const struct quorum_source_interval *s = &sources[i];
+
+		if (s->has_interval &&
+		    (s->earliest_ns > s->estimate_ns || s->estimate_ns > s->latest_ns))
+			return -EINVAL;
+	}
+	if (round->agreed &&
+	    (round->earliest_ns > round->estimate_ns || round->estimate_ns > round->latest_ns))
+		return -EINVAL;
+	for (size_t i = 0; i < table->count; i++)
+		memset(&table->items[i].interval, 0, sizeof(table->items[i].interval));
+	for (size_t i = 0; i < count; i++) {
+		struct authority *a =
+			sources[i].id == NULL ? NULL : authorities_find(table, sources[i].id);
+
+		/* A stranger is no configured source; a source named twice keeps its first. */
+		if (a == NULL || a->interval.id != NULL)
+			continue;
+		a->interval = sources[i];
+		a->interval.id = a->id;
+		if (!a->interval.has_interval)
+			a->interval.earliest_ns = a->interval.estimate_ns =
+				a->interval.latest_ns = 0;
+	}
+	table->intervals = *round;
+	table->intervals.count = 0;
+	table->intervals.age_ns = 0;
+	table->intervals_mono_ns = mono_now_ns();
+	return 0;
+}
+
+void authorities_intervals(const struct authority_table *table,
+			   struct quorum_round_intervals *round,
+			   struct quorum_source_interval *sources, size_t cap)
+{
+	*round = table->intervals;
+	round->count = (uint32_t)table->count;
+	round->age_ns = round->round != 0 ? mono_now_ns() - table->intervals_mono_ns : 0;
+	for (size_t i = 0; i < table->count && i < cap; i++) {
+		sources[i] = table->items[i].interval;
+		sources[i].id = table->items[i].id;
+	}
+}
+
 int authorities_quarantine(struct authority_table *table, const char *id, int64_t duration_ns,
 			   const char *reason)
 {

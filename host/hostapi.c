@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,57 @@ static int api_sources_status(struct quorum_host *host, struct quorum_source_sta
 	*count = 0;
 	if (rt->timecore != NULL)
 		authorities_status(timecore_authorities(rt->timecore), out, cap, count);
+	return 0;
+}
+
+/* The ABI 1.13 size of struct quorum_round_intervals: what a caller must pass at least. */
+#define ROUND_INTERVALS_1_13 (offsetof(struct quorum_round_intervals, age_ns) + sizeof(int64_t))
+
+static int
+api_source_intervals_report(struct quorum_host *host, const struct quorum_event *event,
+			    const struct quorum_round_intervals *round, size_t round_size,
+			    const struct quorum_source_interval *sources, size_t count)
+{
+	struct instance *inst = instance_of(host);
+	struct runtime *rt = runtime_of(inst);
+	struct quorum_round_intervals copy = { 0 };
+
+	if (!in_pipeline(inst, event, QUORUM_ROLE_CONVERGENCE)) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.source_intervals_report.refused "
+			"reason=not_convergence_in_process");
+		return -EPERM;
+	}
+	if (round == NULL || round_size < ROUND_INTERVALS_1_13 ||
+	    (sources == NULL && count > 0))
+		return -EINVAL;
+	memcpy(&copy, round, round_size < sizeof(copy) ? round_size : sizeof(copy));
+	if (rt->timecore == NULL)
+		return 0;
+	if (authorities_report_intervals(timecore_authorities_mut(rt->timecore), &copy, sources,
+					 count) != 0) {
+		log_msg(QUORUM_LOG_ERROR, instance_name(inst),
+			"api.source_intervals_report.refused reason=interval_out_of_order");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int api_source_intervals(struct quorum_host *host, struct quorum_round_intervals *round,
+				size_t round_size, struct quorum_source_interval *sources,
+				size_t cap)
+{
+	struct instance *inst = instance_of(host);
+	struct runtime *rt = runtime_of(inst);
+	struct quorum_round_intervals all = { 0 };
+
+	if (round == NULL || round_size < ROUND_INTERVALS_1_13 || (sources == NULL && cap > 0))
+		return -EINVAL;
+	if (rt->timecore != NULL)
+		authorities_intervals(timecore_authorities(rt->timecore), &all, sources, cap);
+	/* a newer caller's larger struct: what this host does not know reads as zero */
+	memset(round, 0, round_size);
+	memcpy(round, &all, round_size < sizeof(all) ? round_size : sizeof(all));
 	return 0;
 }
 
@@ -767,4 +819,6 @@ const struct quorum_api host_api = {
 	.metric_set = metric_set,
 	.metrics_text = api_metrics_text,
 	.settings = api_settings,
+	.source_intervals_report = api_source_intervals_report,
+	.source_intervals = api_source_intervals,
 };

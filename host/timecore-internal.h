@@ -37,6 +37,7 @@ struct authority {
 	int64_t report_mono_ns;		    /* when that was reported */
 	int64_t quarantine_until_ns;	    /* CLOCK_MONOTONIC; 0: not quarantined */
 	char quarantine_reason[48];
+	struct quorum_source_interval interval; /* from the last local round's report */
 	/* quorumd only: the last key the passport service gave for another key id than the
 	 * configured one (a rotated key), kept until another is asked for. */
 	EVP_PKEY *passport_key;
@@ -49,6 +50,8 @@ struct authority_table {
 	uint32_t n; /* quorumd authorities */
 	uint32_t f; /* floor((n - 1) / 3) */
 	uint32_t ntp;
+	struct quorum_round_intervals intervals; /* the last local round's, as reported */
+	int64_t intervals_mono_ns;		 /* when reported */
 };
 
 /* authorities_load: the `authorities` of CONF with their keys and addresses.
@@ -67,6 +70,20 @@ int authorities_report(struct authority_table *table, uint64_t round,
  * configured sources. */
 void authorities_status(const struct authority_table *table, struct quorum_source_status *out,
 			size_t cap, size_t *count);
+
+/* authorities_report_intervals: records the agreement of local round ROUND and the
+ * intervals of the sources it names (SOURCES, COUNT); configured sources not named have
+ * none, names of no configured source are skipped, a source named twice keeps its first.
+ * RETURN VALUE: 0, or -EINVAL (an interval's ends out of order; nothing changed). */
+int authorities_report_intervals(struct authority_table *table,
+				 const struct quorum_round_intervals *round,
+				 const struct quorum_source_interval *sources, size_t count);
+
+/* authorities_intervals: the last reported round into *ROUND (ROUND->count the configured
+ * sources) and each source's interval into SOURCES (up to CAP), in configuration order. */
+void authorities_intervals(const struct authority_table *table,
+			   struct quorum_round_intervals *round,
+			   struct quorum_source_interval *sources, size_t cap);
 
 /* authorities_quarantine: stops asking ID until DURATION_NS from now (0: lifts it).
  * RETURN VALUE: 0, -ENOENT or -EINVAL. */

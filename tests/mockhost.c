@@ -296,6 +296,26 @@ static int mock_sources_status(struct quorum_host *host, struct quorum_source_st
 	return 0;
 }
 
+/* The test's intervals, each named after its source; a struct smaller than ABI 1.13's is
+ * refused as the host refuses it. */
+static int mock_source_intervals(struct quorum_host *host, struct quorum_round_intervals *round,
+				 size_t round_size, struct quorum_source_interval *sources,
+				 size_t cap)
+{
+	struct mockhost *m = mockhost_of(host);
+
+	if (round_size < sizeof(*round))
+		return -EINVAL;
+	memset(round, 0, round_size);
+	*round = m->intervals;
+	round->count = (uint32_t)m->source_count;
+	for (size_t i = 0; i < m->source_count && i < cap; i++) {
+		sources[i] = m->source_intervals[i];
+		sources[i].id = m->sources[i].id;
+	}
+	return 0;
+}
+
 /* Recorded, and the source (when listed) is marked quarantined. */
 static int mock_source_quarantine(struct quorum_host *host, const char *id, int64_t duration_ns,
 				  const char *reason)
@@ -355,6 +375,7 @@ void mockhost_init(struct mockhost *m)
 		.service_publish = mock_service_publish,
 		.service_find = mock_service_find,
 		.sources_status = mock_sources_status,
+		.source_intervals = mock_source_intervals,
 		.source_quarantine = mock_source_quarantine,
 		.authority_verify = mock_authority_verify,
 		.refused = mock_refused,

@@ -38,6 +38,9 @@ struct mockhost {
 	struct quorum_authority_set authorities;
 	struct quorum_source_status sources[MOCKHOST_SOURCES_MAX];
 	size_t source_count;
+	/* source_intervals answers these (the intervals parallel to sources) */
+	struct quorum_round_intervals intervals;
+	struct quorum_source_interval source_intervals[MOCKHOST_SOURCES_MAX];
 	struct {
 		const char *path, *value; /* borrowed */
 	} config[MOCKHOST_CONFIG_MAX];

@@ -1045,6 +1045,90 @@ static void test_sources_report(void)
 	g_assert_cmpstr(quorum_source_state_name(st[0].state), ==, "silent");
 }
 
+/* ---- each source's interval from the last round (api source_intervals, ABI 1.13) ---- */
+
+static void test_source_intervals(void)
+{
+	struct authority items[3] = { { .id = "a", .type = QUORUM_AUTHORITY_QUORUMD },
+				      { .id = "b", .type = QUORUM_AUTHORITY_QUORUMD },
+				      { .id = "c", .type = QUORUM_AUTHORITY_QUORUMD } };
+	struct authority_table t = { .items = items, .count = 3, .n = 3 };
+	struct quorum_round_intervals round = { .round = 7,
+						.agreed = 1,
+						.reference_ns = 1000,
+						.earliest_ns = 990,
+						.estimate_ns = 1000,
+						.latest_ns = 1010,
+						.authorities_earliest_ns = 985,
+						.authorities_latest_ns = 1012 },
+				      got;
+	struct quorum_source_interval s[] = {
+		{ .id = "a",
+		  .has_interval = 1,
+		  .earliest_ns = 980,
+		  .estimate_ns = 1001,
+		  .latest_ns = 1020 },
+		{ .id = "stranger",
+		  .has_interval = 1,
+		  .earliest_ns = 1,
+		  .estimate_ns = 2,
+		  .latest_ns = 3 },
+		{ .id = "a",
+		  .has_interval = 1,
+		  .earliest_ns = 0,
+		  .estimate_ns = 0,
+		  .latest_ns = 0 },
+		{ .id = "c",
+		  .has_interval = 0,
+		  .earliest_ns = 5,
+		  .estimate_ns = 6,
+		  .latest_ns = 7 },
+	};
+	struct quorum_source_interval out[3];
+
+	authorities_intervals(&t, &got, out, 3);
+	g_assert_cmpuint(got.round, ==, 0);
+	g_assert_cmpuint(got.count, ==, 3);
+	g_assert_cmpint(got.age_ns, ==, 0);
+	g_assert_cmpstr(out[1].id, ==, "b");
+	g_assert_cmpuint(out[1].has_interval, ==, 0);
+	g_assert_cmpint(authorities_report_intervals(&t, &round, s, G_N_ELEMENTS(s)), ==, 0);
+	authorities_intervals(&t, &got, out, 3);
+	g_assert_cmpuint(got.round, ==, 7);
+	g_assert_cmpuint(got.agreed, ==, 1);
+	g_assert_cmpuint(got.count, ==, 3);
+	g_assert_cmpint(got.earliest_ns, ==, 990);
+	g_assert_cmpint(got.authorities_latest_ns, ==, 1012);
+	g_assert_cmpint(got.age_ns, >=, 0);
+	/* the first interval of a wins; b, not named, has none; c said it has none */
+	g_assert_cmpstr(out[0].id, ==, "a");
+	g_assert_cmpuint(out[0].has_interval, ==, 1);
+	g_assert_cmpint(out[0].earliest_ns, ==, 980);
+	g_assert_cmpint(out[0].estimate_ns, ==, 1001);
+	g_assert_cmpint(out[0].latest_ns, ==, 1020);
+	g_assert_cmpuint(out[1].has_interval, ==, 0);
+	g_assert_cmpuint(out[2].has_interval, ==, 0);
+	g_assert_cmpint(out[2].latest_ns, ==, 0);
+	/* an interval whose ends are out of order changes nothing */
+	s[0].earliest_ns = 2000;
+	round.round = 8;
+	g_assert_cmpint(authorities_report_intervals(&t, &round, s, 1), ==, -EINVAL);
+	authorities_intervals(&t, &got, out, 3);
+	g_assert_cmpuint(got.round, ==, 7);
+	g_assert_cmpint(out[0].earliest_ns, ==, 980);
+	/* so does an agreement out of order */
+	s[0].earliest_ns = 980;
+	round.earliest_ns = 1005;
+	g_assert_cmpint(authorities_report_intervals(&t, &round, s, 1), ==, -EINVAL);
+	/* a round without agreement keeps the intervals, not the agreement's ends */
+	round = (struct quorum_round_intervals){ .round = 9, .reference_ns = 1000 };
+	g_assert_cmpint(authorities_report_intervals(&t, &round, s, 1), ==, 0);
+	authorities_intervals(&t, &got, out, 3);
+	g_assert_cmpuint(got.round, ==, 9);
+	g_assert_cmpuint(got.agreed, ==, 0);
+	g_assert_cmpuint(out[0].has_interval, ==, 1);
+}
+
 /* ---- a configured authority's signature (api->authority_verify, ABI 1.5) ---- */
 
 static void test_authorities_verify(void)
@@ -1225,6 +1309,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/timecodec/attestation-roundtrip-and-checks",
 			test_attestation_roundtrip);
 	g_test_add_func("/authorities/sources-report-and-status", test_sources_report);
+	g_test_add_func("/authorities/source-intervals-first-named-wins-order-checked",
+			test_source_intervals);
 	g_test_add_func("/authorities/verify-checks-authority-key-id-and-signature",
 			test_authorities_verify);
 	g_test_add_func("/timecodec/signature-covers-event-id-key-id-time-payload",

@@ -73,6 +73,8 @@ struct quorum_agreement;
 struct quorum_clock_reading;
 struct quorum_source_report;
 struct quorum_source_status;
+struct quorum_source_interval;
+struct quorum_round_intervals;
 
 typedef void (*quorum_callback)(void *arg);
 
@@ -358,6 +360,29 @@ struct quorum_api {
 	 * until reload returns (then it is freed when reload returned 0, kept as the current
 	 * one otherwise). NULL when the plugin declared no settings_size. */
 	const void *(*settings)(struct quorum_host *host);
+
+	/* ---- each source's interval (ABI 1.13; types in <quorum/time.h>) ---- */
+	/* Convergence role only, during process(EVENT) of one of this node's own rounds, like
+	 * sources_report: the agreement of that round (ROUND, ROUND_SIZE bytes of it) and the
+	 * interval of each source that gave one (SOURCES, COUNT; copied). Configured sources
+	 * it does not name have none; names of no configured source are skipped; a source
+	 * named twice keeps its first. 0, -EPERM (another role or not the event in flight),
+	 * -EINVAL (ROUND_SIZE too small, or an interval whose ends are out of order; nothing
+	 * is recorded). */
+	int (*source_intervals_report)(struct quorum_host *host,
+				       const struct quorum_event *event,
+				       const struct quorum_round_intervals *round,
+				       size_t round_size,
+				       const struct quorum_source_interval *sources,
+				       size_t count);
+	/* Any plugin, loop thread: the last reported round into *ROUND (ROUND_SIZE bytes: the
+	 * host fills what it knows of the caller's size and zeroes the rest; ROUND->count the
+	 * configured sources) and each configured source's interval from it, in configuration
+	 * order, into SOURCES (up to CAP). 0, or -EINVAL (ROUND_SIZE smaller than the
+	 * ABI 1.13 struct). */
+	int (*source_intervals)(struct quorum_host *host, struct quorum_round_intervals *round,
+				size_t round_size, struct quorum_source_interval *sources,
+				size_t cap);
 };
 
 /* True when the host's table has MEMBER (i.e. the host is new enough to provide it). */

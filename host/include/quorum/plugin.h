@@ -55,6 +55,8 @@ extern "C" {
  *        (flag QUORUM_SETTING_BIND), carved out of its reserved slots; the descriptor's
  *        settings_size, carved out of its reserved slots; api settings (the settings
  *        struct the host filled from the schema's defaults and the configured values).
+ *   1.13 api source_intervals_report and source_intervals: each source's interval from
+ *        this node's last round against its agreement (REST /v1/status, the status page).
  *
  * For the next major ABI (2.0), kept as they are until then:
  *   - QUORUM_REJECT and QUORUM_HOLD take values no other return code uses: today
@@ -67,7 +69,7 @@ extern "C" {
  */
 #define QUORUM_PLUGIN_MAGIC 0x4d525551u /* "QURM" read as a little-endian uint32 */
 #define QUORUM_ABI_MAJOR    1
-#define QUORUM_ABI_MINOR    12
+#define QUORUM_ABI_MINOR    13
 
 /* The exported descriptor's symbol name. */
 #define QUORUM_PLUGIN_SYMBOL "quorum_plugin"

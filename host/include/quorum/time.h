@@ -168,6 +168,33 @@ struct quorum_source_status {
 	uint64_t reserved[4];
 };
 
+/* Where one source's answer put true time at the reference instant of one of this node's
+ * own rounds (ABI 1.13, api source_intervals_report and source_intervals): the interval that
+ * contains true time if the source is honest, ns since 1970. */
+struct quorum_source_interval {
+	const char *id;	       /* borrowed: the reporter's for the call, the host's (valid for
+				  the process lifetime) in source_intervals */
+	uint32_t has_interval; /* 0: the round gave it none (silent, rejected, ...) */
+	uint32_t reserved0;
+	int64_t earliest_ns, estimate_ns, latest_ns;
+	uint64_t reserved[2];
+};
+
+/* The agreement those intervals were judged against (ABI 1.13). Caller-owned; SIZE is
+ * passed beside it so that it can grow at its end. */
+struct quorum_round_intervals {
+	uint64_t round;	      /* the round (0: no round reported yet) */
+	uint32_t agreed;      /* 1: the round reached an agreement */
+	uint32_t count;	      /* source_intervals: configured sources */
+	int64_t reference_ns; /* the asker's CLOCK_REALTIME at the reference instant */
+	/* agreed only: the agreement proposed (after NTP sources narrowed it), and the hull
+	 * of the points n - f authorities' intervals covered, which judged each of them
+	 * accepted (overlapping it) or outlier */
+	int64_t earliest_ns, estimate_ns, latest_ns;
+	int64_t authorities_earliest_ns, authorities_latest_ns;
+	int64_t age_ns; /* source_intervals: since the report (CLOCK_MONOTONIC) */
+};
+
 /* The name of a source state: "accepted", "outlier", ... ("unknown" for anything else). */
 static inline const char *quorum_source_state_name(uint32_t state)
 {

@@ -27,6 +27,7 @@ struct convergence {
 	int *report_has_iv;
 	int *report_counted; /* a quorumd authority's interval, counted in the agreement */
 	size_t report_count;
+	struct quorum_source_interval *intervals; /* api source_intervals_report, ABI 1.13 */
 	uint64_t proposed, rejected;
 };
 
@@ -67,8 +68,11 @@ static int convergence_init(struct quorum_host *host, const struct quorum_api *a
 	c->report_iv = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->report_iv));
 	c->report_has_iv = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->report_has_iv));
 	c->report_counted = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->report_counted));
+	c->intervals = calloc(2 * QUORUM_AUTHORITIES_MAX, sizeof(*c->intervals));
 	if (c->counted == NULL || c->ntp == NULL || c->scratch == NULL || c->reports == NULL ||
-	    c->report_iv == NULL || c->report_has_iv == NULL || c->report_counted == NULL) {
+	    c->report_iv == NULL || c->report_has_iv == NULL || c->report_counted == NULL ||
+	    c->intervals == NULL) {
+		free(c->intervals);
 		free(c->reports);
 		free(c->report_iv);
 		free(c->report_has_iv);
@@ -150,12 +154,47 @@ static void report_culprits(struct convergence *c, const struct agreement_result
 	}
 }
 
+/* Tells the host the intervals of this node's own ROUND (api source_intervals_report, ABI
+ * 1.13): the agreement proposed (AGREEMENT, when AGREED), the hull [LO, HI] that judged
+ * the sources, and each source's interval. */
+static void report_intervals(struct convergence *c, const struct quorum_event *event,
+			     const struct quorum_round *round, int agreed,
+			     const struct quorum_agreement *agreement, int64_t lo, int64_t hi)
+{
+	struct quorum_round_intervals r = { .round = round->round,
+					    .agreed = agreed != 0,
+					    .reference_ns = round->reference_realtime_ns };
+	size_t count = 0;
+
+	if (!QUORUM_API_HAS(c->api, source_intervals_report))
+		return;
+	if (agreed) {
+		r.earliest_ns = agreement->earliest_ns;
+		r.estimate_ns = agreement->estimate_ns;
+		r.latest_ns = agreement->latest_ns;
+		r.authorities_earliest_ns = lo;
+		r.authorities_latest_ns = hi;
+	}
+	for (size_t i = 0; i < c->report_count; i++) {
+		const struct interval *iv = &c->report_iv[i];
+
+		c->intervals[count++] = (struct quorum_source_interval){
+			.id = c->reports[i].source_id,
+			.has_interval = (uint32_t)c->report_has_iv[i],
+			.earliest_ns = c->report_has_iv[i] ? iv->lo : 0,
+			.estimate_ns = c->report_has_iv[i] ? iv->mid : 0,
+			.latest_ns = c->report_has_iv[i] ? iv->hi : 0,
+		};
+	}
+	c->api->source_intervals_report(c->host, event, &r, sizeof(r), c->intervals, count);
+}
+
 /* Tells the host what this node's own ROUND made of each source: counted intervals that
  * overlap the agreement [LO, HI] are accepted, the others outliers (AGREED 0: no agreement,
  * with the sources that kept it from one named). */
 static void report_sources(struct convergence *c, const struct quorum_event *event,
 			   const struct quorum_round *round, int agreed, int64_t lo, int64_t hi,
-			   int64_t estimate)
+			   const struct quorum_agreement *agreement, int64_t estimate)
 {
 	if (!round->local || !QUORUM_API_HAS(c->api, sources_report))
 		return;
@@ -179,6 +218,7 @@ static void report_sources(struct convergence *c, const struct quorum_event *eve
 		c->reports[i].offset_ns = iv->mid - estimate;
 	}
 	c->api->sources_report(c->host, event, round->round, c->reports, c->report_count);
+	report_intervals(c, event, round, agreed, agreement, lo, hi);
 }
 
 static int convergence_process(void *state, const struct quorum_event *event,
@@ -305,7 +345,7 @@ static int convergence_process(void *state, const struct quorum_event *event,
 		    result.outliers, agreement.ntp_used);
 	verdict = QUORUM_CONTINUE;
 out_free:
-	report_sources(c, event, round, agreed, hull_lo, hull_hi, result.estimate);
+	report_sources(c, event, round, agreed, hull_lo, hull_hi, &agreement, result.estimate);
 	c->report_count = 0;
 	c->api->round_free(c->host, round);
 	return verdict;
@@ -325,6 +365,7 @@ static void convergence_fini(void *state)
 	free(c->report_iv);
 	free(c->report_has_iv);
 	free(c->report_counted);
+	free(c->intervals);
 	free(c);
 }
 
