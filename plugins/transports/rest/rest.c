@@ -10,7 +10,12 @@
  *                                           format (400)
  *   GET /healthz, /readyz, /metrics         liveness, readiness (503 when unsynchronised),
  *                                           Prometheus text with real counters
- *   GET /v1/status                          the served clock, n, f, the vault and the tree
+ *   GET /v1/status                          the served clock, n, f, the vault and the tree,
+ *                                           each source's interval in the last round
+ *   GET /, /status.js, /status.css          the status page (page_dir) and whether it
+ *       /status-page.json                   needs a token: rate-limited but served without
+ *                                           the bearer token, since they carry no data; the
+ *                                           page asks /v1/status with the token
  *   GET /v1/checkpoint                      the latest signed checkpoint (C2SP signed note)
  *   GET /v1/proof/inclusion?index=I         proofs against the latest checkpoint, in the form
  *   GET /v1/proof/consistency?old=M         `quorumctl proof verify` checks
@@ -61,6 +66,7 @@
 #include "bearer.h"
 #include "query.h"
 #include "jsontext.h"
+#include "page.h"
 #include "sharedstate-body.h"
 #include "timefields.h"
 #include "timejson.h"
@@ -88,13 +94,14 @@ enum route {
 	ROUTE_SYNC,
 	ROUTE_SHARED_STATE,
 	ROUTE_EVENTS,
+	ROUTE_PAGE,
 	ROUTE_OTHER,
 	ROUTE_COUNT
 };
 
 static const char *const route_names[ROUTE_COUNT] = {
 	"time",	 "healthz", "readyz",	    "metrics", "status", "checkpoint",
-	"proof", "sync",    "shared_state", "events",  "other",
+	"proof", "sync",    "shared_state", "events",  "page",	 "other",
 };
 
 #define ATTESTATION_MAX	    1024 /* api->attest_time's output */
@@ -108,6 +115,9 @@ struct rest {
 	struct http1_server *server;
 	int64_t max_body;
 	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX, for /v1/status */
+	struct quorum_source_interval *intervals; /* the same, their intervals */
+	struct rest_page page;			  /* the status page's files */
+	char page_missing[256];		   /* why the page is not served ("" when it is) */
 	uint64_t requests[ROUTE_COUNT][6];    /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
 	int draining;
 	/* The signed answer shared by nonce-less json answers (attestation_cache_us; 0: each
@@ -224,8 +234,9 @@ static void refused(struct rest *r, struct http1_request *req, const char *reaso
 	transport_refused(&r->t, req->peer, reason);
 }
 
-/* The reference's checks, before anything else on every route: 429, then 401. 0 when
- * allowed; a refusal leaves counters only. */
+/* The reference's checks, before anything else on every route: 429, then 401 (but for the
+ * status page's files, which carry no data: the page asks for the data with the token).
+ * 0 when allowed; a refusal leaves counters only. */
 static int gate(struct rest *r, struct http1_request *req, enum route route)
 {
 	if (!transport_rate_allow(&r->t, req->peer)) {
@@ -234,6 +245,8 @@ static int gate(struct rest *r, struct http1_request *req, enum route route)
 				 "Rate limit exceeded");
 		return -1;
 	}
+	if (route == ROUTE_PAGE)
+		return 0;
 	if (!transport_token_allow(&r->t, req->peer, http1_header(req, "Authorization"))) {
 		reply_error_with(r, req, route, 401, "WWW-Authenticate: Bearer\r\n", "detail",
 				 "Unauthorized");
@@ -470,9 +483,60 @@ static json_t *shared_state_json(const struct quorum_control_ops *ctl, void *cs,
 			 "applied_at_ns", (json_int_t)a.applied_at_ns);
 }
 
+/* The agreement of the last local round its intervals were judged against (API
+ * source_intervals, ABI 1.13), into R->intervals; NULL before a round or without the API.
+ * Every time is an offset from the origin (the agreed estimate, or without an agreement
+ * the node's clock at the round's reference): ns since 1970 lose their last digits in a
+ * JavaScript number. */
+static json_t *round_intervals_json(struct rest *r, struct quorum_round_intervals *round)
+{
+	json_t *body;
+	int64_t origin;
+
+	if (!QUORUM_API_HAS(r->api, source_intervals) ||
+	    r->api->source_intervals(r->host, round, sizeof(*round), r->intervals,
+				     QUORUM_AUTHORITIES_MAX) != 0 ||
+	    round->round == 0)
+		return NULL;
+	origin = round->agreed ? round->estimate_ns : round->reference_ns;
+	body = json_pack("{s:I, s:b, s:s, s:I, s:I}", "round", (json_int_t)round->round,
+			 "agreed", round->agreed != 0, "origin",
+			 round->agreed ? "agreement" : "reference", "origin_ns",
+			 (json_int_t)origin, "report_age_ns", (json_int_t)round->age_ns);
+	if (body != NULL && round->agreed)
+		json_object_set_new(
+			body, "agreement",
+			json_pack("{s:I, s:I, s:I, s:I}", "earliest_offset_ns",
+				  (json_int_t)(round->earliest_ns - origin), "latest_offset_ns",
+				  (json_int_t)(round->latest_ns - origin),
+				  "authorities_earliest_offset_ns",
+				  (json_int_t)(round->authorities_earliest_ns - origin),
+				  "authorities_latest_offset_ns",
+				  (json_int_t)(round->authorities_latest_ns - origin)));
+	return body;
+}
+
+/* Source I's interval in ROUND (from round_intervals_json), offsets from its origin; NULL
+ * when it has none or its last report is of another round. */
+static json_t *source_interval_json(struct rest *r, const struct quorum_round_intervals *round,
+				    size_t i, uint64_t report_round)
+{
+	const struct quorum_source_interval *iv = &r->intervals[i];
+	int64_t origin = round->agreed ? round->estimate_ns : round->reference_ns;
+
+	if (round->round == 0 || i >= round->count || !iv->has_interval ||
+	    report_round != round->round)
+		return NULL;
+	return json_pack("{s:I, s:I, s:I}", "earliest_offset_ns",
+			 (json_int_t)(iv->earliest_ns - origin), "estimate_offset_ns",
+			 (json_int_t)(iv->estimate_ns - origin), "latest_offset_ns",
+			 (json_int_t)(iv->latest_ns - origin));
+}
+
 /* Each configured source and what the last local round made of it; for a leader whose
  * shared state the control stage applied (CTL, CS; may be NULL), that state. */
-static json_t *sources_json(struct rest *r, const struct quorum_control_ops *ctl, void *cs)
+static json_t *sources_json(struct rest *r, const struct quorum_control_ops *ctl, void *cs,
+			    const struct quorum_round_intervals *round)
 {
 	struct quorum_source_status *st = r->sources;
 	json_t *list = json_array();
@@ -495,6 +559,12 @@ static json_t *sources_json(struct rest *r, const struct quorum_control_ops *ctl
 					    json_integer(st[i].quarantine_remaining_ns));
 			json_object_set_new(a, "quarantine_reason",
 					    json_string(st[i].quarantine_reason));
+		}
+		if (a != NULL) {
+			json_t *iv = source_interval_json(r, round, i, st[i].round);
+
+			if (iv != NULL)
+				json_object_set_new(a, "interval", iv);
 		}
 		if (a != NULL && st[i].type == QUORUM_AUTHORITY_QUORUMD) {
 			json_t *shared = shared_state_json(ctl, cs, st[i].id);
@@ -573,6 +643,14 @@ static void handle_status(struct rest *r, struct http1_request *req)
 		"n", (int)now.n, "f", (int)now.f, "accepted", (int)now.accepted, "round",
 		(json_int_t)now.round, "agreement_age_ns", (json_int_t)now.agreement_age_ns,
 		"uncertainty_ms", (double)now.error_bound_ns / 1e6);
+	if (body != NULL && now.status == QUORUM_CLOCK_SYNCHRONISED) {
+		char iso[TIMEFIELDS_ISO8601_LEN];
+
+		timefields_iso8601(now.estimate_ns, iso);
+		json_object_set_new(body, "time_iso8601", json_string(iso));
+		json_object_set_new(body, "error_bound_ns", json_integer(now.error_bound_ns));
+		json_object_set_new(body, "estimate_offset_ns", json_integer(now.drift_ns));
+	}
 	if (vault != NULL) {
 		json_t *v = json_pack("{s:I, s:I}", "records", (json_int_t)vault->count(vs),
 				      "durable", (json_int_t)vault->durable(vs));
@@ -594,10 +672,16 @@ static void handle_status(struct rest *r, struct http1_request *req)
 		}
 		json_object_set_new(body, "vault", v);
 	}
-	if (merkle != NULL)
-		json_object_set_new(
-			body, "merkle",
-			json_pack("{s:I}", "tree_size", (json_int_t)merkle->tree_size(ms)));
+	if (merkle != NULL) {
+		json_t *m = json_pack("{s:I}", "tree_size", (json_int_t)merkle->tree_size(ms));
+		const char *note = merkle->checkpoint(ms);
+
+		/* the latest checkpoint with its cosignatures, as GET /v1/checkpoint serves it
+		 */
+		if (m != NULL && note != NULL)
+			json_object_set_new(m, "checkpoint", json_string(note));
+		json_object_set_new(body, "merkle", m);
+	}
 	ctl = control_service(r, &cs);
 	if (ctl != NULL) {
 		json_object_set_new(body, "mode", json_string(ctl->mode_name(cs)));
@@ -606,8 +690,14 @@ static void handle_status(struct rest *r, struct http1_request *req)
 					      "rejection_streak",
 					      (json_int_t)ctl->rejection_streak(cs)));
 	}
-	if (QUORUM_API_HAS(r->api, sources_status))
-		json_object_set_new(body, "authorities", sources_json(r, ctl, cs));
+	if (QUORUM_API_HAS(r->api, sources_status)) {
+		struct quorum_round_intervals round = { 0 };
+		json_t *intervals = round_intervals_json(r, &round);
+
+		if (intervals != NULL)
+			json_object_set_new(body, "round_intervals", intervals);
+		json_object_set_new(body, "authorities", sources_json(r, ctl, cs, &round));
+	}
 	{
 		json_t *gossip = gossip_json(r);
 
@@ -1183,6 +1273,36 @@ static int method_known(const char *m)
 	return 0;
 }
 
+/* ---- the status page ---- */
+
+/* The page runs only its own files and talks only to this server. */
+#define PAGE_HEADERS                                                                           \
+	NO_STORE "X-Content-Type-Options: nosniff\r\n"                                         \
+		 "Referrer-Policy: no-referrer\r\n"                                            \
+		 "Content-Security-Policy: default-src 'none'; script-src 'self'; "            \
+		 "style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; "     \
+		 "form-action 'none'; frame-ancestors 'none'\r\n"
+
+static void handle_page(struct rest *r, struct http1_request *req)
+{
+	const struct rest_page_file *f = rest_page_find(&r->page, req->path);
+
+	if (strcmp(req->path, "/status-page.json") == 0) {
+		/* what the page must know before its first request: whether to ask for a token
+		 * (a refused request would be an error in the browser's console) */
+		reply_json(r, req, ROUTE_PAGE, 200,
+			   json_pack("{s:b}", "bearer_token", r->t.tokens.count > 0));
+		return;
+	}
+
+	if (f == NULL) {
+		reply_error(r, req, ROUTE_PAGE, 404, "error", r->page_missing);
+		return;
+	}
+	http1_reply(req, 200, f->type, PAGE_HEADERS, f->body, f->len);
+	count(r, ROUTE_PAGE, 200);
+}
+
 /* The route PATH names. */
 static enum route route_of(const char *path)
 {
@@ -1207,6 +1327,8 @@ static enum route route_of(const char *path)
 		if (strcmp(path, routes[i].path) == 0)
 			return routes[i].route;
 	}
+	if (rest_page_is_path(path) || strcmp(path, "/status-page.json") == 0)
+		return ROUTE_PAGE;
 	return strncmp(path, "/v1/proof/", 10) == 0 ? ROUTE_PROOF : ROUTE_OTHER;
 }
 
@@ -1289,6 +1411,9 @@ static void handle(struct http1_request *req, void *arg)
 	case ROUTE_PROOF:
 		handle_proof(r, req, req->path + 10);
 		break;
+	case ROUTE_PAGE:
+		handle_page(r, req);
+		break;
 	default:
 		reply_error(r, req, ROUTE_OTHER, 404, "error", "not found");
 		break;
@@ -1303,6 +1428,37 @@ struct rest_settings {
 	int64_t max_body_bytes;
 	int64_t attestation_cache_us;
 };
+
+/* Reads the status page from page_dir (relative to quorum.conf's folder). A folder named
+ * in the settings must hold the page: a failure stops the plugin, naming the file. Without
+ * the setting the installed page is optional: / then answers 404 saying where it looked. */
+static int page_init(struct rest *r)
+{
+	const char *dir = REST_PAGE_DIR;
+	char path[4096], why[4200];
+	int configured = r->api->config_string(r->host, "page_dir", &dir) == 0;
+	int err;
+
+	if (configured && r->api->config_path(r->host, dir, path, sizeof(path)) != 0) {
+		r->api->log(r->host, QUORUM_LOG_ERROR,
+			    "rest.page.refused page_dir=%s reason=name_too_long", dir);
+		return -ENAMETOOLONG;
+	}
+	if (!configured)
+		snprintf(path, sizeof(path), "%s", dir);
+	err = rest_page_load(&r->page, path, why, sizeof(why));
+	if (err == 0)
+		return 0;
+	if (configured) {
+		r->api->log(r->host, QUORUM_LOG_ERROR, "rest.page.refused file=\"%s\"", why);
+		return err;
+	}
+	/* the folder's name is for the operator's log, not for whoever asks */
+	snprintf(r->page_missing, sizeof(r->page_missing), "%s",
+		 "no status page installed on this node");
+	r->api->log(r->host, QUORUM_LOG_NOTICE, "rest.page.missing file=\"%s\"", why);
+	return 0;
+}
 
 static int rest_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
@@ -1320,11 +1476,14 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 	if (err != 0)
 		return err;
 	r->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*r->sources));
+	r->intervals = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*r->intervals));
 	r->host = host;
 	r->api = api;
 	r->max_body = cfg->max_body_bytes;
 	r->attestation_cache_us = cfg->attestation_cache_us;
-	err = r->sources == NULL ? -ENOMEM : 0;
+	err = r->sources == NULL || r->intervals == NULL ? -ENOMEM : 0;
+	if (err == 0)
+		err = page_init(r);
 	if (err == 0) {
 		struct http1_config config = {
 			.host = host,
@@ -1342,6 +1501,8 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 		err = http1_server_new(&config, &r->server);
 	}
 	if (err != 0) {
+		rest_page_release(&r->page);
+		free(r->intervals);
 		free(r->sources);
 		transport_free(&r->t);
 		return err;
@@ -1394,6 +1555,8 @@ static void rest_fini(void *state)
 		json_decref(w->body);
 		free(w);
 	}
+	rest_page_release(&r->page);
+	free(r->intervals);
 	free(r->sources);
 	transport_free(&r->t);
 }
@@ -1408,6 +1571,10 @@ static const struct quorum_setting rest_settings[] = {
 		"json answers without a nonce share the signed answer made within "
 		"this many microseconds for the current agreement (0: sign each "
 		"answer)"),
+	{ .name = "page_dir",
+	  .type = QUORUM_SETTING_STRING,
+	  .help = "folder of the status page served at / (index.html, status.js, status.css; "
+		  "default the installed one)" },
 	TRANSPORT_TLS_SETTINGS,
 	TRANSPORT_CONNECTION_SETTINGS,
 	{ .type = QUORUM_SETTING_END },
