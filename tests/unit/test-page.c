@@ -25,6 +25,7 @@ static void test_source_page_loads(void)
 	g_assert_nonnull(f);
 	g_assert_cmpuint(f->len, ==, strlen(f->body));
 	g_assert_nonnull(rest_page_find(&page, "/status.css"));
+	g_assert_cmpstr(rest_page_find(&page, "/favicon.svg")->type, ==, "image/svg+xml");
 	/* only the page's own names: no folder walking, no other file */
 	g_assert_null(rest_page_find(&page, "/../status.js"));
 	g_assert_null(rest_page_find(&page, "/index.htm"));
@@ -48,7 +49,7 @@ static void write_file(const char *dir, const char *name, size_t size)
 
 static void remove_files(const char *dir)
 {
-	const char *names[] = { "index.html", "status.js", "status.css" };
+	const char *names[] = { "index.html", "status.js", "status.css", "favicon.svg" };
 
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
 		char *path = g_build_filename(dir, names[i], NULL);
@@ -68,6 +69,7 @@ static void test_missing_or_large_file_loads_nothing(void)
 	g_assert_nonnull(dir);
 	write_file(dir, "index.html", 10);
 	write_file(dir, "status.js", 10);
+	write_file(dir, "favicon.svg", 10);
 	g_assert_cmpint(rest_page_load(&page, dir, why, sizeof(why)), ==, -ENOENT);
 	g_assert_nonnull(strstr(why, "status.css"));
 	/* never half a page: what was read before the failure is dropped */

@@ -20,7 +20,8 @@ plugins_transports_rest_rest_la_LIBADD = $(TRANSPORT_LIBS) \
 # The status page served at / (rest.c's page_dir setting defaults to where it is installed).
 restpagedir = $(pkgdatadir)/rest
 dist_restpage_DATA = plugins/transports/rest/page/index.html \
-	plugins/transports/rest/page/status.js plugins/transports/rest/page/status.css
+	plugins/transports/rest/page/status.js plugins/transports/rest/page/status.css \
+	plugins/transports/rest/page/favicon.svg
 
 # Unit tests (g_test; GLib prints TAP itself): the HTTP/1.1 server and parser through a mock
 # host API, and the JSON writer against jansson, the shared-state body's checks.

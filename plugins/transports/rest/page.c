@@ -14,6 +14,7 @@ static const struct {
 	{ "index.html", "text/html; charset=utf-8" },
 	{ "status.js", "text/javascript; charset=utf-8" },
 	{ "status.css", "text/css; charset=utf-8" },
+	{ "favicon.svg", "image/svg+xml" }, /* else the browser asks for /favicon.ico */
 };
 
 /* Reads PATH whole into FILE. 0 or -errno with WHY. */

@@ -6,10 +6,10 @@
 #include <stddef.h>
 
 #define REST_PAGE_FILE_MAX (256 * 1024) /* the largest page file read */
-#define REST_PAGE_FILES	   3
+#define REST_PAGE_FILES	   4
 
 struct rest_page_file {
-	const char *name; /* in the page folder: "index.html", "status.js", "status.css" */
+	const char *name; /* in the page folder: "index.html", "status.js", ... */
 	const char *type; /* its Content-Type */
 	char *body;	  /* NULL until loaded */
 	size_t len;

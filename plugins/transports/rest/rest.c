@@ -12,8 +12,8 @@
  *                                           Prometheus text with real counters
  *   GET /v1/status                          the served clock, n, f, the vault and the tree,
  *                                           each source's interval in the last round
- *   GET /, /status.js, /status.css          the status page (page_dir) and whether it
- *       /status-page.json                   needs a token: rate-limited but served without
+ *   GET /, /status.js, /status.css,         the status page (page_dir) and whether it
+ *       /favicon.svg, /status-page.json     needs a token: rate-limited but served without
  *                                           the bearer token, since they carry no data; the
  *                                           page asks /v1/status with the token
  *   GET /v1/checkpoint                      the latest signed checkpoint (C2SP signed note)
@@ -1573,7 +1573,8 @@ static const struct quorum_setting rest_settings[] = {
 		"answer)"),
 	{ .name = "page_dir",
 	  .type = QUORUM_SETTING_STRING,
-	  .help = "folder of the status page served at / (index.html, status.js, status.css; "
+	  .help = "folder of the status page served at / (index.html, status.js, status.css, "
+		  "favicon.svg; "
 		  "default the installed one)" },
 	TRANSPORT_TLS_SETTINGS,
 	TRANSPORT_CONNECTION_SETTINGS,
