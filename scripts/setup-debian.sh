@@ -9,6 +9,7 @@ PACKAGES="
   clang-14 libclang-rt-14-dev clang-format-14
   curl openssl python3 python3-jsonschema python3-websockets python3-grpcio python3-grpc-tools python3-protobuf chrony ntpsec-ntpdig wrk nginx-light faketime
   python3-prometheus-client
+  chromium
 "
 if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive

@@ -238,6 +238,10 @@ EXTRA_DIST += tests/tools/nts-relay.py
 # Issue 18: the system clock through chrony, quorumctl status, the Python client.
 E2E_TESTS += tests/e2e/chrony-refclock.sh tests/e2e/quorumctl-status.sh \
 	tests/e2e/python-client.sh
+# Issue 18: REST's status page in headless Chromium over the DevTools protocol.
+E2E_TESTS += tests/e2e/status-page.sh
+EXTRA_DIST += tests/tools/status-page.py
+CLEANFILES += tests/e2e/status-page.png tests/e2e/status-page-unsynchronised.png
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += client/python/pyproject.toml client/python/README.md \
 	client/python/quorum_time/__init__.py client/python/quorum_time/attestation.py \
