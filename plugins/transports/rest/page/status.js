@@ -69,7 +69,7 @@
     sync.className = s.status;
     text('time', s.time_iso8601 || 'unsynchronised: no time is served');
     text('bound', s.status === 'synchronised' ? '± ' + duration(s.error_bound_ns) : '-');
-    text('round', String(s.round));
+    text('round', s.round ? String(s.round) : '-'); // 0: no agreement served
     text('mode', s.mode || '-');
     if (s.circuit_breaker) {
       text('breaker', (s.circuit_breaker.tripped ? 'tripped' : 'closed') +
@@ -84,18 +84,20 @@
     const svg = $('intervals');
     const authorities = (s.authorities || []).filter((a) => a.type === 'quorumd' || a.interval);
     const ri = s.round_intervals;
-    const rowH = 26, top = 30, left = 150, right = 780;
+    const rowH = 34, top = 30, left = 150, right = 780;
     const height = top + rowH * Math.max(authorities.length, 1) + 30;
     clear(svg, [$('intervals-title'), $('intervals-desc')]);
     svg.setAttribute('viewBox', '0 0 800 ' + height);
 
+    // The axis spans the agreement and the intervals that overlap it (all of them without
+    // an agreement); one far off (a liar 1 s out) is drawn cut at the edge, its offset said.
+    const ag = ri && ri.agreement;
     let lo = Infinity, hi = -Infinity;
     for (const a of authorities) {
-      if (!a.interval) continue;
+      if (!a.interval || (ag && a.state !== 'accepted')) continue;
       lo = Math.min(lo, a.interval.earliest_offset_ns);
       hi = Math.max(hi, a.interval.latest_offset_ns);
     }
-    const ag = ri && ri.agreement;
     if (ag) {
       lo = Math.min(lo, ag.earliest_offset_ns, ag.authorities_earliest_offset_ns);
       hi = Math.max(hi, ag.latest_offset_ns, ag.authorities_latest_offset_ns);
@@ -104,7 +106,7 @@
     if (hi - lo < 1000) { lo -= 500; hi += 500; }
     const pad = (hi - lo) * 0.05;
     lo -= pad; hi += pad;
-    const x = (ns) => left + (right - left) * (ns - lo) / (hi - lo);
+    const x = (ns) => left + (right - left) * (Math.min(Math.max(ns, lo), hi) - lo) / (hi - lo);
 
     const bottom = top + rowH * authorities.length;
     if (ag) {
@@ -135,9 +137,15 @@
         'data-source': a.id }, svg);
       svgEl('text', { x: 4, y: y + 4 }, g).textContent = a.id;
       if (a.interval) {
-        svgEl('line', { x1: x(a.interval.earliest_offset_ns), x2: x(a.interval.latest_offset_ns),
-          y1: y, y2: y }, g);
-        svgEl('circle', { cx: x(a.interval.estimate_offset_ns), cy: y, r: 4 }, g);
+        const iv = a.interval;
+        svgEl('line', { x1: x(iv.earliest_offset_ns), x2: x(iv.latest_offset_ns), y1: y, y2: y }, g);
+        svgEl('circle', { cx: x(iv.estimate_offset_ns), cy: y, r: 4 }, g);
+        if (iv.latest_offset_ns < lo || iv.earliest_offset_ns > hi) {
+          const before = iv.latest_offset_ns < lo;
+          svgEl('text', { class: 'offscale', x: before ? left + 8 : right - 8, y: y + 16,
+            'text-anchor': before ? 'start' : 'end' }, g).textContent =
+            (before ? '← ' : '') + 'off scale: ' + signed(iv.estimate_offset_ns) + (before ? '' : ' →');
+        }
       }
       if (!a.interval || a.state !== 'accepted') {
         const st = svgEl('text', { class: 'state', x: right, y: y - 6, 'text-anchor': 'end' }, g);
@@ -155,6 +163,9 @@
 
   function drawTable(s) {
     const body = $('sources').tBodies[0];
+    const ri = s.round_intervals;
+    $('sources').caption.textContent = 'Authorities in the last round (offsets from ' +
+      (ri && !ri.agreed ? 'this node\'s clock: no agreement' : 'the agreed estimate') + ')';
     clear(body);
     for (const a of s.authorities || []) {
       const tr = document.createElement('tr');
