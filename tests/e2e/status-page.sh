@@ -1,11 +1,12 @@
 #!/bin/bash
 # status-page.sh -- REST's status page in headless Chromium, driven over the DevTools
-# protocol (tests/tools/status-page.py, python3-websockets), against a local quorum of 4:
-# node-1's page names the 4 authorities and draws their 4 intervals against the agreement,
-# updates within 3 s of a new agreement, shows the witnessed checkpoint and works with the
-# keyboard alone; node-2 has a bearer token, typed into the page and kept out of every URL
-# and storage; with nodes 3 and 4 stopped the page says "unsynchronised"; the browser logs
-# no error. Screenshots are kept beside this script (status-page.png and
+# protocol (tests/tools/status-page.py, python3-websockets), against a local quorum of 4
+# whose node-4 is a liar 1 s ahead (tests/tools/liar): node-1's page names the 4
+# authorities and draws their 4 intervals against the agreement, node-4's marked an outlier
+# in words, updates within 3 s of a new agreement, shows the witnessed checkpoint and works
+# with the keyboard alone; node-2 has a bearer token, typed into the page and kept out of
+# every URL and storage; with node-3 and the liar stopped the page says "unsynchronised";
+# the browser logs no error. Screenshots are kept beside this script (status-page.png and
 # status-page-unsynchronised.png). Skipped without Chromium. Speaks TAP.
 . "$(dirname "$0")/lib.sh"
 
@@ -43,8 +44,15 @@ stop_chromium() {
 }
 trap 'stop_chromium; cleanup' EXIT
 
-for k in 1 2 3 4; do start_node "$k"; done
-for k in 1 2 3 4; do wait_synced "$k" 20 || diag "node-$k not synchronised within 20 s"; done
+for k in 1 2 3; do start_node "$k"; done
+"$QUORUM_BUILDDIR/tests/tools/liar" --id node-4 --key "$W/keys/node-4.key" \
+	--listen "127.0.0.4:$PORT" --mode offset --offset-ns 1000000000 2>>"$W/liar.log" &
+LIAR_PID=$!
+PIDS="$PIDS $LIAR_PID"
+for k in 1 2 3; do wait_synced "$k" 20 || diag "node-$k not synchronised within 20 s"; done
+# node-1's view once it has judged node-4
+wait_http "http://127.0.0.1:$RPORT/v1/status" '"id":"node-4","type":"quorumd","state":"outlier"' 20 >/dev/null ||
+	diag "node-1 did not judge node-4 an outlier within 20 s"
 N1=http://127.0.0.1:$RPORT N2=http://127.0.0.2:$RPORT
 
 page_headers=$(curl -sS -D - -o "$W/page.html" --max-time 5 "$N2/")
@@ -60,19 +68,23 @@ check "... so are status.js, status.css and status-page.json; /v1/status and /me
 	[ "$(http_get -o /dev/null -w "%{http_code}" "$N2/v1/status")" = 401 ] &&
 	[ "$(http_get -o /dev/null -w "%{http_code}" "$N2/metrics")" = 401 ]'
 http_get "$N1/v1/status" >"$W/status.json"
-check "node-1's /v1/status validates against schemas/status.json, with 4 intervals and the agreement" \
+check "node-1's /v1/status validates against schemas/status.json: 4 intervals, node-4's 1 s off" \
 	"$PYTHON" - "$QUORUM_SRCDIR/schemas/status.json" "$W/status.json" <<'PY'
 import json, sys, jsonschema
 schema, s = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 jsonschema.validate(s, schema)
-ri, iv = s["round_intervals"], [a["interval"] for a in s["authorities"] if "interval" in a]
+ri, a = s["round_intervals"], {x["id"]: x for x in s["authorities"]}
+iv = {k: x["interval"] for k, x in a.items() if "interval" in x}
 ag = ri["agreement"]
 print("# round_intervals", ri, "intervals", iv)
-ok = (ri["agreed"] and ri["origin"] == "agreement" and len(iv) == 4
+inside = lambda i: (i["earliest_offset_ns"] <= ag["authorities_latest_offset_ns"] and
+                    i["latest_offset_ns"] >= ag["authorities_earliest_offset_ns"])
+ok = (ri["agreed"] and ri["origin"] == "agreement" and sorted(iv) == ["node-%d" % k for k in (1, 2, 3, 4)]
       and ag["earliest_offset_ns"] <= 0 <= ag["latest_offset_ns"]
-      and all(i["earliest_offset_ns"] <= i["estimate_offset_ns"] <= i["latest_offset_ns"] for i in iv)
-      and all(i["earliest_offset_ns"] <= ag["authorities_latest_offset_ns"] and
-              i["latest_offset_ns"] >= ag["authorities_earliest_offset_ns"] for i in iv)
+      and all(i["earliest_offset_ns"] <= i["estimate_offset_ns"] <= i["latest_offset_ns"] for i in iv.values())
+      and all(inside(iv["node-%d" % k]) and a["node-%d" % k]["state"] == "accepted" for k in (1, 2, 3))
+      and not inside(iv["node-4"]) and a["node-4"]["state"] == "outlier"
+      and abs(iv["node-4"]["estimate_offset_ns"] - 1000000000) < 50000000
       and s["error_bound_ns"] > 0 and s["time_iso8601"].endswith("Z"))
 sys.exit(0 if ok else 1)
 PY
@@ -91,7 +103,7 @@ for i in $(seq 300); do [ -s "$W/chromium/DevToolsActivePort" ] && break; sleep 
 rm -f "$SHOT" "${SHOT%.png}-unsynchronised.png"
 "$PYTHON" "$QUORUM_SRCDIR/tests/tools/status-page.py" --devtools "$W/chromium/DevToolsActivePort" \
 	--url1 "$N1" --url2 "$N2" --token-file "$W/node-2/token" --screenshot "$SHOT" \
-	--stop-pids "${NODE_PID[3]}" "${NODE_PID[4]}" >"$W/driver.out" 2>&1
+	--stop-pids "${NODE_PID[3]}" "$LIAR_PID" >"$W/driver.out" 2>&1
 while IFS= read -r line; do
 	case $line in
 	"ok - "*) ok "${line#ok - }" ;;

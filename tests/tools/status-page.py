@@ -2,7 +2,8 @@
 # status-page.py -- drives headless Chromium over the DevTools protocol (websockets) through
 # REST's status page (tests/e2e/status-page.sh): the names and intervals of the authorities,
 # a live update after a new agreement, keyboard use, the bearer token typed into the page and
-# kept out of every URL and storage, "unsynchronised" once the quorum is lost, and no console
+# kept out of every URL and storage, an outlier marked in words, "unsynchronised" once the
+# quorum is lost, and no console
 # error. Prints one "ok - ..." or "not ok - ..." line per check (always CHECKS of them) and
 # "# ..." diagnostics.
 import argparse
@@ -10,6 +11,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -120,6 +122,9 @@ NAMES_JS = """(() => {
     round: parseInt(document.getElementById('round').textContent, 10),
     links: Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href')),
     cp: document.getElementById('cp-cosigners').textContent,
+    outlier: Array.from(document.querySelectorAll('#intervals g.interval.outlier'))
+      .map(g => g.getAttribute('data-source') + ': ' + g.querySelector('text.state').textContent +
+                ' / ' + (g.querySelector('text.offscale') || {}).textContent).join(';'),
     desc: document.getElementById('intervals-desc').textContent};
 })()"""
 
@@ -155,16 +160,20 @@ async def run(args):
 
         # 1-2: node-1 (no token): the names, the intervals, the band, the links
         await p.navigate(args.url1 + "/")
-        seen = await p.wait_js("(() => { const v = %s; return v.lines === 4 && v; })()" % NAMES_JS, 15)
+        seen = await p.wait_js("(() => { const v = %s; return v.lines === 4 && v.outlier && v; })()"
+                               % NAMES_JS, 15)
         seen = seen or await p.js(NAMES_JS)
         check(sorted(seen["names"]) == expected and sorted(seen["rows"]) == expected,
               "node-1's page names all 4 authorities (the SVG and the table)",
               "names %s rows %s" % (seen["names"], seen["rows"]))
         check(seen["lines"] == 4 and seen["band"] == 1 and seen["status"] == "synchronised" and
+              seen["outlier"].startswith("node-4: outlier: its interval misses the agreement") and
+              re.search(r"off scale: \+(1\.0[0-4]\d s|9[5-9]\d\.\d+ ms)", seen["outlier"]) is not None and
               "/metrics" in seen["links"] and "/v1/status" in seen["links"],
-              "... draws 4 intervals against the agreement's band, synchronised, links /metrics and /v1/status",
-              "lines %d band %d status %s links %s; %s" % (seen["lines"], seen["band"], seen["status"],
-                                                        seen["links"], seen["desc"]))
+              "... draws 4 intervals against the agreement's band, node-4's marked an outlier in words, "
+              "links /metrics and /v1/status",
+              "lines %d band %d status %s links %s; outlier %r; %s" % (
+                  seen["lines"], seen["band"], seen["status"], seen["links"], seen["outlier"], seen["desc"]))
 
         # 3: a new agreement shows within 3 s
         r0 = http_json(args.url1 + "/v1/status")["round"]
@@ -180,7 +189,9 @@ async def run(args):
               "... updates within 3 s of a new agreement",
               "round %d -> %d on /v1/status; shown after %.2f s" % (r0, r1, lag))
 
-        # 4: the checkpoint with its cosignatures (the test waited for node-1's first witnessed one)
+        # 4: the checkpoint with its cosignatures (the test waited for node-1's first witnessed
+        # one; a newer one is published before its witnesses answer: until they have)
+        await p.wait_js("/^[0-9]/.test(document.getElementById('cp-cosigners').textContent)", 20, 0.1)
         cp = await p.js("[document.getElementById('cp-size').textContent, "
                         "document.getElementById('cp-root').textContent, "
                         "document.getElementById('cp-cosigners').textContent]")
