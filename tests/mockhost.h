@@ -46,7 +46,7 @@ struct mockhost {
 	} config[MOCKHOST_CONFIG_MAX];
 	size_t config_count;
 	const char *config_dir; /* config_path joins relative names to it (NULL: -ENOENT) */
-	const void *settings; /* borrowed: the settings struct api->settings answers (NULL) */
+	const void *settings;	/* borrowed: the settings struct api->settings answers (NULL) */
 	/* Answers only the test knows; NULL: the entry answers -ENOENT (authority_verify) or
 	 * as described at mockhost_api's entries. */
 	int (*authority_verify)(struct mockhost *m, const char *authority_id,

@@ -114,11 +114,11 @@ struct rest {
 	const struct quorum_api *api;
 	struct http1_server *server;
 	int64_t max_body;
-	struct quorum_source_status *sources; /* QUORUM_AUTHORITIES_MAX, for /v1/status */
+	struct quorum_source_status *sources;	  /* QUORUM_AUTHORITIES_MAX, for /v1/status */
 	struct quorum_source_interval *intervals; /* the same, their intervals */
 	struct rest_page page;			  /* the status page's files */
 	char page_missing[256];		   /* why the page is not served ("" when it is) */
-	uint64_t requests[ROUTE_COUNT][6];    /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
+	uint64_t requests[ROUTE_COUNT][6]; /* by status class: 2xx 3xx 4xx 5xx, 401, 429 */
 	int draining;
 	/* The signed answer shared by nonce-less json answers (attestation_cache_us; 0: each
 	 * answer signs its own). Renewed with every new agreement. */
