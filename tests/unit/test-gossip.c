@@ -1035,6 +1035,17 @@ static void test_stage_forwarding(void)
 	observe(s, &t, QUORUM_CONTINUE);
 	g_assert_cmpint(mock.sent, ==, 0);
 	free(t.encoded);
+	/* a malfeasance report goes on whatever the copy says: "sent to" is not "received" */
+	sent_clear();
+	event_sent_to = (const char *const[]){ "node-3", "node-1", "node-2", "node-4", NULL };
+	event_make(&t, QUORUM_EVENT_MALFEASANCE, "R", QUORUM_GOSSIP_SOURCE, "node-2", &from2);
+	event_sent_to = NULL;
+	g_assert_cmpint(process(s, &t, &reason), ==, QUORUM_CONTINUE);
+	observe(s, &t, QUORUM_CONTINUE);
+	g_assert_cmpint(mock.sent, ==, 1);
+	assert_sent(0, "node-4", 2, 2, "node-3");
+	free(t.encoded);
+	sent_clear();
 	/* refused by a later stage: not forwarded; ttl spent: not forwarded */
 	event_make(&t, QUORUM_EVENT_SYNC_ROUND, "c", QUORUM_GOSSIP_SOURCE, "node-2", &from2);
 	g_assert_cmpint(process(s, &t, &reason), ==, QUORUM_CONTINUE);
@@ -1057,8 +1068,8 @@ static void test_stage_forwarding(void)
 
 		g_assert_cmpuint(g->peers_heard(mock.service_state, peers, 4), ==, 3);
 		g_assert_cmpstr(peers[0].id, ==, "node-2");
-		g_assert_cmpuint(peers[0].received, ==, 4);
-		g_assert_cmpuint(peers[0].accepted, ==, 3);
+		g_assert_cmpuint(peers[0].received, ==, 5); /* with the report */
+		g_assert_cmpuint(peers[0].accepted, ==, 4);
 		g_assert_cmpint(peers[0].last_seen_ns, >, 0);
 		g_assert_cmpuint(peers[1].received, ==, 0);
 		g_assert_cmpint(peers[1].last_seen_ns, ==, 0);

@@ -547,7 +547,7 @@ static void gossip_observe(void *state, const struct quorum_event *event,
 {
 	struct gossip_stage *s = state;
 	const struct quorum_signed_state *st = event->state;
-	int peer = from_peer(event), local = 0, passport;
+	int peer = from_peer(event), local = 0, passport, report;
 	struct gossip_peer_state *p = NULL;
 	struct gossip_hop hop;
 	size_t picked[QUORUM_AUTHORITIES_MAX], n, held;
@@ -573,11 +573,16 @@ static void gossip_observe(void *state, const struct quorum_event *event,
 	if (local && dedup_fingerprint(st, fp) == 0)
 		dedup_insert(s->dedup, fp); /* our own: never forwarded twice */
 	/* Nobody gets a copy it has: the sender, the origin and whoever the copy says it was
-	 * sent to already. */
+	 * sent to already. A malfeasance report is the exception: sent to every peer but the
+	 * sender and the origin whatever the copy says, because "sent to" is not "received"
+	 * (a datagram lost on a busy link would otherwise leave that peer without the
+	 * evidence for good). Reports are rare: n - 2 datagrams a node, once each. */
 	if (wire_holders(&event->encoded, holders, QUORUM_AUTHORITIES_MAX, &held, &owner) != 0)
 		return;
+	report = strcmp(st->event_id, QUORUM_EVENT_MALFEASANCE) == 0;
 	n = gossip_pick(s->peer_ids, s->peer_count, peer ? event->peer : NULL, hop.origin,
-			holders, held, s->fanout, s->rotate++ % s->peer_count, picked);
+			report ? NULL : holders, report ? 0 : held, report ? 0 : s->fanout,
+			s->rotate++ % s->peer_count, picked);
 	s->spared += s->peer_count - n;
 	gossip_metric_add(s, s->metric_spared, (int64_t)(s->peer_count - n));
 	hop.sent_to = sent_to;
