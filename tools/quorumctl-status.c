@@ -175,6 +175,22 @@ static json_t *view_authorities(json_t *list, char *why, size_t why_size)
 		extra = json_object_get(item, "quarantine_reason");
 		if (quarantined && json_is_string(extra))
 			json_object_set(v, "quarantine_reason", extra);
+		extra = json_object_get(item, "interval");
+		if (json_is_object(extra)) {
+			json_int_t lo, hi;
+
+			if (json_unpack(extra, "{s:I, s:I}", "earliest_offset_ns", &lo,
+					"latest_offset_ns", &hi) != 0) {
+				snprintf(why, why_size,
+					 "/v1/status: authority %zu: bad interval", i);
+				json_decref(v);
+				json_decref(out);
+				return NULL;
+			}
+			json_object_set_new(v, "interval",
+					    json_pack("{s:I, s:I}", "earliest_offset_ns", lo,
+						      "latest_offset_ns", hi));
+		}
 		json_array_append_new(out, v);
 	}
 	return out;
@@ -408,25 +424,39 @@ static void draw_authorities(FILE *out, json_t *list, int verbose)
 			"|  .-- Q: quarantined by the control plane (not asked for a while)\n"
 			"| /             Offset: its estimate minus the agreed one (counted "
 			"only)\n"
+			"| |             Interval: its interval in that round, from the "
+			"agreed estimate\n"
 			"| |             RTT: the round trip to it; Age: since the report\n"
 			"| |\n");
-	fprintf(out, "%s%-24s %-8s %8s %12s %12s %8s  %s\n", "S Q ", "Authority", "Type",
-		"Round", "Offset", "RTT", "Age", "Why");
+	fprintf(out, "%s%-24s %-8s %8s %12s %25s %12s %8s  %s\n", "S Q ", "Authority", "Type",
+		"Round", "Offset", "Interval", "RTT", "Age", "Why");
 	fprintf(out,
 		"============================================================================"
-		"======\n");
+		"================================\n");
 	json_array_foreach(list, i, item)
 	{
 		const char *id = "", *type = "", *state = "", *problem = NULL, *qreason = NULL;
 		json_int_t round = 0, offset = 0, rtt = 0, age = 0, qleft = -1;
 		int quarantined = 0;
-		char off[24] = "-", trip[24] = "-", when[24], why[96] = "";
+		json_int_t lo = 0, hi = 0;
+		json_t *interval = NULL;
+		char off[24] = "-", trip[24] = "-", when[24], why[96] = "", span[52] = "-";
 
-		json_unpack(item, "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s?s, s?I, s?s}",
-			    "id", &id, "type", &type, "state", &state, "round", &round,
-			    "offset_ns", &offset, "rtt_ns", &rtt, "report_age_ns", &age,
-			    "quarantined", &quarantined, "problem", &problem,
-			    "quarantine_remaining_ns", &qleft, "quarantine_reason", &qreason);
+		json_unpack(
+			item, "{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:b, s?s, s?I, s?s, s?o}",
+			"id", &id, "type", &type, "state", &state, "round", &round, "offset_ns",
+			&offset, "rtt_ns", &rtt, "report_age_ns", &age, "quarantined",
+			&quarantined, "problem", &problem, "quarantine_remaining_ns", &qleft,
+			"quarantine_reason", &qreason, "interval", &interval);
+		if (interval != NULL &&
+		    json_unpack(interval, "{s:I, s:I}", "earliest_offset_ns", &lo,
+				"latest_offset_ns", &hi) == 0) {
+			char a[24], b[24];
+
+			format_span(lo, 1, a, sizeof(a));
+			format_span(hi, 1, b, sizeof(b));
+			snprintf(span, sizeof(span), "%s..%s", a, b);
+		}
 		if (strcmp(state, "accepted") == 0 || strcmp(state, "outlier") == 0)
 			format_span(offset, 1, off, sizeof(off));
 		if (rtt > 0)
@@ -443,9 +473,10 @@ static void draw_authorities(FILE *out, json_t *list, int verbose)
 				 "%squarantined %s more: %s", why[0] != '\0' ? "; " : "", left,
 				 qreason != NULL ? qreason : "?");
 		}
-		fprintf(out, "%c %c %-24s %-8s %8" JSON_INTEGER_FORMAT " %12s %12s %8s  %s\n",
-			state_mark(state), quarantined ? 'Q' : ' ', id, type, round, off, trip,
-			round > 0 ? when : "-", why);
+		fprintf(out,
+			"%c %c %-24s %-8s %8" JSON_INTEGER_FORMAT " %12s %25s %12s %8s  %s\n",
+			state_mark(state), quarantined ? 'Q' : ' ', id, type, round, off, span,
+			trip, round > 0 ? when : "-", why);
 	}
 }
 

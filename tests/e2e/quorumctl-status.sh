@@ -86,10 +86,11 @@ check "status: node-2 synchronised, its mode and breaker, the agreement and its 
 	grep -q "^Mode       QUORUM_ACTIVE, circuit breaker closed" "$W/text.out" &&
 	grep -Eq "^Agreement  round [0-9]+, 3 of n=4 authorities inside \(f=1, needs 3\)" "$W/text.out" &&
 	grep -Eq "^Interval   .*Z \.\. .*Z \(bound \+/- [0-9.]+[mun]?s\)$" "$W/text.out"'
-check "... each authority on a line: node-1 to node-3 accepted, with offset and round trip" \
-	eval '[ "$(grep -Ec "^\*   node-[123] +quorumd +[0-9]+ +[-+][0-9.]+[mun]?s +[0-9.]+[mun]?s " "$W/text.out")" -eq 3 ]'
+SPAN='[-+][0-9.]+[mun]?s'
+check "... each authority on a line: node-1 to node-3 accepted, with offset, interval and round trip" \
+	eval '[ "$(grep -Ec "^\*   node-[123] +quorumd +[0-9]+ +$SPAN +$SPAN\.\.$SPAN +[0-9.]+[mun]?s " "$W/text.out")" -eq 3 ]'
 check "... node-4, 1 s off, an outlier" \
-	grep -Eq "^~   node-4 +quorumd +[0-9]+ +\+(1\.0[0-9][0-9]s|999\.[0-9]+ms) +[0-9.]+[mun]?s +[0-9.]+[mun]?s +$" "$W/text.out"
+	grep -Eq "^~   node-4 +quorumd +[0-9]+ +\+(1\.0[0-9][0-9]s|999\.[0-9]+ms) +$SPAN\.\.$SPAN +[0-9.]+[mun]?s +[0-9.]+[mun]?s +$" "$W/text.out"
 check "... the latest checkpoint, its signature verified with node-2's key (-v: the legend)" \
 	eval 'grep -Eq "^Checkpoint size [1-9][0-9]*, root [0-9a-f]{64}$" "$W/text.out" &&
 	grep -Eq "signed by quorum-time/node-2 \(signature verified\), [0-9]+ cosignature\(s\)" "$W/text.out" &&
@@ -99,7 +100,7 @@ st --url "$N2" --json --node-key "$W/keys/node-2.pub" >"$W/view.json"
 rc=$?
 check "--json: one document valid against schemas/quorumctl-status.json" \
 	eval '[ $rc -eq 0 ] && [ "$(wc -l <"$W/view.json")" -eq 1 ] && $VALIDATE "$SCHEMA" "$W/view.json"'
-check "... saying what the text says: 4 authorities, node-4 an outlier, 3 accepted, bound, checkpoint" \
+check "... saying what the text says: 4 authorities each in its interval, node-4 an outlier, 3 accepted, bound, checkpoint" \
 	"$PYTHON" - "$W/view.json" <<'PY'
 import json, sys
 v = json.load(open(sys.argv[1]))
@@ -111,7 +112,9 @@ ok = (v["node"] == "node-2" and v["status"] == "synchronised" and sorted(a) == [
       and ag["accepted"] == 3 and ag["threshold"] == 3 and ag["n"] == 4 and ag["f"] == 1
       and 0 < ag["bound_ns"] < 1000000 and ag["earliest_ns"] <= ag["estimate_ns"] <= ag["latest_ns"]
       and cp["origin"] == "quorum-time/node-2" and cp["size"] > 0 and cp["signature_verified"] is True
-      and v.get("mode") == "QUORUM_ACTIVE" and v["circuit_breaker"]["tripped"] is False)
+      and v.get("mode") == "QUORUM_ACTIVE" and v["circuit_breaker"]["tripped"] is False
+      and all(x["interval"]["earliest_offset_ns"] <= x["offset_ns"] <= x["interval"]["latest_offset_ns"]
+              for x in a.values()))
 print("# node-4:", a["node-4"], "bound_ns:", ag["bound_ns"])
 sys.exit(0 if ok else 1)
 PY
