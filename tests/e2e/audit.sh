@@ -111,6 +111,13 @@ for round in $(seq "$CRASHES"); do
 	"$PYTHON" "$QUORUM_SRCDIR/tests/tools/ingest-client.py" "$URL/ingest" "crash.$round" "$ACKS" \
 		2>"$W/client-$round.log" &
 	client=$!
+	# The kill lands 0.2 to 0.6 s into the appends, counted from the first acknowledgement
+	# (on a busy machine the client takes a while to start).
+	acked_before=$(wc -l <"$ACKS")
+	for i in $(seq 200); do
+		[ "$(wc -l <"$ACKS")" -gt "$acked_before" ] && break
+		sleep 0.05
+	done
 	sleep "0.$((RANDOM % 5 + 2))"
 	kill -KILL "$QPID"
 	wait "$QPID" 2>/dev/null
