@@ -901,13 +901,16 @@ static int peers_load(struct witness *w)
 	if (sources == NULL)
 		return -ENOMEM;
 	w->env.api->sources_status(w->env.host, sources, QUORUM_AUTHORITIES_MAX, &count);
-	if (count == 0) {
+	if (count == 0 && w->env.api->authority_set(w->env.host, &set) == 0 && set.n > 0) {
 		free(sources);
-		return -EAGAIN; /* no time core yet */
+		return -EAGAIN; /* authorities configured, no status from the time core yet */
 	}
+	/* count == 0 otherwise: a node with no authorities (an audit-only node) has no peers
+	 * to ask; it signs its checkpoints unwitnessed (GATE_IDLE) instead of waiting for
+	 * ever. */
 	if (count > QUORUM_AUTHORITIES_MAX)
 		count = QUORUM_AUTHORITIES_MAX;
-	w->peers = calloc(count, sizeof(*w->peers));
+	w->peers = calloc(count > 0 ? count : 1, sizeof(*w->peers));
 	if (w->peers == NULL) {
 		free(sources);
 		return -ENOMEM;
