@@ -203,9 +203,9 @@ check "the installed sample enables the vault and merkle stages in the state fol
 sed -e "s|^plugin_dir = .*|plugin_dir = \"$PKGLIBDIR\";|" \
 	-e "s|\"keys/plugin-dev.pub\"|\"$SYSCONFDIR/quorum/keys/plugin-dev.pub\"|" \
 	-e "s|^  # key = \"keys/node.key\";|  key = \"$W/node.key\";|" \
-	-e "s|dir = \"$STATE/|dir = \"$W/state/|" \
+	-e "s|dir = \"$STATE/|dir = \"$W/packaged-state/|" \
 	"$SYSCONFDIR/quorum/quorum.conf" >"$W/packaged.conf"
-mkdir -m 0700 "$W/state"
+mkdir -m 0700 "$W/packaged-state" # (the solo node above keeps its state in $W/state)
 packaged_audits() {
 	"$SBINDIR/quorumd" --config "$W/packaged.conf" 2>"$W/packaged.log" &
 	local pid=$! i rc=1
@@ -215,7 +215,7 @@ packaged_audits() {
 	done
 	kill -TERM "$pid"
 	wait "$pid" || rc=1
-	[ "$rc" -eq 0 ] && LD_LIBRARY_PATH="$LIBDIR" "$BINDIR/quorumctl" vault verify "$W/state/vault" \
+	[ "$rc" -eq 0 ] && LD_LIBRARY_PATH="$LIBDIR" "$BINDIR/quorumctl" vault verify "$W/packaged-state/vault" \
 		--node-key "$W/node.pub"
 }
 check "a node started from the installed sample keeps a vault its checkpoints sign" \
