@@ -900,8 +900,9 @@ static int peers_load(struct witness *w)
 	sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*sources));
 	if (sources == NULL)
 		return -ENOMEM;
+	w->env.api->authority_set(w->env.host, &set);
 	w->env.api->sources_status(w->env.host, sources, QUORUM_AUTHORITIES_MAX, &count);
-	if (count == 0 && w->env.api->authority_set(w->env.host, &set) == 0 && set.n > 0) {
+	if (count == 0 && set.n > 0) {
 		free(sources);
 		return -EAGAIN; /* authorities configured, no status from the time core yet */
 	}
@@ -944,7 +945,6 @@ static int peers_load(struct witness *w)
 	free(w->loaded);
 	w->loaded = NULL;
 	w->loaded_count = 0;
-	w->env.api->authority_set(w->env.host, &set);
 	f = set.f;
 	w->quorum = w->quorum_setting >= 0 ? (size_t)w->quorum_setting
 		    : w->peer_count > f	   ? w->peer_count - f
