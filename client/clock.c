@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,11 @@
 #include "clock-page.h"
 #include "quorum/clock.h"
 
+/* A reader that finds the writer mid-update spins SPIN_ATTEMPTS times, then yields the CPU
+ * between attempts: on a busy machine the writer may have been preempted inside its few
+ * stores, and spinning would only keep it from finishing. */
 #define READ_ATTEMPTS 10000
+#define SPIN_ATTEMPTS 100
 
 struct quorum_clock {
 	const struct quorum_clock_page *page;
@@ -196,8 +201,11 @@ int quorum_clock_now_agreement(struct quorum_clock *clock, struct quorum_now *ou
 	struct timespec ts;
 
 	for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
-		uint32_t before = __atomic_load_n(&page->generation, __ATOMIC_ACQUIRE), after;
+		uint32_t before, after;
 
+		if (attempt >= SPIN_ATTEMPTS)
+			sched_yield();
+		before = __atomic_load_n(&page->generation, __ATOMIC_ACQUIRE);
 		if (before & 1u)
 			continue; /* the writer is in the middle of an update */
 		memcpy(&copy, page, sizeof(copy));

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 	long reads = 1000, pause_us = 0;
 	int require_sync = 0, until_unsync = 0, opt, err;
 	struct quorum_clock *clock;
-	long synced = 0, unsynced = 0, violations = 0, backwards = 0, done = 0;
+	long synced = 0, unsynced = 0, busy = 0, violations = 0, backwards = 0, done = 0;
 	int64_t last_estimate = INT64_MIN, max_error = 0, max_width = 0;
 
 	while ((opt = getopt_long(argc, argv, "c:n:p:suo:", options, NULL)) != -1) {
@@ -74,10 +74,13 @@ int main(int argc, char **argv)
 		struct quorum_now now;
 		int64_t before = realtime_now_ns(), after, error;
 
-		quorum_clock_now(clock, &now);
+		if (quorum_clock_now(clock, &now) == -EAGAIN)
+			busy++; /* the writer kept the page busy: counted unsynchronised too */
 		after = realtime_now_ns();
 		if (now.status != QUORUM_NOW_SYNCHRONISED) {
-			unsynced++;
+			if (unsynced++ == 0 && require_sync)
+				fprintf(stderr, "clock-reads: read %ld: unsynchronised\n",
+					done);
 			last_estimate =
 				INT64_MIN; /* monotonic only within a synchronised stretch */
 			if (until_unsync) {
@@ -120,9 +123,9 @@ int main(int argc, char **argv)
 	quorum_clock_close(clock);
 	if (samples != NULL)
 		fclose(samples);
-	printf("reads=%ld synchronised=%ld unsynchronised=%ld violations=%ld backwards=%ld "
-	       "max_error_ns=%" PRId64 " max_width_ns=%" PRId64 "\n",
-	       done, synced, unsynced, violations, backwards, max_error, max_width);
+	printf("reads=%ld synchronised=%ld unsynchronised=%ld busy=%ld violations=%ld "
+	       "backwards=%ld max_error_ns=%" PRId64 " max_width_ns=%" PRId64 "\n",
+	       done, synced, unsynced, busy, violations, backwards, max_error, max_width);
 	if (violations > 0 || backwards > 0 || (require_sync && unsynced > 0))
 		return 1;
 	return 0;
