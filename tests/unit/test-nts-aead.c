@@ -10,29 +10,12 @@
 #include <openssl/rand.h>
 
 #include "nts-aead.h"
-
-static size_t unhex(const char *hex, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (const char *p = hex; *p != '\0';) {
-		unsigned v;
-
-		if (*p == ' ') {
-			p++;
-			continue;
-		}
-		g_assert_true(sscanf(p, "%2x", &v) == 1);
-		out[n++] = (uint8_t)v;
-		p += 2;
-	}
-	return n;
-}
+#include "testhex.h"
 
 static void assert_hex(const uint8_t *got, size_t len, const char *want_hex)
 {
 	uint8_t want[256];
-	size_t n = unhex(want_hex, want);
+	size_t n = test_unhex(want_hex, want);
 
 	g_assert_cmpuint(len, ==, n);
 	g_assert_cmpmem(got, len, want, n);
@@ -46,9 +29,9 @@ static void test_rfc5297_deterministic(void)
 	size_t adl, pl;
 	struct nts_aead_ad comp[1];
 
-	unhex("fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0 f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff", key);
-	adl = unhex("101112131415161718191a1b1c1d1e1f 2021222324252627", ad);
-	pl = unhex("112233445566778899aabbccddee", plain);
+	test_unhex("fffefdfcfbfaf9f8f7f6f5f4f3f2f1f0 f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff", key);
+	adl = test_unhex("101112131415161718191a1b1c1d1e1f 2021222324252627", ad);
+	pl = test_unhex("112233445566778899aabbccddee", plain);
 	comp[0] = (struct nts_aead_ad){ ad, adl };
 	g_assert_cmpint(nts_aead_init(&a), ==, 0);
 	g_assert_cmpint(nts_aead_set_key(&a, key), ==, 0);
@@ -68,15 +51,15 @@ static void test_rfc5297_nonce_based(void)
 	size_t l1, l2, ln, pl;
 	struct nts_aead_ad comp[3];
 
-	unhex("7f7e7d7c7b7a79787776757473727170 404142434445464748494a4b4c4d4e4f", key);
-	l1 = unhex("00112233445566778899aabbccddeeff deaddadadeaddadaffeeddccbbaa9988"
-		   "7766554433221100",
-		   ad1);
-	l2 = unhex("102030405060708090a0", ad2);
-	ln = unhex("09f911029d74e35bd84156c5635688c0", nonce);
-	pl = unhex("7468697320697320736f6d6520706c61 696e7465787420746f20656e63727970"
-		   "74207573696e67205349562d414553",
-		   plain);
+	test_unhex("7f7e7d7c7b7a79787776757473727170 404142434445464748494a4b4c4d4e4f", key);
+	l1 = test_unhex("00112233445566778899aabbccddeeff deaddadadeaddadaffeeddccbbaa9988"
+			"7766554433221100",
+			ad1);
+	l2 = test_unhex("102030405060708090a0", ad2);
+	ln = test_unhex("09f911029d74e35bd84156c5635688c0", nonce);
+	pl = test_unhex("7468697320697320736f6d6520706c61 696e7465787420746f20656e63727970"
+			"74207573696e67205349562d414553",
+			plain);
 	comp[0] = (struct nts_aead_ad){ ad1, l1 };
 	comp[1] = (struct nts_aead_ad){ ad2, l2 };
 	comp[2] = (struct nts_aead_ad){ nonce, ln };

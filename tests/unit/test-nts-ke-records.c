@@ -9,25 +9,7 @@
 #include <glib.h>
 
 #include "nts-ke-records.h"
-
-/* Records from "TTTT LLLL body..." hex words. */
-static size_t hex(const char *text, uint8_t *out)
-{
-	size_t n = 0;
-
-	for (const char *p = text; *p != '\0';) {
-		unsigned v;
-
-		if (*p == ' ') {
-			p++;
-			continue;
-		}
-		g_assert_true(sscanf(p, "%2x", &v) == 1);
-		out[n++] = (uint8_t)v;
-		p += 2;
-	}
-	return n;
-}
+#include "testhex.h"
 
 /* chrony 4.3's request: Next Protocol {NTPv4}, AEAD {15}, End of Message, all critical. */
 #define CHRONY_REQUEST "8001 0002 0000  8004 0002 000f  8000 0000"
@@ -35,7 +17,7 @@ static size_t hex(const char *text, uint8_t *out)
 static void test_chrony_request_byte_by_byte(void)
 {
 	uint8_t buf[64];
-	size_t len = hex(CHRONY_REQUEST, buf);
+	size_t len = test_unhex(CHRONY_REQUEST, buf);
 	struct ntske_request req;
 
 	for (size_t i = 0; i < len; i++)
@@ -52,19 +34,19 @@ static void test_offers_without_ours(void)
 {
 	uint8_t buf[64];
 	struct ntske_request req;
-	size_t len = hex("8001 0004 8000 0001  8004 0004 0001 0002  8000 0000", buf);
+	size_t len = test_unhex("8001 0004 8000 0001  8004 0004 0001 0002  8000 0000", buf);
 
 	g_assert_cmpint(ntske_request_parse(buf, len, &req), ==, 0);
 	g_assert_cmpint(req.error, ==, -1);
 	g_assert_false(req.ntpv4);
-	len = hex("8001 0002 0000  8004 0004 0001 0002  8000 0000", buf);
+	len = test_unhex("8001 0002 0000  8004 0004 0001 0002  8000 0000", buf);
 	g_assert_cmpint(ntske_request_parse(buf, len, &req), ==, 0);
 	g_assert_true(req.ntpv4);
 	g_assert_false(req.aes_siv);
 	/* unknown non-critical records, a client's server and port wishes: ignored */
-	len = hex("4321 0003 aabbcc 8001 0002 0000 0006 0004 686f7374 0007 0002 007b "
-		  "8004 0002 000f 8000 0000",
-		  buf);
+	len = test_unhex("4321 0003 aabbcc 8001 0002 0000 0006 0004 686f7374 0007 0002 007b "
+			 "8004 0002 000f 8000 0000",
+			 buf);
 	g_assert_cmpint(ntske_request_parse(buf, len, &req), ==, 0);
 	g_assert_cmpint(req.error, ==, -1);
 	g_assert_true(req.aes_siv);
@@ -112,7 +94,7 @@ static void test_errors(void)
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		uint8_t buf[256];
 		struct ntske_request req;
-		size_t len = hex(cases[i].hex, buf);
+		size_t len = test_unhex(cases[i].hex, buf);
 
 		g_test_message("case %zu: %s", i, cases[i].hex);
 		g_assert_cmpint(ntske_request_parse(buf, len, &req), ==, 0);

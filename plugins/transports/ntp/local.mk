@@ -35,7 +35,7 @@ tests_unit_test_ntp_CPPFLAGS = $(NTS_CPPFLAGS) -I$(top_builddir)
 tests_unit_test_ntp_CFLAGS = $(NTP_TEST_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_unit_test_ntp_LDADD = $(NTS_LIBS) $(NTP_TEST_LDADD) $(LIBEVENT_LIBS) -lpthread
 
-tests_unit_test_nts_aead_SOURCES = tests/unit/test-nts-aead.c \
+tests_unit_test_nts_aead_SOURCES = tests/unit/test-nts-aead.c tests/unit/testhex.h \
 	plugins/transports/ntp/nts-aead.c plugins/transports/ntp/nts-aead.h
 tests_unit_test_nts_aead_CPPFLAGS = $(NTS_CPPFLAGS)
 tests_unit_test_nts_aead_CFLAGS = $(NTP_TEST_CFLAGS)
@@ -50,7 +50,7 @@ tests_unit_test_nts_cookie_CFLAGS = $(NTP_TEST_CFLAGS)
 tests_unit_test_nts_cookie_LDADD = $(NTS_LIBS) $(NTP_TEST_LDADD)
 
 tests_unit_test_nts_ke_records_SOURCES = \
-	tests/unit/test-nts-ke-records.c \
+	tests/unit/test-nts-ke-records.c tests/unit/testhex.h \
 	plugins/transports/ntp/nts-ke-records.c plugins/transports/ntp/nts-ke-records.h
 tests_unit_test_nts_ke_records_CPPFLAGS = $(NTS_CPPFLAGS)
 tests_unit_test_nts_ke_records_CFLAGS = $(NTP_TEST_CFLAGS)
