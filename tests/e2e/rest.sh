@@ -146,12 +146,23 @@ check "... its timestamp is estimate_ns to the microsecond: strptime %f and from
 check "json: iso8601 is unix_seconds.unix_nanos to the microsecond, read the same ways" \
 	eval 'is 200 time-json.json /v1/time "${AUTH[@]}" &&
 	$ISO_CHECK "$(field "d[\"iso8601\"]")" "$(field "d[\"unix_seconds\"] * 10**9 + d[\"unix_nanos\"]")"'
-check "json: quorum.accepted_sources / rejected_sources name the sources (as on gRPC), quorum.accepted counts" \
-	"$PYTHON" -c 'import json, sys
+# The lists describe the node's last round (docs/migrating.md); on a loaded machine that round
+# may have failed while the node still serves the one before, so a few answers are asked for.
+solo_lists() {
+	local i
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		is 200 time-json.json /v1/time "${AUTH[@]}" && "$PYTHON" -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 q = d["quorum"]
 sys.exit(0 if (q["accepted_sources"], q["rejected_sources"], q["accepted"]) == (["solo"], [], 1)
-         and isinstance(d["drift_ppm"], float) else 1)' "$W/body"
+         and isinstance(d["drift_ppm"], float) else 1)' "$W/body" && return 0
+		diag "answer $i: $(head -c 400 "$W/body")"
+		sleep 0.3
+	done
+	return 1
+}
+check "json: quorum.accepted_sources / rejected_sources name the sources (as on gRPC), quorum.accepted counts" \
+	solo_lists
 check "aliases: format=RFC3339 is iso8601, format=Envelope is json" \
 	eval 'is 200 time-iso8601.json "/v1/time?format=RFC3339" "${AUTH[@]}" && is 200 time-json.json "/v1/time?format=Envelope" "${AUTH[@]}"'
 check "an unknown format is 400 with the reference's message (the name lowercased, as it did)" \
