@@ -147,7 +147,7 @@ for k in 2 3 4; do
 	PIDS="$PIDS $!"
 done
 check "three authorities 20 ms ahead: node-1 holds the step (hitl.hold)" \
-	wait_log "$LOG" "hitl.hold plugin=control hold_id=[0-9a-f]{16} round=[0-9]+ step_ns=(19|20|21)[0-9]{6} " 10
+	wait_log "$LOG" "hitl.hold plugin=control hold_id=[0-9a-f]{16} round=[0-9]+ step_ns=(19|20|21)[0-9]{6} " 30
 HOLD=$(grep -Eo "hitl.hold plugin=control hold_id=[0-9a-f]{16}" "$LOG" | tail -1 | sed 's/.*=//')
 commits_before=$(count_log "$LOG" "bft.sync.commit")
 sleep 1.5
@@ -161,7 +161,7 @@ check "the operator approves the hold" test "$(post "$W/approve.ev")" = "200 -"
 check "... audited as hitl_approve with the operator's reason" \
 	wait_log "$LOG" "hitl_approve plugin=control hold_id=$HOLD .*operator=operator reason=\"leap test approved\""
 check "... the held step commits (hitl_approve, then bft.sync.commit)" \
-	wait_log "$LOG" "bft.sync.commit plugin=control round=.* drift_ns=(19|20|21)[0-9]{6} " 5
+	wait_log "$LOG" "bft.sync.commit plugin=control round=.* drift_ns=(19|20|21)[0-9]{6} " 15
 kill -TERM $LIAR_PIDS 2>/dev/null
 wait $LIAR_PIDS 2>/dev/null
 for k in 2 3 4; do
@@ -170,7 +170,7 @@ for k in 2 3 4; do
 	PIDS="$PIDS $!"
 done
 check "a further 60 ms step is held again" \
-	wait_log "$LOG" "hitl.hold plugin=control hold_id=[0-9a-f]{16} round=[0-9]+ step_ns=(5|6)[0-9]{7} " 10
+	wait_log "$LOG" "hitl.hold plugin=control hold_id=[0-9a-f]{16} round=[0-9]+ step_ns=(5|6)[0-9]{7} " 30
 HOLD2=$(grep -Eo "hitl.hold plugin=control hold_id=[0-9a-f]{16}" "$LOG" | tail -1 | sed 's/.*=//')
 command reject hitl-reject --hold-id "$HOLD2" --reason "not expected"
 check "the operator rejects it" test "$(post "$W/reject.ev")" = "200 -"
