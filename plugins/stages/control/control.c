@@ -300,16 +300,14 @@ static int64_t warp_scale(int64_t x, double w)
 	return scaled > 1 ? scaled : 1;
 }
 
-/* Opens the leaders' shared-state file (shared_state_file; none: every shared state is
+/* Opens the leaders' shared-state file NAME (shared_state_file; NULL: every shared state is
  * refused, as a replay could not be refused after a restart). 0 or -errno, logged. */
-static int shared_state_open(struct control *c)
+static int shared_state_open(struct control *c, const char *name)
 {
-	const char *name = NULL;
 	char path[4096], why[512] = "";
 	int err;
 
-	if (c->api->config_string(c->host, "shared_state_file", &name) == 0 &&
-	    c->api->config_path(c->host, name, path, sizeof(path)) != 0)
+	if (name != NULL && c->api->config_path(c->host, name, path, sizeof(path)) != 0)
 		return -ENAMETOOLONG;
 	err = sharedstate_open(&c->shared, name != NULL ? path : NULL, why, sizeof(why));
 	if (err != 0)
@@ -332,7 +330,9 @@ static void control_free(struct control *c)
 	free(c);
 }
 
-/* Reads the operators list: ( { id = "..."; public_key = "file.pub"; }, ... ). */
+/* Reads the operators list: ( { id = "..."; public_key = "file.pub"; }, ... ). A list of
+ * groups cannot be bound to the settings struct (ABI 1.12 binds scalars only): it keeps its
+ * reader. */
 static int operators_load(struct control *c, struct quorum_host *host,
 			  const struct quorum_api *api)
 {
@@ -361,53 +361,64 @@ static int operators_load(struct control *c, struct quorum_host *host,
 	return 0;
 }
 
+/* The stage's settings, filled by the host from control_settings (defaults live only
+ * there); `operators`, a list of groups, is read by operators_load. */
+struct control_settings {
+	int64_t max_drift_step_ns;
+	int64_t max_total_drift_ns;
+	int warp_scaling;
+	int64_t breaker_trip_after;
+	int64_t breaker_close_after;
+	int64_t quarantine_after;
+	int64_t quarantine_s;
+	const char *shared_state_file;
+	int64_t command_max_age_s;
+	int64_t hitl_step_ns;
+	int64_t hitl_timeout_s;
+	int64_t recovery_epoch_max_age_s;
+};
+
 static int control_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
+	const struct control_settings *cfg;
 	struct control *c;
-	int64_t trip_after = 8, close_after = 8; /* the seed's streak of 8 */
+	int64_t trip_after, close_after;
 	int err;
 
-	if (!QUORUM_API_HAS(api, clock_commit) || !QUORUM_API_HAS(api, authority_verify))
+	if (!QUORUM_API_HAS(api, clock_commit) || !QUORUM_API_HAS(api, authority_verify) ||
+	    !QUORUM_API_HAS(api, settings))
 		return -ENOTSUP;
+	cfg = api->settings(host);
+	if (cfg == NULL)
+		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return -ENOMEM;
 	c->host = host;
 	c->api = api;
-	c->max_drift_step_ns = 60000000000LL;	 /* the seed's 60 s */
-	c->max_total_drift_ns = 3600000000000LL; /* the seed's 3600 s */
-	c->warp_scaling = 1;
-	api->config_int(host, "max_drift_step_ns", &c->max_drift_step_ns);
-	api->config_int(host, "max_total_drift_ns", &c->max_total_drift_ns);
-	api->config_bool(host, "warp_scaling", &c->warp_scaling);
-	api->config_int(host, "breaker_trip_after", &trip_after);
-	api->config_int(host, "breaker_close_after", &close_after);
+	c->max_drift_step_ns = cfg->max_drift_step_ns;
+	c->max_total_drift_ns = cfg->max_total_drift_ns;
+	c->warp_scaling = cfg->warp_scaling;
+	trip_after = cfg->breaker_trip_after;
+	close_after = cfg->breaker_close_after;
 	modes_init(&c->modes, (uint32_t)trip_after, (uint32_t)close_after);
-	c->quarantine_after = 3;
-	c->quarantine_s = 300;
-	api->config_int(host, "quarantine_after", &c->quarantine_after);
-	api->config_int(host, "quarantine_s", &c->quarantine_s);
+	c->quarantine_after = cfg->quarantine_after;
+	c->quarantine_s = cfg->quarantine_s;
 	if ((err = operators_load(c, host, api)) != 0) {
 		control_free(c);
 		return err;
 	}
-	c->command_max_age_ns = 300;
-	api->config_int(host, "command_max_age_s", &c->command_max_age_ns);
-	c->command_max_age_ns *= 1000000000LL;
-	api->config_int(host, "hitl_step_ns", &c->hitl_step_ns);
-	c->hitl_timeout_ns = 300;
-	api->config_int(host, "hitl_timeout_s", &c->hitl_timeout_ns);
-	c->hitl_timeout_ns *= 1000000000LL;
-	c->recovery_epoch_max_age_ns = 300;
-	api->config_int(host, "recovery_epoch_max_age_s", &c->recovery_epoch_max_age_ns);
-	c->recovery_epoch_max_age_ns *= 1000000000LL;
+	c->command_max_age_ns = cfg->command_max_age_s * 1000000000LL;
+	c->hitl_step_ns = cfg->hitl_step_ns;
+	c->hitl_timeout_ns = cfg->hitl_timeout_s * 1000000000LL;
+	c->recovery_epoch_max_age_ns = cfg->recovery_epoch_max_age_s * 1000000000LL;
 	c->sources = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->sources));
 	c->strikes = calloc(QUORUM_AUTHORITIES_MAX, sizeof(*c->strikes));
 	if (c->sources == NULL || c->strikes == NULL) {
 		control_free(c);
 		return -ENOMEM;
 	}
-	err = shared_state_open(c);
+	err = shared_state_open(c, cfg->shared_state_file);
 	if (err != 0) {
 		control_free(c);
 		return err;
@@ -852,70 +863,49 @@ static const struct quorum_setting operator_settings[] = {
 	{ .type = QUORUM_SETTING_END },
 };
 
+/* The seed's guards: a 60 s step, a 3600 s ceiling, breaker streaks of 8. */
 static const struct quorum_setting control_settings[] = {
-	{ .name = "max_drift_step_ns",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 86400000000000LL,
-	  .help = "largest forward step per agreement (0: none)" },
-	{ .name = "max_total_drift_ns",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 3153600000000000000LL,
-	  .help = "refuse agreements this far from the system clock (0: off)" },
-	{ .name = "warp_scaling",
-	  .type = QUORUM_SETTING_BOOL,
-	  .help = "shrink both limits as fewer authorities agree" },
-	{ .name = "breaker_trip_after",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 1000000,
-	  .help = "rejected events in a row that trip the circuit breaker (DEGRADED; default "
-		  "8)" },
-	{ .name = "breaker_close_after",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 1000000,
-	  .help = "accepted events in a row that close it again (default 8)" },
-	{ .name = "quarantine_after",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 1000000,
-	  .help = "rounds in a row with an invalid answer that quarantine a source (default 3; "
-		  "0: never)" },
-	{ .name = "quarantine_s",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 31536000,
-	  .help = "how long a quarantined source is not asked (default 300)" },
-	{ .name = "shared_state_file",
-	  .type = QUORUM_SETTING_STRING,
-	  .help = "where the last shared state applied from each leader is kept across "
-		  "restarts (none: leaders' shared states are refused)" },
+	QUORUM_SETTING_INT_AT("max_drift_step_ns", struct control_settings, max_drift_step_ns,
+			      0, 86400000000000LL, "60000000000",
+			      "largest forward step per agreement (0: none)"),
+	QUORUM_SETTING_INT_AT("max_total_drift_ns", struct control_settings, max_total_drift_ns,
+			      0, 3153600000000000000LL, "3600000000000",
+			      "refuse agreements this far from the system clock (0: off)"),
+	QUORUM_SETTING_BOOL_AT("warp_scaling", struct control_settings, warp_scaling, "true",
+			       "shrink both limits as fewer authorities agree"),
+	QUORUM_SETTING_INT_AT("breaker_trip_after", struct control_settings, breaker_trip_after,
+			      1, 1000000, "8",
+			      "rejected events in a row that trip the circuit breaker "
+			      "(DEGRADED)"),
+	QUORUM_SETTING_INT_AT("breaker_close_after", struct control_settings,
+			      breaker_close_after, 1, 1000000, "8",
+			      "accepted events in a row that close it again"),
+	QUORUM_SETTING_INT_AT("quarantine_after", struct control_settings, quarantine_after, 0,
+			      1000000, "3",
+			      "rounds in a row with an invalid answer that quarantine a source "
+			      "(0: never)"),
+	QUORUM_SETTING_INT_AT("quarantine_s", struct control_settings, quarantine_s, 1,
+			      31536000, "300", "how long a quarantined source is not asked"),
+	QUORUM_SETTING_STRING_AT("shared_state_file", struct control_settings,
+				 shared_state_file, NULL, NULL,
+				 "where the last shared state applied from each leader is kept "
+				 "across restarts (none: leaders' shared states are refused)"),
 	{ .name = "operators",
 	  .type = QUORUM_SETTING_LIST,
 	  .children = operator_settings,
 	  .help = "operator keys whose signed control events are obeyed" },
-	{ .name = "command_max_age_s",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 86400,
-	  .help = "a control event's logical time must be this close to now (default 300)" },
-	{ .name = "hitl_step_ns",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 86400000000000LL,
-	  .help = "hold an agreement stepping the served clock further for a human (0: off)" },
-	{ .name = "hitl_timeout_s",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 86400,
-	  .help = "a hold, or an approval, ends after this long (default 300)" },
-	{ .name = "recovery_epoch_max_age_s",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 86400,
-	  .help = "how old a recovery epoch's checkpoint may be (default 300)" },
+	QUORUM_SETTING_INT_AT("command_max_age_s", struct control_settings, command_max_age_s,
+			      1, 86400, "300",
+			      "a control event's logical time must be this close to now"),
+	QUORUM_SETTING_INT_AT("hitl_step_ns", struct control_settings, hitl_step_ns, 0,
+			      86400000000000LL, "0",
+			      "hold an agreement stepping the served clock further for a human "
+			      "(0: off)"),
+	QUORUM_SETTING_INT_AT("hitl_timeout_s", struct control_settings, hitl_timeout_s, 1,
+			      86400, "300", "a hold, or an approval, ends after this long"),
+	QUORUM_SETTING_INT_AT("recovery_epoch_max_age_s", struct control_settings,
+			      recovery_epoch_max_age_s, 1, 86400, "300",
+			      "how old a recovery epoch's checkpoint may be"),
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -929,6 +919,7 @@ QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
 	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_STAGE, "control", PACKAGE_VERSION,
 			     QUORUM_ROLE_CONTROL),
 	.settings = control_settings,
+	.settings_size = sizeof(struct control_settings),
 	.init = control_init,
 	.fini = control_fini,
 	.ops = &control_ops,
