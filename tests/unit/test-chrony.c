@@ -9,6 +9,8 @@
 #include <glib/gstdio.h>
 
 #include "mockhost.h"
+#include "settings-internal.h"
+#include "testutil.h"
 
 #define MS 1000000LL
 #define US 1000LL
@@ -134,13 +136,27 @@ static void test_line_refused(void)
 
 /* ---- the plugin on a mock host ---- */
 
-/* tests/mockhost, answering the socket setting (SOCKET, borrowed; NULL: unset) and resolving
- * relative names against /etc/quorum as if quorum.conf were there. */
-static void host_init(struct mockhost *m, const char *socket)
+/* Points M's api->settings at the struct quorumd fills, by the host's own code, from a
+ * group setting socket to SOCKET (NULL: unset, the table's default). *ST (freed first, may
+ * be NULL) receives the new struct, which the test frees with settings_struct_free. */
+static void host_socket(struct mockhost *m, struct settings_struct **st, const char *socket)
+{
+	char *group = socket != NULL ? g_strdup_printf("socket = \"%s\";", socket) : NULL;
+
+	settings_struct_free(*st);
+	*st = testutil_settings(&quorum_plugin, group);
+	m->settings = settings_struct_data(*st);
+	g_free(group);
+}
+
+/* tests/mockhost, answering the socket setting (SOCKET; NULL: unset) through api->settings
+ * and resolving relative names against /etc/quorum as if quorum.conf were there. */
+static void host_init(struct mockhost *m, struct settings_struct **st, const char *socket)
 {
 	mockhost_init(m);
 	m->config_dir = "/etc/quorum";
-	g_assert_cmpint(mockhost_set(m, "socket", socket), ==, 0);
+	*st = NULL;
+	host_socket(m, st, socket);
 }
 
 /* chronyd's end: a datagram socket bound at DIR/chrony.sock. */
@@ -148,6 +164,7 @@ struct fixture {
 	char *dir, *path;
 	int chronyd; /* -1 while chronyd is "not running" */
 	struct mockhost host;
+	struct settings_struct *settings; /* what api->settings answers */
 	struct chrony_feed *feed;
 };
 
@@ -171,7 +188,7 @@ static void fixture_set_up(struct fixture *f, gconstpointer data)
 	g_assert_nonnull(f->dir);
 	f->path = g_build_filename(f->dir, "chrony.sock", NULL);
 	f->chronyd = -1;
-	host_init(&f->host, f->path);
+	host_init(&f->host, &f->settings, f->path);
 	g_assert_cmpint(chrony_init(mockhost_host(&f->host), &f->host.api, &state), ==, 0);
 	f->feed = state;
 	g_assert_cmpint(chrony_start(f->feed), ==, 0);
@@ -191,6 +208,7 @@ static void fixture_tear_down(struct fixture *f, gconstpointer data)
 	g_free(f->path);
 	g_free(f->dir);
 	mockhost_release(&f->host);
+	settings_struct_free(f->settings);
 }
 
 /* The next datagram chronyd has, into *OUT: 1, or 0 when there is none. */
@@ -271,26 +289,28 @@ static void test_feed_without_chronyd(struct fixture *f, gconstpointer data)
 static void test_init_refuses_long_path(void)
 {
 	struct mockhost host;
+	struct settings_struct *settings;
 	char *long_path = g_strnfill(200, 'a');
 	void *state = NULL;
 
 	long_path[0] = '/';
-	host_init(&host, long_path);
+	host_init(&host, &settings, long_path);
 	g_assert_cmpint(chrony_init(mockhost_host(&host), &host.api, &state), ==, -EINVAL);
 	g_assert_null(state);
 	g_assert_nonnull(strstr(mockhost_logs(&host), "chrony.config_invalid setting=socket"));
 	/* the default, and a relative name resolved against quorum.conf's folder */
-	g_assert_cmpint(mockhost_set(&host, "socket", NULL), ==, 0);
+	host_socket(&host, &settings, NULL);
 	g_assert_cmpint(chrony_init(mockhost_host(&host), &host.api, &state), ==, 0);
 	g_assert_cmpstr(((struct chrony_feed *)state)->to.sun_path, ==, CHRONY_SOCKET_DEFAULT);
 	chrony_fini(state);
-	g_assert_cmpint(mockhost_set(&host, "socket", "chrony.sock"), ==, 0);
+	host_socket(&host, &settings, "chrony.sock");
 	g_assert_cmpint(chrony_init(mockhost_host(&host), &host.api, &state), ==, 0);
 	g_assert_cmpstr(((struct chrony_feed *)state)->to.sun_path, ==,
 			"/etc/quorum/chrony.sock");
 	chrony_fini(state);
 	g_free(long_path);
 	mockhost_release(&host);
+	settings_struct_free(settings);
 }
 
 int main(int argc, char **argv)

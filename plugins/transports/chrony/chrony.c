@@ -102,15 +102,25 @@ static void feed_watch_cb(void *arg)
 
 /* ---- settings and lifecycle ---- */
 
+/* The transport's settings, filled by the host from chrony_settings (the default lives
+ * only there). */
+struct chrony_settings {
+	const char *socket;
+};
+
 static int chrony_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
-	const char *socket_path = CHRONY_SOCKET_DEFAULT;
+	const struct chrony_settings *cfg;
+	const char *socket_path;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 64];
 	struct chrony_feed *c;
 
-	if (!QUORUM_API_HAS(api, clock_read))
+	if (!QUORUM_API_HAS(api, clock_read) || !QUORUM_API_HAS(api, settings))
 		return -ENOTSUP;
-	api->config_string(host, "socket", &socket_path);
+	cfg = api->settings(host);
+	if (cfg == NULL)
+		return -EINVAL;
+	socket_path = cfg->socket != NULL ? cfg->socket : "";
 	if (socket_path[0] == '\0' ||
 	    api->config_path(host, socket_path, path, sizeof(path)) != 0 ||
 	    strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
@@ -181,11 +191,10 @@ static void chrony_fini(void *state)
 }
 
 static const struct quorum_setting chrony_settings[] = {
-	{ .name = "socket",
-	  .type = QUORUM_SETTING_STRING,
-	  .help = "chronyd's SOCK refclock socket, as chrony.conf's `refclock SOCK PATH` names "
-		  "it "
-		  "(default " CHRONY_SOCKET_DEFAULT "; relative to quorum.conf's folder)" },
+	QUORUM_SETTING_STRING_AT(
+		"socket", struct chrony_settings, socket, NULL, CHRONY_SOCKET_DEFAULT,
+		"chronyd's SOCK refclock socket, as chrony.conf's `refclock SOCK "
+		"PATH` names it (relative to quorum.conf's folder)"),
 	{ .type = QUORUM_SETTING_END },
 };
 
@@ -193,6 +202,7 @@ QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
 	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, "chrony", PACKAGE_VERSION,
 			     QUORUM_ROLE_NONE),
 	.settings = chrony_settings,
+	.settings_size = sizeof(struct chrony_settings),
 	.init = chrony_init,
 	.start = chrony_start,
 	.drain = chrony_drain,

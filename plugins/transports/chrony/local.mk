@@ -17,7 +17,8 @@ tests_unit_test_chrony_SOURCES = tests/unit/test-chrony.c \
 	plugins/transports/chrony/sample.c plugins/transports/chrony/sample.h \
 	tests/mockhost.c tests/mockhost.h
 tests_unit_test_chrony_CPPFLAGS = $(PLUGIN_CPPFLAGS) \
-	-I$(top_srcdir)/plugins/transports/chrony -I$(top_srcdir)/tests
-tests_unit_test_chrony_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
-tests_unit_test_chrony_LDADD = $(GLIB_LIBS)
+	-I$(top_srcdir)/plugins/transports/chrony -I$(top_srcdir)/tests \
+	-I$(top_srcdir)/tests/unit -I$(top_srcdir)/host
+tests_unit_test_chrony_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_chrony_LDADD = $(UNIT_LDADD)
 endif
