@@ -1,15 +1,17 @@
 /* fuzz-ntp.c -- libFuzzer target: the NTP transport's server (plugins/transports/ntp/ntp.c,
  * compiled in whole so its batch reader runs as the event loop would call it), fed
  * datagrams through a pair of abstract-namespace Unix datagram sockets: no network, no
- * files. Input: one byte of flags (bit 0: the served clock is synchronised; bit 1: a rate
- * limit of 1/s with a burst of 2), then datagrams, each a 16-bit big-endian length and its
- * bytes (at most 8, each at most 2048 bytes). Properties of every answer: 48 bytes, mode 4,
- * the origin timestamp is some request's transmit timestamp, and an answer with leap
- * indicator 3 (unsynchronised, or a kiss) carries no time at all. */
+ * files; the settings are the table's defaults, filled by the host's own code. Input: one byte
+ * of flags (bit 0: the served clock is synchronised; bit 1: a rate limit of 1/s with a burst of
+ * 2), then datagrams, each a 16-bit big-endian length and its bytes (at most 8, each at most
+ * 2048 bytes). Properties of every answer: 48 bytes, mode 4, the origin timestamp is some
+ * request's transmit timestamp, and an answer with leap indicator 3 (unsynchronised, or a kiss)
+ * carries no time at all. */
 #include "ntp.c" /* first: it sets _GNU_SOURCE itself */
 
 #include <sys/un.h>
 
+#include "../host/settings-internal.h"
 #include "fuzz.h"
 #include "mockhost.h"
 
@@ -17,6 +19,7 @@
 #define FUZZ_DATAGRAM_MAX 2048
 
 static int server_fd = -1, client_fd = -1;
+static struct settings_struct *defaults; /* the settings quorumd fills with none configured */
 static struct sockaddr_un server_addr;
 static socklen_t server_addr_len;
 
@@ -43,6 +46,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct sockaddr_un client_addr;
 	socklen_t client_len;
 
+	char why[256] = "";
+
+	/* The transport's settings as the host fills them from its table, none configured. */
+	if (settings_struct_new(NULL, quorum_plugin.settings, quorum_plugin.settings_size,
+				&defaults, why, sizeof(why)) != 0) {
+		fprintf(stderr, "fuzz-ntp: settings: %s\n", why);
+		abort();
+	}
 	server_fd = bound_socket('s', &server_addr, &server_addr_len);
 	client_fd = bound_socket('c', &client_addr, &client_len);
 	return 0;
@@ -69,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	fuzz_host_set(NULL, data[0] & 1);
+	fuzz_mock.settings = settings_struct_data(defaults);
 	FUZZ_ASSERT(ntp_init(mockhost_host(&fuzz_mock), &fuzz_mock.api, &state) == 0);
 	s = state;
 	if (data[0] & 2) {

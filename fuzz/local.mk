@@ -118,10 +118,11 @@ FUZZ_MOCK = fuzz/mockhost.c fuzz/mockhost.h tests/mockhost.c tests/mockhost.h
 
 fuzz_fuzz_ntp_SOURCES = fuzz/fuzz-ntp.c fuzz/fuzz.h $(FUZZ_MOCK) $(NTS_SOURCES) $(FUZZ_MAIN)
 fuzz_fuzz_ntp_CPPFLAGS = $(NTS_CPPFLAGS) -I$(top_builddir)/proto
-fuzz_fuzz_ntp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS)
+fuzz_fuzz_ntp_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(OPENSSL_CFLAGS) \
+	$(LIBCONFIG_CFLAGS)
 fuzz_fuzz_ntp_LDFLAGS = $(FUZZ_LINK_FLAGS)
-fuzz_fuzz_ntp_LDADD = $(NTS_LIBS) proto/libquorumproto.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
-	$(OPENSSL_LIBS) -lpthread
+fuzz_fuzz_ntp_LDADD = $(NTS_LIBS) host/libquorumhost.la proto/libquorumproto.la \
+	$(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) $(OPENSSL_LIBS) -lpthread
 
 # NTS (RFC 8915): the NTS-KE records and the NTS extension fields, their pure parsers.
 fuzz_fuzz_ntske_SOURCES = fuzz/fuzz-ntske.c fuzz/fuzz.h \

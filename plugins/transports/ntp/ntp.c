@@ -728,28 +728,40 @@ static int workers_start(struct ntp_server *s)
 
 /* ---- settings and lifecycle ---- */
 
-/* Reads the settings group into CF. RETURN VALUE: 0 or -EINVAL (logged). */
+/* The transport's scalar settings, filled by the host from ntp_settings (the defaults
+ * there). The `nts` group keeps its readers in nts.c: the host binds only top-level
+ * settings (a binding inside a group is refused when the plugin loads). */
+struct ntp_settings {
+	const char *address;
+	int64_t port;
+	int64_t stratum;
+	const char *refid;
+	int64_t rate_limit;
+	int64_t rate_burst;
+	int64_t workers;
+	int arrival_timestamps;
+	int64_t stats_interval_s;
+};
+
+/* Copies the settings struct the host filled into CF. RETURN VALUE: 0 or -EINVAL (logged,
+ * unless the host handed no struct). */
 static int read_settings(struct ntp_server *s, struct ntp_config *cf)
 {
-	const char *address = "127.0.0.1", *refid = "BFTQ";
+	const struct ntp_settings *set = s->api->settings(s->host);
+	const char *address, *refid;
 
+	if (set == NULL)
+		return -EINVAL;
 	memset(cf, 0, sizeof(*cf));
-	cf->port = 1123;
-	cf->stratum = 1;
-	cf->rate = 64;
-	cf->burst = 128;
-	cf->workers = 1;
-	cf->arrival = 1;
-	cf->stats_interval_s = 60;
-	s->api->config_string(s->host, "address", &address);
-	s->api->config_int(s->host, "port", &cf->port);
-	s->api->config_int(s->host, "stratum", &cf->stratum);
-	s->api->config_string(s->host, "refid", &refid);
-	s->api->config_int(s->host, "rate_limit", &cf->rate);
-	s->api->config_int(s->host, "rate_burst", &cf->burst);
-	s->api->config_int(s->host, "workers", &cf->workers);
-	s->api->config_bool(s->host, "arrival_timestamps", &cf->arrival);
-	s->api->config_int(s->host, "stats_interval_s", &cf->stats_interval_s);
+	address = set->address != NULL ? set->address : "";
+	refid = set->refid != NULL ? set->refid : "";
+	cf->port = set->port;
+	cf->stratum = set->stratum;
+	cf->rate = set->rate_limit;
+	cf->burst = set->rate_burst;
+	cf->workers = set->workers;
+	cf->arrival = set->arrival_timestamps;
+	cf->stats_interval_s = set->stats_interval_s;
 	if (strlen(address) >= sizeof(cf->address) || strlen(refid) == 0 || strlen(refid) > 4) {
 		s->api->log(s->host, QUORUM_LOG_ERROR,
 			    "ntp.config_invalid reason=\"address too long or refid not 1-4 "
@@ -772,8 +784,8 @@ static int ntp_init(struct quorum_host *host, const struct quorum_api *api, void
 	struct ntp_server *s;
 	int err;
 
-	if (!QUORUM_API_HAS(api, clock_read))
-		return -ENOTSUP;
+	if (!QUORUM_API_HAS(api, clock_read) || !QUORUM_API_HAS(api, settings))
+		return -ENOTSUP; /* a host without the served clock or bindings (ABI < 1.12) */
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
@@ -910,49 +922,31 @@ static void ntp_fini(void *state)
 }
 
 static const struct quorum_setting ntp_settings[] = {
-	{ .name = "address",
-	  .type = QUORUM_SETTING_STRING,
-	  .help = "listen address (default 127.0.0.1)" },
-	{ .name = "port",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 65535,
-	  .help = "UDP port (default 1123; 123 is NTP's own)" },
-	{ .name = "stratum",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 15,
-	  .help = "stratum announced while synchronised (default 1)" },
-	{ .name = "refid",
-	  .type = QUORUM_SETTING_STRING,
-	  .help = "reference id, 1-4 ASCII characters (default BFTQ)" },
-	{ .name = "rate_limit",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 1000000,
-	  .help = "requests per second per source before RATE kisses (0: none; default 64)" },
-	{ .name = "rate_burst",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 1,
-	  .max = 1000000,
-	  .help = "requests a source may send at once (default 128)" },
-	{ .name = "workers",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = NTP_WORKERS_MAX,
-	  .help = "threads answering, each on its own SO_REUSEPORT socket (0: on the event "
-		  "loop; default 1; up to the number of cores for a busy public server)" },
-	{ .name = "arrival_timestamps",
-	  .type = QUORUM_SETTING_BOOL,
-	  .help = "receive timestamps from the kernel's arrival time of each request "
-		  "(SO_TIMESTAMPNS), so a request that waited in the socket's queue is not "
-		  "stamped late (default true)" },
-	{ .name = "stats_interval_s",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 0,
-	  .max = 86400,
-	  .help = "an ntp.stats line of the counters this often, when anything was answered "
-		  "(0: none; default 60); errors are reported within 10 s either way" },
+	QUORUM_SETTING_STRING_AT("address", struct ntp_settings, address, NULL, "127.0.0.1",
+				 "listen address"),
+	QUORUM_SETTING_INT_AT("port", struct ntp_settings, port, 1, 65535, "1123",
+			      "UDP port (123 is NTP's own)"),
+	QUORUM_SETTING_INT_AT("stratum", struct ntp_settings, stratum, 1, 15, "1",
+			      "stratum announced while synchronised"),
+	QUORUM_SETTING_STRING_AT("refid", struct ntp_settings, refid, NULL, "BFTQ",
+				 "reference id, 1-4 ASCII characters"),
+	QUORUM_SETTING_INT_AT("rate_limit", struct ntp_settings, rate_limit, 0, 1000000, "64",
+			      "requests per second per source before RATE kisses (0: none)"),
+	QUORUM_SETTING_INT_AT("rate_burst", struct ntp_settings, rate_burst, 1, 1000000, "128",
+			      "requests a source may send at once"),
+	QUORUM_SETTING_INT_AT(
+		"workers", struct ntp_settings, workers, 0, NTP_WORKERS_MAX, "1",
+		"threads answering, each on its own SO_REUSEPORT socket (0: on the "
+		"event loop; up to the number of cores for a busy public server)"),
+	QUORUM_SETTING_BOOL_AT(
+		"arrival_timestamps", struct ntp_settings, arrival_timestamps, "true",
+		"receive timestamps from the kernel's arrival time of each request "
+		"(SO_TIMESTAMPNS), so a request that waited in the socket's queue "
+		"is not stamped late"),
+	QUORUM_SETTING_INT_AT("stats_interval_s", struct ntp_settings, stats_interval_s, 0,
+			      86400, "60",
+			      "an ntp.stats line of the counters this often, when anything was "
+			      "answered (0: none); errors are reported within 10 s either way"),
 	{ .name = "nts",
 	  .type = QUORUM_SETTING_GROUP,
 	  .children = nts_settings,
@@ -969,6 +963,7 @@ static const struct quorum_transport_ops ntp_ops = {
 QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {
 	QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, "ntp", PACKAGE_VERSION, QUORUM_ROLE_NONE),
 	.settings = ntp_settings,
+	.settings_size = sizeof(struct ntp_settings),
 	.init = ntp_init,
 	.start = ntp_start,
 	.drain = ntp_drain,

@@ -225,6 +225,11 @@ static void rotation_cb(void *arg)
 
 /* ---- settings ---- */
 
+/* The children of the transport's `nts` group. They are not bound to a settings struct:
+ * the host binds only top-level settings and refuses a binding inside a group, so
+ * read_settings keeps its readers and their defaults, which the help texts state (the
+ * generated man block lists only the top-level entries). address and ntp_port default to
+ * the NTP transport's own values, known only at run time. */
 const struct quorum_setting nts_settings[] = {
 	{ .name = "address",
 	  .type = QUORUM_SETTING_STRING,
