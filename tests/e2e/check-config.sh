@@ -98,7 +98,7 @@ conf rest "$PROD $MTLS $TOK max_body_bytes = 2048;"
 check "a production configuration that starts passes --check-config" \
 	eval '"$QUORUMD" --check-config --config "$W/node/quorum.conf" >"$W/good-check.log" 2>&1'
 check "... printing REST's bound settings, configured or the table's default" \
-	grep -q 'config.settings kind=transport name=rest max_body_bytes=2048 attestation_cache_us=1000 defaults=attestation_cache_us$' \
+	grep -qE "config.settings kind=transport name=rest address=\"127.0.0.1\" port=$PORT rate_limit=100 max_body_bytes=2048 attestation_cache_us=1000 tls_cert=\"[^\"]*/server.pem\" .* mode=\"production\" header_timeout_ms=10000 idle_timeout_s=60 defaults=address,rate_limit,attestation_cache_us,header_timeout_ms,idle_timeout_s\$" \
 	"$W/good-check.log"
 start_quorumd "$W/good.log" --config "$W/node/quorum.conf"
 check "... and starts" wait_log "$W/good.log" "rest.listening" 10

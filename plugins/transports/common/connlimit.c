@@ -18,16 +18,16 @@ size_t connlimit_default_max(size_t default_max)
 	return quarter < default_max ? (size_t)quarter : default_max;
 }
 
-void connlimit_read(struct quorum_host *host, const struct quorum_api *api, size_t default_max,
+void connlimit_read(struct quorum_host *host, const struct quorum_api *api,
+		    const struct connlimit_settings *cfg, size_t default_max,
 		    struct connlimit *out)
 {
 	int64_t max = 0;
 
-	out->header_timeout_ms = CONNLIMIT_HEADER_TIMEOUT_MS;
-	out->idle_timeout_s = CONNLIMIT_IDLE_TIMEOUT_S;
+	out->header_timeout_ms = cfg->header_timeout_ms;
+	out->idle_timeout_s = cfg->idle_timeout_s;
+	/* read, not bound: its default is computed (connlimit_default_max) */
 	api->config_int(host, "max_connections", &max);
-	api->config_int(host, "header_timeout_ms", &out->header_timeout_ms);
-	api->config_int(host, "idle_timeout_s", &out->idle_timeout_s);
 	out->max_connections = max > 0 ? (size_t)max : connlimit_default_max(default_max);
 	out->header_timeout.tv_sec = (time_t)(out->header_timeout_ms / 1000);
 	out->header_timeout.tv_usec = (suseconds_t)(out->header_timeout_ms % 1000 * 1000);

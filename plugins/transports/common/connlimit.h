@@ -18,27 +18,40 @@
  * nor fewer than this. */
 #define CONNLIMIT_MIN_DEFAULT 64
 
-/* The settings a transport declares to use connlimit_read (append to its schema). */
-#define TRANSPORT_CONNECTION_SETTINGS                                                          \
+/* The bound settings connlimit_read reads (struct transport_settings' `limits`). */
+struct connlimit_settings {
+	int64_t header_timeout_ms;
+	int64_t idle_timeout_s;
+};
+
+/* The text of a number's default in a schema: CONNLIMIT_TEXT_(CONNLIMIT_IDLE_TIMEOUT_S). */
+#define CONNLIMIT_TEXT__(n) #n
+#define CONNLIMIT_TEXT_(n)  CONNLIMIT_TEXT__(n)
+
+/*
+ * The settings a transport declares to use connlimit_read (append to its schema): TYPE is
+ * the transport's settings struct, whose member `transport` (struct transport_settings)
+ * holds the bound ones. max_connections has no default in the table: the transport's, as
+ * the descriptor limit allows, is computed at run time, so connlimit_read reads it.
+ */
+#define TRANSPORT_CONNECTION_SETTINGS(TYPE)                                                    \
 	{ .name = "max_connections",                                                           \
 	  .type = QUORUM_SETTING_INT,                                                          \
 	  .min = 1,                                                                            \
 	  .max = 1000000,                                                                      \
 	  .help = "client connections open at once; beyond, a new one is closed at once "      \
 		  "(default: the transport's, within a quarter of the descriptor limit)" },    \
-		{ .name = "header_timeout_ms",                                                 \
-		  .type = QUORUM_SETTING_INT,                                                  \
-		  .min = 100,                                                                  \
-		  .max = 600000,                                                               \
-		  .help = "a request head (with its body), a TLS handshake, a WebSocket "      \
-			  "upgrade, an HTTP/2 preface or header block must arrive within "     \
-			  "this "                                                              \
-			  "from its first byte, however it trickles (default 10000)" },        \
-	{                                                                                      \
-		.name = "idle_timeout_s", .type = QUORUM_SETTING_INT, .min = 1, .max = 86400,  \
-		.help = "a connection with no request in progress is closed after this "       \
-			"(default 60)"                                                         \
-	}
+		QUORUM_SETTING_INT_AT("header_timeout_ms", TYPE,                               \
+				      transport.limits.header_timeout_ms, 100, 600000,         \
+				      CONNLIMIT_TEXT_(CONNLIMIT_HEADER_TIMEOUT_MS),            \
+				      "a request head (with its body), a TLS handshake, a "    \
+				      "WebSocket upgrade, an HTTP/2 preface or header block "  \
+				      "must arrive within this from its first byte, however "  \
+				      "it trickles"),                                          \
+		QUORUM_SETTING_INT_AT("idle_timeout_s", TYPE, transport.limits.idle_timeout_s, \
+				      1, 86400, CONNLIMIT_TEXT_(CONNLIMIT_IDLE_TIMEOUT_S),     \
+				      "a connection with no request in progress is closed "    \
+				      "after this")
 
 struct connlimit {
 	size_t max_connections;
@@ -48,11 +61,13 @@ struct connlimit {
 };
 
 /*
- * connlimit_read: the plugin's max_connections, header_timeout_ms and idle_timeout_s into
- * OUT. Without max_connections the cap is DEFAULT_MAX, or a quarter of the descriptors the
- * process may have (RLIMIT_NOFILE) when that is less, but at least CONNLIMIT_MIN_DEFAULT.
+ * connlimit_read: the connection limits into OUT: header_timeout_ms and idle_timeout_s from
+ * CFG (filled by the host), max_connections from the plugin's settings. Without
+ * max_connections the cap is DEFAULT_MAX, or a quarter of the descriptors the process may
+ * have (RLIMIT_NOFILE) when that is less, but at least CONNLIMIT_MIN_DEFAULT.
  */
-void connlimit_read(struct quorum_host *host, const struct quorum_api *api, size_t default_max,
+void connlimit_read(struct quorum_host *host, const struct quorum_api *api,
+		    const struct connlimit_settings *cfg, size_t default_max,
 		    struct connlimit *out);
 
 /* connlimit_default_max: the cap connlimit_read uses when none is configured. */

@@ -59,12 +59,9 @@ static int tls_profile(SSL_CTX *ctx, const char *prefix, const char *ca_path)
 	return 1;
 }
 
-int transport_mode_production(struct quorum_host *host, const struct quorum_api *api)
+int transport_mode_production(const struct transport_tls_settings *cfg)
 {
-	const char *mode = "dev";
-
-	api->config_string(host, "mode", &mode);
-	return strcmp(mode, "production") == 0;
+	return cfg->mode != NULL && strcmp(cfg->mode, "production") == 0;
 }
 
 /* The TLS context from tls_cert / tls_key / tls_client_ca, or none; and the startup rules of
@@ -72,10 +69,10 @@ int transport_mode_production(struct quorum_host *host, const struct quorum_api 
  * production needs TLS, a client CA and a bearer token, dev allows cleartext on loopback
  * only. RETURN VALUE: 0, or -EINVAL with the reason logged. */
 int transport_tls_setup(struct quorum_host *host, const struct quorum_api *api,
-			const char *prefix, const char *address, int production,
-			size_t token_count, SSL_CTX **out)
+			const char *prefix, const struct transport_tls_settings *cfg,
+			const char *address, int production, size_t token_count, SSL_CTX **out)
 {
-	const char *cert = NULL, *key = NULL, *ca = NULL;
+	const char *cert = cfg->cert, *key = cfg->key, *ca = cfg->client_ca;
 	char cert_path[4096], key_path[4096], ca_path[4096], missing[160] = "";
 	struct in_addr a4;
 	struct in6_addr a6;
@@ -83,10 +80,6 @@ int transport_tls_setup(struct quorum_host *host, const struct quorum_api *api,
 	int loopback;
 
 	*out = NULL;
-
-	api->config_string(host, "tls_cert", &cert);
-	api->config_string(host, "tls_key", &key);
-	api->config_string(host, "tls_client_ca", &ca);
 	if ((cert == NULL) != (key == NULL) || (ca != NULL && cert == NULL)) {
 		api->log(host, QUORUM_LOG_ERROR, "%s.config_invalid reason=\"%s\"", prefix,
 			 ca != NULL && cert == NULL ? "tls_client_ca needs tls_cert and tls_key"

@@ -11,38 +11,47 @@
 
 #include <quorum/plugin.h>
 
-/* The settings a transport declares to use transport_tls_setup (append to its schema). */
-#define TRANSPORT_TLS_SETTINGS                                                                 \
-	{ .name = "tls_cert",                                                                  \
-	  .type = QUORUM_SETTING_STRING,                                                       \
-	  .help = "server certificate chain (PEM); with tls_key: TLS" },                       \
-		{ .name = "tls_key",                                                           \
-		  .type = QUORUM_SETTING_STRING,                                               \
-		  .help = "server private key (PEM)" },                                        \
-		{ .name = "tls_client_ca",                                                     \
-		  .type = QUORUM_SETTING_STRING,                                               \
-		  .help = "CA (PEM) client certificates must chain to: mutual TLS" },          \
-	{                                                                                      \
-		.name = "mode", .type = QUORUM_SETTING_STRING, .choices = transport_modes,     \
-		.help = "production: TLS, a client CA and a bearer token required; dev "       \
-			"(default): cleartext on loopback allowed"                             \
-	}
+/* The bound settings transport_tls_setup reads (struct transport_settings' `tls`): paths
+ * as configured (relative to quorum.conf's folder), NULL when absent; mode never NULL. */
+struct transport_tls_settings {
+	const char *cert;      /* tls_cert */
+	const char *key;       /* tls_key */
+	const char *client_ca; /* tls_client_ca */
+	const char *mode;      /* "dev" or "production" */
+};
+
+/* The settings a transport declares to use transport_tls_setup (append to its schema): TYPE
+ * is the transport's settings struct, whose member `transport` (struct transport_settings)
+ * holds the bound ones. */
+#define TRANSPORT_TLS_SETTINGS(TYPE)                                                           \
+	QUORUM_SETTING_STRING_AT("tls_cert", TYPE, transport.tls.cert, NULL, NULL,             \
+				 "server certificate chain (PEM); with tls_key: TLS"),         \
+		QUORUM_SETTING_STRING_AT("tls_key", TYPE, transport.tls.key, NULL, NULL,       \
+					 "server private key (PEM)"),                          \
+		QUORUM_SETTING_STRING_AT("tls_client_ca", TYPE, transport.tls.client_ca, NULL, \
+					 NULL,                                                 \
+					 "CA (PEM) client certificates must chain to: mutual " \
+					 "TLS"),                                               \
+		QUORUM_SETTING_STRING_AT("mode", TYPE, transport.tls.mode, transport_modes,    \
+					 "dev",                                                \
+					 "production: TLS, a client CA and a bearer token "    \
+					 "required; dev: cleartext on loopback allowed")
 
 extern const char *const transport_modes[]; /* "dev", "production", NULL */
 
 /*
- * transport_tls_setup: reads the plugin's TLS settings and checks the startup rules for a
+ * transport_tls_setup: the TLS context from CFG's settings, and the startup rules for a
  * listener on ADDRESS with TOKEN_COUNT bearer tokens in PRODUCTION mode or not. Log events
  * are named PREFIX.config_invalid, .production_refused, .cleartext_refused, .tls_refused.
  * RETURN VALUE: 0 with *OUT a new context (SSL_CTX_free) or NULL for cleartext; -EINVAL
  * (logged); -ENOMEM; -ENAMETOOLONG.
  */
 int transport_tls_setup(struct quorum_host *host, const struct quorum_api *api,
-			const char *prefix, const char *address, int production,
-			size_t token_count, SSL_CTX **out);
+			const char *prefix, const struct transport_tls_settings *cfg,
+			const char *address, int production, size_t token_count, SSL_CTX **out);
 
-/* transport_mode_production: 1 when the plugin's "mode" setting is "production". */
-int transport_mode_production(struct quorum_host *host, const struct quorum_api *api);
+/* transport_mode_production: 1 when CFG's mode is "production". */
+int transport_mode_production(const struct transport_tls_settings *cfg);
 
 /* transport_tls_name: what a listening log line says of TLS: "off", "on" or "mtls" (a
  * client certificate is verified). */

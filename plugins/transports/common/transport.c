@@ -7,23 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tlsconf.h"
 #include "transport.h"
 
 int transport_init(struct transport *t, struct quorum_host *host, const struct quorum_api *api,
-		   const char *name, int64_t port, size_t max_connections)
+		   const char *name, const struct transport_settings *cfg,
+		   size_t max_connections)
 {
-	const char *address = "127.0.0.1";
+	const char *address = cfg->address != NULL ? cfg->address : "";
 	int err;
 
-	*t = (struct transport){
-		.host = host, .api = api, .name = name, .port = port, .rate = 100, .burst = -1
-	};
-	api->config_string(host, "address", &address);
-	api->config_int(host, "port", &t->port);
-	api->config_int(host, "rate_limit", &t->rate);
+	*t = (struct transport){ .host = host,
+				 .api = api,
+				 .name = name,
+				 .port = cfg->port,
+				 .rate = cfg->rate_limit,
+				 .burst = -1 };
+	/* read, not bound: its default is the rate_limit configured (ratelimit_new) */
 	api->config_int(host, "rate_burst", &t->burst);
-	connlimit_read(host, api, max_connections, &t->limits);
+	connlimit_read(host, api, &cfg->limits, max_connections, &t->limits);
 	if (strlen(address) >= sizeof(t->address)) {
 		api->log(host, QUORUM_LOG_ERROR,
 			 "%s.config_invalid reason=\"address longer than %zu characters\"",
@@ -31,13 +32,13 @@ int transport_init(struct transport *t, struct quorum_host *host, const struct q
 		return -EINVAL;
 	}
 	snprintf(t->address, sizeof(t->address), "%s", address);
-	t->production = transport_mode_production(host, api);
+	t->production = transport_mode_production(&cfg->tls);
 	t->limit = ratelimit_new(t->rate, t->burst);
 	err = t->limit == NULL || timefields_init(&t->fields) != 0
 		      ? -ENOMEM
 		      : bearer_load(host, api, name, t->production, &t->tokens);
 	if (err == 0)
-		err = transport_tls_setup(host, api, name, t->address, t->production,
+		err = transport_tls_setup(host, api, name, &cfg->tls, t->address, t->production,
 					  t->tokens.count, &t->tls);
 	if (err != 0)
 		transport_release(t);
@@ -45,11 +46,12 @@ int transport_init(struct transport *t, struct quorum_host *host, const struct q
 }
 
 int transport_new(size_t size, struct quorum_host *host, const struct quorum_api *api,
-		  const char *name, int64_t port, size_t max_connections, void **out)
+		  const char *name, const struct transport_settings *cfg,
+		  size_t max_connections, void **out)
 {
 	struct transport *t = calloc(1, size);
 	int err =
-		t == NULL ? -ENOMEM : transport_init(t, host, api, name, port, max_connections);
+		t == NULL ? -ENOMEM : transport_init(t, host, api, name, cfg, max_connections);
 
 	if (err != 0) {
 		free(t);

@@ -17,51 +17,51 @@
 #include "ratelimit.h"
 #include "tcpserver.h"
 #include "timefields.h"
+#include "tlsconf.h"
+
+/*
+ * The settings every TCP transport binds (ABI 1.12): the host fills them, defaults first,
+ * into the member `transport` of the transport's own settings struct (declared with
+ * TRANSPORT_PLUGIN_BOUND), and transport_init reads them from there. bearer_token_files (a
+ * list), rate_burst (its default is the rate_limit configured) and max_connections (its
+ * default depends on the descriptor limit) are not bound: transport_init, bearer_load and
+ * connlimit_read read them.
+ */
+struct transport_settings {
+	const char *address;
+	int64_t port;
+	int64_t rate_limit;
+	struct transport_tls_settings tls;
+	struct connlimit_settings limits;
+};
 
 /*
  * The settings transport_init reads besides TLS and the connection limits (append them with
- * TRANSPORT_TLS_SETTINGS and TRANSPORT_CONNECTION_SETTINGS to a schema): PORT_HELP says the
- * default port ("TCP port (default 8080)"), TOKEN_IN where clients send a token, UNIT what
- * the rate limit counts ("requests").
+ * TRANSPORT_TLS_SETTINGS and TRANSPORT_CONNECTION_SETTINGS to a schema): TYPE is the
+ * transport's settings struct, with a member `transport` (struct transport_settings); PORT
+ * the transport's default port, as text ("8080"); TOKEN_IN where clients send a token; UNIT
+ * what the rate limit counts ("requests").
  */
-#define TRANSPORT_SETTINGS(PORT_HELP, TOKEN_IN, UNIT)                                          \
-	{ .name = "address",                                                                   \
-	  .type = QUORUM_SETTING_STRING,                                                       \
-	  .help = "listen address (default 127.0.0.1)" },                                      \
-		{ .name = "port",                                                              \
-		  .type = QUORUM_SETTING_INT,                                                  \
-		  .min = 1,                                                                    \
-		  .max = 65535,                                                                \
-		  .help = PORT_HELP },                                                         \
+#define TRANSPORT_SETTINGS(TYPE, PORT, TOKEN_IN, UNIT)                                         \
+	QUORUM_SETTING_STRING_AT("address", TYPE, transport.address, NULL, "127.0.0.1",        \
+				 "listen address"),                                            \
+		QUORUM_SETTING_INT_AT("port", TYPE, transport.port, 1, 65535, PORT,            \
+				      "TCP port"),                                             \
 		{ .name = "bearer_token_files",                                                \
 		  .type = QUORUM_SETTING_STRINGS,                                              \
 		  .help = "files of accepted bearer tokens, one each (" TOKEN_IN               \
 			  "); none: no auth" },                                                \
-		{ .name = "rate_limit",                                                        \
-		  .type = QUORUM_SETTING_INT,                                                  \
-		  .min = 0,                                                                    \
-		  .max = 10000000,                                                             \
-		  .help = UNIT " per second per client address (default 100; 0: none)" },      \
+		QUORUM_SETTING_INT_AT("rate_limit", TYPE, transport.rate_limit, 0, 10000000,   \
+				      "100", UNIT " per second per client address (0: none)"), \
 	{                                                                                      \
 		.name = "rate_burst", .type = QUORUM_SETTING_INT, .min = 1, .max = 10000000,   \
 		.help = UNIT " a client may make at once (default: rate_limit)"                \
 	}
 
 /* The descriptor of the TCP transport NAME whose functions and settings are PREFIX_init,
- * PREFIX_start, PREFIX_drain, PREFIX_fini and PREFIX_settings. */
-#define TRANSPORT_PLUGIN(NAME, PREFIX)                                                         \
-	QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {                      \
-		QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, NAME, PACKAGE_VERSION,           \
-				     QUORUM_ROLE_NONE),                                        \
-		.settings = PREFIX##_settings,                                                 \
-		.init = PREFIX##_init,                                                         \
-		.start = PREFIX##_start,                                                       \
-		.drain = PREFIX##_drain,                                                       \
-		.fini = PREFIX##_fini,                                                         \
-	}
-
-/* The same for a transport whose own settings the host fills into a struct SETTINGS_STRUCT
- * (ABI 1.12 bindings in PREFIX_settings; read with api->settings). */
+ * PREFIX_start, PREFIX_drain, PREFIX_fini and PREFIX_settings; the host fills its settings
+ * into a struct SETTINGS_STRUCT (ABI 1.12 bindings in PREFIX_settings; read with
+ * api->settings), whose member `transport` is transport_init's. */
 #define TRANSPORT_PLUGIN_BOUND(NAME, PREFIX, SETTINGS_STRUCT)                                  \
 	QUORUM_PLUGIN_EXPORT const struct quorum_plugin quorum_plugin = {                      \
 		QUORUM_PLUGIN_HEADER(QUORUM_PLUGIN_TRANSPORT, NAME, PACKAGE_VERSION,           \
@@ -92,15 +92,17 @@ struct transport {
 };
 
 /*
- * transport_init: T for the plugin NAME from its settings: address (default 127.0.0.1),
- * port (default PORT), rate_limit (default 100 per second; 0 none), rate_burst (default the
- * rate), mode, the connection limits (max_connections default MAX_CONNECTIONS, within a
- * quarter of the descriptors), bearer_token_files and TLS, by their rules (bearer.h,
- * tlsconf.h); and room for the fields of time answers (timefields.h).
+ * transport_init: T for the plugin NAME from its settings: CFG (filled by the host from the
+ * table: address, port, rate_limit, TLS, mode, the connection timeouts), rate_burst (default
+ * the rate), max_connections (default MAX_CONNECTIONS, within a quarter of the
+ * descriptors), bearer_token_files and TLS, by their rules (bearer.h, tlsconf.h); and room
+ * for the fields of time answers (timefields.h). CFG must outlive T (api->settings' struct
+ * does: until fini).
  * RETURN VALUE: 0, or -errno with the reason logged and T released.
  */
 int transport_init(struct transport *t, struct quorum_host *host, const struct quorum_api *api,
-		   const char *name, int64_t port, size_t max_connections);
+		   const char *name, const struct transport_settings *cfg,
+		   size_t max_connections);
 
 /*
  * transport_new: a transport's state of SIZE bytes, zeroed, whose first member is its
@@ -108,7 +110,8 @@ int transport_init(struct transport *t, struct quorum_host *host, const struct q
  * with transport_stop or transport_free), or -errno (logged).
  */
 int transport_new(size_t size, struct quorum_host *host, const struct quorum_api *api,
-		  const char *name, int64_t port, size_t max_connections, void **out);
+		  const char *name, const struct transport_settings *cfg,
+		  size_t max_connections, void **out);
 
 /* transport_free: releases T (transport_release) and frees the state transport_new made. */
 void transport_free(struct transport *t);

@@ -1246,14 +1246,24 @@ static void watch_cb(void *arg)
 
 /* ---- settings and lifecycle ---- */
 
+/* The gRPC transport's settings the host fills from grpc_settings (their defaults live only
+ * there): the transport's shared ones (transport_init's); it has none of its own. */
+struct grpc_settings {
+	struct transport_settings transport;
+};
+
 static int grpc_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
+	const struct grpc_settings *cfg;
 	struct grpc_server *s;
 	int err;
 
-	if (!QUORUM_API_HAS(api, attest_time))
+	if (!QUORUM_API_HAS(api, attest_time) || !QUORUM_API_HAS(api, settings))
 		return -ENOTSUP;
-	err = transport_new(sizeof(*s), host, api, "grpc", 9090, CONNECTIONS_DEFAULT,
+	cfg = api->settings(host);
+	if (cfg == NULL)
+		return -EINVAL;
+	err = transport_new(sizeof(*s), host, api, "grpc", &cfg->transport, CONNECTIONS_DEFAULT,
 			    (void **)&s);
 	if (err != 0)
 		return err;
@@ -1324,10 +1334,10 @@ static void grpc_fini(void *state)
 }
 
 static const struct quorum_setting grpc_settings[] = {
-	TRANSPORT_SETTINGS("TCP port (default 9090)", "authorization metadata", "calls"),
-	TRANSPORT_TLS_SETTINGS,
-	TRANSPORT_CONNECTION_SETTINGS,
+	TRANSPORT_SETTINGS(struct grpc_settings, "9090", "authorization metadata", "calls"),
+	TRANSPORT_TLS_SETTINGS(struct grpc_settings),
+	TRANSPORT_CONNECTION_SETTINGS(struct grpc_settings),
 	{ .type = QUORUM_SETTING_END },
 };
 
-TRANSPORT_PLUGIN("grpc", grpc);
+TRANSPORT_PLUGIN_BOUND("grpc", grpc, struct grpc_settings);

@@ -1422,9 +1422,11 @@ static void handle(struct http1_request *req, void *arg)
 
 /* ---- settings and lifecycle ---- */
 
-/* REST's own settings, filled by the host from rest_settings (their defaults live only
- * there); the transport's shared ones are transport_init's. */
+/* REST's settings, filled by the host from rest_settings (their defaults live only there):
+ * the transport's shared ones (transport_init's), then REST's own. page_dir is read by
+ * page_init: its default, the installed page, is optional where a configured one is not. */
 struct rest_settings {
+	struct transport_settings transport;
 	int64_t max_body_bytes;
 	int64_t attestation_cache_us;
 };
@@ -1471,7 +1473,7 @@ static int rest_init(struct quorum_host *host, const struct quorum_api *api, voi
 	cfg = api->settings(host);
 	if (cfg == NULL)
 		return -EINVAL;
-	err = transport_new(sizeof(*r), host, api, "rest", 8080, CONNECTIONS_DEFAULT,
+	err = transport_new(sizeof(*r), host, api, "rest", &cfg->transport, CONNECTIONS_DEFAULT,
 			    (void **)&r);
 	if (err != 0)
 		return err;
@@ -1562,7 +1564,7 @@ static void rest_fini(void *state)
 }
 
 static const struct quorum_setting rest_settings[] = {
-	TRANSPORT_SETTINGS("TCP port (default 8080)", "Authorization: Bearer", "requests"),
+	TRANSPORT_SETTINGS(struct rest_settings, "8080", "Authorization: Bearer", "requests"),
 	QUORUM_SETTING_INT_AT("max_body_bytes", struct rest_settings, max_body_bytes, 0,
 			      16777216, "65536", "largest request body (413 beyond)"),
 	QUORUM_SETTING_INT_AT(
@@ -1576,8 +1578,8 @@ static const struct quorum_setting rest_settings[] = {
 	  .help = "folder of the status page served at / (index.html, status.js, status.css, "
 		  "favicon.svg; "
 		  "default the installed one)" },
-	TRANSPORT_TLS_SETTINGS,
-	TRANSPORT_CONNECTION_SETTINGS,
+	TRANSPORT_TLS_SETTINGS(struct rest_settings),
+	TRANSPORT_CONNECTION_SETTINGS(struct rest_settings),
 	{ .type = QUORUM_SETTING_END },
 };
 

@@ -595,15 +595,25 @@ static void watch_cb(void *arg)
 
 /* ---- settings and lifecycle ---- */
 
+/* The WebSocket transport's settings the host fills from ws_settings (their defaults live
+ * only there): the transport's shared ones (transport_init's). */
+struct ws_settings {
+	struct transport_settings transport;
+};
+
 static int ws_init(struct quorum_host *host, const struct quorum_api *api, void **state)
 {
+	const struct ws_settings *cfg;
 	struct ws_server *s;
 	int64_t older = 0;
 	int err;
 
-	if (!QUORUM_API_HAS(api, service_find))
+	if (!QUORUM_API_HAS(api, service_find) || !QUORUM_API_HAS(api, settings))
 		return -ENOTSUP;
-	err = transport_new(sizeof(*s), host, api, "ws", 8081, CONNECTIONS_DEFAULT,
+	cfg = api->settings(host);
+	if (cfg == NULL)
+		return -EINVAL;
+	err = transport_new(sizeof(*s), host, api, "ws", &cfg->transport, CONNECTIONS_DEFAULT,
 			    (void **)&s);
 	if (err != 0)
 		return err;
@@ -673,7 +683,7 @@ static void ws_fini(void *state)
 }
 
 static const struct quorum_setting ws_settings[] = {
-	TRANSPORT_SETTINGS("TCP port (default 8081)", "Authorization: Bearer", "upgrades"),
+	TRANSPORT_SETTINGS(struct ws_settings, "8081", "Authorization: Bearer", "upgrades"),
 	{ .name = "push_interval_ms",
 	  .type = QUORUM_SETTING_INT,
 	  .min = 10,
@@ -693,9 +703,9 @@ static const struct quorum_setting ws_settings[] = {
 	  .min = 1,
 	  .max = 1000000,
 	  .help = "max_connections' older name (max_connections wins)" },
-	TRANSPORT_TLS_SETTINGS,
-	TRANSPORT_CONNECTION_SETTINGS,
+	TRANSPORT_TLS_SETTINGS(struct ws_settings),
+	TRANSPORT_CONNECTION_SETTINGS(struct ws_settings),
 	{ .type = QUORUM_SETTING_END },
 };
 
-TRANSPORT_PLUGIN("ws", ws);
+TRANSPORT_PLUGIN_BOUND("ws", ws, struct ws_settings);
