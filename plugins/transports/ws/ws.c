@@ -596,9 +596,14 @@ static void watch_cb(void *arg)
 /* ---- settings and lifecycle ---- */
 
 /* The WebSocket transport's settings the host fills from ws_settings (their defaults live
- * only there): the transport's shared ones (transport_init's). */
+ * only there): the transport's shared ones (transport_init's), then its own. max_clients,
+ * max_connections' older name, is read by ws_init: it counts only when max_connections is
+ * absent, which a bound field cannot tell. */
 struct ws_settings {
 	struct transport_settings transport;
+	int64_t push_interval_ms;
+	int64_t max_backlog_bytes;
+	int query_token;
 };
 
 static int ws_init(struct quorum_host *host, const struct quorum_api *api, void **state)
@@ -619,11 +624,9 @@ static int ws_init(struct quorum_host *host, const struct quorum_api *api, void 
 		return err;
 	s->host = host;
 	s->api = api;
-	s->push_ms = 1000;
-	s->max_backlog = 256 * 1024;
-	api->config_int(host, "push_interval_ms", &s->push_ms);
-	api->config_int(host, "max_backlog_bytes", &s->max_backlog);
-	api->config_bool(host, "query_token", &s->query_token);
+	s->push_ms = cfg->push_interval_ms;
+	s->max_backlog = cfg->max_backlog_bytes;
+	s->query_token = cfg->query_token;
 	if (api->config_int(host, "max_connections", &older) == -ENOENT &&
 	    api->config_int(host, "max_clients", &older) == 0) /* its older name */
 		s->t.limits.max_connections = (size_t)older;
@@ -684,20 +687,15 @@ static void ws_fini(void *state)
 
 static const struct quorum_setting ws_settings[] = {
 	TRANSPORT_SETTINGS(struct ws_settings, "8081", "Authorization: Bearer", "upgrades"),
-	{ .name = "push_interval_ms",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 10,
-	  .max = 3600000,
-	  .help = "longest time between snapshots (default 1000; also one per agreement)" },
-	{ .name = "query_token",
-	  .type = QUORUM_SETTING_BOOL,
-	  .help = "also accept ?token= without an Authorization header (default false: it "
-		  "leaks into logs and proxies)" },
-	{ .name = "max_backlog_bytes",
-	  .type = QUORUM_SETTING_INT,
-	  .min = 4096,
-	  .max = 1073741824,
-	  .help = "unsent bytes before a slow client is dropped (256 KiB)" },
+	QUORUM_SETTING_INT_AT("push_interval_ms", struct ws_settings, push_interval_ms, 10,
+			      3600000, "1000",
+			      "longest time between snapshots (also one per agreement)"),
+	QUORUM_SETTING_BOOL_AT("query_token", struct ws_settings, query_token, "false",
+			       "also accept ?token= without an Authorization header (a token "
+			       "in a URL leaks into logs and proxies)"),
+	QUORUM_SETTING_INT_AT("max_backlog_bytes", struct ws_settings, max_backlog_bytes, 4096,
+			      1073741824, "262144",
+			      "unsent bytes before a slow client is dropped"),
 	{ .name = "max_clients",
 	  .type = QUORUM_SETTING_INT,
 	  .min = 1,
