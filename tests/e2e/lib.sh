@@ -85,9 +85,36 @@ if [ -f "$0" ] && [ "$(basename "$0")" != lib.sh ]; then
 	unset quorum_plugins_used
 fi
 
-# free_port: a TCP port nobody listens on right now.
+# free_port: a port on 127.0.0.1 free for both TCP and UDP right now, and never one this test
+# was given before: the kernel may hand out a port it just released, and a test asks for
+# several before its daemons bind them (a peer link and an NTP port once came out equal).
 free_port() {
-	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	"$PYTHON" - "$SCRATCH/.ports-given" <<'PY'
+import socket, sys
+path = sys.argv[1]
+try:
+    given = set(open(path).read().split())
+except OSError:
+    given = set()
+for _ in range(1000):
+    tcp = socket.socket()
+    tcp.bind(("127.0.0.1", 0))
+    port = tcp.getsockname()[1]
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        udp.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        tcp.close()
+        udp.close()
+    if str(port) not in given:
+        with open(path, "a") as f:
+            f.write("%d\n" % port)
+        print(port)
+        sys.exit(0)
+sys.exit("free_port: no port free for both TCP and UDP after 1000 tries")
+PY
 }
 
 # start_quorumd LOG ARGS...: starts quorumd in the background; sets QPID.
